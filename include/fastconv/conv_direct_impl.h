@@ -1,0 +1,170 @@
+/*
+ * fastconv/conv_direct_impl.h - body of the direct convolution, included once per dtype by
+ * conv_direct.h with FC_T (scalar), FC_V (32-byte vector of FC_T) and FC_SUFFIX defined.
+ * No checking is done here.
+ *
+ * Algorithm
+ * ---------
+ * A work item is (sample, group, band of output rows).  The thread first *packs* the padded
+ * input rows that band reads into a private buffer laid out [C][rows][npha][Wq]: the padding
+ * mode is applied there (fc_pad_index, only at the borders), and each row is split into
+ * column phases, phase q holding padded columns pstart[q] + j*sw.  With one phase per
+ * residue of kw*dw mod sw ("phase" layout) or one per kernel column ("tap" layout, chosen by
+ * the caller when strides/dilations are so large that phases would be mostly unused), every
+ * kernel tap of every output row becomes a contiguous, unit-stride vector load at offset
+ * xoff[kw], whatever the stride, dilation or padding: the hot loop has no branch.
+ * Rows are packed from a caller-made list too, so huge row strides/dilations pack only the
+ * rows that are read; ridx[r*kH + kh] says where output row r's tap kh lies in the band.
+ *
+ * The microkernel keeps an OCB x (NV vectors) tile of outputs in registers - OCB output
+ * channels times NV*VL adjacent output columns - and streams FMAs over (input channel,
+ * kernel row, kernel column): per tap NV loads of input, OCB weight broadcasts and OCB*NV
+ * FMAs.  Weights are pre-packed so the OCB weights of one tap are adjacent.  Accumulation
+ * starts from the bias and stays in FC_T.
+ */
+
+#define FC_VL ((int64_t)(sizeof(FC_V) / sizeof(FC_T)))
+
+/* Pack the padded rows rowsrc[0 .. nrows) of all g->C channels of one group (x points at the
+ * group's first channel of one sample) into dst[C][nrows][npha][Wq]. */
+static void FC_SUFFIX(fc_pack_band)(const FC_T *x, const fc_conv_geom *g, const int64_t *rowsrc,
+                                    int64_t nrows, FC_T fill, FC_T *dst) {
+    const int64_t sw = g->sw, Wq = g->Wq, Wp = g->Wp, npha = g->npha;
+    const int64_t col_lo = g->pl, col_hi = g->pl + g->W;
+    for (int64_t c = 0; c < g->C; ++c) {
+        for (int64_t rr = 0; rr < nrows; ++rr) {
+            FC_T *d0 = dst + ((c * nrows + rr) * npha) * Wq;
+            const int64_t sr = fc_pad_index(rowsrc[rr] - g->pt, g->H, g->mode);
+            if (sr < 0) {
+                for (int64_t j = 0; j < npha * Wq; ++j) d0[j] = fill;
+                continue;
+            }
+            const FC_T *srow = x + c * g->sC + sr * g->sH;
+            for (int64_t q = 0; q < npha; ++q) {
+                FC_T *d = d0 + q * Wq;
+                const int64_t p = g->pstart[q];
+                /* packed positions whose padded column is a real column: [jlo, jhi) */
+                int64_t jlo = col_lo - p <= 0 ? 0 : (col_lo - p + sw - 1) / sw;
+                int64_t jhi = col_hi - p <= 0 ? 0 : (col_hi - p + sw - 1) / sw;
+                if (jhi > Wq) jhi = Wq;
+                if (jlo > jhi) jlo = jhi;
+                for (int64_t j = 0; j < jlo; ++j) {
+                    const int64_t col = j * sw + p;
+                    const int64_t s = fc_pad_index(col - col_lo, g->W, g->mode);
+                    d[j] = s < 0 ? fill : srow[s * g->sW];
+                }
+                const int64_t base = jlo * sw + p - col_lo;
+                if (sw == 1 && g->sW == 1) {
+                    if (jhi > jlo) memcpy(d + jlo, srow + base, (size_t)(jhi - jlo) * sizeof(FC_T));
+                } else {
+                    const int64_t step = sw * g->sW;
+                    const FC_T *s = srow + base * g->sW;
+                    for (int64_t j = jlo; j < jhi; ++j, s += step) d[j] = *s;
+                }
+                for (int64_t j = jhi; j < Wq; ++j) {
+                    const int64_t col = j * sw + p;
+                    if (col >= Wp) { d[j] = (FC_T)0; continue; } /* never read for a kept output */
+                    const int64_t s = fc_pad_index(col - col_lo, g->W, g->mode);
+                    d[j] = s < 0 ? fill : srow[s * g->sW];
+                }
+            }
+        }
+    }
+}
+
+/* Pack the weights of one group, w[oc][ic][kh][kw] with element strides ws[4], into
+ * dst[ob][ic][kh][kw][ocb] with zeros for the output channels past cout. */
+static void FC_SUFFIX(fc_pack_weights)(const FC_T *w, const int64_t *ws, int64_t cout, int64_t cin,
+                                       int64_t kH, int64_t kW, int64_t ocb, FC_T *dst) {
+    const int64_t nob = (cout + ocb - 1) / ocb;
+    for (int64_t ob = 0; ob < nob; ++ob)
+        for (int64_t ic = 0; ic < cin; ++ic)
+            for (int64_t kh = 0; kh < kH; ++kh)
+                for (int64_t kw = 0; kw < kW; ++kw)
+                    for (int64_t o = 0; o < ocb; ++o) {
+                        const int64_t oc = ob * ocb + o;
+                        *dst++ = oc < cout ? w[oc * ws[0] + ic * ws[1] + kh * ws[2] + kw * ws[3]] : (FC_T)0;
+                    }
+}
+
+#define FC_MAX_NV (FC_NV_NARROW > FC_NV_WIDE ? FC_NV_NARROW : FC_NV_WIDE)
+#define FC_MAX_OCB (FC_OCB_WIDE > FC_OCB_NARROW ? FC_OCB_WIDE : FC_OCB_NARROW)
+
+/* One OCB x NV*VL output tile: output row oh (band row whose taps are ridx[0..kH)), columns
+ * [j0, j0 + NV*VL), channels [oc0, oc0 + OCB).  xcol = band start + j0. */
+FC_INLINE void FC_SUFFIX(fc_tile)(const FC_T *xcol, int64_t nrows, const int64_t *ridx,
+                                  const FC_T *wblk, const fc_conv_geom *g, const FC_T *bias,
+                                  int64_t oc0, int64_t cout, FC_T *out, int64_t plane, int64_t oh,
+                                  int64_t j0, const int OCB, const int NV) {
+    FC_V acc[FC_MAX_OCB][FC_MAX_NV];
+#pragma GCC unroll 8
+    for (int o = 0; o < OCB; ++o) {
+        const FC_T b = (bias != NULL && oc0 + o < cout) ? bias[oc0 + o] : (FC_T)0;
+#pragma GCC unroll 8
+        for (int v = 0; v < NV; ++v) acc[o][v] = (FC_V){0} + b;
+    }
+    const int64_t kH = g->kH, kW = g->kW, rowstep = g->npha * g->Wq;
+    const FC_T *w = wblk;
+    for (int64_t ic = 0; ic < g->C; ++ic) {
+        for (int64_t kh = 0; kh < kH; ++kh) {
+            const FC_T *xr = xcol + (ic * nrows + ridx[kh]) * rowstep;
+            for (int64_t kw = 0; kw < kW; ++kw, w += OCB) {
+                const FC_T *xp = xr + g->xoff[kw];
+                FC_V xv[FC_MAX_NV];
+#pragma GCC unroll 8
+                for (int v = 0; v < NV; ++v) memcpy(&xv[v], xp + v * FC_VL, sizeof(FC_V));
+#pragma GCC unroll 8
+                for (int o = 0; o < OCB; ++o) {
+                    const FC_T wo = w[o];
+#pragma GCC unroll 8
+                    for (int v = 0; v < NV; ++v) acc[o][v] += xv[v] * wo;
+                }
+            }
+        }
+    }
+    const int64_t n = g->Wo - j0 < NV * FC_VL ? g->Wo - j0 : NV * FC_VL;
+#pragma GCC unroll 8
+    for (int o = 0; o < OCB; ++o) {
+        if (oc0 + o >= cout) break;
+        FC_T *dst = out + (oc0 + o) * plane + oh * g->Wo + j0;
+        if (n == NV * FC_VL) {
+            memcpy(dst, &acc[o][0], (size_t)NV * sizeof(FC_V));
+        } else {
+            FC_T tmp[FC_MAX_NV * (32 / sizeof(FC_T))];
+            memcpy(tmp, &acc[o][0], (size_t)NV * sizeof(FC_V));
+            memcpy(dst, tmp, (size_t)n * sizeof(FC_T));
+        }
+    }
+}
+
+/* Compute output rows [oh0, oh0 + R) of the `cout` output channels of one group from the
+ * packed band xband ([C][nrows][npha][Wq]) and packed weights (block size ocb, 1 or
+ * FC_OCB_WIDE).  ridx[r*kH + kh] is the band row of output row oh0+r's tap kh.  out points at
+ * the group's first output plane of this sample; plane = Ho*Wo. */
+FC_MULTIVERSION
+static void FC_SUFFIX(fc_conv_band)(const FC_T *xband, int64_t nrows, const int64_t *ridx,
+                                    const FC_T *wpack, int64_t ocb, const FC_T *bias, int64_t cout,
+                                    const fc_conv_geom *g, int64_t oh0, int64_t R, FC_T *out,
+                                    int64_t plane) {
+    const int64_t nob = (cout + ocb - 1) / ocb;
+    const int64_t wblock = g->C * g->kH * g->kW * ocb;
+    if (ocb == FC_OCB_WIDE) {
+        const int64_t vw = FC_NV_WIDE * FC_VL;
+        for (int64_t ob = 0; ob < nob; ++ob)
+            for (int64_t r = 0; r < R; ++r)
+                for (int64_t j0 = 0; j0 < g->Wo; j0 += vw)
+                    FC_SUFFIX(fc_tile)(xband + j0, nrows, ridx + r * g->kH, wpack + ob * wblock, g, bias,
+                                       ob * ocb, cout, out, plane, oh0 + r, j0, FC_OCB_WIDE, FC_NV_WIDE);
+    } else {
+        const int64_t vw = FC_NV_NARROW * FC_VL;
+        for (int64_t ob = 0; ob < nob; ++ob)
+            for (int64_t r = 0; r < R; ++r)
+                for (int64_t j0 = 0; j0 < g->Wo; j0 += vw)
+                    FC_SUFFIX(fc_tile)(xband + j0, nrows, ridx + r * g->kH, wpack + ob * wblock, g, bias,
+                                       ob * ocb, cout, out, plane, oh0 + r, j0, FC_OCB_NARROW, FC_NV_NARROW);
+    }
+}
+
+#undef FC_MAX_NV
+#undef FC_MAX_OCB
+#undef FC_VL

@@ -1,0 +1,43 @@
+/*
+ * fastconv/simd.h - portable vector types and runtime SIMD dispatch.
+ *
+ * Kernels are written once with GCC/Clang vector extensions.  On x86-64, FC_MULTIVERSION
+ * compiles a function several times (AVX-512, AVX2+FMA, baseline SSE2) and the loader picks
+ * the best clone for the running CPU (ifunc), so wheels need no -march flag.
+ * No checking is done here.
+ */
+#ifndef FASTCONV_SIMD_H
+#define FASTCONV_SIMD_H
+
+#include <string.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(FC_NO_MULTIVERSION) \
+    && !defined(__SANITIZE_ADDRESS__)
+#define FC_MULTIVERSION __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define FC_MULTIVERSION
+#endif
+
+#define FC_INLINE static inline __attribute__((always_inline))
+
+/* 32-byte vectors: 8 floats or 4 doubles (two SSE registers on baseline x86-64). */
+typedef float fc_vf __attribute__((vector_size(32)));
+typedef double fc_vd __attribute__((vector_size(32)));
+
+/* The SIMD level the running CPU offers (for show_config). */
+static inline const char *fc_simd_level(void) {
+#if defined(__x86_64__) && defined(__GNUC__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) return "AVX-512";
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "AVX2+FMA";
+    return "SSE2";
+#elif defined(__aarch64__)
+    return "NEON";
+#else
+    return "generic";
+#endif
+}
+
+#endif /* FASTCONV_SIMD_H */

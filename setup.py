@@ -1,0 +1,143 @@
+"""Build script for fastconv's compiled core.
+
+Environment switches
+--------------------
+FASTCONV_NO_OPENMP=1       build without OpenMP (serial kernels, still fully working).
+FASTCONV_FAIL_NO_OPENMP=1  fail the build when OpenMP cannot be compiled and run.
+FASTCONV_DEBUG=1           turn Cython bounds/wraparound/initialized checks back on, -O0 -g.
+FASTCONV_NATIVE=1          add -march=native (opt-in; never use it for a wheel you share).
+FASTCONV_SANITIZE=address|undefined|address,undefined
+                           build with the given sanitizers (see scripts/run_sanitized.sh).
+"""
+
+import os
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import textwrap
+
+import numpy as np
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no")
+
+
+OPENMP_TEST = textwrap.dedent(
+    """
+    #include <omp.h>
+    #include <stdio.h>
+    int main(void) {
+        int n = 0;
+        #pragma omp parallel reduction(+:n)
+        n += 1;
+        printf("%d\\n", n);
+        return n >= 1 ? 0 : 1;
+    }
+    """
+)
+
+
+def _probe_openmp(compiler_cmd):
+    """Compile and run a tiny OpenMP program; return (compile_flags, link_flags) or None."""
+    candidates = [(["-fopenmp"], ["-fopenmp"]), (["-Xpreprocessor", "-fopenmp"], ["-lomp"])]
+    with tempfile.TemporaryDirectory() as tmp:
+        src = os.path.join(tmp, "omp_test.c")
+        exe = os.path.join(tmp, "omp_test")
+        with open(src, "w") as f:
+            f.write(OPENMP_TEST)
+        for cflags, lflags in candidates:
+            cmd = list(compiler_cmd) + cflags + [src, "-o", exe] + lflags
+            try:
+                subprocess.run(cmd, check=True, capture_output=True, timeout=120)
+                out = subprocess.run([exe], check=True, capture_output=True, timeout=60)
+            except (OSError, subprocess.SubprocessError):
+                continue
+            if out.stdout.strip():
+                return cflags, lflags
+    return None
+
+
+class BuildExt(build_ext):
+    """build_ext that probes OpenMP with the compiler that will build the extensions."""
+
+    def build_extensions(self):
+        cc = self.compiler.compiler_so[:1] if hasattr(self.compiler, "compiler_so") else ["cc"]
+        omp = None
+        if _flag("FASTCONV_NO_OPENMP"):
+            print("fastconv: OpenMP disabled by FASTCONV_NO_OPENMP", file=sys.stderr)
+        else:
+            omp = _probe_openmp(cc)
+            if omp is None:
+                msg = (
+                    "fastconv: could not compile and run an OpenMP test program with "
+                    f"{' '.join(cc)}; building SERIAL kernels."
+                )
+                if _flag("FASTCONV_FAIL_NO_OPENMP"):
+                    raise RuntimeError(msg + " (FASTCONV_FAIL_NO_OPENMP is set)")
+                print("WARNING: " + msg, file=sys.stderr)
+        for ext in self.extensions:
+            if omp is not None:
+                ext.extra_compile_args += omp[0]
+                ext.extra_link_args += omp[1]
+        super().build_extensions()
+
+
+def _compile_args():
+    args = ["-O3", "-ffp-contract=fast", "-fno-math-errno", "-std=gnu11"]
+    if _flag("FASTCONV_DEBUG"):
+        args = ["-O0", "-g", "-ffp-contract=fast", "-std=gnu11"]
+    if _flag("FASTCONV_NATIVE"):
+        args.append("-march=native")
+    link = []
+    san = os.environ.get("FASTCONV_SANITIZE", "").strip()
+    if san:
+        args += [f"-fsanitize={san}", "-fno-omit-frame-pointer", "-g"]
+        link += [f"-fsanitize={san}"]
+    # Quiet the harmless warnings Cython's generated code triggers.
+    args += ["-Wno-unused-function", "-Wno-unreachable-code"]
+    return args, link
+
+
+def _extensions():
+    cargs, largs = _compile_args()
+    common = dict(
+        include_dirs=[os.path.join(HERE, "include"), np.get_include()],
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+        extra_compile_args=list(cargs),
+        extra_link_args=list(largs),
+    )
+    names = ["_omp", "_conv"]
+    return [
+        Extension(f"fastconv.{n}", [f"src/fastconv/{n}.pyx"], **{k: (list(v) if isinstance(v, list) else v) for k, v in common.items()})
+        for n in names
+    ]
+
+
+debug = _flag("FASTCONV_DEBUG")
+directives = {
+    "language_level": 3,
+    "boundscheck": debug,
+    "wraparound": debug,
+    "initializedcheck": debug,
+    "cdivision": True,
+    "binding": True,
+    "embedsignature": True,
+}
+
+setup(
+    ext_modules=cythonize(
+        _extensions(),
+        compiler_directives=directives,
+        build_dir=os.path.join("build", "cython"),
+        include_path=[os.path.join(HERE, "src")],
+        quiet=True,
+    ),
+    cmdclass={"build_ext": BuildExt},
+)

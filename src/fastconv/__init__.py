@@ -1,0 +1,26 @@
+"""fastconv: fast CPU 2-D convolution and pooling with PyTorch and SciPy semantics.
+
+The public API (see the project's API contract) is re-exported here.  Importing fastconv
+never imports CuPy or Dask.
+"""
+
+from __future__ import annotations
+
+from fastconv._args import ConvCost, conv2d_cost, conv2d_output_shape, pool2d_output_shape
+from fastconv._omp import get_num_threads, openmp_enabled, set_num_threads
+from fastconv.conv import conv2d
+from fastconv._config import show_config
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ConvCost",
+    "conv2d",
+    "conv2d_cost",
+    "conv2d_output_shape",
+    "get_num_threads",
+    "openmp_enabled",
+    "pool2d_output_shape",
+    "set_num_threads",
+    "show_config",
+]

@@ -1,0 +1,463 @@
+"""The one argument front shared by every back end (CPU, CUDA, Dask).
+
+Everything that decides what a call means lives here: int/pair normalisation, padding to
+``(top, bottom, left, right)``, the dtype policy, output shapes and the error messages.  The
+back ends receive plain ints and validated arrays and never decide a shape themselves.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from typing import Any, NamedTuple, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+IntPair = Union[int, Tuple[int, int]]
+
+#: padding_mode name -> (C code in include/fastconv/pad.h, numpy.pad mode)
+PADDING_MODES = {
+    "zeros": (0, "constant"),
+    "reflect": (1, "reflect"),
+    "symmetric": (2, "symmetric"),
+    "replicate": (3, "edge"),
+    "circular": (4, "wrap"),
+}
+
+#: Every size, stride, dilation and padding must stay below this, so that all index
+#: arithmetic in the kernels (int64) is free of overflow.
+MAX_DIM = 2**31 - 1
+#: Results larger than this many bytes are refused before any allocation.
+MAX_RESULT_BYTES = 2**48
+
+
+# --------------------------------------------------------------------------- array kinds
+
+def is_cupy(a: Any) -> bool:
+    """True for a CuPy ndarray, decided without importing CuPy."""
+    return type(a).__module__.split(".", 1)[0] == "cupy"
+
+
+def array_kind(fn: str, **arrays: Any) -> str:
+    """Return ``"cupy"`` or ``"numpy"`` for the arrays of one call; mixing is a TypeError."""
+    kinds = {name: ("cupy" if is_cupy(a) else "numpy") for name, a in arrays.items() if a is not None}
+    found = set(kinds.values())
+    if len(found) > 1:
+        desc = ", ".join(f"{n} is a {'CuPy' if k == 'cupy' else 'NumPy'} array" for n, k in kinds.items())
+        raise TypeError(f"{fn}: cannot mix NumPy and CuPy arrays in one call ({desc}); "
+                        "move them to the same device first")
+    return found.pop() if found else "numpy"
+
+
+# --------------------------------------------------------------------------- scalars
+
+def check_int(value: Any, name: str, fn: str, minimum: int = 0) -> int:
+    """An int (or NumPy integer) >= minimum; bools and floats are a TypeError."""
+    if isinstance(value, (bool, np.bool_)) or not hasattr(value, "__index__"):
+        raise TypeError(f"{fn}: {name} must be an int, got {value!r} ({type(value).__name__})")
+    v = operator.index(value)
+    if v < minimum:
+        raise ValueError(f"{fn}: {name}={v} must be >= {minimum}")
+    if v > MAX_DIM:
+        raise ValueError(f"{fn}: {name}={v} is too large (must be <= {MAX_DIM})")
+    return v
+
+
+def as_pair(value: Any, name: str, fn: str, minimum: int = 1) -> Tuple[int, int]:
+    """``v`` -> ``(v, v)``; a pair is checked element-wise."""
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2:
+            raise ValueError(f"{fn}: {name}={tuple(value)!r} must be an int or a pair (h, w)")
+        return (check_int(value[0], name, fn, minimum), check_int(value[1], name, fn, minimum))
+    v = check_int(value, name, fn, minimum)
+    return (v, v)
+
+
+# --------------------------------------------------------------------------- dtypes
+
+def result_dtype(fn: str, *arrays: Any) -> np.dtype:
+    """The dtype policy: ``np.result_type(*arrays, np.float32)``, which must be float32 or
+    float64.  Complex and non-numeric inputs are a TypeError."""
+    dts = []
+    for a in arrays:
+        if a is None:
+            continue
+        dt = a.dtype
+        if dt.kind == "c":
+            raise TypeError(f"{fn}: complex input ({dt}) is not supported; pass real arrays "
+                            "(e.g. the .real and .imag parts separately)")
+        if dt.kind not in "biuf":
+            raise TypeError(f"{fn}: input dtype {dt} is not a real numeric dtype")
+        dts.append(dt)
+    dt = np.result_type(*dts, np.float32)
+    if dt not in (np.float32, np.float64):
+        raise TypeError(f"{fn}: inputs of dtypes {', '.join(map(str, dts))} promote to {dt}; "
+                        "only float32 and float64 are computed (cast to one of them)")
+    return np.dtype(dt)
+
+
+def to_numpy(a: Any, name: str, fn: str) -> np.ndarray:
+    """np.asarray with a clear TypeError for things that are not numeric arrays."""
+    if isinstance(a, np.ndarray):
+        return a
+    try:
+        arr = np.asarray(a)
+    except Exception as exc:  # ragged lists and the like
+        raise TypeError(f"{fn}: {name} must be an array, got {type(a).__name__} ({exc})") from None
+    if arr.dtype.kind not in "biufc":
+        raise TypeError(f"{fn}: {name} must be a numeric array, got dtype {arr.dtype}")
+    return arr
+
+
+def kernel_ready(a: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """View or copy of ``a`` the kernels can read: the computation dtype in native byte
+    order, aligned, with strides that are whole elements.  Strides may be anything else
+    (negative, Fortran, broadcast); the caller's array is never written."""
+    if a.dtype != dtype:
+        return a.astype(dtype)
+    if not a.flags.aligned or any(s % dtype.itemsize for s in a.strides):
+        return np.array(a, dtype=dtype, order="C")
+    return a
+
+
+# --------------------------------------------------------------------------- geometry
+
+def conv_out_size(n: int, p0: int, p1: int, k: int, s: int, d: int) -> int:
+    """floor((n + p0 + p1 - d*(k-1) - 1) / s) + 1 (may be <= 0 when the kernel does not fit)."""
+    return (n + p0 + p1 - d * (k - 1) - 1) // s + 1
+
+
+def normalize_padding(padding: Any, ksize: Tuple[int, int], stride: Tuple[int, int],
+                      dilation: Tuple[int, int], in_hw: Tuple[int, int], fn: str,
+                      ) -> Tuple[int, int, int, int]:
+    """``padding`` (int, (pH, pW), ((top, bottom), (left, right)), "valid" or "same") ->
+    (top, bottom, left, right)."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return (0, 0, 0, 0)
+        if padding == "same":
+            pads = []
+            for n, k, s, d in zip(in_hw, ksize, stride, dilation):
+                out = -(-n // s)
+                total = max((out - 1) * s + d * (k - 1) + 1 - n, 0)
+                pads += [total // 2, total - total // 2]
+            return (pads[0], pads[1], pads[2], pads[3])
+        raise ValueError(f"{fn}: padding={padding!r} must be 'valid', 'same', an int, (pH, pW) "
+                         "or ((top, bottom), (left, right))")
+    if isinstance(padding, (tuple, list)):
+        if len(padding) == 2 and all(isinstance(p, (tuple, list)) for p in padding):
+            (t, b), (l, r) = [_pad_side(p, fn) for p in padding]
+            return (t, b, l, r)
+        if len(padding) == 4 and not any(isinstance(p, (tuple, list)) for p in padding):
+            # (top, bottom, left, right), the order fastconv uses internally
+            t, b, l, r = (check_int(p, "padding", fn, 0) for p in padding)
+            return (t, b, l, r)
+        ph, pw = as_pair(padding, "padding", fn, minimum=0)
+        return (ph, ph, pw, pw)
+    p = check_int(padding, "padding", fn, 0)
+    return (p, p, p, p)
+
+
+def _pad_side(p: Sequence[Any], fn: str) -> Tuple[int, int]:
+    if len(p) != 2:
+        raise ValueError(f"{fn}: padding={tuple(p)!r}: asymmetric padding is "
+                         "((top, bottom), (left, right))")
+    return (check_int(p[0], "padding", fn, 0), check_int(p[1], "padding", fn, 0))
+
+
+def padding_mode_code(padding_mode: Any, fn: str) -> int:
+    try:
+        return PADDING_MODES[padding_mode][0]
+    except (KeyError, TypeError):
+        raise ValueError(f"{fn}: padding_mode={padding_mode!r} must be one of "
+                         f"{', '.join(repr(m) for m in PADDING_MODES)}") from None
+
+
+def check_result_size(shape: Tuple[int, ...], itemsize: int, fn: str, hint: str) -> None:
+    size = math.prod(shape)
+    if size * itemsize > MAX_RESULT_BYTES:
+        raise ValueError(f"{fn}: the result would have shape {shape} ({size} elements); {hint}")
+
+
+# --------------------------------------------------------------------------- conv2d
+
+class ConvArgs(NamedTuple):
+    """Everything a back end needs for one conv2d call."""
+
+    x: Any                 # (N, C_in, H, W), kernel-ready
+    w: Any                 # (C_out, C_in/groups, kH, kW), kernel-ready
+    bias: Any              # (C_out,) contiguous or None
+    dtype: np.dtype
+    batched: bool
+    out_shape: Tuple[int, int, int, int]
+    stride: Tuple[int, int]
+    dilation: Tuple[int, int]
+    pads: Tuple[int, int, int, int]  # top, bottom, left, right
+    mode: int
+    groups: int
+
+
+def conv2d_geometry(in_shape: Sequence[int], w_shape: Sequence[int], stride: Any, padding: Any,
+                    dilation: Any, groups: Any, fn: str):
+    """Validate shapes and parameters of a convolution; return
+    (batched, out_shape (4-D), stride, dilation, pads, groups)."""
+    in_shape = tuple(in_shape)
+    w_shape = tuple(w_shape)
+    if len(in_shape) not in (3, 4):
+        raise ValueError(f"{fn}: input must be 3-D (C_in, H, W) or 4-D (N, C_in, H, W), "
+                         f"got shape {in_shape}")
+    if len(w_shape) != 4:
+        raise ValueError(f"{fn}: weight must be 4-D (C_out, C_in/groups, kH, kW), got shape {w_shape}")
+    batched = len(in_shape) == 4
+    N, C, H, W = in_shape if batched else (1,) + in_shape
+    Cout, Cg, kH, kW = w_shape
+    g = check_int(groups, "groups", fn, 1)
+    if C < 1 or H < 1 or W < 1:
+        raise ValueError(f"{fn}: input shape {in_shape} has an empty channel or spatial "
+                         "dimension; only the batch dimension may be 0")
+    if Cout < 1 or kH < 1 or kW < 1:
+        raise ValueError(f"{fn}: weight shape {w_shape} has an empty dimension")
+    if C % g:
+        raise ValueError(f"{fn}: groups={g} must divide in_channels={C}")
+    if Cout % g:
+        raise ValueError(f"{fn}: groups={g} must divide out_channels={Cout}")
+    if Cg * g != C:
+        raise ValueError(f"{fn}: weight.shape[1]={Cg} must equal in_channels / groups = "
+                         f"{C} / {g} = {C // g} (input shape {in_shape}, weight shape {w_shape})")
+    s = as_pair(stride, "stride", fn, 1)
+    d = as_pair(dilation, "dilation", fn, 1)
+    pads = normalize_padding(padding, (kH, kW), s, d, (H, W), fn)
+    Ho = conv_out_size(H, pads[0], pads[1], kH, s[0], d[0])
+    Wo = conv_out_size(W, pads[2], pads[3], kW, s[1], d[1])
+    if Ho < 1 or Wo < 1:
+        raise ValueError(
+            f"{fn}: kernel size ({kH}, {kW}) with dilation {d} spans "
+            f"({d[0] * (kH - 1) + 1}, {d[1] * (kW - 1) + 1}), larger than the padded input "
+            f"({H + pads[0] + pads[1]}, {W + pads[2] + pads[3]})")
+    out_shape = (N, Cout, Ho, Wo)
+    check_result_size(out_shape, 8, fn, f"padding={padding!r} is too large")
+    return batched, out_shape, s, d, pads, g
+
+
+def conv2d_args(input: Any, weight: Any, bias: Any, stride: Any, padding: Any, dilation: Any,
+                groups: Any, padding_mode: Any, fn: str = "conv2d") -> ConvArgs:
+    """Validate and normalise a conv2d call (NumPy or CuPy arrays)."""
+    kind = array_kind(fn, input=input, weight=weight, bias=bias)
+    if kind == "numpy":
+        input = to_numpy(input, "input", fn)
+        weight = to_numpy(weight, "weight", fn)
+        if bias is not None:
+            bias = to_numpy(bias, "bias", fn)
+    dtype = result_dtype(fn, input, weight, bias)
+    mode = padding_mode_code(padding_mode, fn)
+    batched, out_shape, s, d, pads, g = conv2d_geometry(
+        input.shape, weight.shape, stride, padding, dilation, groups, fn)
+    if bias is not None and tuple(bias.shape) != (out_shape[1],):
+        raise ValueError(f"{fn}: bias must have shape (C_out,) = ({out_shape[1]},), "
+                         f"got {tuple(bias.shape)}")
+    x = input if batched else input[None]
+    if kind == "numpy":
+        x = kernel_ready(x, dtype)
+        weight = kernel_ready(weight, dtype)
+        if bias is not None:
+            bias = np.ascontiguousarray(bias, dtype=dtype)
+    return ConvArgs(x, weight, bias, dtype, batched, out_shape, s, d, pads, mode, g)
+
+
+def result_buffer(out: Any, shape: Tuple[int, ...], batched_shape: Tuple[int, ...], dtype: np.dtype,
+                  fn: str, inputs: Sequence[Any]) -> Tuple[np.ndarray, Optional[np.ndarray]]:
+    """Return (buffer the kernel writes, C-contiguous, in batched_shape; user's out or None).
+
+    ``out`` must be a writeable ndarray of exactly ``shape`` and ``dtype``.  When it is not
+    C-contiguous or may overlap an input, the kernel writes a temporary that is copied into
+    ``out`` afterwards (see :func:`finish`)."""
+    if out is None:
+        return np.empty(batched_shape, dtype=dtype), None
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"{fn}: out must be a NumPy ndarray, got {type(out).__name__}")
+    if tuple(out.shape) != tuple(shape):
+        raise ValueError(f"{fn}: out has shape {tuple(out.shape)}, the result has shape {tuple(shape)}")
+    if out.dtype != dtype:
+        raise TypeError(f"{fn}: out has dtype {out.dtype}, the result has dtype {dtype}")
+    if not out.flags.writeable:
+        raise ValueError(f"{fn}: out is read-only")
+    direct = (out.flags.c_contiguous and out.flags.aligned and out.dtype.isnative
+              and not any(a is not None and np.may_share_memory(out, a) for a in inputs))
+    if direct:
+        return out.reshape(batched_shape), out
+    return np.empty(batched_shape, dtype=dtype), out
+
+
+def finish(buf: np.ndarray, user_out: Optional[np.ndarray], shape: Tuple[int, ...]) -> np.ndarray:
+    """Give the result its public shape, copying into the user's ``out`` when needed."""
+    res = buf.reshape(shape)
+    if user_out is None:
+        return res
+    if not np.may_share_memory(user_out, buf):
+        np.copyto(user_out, res)
+    return user_out
+
+
+# --------------------------------------------------------------------------- pooling
+
+def pool_out_size(n: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
+    """PyTorch's pooling output size, including the ceil_mode rule that the last window
+    must start inside the input or the left padding."""
+    eff = d * (k - 1) + 1
+    num = n + 2 * p - eff
+    if num < 0:
+        return 0
+    o = (-(-num // s) if ceil_mode else num // s) + 1
+    if ceil_mode and (o - 1) * s >= n + p:
+        o -= 1
+    return o
+
+
+def pool2d_geometry(in_shape: Sequence[int], kernel_size: Any, stride: Any, padding: Any,
+                    dilation: Any, ceil_mode: Any, fn: str):
+    """Validate a pooling configuration; return (batched, out_shape 4-D, k, s, p, d)."""
+    in_shape = tuple(in_shape)
+    if len(in_shape) not in (3, 4):
+        raise ValueError(f"{fn}: input must be 3-D (C, H, W) or 4-D (N, C, H, W), got shape {in_shape}")
+    batched = len(in_shape) == 4
+    N, C, H, W = in_shape if batched else (1,) + in_shape
+    if C < 1 or H < 1 or W < 1:
+        raise ValueError(f"{fn}: input shape {in_shape} has an empty channel or spatial "
+                         "dimension; only the batch dimension may be 0")
+    k = as_pair(kernel_size, "kernel_size", fn, 1)
+    s = k if stride is None else as_pair(stride, "stride", fn, 1)
+    if isinstance(padding, str):
+        raise ValueError(f"{fn}: padding={padding!r} must be an int or a pair (pH, pW)")
+    p = as_pair(padding, "padding", fn, 0)
+    d = as_pair(dilation, "dilation", fn, 1)
+    if not isinstance(ceil_mode, (bool, np.bool_)):
+        raise TypeError(f"{fn}: ceil_mode must be a bool, got {ceil_mode!r}")
+    for i, axis in enumerate("hw"):
+        if p[i] * 2 > k[i]:
+            raise ValueError(f"{fn}: padding={p} must be at most half of kernel_size={k} "
+                             f"(axis {axis}: {p[i]} > {k[i]} / 2)")
+    Ho = pool_out_size(H, k[0], s[0], p[0], d[0], bool(ceil_mode))
+    Wo = pool_out_size(W, k[1], s[1], p[1], d[1], bool(ceil_mode))
+    if Ho < 1 or Wo < 1:
+        raise ValueError(f"{fn}: kernel_size={k} with dilation={d} and padding={p} does not fit "
+                         f"the input plane ({H}, {W}): the output would be ({Ho}, {Wo})")
+    # Every window must hold at least one real element (PyTorch reads -inf otherwise).
+    for n_, o, k_, s_, p_, d_, axis in ((H, Ho, k[0], s[0], p[0], d[0], "h"),
+                                       (W, Wo, k[1], s[1], p[1], d[1], "w")):
+        for start in {0, (o - 1) * s_}:
+            taps = [start - p_ + j * d_ for j in range(k_)]
+            if not any(0 <= t < n_ for t in taps):
+                raise ValueError(f"{fn}: with kernel_size={k}, stride={s}, padding={p}, dilation={d} "
+                                 f"some window along {axis} holds no input element")
+        if d_ > 1 and k_ * 0 == 0 and o > 2:
+            # windows between the first and the last can also fall between dilated taps
+            for oo in range(o):
+                start = oo * s_ - p_
+                if not any(0 <= start + j * d_ < n_ for j in range(k_)):
+                    raise ValueError(f"{fn}: with kernel_size={k}, stride={s}, padding={p}, "
+                                     f"dilation={d} window {oo} along {axis} holds no input element")
+    out_shape = (N, C, Ho, Wo)
+    check_result_size(out_shape, 8, fn, "the configuration is too large")
+    return batched, out_shape, k, s, p, d
+
+
+# --------------------------------------------------------------------------- shapes and cost
+
+class ConvCost(NamedTuple):
+    """Output shape, parameter count, multiply-adds and flops (2 per multiply-add)."""
+
+    output_shape: Tuple[int, ...]
+    params: int
+    macs: int
+    flops: int
+
+
+def conv2d_output_shape(input_shape: Sequence[int], weight_shape: Sequence[int], stride: IntPair = 1,
+                        padding: Any = 0, dilation: IntPair = 1) -> Tuple[int, ...]:
+    """Shape of ``conv2d(input, weight, ...)`` without computing it.
+
+    Parameters
+    ----------
+    input_shape : tuple of int
+        ``(N, C_in, H, W)`` or ``(C_in, H, W)``.
+    weight_shape : tuple of int
+        ``(C_out, C_in // groups, kH, kW)``; ``groups`` is inferred as
+        ``C_in // weight_shape[1]``.
+    stride, padding, dilation
+        As for :func:`fastconv.conv2d`.
+
+    Returns
+    -------
+    tuple of int
+        ``(N, C_out, H_out, W_out)``, or ``(C_out, H_out, W_out)`` for an unbatched shape.
+    """
+    fn = "conv2d_output_shape"
+    in_shape, w_shape = tuple(input_shape), tuple(weight_shape)
+    if len(w_shape) != 4:
+        raise ValueError(f"{fn}: weight_shape must have 4 entries, got {w_shape}")
+    if len(in_shape) not in (3, 4):
+        raise ValueError(f"{fn}: input_shape must have 3 or 4 entries, got {in_shape}")
+    C = in_shape[-3]
+    if w_shape[1] < 1 or C % w_shape[1]:
+        raise ValueError(f"{fn}: weight_shape[1]={w_shape[1]} must divide in_channels={C}")
+    batched, shape, *_ = conv2d_geometry(in_shape, w_shape, stride, padding, dilation,
+                                         C // w_shape[1], fn)
+    return shape if batched else shape[1:]
+
+
+def pool2d_output_shape(input_shape: Sequence[int], kernel_size: IntPair, stride: Optional[IntPair] = None,
+                        padding: IntPair = 0, dilation: IntPair = 1, ceil_mode: bool = False,
+                        ) -> Tuple[int, ...]:
+    """Shape of ``max_pool2d``/``avg_pool2d`` on ``input_shape`` without computing it.
+
+    Parameters
+    ----------
+    input_shape : tuple of int
+        ``(N, C, H, W)`` or ``(C, H, W)``.
+    kernel_size, stride, padding, dilation, ceil_mode
+        As for :func:`fastconv.max_pool2d` (``stride=None`` means ``kernel_size``).
+
+    Returns
+    -------
+    tuple of int
+        ``(N, C, H_out, W_out)`` or ``(C, H_out, W_out)``.
+    """
+    batched, shape, *_ = pool2d_geometry(input_shape, kernel_size, stride, padding, dilation,
+                                         ceil_mode, "pool2d_output_shape")
+    return shape if batched else shape[1:]
+
+
+def conv2d_cost(input_shape: Sequence[int], weight_shape: Sequence[int], stride: IntPair = 1,
+                padding: Any = 0, dilation: IntPair = 1, groups: int = 1, bias: bool = True,
+                ) -> ConvCost:
+    """Output shape, parameters, multiply-adds and flops of a convolution.
+
+    Parameters
+    ----------
+    input_shape : tuple of int
+        ``(N, C_in, H, W)`` or ``(C_in, H, W)``.
+    weight_shape : tuple of int
+        ``(C_out, C_in // groups, kH, kW)``.
+    stride, padding, dilation, groups
+        As for :func:`fastconv.conv2d`.
+    bias : bool, default True
+        Count ``C_out`` bias parameters.
+
+    Returns
+    -------
+    ConvCost
+        ``(output_shape, params, macs, flops)`` with ``flops == 2 * macs``.
+
+    Examples
+    --------
+    >>> conv2d_cost((1, 128, 100, 100), (256, 128, 5, 5), padding=2)[1:3]
+    (819456, 8192000000)
+    """
+    fn = "conv2d_cost"
+    batched, shape, *_ = conv2d_geometry(tuple(input_shape), tuple(weight_shape), stride, padding,
+                                         dilation, groups, fn)
+    Cout, Cg, kH, kW = (int(v) for v in weight_shape)
+    N, _, Ho, Wo = shape
+    params = Cout * Cg * kH * kW + (Cout if bias else 0)
+    macs = N * Cout * Ho * Wo * Cg * kH * kW
+    return ConvCost(shape if batched else shape[1:], params, macs, 2 * macs)

@@ -1,0 +1,154 @@
+"""Typed nogil convolution kernels (CPU).
+
+Private: called by :mod:`fastconv.conv` and :mod:`fastconv.signal` after the Python front
+(:mod:`fastconv._args`) has validated shapes and parameters and allocated the output.
+"""
+
+from libc.stdint cimport int64_t
+from libc.stdlib cimport free, malloc
+from cython.parallel cimport parallel, prange
+
+import numpy as np
+
+from fastconv._kernels cimport (
+    FC_NV_NARROW, FC_NV_WIDE, FC_OCB_WIDE, fc_band_rows, fc_conv_band_d, fc_conv_band_f,
+    fc_conv_geom, fc_pack_band_d, fc_pack_band_f, fc_pack_weights_d, fc_pack_weights_f,
+)
+from fastconv._omp cimport resolve_threads
+from fastconv._types cimport real_t
+
+cdef enum:
+    # Bytes of packed input one thread aims to keep per band (about half an L2 cache).
+    BAND_BYTES = 393216
+
+
+def _layout(Py_ssize_t kW, Py_ssize_t sw, Py_ssize_t dw, Py_ssize_t wo_pad):
+    """Column layout of a packed row: (pstart, xoff, Wq).
+
+    "phase" layout: one phase per distinct residue of kw*dw mod sw, so each input element is
+    packed once; "tap" layout: one phase per kernel column, chosen when the phases would be
+    mostly gaps (huge strides or dilations)."""
+    residues = sorted({(kw * dw) % sw for kw in range(kW)})
+    max_off = ((kW - 1) * dw) // sw
+    wq_phase = wo_pad + max_off
+    if len(residues) * wq_phase <= 2 * kW * wo_pad:
+        q = {r: i for i, r in enumerate(residues)}
+        pstart = np.array(residues, dtype=np.int64)
+        xoff = np.array([q[(kw * dw) % sw] * wq_phase + (kw * dw) // sw for kw in range(kW)],
+                        dtype=np.int64)
+        return pstart, xoff, wq_phase
+    pstart = np.arange(kW, dtype=np.int64) * dw
+    xoff = np.arange(kW, dtype=np.int64) * wo_pad
+    return pstart, xoff, wo_pad
+
+
+def conv2d_direct(const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real_t[::1] bias,
+                  real_t[:, :, :, ::1] out, Py_ssize_t groups, Py_ssize_t sh, Py_ssize_t sw,
+                  Py_ssize_t dh, Py_ssize_t dw, Py_ssize_t pt, Py_ssize_t pl, int mode,
+                  real_t fill, object num_threads):
+    """Direct convolution of x (N, C, H, W) with w (C_out, C/groups, kH, kW) into out.
+
+    ``pt``/``pl`` are the top/left paddings (the bottom/right ones follow from out's shape),
+    ``mode`` an FC_PAD_* code and ``fill`` the constant for FC_PAD_ZEROS.  No validation:
+    :func:`fastconv._args.conv2d_args` did it.
+    """
+    cdef Py_ssize_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3]
+    cdef Py_ssize_t Cout = w.shape[0], Cg = w.shape[1], kH = w.shape[2], kW = w.shape[3]
+    cdef Py_ssize_t Ho = out.shape[2], Wo = out.shape[3]
+    if N == 0 or Cout == 0 or Ho == 0 or Wo == 0:
+        return
+    cdef Py_ssize_t G = groups, coutg = Cout // groups, isz = sizeof(real_t)
+    cdef int64_t ocb = FC_OCB_WIDE if coutg >= 3 else 1
+    cdef int64_t vw = (FC_NV_WIDE if ocb == FC_OCB_WIDE else FC_NV_NARROW) * (32 // isz)
+    cdef int64_t wo_pad = (Wo + vw - 1) // vw * vw
+
+    pstart_a, xoff_a, Wq = _layout(kW, sw, dw, wo_pad)
+    cdef const int64_t[::1] pstart = pstart_a
+    cdef const int64_t[::1] xoff = xoff_a
+
+    cdef fc_conv_geom g
+    g.C = Cg; g.H = H; g.W = W
+    g.sC = x.strides[1] // isz; g.sH = x.strides[2] // isz; g.sW = x.strides[3] // isz
+    g.kH = kH; g.kW = kW; g.sh = sh; g.sw = sw; g.dh = dh; g.dw = dw
+    g.Ho = Ho; g.Wo = Wo; g.pt = pt; g.pl = pl
+    g.Wp = (Wo - 1) * sw + (kW - 1) * dw + 1  # padded columns past this one are never read
+    g.mode = mode
+    g.npha = pstart.shape[0]; g.pstart = &pstart[0]; g.Wq = Wq; g.xoff = &xoff[0]
+    cdef int64_t sN = x.strides[0] // isz
+
+    # Weights packed once per call: [group][oc block][ic][kh][kw][ocb].
+    cdef int64_t nob = (coutg + ocb - 1) // ocb
+    cdef int64_t wgrp = nob * Cg * kH * kW * ocb
+    wpack_a = np.empty(G * wgrp, dtype=np.float32 if real_t is float else np.float64)
+    cdef real_t[::1] wpack = wpack_a
+    cdef int64_t ws[4]
+    cdef Py_ssize_t i
+    for i in range(4):
+        ws[i] = w.strides[i] // isz
+    cdef Py_ssize_t gi
+    with nogil:
+        for gi in range(G):
+            if real_t is float:
+                fc_pack_weights_f(&w[gi * coutg, 0, 0, 0], ws, coutg, Cg, kH, kW, ocb, &wpack[gi * wgrp])
+            else:
+                fc_pack_weights_d(&w[gi * coutg, 0, 0, 0], ws, coutg, Cg, kH, kW, ocb, &wpack[gi * wgrp])
+
+    # Band height R: keep one band's packed rows near BAND_BYTES, but leave enough items for
+    # every thread, and use the cheaper row list (contiguous span or one row per tap).
+    cdef int64_t row_bytes = Cg * g.npha * Wq * isz
+    cdef int64_t R = (BAND_BYTES // max(row_bytes, 1) - (kH - 1) * dh) // sh
+    nt_max = resolve_threads(num_threads)
+    cdef int64_t per_thread = (Ho * N * G + 4 * nt_max - 1) // (4 * nt_max)
+    R = max(1, min(R, Ho, max(per_thread, 1)))
+    cdef int contiguous = ((R - 1) * sh + (kH - 1) * dh + 1) <= 2 * R * kH
+    cdef int64_t maxrows = (R - 1) * sh + (kH - 1) * dh + 1 if contiguous else R * kH
+    cdef int64_t nb = (Ho + R - 1) // R
+    cdef int64_t nitems = N * G * nb
+    cdef int nt = resolve_threads(num_threads, nitems)
+    cdef size_t band_elems = <size_t>(Cg * maxrows * g.npha * Wq)
+
+    cdef const real_t *x0 = &x[0, 0, 0, 0]
+    cdef real_t *o0 = &out[0, 0, 0, 0]
+    cdef const real_t *b0 = &bias[0] if bias is not None else NULL
+    cdef const real_t *wp0 = &wpack[0]
+    cdef int64_t plane = Ho * Wo
+    cdef int failed[1]
+    failed[0] = 0
+    cdef real_t *band
+    cdef int64_t *rowsrc
+    cdef int64_t *ridx
+    cdef int64_t item, n, rem, b, oh0, Rb, nrows
+    cdef const real_t *xg
+
+    with nogil, parallel(num_threads=nt):
+        band = <real_t *>malloc(band_elems * sizeof(real_t))
+        rowsrc = <int64_t *>malloc((maxrows + R * kH) * sizeof(int64_t))
+        ridx = rowsrc + maxrows
+        if band == NULL or rowsrc == NULL:
+            failed[0] = 1
+        for item in prange(nitems, schedule="static"):
+            if band == NULL or rowsrc == NULL:
+                continue
+            n = item // (G * nb)
+            rem = item % (G * nb)
+            gi = rem // nb
+            b = rem % nb
+            oh0 = b * R
+            Rb = min(R, Ho - oh0)
+            nrows = fc_band_rows(&g, oh0, Rb, contiguous, rowsrc, ridx)
+            xg = x0 + n * sN + gi * Cg * g.sC
+            if real_t is float:
+                fc_pack_band_f(xg, &g, rowsrc, nrows, fill, band)
+                fc_conv_band_f(band, nrows, ridx, wp0 + gi * wgrp, ocb,
+                               (b0 + gi * coutg) if b0 != NULL else NULL, coutg, &g, oh0, Rb,
+                               o0 + (n * Cout + gi * coutg) * plane, plane)
+            else:
+                fc_pack_band_d(xg, &g, rowsrc, nrows, fill, band)
+                fc_conv_band_d(band, nrows, ridx, wp0 + gi * wgrp, ocb,
+                               (b0 + gi * coutg) if b0 != NULL else NULL, coutg, &g, oh0, Rb,
+                               o0 + (n * Cout + gi * coutg) * plane, plane)
+        free(band)
+        free(rowsrc)
+    if failed[0]:
+        raise MemoryError("conv2d: could not allocate the per-thread band buffer "
+                          f"({band_elems * isz} bytes)")

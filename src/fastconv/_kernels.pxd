@@ -1,0 +1,33 @@
+# C declarations of the kernels in include/fastconv/.  Those headers do no checking: callers
+# (the .pyx modules, fed by the Python front) guarantee every shape and pointer.
+from libc.stdint cimport int64_t
+
+cdef extern from "fastconv/pad.h" nogil:
+    int FC_PAD_ZEROS, FC_PAD_REFLECT, FC_PAD_SYMMETRIC, FC_PAD_REPLICATE, FC_PAD_CIRCULAR
+    int64_t fc_pad_index(int64_t i, int64_t n, int mode)
+
+cdef extern from "fastconv/conv_direct.h" nogil:
+    ctypedef struct fc_conv_geom:
+        int64_t C, H, W, sC, sH, sW, kH, kW, sh, sw, dh, dw, Ho, Wo, pt, pl, Wp
+        int mode
+        int64_t npha
+        const int64_t *pstart
+        int64_t Wq
+        const int64_t *xoff
+    int FC_OCB_WIDE, FC_NV_WIDE, FC_OCB_NARROW, FC_NV_NARROW
+    int64_t fc_band_rows(const fc_conv_geom *g, int64_t oh0, int64_t R, int contiguous,
+                         int64_t *rowsrc, int64_t *ridx)
+    void fc_pack_band_f(const float *x, const fc_conv_geom *g, const int64_t *rowsrc, int64_t nrows,
+                        float fill, float *dst)
+    void fc_pack_band_d(const double *x, const fc_conv_geom *g, const int64_t *rowsrc, int64_t nrows,
+                        double fill, double *dst)
+    void fc_pack_weights_f(const float *w, const int64_t *ws, int64_t cout, int64_t cin, int64_t kH,
+                           int64_t kW, int64_t ocb, float *dst)
+    void fc_pack_weights_d(const double *w, const int64_t *ws, int64_t cout, int64_t cin, int64_t kH,
+                           int64_t kW, int64_t ocb, double *dst)
+    void fc_conv_band_f(const float *xband, int64_t nrows, const int64_t *ridx, const float *wpack,
+                        int64_t ocb, const float *bias, int64_t cout, const fc_conv_geom *g,
+                        int64_t oh0, int64_t R, float *out, int64_t plane)
+    void fc_conv_band_d(const double *xband, int64_t nrows, const int64_t *ridx, const double *wpack,
+                        int64_t ocb, const double *bias, int64_t cout, const fc_conv_geom *g,
+                        int64_t oh0, int64_t R, double *out, int64_t plane)

@@ -1,0 +1,13 @@
+# The one OpenMP wrapper every fastconv module cimports.  omp_compat.h supplies do-nothing
+# stand-ins when the build has no OpenMP, so every module builds and imports either way.
+cdef extern from "fastconv/omp_compat.h" nogil:
+    int omp_get_max_threads()
+    int omp_get_num_procs()
+    int omp_get_thread_num()
+    int FC_HAVE_OPENMP
+    const char *FC_COMPILER
+
+cdef extern from "fastconv/simd.h" nogil:
+    const char *fc_simd_level()
+
+cpdef int resolve_threads(object num_threads, Py_ssize_t work=*) except -1

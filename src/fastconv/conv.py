@@ -1,0 +1,90 @@
+"""Public convolution: :func:`conv2d` (PyTorch ``torch.nn.functional.conv2d`` semantics)."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import numpy as np
+
+from fastconv import _args, _conv
+from fastconv._omp import resolve_threads
+from fastconv._args import IntPair
+
+#: Accepted values of ``algorithm``; every one gives the same result within float tolerance.
+ALGORITHMS = ("auto", "direct")
+
+
+def conv2d(input: Any, weight: Any, bias: Any = None, stride: IntPair = 1, padding: Any = 0,
+           dilation: IntPair = 1, groups: int = 1, padding_mode: str = "zeros", *,
+           out: Optional[np.ndarray] = None, num_threads: Optional[int] = None,
+           algorithm: str = "auto") -> Any:
+    """2-D convolution (cross-correlation, no kernel flip) with PyTorch's semantics.
+
+    Each output channel ``o`` of group ``g`` is the sum over that group's input channels of
+    the correlation of the (padded) input plane with ``weight[o, c]``, sampled every
+    ``stride`` and with the kernel taps ``dilation`` apart, plus ``bias[o]``.
+
+    Parameters
+    ----------
+    input : ndarray of shape (N, C_in, H, W) or (C_in, H, W)
+        NumPy or CuPy array, any strides; never modified.  An unbatched input gives an
+        unbatched result.
+    weight : ndarray of shape (C_out, C_in // groups, kH, kW)
+    bias : ndarray of shape (C_out,), optional
+    stride : int or (int, int), default 1
+        Step between output samples, each >= 1.
+    padding : int, (pH, pW), ((top, bottom), (left, right)), "valid" or "same", default 0
+        "same" keeps ``H_out = ceil(H / stride)``; the odd extra pixel goes bottom/right.
+    dilation : int or (int, int), default 1
+        Spacing between kernel taps, each >= 1.
+    groups : int, default 1
+        Must divide C_in and C_out; ``groups == C_in`` is a depthwise convolution.
+    padding_mode : {"zeros", "reflect", "replicate", "circular", "symmetric"}, default "zeros"
+        How the border is filled; any padding size is allowed and equals
+        ``numpy.pad(input, pads, mode)`` with constant/reflect/edge/wrap/symmetric.
+    out : ndarray, optional
+        Destination of the result's exact shape and dtype.
+    num_threads : int, optional
+        Threads for this call; None uses :func:`fastconv.get_num_threads`.
+    algorithm : {"auto", "direct"}, default "auto"
+        "direct": register-blocked direct convolution over packed input bands (handles every
+        configuration).  "auto" picks the fastest available method for the shape.
+
+    Returns
+    -------
+    ndarray of shape (N, C_out, H_out, W_out) or (C_out, H_out, W_out)
+        dtype float32 or float64 (``np.result_type(input, weight, np.float32)``), with
+        ``H_out = floor((H + pad_top + pad_bottom - dilation*(kH-1) - 1) / stride) + 1``.
+
+    Raises
+    ------
+    ValueError
+        Bad shapes, channel/group mismatch, strides/dilations < 1, negative padding, unknown
+        padding or padding_mode, a kernel larger than the padded input, a wrong ``out``.
+    TypeError
+        Complex or non-numeric input, NumPy and CuPy arrays mixed, non-int parameters.
+
+    Examples
+    --------
+    >>> import numpy as np, fastconv
+    >>> x = np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4)
+    >>> w = np.ones((1, 1, 3, 3), dtype=np.float32)
+    >>> fastconv.conv2d(x, w)[0, 0]
+    array([[45., 54.],
+           [81., 90.]], dtype=float32)
+    """
+    a = _args.conv2d_args(input, weight, bias, stride, padding, dilation, groups, padding_mode)
+    resolve_threads(num_threads)
+    if algorithm not in ALGORITHMS:
+        raise ValueError(f"conv2d: algorithm={algorithm!r} must be one of "
+                         f"{', '.join(repr(x) for x in ALGORITHMS)}")
+    shape = a.out_shape if a.batched else a.out_shape[1:]
+    if _args.is_cupy(a.x):
+        from fastconv import cuda
+
+        return cuda.conv2d(a, out=out)
+    buf, user_out = _args.result_buffer(out, shape, a.out_shape, a.dtype, "conv2d", (input, weight, bias))
+    _conv.conv2d_direct(a.x, a.w, a.bias, buf, a.groups, a.stride[0], a.stride[1],
+                        a.dilation[0], a.dilation[1], a.pads[0], a.pads[2], a.mode, 0.0,
+                        num_threads)
+    return _args.finish(buf, user_out, shape)
