@@ -129,6 +129,7 @@ directives = {
     "cdivision": True,
     "binding": True,
     "embedsignature": True,
+    "autotestdict": False,
 }
 
 setup(

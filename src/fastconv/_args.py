@@ -75,19 +75,19 @@ def as_pair(value: Any, name: str, fn: str, minimum: int = 1) -> Tuple[int, int]
 
 # --------------------------------------------------------------------------- dtypes
 
-def result_dtype(fn: str, *arrays: Any) -> np.dtype:
-    """The dtype policy: ``np.result_type(*arrays, np.float32)``, which must be float32 or
-    float64.  Complex and non-numeric inputs are a TypeError."""
+def result_dtype(fn: str, **arrays: Any) -> np.dtype:
+    """The dtype policy, shared by every function: ``np.result_type(*arrays, np.float32)``,
+    which must be float32 or float64.  Complex and non-numeric inputs are a TypeError."""
     dts = []
-    for a in arrays:
+    for name, a in arrays.items():
         if a is None:
             continue
         dt = a.dtype
         if dt.kind == "c":
-            raise TypeError(f"{fn}: complex input ({dt}) is not supported; pass real arrays "
-                            "(e.g. the .real and .imag parts separately)")
+            raise TypeError(f"{fn}: complex input ({name} has dtype {dt}) is not supported; pass "
+                            "real arrays (e.g. the .real and .imag parts separately)")
         if dt.kind not in "biuf":
-            raise TypeError(f"{fn}: input dtype {dt} is not a real numeric dtype")
+            raise TypeError(f"{fn}: {name} must be a numeric array, got dtype {dt}")
         dts.append(dt)
     dt = np.result_type(*dts, np.float32)
     if dt not in (np.float32, np.float64):
@@ -248,7 +248,7 @@ def conv2d_args(input: Any, weight: Any, bias: Any, stride: Any, padding: Any, d
         weight = to_numpy(weight, "weight", fn)
         if bias is not None:
             bias = to_numpy(bias, "bias", fn)
-    dtype = result_dtype(fn, input, weight, bias)
+    dtype = result_dtype(fn, input=input, weight=weight, bias=bias)
     mode = padding_mode_code(padding_mode, fn)
     batched, out_shape, s, d, pads, g = conv2d_geometry(
         input.shape, weight.shape, stride, padding, dilation, groups, fn)

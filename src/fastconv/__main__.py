@@ -1,0 +1,5 @@
+"""``python -m fastconv``: the command-line interface (see :mod:`fastconv.cli`)."""
+
+from fastconv.cli import main
+
+raise SystemExit(main())

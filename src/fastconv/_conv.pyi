@@ -1,0 +1,28 @@
+# Stub for the compiled module fastconv._conv (typed nogil convolution kernels).
+# Arrays: float32 or float64, all of one dtype (the Cython fused type real_t).
+from typing import Optional, Tuple, Union
+
+import numpy as np
+import numpy.typing as npt
+
+_Real = Union[np.float32, np.float64]
+
+def _layout(
+    kW: int, sw: int, dw: int, wo_pad: int
+) -> Tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], int]: ...
+def conv2d_direct(
+    x: npt.NDArray[_Real],  # (N, C_in, H, W), any element strides
+    w: npt.NDArray[_Real],  # (C_out, C_in // groups, kH, kW), any element strides
+    bias: Optional[npt.NDArray[_Real]],  # (C_out,) contiguous, or None
+    out: npt.NDArray[_Real],  # (N, C_out, H_out, W_out) C-contiguous, written
+    groups: int,  # Py_ssize_t
+    sh: int,
+    sw: int,
+    dh: int,
+    dw: int,
+    pt: int,
+    pl: int,
+    mode: int,  # C int, FC_PAD_* code
+    fill: float,
+    num_threads: Optional[int],
+) -> None: ...

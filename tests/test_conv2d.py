@@ -1,0 +1,404 @@
+"""conv2d against the SciPy reference (and PyTorch when installed)."""
+
+import numpy as np
+import pytest
+from conftest import HAVE_TORCH, requires_torch
+from reference import NUMPY_PAD, conv2d_ref
+
+import fastconv
+from fastconv import conv2d
+
+MODES = ["zeros", "reflect", "replicate", "circular", "symmetric"]
+DTYPES = [np.float32, np.float64]
+RTOL = {np.float32: 2e-5, np.float64: 1e-12}
+
+
+def _close(got, ref, dtype, terms):
+    """Per-dtype tolerance, scaled with the number of accumulated terms."""
+    atol = {np.float32: 3e-6, np.float64: 1e-13}[dtype] * max(terms, 1) ** 0.5 * 4
+    np.testing.assert_allclose(got, ref, rtol=RTOL[dtype], atol=atol)
+
+
+def random_config(seed):
+    r = np.random.default_rng(seed)
+    groups = int(r.choice([1, 1, 2, 3]))
+    cg = int(r.integers(1, 4))
+    coutg = int(r.integers(1, 6))
+    kH, kW = (int(v) for v in r.integers(1, 6, size=2))
+    sh, sw = (int(v) for v in r.choice([1, 1, 2, 3], size=2))
+    dh, dw = (int(v) for v in r.choice([1, 1, 2, 3], size=2))
+    H = int(r.integers(max(1, dh * (kH - 1) - 2), 24))
+    W = int(r.integers(max(1, dw * (kW - 1) - 2), 40))
+    pads = [int(v) for v in r.integers(0, 4, size=4)]
+    # the kernel must fit into the padded input
+    pads[1] += max(0, dh * (kH - 1) + 1 - (H + pads[0] + pads[1]))
+    pads[3] += max(0, dw * (kW - 1) + 1 - (W + pads[2] + pads[3]))
+    mode = MODES[seed % len(MODES)]
+    return dict(N=int(r.integers(1, 3)), C=cg * groups, H=H, W=W, Cout=coutg * groups,
+                k=(kH, kW), stride=(sh, sw), dilation=(dh, dw), pads=tuple(pads),
+                groups=groups, mode=mode, bias=bool(r.integers(0, 2)))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("seed", range(60))
+def test_random_grid_vs_scipy(seed, dtype):
+    cfg = random_config(seed)
+    r = np.random.default_rng(1000 + seed)
+    x = r.standard_normal((cfg["N"], cfg["C"], cfg["H"], cfg["W"])).astype(dtype)
+    w = r.standard_normal((cfg["Cout"], cfg["C"] // cfg["groups"]) + cfg["k"]).astype(dtype)
+    b = r.standard_normal(cfg["Cout"]).astype(dtype) if cfg["bias"] else None
+    t, bo, l, rr = cfg["pads"]
+    got = conv2d(x, w, b, stride=cfg["stride"], padding=((t, bo), (l, rr)),
+                 dilation=cfg["dilation"], groups=cfg["groups"], padding_mode=cfg["mode"])
+    ref = conv2d_ref(x, w, b, cfg["stride"], cfg["pads"], cfg["dilation"], cfg["groups"], cfg["mode"])
+    assert got.dtype == dtype and got.shape == ref.shape
+    assert got.flags.c_contiguous
+    _close(got, ref, dtype, w[0].size)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("pad", [0, 1, 4, 9, 23])
+def test_any_padding_size_equals_numpy_pad(mode, pad, rng):
+    """Every mode at padding sizes up to several times the input equals numpy.pad."""
+    x = rng.standard_normal((1, 2, 5, 4))
+    w = rng.standard_normal((3, 2, 3, 2))
+    got = conv2d(x, w, padding=pad, padding_mode=mode)
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)), mode=NUMPY_PAD[mode])
+    ref = conv2d_ref(xp, w)
+    _close(got, ref, np.float64, 12)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_one_pixel_input_all_modes(mode):
+    x = np.array([[[[3.0]]]])
+    w = np.ones((1, 1, 3, 3))
+    got = conv2d(x, w, padding=1, padding_mode=mode)
+    ref = conv2d_ref(x, w, pads=(1, 1, 1, 1), padding_mode=mode)
+    _close(got, ref, np.float64, 9)
+
+
+@pytest.mark.parametrize("shape,k,stride,dilation", [
+    ((1, 1, 1, 50), (1, 3), 1, 1),       # 1 x N image
+    ((1, 1, 50, 1), (3, 1), 1, 1),       # N x 1 image
+    ((2, 3, 7, 7), (7, 7), 1, 1),         # kernel = input
+    ((1, 2, 9, 9), (2, 2), 5, 1),         # stride > kernel
+    ((1, 1, 40, 40), (3, 3), 1, 15),      # huge dilation
+    ((1, 1, 30, 300), (2, 3), (7, 97), 1),  # huge stride
+    ((1, 4, 3, 70), (3, 3), 1, (1, 30)),  # dilation needing the tap layout
+])
+def test_extreme_geometry(shape, k, stride, dilation, rng):
+    x = rng.standard_normal(shape)
+    w = rng.standard_normal((3, shape[1]) + k)
+    got = conv2d(x, w, stride=stride, dilation=dilation)
+    s = stride if isinstance(stride, tuple) else (stride, stride)
+    d = dilation if isinstance(dilation, tuple) else (dilation, dilation)
+    _close(got, conv2d_ref(x, w, stride=s, dilation=d), np.float64, w[0].size)
+
+
+def test_huge_zero_padding_with_huge_stride(rng):
+    """Padding and stride far larger than the image: only the rows/columns read are packed."""
+    x = rng.standard_normal((1, 1, 3, 3))
+    w = rng.standard_normal((1, 1, 2, 2))
+    got = conv2d(x, w, stride=10**6, padding=10**6 - 1)
+    # windows start at -999999 (all padding) and at 1 (real pixels 1..2 on each axis)
+    ref = np.zeros((1, 1, 2, 2))
+    ref[0, 0, 1, 1] = np.sum(x[0, 0, 1:3, 1:3] * w[0, 0])
+    np.testing.assert_allclose(got, ref, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_depthwise_and_wide_channels(dtype, rng):
+    x = rng.standard_normal((2, 16, 12, 37)).astype(dtype)
+    w = rng.standard_normal((32, 1, 3, 3)).astype(dtype)  # depthwise multiplier 2
+    b = rng.standard_normal(32).astype(dtype)
+    got = conv2d(x, w, b, padding=1, groups=16)
+    _close(got, conv2d_ref(x, w, b, pads=(1, 1, 1, 1), groups=16), dtype, 9)
+    w2 = rng.standard_normal((13, 16, 3, 3)).astype(dtype)
+    got2 = conv2d(x, w2, stride=2, padding="same")
+    _close(got2, conv2d_ref(x, w2, stride=(2, 2), pads=(0, 1, 1, 1)), dtype, 144)
+
+
+# --------------------------------------------------------------- padding strings
+
+@pytest.mark.parametrize("H,k,s,d", [(28, 5, 1, 1), (28, 4, 1, 1), (7, 3, 2, 1), (10, 3, 3, 2),
+                                     (9, 4, 2, 3), (5, 1, 4, 1)])
+def test_same_padding(H, k, s, d, rng):
+    x = rng.standard_normal((1, 2, H, H + 3))
+    w = rng.standard_normal((2, 2, k, k))
+    got = conv2d(x, w, stride=s, dilation=d, padding="same")
+    assert got.shape[2:] == (-(-H // s), -(-(H + 3) // s))
+    pads = []
+    for n in (H, H + 3):
+        out = -(-n // s)
+        total = max((out - 1) * s + d * (k - 1) + 1 - n, 0)
+        pads += [total // 2, total - total // 2]
+    _close(got, conv2d_ref(x, w, stride=(s, s), pads=tuple(pads), dilation=(d, d)), np.float64, 2 * k * k)
+
+
+def test_valid_padding_and_pair_forms(rng):
+    x = rng.standard_normal((1, 1, 8, 9))
+    w = rng.standard_normal((1, 1, 3, 3))
+    np.testing.assert_array_equal(conv2d(x, w, padding="valid"), conv2d(x, w))
+    np.testing.assert_array_equal(conv2d(x, w, padding=(1, 2)), conv2d(x, w, padding=((1, 1), (2, 2))))
+    np.testing.assert_array_equal(conv2d(x, w, padding=[2, 2]), conv2d(x, w, padding=2))
+
+
+# --------------------------------------------------------------- textbook examples
+
+def test_textbook_two_input_channels():
+    X = np.array([[[0, 1, 2], [3, 4, 5], [6, 7, 8]], [[1, 2, 3], [4, 5, 6], [7, 8, 9]]], dtype=np.float32)
+    K = np.array([[[0, 1], [2, 3]], [[1, 2], [3, 4]]], dtype=np.float32)
+    np.testing.assert_array_equal(conv2d(X, K[None])[0], [[56, 72], [104, 120]])
+    stacked = np.stack([K, K + 1, K + 2])
+    np.testing.assert_array_equal(conv2d(X, stacked), [[[56, 72], [104, 120]], [[76, 100], [148, 172]],
+                                                       [[96, 128], [192, 224]]])
+
+
+def test_one_by_one_is_matmul(rng):
+    x = rng.standard_normal((2, 5, 6, 7))
+    w = rng.standard_normal((4, 5, 1, 1))
+    ref = np.einsum("oc,nchw->nohw", w[:, :, 0, 0], x)
+    np.testing.assert_allclose(conv2d(x, w), ref, rtol=1e-12, atol=1e-12)
+
+
+def test_output_sizes():
+    x = np.zeros((1, 1, 7, 7))
+    w = np.zeros((1, 1, 3, 3))
+    assert conv2d(x, w).shape == (1, 1, 5, 5)
+    assert conv2d(x, w, stride=2).shape == (1, 1, 3, 3)
+    assert conv2d(np.zeros((1, 28, 28)), np.zeros((1, 1, 5, 5)), padding="same").shape == (1, 28, 28)
+
+
+# --------------------------------------------------------------- arrays, dtypes, out=
+
+def test_unbatched_and_empty_batch(rng):
+    x = rng.standard_normal((3, 10, 10)).astype(np.float32)
+    w = rng.standard_normal((6, 3, 5, 5)).astype(np.float32)
+    y = conv2d(x, w)
+    assert y.shape == (6, 6, 6)
+    np.testing.assert_array_equal(y, conv2d(x[None], w)[0])
+    empty = conv2d(np.zeros((0, 3, 10, 10), np.float32), w)
+    assert empty.shape == (0, 6, 6, 6) and empty.dtype == np.float32
+
+
+@pytest.mark.parametrize("layout", ["fortran", "negative", "sliced", "bigendian", "unaligned",
+                                    "readonly", "broadcast"])
+def test_any_input_layout(layout, rng):
+    base = rng.standard_normal((2, 3, 11, 13))
+    w = rng.standard_normal((4, 3, 3, 3))
+    if layout == "fortran":
+        x = np.asfortranarray(base)
+    elif layout == "negative":
+        x = base[:, ::-1, ::-1, ::-1]
+    elif layout == "sliced":
+        big = rng.standard_normal((4, 6, 22, 39))
+        x = big[::2, ::2, ::2, ::3]
+    elif layout == "bigendian":
+        x = base.astype(">f8")
+    elif layout == "unaligned":
+        raw = np.zeros(base.nbytes + 1, dtype=np.uint8)
+        x = raw[1:].view(np.float64).reshape(base.shape)
+        x[...] = base
+        assert not x.flags.aligned
+    elif layout == "readonly":
+        x = base.copy()
+        x.flags.writeable = False
+    else:  # broadcast: zero strides
+        x = np.broadcast_to(base[:1, :1], base.shape)
+    before = np.array(x, copy=True)
+    got = conv2d(x, w, padding=1, padding_mode="reflect")
+    np.testing.assert_array_equal(x, before)  # the input is untouched
+    ref = conv2d_ref(np.array(x), w, pads=(1, 1, 1, 1), padding_mode="reflect")
+    _close(got, ref, np.float64, 27)
+    # also through a strided weight
+    got2 = conv2d(x, np.asfortranarray(w)[:, :, ::-1, ::-1], padding=1)
+    _close(got2, conv2d_ref(np.array(x), w[:, :, ::-1, ::-1], pads=(1, 1, 1, 1)), np.float64, 27)
+
+
+@pytest.mark.parametrize("dt,expect", [(np.uint8, np.float32), (np.int16, np.float32),
+                                       (np.int32, np.float64), (np.int64, np.float64),
+                                       (np.float16, np.float32), (np.bool_, np.float32)])
+def test_dtype_promotion(dt, expect, rng):
+    x = rng.integers(0, 2 if dt is np.bool_ else 50, size=(1, 2, 6, 6)).astype(dt)
+    w = rng.integers(0, 2 if dt is np.bool_ else 5, size=(2, 2, 3, 3)).astype(dt)
+    got = conv2d(x, w)
+    assert got.dtype == expect
+    # small integers: exact in float32 and float64
+    np.testing.assert_array_equal(got, conv2d_ref(x, w))
+
+
+def test_mixed_float_dtypes(rng):
+    x = rng.standard_normal((1, 1, 5, 5)).astype(np.float32)
+    w = rng.standard_normal((1, 1, 2, 2))
+    assert conv2d(x, w).dtype == np.float64
+    assert conv2d(x, w.astype(np.float16)).dtype == np.float32
+
+
+def test_out_argument(rng):
+    x = rng.standard_normal((2, 3, 9, 9)).astype(np.float32)
+    w = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
+    ref = conv2d(x, w)
+    out = np.full(ref.shape, np.nan, np.float32)
+    res = conv2d(x, w, out=out)
+    assert res is out
+    np.testing.assert_array_equal(out, ref)
+    # a non-contiguous out is filled through a temporary
+    big = np.zeros((2, 4, 7, 14), np.float32)
+    res = conv2d(x, w, out=big[:, :, :, ::2])
+    np.testing.assert_array_equal(big[:, :, :, ::2], ref)
+    assert np.all(big[:, :, :, 1::2] == 0)
+    # unbatched out
+    out1 = np.empty(ref.shape[1:], np.float32)
+    np.testing.assert_array_equal(conv2d(x[0], w, out=out1), ref[0])
+
+
+def test_out_overlapping_input(rng):
+    x = rng.standard_normal((1, 2, 8, 8))
+    w = rng.standard_normal((2, 2, 1, 1))
+    ref = conv2d(x, w)
+    conv2d(x, w, out=x)  # in place: same shape, overlapping
+    np.testing.assert_allclose(x, ref)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_threads_give_identical_results(dtype, rng):
+    x = rng.standard_normal((3, 8, 40, 37)).astype(dtype)
+    w = rng.standard_normal((10, 8, 3, 3)).astype(dtype)
+    one = conv2d(x, w, padding=1, num_threads=1)
+    two = conv2d(x, w, padding=1, num_threads=2)
+    many = conv2d(x, w, padding=1, num_threads=7)
+    np.testing.assert_array_equal(one, two)
+    np.testing.assert_array_equal(one, many)
+
+
+def test_openmp_not_silently_lost():
+    """A normal build on a machine with OpenMP must be parallel."""
+    import os
+
+    if os.environ.get("FASTCONV_NO_OPENMP"):
+        pytest.skip("built with FASTCONV_NO_OPENMP")
+    assert fastconv.openmp_enabled(), "the extension was built without OpenMP"
+
+
+def test_set_num_threads_roundtrip():
+    old = fastconv.get_num_threads()
+    try:
+        fastconv.set_num_threads(1)
+        assert fastconv.get_num_threads() == 1
+        fastconv.set_num_threads(3)
+        assert fastconv.get_num_threads() == 3
+    finally:
+        fastconv.set_num_threads(None)
+    assert fastconv.get_num_threads() == old
+    with pytest.raises(ValueError, match="n=0 must be >= 1"):
+        fastconv.set_num_threads(0)
+    with pytest.raises(TypeError, match="must be an int"):
+        fastconv.set_num_threads(2.5)
+
+
+def test_threadpoolctl_limits_default_threads():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    with threadpoolctl.threadpool_limits(limits=1, user_api="openmp"):
+        assert fastconv.get_num_threads() == 1
+
+
+# --------------------------------------------------------------- bad inputs
+
+X4 = np.zeros((1, 4, 8, 8))
+W4 = np.zeros((2, 4, 3, 3))
+
+BAD = [
+    (dict(input=np.zeros((8, 8))), ValueError, r"input must be 3-D .* or 4-D"),
+    (dict(input=np.zeros((1, 1, 4, 8, 8))), ValueError, r"input must be 3-D"),
+    (dict(weight=np.zeros((2, 4, 3))), ValueError, r"weight must be 4-D"),
+    (dict(weight=np.zeros((2, 3, 3, 3))), ValueError, r"weight.shape\[1\]=3 must equal in_channels / groups"),
+    (dict(groups=3), ValueError, r"groups=3 must divide in_channels=4"),
+    (dict(groups=4, weight=np.zeros((6, 1, 3, 3))), ValueError, r"groups=4 must divide out_channels=6"),
+    (dict(groups=0), ValueError, r"groups=0 must be >= 1"),
+    (dict(stride=0), ValueError, r"stride=0 must be >= 1"),
+    (dict(stride=(1, -2)), ValueError, r"stride=-2 must be >= 1"),
+    (dict(stride=1.5), TypeError, r"stride must be an int"),
+    (dict(stride=(1, 2, 3)), ValueError, r"stride=\(1, 2, 3\) must be an int or a pair"),
+    (dict(dilation=0), ValueError, r"dilation=0 must be >= 1"),
+    (dict(padding=-1), ValueError, r"padding=-1 must be >= 0"),
+    (dict(padding=((1, -1), (0, 0))), ValueError, r"padding=-1 must be >= 0"),
+    (dict(padding="full"), ValueError, r"padding='full' must be 'valid', 'same'"),
+    (dict(padding=10**12), ValueError, r"padding=1000000000000 is too large"),
+    (dict(padding=10**9), ValueError, r"result would have shape .* padding=1000000000 is too large"),
+    (dict(padding_mode="mirror"), ValueError, r"padding_mode='mirror' must be one of"),
+    (dict(bias=np.zeros(3)), ValueError, r"bias must have shape \(C_out,\) = \(2,\), got \(3,\)"),
+    (dict(input=np.zeros((1, 4, 8, 8), complex)), TypeError, r"complex input"),
+    (dict(weight=W4.astype(np.complex64)), TypeError, r"complex input"),
+    (dict(input=np.array([["a"]])), TypeError, r"input must be a numeric array"),
+    (dict(input=np.zeros((1, 4, 8, 8), np.longdouble)), TypeError, r"promote to .*float32 and float64"),
+    (dict(input=np.zeros((1, 4, 2, 2))), ValueError, r"larger than the padded input"),
+    (dict(dilation=4), ValueError, r"spans \(9, 9\), larger than the padded input \(8, 8\)"),
+    (dict(input=np.zeros((1, 4, 0, 8))), ValueError, r"empty channel or spatial dimension"),
+    (dict(num_threads=0), ValueError, r"num_threads=0 must be >= 1"),
+    (dict(num_threads="2"), TypeError, r"num_threads must be an int"),
+    (dict(out=np.zeros((1, 2, 5, 5))), ValueError, r"out has shape \(1, 2, 5, 5\), the result has shape \(1, 2, 6, 6\)"),
+    (dict(out=np.zeros((1, 2, 6, 6), np.float32)), TypeError, r"out has dtype float32, the result has dtype float64"),
+    (dict(out=[0.0]), TypeError, r"out must be a NumPy ndarray"),
+    (dict(algorithm="winograd9"), ValueError, r"algorithm='winograd9' must be one of"),
+]
+
+
+@pytest.mark.parametrize("kwargs,exc,match", BAD, ids=[m for _, _, m in BAD])
+def test_bad_inputs(kwargs, exc, match):
+    kw = dict(input=X4, weight=W4)
+    kw.update(kwargs)
+    with pytest.raises(exc, match=match):
+        conv2d(**kw)
+
+
+def test_readonly_out_rejected():
+    out = np.zeros((1, 2, 6, 6))
+    out.flags.writeable = False
+    with pytest.raises(ValueError, match="out is read-only"):
+        conv2d(X4, W4, out=out)
+
+
+# --------------------------------------------------------------- PyTorch
+
+@requires_torch
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("seed", range(40))
+def test_random_grid_vs_torch(seed, dtype):
+    import torch
+    import torch.nn.functional as F
+
+    cfg = random_config(seed)
+    r = np.random.default_rng(2000 + seed)
+    x = r.standard_normal((cfg["N"], cfg["C"], cfg["H"], cfg["W"])).astype(dtype)
+    w = r.standard_normal((cfg["Cout"], cfg["C"] // cfg["groups"]) + cfg["k"]).astype(dtype)
+    b = r.standard_normal(cfg["Cout"]).astype(dtype) if cfg["bias"] else None
+    t, bo, l, rr = cfg["pads"]
+    mode = cfg["mode"]
+    if mode == "symmetric" or (mode == "reflect" and max(t, bo) >= cfg["H"] or max(l, rr) >= cfg["W"]):
+        mode = "zeros"  # torch lacks symmetric and limits reflect to pads < size
+    if mode == "circular" and (max(t, bo) > cfg["H"] or max(l, rr) > cfg["W"]):
+        mode = "zeros"
+    got = conv2d(x, w, b, stride=cfg["stride"], padding=((t, bo), (l, rr)), dilation=cfg["dilation"],
+                 groups=cfg["groups"], padding_mode=mode)
+    tx = torch.from_numpy(x)
+    tmode = {"zeros": "constant", "replicate": "replicate", "reflect": "reflect", "circular": "circular"}[mode]
+    tx = F.pad(tx, (l, rr, t, bo), mode=tmode)
+    ref = F.conv2d(tx, torch.from_numpy(w), None if b is None else torch.from_numpy(b),
+                   stride=cfg["stride"], dilation=cfg["dilation"], groups=cfg["groups"]).numpy()
+    assert got.shape == ref.shape
+    _close(got, ref, dtype, w[0].size)
+
+
+@requires_torch
+def test_float32_error_no_worse_than_torch():
+    """float32 accumulation error against float64 is of PyTorch's order on a deep reduction."""
+    import torch
+    import torch.nn.functional as F
+
+    r = np.random.default_rng(7)
+    x = r.standard_normal((1, 128, 20, 20)).astype(np.float32)
+    w = r.standard_normal((16, 128, 5, 5)).astype(np.float32)
+    ref = conv2d(x.astype(np.float64), w.astype(np.float64), padding=2)
+    ours = np.abs(conv2d(x, w, padding=2) - ref).max()
+    theirs = np.abs(F.conv2d(torch.from_numpy(x), torch.from_numpy(w), padding=2).numpy() - ref).max()
+    assert ours <= 4 * theirs + 1e-5, (ours, theirs)
