@@ -113,7 +113,7 @@ def _extensions():
         extra_compile_args=list(cargs),
         extra_link_args=list(largs),
     )
-    names = ["_omp", "_conv"]
+    names = ["_omp", "_conv", "_pool"]
     return [
         Extension(f"fastconv.{n}", [f"src/fastconv/{n}.pyx"], **{k: (list(v) if isinstance(v, list) else v) for k, v in common.items()})
         for n in names

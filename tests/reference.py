@@ -49,3 +49,64 @@ def tol(dtype, scale=1.0, terms=1):
     eps = np.finfo(dtype).eps
     atol = 8 * eps * scale * max(terms, 1) ** 0.5 * 4
     return 8 * eps * 16, atol
+
+
+def pool_out(n, k, s, p, d, ceil):
+    num = n + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil else 0)
+    o = num // s + 1
+    if ceil and (o - 1) * s >= n + p:
+        o -= 1
+    return o
+
+
+def max_pool_ref(x, k, s, p, d, ceil):
+    """Max pooling by explicit loops over a -inf padded float64 copy.  Returns values and
+    PyTorch-convention indices (first max wins; NaN wins and the last NaN's index is kept;
+    an all -inf window keeps its first real element's index)."""
+    x = np.asarray(x, dtype=np.float64)
+    N, C, H, W = x.shape
+    Ho, Wo = pool_out(H, k[0], s[0], p[0], d[0], ceil), pool_out(W, k[1], s[1], p[1], d[1], ceil)
+    vals = np.empty((N, C, Ho, Wo))
+    idx = np.empty((N, C, Ho, Wo), dtype=np.int64)
+    for n in range(N):
+        for c in range(C):
+            for oh in range(Ho):
+                for ow in range(Wo):
+                    best, bi = -np.inf, None
+                    for i in range(k[0]):
+                        h = oh * s[0] - p[0] + i * d[0]
+                        if not 0 <= h < H:
+                            continue
+                        for j in range(k[1]):
+                            w = ow * s[1] - p[1] + j * d[1]
+                            if not 0 <= w < W:
+                                continue
+                            v = x[n, c, h, w]
+                            if bi is None:
+                                bi = h * W + w
+                            if v > best or np.isnan(v):
+                                best, bi = v, h * W + w
+                    vals[n, c, oh, ow], idx[n, c, oh, ow] = best, bi
+    return vals, idx
+
+
+def avg_pool_ref(x, k, s, p, ceil, count_include_pad, divisor_override):
+    """Average pooling by explicit loops (PyTorch's divisor rules)."""
+    x = np.asarray(x, dtype=np.float64)
+    N, C, H, W = x.shape
+    Ho, Wo = pool_out(H, k[0], s[0], p[0], 1, ceil), pool_out(W, k[1], s[1], p[1], 1, ceil)
+    out = np.empty((N, C, Ho, Wo))
+    for oh in range(Ho):
+        for ow in range(Wo):
+            h0, w0 = oh * s[0] - p[0], ow * s[1] - p[1]
+            h1, w1 = min(h0 + k[0], H + p[0]), min(w0 + k[1], W + p[1])
+            hs, ws, he, we = max(h0, 0), max(w0, 0), min(h1, H), min(w1, W)
+            total = x[:, :, hs:he, ws:we].sum(axis=(2, 3))
+            if divisor_override:
+                div = divisor_override
+            elif count_include_pad:
+                div = (h1 - h0) * (w1 - w0)
+            else:
+                div = (he - hs) * (we - ws)
+            out[:, :, oh, ow] = total / div
+    return out

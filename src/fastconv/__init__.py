@@ -9,16 +9,20 @@ from __future__ import annotations
 from fastconv._args import ConvCost, conv2d_cost, conv2d_output_shape, pool2d_output_shape
 from fastconv._omp import get_num_threads, openmp_enabled, set_num_threads
 from fastconv.conv import conv2d
+from fastconv.pool import avg_pool2d, max_pool2d, max_unpool2d
 from fastconv._config import show_config
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ConvCost",
+    "avg_pool2d",
     "conv2d",
     "conv2d_cost",
     "conv2d_output_shape",
     "get_num_threads",
+    "max_pool2d",
+    "max_unpool2d",
     "openmp_enabled",
     "pool2d_output_shape",
     "set_num_threads",

@@ -341,21 +341,17 @@ def pool2d_geometry(in_shape: Sequence[int], kernel_size: Any, stride: Any, padd
     if Ho < 1 or Wo < 1:
         raise ValueError(f"{fn}: kernel_size={k} with dilation={d} and padding={p} does not fit "
                          f"the input plane ({H}, {W}): the output would be ({Ho}, {Wo})")
-    # Every window must hold at least one real element (PyTorch reads -inf otherwise).
+    # Every window must hold at least one real element (PyTorch would read -inf).  With
+    # dilation 1 that follows from padding <= kernel/2 and the ceil_mode rule; dilated taps
+    # can step over the whole input, so those windows are checked one by one.
     for n_, o, k_, s_, p_, d_, axis in ((H, Ho, k[0], s[0], p[0], d[0], "h"),
                                        (W, Wo, k[1], s[1], p[1], d[1], "w")):
-        for start in {0, (o - 1) * s_}:
-            taps = [start - p_ + j * d_ for j in range(k_)]
-            if not any(0 <= t < n_ for t in taps):
-                raise ValueError(f"{fn}: with kernel_size={k}, stride={s}, padding={p}, dilation={d} "
-                                 f"some window along {axis} holds no input element")
-        if d_ > 1 and k_ * 0 == 0 and o > 2:
-            # windows between the first and the last can also fall between dilated taps
-            for oo in range(o):
-                start = oo * s_ - p_
-                if not any(0 <= start + j * d_ < n_ for j in range(k_)):
-                    raise ValueError(f"{fn}: with kernel_size={k}, stride={s}, padding={p}, "
-                                     f"dilation={d} window {oo} along {axis} holds no input element")
+        if d_ > 1:
+            taps = (np.arange(o) * s_ - p_)[:, None] + np.arange(k_) * d_
+            empty = ~((taps >= 0) & (taps < n_)).any(axis=1)
+            if empty.any():
+                raise ValueError(f"{fn}: with kernel_size={k}, stride={s}, padding={p}, dilation={d}, "
+                                 f"window {int(np.argmax(empty))} along {axis} holds no input element")
     out_shape = (N, C, Ho, Wo)
     check_result_size(out_shape, 8, fn, "the configuration is too large")
     return batched, out_shape, k, s, p, d

@@ -31,3 +31,26 @@ cdef extern from "fastconv/conv_direct.h" nogil:
     void fc_conv_band_d(const double *xband, int64_t nrows, const int64_t *ridx, const double *wpack,
                         int64_t ocb, const double *bias, int64_t cout, const fc_conv_geom *g,
                         int64_t oh0, int64_t R, double *out, int64_t plane)
+
+cdef extern from "fastconv/pool.h" nogil:
+    ctypedef struct fc_pool_geom:
+        int64_t H, W, sH, sW, Ho, Wo, kH, kW, strH, strW, pH, pW, dH, dW
+        const int64_t *w0
+        const int64_t *wlo
+        const int64_t *whi
+    void fc_col_ranges(int64_t Wo, int64_t kW, int64_t sW, int64_t pW, int64_t dW, int64_t W,
+                       int64_t *w0, int64_t *lo, int64_t *hi)
+    void fc_max_pool_rows_f(const float *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1,
+                            float *out, int64_t *idx)
+    void fc_max_pool_rows_d(const double *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1,
+                            double *out, int64_t *idx)
+    void fc_max_pool_2x2_rows_f(const float *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1, float *out)
+    void fc_max_pool_2x2_rows_d(const double *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1, double *out)
+    void fc_avg_pool_rows_f(const float *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1,
+                            int count_include_pad, int64_t divisor_override, float *out, float *acc)
+    void fc_avg_pool_rows_d(const double *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1,
+                            int count_include_pad, int64_t divisor_override, double *out, double *acc)
+    int64_t fc_unpool_plane_f(const float *v, int64_t vs0, int64_t vs1, const int64_t *idx,
+                              int64_t is0, int64_t is1, int64_t h, int64_t w, float *out, int64_t size)
+    int64_t fc_unpool_plane_d(const double *v, int64_t vs0, int64_t vs1, const int64_t *idx,
+                              int64_t is0, int64_t is1, int64_t h, int64_t w, double *out, int64_t size)

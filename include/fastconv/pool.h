@@ -1,0 +1,82 @@
+/*
+ * fastconv/pool.h - max / average pooling and max-unpooling kernels for one plane.
+ *
+ * No checking is done here: fastconv/_args.py validated the configuration (every window
+ * holds at least one real element, padding <= kernel/2) and _pool.pyx allocated the outputs.
+ *
+ * Border handling without branches in the inner loops: for every output row (and, computed
+ * once per call, every output column) the range of kernel taps that fall inside the input
+ * is precomputed (fc_tap_range), so interior and border windows run the same loop.
+ *
+ * Semantics (PyTorch 2.x CPU): max pooling keeps the first maximum in row-major window order
+ * (strict >), a NaN replaces the running maximum (so a window with NaNs gives NaN with the
+ * index of the last NaN), and the running maximum starts at -inf with the index of the first
+ * real element (a window of only -inf gives -inf and that index).  Indices are h * W + w in
+ * the unpadded plane.
+ */
+#ifndef FASTCONV_POOL_H
+#define FASTCONV_POOL_H
+
+#include <math.h>
+#include <stdint.h>
+#include "fastconv/simd.h"
+
+/* Taps k in [*lo, *hi) of a window starting at `start` (may be negative), step d, read
+ * positions inside [0, n). */
+static inline void fc_tap_range(int64_t start, int64_t k, int64_t d, int64_t n, int64_t *lo, int64_t *hi) {
+    int64_t a = start < 0 ? (-start + d - 1) / d : 0;
+    int64_t b = start > n - 1 ? 0 : (n - 1 - start) / d + 1;
+    if (b > k) b = k;
+    if (a > b) a = b;
+    *lo = a;
+    *hi = b;
+}
+
+/* Per output column: first input column and the valid tap range, for ow in [0, Wo). */
+static inline void fc_col_ranges(int64_t Wo, int64_t kW, int64_t sW, int64_t pW, int64_t dW, int64_t W,
+                                 int64_t *w0, int64_t *lo, int64_t *hi) {
+    for (int64_t ow = 0; ow < Wo; ++ow) {
+        w0[ow] = ow * sW - pW;
+        fc_tap_range(w0[ow], kW, dW, W, &lo[ow], &hi[ow]);
+    }
+}
+
+typedef struct {
+    int64_t H, W, sH, sW;            /* input plane and its element strides */
+    int64_t Ho, Wo;                  /* output plane */
+    int64_t kH, kW, strH, strW, pH, pW, dH, dW;
+    const int64_t *w0, *wlo, *whi;   /* from fc_col_ranges */
+} fc_pool_geom;
+
+#define FC_T float
+#define FC_SUFFIX(name) name##_f
+#include "fastconv/pool_impl.h"
+#undef FC_T
+#undef FC_SUFFIX
+
+#define FC_T double
+#define FC_SUFFIX(name) name##_d
+#include "fastconv/pool_impl.h"
+#undef FC_T
+#undef FC_SUFFIX
+
+/* Scatter for max_unpool2d: out[idx[i]] = v[i] for the n entries of one plane (strided
+ * input, contiguous out of `size` elements).  Returns -1 when every index was inside
+ * [0, size), else the position i of the first index outside it (nothing written from then). */
+#define FC_UNPOOL(T, SUF)                                                                         \
+    static inline int64_t fc_unpool_plane_##SUF(const T *v, int64_t vs0, int64_t vs1, const int64_t *idx, \
+                                                int64_t is0, int64_t is1, int64_t h, int64_t w,       \
+                                                T *out, int64_t size) {                              \
+        for (int64_t i = 0; i < h; ++i)                                                           \
+            for (int64_t j = 0; j < w; ++j) {                                                     \
+                const int64_t k = idx[i * is0 + j * is1];                                         \
+                if (k < 0 || k >= size) return i * w + j;                                         \
+                out[k] = v[i * vs0 + j * vs1];                                                    \
+            }                                                                                     \
+        return -1;                                                                                \
+    }
+FC_UNPOOL(float, f)
+FC_UNPOOL(double, d)
+#undef FC_UNPOOL
+
+#endif /* FASTCONV_POOL_H */

@@ -1,0 +1,171 @@
+/*
+ * fastconv/pool_impl.h - pooling body, included once per dtype by pool.h with FC_T and
+ * FC_SUFFIX defined.  No checking is done here.
+ *
+ * Each output row is split into border columns (taps clipped by fc_col_ranges) and interior
+ * columns [ow_lo, ow_hi) whose windows lie inside the input in width: those run loops with
+ * a fixed trip count.  The running-maximum update is written branch-free (select), since
+ * on real data the comparison is unpredictable.
+ */
+
+FC_INLINE void FC_SUFFIX(fc_max_window)(const FC_T *x, int64_t sH, int64_t sW, int64_t W, int64_t h0,
+                                        int64_t khlo, int64_t khhi, int64_t dH, int64_t w0, int64_t kwlo,
+                                        int64_t kwhi, int64_t dW, FC_T *out, int64_t *idx) {
+    FC_T best = -(FC_T)INFINITY;
+    int64_t bi = (h0 + khlo * dH) * W + (w0 + kwlo * dW);
+    for (int64_t kh = khlo; kh < khhi; ++kh) {
+        const int64_t h = h0 + kh * dH;
+        const FC_T *row = x + h * sH;
+        for (int64_t kw = kwlo; kw < kwhi; ++kw) {
+            const int64_t w = w0 + kw * dW;
+            const FC_T v = row[w * sW];
+            const int take = (v > best) | (v != v);
+            best = take ? v : best;
+            bi = take ? h * W + w : bi;
+        }
+    }
+    *out = best;
+    if (idx) *idx = bi;
+}
+
+/* Interior columns [ow_lo, ow_hi) of one output row, tap-major: for each tap (kh, kw) the
+ * whole row segment is updated, so the iterations over output columns are independent and
+ * vectorise (the per-window compare/select chain would otherwise be serial).  Row-major tap
+ * order is kept, so ties, NaN and -inf resolve exactly as in fc_max_window. */
+FC_INLINE void FC_SUFFIX(fc_max_row_interior)(const FC_T *x, const fc_pool_geom *g, int64_t h0, int64_t khlo,
+                                              int64_t khhi, int64_t ow_lo, int64_t ow_hi, FC_T *orow,
+                                              int64_t *irow) {
+    const int64_t W = g->W, sH = g->sH, sW = g->sW, strW = g->strW, pW = g->pW, dW = g->dW, dH = g->dH;
+    const int64_t hfirst = h0 + khlo * dH;
+    for (int64_t ow = ow_lo; ow < ow_hi; ++ow) orow[ow] = -(FC_T)INFINITY;
+    if (irow)
+        for (int64_t ow = ow_lo; ow < ow_hi; ++ow) irow[ow] = hfirst * W + ow * strW - pW;
+    for (int64_t kh = khlo; kh < khhi; ++kh) {
+        const int64_t h = h0 + kh * dH;
+        const FC_T *row = x + h * sH;
+        for (int64_t kw = 0; kw < g->kW; ++kw) {
+            const int64_t c = kw * dW - pW;          /* column of ow = 0's tap */
+            if (irow) {
+                const int64_t base = h * W + c;
+                if (sW == 1) {
+                    for (int64_t ow = ow_lo; ow < ow_hi; ++ow) {
+                        const FC_T v = row[ow * strW + c], b = orow[ow];
+                        const int take = (v > b) | (v != v);
+                        orow[ow] = take ? v : b;
+                        irow[ow] = take ? base + ow * strW : irow[ow];
+                    }
+                } else {
+                    for (int64_t ow = ow_lo; ow < ow_hi; ++ow) {
+                        const FC_T v = row[(ow * strW + c) * sW], b = orow[ow];
+                        const int take = (v > b) | (v != v);
+                        orow[ow] = take ? v : b;
+                        irow[ow] = take ? base + ow * strW : irow[ow];
+                    }
+                }
+            } else {
+                for (int64_t ow = ow_lo; ow < ow_hi; ++ow) {
+                    const FC_T v = row[(ow * strW + c) * sW], b = orow[ow];
+                    orow[ow] = ((v > b) | (v != v)) ? v : b;
+                }
+            }
+        }
+    }
+}
+
+/* Max pooling of output rows [oh0, oh1) of one plane; idx may be NULL. */
+FC_MULTIVERSION
+static void FC_SUFFIX(fc_max_pool_rows)(const FC_T *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1,
+                                        FC_T *out, int64_t *idx) {
+    const int64_t H = g->H, W = g->W, sH = g->sH, sW = g->sW, Wo = g->Wo;
+    const int64_t kH = g->kH, kW = g->kW, strH = g->strH, pH = g->pH, dH = g->dH, dW = g->dW;
+    const int64_t *w0s = g->w0, *wlo = g->wlo, *whi = g->whi;
+    /* interior columns: the full tap range in width (a contiguous run, since the window
+     * start grows with ow) */
+    int64_t ow_lo = 0, ow_hi = Wo;
+    while (ow_lo < Wo && (wlo[ow_lo] != 0 || whi[ow_lo] != kW)) ++ow_lo;
+    while (ow_hi > ow_lo && (wlo[ow_hi - 1] != 0 || whi[ow_hi - 1] != kW)) --ow_hi;
+    for (int64_t ow = ow_lo; ow < ow_hi; ++ow)
+        if (wlo[ow] != 0 || whi[ow] != kW) { ow_hi = ow_lo; break; }
+    for (int64_t oh = oh0; oh < oh1; ++oh) {
+        const int64_t h0 = oh * strH - pH;
+        int64_t khlo, khhi;
+        fc_tap_range(h0, kH, dH, H, &khlo, &khhi);
+        FC_T *orow = out + oh * Wo;
+        int64_t *irow = idx ? idx + oh * Wo : NULL;
+        for (int64_t ow = 0; ow < ow_lo; ++ow)
+            FC_SUFFIX(fc_max_window)(x, sH, sW, W, h0, khlo, khhi, dH, w0s[ow], wlo[ow], whi[ow], dW,
+                                     orow + ow, irow ? irow + ow : NULL);
+        FC_SUFFIX(fc_max_row_interior)(x, g, h0, khlo, khhi, ow_lo, ow_hi, orow, irow);
+        for (int64_t ow = ow_hi > ow_lo ? ow_hi : ow_lo; ow < Wo; ++ow)
+            FC_SUFFIX(fc_max_window)(x, sH, sW, W, h0, khlo, khhi, dH, w0s[ow], wlo[ow], whi[ow], dW,
+                                     orow + ow, irow ? irow + ow : NULL);
+    }
+}
+
+/* Max pooling without indices, 2x2 windows with stride 2, no padding or dilation, on a
+ * plane with unit column stride: the most common case.  NaN handling matches the general
+ * kernel: (v > best || v != v) keeps the later NaN. */
+FC_MULTIVERSION
+static void FC_SUFFIX(fc_max_pool_2x2_rows)(const FC_T *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1,
+                                            FC_T *out) {
+    for (int64_t oh = oh0; oh < oh1; ++oh) {
+        const FC_T *r0 = x + (2 * oh) * g->sH;
+        const FC_T *r1 = r0 + g->sH;
+        FC_T *orow = out + oh * g->Wo;
+        for (int64_t ow = 0; ow < g->Wo; ++ow) {
+            FC_T best = r0[2 * ow];
+            FC_T v = r0[2 * ow + 1];
+            best = (v > best || v != v) ? v : best;
+            v = r1[2 * ow];
+            best = (v > best || v != v) ? v : best;
+            v = r1[2 * ow + 1];
+            best = (v > best || v != v) ? v : best;
+            orow[ow] = best;
+        }
+    }
+}
+
+/* Average pooling of output rows [oh0, oh1) of one plane (no dilation).  The rows of each
+ * window are first summed into `acc` (one row of W, vectorisable), then each output column
+ * sums its clipped column range of acc.  divisor_override > 0 replaces the divisor;
+ * otherwise count_include_pad divides by the window clipped to the padded extent, else by
+ * the number of real elements (PyTorch's rules, also for windows cut by ceil_mode).
+ * acc holds W elements of scratch. */
+FC_MULTIVERSION
+static void FC_SUFFIX(fc_avg_pool_rows)(const FC_T *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1,
+                                        int count_include_pad, int64_t divisor_override, FC_T *out,
+                                        FC_T *acc) {
+    const int64_t H = g->H, W = g->W, sH = g->sH, sW = g->sW, Wo = g->Wo, kH = g->kH, kW = g->kW;
+    const int64_t pH = g->pH, pW = g->pW;
+    for (int64_t oh = oh0; oh < oh1; ++oh) {
+        const int64_t h0 = oh * g->strH - pH;
+        int64_t hend = h0 + kH;
+        if (hend > H + pH) hend = H + pH;
+        const int64_t hs = h0 < 0 ? 0 : h0, he = hend > H ? H : hend;
+        for (int64_t w = 0; w < W; ++w) acc[w] = 0;
+        for (int64_t h = hs; h < he; ++h) {
+            const FC_T *row = x + h * sH;
+            if (sW == 1)
+                for (int64_t w = 0; w < W; ++w) acc[w] += row[w];
+            else
+                for (int64_t w = 0; w < W; ++w) acc[w] += row[w * sW];
+        }
+        FC_T *orow = out + oh * Wo;
+        for (int64_t ow = 0; ow < Wo; ++ow) {
+            const int64_t w0 = g->w0[ow];
+            int64_t wend = w0 + kW;
+            if (wend > W + pW) wend = W + pW;
+            const int64_t ws = w0 < 0 ? 0 : w0, we = wend > W ? W : wend;
+            FC_T sum = 0;
+            for (int64_t w = ws; w < we; ++w) sum += acc[w];
+            int64_t div;
+            if (divisor_override > 0)
+                div = divisor_override;
+            else if (count_include_pad)
+                div = (hend - h0) * (wend - w0);
+            else
+                div = (he - hs) * (we - ws);
+            orow[ow] = sum / (FC_T)div;
+        }
+    }
+}

@@ -1,0 +1,249 @@
+"""Public pooling: :func:`max_pool2d`, :func:`avg_pool2d`, :func:`max_unpool2d` (PyTorch
+semantics, CPU kernels in :mod:`fastconv._pool`, CuPy kernels in :mod:`fastconv.cuda`)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Optional, Sequence, Tuple, Union, overload
+
+import numpy as np
+
+from fastconv import _args, _pool
+from fastconv._args import IntPair
+from fastconv._omp import resolve_threads
+
+
+def _prepare(fn: str, input: Any) -> Tuple[Any, np.dtype]:
+    kind = _args.array_kind(fn, input=input)
+    if kind == "numpy":
+        input = _args.to_numpy(input, "input", fn)
+    dtype = _args.result_dtype(fn, input=input)
+    return input, dtype
+
+
+@overload
+def max_pool2d(input: Any, kernel_size: IntPair, stride: Optional[IntPair] = ..., padding: IntPair = ...,
+               dilation: IntPair = ..., ceil_mode: bool = ..., return_indices: Literal[False] = ..., *,
+               num_threads: Optional[int] = ...) -> Any: ...
+@overload
+def max_pool2d(input: Any, kernel_size: IntPair, stride: Optional[IntPair] = ..., padding: IntPair = ...,
+               dilation: IntPair = ..., ceil_mode: bool = ..., *, return_indices: Literal[True],
+               num_threads: Optional[int] = ...) -> Tuple[Any, Any]: ...
+@overload
+def max_pool2d(input: Any, kernel_size: IntPair, stride: Optional[IntPair], padding: IntPair,
+               dilation: IntPair, ceil_mode: bool, return_indices: Literal[True], *,
+               num_threads: Optional[int] = ...) -> Tuple[Any, Any]: ...
+def max_pool2d(input: Any, kernel_size: IntPair, stride: Optional[IntPair] = None, padding: IntPair = 0,
+               dilation: IntPair = 1, ceil_mode: bool = False, return_indices: bool = False, *,
+               num_threads: Optional[int] = None) -> Union[Any, Tuple[Any, Any]]:
+    """2-D max pooling with PyTorch's semantics (``torch.nn.functional.max_pool2d``).
+
+    Parameters
+    ----------
+    input : ndarray of shape (N, C, H, W) or (C, H, W)
+        NumPy or CuPy array, any strides; never modified.
+    kernel_size : int or (int, int)
+    stride : int or (int, int), optional
+        Defaults to ``kernel_size``.
+    padding : int or (int, int), default 0
+        Implicit -inf padding on both sides, at most half the kernel size.
+    dilation : int or (int, int), default 1
+    ceil_mode : bool, default False
+        Round the output size up; a last window that would start in the bottom/right padding
+        is dropped.
+    return_indices : bool, default False
+        Also return the int64 flat index ``h * W + w`` of each maximum in its input plane.
+    num_threads : int, optional
+        Threads for this call.
+
+    Returns
+    -------
+    ndarray of shape (N, C, H_out, W_out) or (C, H_out, W_out), or (values, indices)
+        float32 or float64 values (other real dtypes are promoted), int64 indices.  Ties give
+        the first maximum in row-major window order; a NaN in the window gives NaN and the
+        index of the last NaN; a window of only -inf gives -inf and its first real index.
+
+    Raises
+    ------
+    ValueError
+        Bad shapes, padding above half the kernel, a window with no input element.
+    TypeError
+        Complex or non-numeric input, non-int parameters.
+
+    Examples
+    --------
+    >>> import numpy as np, fastconv
+    >>> x = np.arange(1, 17, dtype=np.float32).reshape(1, 4, 4)
+    >>> fastconv.max_pool2d(x, 2)
+    array([[[ 6.,  8.],
+            [14., 16.]]], dtype=float32)
+    """
+    fn = "max_pool2d"
+    input, dtype = _prepare(fn, input)
+    batched, out_shape, k, s, p, d = _args.pool2d_geometry(input.shape, kernel_size, stride, padding,
+                                                           dilation, ceil_mode, fn)
+    resolve_threads(num_threads)
+    x = input if batched else input[None]
+    if _args.is_cupy(x):
+        from fastconv import cuda
+
+        vals, idx = cuda.max_pool2d(x, dtype, out_shape, k, s, p, d, bool(return_indices))
+    else:
+        x = _args.kernel_ready(x, dtype)
+        vals = np.empty(out_shape, dtype=dtype)
+        idx = np.empty(out_shape, dtype=np.int64) if return_indices else None
+        _pool.max_pool2d(x, vals, idx, k[0], k[1], s[0], s[1], p[0], p[1], d[0], d[1], num_threads)
+    if not batched:
+        vals = vals[0]
+        idx = idx[0] if idx is not None else None
+    return (vals, idx) if return_indices else vals
+
+
+def avg_pool2d(input: Any, kernel_size: IntPair, stride: Optional[IntPair] = None, padding: IntPair = 0,
+               ceil_mode: bool = False, count_include_pad: bool = True,
+               divisor_override: Optional[int] = None, *, num_threads: Optional[int] = None) -> Any:
+    """2-D average pooling with PyTorch's semantics (``torch.nn.functional.avg_pool2d``).
+
+    Parameters
+    ----------
+    input : ndarray of shape (N, C, H, W) or (C, H, W)
+    kernel_size : int or (int, int)
+    stride : int or (int, int), optional
+        Defaults to ``kernel_size``.
+    padding : int or (int, int), default 0
+        Zero padding on both sides, at most half the kernel size.
+    ceil_mode : bool, default False
+        Round the output size up (PyTorch's rule for the last window).
+    count_include_pad : bool, default True
+        Divide by the window clipped to the padded extent (True) or by the number of real
+        elements in it (False).
+    divisor_override : int, optional
+        Divide every window's sum by this instead.
+    num_threads : int, optional
+
+    Returns
+    -------
+    ndarray of shape (N, C, H_out, W_out) or (C, H_out, W_out), float32 or float64
+
+    Examples
+    --------
+    >>> import numpy as np, fastconv
+    >>> fastconv.avg_pool2d(np.arange(49.0).reshape(1, 7, 7), 2, stride=3, ceil_mode=True)[0]
+    array([[ 4. ,  7. ,  9.5],
+           [25. , 28. , 30.5],
+           [42.5, 45.5, 48. ]])
+    """
+    fn = "avg_pool2d"
+    input, dtype = _prepare(fn, input)
+    batched, out_shape, k, s, p, _ = _args.pool2d_geometry(input.shape, kernel_size, stride, padding, 1,
+                                                           ceil_mode, fn)
+    if not isinstance(count_include_pad, (bool, np.bool_)):
+        raise TypeError(f"{fn}: count_include_pad must be a bool, got {count_include_pad!r}")
+    div = 0 if divisor_override is None else _args.check_int(divisor_override, "divisor_override", fn, 1)
+    resolve_threads(num_threads)
+    x = input if batched else input[None]
+    if _args.is_cupy(x):
+        from fastconv import cuda
+
+        out = cuda.avg_pool2d(x, dtype, out_shape, k, s, p, bool(count_include_pad), div)
+    else:
+        x = _args.kernel_ready(x, dtype)
+        out = np.empty(out_shape, dtype=dtype)
+        _pool.avg_pool2d(x, out, k[0], k[1], s[0], s[1], p[0], p[1], bool(count_include_pad), div,
+                         num_threads)
+    return out if batched else out[0]
+
+
+def unpool_output_size(in_hw: Sequence[int], k: Tuple[int, int], s: Tuple[int, int], p: Tuple[int, int],
+                       output_size: Any, ndim: int, fn: str) -> Tuple[int, int]:
+    """PyTorch's _unpool_output_size: the default ``(H_in - 1) * stride - 2 * pad + kernel``, or
+    ``output_size`` (its last two entries), which must lie strictly within one stride of it."""
+    default = tuple((n - 1) * s_ - 2 * p_ + k_ for n, k_, s_, p_ in zip(in_hw, k, s, p))
+    if output_size is None:
+        size = default
+    else:
+        size = tuple(output_size)
+        if len(size) in (ndim, 4, 3) and len(size) > 2:
+            size = size[-2:]
+        if len(size) != 2:
+            raise ValueError(f"{fn}: output_size={tuple(output_size)!r} must be (H, W) or the full "
+                             "output shape")
+        size = tuple(_args.check_int(v, "output_size", fn, 1) for v in size)
+        for i, axis in enumerate("HW"):
+            lo, hi = default[i] - s[i], default[i] + s[i]
+            if not lo < size[i] < hi:
+                raise ValueError(f"{fn}: output_size {axis}={size[i]} must be between {lo} and {hi} "
+                                 f"(exclusive) for input size {in_hw[i]}, kernel {k[i]}, stride {s[i]}, "
+                                 f"padding {p[i]}")
+    if min(size) < 1:
+        raise ValueError(f"{fn}: the output size {size} is empty")
+    return (int(size[0]), int(size[1]))
+
+
+def max_unpool2d(input: Any, indices: Any, kernel_size: IntPair, stride: Optional[IntPair] = None,
+                 padding: IntPair = 0, output_size: Optional[Sequence[int]] = None, *,
+                 num_threads: Optional[int] = None) -> Any:
+    """Partial inverse of :func:`max_pool2d` (``torch.nn.functional.max_unpool2d``).
+
+    Parameters
+    ----------
+    input : ndarray of shape (N, C, H_in, W_in) or (C, H_in, W_in)
+        Pooled values.
+    indices : integer ndarray of the same shape
+        Flat plane indices, as returned by ``max_pool2d(..., return_indices=True)``.
+    kernel_size, stride, padding
+        Those of the pooling; ``stride=None`` means ``kernel_size``.
+    output_size : sequence of int, optional
+        ``(H, W)`` or the full output shape; by default
+        ``(H_in - 1) * stride - 2 * padding + kernel_size``.
+    num_threads : int, optional
+
+    Returns
+    -------
+    ndarray of shape (N, C, H, W) or (C, H, W)
+        Zeros, with ``input`` scattered to ``indices`` in each plane.
+
+    Raises
+    ------
+    ValueError
+        indices of another shape than input, an index outside the output plane, a bad
+        output_size.
+    TypeError
+        Non-integer indices, NumPy and CuPy arrays mixed.
+    """
+    fn = "max_unpool2d"
+    kind = _args.array_kind(fn, input=input, indices=indices)
+    if kind == "numpy":
+        input = _args.to_numpy(input, "input", fn)
+        indices = _args.to_numpy(indices, "indices", fn)
+    dtype = _args.result_dtype(fn, input=input)
+    if indices.dtype.kind not in "iu":
+        raise TypeError(f"{fn}: indices must be an integer array, got dtype {indices.dtype}")
+    if input.ndim not in (3, 4):
+        raise ValueError(f"{fn}: input must be 3-D (C, H, W) or 4-D (N, C, H, W), got shape {input.shape}")
+    if tuple(indices.shape) != tuple(input.shape):
+        raise ValueError(f"{fn}: indices shape {tuple(indices.shape)} must equal input shape "
+                         f"{tuple(input.shape)}")
+    k = _args.as_pair(kernel_size, "kernel_size", fn, 1)
+    s = k if stride is None else _args.as_pair(stride, "stride", fn, 1)
+    p = _args.as_pair(padding, "padding", fn, 0)
+    H, W = unpool_output_size(input.shape[-2:], k, s, p, output_size, input.ndim, fn)
+    resolve_threads(num_threads)
+    batched = input.ndim == 4
+    x = input if batched else input[None]
+    ix = indices if batched else indices[None]
+    out_shape = (x.shape[0], x.shape[1], H, W)
+    _args.check_result_size(out_shape, 8, fn, "output_size is too large")
+    if kind == "cupy":
+        from fastconv import cuda
+
+        out = cuda.max_unpool2d(x, ix, dtype, out_shape)
+    else:
+        x = _args.kernel_ready(x, dtype)
+        ix = _args.kernel_ready(ix, np.dtype(np.int64))
+        out = np.zeros(out_shape, dtype=dtype)
+        bad = _pool.max_unpool2d(x, ix, out, num_threads)
+        if bad >= 0:
+            pos = np.unravel_index(bad, x.shape)
+            raise ValueError(f"{fn}: indices{tuple(int(v) for v in pos)}={int(ix[pos])} is outside the "
+                             f"output plane of {H} x {W} = {H * W} elements")
+    return out if batched else out[0]
