@@ -34,5 +34,8 @@ def is_available() -> bool:
         return False
 
 
-def conv2d(args: Any, out: Any = None) -> Any:
-    raise NotImplementedError("fastconv: the CuPy back end is not built yet")
+def _missing(*_: Any, **__: Any) -> Any:
+    raise NotImplementedError("fastconv: the CuPy back end is not available in this build")
+
+
+conv2d = max_pool2d = avg_pool2d = max_unpool2d = correlate2d = _missing
