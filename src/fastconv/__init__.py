@@ -10,6 +10,7 @@ from fastconv._args import ConvCost, conv2d_cost, conv2d_output_shape, pool2d_ou
 from fastconv._omp import get_num_threads, openmp_enabled, set_num_threads
 from fastconv.conv import conv2d
 from fastconv.pool import avg_pool2d, max_pool2d, max_unpool2d
+from fastconv.signal import convolve2d, correlate2d
 from fastconv._config import show_config
 
 __version__ = "0.1.0"
@@ -20,6 +21,8 @@ __all__ = [
     "conv2d",
     "conv2d_cost",
     "conv2d_output_shape",
+    "convolve2d",
+    "correlate2d",
     "get_num_threads",
     "max_pool2d",
     "max_unpool2d",

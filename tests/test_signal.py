@@ -1,0 +1,149 @@
+"""correlate2d / convolve2d against scipy.signal over a grid of shapes, modes, boundaries,
+dtypes and methods."""
+
+import numpy as np
+import pytest
+from scipy import signal as ss
+
+import fastconv
+from fastconv import conv2d, convolve2d, correlate2d
+
+IMAGES = [(1, 1), (1, 7), (7, 1), (5, 5), (6, 9), (17, 12), (40, 33)]
+KERNELS = [(1, 1), (3, 3), (2, 2), (4, 5), (1, 4), (5, 1), (6, 8), (11, 9)]
+METHODS = ["direct", "separable", "fft", "auto"]
+TOL = {np.float32: dict(rtol=2e-4, atol=2e-4), np.float64: dict(rtol=1e-9, atol=1e-9)}
+
+
+def _scipy(fn, a, k, mode, boundary, fill=0.0):
+    return getattr(ss, fn)(a.astype(np.float64), k.astype(np.float64), mode=mode, boundary=boundary,
+                           fillvalue=fill)
+
+
+@pytest.mark.parametrize("fn", ["correlate2d", "convolve2d"])
+@pytest.mark.parametrize("mode", ["full", "same", "valid"])
+@pytest.mark.parametrize("boundary", ["fill", "wrap", "symm"])
+@pytest.mark.parametrize("ishape", IMAGES)
+def test_grid_vs_scipy(fn, mode, boundary, ishape):
+    r = np.random.default_rng(hash((fn, mode, boundary, ishape)) % 2**32)
+    f = getattr(fastconv, fn)
+    for kshape in KERNELS:
+        a = r.standard_normal(ishape)
+        k = r.standard_normal(kshape)
+        try:
+            ref = _scipy(fn, a, k, mode, boundary, 1.25)
+        except ValueError:
+            with pytest.raises(ValueError, match="valid mode"):
+                f(a, k, mode, boundary, 1.25)
+            continue
+        for dtype in (np.float32, np.float64):
+            for method in ("direct", "fft"):
+                got = f(a.astype(dtype), k.astype(dtype), mode, boundary, 1.25, method=method)
+                assert got.dtype == dtype and got.shape == ref.shape, (kshape, method)
+                scale = np.abs(a).max() * np.abs(k).sum()
+                np.testing.assert_allclose(got, ref, rtol=TOL[dtype]["rtol"],
+                                           atol=TOL[dtype]["atol"] * max(scale, 1), err_msg=str((kshape, method)))
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("boundary", ["fill", "wrap", "symm"])
+@pytest.mark.parametrize("kshape", [(3, 3), (7, 7), (5, 9), (15, 15)])
+def test_separable_kernels_every_method(method, boundary, kshape):
+    r = np.random.default_rng(5)
+    col, row = r.standard_normal(kshape[0]), r.standard_normal(kshape[1])
+    k = np.outer(col, row)
+    a = r.standard_normal((3, 50, 41))
+    for fn in ("correlate2d", "convolve2d"):
+        got = getattr(fastconv, fn)(a, k, "same", boundary, method=method)
+        for i in range(3):
+            ref = _scipy(fn, a[i], k, "same", boundary)
+            np.testing.assert_allclose(got[i], ref, rtol=1e-9, atol=1e-9)
+
+
+def test_batched_stack_equals_plane_by_plane():
+    r = np.random.default_rng(1)
+    stack = r.standard_normal((2, 3, 20, 25)).astype(np.float32)
+    k = r.standard_normal((5, 4)).astype(np.float32)
+    got = correlate2d(stack, k, mode="same", boundary="wrap")
+    assert got.shape == (2, 3, 20, 25)
+    for i in range(2):
+        for j in range(3):
+            np.testing.assert_allclose(got[i, j], _scipy("correlate2d", stack[i, j], k, "same", "wrap"),
+                                       rtol=1e-4, atol=1e-4)
+    assert correlate2d(np.zeros((0, 8, 8)), k).shape == (0, 12, 11)
+
+
+@pytest.mark.parametrize("fn", ["correlate2d", "convolve2d"])
+def test_valid_swap_rule_batched(fn):
+    r = np.random.default_rng(2)
+    small = r.standard_normal((3, 4, 5))
+    big = r.standard_normal((9, 11))
+    got = getattr(fastconv, fn)(small, big, mode="valid")
+    for i in range(3):
+        np.testing.assert_allclose(got[i], _scipy(fn, small[i], big, "valid", "fill"), rtol=1e-10, atol=1e-10)
+
+
+def test_integer_inputs_promoted_not_wrapped():
+    a = np.full((4, 4), 200, np.uint8)
+    k = np.full((3, 3), 200, np.uint8)
+    got = correlate2d(a, k, mode="valid")
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got, np.full((2, 2), 9 * 200 * 200, np.float32))
+    assert correlate2d(a.astype(np.int64), k).dtype == np.float64
+
+
+def test_conv2d_and_correlate2d_agree():
+    """Where the semantics overlap: zeros/fill, circular/wrap, symmetric/symm."""
+    r = np.random.default_rng(3)
+    a = r.standard_normal((4, 13, 17))
+    k = r.standard_normal((3, 5))
+    for boundary, pmode in (("fill", "zeros"), ("wrap", "circular"), ("symm", "symmetric")):
+        c = correlate2d(a, k, mode="same", boundary=boundary)
+        v = conv2d(a[:, None], k[None, None], padding=((1, 1), (2, 2)), padding_mode=pmode)[:, 0]
+        np.testing.assert_allclose(c, v, rtol=1e-12, atol=1e-12)
+        full = correlate2d(a, k, mode="full", boundary=boundary)
+        v = conv2d(a[:, None], k[None, None], padding=((2, 2), (4, 4)), padding_mode=pmode)[:, 0]
+        np.testing.assert_allclose(full, v, rtol=1e-12, atol=1e-12)
+
+
+def test_layouts_and_input_untouched():
+    r = np.random.default_rng(4)
+    base = r.standard_normal((30, 40))
+    k = r.standard_normal((4, 4))
+    for a in (base[::-1, ::2], np.asfortranarray(base), base.astype(">f8")):
+        ro = np.array(a)
+        a2 = a.copy() if a.flags.writeable else a
+        got = correlate2d(a2, k, "same", "symm")
+        np.testing.assert_array_equal(a2, ro)
+        np.testing.assert_allclose(got, _scipy("correlate2d", ro, k, "same", "symm"), rtol=1e-10, atol=1e-10)
+
+
+def test_threads_identical():
+    a = np.random.default_rng(6).standard_normal((3, 64, 80)).astype(np.float32)
+    k = np.random.default_rng(7).standard_normal((5, 5)).astype(np.float32)
+    np.testing.assert_array_equal(correlate2d(a, k, num_threads=1), correlate2d(a, k, num_threads=2))
+
+
+BAD = [
+    (dict(mode="circular"), ValueError, r"mode='circular' must be one of 'full', 'same', 'valid'"),
+    (dict(boundary="reflect"), ValueError, r"boundary='reflect' must be one of"),
+    (dict(method="winograd"), ValueError, r"method='winograd' must be one of"),
+    (dict(in2=np.ones(3)), ValueError, r"in2 must be 2-D"),
+    (dict(in2=np.ones((1, 2, 2))), ValueError, r"in2 must be 2-D"),
+    (dict(in2=np.ones((0, 3))), ValueError, r"in2 is empty"),
+    (dict(in1=np.ones(5)), ValueError, r"in1 must be 2-D"),
+    (dict(in1=np.ones((5, 5), complex)), TypeError, r"complex input"),
+    (dict(in2=np.ones((2, 2), complex)), TypeError, r"complex input"),
+    (dict(fillvalue=1j), TypeError, r"fillvalue=1j must be real"),
+    (dict(fillvalue="x"), TypeError, r"fillvalue='x' must be a real number"),
+    (dict(in2=np.ones((2, 9)), mode="valid"), ValueError, r"valid mode one of in1"),
+    (dict(num_threads=0), ValueError, r"num_threads=0 must be >= 1"),
+]
+
+
+@pytest.mark.parametrize("fn", [correlate2d, convolve2d])
+@pytest.mark.parametrize("kwargs,exc,match", BAD, ids=[m for _, _, m in BAD])
+def test_bad_inputs(fn, kwargs, exc, match):
+    kw = dict(in1=np.ones((5, 5)), in2=np.ones((2, 2)))
+    kw.update(kwargs)
+    with pytest.raises(exc, match=match):
+        fn(**kw)
