@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from typing import List, Optional
+from typing import Any, List, Optional
 
 import numpy as np
 
@@ -48,17 +48,109 @@ def cmd_info(args: argparse.Namespace) -> int:
     return _check_against_scipy()
 
 
+def lenet(rng: int = 0) -> "Any":
+    """The classic pipeline: Conv2d(3, 6, 5) -> MaxPool2d(2, 2) -> Conv2d(6, 16, 5) -> MaxPool2d(2, 2)."""
+    from fastconv import nn
+
+    return nn.Sequential(nn.Conv2d(3, 6, 5, rng=rng), nn.MaxPool2d(2, 2), nn.Conv2d(6, 16, 5, rng=rng + 1),
+                         nn.MaxPool2d(2, 2))
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    rng = np.random.default_rng(args.seed)
+    x = rng.uniform(-1.0, 1.0, size=(args.batch, 3, 32, 32)).astype(np.float32)  # CIFAR-10-like, in [-1, 1]
+    model = lenet(args.seed)
+    print("LeNet-style pipeline on a batch of CIFAR-10-sized images:")
+    shapes = [list(x.shape)] + [list(y.shape) for _, y in model.trace(x)]
+    print("  " + " -> ".join(str(s) for s in shapes))
+    print()
+    print(model.summary(x.shape))
+    model(x)
+    reps = 200
+    t0 = time.perf_counter()
+    for _ in range(reps):
+        y = model(x)
+    dt = (time.perf_counter() - t0) / reps
+    print(f"\ntime per batch of {args.batch}: {dt * 1e6:.1f} us")
+    if args.check:
+        try:
+            import torch
+        except ImportError:
+            print("--check: PyTorch is not installed; nothing to compare with")
+            return 0
+        tm = torch.nn.Sequential(torch.nn.Conv2d(3, 6, 5), torch.nn.MaxPool2d(2, 2), torch.nn.Conv2d(6, 16, 5),
+                                 torch.nn.MaxPool2d(2, 2))
+        tm.load_state_dict({k: torch.from_numpy(v) for k, v in model.state_dict().items()})
+        with torch.no_grad():
+            ref = tm(torch.from_numpy(x)).numpy()
+            tm(torch.from_numpy(x))
+            t0 = time.perf_counter()
+            for _ in range(reps):
+                tm(torch.from_numpy(x))
+            tt = (time.perf_counter() - t0) / reps
+        err = float(np.abs(ref - y).max())
+        ok = err < 1e-4
+        print(f"--check against PyTorch {torch.__version__}: max abs difference {err:.2e} "
+              f"({'OK' if ok else 'MISMATCH'}); PyTorch {tt * 1e6:.1f} us per batch, "
+              f"fastconv {tt / dt:.2f}x as fast")
+        return 0 if ok else 1
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from fastconv import bench
+
+    cases = [c.strip() for c in args.cases.split(",")] if args.cases else None
+    threads = [int(t) for t in args.threads.split(",")] if args.threads else None
+
+    def progress(msg: str) -> None:
+        if not args.no_progress:
+            print("\r" + msg.ljust(40), end="", file=sys.stderr, flush=True)
+
+    suite = bench.run(cases, threads, quick=args.quick, reps=args.reps, progress=progress)
+    if not args.no_progress:
+        print(file=sys.stderr)
+    print(bench.format_table(suite))
+    if args.json:
+        with open(args.json, "w") as fh:
+            fh.write(bench.to_json(suite))
+        print(f"\nwrote {args.json}")
+    if args.plot:
+        try:
+            bench.plot(suite, args.plot)
+            print(f"wrote {args.plot}")
+        except ImportError:
+            print("--plot needs matplotlib: pip install 'fastconv[bench]'", file=sys.stderr)
+            return 2
+    bad = [r for r in suite.results if r.check not in ("ok", "skipped")]
+    for r in bad:
+        print(f"CHECK FAILED: {r.case} {r.impl}: {r.check}", file=sys.stderr)
+    return 1 if bad else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="fastconv", description="fast CPU 2-D convolution and pooling")
     sub = p.add_subparsers(dest="command")
     sub.add_parser("info", help="build configuration and a conv2d check against SciPy (default)")
+    d = sub.add_parser("demo", help="the LeNet-style pipeline on a batch of random CIFAR-10-sized images")
+    d.add_argument("--batch", type=int, default=4)
+    d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--check", action="store_true", help="compare with PyTorch when it is installed")
+    b = sub.add_parser("bench", help="the benchmark suite against every installed peer")
+    b.add_argument("--quick", action="store_true", help="the one-minute subset")
+    b.add_argument("--cases", help="comma-separated case ids, e.g. C1,C3,P1,I1")
+    b.add_argument("--threads", help="comma-separated thread counts (default: 1 and all cores)")
+    b.add_argument("--reps", type=int, help="timings per measurement (default 7, 3 with --quick)")
+    b.add_argument("--json", metavar="PATH", help="write machine-readable results")
+    b.add_argument("--plot", metavar="PATH", help="write a PNG bar chart (needs matplotlib)")
+    b.add_argument("--no-progress", action="store_true")
     return p
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     command = args.command or "info"
-    return {"info": cmd_info}[command](args)
+    return {"info": cmd_info, "demo": cmd_demo, "bench": cmd_bench}[command](args)
 
 
 if __name__ == "__main__":  # pragma: no cover

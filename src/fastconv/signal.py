@@ -66,6 +66,18 @@ def _separable(k: np.ndarray) -> Optional[Tuple[np.ndarray, np.ndarray]]:
     return (u[:, 0] * root).astype(k.dtype), (vt[0] * root).astype(k.dtype)
 
 
+def auto_method(kernel: np.ndarray) -> str:
+    """The method ``method="auto"`` uses for this 2-D kernel (see the module docstring)."""
+    kh, kw = kernel.shape
+    if kh * kw <= 9:
+        return "direct"
+    if _separable(kernel) is not None:
+        return "separable"
+    if kh * kw >= FFT_MIN_TAPS:
+        return "fft"
+    return "direct"
+
+
 def _direct(planes: np.ndarray, k: np.ndarray, pads: Tuple[int, int, int, int], mode: int, fill: float,
             out: np.ndarray, num_threads: Optional[int]) -> None:
     _conv.conv2d_direct(planes, k[None, None], None, out, 1, 1, 1, 1, 1, pads[0], pads[2], mode,
@@ -148,14 +160,7 @@ def _run(fn: str, in1: Any, in2: Any, mode: str, boundary: str, fillvalue: Any, 
     if planes.shape[0] == 0:
         return out.reshape(shape)
     if method == "auto":
-        if kh * kw <= 9:
-            method = "direct"
-        elif _separable(kk) is not None:
-            method = "separable"
-        elif kh * kw >= FFT_MIN_TAPS:
-            method = "fft"
-        else:
-            method = "direct"
+        method = auto_method(kk)
     sep = _separable(kk) if method == "separable" else None
     if method == "fft":
         _fft(planes, kk, pads, _args.PADDING_MODES[conv_mode][1], fill, out, num_threads)

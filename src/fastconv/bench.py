@@ -1,0 +1,511 @@
+"""The benchmark suite: fastconv against every installed peer, in one run.
+
+Cases are those of the project's benchmark list (convolution C1-C10, pooling P1-P4, image
+pipelines I1-I3).  Each implementation is checked against fastconv's output, then timed as
+the median of ``reps`` repetitions after a warm-up, with inner repetitions so that one timing
+lasts at least ``min_time``; at 1 thread and at all cores.  Reported: median time, GFLOP/s
+(2 flops per multiply-add) or GB/s (bytes read + written, for pooling), the speed-up of
+fastconv over each peer (peer time / fastconv time, > 1 means fastconv is faster) and, for
+the big cases, the peak extra resident memory of one call.
+
+Peers: PyTorch (when installed, with ``torch.set_num_threads`` equal to ours), NumPy
+(im2col with ``sliding_window_view`` + one matmul; pooling by a loop of ``np.maximum`` over
+the window taps), SciPy (``signal.correlate`` summed over channels, ``signal.correlate2d``,
+``ndimage.correlate``) and OpenCV ``filter2D`` (single-channel cases, when installed).
+SciPy's channel loop is timed once when one run takes more than a second, and extrapolated
+from one output channel (marked ``~``) when a full run would take more than 20 s.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+import fastconv
+
+CONV_CASES: Dict[str, Tuple[int, ...]] = {
+    # N, C_in, H, W, C_out, k, stride, pad, dilation, groups
+    "C1": (4, 3, 32, 32, 6, 5, 1, 0, 1, 1),
+    "C2": (4, 6, 14, 14, 16, 5, 1, 0, 1, 1),
+    "C3": (1, 128, 100, 100, 256, 5, 1, 2, 1, 1),
+    "C4": (1, 128, 100, 100, 32, 1, 1, 0, 1, 1),
+    "C5": (8, 64, 56, 56, 64, 3, 1, 1, 1, 1),
+    "C6": (8, 64, 56, 56, 128, 3, 2, 1, 1, 1),
+    "C7": (8, 128, 56, 56, 128, 3, 1, 1, 1, 128),
+    "C8": (1, 1, 1024, 1024, 1, 15, 1, 7, 1, 1),
+    "C9": (1, 1, 4096, 4096, 1, 5, 1, 2, 1, 1),
+    "C10": (4, 32, 64, 64, 32, 3, 1, 2, 2, 1),
+}
+POOL_CASES: Dict[str, Dict[str, Any]] = {
+    "P1": dict(op="max", shape=(8, 64, 112, 112), k=2, s=2, p=0),
+    "P2": dict(op="max", shape=(8, 64, 112, 112), k=3, s=2, p=1),
+    "P3": dict(op="max", shape=(1, 1, 4096, 4096), k=2, s=2, p=0),
+    "P4": dict(op="avg", shape=(8, 64, 56, 56), k=3, s=1, p=1, ceil_mode=True, count_include_pad=False),
+}
+IMAGE_CASES: Dict[str, Dict[str, Any]] = {
+    "I1": dict(shape=(4096, 4096), k=(5, 5), mode="same", boundary="symm"),
+    "I2": dict(shape=(2048, 2048), k=(31, 31), mode="same", boundary="fill"),
+    "I3": dict(shape=(64, 512, 512), k=(7, 7), mode="same", boundary="wrap", gaussian=True),
+}
+BIG_CASES = ("C3", "C9", "I1")
+QUICK_CASES = ("C1", "C2", "C7", "C10", "P1", "P4", "I3")
+
+
+@dataclass
+class Result:
+    case: str
+    threads: int
+    impl: str
+    time_s: Optional[float]
+    reps: int
+    rate: Optional[float] = None          # GFLOP/s or GB/s
+    unit: str = ""
+    speedup: Optional[float] = None       # peer time / fastconv time (fastconv rows: None)
+    check: str = "ok"                     # "ok", "skipped" or the mismatch
+    peak_extra_mb: Optional[float] = None
+    note: str = ""
+
+
+@dataclass
+class Suite:
+    results: List[Result] = field(default_factory=list)
+    machine: Dict[str, Any] = field(default_factory=dict)
+
+
+# ----------------------------------------------------------------------------- timing
+
+def time_call(f: Callable[[], Any], reps: int = 7, min_time: float = 0.02) -> Tuple[float, int]:
+    """Median seconds per call over ``reps`` timings of >= ``min_time`` each, after a warm-up."""
+    t0 = time.perf_counter()
+    f()
+    once = time.perf_counter() - t0
+    inner = max(1, int(min_time / max(once, 1e-7)) + 1) if once < min_time else 1
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        for _ in range(inner):
+            f()
+        times.append((time.perf_counter() - t0) / inner)
+    return float(np.median(times)), reps
+
+
+def _status_kb(key: str) -> Optional[int]:
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith(key):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def peak_extra_mb(f: Callable[[], Any]) -> Optional[float]:
+    """Peak resident memory one call adds (Linux: VmHWM after resetting it), result included."""
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+    except OSError:
+        return None
+    base = _status_kb("VmRSS:")
+    res = f()
+    peak = _status_kb("VmHWM:")
+    del res
+    if base is None or peak is None:
+        return None
+    return max(0.0, (peak - base) / 1024.0)
+
+
+# ----------------------------------------------------------------------------- peers
+
+def _torch() -> Any:
+    try:
+        import torch
+
+        return torch
+    except Exception:
+        return None
+
+
+def _cv2() -> Any:
+    try:
+        import cv2
+
+        return cv2
+    except Exception:
+        return None
+
+
+def _set_threads(n: int) -> None:
+    torch = _torch()
+    if torch is not None:
+        torch.set_num_threads(n)
+    cv2 = _cv2()
+    if cv2 is not None:
+        cv2.setNumThreads(n)
+
+
+def numpy_im2col_conv(x: np.ndarray, w: np.ndarray, stride: int, pad: int, dil: int, groups: int) -> np.ndarray:
+    """The best plain-NumPy conv2d: sliding_window_view + one matmul per group."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    N, C, H, W = x.shape
+    Cout, Cg, kH, kW = w.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad))) if pad else x
+    ext = dil * (kH - 1) + 1
+    win = sliding_window_view(xp, (ext, ext), axis=(2, 3))[:, :, ::stride, ::stride, ::dil, ::dil]
+    Ho, Wo = win.shape[2], win.shape[3]
+    coutg = Cout // groups
+    outs = []
+    for g in range(groups):
+        cols = win[:, g * Cg:(g + 1) * Cg].transpose(0, 2, 3, 1, 4, 5).reshape(N * Ho * Wo, Cg * kH * kW)
+        outs.append((cols @ w[g * coutg:(g + 1) * coutg].reshape(coutg, -1).T).reshape(N, Ho, Wo, coutg))
+    return np.concatenate(outs, axis=3).transpose(0, 3, 1, 2)
+
+
+def scipy_conv(x: np.ndarray, w: np.ndarray, stride: int, pad: int, dil: int, groups: int,
+               channels: Optional[int] = None) -> np.ndarray:
+    """scipy.signal.correlate summed over each group's input channels (optionally only the
+    first ``channels`` output channels, for extrapolation)."""
+    from scipy.signal import correlate
+
+    N, C, H, W = x.shape
+    Cout, Cg, kH, kW = w.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad))) if pad else x
+    wd = np.zeros((Cout, Cg, dil * (kH - 1) + 1, dil * (kW - 1) + 1), w.dtype)
+    wd[:, :, ::dil, ::dil] = w
+    coutg = Cout // groups
+    outs = []
+    for n in range(N):
+        planes = []
+        for o in range(channels if channels is not None else Cout):
+            g = o // coutg
+            acc = sum(correlate(xp[n, g * Cg + c], wd[o, c], mode="valid") for c in range(Cg))
+            planes.append(acc[::stride, ::stride])
+        outs.append(np.stack(planes))
+    return np.stack(outs)
+
+
+def numpy_max_pool(x: np.ndarray, k: int, s: int, p: int) -> np.ndarray:
+    """Plain NumPy max pooling: a loop of np.maximum over the k*k window taps."""
+    xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)), constant_values=-np.inf) if p else x
+    Ho = (xp.shape[2] - k) // s + 1
+    Wo = (xp.shape[3] - k) // s + 1
+    out = np.full(x.shape[:2] + (Ho, Wo), -np.inf, x.dtype)
+    for i in range(k):
+        for j in range(k):
+            np.maximum(out, xp[:, :, i:i + s * (Ho - 1) + 1:s, j:j + s * (Wo - 1) + 1:s], out=out)
+    return out
+
+
+def numpy_max_pool_indices(x: np.ndarray, k: int, s: int) -> Tuple[np.ndarray, np.ndarray]:
+    """Plain NumPy max pooling with indices (no padding): sliding_window_view argmax."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    H, W = x.shape[2:]
+    win = sliding_window_view(x, (k, k), axis=(2, 3))[:, :, ::s, ::s]
+    flat = win.reshape(win.shape[:4] + (k * k,))
+    a = flat.argmax(axis=-1)
+    vals = np.take_along_axis(flat, a[..., None], axis=-1)[..., 0]
+    Ho, Wo = a.shape[2:]
+    idx = (np.arange(Ho)[:, None] * s + a // k) * W + np.arange(Wo)[None, :] * s + a % k
+    return vals, idx
+
+
+# ----------------------------------------------------------------------------- cases
+
+def _close(a: Any, b: Any, rtol: float = 1e-3) -> str:
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        return f"shape {b.shape} != {a.shape}"
+    scale = max(np.abs(a).max(), 1e-30)
+    err = float(np.abs(a - b).max() / scale)
+    return "ok" if err <= rtol else f"max rel err {err:.1e}"
+
+
+def _conv_case(cid: str, nt: int, reps: int, suite: Suite, memory: bool) -> None:
+    N, C, H, W, Co, k, s, p, d, g = CONV_CASES[cid]
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((N, C, H, W)).astype(np.float32)
+    w = rng.standard_normal((Co, C // g, k, k)).astype(np.float32)
+    flops = fastconv.conv2d_cost(x.shape, w.shape, s, p, d, g, bias=False).flops
+    ours = fastconv.conv2d(x, w, None, s, p, d, g, num_threads=nt)
+    f_fc = lambda: fastconv.conv2d(x, w, None, s, p, d, g, num_threads=nt)  # noqa: E731
+    t_fc, r = time_call(f_fc, reps)
+    mem = peak_extra_mb(f_fc) if memory and cid in BIG_CASES else None
+    suite.results.append(Result(cid, nt, "fastconv", t_fc, r, flops / t_fc / 1e9, "GFLOP/s",
+                                peak_extra_mb=mem, note="algorithm=direct"))
+    peers: List[Tuple[str, Callable[[], Any]]] = []
+    torch = _torch()
+    if torch is not None:
+        tx, tw = torch.from_numpy(x), torch.from_numpy(w)
+        peers.append(("pytorch", lambda: torch.nn.functional.conv2d(tx, tw, None, s, p, d, g).numpy()))
+    if not (cid in ("C8", "C9") or C * k * k * H * W * N > 4e8):
+        peers.append(("numpy-im2col", lambda: numpy_im2col_conv(x, w, s, p, d, g)))
+    cv2 = _cv2()
+    if cv2 is not None and C == 1 and Co == 1 and s == 1 and d == 1:
+        peers.append(("opencv", lambda: _cv2_conv(cv2, x, w, p)))
+    for name, f in peers:
+        _time_peer(suite, cid, nt, name, f, ours, t_fc, flops / 1e9, "GFLOP/s", reps, memory, rtol=2e-3)
+    _scipy_peer(suite, cid, nt, x, w, s, p, d, g, ours, t_fc, flops)
+
+
+def _cv2_conv(cv2: Any, x: np.ndarray, w: np.ndarray, p: int) -> np.ndarray:
+    """filter2D with a zero border; for odd k and pad (k-1)/2 this is conv2d's 'same'."""
+    k = w.shape[-1]
+    anchor = (k // 2, k // 2)
+    img = x[0, 0] if p == k // 2 else np.pad(x[0, 0], p - k // 2)
+    return cv2.filter2D(img, -1, w[0, 0], anchor=anchor, borderType=cv2.BORDER_CONSTANT)[None, None]
+
+
+def _time_peer(suite: Suite, cid: str, nt: int, name: str, f: Callable[[], Any], ours: Any, t_fc: float,
+               work: float, unit: str, reps: int, memory: bool, rtol: float = 1e-3) -> None:
+    try:
+        res = f()
+        check = _close(ours, res[0] if isinstance(res, tuple) else res, rtol)
+        t, r = time_call(f, reps)
+        mem = peak_extra_mb(f) if memory and cid in BIG_CASES else None
+        suite.results.append(Result(cid, nt, name, t, r, work / t, unit, t / t_fc, check, mem))
+    except Exception as exc:  # a peer that cannot run this case is reported, not fatal
+        suite.results.append(Result(cid, nt, name, None, 0, check="skipped", note=f"{type(exc).__name__}: {exc}"))
+
+
+def _scipy_peer(suite: Suite, cid: str, nt: int, x: np.ndarray, w: np.ndarray, s: int, p: int, d: int, g: int,
+                ours: Any, t_fc: float, flops: int) -> None:
+    scipy_conv(x[:1], w, s, p, d, g, channels=1)  # warm-up (imports, caches)
+    t0 = time.perf_counter()
+    one = scipy_conv(x[:1], w, s, p, d, g, channels=1)
+    t_one = time.perf_counter() - t0
+    est = t_one * x.shape[0] * w.shape[0]
+    check = _close(ours[:1, :1], one, 2e-3)
+    if est > 20:
+        suite.results.append(Result(cid, nt, "scipy-correlate", est, 1, flops / est / 1e9, "GFLOP/s",
+                                    est / t_fc, check, note="~ extrapolated from one output channel"))
+        return
+    f = lambda: scipy_conv(x, w, s, p, d, g)  # noqa: E731
+    if est > 1:
+        t0 = time.perf_counter()
+        f()
+        t, r = time.perf_counter() - t0, 1
+    else:
+        t, r = time_call(f, 7)
+    suite.results.append(Result(cid, nt, "scipy-correlate", t, r, flops / t / 1e9, "GFLOP/s", t / t_fc, check))
+
+
+def _pool_case(cid: str, nt: int, reps: int, suite: Suite, memory: bool) -> None:
+    c = POOL_CASES[cid]
+    x = np.random.default_rng(1).standard_normal(c["shape"]).astype(np.float32)
+    k, s, p = c["k"], c["s"], c["p"]
+    torch = _torch()
+    variants = [False, True] if c["op"] == "max" else [False]
+    for with_idx in variants:
+        label = cid + ("+idx" if with_idx else "")
+        if c["op"] == "max":
+            f_fc = lambda: fastconv.max_pool2d(x, k, s, p, return_indices=with_idx, num_threads=nt)  # noqa: E731
+        else:
+            f_fc = lambda: fastconv.avg_pool2d(x, k, s, p, c["ceil_mode"], c["count_include_pad"],  # noqa: E731
+                                               num_threads=nt)
+        ours = f_fc()
+        out_v = ours[0] if with_idx else ours
+        nbytes = x.nbytes + out_v.nbytes + (ours[1].nbytes if with_idx else 0)
+        t_fc, r = time_call(f_fc, reps)
+        suite.results.append(Result(label, nt, "fastconv", t_fc, r, nbytes / t_fc / 1e9, "GB/s"))
+        peers: List[Tuple[str, Callable[[], Any]]] = []
+        if torch is not None:
+            tx = torch.from_numpy(x)
+            if c["op"] == "max":
+                peers.append(("pytorch", lambda: _torch_tuple(torch.nn.functional.max_pool2d(
+                    tx, k, s, p, return_indices=with_idx))))
+            else:
+                peers.append(("pytorch", lambda: torch.nn.functional.avg_pool2d(
+                    tx, k, s, p, c["ceil_mode"], c["count_include_pad"]).numpy()))
+        if c["op"] == "max" and not with_idx:
+            peers.append(("numpy", lambda: numpy_max_pool(x, k, s, p)))
+        if c["op"] == "max" and with_idx and p == 0:
+            peers.append(("numpy", lambda: numpy_max_pool_indices(x, k, s)))
+        for name, f in peers:
+            _time_peer(suite, label, nt, name, f, out_v, t_fc, nbytes / 1e9, "GB/s", reps, False)
+
+
+def _torch_tuple(res: Any) -> Any:
+    return tuple(t.numpy() for t in res) if isinstance(res, tuple) else res.numpy()
+
+
+def _image_case(cid: str, nt: int, reps: int, suite: Suite, memory: bool) -> None:
+    from scipy import ndimage, signal
+
+    from fastconv.signal import auto_method
+
+    c = IMAGE_CASES[cid]
+    rng = np.random.default_rng(2)
+    img = rng.standard_normal(c["shape"]).astype(np.float32)
+    kh, kw = c["k"]
+    if c.get("gaussian"):
+        g = np.exp(-((np.arange(kh) - kh // 2) ** 2) / (2 * 1.5 ** 2))
+        ker = np.outer(g, g).astype(np.float32)
+        ker /= ker.sum()
+    else:
+        ker = rng.standard_normal((kh, kw)).astype(np.float32)
+    mode, boundary = c["mode"], c["boundary"]
+    flops = 2 * img.size * kh * kw
+    f_fc = lambda: fastconv.correlate2d(img, ker, mode, boundary, num_threads=nt)  # noqa: E731
+    ours = f_fc()
+    t_fc, r = time_call(f_fc, reps)
+    mem = peak_extra_mb(f_fc) if memory and cid in BIG_CASES else None
+    suite.results.append(Result(cid, nt, "fastconv", t_fc, r, flops / t_fc / 1e9, "GFLOP/s", peak_extra_mb=mem,
+                                note=f"method={auto_method(ker)}"))
+    nd_mode = {"fill": "constant", "wrap": "wrap", "symm": "reflect"}[boundary]
+    planes = img if img.ndim == 3 else img[None]
+    peers: List[Tuple[str, Callable[[], Any]]] = []
+    # ndimage.correlate centres even kernels differently; all cases here use odd kernels
+    peers.append(("scipy-ndimage", lambda: np.stack([ndimage.correlate(pl, ker, mode=nd_mode) for pl in planes])
+                  .reshape(ours.shape)))
+    if boundary == "fill":
+        peers.append(("scipy-correlate-auto", lambda: np.stack(
+            [signal.correlate(pl, ker, mode="same", method="auto") for pl in planes]).reshape(ours.shape)))
+    cv2 = _cv2()
+    if cv2 is not None:
+        border = {"fill": cv2.BORDER_CONSTANT, "wrap": cv2.BORDER_WRAP, "symm": cv2.BORDER_REFLECT}[boundary]
+        if boundary != "wrap":  # filter2D does not support BORDER_WRAP
+            peers.append(("opencv", lambda: np.stack([cv2.filter2D(pl, -1, ker, borderType=border)
+                                                      for pl in planes]).reshape(ours.shape)))
+    for name, f in peers:
+        _time_peer(suite, cid, nt, name, f, ours, t_fc, flops / 1e9, "GFLOP/s", reps, memory, rtol=2e-3)
+    # scipy.signal.correlate2d: brute force and single-threaded; one timed run
+    if img.ndim == 2:
+        t0 = time.perf_counter()
+        ref = signal.correlate2d(img, ker, mode, boundary)
+        t = time.perf_counter() - t0
+        suite.results.append(Result(cid, nt, "scipy-correlate2d", t, 1, flops / t / 1e9, "GFLOP/s", t / t_fc,
+                                    _close(ours, ref, 2e-3)))
+
+
+def roofline(reps: int = 5) -> Dict[str, float]:
+    """This CPU's reachable peaks: NumPy float32 matmul 2048^3 (BLAS) and a large copy."""
+    a = np.random.default_rng(0).standard_normal((2048, 2048)).astype(np.float32)
+    t, _ = time_call(lambda: a @ a, reps)
+    big = np.ones(64 << 20, dtype=np.uint8)
+    dst = np.empty_like(big)
+    tc, _ = time_call(lambda: np.copyto(dst, big), reps)
+    return {"sgemm_gflops": 2 * 2048 ** 3 / t / 1e9, "copy_gbps": 2 * big.nbytes / tc / 1e9}
+
+
+# ----------------------------------------------------------------------------- driver
+
+def run(cases: Optional[Sequence[str]] = None, threads: Optional[Sequence[int]] = None, quick: bool = False,
+        reps: Optional[int] = None, memory: bool = True, progress: Optional[Callable[[str], None]] = None) -> Suite:
+    """Run the suite and return its results.
+
+    Parameters
+    ----------
+    cases : sequence of str, optional
+        Case ids (C1-C10, P1-P4, I1-I3); all by default, ``QUICK_CASES`` with ``quick``.
+    threads : sequence of int, optional
+        Thread counts; by default 1 and all cores.
+    quick : bool
+        The one-minute subset, 3 repetitions.
+    reps : int, optional
+        Timings per measurement (default 7, or 3 with ``quick``).
+    """
+    all_ids = list(CONV_CASES) + list(POOL_CASES) + list(IMAGE_CASES)
+    ids = list(cases) if cases else (list(QUICK_CASES) if quick else all_ids)
+    unknown = [c for c in ids if c not in all_ids]
+    if unknown:
+        raise ValueError(f"bench: unknown case(s) {unknown}; known: {', '.join(all_ids)}")
+    ncpu = os.cpu_count() or 1
+    ths = list(threads) if threads else sorted({1, ncpu})
+    reps = reps or (3 if quick else 7)
+    suite = Suite(machine=_machine())
+    if not quick:
+        suite.machine.update(roofline())
+    jobs = [(c, t) for t in ths for c in ids]
+    for i, (cid, nt) in enumerate(jobs):
+        if progress:
+            progress(f"[{i + 1}/{len(jobs)}] {cid} threads={nt}")
+        _set_threads(nt)
+        if cid in CONV_CASES:
+            _conv_case(cid, nt, reps, suite, memory)
+        elif cid in POOL_CASES:
+            _pool_case(cid, nt, reps, suite, memory)
+        else:
+            _image_case(cid, nt, reps, suite, memory)
+    return suite
+
+
+def _machine() -> Dict[str, Any]:
+    from fastconv._config import config
+
+    cfg = config()
+    torch = _torch()
+    cv2 = _cv2()
+    import scipy
+
+    return {"date": time.strftime("%Y-%m-%d"), "cpu": platform.processor() or platform.machine(),
+            "cores": os.cpu_count(), "simd": cfg["simd"], "fastconv": cfg["fastconv"], "numpy": np.__version__,
+            "scipy": scipy.__version__, "torch": getattr(torch, "__version__", None),
+            "opencv": getattr(cv2, "__version__", None)}
+
+
+def format_table(suite: Suite) -> str:
+    lines = []
+    m = suite.machine
+    lines.append(f"fastconv {m.get('fastconv')}  {m.get('date')}  {m.get('cores')} cores  SIMD {m.get('simd')}  "
+                 f"numpy {m.get('numpy')}  scipy {m.get('scipy')}  torch {m.get('torch')}  opencv {m.get('opencv')}")
+    if "sgemm_gflops" in m:
+        lines.append(f"roofline: NumPy sgemm 2048^3 {m['sgemm_gflops']:.0f} GFLOP/s, copy {m['copy_gbps']:.1f} GB/s")
+    hdr = f"{'case':<9}{'thr':>4}  {'implementation':<22}{'median':>12}{'rate':>18}{'speed-up':>10}  {'check':<8}{'peak MB':>9}  note"
+    lines += [hdr, "-" * len(hdr)]
+    for r in suite.results:
+        t = "-" if r.time_s is None else (f"{r.time_s * 1e3:10.3f} ms")
+        rate = "" if r.rate is None else f"{r.rate:9.2f} {r.unit}"
+        sp = "" if r.speedup is None else f"{r.speedup:9.2f}x"
+        mem = "" if r.peak_extra_mb is None else f"{r.peak_extra_mb:8.1f}"
+        approx = "~" if r.note.startswith("~") else " "
+        lines.append(f"{r.case:<9}{r.threads:>4}  {r.impl:<22}{approx}{t:>11}{rate:>18}{sp:>10}  {r.check:<8}{mem:>9}  {r.note}")
+    return "\n".join(lines)
+
+
+def to_json(suite: Suite) -> str:
+    return json.dumps({"machine": suite.machine, "results": [asdict(r) for r in suite.results]}, indent=1)
+
+
+def plot(suite: Suite, path: str) -> None:
+    """Bar chart of fastconv's speed-up over each peer (log scale), one panel per thread count."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ths = sorted({r.threads for r in suite.results})
+    fig, axes = plt.subplots(len(ths), 1, figsize=(12, 4 * len(ths)), squeeze=False)
+    for ax, nt in zip(axes[:, 0], ths):
+        rows = [r for r in suite.results if r.threads == nt and r.speedup]
+        peers = sorted({r.impl for r in rows})
+        cases = list(dict.fromkeys(r.case for r in rows))
+        width = 0.8 / max(len(peers), 1)
+        for i, peer in enumerate(peers):
+            vals = [next((r.speedup for r in rows if r.case == c and r.impl == peer), 0) for c in cases]
+            ax.bar(np.arange(len(cases)) + i * width, vals, width, label=peer)
+        ax.axhline(1.0, color="k", lw=0.8)
+        ax.set_yscale("log")
+        ax.set_xticks(np.arange(len(cases)) + 0.4 - width / 2)
+        ax.set_xticklabels(cases, rotation=45)
+        ax.set_ylabel("fastconv speed-up (peer time / ours)")
+        ax.set_title(f"{nt} thread(s)")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    from fastconv.cli import main as cli_main
+
+    return cli_main(["bench"] + list(argv if argv is not None else sys.argv[1:]))

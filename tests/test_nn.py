@@ -1,0 +1,164 @@
+"""Layers, Sequential, the state_dict round trip and the CLI."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from conftest import requires_torch
+from reference import conv2d_ref
+
+import fastconv
+from fastconv import nn
+
+
+def test_conv2d_layer_attributes_and_call():
+    layer = nn.Conv2d(3, 6, 5, stride=2, padding=1, rng=0)
+    assert layer.kernel_size == (5, 5) and layer.stride == (2, 2) and layer.padding == (1, 1)
+    assert layer.weight.shape == (6, 3, 5, 5) and layer.bias.shape == (6,)
+    assert layer.weight.dtype == np.float32
+    x = np.random.default_rng(1).standard_normal((2, 3, 16, 16)).astype(np.float32)
+    y = layer(x)
+    ref = conv2d_ref(x, layer.weight, layer.bias, (2, 2), (1, 1, 1, 1))
+    np.testing.assert_allclose(y, ref, rtol=1e-5, atol=1e-5)
+    assert layer.output_shape(x.shape) == y.shape
+    assert layer.cost(x.shape) == fastconv.conv2d_cost(x.shape, layer.weight.shape, 2, 1)
+    assert repr(layer) == "Conv2d(3, 6, kernel_size=(5, 5), stride=(2, 2), padding=(1, 1))"
+    assert repr(nn.Conv2d(4, 4, 3, groups=2, bias=False, padding_mode="reflect")) == \
+        "Conv2d(4, 4, kernel_size=(3, 3), stride=(1, 1), groups=2, bias=False, padding_mode=reflect)"
+
+
+def test_initialisation_statistics():
+    layer = nn.Conv2d(16, 64, 3, rng=np.random.default_rng(3), dtype=np.float64)
+    bound = 1 / np.sqrt(16 * 9)
+    w = layer.weight
+    assert w.dtype == np.float64
+    assert np.abs(w).max() <= bound and np.abs(layer.bias).max() <= bound
+    # uniform(-b, b): mean 0, variance b^2 / 3
+    assert abs(w.mean()) < 0.05 * bound
+    assert abs(w.var() / (bound ** 2 / 3) - 1) < 0.05
+    # seeded: reproducible
+    np.testing.assert_array_equal(nn.Conv2d(2, 2, 3, rng=7).weight, nn.Conv2d(2, 2, 3, rng=7).weight)
+
+
+def test_layer_errors():
+    with pytest.raises(ValueError, match="groups=2 must divide"):
+        nn.Conv2d(3, 6, 3, groups=2)
+    with pytest.raises(TypeError, match="dtype=int64 must be float32 or float64"):
+        nn.Conv2d(3, 6, 3, dtype=np.int64)
+    with pytest.raises(ValueError, match="padding_mode='bogus'"):
+        nn.Conv2d(3, 6, 3, padding_mode="bogus")
+
+
+def test_pool_layers_and_unpool():
+    x = np.random.default_rng(0).standard_normal((2, 3, 8, 8))
+    mp = nn.MaxPool2d(2, return_indices=True)
+    v, i = mp(x)
+    np.testing.assert_array_equal(v, fastconv.max_pool2d(x, 2))
+    up = nn.MaxUnpool2d(2)
+    assert up(v, i).shape == x.shape == up.output_shape(v.shape)
+    np.testing.assert_array_equal(nn.AvgPool2d(2)(x), fastconv.avg_pool2d(x, 2))
+    assert repr(nn.MaxPool2d(2, 2)) == "MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)"
+
+
+def lenet(seed=0):
+    return nn.Sequential(nn.Conv2d(3, 6, 5, rng=seed), nn.MaxPool2d(2, 2), nn.Conv2d(6, 16, 5, rng=seed + 1),
+                         nn.MaxPool2d(2, 2))
+
+
+def test_lenet_shape_trace_and_summary():
+    model = lenet()
+    x = np.random.default_rng(0).uniform(-1, 1, (4, 3, 32, 32)).astype(np.float32)
+    shapes = [y.shape for _, y in model.trace(x)]
+    assert shapes == [(4, 6, 28, 28), (4, 6, 14, 14), (4, 16, 10, 10), (4, 16, 5, 5)]
+    assert model.output_shape(x.shape) == (4, 16, 5, 5)
+    text = model.summary(x.shape)
+    c1 = fastconv.conv2d_cost((4, 3, 32, 32), (6, 3, 5, 5))
+    c2 = fastconv.conv2d_cost((4, 6, 14, 14), (16, 6, 5, 5))
+    assert f"{c1.macs:,}" in text and f"{c2.macs:,}" in text
+    assert f"Total params: {c1.params + c2.params:,}" in text
+    assert f"Total MACs: {c1.macs + c2.macs:,}" in text
+
+
+def test_sequential_with_plain_callable():
+    model = nn.Sequential(nn.Conv2d(1, 2, 3, rng=0), nn.ReLU(), lambda t: t * 2)
+    x = np.random.default_rng(0).standard_normal((1, 1, 6, 6))
+    ref = np.maximum(fastconv.conv2d(x, model[0].weight, model[0].bias), 0) * 2
+    np.testing.assert_allclose(model(x), ref)
+
+
+def test_state_dict_npz_round_trip(tmp_path):
+    model = lenet(1)
+    path = tmp_path / "w.npz"
+    np.savez(path, **{"features." + k: v for k, v in model.state_dict().items()})
+    other = lenet(5)
+    other.load_state_dict(str(path), prefix="features.")
+    x = np.random.default_rng(2).standard_normal((2, 3, 32, 32)).astype(np.float32)
+    np.testing.assert_array_equal(other(x), model(x))
+    with pytest.raises(KeyError, match="missing key '0.weight'"):
+        other.load_state_dict({})
+    with pytest.raises(ValueError, match="0.weight has shape"):
+        other.load_state_dict({**model.state_dict(), "0.weight": np.zeros((1, 1, 1, 1))})
+
+
+@requires_torch
+def test_torch_state_dict_gives_same_output(tmp_path):
+    import torch
+
+    torch.manual_seed(0)
+    tm = torch.nn.Sequential(torch.nn.Conv2d(3, 6, 5), torch.nn.MaxPool2d(2, 2), torch.nn.Conv2d(6, 16, 5, padding=1),
+                             torch.nn.MaxPool2d(2, 2))
+    path = tmp_path / "torch.npz"
+    np.savez(path, **{k: v.numpy() for k, v in tm.state_dict().items()})
+    ours = nn.Sequential(nn.Conv2d(3, 6, 5), nn.MaxPool2d(2, 2), nn.Conv2d(6, 16, 5, padding=1), nn.MaxPool2d(2, 2))
+    ours.load_state_dict(str(path))
+    x = np.random.default_rng(0).uniform(-1, 1, (4, 3, 32, 32)).astype(np.float32)
+    with torch.no_grad():
+        ref = tm(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(ours(x), ref, rtol=1e-5, atol=1e-5)
+
+
+def _cli(*args, timeout=600):
+    return subprocess.run([sys.executable, "-m", "fastconv", *args], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def test_cli_info():
+    proc = _cli("info")
+    assert proc.returncode == 0, proc.stderr
+    assert "openmp" in proc.stdout and "result matches SciPy" in proc.stdout
+
+
+def test_cli_demo():
+    proc = _cli("demo", "--check")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "[4, 3, 32, 32] -> [4, 6, 28, 28] -> [4, 6, 14, 14] -> [4, 16, 10, 10] -> [4, 16, 5, 5]" in proc.stdout
+    assert "Total params" in proc.stdout and "time per batch" in proc.stdout
+
+
+def test_cli_bench_quick_json(tmp_path):
+    out = tmp_path / "r.json"
+    proc = _cli("bench", "--quick", "--cases", "C1,P4", "--threads", "1", "--reps", "1", "--json", str(out),
+                "--no-progress")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    data = json.loads(out.read_text())
+    impls = {(r["case"], r["impl"]) for r in data["results"]}
+    assert ("C1", "fastconv") in impls and ("C1", "numpy-im2col") in impls and ("P4", "fastconv") in impls
+    assert all(r["check"] in ("ok", "skipped") for r in data["results"])
+
+
+def test_cli_bench_unknown_case():
+    proc = _cli("bench", "--cases", "C99")
+    assert proc.returncode != 0 and "unknown case" in proc.stderr
+
+
+def test_console_script_installed():
+    import shutil
+
+    exe = shutil.which("fastconv")
+    if exe is None:
+        pytest.skip("the console script is not on PATH (package not installed with pip)")
+    proc = subprocess.run([exe, "--help"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and "bench" in proc.stdout
