@@ -32,6 +32,10 @@ def max_pool2d(input: Any, kernel_size: IntPair, stride: Optional[IntPair] = ...
 def max_pool2d(input: Any, kernel_size: IntPair, stride: Optional[IntPair], padding: IntPair,
                dilation: IntPair, ceil_mode: bool, return_indices: Literal[True], *,
                num_threads: Optional[int] = ...) -> Tuple[Any, Any]: ...
+@overload
+def max_pool2d(input: Any, kernel_size: IntPair, stride: Optional[IntPair] = ..., padding: IntPair = ...,
+               dilation: IntPair = ..., ceil_mode: bool = ..., return_indices: bool = ..., *,
+               num_threads: Optional[int] = ...) -> Union[Any, Tuple[Any, Any]]: ...
 def max_pool2d(input: Any, kernel_size: IntPair, stride: Optional[IntPair] = None, padding: IntPair = 0,
                dilation: IntPair = 1, ceil_mode: bool = False, return_indices: bool = False, *,
                num_threads: Optional[int] = None) -> Union[Any, Tuple[Any, Any]]:

@@ -84,7 +84,7 @@ def _direct(planes: np.ndarray, k: np.ndarray, pads: Tuple[int, int, int, int], 
                         fill, num_threads)
 
 
-def _fft(planes: np.ndarray, k: np.ndarray, pads: Tuple[int, int, int, int], pad_mode: str, fill: float,
+def _fft(planes: np.ndarray, k: np.ndarray, pads: Tuple[int, int, int, int], pad_mode: Any, fill: float,
          out: np.ndarray, num_threads: Optional[int]) -> None:
     import scipy.fft as sfft
 
