@@ -313,8 +313,8 @@ def _pool_case(cid: str, nt: int, reps: int, suite: Suite, memory: bool) -> None
         else:
             f_fc = lambda: fastconv.avg_pool2d(x, k, s, p, c["ceil_mode"], c["count_include_pad"],  # noqa: E731
                                                num_threads=nt)
-        ours = f_fc()
-        out_v = ours[0] if with_idx else ours
+        ours: Any = f_fc()
+        out_v: np.ndarray = ours[0] if with_idx else ours
         nbytes = x.nbytes + out_v.nbytes + (ours[1].nbytes if with_idx else 0)
         t_fc, r = time_call(f_fc, reps)
         suite.results.append(Result(label, nt, "fastconv", t_fc, r, nbytes / t_fc / 1e9, "GB/s"))
