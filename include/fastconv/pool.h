@@ -32,20 +32,26 @@ static inline void fc_tap_range(int64_t start, int64_t k, int64_t d, int64_t n, 
     *hi = b;
 }
 
-/* Per output column: first input column and the valid tap range, for ow in [0, Wo). */
-static inline void fc_col_ranges(int64_t Wo, int64_t kW, int64_t sW, int64_t pW, int64_t dW, int64_t W,
-                                 int64_t *w0, int64_t *lo, int64_t *hi) {
-    for (int64_t ow = 0; ow < Wo; ++ow) {
-        w0[ow] = ow * sW - pW;
-        fc_tap_range(w0[ow], kW, dW, W, &lo[ow], &hi[ow]);
+/* Per output column q0 + j, j in [0, Wo): first input column and the valid tap range. */
+static inline void fc_col_ranges(int64_t Wo, int64_t q0, int64_t kW, int64_t sW, int64_t pW, int64_t dW,
+                                 int64_t W, int64_t *w0, int64_t *lo, int64_t *hi) {
+    for (int64_t j = 0; j < Wo; ++j) {
+        w0[j] = (q0 + j) * sW - pW;
+        fc_tap_range(w0[j], kW, dW, W, &lo[j], &hi[j]);
     }
 }
 
+/* All positions are global (in the whole input / output plane).  To compute a block of the
+ * output from only the part of the input it reads (Dask), x points at input element
+ * (r_org, c_org) of the plane, out at output row o_org, and the Wo output columns computed
+ * are the global columns q0 .. q0 + Wo - 1.  For a whole plane all four are 0. */
 typedef struct {
-    int64_t H, W, sH, sW;            /* input plane and its element strides */
-    int64_t Ho, Wo;                  /* output plane */
+    int64_t H, W, sH, sW;            /* whole input plane, and the element strides of x */
+    int64_t Wr;                      /* columns of x present (W for a whole plane) */
+    int64_t Wo;                      /* output columns computed (and the row length of out) */
     int64_t kH, kW, strH, strW, pH, pW, dH, dW;
-    const int64_t *w0, *wlo, *whi;   /* from fc_col_ranges */
+    int64_t r_org, c_org, o_org, q0;
+    const int64_t *w0, *wlo, *whi;   /* from fc_col_ranges, for columns q0 .. */
 } fc_pool_geom;
 
 #define FC_T float

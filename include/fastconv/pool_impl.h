@@ -8,17 +8,18 @@
  * on real data the comparison is unpredictable.
  */
 
-FC_INLINE void FC_SUFFIX(fc_max_window)(const FC_T *x, int64_t sH, int64_t sW, int64_t W, int64_t h0,
-                                        int64_t khlo, int64_t khhi, int64_t dH, int64_t w0, int64_t kwlo,
-                                        int64_t kwhi, int64_t dW, FC_T *out, int64_t *idx) {
+FC_INLINE void FC_SUFFIX(fc_max_window)(const FC_T *x, const fc_pool_geom *g, int64_t h0, int64_t khlo,
+                                        int64_t khhi, int64_t w0, int64_t kwlo, int64_t kwhi, FC_T *out,
+                                        int64_t *idx) {
+    const int64_t sH = g->sH, sW = g->sW, W = g->W, dH = g->dH, dW = g->dW;
     FC_T best = -(FC_T)INFINITY;
     int64_t bi = (h0 + khlo * dH) * W + (w0 + kwlo * dW);
     for (int64_t kh = khlo; kh < khhi; ++kh) {
         const int64_t h = h0 + kh * dH;
-        const FC_T *row = x + h * sH;
+        const FC_T *row = x + (h - g->r_org) * sH;
         for (int64_t kw = kwlo; kw < kwhi; ++kw) {
             const int64_t w = w0 + kw * dW;
-            const FC_T v = row[w * sW];
+            const FC_T v = row[(w - g->c_org) * sW];
             const int take = (v > best) | (v != v);
             best = take ? v : best;
             bi = take ? h * W + w : bi;
@@ -36,17 +37,18 @@ FC_INLINE void FC_SUFFIX(fc_max_row_interior)(const FC_T *x, const fc_pool_geom 
                                               int64_t khhi, int64_t ow_lo, int64_t ow_hi, FC_T *orow,
                                               int64_t *irow) {
     const int64_t W = g->W, sH = g->sH, sW = g->sW, strW = g->strW, pW = g->pW, dW = g->dW, dH = g->dH;
-    const int64_t hfirst = h0 + khlo * dH;
+    const int64_t hfirst = h0 + khlo * dH, q0 = g->q0;
     for (int64_t ow = ow_lo; ow < ow_hi; ++ow) orow[ow] = -(FC_T)INFINITY;
     if (irow)
-        for (int64_t ow = ow_lo; ow < ow_hi; ++ow) irow[ow] = hfirst * W + ow * strW - pW;
+        for (int64_t ow = ow_lo; ow < ow_hi; ++ow) irow[ow] = hfirst * W + (q0 + ow) * strW - pW;
     for (int64_t kh = khlo; kh < khhi; ++kh) {
         const int64_t h = h0 + kh * dH;
-        const FC_T *row = x + h * sH;
+        const FC_T *row = x + (h - g->r_org) * sH;
         for (int64_t kw = 0; kw < g->kW; ++kw) {
-            const int64_t c = kw * dW - pW;          /* column of ow = 0's tap */
+            /* x column read by local output ow at this tap: ow*strW + c */
+            const int64_t c = q0 * strW + kw * dW - pW - g->c_org;
             if (irow) {
-                const int64_t base = h * W + c;
+                const int64_t base = h * W + q0 * strW + kw * dW - pW;
                 if (sW == 1) {
                     for (int64_t ow = ow_lo; ow < ow_hi; ++ow) {
                         const FC_T v = row[ow * strW + c], b = orow[ow];
@@ -76,8 +78,8 @@ FC_INLINE void FC_SUFFIX(fc_max_row_interior)(const FC_T *x, const fc_pool_geom 
 FC_MULTIVERSION
 static void FC_SUFFIX(fc_max_pool_rows)(const FC_T *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1,
                                         FC_T *out, int64_t *idx) {
-    const int64_t H = g->H, W = g->W, sH = g->sH, sW = g->sW, Wo = g->Wo;
-    const int64_t kH = g->kH, kW = g->kW, strH = g->strH, pH = g->pH, dH = g->dH, dW = g->dW;
+    const int64_t H = g->H, Wo = g->Wo;
+    const int64_t kH = g->kH, kW = g->kW, strH = g->strH, pH = g->pH, dH = g->dH;
     const int64_t *w0s = g->w0, *wlo = g->wlo, *whi = g->whi;
     /* interior columns: the full tap range in width (a contiguous run, since the window
      * start grows with ow) */
@@ -90,15 +92,15 @@ static void FC_SUFFIX(fc_max_pool_rows)(const FC_T *x, const fc_pool_geom *g, in
         const int64_t h0 = oh * strH - pH;
         int64_t khlo, khhi;
         fc_tap_range(h0, kH, dH, H, &khlo, &khhi);
-        FC_T *orow = out + oh * Wo;
-        int64_t *irow = idx ? idx + oh * Wo : NULL;
+        FC_T *orow = out + (oh - g->o_org) * Wo;
+        int64_t *irow = idx ? idx + (oh - g->o_org) * Wo : NULL;
         for (int64_t ow = 0; ow < ow_lo; ++ow)
-            FC_SUFFIX(fc_max_window)(x, sH, sW, W, h0, khlo, khhi, dH, w0s[ow], wlo[ow], whi[ow], dW,
-                                     orow + ow, irow ? irow + ow : NULL);
+            FC_SUFFIX(fc_max_window)(x, g, h0, khlo, khhi, w0s[ow], wlo[ow], whi[ow], orow + ow,
+                                     irow ? irow + ow : NULL);
         FC_SUFFIX(fc_max_row_interior)(x, g, h0, khlo, khhi, ow_lo, ow_hi, orow, irow);
         for (int64_t ow = ow_hi > ow_lo ? ow_hi : ow_lo; ow < Wo; ++ow)
-            FC_SUFFIX(fc_max_window)(x, sH, sW, W, h0, khlo, khhi, dH, w0s[ow], wlo[ow], whi[ow], dW,
-                                     orow + ow, irow ? irow + ow : NULL);
+            FC_SUFFIX(fc_max_window)(x, g, h0, khlo, khhi, w0s[ow], wlo[ow], whi[ow], orow + ow,
+                                     irow ? irow + ow : NULL);
     }
 }
 
@@ -135,29 +137,30 @@ FC_MULTIVERSION
 static void FC_SUFFIX(fc_avg_pool_rows)(const FC_T *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1,
                                         int count_include_pad, int64_t divisor_override, FC_T *out,
                                         FC_T *acc) {
-    const int64_t H = g->H, W = g->W, sH = g->sH, sW = g->sW, Wo = g->Wo, kH = g->kH, kW = g->kW;
-    const int64_t pH = g->pH, pW = g->pW;
+    const int64_t H = g->H, W = g->W, Wr = g->Wr, sH = g->sH, sW = g->sW, Wo = g->Wo, kH = g->kH, kW = g->kW;
+    const int64_t pH = g->pH, pW = g->pW, c_org = g->c_org;
     for (int64_t oh = oh0; oh < oh1; ++oh) {
         const int64_t h0 = oh * g->strH - pH;
         int64_t hend = h0 + kH;
         if (hend > H + pH) hend = H + pH;
         const int64_t hs = h0 < 0 ? 0 : h0, he = hend > H ? H : hend;
-        for (int64_t w = 0; w < W; ++w) acc[w] = 0;
+        /* acc[w - c_org]: column sums of the window's rows over the columns present */
+        for (int64_t w = 0; w < Wr; ++w) acc[w] = 0;
         for (int64_t h = hs; h < he; ++h) {
-            const FC_T *row = x + h * sH;
+            const FC_T *row = x + (h - g->r_org) * sH;
             if (sW == 1)
-                for (int64_t w = 0; w < W; ++w) acc[w] += row[w];
+                for (int64_t w = 0; w < Wr; ++w) acc[w] += row[w];
             else
-                for (int64_t w = 0; w < W; ++w) acc[w] += row[w * sW];
+                for (int64_t w = 0; w < Wr; ++w) acc[w] += row[w * sW];
         }
-        FC_T *orow = out + oh * Wo;
+        FC_T *orow = out + (oh - g->o_org) * Wo;
         for (int64_t ow = 0; ow < Wo; ++ow) {
             const int64_t w0 = g->w0[ow];
             int64_t wend = w0 + kW;
             if (wend > W + pW) wend = W + pW;
             const int64_t ws = w0 < 0 ? 0 : w0, we = wend > W ? W : wend;
             FC_T sum = 0;
-            for (int64_t w = ws; w < we; ++w) sum += acc[w];
+            for (int64_t w = ws; w < we; ++w) sum += acc[w - c_org];
             int64_t div;
             if (divisor_override > 0)
                 div = divisor_override;

@@ -301,13 +301,10 @@ def finish(buf: np.ndarray, user_out: Optional[np.ndarray], shape: Tuple[int, ..
 # --------------------------------------------------------------------------- pooling
 
 def pool_out_size(n: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
-    """PyTorch's pooling output size, including the ceil_mode rule that the last window
-    must start inside the input or the left padding."""
-    eff = d * (k - 1) + 1
-    num = n + 2 * p - eff
-    if num < 0:
-        return 0
-    o = (-(-num // s) if ceil_mode else num // s) + 1
+    """PyTorch's pooling output size: floor((n + 2p - d(k-1) - 1 [+ s-1 with ceil_mode]) / s) + 1,
+    then, with ceil_mode, one less when the last window would start in the right padding.
+    (With ceil_mode a kernel one larger than n + 2p still gives one clipped window.)"""
+    o = (n + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil_mode else 0)) // s + 1
     if ceil_mode and (o - 1) * s >= n + p:
         o -= 1
     return o

@@ -34,11 +34,12 @@ cdef extern from "fastconv/conv_direct.h" nogil:
 
 cdef extern from "fastconv/pool.h" nogil:
     ctypedef struct fc_pool_geom:
-        int64_t H, W, sH, sW, Ho, Wo, kH, kW, strH, strW, pH, pW, dH, dW
+        int64_t H, W, sH, sW, Wr, Wo, kH, kW, strH, strW, pH, pW, dH, dW
+        int64_t r_org, c_org, o_org, q0
         const int64_t *w0
         const int64_t *wlo
         const int64_t *whi
-    void fc_col_ranges(int64_t Wo, int64_t kW, int64_t sW, int64_t pW, int64_t dW, int64_t W,
+    void fc_col_ranges(int64_t Wo, int64_t q0, int64_t kW, int64_t sW, int64_t pW, int64_t dW, int64_t W,
                        int64_t *w0, int64_t *lo, int64_t *hi)
     void fc_max_pool_rows_f(const float *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1,
                             float *out, int64_t *idx)

@@ -1,22 +1,19 @@
 # Stub for the compiled module fastconv._pool (typed nogil pooling kernels).
 # Value arrays are float32 or float64, all of one dtype (the Cython fused type real_t).
-from typing import Optional, Union
+from typing import Optional, Tuple, Union
 
 import numpy as np
 import numpy.typing as npt
 
 _Real = Union[np.float32, np.float64]
 
-def _geometry(
-    x: npt.NDArray[_Real], out: npt.NDArray[_Real], kH: int, kW: int, sH: int, sW: int,
-    pH: int, pW: int, dH: int, dW: int,
-) -> npt.NDArray[np.int64]: ...  # (3, W_out): first column, first and end tap
 def max_pool2d(
     x: npt.NDArray[_Real],  # (N, C, H, W), any element strides
     out: npt.NDArray[_Real],  # (N, C, H_out, W_out) C-contiguous, written
     indices: Optional[npt.NDArray[np.int64]],  # like out, or None
     kH: int, kW: int, sH: int, sW: int, pH: int, pW: int, dH: int, dW: int,  # Py_ssize_t
     num_threads: Optional[int],
+    region: Optional[Tuple[int, int, int, int, int, int]] = ...,  # (H, W, r_org, c_org, o_org, q0)
 ) -> None: ...
 def avg_pool2d(
     x: npt.NDArray[_Real],
@@ -25,6 +22,7 @@ def avg_pool2d(
     count_include_pad: bool,
     divisor_override: int,  # int64; 0 means none
     num_threads: Optional[int],
+    region: Optional[Tuple[int, int, int, int, int, int]] = ...,
 ) -> None: ...
 def max_unpool2d(
     v: npt.NDArray[_Real],  # (N, C, h, w)

@@ -27,34 +27,40 @@ cdef int64_t _bands(int64_t planes, int64_t Ho, int nt) noexcept:
     return min(Ho, (nt + planes - 1) // planes * 4)
 
 
-def _geometry(x, out, Py_ssize_t kH, Py_ssize_t kW, Py_ssize_t sH, Py_ssize_t sW,
-              Py_ssize_t pH, Py_ssize_t pW, Py_ssize_t dH, Py_ssize_t dW):
-    """Column tap ranges for every output column: (w0, wlo, whi) int64 arrays."""
-    cdef Py_ssize_t Wo = out.shape[3]
-    cols = np.empty((3, Wo), dtype=np.int64)
+cdef object _setup(fc_pool_geom *g, x, out, Py_ssize_t isz, Py_ssize_t kH, Py_ssize_t kW, Py_ssize_t sH,
+                   Py_ssize_t sW, Py_ssize_t pH, Py_ssize_t pW, Py_ssize_t dH, Py_ssize_t dW, region):
+    """Fill the geometry; return the (3, W_out) column table that g points into.
+
+    ``region`` is None for whole planes, else (H, W, r_org, c_org, o_org, q0): x holds input
+    rows r_org.. and columns c_org.. of planes of size H x W, and out the output rows o_org..
+    and columns q0.. (see fc_pool_geom)."""
+    if region is None:
+        region = (x.shape[2], x.shape[3], 0, 0, 0, 0)
+    H, W, r_org, c_org, o_org, q0 = region
+    g.H = H; g.W = W; g.sH = x.strides[2] // isz; g.sW = x.strides[3] // isz; g.Wr = x.shape[3]
+    g.Wo = out.shape[3]; g.kH = kH; g.kW = kW; g.strH = sH; g.strW = sW
+    g.pH = pH; g.pW = pW; g.dH = dH; g.dW = dW
+    g.r_org = r_org; g.c_org = c_org; g.o_org = o_org; g.q0 = q0
+    cols = np.empty((3, max(g.Wo, 1)), dtype=np.int64)
     cdef int64_t[:, ::1] c = cols
-    if Wo:
-        fc_col_ranges(Wo, kW, sW, pW, dW, x.shape[3], &c[0, 0], &c[1, 0], &c[2, 0])
+    fc_col_ranges(g.Wo, q0, kW, sW, pW, dW, W, &c[0, 0], &c[1, 0], &c[2, 0])
+    g.w0 = &c[0, 0]; g.wlo = &c[1, 0]; g.whi = &c[2, 0]
     return cols
 
 
 def max_pool2d(const real_t[:, :, :, :] x, real_t[:, :, :, ::1] out, int64_t[:, :, :, ::1] indices,
                Py_ssize_t kH, Py_ssize_t kW, Py_ssize_t sH, Py_ssize_t sW, Py_ssize_t pH,
-               Py_ssize_t pW, Py_ssize_t dH, Py_ssize_t dW, object num_threads):
-    """Max pooling of x (N, C, H, W) into out (N, C, H_out, W_out); indices may be None."""
+               Py_ssize_t pW, Py_ssize_t dH, Py_ssize_t dW, object num_threads, object region=None):
+    """Max pooling of x (N, C, H, W) into out (N, C, H_out, W_out); indices may be None.
+    ``region``: see _setup (a block of the output from the part of the input it reads)."""
     cdef Py_ssize_t N = x.shape[0], C = x.shape[1], Ho = out.shape[2], Wo = out.shape[3]
     cdef int64_t planes = N * C
     if planes == 0 or Ho == 0 or Wo == 0:
         return
-    cols = _geometry(x, out, kH, kW, sH, sW, pH, pW, dH, dW)
-    cdef const int64_t[:, ::1] c = cols
     cdef Py_ssize_t isz = sizeof(real_t)
     cdef fc_pool_geom g
-    g.H = x.shape[2]; g.W = x.shape[3]; g.sH = x.strides[2] // isz; g.sW = x.strides[3] // isz
-    g.Ho = Ho; g.Wo = Wo; g.kH = kH; g.kW = kW; g.strH = sH; g.strW = sW
-    g.pH = pH; g.pW = pW; g.dH = dH; g.dW = dW
-    g.w0 = &c[0, 0]; g.wlo = &c[1, 0]; g.whi = &c[2, 0]
-    cdef bint fast2x2 = (indices is None and kH == 2 and kW == 2 and sH == 2 and sW == 2
+    cols = _setup(&g, x, out, isz, kH, kW, sH, sW, pH, pW, dH, dW, region)
+    cdef bint fast2x2 = (region is None and indices is None and kH == 2 and kW == 2 and sH == 2 and sW == 2
                          and pH == 0 and pW == 0 and dH == 1 and dW == 1 and g.sW == 1)
     cdef int64_t sN = x.strides[0] // isz, sC = x.strides[1] // isz
     cdef int nt = resolve_threads(num_threads)
@@ -63,13 +69,13 @@ def max_pool2d(const real_t[:, :, :, :] x, real_t[:, :, :, ::1] out, int64_t[:, 
     cdef const real_t *x0 = &x[0, 0, 0, 0]
     cdef real_t *o0 = &out[0, 0, 0, 0]
     cdef int64_t *i0 = &indices[0, 0, 0, 0] if indices is not None else NULL
-    cdef int64_t plane = Ho * Wo, item, p, b, oh0, oh1
+    cdef int64_t plane = Ho * Wo, item, p, b, oh0, oh1, org = g.o_org
     cdef const real_t *xp
     for item in prange(planes * nb, nogil=True, num_threads=nt, schedule="static"):
         p = item // nb
         b = item % nb
-        oh0 = b * Ho // nb
-        oh1 = (b + 1) * Ho // nb
+        oh0 = org + b * Ho // nb
+        oh1 = org + (b + 1) * Ho // nb
         xp = x0 + (p // C) * sN + (p % C) * sC
         if real_t is float:
             if fast2x2:
@@ -85,34 +91,29 @@ def max_pool2d(const real_t[:, :, :, :] x, real_t[:, :, :, ::1] out, int64_t[:, 
 
 def avg_pool2d(const real_t[:, :, :, :] x, real_t[:, :, :, ::1] out, Py_ssize_t kH, Py_ssize_t kW,
                Py_ssize_t sH, Py_ssize_t sW, Py_ssize_t pH, Py_ssize_t pW, bint count_include_pad,
-               int64_t divisor_override, object num_threads):
+               int64_t divisor_override, object num_threads, object region=None):
     """Average pooling of x (N, C, H, W) into out; divisor_override 0 means none."""
     cdef Py_ssize_t N = x.shape[0], C = x.shape[1], Ho = out.shape[2], Wo = out.shape[3]
     cdef int64_t planes = N * C
     if planes == 0 or Ho == 0 or Wo == 0:
         return
-    cols = _geometry(x, out, kH, kW, sH, sW, pH, pW, 1, 1)
-    cdef const int64_t[:, ::1] c = cols
     cdef Py_ssize_t isz = sizeof(real_t)
     cdef fc_pool_geom g
-    g.H = x.shape[2]; g.W = x.shape[3]; g.sH = x.strides[2] // isz; g.sW = x.strides[3] // isz
-    g.Ho = Ho; g.Wo = Wo; g.kH = kH; g.kW = kW; g.strH = sH; g.strW = sW
-    g.pH = pH; g.pW = pW; g.dH = 1; g.dW = 1
-    g.w0 = &c[0, 0]; g.wlo = &c[1, 0]; g.whi = &c[2, 0]
+    cols = _setup(&g, x, out, isz, kH, kW, sH, sW, pH, pW, 1, 1, region)
     cdef int64_t sN = x.strides[0] // isz, sC = x.strides[1] // isz
     cdef int nt = resolve_threads(num_threads)
     cdef int64_t nb = _bands(planes, Ho, nt)
     nt = resolve_threads(num_threads, planes * nb)
     cdef const real_t *x0 = &x[0, 0, 0, 0]
     cdef real_t *o0 = &out[0, 0, 0, 0]
-    cdef int64_t plane = Ho * Wo, item, p, b, oh0, oh1
+    cdef int64_t plane = Ho * Wo, item, p, b, oh0, oh1, org = g.o_org
     cdef const real_t *xp
     cdef int cip = count_include_pad
     cdef real_t *acc
     cdef int failed[1]
     failed[0] = 0
     with nogil, parallel(num_threads=nt):
-        acc = <real_t *>malloc(g.W * sizeof(real_t))  # one row of window sums per thread
+        acc = <real_t *>malloc(max(g.Wr, 1) * sizeof(real_t))  # one row of window sums per thread
         if acc == NULL:
             failed[0] = 1
         for item in prange(planes * nb, schedule="static"):
@@ -120,8 +121,8 @@ def avg_pool2d(const real_t[:, :, :, :] x, real_t[:, :, :, ::1] out, Py_ssize_t 
                 continue
             p = item // nb
             b = item % nb
-            oh0 = b * Ho // nb
-            oh1 = (b + 1) * Ho // nb
+            oh0 = org + b * Ho // nb
+            oh1 = org + (b + 1) * Ho // nb
             xp = x0 + (p // C) * sN + (p % C) * sC
             if real_t is float:
                 fc_avg_pool_rows_f(xp, &g, oh0, oh1, cip, divisor_override, o0 + p * plane, acc)
