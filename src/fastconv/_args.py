@@ -239,6 +239,11 @@ def conv2d_geometry(in_shape: Sequence[int], w_shape: Sequence[int], stride: Any
     return batched, out_shape, s, d, pads, g
 
 
+def check_bias(bias: Any, cout: int, fn: str) -> None:
+    if bias is not None and tuple(bias.shape) != (cout,):
+        raise ValueError(f"{fn}: bias must have shape (C_out,) = ({cout},), got {tuple(bias.shape)}")
+
+
 def conv2d_args(input: Any, weight: Any, bias: Any, stride: Any, padding: Any, dilation: Any,
                 groups: Any, padding_mode: Any, fn: str = "conv2d") -> ConvArgs:
     """Validate and normalise a conv2d call (NumPy or CuPy arrays)."""
@@ -252,9 +257,7 @@ def conv2d_args(input: Any, weight: Any, bias: Any, stride: Any, padding: Any, d
     mode = padding_mode_code(padding_mode, fn)
     batched, out_shape, s, d, pads, g = conv2d_geometry(
         input.shape, weight.shape, stride, padding, dilation, groups, fn)
-    if bias is not None and tuple(bias.shape) != (out_shape[1],):
-        raise ValueError(f"{fn}: bias must have shape (C_out,) = ({out_shape[1]},), "
-                         f"got {tuple(bias.shape)}")
+    check_bias(bias, out_shape[1], fn)
     x = input if batched else input[None]
     if kind == "numpy":
         x = kernel_ready(x, dtype)
