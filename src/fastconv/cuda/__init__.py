@@ -1,9 +1,26 @@
-"""CuPy back end.  Importing this package does not import CuPy; CuPy is looked up lazily."""
+"""CuPy back end: our own CUDA kernels (``kernels.cu``) loaded with ``cupy.RawModule``.
+
+Importing this package does not import CuPy; CuPy is imported on the first call with a CuPy
+array.  The public functions of :mod:`fastconv` run the same validation as on the CPU
+(:mod:`fastconv._args`) and then call the functions here with validated, normalised
+arguments.  Kernels are compiled once per device (NVRTC, templates instantiated through
+``name_expressions``) and memoised.
+"""
 
 from __future__ import annotations
 
+import functools
 import importlib.util
-from typing import Any, Optional
+from pathlib import Path
+from typing import Any, Optional, Tuple
+
+import numpy as np
+
+SOURCE = Path(__file__).with_name("kernels.cu")
+KERNELS = ("fc_conv2d", "fc_max_pool2d", "fc_avg_pool2d", "fc_max_unpool2d")
+CTYPES = {np.dtype(np.float32): "float", np.dtype(np.float64): "double"}
+_TILE = 16
+_BLOCK = 256
 
 
 def cupy_version() -> Optional[str]:
@@ -29,13 +46,144 @@ def is_available() -> bool:
     try:
         import cupy
 
-        return cupy.cuda.runtime.getDeviceCount() > 0
+        return bool(cupy.cuda.runtime.getDeviceCount() > 0)
     except Exception:
         return False
 
 
-def _missing(*_: Any, **__: Any) -> Any:
-    raise NotImplementedError("fastconv: the CuPy back end is not available in this build")
+def name_expressions() -> Tuple[str, ...]:
+    """Every template instantiation the back end uses (also compiled by CI's nvcc check)."""
+    return tuple(f"{k}<{t}>" for k in KERNELS for t in ("float", "double"))
 
 
-conv2d = max_pool2d = avg_pool2d = max_unpool2d = correlate2d = _missing
+@functools.lru_cache(maxsize=None)
+def _module(device_id: int) -> Any:
+    import cupy
+
+    with cupy.cuda.Device(device_id):
+        return cupy.RawModule(code=SOURCE.read_text(), options=("-std=c++14",),
+                              name_expressions=name_expressions())
+
+
+def _kernel(name: str, dtype: np.dtype) -> Any:
+    import cupy
+
+    return _module(cupy.cuda.Device().id).get_function(f"{name}<{CTYPES[np.dtype(dtype)]}>")
+
+
+def _estrides(a: Any) -> Tuple[np.int64, ...]:
+    return tuple(np.int64(s // a.itemsize) for s in a.strides)
+
+
+def _i64(*vals: int) -> Tuple[np.int64, ...]:
+    return tuple(np.int64(v) for v in vals)
+
+
+def _blocks(total: int) -> Tuple[int]:
+    return ((total + _BLOCK - 1) // _BLOCK,)
+
+
+def conv2d(a: Any, out: Any = None) -> Any:
+    """Run a validated :class:`fastconv._args.ConvArgs` on the GPU."""
+    import cupy
+
+    x = a.x.astype(a.dtype, copy=False)
+    w = cupy.ascontiguousarray(a.w, dtype=a.dtype)
+    b = None if a.bias is None else cupy.ascontiguousarray(a.bias, dtype=a.dtype)
+    shape = a.out_shape if a.batched else a.out_shape[1:]
+    if out is not None:
+        if not isinstance(out, cupy.ndarray):
+            raise TypeError(f"conv2d: out must be a CuPy array for CuPy inputs, got {type(out).__name__}")
+        if tuple(out.shape) != tuple(shape) or out.dtype != a.dtype:
+            raise ValueError(f"conv2d: out has shape {tuple(out.shape)} and dtype {out.dtype}, the result has "
+                             f"shape {tuple(shape)} and dtype {a.dtype}")
+    N, Cout, Ho, Wo = a.out_shape
+    res = cupy.empty(a.out_shape, dtype=a.dtype)
+    if N and Ho and Wo:
+        _, C, H, W = x.shape
+        Cg, kH, kW = w.shape[1:]
+        grid = ((Wo + _TILE - 1) // _TILE, (Ho + _TILE - 1) // _TILE, N * Cout)
+        _kernel("fc_conv2d", a.dtype)(
+            grid, (_TILE, _TILE, 1),
+            (x, w, b if b is not None else np.uint64(0), res,
+             *_i64(C, H, W, Cout, Cg, kH, kW, Ho, Wo, a.stride[0], a.stride[1], a.dilation[0], a.dilation[1],
+                   a.pads[0], a.pads[2], a.groups),
+             *_estrides(x), np.int32(a.mode), a.dtype.type(0)))
+    res = res.reshape(shape)
+    if out is not None:
+        out[...] = res
+        return out
+    return res
+
+
+def correlate2d(in1: Any, k: Any, dtype: np.dtype, pads: Tuple[int, int, int, int], mode: int, fill: float,
+                shape: Tuple[int, ...]) -> Any:
+    """correlate2d of (..., H, W) planes with the 2-D kernel ``k`` (already flipped for
+    convolve2d) and the given padding, on the GPU."""
+    import cupy
+
+    H, W = in1.shape[-2:]
+    x = in1.reshape((-1, 1, H, W)).astype(dtype, copy=False)
+    kk = cupy.ascontiguousarray(k, dtype=dtype)[None, None]
+    kh, kw = kk.shape[2:]
+    Ho, Wo = shape[-2:]
+    res = cupy.empty((x.shape[0], 1, Ho, Wo), dtype=dtype)
+    if x.shape[0] and Ho and Wo:
+        grid = ((Wo + _TILE - 1) // _TILE, (Ho + _TILE - 1) // _TILE, x.shape[0])
+        _kernel("fc_conv2d", dtype)(
+            grid, (_TILE, _TILE, 1),
+            (x, kk, np.uint64(0), res, *_i64(1, H, W, 1, 1, kh, kw, Ho, Wo, 1, 1, 1, 1, pads[0], pads[2], 1),
+             *_estrides(x), np.int32(mode), np.dtype(dtype).type(fill)))
+    return res.reshape(shape)
+
+
+def max_pool2d(x: Any, dtype: np.dtype, out_shape: Tuple[int, int, int, int], k: Tuple[int, int],
+               s: Tuple[int, int], p: Tuple[int, int], d: Tuple[int, int], return_indices: bool) -> Tuple[Any, Any]:
+    import cupy
+
+    x = x.astype(dtype, copy=False)
+    vals = cupy.empty(out_shape, dtype=dtype)
+    idx = cupy.empty(out_shape, dtype=cupy.int64) if return_indices else None
+    total = int(np.prod(out_shape))
+    if total:
+        _kernel("fc_max_pool2d", dtype)(
+            _blocks(total), (_BLOCK,),
+            (x, vals, idx if idx is not None else np.uint64(0),
+             *_i64(total, x.shape[1], x.shape[2], x.shape[3], out_shape[2], out_shape[3], k[0], k[1], s[0], s[1],
+                   p[0], p[1], d[0], d[1]), *_estrides(x)))
+    return vals, idx
+
+
+def avg_pool2d(x: Any, dtype: np.dtype, out_shape: Tuple[int, int, int, int], k: Tuple[int, int],
+               s: Tuple[int, int], p: Tuple[int, int], count_include_pad: bool, divisor_override: int) -> Any:
+    import cupy
+
+    x = x.astype(dtype, copy=False)
+    out = cupy.empty(out_shape, dtype=dtype)
+    total = int(np.prod(out_shape))
+    if total:
+        _kernel("fc_avg_pool2d", dtype)(
+            _blocks(total), (_BLOCK,),
+            (x, out, *_i64(total, x.shape[1], x.shape[2], x.shape[3], out_shape[2], out_shape[3], k[0], k[1],
+                           s[0], s[1], p[0], p[1]), np.int32(count_include_pad), np.int64(divisor_override),
+             *_estrides(x)))
+    return out
+
+
+def max_unpool2d(x: Any, ix: Any, dtype: np.dtype, out_shape: Tuple[int, int, int, int]) -> Any:
+    import cupy
+
+    x = x.astype(dtype, copy=False)
+    ix = ix.astype(cupy.int64, copy=False)
+    out = cupy.zeros(out_shape, dtype=dtype)
+    bad = cupy.zeros(1, dtype=cupy.int32)
+    total = int(np.prod(x.shape))
+    if total:
+        _kernel("fc_max_unpool2d", dtype)(
+            _blocks(total), (_BLOCK,),
+            (x, ix, out, bad, *_i64(total, x.shape[1], x.shape[2], x.shape[3], out_shape[2] * out_shape[3]),
+             *_estrides(x), *_estrides(ix)))
+        if int(bad[0]):
+            raise ValueError(f"max_unpool2d: some index is outside the output plane of {out_shape[2]} x "
+                             f"{out_shape[3]} = {out_shape[2] * out_shape[3]} elements")
+    return out
