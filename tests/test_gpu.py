@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import fastconv
+import fastconv.cuda
 
 pytestmark = [pytest.mark.gpu,
               pytest.mark.skipif(not fastconv.cuda.is_available(), reason="CuPy with a CUDA device is not available")]

@@ -34,6 +34,8 @@ from fastconv import _args, _pool
 from fastconv import conv as _conv_mod
 from fastconv import signal as _sig
 
+Origin = Tuple[int, int, int, int, int, int]  # (H, W, r_org, c_org, o_org, q0), see fastconv._pool
+
 __all__ = ["conv2d", "correlate2d", "convolve2d", "max_pool2d", "avg_pool2d"]
 
 
@@ -267,15 +269,15 @@ def _pool_blocks(fn: str, input: Any, k: Any, stride: Any, padding: Any, dilatio
         for q0, q1 in zip(cb[:-1], cb[1:]):
             c0, c1 = max(0, q0 * s[1] - p[1]), min(W, (q1 - 1) * s[1] - p[1] + ext[1])
             region = xb[:, :, r0:r1, c0:c1].rechunk({2: -1, 3: -1})
-            origin = (H, W, r0, c0, o0, q0)
+            origin: Origin = (H, W, r0, c0, o0, q0)
             shape_chunks = (region.chunks[0], region.chunks[1], (o1 - o0,), (q1 - q0,))
 
-            def vals(reg: np.ndarray, origin: Tuple[int, ...] = origin, n: int = o1 - o0, m: int = q1 - q0) -> Any:
+            def vals(reg: np.ndarray, origin: Origin = origin, n: int = o1 - o0, m: int = q1 - q0) -> Any:
                 return kernel(reg, n, m, origin)[0]
 
             vrow.append(region.map_blocks(vals, dtype=dtype, chunks=shape_chunks))
             if with_idx:
-                def idxs(reg: np.ndarray, origin: Tuple[int, ...] = origin, n: int = o1 - o0, m: int = q1 - q0) -> Any:
+                def idxs(reg: np.ndarray, origin: Origin = origin, n: int = o1 - o0, m: int = q1 - q0) -> Any:
                     return kernel(reg, n, m, origin)[1]
 
                 irow.append(region.map_blocks(idxs, dtype=np.int64, chunks=shape_chunks))
@@ -297,7 +299,7 @@ def max_pool2d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 
     x = _as_dask(input, "input", fn)
     _, _, kk, s, p, d = _args.pool2d_geometry(x.shape, kernel_size, stride, padding, dilation, ceil_mode, fn)
 
-    def kernel(reg: np.ndarray, n: int, m: int, origin: Tuple[int, ...]) -> Tuple[Any, Any]:
+    def kernel(reg: np.ndarray, n: int, m: int, origin: Origin) -> Tuple[Any, Any]:
         reg = _args.kernel_ready(reg, reg.dtype)
         v = np.empty(reg.shape[:2] + (n, m), reg.dtype)
         i = np.empty(v.shape, np.int64) if return_indices else None
@@ -316,7 +318,7 @@ def avg_pool2d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 
     _, _, kk, s, p, _ = _args.pool2d_geometry(x.shape, kernel_size, stride, padding, 1, ceil_mode, fn)
     div = 0 if divisor_override is None else _args.check_int(divisor_override, "divisor_override", fn, 1)
 
-    def kernel(reg: np.ndarray, n: int, m: int, origin: Tuple[int, ...]) -> Tuple[Any, Any]:
+    def kernel(reg: np.ndarray, n: int, m: int, origin: Origin) -> Tuple[Any, Any]:
         reg = _args.kernel_ready(reg, reg.dtype)
         v = np.empty(reg.shape[:2] + (n, m), reg.dtype)
         _pool.avg_pool2d(reg, v, kk[0], kk[1], s[0], s[1], p[0], p[1], bool(count_include_pad), div, num_threads,
