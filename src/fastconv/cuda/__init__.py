@@ -9,10 +9,9 @@ arguments.  Kernels are compiled once per device (NVRTC, templates instantiated 
 
 from __future__ import annotations
 
-import functools
 import importlib.util
 from pathlib import Path
-from typing import Any, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 
@@ -56,13 +55,20 @@ def name_expressions() -> Tuple[str, ...]:
     return tuple(f"{k}<{t}>" for k in KERNELS for t in ("float", "double"))
 
 
-@functools.lru_cache(maxsize=None)
-def _module(device_id: int) -> Any:
-    import cupy
+_MODULES: Dict[int, Any] = {}
 
-    with cupy.cuda.Device(device_id):
-        return cupy.RawModule(code=SOURCE.read_text(), options=("-std=c++14",),
-                              name_expressions=name_expressions())
+
+def _module(device_id: int) -> Any:
+    """The compiled module for one device, built on first use and memoised."""
+    mod = _MODULES.get(device_id)
+    if mod is None:
+        import cupy
+
+        with cupy.cuda.Device(device_id):
+            mod = cupy.RawModule(code=SOURCE.read_text(), options=("-std=c++14",),
+                                 name_expressions=name_expressions())
+        _MODULES[device_id] = mod
+    return mod
 
 
 def _kernel(name: str, dtype: np.dtype) -> Any:
