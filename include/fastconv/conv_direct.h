@@ -31,7 +31,7 @@ typedef struct {
 } fc_conv_geom;
 
 /* Output-channel block and vector count of the two microkernels. */
-#define FC_OCB_WIDE 4
+#define FC_OCB_WIDE 6
 #define FC_NV_WIDE 2
 #define FC_OCB_NARROW 1
 #define FC_NV_NARROW 4
