@@ -402,3 +402,24 @@ def test_float32_error_no_worse_than_torch():
     ours = np.abs(conv2d(x, w, padding=2) - ref).max()
     theirs = np.abs(F.conv2d(torch.from_numpy(x), torch.from_numpy(w), padding=2).numpy() - ref).max()
     assert ours <= 4 * theirs + 1e-5, (ours, theirs)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("N,C,H,W,Cout,k,groups,stride,dilation,pad", [
+    (2, 3, 19, 37, 3, (5, 3), 3, (1, 2), (1, 2), (2, 1)),   # depthwise, tall kernel
+    (1, 1, 9, 70, 1, (7, 7), 1, 1, 1, 3),                   # one channel, fewer rows than a tile
+    (1, 2, 40, 33, 2, (15, 4), 2, (1, 3), 1, (7, 0)),        # 15 rows, several tiles per band
+    (1, 1, 5, 5, 1, (5, 5), 1, 1, 1, 0),                     # a single output row
+])
+def test_one_channel_row_blocked_path(dtype, mode, N, C, H, W, Cout, k, groups, stride, dilation, pad, rng):
+    """kH >= 5 with stride and dilation 1 in height and one output channel per group takes the
+    row-blocked tile."""
+    x = rng.standard_normal((N, C, H, W)).astype(dtype)
+    w = rng.standard_normal((Cout, C // groups) + k).astype(dtype)
+    b = rng.standard_normal(Cout).astype(dtype)
+    got = conv2d(x, w, b, stride, pad, dilation, groups, mode)
+    s = stride if isinstance(stride, tuple) else (stride, stride)
+    d = dilation if isinstance(dilation, tuple) else (dilation, dilation)
+    p = pad if isinstance(pad, tuple) else (pad, pad)
+    _close(got, conv2d_ref(x, w, b, s, (p[0], p[0], p[1], p[1]), d, groups, mode), dtype, w[0].size)

@@ -35,6 +35,7 @@ typedef struct {
 #define FC_NV_WIDE 2
 #define FC_OCB_NARROW 1
 #define FC_NV_NARROW 4
+#define FC_RB 4 /* output rows of the one-channel row-blocked tile */
 
 /* Build the row list of a band: the padded rows read by output rows [oh0, oh0 + R).
  * "contiguous" (every row of the span, when taps overlap or sit close) or one row per

@@ -137,6 +137,53 @@ FC_INLINE void FC_SUFFIX(fc_tile)(const FC_T *xcol, int64_t nrows, const int64_t
     }
 }
 
+/* One-output-channel tile over rb <= FC_RB output rows (band rows r0 .. r0 + rb - 1; stride and
+ * dilation 1 in height, rows packed contiguously): each input row vector is loaded once and feeds every
+ * output row of the tile that reads it, instead of once per output row. */
+FC_INLINE void FC_SUFFIX(fc_tile_rows)(const FC_T *xcol, int64_t nrows, int64_t r0, int64_t rb,
+                                       const FC_T *wblk, const fc_conv_geom *g, FC_T b, FC_T *out,
+                                       int64_t oh, int64_t j0) {
+    FC_V acc[FC_RB][FC_NV_WIDE];
+#pragma GCC unroll 8
+    for (int r = 0; r < FC_RB; ++r)
+#pragma GCC unroll 8
+        for (int v = 0; v < FC_NV_WIDE; ++v) acc[r][v] = (FC_V){0} + b;
+    const int64_t kH = g->kH, kW = g->kW, rowstep = g->npha * g->Wq;
+    const int64_t span = rb - 1 + kH;  /* dilation 1 in height: output row r reads rows r .. r+kH-1 */
+    for (int64_t ic = 0; ic < g->C; ++ic) {
+        const FC_T *wc = wblk + ic * kH * kW;
+        for (int64_t i = 0; i < span; ++i) {
+            const FC_T *xr = xcol + (ic * nrows + r0 + i) * rowstep;
+            const FC_T *wr[FC_RB];
+#pragma GCC unroll 8
+            for (int r = 0; r < FC_RB; ++r) {
+                const int64_t kh = i - r;
+                wr[r] = (r < rb && kh >= 0 && kh < kH) ? wc + kh * kW : NULL;
+            }
+            for (int64_t kw = 0; kw < kW; ++kw) {
+                const FC_T *xp = xr + g->xoff[kw];
+                FC_V xv[FC_NV_WIDE];
+#pragma GCC unroll 8
+                for (int v = 0; v < FC_NV_WIDE; ++v) memcpy(&xv[v], xp + v * FC_VL, sizeof(FC_V));
+#pragma GCC unroll 8
+                for (int r = 0; r < FC_RB; ++r) {
+                    if (wr[r] == NULL) continue;
+                    const FC_T wv = wr[r][kw];
+#pragma GCC unroll 8
+                    for (int v = 0; v < FC_NV_WIDE; ++v) acc[r][v] += xv[v] * wv;
+                }
+            }
+        }
+    }
+    const int64_t n = g->Wo - j0 < FC_NV_WIDE * FC_VL ? g->Wo - j0 : FC_NV_WIDE * FC_VL;
+    for (int64_t r = 0; r < rb; ++r) {
+        FC_T *dst = out + (oh + r) * g->Wo + j0;
+        FC_T tmp[FC_NV_WIDE * (32 / sizeof(FC_T))];
+        memcpy(tmp, &acc[r][0], (size_t)FC_NV_WIDE * sizeof(FC_V));
+        memcpy(dst, tmp, (size_t)n * sizeof(FC_T));
+    }
+}
+
 /* Compute output rows [oh0, oh0 + R) of the `cout` output channels of one group from the
  * packed band xband ([C][nrows][npha][Wq]) and packed weights (block size ocb, 1 or
  * FC_OCB_WIDE).  ridx[r*kH + kh] is the band row of output row oh0+r's tap kh.  out points at
@@ -156,6 +203,24 @@ static void FC_SUFFIX(fc_conv_band)(const FC_T *xband, int64_t nrows, const int6
                     FC_SUFFIX(fc_tile)(xband + j0, nrows, ridx + r * g->kH, wpack + ob * wblock, g, bias,
                                        ob * ocb, cout, out, plane, oh0 + r, j0, FC_OCB_WIDE, FC_NV_WIDE);
     } else {
+        /* rows packed densely (stride 1 in height, contiguous band): the row-blocked tile */
+        int dense = g->sh == 1 && g->dh == 1 && g->kH >= 5; /* measured: helps from 5 rows up */
+        for (int64_t r = 0; dense && r < R; ++r)
+            for (int64_t kh = 0; kh < g->kH; ++kh)
+                if (ridx[r * g->kH + kh] != r + kh * g->dh) dense = 0;
+        if (dense) {
+            const int64_t vw = FC_NV_WIDE * FC_VL;
+            for (int64_t ob = 0; ob < nob; ++ob) {
+                const FC_T b = bias != NULL ? bias[ob] : (FC_T)0;
+                for (int64_t r = 0; r < R; r += FC_RB) {
+                    const int64_t rb = R - r < FC_RB ? R - r : FC_RB;
+                    for (int64_t j0 = 0; j0 < g->Wo; j0 += vw)
+                        FC_SUFFIX(fc_tile_rows)(xband + j0, nrows, r, rb, wpack + ob * wblock, g, b,
+                                                out + ob * plane, oh0 + r, j0);
+                }
+            }
+            return;
+        }
         const int64_t vw = FC_NV_NARROW * FC_VL;
         for (int64_t ob = 0; ob < nob; ++ob)
             for (int64_t r = 0; r < R; ++r)
