@@ -15,7 +15,18 @@ python3 -m venv "$VENV"
 . "$VENV/bin/activate"
 python -m pip install -q --upgrade pip
 python -m pip install -q "setuptools>=64" wheel "Cython>=3.1" "numpy>=1.25" scipy pytest hypothesis
-FASTCONV_SANITIZE=address,undefined python -m pip install -q --no-build-isolation .
+# Build from a clean copy: an in-tree build/ from a normal build would otherwise be reused
+# and the extension would not be instrumented.
+SRC="$(mktemp -d)/src"
+mkdir -p "$SRC"
+cp -r setup.py pyproject.toml MANIFEST.in README.md include src "$SRC"/
+rm -rf "$SRC"/src/fastconv/*.so "$SRC"/src/fastconv/*.c
+FASTCONV_SANITIZE=address,undefined python -m pip install -q --no-build-isolation "$SRC"
+SO="$(ls "$(python -c 'import sysconfig; print(sysconfig.get_paths()["platlib"])')"/fastconv/_conv*.so)"
+if ! nm -D "$SO" | grep -q __asan_; then
+    echo "run_sanitized: $SO is not instrumented with AddressSanitizer" >&2
+    exit 1
+fi
 ASAN_LIB="$(gcc -print-file-name=libasan.so)"
 UBSAN_LIB="$(gcc -print-file-name=libubsan.so)"
 export LD_PRELOAD="$ASAN_LIB:$UBSAN_LIB"
