@@ -180,3 +180,38 @@ def test_signal_invalid_raises_cleanly(a, b, mode, boundary, fill):
         fastconv.correlate2d(np.ones(a), np.ones(b), mode, boundary, fill)
     except (ValueError, TypeError):
         return
+
+
+@SETTINGS
+@given(H=st.integers(1, 12), W=st.integers(1, 12), k=st.integers(1, 4), s=st.integers(1, 4),
+       extra=st.integers(-3, 3), seed=st.integers(0, 2**31))
+def test_max_unpool2d_property(H, W, k, s, extra, seed):
+    """Round trip from max_pool2d, with output sizes around the default: either PyTorch's size
+    rule refuses it (ValueError) or every value lands at its index, zeros elsewhere."""
+    r = np.random.default_rng(seed)
+    x = r.permutation(2 * H * W).reshape(1, 2, H, W).astype(np.float64)
+    try:
+        v, i = fastconv.max_pool2d(x, k, s, return_indices=True)
+    except ValueError:
+        return
+    size = (H + extra, W)
+    try:
+        out = fastconv.max_unpool2d(v, i, k, s, output_size=size)
+    except ValueError:
+        return  # outside PyTorch's window for output_size, or an index beyond a smaller plane
+    flat = out.reshape(2, -1)
+    for c in range(2):
+        np.testing.assert_array_equal(flat[c, i[0, c].ravel()], v[0, c].ravel())
+        assert np.count_nonzero(flat[c]) <= v[0, c].size
+
+
+@SETTINGS
+@given(xs=shapes, ws=shapes, stride=junk, padding=junk, dilation=junk, groups=junk, bias=st.booleans())
+def test_shape_functions_raise_cleanly(xs, ws, stride, padding, dilation, groups, bias):
+    for call in (lambda: fastconv.conv2d_output_shape(xs, ws, stride, padding, dilation),
+                 lambda: fastconv.conv2d_cost(xs, ws, stride, padding, dilation, groups, bias),
+                 lambda: fastconv.pool2d_output_shape(xs, stride, None, 0, dilation)):
+        try:
+            call()
+        except (ValueError, TypeError):
+            pass

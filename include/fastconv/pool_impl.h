@@ -154,7 +154,37 @@ static void FC_SUFFIX(fc_avg_pool_rows)(const FC_T *x, const fc_pool_geom *g, in
                 for (int64_t w = 0; w < Wr; ++w) acc[w] += row[w * sW];
         }
         FC_T *orow = out + (oh - g->o_org) * Wo;
+        /* interior columns [ow_lo, ow_hi): the window lies inside the input in width, so its
+         * width and divisor are those of the row; sum tap by tap over the whole run
+         * (independent iterations, vectorised), then divide */
+        int64_t ow_lo = 0, ow_hi = Wo;
+        while (ow_lo < Wo && g->w0[ow_lo] < 0) ++ow_lo;
+        while (ow_hi > ow_lo && g->w0[ow_hi - 1] + kW > W) --ow_hi;
+        if (ow_hi > ow_lo) {
+            int64_t div;
+            if (divisor_override > 0)
+                div = divisor_override;
+            else if (count_include_pad)
+                div = (hend - h0) * kW;
+            else
+                div = (he - hs) * kW;
+            const FC_T *a0 = acc + g->w0[ow_lo] - c_org;
+            const int64_t st = g->strW;
+            FC_T *o = orow + ow_lo;
+            const int64_t n = ow_hi - ow_lo;
+            for (int64_t j = 0; j < n; ++j) o[j] = a0[j * st];
+            for (int64_t kw = 1; kw < kW; ++kw)
+                for (int64_t j = 0; j < n; ++j) o[j] += a0[j * st + kw];
+            const FC_T d = (FC_T)div;
+            for (int64_t j = 0; j < n; ++j) o[j] = o[j] / d;
+        } else {
+            ow_lo = ow_hi = Wo;
+        }
         for (int64_t ow = 0; ow < Wo; ++ow) {
+            if (ow == ow_lo) {
+                ow = ow_hi - 1;
+                continue;
+            }
             const int64_t w0 = g->w0[ow];
             int64_t wend = w0 + kW;
             if (wend > W + pW) wend = W + pW;
