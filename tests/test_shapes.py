@@ -4,6 +4,7 @@ against the shapes the functions really produce."""
 import numpy as np
 import pytest
 from conftest import requires_torch
+from reference import pool_out as pool_size_formula  # PyTorch's pooling_output_shape, written out
 
 import fastconv
 from fastconv import ConvCost, conv2d, conv2d_cost, conv2d_output_shape, pool2d_output_shape
@@ -46,15 +47,6 @@ def test_output_shape_errors():
         conv2d_output_shape((1, 3, 8, 8), (3, 3, 3))
     with pytest.raises(ValueError, match="larger than the padded input"):
         conv2d_output_shape((1, 3, 4, 4), (3, 3, 5, 5))
-
-
-def pool_size_formula(n, k, s, p, d, ceil):
-    """PyTorch's pooling_output_shape, written out independently."""
-    num = n + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil else 0)
-    o = num // s + 1
-    if ceil and (o - 1) * s >= n + p:
-        o -= 1
-    return o
 
 
 @pytest.mark.parametrize("n", [1, 2, 5, 7, 8, 32])
