@@ -23,7 +23,7 @@ cp -r setup.py pyproject.toml MANIFEST.in README.md include src "$SRC"/
 rm -rf "$SRC"/src/fastconv/*.so "$SRC"/src/fastconv/*.c
 FASTCONV_SANITIZE=address,undefined python -m pip install -q --no-build-isolation "$SRC"
 SO="$(ls "$(python -c 'import sysconfig; print(sysconfig.get_paths()["platlib"])')"/fastconv/_conv*.so)"
-if ! nm -D "$SO" | grep -q __asan_; then
+if ! nm -D "$SO" | grep __asan_ >/dev/null; then  # no -q: an early exit would SIGPIPE nm under pipefail
     echo "run_sanitized: $SO is not instrumented with AddressSanitizer" >&2
     exit 1
 fi
