@@ -162,3 +162,15 @@ def test_console_script_installed():
         pytest.skip("the console script is not on PATH (package not installed with pip)")
     proc = subprocess.run([exe, "--help"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and "bench" in proc.stdout
+
+
+def test_cli_output_piped_into_a_closed_reader():
+    """`fastconv demo | head -1`: no BrokenPipeError traceback when the reader goes away."""
+    proc = subprocess.Popen([sys.executable, "-m", "fastconv", "demo"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    proc.wait(timeout=300)
+    assert "Traceback" not in err, err
+    assert proc.returncode == 0

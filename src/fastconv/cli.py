@@ -150,7 +150,15 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     command = args.command or "info"
-    return {"info": cmd_info, "demo": cmd_demo, "bench": cmd_bench}[command](args)
+    try:
+        return {"info": cmd_info, "demo": cmd_demo, "bench": cmd_bench}[command](args)
+    except BrokenPipeError:
+        # the reader (e.g. `fastconv bench | head`) went away: stop quietly, and keep Python's
+        # final flush of stdout from raising again
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover
