@@ -10,6 +10,7 @@ FASTCONV_SANITIZE=address|undefined|address,undefined
                            build with the given sanitizers (see scripts/run_sanitized.sh).
 """
 
+import glob
 import os
 import subprocess
 import sys
@@ -112,6 +113,8 @@ def _extensions():
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         extra_compile_args=list(cargs),
         extra_link_args=list(largs),
+        # the kernels live in headers: rebuild when any of them changes
+        depends=sorted(glob.glob(os.path.join("include", "fastconv", "*.h"))),
     )
     names = ["_omp", "_conv", "_pool"]
     return [

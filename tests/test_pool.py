@@ -67,6 +67,21 @@ def test_avg_pool_grid(seed, dtype):
             np.testing.assert_allclose(got, ref, rtol=1e-6 if dtype == np.float32 else 1e-13, atol=1e-6)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("kind", ["normal", "ties", "special"])
+@pytest.mark.parametrize("k, s, p, d", [(3, 2, 1, 1), (2, 3, 0, 1), (5, 2, 2, 2), (3, 4, 1, 1), (4, 3, 2, 2)])
+def test_max_pool_strided_wide_rows(k, s, p, d, kind, dtype):
+    # rows wide enough for several vector blocks of the strided (phase-split) interior,
+    # also from a view with a column stride
+    base = _data((2, 2, 23, 2 * 75 + 1), 7 * k + s, dtype, kind)
+    for x in (base[..., :75], base[..., ::2]):
+        ref_v, ref_i = max_pool_ref(x, (k, k), (s, s), (p, p), (d, d), False)
+        v, i = max_pool2d(x, k, s, p, d, return_indices=True)
+        np.testing.assert_array_equal(v, ref_v.astype(dtype))
+        np.testing.assert_array_equal(i, ref_i)
+        np.testing.assert_array_equal(max_pool2d(x, k, s, p, d), v)
+
+
 @pytest.mark.parametrize("shape", [(2, 3, 64, 64), (1, 1, 257, 129), (3, 16, 16)])
 def test_max_pool_2x2_fast_path_and_layouts(shape):
     r = np.random.default_rng(3)

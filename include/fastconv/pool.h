@@ -19,6 +19,7 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include "fastconv/simd.h"
 
 /* Taps k in [*lo, *hi) of a window starting at `start` (may be negative), step d, read
@@ -53,6 +54,25 @@ typedef struct {
     int64_t r_org, c_org, o_org, q0;
     const int64_t *w0, *wlo, *whi;   /* from fc_col_ranges, for columns q0 .. */
 } fc_pool_geom;
+
+/* Scratch layout of the phase-split max-pool interior (pool_impl.h). */
+#ifndef FC_PBLK
+#define FC_PBLK 16
+#endif
+
+typedef struct {
+    int64_t n, np, L;  /* interior columns, n rounded up to FC_PBLK, phase row length */
+    size_t bytes;      /* scratch size; the FC_T part first */
+} fc_phased_dims;
+
+static inline fc_phased_dims fc_phased_layout(const fc_pool_geom *g, int64_t n, size_t elem) {
+    fc_phased_dims d;
+    d.n = n;
+    d.np = (n + FC_PBLK - 1) / FC_PBLK * FC_PBLK;
+    d.L = d.np + ((g->kW - 1) * g->dW) / g->strW;
+    d.bytes = elem * (size_t)(g->strW * d.L + 2 * d.np) + sizeof(int64_t) * (size_t)(g->kH * g->kW + g->strW + g->kW);
+    return d;
+}
 
 #define FC_T float
 #define FC_SUFFIX(name) name##_f

@@ -74,6 +74,77 @@ FC_INLINE void FC_SUFFIX(fc_max_row_interior)(const FC_T *x, const fc_pool_geom 
     }
 }
 
+/* Interior columns for a column stride strW > 1.  The loads row[ow * strW + c] of the
+ * plain tap loop are strided and do not vectorise well, so each window row is first split
+ * into its strW column phases, ph[p][j] = row[c0 + p + j * strW] (c0: tap 0 of the first
+ * interior window); the tap at column offset t = kw * dW then reads the contiguous run
+ * ph[t % strW][j + t / strW].  With indices, the number of the winning tap is kept in FC_T
+ * lanes beside the maximum (exact, since kH * kW <= 2^24 is checked by the caller), so the
+ * compare and both selects run at the full vector width; it becomes h * W + w at the end.
+ * The tap loops run over whole blocks of FC_PBLK lanes in scratch rows (no scalar
+ * remainder: rows here are short, e.g. 55 columns); the lanes past n are computed from
+ * stale scratch and dropped.  Same tap order and update rule as fc_max_row_interior. */
+FC_INLINE void FC_SUFFIX(fc_max_row_interior_phased)(const FC_T *x, const fc_pool_geom *g, int64_t h0,
+                                                     int64_t khlo, int64_t khhi, int64_t ow_lo,
+                                                     const fc_phased_dims *d, FC_T *orow, int64_t *irow,
+                                                     void *scratch) {
+    const int64_t W = g->W, sH = g->sH, sW = g->sW, S = g->strW, dW = g->dW, dH = g->dH, kW = g->kW;
+    const int64_t n = d->n, np = d->np, L = d->L;
+    const int64_t c0 = (g->q0 + ow_lo) * S - g->pW - g->c_org;
+    FC_T *ph = (FC_T *)scratch, *ob = ph + S * L, *tid = ob + np;
+    int64_t *offs = (int64_t *)(tid + np); /* kH * kW: h * W + kw * dW of each tap */
+    int64_t *plen = offs + g->kH * g->kW;  /* S: entries of each phase the taps read */
+    int64_t *tsrc = plen + S;              /* kW: where tap kw starts in ph */
+    for (int64_t p = 0; p < S; ++p) plen[p] = 0;
+    for (int64_t kw = 0; kw < kW; ++kw) {
+        const int64_t p = (kw * dW) % S, sh = (kw * dW) / S;
+        tsrc[kw] = p * L + sh;
+        if (n + sh > plen[p]) plen[p] = n + sh;
+    }
+    for (int64_t i = 0; i < np; ++i) ob[i] = -(FC_T)INFINITY;
+    if (irow)
+        for (int64_t i = 0; i < np; ++i) tid[i] = 0;
+    int64_t tap = 0;
+    for (int64_t kh = khlo; kh < khhi; ++kh) {
+        const int64_t h = h0 + kh * dH;
+        const FC_T *row = x + (h - g->r_org) * sH + c0 * sW;
+        if (S == 2 && sW == 1) { /* the common case, with a constant stride */
+            for (int64_t j = 0; j < plen[0]; ++j) ph[j] = row[2 * j];
+            for (int64_t j = 0; j < plen[1]; ++j) ph[L + j] = row[2 * j + 1];
+        } else {
+            for (int64_t p = 0; p < S; ++p)
+                for (int64_t j = 0; j < plen[p]; ++j) ph[p * L + j] = row[(p + j * S) * sW];
+        }
+        for (int64_t kw = 0; kw < kW; ++kw, ++tap) {
+            const FC_T *FC_RESTRICT v = ph + tsrc[kw];
+            FC_T *FC_RESTRICT oo = ob;
+            if (irow) {
+                FC_T *FC_RESTRICT tt = tid;
+                offs[tap] = h * W + kw * dW;
+                const FC_T id = (FC_T)tap;
+                for (int64_t i0 = 0; i0 < np; i0 += FC_PBLK)
+                    for (int64_t i = i0; i < i0 + FC_PBLK; ++i) {
+                        const FC_T b = oo[i];
+                        const int take = (v[i] > b) | (v[i] != v[i]);
+                        oo[i] = take ? v[i] : b;
+                        tt[i] = take ? id : tt[i];
+                    }
+            } else {
+                for (int64_t i0 = 0; i0 < np; i0 += FC_PBLK)
+                    for (int64_t i = i0; i < i0 + FC_PBLK; ++i) {
+                        const FC_T b = oo[i];
+                        oo[i] = ((v[i] > b) | (v[i] != v[i])) ? v[i] : b;
+                    }
+            }
+        }
+    }
+    memcpy(orow + ow_lo, ob, sizeof(FC_T) * (size_t)n);
+    if (irow) {
+        const int64_t col0 = (g->q0 + ow_lo) * S - g->pW;
+        for (int64_t i = 0; i < n; ++i) irow[ow_lo + i] = offs[(int64_t)tid[i]] + col0 + i * S;
+    }
+}
+
 /* Max pooling of output rows [oh0, oh1) of one plane; idx may be NULL. */
 FC_MULTIVERSION
 static void FC_SUFFIX(fc_max_pool_rows)(const FC_T *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1,
@@ -88,6 +159,11 @@ static void FC_SUFFIX(fc_max_pool_rows)(const FC_T *x, const fc_pool_geom *g, in
     while (ow_hi > ow_lo && (wlo[ow_hi - 1] != 0 || whi[ow_hi - 1] != kW)) --ow_hi;
     for (int64_t ow = ow_lo; ow < ow_hi; ++ow)
         if (wlo[ow] != 0 || whi[ow] != kW) { ow_hi = ow_lo; break; }
+    /* strided columns: the phase-split interior, when its scratch can be had */
+    void *scratch = NULL;
+    const fc_phased_dims pd = fc_phased_layout(g, ow_hi - ow_lo, sizeof(FC_T));
+    if (g->strW > 1 && ow_hi > ow_lo && kH * kW <= ((int64_t)1 << 24))
+        scratch = calloc(1, pd.bytes); /* zeroed: the dropped lanes read defined values */
     for (int64_t oh = oh0; oh < oh1; ++oh) {
         const int64_t h0 = oh * strH - pH;
         int64_t khlo, khhi;
@@ -97,11 +173,15 @@ static void FC_SUFFIX(fc_max_pool_rows)(const FC_T *x, const fc_pool_geom *g, in
         for (int64_t ow = 0; ow < ow_lo; ++ow)
             FC_SUFFIX(fc_max_window)(x, g, h0, khlo, khhi, w0s[ow], wlo[ow], whi[ow], orow + ow,
                                      irow ? irow + ow : NULL);
-        FC_SUFFIX(fc_max_row_interior)(x, g, h0, khlo, khhi, ow_lo, ow_hi, orow, irow);
+        if (scratch)
+            FC_SUFFIX(fc_max_row_interior_phased)(x, g, h0, khlo, khhi, ow_lo, &pd, orow, irow, scratch);
+        else
+            FC_SUFFIX(fc_max_row_interior)(x, g, h0, khlo, khhi, ow_lo, ow_hi, orow, irow);
         for (int64_t ow = ow_hi > ow_lo ? ow_hi : ow_lo; ow < Wo; ++ow)
             FC_SUFFIX(fc_max_window)(x, g, h0, khlo, khhi, w0s[ow], wlo[ow], whi[ow], orow + ow,
                                      irow ? irow + ow : NULL);
     }
+    free(scratch);
 }
 
 /* Max pooling without indices, 2x2 windows with stride 2, no padding or dilation, on a

@@ -21,6 +21,7 @@
 #endif
 
 #define FC_INLINE static inline __attribute__((always_inline))
+#define FC_RESTRICT __restrict__
 
 /* 32-byte vectors: 8 floats or 4 doubles (two SSE registers on baseline x86-64). */
 typedef float fc_vf __attribute__((vector_size(32)));
