@@ -20,3 +20,16 @@ def rng():
 
 
 requires_torch = pytest.mark.skipif(not HAVE_TORCH, reason="PyTorch is not installed")
+
+
+@pytest.fixture(params=[64, 32], ids=["vec64", "vec32"])
+def vector_width(request):
+    """Run a test with the widest convolution kernels this CPU has, then with the 32-byte
+    (AVX2/baseline) ones, so an AVX-512 machine tests both."""
+    from fastconv import _conv
+
+    old = _conv._set_vector_bytes_cap(request.param)
+    try:
+        yield min(request.param, _conv.vector_bytes())
+    finally:
+        _conv._set_vector_bytes_cap(old)

@@ -30,8 +30,10 @@ typedef struct {
     const int64_t *xoff;       /* per kernel column: offset of its tap inside a packed row */
 } fc_conv_geom;
 
-/* Output-channel block and vector count of the two microkernels. */
+/* Output-channel block and vector count of the two microkernels (FC_OCB_V4: the wide
+ * tile's block with 64-byte vectors). */
 #define FC_OCB_WIDE 6
+#define FC_OCB_V4 12
 #define FC_NV_WIDE 2
 #define FC_OCB_NARROW 1
 #define FC_NV_NARROW 4
@@ -58,20 +60,93 @@ static inline int64_t fc_band_rows(const fc_conv_geom *g, int64_t oh0, int64_t R
     return R * g->kH;
 }
 
+/* Instantiations: for each dtype, 32-byte vectors (compiled for AVX2+FMA and baseline by
+ * FC_MULTIVERSION) and, on x86-64 with GCC, 64-byte vectors compiled for x86-64-v4
+ * (AVX-512), whose wider tile (FC_OCB_V4 channels) uses the 32 vector registers.  The
+ * caller picks one with fc_conv_vector_bytes() for a whole call, since the row padding of
+ * the packed bands depends on it, and passes it to fc_conv_band_{f,d}. */
+#define FC_NAME_F(name) name##_f
+#define FC_NAME_D(name) name##_d
+#define FC_NAME_F32(name) name##_f32
+#define FC_NAME_D32(name) name##_d32
+#define FC_NAME_F64(name) name##_f64
+#define FC_NAME_D64(name) name##_d64
+
+#define FC_ATTR FC_MULTIVERSION
+#define FC_OCBW FC_OCB_WIDE
 #define FC_T float
 #define FC_V fc_vf
-#define FC_SUFFIX(name) name##_f
+#define FC_SUFFIX FC_NAME_F32
+#define FC_PACK_SUFFIX FC_NAME_F
 #include "fastconv/conv_direct_impl.h"
 #undef FC_T
 #undef FC_V
 #undef FC_SUFFIX
-
+#undef FC_PACK_SUFFIX
 #define FC_T double
 #define FC_V fc_vd
-#define FC_SUFFIX(name) name##_d
+#define FC_SUFFIX FC_NAME_D32
+#define FC_PACK_SUFFIX FC_NAME_D
 #include "fastconv/conv_direct_impl.h"
 #undef FC_T
 #undef FC_V
 #undef FC_SUFFIX
+#undef FC_PACK_SUFFIX
+#undef FC_ATTR
+#undef FC_OCBW
+
+#ifdef FC_HAVE_V4
+#define FC_ATTR FC_TARGET_V4
+#define FC_OCBW FC_OCB_V4
+#define FC_T float
+#define FC_V fc_vf64
+#define FC_SUFFIX FC_NAME_F64
+#include "fastconv/conv_direct_impl.h"
+#undef FC_T
+#undef FC_V
+#undef FC_SUFFIX
+#define FC_T double
+#define FC_V fc_vd64
+#define FC_SUFFIX FC_NAME_D64
+#include "fastconv/conv_direct_impl.h"
+#undef FC_T
+#undef FC_V
+#undef FC_SUFFIX
+#undef FC_ATTR
+#undef FC_OCBW
+#endif
+
+/* Vector width, in bytes, of the kernels this CPU runs best (64 or 32). */
+static inline int64_t fc_conv_vector_bytes(void) {
+#ifdef FC_HAVE_V4
+    if (fc_cpu_has_v4()) return 64;
+#endif
+    return 32;
+}
+
+/* Output channels of the wide tile for vector width vb. */
+static inline int64_t fc_conv_wide_ocb(int64_t vb) { return vb == 64 ? FC_OCB_V4 : FC_OCB_WIDE; }
+
+#define FC_BAND_DISPATCH(SUF, T)                                                                    \
+    static inline void fc_conv_band_##SUF(int64_t vb, const T *xband, int64_t nrows, const int64_t *ridx, \
+                                          const T *wpack, int64_t ocb, const T *bias, int64_t cout,    \
+                                          const fc_conv_geom *g, int64_t oh0, int64_t R, T *out,       \
+                                          int64_t plane) {                                             \
+        FC_BAND_V4(SUF)                                                                                \
+        fc_conv_band_##SUF##32(xband, nrows, ridx, wpack, ocb, bias, cout, g, oh0, R, out, plane);    \
+    }
+#ifdef FC_HAVE_V4
+#define FC_BAND_V4(SUF)                                                                             \
+    if (vb == 64) {                                                                                 \
+        fc_conv_band_##SUF##64(xband, nrows, ridx, wpack, ocb, bias, cout, g, oh0, R, out, plane);    \
+        return;                                                                                     \
+    }
+#else
+#define FC_BAND_V4(SUF) (void)vb;
+#endif
+FC_BAND_DISPATCH(f, float)
+FC_BAND_DISPATCH(d, double)
+#undef FC_BAND_DISPATCH
+#undef FC_BAND_V4
 
 #endif /* FASTCONV_CONV_DIRECT_H */

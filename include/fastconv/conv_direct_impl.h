@@ -1,7 +1,9 @@
 /*
- * fastconv/conv_direct_impl.h - body of the direct convolution, included once per dtype by
- * conv_direct.h with FC_T (scalar), FC_V (32-byte vector of FC_T) and FC_SUFFIX defined.
- * No checking is done here.
+ * fastconv/conv_direct_impl.h - body of the direct convolution, included by conv_direct.h
+ * once per (dtype, vector width) with FC_T (scalar), FC_V (vector of FC_T), FC_SUFFIX (name
+ * of the kernels), FC_ATTR (their target attribute), FC_OCBW (output channels of the wide
+ * tile) defined; FC_PACK_SUFFIX, when defined, also emits the packers (they do not depend
+ * on the vector width).  No checking is done here.
  *
  * Algorithm
  * ---------
@@ -25,9 +27,10 @@
 
 #define FC_VL ((int64_t)(sizeof(FC_V) / sizeof(FC_T)))
 
+#ifdef FC_PACK_SUFFIX
 /* Pack the padded rows rowsrc[0 .. nrows) of all g->C channels of one group (x points at the
  * group's first channel of one sample) into dst[C][nrows][npha][Wq]. */
-static void FC_SUFFIX(fc_pack_band)(const FC_T *x, const fc_conv_geom *g, const int64_t *rowsrc,
+static void FC_PACK_SUFFIX(fc_pack_band)(const FC_T *x, const fc_conv_geom *g, const int64_t *rowsrc,
                                     int64_t nrows, FC_T fill, FC_T *dst) {
     const int64_t sw = g->sw, Wq = g->Wq, Wp = g->Wp, npha = g->npha;
     const int64_t col_lo = g->pl, col_hi = g->pl + g->W;
@@ -74,7 +77,7 @@ static void FC_SUFFIX(fc_pack_band)(const FC_T *x, const fc_conv_geom *g, const 
 
 /* Pack the weights of one group, w[oc][ic][kh][kw] with element strides ws[4], into
  * dst[ob][ic][kh][kw][ocb] with zeros for the output channels past cout. */
-static void FC_SUFFIX(fc_pack_weights)(const FC_T *w, const int64_t *ws, int64_t cout, int64_t cin,
+static void FC_PACK_SUFFIX(fc_pack_weights)(const FC_T *w, const int64_t *ws, int64_t cout, int64_t cin,
                                        int64_t kH, int64_t kW, int64_t ocb, FC_T *dst) {
     const int64_t nob = (cout + ocb - 1) / ocb;
     for (int64_t ob = 0; ob < nob; ++ob)
@@ -86,21 +89,23 @@ static void FC_SUFFIX(fc_pack_weights)(const FC_T *w, const int64_t *ws, int64_t
                         *dst++ = oc < cout ? w[oc * ws[0] + ic * ws[1] + kh * ws[2] + kw * ws[3]] : (FC_T)0;
                     }
 }
+#endif
 
 #define FC_MAX_NV (FC_NV_NARROW > FC_NV_WIDE ? FC_NV_NARROW : FC_NV_WIDE)
-#define FC_MAX_OCB (FC_OCB_WIDE > FC_OCB_NARROW ? FC_OCB_WIDE : FC_OCB_NARROW)
+#define FC_MAX_OCB (FC_OCBW > FC_OCB_NARROW ? FC_OCBW : FC_OCB_NARROW)
 
 /* One OCB x NV*VL output tile: output row oh (band row whose taps are ridx[0..kH)), columns
- * [j0, j0 + NV*VL), channels [oc0, oc0 + OCB).  xcol = band start + j0. */
+ * [j0, j0 + NV*VL), channels [oc0, oc0 + OCB).  xcol = band start + j0.  The weights of one
+ * tap are wst apart (the packing block, >= OCB: a smaller OCB serves a last, partial block). */
 FC_INLINE void FC_SUFFIX(fc_tile)(const FC_T *xcol, int64_t nrows, const int64_t *ridx,
-                                  const FC_T *wblk, const fc_conv_geom *g, const FC_T *bias,
+                                  const FC_T *wblk, int64_t wst, const fc_conv_geom *g, const FC_T *bias,
                                   int64_t oc0, int64_t cout, FC_T *out, int64_t plane, int64_t oh,
                                   int64_t j0, const int OCB, const int NV) {
     FC_V acc[FC_MAX_OCB][FC_MAX_NV];
-#pragma GCC unroll 8
+#pragma GCC unroll 16
     for (int o = 0; o < OCB; ++o) {
         const FC_T b = (bias != NULL && oc0 + o < cout) ? bias[oc0 + o] : (FC_T)0;
-#pragma GCC unroll 8
+#pragma GCC unroll 16
         for (int v = 0; v < NV; ++v) acc[o][v] = (FC_V){0} + b;
     }
     const int64_t kH = g->kH, kW = g->kW, rowstep = g->npha * g->Wq;
@@ -108,34 +113,52 @@ FC_INLINE void FC_SUFFIX(fc_tile)(const FC_T *xcol, int64_t nrows, const int64_t
     for (int64_t ic = 0; ic < g->C; ++ic) {
         for (int64_t kh = 0; kh < kH; ++kh) {
             const FC_T *xr = xcol + (ic * nrows + ridx[kh]) * rowstep;
-            for (int64_t kw = 0; kw < kW; ++kw, w += OCB) {
+            for (int64_t kw = 0; kw < kW; ++kw, w += wst) {
                 const FC_T *xp = xr + g->xoff[kw];
                 FC_V xv[FC_MAX_NV];
-#pragma GCC unroll 8
+#pragma GCC unroll 16
                 for (int v = 0; v < NV; ++v) memcpy(&xv[v], xp + v * FC_VL, sizeof(FC_V));
-#pragma GCC unroll 8
+#pragma GCC unroll 16
                 for (int o = 0; o < OCB; ++o) {
                     const FC_T wo = w[o];
-#pragma GCC unroll 8
+#pragma GCC unroll 16
                     for (int v = 0; v < NV; ++v) acc[o][v] += xv[v] * wo;
                 }
             }
         }
     }
     const int64_t n = g->Wo - j0 < NV * FC_VL ? g->Wo - j0 : NV * FC_VL;
-#pragma GCC unroll 8
+#pragma GCC unroll 16
     for (int o = 0; o < OCB; ++o) {
         if (oc0 + o >= cout) break;
         FC_T *dst = out + (oc0 + o) * plane + oh * g->Wo + j0;
         if (n == NV * FC_VL) {
             memcpy(dst, &acc[o][0], (size_t)NV * sizeof(FC_V));
         } else {
-            FC_T tmp[FC_MAX_NV * (32 / sizeof(FC_T))];
+            FC_T tmp[FC_MAX_NV * FC_VL];
             memcpy(tmp, &acc[o][0], (size_t)NV * sizeof(FC_V));
             memcpy(dst, tmp, (size_t)n * sizeof(FC_T));
         }
     }
 }
+
+/* The tile shapes used, each its own function: inlined together into one caller, the
+ * variants left the register allocator spilling accumulators of the smaller ones. */
+#define FC_DEF_TILE(NAME, OCB_, NV_)                                                                \
+    FC_ATTR __attribute__((noinline)) static void FC_SUFFIX(NAME)(                                  \
+        const FC_T *xcol, int64_t nrows, const int64_t *ridx, const FC_T *wblk, int64_t wst,         \
+        const fc_conv_geom *g, const FC_T *bias, int64_t oc0, int64_t cout, FC_T *out, int64_t plane, \
+        int64_t oh, int64_t j0) {                                                                   \
+        FC_SUFFIX(fc_tile)(xcol, nrows, ridx, wblk, wst, g, bias, oc0, cout, out, plane, oh, j0, OCB_, NV_); \
+    }
+FC_DEF_TILE(fc_tile_full, FC_OCBW, FC_NV_WIDE)
+FC_DEF_TILE(fc_tile_full1, FC_OCBW, 1)
+FC_DEF_TILE(fc_tile_half, FC_OCBW / 2, FC_NV_WIDE)
+FC_DEF_TILE(fc_tile_half1, FC_OCBW / 2, 1)
+FC_DEF_TILE(fc_tile_third, FC_OCBW / 3, FC_NV_WIDE)
+FC_DEF_TILE(fc_tile_third1, FC_OCBW / 3, 1)
+FC_DEF_TILE(fc_tile_narrow, FC_OCB_NARROW, FC_NV_NARROW)
+#undef FC_DEF_TILE
 
 /* One-output-channel tile over rb <= FC_RB output rows (band rows r0 .. r0 + rb - 1; stride and
  * dilation 1 in height, rows packed contiguously): each input row vector is loaded once and feeds every
@@ -144,9 +167,9 @@ FC_INLINE void FC_SUFFIX(fc_tile_rows)(const FC_T *xcol, int64_t nrows, int64_t 
                                        const FC_T *wblk, const fc_conv_geom *g, FC_T b, FC_T *out,
                                        int64_t oh, int64_t j0) {
     FC_V acc[FC_RB][FC_NV_WIDE];
-#pragma GCC unroll 8
+#pragma GCC unroll 16
     for (int r = 0; r < FC_RB; ++r)
-#pragma GCC unroll 8
+#pragma GCC unroll 16
         for (int v = 0; v < FC_NV_WIDE; ++v) acc[r][v] = (FC_V){0} + b;
     const int64_t kH = g->kH, kW = g->kW, rowstep = g->npha * g->Wq;
     const int64_t span = rb - 1 + kH;  /* dilation 1 in height: output row r reads rows r .. r+kH-1 */
@@ -155,7 +178,7 @@ FC_INLINE void FC_SUFFIX(fc_tile_rows)(const FC_T *xcol, int64_t nrows, int64_t 
         for (int64_t i = 0; i < span; ++i) {
             const FC_T *xr = xcol + (ic * nrows + r0 + i) * rowstep;
             const FC_T *wr[FC_RB];
-#pragma GCC unroll 8
+#pragma GCC unroll 16
             for (int r = 0; r < FC_RB; ++r) {
                 const int64_t kh = i - r;
                 wr[r] = (r < rb && kh >= 0 && kh < kH) ? wc + kh * kW : NULL;
@@ -163,13 +186,13 @@ FC_INLINE void FC_SUFFIX(fc_tile_rows)(const FC_T *xcol, int64_t nrows, int64_t 
             for (int64_t kw = 0; kw < kW; ++kw) {
                 const FC_T *xp = xr + g->xoff[kw];
                 FC_V xv[FC_NV_WIDE];
-#pragma GCC unroll 8
+#pragma GCC unroll 16
                 for (int v = 0; v < FC_NV_WIDE; ++v) memcpy(&xv[v], xp + v * FC_VL, sizeof(FC_V));
-#pragma GCC unroll 8
+#pragma GCC unroll 16
                 for (int r = 0; r < FC_RB; ++r) {
                     if (wr[r] == NULL) continue;
                     const FC_T wv = wr[r][kw];
-#pragma GCC unroll 8
+#pragma GCC unroll 16
                     for (int v = 0; v < FC_NV_WIDE; ++v) acc[r][v] += xv[v] * wv;
                 }
             }
@@ -178,7 +201,7 @@ FC_INLINE void FC_SUFFIX(fc_tile_rows)(const FC_T *xcol, int64_t nrows, int64_t 
     const int64_t n = g->Wo - j0 < FC_NV_WIDE * FC_VL ? g->Wo - j0 : FC_NV_WIDE * FC_VL;
     for (int64_t r = 0; r < rb; ++r) {
         FC_T *dst = out + (oh + r) * g->Wo + j0;
-        FC_T tmp[FC_NV_WIDE * (32 / sizeof(FC_T))];
+        FC_T tmp[FC_NV_WIDE * FC_VL];
         memcpy(tmp, &acc[r][0], (size_t)FC_NV_WIDE * sizeof(FC_V));
         memcpy(dst, tmp, (size_t)n * sizeof(FC_T));
     }
@@ -186,22 +209,42 @@ FC_INLINE void FC_SUFFIX(fc_tile_rows)(const FC_T *xcol, int64_t nrows, int64_t 
 
 /* Compute output rows [oh0, oh0 + R) of the `cout` output channels of one group from the
  * packed band xband ([C][nrows][npha][Wq]) and packed weights (block size ocb, 1 or
- * FC_OCB_WIDE).  ridx[r*kH + kh] is the band row of output row oh0+r's tap kh.  out points at
- * the group's first output plane of this sample; plane = Ho*Wo. */
-FC_MULTIVERSION
+ * FC_OCBW).  ridx[r*kH + kh] is the band row of output row oh0+r's tap kh.  out points at
+ * the group's first output plane of this sample; plane = Ho*Wo.  Packed rows hold at least
+ * Wo rounded up to FC_NV_WIDE (wide tile) or FC_NV_NARROW (narrow) vectors. */
+FC_ATTR
 static void FC_SUFFIX(fc_conv_band)(const FC_T *xband, int64_t nrows, const int64_t *ridx,
                                     const FC_T *wpack, int64_t ocb, const FC_T *bias, int64_t cout,
                                     const fc_conv_geom *g, int64_t oh0, int64_t R, FC_T *out,
                                     int64_t plane) {
     const int64_t nob = (cout + ocb - 1) / ocb;
     const int64_t wblock = g->C * g->kH * g->kW * ocb;
-    if (ocb == FC_OCB_WIDE) {
+    if (ocb == FC_OCBW) {
+        /* Tiles of FC_OCBW channels x FC_NV_WIDE vectors; a last column tile of at most one
+         * vector uses one, and a last channel block of at most FC_OCBW/2 (or /3 when that is
+         * a whole number) channels a smaller tile, so small shapes waste fewer lanes. */
         const int64_t vw = FC_NV_WIDE * FC_VL;
-        for (int64_t ob = 0; ob < nob; ++ob)
+        for (int64_t ob = 0; ob < nob; ++ob) {
+            const int64_t left = cout - ob * ocb;
+            const FC_T *wb = wpack + ob * wblock;
             for (int64_t r = 0; r < R; ++r)
-                for (int64_t j0 = 0; j0 < g->Wo; j0 += vw)
-                    FC_SUFFIX(fc_tile)(xband + j0, nrows, ridx + r * g->kH, wpack + ob * wblock, g, bias,
-                                       ob * ocb, cout, out, plane, oh0 + r, j0, FC_OCB_WIDE, FC_NV_WIDE);
+                for (int64_t j0 = 0; j0 < g->Wo; j0 += vw) {
+                    const int one = g->Wo - j0 <= FC_VL;
+#define FC_TILE_CALL(NAME)                                                                         \
+    FC_SUFFIX(NAME)(xband + j0, nrows, ridx + r * g->kH, wb, ocb, g, bias, ob * ocb, cout, out, plane, \
+                    oh0 + r, j0)
+                    if (FC_OCBW % 3 == 0 && left <= FC_OCBW / 3) {
+                        if (one) FC_TILE_CALL(fc_tile_third1); else FC_TILE_CALL(fc_tile_third);
+                    } else if (left <= FC_OCBW / 2) {
+                        if (one) FC_TILE_CALL(fc_tile_half1); else FC_TILE_CALL(fc_tile_half);
+                    } else if (one) {
+                        FC_TILE_CALL(fc_tile_full1);
+                    } else {
+                        FC_TILE_CALL(fc_tile_full);
+                    }
+#undef FC_TILE_CALL
+                }
+        }
     } else {
         /* rows packed densely (stride 1 in height, contiguous band): the row-blocked tile */
         int dense = g->sh == 1 && g->dh == 1 && g->kH >= 5; /* measured: helps from 5 rows up */
@@ -225,8 +268,8 @@ static void FC_SUFFIX(fc_conv_band)(const FC_T *xband, int64_t nrows, const int6
         for (int64_t ob = 0; ob < nob; ++ob)
             for (int64_t r = 0; r < R; ++r)
                 for (int64_t j0 = 0; j0 < g->Wo; j0 += vw)
-                    FC_SUFFIX(fc_tile)(xband + j0, nrows, ridx + r * g->kH, wpack + ob * wblock, g, bias,
-                                       ob * ocb, cout, out, plane, oh0 + r, j0, FC_OCB_NARROW, FC_NV_NARROW);
+                    FC_SUFFIX(fc_tile_narrow)(xband + j0, nrows, ridx + r * g->kH, wpack + ob * wblock, 1, g,
+                                              bias, ob * ocb, cout, out, plane, oh0 + r, j0);
     }
 }
 

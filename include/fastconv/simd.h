@@ -20,12 +20,26 @@
 #define FC_MULTIVERSION
 #endif
 
+/* Kernels written for 64-byte vectors, compiled for x86-64-v4 (AVX-512F/BW/CD/DQ/VL) and
+ * called only when fc_cpu_has_v4(). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(FC_NO_MULTIVERSION)
+#define FC_HAVE_V4 1
+#define FC_TARGET_V4 __attribute__((target("arch=x86-64-v4")))
+static inline int fc_cpu_has_v4(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("x86-64-v4");
+}
+#endif
+
 #define FC_INLINE static inline __attribute__((always_inline))
 #define FC_RESTRICT __restrict__
 
 /* 32-byte vectors: 8 floats or 4 doubles (two SSE registers on baseline x86-64). */
 typedef float fc_vf __attribute__((vector_size(32)));
 typedef double fc_vd __attribute__((vector_size(32)));
+/* 64-byte vectors: 16 floats or 8 doubles (for FC_TARGET_V4 code). */
+typedef float fc_vf64 __attribute__((vector_size(64)));
+typedef double fc_vd64 __attribute__((vector_size(64)));
 
 /* The SIMD level the running CPU offers (for show_config). */
 static inline const char *fc_simd_level(void) {

@@ -11,8 +11,8 @@ from cython.parallel cimport parallel, prange
 import numpy as np
 
 from fastconv._kernels cimport (
-    FC_NV_NARROW, FC_NV_WIDE, FC_OCB_WIDE, fc_band_rows, fc_conv_band_d, fc_conv_band_f,
-    fc_conv_geom, fc_pack_band_d, fc_pack_band_f, fc_pack_weights_d, fc_pack_weights_f,
+    FC_NV_NARROW, FC_NV_WIDE, fc_band_rows, fc_conv_band_d, fc_conv_band_f, fc_conv_geom,
+    fc_conv_vector_bytes, fc_conv_wide_ocb, fc_pack_band_d, fc_pack_band_f, fc_pack_weights_d, fc_pack_weights_f,
 )
 from fastconv._omp cimport resolve_threads
 from fastconv._types cimport real_t
@@ -20,6 +20,25 @@ from fastconv._types cimport real_t
 cdef enum:
     # Bytes of packed input one thread aims to keep per band (about half an L2 cache).
     BAND_BYTES = 393216
+
+# Vector width (bytes) of the kernels: the widest this CPU runs.  Tests lower it to 32 to
+# run the AVX2/baseline kernels on an AVX-512 machine too.
+_vector_bytes_cap = 64
+
+
+def vector_bytes():
+    """Vector width, in bytes, the convolution kernels use on this machine (64 or 32)."""
+    return min(<Py_ssize_t>fc_conv_vector_bytes(), _vector_bytes_cap)
+
+
+def _set_vector_bytes_cap(Py_ssize_t cap):
+    """Use kernels no wider than ``cap`` bytes (32 or 64); returns the previous cap (tests)."""
+    global _vector_bytes_cap
+    if cap not in (32, 64):
+        raise ValueError(f"cap must be 32 or 64, got {cap}")
+    old = _vector_bytes_cap
+    _vector_bytes_cap = cap
+    return old
 
 
 def _layout(Py_ssize_t kW, Py_ssize_t sw, Py_ssize_t dw, Py_ssize_t wo_pad):
@@ -58,8 +77,9 @@ def conv2d_direct(const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const 
     if N == 0 or Cout == 0 or Ho == 0 or Wo == 0:
         return
     cdef Py_ssize_t G = groups, coutg = Cout // groups, isz = sizeof(real_t)
-    cdef int64_t ocb = FC_OCB_WIDE if coutg >= 3 else 1
-    cdef int64_t vw = (FC_NV_WIDE if ocb == FC_OCB_WIDE else FC_NV_NARROW) * (32 // isz)
+    cdef int64_t vb = vector_bytes()
+    cdef int64_t ocb = fc_conv_wide_ocb(vb) if coutg >= 3 else 1
+    cdef int64_t vw = (FC_NV_WIDE if ocb > 1 else FC_NV_NARROW) * (vb // isz)
     cdef int64_t wo_pad = (Wo + vw - 1) // vw * vw
 
     pstart_a, xoff_a, Wq = _layout(kW, sw, dw, wo_pad)
@@ -139,12 +159,12 @@ def conv2d_direct(const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const 
             xg = x0 + n * sN + gi * Cg * g.sC
             if real_t is float:
                 fc_pack_band_f(xg, &g, rowsrc, nrows, fill, band)
-                fc_conv_band_f(band, nrows, ridx, wp0 + gi * wgrp, ocb,
+                fc_conv_band_f(vb, band, nrows, ridx, wp0 + gi * wgrp, ocb,
                                (b0 + gi * coutg) if b0 != NULL else NULL, coutg, &g, oh0, Rb,
                                o0 + (n * Cout + gi * coutg) * plane, plane)
             else:
                 fc_pack_band_d(xg, &g, rowsrc, nrows, fill, band)
-                fc_conv_band_d(band, nrows, ridx, wp0 + gi * wgrp, ocb,
+                fc_conv_band_d(vb, band, nrows, ridx, wp0 + gi * wgrp, ocb,
                                (b0 + gi * coutg) if b0 != NULL else NULL, coutg, &g, oh0, Rb,
                                o0 + (n * Cout + gi * coutg) * plane, plane)
         free(band)

@@ -15,6 +15,8 @@ cdef extern from "fastconv/conv_direct.h" nogil:
         int64_t Wq
         const int64_t *xoff
     int FC_OCB_WIDE, FC_NV_WIDE, FC_OCB_NARROW, FC_NV_NARROW
+    int64_t fc_conv_vector_bytes()
+    int64_t fc_conv_wide_ocb(int64_t vb)
     int64_t fc_band_rows(const fc_conv_geom *g, int64_t oh0, int64_t R, int contiguous,
                          int64_t *rowsrc, int64_t *ridx)
     void fc_pack_band_f(const float *x, const fc_conv_geom *g, const int64_t *rowsrc, int64_t nrows,
@@ -25,10 +27,10 @@ cdef extern from "fastconv/conv_direct.h" nogil:
                            int64_t kW, int64_t ocb, float *dst)
     void fc_pack_weights_d(const double *w, const int64_t *ws, int64_t cout, int64_t cin, int64_t kH,
                            int64_t kW, int64_t ocb, double *dst)
-    void fc_conv_band_f(const float *xband, int64_t nrows, const int64_t *ridx, const float *wpack,
+    void fc_conv_band_f(int64_t vb, const float *xband, int64_t nrows, const int64_t *ridx, const float *wpack,
                         int64_t ocb, const float *bias, int64_t cout, const fc_conv_geom *g,
                         int64_t oh0, int64_t R, float *out, int64_t plane)
-    void fc_conv_band_d(const double *xband, int64_t nrows, const int64_t *ridx, const double *wpack,
+    void fc_conv_band_d(int64_t vb, const double *xband, int64_t nrows, const int64_t *ridx, const double *wpack,
                         int64_t ocb, const double *bias, int64_t cout, const fc_conv_geom *g,
                         int64_t oh0, int64_t R, double *out, int64_t plane)
 
