@@ -59,6 +59,27 @@ def test_separable_kernels_every_method(method, boundary, kshape):
             np.testing.assert_allclose(got[i], ref, rtol=1e-9, atol=1e-9)
 
 
+@pytest.mark.parametrize("nt", [1, 2])
+@pytest.mark.parametrize("fn", ["correlate2d", "convolve2d"])
+@pytest.mark.parametrize("mode", ["full", "same", "valid"])
+@pytest.mark.parametrize("boundary", ["fill", "wrap", "symm"])
+def test_fft_overlap_save_many_tiles(fn, mode, boundary, nt, monkeypatch):
+    # small tiles, so that these images need many tiles with partial ones at the edges
+    from fastconv import signal as fs
+
+    monkeypatch.setattr(fs, "FFT_TILE", 16)
+    r = np.random.default_rng(7)
+    f = getattr(fastconv, fn)
+    for ishape, kshape in [((3, 61, 45), (5, 7)), ((1, 40, 33), (11, 9)), ((2, 37, 80), (1, 12)),
+                           ((1, 9, 70), (9, 2))]:
+        a = r.standard_normal(ishape)
+        k = r.standard_normal(kshape)
+        got = f(a, k, mode=mode, boundary=boundary, fillvalue=0.5, method="fft", num_threads=nt)
+        for b in range(ishape[0]):
+            ref = _scipy(fn, a[b], k, mode, boundary, 0.5)
+            np.testing.assert_allclose(got[b], ref, **TOL[np.float64])
+
+
 def test_batched_stack_equals_plane_by_plane():
     r = np.random.default_rng(1)
     stack = r.standard_normal((2, 3, 20, 25)).astype(np.float32)

@@ -37,7 +37,6 @@ typedef struct {
 #define FC_NV_WIDE 2
 #define FC_OCB_NARROW 1
 #define FC_NV_NARROW 4
-#define FC_RB 4 /* output rows of the one-channel row-blocked tile */
 
 /* Build the row list of a band: the padded rows read by output rows [oh0, oh0 + R).
  * "contiguous" (every row of the span, when taps overlap or sit close) or one row per
@@ -74,6 +73,7 @@ static inline int64_t fc_band_rows(const fc_conv_geom *g, int64_t oh0, int64_t R
 
 #define FC_ATTR FC_MULTIVERSION
 #define FC_OCBW FC_OCB_WIDE
+#define FC_RB 4 /* output rows of the one-channel row-blocked tile */
 #define FC_T float
 #define FC_V fc_vf
 #define FC_SUFFIX FC_NAME_F32
@@ -94,10 +94,12 @@ static inline int64_t fc_band_rows(const fc_conv_geom *g, int64_t oh0, int64_t R
 #undef FC_PACK_SUFFIX
 #undef FC_ATTR
 #undef FC_OCBW
+#undef FC_RB
 
 #ifdef FC_HAVE_V4
 #define FC_ATTR FC_TARGET_V4
 #define FC_OCBW FC_OCB_V4
+#define FC_RB 4
 #define FC_T float
 #define FC_V fc_vf64
 #define FC_SUFFIX FC_NAME_F64
@@ -114,6 +116,7 @@ static inline int64_t fc_band_rows(const fc_conv_geom *g, int64_t oh0, int64_t R
 #undef FC_SUFFIX
 #undef FC_ATTR
 #undef FC_OCBW
+#undef FC_RB
 #endif
 
 /* Vector width, in bytes, of the kernels this CPU runs best (64 or 32). */

@@ -13,11 +13,14 @@ Methods
     When the kernel has rank 1 (SVD, within float tolerance): a column pass then a row pass,
     ``kh + kw`` multiply-adds per pixel instead of ``kh * kw``.
 "fft"
-    Pad with the boundary mode, then ``scipy.fft`` real transforms (``workers`` = threads),
-    a bounded number of planes at a time.
+    Pad with the boundary mode, then overlap-save with ``scipy.fft`` real transforms of
+    tiles of about ``FFT_TILE`` points per axis (cache-sized; rows of tiles spread over the
+    threads), each thread holding one tile's buffers.
 "auto" (default)
     "direct" for kernels of at most 3x3 taps; else "separable" when the kernel has rank 1;
-    else "fft" when the kernel has at least ``FFT_MIN_TAPS`` taps; else "direct".
+    else "fft" when the kernel has at least ``FFT_MIN_TAPS[w]`` taps, ``w`` being the
+    vector width of the direct kernels on this CPU (:func:`fastconv._conv.vector_bytes`);
+    else "direct".
 """
 
 from __future__ import annotations
@@ -34,10 +37,13 @@ MODES = ("full", "same", "valid")
 BOUNDARIES = {"fill": "zeros", "pad": "zeros", "wrap": "circular", "circular": "circular",
               "symm": "symmetric", "symmetric": "symmetric"}
 METHODS = ("auto", "direct", "separable", "fft")
-#: "auto" switches from the direct kernel to the FFT at this many kernel taps (non-separable).
-FFT_MIN_TAPS = 13 * 13
-#: Complex FFT buffers for at most about this many bytes are held at once.
-FFT_BUFFER_BYTES = 64 << 20
+#: "auto" switches from the direct kernel to the FFT at this many kernel taps (non-separable),
+#: by the vector width in bytes of the direct kernels: the crossovers measured on 2048^2
+#: float32 images with 1 and 2 threads (AVX-512 machine, direct kernels limited to 32 bytes
+#: for the second figure).
+FFT_MIN_TAPS = {64: 25 * 25, 32: 19 * 19}
+#: Target FFT length of the overlap-save tiles (per axis).
+FFT_TILE = 384
 
 
 def _check_choice(value: Any, name: str, choices: Any, fn: str) -> None:
@@ -73,7 +79,7 @@ def auto_method(kernel: np.ndarray) -> str:
         return "direct"
     if _separable(kernel) is not None:
         return "separable"
-    if kh * kw >= FFT_MIN_TAPS:
+    if kh * kw >= FFT_MIN_TAPS[_conv.vector_bytes()]:
         return "fft"
     return "direct"
 
@@ -84,25 +90,68 @@ def _direct(planes: np.ndarray, k: np.ndarray, pads: Tuple[int, int, int, int], 
                         fill, num_threads)
 
 
+def _tile_len(n_out: int, k: int) -> int:
+    """FFT length along one axis for overlap-save tiles: about FFT_TILE, at least twice the
+    kernel, and no longer than one transform of the whole padded axis."""
+    import scipy.fft as sfft
+
+    whole = sfft.next_fast_len(n_out + k - 1, real=True)
+    return min(whole, sfft.next_fast_len(max(FFT_TILE, 2 * k), real=True))
+
+
 def _fft(planes: np.ndarray, k: np.ndarray, pads: Tuple[int, int, int, int], pad_mode: Any, fill: float,
          out: np.ndarray, num_threads: Optional[int]) -> None:
+    """Overlap-save: the padded plane is cut into overlapping Lh x Lw tiles, each transformed,
+    multiplied by the kernel's transform and transformed back, keeping the outputs that did
+    not wrap around.  A tile of a few hundred points stays in cache and costs less per output
+    than one transform of a whole large plane.  Threads take whole rows of tiles (scipy.fft
+    releases the GIL); each holds one tile's buffers."""
     import scipy.fft as sfft
+    from concurrent.futures import ThreadPoolExecutor
 
     B, _, H, W = planes.shape
     kh, kw = k.shape
-    Hp, Wp = H + pads[0] + pads[1], W + pads[2] + pads[3]
-    shape = (sfft.next_fast_len(Hp + kh - 1, real=True), sfft.next_fast_len(Wp + kw - 1, real=True))
-    kf = sfft.rfft2(k[::-1, ::-1], s=shape)
-    per_plane = shape[0] * (shape[1] // 2 + 1) * 2 * planes.dtype.itemsize * 3
-    chunk = max(1, FFT_BUFFER_BYTES // per_plane)
-    workers = resolve_threads(num_threads)
     Ho, Wo = out.shape[2], out.shape[3]
+    Lh, Lw = _tile_len(Ho, kh), _tile_len(Wo, kw)
+    Sh, Sw = Lh - kh + 1, Lw - kw + 1  # outputs per tile
+    nth, ntw = -(-Ho // Sh), -(-Wo // Sw)
+    kf = sfft.rfft2(k[::-1, ::-1], s=(Lh, Lw))
     extra = {"constant_values": fill} if pad_mode == "constant" else {}
-    for b0 in range(0, B, chunk):
-        p = np.pad(planes[b0:b0 + chunk, 0], ((0, 0), (pads[0], pads[1]), (pads[2], pads[3])),
-                   mode=pad_mode, **extra)
-        full = sfft.irfft2(sfft.rfft2(p, s=shape, workers=workers) * kf, s=shape, workers=workers)
-        out[b0:b0 + chunk, 0] = full[:, kh - 1:kh - 1 + Ho, kw - 1:kw - 1 + Wo]
+
+    def tile_row(b: int, ext: np.ndarray, r: int) -> None:
+        h0 = r * Sh
+        nh = min(Sh, Ho - h0)
+        for c in range(ntw):
+            w0 = c * Sw
+            spec = sfft.rfft2(ext[h0:h0 + Lh, w0:w0 + Lw])
+            spec *= kf
+            res = sfft.irfft2(spec, s=(Lh, Lw))
+            nw = min(Sw, Wo - w0)
+            out[b, 0, h0:h0 + nh, w0:w0 + nw] = res[kh - 1:kh - 1 + nh, kw - 1:kw - 1 + nw]
+
+    nt = min(resolve_threads(num_threads), nth)
+    with ThreadPoolExecutor(max_workers=nt) if nt > 1 else _Serial() as pool:
+        for b in range(B):
+            # the padded plane, extended with zeros to whole tiles (those outputs are dropped)
+            p = np.pad(planes[b, 0], ((pads[0], pads[1]), (pads[2], pads[3])), mode=pad_mode, **extra)
+            ext = np.zeros(((nth - 1) * Sh + Lh, (ntw - 1) * Sw + Lw), dtype=p.dtype)
+            ext[:p.shape[0], :p.shape[1]] = p
+            del p
+            list(pool.map(lambda r: tile_row(b, ext, r), range(nth)))
+
+
+class _Serial:
+    """Stand-in for a thread pool with one thread: map runs in the caller."""
+
+    def __enter__(self) -> "_Serial":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
+
+    @staticmethod
+    def map(f: Any, items: Any) -> Any:
+        return map(f, items)
 
 
 def _run(fn: str, in1: Any, in2: Any, mode: str, boundary: str, fillvalue: Any, method: str,
