@@ -94,6 +94,58 @@ def test_conv2d_kernel_matches_cpu(gpu_on_cpu, seed, dtype):
     np.testing.assert_allclose(got, ref, rtol=tol, atol=tol)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("seed", range(12))
+def test_conv2d_igemm_kernel_matches_cpu(gpu_on_cpu, seed, dtype):
+    """The implicit-GEMM kernel, forced on the random grid (every padding mode, stride,
+    dilation and group count; partial K, channel and pixel tiles)."""
+    cfg = random_config(100 + seed)
+    r = np.random.default_rng(seed)
+    x = r.standard_normal((cfg["N"], cfg["C"], cfg["H"], cfg["W"])).astype(dtype)
+    w = r.standard_normal((cfg["Cout"], cfg["C"] // cfg["groups"]) + cfg["k"]).astype(dtype)
+    b = r.standard_normal(cfg["Cout"]).astype(dtype) if cfg["bias"] else None
+    t, bo, l, rr = cfg["pads"]
+    kw = dict(stride=cfg["stride"], padding=((t, bo), (l, rr)), dilation=cfg["dilation"], groups=cfg["groups"],
+              padding_mode=cfg["mode"])
+    xin = x[:, :, ::-1] if seed % 3 == 0 else x
+    a = _args.conv2d_args(xin, w, b, kw["stride"], kw["padding"], kw["dilation"], kw["groups"],
+                          kw["padding_mode"])
+    got = gpu_on_cpu.conv2d(a, kernel="fc_conv2d_igemm")
+    tol = 1e-4 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(got, fastconv.conv2d(xin, w, b, **kw), rtol=tol, atol=tol)
+
+
+def test_conv2d_igemm_channel_heavy(gpu_on_cpu):
+    """Several K slices, channel blocks and pixel blocks, chosen by the dispatcher itself."""
+    r = np.random.default_rng(3)
+    x = r.standard_normal((2, 20, 11, 13)).astype(np.float32)
+    w = r.standard_normal((70, 10, 3, 3)).astype(np.float32)
+    b = r.standard_normal(70).astype(np.float32)
+    assert gpu_on_cpu.conv2d_kernel(10, 35, 3, 3) == "fc_conv2d_igemm"
+    assert gpu_on_cpu.conv2d_kernel(3, 6, 5, 5) == "fc_conv2d"
+    a = _args.conv2d_args(x, w, b, 1, 1, 1, 2, "circular")
+    np.testing.assert_allclose(gpu_on_cpu.conv2d(a), fastconv.conv2d(x, w, b, 1, 1, 1, 2, "circular"),
+                               rtol=1e-4, atol=1e-4)
+
+
+def test_grid_z_chunks(gpu_on_cpu, monkeypatch):
+    """Batches whose blocks exceed gridDim.z are launched in chunks of samples."""
+    monkeypatch.setattr(gpu_on_cpu, "MAX_GRID_Z", 5)
+    r = np.random.default_rng(4)
+    x = r.standard_normal((7, 2, 9, 8))
+    w = r.standard_normal((2, 2, 3, 3))
+    for kernel in ("fc_conv2d", "fc_conv2d_igemm"):
+        a = _args.conv2d_args(x, w, None, 1, 1, 1, 1, "zeros")
+        np.testing.assert_allclose(gpu_on_cpu.conv2d(a, kernel=kernel), fastconv.conv2d(x, w, None, 1, 1),
+                                   rtol=1e-12, atol=1e-12)
+    got = fastconv.correlate2d(x[:, 0], w[0, 0], "same")
+    a = gpu_on_cpu.correlate2d(x[:, 0], w[0, 0], np.dtype(np.float64), (1, 1, 1, 1), 0, 0.0, got.shape)
+    np.testing.assert_allclose(a, got, rtol=1e-12, atol=1e-12)
+    monkeypatch.setattr(gpu_on_cpu, "MAX_GRID_Z", 1)
+    with pytest.raises(ValueError, match="exceed the CUDA grid limit"):
+        gpu_on_cpu.conv2d(_args.conv2d_args(x, w, None, 1, 1, 1, 1, "zeros"), kernel="fc_conv2d")
+
+
 def test_conv2d_kernel_global_memory_fallback(gpu_on_cpu):
     """Strides/dilations whose input tile does not fit shared memory read global memory."""
     r = np.random.default_rng(0)
@@ -156,3 +208,10 @@ def test_nvcc_compiles_every_instantiation():
         pytest.skip("nvcc is not installed (CI runs .ci/nvcc_check where it is)")
     subprocess.run(["bash", os.path.join(ROOT, ".ci", "nvcc_check")], check=True, capture_output=True,
                    timeout=600, cwd=ROOT)
+
+
+@pytest.mark.skipif(fcuda.is_available(), reason="a GPU is present: the gpu tests run the benchmark's code")
+def test_gpu_benchmark_script_says_no_gpu():
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "gpu.py"), "--cases", "C1"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "not available" in r.stderr

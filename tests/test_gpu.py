@@ -32,6 +32,23 @@ def test_conv2d(cp, dtype, mode, s, d, g, pad):
     np.testing.assert_allclose(got.get(), ref, rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("kernel", ["fc_conv2d", "fc_conv2d_igemm"])
+@pytest.mark.parametrize("mode", ["zeros", "reflect", "circular"])
+@pytest.mark.parametrize("s,d,g", [(1, 1, 1), (2, 1, 2), ((1, 2), (2, 1), 1), (1, 1, 4)])
+def test_conv2d_both_kernels(cp, kernel, mode, s, d, g):
+    from fastconv import _args
+    from fastconv import cuda as fcuda
+
+    r = np.random.default_rng(1)
+    x = r.standard_normal((3, 32, 23, 41)).astype(np.float32)
+    w = r.standard_normal((72, 32 // g, 3, 3)).astype(np.float32)
+    b = r.standard_normal(72).astype(np.float32)
+    ref = fastconv.conv2d(x, w, b, s, 1, d, g, mode)
+    a = _args.conv2d_args(cp.asarray(x), cp.asarray(w), cp.asarray(b), s, 1, d, g, mode)
+    got = fcuda.conv2d(a, kernel=kernel)
+    np.testing.assert_allclose(got.get(), ref, rtol=2e-4, atol=2e-4)
+
+
 def test_pooling_and_unpool(cp):
     x = np.random.default_rng(1).integers(-3, 4, (2, 3, 33, 31)).astype(np.float32)
     x[0, 0, 3, 3] = np.nan

@@ -29,6 +29,8 @@ extern "C" int fc_harness_launch(const char* name, unsigned gx, unsigned gy, uns
     const dim3 g{gx, gy, gz}, b{bx, by, bz};
     FC_ENTRY(fc_conv2d, float)
     FC_ENTRY(fc_conv2d, double)
+    FC_ENTRY(fc_conv2d_igemm, float)
+    FC_ENTRY(fc_conv2d_igemm, double)
     FC_ENTRY(fc_max_pool2d, float)
     FC_ENTRY(fc_max_pool2d, double)
     FC_ENTRY(fc_avg_pool2d, float)

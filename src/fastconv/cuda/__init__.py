@@ -16,10 +16,16 @@ from typing import Any, Dict, Optional, Tuple
 import numpy as np
 
 SOURCE = Path(__file__).with_name("kernels.cu")
-KERNELS = ("fc_conv2d", "fc_max_pool2d", "fc_avg_pool2d", "fc_max_unpool2d")
+KERNELS = ("fc_conv2d", "fc_conv2d_igemm", "fc_max_pool2d", "fc_avg_pool2d", "fc_max_unpool2d")
 CTYPES = {np.dtype(np.float32): "float", np.dtype(np.float64): "double"}
 _TILE = 16
 _BLOCK = 256
+_GEMM_BM = _GEMM_BN = 64  # FC_GEMM_BM / FC_GEMM_BN in kernels.cu
+#: The implicit-GEMM kernel is used from this many multiply-adds per output (C_in/groups *
+#: kH * kW) with at least GEMM_MIN_COUT output channels per group; below, the direct kernel
+#: (one thread per output, shared-memory tiles), whose work per output is small anyway.
+GEMM_MIN_K = 64
+GEMM_MIN_COUT = 16
 
 
 def cupy_version() -> Optional[str]:
@@ -85,12 +91,33 @@ def _i64(*vals: int) -> Tuple[np.int64, ...]:
     return tuple(np.int64(v) for v in vals)
 
 
+#: Largest gridDim.z (and .y) CUDA accepts.
+MAX_GRID_Z = 65535
+
+
+def _z_chunks(n: int, per_item: int, fn: str) -> Any:
+    """Ranges [n0, n1) of the n samples such that (n1 - n0) * per_item blocks fit gridDim.z."""
+    if per_item > MAX_GRID_Z:
+        raise ValueError(f"{fn}: {per_item} planes per sample exceed the CUDA grid limit of {MAX_GRID_Z}")
+    step = MAX_GRID_Z // per_item
+    return [(n0, min(n, n0 + step)) for n0 in range(0, n, step)]
+
+
 def _blocks(total: int) -> Tuple[int]:
     return ((total + _BLOCK - 1) // _BLOCK,)
 
 
-def conv2d(a: Any, out: Any = None) -> Any:
-    """Run a validated :class:`fastconv._args.ConvArgs` on the GPU."""
+def conv2d_kernel(cin_g: int, cout_g: int, kh: int, kw: int) -> str:
+    """The kernel conv2d uses for these per-group sizes: "fc_conv2d_igemm" for channel-heavy
+    shapes (see GEMM_MIN_K), else "fc_conv2d"."""
+    if cin_g * kh * kw >= GEMM_MIN_K and cout_g >= GEMM_MIN_COUT:
+        return "fc_conv2d_igemm"
+    return "fc_conv2d"
+
+
+def conv2d(a: Any, out: Any = None, kernel: Optional[str] = None) -> Any:
+    """Run a validated :class:`fastconv._args.ConvArgs` on the GPU (``kernel``: force one of
+    "fc_conv2d" / "fc_conv2d_igemm"; tests)."""
     import cupy
 
     x = a.x.astype(a.dtype, copy=False)
@@ -108,13 +135,21 @@ def conv2d(a: Any, out: Any = None) -> Any:
     if N and Ho and Wo:
         _, C, H, W = x.shape
         Cg, kH, kW = w.shape[1:]
-        grid = ((Wo + _TILE - 1) // _TILE, (Ho + _TILE - 1) // _TILE, N * Cout)
-        _kernel("fc_conv2d", a.dtype)(
-            grid, (_TILE, _TILE, 1),
-            (x, w, b if b is not None else np.uint64(0), res,
-             *_i64(C, H, W, Cout, Cg, kH, kW, Ho, Wo, a.stride[0], a.stride[1], a.dilation[0], a.dilation[1],
-                   a.pads[0], a.pads[2], a.groups),
-             *_estrides(x), np.int32(a.mode), a.dtype.type(0)))
+        name = kernel or conv2d_kernel(Cg, Cout // a.groups, kH, kW)
+        # gridDim.z is at most 65535: samples go in chunks that fit
+        per_sample = a.groups if name == "fc_conv2d_igemm" else Cout
+        for n0, n1 in _z_chunks(N, per_sample, "conv2d"):
+            if name == "fc_conv2d_igemm":
+                grid = ((Ho * Wo + _GEMM_BN - 1) // _GEMM_BN, (Cout // a.groups + _GEMM_BM - 1) // _GEMM_BM,
+                        (n1 - n0) * a.groups)
+            else:
+                grid = ((Wo + _TILE - 1) // _TILE, (Ho + _TILE - 1) // _TILE, (n1 - n0) * Cout)
+            _kernel(name, a.dtype)(
+                grid, (_TILE, _TILE, 1),
+                (x[n0:n1], w, b if b is not None else np.uint64(0), res[n0:n1],
+                 *_i64(C, H, W, Cout, Cg, kH, kW, Ho, Wo, a.stride[0], a.stride[1], a.dilation[0],
+                       a.dilation[1], a.pads[0], a.pads[2], a.groups),
+                 *_estrides(x), np.int32(a.mode), a.dtype.type(0)))
     res = res.reshape(shape)
     if out is not None:
         out[...] = res
@@ -135,11 +170,13 @@ def correlate2d(in1: Any, k: Any, dtype: np.dtype, pads: Tuple[int, int, int, in
     Ho, Wo = shape[-2:]
     res = cupy.empty((x.shape[0], 1, Ho, Wo), dtype=dtype)
     if x.shape[0] and Ho and Wo:
-        grid = ((Wo + _TILE - 1) // _TILE, (Ho + _TILE - 1) // _TILE, x.shape[0])
-        _kernel("fc_conv2d", dtype)(
-            grid, (_TILE, _TILE, 1),
-            (x, kk, np.uint64(0), res, *_i64(1, H, W, 1, 1, kh, kw, Ho, Wo, 1, 1, 1, 1, pads[0], pads[2], 1),
-             *_estrides(x), np.int32(mode), np.dtype(dtype).type(fill)))
+        for n0, n1 in _z_chunks(x.shape[0], 1, "correlate2d"):
+            grid = ((Wo + _TILE - 1) // _TILE, (Ho + _TILE - 1) // _TILE, n1 - n0)
+            _kernel("fc_conv2d", dtype)(
+                grid, (_TILE, _TILE, 1),
+                (x[n0:n1], kk, np.uint64(0), res[n0:n1],
+                 *_i64(1, H, W, 1, 1, kh, kw, Ho, Wo, 1, 1, 1, 1, pads[0], pads[2], 1),
+                 *_estrides(x), np.int32(mode), np.dtype(dtype).type(fill)))
     return res.reshape(shape)
 
 

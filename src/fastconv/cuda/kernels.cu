@@ -97,6 +97,73 @@ __global__ void fc_conv2d(const T* __restrict__ x, const T* __restrict__ w, cons
     if (oh < Ho && ow < Wo) out[((n * Cout + oc) * Ho + oh) * Wo + ow] = acc;
 }
 
+// conv2d as an implicit GEMM, for channel-heavy shapes: per (sample, group),
+// out[oc][p] = sum_k w[oc][k] * col[k][p] + bias[oc], with k = (ic, kh, kw) running over
+// K = Cg*kH*kW and p over the Ho*Wo output pixels.  The im2col matrix col is never built:
+// each block gathers the BK x BN slice it needs straight from x into shared memory (padding
+// through the index maps).  grid = (ceil(P/BN), ceil(Cout_g/BM), N*groups), block = (16, 16);
+// each thread accumulates a 4 x 4 register tile, output channels ty + 16*i and pixels
+// tx + 16*j (so consecutive threads store consecutive pixels).
+#define FC_GEMM_BM 64
+#define FC_GEMM_BN 64
+#define FC_GEMM_BK 16
+template <typename T>
+__global__ void fc_conv2d_igemm(const T* __restrict__ x, const T* __restrict__ w, const T* __restrict__ bias,
+                                T* __restrict__ out, i64 C, i64 H, i64 W, i64 Cout, i64 Cg, i64 kH, i64 kW,
+                                i64 Ho, i64 Wo, i64 sh, i64 sw, i64 dh, i64 dw, i64 pt, i64 pl, i64 groups,
+                                i64 xs0, i64 xs1, i64 xs2, i64 xs3, int mode, T fill) {
+    __shared__ T As[FC_GEMM_BK][FC_GEMM_BM];
+    __shared__ T Bs[FC_GEMM_BK][FC_GEMM_BN];
+    const int tx = threadIdx.x, ty = threadIdx.y, tid = ty * 16 + tx;
+    const i64 coutg = Cout / groups, n = blockIdx.z / groups, g = blockIdx.z % groups;
+    const i64 P = Ho * Wo, K = Cg * kH * kW, taps = kH * kW;
+    const i64 p0 = (i64)blockIdx.x * FC_GEMM_BN, m0 = (i64)blockIdx.y * FC_GEMM_BM;
+    const T* xg = x + n * xs0 + g * Cg * xs1;
+    const T* wg = w + g * coutg * K;
+    T acc[4][4];
+    for (int i = 0; i < 4; ++i)
+        for (int j = 0; j < 4; ++j) acc[i][j] = (T)0;
+    for (i64 k0 = 0; k0 < K; k0 += FC_GEMM_BK) {
+        for (int e = tid; e < FC_GEMM_BM * FC_GEMM_BK; e += 256) {  // weights, read along k
+            const int m = e / FC_GEMM_BK, kk = e % FC_GEMM_BK;
+            const i64 oc = m0 + m, k = k0 + kk;
+            As[kk][m] = (oc < coutg && k < K) ? wg[oc * K + k] : (T)0;
+        }
+        for (int e = tid; e < FC_GEMM_BK * FC_GEMM_BN; e += 256) {  // input, read along p
+            const int kk = e / FC_GEMM_BN, pp = e % FC_GEMM_BN;
+            const i64 k = k0 + kk, p = p0 + pp;
+            T v = (T)0;
+            if (k < K && p < P) {
+                const i64 ic = k / taps, r = k % taps, kh = r / kW, kw = r % kW;
+                const i64 oh = p / Wo, ow = p % Wo;
+                const i64 sr = fc_pad_index(oh * sh + kh * dh - pt, H, mode);
+                const i64 sc = fc_pad_index(ow * sw + kw * dw - pl, W, mode);
+                v = (sr < 0 || sc < 0) ? fill : xg[ic * xs1 + sr * xs2 + sc * xs3];
+            }
+            Bs[kk][pp] = v;
+        }
+        __syncthreads();
+        for (int kk = 0; kk < FC_GEMM_BK; ++kk) {
+            T a[4], b[4];
+            for (int i = 0; i < 4; ++i) a[i] = As[kk][ty + 16 * i];
+            for (int j = 0; j < 4; ++j) b[j] = Bs[kk][tx + 16 * j];
+            for (int i = 0; i < 4; ++i)
+                for (int j = 0; j < 4; ++j) acc[i][j] += a[i] * b[j];
+        }
+        __syncthreads();
+    }
+    for (int i = 0; i < 4; ++i) {
+        const i64 oc = m0 + ty + 16 * i;
+        if (oc >= coutg) continue;
+        const T bv = bias != 0 ? bias[g * coutg + oc] : (T)0;
+        T* dst = out + (n * Cout + g * coutg + oc) * P;
+        for (int j = 0; j < 4; ++j) {
+            const i64 p = p0 + tx + 16 * j;
+            if (p < P) dst[p] = acc[i][j] + bv;
+        }
+    }
+}
+
 // Taps [lo, hi) of a window starting at `start` with step d that fall inside [0, n).
 __device__ inline void fc_tap_range(i64 start, i64 k, i64 d, i64 n, i64* lo, i64* hi) {
     i64 a = start < 0 ? (-start + d - 1) / d : 0;
