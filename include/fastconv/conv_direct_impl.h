@@ -1,8 +1,8 @@
 /*
  * fastconv/conv_direct_impl.h - body of the direct convolution, included by conv_direct.h
  * once per (dtype, vector width) with FC_T (scalar), FC_V (vector of FC_T), FC_SUFFIX (name
- * of the kernels), FC_ATTR (their target attribute), FC_OCBW (output channels of the wide
- * tile) defined; FC_PACK_SUFFIX, when defined, also emits the packers (they do not depend
+ * of the kernels), FC_ATTR (their target attribute), FC_OCBW, FC_OCB_M, FC_OCB_S (output
+ * channels of the wide tile and of the two smaller ones for a last block) defined; FC_PACK_SUFFIX, when defined, also emits the packers (they do not depend
  * on the vector width).  No checking is done here.
  *
  * Algorithm
@@ -59,6 +59,10 @@ static void FC_PACK_SUFFIX(fc_pack_band)(const FC_T *x, const fc_conv_geom *g, c
                 const int64_t base = jlo * sw + p - col_lo;
                 if (sw == 1 && g->sW == 1) {
                     if (jhi > jlo) memcpy(d + jlo, srow + base, (size_t)(jhi - jlo) * sizeof(FC_T));
+                } else if (sw == 2 && g->sW == 1) { /* constant stride: vectorised gather */
+                    const FC_T *s = srow + base;
+                    FC_T *dd = d + jlo;
+                    for (int64_t j = 0; j < jhi - jlo; ++j) dd[j] = s[2 * j];
                 } else {
                     const int64_t step = sw * g->sW;
                     const FC_T *s = srow + base * g->sW;
@@ -153,10 +157,10 @@ FC_INLINE void FC_SUFFIX(fc_tile)(const FC_T *xcol, int64_t nrows, const int64_t
     }
 FC_DEF_TILE(fc_tile_full, FC_OCBW, FC_NV_WIDE)
 FC_DEF_TILE(fc_tile_full1, FC_OCBW, 1)
-FC_DEF_TILE(fc_tile_half, FC_OCBW / 2, FC_NV_WIDE)
-FC_DEF_TILE(fc_tile_half1, FC_OCBW / 2, 1)
-FC_DEF_TILE(fc_tile_third, FC_OCBW / 3, FC_NV_WIDE)
-FC_DEF_TILE(fc_tile_third1, FC_OCBW / 3, 1)
+FC_DEF_TILE(fc_tile_mid, FC_OCB_M, FC_NV_WIDE)
+FC_DEF_TILE(fc_tile_mid1, FC_OCB_M, 1)
+FC_DEF_TILE(fc_tile_small, FC_OCB_S, FC_NV_WIDE)
+FC_DEF_TILE(fc_tile_small1, FC_OCB_S, 1)
 FC_DEF_TILE(fc_tile_narrow, FC_OCB_NARROW, FC_NV_NARROW)
 #undef FC_DEF_TILE
 
@@ -221,8 +225,8 @@ static void FC_SUFFIX(fc_conv_band)(const FC_T *xband, int64_t nrows, const int6
     const int64_t wblock = g->C * g->kH * g->kW * ocb;
     if (ocb == FC_OCBW) {
         /* Tiles of FC_OCBW channels x FC_NV_WIDE vectors; a last column tile of at most one
-         * vector uses one, and a last channel block of at most FC_OCBW/2 (or /3 when that is
-         * a whole number) channels a smaller tile, so small shapes waste fewer lanes. */
+         * vector uses one, and a last channel block of at most FC_OCB_M or FC_OCB_S channels
+         * a smaller tile, so small shapes waste fewer lanes. */
         const int64_t vw = FC_NV_WIDE * FC_VL;
         for (int64_t ob = 0; ob < nob; ++ob) {
             const int64_t left = cout - ob * ocb;
@@ -233,10 +237,10 @@ static void FC_SUFFIX(fc_conv_band)(const FC_T *xband, int64_t nrows, const int6
 #define FC_TILE_CALL(NAME)                                                                         \
     FC_SUFFIX(NAME)(xband + j0, nrows, ridx + r * g->kH, wb, ocb, g, bias, ob * ocb, cout, out, plane, \
                     oh0 + r, j0)
-                    if (FC_OCBW % 3 == 0 && left <= FC_OCBW / 3) {
-                        if (one) FC_TILE_CALL(fc_tile_third1); else FC_TILE_CALL(fc_tile_third);
-                    } else if (left <= FC_OCBW / 2) {
-                        if (one) FC_TILE_CALL(fc_tile_half1); else FC_TILE_CALL(fc_tile_half);
+                    if (left <= FC_OCB_S) {
+                        if (one) FC_TILE_CALL(fc_tile_small1); else FC_TILE_CALL(fc_tile_small);
+                    } else if (left <= FC_OCB_M) {
+                        if (one) FC_TILE_CALL(fc_tile_mid1); else FC_TILE_CALL(fc_tile_mid);
                     } else if (one) {
                         FC_TILE_CALL(fc_tile_full1);
                     } else {
