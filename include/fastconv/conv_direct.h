@@ -76,6 +76,7 @@ static inline int64_t fc_band_rows(const fc_conv_geom *g, int64_t oh0, int64_t R
 #define FC_OCB_M 3
 #define FC_OCB_S 2
 #define FC_RB 4 /* output rows of the one-channel row-blocked tile */
+#define FC_RB_MIN_KH 5 /* used from this kernel height (measured) */
 #define FC_T float
 #define FC_V fc_vf
 #define FC_SUFFIX FC_NAME_F32
@@ -99,6 +100,7 @@ static inline int64_t fc_band_rows(const fc_conv_geom *g, int64_t oh0, int64_t R
 #undef FC_OCB_M
 #undef FC_OCB_S
 #undef FC_RB
+#undef FC_RB_MIN_KH
 
 #ifdef FC_HAVE_V4
 #define FC_ATTR FC_TARGET_V4
@@ -106,6 +108,7 @@ static inline int64_t fc_band_rows(const fc_conv_geom *g, int64_t oh0, int64_t R
 #define FC_OCB_M 8
 #define FC_OCB_S 4
 #define FC_RB 4
+#define FC_RB_MIN_KH 5
 #define FC_T float
 #define FC_V fc_vf64
 #define FC_SUFFIX FC_NAME_F64
@@ -125,6 +128,7 @@ static inline int64_t fc_band_rows(const fc_conv_geom *g, int64_t oh0, int64_t R
 #undef FC_OCB_M
 #undef FC_OCB_S
 #undef FC_RB
+#undef FC_RB_MIN_KH
 #endif
 
 /* Vector width, in bytes, of the kernels this CPU runs best (64 or 32). */

@@ -251,7 +251,7 @@ static void FC_SUFFIX(fc_conv_band)(const FC_T *xband, int64_t nrows, const int6
         }
     } else {
         /* rows packed densely (stride 1 in height, contiguous band): the row-blocked tile */
-        int dense = g->sh == 1 && g->dh == 1 && g->kH >= 5; /* measured: helps from 5 rows up */
+        int dense = g->sh == 1 && g->dh == 1 && g->kH >= FC_RB_MIN_KH;
         for (int64_t r = 0; dense && r < R; ++r)
             for (int64_t kh = 0; kh < g->kH; ++kh)
                 if (ridx[r * g->kH + kh] != r + kh * g->dh) dense = 0;

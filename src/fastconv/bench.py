@@ -54,7 +54,7 @@ IMAGE_CASES: Dict[str, Dict[str, Any]] = {
     "I2": dict(shape=(2048, 2048), k=(31, 31), mode="same", boundary="fill"),
     "I3": dict(shape=(64, 512, 512), k=(7, 7), mode="same", boundary="wrap", gaussian=True),
 }
-BIG_CASES = ("C3", "C9", "I1")
+BIG_CASES = ("C3", "C9", "I1", "I2")
 QUICK_CASES = ("C1", "C2", "C7", "C10", "P1", "P4", "I3")
 
 

@@ -132,11 +132,12 @@ def _fft(planes: np.ndarray, k: np.ndarray, pads: Tuple[int, int, int, int], pad
     nt = min(resolve_threads(num_threads), nth)
     with ThreadPoolExecutor(max_workers=nt) if nt > 1 else _Serial() as pool:
         for b in range(B):
-            # the padded plane, extended with zeros to whole tiles (those outputs are dropped)
-            p = np.pad(planes[b, 0], ((pads[0], pads[1]), (pads[2], pads[3])), mode=pad_mode, **extra)
-            ext = np.zeros(((nth - 1) * Sh + Lh, (ntw - 1) * Sw + Lw), dtype=p.dtype)
-            ext[:p.shape[0], :p.shape[1]] = p
-            del p
+            # the padded plane, extended to whole tiles: the extension (padded further by the
+            # same mode, in one array) only feeds outputs that are dropped
+            eh = (nth - 1) * Sh + Lh - (H + pads[0] + pads[1])
+            ew = (ntw - 1) * Sw + Lw - (W + pads[2] + pads[3])
+            ext = np.pad(planes[b, 0], ((pads[0], pads[1] + eh), (pads[2], pads[3] + ew)), mode=pad_mode,
+                         **extra)
             list(pool.map(lambda r: tile_row(b, ext, r), range(nth)))
 
 
