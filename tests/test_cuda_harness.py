@@ -75,10 +75,14 @@ def gpu_on_cpu(harness, monkeypatch):
     return fcuda
 
 
+@pytest.mark.parametrize("kernel", [None, "fc_conv2d", "fc_conv2d_igemm"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("seed", range(12))
-def test_conv2d_kernel_matches_cpu(gpu_on_cpu, seed, dtype):
-    cfg = random_config(seed)
+def test_conv2d_kernel_matches_cpu(gpu_on_cpu, seed, dtype, kernel):
+    """The dispatcher's choice, then each conv2d kernel forced, on the random grid (every
+    padding mode, stride, dilation and group count; partial K, channel and pixel tiles of the
+    implicit GEMM)."""
+    cfg = random_config(seed if kernel is None else 100 * (1 + len(kernel)) + seed)
     r = np.random.default_rng(seed)
     x = r.standard_normal((cfg["N"], cfg["C"], cfg["H"], cfg["W"])).astype(dtype)
     w = r.standard_normal((cfg["Cout"], cfg["C"] // cfg["groups"]) + cfg["k"]).astype(dtype)
@@ -86,31 +90,10 @@ def test_conv2d_kernel_matches_cpu(gpu_on_cpu, seed, dtype):
     t, bo, l, rr = cfg["pads"]
     kw = dict(stride=cfg["stride"], padding=((t, bo), (l, rr)), dilation=cfg["dilation"], groups=cfg["groups"],
               padding_mode=cfg["mode"])
-    a = _args.conv2d_args(x[:, ::-1] if seed % 3 == 0 else x, w, b, kw["stride"], kw["padding"], kw["dilation"],
-                          kw["groups"], kw["padding_mode"])
-    got = gpu_on_cpu.conv2d(a)
-    ref = fastconv.conv2d(x[:, ::-1] if seed % 3 == 0 else x, w, b, **kw)
-    tol = 1e-4 if dtype == np.float32 else 1e-12
-    np.testing.assert_allclose(got, ref, rtol=tol, atol=tol)
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("seed", range(12))
-def test_conv2d_igemm_kernel_matches_cpu(gpu_on_cpu, seed, dtype):
-    """The implicit-GEMM kernel, forced on the random grid (every padding mode, stride,
-    dilation and group count; partial K, channel and pixel tiles)."""
-    cfg = random_config(100 + seed)
-    r = np.random.default_rng(seed)
-    x = r.standard_normal((cfg["N"], cfg["C"], cfg["H"], cfg["W"])).astype(dtype)
-    w = r.standard_normal((cfg["Cout"], cfg["C"] // cfg["groups"]) + cfg["k"]).astype(dtype)
-    b = r.standard_normal(cfg["Cout"]).astype(dtype) if cfg["bias"] else None
-    t, bo, l, rr = cfg["pads"]
-    kw = dict(stride=cfg["stride"], padding=((t, bo), (l, rr)), dilation=cfg["dilation"], groups=cfg["groups"],
-              padding_mode=cfg["mode"])
-    xin = x[:, :, ::-1] if seed % 3 == 0 else x
+    xin = x[:, ::-1] if seed % 3 == 0 else (x[:, :, ::-1] if seed % 3 == 1 else x)
     a = _args.conv2d_args(xin, w, b, kw["stride"], kw["padding"], kw["dilation"], kw["groups"],
                           kw["padding_mode"])
-    got = gpu_on_cpu.conv2d(a, kernel="fc_conv2d_igemm")
+    got = gpu_on_cpu.conv2d(a, kernel=kernel)
     tol = 1e-4 if dtype == np.float32 else 1e-12
     np.testing.assert_allclose(got, fastconv.conv2d(xin, w, b, **kw), rtol=tol, atol=tol)
 
