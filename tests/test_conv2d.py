@@ -424,3 +424,23 @@ def test_one_channel_row_blocked_path(dtype, mode, N, C, H, W, Cout, k, groups, 
     d = dilation if isinstance(dilation, tuple) else (dilation, dilation)
     p = pad if isinstance(pad, tuple) else (pad, pad)
     _close(got, conv2d_ref(x, w, b, s, (p[0], p[0], p[1], p[1]), d, groups, mode), dtype, w[0].size)
+
+
+def test_geometry_memo_keeps_validation():
+    """The memoised geometry of plain parameters must not let equal-hashing values through
+    (True == 1), nor change any result."""
+    from fastconv import _args
+
+    x = np.ones((1, 2, 9, 9), np.float32)
+    w = np.ones((3, 2, 3, 3), np.float32)
+    a = conv2d(x, w, stride=1, padding=1)
+    with pytest.raises(TypeError, match="stride must be an int"):
+        conv2d(x, w, stride=True, padding=1)
+    with pytest.raises(TypeError, match="padding must be an int"):
+        conv2d(x, w, stride=1, padding=(True, 1))
+    np.testing.assert_array_equal(conv2d(x, w, stride=np.int64(1), padding=[1, 1]), a)
+    _args._GEOMETRY_CACHE.clear()
+    np.testing.assert_array_equal(conv2d(x, w, stride=(1, 1), padding=((1, 1), (1, 1))), a)
+    for shape in [(1, 2, 9, 9), (1, 2, 9, 10), (2, 9, 9)]:  # same parameters, other shapes
+        got = conv2d(np.ones(shape, np.float32), w, stride=1, padding=1)
+        assert got.shape[-1] == shape[-1]

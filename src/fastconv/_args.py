@@ -40,6 +40,11 @@ def is_cupy(a: Any) -> bool:
 
 def array_kind(fn: str, **arrays: Any) -> str:
     """Return ``"cupy"`` or ``"numpy"`` for the arrays of one call; mixing is a TypeError."""
+    for a in arrays.values():  # fast path: NumPy arrays only
+        if a is not None and type(a) is not np.ndarray:
+            break
+    else:
+        return "numpy"
     kinds = {name: ("cupy" if is_cupy(a) else "numpy") for name, a in arrays.items() if a is not None}
     found = set(kinds.values())
     if len(found) > 1:
@@ -78,6 +83,17 @@ def as_pair(value: Any, name: str, fn: str, minimum: int = 1) -> Tuple[int, int]
 def result_dtype(fn: str, **arrays: Any) -> np.dtype:
     """The dtype policy, shared by every function: ``np.result_type(*arrays, np.float32)``,
     which must be float32 or float64.  Complex and non-numeric inputs are a TypeError."""
+    fast = _F32
+    for a in arrays.values():  # fast path: float32/float64 arrays only
+        if a is None:
+            continue
+        dt = getattr(a, "dtype", None)
+        if dt is _F64:
+            fast = _F64
+        elif dt is not _F32:
+            break
+    else:
+        return fast
     dts = []
     for name, a in arrays.items():
         if a is None:
@@ -94,6 +110,10 @@ def result_dtype(fn: str, **arrays: Any) -> np.dtype:
         raise TypeError(f"{fn}: inputs of dtypes {', '.join(map(str, dts))} promote to {dt}; "
                         "only float32 and float64 are computed (cast to one of them)")
     return np.dtype(dt)
+
+
+_F32 = np.dtype(np.float32)
+_F64 = np.dtype(np.float64)
 
 
 def to_numpy(a: Any, name: str, fn: str) -> np.ndarray:
@@ -113,6 +133,8 @@ def kernel_ready(a: np.ndarray, dtype: np.dtype) -> np.ndarray:
     """View or copy of ``a`` the kernels can read: the computation dtype in native byte
     order, aligned, with strides that are whole elements.  Strides may be anything else
     (negative, Fortran, broadcast); the caller's array is never written."""
+    if a.dtype == dtype and a.flags.c_contiguous and a.flags.aligned:  # fast path
+        return a
     if a.dtype != dtype:
         return a.astype(dtype)
     if not a.flags.aligned or any(s % dtype.itemsize for s in a.strides):
@@ -197,10 +219,41 @@ class ConvArgs(NamedTuple):
     groups: int
 
 
+def _plain(v: Any) -> bool:
+    """True for values whose hash and equality decide their meaning here: Python ints (not
+    bools, which are refused), strings, and tuples of those (one level of nesting)."""
+    t = type(v)
+    if t is int or t is str:
+        return True
+    if t is tuple:
+        return all(type(e) is int or (type(e) is tuple and all(type(f) is int for f in e)) for e in v)
+    return False
+
+
+_GEOMETRY_CACHE: dict = {}
+
+
 def conv2d_geometry(in_shape: Sequence[int], w_shape: Sequence[int], stride: Any, padding: Any,
                     dilation: Any, groups: Any, fn: str):
     """Validate shapes and parameters of a convolution; return
-    (batched, out_shape (4-D), stride, dilation, pads, groups)."""
+    (batched, out_shape (4-D), stride, dilation, pads, groups).
+
+    Results for plain parameters (ints, strings, tuples of ints) are memoised: the small
+    calls of a training loop repeat the same geometry and should cost microseconds."""
+    if _plain(stride) and _plain(padding) and _plain(dilation) and _plain(groups):
+        key = (tuple(in_shape), tuple(w_shape), stride, padding, dilation, groups, fn)
+        hit = _GEOMETRY_CACHE.get(key)
+        if hit is None:
+            hit = _conv2d_geometry(key[0], key[1], stride, padding, dilation, groups, fn)
+            if len(_GEOMETRY_CACHE) >= 512:
+                _GEOMETRY_CACHE.clear()
+            _GEOMETRY_CACHE[key] = hit
+        return hit
+    return _conv2d_geometry(in_shape, w_shape, stride, padding, dilation, groups, fn)
+
+
+def _conv2d_geometry(in_shape: Sequence[int], w_shape: Sequence[int], stride: Any, padding: Any,
+                     dilation: Any, groups: Any, fn: str):
     in_shape = tuple(in_shape)
     w_shape = tuple(w_shape)
     if len(in_shape) not in (3, 4):
