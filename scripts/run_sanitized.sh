@@ -35,4 +35,8 @@ export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 # The source tree has no importable fastconv (src/ layout), so the tests import the
 # instrumented build installed above.
 if [ "$#" -eq 0 ]; then set -- tests; fi
-python -m pytest -p no:cacheprovider "$@"
+# --capture=sys: pytest captures Python's sys.stderr only, so a sanitizer report (written to
+# file descriptor 2 by the runtime, just before it ends the process) reaches the log; with
+# the default descriptor-level capture it would die with the process, leaving only the
+# exit status.
+python -m pytest -p no:cacheprovider --capture=sys "$@"

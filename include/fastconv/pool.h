@@ -62,14 +62,16 @@ typedef struct {
 
 typedef struct {
     int64_t n, np, L;  /* interior columns, n rounded up to FC_PBLK, phase row length */
-    size_t bytes;      /* scratch size; the FC_T part first */
+    size_t bytes;      /* scratch size; the FC_T part first, then int64s */
 } fc_phased_dims;
 
 static inline fc_phased_dims fc_phased_layout(const fc_pool_geom *g, int64_t n, size_t elem) {
     fc_phased_dims d;
     d.n = n;
     d.np = (n + FC_PBLK - 1) / FC_PBLK * FC_PBLK;
-    d.L = d.np + ((g->kW - 1) * g->dW) / g->strW;
+    /* a whole number of blocks, so that every FC_T row and the int64 part after them
+     * stay aligned */
+    d.L = (d.np + ((g->kW - 1) * g->dW) / g->strW + FC_PBLK - 1) / FC_PBLK * FC_PBLK;
     d.bytes = elem * (size_t)(g->strW * d.L + 2 * d.np) + sizeof(int64_t) * (size_t)(g->kH * g->kW + g->strW + g->kW);
     return d;
 }
