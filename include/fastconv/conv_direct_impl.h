@@ -212,8 +212,8 @@ FC_INLINE void FC_SUFFIX(fc_tile_rows)(const FC_T *xcol, int64_t nrows, int64_t 
 }
 
 /* Compute output rows [oh0, oh0 + R) of the `cout` output channels of one group from the
- * packed band xband ([C][nrows][npha][Wq]) and packed weights (block size ocb: 1,
- * FC_OCB_M or FC_OCBW).  ridx[r*kH + kh] is the band row of output row oh0+r's tap kh.  out points at
+ * packed band xband ([C][nrows][npha][Wq]) and packed weights (block size ocb, 1 or
+ * FC_OCBW).  ridx[r*kH + kh] is the band row of output row oh0+r's tap kh.  out points at
  * the group's first output plane of this sample; plane = Ho*Wo.  Packed rows hold at least
  * Wo rounded up to FC_NV_WIDE (wide tile) or FC_NV_NARROW (narrow) vectors. */
 FC_ATTR
@@ -223,7 +223,7 @@ static void FC_SUFFIX(fc_conv_band)(const FC_T *xband, int64_t nrows, const int6
                                     int64_t plane) {
     const int64_t nob = (cout + ocb - 1) / ocb;
     const int64_t wblock = g->C * g->kH * g->kW * ocb;
-    if (ocb > 1) { /* ocb is FC_OCBW, or FC_OCB_M when that divides cout */
+    if (ocb > 1) { /* ocb == FC_OCBW */
         /* Tiles of FC_OCBW channels x FC_NV_WIDE vectors; a last column tile of at most one
          * vector uses one, and a last channel block of at most FC_OCB_M or FC_OCB_S channels
          * a smaller tile, so small shapes waste fewer lanes. */

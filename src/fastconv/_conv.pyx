@@ -78,7 +78,7 @@ def conv2d_direct(const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const 
         return
     cdef Py_ssize_t G = groups, coutg = Cout // groups, isz = sizeof(real_t)
     cdef int64_t vb = vector_bytes()
-    cdef int64_t ocb = fc_conv_wide_ocb(vb, coutg) if coutg >= 3 else 1
+    cdef int64_t ocb = fc_conv_wide_ocb(vb) if coutg >= 3 else 1
     cdef int64_t vw = (FC_NV_WIDE if ocb > 1 else FC_NV_NARROW) * (vb // isz)
     cdef int64_t wo_pad = (Wo + vw - 1) // vw * vw
 

@@ -16,7 +16,7 @@ cdef extern from "fastconv/conv_direct.h" nogil:
         const int64_t *xoff
     int FC_OCB_WIDE, FC_NV_WIDE, FC_OCB_NARROW, FC_NV_NARROW
     int64_t fc_conv_vector_bytes()
-    int64_t fc_conv_wide_ocb(int64_t vb, int64_t cout)
+    int64_t fc_conv_wide_ocb(int64_t vb)
     int64_t fc_band_rows(const fc_conv_geom *g, int64_t oh0, int64_t R, int contiguous,
                          int64_t *rowsrc, int64_t *ridx)
     void fc_pack_band_f(const float *x, const fc_conv_geom *g, const int64_t *rowsrc, int64_t nrows,
