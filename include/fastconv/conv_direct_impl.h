@@ -68,12 +68,16 @@ static void FC_PACK_SUFFIX(fc_pack_band)(const FC_T *x, const fc_conv_geom *g, c
                     const FC_T *s = srow + base * g->sW;
                     for (int64_t j = jlo; j < jhi; ++j, s += step) d[j] = *s;
                 }
-                for (int64_t j = jhi; j < Wq; ++j) {
-                    const int64_t col = j * sw + p;
-                    if (col >= Wp) { d[j] = (FC_T)0; continue; } /* never read for a kept output */
-                    const int64_t s = fc_pad_index(col - col_lo, g->W, g->mode);
+                /* right padding up to the last padded column a kept output reads (Wp); the
+                 * row tail past it only feeds dropped lanes: zeroed in one go */
+                int64_t jw = Wp - p <= 0 ? 0 : (Wp - p + sw - 1) / sw;
+                if (jw > Wq) jw = Wq;
+                if (jw < jhi) jw = jhi;
+                for (int64_t j = jhi; j < jw; ++j) {
+                    const int64_t s = fc_pad_index(j * sw + p - col_lo, g->W, g->mode);
                     d[j] = s < 0 ? fill : srow[s * g->sW];
                 }
+                if (Wq > jw) memset(d + jw, 0, (size_t)(Wq - jw) * sizeof(FC_T));
             }
         }
     }
