@@ -444,3 +444,54 @@ def test_geometry_memo_keeps_validation():
     for shape in [(1, 2, 9, 9), (1, 2, 9, 10), (2, 9, 9)]:  # same parameters, other shapes
         got = conv2d(np.ones(shape, np.float32), w, stride=1, padding=1)
         assert got.shape[-1] == shape[-1]
+
+
+@pytest.fixture
+def channel_lanes_everywhere():
+    """Let the channel-lane tiles take every shape whose channels fill them."""
+    from fastconv import _conv
+
+    old = _conv._set_channel_lanes_min_taps(0)
+    try:
+        yield
+    finally:
+        _conv._set_channel_lanes_min_taps(old)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("seed", range(24))
+def test_channel_lane_tiles_random_grid(seed, dtype, vector_width, channel_lanes_everywhere):
+    """Channel-lane tiles (output channels in the vector lanes) over the random geometry grid:
+    channels per group a multiple of two vectors, every padding mode, stride, dilation, group
+    count, and widths that leave a narrower last tile (or none)."""
+    from fastconv import _conv
+
+    cfg = random_config(700 + seed)
+    vl = vector_width // np.dtype(dtype).itemsize
+    coutg = 2 * vl * int(np.random.default_rng(seed).integers(1, 3))
+    cfg["Cout"] = coutg * cfg["groups"]
+    r = np.random.default_rng(2000 + seed)
+    x = r.standard_normal((cfg["N"], cfg["C"], cfg["H"], cfg["W"])).astype(dtype)
+    w = r.standard_normal((cfg["Cout"], cfg["C"] // cfg["groups"]) + cfg["k"]).astype(dtype)
+    b = r.standard_normal(cfg["Cout"]).astype(dtype) if cfg["bias"] else None
+    t, bo, l, rr = cfg["pads"]
+    got = conv2d(x, w, b, stride=cfg["stride"], padding=((t, bo), (l, rr)),
+                 dilation=cfg["dilation"], groups=cfg["groups"], padding_mode=cfg["mode"])
+    assert _conv._channel_lanes(coutg, 1, got.shape[-1], vl)
+    ref = conv2d_ref(x, w, b, cfg["stride"], cfg["pads"], cfg["dilation"], cfg["groups"], cfg["mode"])
+    _close(got, ref, dtype, w[0].size)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_channel_lane_tiles_default_threshold(dtype, vector_width, rng):
+    """A channel-heavy shape that takes the channel-lane tiles by default, against SciPy."""
+    from fastconv import _conv
+
+    vl = vector_width // np.dtype(dtype).itemsize
+    x = rng.standard_normal((2, 32, 13, 23)).astype(dtype)
+    w = rng.standard_normal((4 * vl, 32, 3, 3)).astype(dtype)
+    b = rng.standard_normal(4 * vl).astype(dtype)
+    assert _conv._channel_lanes(4 * vl, 32 * 9, 23, vl)
+    got = conv2d(x, w, b, padding=1, padding_mode="reflect")
+    ref = conv2d_ref(x, w, b, (1, 1), (1, 1, 1, 1), (1, 1), 1, "reflect")
+    _close(got, ref, dtype, w[0].size)

@@ -73,6 +73,7 @@ static inline int64_t fc_band_rows(const fc_conv_geom *g, int64_t oh0, int64_t R
 
 #define FC_ATTR FC_MULTIVERSION
 #define FC_OCBW FC_OCB_WIDE
+#define FC_NCOL 6 /* columns of the channel-lane tile */
 #define FC_OCB_M 3
 #define FC_OCB_S 2
 #define FC_RB 4 /* output rows of the one-channel row-blocked tile */
@@ -97,6 +98,7 @@ static inline int64_t fc_band_rows(const fc_conv_geom *g, int64_t oh0, int64_t R
 #undef FC_PACK_SUFFIX
 #undef FC_ATTR
 #undef FC_OCBW
+#undef FC_NCOL
 #undef FC_OCB_M
 #undef FC_OCB_S
 #undef FC_RB
@@ -105,6 +107,7 @@ static inline int64_t fc_band_rows(const fc_conv_geom *g, int64_t oh0, int64_t R
 #ifdef FC_HAVE_V4
 #define FC_ATTR FC_TARGET_V4
 #define FC_OCBW FC_OCB_V4
+#define FC_NCOL 14
 #define FC_OCB_M 8
 #define FC_OCB_S 4
 #define FC_RB 4
@@ -125,6 +128,7 @@ static inline int64_t fc_band_rows(const fc_conv_geom *g, int64_t oh0, int64_t R
 #undef FC_SUFFIX
 #undef FC_ATTR
 #undef FC_OCBW
+#undef FC_NCOL
 #undef FC_OCB_M
 #undef FC_OCB_S
 #undef FC_RB
