@@ -451,16 +451,17 @@ def channel_lanes_everywhere():
     """Let the channel-lane tiles take every shape whose channels fill them."""
     from fastconv import _conv
 
-    old = _conv._set_channel_lanes_min_taps(0)
+    old = _conv._set_channel_lanes_min_taps(0, 1.01)
     try:
         yield
     finally:
-        _conv._set_channel_lanes_min_taps(old)
+        _conv._set_channel_lanes_min_taps(*old)
 
 
+@pytest.mark.parametrize("nov", [1, 2])
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("seed", range(24))
-def test_channel_lane_tiles_random_grid(seed, dtype, vector_width, channel_lanes_everywhere):
+def test_channel_lane_tiles_random_grid(seed, dtype, nov, vector_width, channel_lanes_everywhere):
     """Channel-lane tiles (output channels in the vector lanes) over the random geometry grid:
     channels per group a multiple of two vectors, every padding mode, stride, dilation, group
     count, and widths that leave a narrower last tile (or none)."""
@@ -468,7 +469,8 @@ def test_channel_lane_tiles_random_grid(seed, dtype, vector_width, channel_lanes
 
     cfg = random_config(700 + seed)
     vl = vector_width // np.dtype(dtype).itemsize
-    coutg = 2 * vl * int(np.random.default_rng(seed).integers(1, 3))
+    k = int(np.random.default_rng(seed).integers(1, 3))
+    coutg = 2 * vl * k if nov == 2 else vl * (2 * k - 1)  # one vector: an odd number of them
     cfg["Cout"] = coutg * cfg["groups"]
     r = np.random.default_rng(2000 + seed)
     x = r.standard_normal((cfg["N"], cfg["C"], cfg["H"], cfg["W"])).astype(dtype)
@@ -477,7 +479,7 @@ def test_channel_lane_tiles_random_grid(seed, dtype, vector_width, channel_lanes
     t, bo, l, rr = cfg["pads"]
     got = conv2d(x, w, b, stride=cfg["stride"], padding=((t, bo), (l, rr)),
                  dilation=cfg["dilation"], groups=cfg["groups"], padding_mode=cfg["mode"])
-    assert _conv._channel_lanes(coutg, 1, got.shape[-1], vl)
+    assert _conv._channel_lanes(coutg, 1, got.shape[-1], vl) == nov
     ref = conv2d_ref(x, w, b, cfg["stride"], cfg["pads"], cfg["dilation"], cfg["groups"], cfg["mode"])
     _close(got, ref, dtype, w[0].size)
 
@@ -491,7 +493,9 @@ def test_channel_lane_tiles_default_threshold(dtype, vector_width, rng):
     x = rng.standard_normal((2, 32, 13, 23)).astype(dtype)
     w = rng.standard_normal((4 * vl, 32, 3, 3)).astype(dtype)
     b = rng.standard_normal(4 * vl).astype(dtype)
-    assert _conv._channel_lanes(4 * vl, 32 * 9, 23, vl)
+    assert _conv._channel_lanes(4 * vl, 32 * 9, 23, vl) == 2
+    assert _conv._channel_lanes(vl, 6 * 25, vl * 5 // 8, vl) == 1  # narrow rows (LeNet conv2: 10 in 16)
+    assert _conv._channel_lanes(3 * vl, 64 * 9, 56, vl) == 0
     got = conv2d(x, w, b, padding=1, padding_mode="reflect")
     ref = conv2d_ref(x, w, b, (1, 1), (1, 1, 1, 1), (1, 1), 1, "reflect")
     _close(got, ref, dtype, w[0].size)

@@ -45,21 +45,42 @@ def _set_vector_bytes_cap(Py_ssize_t cap):
 # group fill whole tiles of 2 vectors and each output sums at least this many products (the
 # tile's transposed store is then cheap).  Measured on AVX-512 against the column tiles:
 # faster from 32 taps (1x1 with 32 input channels: -25%; C3, C5, C6, C10 all faster), slower
-# at 27 (3x3 over 3 channels).
+# at 27 (3x3 over 3 channels).  With one vector of channels (see below), LeNet's C2 (16
+# channels, 10 columns) takes 21 us instead of 30; 48 channels over 56 columns were slower.
 _channel_lanes_min_taps = 32
+# Whether one-vector channel-lane tiles (C_out per group a multiple of one vector but not two,
+# narrow rows) are used: 1 or 0 (measurements).
+_channel_lanes_one_vector = 1
+_channel_lanes_one_vector_fill = 0.7
 
 
 def _channel_lanes(Py_ssize_t coutg, Py_ssize_t taps, Py_ssize_t Wo, Py_ssize_t vl):
-    """Whether conv2d_direct uses channel-lane tiles for this shape (see above); ``Wo`` is
-    not part of the rule (the tiles take any width) but kept for callers' clarity."""
-    return coutg % (2 * vl) == 0 and taps >= _channel_lanes_min_taps
+    """Vectors of output channels per channel-lane tile for this shape: 2 or 1 when the
+    channels per group fill whole tiles of that many vectors, else 0 (column tiles); see
+    above.  ``Wo`` is not part of the rule (the tiles take any width)."""
+    if taps < _channel_lanes_min_taps:
+        return 0
+    if coutg % (2 * vl) == 0:
+        return 2
+    if coutg % vl == 0 and _channel_lanes_one_vector:
+        # one vector of channels per tap reads as many broadcasts as it has FMAs: worth it
+        # only where the column tiles would fill less than 70% of their lanes (narrow rows,
+        # e.g. LeNet's 10 columns in 16 lanes)
+        full = Wo // (FC_NV_WIDE * vl) * (FC_NV_WIDE * vl)
+        rem = Wo - full
+        computed = full + (0 if rem == 0 else (vl if rem <= vl else FC_NV_WIDE * vl))
+        if Wo < _channel_lanes_one_vector_fill * computed:
+            return 1
+    return 0
 
 
-def _set_channel_lanes_min_taps(Py_ssize_t n):
-    """Set the tap threshold of the channel-lane tiles; returns the previous one (tests)."""
-    global _channel_lanes_min_taps
-    old = _channel_lanes_min_taps
+def _set_channel_lanes_min_taps(Py_ssize_t n, double one_vector_fill=0.7):
+    """Set the tap threshold of the channel-lane tiles and the lane fill below which the
+    one-vector tiles replace column tiles; returns the previous pair (tests)."""
+    global _channel_lanes_min_taps, _channel_lanes_one_vector_fill
+    old = (_channel_lanes_min_taps, _channel_lanes_one_vector_fill)
     _channel_lanes_min_taps = n
+    _channel_lanes_one_vector_fill = one_vector_fill
     return old
 
 
@@ -104,8 +125,9 @@ def conv2d_direct(const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const 
     cdef int64_t ocb = fc_conv_wide_ocb(vb) if coutg >= 3 else 1
     cdef int64_t vw = (FC_NV_WIDE if ocb > 1 else FC_NV_NARROW) * vl
     cdef int64_t wo_pad = (Wo + vw - 1) // vw * vw
-    if _channel_lanes(coutg, Cg * kH * kW, Wo, vl):
-        ocb = 2 * vl  # channel-lane tiles: they read exactly the Wo columns
+    cdef int64_t nov = _channel_lanes(coutg, Cg * kH * kW, Wo, vl)
+    if nov:
+        ocb = nov * vl  # channel-lane tiles: they read exactly the Wo columns
         wo_pad = Wo
 
     pstart_a, xoff_a, Wq = _layout(kW, sw, dw, wo_pad)
