@@ -168,64 +168,103 @@ FC_DEF_TILE(fc_tile_small1, FC_OCB_S, 1)
 FC_DEF_TILE(fc_tile_narrow, FC_OCB_NARROW, FC_NV_NARROW)
 #undef FC_DEF_TILE
 
-/* Channel-lane tile: the vector lanes hold NOV*VL output channels (NOV = 1 or 2 vectors)
- * and the tile covers NC <= FC_NCOL adjacent output columns of one row, so no lane is wasted
- * when the channel count is a multiple of NOV*VL, whatever the output width (the column
- * tiles above waste lanes when Wo is not a multiple of their width: 56 columns fill 64
- * lanes).  Per tap: NOV weight-vector loads, NC input scalars broadcast, NOV*NC FMAs.
- * Weights are packed with ocb = NOV*VL.  The accumulators hold (column, channel) and are
- * transposed through a small buffer on the way out, a cost that the tap count (>= the
- * caller's threshold) hides. */
+/* Channel-lane tile: the vector lanes hold 2*VL output channels (two vectors) and the tile
+ * covers NC <= FC_NCOL adjacent output columns of one row, so no lane is wasted when the
+ * channel count is a multiple of 2*VL, whatever the output width (the column tiles above
+ * waste lanes when Wo is not a multiple of their width: 56 columns fill 64 lanes).  Per tap:
+ * two weight-vector loads, NC input scalars broadcast, 2*NC FMAs.  Weights are packed with
+ * ocb = 2*VL.  The accumulators hold (column, channel) and are transposed through a small
+ * buffer on the way out, a cost that the tap count (>= the caller's threshold) hides. */
 FC_INLINE void FC_SUFFIX(fc_ctile)(const FC_T *xcol, int64_t nrows, const int64_t *ridx, const FC_T *wblk,
                                    const fc_conv_geom *g, const FC_T *bias, int64_t oc0, int64_t cout,
-                                   FC_T *out, int64_t plane, int64_t oh, int64_t j0, const int NC,
-                                   const int NOV) {
+                                   FC_T *out, int64_t plane, int64_t oh, int64_t j0, const int NC) {
     FC_V acc[FC_NCOL][2];
     FC_T bt[2 * FC_VL];
-    for (int l = 0; l < NOV * FC_VL; ++l) bt[l] = (bias != NULL && oc0 + l < cout) ? bias[oc0 + l] : (FC_T)0;
-    FC_V bv[2];
-    memcpy(&bv[0], bt, (size_t)NOV * sizeof(FC_V));
+    for (int l = 0; l < 2 * FC_VL; ++l) bt[l] = (bias != NULL && oc0 + l < cout) ? bias[oc0 + l] : (FC_T)0;
+    FC_V b0, b1;
+    memcpy(&b0, bt, sizeof(FC_V));
+    memcpy(&b1, bt + FC_VL, sizeof(FC_V));
 #pragma GCC unroll 16
-    for (int c = 0; c < NC; ++c)
-#pragma GCC unroll 2
-        for (int v = 0; v < NOV; ++v) acc[c][v] = bv[v];
+    for (int c = 0; c < NC; ++c) {
+        acc[c][0] = b0;
+        acc[c][1] = b1;
+    }
     const int64_t kH = g->kH, kW = g->kW, rowstep = g->npha * g->Wq;
     const FC_T *w = wblk;
     for (int64_t ic = 0; ic < g->C; ++ic) {
         for (int64_t kh = 0; kh < kH; ++kh) {
             const FC_T *xr = xcol + (ic * nrows + ridx[kh]) * rowstep;
-            for (int64_t kw = 0; kw < kW; ++kw, w += NOV * FC_VL) {
+            for (int64_t kw = 0; kw < kW; ++kw, w += 2 * FC_VL) {
                 const FC_T *xp = xr + g->xoff[kw];
-                FC_V wv[2];
-                memcpy(&wv[0], w, (size_t)NOV * sizeof(FC_V));
+                FC_V w0, w1;
+                memcpy(&w0, w, sizeof(FC_V));
+                memcpy(&w1, w + FC_VL, sizeof(FC_V));
 #pragma GCC unroll 16
                 for (int c = 0; c < NC; ++c) {
                     const FC_T xv = xp[c];
-#pragma GCC unroll 2
-                    for (int v = 0; v < NOV; ++v) acc[c][v] += wv[v] * xv;
+                    acc[c][0] += w0 * xv;
+                    acc[c][1] += w1 * xv;
                 }
             }
         }
     }
     FC_T tmp[FC_NCOL][2 * FC_VL];
 #pragma GCC unroll 16
-    for (int c = 0; c < NC; ++c) memcpy(tmp[c], &acc[c][0], (size_t)NOV * sizeof(FC_V));
-    const int64_t nval = cout - oc0 < NOV * FC_VL ? cout - oc0 : NOV * FC_VL;
+    for (int c = 0; c < NC; ++c) memcpy(tmp[c], &acc[c][0], 2 * sizeof(FC_V));
+    const int64_t nval = cout - oc0 < 2 * FC_VL ? cout - oc0 : 2 * FC_VL;
     for (int64_t o = 0; o < nval; ++o) {
         FC_T *dst = out + (oc0 + o) * plane + oh * g->Wo + j0;
         for (int c = 0; c < NC; ++c) dst[c] = tmp[c][o];
     }
 }
 
+/* The same with one vector of channels (VL channels): for narrow rows, where the column
+ * tiles would leave most lanes empty. */
+FC_INLINE void FC_SUFFIX(fc_ctile_one)(const FC_T *xcol, int64_t nrows, const int64_t *ridx, const FC_T *wblk,
+                                       const fc_conv_geom *g, const FC_T *bias, int64_t oc0, int64_t cout,
+                                       FC_T *out, int64_t plane, int64_t oh, int64_t j0, const int NC) {
+    FC_V acc[FC_NCOL];
+    FC_T bt[FC_VL];
+    for (int l = 0; l < FC_VL; ++l) bt[l] = (bias != NULL && oc0 + l < cout) ? bias[oc0 + l] : (FC_T)0;
+    FC_V b0;
+    memcpy(&b0, bt, sizeof(FC_V));
+#pragma GCC unroll 16
+    for (int c = 0; c < NC; ++c) acc[c] = b0;
+    const int64_t kH = g->kH, kW = g->kW, rowstep = g->npha * g->Wq;
+    const FC_T *w = wblk;
+    for (int64_t ic = 0; ic < g->C; ++ic) {
+        for (int64_t kh = 0; kh < kH; ++kh) {
+            const FC_T *xr = xcol + (ic * nrows + ridx[kh]) * rowstep;
+            for (int64_t kw = 0; kw < kW; ++kw, w += FC_VL) {
+                const FC_T *xp = xr + g->xoff[kw];
+                FC_V w0;
+                memcpy(&w0, w, sizeof(FC_V));
+#pragma GCC unroll 16
+                for (int c = 0; c < NC; ++c) acc[c] += w0 * xp[c];
+            }
+        }
+    }
+    FC_T tmp[FC_NCOL][FC_VL];
+#pragma GCC unroll 16
+    for (int c = 0; c < NC; ++c) memcpy(tmp[c], &acc[c], sizeof(FC_V));
+    const int64_t nval = cout - oc0 < FC_VL ? cout - oc0 : FC_VL;
+    for (int64_t o = 0; o < nval; ++o) {
+        FC_T *dst = out + (oc0 + o) * plane + oh * g->Wo + j0;
+        for (int c = 0; c < NC; ++c) dst[c] = tmp[c][o];
+    }
+}
+
+/* One function per (columns, vectors). */
 #define FC_DEF_CTILE(NC_)                                                                          \
-    FC_ATTR __attribute__((noinline)) static void FC_SUFFIX(fc_ctile_##NC_)(                       \
+    FC_ATTR __attribute__((noinline)) static void FC_SUFFIX(fc_ctile2_##NC_)(                      \
         const FC_T *xcol, int64_t nrows, const int64_t *ridx, const FC_T *wblk, const fc_conv_geom *g, \
-        const FC_T *bias, int64_t oc0, int64_t cout, FC_T *out, int64_t plane, int64_t oh, int64_t j0, \
-        int nov) {                                                                                  \
-        if (nov == 2)                                                                               \
-            FC_SUFFIX(fc_ctile)(xcol, nrows, ridx, wblk, g, bias, oc0, cout, out, plane, oh, j0, NC_, 2); \
-        else                                                                                        \
-            FC_SUFFIX(fc_ctile)(xcol, nrows, ridx, wblk, g, bias, oc0, cout, out, plane, oh, j0, NC_, 1); \
+        const FC_T *bias, int64_t oc0, int64_t cout, FC_T *out, int64_t plane, int64_t oh, int64_t j0) { \
+        FC_SUFFIX(fc_ctile)(xcol, nrows, ridx, wblk, g, bias, oc0, cout, out, plane, oh, j0, NC_);  \
+    }                                                                                               \
+    FC_ATTR __attribute__((noinline)) static void FC_SUFFIX(fc_ctile1_##NC_)(                      \
+        const FC_T *xcol, int64_t nrows, const int64_t *ridx, const FC_T *wblk, const fc_conv_geom *g, \
+        const FC_T *bias, int64_t oc0, int64_t cout, FC_T *out, int64_t plane, int64_t oh, int64_t j0) { \
+        FC_SUFFIX(fc_ctile_one)(xcol, nrows, ridx, wblk, g, bias, oc0, cout, out, plane, oh, j0, NC_);  \
     }
 FC_DEF_CTILE(1)
 FC_DEF_CTILE(2)
@@ -253,7 +292,10 @@ FC_INLINE void FC_SUFFIX(fc_ctile_row)(const FC_T *xband, int64_t nrows, const i
         const int64_t nc = g->Wo - j0 < FC_NCOL ? g->Wo - j0 : FC_NCOL;
 #define FC_CT(NC_)                                                                                  \
     case NC_:                                                                                       \
-        FC_SUFFIX(fc_ctile_##NC_)(xband + j0, nrows, ridx, wblk, g, bias, oc0, cout, out, plane, oh, j0, nov); \
+        if (nov == 2)                                                                               \
+            FC_SUFFIX(fc_ctile2_##NC_)(xband + j0, nrows, ridx, wblk, g, bias, oc0, cout, out, plane, oh, j0); \
+        else                                                                                        \
+            FC_SUFFIX(fc_ctile1_##NC_)(xband + j0, nrows, ridx, wblk, g, bias, oc0, cout, out, plane, oh, j0); \
         break;
         switch (nc) {
             FC_CT(1) FC_CT(2) FC_CT(3) FC_CT(4) FC_CT(5) FC_CT(6)
