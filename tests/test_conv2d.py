@@ -40,11 +40,10 @@ def random_config(seed):
                 groups=groups, mode=mode, bias=bool(r.integers(0, 2)))
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("seed", range(60))
-def test_random_grid_vs_scipy(seed, dtype, vector_width):
-    cfg = random_config(seed)
-    r = np.random.default_rng(1000 + seed)
+def check_config_vs_reference(cfg, seed, dtype):
+    """Run conv2d on random data for one random_config against the float64 reference;
+    return the result."""
+    r = np.random.default_rng(seed)
     x = r.standard_normal((cfg["N"], cfg["C"], cfg["H"], cfg["W"])).astype(dtype)
     w = r.standard_normal((cfg["Cout"], cfg["C"] // cfg["groups"]) + cfg["k"]).astype(dtype)
     b = r.standard_normal(cfg["Cout"]).astype(dtype) if cfg["bias"] else None
@@ -55,6 +54,13 @@ def test_random_grid_vs_scipy(seed, dtype, vector_width):
     assert got.dtype == dtype and got.shape == ref.shape
     assert got.flags.c_contiguous
     _close(got, ref, dtype, w[0].size)
+    return got
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("seed", range(60))
+def test_random_grid_vs_scipy(seed, dtype, vector_width):
+    check_config_vs_reference(random_config(seed), 1000 + seed, dtype)
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -472,16 +478,8 @@ def test_channel_lane_tiles_random_grid(seed, dtype, nov, vector_width, channel_
     k = int(np.random.default_rng(seed).integers(1, 3))
     coutg = 2 * vl * k if nov == 2 else vl * (2 * k - 1)  # one vector: an odd number of them
     cfg["Cout"] = coutg * cfg["groups"]
-    r = np.random.default_rng(2000 + seed)
-    x = r.standard_normal((cfg["N"], cfg["C"], cfg["H"], cfg["W"])).astype(dtype)
-    w = r.standard_normal((cfg["Cout"], cfg["C"] // cfg["groups"]) + cfg["k"]).astype(dtype)
-    b = r.standard_normal(cfg["Cout"]).astype(dtype) if cfg["bias"] else None
-    t, bo, l, rr = cfg["pads"]
-    got = conv2d(x, w, b, stride=cfg["stride"], padding=((t, bo), (l, rr)),
-                 dilation=cfg["dilation"], groups=cfg["groups"], padding_mode=cfg["mode"])
+    got = check_config_vs_reference(cfg, 2000 + seed, dtype)
     assert _conv._channel_lanes(coutg, 1, got.shape[-1], vl) == nov
-    ref = conv2d_ref(x, w, b, cfg["stride"], cfg["pads"], cfg["dilation"], cfg["groups"], cfg["mode"])
-    _close(got, ref, dtype, w[0].size)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -55,9 +55,10 @@ _channel_lanes_one_vector_fill = 0.7
 
 
 def _channel_lanes(Py_ssize_t coutg, Py_ssize_t taps, Py_ssize_t Wo, Py_ssize_t vl):
-    """Vectors of output channels per channel-lane tile for this shape: 2 or 1 when the
-    channels per group fill whole tiles of that many vectors, else 0 (column tiles); see
-    above.  ``Wo`` is not part of the rule (the tiles take any width)."""
+    """Vectors of output channels per channel-lane tile for this shape, or 0 for the column
+    tiles: 2 when the channels per group fill whole two-vector tiles; 1 when they fill
+    one-vector tiles and the rows (``Wo``) are so narrow that column tiles would leave most
+    lanes empty; see above."""
     if taps < _channel_lanes_min_taps:
         return 0
     if coutg % (2 * vl) == 0:
