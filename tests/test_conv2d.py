@@ -497,3 +497,92 @@ def test_channel_lane_tiles_default_threshold(dtype, vector_width, rng):
     got = conv2d(x, w, b, padding=1, padding_mode="reflect")
     ref = conv2d_ref(x, w, b, (1, 1), (1, 1, 1, 1), (1, 1), 1, "reflect")
     _close(got, ref, dtype, w[0].size)
+
+
+# ------------------------------------------------- in-place kernel (one input channel)
+
+@pytest.fixture(params=[2, 0], ids=["in_place", "bands"])
+def in_place(request):
+    """Run a test with the in-place kernel for every shape whose layout allows it, then with
+    packed bands only, so both serve one-input-channel convolutions under test."""
+    from fastconv import _conv
+
+    old = _conv._set_in_place(request.param)
+    try:
+        yield request.param
+    finally:
+        _conv._set_in_place(old)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("seed", range(30))
+def test_one_input_channel_random_grid(seed, dtype, vector_width, in_place):
+    """Depthwise and single-channel convolutions (one input channel per output channel) over
+    the random geometry grid, mostly with column stride 1 (the in-place kernel's domain)."""
+    cfg = random_config(3000 + seed)
+    cfg["C"] = cfg["groups"]
+    if seed % 4:
+        cfg["stride"] = (cfg["stride"][0], 1)
+    check_config_vs_reference(cfg, 4000 + seed, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape,k,pad,mode,stride,dilation,groups,cout", [
+    ((2, 3, 9, 5), (3, 3), 1, "zeros", 1, 1, 3, 3),            # rows narrower than a vector
+    ((1, 2, 11, 40), (3, 5), 20, "reflect", 1, 1, 2, 2),       # padding wider than a vector
+    ((1, 1, 40, 37), (5, 2), (3, 9), "circular", 1, (2, 7), 1, 1),  # dilated, uneven pads
+    ((1, 2, 21, 3000), (3, 3), 1, "symmetric", 1, 1, 2, 2),   # wide rows: several row groups
+    ((1, 1, 200, 70), (4, 3), 2, "replicate", (3, 1), (2, 1), 1, 1),  # row stride, dilation
+    ((2, 4, 30, 33), (3, 3), 1, "zeros", 1, 1, 4, 12),        # channel multiplier 3
+    ((1, 1, 3000, 17), (2, 1), 0, "zeros", 1, 1, 1, 1),       # one plane cut into row bands
+])
+def test_one_input_channel_edge_cases(shape, k, pad, mode, stride, dilation, groups, cout, dtype,
+                                      vector_width, in_place, rng):
+    """Shapes that stress the in-place kernel's edge chunks, row groups and row bands."""
+    x = rng.standard_normal(shape).astype(dtype)
+    w = rng.standard_normal((cout, 1) + k).astype(dtype)
+    b = rng.standard_normal(cout).astype(dtype)
+    x_before = x.copy()
+    got = conv2d(x, w, b, stride=stride, padding=pad, dilation=dilation, groups=groups,
+                 padding_mode=mode)
+    p = (pad, pad) if isinstance(pad, int) else pad
+    s = (stride, stride) if isinstance(stride, int) else stride
+    d = (dilation, dilation) if isinstance(dilation, int) else dilation
+    ref = conv2d_ref(x, w, b, s, (p[0], p[0], p[1], p[1]), d, groups, mode)
+    _close(got, ref, dtype, w[0].size)
+    np.testing.assert_array_equal(x, x_before)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_one_input_channel_strided_views(dtype, vector_width, in_place, rng):
+    """Views: reversed rows (negative row stride) and columns (not contiguous: bands),
+    a channel-sliced input, and a constant fill through correlate2d's fillvalue."""
+    base = rng.standard_normal((2, 6, 19, 41)).astype(dtype)
+    w = rng.standard_normal((3, 1, 3, 3)).astype(dtype)
+    for x in (base[:, ::2, ::-1, :], base[:, 1:4, :, ::-1], base[:, :3, 2:, 1:-1]):
+        got = conv2d(x, w, padding=1, groups=3)
+        _close(got, conv2d_ref(np.ascontiguousarray(x), w, pads=(1, 1, 1, 1), groups=3), dtype, 9)
+    from scipy import signal as ss
+    img = base[0, 0]
+    k = rng.standard_normal((3, 5)).astype(dtype)
+    got = fastconv.correlate2d(img, k, mode="same", boundary="fill", fillvalue=2.5, method="direct")
+    ref = ss.correlate2d(img.astype(np.float64), k.astype(np.float64), mode="same", boundary="fill",
+                         fillvalue=2.5)
+    _close(got, ref, dtype, k.size)
+
+
+def test_in_place_rule():
+    """The in-place kernel is chosen only where it was measured faster: small kernels on rows
+    of moderate width, one input channel, column stride 1, contiguous columns."""
+    from fastconv import _conv
+
+    assert _conv._use_in_place(1, 1, 4, 3, 3, 56, 4)          # C7 (depthwise 3x3, 56 wide)
+    assert _conv._use_in_place(1, 1, 4, 5, 5, 224, 4)
+    assert not _conv._use_in_place(1, 1, 4, 5, 5, 4096, 4)    # C9: wide rows
+    assert not _conv._use_in_place(1, 1, 4, 15, 15, 1024, 4)  # C8: big kernel
+    assert not _conv._use_in_place(1, 1, 4, 7, 1, 512, 4)     # separable 7x1 column pass
+    assert not _conv._use_in_place(2, 1, 4, 3, 3, 56, 4)      # two input channels
+    assert not _conv._use_in_place(1, 2, 4, 3, 3, 56, 4)      # column stride 2
+    assert not _conv._use_in_place(1, 1, 8, 3, 3, 56, 4)      # columns not contiguous
+    with pytest.raises(ValueError, match="mode must be"):
+        _conv._set_in_place(3)

@@ -169,4 +169,26 @@ FC_BAND_DISPATCH(d, double)
 #undef FC_BAND_DISPATCH
 #undef FC_BAND_V4
 
+#define FC_DW_DISPATCH(SUF, T)                                                                       \
+    static inline void fc_dw_band_##SUF(int64_t vb, const T *x, int64_t sH, const fc_conv_geom *g,     \
+                                        const int64_t *colmap, const T *fillrow, T fill, const T *w,  \
+                                        T b, int64_t oh0, int64_t R, T *out, int64_t rg, const T **rowp, \
+                                        T *edge, const T **eptr, T *tmp, const T *nx, int64_t nxrows) { \
+        FC_DW_V4(SUF)                                                                                \
+        fc_dw_band_##SUF##32(x, sH, g, colmap, fillrow, fill, w, b, oh0, R, out, rg, rowp, edge, eptr, tmp, nx, nxrows); \
+    }
+#ifdef FC_HAVE_V4
+#define FC_DW_V4(SUF)                                                                                \
+    if (vb == 64) {                                                                                  \
+        fc_dw_band_##SUF##64(x, sH, g, colmap, fillrow, fill, w, b, oh0, R, out, rg, rowp, edge, eptr, tmp, nx, nxrows); \
+        return;                                                                                      \
+    }
+#else
+#define FC_DW_V4(SUF) (void)vb;
+#endif
+FC_DW_DISPATCH(f, float)
+FC_DW_DISPATCH(d, double)
+#undef FC_DW_DISPATCH
+#undef FC_DW_V4
+
 #endif /* FASTCONV_CONV_DIRECT_H */

@@ -429,6 +429,159 @@ static void FC_SUFFIX(fc_conv_band)(const FC_T *xband, int64_t nrows, const int6
     }
 }
 
+/* ---- In-place kernel: one input channel per output channel (depthwise, single-channel) ----
+ * With one input channel per output channel there is nothing to share between channels, and
+ * the packed band of fc_conv_band costs more than the arithmetic (a copy of every input row,
+ * with scalar border code per short row).  This kernel reads the input plane where it lies
+ * (column stride 1, columns contiguous in memory): each tap of VL adjacent outputs is one
+ * unaligned vector load.  Rows are reached through a table of row pointers, so row padding
+ * costs nothing: a padded row is its source row (reflect, replicate, circular ...) or a row of
+ * fill values.
+ *
+ * The output row is covered by chunks of VL columns (the last one shifted left to end at Wo,
+ * recomputing a few columns rather than needing a masked tail).  A chunk whose taps all fall
+ * inside the input row is computed in place; a chunk that reaches into the column padding
+ * reads a small edge buffer holding its padded columns, built once per input row.  Each chunk
+ * is a *strip*: one call walks down every output row of a group, FC_RB rows at a time, so the
+ * out-of-order core overlaps one block's stores with the next block's FMAs. */
+
+/* RB rows of the strip: output row r's tap kh reads rows[r*sh + kh*dh] + c0 + kw*dw. */
+FC_INLINE void FC_SUFFIX(fc_dw_block)(const FC_T *const *rows, int64_t sh, int64_t dh, const FC_T *w,
+                                      int64_t kH, int64_t kW, int64_t dw, FC_T b, int64_t c0, FC_T *dst,
+                                      int64_t ldd, const int RB, const int KW) {
+    if (KW) kW = KW;
+    FC_V acc[FC_RB];
+#pragma GCC unroll 16
+    for (int r = 0; r < RB; ++r) acc[r] = (FC_V){0} + b;
+    for (int64_t kh = 0; kh < kH; ++kh) {
+        const FC_T *xr[FC_RB];
+#pragma GCC unroll 16
+        for (int r = 0; r < RB; ++r) xr[r] = rows[r * sh + kh * dh] + c0;
+        const FC_T *wr = w + kh * kW;
+#pragma GCC unroll 8
+        for (int64_t kw = 0; kw < kW; ++kw) {
+            const FC_T wv = wr[kw];
+#pragma GCC unroll 16
+            for (int r = 0; r < RB; ++r) {
+                FC_V xv;
+                memcpy(&xv, xr[r] + kw * dw, sizeof(FC_V));
+                acc[r] += xv * wv;
+            }
+        }
+    }
+#pragma GCC unroll 16
+    for (int r = 0; r < RB; ++r) memcpy(dst + r * ldd, &acc[r], sizeof(FC_V));
+}
+
+/* A strip of n output rows (dst rows ldd apart), VL columns.  One function per kernel width
+ * KW (0: any), since a kernel row unrolled at compile time runs about twice as fast as the
+ * loop over kW for the small kernels depthwise layers use. */
+#define FC_DEF_DW_STRIP(KW_)                                                                        \
+    FC_ATTR __attribute__((noinline)) static void FC_SUFFIX(fc_dw_strip_##KW_)(                    \
+        const FC_T *const *rows, int64_t sh, int64_t dh, int64_t n, const FC_T *w, int64_t kH,     \
+        int64_t kW, int64_t dw, FC_T b, int64_t c0, FC_T *dst, int64_t ldd) {                      \
+        int64_t r = 0;                                                                              \
+        for (; r + FC_RB <= n; r += FC_RB)                                                          \
+            FC_SUFFIX(fc_dw_block)(rows + r * sh, sh, dh, w, kH, kW, dw, b, c0, dst + r * ldd, ldd, FC_RB, KW_); \
+        for (; r < n; ++r)                                                                          \
+            FC_SUFFIX(fc_dw_block)(rows + r * sh, sh, dh, w, kH, kW, dw, b, c0, dst + r * ldd, ldd, 1, KW_); \
+    }
+FC_DEF_DW_STRIP(0)
+FC_DEF_DW_STRIP(3)
+FC_DEF_DW_STRIP(5)
+FC_DEF_DW_STRIP(7)
+#undef FC_DEF_DW_STRIP
+
+FC_INLINE void FC_SUFFIX(fc_dw_strip)(const FC_T *const *rows, int64_t sh, int64_t dh, int64_t n, const FC_T *w,
+                                      int64_t kH, int64_t kW, int64_t dw, FC_T b, int64_t c0, FC_T *dst,
+                                      int64_t ldd) {
+    switch (kW) {
+    case 3: FC_SUFFIX(fc_dw_strip_3)(rows, sh, dh, n, w, kH, kW, dw, b, c0, dst, ldd); break;
+    case 5: FC_SUFFIX(fc_dw_strip_5)(rows, sh, dh, n, w, kH, kW, dw, b, c0, dst, ldd); break;
+    case 7: FC_SUFFIX(fc_dw_strip_7)(rows, sh, dh, n, w, kH, kW, dw, b, c0, dst, ldd); break;
+    default: FC_SUFFIX(fc_dw_strip_0)(rows, sh, dh, n, w, kH, kW, dw, b, c0, dst, ldd); break;
+    }
+}
+
+/* Output rows [oh0, oh0 + R) of one output channel (out: its plane, Ho x Wo, row stride Wo)
+ * from one input plane x (rows sH elements apart, columns contiguous), column stride 1.
+ * w: the kH*kW taps, contiguous; colmap[p]: the input column padded column p reads, or -1
+ * (fill), for p < g->Wp; fillrow: W copies of fill.  Scratch: rowp, room for
+ * (R-1)*sh + (kH-1)*dh + 1 row pointers; edge, ((rg-1)*sh + (kH-1)*dh + 1) * (VL + (kW-1)*dw)
+ * elements and eptr room for as many pointers as rowp, where rg is the row group (R is cut
+ * into groups of at most rg rows so the edge buffers and the rows read stay in cache); tmp,
+ * rg * VL elements.  nx, when not NULL, is the first of nxrows input rows (sH apart, W
+ * columns) the caller reads next: they are prefetched while this band is computed, a slice
+ * per chunk, since small planes (depthwise layers) are otherwise read from memory row by row
+ * at the latency of each miss. */
+FC_ATTR
+static void FC_SUFFIX(fc_dw_band)(const FC_T *x, int64_t sH, const fc_conv_geom *g, const int64_t *colmap,
+                                  const FC_T *fillrow, FC_T fill, const FC_T *w, FC_T b, int64_t oh0,
+                                  int64_t R, FC_T *out, int64_t rg, const FC_T **rowp, FC_T *edge,
+                                  const FC_T **eptr, FC_T *tmp, const FC_T *nx, int64_t nxrows) {
+    const int64_t kH = g->kH, kW = g->kW, sh = g->sh, dh = g->dh, dw = g->dw, Wo = g->Wo, W = g->W;
+    const int64_t pl = g->pl, Wp = g->Wp, reach = (kH - 1) * dh + 1;
+    const int64_t span = (R - 1) * sh + reach, r0 = oh0 * sh - g->pt;
+    for (int64_t i = 0; i < span; ++i) {
+        const int64_t s = fc_pad_index(r0 + i, g->H, g->mode);
+        rowp[i] = s < 0 ? fillrow : x + s * sH;
+    }
+    /* interior output columns [lo, hi): every tap inside the input row */
+    const int64_t lo = pl;
+    const int64_t hi = W - (kW - 1) * dw + pl;
+    const int64_t EW = FC_VL + (kW - 1) * dw; /* padded columns one chunk reads */
+    const int64_t nchunks = ((R + rg - 1) / rg) * ((Wo + FC_VL - 1) / FC_VL);
+    int64_t pf_row = 0, chunk = 0;
+    for (int64_t g0 = 0; g0 < R; g0 += rg) {
+        const int64_t n = R - g0 < rg ? R - g0 : rg;
+        const int64_t gspan = (n - 1) * sh + reach;
+        const FC_T *const *rows = rowp + g0 * sh;
+        FC_T *orow = out + (oh0 + g0) * Wo;
+        for (int64_t j = 0; j < Wo; j += FC_VL) {
+            if (j + FC_VL > Wo && Wo >= FC_VL) j = Wo - FC_VL; /* last chunk shifted left */
+            if (nx != NULL) { /* this chunk's share of the next rows */
+                const int64_t upto = nxrows * ++chunk / nchunks;
+                for (; pf_row < upto; ++pf_row) {
+                    const char *p = (const char *)(nx + pf_row * sH);
+                    for (int64_t o = 0; o < W * (int64_t)sizeof(FC_T); o += 64) __builtin_prefetch(p + o, 0, 3);
+                    __builtin_prefetch(p + W * (int64_t)sizeof(FC_T) - 1, 0, 3);
+                }
+            }
+            if (j >= lo && j + FC_VL <= hi) {
+                FC_SUFFIX(fc_dw_strip)(rows, sh, dh, n, w, kH, kW, dw, b, j - pl, orow + j, Wo);
+                continue;
+            }
+            /* edge chunk: padded columns [j, j + EW) of every row of the group, real columns
+             * [a, e) copied as a block, the others through colmap (zero past Wp: they only feed
+             * output columns past Wo) */
+            int64_t a = j > pl ? j : pl, e = j + EW;
+            if (e > pl + W) e = pl + W;
+            if (e > Wp) e = Wp;
+            if (e < a) e = a;
+            for (int64_t i = 0; i < gspan; ++i) {
+                const FC_T *src = rows[i];
+                FC_T *d = edge + i * EW;
+                for (int64_t t = 0; t < a - j; ++t) {
+                    const int64_t c = j + t < Wp ? colmap[j + t] : -1;
+                    d[t] = j + t >= Wp ? (FC_T)0 : (c < 0 ? fill : src[c]);
+                }
+                for (int64_t t = a - j; t < e - j; ++t) d[t] = src[j + t - pl];
+                for (int64_t t = e - j; t < EW; ++t) {
+                    const int64_t c = j + t < Wp ? colmap[j + t] : -1;
+                    d[t] = j + t >= Wp ? (FC_T)0 : (c < 0 ? fill : src[c]);
+                }
+                eptr[i] = d;
+            }
+            if (j + FC_VL <= Wo) {
+                FC_SUFFIX(fc_dw_strip)(eptr, sh, dh, n, w, kH, kW, dw, b, 0, orow + j, Wo);
+            } else { /* Wo < VL: through tmp */
+                FC_SUFFIX(fc_dw_strip)(eptr, sh, dh, n, w, kH, kW, dw, b, 0, tmp, FC_VL);
+                for (int64_t r = 0; r < n; ++r) memcpy(orow + r * Wo, tmp + r * FC_VL, (size_t)Wo * sizeof(FC_T));
+            }
+        }
+    }
+}
+
 #undef FC_MAX_NV
 #undef FC_MAX_OCB
 #undef FC_VL

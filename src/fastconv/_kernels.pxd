@@ -33,6 +33,14 @@ cdef extern from "fastconv/conv_direct.h" nogil:
     void fc_conv_band_d(int64_t vb, const double *xband, int64_t nrows, const int64_t *ridx, const double *wpack,
                         int64_t ocb, const double *bias, int64_t cout, const fc_conv_geom *g,
                         int64_t oh0, int64_t R, double *out, int64_t plane)
+    void fc_dw_band_f(int64_t vb, const float *x, int64_t sH, const fc_conv_geom *g, const int64_t *colmap,
+                      const float *fillrow, float fill, const float *w, float b, int64_t oh0, int64_t R,
+                      float *out, int64_t rg, const float **rowp, float *edge, const float **eptr,
+                      float *tmp, const float *nx, int64_t nxrows)
+    void fc_dw_band_d(int64_t vb, const double *x, int64_t sH, const fc_conv_geom *g, const int64_t *colmap,
+                      const double *fillrow, double fill, const double *w, double b, int64_t oh0, int64_t R,
+                      double *out, int64_t rg, const double **rowp, double *edge, const double **eptr,
+                      double *tmp, const double *nx, int64_t nxrows)
 
 cdef extern from "fastconv/pool.h" nogil:
     ctypedef struct fc_pool_geom:
