@@ -561,14 +561,13 @@ static void FC_SUFFIX(fc_dw_band)(const FC_T *x, int64_t sH, const fc_conv_geom 
             for (int64_t i = 0; i < gspan; ++i) {
                 const FC_T *src = rows[i];
                 FC_T *d = edge + i * EW;
-                for (int64_t t = 0; t < a - j; ++t) {
-                    const int64_t c = j + t < Wp ? colmap[j + t] : -1;
-                    d[t] = j + t >= Wp ? (FC_T)0 : (c < 0 ? fill : src[c]);
-                }
-                for (int64_t t = a - j; t < e - j; ++t) d[t] = src[j + t - pl];
-                for (int64_t t = e - j; t < EW; ++t) {
-                    const int64_t c = j + t < Wp ? colmap[j + t] : -1;
-                    d[t] = j + t >= Wp ? (FC_T)0 : (c < 0 ? fill : src[c]);
+                for (int64_t t = 0; t < EW; ++t) {
+                    if (t == a - j) { /* the real columns: a plain copy */
+                        for (; t < e - j; ++t) d[t] = src[j + t - pl];
+                        if (t == EW) break;
+                    }
+                    const int64_t p = j + t, c = p < Wp ? colmap[p] : -1;
+                    d[t] = p >= Wp ? (FC_T)0 : (c < 0 ? fill : src[c]);
                 }
                 eptr[i] = d;
             }

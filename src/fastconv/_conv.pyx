@@ -13,7 +13,7 @@ import numpy as np
 from fastconv._kernels cimport (
     FC_NV_NARROW, FC_NV_WIDE, fc_band_rows, fc_conv_band_d, fc_conv_band_f, fc_conv_geom,
     fc_conv_vector_bytes, fc_conv_wide_ocb, fc_dw_band_d, fc_dw_band_f, fc_pack_band_d, fc_pack_band_f,
-    fc_pack_weights_d, fc_pack_weights_f, fc_pad_index,
+    fc_pack_weights_d, fc_pack_weights_f, fc_pad_map,
 )
 from fastconv._omp cimport resolve_threads
 from fastconv._types cimport real_t
@@ -304,8 +304,7 @@ cdef _conv_in_place(const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, cons
             fc_pack_weights_f(&w[0, 0, 0, 0], ws, Cout, 1, kH, kW, 1, &wpack[0])
         else:
             fc_pack_weights_d(&w[0, 0, 0, 0], ws, Cout, 1, kH, kW, 1, &wpack[0])
-        for i in range(g.Wp):
-            colmap[i] = fc_pad_index(i - pl, W, mode)
+        fc_pad_map(&colmap[0], g.Wp, pl, W, mode)
     fillrow_a = np.full(W, fill, dtype=dtype)
     cdef const real_t[::1] fillrow = fillrow_a
 

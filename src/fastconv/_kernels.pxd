@@ -5,6 +5,7 @@ from libc.stdint cimport int64_t
 cdef extern from "fastconv/pad.h" nogil:
     int FC_PAD_ZEROS, FC_PAD_REFLECT, FC_PAD_SYMMETRIC, FC_PAD_REPLICATE, FC_PAD_CIRCULAR
     int64_t fc_pad_index(int64_t i, int64_t n, int mode)
+    void fc_pad_map(int64_t *map, int64_t len, int64_t before, int64_t n, int mode)
 
 cdef extern from "fastconv/conv_direct.h" nogil:
     ctypedef struct fc_conv_geom:
