@@ -96,6 +96,18 @@ def time_call(f: Callable[[], Any], reps: int = 7, min_time: float = 0.02) -> Tu
     return float(np.median(times)), reps
 
 
+def warm_memory(mib: int = 1024) -> None:
+    """Touch and free ``mib`` MiB once, before any timing.
+
+    On a virtual machine the first touch of guest memory that the host has not yet backed
+    costs several times a normal page fault; big results (C9's 64 MiB) then run 3-10x slower
+    for whichever implementation happens to allocate them first.  Touching a block once makes
+    the later allocations of every implementation alike.
+    """
+    block = np.ones(mib << 20, dtype=np.uint8)
+    del block
+
+
 def _status_kb(key: str) -> Optional[int]:
     try:
         with open("/proc/self/status") as fh:
@@ -424,6 +436,7 @@ def run(cases: Optional[Sequence[str]] = None, threads: Optional[Sequence[int]] 
     ths = list(threads) if threads else sorted({1, ncpu})
     reps = reps or (3 if quick else 7)
     suite = Suite(machine=_machine())
+    warm_memory()
     if not quick:
         suite.machine.update(roofline())
     jobs = [(c, t) for t in ths for c in ids]
