@@ -499,12 +499,45 @@ def test_channel_lane_tiles_default_threshold(dtype, vector_width, rng):
     _close(got, ref, dtype, w[0].size)
 
 
+@pytest.mark.parametrize("nov", [1, 2])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("seed", range(16))
+def test_channel_lane_tiles_unpadded_in_place(seed, dtype, nov, vector_width, channel_lanes_everywhere,
+                                              in_place):
+    """Unpadded convolutions with column stride 1, where the channel-lane tiles read the input
+    in place (no packed band), against the same with bands and the float64 reference: row
+    stride and dilation, column dilation, groups, bottom padding that the last row does or
+    does not reach, and views with a negative, sliced or reversed channel or row stride."""
+    r = np.random.default_rng(5000 + seed)
+    vl = vector_width // np.dtype(dtype).itemsize
+    groups = int(r.choice([1, 2]))
+    cg = int(r.integers(1, 5))
+    coutg = 2 * vl if nov == 2 else vl
+    kH, kW = (int(v) for v in r.integers(1, 5, size=2))
+    sh, dh, dw = (int(v) for v in r.choice([1, 1, 2, 3], size=3))
+    H = int(r.integers(dh * (kH - 1) + 1, 30))
+    W = int(r.integers(dw * (kW - 1) + 1, 45))
+    bottom = int(r.integers(0, 2)) * sh  # a row stride > 1 may never reach the padded rows
+    base = r.standard_normal((3, 2 * cg * groups, H + 2, W)).astype(dtype)
+    views = [base[:2, :cg * groups, :H], base[::2, ::2, 1:H + 1], base[1:, cg * groups - 1::-1, H - 1::-1],
+             base[:, cg * groups:, 2:][:, :, ::-1]]
+    x = views[seed % len(views)]
+    w = r.standard_normal((coutg * groups, cg, kH, kW)).astype(dtype)
+    b = r.standard_normal(coutg * groups).astype(dtype) if seed % 3 else None
+    x_before = x.copy()
+    got = conv2d(x, w, b, stride=(sh, 1), padding=((0, bottom), (0, 0)), dilation=(dh, dw), groups=groups)
+    ref = conv2d_ref(np.ascontiguousarray(x), w, b, (sh, 1), (0, bottom, 0, 0), (dh, dw), groups)
+    _close(got, ref, dtype, w[0].size)
+    np.testing.assert_array_equal(x, x_before)
+
+
 # ------------------------------------------------- in-place kernel (one input channel)
 
 @pytest.fixture(params=[2, 0], ids=["in_place", "bands"])
 def in_place(request):
-    """Run a test with the in-place kernel for every shape whose layout allows it, then with
-    packed bands only, so both serve one-input-channel convolutions under test."""
+    """Run a test with the in-place kernels for every shape whose layout allows them (one
+    input channel per output channel; channel-lane tiles that read no padding), then with
+    packed bands only, so both paths serve the convolutions under test."""
     from fastconv import _conv
 
     old = _conv._set_in_place(request.param)

@@ -28,6 +28,8 @@ typedef struct {
     const int64_t *pstart;     /* padded column where phase q starts (then every sw-th column) */
     int64_t Wq;                /* length of one packed phase (>= what the kernels read) */
     const int64_t *xoff;       /* per kernel column: offset of its tap inside a packed row */
+    int64_t rstep;             /* elements between band rows: npha * Wq, or sH when the
+                                * kernels read the input in place */
 } fc_conv_geom;
 
 /* Output-channel block and vector count of the two microkernels (FC_OCB_V4: the wide
@@ -148,17 +150,17 @@ static inline int64_t fc_conv_vector_bytes(void) {
 static inline int64_t fc_conv_wide_ocb(int64_t vb) { return vb == 64 ? FC_OCB_V4 : FC_OCB_WIDE; }
 
 #define FC_BAND_DISPATCH(SUF, T)                                                                    \
-    static inline void fc_conv_band_##SUF(int64_t vb, const T *xband, int64_t nrows, const int64_t *ridx, \
+    static inline void fc_conv_band_##SUF(int64_t vb, const T *xband, int64_t cstep, const int64_t *ridx, \
                                           const T *wpack, int64_t ocb, const T *bias, int64_t cout,    \
                                           const fc_conv_geom *g, int64_t oh0, int64_t R, T *out,       \
                                           int64_t plane) {                                             \
         FC_BAND_V4(SUF)                                                                                \
-        fc_conv_band_##SUF##32(xband, nrows, ridx, wpack, ocb, bias, cout, g, oh0, R, out, plane);    \
+        fc_conv_band_##SUF##32(xband, cstep, ridx, wpack, ocb, bias, cout, g, oh0, R, out, plane);    \
     }
 #ifdef FC_HAVE_V4
 #define FC_BAND_V4(SUF)                                                                             \
     if (vb == 64) {                                                                                 \
-        fc_conv_band_##SUF##64(xband, nrows, ridx, wpack, ocb, bias, cout, g, oh0, R, out, plane);    \
+        fc_conv_band_##SUF##64(xband, cstep, ridx, wpack, ocb, bias, cout, g, oh0, R, out, plane);    \
         return;                                                                                     \
     }
 #else

@@ -105,7 +105,7 @@ static void FC_PACK_SUFFIX(fc_pack_weights)(const FC_T *w, const int64_t *ws, in
 /* One OCB x NV*VL output tile: output row oh (band row whose taps are ridx[0..kH)), columns
  * [j0, j0 + NV*VL), channels [oc0, oc0 + OCB).  xcol = band start + j0.  The weights of one
  * tap are wst apart (the packing block, >= OCB: a smaller OCB serves a last, partial block). */
-FC_INLINE void FC_SUFFIX(fc_tile)(const FC_T *xcol, int64_t nrows, const int64_t *ridx,
+FC_INLINE void FC_SUFFIX(fc_tile)(const FC_T *xcol, int64_t cstep, const int64_t *ridx,
                                   const FC_T *wblk, int64_t wst, const fc_conv_geom *g, const FC_T *bias,
                                   int64_t oc0, int64_t cout, FC_T *out, int64_t plane, int64_t oh,
                                   int64_t j0, const int OCB, const int NV) {
@@ -116,11 +116,11 @@ FC_INLINE void FC_SUFFIX(fc_tile)(const FC_T *xcol, int64_t nrows, const int64_t
 #pragma GCC unroll 16
         for (int v = 0; v < NV; ++v) acc[o][v] = (FC_V){0} + b;
     }
-    const int64_t kH = g->kH, kW = g->kW, rowstep = g->npha * g->Wq;
+    const int64_t kH = g->kH, kW = g->kW, rowstep = g->rstep;
     const FC_T *w = wblk;
     for (int64_t ic = 0; ic < g->C; ++ic) {
         for (int64_t kh = 0; kh < kH; ++kh) {
-            const FC_T *xr = xcol + (ic * nrows + ridx[kh]) * rowstep;
+            const FC_T *xr = xcol + ic * cstep + ridx[kh] * rowstep;
             for (int64_t kw = 0; kw < kW; ++kw, w += wst) {
                 const FC_T *xp = xr + g->xoff[kw];
                 FC_V xv[FC_MAX_NV];
@@ -154,10 +154,10 @@ FC_INLINE void FC_SUFFIX(fc_tile)(const FC_T *xcol, int64_t nrows, const int64_t
  * variants left the register allocator spilling accumulators of the smaller ones. */
 #define FC_DEF_TILE(NAME, OCB_, NV_)                                                                \
     FC_ATTR __attribute__((noinline)) static void FC_SUFFIX(NAME)(                                  \
-        const FC_T *xcol, int64_t nrows, const int64_t *ridx, const FC_T *wblk, int64_t wst,         \
+        const FC_T *xcol, int64_t cstep, const int64_t *ridx, const FC_T *wblk, int64_t wst,         \
         const fc_conv_geom *g, const FC_T *bias, int64_t oc0, int64_t cout, FC_T *out, int64_t plane, \
         int64_t oh, int64_t j0) {                                                                   \
-        FC_SUFFIX(fc_tile)(xcol, nrows, ridx, wblk, wst, g, bias, oc0, cout, out, plane, oh, j0, OCB_, NV_); \
+        FC_SUFFIX(fc_tile)(xcol, cstep, ridx, wblk, wst, g, bias, oc0, cout, out, plane, oh, j0, OCB_, NV_); \
     }
 FC_DEF_TILE(fc_tile_full, FC_OCBW, FC_NV_WIDE)
 FC_DEF_TILE(fc_tile_full1, FC_OCBW, 1)
@@ -175,7 +175,7 @@ FC_DEF_TILE(fc_tile_narrow, FC_OCB_NARROW, FC_NV_NARROW)
  * two weight-vector loads, NC input scalars broadcast, 2*NC FMAs.  Weights are packed with
  * ocb = 2*VL.  The accumulators hold (column, channel) and are transposed through a small
  * buffer on the way out, a cost that the tap count (>= the caller's threshold) hides. */
-FC_INLINE void FC_SUFFIX(fc_ctile)(const FC_T *xcol, int64_t nrows, const int64_t *ridx, const FC_T *wblk,
+FC_INLINE void FC_SUFFIX(fc_ctile)(const FC_T *xcol, int64_t cstep, const int64_t *ridx, const FC_T *wblk,
                                    const fc_conv_geom *g, const FC_T *bias, int64_t oc0, int64_t cout,
                                    FC_T *out, int64_t plane, int64_t oh, int64_t j0, const int NC) {
     FC_V acc[FC_NCOL][2];
@@ -189,11 +189,11 @@ FC_INLINE void FC_SUFFIX(fc_ctile)(const FC_T *xcol, int64_t nrows, const int64_
         acc[c][0] = b0;
         acc[c][1] = b1;
     }
-    const int64_t kH = g->kH, kW = g->kW, rowstep = g->npha * g->Wq;
+    const int64_t kH = g->kH, kW = g->kW, rowstep = g->rstep;
     const FC_T *w = wblk;
     for (int64_t ic = 0; ic < g->C; ++ic) {
         for (int64_t kh = 0; kh < kH; ++kh) {
-            const FC_T *xr = xcol + (ic * nrows + ridx[kh]) * rowstep;
+            const FC_T *xr = xcol + ic * cstep + ridx[kh] * rowstep;
             for (int64_t kw = 0; kw < kW; ++kw, w += 2 * FC_VL) {
                 const FC_T *xp = xr + g->xoff[kw];
                 FC_V w0, w1;
@@ -220,7 +220,7 @@ FC_INLINE void FC_SUFFIX(fc_ctile)(const FC_T *xcol, int64_t nrows, const int64_
 
 /* The same with one vector of channels (VL channels): for narrow rows, where the column
  * tiles would leave most lanes empty. */
-FC_INLINE void FC_SUFFIX(fc_ctile_one)(const FC_T *xcol, int64_t nrows, const int64_t *ridx, const FC_T *wblk,
+FC_INLINE void FC_SUFFIX(fc_ctile_one)(const FC_T *xcol, int64_t cstep, const int64_t *ridx, const FC_T *wblk,
                                        const fc_conv_geom *g, const FC_T *bias, int64_t oc0, int64_t cout,
                                        FC_T *out, int64_t plane, int64_t oh, int64_t j0, const int NC) {
     FC_V acc[FC_NCOL];
@@ -230,11 +230,11 @@ FC_INLINE void FC_SUFFIX(fc_ctile_one)(const FC_T *xcol, int64_t nrows, const in
     memcpy(&b0, bt, sizeof(FC_V));
 #pragma GCC unroll 16
     for (int c = 0; c < NC; ++c) acc[c] = b0;
-    const int64_t kH = g->kH, kW = g->kW, rowstep = g->npha * g->Wq;
+    const int64_t kH = g->kH, kW = g->kW, rowstep = g->rstep;
     const FC_T *w = wblk;
     for (int64_t ic = 0; ic < g->C; ++ic) {
         for (int64_t kh = 0; kh < kH; ++kh) {
-            const FC_T *xr = xcol + (ic * nrows + ridx[kh]) * rowstep;
+            const FC_T *xr = xcol + ic * cstep + ridx[kh] * rowstep;
             for (int64_t kw = 0; kw < kW; ++kw, w += FC_VL) {
                 const FC_T *xp = xr + g->xoff[kw];
                 FC_V w0;
@@ -257,14 +257,14 @@ FC_INLINE void FC_SUFFIX(fc_ctile_one)(const FC_T *xcol, int64_t nrows, const in
 /* One function per (columns, vectors). */
 #define FC_DEF_CTILE(NC_)                                                                          \
     FC_ATTR __attribute__((noinline)) static void FC_SUFFIX(fc_ctile2_##NC_)(                      \
-        const FC_T *xcol, int64_t nrows, const int64_t *ridx, const FC_T *wblk, const fc_conv_geom *g, \
+        const FC_T *xcol, int64_t cstep, const int64_t *ridx, const FC_T *wblk, const fc_conv_geom *g, \
         const FC_T *bias, int64_t oc0, int64_t cout, FC_T *out, int64_t plane, int64_t oh, int64_t j0) { \
-        FC_SUFFIX(fc_ctile)(xcol, nrows, ridx, wblk, g, bias, oc0, cout, out, plane, oh, j0, NC_);  \
+        FC_SUFFIX(fc_ctile)(xcol, cstep, ridx, wblk, g, bias, oc0, cout, out, plane, oh, j0, NC_);  \
     }                                                                                               \
     FC_ATTR __attribute__((noinline)) static void FC_SUFFIX(fc_ctile1_##NC_)(                      \
-        const FC_T *xcol, int64_t nrows, const int64_t *ridx, const FC_T *wblk, const fc_conv_geom *g, \
+        const FC_T *xcol, int64_t cstep, const int64_t *ridx, const FC_T *wblk, const fc_conv_geom *g, \
         const FC_T *bias, int64_t oc0, int64_t cout, FC_T *out, int64_t plane, int64_t oh, int64_t j0) { \
-        FC_SUFFIX(fc_ctile_one)(xcol, nrows, ridx, wblk, g, bias, oc0, cout, out, plane, oh, j0, NC_);  \
+        FC_SUFFIX(fc_ctile_one)(xcol, cstep, ridx, wblk, g, bias, oc0, cout, out, plane, oh, j0, NC_);  \
     }
 FC_DEF_CTILE(1)
 FC_DEF_CTILE(2)
@@ -285,7 +285,7 @@ FC_DEF_CTILE(14)
 #undef FC_DEF_CTILE
 
 /* Channel-lane tiles over columns [0, Wo) of one output row (the last tile narrower). */
-FC_INLINE void FC_SUFFIX(fc_ctile_row)(const FC_T *xband, int64_t nrows, const int64_t *ridx, const FC_T *wblk,
+FC_INLINE void FC_SUFFIX(fc_ctile_row)(const FC_T *xband, int64_t cstep, const int64_t *ridx, const FC_T *wblk,
                                        const fc_conv_geom *g, const FC_T *bias, int64_t oc0, int64_t cout,
                                        FC_T *out, int64_t plane, int64_t oh, int nov) {
     for (int64_t j0 = 0; j0 < g->Wo; j0 += FC_NCOL) {
@@ -293,9 +293,9 @@ FC_INLINE void FC_SUFFIX(fc_ctile_row)(const FC_T *xband, int64_t nrows, const i
 #define FC_CT(NC_)                                                                                  \
     case NC_:                                                                                       \
         if (nov == 2)                                                                               \
-            FC_SUFFIX(fc_ctile2_##NC_)(xband + j0, nrows, ridx, wblk, g, bias, oc0, cout, out, plane, oh, j0); \
+            FC_SUFFIX(fc_ctile2_##NC_)(xband + j0, cstep, ridx, wblk, g, bias, oc0, cout, out, plane, oh, j0); \
         else                                                                                        \
-            FC_SUFFIX(fc_ctile1_##NC_)(xband + j0, nrows, ridx, wblk, g, bias, oc0, cout, out, plane, oh, j0); \
+            FC_SUFFIX(fc_ctile1_##NC_)(xband + j0, cstep, ridx, wblk, g, bias, oc0, cout, out, plane, oh, j0); \
         break;
         switch (nc) {
             FC_CT(1) FC_CT(2) FC_CT(3) FC_CT(4) FC_CT(5) FC_CT(6)
@@ -311,7 +311,7 @@ FC_INLINE void FC_SUFFIX(fc_ctile_row)(const FC_T *xband, int64_t nrows, const i
 /* One-output-channel tile over rb <= FC_RB output rows (band rows r0 .. r0 + rb - 1; stride and
  * dilation 1 in height, rows packed contiguously): each input row vector is loaded once and feeds every
  * output row of the tile that reads it, instead of once per output row. */
-FC_INLINE void FC_SUFFIX(fc_tile_rows)(const FC_T *xcol, int64_t nrows, int64_t r0, int64_t rb,
+FC_INLINE void FC_SUFFIX(fc_tile_rows)(const FC_T *xcol, int64_t cstep, int64_t r0, int64_t rb,
                                        const FC_T *wblk, const fc_conv_geom *g, FC_T b, FC_T *out,
                                        int64_t oh, int64_t j0) {
     FC_V acc[FC_RB][FC_NV_WIDE];
@@ -319,12 +319,12 @@ FC_INLINE void FC_SUFFIX(fc_tile_rows)(const FC_T *xcol, int64_t nrows, int64_t 
     for (int r = 0; r < FC_RB; ++r)
 #pragma GCC unroll 16
         for (int v = 0; v < FC_NV_WIDE; ++v) acc[r][v] = (FC_V){0} + b;
-    const int64_t kH = g->kH, kW = g->kW, rowstep = g->npha * g->Wq;
+    const int64_t kH = g->kH, kW = g->kW, rowstep = g->rstep;
     const int64_t span = rb - 1 + kH;  /* dilation 1 in height: output row r reads rows r .. r+kH-1 */
     for (int64_t ic = 0; ic < g->C; ++ic) {
         const FC_T *wc = wblk + ic * kH * kW;
         for (int64_t i = 0; i < span; ++i) {
-            const FC_T *xr = xcol + (ic * nrows + r0 + i) * rowstep;
+            const FC_T *xr = xcol + ic * cstep + (r0 + i) * rowstep;
             const FC_T *wr[FC_RB];
 #pragma GCC unroll 16
             for (int r = 0; r < FC_RB; ++r) {
@@ -356,12 +356,15 @@ FC_INLINE void FC_SUFFIX(fc_tile_rows)(const FC_T *xcol, int64_t nrows, int64_t 
 }
 
 /* Compute output rows [oh0, oh0 + R) of the `cout` output channels of one group from the
- * packed band xband ([C][nrows][npha][Wq]) and packed weights (block size ocb, 1 or
- * FC_OCBW).  ridx[r*kH + kh] is the band row of output row oh0+r's tap kh.  out points at
- * the group's first output plane of this sample; plane = Ho*Wo.  Packed rows hold at least
- * Wo rounded up to FC_NV_WIDE (wide tile) or FC_NV_NARROW (narrow) vectors. */
+ * band xband and packed weights (block size ocb, 1 or FC_OCBW).  The band's channels lie
+ * cstep elements apart and its rows g->rstep apart: a packed band [C][nrows][npha][Wq]
+ * (cstep = nrows * npha * Wq), or - channel-lane tiles only, which read exactly the columns
+ * they need - the input itself where no padding is read.  ridx[r*kH + kh] is the band row of
+ * output row oh0+r's tap kh.  out points at the group's first output plane of this sample;
+ * plane = Ho*Wo.  Packed rows hold at least Wo rounded up to FC_NV_WIDE (wide tile) or
+ * FC_NV_NARROW (narrow) vectors. */
 FC_ATTR
-static void FC_SUFFIX(fc_conv_band)(const FC_T *xband, int64_t nrows, const int64_t *ridx,
+static void FC_SUFFIX(fc_conv_band)(const FC_T *xband, int64_t cstep, const int64_t *ridx,
                                     const FC_T *wpack, int64_t ocb, const FC_T *bias, int64_t cout,
                                     const fc_conv_geom *g, int64_t oh0, int64_t R, FC_T *out,
                                     int64_t plane) {
@@ -371,7 +374,7 @@ static void FC_SUFFIX(fc_conv_band)(const FC_T *xband, int64_t nrows, const int6
         const int nov = ocb == 2 * FC_VL ? 2 : 1;
         for (int64_t ob = 0; ob < nob; ++ob)
             for (int64_t r = 0; r < R; ++r)
-                FC_SUFFIX(fc_ctile_row)(xband, nrows, ridx + r * g->kH, wpack + ob * wblock, g, bias, ob * ocb,
+                FC_SUFFIX(fc_ctile_row)(xband, cstep, ridx + r * g->kH, wpack + ob * wblock, g, bias, ob * ocb,
                                         cout, out, plane, oh0 + r, nov);
         return;
     }
@@ -387,7 +390,7 @@ static void FC_SUFFIX(fc_conv_band)(const FC_T *xband, int64_t nrows, const int6
                 for (int64_t j0 = 0; j0 < g->Wo; j0 += vw) {
                     const int one = g->Wo - j0 <= FC_VL;
 #define FC_TILE_CALL(NAME)                                                                         \
-    FC_SUFFIX(NAME)(xband + j0, nrows, ridx + r * g->kH, wb, ocb, g, bias, ob * ocb, cout, out, plane, \
+    FC_SUFFIX(NAME)(xband + j0, cstep, ridx + r * g->kH, wb, ocb, g, bias, ob * ocb, cout, out, plane, \
                     oh0 + r, j0)
                     if (left <= FC_OCB_S) {
                         if (one) FC_TILE_CALL(fc_tile_small1); else FC_TILE_CALL(fc_tile_small);
@@ -414,7 +417,7 @@ static void FC_SUFFIX(fc_conv_band)(const FC_T *xband, int64_t nrows, const int6
                 for (int64_t r = 0; r < R; r += FC_RB) {
                     const int64_t rb = R - r < FC_RB ? R - r : FC_RB;
                     for (int64_t j0 = 0; j0 < g->Wo; j0 += vw)
-                        FC_SUFFIX(fc_tile_rows)(xband + j0, nrows, r, rb, wpack + ob * wblock, g, b,
+                        FC_SUFFIX(fc_tile_rows)(xband + j0, cstep, r, rb, wpack + ob * wblock, g, b,
                                                 out + ob * plane, oh0 + r, j0);
                 }
             }
@@ -424,7 +427,7 @@ static void FC_SUFFIX(fc_conv_band)(const FC_T *xband, int64_t nrows, const int6
         for (int64_t ob = 0; ob < nob; ++ob)
             for (int64_t r = 0; r < R; ++r)
                 for (int64_t j0 = 0; j0 < g->Wo; j0 += vw)
-                    FC_SUFFIX(fc_tile_narrow)(xband + j0, nrows, ridx + r * g->kH, wpack + ob * wblock, 1, g,
+                    FC_SUFFIX(fc_tile_narrow)(xband + j0, cstep, ridx + r * g->kH, wpack + ob * wblock, 1, g,
                                               bias, ob * ocb, cout, out, plane, oh0 + r, j0);
     }
 }

@@ -188,7 +188,15 @@ def conv2d_direct(const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const 
     g.Wp = (Wo - 1) * sw + (kW - 1) * dw + 1  # padded columns past this one are never read
     g.mode = mode
     g.npha = pstart.shape[0]; g.pstart = &pstart[0]; g.Wq = Wq; g.xoff = &xoff[0]
+    g.rstep = g.npha * Wq
     cdef int64_t sN = x.strides[0] // isz
+    # Channel-lane tiles read exactly the columns their outputs need: where no padding is
+    # read, with column stride 1 and contiguous columns, they read the input in place and no
+    # band is packed (1x1 layers, unpadded LeNet layers).
+    cdef bint in_place = (nov != 0 and sw == 1 and g.sW == 1 and pt == 0 and pl == 0 and g.Wp <= W
+                          and (Ho - 1) * sh + (kH - 1) * dh + 1 <= H and _in_place != 0)
+    if in_place:
+        g.rstep = g.sH
 
     # Weights packed once per call: [group][oc block][ic][kh][kw][ocb].
     cdef int64_t nob = (coutg + ocb - 1) // ocb
@@ -214,12 +222,14 @@ def conv2d_direct(const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const 
     nt_max = resolve_threads(num_threads)
     cdef int64_t per_thread = (Ho * N * G + 4 * nt_max - 1) // (4 * nt_max)
     R = max(1, min(R, Ho, max(per_thread, 1)))
-    cdef int contiguous = ((R - 1) * sh + (kH - 1) * dh + 1) <= 2 * R * kH
+    if in_place:
+        R = max(1, min(Ho, per_thread, 16))  # no band to size: rows for load balance
+    cdef int contiguous = in_place or ((R - 1) * sh + (kH - 1) * dh + 1) <= 2 * R * kH
     cdef int64_t maxrows = (R - 1) * sh + (kH - 1) * dh + 1 if contiguous else R * kH
     cdef int64_t nb = (Ho + R - 1) // R
     cdef int64_t nitems = N * G * nb
     cdef int nt = resolve_threads(num_threads, nitems)
-    cdef size_t band_elems = <size_t>(Cg * maxrows * g.npha * Wq)
+    cdef size_t band_elems = 1 if in_place else <size_t>(Cg * maxrows * g.npha * Wq)
 
     cdef const real_t *x0 = &x[0, 0, 0, 0]
     cdef real_t *o0 = &out[0, 0, 0, 0]
@@ -231,8 +241,9 @@ def conv2d_direct(const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const 
     cdef real_t *band
     cdef int64_t *rowsrc
     cdef int64_t *ridx
-    cdef int64_t item, n, rem, b, oh0, Rb, nrows
+    cdef int64_t item, n, rem, b, oh0, Rb, nrows, cstep
     cdef const real_t *xg
+    cdef const real_t *src
 
     with nogil, parallel(num_threads=nt):
         band = <real_t *>malloc(band_elems * sizeof(real_t))
@@ -251,14 +262,22 @@ def conv2d_direct(const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const 
             Rb = min(R, Ho - oh0)
             nrows = fc_band_rows(&g, oh0, Rb, contiguous, rowsrc, ridx)
             xg = x0 + n * sN + gi * Cg * g.sC
+            if in_place:  # the band is the input from row oh0 * sh on
+                src = xg + oh0 * sh * g.sH
+                cstep = g.sC
+            else:
+                if real_t is float:
+                    fc_pack_band_f(xg, &g, rowsrc, nrows, fill, band)
+                else:
+                    fc_pack_band_d(xg, &g, rowsrc, nrows, fill, band)
+                src = band
+                cstep = nrows * g.rstep
             if real_t is float:
-                fc_pack_band_f(xg, &g, rowsrc, nrows, fill, band)
-                fc_conv_band_f(vb, band, nrows, ridx, wp0 + gi * wgrp, ocb,
+                fc_conv_band_f(vb, src, cstep, ridx, wp0 + gi * wgrp, ocb,
                                (b0 + gi * coutg) if b0 != NULL else NULL, coutg, &g, oh0, Rb,
                                o0 + (n * Cout + gi * coutg) * plane, plane)
             else:
-                fc_pack_band_d(xg, &g, rowsrc, nrows, fill, band)
-                fc_conv_band_d(vb, band, nrows, ridx, wp0 + gi * wgrp, ocb,
+                fc_conv_band_d(vb, src, cstep, ridx, wp0 + gi * wgrp, ocb,
                                (b0 + gi * coutg) if b0 != NULL else NULL, coutg, &g, oh0, Rb,
                                o0 + (n * Cout + gi * coutg) * plane, plane)
         free(band)

@@ -15,6 +15,7 @@ cdef extern from "fastconv/conv_direct.h" nogil:
         const int64_t *pstart
         int64_t Wq
         const int64_t *xoff
+        int64_t rstep
     int FC_OCB_WIDE, FC_NV_WIDE, FC_OCB_NARROW, FC_NV_NARROW
     int64_t fc_conv_vector_bytes()
     int64_t fc_conv_wide_ocb(int64_t vb)
@@ -28,10 +29,10 @@ cdef extern from "fastconv/conv_direct.h" nogil:
                            int64_t kW, int64_t ocb, float *dst)
     void fc_pack_weights_d(const double *w, const int64_t *ws, int64_t cout, int64_t cin, int64_t kH,
                            int64_t kW, int64_t ocb, double *dst)
-    void fc_conv_band_f(int64_t vb, const float *xband, int64_t nrows, const int64_t *ridx, const float *wpack,
+    void fc_conv_band_f(int64_t vb, const float *xband, int64_t cstep, const int64_t *ridx, const float *wpack,
                         int64_t ocb, const float *bias, int64_t cout, const fc_conv_geom *g,
                         int64_t oh0, int64_t R, float *out, int64_t plane)
-    void fc_conv_band_d(int64_t vb, const double *xband, int64_t nrows, const int64_t *ridx, const double *wpack,
+    void fc_conv_band_d(int64_t vb, const double *xband, int64_t cstep, const int64_t *ridx, const double *wpack,
                         int64_t ocb, const double *bias, int64_t cout, const fc_conv_geom *g,
                         int64_t oh0, int64_t R, double *out, int64_t plane)
     void fc_dw_band_f(int64_t vb, const float *x, int64_t sH, const fc_conv_geom *g, const int64_t *colmap,
