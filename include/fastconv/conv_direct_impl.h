@@ -495,9 +495,54 @@ FC_DEF_DW_STRIP(5)
 FC_DEF_DW_STRIP(7)
 #undef FC_DEF_DW_STRIP
 
+/* The same for a KS x KS kernel with unit stride and dilation (the common depthwise layers):
+ * the taps are broadcast into registers once per strip and each block's row pointers are
+ * adjacent.  For 3x3 this took C7 (depthwise, 56 x 56 planes) from 1.52 to 1.22 ms on one
+ * thread; unpadded planes in cache from 1.12 to 0.86 us each. */
+#define FC_DEF_DW_STRIP_SQ(KS)                                                                      \
+    FC_ATTR __attribute__((noinline)) static void FC_SUFFIX(fc_dw_strip_sq##KS)(                    \
+        const FC_T *const *rows, int64_t n, const FC_T *w, FC_T b, int64_t c0, FC_T *dst, int64_t ldd) { \
+        FC_V wv[KS * KS];                                                                           \
+        _Pragma("GCC unroll 32") for (int t = 0; t < KS * KS; ++t) wv[t] = (FC_V){0} + w[t];       \
+        int64_t r = 0;                                                                              \
+        for (; r + FC_RB <= n; r += FC_RB) {                                                        \
+            FC_V acc[FC_RB];                                                                        \
+            _Pragma("GCC unroll 16") for (int i = 0; i < FC_RB; ++i) acc[i] = (FC_V){0} + b;        \
+            _Pragma("GCC unroll 8") for (int kh = 0; kh < KS; ++kh)                                 \
+                _Pragma("GCC unroll 16") for (int i = 0; i < FC_RB; ++i) {                          \
+                    const FC_T *xr = rows[r + i + kh] + c0;                                         \
+                    _Pragma("GCC unroll 8") for (int kw = 0; kw < KS; ++kw) {                       \
+                        FC_V xv;                                                                    \
+                        memcpy(&xv, xr + kw, sizeof(FC_V));                                         \
+                        acc[i] += xv * wv[kh * KS + kw];                                            \
+                    }                                                                               \
+                }                                                                                   \
+            _Pragma("GCC unroll 16") for (int i = 0; i < FC_RB; ++i)                                \
+                memcpy(dst + (r + i) * ldd, &acc[i], sizeof(FC_V));                                 \
+        }                                                                                           \
+        for (; r < n; ++r) {                                                                        \
+            FC_V acc = (FC_V){0} + b;                                                               \
+            _Pragma("GCC unroll 8") for (int kh = 0; kh < KS; ++kh) {                               \
+                const FC_T *xr = rows[r + kh] + c0;                                                 \
+                _Pragma("GCC unroll 8") for (int kw = 0; kw < KS; ++kw) {                           \
+                    FC_V xv;                                                                        \
+                    memcpy(&xv, xr + kw, sizeof(FC_V));                                             \
+                    acc += xv * wv[kh * KS + kw];                                                   \
+                }                                                                                   \
+            }                                                                                       \
+            memcpy(dst + r * ldd, &acc, sizeof(FC_V));                                              \
+        }                                                                                           \
+    }
+FC_DEF_DW_STRIP_SQ(3)
+#undef FC_DEF_DW_STRIP_SQ
+
 FC_INLINE void FC_SUFFIX(fc_dw_strip)(const FC_T *const *rows, int64_t sh, int64_t dh, int64_t n, const FC_T *w,
                                       int64_t kH, int64_t kW, int64_t dw, FC_T b, int64_t c0, FC_T *dst,
                                       int64_t ldd) {
+    if (sh == 1 && dh == 1 && dw == 1 && kH == 3 && kW == 3) {
+        FC_SUFFIX(fc_dw_strip_sq3)(rows, n, w, b, c0, dst, ldd);
+        return;
+    }
     switch (kW) {
     case 3: FC_SUFFIX(fc_dw_strip_3)(rows, sh, dh, n, w, kH, kW, dw, b, c0, dst, ldd); break;
     case 5: FC_SUFFIX(fc_dw_strip_5)(rows, sh, dh, n, w, kH, kW, dw, b, c0, dst, ldd); break;
@@ -513,7 +558,7 @@ FC_INLINE void FC_SUFFIX(fc_dw_strip)(const FC_T *const *rows, int64_t sh, int64
  * (R-1)*sh + (kH-1)*dh + 1 row pointers; edge, ((rg-1)*sh + (kH-1)*dh + 1) * (VL + (kW-1)*dw)
  * elements and eptr room for as many pointers as rowp, where rg is the row group (R is cut
  * into groups of at most rg rows so the edge buffers and the rows read stay in cache); tmp,
- * rg * VL elements.  nx, when not NULL, is the first of nxrows input rows (sH apart, W
+ * rg * max(Wo, VL) elements (the strips fill it, rows max(Wo, VL) apart).  nx, when not NULL, is the first of nxrows input rows (sH apart, W
  * columns) the caller reads next: they are prefetched while this band is computed, a slice
  * per chunk, since small planes (depthwise layers) are otherwise read from memory row by row
  * at the latency of each miss. */
@@ -534,12 +579,17 @@ static void FC_SUFFIX(fc_dw_band)(const FC_T *x, int64_t sH, const fc_conv_geom 
     const int64_t hi = W - (kW - 1) * dw + pl;
     const int64_t EW = FC_VL + (kW - 1) * dw; /* padded columns one chunk reads */
     const int64_t nchunks = ((R + rg - 1) / rg) * ((Wo + FC_VL - 1) / FC_VL);
+    const int64_t TW = Wo > FC_VL ? Wo : FC_VL; /* row stride of tmp */
     int64_t pf_row = 0, chunk = 0;
     for (int64_t g0 = 0; g0 < R; g0 += rg) {
         const int64_t n = R - g0 < rg ? R - g0 : rg;
         const int64_t gspan = (n - 1) * sh + reach;
         const FC_T *const *rows = rowp + g0 * sh;
-        FC_T *orow = out + (oh0 + g0) * Wo;
+        /* the strips fill tmp, which is copied out row-contiguously at the end of the
+         * group: stores of one vector into each of n rows, chunk after chunk, ran about 20%
+         * slower on planes that do not stay in cache (each store splitting cache lines that
+         * later chunks write again) */
+        FC_T *orow = tmp;
         for (int64_t j = 0; j < Wo; j += FC_VL) {
             if (j + FC_VL > Wo && Wo >= FC_VL) j = Wo - FC_VL; /* last chunk shifted left */
             if (nx != NULL) { /* this chunk's share of the next rows */
@@ -551,7 +601,7 @@ static void FC_SUFFIX(fc_dw_band)(const FC_T *x, int64_t sH, const fc_conv_geom 
                 }
             }
             if (j >= lo && j + FC_VL <= hi) {
-                FC_SUFFIX(fc_dw_strip)(rows, sh, dh, n, w, kH, kW, dw, b, j - pl, orow + j, Wo);
+                FC_SUFFIX(fc_dw_strip)(rows, sh, dh, n, w, kH, kW, dw, b, j - pl, orow + j, TW);
                 continue;
             }
             /* edge chunk: padded columns [j, j + EW) of every row of the group, real columns
@@ -561,25 +611,37 @@ static void FC_SUFFIX(fc_dw_band)(const FC_T *x, int64_t sH, const fc_conv_geom 
             if (e > pl + W) e = pl + W;
             if (e > Wp) e = Wp;
             if (e < a) e = a;
+            const int64_t ra = a - j, re = e - j; /* the real columns' span in an edge row */
+            const int64_t ne = EW - (re - ra); /* padded columns: [0, ra) and [re, EW) */
             for (int64_t i = 0; i < gspan; ++i) {
                 const FC_T *src = rows[i];
                 FC_T *d = edge + i * EW;
-                for (int64_t t = 0; t < EW; ++t) {
-                    if (t == a - j) { /* the real columns: a plain copy */
-                        for (; t < e - j; ++t) d[t] = src[j + t - pl];
-                        if (t == EW) break;
+                int64_t t = ra;
+                if (re - ra >= FC_VL) { /* the real columns: a copy by vectors, the last overlapping */
+                    FC_V v;
+                    for (; t + FC_VL < re; t += FC_VL) {
+                        memcpy(&v, src + j + t - pl, sizeof(FC_V));
+                        memcpy(d + t, &v, sizeof(FC_V));
                     }
-                    const int64_t p = j + t, c = p < Wp ? colmap[p] : -1;
-                    d[t] = p >= Wp ? (FC_T)0 : (c < 0 ? fill : src[c]);
+                    memcpy(&v, src + e - pl - FC_VL, sizeof(FC_V));
+                    memcpy(d + re - FC_VL, &v, sizeof(FC_V));
+                } else {
+                    for (; t < re; ++t) d[t] = src[j + t - pl];
+                }
+                for (int64_t k = 0; k < ne; ++k) { /* zero past Wp: only for outputs past Wo */
+                    const int64_t tk = k < ra ? k : k - ra + re, p = j + tk;
+                    const int64_t c = p < Wp ? colmap[p] : -1;
+                    d[tk] = p >= Wp ? (FC_T)0 : (c < 0 ? fill : src[c]);
                 }
                 eptr[i] = d;
             }
-            if (j + FC_VL <= Wo) {
-                FC_SUFFIX(fc_dw_strip)(eptr, sh, dh, n, w, kH, kW, dw, b, 0, orow + j, Wo);
-            } else { /* Wo < VL: through tmp */
-                FC_SUFFIX(fc_dw_strip)(eptr, sh, dh, n, w, kH, kW, dw, b, 0, tmp, FC_VL);
-                for (int64_t r = 0; r < n; ++r) memcpy(orow + r * Wo, tmp + r * FC_VL, (size_t)Wo * sizeof(FC_T));
-            }
+            FC_SUFFIX(fc_dw_strip)(eptr, sh, dh, n, w, kH, kW, dw, b, 0, orow + j, TW);
+        }
+        FC_T *dst = out + (oh0 + g0) * Wo;
+        if (TW == Wo) {
+            memcpy(dst, tmp, (size_t)(n * Wo) * sizeof(FC_T));
+        } else { /* Wo < VL */
+            for (int64_t r = 0; r < n; ++r) memcpy(dst + r * Wo, tmp + r * TW, (size_t)Wo * sizeof(FC_T));
         }
     }
 }

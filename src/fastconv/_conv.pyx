@@ -25,6 +25,8 @@ cdef enum:
     EDGE_BYTES = 262144
     # Bytes of input rows one row group of the in-place kernel reads.
     GROUP_BYTES = 262144
+    # Bytes of output rows the in-place kernel computes before copying them out.
+    TMP_BYTES = 32768
     # The in-place kernel prefetches the next item's input rows when they are at most this big.
     PREFETCH_BYTES = 262144
 
@@ -344,6 +346,8 @@ cdef _conv_in_place(const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, cons
     cdef int64_t rg = max(1, min(R, 64, ((EDGE_BYTES // isz) // ew - reach) // sh + 1))
     # and rows of a group that stay in cache while the strips walk across them
     rg = max(1, min(rg, ((GROUP_BYTES // isz) // W - reach) // sh + 1))
+    # and output rows that fit the tmp buffer the strips fill before it is copied out
+    rg = max(1, min(rg, (TMP_BYTES // isz) // max(Wo, vl)))
     cdef int64_t gspan = (rg - 1) * sh + reach
 
     cdef const real_t *x0 = &x[0, 0, 0, 0]
@@ -366,7 +370,7 @@ cdef _conv_in_place(const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, cons
     with nogil, parallel(num_threads=nt):
         rowp = <const real_t **>malloc((span + gspan) * sizeof(real_t *))
         eptr = rowp + span
-        edge = <real_t *>malloc((gspan * ew + rg * vl) * sizeof(real_t))
+        edge = <real_t *>malloc((gspan * ew + rg * max(Wo, vl)) * sizeof(real_t))
         tmp = edge + gspan * ew
         if rowp == NULL or edge == NULL:
             failed[0] = 1
