@@ -604,6 +604,31 @@ def test_one_input_channel_strided_views(dtype, vector_width, in_place, rng):
     _close(got, ref, dtype, k.size)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("seed", range(12))
+def test_one_input_channel_3x3_constant_fill(seed, dtype, vector_width, in_place):
+    """3x3 unit-stride depthwise layers with zero or constant padding, whose edge chunks read
+    shifted vectors instead of edge buffers: widths around one and two vectors, paddings up
+    to the kernel's reach and past it, uneven left/right padding, a constant fill."""
+    r = np.random.default_rng(6000 + seed)
+    vl = vector_width // np.dtype(dtype).itemsize
+    W = int(r.choice([vl, vl + 1, vl + 2, 2 * vl - 1, 2 * vl + 3, 3 * vl + 5]))
+    H = int(r.integers(1, 12))
+    pads = (int(r.integers(0, 3)), int(r.integers(0, 3)), int(r.integers(0, 4)), int(r.integers(0, 4)))
+    pads = (pads[0], pads[1] + max(0, 3 - H - pads[0] - pads[1]), pads[2], pads[3])
+    x = r.standard_normal((2, 3, H, W)).astype(dtype)
+    w = r.standard_normal((3, 1, 3, 3)).astype(dtype)
+    b = r.standard_normal(3).astype(dtype)
+    got = conv2d(x, w, b, padding=((pads[0], pads[1]), (pads[2], pads[3])), groups=3)
+    _close(got, conv2d_ref(x, w, b, pads=pads, groups=3), dtype, 9)
+    from scipy import signal as ss
+    img = x[seed % 2, seed % 3]
+    got = fastconv.correlate2d(img, w[0, 0], mode="full", boundary="fill", fillvalue=-1.5, method="direct")
+    ref = ss.correlate2d(img.astype(np.float64), w[0, 0].astype(np.float64), mode="full", boundary="fill",
+                         fillvalue=-1.5)
+    _close(got, ref, dtype, 9)
+
+
 def test_in_place_rule():
     """The in-place kernel is chosen only where it was measured faster: small kernels on rows
     of moderate width, one input channel, column stride 1, contiguous columns."""

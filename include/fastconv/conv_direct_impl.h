@@ -536,6 +536,50 @@ FC_DEF_DW_STRIP(7)
 FC_DEF_DW_STRIP_SQ(3)
 #undef FC_DEF_DW_STRIP_SQ
 
+/* Lane selectors for __builtin_shuffle over two FC_V: the signed integer vector type of the
+ * same shape (what comparing two FC_V gives). */
+typedef __typeof__((FC_V){0} < (FC_V){0}) FC_SUFFIX(fc_sel);
+
+/* An edge chunk of the 3x3 unit-stride strip when the padded columns hold one constant
+ * (zero padding, correlate2d's fill): tap kw's vector is loaded at off[kw] of its row, a
+ * position inside [0, W - VL], and rearranged by sel[kw], whose lanes >= VL take the fill.
+ * One shuffle per load replaces the edge buffer (rows of copied columns built for each edge
+ * chunk), which cost a third of C7's time on 2 threads. */
+FC_ATTR __attribute__((noinline)) static void FC_SUFFIX(fc_dw_strip_sq3_edge)(
+    const FC_T *const *rows, int64_t n, const FC_T *w, FC_T b, const int64_t *off,
+    const FC_SUFFIX(fc_sel) *sel, FC_T fill, FC_T *dst, int64_t ldd) {
+    FC_V wv[9];
+#pragma GCC unroll 16
+    for (int t = 0; t < 9; ++t) wv[t] = (FC_V){0} + w[t];
+    const FC_V fv = (FC_V){0} + fill;
+    const FC_SUFFIX(fc_sel) s0 = sel[0], s1 = sel[1], s2 = sel[2];
+    const int64_t o0 = off[0], o1 = off[1], o2 = off[2];
+    int64_t r = 0;
+    for (; r < n; r += FC_RB) {
+        const int rb = n - r < FC_RB ? (int)(n - r) : FC_RB;
+        FC_V acc[FC_RB];
+#pragma GCC unroll 16
+        for (int i = 0; i < FC_RB; ++i) acc[i] = (FC_V){0} + b;
+#pragma GCC unroll 4
+        for (int kh = 0; kh < 3; ++kh)
+#pragma GCC unroll 16
+            for (int i = 0; i < FC_RB; ++i) {
+                if (i >= rb) break;
+                const FC_T *xr = rows[r + i + kh];
+                FC_V v0, v1, v2;
+                memcpy(&v0, xr + o0, sizeof(FC_V));
+                memcpy(&v1, xr + o1, sizeof(FC_V));
+                memcpy(&v2, xr + o2, sizeof(FC_V));
+                acc[i] += __builtin_shuffle(v0, fv, s0) * wv[kh * 3];
+                acc[i] += __builtin_shuffle(v1, fv, s1) * wv[kh * 3 + 1];
+                acc[i] += __builtin_shuffle(v2, fv, s2) * wv[kh * 3 + 2];
+            }
+#pragma GCC unroll 16
+        for (int i = 0; i < FC_RB; ++i)
+            if (i < rb) memcpy(dst + (r + i) * ldd, &acc[i], sizeof(FC_V));
+    }
+}
+
 FC_INLINE void FC_SUFFIX(fc_dw_strip)(const FC_T *const *rows, int64_t sh, int64_t dh, int64_t n, const FC_T *w,
                                       int64_t kH, int64_t kW, int64_t dw, FC_T b, int64_t c0, FC_T *dst,
                                       int64_t ldd) {
@@ -580,6 +624,7 @@ static void FC_SUFFIX(fc_dw_band)(const FC_T *x, int64_t sH, const fc_conv_geom 
     const int64_t EW = FC_VL + (kW - 1) * dw; /* padded columns one chunk reads */
     const int64_t nchunks = ((R + rg - 1) / rg) * ((Wo + FC_VL - 1) / FC_VL);
     const int64_t TW = Wo > FC_VL ? Wo : FC_VL; /* row stride of tmp */
+    const int sq3 = sh == 1 && dh == 1 && dw == 1 && kH == 3 && kW == 3;
     int64_t pf_row = 0, chunk = 0;
     for (int64_t g0 = 0; g0 < R; g0 += rg) {
         const int64_t n = R - g0 < rg ? R - g0 : rg;
@@ -602,6 +647,21 @@ static void FC_SUFFIX(fc_dw_band)(const FC_T *x, int64_t sH, const fc_conv_geom 
             }
             if (j >= lo && j + FC_VL <= hi) {
                 FC_SUFFIX(fc_dw_strip)(rows, sh, dh, n, w, kH, kW, dw, b, j - pl, orow + j, TW);
+                continue;
+            }
+            if (sq3 && g->mode == FC_PAD_ZEROS && W >= FC_VL) { /* constant fill: shuffles */
+                int64_t off[3];
+                FC_SUFFIX(fc_sel) sel[3];
+                for (int kw = 0; kw < 3; ++kw) {
+                    const int64_t base = j - pl + kw; /* input column of lane 0 */
+                    const int64_t at = base < 0 ? 0 : (base > W - FC_VL ? W - FC_VL : base);
+                    for (int l = 0; l < FC_VL; ++l) {
+                        const int64_t c = base + l;
+                        sel[kw][l] = c >= 0 && c < W ? c - at : FC_VL;
+                    }
+                    off[kw] = at;
+                }
+                FC_SUFFIX(fc_dw_strip_sq3_edge)(rows, n, w, b, off, sel, fill, orow + j, TW);
                 continue;
             }
             /* edge chunk: padded columns [j, j + EW) of every row of the group, real columns
