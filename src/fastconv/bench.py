@@ -3,7 +3,8 @@
 Cases are those of the project's benchmark list (convolution C1-C10, pooling P1-P4, image
 pipelines I1-I3).  Each implementation is checked against fastconv's output, then timed as
 the median of ``reps`` repetitions after a warm-up, with inner repetitions so that one timing
-lasts at least ``min_time``; at 1 thread and at all cores.  Reported: median time, GFLOP/s
+lasts at least ``min_time``; at 1 thread and at all cores.  Before any timing the suite
+touches and frees 1 GiB once (:func:`warm_memory`).  Reported: median time, GFLOP/s
 (2 flops per multiply-add) or GB/s (bytes read + written, for pooling), the speed-up of
 fastconv over each peer (peer time / fastconv time, > 1 means fastconv is faster) and, for
 the big cases, the peak extra resident memory of one call.
