@@ -629,6 +629,60 @@ def test_one_input_channel_3x3_constant_fill(seed, dtype, vector_width, in_place
     _close(got, ref, dtype, 9)
 
 
+@pytest.fixture(params=["rule", "always"])
+def sweep_everywhere(request):
+    """Run a test with the row sweep chosen by its measured width rule, then for every 3x3
+    and 5x5 unit-stride layer whatever its width, so small planes cover the sweep's edge
+    chunks, tails and row groups."""
+    from fastconv import _conv
+
+    old = dict(_conv._SWEEP_MIN_ROW_BYTES)
+    if request.param == "always":
+        _conv._SWEEP_MIN_ROW_BYTES.update({3: 0, 5: 0})
+    try:
+        yield request.param
+    finally:
+        _conv._SWEEP_MIN_ROW_BYTES.update(old)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("seed", range(16))
+def test_one_input_channel_row_sweep(seed, dtype, vector_width, sweep_everywhere):
+    """3x3 and 5x5 unit-stride layers with one input channel per output channel, swept
+    along the rows: widths around one, two and three vectors (where the two-load chunks
+    give way to the shifted last chunk) and past the width rule, heights that are not a
+    multiple of the row block, every padding mode with uneven and over-wide paddings,
+    reversed and sliced views, and a constant fill through correlate2d."""
+    r = np.random.default_rng(7000 + seed)
+    vl = vector_width // np.dtype(dtype).itemsize
+    k = 3 if seed % 2 else 5
+    W = int(r.choice([vl + k - 1, 2 * vl + k - 2, 2 * vl + k, 3 * vl + 1, 300, 1100]))
+    H = int(r.integers(1, 14)) if W < 1000 else int(r.integers(1, 6))
+    mode = MODES[seed % len(MODES)]
+    if mode != "zeros":  # the reflecting modes pad by less than the plane's size
+        H = max(H, k)
+    top, left = int(r.integers(0, k)), int(r.integers(0, k))
+    bottom = int(r.integers(0, k)) + max(0, k - H - top - int(r.integers(0, k)))
+    right = int(r.integers(0, k + vl)) if mode == "zeros" else int(r.integers(0, k))
+    pads = (top, bottom, left, right)
+    base = r.standard_normal((2, 4, H + 2, W + 3)).astype(dtype)
+    w = r.standard_normal((4, 1, k, k)).astype(dtype)
+    b = r.standard_normal(4).astype(dtype)
+    x_before = base.copy()
+    for x in (base[:, :, 1:-1, 2:-1], base[:, ::-1, ::-1, :W]):
+        got = conv2d(x, w, b, padding=((top, bottom), (left, right)), groups=4, padding_mode=mode)
+        ref = conv2d_ref(np.ascontiguousarray(x), w, b, pads=pads, groups=4, padding_mode=mode)
+        _close(got, ref, dtype, k * k)
+    np.testing.assert_array_equal(base, x_before)
+    from scipy import signal as ss
+    img = base[0, 1, :H, :W]
+    got = fastconv.correlate2d(img, w[1, 0], mode="same", boundary="fill", fillvalue=0.75,
+                               method="direct")
+    ref = ss.correlate2d(img.astype(np.float64), w[1, 0].astype(np.float64), mode="same",
+                         boundary="fill", fillvalue=0.75)
+    _close(got, ref, dtype, k * k)
+
+
 def test_in_place_rule():
     """The in-place kernel is chosen only where it was measured faster: small kernels on rows
     of moderate width, one input channel, column stride 1, contiguous columns."""
@@ -636,7 +690,11 @@ def test_in_place_rule():
 
     assert _conv._use_in_place(1, 1, 4, 3, 3, 56, 4)          # C7 (depthwise 3x3, 56 wide)
     assert _conv._use_in_place(1, 1, 4, 5, 5, 224, 4)
-    assert not _conv._use_in_place(1, 1, 4, 5, 5, 4096, 4)    # C9: wide rows
+    assert _conv._use_in_place(1, 1, 4, 5, 5, 4096, 4)        # C9: wide rows, swept
+    assert _conv._use_in_place(1, 1, 4, 3, 3, 4096, 4)
+    assert not _conv._use_in_place(1, 1, 4, 5, 5, 4096, 4, 2)  # row stride 2: not swept
+    assert not _conv._use_in_place(1, 1, 4, 3, 3, 4096, 4, 1, 2)  # dilated rows: not swept
+    assert not _conv._use_in_place(1, 1, 4, 5, 3, 4096, 4)    # not square: not swept
     assert not _conv._use_in_place(1, 1, 4, 15, 15, 1024, 4)  # C8: big kernel
     assert not _conv._use_in_place(1, 1, 4, 7, 1, 512, 4)     # separable 7x1 column pass
     assert not _conv._use_in_place(2, 1, 4, 3, 3, 56, 4)      # two input channels

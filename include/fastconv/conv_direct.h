@@ -107,6 +107,33 @@ static inline int64_t fc_band_rows(const fc_conv_geom *g, int64_t oh0, int64_t R
 #undef FC_RB_MIN_KH
 
 #ifdef FC_HAVE_V4
+/* Lanes k.. of lo followed by the first k lanes of hi: valignd/valignq, one uop taking the
+ * shift as an immediate (GCC 12 builds __builtin_shuffle of this pattern from vpermt2ps and
+ * an index register, reloaded on each use when the registers are full).  The builtins, not
+ * the intrinsics, so that these inline into the generic-target helpers that the v4 kernels
+ * inline in turn; k is a constant once the callers' loops are unrolled, and the switch
+ * gives each builtin a literal. */
+#include <immintrin.h> /* declares the builtins below */
+typedef int fc_vi64 __attribute__((vector_size(64)));
+typedef long long fc_vq64 __attribute__((vector_size(64)));
+#define FC_DEF_ALIGNR(NAME, V, I, B, M)                                                             \
+    FC_INLINE V NAME(V lo, V hi, int k) {                                                           \
+        const I a = (I)hi, b = (I)lo, z = {0};                                                      \
+        switch (k) {                                                                                \
+        case 1: return (V)B(a, b, 1, z, (M)-1);                                                     \
+        case 2: return (V)B(a, b, 2, z, (M)-1);                                                     \
+        case 3: return (V)B(a, b, 3, z, (M)-1);                                                     \
+        case 4: return (V)B(a, b, 4, z, (M)-1);                                                     \
+        case 5: return (V)B(a, b, 5, z, (M)-1);                                                     \
+        case 6: return (V)B(a, b, 6, z, (M)-1);                                                     \
+        case 7: return (V)B(a, b, 7, z, (M)-1);                                                     \
+        default: return lo;                                                                         \
+        }                                                                                           \
+    }
+FC_DEF_ALIGNR(fc_alignr_f64, fc_vf64, fc_vi64, __builtin_ia32_alignd512_mask, unsigned short)
+FC_DEF_ALIGNR(fc_alignr_d64, fc_vd64, fc_vq64, __builtin_ia32_alignq512_mask, unsigned char)
+#undef FC_DEF_ALIGNR
+
 #define FC_ATTR FC_TARGET_V4
 #define FC_OCBW FC_OCB_V4
 #define FC_NCOL 14
@@ -117,17 +144,21 @@ static inline int64_t fc_band_rows(const fc_conv_geom *g, int64_t oh0, int64_t R
 #define FC_T float
 #define FC_V fc_vf64
 #define FC_SUFFIX FC_NAME_F64
+#define FC_ALIGNR fc_alignr_f64
 #include "fastconv/conv_direct_impl.h"
 #undef FC_T
 #undef FC_V
 #undef FC_SUFFIX
+#undef FC_ALIGNR
 #define FC_T double
 #define FC_V fc_vd64
 #define FC_SUFFIX FC_NAME_D64
+#define FC_ALIGNR fc_alignr_d64
 #include "fastconv/conv_direct_impl.h"
 #undef FC_T
 #undef FC_V
 #undef FC_SUFFIX
+#undef FC_ALIGNR
 #undef FC_ATTR
 #undef FC_OCBW
 #undef FC_NCOL

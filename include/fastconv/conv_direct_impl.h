@@ -580,6 +580,90 @@ FC_ATTR __attribute__((noinline)) static void FC_SUFFIX(fc_dw_strip_sq3_edge)(
     }
 }
 
+/* Wide rows: RB output rows (dst rows ldd apart) of a KS x KS unit-stride kernel swept
+ * across output columns [a, e), e - a >= VL, whose taps all fall inside the input rows
+ * (output column c, tap kw reads input column c - pl + kw of rows[i + kh]).  Walking along
+ * the rows instead of down a strip keeps the RB + KS - 1 input rows as a few sequential
+ * streams and stores whole output rows in order, so no buffer is needed however wide the
+ * plane; each shifted input vector is loaded once and feeds up to KS output rows (5x5: 40
+ * loads for 100 FMAs), and the taps stay in registers for the whole sweep. */
+FC_INLINE void FC_SUFFIX(fc_dw_sweep_block)(const FC_T *const *rows, const FC_V *wv, FC_V bv, int64_t W,
+                                            int64_t pl, int64_t a, int64_t e, FC_T *dst, int64_t ldd, const int RB,
+                                            const int KS) {
+    const FC_T *xr[FC_RB + 7];
+#pragma GCC unroll 16
+    for (int q = 0; q < RB + KS - 1; ++q) xr[q] = rows[q] - pl; /* indexed from column pl on */
+    int64_t c = a;
+    /* chunks whose next VL input columns are inside the row too: two loads per row, the
+     * KS shifted vectors taken from the pair by lane shifts (valignd on AVX-512) */
+    for (; c + FC_VL <= e && c - pl + 2 * FC_VL <= W; c += FC_VL) {
+        FC_V acc[FC_RB];
+#pragma GCC unroll 16
+        for (int i = 0; i < RB; ++i) acc[i] = bv;
+#pragma GCC unroll 16
+        for (int q = 0; q < RB + KS - 1; ++q) {
+            FC_V lo, hi;
+            memcpy(&lo, xr[q] + c, sizeof(FC_V));
+            memcpy(&hi, xr[q] + c + FC_VL, sizeof(FC_V));
+#pragma GCC unroll 8
+            for (int kw = 0; kw < KS; ++kw) {
+#ifdef FC_ALIGNR
+                const FC_V v = FC_ALIGNR(lo, hi, kw);
+#else
+                FC_SUFFIX(fc_sel) sel;
+#pragma GCC unroll 16
+                for (int l = 0; l < FC_VL; ++l) sel[l] = l + kw;
+                const FC_V v = kw == 0 ? lo : __builtin_shuffle(lo, hi, sel);
+#endif
+#pragma GCC unroll 8
+                for (int kh = 0; kh < KS; ++kh)
+                    if (q - kh >= 0 && q - kh < RB) acc[q - kh] += v * wv[kh * KS + kw];
+            }
+        }
+#pragma GCC unroll 16
+        for (int i = 0; i < RB; ++i) memcpy(dst + i * ldd + c, &acc[i], sizeof(FC_V));
+    }
+    if (c >= e) return;
+    for (;; c += FC_VL) {
+        if (c + FC_VL > e) c = e - FC_VL; /* the last chunk shifted left to end at e */
+        FC_V acc[FC_RB];
+#pragma GCC unroll 16
+        for (int i = 0; i < RB; ++i) acc[i] = bv;
+#pragma GCC unroll 16
+        for (int q = 0; q < RB + KS - 1; ++q)
+#pragma GCC unroll 8
+            for (int kw = 0; kw < KS; ++kw) {
+                FC_V v;
+                memcpy(&v, xr[q] + c + kw, sizeof(FC_V));
+#pragma GCC unroll 8
+                for (int kh = 0; kh < KS; ++kh)
+                    if (q - kh >= 0 && q - kh < RB) acc[q - kh] += v * wv[kh * KS + kw];
+            }
+#pragma GCC unroll 16
+        for (int i = 0; i < RB; ++i) memcpy(dst + i * ldd + c, &acc[i], sizeof(FC_V));
+        if (c + FC_VL >= e) break;
+    }
+}
+
+/* n output rows of the sweep; rows[r + kh] is output row r's tap row kh. */
+#define FC_DEF_DW_SWEEP(KS)                                                                         \
+    FC_ATTR __attribute__((noinline)) static void FC_SUFFIX(fc_dw_sweep_sq##KS)(                    \
+        const FC_T *const *rows, int64_t n, const FC_T *w, FC_T b, int64_t W, int64_t pl, int64_t a, \
+        int64_t e,                                                                                  \
+        FC_T *dst, int64_t ldd) {                                                                   \
+        FC_V wv[KS * KS];                                                                           \
+        _Pragma("GCC unroll 32") for (int t = 0; t < KS * KS; ++t) wv[t] = (FC_V){0} + w[t];       \
+        const FC_V bv = (FC_V){0} + b;                                                              \
+        int64_t r = 0;                                                                              \
+        for (; r + FC_RB <= n; r += FC_RB)                                                          \
+            FC_SUFFIX(fc_dw_sweep_block)(rows + r, wv, bv, W, pl, a, e, dst + r * ldd, ldd, FC_RB, KS); \
+        for (; r < n; ++r)                                                                          \
+            FC_SUFFIX(fc_dw_sweep_block)(rows + r, wv, bv, W, pl, a, e, dst + r * ldd, ldd, 1, KS);    \
+    }
+FC_DEF_DW_SWEEP(3)
+FC_DEF_DW_SWEEP(5)
+#undef FC_DEF_DW_SWEEP
+
 FC_INLINE void FC_SUFFIX(fc_dw_strip)(const FC_T *const *rows, int64_t sh, int64_t dh, int64_t n, const FC_T *w,
                                       int64_t kH, int64_t kW, int64_t dw, FC_T b, int64_t c0, FC_T *dst,
                                       int64_t ldd) {
@@ -606,6 +690,16 @@ FC_INLINE void FC_SUFFIX(fc_dw_strip)(const FC_T *const *rows, int64_t sh, int64
  * columns) the caller reads next: they are prefetched while this band is computed, a slice
  * per chunk, since small planes (depthwise layers) are otherwise read from memory row by row
  * at the latency of each miss. */
+/* Prefetch rows [from, to) of the W-column rows at nx (sH apart); returns to. */
+FC_INLINE int64_t FC_SUFFIX(fc_prefetch_rows)(const FC_T *nx, int64_t sH, int64_t W, int64_t from, int64_t to) {
+    for (; from < to; ++from) {
+        const char *p = (const char *)(nx + from * sH);
+        for (int64_t o = 0; o < W * (int64_t)sizeof(FC_T); o += 64) __builtin_prefetch(p + o, 0, 3);
+        __builtin_prefetch(p + W * (int64_t)sizeof(FC_T) - 1, 0, 3);
+    }
+    return to;
+}
+
 FC_ATTR
 static void FC_SUFFIX(fc_dw_band)(const FC_T *x, int64_t sH, const fc_conv_geom *g, const int64_t *colmap,
                                   const FC_T *fillrow, FC_T fill, const FC_T *w, FC_T b, int64_t oh0,
@@ -623,8 +717,12 @@ static void FC_SUFFIX(fc_dw_band)(const FC_T *x, int64_t sH, const fc_conv_geom 
     const int64_t hi = W - (kW - 1) * dw + pl;
     const int64_t EW = FC_VL + (kW - 1) * dw; /* padded columns one chunk reads */
     const int64_t nchunks = ((R + rg - 1) / rg) * ((Wo + FC_VL - 1) / FC_VL);
-    const int64_t TW = Wo > FC_VL ? Wo : FC_VL; /* row stride of tmp */
+    const int64_t TW = tmp == NULL ? Wo : (Wo > FC_VL ? Wo : FC_VL); /* row stride of tmp */
     const int sq3 = sh == 1 && dh == 1 && dw == 1 && kH == 3 && kW == 3;
+    /* wide rows (tmp == NULL): written in place, the interior swept along the rows */
+    const int64_t se = hi < Wo ? hi : Wo;
+    const int sweep = tmp == NULL && sh == 1 && dh == 1 && dw == 1 && kH == kW && (kH == 3 || kH == 5)
+                      && se - lo >= FC_VL;
     int64_t pf_row = 0, chunk = 0;
     for (int64_t g0 = 0; g0 < R; g0 += rg) {
         const int64_t n = R - g0 < rg ? R - g0 : rg;
@@ -634,17 +732,18 @@ static void FC_SUFFIX(fc_dw_band)(const FC_T *x, int64_t sH, const fc_conv_geom 
          * group: stores of one vector into each of n rows, chunk after chunk, ran about 20%
          * slower on planes that do not stay in cache (each store splitting cache lines that
          * later chunks write again) */
-        FC_T *orow = tmp;
+        FC_T *orow = tmp != NULL ? tmp : out + (oh0 + g0) * Wo;
+        if (sweep) {
+            if (nx != NULL) /* this group's share of the next rows */
+                pf_row = FC_SUFFIX(fc_prefetch_rows)(nx, sH, W, pf_row, nxrows * (g0 + n) / R);
+            if (kH == 3) FC_SUFFIX(fc_dw_sweep_sq3)(rows, n, w, b, W, pl, lo, se, orow, TW);
+            else FC_SUFFIX(fc_dw_sweep_sq5)(rows, n, w, b, W, pl, lo, se, orow, TW);
+        }
         for (int64_t j = 0; j < Wo; j += FC_VL) {
             if (j + FC_VL > Wo && Wo >= FC_VL) j = Wo - FC_VL; /* last chunk shifted left */
-            if (nx != NULL) { /* this chunk's share of the next rows */
-                const int64_t upto = nxrows * ++chunk / nchunks;
-                for (; pf_row < upto; ++pf_row) {
-                    const char *p = (const char *)(nx + pf_row * sH);
-                    for (int64_t o = 0; o < W * (int64_t)sizeof(FC_T); o += 64) __builtin_prefetch(p + o, 0, 3);
-                    __builtin_prefetch(p + W * (int64_t)sizeof(FC_T) - 1, 0, 3);
-                }
-            }
+            if (sweep && j >= lo && j + FC_VL <= se) continue; /* swept */
+            if (nx != NULL) /* this chunk's share of the next rows */
+                pf_row = FC_SUFFIX(fc_prefetch_rows)(nx, sH, W, pf_row, nxrows * ++chunk / nchunks);
             if (j >= lo && j + FC_VL <= hi) {
                 FC_SUFFIX(fc_dw_strip)(rows, sh, dh, n, w, kH, kW, dw, b, j - pl, orow + j, TW);
                 continue;
@@ -698,7 +797,9 @@ static void FC_SUFFIX(fc_dw_band)(const FC_T *x, int64_t sH, const fc_conv_geom 
             FC_SUFFIX(fc_dw_strip)(eptr, sh, dh, n, w, kH, kW, dw, b, 0, orow + j, TW);
         }
         FC_T *dst = out + (oh0 + g0) * Wo;
-        if (TW == Wo) {
+        if (tmp == NULL) {
+            /* written in place */
+        } else if (TW == Wo) {
             memcpy(dst, tmp, (size_t)(n * Wo) * sizeof(FC_T));
         } else { /* Wo < VL */
             for (int64_t r = 0; r < n; ++r) memcpy(dst + r * Wo, tmp + r * TW, (size_t)Wo * sizeof(FC_T));
