@@ -110,11 +110,12 @@ _in_place = 1
 
 # Wide rows: the in-place kernel sweeps along the rows with the taps in registers (3x3 and
 # 5x5, unit stride and dilation), writing the output in place, instead of filling strips
-# into a buffer.  Measured (float32, AVX-512, 1 and 2 threads): for 5x5 0.4-0.75x the strips'
-# time on rows of 112 to 2048 columns (C9, 4096 x 4096: 13.5 -> 6.2 ms on 1 thread, against
-# 13.6 ms for the packed bands), equal on 56; for 3x3 0.6-0.8x from 448 columns, equal on
-# 224 and 256, 1.05-1.17x on 56 and 112, where the strips' edge handling and prefetching win.
-_SWEEP_MIN_ROW_BYTES = {3: 1024, 5: 256}
+# into a buffer.  Measured against the strips (float32, AVX-512, 1 and 2 threads): 5x5
+# 0.4-0.9x their time from 224 columns up (C9, 4096 x 4096: 13.5 -> 6.2 ms on 1 thread,
+# against 13.6 ms for the packed bands), equal on 112, 1.2x on 56; 3x3 0.6-0.8x from 448
+# columns, equal on 224 and 256, 1.05-1.17x on 56 and 112, where the strips' edge handling
+# and prefetching win.
+_SWEEP_MIN_ROW_BYTES = {3: 1024, 5: 400}
 
 
 def _sweeps(Py_ssize_t kH, Py_ssize_t kW, Py_ssize_t sh, Py_ssize_t dh, Py_ssize_t dw,
