@@ -552,7 +552,7 @@ FC_DEF_DW_STRIP_SQ(3)
 FC_DEF_DW_STRIP_SQ(5)
 #undef FC_DEF_DW_STRIP_SQ
 
-/* Lane selectors for __builtin_shuffle over two FC_V: the signed integer vector type of the
+/* Lane selectors for FC_SHUFFLE2 over two FC_V: the signed integer vector type of the
  * same shape (what comparing two FC_V gives). */
 typedef __typeof__((FC_V){0} < (FC_V){0}) FC_SUFFIX(fc_sel);
 
@@ -586,9 +586,9 @@ FC_ATTR __attribute__((noinline)) static void FC_SUFFIX(fc_dw_strip_sq3_edge)(
                 memcpy(&v0, xr + o0, sizeof(FC_V));
                 memcpy(&v1, xr + o1, sizeof(FC_V));
                 memcpy(&v2, xr + o2, sizeof(FC_V));
-                acc[i] += __builtin_shuffle(v0, fv, s0) * wv[kh * 3];
-                acc[i] += __builtin_shuffle(v1, fv, s1) * wv[kh * 3 + 1];
-                acc[i] += __builtin_shuffle(v2, fv, s2) * wv[kh * 3 + 2];
+                acc[i] += FC_SHUFFLE2(v0, fv, s0) * wv[kh * 3];
+                acc[i] += FC_SHUFFLE2(v1, fv, s1) * wv[kh * 3 + 1];
+                acc[i] += FC_SHUFFLE2(v2, fv, s2) * wv[kh * 3 + 2];
             }
 #pragma GCC unroll 16
         for (int i = 0; i < FC_RB; ++i)
@@ -629,7 +629,7 @@ FC_INLINE void FC_SUFFIX(fc_dw_sweep_block)(const FC_T *const *rows, const FC_V 
                 FC_SUFFIX(fc_sel) sel;
 #pragma GCC unroll 16
                 for (int l = 0; l < FC_VL; ++l) sel[l] = l + kw;
-                const FC_V v = kw == 0 ? lo : __builtin_shuffle(lo, hi, sel);
+                const FC_V v = kw == 0 ? lo : FC_SHUFFLE2(lo, hi, sel);
 #endif
 #pragma GCC unroll 8
                 for (int kh = 0; kh < KS; ++kh)

@@ -32,6 +32,26 @@ static inline int fc_cpu_has_v4(void) {
 #endif
 
 #define FC_INLINE static inline __attribute__((always_inline))
+
+/* Two-source lane shuffle: lane l of the result is lane sel[l] of a, or lane sel[l] - n of b
+ * when sel[l] >= n (n lanes; sel an integer vector of the same shape).  GCC has a builtin;
+ * elsewhere (Clang) lane by lane, which the optimiser folds when sel is a constant. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define FC_SHUFFLE2(a, b, sel) __builtin_shuffle((a), (b), (sel))
+#else
+#define FC_SHUFFLE2(a, b, sel)                                                                      \
+    __extension__({                                                                                 \
+        const __typeof__(a) fc_a_ = (a), fc_b_ = (b);                                               \
+        const __typeof__(sel) fc_s_ = (sel);                                                        \
+        __typeof__(a) fc_r_;                                                                        \
+        const int fc_n_ = (int)(sizeof(fc_a_) / sizeof(fc_a_[0]));                                  \
+        for (int fc_l_ = 0; fc_l_ < fc_n_; ++fc_l_) {                                               \
+            const int fc_i_ = (int)fc_s_[fc_l_];                                                    \
+            fc_r_[fc_l_] = fc_i_ < fc_n_ ? fc_a_[fc_i_] : fc_b_[fc_i_ - fc_n_];                     \
+        }                                                                                           \
+        fc_r_;                                                                                      \
+    })
+#endif
 #define FC_RESTRICT __restrict__
 
 /* 32-byte vectors: 8 floats or 4 doubles (two SSE registers on baseline x86-64). */
