@@ -3,8 +3,8 @@
 Cases are those of the project's benchmark list (convolution C1-C10, pooling P1-P4, image
 pipelines I1-I3).  Each implementation is checked against fastconv's output, then timed as
 the median of ``reps`` repetitions after a warm-up, with inner repetitions so that one timing
-lasts at least ``min_time``; at 1 thread and at all cores.  Before any timing the suite
-touches and frees 1 GiB once (:func:`warm_memory`).  Reported: median time, GFLOP/s
+lasts at least ``min_time``; at 1 thread and at all cores.  Before each case the suite
+touches and frees 1 GiB (:func:`warm_memory`).  Reported: median time, GFLOP/s
 (2 flops per multiply-add) or GB/s (bytes read + written, for pooling), the speed-up of
 fastconv over each peer (peer time / fastconv time, > 1 means fastconv is faster) and, for
 the big cases, the peak extra resident memory of one call.
@@ -98,12 +98,15 @@ def time_call(f: Callable[[], Any], reps: int = 7, min_time: float = 0.02) -> Tu
 
 
 def warm_memory(mib: int = 1024) -> None:
-    """Touch and free ``mib`` MiB once, before any timing.
+    """Touch and free ``mib`` MiB, before each case.
 
     On a virtual machine the first touch of guest memory that the host has not yet backed
-    costs several times a normal page fault; big results (C9's 64 MiB) then run 3-10x slower
-    for whichever implementation happens to allocate them first.  Touching a block once makes
-    the later allocations of every implementation alike.
+    costs several times a normal page fault; big results (C9's 64 MiB) then run 2-10x slower
+    for whichever implementation happens to allocate them first.  The host takes freed memory
+    back after a while: C9 on 2 threads went from 5.5 to 9.5 ms after 20 s without large
+    allocations (a case whose peers run for minutes), and back to 5.5 ms once 256 MiB were
+    touched.  Touching a block just before a case makes the allocations of every
+    implementation alike (about 0.1 s when the memory is backed already).
     """
     block = np.ones(mib << 20, dtype=np.uint8)
     del block
@@ -437,7 +440,6 @@ def run(cases: Optional[Sequence[str]] = None, threads: Optional[Sequence[int]] 
     ths = list(threads) if threads else sorted({1, ncpu})
     reps = reps or (3 if quick else 7)
     suite = Suite(machine=_machine())
-    warm_memory()
     if not quick:
         suite.machine.update(roofline())
     jobs = [(c, t) for t in ths for c in ids]
@@ -445,6 +447,7 @@ def run(cases: Optional[Sequence[str]] = None, threads: Optional[Sequence[int]] 
         if progress:
             progress(f"[{i + 1}/{len(jobs)}] {cid} threads={nt}")
         _set_threads(nt)
+        warm_memory()
         if cid in CONV_CASES:
             _conv_case(cid, nt, reps, suite, memory)
         elif cid in POOL_CASES:
