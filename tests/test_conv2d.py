@@ -629,20 +629,24 @@ def test_one_input_channel_3x3_constant_fill(seed, dtype, vector_width, in_place
     _close(got, ref, dtype, 9)
 
 
-@pytest.fixture(params=["rule", "always"])
+@pytest.fixture(params=["rule", "always", "streaming"])
 def sweep_everywhere(request):
     """Run a test with the row sweep chosen by its measured width rule, then for every 3x3
     and 5x5 unit-stride layer whatever its width, so small planes cover the sweep's edge
-    chunks, tails and row groups."""
+    chunks, tails and row groups, then so again with streaming stores (AVX-512) whatever the
+    output's size."""
     from fastconv import _conv
 
-    old = dict(_conv._SWEEP_MIN_ROW_BYTES)
-    if request.param == "always":
+    old = dict(_conv._SWEEP_MIN_ROW_BYTES), _conv._STREAM_MIN_BYTES
+    if request.param != "rule":
         _conv._SWEEP_MIN_ROW_BYTES.update({3: 0, 5: 0})
+    if request.param == "streaming":
+        _conv._STREAM_MIN_BYTES = 0
     try:
         yield request.param
     finally:
-        _conv._SWEEP_MIN_ROW_BYTES.update(old)
+        _conv._SWEEP_MIN_ROW_BYTES.update(old[0])
+        _conv._STREAM_MIN_BYTES = old[1]
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -651,8 +655,9 @@ def test_one_input_channel_row_sweep(seed, dtype, vector_width, sweep_everywhere
     """3x3 and 5x5 unit-stride layers with one input channel per output channel, swept
     along the rows: widths around one, two and three vectors (where the two-load chunks
     give way to the shifted last chunk) and past the width rule, heights that are not a
-    multiple of the row block, every padding mode with uneven and over-wide paddings,
-    reversed and sliced views, and a constant fill through correlate2d."""
+    multiple of the row block, output rows of whole vectors (streaming stores), every padding
+    mode with uneven and over-wide paddings, reversed and sliced views, and a constant fill
+    through correlate2d."""
     r = np.random.default_rng(7000 + seed)
     vl = vector_width // np.dtype(dtype).itemsize
     k = 3 if seed % 2 else 5
@@ -664,6 +669,8 @@ def test_one_input_channel_row_sweep(seed, dtype, vector_width, sweep_everywhere
     top, left = int(r.integers(0, k)), int(r.integers(0, k))
     bottom = int(r.integers(0, k)) + max(0, k - H - top - int(r.integers(0, k)))
     right = int(r.integers(0, k + vl)) if mode == "zeros" else int(r.integers(0, k))
+    if seed % 3 == 0:  # output rows a whole number of vectors: streaming stores apply
+        W += -(W + left + right - k + 1) % vl
     pads = (top, bottom, left, right)
     base = r.standard_normal((2, 4, H + 2, W + 3)).astype(dtype)
     w = r.standard_normal((4, 1, k, k)).astype(dtype)

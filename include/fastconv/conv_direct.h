@@ -145,20 +145,24 @@ FC_DEF_ALIGNR(fc_alignr_d64, fc_vd64, fc_vq64, __builtin_ia32_alignq512_mask, un
 #define FC_V fc_vf64
 #define FC_SUFFIX FC_NAME_F64
 #define FC_ALIGNR fc_alignr_f64
+#define FC_STREAM(p, v) __builtin_ia32_movntps512((p), (v))
 #include "fastconv/conv_direct_impl.h"
 #undef FC_T
 #undef FC_V
 #undef FC_SUFFIX
 #undef FC_ALIGNR
+#undef FC_STREAM
 #define FC_T double
 #define FC_V fc_vd64
 #define FC_SUFFIX FC_NAME_D64
 #define FC_ALIGNR fc_alignr_d64
+#define FC_STREAM(p, v) __builtin_ia32_movntpd512((p), (v))
 #include "fastconv/conv_direct_impl.h"
 #undef FC_T
 #undef FC_V
 #undef FC_SUFFIX
 #undef FC_ALIGNR
+#undef FC_STREAM
 #undef FC_ATTR
 #undef FC_OCBW
 #undef FC_NCOL
@@ -206,14 +210,15 @@ FC_BAND_DISPATCH(d, double)
     static inline void fc_dw_band_##SUF(int64_t vb, const T *x, int64_t sH, const fc_conv_geom *g,     \
                                         const int64_t *colmap, const T *fillrow, T fill, const T *w,  \
                                         T b, int64_t oh0, int64_t R, T *out, int64_t rg, const T **rowp, \
-                                        T *edge, const T **eptr, T *tmp, const T *nx, int64_t nxrows) { \
+                                        T *edge, const T **eptr, T *tmp, const T *nx, int64_t nxrows,    \
+                                        int stream) {                                                 \
         FC_DW_V4(SUF)                                                                                \
-        fc_dw_band_##SUF##32(x, sH, g, colmap, fillrow, fill, w, b, oh0, R, out, rg, rowp, edge, eptr, tmp, nx, nxrows); \
+        fc_dw_band_##SUF##32(x, sH, g, colmap, fillrow, fill, w, b, oh0, R, out, rg, rowp, edge, eptr, tmp, nx, nxrows, stream); \
     }
 #ifdef FC_HAVE_V4
 #define FC_DW_V4(SUF)                                                                                \
     if (vb == 64) {                                                                                  \
-        fc_dw_band_##SUF##64(x, sH, g, colmap, fillrow, fill, w, b, oh0, R, out, rg, rowp, edge, eptr, tmp, nx, nxrows); \
+        fc_dw_band_##SUF##64(x, sH, g, colmap, fillrow, fill, w, b, oh0, R, out, rg, rowp, edge, eptr, tmp, nx, nxrows, stream); \
         return;                                                                                      \
     }
 #else

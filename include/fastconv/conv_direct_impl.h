@@ -602,17 +602,32 @@ FC_ATTR __attribute__((noinline)) static void FC_SUFFIX(fc_dw_strip_sq3_edge)(
  * the rows instead of down a strip keeps the RB + KS - 1 input rows as a few sequential
  * streams and stores whole output rows in order, so no buffer is needed however wide the
  * plane; each shifted input vector is loaded once and feeds up to KS output rows (5x5: 40
- * loads for 100 FMAs), and the taps stay in registers for the whole sweep. */
+ * loads for 100 FMAs), and the taps stay in registers for the whole sweep.  nt: store the
+ * two-load chunks with streaming (non-temporal) stores where FC_STREAM exists, the chunks
+ * after the first moved to vector-aligned outputs; for outputs far bigger than the caches,
+ * whose lines would otherwise be read from memory before being overwritten (C9 with out=,
+ * 2 threads: 3.9 -> 3.3 ms).  The caller fences. */
 FC_INLINE void FC_SUFFIX(fc_dw_sweep_block)(const FC_T *const *rows, const FC_V *wv, FC_V bv, int64_t W,
                                             int64_t pl, int64_t a, int64_t e, FC_T *dst, int64_t ldd, const int RB,
-                                            const int KS) {
+                                            const int KS, int nt) {
     const FC_T *xr[FC_RB + 7];
 #pragma GCC unroll 16
     for (int q = 0; q < RB + KS - 1; ++q) xr[q] = rows[q] - pl; /* indexed from column pl on */
     int64_t c = a;
+#ifdef FC_STREAM
+    /* streaming stores: the chunks after the first start at vector-aligned outputs */
+    int64_t next = a + FC_VL;
+    if (nt) {
+        const int64_t off = (int64_t)(((uintptr_t)(dst + a) / sizeof(FC_T)) % FC_VL);
+        if (off) next = a + FC_VL - off;
+    }
+#else
+    (void)nt;
+    const int64_t next = a + FC_VL;
+#endif
     /* chunks whose next VL input columns are inside the row too: two loads per row, the
      * KS shifted vectors taken from the pair by lane shifts (valignd on AVX-512) */
-    for (; c + FC_VL <= e && c - pl + 2 * FC_VL <= W; c += FC_VL) {
+    for (; c + FC_VL <= e && c - pl + 2 * FC_VL <= W; c = c == a ? next : c + FC_VL) {
         FC_V acc[FC_RB];
 #pragma GCC unroll 16
         for (int i = 0; i < RB; ++i) acc[i] = bv;
@@ -636,6 +651,13 @@ FC_INLINE void FC_SUFFIX(fc_dw_sweep_block)(const FC_T *const *rows, const FC_V 
                     if (q - kh >= 0 && q - kh < RB) acc[q - kh] += v * wv[kh * KS + kw];
             }
         }
+#ifdef FC_STREAM
+        if (nt && ((uintptr_t)(dst + c) & (sizeof(FC_V) - 1)) == 0) {
+#pragma GCC unroll 16
+            for (int i = 0; i < RB; ++i) FC_STREAM(dst + i * ldd + c, acc[i]);
+            continue;
+        }
+#endif
 #pragma GCC unroll 16
         for (int i = 0; i < RB; ++i) memcpy(dst + i * ldd + c, &acc[i], sizeof(FC_V));
     }
@@ -665,16 +687,15 @@ FC_INLINE void FC_SUFFIX(fc_dw_sweep_block)(const FC_T *const *rows, const FC_V 
 #define FC_DEF_DW_SWEEP(KS)                                                                         \
     FC_ATTR __attribute__((noinline)) static void FC_SUFFIX(fc_dw_sweep_sq##KS)(                    \
         const FC_T *const *rows, int64_t n, const FC_T *w, FC_T b, int64_t W, int64_t pl, int64_t a, \
-        int64_t e,                                                                                  \
-        FC_T *dst, int64_t ldd) {                                                                   \
+        int64_t e, FC_T *dst, int64_t ldd, int nt) {                                                \
         FC_V wv[KS * KS];                                                                           \
         _Pragma("GCC unroll 32") for (int t = 0; t < KS * KS; ++t) wv[t] = (FC_V){0} + w[t];       \
         const FC_V bv = (FC_V){0} + b;                                                              \
         int64_t r = 0;                                                                              \
         for (; r + FC_RB <= n; r += FC_RB)                                                          \
-            FC_SUFFIX(fc_dw_sweep_block)(rows + r, wv, bv, W, pl, a, e, dst + r * ldd, ldd, FC_RB, KS); \
+            FC_SUFFIX(fc_dw_sweep_block)(rows + r, wv, bv, W, pl, a, e, dst + r * ldd, ldd, FC_RB, KS, nt); \
         for (; r < n; ++r)                                                                          \
-            FC_SUFFIX(fc_dw_sweep_block)(rows + r, wv, bv, W, pl, a, e, dst + r * ldd, ldd, 1, KS);    \
+            FC_SUFFIX(fc_dw_sweep_block)(rows + r, wv, bv, W, pl, a, e, dst + r * ldd, ldd, 1, KS, nt);    \
     }
 FC_DEF_DW_SWEEP(3)
 FC_DEF_DW_SWEEP(5)
@@ -699,17 +720,6 @@ FC_INLINE void FC_SUFFIX(fc_dw_strip)(const FC_T *const *rows, int64_t sh, int64
     }
 }
 
-/* Output rows [oh0, oh0 + R) of one output channel (out: its plane, Ho x Wo, row stride Wo)
- * from one input plane x (rows sH elements apart, columns contiguous), column stride 1.
- * w: the kH*kW taps, contiguous; colmap[p]: the input column padded column p reads, or -1
- * (fill), for p < g->Wp; fillrow: W copies of fill.  Scratch: rowp, room for
- * (R-1)*sh + (kH-1)*dh + 1 row pointers; edge, ((rg-1)*sh + (kH-1)*dh + 1) * (VL + (kW-1)*dw)
- * elements and eptr room for as many pointers as rowp, where rg is the row group (R is cut
- * into groups of at most rg rows so the edge buffers and the rows read stay in cache); tmp,
- * rg * max(Wo, VL) elements (the strips fill it, rows max(Wo, VL) apart).  nx, when not NULL, is the first of nxrows input rows (sH apart, W
- * columns) the caller reads next: they are prefetched while this band is computed, a slice
- * per chunk, since small planes (depthwise layers) are otherwise read from memory row by row
- * at the latency of each miss. */
 /* Prefetch rows [from, to) of the W-column rows at nx (sH apart); returns to. */
 FC_INLINE int64_t FC_SUFFIX(fc_prefetch_rows)(const FC_T *nx, int64_t sH, int64_t W, int64_t from, int64_t to) {
     for (; from < to; ++from) {
@@ -720,11 +730,24 @@ FC_INLINE int64_t FC_SUFFIX(fc_prefetch_rows)(const FC_T *nx, int64_t sH, int64_
     return to;
 }
 
+/* Output rows [oh0, oh0 + R) of one output channel (out: its plane, Ho x Wo, row stride Wo)
+ * from one input plane x (rows sH elements apart, columns contiguous), column stride 1.
+ * w: the kH*kW taps, contiguous; colmap[p]: the input column padded column p reads, or -1
+ * (fill), for p < g->Wp; fillrow: W copies of fill.  Scratch: rowp, room for
+ * (R-1)*sh + (kH-1)*dh + 1 row pointers; edge, ((rg-1)*sh + (kH-1)*dh + 1) * (VL + (kW-1)*dw)
+ * elements and eptr room for as many pointers as rowp, where rg is the row group (R is cut
+ * into groups of at most rg rows so the edge buffers and the rows read stay in cache); tmp,
+ * rg * max(Wo, VL) elements (the strips fill it, rows max(Wo, VL) apart), or NULL for wide
+ * rows: the strips then write the output in place and 3x3 / 5x5 unit-stride kernels sweep
+ * along the rows (fc_dw_sweep_sq*), with streaming stores when stream is set.  nx, when not
+ * NULL, is the first of nxrows input rows (sH apart, W columns) the caller reads next: they
+ * are prefetched while this band is computed, a slice per chunk, since small planes
+ * (depthwise layers) are otherwise read from memory row by row at the latency of each miss. */
 FC_ATTR
 static void FC_SUFFIX(fc_dw_band)(const FC_T *x, int64_t sH, const fc_conv_geom *g, const int64_t *colmap,
                                   const FC_T *fillrow, FC_T fill, const FC_T *w, FC_T b, int64_t oh0,
                                   int64_t R, FC_T *out, int64_t rg, const FC_T **rowp, FC_T *edge,
-                                  const FC_T **eptr, FC_T *tmp, const FC_T *nx, int64_t nxrows) {
+                                  const FC_T **eptr, FC_T *tmp, const FC_T *nx, int64_t nxrows, int stream) {
     const int64_t kH = g->kH, kW = g->kW, sh = g->sh, dh = g->dh, dw = g->dw, Wo = g->Wo, W = g->W;
     const int64_t pl = g->pl, Wp = g->Wp, reach = (kH - 1) * dh + 1;
     const int64_t span = (R - 1) * sh + reach, r0 = oh0 * sh - g->pt;
@@ -743,6 +766,9 @@ static void FC_SUFFIX(fc_dw_band)(const FC_T *x, int64_t sH, const fc_conv_geom 
     const int64_t se = hi < Wo ? hi : Wo;
     const int sweep = tmp == NULL && sh == 1 && dh == 1 && dw == 1 && kH == kW && (kH == 3 || kH == 5)
                       && se - lo >= FC_VL;
+    /* streaming stores when asked for, and every output row starts at the same offset in
+     * a vector (so the aligned chunks are aligned in every row) */
+    const int nt = sweep && stream && Wo % FC_VL == 0;
     int64_t pf_row = 0, chunk = 0;
     for (int64_t g0 = 0; g0 < R; g0 += rg) {
         const int64_t n = R - g0 < rg ? R - g0 : rg;
@@ -756,8 +782,8 @@ static void FC_SUFFIX(fc_dw_band)(const FC_T *x, int64_t sH, const fc_conv_geom 
         if (sweep) {
             if (nx != NULL) /* this group's share of the next rows */
                 pf_row = FC_SUFFIX(fc_prefetch_rows)(nx, sH, W, pf_row, nxrows * (g0 + n) / R);
-            if (kH == 3) FC_SUFFIX(fc_dw_sweep_sq3)(rows, n, w, b, W, pl, lo, se, orow, TW);
-            else FC_SUFFIX(fc_dw_sweep_sq5)(rows, n, w, b, W, pl, lo, se, orow, TW);
+            if (kH == 3) FC_SUFFIX(fc_dw_sweep_sq3)(rows, n, w, b, W, pl, lo, se, orow, TW, nt);
+            else FC_SUFFIX(fc_dw_sweep_sq5)(rows, n, w, b, W, pl, lo, se, orow, TW, nt);
         }
         for (int64_t j = 0; j < Wo; j += FC_VL) {
             if (j + FC_VL > Wo && Wo >= FC_VL) j = Wo - FC_VL; /* last chunk shifted left */
@@ -825,6 +851,9 @@ static void FC_SUFFIX(fc_dw_band)(const FC_T *x, int64_t sH, const fc_conv_geom 
             for (int64_t r = 0; r < n; ++r) memcpy(dst + r * Wo, tmp + r * TW, (size_t)Wo * sizeof(FC_T));
         }
     }
+#ifdef FC_STREAM
+    if (nt) __builtin_ia32_sfence(); /* the streaming stores reach memory before the caller's */
+#endif
 }
 
 #undef FC_MAX_NV

@@ -38,11 +38,11 @@ cdef extern from "fastconv/conv_direct.h" nogil:
     void fc_dw_band_f(int64_t vb, const float *x, int64_t sH, const fc_conv_geom *g, const int64_t *colmap,
                       const float *fillrow, float fill, const float *w, float b, int64_t oh0, int64_t R,
                       float *out, int64_t rg, const float **rowp, float *edge, const float **eptr,
-                      float *tmp, const float *nx, int64_t nxrows)
+                      float *tmp, const float *nx, int64_t nxrows, int stream)
     void fc_dw_band_d(int64_t vb, const double *x, int64_t sH, const fc_conv_geom *g, const int64_t *colmap,
                       const double *fillrow, double fill, const double *w, double b, int64_t oh0, int64_t R,
                       double *out, int64_t rg, const double **rowp, double *edge, const double **eptr,
-                      double *tmp, const double *nx, int64_t nxrows)
+                      double *tmp, const double *nx, int64_t nxrows, int stream)
 
 cdef extern from "fastconv/pool.h" nogil:
     ctypedef struct fc_pool_geom:
