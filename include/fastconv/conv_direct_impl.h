@@ -44,9 +44,7 @@ static void FC_PACK_SUFFIX(fc_pack_band)(const FC_T *x, const fc_conv_geom *g, c
             for (int64_t rr = 0; rr < nrows; ++rr) {
                 const int64_t sr = fc_pad_index(rowsrc[rr] - g->pt, g->H, g->mode);
                 if (sr < 0) continue;
-                const char *p = (const char *)(x + (c + FC_PACK_AHEAD) * g->sC + sr * g->sH);
-                for (int64_t o = 0; o < g->W * (int64_t)sizeof(FC_T); o += 64) __builtin_prefetch(p + o, 0, 3);
-                __builtin_prefetch(p + g->W * (int64_t)sizeof(FC_T) - 1, 0, 3);
+                fc_prefetch_bytes(x + (c + FC_PACK_AHEAD) * g->sC + sr * g->sH, g->W * (int64_t)sizeof(FC_T));
             }
         for (int64_t rr = 0; rr < nrows; ++rr) {
             FC_T *d0 = dst + ((c * nrows + rr) * npha) * Wq;
@@ -722,11 +720,7 @@ FC_INLINE void FC_SUFFIX(fc_dw_strip)(const FC_T *const *rows, int64_t sh, int64
 
 /* Prefetch rows [from, to) of the W-column rows at nx (sH apart); returns to. */
 FC_INLINE int64_t FC_SUFFIX(fc_prefetch_rows)(const FC_T *nx, int64_t sH, int64_t W, int64_t from, int64_t to) {
-    for (; from < to; ++from) {
-        const char *p = (const char *)(nx + from * sH);
-        for (int64_t o = 0; o < W * (int64_t)sizeof(FC_T); o += 64) __builtin_prefetch(p + o, 0, 3);
-        __builtin_prefetch(p + W * (int64_t)sizeof(FC_T) - 1, 0, 3);
-    }
+    for (; from < to; ++from) fc_prefetch_bytes(nx + from * sH, W * (int64_t)sizeof(FC_T));
     return to;
 }
 

@@ -33,6 +33,13 @@ static inline int fc_cpu_has_v4(void) {
 
 #define FC_INLINE static inline __attribute__((always_inline))
 
+/* Prefetch the n bytes at p (every cache line of them) for reading, into L1. */
+static inline void fc_prefetch_bytes(const void *p, int64_t n) {
+    const char *c = (const char *)p;
+    for (int64_t o = 0; o < n; o += 64) __builtin_prefetch(c + o, 0, 3);
+    if (n > 0) __builtin_prefetch(c + n - 1, 0, 3);
+}
+
 /* Two-source lane shuffle: lane l of the result is lane sel[l] of a, or lane sel[l] - n of b
  * when sel[l] >= n (n lanes; sel an integer vector of the same shape).  GCC has a builtin;
  * elsewhere (Clang) lane by lane, which the optimiser folds when sel is a constant. */
