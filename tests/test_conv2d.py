@@ -709,3 +709,189 @@ def test_in_place_rule():
     assert not _conv._use_in_place(1, 1, 8, 3, 3, 56, 4)      # columns not contiguous
     with pytest.raises(ValueError, match="mode must be"):
         _conv._set_in_place(3)
+
+
+# ---- Winograd: algorithm="winograd" (F(2x2, 3x3)) and "winograd4" (F(4x4, 3x3)) ----
+
+WINOGRAD = ["winograd", "winograd4"]
+# F(4x4, 3x3) scales by up to 8 and 1/24 in its transforms: its float32 rounding error is
+# about ten times the direct kernels' (14x measured over 64 channels), as documented.
+WINOGRAD_ERR = {"winograd": 1, "winograd4": 16}
+
+
+def winograd_ref(x, w, b, pads, groups, mode):
+    """3x3, unit stride and dilation, in float64: numpy.pad, then a NumPy sum over the nine
+    taps of each group's channel contraction (independent of the kernels and of SciPy)."""
+    x = np.asarray(x, np.float64)
+    w = np.asarray(w, np.float64)
+    t, bo, l, r = pads
+    xp = np.pad(x, ((0, 0), (0, 0), (t, bo), (l, r)), mode=NUMPY_PAD[mode])
+    N, C, Hp, Wp = xp.shape
+    Cout, Cg = w.shape[:2]
+    Ho, Wo = Hp - 2, Wp - 2
+    out = np.zeros((N, Cout, Ho, Wo))
+    og = Cout // groups
+    for g in range(groups):
+        xs = xp[:, g * Cg:(g + 1) * Cg]
+        ws = w[g * og:(g + 1) * og]
+        for i in range(3):
+            for j in range(3):
+                out[:, g * og:(g + 1) * og] += np.einsum("oc,nchw->nohw", ws[:, :, i, j],
+                                                         xs[:, :, i:i + Ho, j:j + Wo])
+    if b is not None:
+        out += np.asarray(b, np.float64)[None, :, None, None]
+    return out
+
+
+def winograd_config(seed):
+    """Random 3x3 unit-stride layers: output blocks cut by the tile size, tile rows around
+    one to three vectors of tiles, partial channel blocks, every padding mode and size."""
+    r = np.random.default_rng(seed)
+    groups = int(r.choice([1, 1, 2, 3]))
+    cg = int(r.integers(1, 12)) if r.random() < 0.6 else int(r.integers(12, 40))
+    coutg = int(r.integers(1, 12)) if r.random() < 0.6 else int(r.integers(12, 40))
+    if groups > 1:
+        cg, coutg = min(cg, 12), min(coutg, 12)
+    H = int(r.integers(1, 24))
+    W = int(r.integers(1, 24)) if r.random() < 0.5 else int(r.integers(24, 140))
+    pads = [int(v) for v in r.integers(0, 4, size=4)]
+    if r.random() < 0.15:
+        pads = [int(v) for v in r.integers(0, 30, size=4)]
+    pads[1] += max(0, 3 - (H + pads[0] + pads[1]))
+    pads[3] += max(0, 3 - (W + pads[2] + pads[3]))
+    return dict(N=int(r.integers(1, 3)), C=cg * groups, H=H, W=W, Cout=coutg * groups,
+                pads=tuple(pads), groups=groups, mode=MODES[seed % len(MODES)],
+                bias=bool(r.integers(0, 2)))
+
+
+def check_winograd(cfg, seed, dtype, algorithm):
+    r = np.random.default_rng(seed)
+    x = r.standard_normal((cfg["N"], cfg["C"], cfg["H"], cfg["W"])).astype(dtype)
+    w = r.standard_normal((cfg["Cout"], cfg["C"] // cfg["groups"], 3, 3)).astype(dtype)
+    b = r.standard_normal(cfg["Cout"]).astype(dtype) if cfg["bias"] else None
+    t, bo, l, rr = cfg["pads"]
+    x0, w0 = x.copy(), w.copy()
+    got = conv2d(x, w, b, padding=((t, bo), (l, rr)), groups=cfg["groups"], padding_mode=cfg["mode"],
+                 algorithm=algorithm)
+    np.testing.assert_array_equal(x, x0)
+    np.testing.assert_array_equal(w, w0)
+    ref = winograd_ref(x, w, b, cfg["pads"], cfg["groups"], cfg["mode"])
+    assert got.dtype == dtype and got.shape == ref.shape
+    terms = w[0].size
+    if dtype == np.float32:
+        atol = 3e-6 * terms ** 0.5 * 4 * WINOGRAD_ERR[algorithm]
+        np.testing.assert_allclose(got, ref, rtol=RTOL[dtype] * WINOGRAD_ERR[algorithm], atol=atol)
+    else:
+        _close(got, ref, dtype, terms)
+    return got
+
+
+@pytest.mark.parametrize("algorithm", WINOGRAD)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("seed", range(40))
+def test_winograd_random_grid(seed, dtype, algorithm, vector_width):
+    check_winograd(winograd_config(seed), 5000 + seed, dtype, algorithm)
+
+
+@pytest.mark.parametrize("algorithm", WINOGRAD)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(1, 1, 1, 1), (1, 2, 1, 9), (2, 3, 9, 1), (1, 4, 3, 3), (1, 5, 5, 5),
+                                   (1, 3, 4, 66), (1, 9, 18, 130)])
+@pytest.mark.parametrize("pad", [0, 1, 7])
+def test_winograd_edge_shapes(shape, pad, dtype, algorithm, vector_width):
+    """Planes smaller than one tile, exact tile multiples, single rows and columns."""
+    N, C, H, W = shape
+    pads = [pad] * 4
+    pads[1] += max(0, 3 - (H + 2 * pad))
+    pads[3] += max(0, 3 - (W + 2 * pad))
+    cfg = dict(N=N, C=C, H=H, W=W, Cout=11, pads=tuple(pads), groups=1, mode="reflect", bias=True)
+    check_winograd(cfg, sum(shape) + pad, dtype, algorithm)
+
+
+@pytest.mark.parametrize("algorithm", WINOGRAD)
+@pytest.mark.parametrize("layout", ["fortran", "negative", "sliced", "broadcast"])
+def test_winograd_any_layout_and_out(algorithm, layout, rng):
+    base = rng.standard_normal((2, 6, 13, 37)).astype(np.float32)
+    w = rng.standard_normal((9, 6, 3, 3)).astype(np.float32)
+    x = {"fortran": np.asfortranarray(base), "negative": base[:, ::-1, ::-1, ::-1],
+         "sliced": np.repeat(base, 2, axis=3)[:, :, :, ::2],
+         "broadcast": np.broadcast_to(base[:1, :1], base.shape)}[layout]
+    ref = winograd_ref(x, w[:, :, ::-1], None, (1, 2, 0, 3), 1, "circular")
+    out = np.full(ref.shape, np.nan, np.float32)
+    got = conv2d(x, w[:, :, ::-1], padding=((1, 2), (0, 3)), padding_mode="circular", out=out,
+                 algorithm=algorithm)
+    assert got is out
+    np.testing.assert_allclose(got, ref, rtol=2e-5 * WINOGRAD_ERR[algorithm],
+                               atol=3e-6 * 54 ** 0.5 * 4 * WINOGRAD_ERR[algorithm])
+
+
+@pytest.mark.parametrize("algorithm", WINOGRAD)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_winograd_threads_give_identical_results(algorithm, dtype, rng):
+    x = rng.standard_normal((3, 20, 41, 70)).astype(dtype)
+    w = rng.standard_normal((19, 20, 3, 3)).astype(dtype)
+    one = conv2d(x, w, padding=1, num_threads=1, algorithm=algorithm)
+    for nt in (2, 3, 7):
+        np.testing.assert_array_equal(one, conv2d(x, w, padding=1, num_threads=nt, algorithm=algorithm))
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(weight=np.zeros((2, 4, 5, 5))), r"algorithm='winograd' needs a 3x3 kernel .* got a 5x5 kernel"),
+    (dict(weight=np.zeros((2, 4, 3, 1))), r"got a 3x1 kernel"),
+    (dict(stride=(1, 2)), r"stride \(1, 2\)"),
+    (dict(dilation=2), r"dilation \(2, 2\)"),
+])
+def test_winograd_rejects_other_layers(kwargs, match):
+    kw = dict(input=np.zeros((1, 4, 12, 12)), weight=np.zeros((2, 4, 3, 3)), algorithm="winograd")
+    kw.update(kwargs)
+    with pytest.raises(ValueError, match=match):
+        conv2d(**kw)
+
+
+def test_auto_algorithm_rule():
+    from fastconv import _args
+    from fastconv.conv import _algorithm
+
+    def pick(x_shape, w_shape, dtype=np.float32, stride=1, dilation=1, groups=1):
+        a = _args.conv2d_args(np.zeros(x_shape, dtype), np.zeros(w_shape, dtype), None, stride, 1,
+                              dilation, groups, "zeros")
+        return _algorithm(a, "auto")
+
+    assert pick((8, 64, 56, 56), (64, 64, 3, 3)) == "winograd"          # ResNet 3x3 (C5)
+    assert pick((8, 64, 56, 56), (64, 64, 3, 3), np.float64) == "winograd4"
+    assert pick((1, 32, 10, 48), (32, 32, 3, 3)) == "winograd"
+    assert pick((1, 32, 10, 45), (32, 32, 3, 3)) == "direct"            # narrow plane
+    assert pick((1, 16, 64, 64), (32, 16, 3, 3)) == "direct"            # few input channels
+    assert pick((1, 64, 64, 64), (16, 64, 3, 3)) == "direct"            # few output channels
+    assert pick((1, 64, 64, 64), (64, 32, 3, 3), groups=2) == "winograd"
+    assert pick((1, 64, 64, 64), (64, 16, 3, 3), groups=4) == "direct"  # 16 per group
+    assert pick((1, 64, 120, 120), (64, 64, 3, 3), stride=2) == "direct"
+    assert pick((1, 64, 120, 120), (64, 64, 3, 3), dilation=2) == "direct"
+    assert pick((1, 64, 64, 64), (64, 64, 5, 5)) == "direct"
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_auto_winograd_matches_reference(dtype, rng):
+    """A layer auto runs with Winograd keeps the direct kernels' tolerance."""
+    x = rng.standard_normal((2, 32, 9, 50)).astype(dtype)
+    w = rng.standard_normal((33, 32, 3, 3)).astype(dtype)
+    b = rng.standard_normal(33).astype(dtype)
+    got = conv2d(x, w, b, padding=1, padding_mode="replicate")
+    _close(got, winograd_ref(x, w, b, (1, 1, 1, 1), 1, "replicate"), dtype, w[0].size)
+
+
+@requires_torch
+@pytest.mark.parametrize("algorithm", WINOGRAD)
+def test_winograd_float32_error_against_torch(algorithm):
+    """float32 error against float64 on a ResNet-like layer, next to PyTorch's: "winograd" of
+    the same order, "winograd4" within its documented factor."""
+    import torch
+    import torch.nn.functional as F
+
+    r = np.random.default_rng(11)
+    x = r.standard_normal((2, 64, 30, 30)).astype(np.float32)
+    w = r.standard_normal((32, 64, 3, 3)).astype(np.float32)
+    ref = winograd_ref(x, w, None, (1, 1, 1, 1), 1, "zeros")
+    ours = np.abs(conv2d(x, w, padding=1, algorithm=algorithm) - ref).max()
+    theirs = np.abs(F.conv2d(torch.from_numpy(x), torch.from_numpy(w), padding=1).numpy() - ref).max()
+    assert ours <= 4 * WINOGRAD_ERR[algorithm] * theirs + 1e-5, (ours, theirs)

@@ -74,6 +74,10 @@ static void FC_PACK_SUFFIX(fc_pack_band)(const FC_T *x, const fc_conv_geom *g, c
                     const FC_T *s = srow + base;
                     FC_T *dd = d + jlo;
                     for (int64_t j = 0; j < jhi - jlo; ++j) dd[j] = s[2 * j];
+                } else if (sw == 4 && g->sW == 1) { /* (Winograd F(4x4, 3x3) bands) */
+                    const FC_T *s = srow + base;
+                    FC_T *dd = d + jlo;
+                    for (int64_t j = 0; j < jhi - jlo; ++j) dd[j] = s[4 * j];
                 } else {
                     const int64_t step = sw * g->sW;
                     const FC_T *s = srow + base * g->sW;

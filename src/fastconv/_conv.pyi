@@ -35,3 +35,16 @@ def conv2d_direct(
     fill: float,
     num_threads: Optional[int],
 ) -> None: ...
+def conv2d_winograd(
+    x: npt.NDArray[_Real],  # (N, C_in, H, W), any element strides
+    w: npt.NDArray[_Real],  # (C_out, C_in // groups, 3, 3), any element strides
+    bias: Optional[npt.NDArray[_Real]],  # (C_out,) contiguous, or None
+    out: npt.NDArray[_Real],  # (N, C_out, H_out, W_out) C-contiguous, written
+    groups: int,  # Py_ssize_t
+    pt: int,
+    pl: int,
+    mode: int,  # C int, FC_PAD_* code
+    fill: float,
+    m: int,  # C int, 2 or 4
+    num_threads: Optional[int],
+) -> None: ...

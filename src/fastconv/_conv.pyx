@@ -5,7 +5,7 @@ Private: called by :mod:`fastconv.conv` and :mod:`fastconv.signal` after the Pyt
 """
 
 from libc.stdint cimport int64_t
-from libc.stdlib cimport free, malloc
+from libc.stdlib cimport calloc, free, malloc
 from cython.parallel cimport parallel, prange
 
 import numpy as np
@@ -13,11 +13,13 @@ import numpy as np
 from fastconv._kernels cimport (
     FC_NV_NARROW, FC_NV_WIDE, fc_band_rows, fc_conv_band_d, fc_conv_band_f, fc_conv_geom,
     fc_conv_vector_bytes, fc_conv_wide_ocb, fc_dw_band_d, fc_dw_band_f, fc_pack_band_d, fc_pack_band_f,
-    fc_pack_weights_d, fc_pack_weights_f, fc_pad_map,
+    fc_pack_weights_d, fc_pack_weights_f, fc_pad_map, fc_wino_band_d, fc_wino_band_f, fc_wino_ocb,
+    fc_wino_weights_d, fc_wino_weights_f,
 )
 from fastconv._omp cimport resolve_threads
 from fastconv._types cimport real_t
 
+DEF _WINO_BYTES = 524288
 cdef enum:
     # Bytes of packed input one thread aims to keep per band (about half an L2 cache).
     BAND_BYTES = 393216
@@ -29,6 +31,9 @@ cdef enum:
     TMP_BYTES = 32768
     # The in-place kernel prefetches the next item's input rows when they are at most this big.
     PREFETCH_BYTES = 262144
+    # Bytes of transformed inputs and products (V and M) one thread aims to keep per band of
+    # the Winograd kernel (about half an L2 cache).
+    WINO_BYTES = _WINO_BYTES
 
 # Vector width (bytes) of the kernels: the widest this CPU runs.  Tests lower it to 32 to
 # run the AVX2/baseline kernels on an AVX-512 machine too.
@@ -455,3 +460,135 @@ cdef _conv_in_place(const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, cons
     if failed[0]:
         raise MemoryError("conv2d: could not allocate the per-thread row lists and edge buffers "
                           f"({(span + gspan) * sizeof(real_t *) + (gspan * ew + tmp_elems) * isz} bytes)")
+
+
+def conv2d_winograd(const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real_t[::1] bias,
+                    real_t[:, :, :, ::1] out, Py_ssize_t groups, Py_ssize_t pt, Py_ssize_t pl,
+                    int mode, real_t fill, int m, object num_threads):
+    """Winograd F(m x m, 3 x 3) convolution (m = 2 or 4) of x (N, C, H, W) with 3x3 weights
+    w (C_out, C/groups, 3, 3), unit stride and dilation, into out; arguments as for
+    :func:`conv2d_direct`.  See include/fastconv/winograd.h."""
+    cdef Py_ssize_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3]
+    cdef Py_ssize_t Cout = w.shape[0], Cg = w.shape[1]
+    cdef Py_ssize_t Ho = out.shape[2], Wo = out.shape[3]
+    if N == 0 or Cout == 0 or Ho == 0 or Wo == 0:
+        return
+    cdef Py_ssize_t G = groups, coutg = Cout // groups, isz = sizeof(real_t)
+    cdef int64_t A = m + 2
+    cdef int64_t vb = vector_bytes()
+    cdef int64_t vl = vb // isz
+    cdef int64_t ocb = fc_wino_ocb(vb)
+    cdef int64_t nob = (coutg + ocb - 1) // ocb
+    cdef int64_t ocp = nob * ocb
+    cdef int64_t ntr = (Ho + m - 1) // m
+    cdef int64_t ntc = (Wo + m - 1) // m
+    dtype = np.float32 if real_t is float else np.float64
+
+    # The band is packed as for a stride-m convolution with an A x A kernel (tile t's input
+    # column j at xoff[j] + t), over the tile columns rounded up to a vector.
+    pstart_a, xoff_a, Wq = _layout(A, m, 1, (ntc + vl - 1) // vl * vl)
+    cdef const int64_t[::1] pstart = pstart_a
+    cdef const int64_t[::1] xoff = xoff_a
+    cdef fc_conv_geom g
+    g.C = Cg; g.H = H; g.W = W
+    g.sC = x.strides[1] // isz; g.sH = x.strides[2] // isz; g.sW = x.strides[3] // isz
+    g.kH = A; g.kW = A; g.sh = m; g.sw = m; g.dh = 1; g.dw = 1
+    g.Ho = ntr; g.Wo = ntc; g.pt = pt; g.pl = pl
+    g.Wp = Wo + 2  # padded columns past this one feed only dropped outputs (packed as 0)
+    g.mode = mode
+    g.npha = pstart.shape[0]; g.pstart = &pstart[0]; g.Wq = Wq; g.xoff = &xoff[0]
+    g.rstep = g.npha * Wq
+    cdef int64_t sN = x.strides[0] // isz
+
+    # Transformed weights, once per call: [group][A*A][oc block][ic][ocb], one block per
+    # work unit of the first parallel loop below.
+    cdef int64_t ugrp = A * A * ocp * Cg
+    U_a = np.empty(G * ugrp, dtype=dtype)
+    cdef real_t[::1] U = U_a
+    cdef int64_t ws[4]
+    cdef Py_ssize_t i
+    for i in range(4):
+        ws[i] = w.strides[i] // isz
+
+    # Band of Rt tile rows: V and M near WINO_BYTES, but enough items for every thread.
+    cdef int64_t ncr = (ntc + vl - 1) // vl  # vector chunks of tiles per tile row
+    cdef int64_t row_bytes = A * A * (Cg + ocp) * ncr * vl * isz
+    cdef int64_t Rt = WINO_BYTES // max(row_bytes, 1)
+    nt_max = resolve_threads(num_threads)
+    cdef int64_t per_thread = (ntr * N * G + 4 * nt_max - 1) // (4 * nt_max)
+    Rt = max(1, min(Rt, ntr, per_thread))
+    # whole groups of 3 chunks (the product tile's width) where that costs at most 2 more
+    # rows and keeps the buffers below twice the aim (C5 with m = 4: 5.7 -> 5.2 ms)
+    cdef int64_t r3 = Rt
+    while (r3 * ncr) % 3 and r3 < Rt + 2 and r3 < ntr:
+        r3 += 1
+    if (r3 * ncr) % 3 == 0 and r3 * row_bytes <= 2 * WINO_BYTES:
+        Rt = r3
+    cdef int64_t nb = (ntr + Rt - 1) // Rt
+    cdef int64_t nitems = N * G * nb
+    cdef int nt = resolve_threads(num_threads, max(nitems, G * nob))
+    cdef int64_t maxrows = (Rt - 1) * m + A
+    cdef int64_t nch = Rt * ncr
+    cdef size_t band_elems = <size_t>(Cg * maxrows * g.rstep)
+    cdef size_t v_elems = <size_t>(A * A * Cg * nch * vl)
+    cdef size_t vm_elems = v_elems + <size_t>(A * A * ocp * nch * vl)
+
+    cdef const real_t *x0 = &x[0, 0, 0, 0]
+    cdef const real_t *w0 = &w[0, 0, 0, 0]
+    cdef real_t *o0 = &out[0, 0, 0, 0]
+    cdef const real_t *b0 = &bias[0] if bias is not None else NULL
+    cdef real_t *u0 = &U[0]
+    cdef int64_t plane = Ho * Wo
+    cdef int failed[1]
+    failed[0] = 0
+    cdef real_t *band
+    cdef real_t *vbuf
+    cdef int64_t *rowsrc
+    cdef int64_t item, n, gi, ob, b, tr0, Rb, nrows
+    cdef const real_t *xg
+
+    with nogil, parallel(num_threads=nt):
+        for item in prange(G * nob, schedule="static"):
+            gi = item // nob
+            ob = item % nob
+            if real_t is float:
+                fc_wino_weights_f(m, w0 + (gi * coutg + ob * ocb) * ws[0], ws,
+                                  min(ocb, coutg - ob * ocb), Cg, ocb, nob * Cg * ocb,
+                                  u0 + gi * ugrp + ob * Cg * ocb)
+            else:
+                fc_wino_weights_d(m, w0 + (gi * coutg + ob * ocb) * ws[0], ws,
+                                  min(ocb, coutg - ob * ocb), Cg, ocb, nob * Cg * ocb,
+                                  u0 + gi * ugrp + ob * Cg * ocb)
+        band = <real_t *>malloc(band_elems * sizeof(real_t))
+        # V then M; zeroed so that the lanes past a tile row's tiles (computed from the
+        # padding, never stored) start from initialised memory
+        vbuf = <real_t *>calloc(vm_elems, sizeof(real_t))
+        rowsrc = <int64_t *>malloc((maxrows + Rt * A) * sizeof(int64_t))
+        if band == NULL or vbuf == NULL or rowsrc == NULL:
+            failed[0] = 1
+        for item in prange(nitems, schedule="static"):
+            if band == NULL or vbuf == NULL or rowsrc == NULL:
+                continue
+            n = item // (G * nb)
+            gi = (item // nb) % G
+            b = item % nb
+            tr0 = b * Rt
+            Rb = min(Rt, ntr - tr0)
+            nrows = fc_band_rows(&g, tr0, Rb, 1, rowsrc, rowsrc + maxrows)
+            xg = x0 + n * sN + gi * Cg * g.sC
+            if real_t is float:
+                fc_pack_band_f(xg, &g, rowsrc, nrows, fill, band)
+                fc_wino_band_f(vb, m, band, nrows, &g, Rb, ntc, u0 + gi * ugrp, coutg,
+                               (b0 + gi * coutg) if b0 != NULL else NULL, vbuf, vbuf + v_elems,
+                               tr0 * m, o0 + (n * Cout + gi * coutg) * plane, plane, Ho, Wo)
+            else:
+                fc_pack_band_d(xg, &g, rowsrc, nrows, fill, band)
+                fc_wino_band_d(vb, m, band, nrows, &g, Rb, ntc, u0 + gi * ugrp, coutg,
+                               (b0 + gi * coutg) if b0 != NULL else NULL, vbuf, vbuf + v_elems,
+                               tr0 * m, o0 + (n * Cout + gi * coutg) * plane, plane, Ho, Wo)
+        free(band)
+        free(vbuf)
+        free(rowsrc)
+    if failed[0]:
+        raise MemoryError("conv2d: could not allocate the per-thread Winograd buffers "
+                          f"({(band_elems + vm_elems) * isz} bytes)")

@@ -44,6 +44,21 @@ cdef extern from "fastconv/conv_direct.h" nogil:
                       double *out, int64_t rg, const double **rowp, double *edge, const double **eptr,
                       double *tmp, const double *nx, int64_t nxrows, int stream)
 
+cdef extern from "fastconv/winograd.h" nogil:
+    int64_t fc_wino_ocb(int64_t vb)
+    void fc_wino_weights_f(int m, const float *w, const int64_t *ws, int64_t nvalid, int64_t cin,
+                           int64_t ocb, int64_t xs, float *U)
+    void fc_wino_weights_d(int m, const double *w, const int64_t *ws, int64_t nvalid, int64_t cin,
+                           int64_t ocb, int64_t xs, double *U)
+    void fc_wino_band_f(int64_t vb, int m, const float *band, int64_t nrows, const fc_conv_geom *g,
+                        int64_t Rt, int64_t ntc, const float *U, int64_t cout, const float *bias,
+                        float *V, float *M, int64_t oh0, float *out, int64_t plane,
+                        int64_t Ho, int64_t Wo)
+    void fc_wino_band_d(int64_t vb, int m, const double *band, int64_t nrows, const fc_conv_geom *g,
+                        int64_t Rt, int64_t ntc, const double *U, int64_t cout, const double *bias,
+                        double *V, double *M, int64_t oh0, double *out, int64_t plane,
+                        int64_t Ho, int64_t Wo)
+
 cdef extern from "fastconv/pool.h" nogil:
     ctypedef struct fc_pool_geom:
         int64_t H, W, sH, sW, Wr, Wo, kH, kW, strH, strW, pH, pW, dH, dW
