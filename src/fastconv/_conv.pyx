@@ -19,7 +19,6 @@ from fastconv._kernels cimport (
 from fastconv._omp cimport resolve_threads
 from fastconv._types cimport real_t
 
-DEF _WINO_BYTES = 524288
 cdef enum:
     # Bytes of packed input one thread aims to keep per band (about half an L2 cache).
     BAND_BYTES = 393216
@@ -33,7 +32,7 @@ cdef enum:
     PREFETCH_BYTES = 262144
     # Bytes of transformed inputs and products (V and M) one thread aims to keep per band of
     # the Winograd kernel (about half an L2 cache).
-    WINO_BYTES = _WINO_BYTES
+    WINO_BYTES = 524288
 
 # Vector width (bytes) of the kernels: the widest this CPU runs.  Tests lower it to 32 to
 # run the AVX2/baseline kernels on an AVX-512 machine too.
