@@ -5,7 +5,7 @@ Private: called by :mod:`fastconv.conv` and :mod:`fastconv.signal` after the Pyt
 """
 
 from libc.stdint cimport int64_t
-from libc.stdlib cimport calloc, free, malloc
+from libc.stdlib cimport free, malloc
 from cython.parallel cimport parallel, prange
 
 import numpy as np
@@ -562,9 +562,9 @@ def conv2d_winograd(const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, cons
                                   min(ocb, coutg - ob * ocb), Cg, ocb, nob * Cg * ocb,
                                   u0 + gi * ugrp + ob * Cg * ocb)
         band = <real_t *>malloc(band_elems * sizeof(real_t))
-        # V then M; zeroed so that the lanes past a tile row's tiles (computed from the
-        # padding, never stored) start from initialised memory
-        vbuf = <real_t *>calloc(vm_elems, sizeof(real_t))
+        # V then M: every vector of both is written before it is read (a row's last chunk
+        # of tiles transforms the zeroed tail of the packed rows)
+        vbuf = <real_t *>malloc(vm_elems * sizeof(real_t))
         rowsrc = <int64_t *>malloc((maxrows + Rt * A) * sizeof(int64_t))
         if band == NULL or vbuf == NULL or rowsrc == NULL:
             failed[0] = 1
