@@ -135,10 +135,10 @@ FC_DEF_WINO_WEIGHTS(d, double)
 
 /* One band of Rt tile rows (tile size m) of one sample and group: band holds its packed
  * padded input rows (nrows of them, geometry g of the stride-m, (m+2) x (m+2) packing), U the
- * group's transformed weights, V and M the thread's buffers ((m+2)^2 x C x Tp and
- * (m+2)^2 x (C_out per group rounded up to fc_wino_ocb) x Tp elements, Tp >= the band's tiles
- * rounded up to a vector, plus a vector).  Writes output rows oh0 .. of the cout planes at
- * out (plane elements apart; Ho x Wo each). */
+ * group's transformed weights, V and M the thread's buffers: C and (C_out per group rounded
+ * up to fc_wino_ocb) times Rt * ceil(ntc / VL) chunks of (m+2)^2 vectors, laid out
+ * [channel][chunk][position][lane].  Writes output rows oh0 .. of the cout planes at out
+ * (plane elements apart; Ho x Wo each). */
 #define FC_WINO_DISPATCH(SUF, T)                                                                    \
     static inline void fc_wino_band_##SUF(int64_t vb, int m, const T *band, int64_t nrows,          \
                                           const fc_conv_geom *g, int64_t Rt, int64_t ntc, const T *U, \
