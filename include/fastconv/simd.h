@@ -9,6 +9,7 @@
 #ifndef FASTCONV_SIMD_H
 #define FASTCONV_SIMD_H
 
+#include <stdlib.h>
 #include <string.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -32,6 +33,14 @@ static inline int fc_cpu_has_v4(void) {
 #endif
 
 #define FC_INLINE static inline __attribute__((always_inline))
+
+/* A cache-line (64-byte) aligned block for the kernels' work buffers, released with free():
+ * the vector loads of a buffer that malloc aligned to 16 bytes split cache lines and ran
+ * up to a fifth slower, depending on where the allocator put it.  NULL on failure. */
+static inline void *fc_alloc(size_t bytes) {
+    void *p = NULL;
+    return posix_memalign(&p, 64, bytes ? bytes : 64) == 0 ? p : NULL;
+}
 
 /* Prefetch the n bytes at p (every cache line of them) for reading, into L1. */
 static inline void fc_prefetch_bytes(const void *p, int64_t n) {

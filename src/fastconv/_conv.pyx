@@ -12,7 +12,7 @@ import numpy as np
 
 from fastconv._kernels cimport (
     FC_NV_NARROW, FC_NV_WIDE, fc_band_rows, fc_conv_band_d, fc_conv_band_f, fc_conv_geom,
-    fc_conv_vector_bytes, fc_conv_wide_ocb, fc_dw_band_d, fc_dw_band_f, fc_pack_band_d, fc_pack_band_f,
+    fc_alloc, fc_conv_vector_bytes, fc_conv_wide_ocb, fc_dw_band_d, fc_dw_band_f, fc_pack_band_d, fc_pack_band_f,
     fc_pack_weights_d, fc_pack_weights_f, fc_pad_map, fc_wino_band_d, fc_wino_band_f, fc_wino_ocb,
     fc_wino_weights_d, fc_wino_weights_f,
 )
@@ -299,7 +299,7 @@ def conv2d_direct(const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const 
     cdef const real_t *src
 
     with nogil, parallel(num_threads=nt):
-        band = <real_t *>malloc(band_elems * sizeof(real_t))
+        band = <real_t *>fc_alloc(band_elems * sizeof(real_t))
         rowsrc = <int64_t *>malloc((maxrows + R * kH) * sizeof(int64_t))
         ridx = rowsrc + maxrows
         if band == NULL or rowsrc == NULL:
@@ -427,7 +427,7 @@ cdef _conv_in_place(const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, cons
     with nogil, parallel(num_threads=nt):
         rowp = <const real_t **>malloc((span + gspan) * sizeof(real_t *))
         eptr = rowp + span
-        edge = <real_t *>malloc((gspan * ew + tmp_elems) * sizeof(real_t))
+        edge = <real_t *>fc_alloc((gspan * ew + tmp_elems) * sizeof(real_t))
         tmp = edge + gspan * ew if tmp_elems > 0 else NULL
         if rowp == NULL or edge == NULL:
             failed[0] = 1
@@ -561,10 +561,10 @@ def conv2d_winograd(const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, cons
                 fc_wino_weights_d(m, w0 + (gi * coutg + ob * ocb) * ws[0], ws,
                                   min(ocb, coutg - ob * ocb), Cg, ocb, nob * Cg * ocb,
                                   u0 + gi * ugrp + ob * Cg * ocb)
-        band = <real_t *>malloc(band_elems * sizeof(real_t))
+        band = <real_t *>fc_alloc(band_elems * sizeof(real_t))
         # V then M: every vector of both is written before it is read (a row's last chunk
         # of tiles transforms the zeroed tail of the packed rows)
-        vbuf = <real_t *>malloc(vm_elems * sizeof(real_t))
+        vbuf = <real_t *>fc_alloc(vm_elems * sizeof(real_t))
         rowsrc = <int64_t *>malloc((maxrows + Rt * A) * sizeof(int64_t))
         if band == NULL or vbuf == NULL or rowsrc == NULL:
             failed[0] = 1

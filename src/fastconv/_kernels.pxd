@@ -2,6 +2,9 @@
 # (the .pyx modules, fed by the Python front) guarantee every shape and pointer.
 from libc.stdint cimport int64_t
 
+cdef extern from "fastconv/simd.h" nogil:
+    void *fc_alloc(size_t bytes)
+
 cdef extern from "fastconv/pad.h" nogil:
     int FC_PAD_ZEROS, FC_PAD_REFLECT, FC_PAD_SYMMETRIC, FC_PAD_REPLICATE, FC_PAD_CIRCULAR
     int64_t fc_pad_index(int64_t i, int64_t n, int mode)
