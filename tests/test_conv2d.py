@@ -719,16 +719,17 @@ WINOGRAD = ["winograd", "winograd4"]
 WINOGRAD_ERR = {"winograd": 1, "winograd4": 16}
 
 
-def winograd_ref(x, w, b, pads, groups, mode):
-    """3x3, unit stride and dilation, in float64: numpy.pad, then a NumPy sum over the nine
-    taps of each group's channel contraction (independent of the kernels and of SciPy)."""
+def winograd_ref(x, w, b, pads, groups, mode, dilation=(1, 1)):
+    """3x3, unit stride, in float64: numpy.pad, then a NumPy sum over the nine (dilated) taps
+    of each group's channel contraction (independent of the kernels and of SciPy)."""
     x = np.asarray(x, np.float64)
     w = np.asarray(w, np.float64)
     t, bo, l, r = pads
+    dh, dw = dilation
     xp = np.pad(x, ((0, 0), (0, 0), (t, bo), (l, r)), mode=NUMPY_PAD[mode])
     N, C, Hp, Wp = xp.shape
     Cout, Cg = w.shape[:2]
-    Ho, Wo = Hp - 2, Wp - 2
+    Ho, Wo = Hp - 2 * dh, Wp - 2 * dw
     out = np.zeros((N, Cout, Ho, Wo))
     og = Cout // groups
     for g in range(groups):
@@ -736,8 +737,8 @@ def winograd_ref(x, w, b, pads, groups, mode):
         ws = w[g * og:(g + 1) * og]
         for i in range(3):
             for j in range(3):
-                out[:, g * og:(g + 1) * og] += np.einsum("oc,nchw->nohw", ws[:, :, i, j],
-                                                         xs[:, :, i:i + Ho, j:j + Wo])
+                out[:, g * og:(g + 1) * og] += np.einsum(
+                    "oc,nchw->nohw", ws[:, :, i, j], xs[:, :, i * dh:i * dh + Ho, j * dw:j * dw + Wo])
     if b is not None:
         out += np.asarray(b, np.float64)[None, :, None, None]
     return out
@@ -771,11 +772,12 @@ def check_winograd(cfg, seed, dtype, algorithm):
     b = r.standard_normal(cfg["Cout"]).astype(dtype) if cfg["bias"] else None
     t, bo, l, rr = cfg["pads"]
     x0, w0 = x.copy(), w.copy()
-    got = conv2d(x, w, b, padding=((t, bo), (l, rr)), groups=cfg["groups"], padding_mode=cfg["mode"],
-                 algorithm=algorithm)
+    dil = cfg.get("dilation", (1, 1))
+    got = conv2d(x, w, b, padding=((t, bo), (l, rr)), dilation=dil, groups=cfg["groups"],
+                 padding_mode=cfg["mode"], algorithm=algorithm)
     np.testing.assert_array_equal(x, x0)
     np.testing.assert_array_equal(w, w0)
-    ref = winograd_ref(x, w, b, cfg["pads"], cfg["groups"], cfg["mode"])
+    ref = winograd_ref(x, w, b, cfg["pads"], cfg["groups"], cfg["mode"], dil)
     assert got.dtype == dtype and got.shape == ref.shape
     terms = w[0].size
     if dtype == np.float32:
@@ -791,6 +793,46 @@ def check_winograd(cfg, seed, dtype, algorithm):
 @pytest.mark.parametrize("seed", range(40))
 def test_winograd_random_grid(seed, dtype, algorithm, vector_width):
     check_winograd(winograd_config(seed), 5000 + seed, dtype, algorithm)
+
+
+WINOGRAD_COLUMN_DILATIONS = {"winograd": (1, 2, 4), "winograd4": (1, 2)}
+
+
+def winograd_dilated_config(seed, algorithm):
+    """A random layer of winograd_config with a dilation: any row dilation, a column one that
+    the algorithm handles, planes from smaller than one tile per phase to several vectors."""
+    cfg = winograd_config(seed)
+    r = np.random.default_rng(seed + 100)
+    dh = int(r.choice([1, 2, 3, 5]))
+    dw = int(r.choice(WINOGRAD_COLUMN_DILATIONS[algorithm][1:]))
+    if r.random() < 0.3:
+        dh, dw = dw, 1 if r.random() < 0.5 else dw
+    pads = list(cfg["pads"])
+    pads[1] += max(0, 2 * dh + 1 - (cfg["H"] + pads[0] + pads[1]))
+    pads[3] += max(0, 2 * dw + 1 - (cfg["W"] + pads[2] + pads[3]))
+    return dict(cfg, pads=tuple(pads), dilation=(dh, dw))
+
+
+@pytest.mark.parametrize("algorithm", WINOGRAD)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("seed", range(30))
+def test_winograd_dilated_random_grid(seed, dtype, algorithm, vector_width):
+    check_winograd(winograd_dilated_config(seed, algorithm), 7000 + seed, dtype, algorithm)
+
+
+@pytest.mark.parametrize("algorithm,dilation", [
+    (alg, d) for alg in WINOGRAD for d in [(2, 2), (1, 2), (3, 2), (2, 4), (4, 4)]
+    if d[1] in WINOGRAD_COLUMN_DILATIONS[alg]])
+@pytest.mark.parametrize("W", [1, 3, 5, 31, 32, 33, 64, 97])
+def test_winograd_dilated_widths(algorithm, dilation, W, vector_width):
+    """Planes around the phase width that fills a vector of tiles, the phases uneven (odd
+    widths) or empty (fewer columns than the dilation), symmetric padding of the dilation."""
+    dh, dw = dilation
+    pads = (dh, dh, dw, dw)
+    cfg = dict(N=2, C=5, H=2 * dh + 3, W=W, Cout=10, pads=pads, groups=1,
+               mode="symmetric", bias=True, dilation=dilation)
+    check_winograd(cfg, W + dh, np.float64, algorithm)
+    check_winograd(cfg, W + dw, np.float32, algorithm)
 
 
 @pytest.mark.parametrize("algorithm", WINOGRAD)
@@ -839,10 +881,13 @@ def test_winograd_threads_give_identical_results(algorithm, dtype, rng):
     (dict(weight=np.zeros((2, 4, 5, 5))), r"algorithm='winograd' needs a 3x3 kernel .* got a 5x5 kernel"),
     (dict(weight=np.zeros((2, 4, 3, 1))), r"got a 3x1 kernel"),
     (dict(stride=(1, 2)), r"stride \(1, 2\)"),
-    (dict(dilation=2), r"dilation \(2, 2\)"),
+    (dict(dilation=3), r"column dilation of 1, 2 or 4, got .* dilation \(3, 3\)"),
+    (dict(dilation=(1, 8)), r"dilation \(1, 8\)"),
+    (dict(dilation=(1, 4), algorithm="winograd4"),
+     r"algorithm='winograd4' needs .* column dilation of 1 or 2, .* dilation \(1, 4\)"),
 ])
 def test_winograd_rejects_other_layers(kwargs, match):
-    kw = dict(input=np.zeros((1, 4, 12, 12)), weight=np.zeros((2, 4, 3, 3)), algorithm="winograd")
+    kw = dict(input=np.zeros((1, 4, 40, 40)), weight=np.zeros((2, 4, 3, 3)), algorithm="winograd")
     kw.update(kwargs)
     with pytest.raises(ValueError, match=match):
         conv2d(**kw)
@@ -853,8 +898,8 @@ def test_auto_algorithm_rule():
     from fastconv.conv import _algorithm
 
     def pick(x_shape, w_shape, dtype=np.float32, stride=1, dilation=1, groups=1):
-        a = _args.conv2d_args(np.zeros(x_shape, dtype), np.zeros(w_shape, dtype), None, stride, 1,
-                              dilation, groups, "zeros")
+        a = _args.conv2d_args(np.zeros(x_shape, dtype), np.zeros(w_shape, dtype), None, stride,
+                              dilation, dilation, groups, "zeros")  # 3x3: "same" size
         return _algorithm(a, "auto")
 
     assert pick((8, 64, 56, 56), (64, 64, 3, 3)) == "winograd"          # ResNet 3x3 (C5)
@@ -866,7 +911,14 @@ def test_auto_algorithm_rule():
     assert pick((1, 64, 64, 64), (64, 32, 3, 3), groups=2) == "winograd"
     assert pick((1, 64, 64, 64), (64, 16, 3, 3), groups=4) == "direct"  # 16 per group
     assert pick((1, 64, 120, 120), (64, 64, 3, 3), stride=2) == "direct"
-    assert pick((1, 64, 120, 120), (64, 64, 3, 3), dilation=2) == "direct"
+    assert pick((1, 64, 120, 120), (64, 64, 3, 3), dilation=2) == "winograd"  # 59-wide phases
+    assert pick((4, 32, 64, 64), (32, 32, 3, 3), dilation=2) == "winograd"    # C10: 32-wide
+    assert pick((4, 32, 64, 64), (32, 32, 3, 3), np.float64, dilation=2) == "winograd4"
+    assert pick((4, 32, 64, 48), (32, 32, 3, 3), dilation=2) == "direct"      # 24-wide phases
+    assert pick((4, 32, 64, 64), (32, 32, 3, 3), dilation=(4, 1)) == "winograd"
+    assert pick((4, 32, 64, 128), (32, 32, 3, 3), dilation=4) == "winograd"
+    assert pick((4, 32, 64, 128), (32, 32, 3, 3), np.float64, dilation=4) == "direct"
+    assert pick((4, 32, 64, 64), (32, 32, 3, 3), dilation=3) == "direct"
     assert pick((1, 64, 64, 64), (64, 64, 5, 5)) == "direct"
 
 

@@ -1,6 +1,6 @@
 /*
  * fastconv/winograd.h - Winograd convolution F(m x m, 3 x 3), m = 2 or 4, for 3x3 kernels
- * with unit stride and dilation.
+ * with unit stride, undilated or dilated.
  *
  * Algorithm (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks", 2016)
  * ---------
@@ -20,6 +20,16 @@
  * FC_WOCB output channels x up to 3 vectors of tiles held in registers.  V and M of a band
  * stay in the thread's cache-sized buffers; outputs past the plane (tiles cut by its edge)
  * are computed from finite padding and dropped.
+ *
+ * Dilation (dh, dw): output rows pr + dh*i (row phase pr) and columns pc + dw*j (column
+ * phase pc) read only padded rows pr + dh*(i + ky) and columns pc + dw*(j + kx), so each
+ * (pr, pc) phase is an undilated convolution of a subsampled image.  A work item is one row
+ * phase's band, its packed rows the phase's rows (pr + dh*i); the row's dw column phases are
+ * packed together as for a stride-(m*dw) convolution with a (dw*A)-wide kernel, phase pc's
+ * patch column j being tap pc + dw*j.  The band's tile rows are then dw runs of chunks, one
+ * per column phase, and the output transform takes the dw phases of a chunk position
+ * together: interleaving their m*dw vectors of one output row by shuffles puts the columns
+ * pc + dw*(m*t + x) in order, so the stores stay contiguous (m*dw = 2, 4 or 8).
  *
  * Rounding: for m = 2 the transforms only add and halve, and the float32 error is that of
  * the direct kernels; for m = 4 they scale by up to 8 (A^T) and 1/24 (G), and the error is
@@ -136,27 +146,28 @@ FC_DEF_WINO_WEIGHTS(d, double)
 /* One band of Rt tile rows (tile size m) of one sample and group: band holds its packed
  * padded input rows (nrows of them, geometry g of the stride-m, (m+2) x (m+2) packing), U the
  * group's transformed weights, V and M the thread's buffers: C and (C_out per group rounded
- * up to fc_wino_ocb) times Rt * ceil(ntc / VL) chunks of (m+2)^2 vectors, laid out
- * [channel][chunk][position][lane].  Writes output rows oh0 .. of the cout planes at out
- * (plane elements apart; Ho x Wo each). */
+ * up to fc_wino_ocb) times Rt * dw * ceil(ntc / VL) chunks of (m+2)^2 vectors, laid out
+ * [channel][chunk][position][lane]; ntc tiles per column phase, dw column phases.  Writes
+ * the row phase's output rows oh0 .. (ldo elements apart, the phase's first row at out) of
+ * the cout planes (plane elements apart; Ho rows of the phase, Wo columns each). */
 #define FC_WINO_DISPATCH(SUF, T)                                                                    \
     static inline void fc_wino_band_##SUF(int64_t vb, int m, const T *band, int64_t nrows,          \
-                                          const fc_conv_geom *g, int64_t Rt, int64_t ntc, const T *U, \
+                                          const fc_conv_geom *g, int64_t Rt, int64_t ntc, int dw, const T *U, \
                                           int64_t cout, const T *bias, T *V, T *M,       \
-                                          int64_t oh0, T *out, int64_t plane, int64_t Ho, int64_t Wo) { \
+                                          int64_t oh0, T *out, int64_t plane, int64_t Ho, int64_t Wo, int64_t ldo) { \
         FC_WINO_V4(SUF)                                                                             \
         if (m == 4)                                                                                 \
-            fc_wino_band4_##SUF##32(band, nrows, g, Rt, ntc, U, cout, bias, V, M, oh0, out, plane, Ho, Wo); \
+            fc_wino_band4_##SUF##32(band, nrows, g, Rt, ntc, dw, U, cout, bias, V, M, oh0, out, plane, Ho, Wo, ldo); \
         else                                                                                        \
-            fc_wino_band2_##SUF##32(band, nrows, g, Rt, ntc, U, cout, bias, V, M, oh0, out, plane, Ho, Wo); \
+            fc_wino_band2_##SUF##32(band, nrows, g, Rt, ntc, dw, U, cout, bias, V, M, oh0, out, plane, Ho, Wo, ldo); \
     }
 #ifdef FC_HAVE_V4
 #define FC_WINO_V4(SUF)                                                                             \
     if (vb == 64) {                                                                                 \
         if (m == 4)                                                                                 \
-            fc_wino_band4_##SUF##64(band, nrows, g, Rt, ntc, U, cout, bias, V, M, oh0, out, plane, Ho, Wo); \
+            fc_wino_band4_##SUF##64(band, nrows, g, Rt, ntc, dw, U, cout, bias, V, M, oh0, out, plane, Ho, Wo, ldo); \
         else                                                                                        \
-            fc_wino_band2_##SUF##64(band, nrows, g, Rt, ntc, U, cout, bias, V, M, oh0, out, plane, Ho, Wo); \
+            fc_wino_band2_##SUF##64(band, nrows, g, Rt, ntc, dw, U, cout, bias, V, M, oh0, out, plane, Ho, Wo, ldo); \
         return;                                                                                     \
     }
 #else

@@ -68,25 +68,33 @@ FC_INLINE void FC_SUFFIX(fc_zip)(FC_V a, FC_V b, FC_V *lo, FC_V *hi) {
     *hi = FC_SHUFFLE2(a, b, sh);
 }
 
-/* Write rows r < nr of an m x m block of output vectors y[r*m + x] (lane l: tile t0 + l of a
- * tile row) to the output rows at dst (Wo apart), columns col0 = m*t0 ...: the lanes
- * interleaved by shuffles, only the columns below Wo stored. */
-FC_INLINE void FC_SUFFIX(fc_wino_store)(const FC_V *y, int m, int64_t nr, FC_T *dst, int64_t Wo,
-                                        int64_t col0) {
-    const int64_t n = Wo - col0 < m * FC_VL ? Wo - col0 : m * FC_VL;
+/* Interleave the K (2, 4 or 8) vectors a[k] lane by lane: out = a[0][0] a[1][0] ...
+ * a[K-1][0] a[0][1] ... over K vectors, by log2(K) rounds of pairwise zips (a perfect
+ * shuffle; K is a constant after inlining, so a[] stays in registers). */
+FC_INLINE void FC_SUFFIX(fc_zipn)(FC_V *a, int K) {
+    FC_V b[8];
+    for (int h = 1; h < K; h *= 2) {
+#pragma GCC unroll 8
+        for (int i = 0; i < K / 2; ++i) FC_SUFFIX(fc_zip)(a[i], a[i + K / 2], &b[2 * i], &b[2 * i + 1]);
+#pragma GCC unroll 8
+        for (int i = 0; i < K; ++i) a[i] = b[i];
+    }
+}
+
+/* Write rows r < nr of the m x m blocks of output vectors y[pc][r*m + x] of the dw column
+ * phases pc (lane l: tile t0 + l of a tile row of phase pc, output columns
+ * pc + dw*(m*(t0 + l) + x)) to the output rows at dst (ldo apart), columns col0 = dw*m*t0
+ * ...: the K = m*dw vectors of a row, ordered x-major, interleaved by shuffles into K*VL
+ * adjacent columns, only the columns below Wo stored. */
+FC_INLINE void FC_SUFFIX(fc_wino_store_k)(const FC_V *y, int m, int dw, int K, int64_t nr,
+                                          FC_T *dst, int64_t ldo, int64_t Wo, int64_t col0) {
+    const int64_t n = Wo - col0 < K * FC_VL ? Wo - col0 : K * FC_VL;
     for (int64_t r = 0; r < nr; ++r) {
-        const FC_V *yr = y + r * m;
-        FC_V o[4];
-        if (m == 4) {
-            FC_V p0, p1, q0, q1;
-            FC_SUFFIX(fc_zip)(yr[0], yr[2], &p0, &p1);
-            FC_SUFFIX(fc_zip)(yr[1], yr[3], &q0, &q1);
-            FC_SUFFIX(fc_zip)(p0, q0, &o[0], &o[1]);
-            FC_SUFFIX(fc_zip)(p1, q1, &o[2], &o[3]);
-        } else {
-            FC_SUFFIX(fc_zip)(yr[0], yr[1], &o[0], &o[1]);
-        }
-        FC_T *d = dst + r * Wo + col0;
+        FC_V o[8];
+#pragma GCC unroll 8
+        for (int k = 0; k < K; ++k) o[k] = y[(k % dw) * m * m + r * m + k / dw];
+        FC_SUFFIX(fc_zipn)(o, K);
+        FC_T *d = dst + r * ldo + col0;
         int64_t k = 0;
         for (; (k + 1) * FC_VL <= n; ++k) memcpy(d + k * FC_VL, &o[k], sizeof(FC_V));
         if (k * FC_VL < n) {
@@ -97,63 +105,87 @@ FC_INLINE void FC_SUFFIX(fc_wino_store)(const FC_V *y, int m, int64_t nr, FC_T *
     }
 }
 
-/* One band of Rt tile rows for tile size MM (A = MM + 2): input transform of every channel
- * into V, the products into M, output transform (+ bias) into the output.  A tile row is
- * ncr = ceil(ntc / VL) chunks of VL tiles (the last one's lanes past ntc are dropped). */
+/* fc_wino_store_k with m and dw (m*dw = 2, 4 or 8) made constants. */
+FC_INLINE void FC_SUFFIX(fc_wino_store)(const FC_V *y, int m, int dw, int64_t nr, FC_T *dst,
+                                        int64_t ldo, int64_t Wo, int64_t col0) {
+    if (m == 2) {
+        if (dw == 1) FC_SUFFIX(fc_wino_store_k)(y, 2, 1, 2, nr, dst, ldo, Wo, col0);
+        else if (dw == 2) FC_SUFFIX(fc_wino_store_k)(y, 2, 2, 4, nr, dst, ldo, Wo, col0);
+        else FC_SUFFIX(fc_wino_store_k)(y, 2, 4, 8, nr, dst, ldo, Wo, col0);
+    } else {
+        if (dw == 1) FC_SUFFIX(fc_wino_store_k)(y, 4, 1, 4, nr, dst, ldo, Wo, col0);
+        else FC_SUFFIX(fc_wino_store_k)(y, 4, 2, 8, nr, dst, ldo, Wo, col0);
+    }
+}
+
+/* One band of Rt tile rows for tile size MM (A = MM + 2) of one row phase: input transform
+ * of every channel into V, the products into M, output transform (+ bias) into the output.
+ * A tile row is dw column phases of ncp = ceil(ntc / VL) chunks of VL tiles each (the last
+ * chunk's lanes past a phase's tiles are dropped); phase pc's tile t covers output columns
+ * pc + dw*(MM*t + x).  Output row oy of the phase lies at out + oy * ldo. */
 #define FC_DEF_WINO_BAND(MM, AA_)                                                                  \
     FC_ATTR static void FC_SUFFIX(fc_wino_band##MM)(                                                \
-        const FC_T *band, int64_t nrows, const fc_conv_geom *g, int64_t Rt, int64_t ntc,            \
+        const FC_T *band, int64_t nrows, const fc_conv_geom *g, int64_t Rt, int64_t ntc, int dw,    \
         const FC_T *U, int64_t cout, const FC_T *bias, FC_T *V, FC_T *M, int64_t oh0,              \
-        FC_T *out, int64_t plane, int64_t Ho, int64_t Wo) {                                         \
-        enum { A = AA_ };                                                                            \
+        FC_T *out, int64_t plane, int64_t Ho, int64_t Wo, int64_t ldo) {                           \
+        enum { A = AA_, DWMAX = 8 / MM };                                                            \
         const int64_t C = g->C, rs = g->npha * g->Wq;                                                \
-        const int64_t ncr = (ntc + FC_VL - 1) / FC_VL, nch = Rt * ncr;                               \
+        const int64_t ncp = (ntc + FC_VL - 1) / FC_VL, ncr = dw * ncp, nch = Rt * ncr;              \
         const int64_t nob = (cout + FC_WOCB - 1) / FC_WOCB;                                          \
-        int64_t xo[A];                                                                               \
-        for (int j = 0; j < A; ++j) xo[j] = g->xoff[j];                                              \
+        int64_t xo[DWMAX][A]; /* tap j of phase pc: padded column pc + dw*j */                     \
+        for (int pc = 0; pc < dw; ++pc)                                                              \
+            for (int j = 0; j < A; ++j) xo[pc][j] = g->xoff[pc + dw * j];                            \
         /* input transform: V[c][chunk][xi] = (B^T d B)[xi] of the chunk's tiles' patches d */    \
         FC_T *vd = V;                                                                                \
         for (int64_t c = 0; c < C; ++c)                                                              \
             for (int64_t r = 0; r < Rt; ++r)                                                         \
-                for (int64_t t0 = 0; t0 < ntc; t0 += FC_VL, vd += A * A * FC_VL) {                   \
-                    const FC_T *b0 = band + (c * nrows + r * MM) * rs + t0;                          \
-                    FC_V e[A][A];                                                                    \
-                    _Pragma("GCC unroll 8") for (int j = 0; j < A; ++j) {                            \
-                        FC_V col[A], res[A];                                                         \
-                        _Pragma("GCC unroll 8") for (int i = 0; i < A; ++i)                          \
-                            memcpy(&col[i], b0 + i * rs + xo[j], sizeof(FC_V));                      \
-                        FC_SUFFIX(fc_bt##MM)(col, res);                                              \
-                        _Pragma("GCC unroll 8") for (int i = 0; i < A; ++i) e[i][j] = res[i];        \
+                for (int pc = 0; pc < dw; ++pc)                                                      \
+                    for (int64_t t0 = 0; t0 < ntc; t0 += FC_VL, vd += A * A * FC_VL) {               \
+                        const FC_T *b0 = band + (c * nrows + r * MM) * rs + t0;                      \
+                        FC_V e[A][A];                                                                \
+                        _Pragma("GCC unroll 8") for (int j = 0; j < A; ++j) {                        \
+                            FC_V col[A], res[A];                                                     \
+                            _Pragma("GCC unroll 8") for (int i = 0; i < A; ++i)                      \
+                                memcpy(&col[i], b0 + i * rs + xo[pc][j], sizeof(FC_V));              \
+                            FC_SUFFIX(fc_bt##MM)(col, res);                                          \
+                            _Pragma("GCC unroll 8") for (int i = 0; i < A; ++i) e[i][j] = res[i];    \
+                        }                                                                            \
+                        _Pragma("GCC unroll 8") for (int a = 0; a < A; ++a) {                        \
+                            FC_V res[A];                                                             \
+                            FC_SUFFIX(fc_bt##MM)(e[a], res);                                         \
+                            memcpy(vd + a * A * FC_VL, res, sizeof(res));                            \
+                        }                                                                            \
                     }                                                                                \
-                    _Pragma("GCC unroll 8") for (int a = 0; a < A; ++a) {                            \
-                        FC_V res[A];                                                                 \
-                        FC_SUFFIX(fc_bt##MM)(e[a], res);                                             \
-                        memcpy(vd + a * A * FC_VL, res, sizeof(res));                                \
-                    }                                                                                \
-                }                                                                                    \
         FC_SUFFIX(fc_wino_products)(A * A, U, nob, C, V, M, nch);                                    \
-        /* output transform: Y = A^T M A, plus the bias, for each output channel and tile */       \
-        const FC_T *ms = M;                                                                          \
+        /* output transform: Y = A^T M A, plus the bias, for each output channel and tile; the \
+         * dw phases of a chunk position together, so their columns interleave in the store */    \
+        const int64_t cst = A * A * FC_VL; /* elements per chunk of M */                            \
         for (int64_t oc = 0; oc < cout; ++oc) {                                                      \
             const FC_T bv = bias != NULL ? bias[oc] : (FC_T)0;                                       \
             for (int64_t r = 0; r < Rt; ++r) {                                                       \
                 const int64_t oy = oh0 + r * MM;                                                     \
                 const int64_t nr = Ho - oy < MM ? Ho - oy : MM;                                      \
-                for (int64_t t0 = 0; t0 < ntc; t0 += FC_VL, ms += A * A * FC_VL) {                   \
-                    FC_V f[MM][A], y[MM * MM];                                                       \
-                    _Pragma("GCC unroll 8") for (int b = 0; b < A; ++b) {                            \
-                        FC_V col[A], res[MM];                                                        \
-                        _Pragma("GCC unroll 8") for (int a = 0; a < A; ++a)                          \
-                            memcpy(&col[a], ms + (a * A + b) * FC_VL, sizeof(FC_V));                 \
-                        FC_SUFFIX(fc_at##MM)(col, res);                                              \
-                        _Pragma("GCC unroll 8") for (int i = 0; i < MM; ++i) f[i][b] = res[i];       \
+                for (int64_t k = 0; k < ncp; ++k) {                                                  \
+                    FC_V y[DWMAX * MM * MM];                                                         \
+                    for (int pc = 0; pc < dw; ++pc) {                                                \
+                        const FC_T *ms = M + ((oc * Rt + r) * ncr + pc * ncp + k) * cst;             \
+                        FC_V f[MM][A];                                                               \
+                        _Pragma("GCC unroll 8") for (int b = 0; b < A; ++b) {                        \
+                            FC_V col[A], res[MM];                                                    \
+                            _Pragma("GCC unroll 8") for (int a = 0; a < A; ++a)                      \
+                                memcpy(&col[a], ms + (a * A + b) * FC_VL, sizeof(FC_V));             \
+                            FC_SUFFIX(fc_at##MM)(col, res);                                          \
+                            _Pragma("GCC unroll 8") for (int i = 0; i < MM; ++i) f[i][b] = res[i];   \
+                        }                                                                            \
+                        _Pragma("GCC unroll 8") for (int i = 0; i < MM; ++i) {                       \
+                            FC_V res[MM];                                                            \
+                            FC_SUFFIX(fc_at##MM)(f[i], res);                                         \
+                            _Pragma("GCC unroll 8") for (int j = 0; j < MM; ++j)                     \
+                                y[pc * MM * MM + i * MM + j] = res[j] + bv;                          \
+                        }                                                                            \
                     }                                                                                \
-                    _Pragma("GCC unroll 8") for (int i = 0; i < MM; ++i) {                           \
-                        FC_V res[MM];                                                                \
-                        FC_SUFFIX(fc_at##MM)(f[i], res);                                             \
-                        _Pragma("GCC unroll 8") for (int j = 0; j < MM; ++j) y[i * MM + j] = res[j] + bv; \
-                    }                                                                                \
-                    FC_SUFFIX(fc_wino_store)(y, MM, nr, out + oc * plane + oy * Wo, Wo, MM * t0);    \
+                    FC_SUFFIX(fc_wino_store)(y, MM, dw, nr, out + oc * plane + oy * ldo, ldo, Wo,    \
+                                             (int64_t)dw * MM * k * FC_VL);                          \
                 }                                                                                    \
             }                                                                                        \
         }                                                                                            \

@@ -43,6 +43,8 @@ def conv2d_winograd(
     groups: int,  # Py_ssize_t
     pt: int,
     pl: int,
+    dh: int,
+    dw: int,  # m * dw in (2, 4, 8)
     mode: int,  # C int, FC_PAD_* code
     fill: float,
     m: int,  # C int, 2 or 4

@@ -466,10 +466,10 @@ cdef _conv_in_place(const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, cons
 
 def conv2d_winograd(const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real_t[::1] bias,
                     real_t[:, :, :, ::1] out, Py_ssize_t groups, Py_ssize_t pt, Py_ssize_t pl,
-                    int mode, real_t fill, int m, object num_threads):
+                    Py_ssize_t dh, Py_ssize_t dw, int mode, real_t fill, int m, object num_threads):
     """Winograd F(m x m, 3 x 3) convolution (m = 2 or 4) of x (N, C, H, W) with 3x3 weights
-    w (C_out, C/groups, 3, 3), unit stride and dilation, into out; arguments as for
-    :func:`conv2d_direct`.  See include/fastconv/winograd.h."""
+    w (C_out, C/groups, 3, 3), unit stride, dilation (dh, dw) with m * dw in (2, 4, 8), into
+    out; other arguments as for :func:`conv2d_direct`.  See include/fastconv/winograd.h."""
     cdef Py_ssize_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3]
     cdef Py_ssize_t Cout = w.shape[0], Cg = w.shape[1]
     cdef Py_ssize_t Ho = out.shape[2], Wo = out.shape[3]
@@ -482,21 +482,25 @@ def conv2d_winograd(const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, cons
     cdef int64_t ocb = fc_wino_ocb(vb)
     cdef int64_t nob = (coutg + ocb - 1) // ocb
     cdef int64_t ocp = nob * ocb
-    cdef int64_t ntr = (Ho + m - 1) // m
-    cdef int64_t ntc = (Wo + m - 1) // m
+    # A dilated layer is dh x dw undilated ones on the output's row and column phases: row
+    # phase pr (output rows pr + dh*i) is a separate work item, the dw column phases of a
+    # row share a band.  Tile counts of the first (largest) phases:
+    cdef int64_t ntr = ((Ho + dh - 1) // dh + m - 1) // m
+    cdef int64_t ntc = ((Wo + dw - 1) // dw + m - 1) // m
     dtype = np.float32 if real_t is float else np.float64
 
-    # The band is packed as for a stride-m convolution with an A x A kernel (tile t's input
-    # column j at xoff[j] + t), over the tile columns rounded up to a vector.
-    pstart_a, xoff_a, Wq = _layout(A, m, 1, (ntc + vl - 1) // vl * vl)
+    # The band is packed as for a stride-(m*dw) convolution with a (dw*A)-wide kernel: tap
+    # pc + dw*j (column phase pc's patch column j) of tile t at xoff[pc + dw*j] + t, over the
+    # tile columns rounded up to a vector.
+    pstart_a, xoff_a, Wq = _layout(dw * A, m * dw, 1, (ntc + vl - 1) // vl * vl)
     cdef const int64_t[::1] pstart = pstart_a
     cdef const int64_t[::1] xoff = xoff_a
     cdef fc_conv_geom g
     g.C = Cg; g.H = H; g.W = W
     g.sC = x.strides[1] // isz; g.sH = x.strides[2] // isz; g.sW = x.strides[3] // isz
-    g.kH = A; g.kW = A; g.sh = m; g.sw = m; g.dh = 1; g.dw = 1
+    g.kH = A; g.kW = dw * A; g.sh = m * dh; g.sw = m * dw; g.dh = dh; g.dw = 1
     g.Ho = ntr; g.Wo = ntc; g.pt = pt; g.pl = pl
-    g.Wp = Wo + 2  # padded columns past this one feed only dropped outputs (packed as 0)
+    g.Wp = Wo + 2 * dw  # padded columns past this one feed only dropped outputs (packed as 0)
     g.mode = mode
     g.npha = pstart.shape[0]; g.pstart = &pstart[0]; g.Wq = Wq; g.xoff = &xoff[0]
     g.rstep = g.npha * Wq
@@ -513,11 +517,11 @@ def conv2d_winograd(const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, cons
         ws[i] = w.strides[i] // isz
 
     # Band of Rt tile rows: V and M near WINO_BYTES, but enough items for every thread.
-    cdef int64_t ncr = (ntc + vl - 1) // vl  # vector chunks of tiles per tile row
+    cdef int64_t ncr = dw * ((ntc + vl - 1) // vl)  # vector chunks of tiles per tile row
     cdef int64_t row_bytes = A * A * (Cg + ocp) * ncr * vl * isz
     cdef int64_t Rt = WINO_BYTES // max(row_bytes, 1)
     nt_max = resolve_threads(num_threads)
-    cdef int64_t per_thread = (ntr * N * G + 4 * nt_max - 1) // (4 * nt_max)
+    cdef int64_t per_thread = (ntr * N * G * dh + 4 * nt_max - 1) // (4 * nt_max)
     Rt = max(1, min(Rt, ntr, per_thread))
     # whole groups of 3 chunks (the product tile's width) where that costs at most 2 more
     # rows and keeps the buffers below twice the aim (C5 with m = 4: 5.7 -> 5.2 ms)
@@ -527,7 +531,7 @@ def conv2d_winograd(const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, cons
     if (r3 * ncr) % 3 == 0 and r3 * row_bytes <= 2 * WINO_BYTES:
         Rt = r3
     cdef int64_t nb = (ntr + Rt - 1) // Rt
-    cdef int64_t nitems = N * G * nb
+    cdef int64_t nitems = N * G * dh * nb
     cdef int nt = resolve_threads(num_threads, max(nitems, G * nob))
     cdef int64_t maxrows = (Rt - 1) * m + A
     cdef int64_t nch = Rt * ncr
@@ -546,7 +550,7 @@ def conv2d_winograd(const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, cons
     cdef real_t *band
     cdef real_t *vbuf
     cdef int64_t *rowsrc
-    cdef int64_t item, n, gi, ob, b, tr0, Rb, nrows
+    cdef int64_t item, n, gi, ob, b, tr0, Rb, nrows, pr, hp, i_r
     cdef const real_t *xg
 
     with nogil, parallel(num_threads=nt):
@@ -565,29 +569,38 @@ def conv2d_winograd(const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, cons
         # V then M: every vector of both is written before it is read (a row's last chunk
         # of tiles transforms the zeroed tail of the packed rows)
         vbuf = <real_t *>fc_alloc(vm_elems * sizeof(real_t))
-        rowsrc = <int64_t *>malloc((maxrows + Rt * A) * sizeof(int64_t))
+        rowsrc = <int64_t *>malloc(maxrows * sizeof(int64_t))
         if band == NULL or vbuf == NULL or rowsrc == NULL:
             failed[0] = 1
         for item in prange(nitems, schedule="static"):
             if band == NULL or vbuf == NULL or rowsrc == NULL:
                 continue
-            n = item // (G * nb)
-            gi = (item // nb) % G
+            n = item // (G * dh * nb)
+            gi = (item // (dh * nb)) % G
+            pr = (item // nb) % dh
             b = item % nb
+            hp = (Ho - pr + dh - 1) // dh  # output rows of row phase pr
             tr0 = b * Rt
-            Rb = min(Rt, ntr - tr0)
-            nrows = fc_band_rows(&g, tr0, Rb, 1, rowsrc, rowsrc + maxrows)
+            Rb = min(Rt, (hp + m - 1) // m - tr0)
+            if Rb <= 0:
+                continue
+            # the phase's padded rows pr + dh*i read by tile rows tr0 .. tr0 + Rb - 1
+            nrows = (Rb - 1) * m + A
+            for i_r in range(nrows):
+                rowsrc[i_r] = pr + dh * (tr0 * m + i_r)
             xg = x0 + n * sN + gi * Cg * g.sC
             if real_t is float:
                 fc_pack_band_f(xg, &g, rowsrc, nrows, fill, band)
-                fc_wino_band_f(vb, m, band, nrows, &g, Rb, ntc, u0 + gi * ugrp, coutg,
+                fc_wino_band_f(vb, m, band, nrows, &g, Rb, ntc, dw, u0 + gi * ugrp, coutg,
                                (b0 + gi * coutg) if b0 != NULL else NULL, vbuf, vbuf + v_elems,
-                               tr0 * m, o0 + (n * Cout + gi * coutg) * plane, plane, Ho, Wo)
+                               tr0 * m, o0 + (n * Cout + gi * coutg) * plane + pr * Wo, plane,
+                               hp, Wo, dh * Wo)
             else:
                 fc_pack_band_d(xg, &g, rowsrc, nrows, fill, band)
-                fc_wino_band_d(vb, m, band, nrows, &g, Rb, ntc, u0 + gi * ugrp, coutg,
+                fc_wino_band_d(vb, m, band, nrows, &g, Rb, ntc, dw, u0 + gi * ugrp, coutg,
                                (b0 + gi * coutg) if b0 != NULL else NULL, vbuf, vbuf + v_elems,
-                               tr0 * m, o0 + (n * Cout + gi * coutg) * plane, plane, Ho, Wo)
+                               tr0 * m, o0 + (n * Cout + gi * coutg) * plane + pr * Wo, plane,
+                               hp, Wo, dh * Wo)
         free(band)
         free(vbuf)
         free(rowsrc)

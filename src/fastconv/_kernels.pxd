@@ -54,13 +54,13 @@ cdef extern from "fastconv/winograd.h" nogil:
     void fc_wino_weights_d(int m, const double *w, const int64_t *ws, int64_t nvalid, int64_t cin,
                            int64_t ocb, int64_t xs, double *U)
     void fc_wino_band_f(int64_t vb, int m, const float *band, int64_t nrows, const fc_conv_geom *g,
-                        int64_t Rt, int64_t ntc, const float *U, int64_t cout, const float *bias,
+                        int64_t Rt, int64_t ntc, int dw, const float *U, int64_t cout, const float *bias,
                         float *V, float *M, int64_t oh0, float *out, int64_t plane,
-                        int64_t Ho, int64_t Wo)
+                        int64_t Ho, int64_t Wo, int64_t ldo)
     void fc_wino_band_d(int64_t vb, int m, const double *band, int64_t nrows, const fc_conv_geom *g,
-                        int64_t Rt, int64_t ntc, const double *U, int64_t cout, const double *bias,
+                        int64_t Rt, int64_t ntc, int dw, const double *U, int64_t cout, const double *bias,
                         double *V, double *M, int64_t oh0, double *out, int64_t plane,
-                        int64_t Ho, int64_t Wo)
+                        int64_t Ho, int64_t Wo, int64_t ldo)
 
 cdef extern from "fastconv/pool.h" nogil:
     ctypedef struct fc_pool_geom:

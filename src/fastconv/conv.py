@@ -16,8 +16,8 @@ ALGORITHMS = ("auto", "direct", "winograd", "winograd4")
 #: Tile size m of the Winograd F(m x m, 3 x 3) algorithms.
 _WINOGRAD_TILE = {"winograd": 2, "winograd4": 4}
 
-# "auto" uses Winograd for 3x3 layers with unit stride and dilation from these channel counts
-# (per group, input and output) and output width.  Measured on AVX-512 (1 and 2 threads)
+# "auto" uses Winograd for 3x3 layers with unit stride from these channel counts (per group,
+# input and output) and output width (dilated layers: below).  Measured on AVX-512 (1 and 2 threads)
 # against the direct kernels: F(2x2, 3x3) in float32 1.1-1.35x faster with >= 32 channels on
 # planes >= 56 wide (ResNet's 64 x 56 x 56: 8.0 -> 6.2-7.1 ms), slower with 16 channels or on
 # 14-28 wide planes (0.5-1.0x); F(4x4, 3x3) in float64 1.1-1.7x on the same shapes.  float32
@@ -25,6 +25,20 @@ _WINOGRAD_TILE = {"winograd": 2, "winograd4": 4}
 # faster again but with about ten times that error.
 _WINOGRAD_MIN_CHANNELS = 32
 _WINOGRAD_MIN_WIDTH = 48
+# A column dilation dw splits each output row into dw phases ceil(W_out / dw) wide, each a
+# run of tiles in the vector lanes; "auto" wants them at least this wide (a full 16-lane
+# vector of F(2x2) tiles).  C10 (32 channels, 64 wide, dilation 2): 1.19x the direct kernels
+# on 1 and 2 threads; 24-wide phases 0.9x, 16-wide 0.6x; 64 channels 1.3x; float64 with
+# F(4x4, 3x3) 1.5-1.9x on 32-wide phases.
+_WINOGRAD_MIN_PHASE_WIDTH = 32
+
+
+def _winograd_ok(a: _args.ConvArgs, m: int) -> bool:
+    """Whether Winograd F(m x m, 3 x 3) handles the layer: a 3x3 kernel, unit stride, any
+    row dilation, and a column dilation dw with m * dw <= 8 (the dw column phases of a tile
+    row are interleaved by shuffles of m * dw vectors)."""
+    return (a.w.shape[2:] == (3, 3) and a.stride == (1, 1)
+            and a.dilation[1] in (1, 2, 4) and m * a.dilation[1] <= 8)
 
 
 def _algorithm(a: _args.ConvArgs, algorithm: str) -> str:
@@ -33,16 +47,20 @@ def _algorithm(a: _args.ConvArgs, algorithm: str) -> str:
         raise ValueError(f"conv2d: algorithm={algorithm!r} must be one of "
                          f"{', '.join(repr(x) for x in ALGORITHMS)}")
     cout, cg, kh, kw = a.w.shape
-    winograd_ok = (kh, kw) == (3, 3) and a.stride == (1, 1) and a.dilation == (1, 1)
     if algorithm == "auto":
-        if (winograd_ok and cg >= _WINOGRAD_MIN_CHANNELS
+        pick = "winograd" if a.dtype == np.float32 else "winograd4"
+        dw = a.dilation[1]
+        width = -(-a.out_shape[3] // dw)
+        if (_winograd_ok(a, _WINOGRAD_TILE[pick]) and cg >= _WINOGRAD_MIN_CHANNELS
                 and cout // a.groups >= _WINOGRAD_MIN_CHANNELS
-                and a.out_shape[3] >= _WINOGRAD_MIN_WIDTH):
-            return "winograd" if a.dtype == np.float32 else "winograd4"
+                and width >= (_WINOGRAD_MIN_WIDTH if dw == 1 else _WINOGRAD_MIN_PHASE_WIDTH)):
+            return pick
         return "direct"
-    if algorithm != "direct" and not winograd_ok:
-        raise ValueError(f"conv2d: algorithm={algorithm!r} needs a 3x3 kernel with stride 1 and "
-                         f"dilation 1, got a {kh}x{kw} kernel, stride {a.stride}, dilation {a.dilation}")
+    if algorithm != "direct" and not _winograd_ok(a, _WINOGRAD_TILE[algorithm]):
+        dws = "1, 2 or 4" if algorithm == "winograd" else "1 or 2"
+        raise ValueError(f"conv2d: algorithm={algorithm!r} needs a 3x3 kernel with stride 1 and a "
+                         f"column dilation of {dws}, got a {kh}x{kw} kernel, stride {a.stride}, "
+                         f"dilation {a.dilation}")
     return algorithm
 
 
@@ -84,10 +102,13 @@ def conv2d(input: Any, weight: Any, bias: Any = None, stride: IntPair = 1, paddi
         output and input channel, the direct kernels' rounding error; "winograd4": F(4x4,
         3x3), 2.25 multiply-adds, about ten times the float32 rounding error of "direct"
         (still within float32 tolerance of the exact result).  Both need a 3x3 kernel with
-        stride 1 and dilation 1 (any padding, mode or groups).  "auto" picks Winograd for
-        such layers with at least 32 channels per group in and out on planes at least 48
-        wide ("winograd" for float32, "winograd4" for float64), "direct" otherwise.  CuPy
-        arrays always run the CUDA direct kernel.
+        stride 1 (any padding, mode or groups); a dilated layer runs as one undilated
+        Winograd convolution per row and column phase of the output, for any row dilation
+        and a column dilation of 1, 2 or 4 ("winograd4": 1 or 2).  "auto" picks Winograd
+        for such layers with at least 32 channels per group in and out on planes at least
+        48 wide (column-dilated: phases ``ceil(W_out / dilation)`` at least 32 wide);
+        "winograd" for float32, "winograd4" for float64; "direct" otherwise.  CuPy arrays
+        always run the CUDA direct kernel.
 
     Returns
     -------
@@ -127,6 +148,7 @@ def conv2d(input: Any, weight: Any, bias: Any = None, stride: IntPair = 1, paddi
                             a.dilation[0], a.dilation[1], a.pads[0], a.pads[2], a.mode, 0.0,
                             num_threads)
     else:
-        _conv.conv2d_winograd(a.x, a.w, a.bias, buf, a.groups, a.pads[0], a.pads[2], a.mode, 0.0,
-                              _WINOGRAD_TILE[method], num_threads)
+        _conv.conv2d_winograd(a.x, a.w, a.bias, buf, a.groups, a.pads[0], a.pads[2],
+                              a.dilation[0], a.dilation[1], a.mode, 0.0, _WINOGRAD_TILE[method],
+                              num_threads)
     return _args.finish(buf, user_out, shape)
