@@ -53,34 +53,6 @@ FC_INLINE void FC_SUFFIX(fc_wino_products)(int64_t AA, const FC_T *U, int64_t no
         }
 }
 
-/* Lane selectors for FC_SHUFFLE2 over two FC_V. */
-typedef __typeof__((FC_V){0} < (FC_V){0}) FC_SUFFIX(fc_wsel);
-
-/* Interleave a and b: lo = a0 b0 a1 b1 ... (their first halves), hi = the second halves. */
-FC_INLINE void FC_SUFFIX(fc_zip)(FC_V a, FC_V b, FC_V *lo, FC_V *hi) {
-    FC_SUFFIX(fc_wsel) sl, sh;
-#pragma GCC unroll 16
-    for (int l = 0; l < FC_VL; ++l) {
-        sl[l] = (l & 1 ? FC_VL : 0) + l / 2;
-        sh[l] = sl[l] + FC_VL / 2;
-    }
-    *lo = FC_SHUFFLE2(a, b, sl);
-    *hi = FC_SHUFFLE2(a, b, sh);
-}
-
-/* Interleave the K (2, 4 or 8) vectors a[k] lane by lane: out = a[0][0] a[1][0] ...
- * a[K-1][0] a[0][1] ... over K vectors, by log2(K) rounds of pairwise zips (a perfect
- * shuffle; K is a constant after inlining, so a[] stays in registers). */
-FC_INLINE void FC_SUFFIX(fc_zipn)(FC_V *a, int K) {
-    FC_V b[8];
-    for (int h = 1; h < K; h *= 2) {
-#pragma GCC unroll 8
-        for (int i = 0; i < K / 2; ++i) FC_SUFFIX(fc_zip)(a[i], a[i + K / 2], &b[2 * i], &b[2 * i + 1]);
-#pragma GCC unroll 8
-        for (int i = 0; i < K; ++i) a[i] = b[i];
-    }
-}
-
 /* Write rows r < nr of the m x m blocks of output vectors y[pc][r*m + x] of the dw column
  * phases pc (lane l: tile t0 + l of a tile row of phase pc, output columns
  * pc + dw*(m*(t0 + l) + x)) to the output rows at dst (ldo apart), columns col0 = dw*m*t0
