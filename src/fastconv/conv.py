@@ -15,10 +15,13 @@ ALGORITHMS = ("auto", "direct", "winograd", "winograd4")
 
 #: Tile size m of the Winograd F(m x m, 3 x 3) algorithms.
 _WINOGRAD_TILE = {"winograd": 2, "winograd4": 4}
+#: Column dilations each handles: the dw column phases of a tile row are interleaved by a
+#: perfect shuffle of m * dw vectors, so m * dw must be 2, 4 or 8 (any row dilation).
+_WINOGRAD_COLUMN_DILATIONS = {"winograd": (1, 2, 4), "winograd4": (1, 2)}
 
 # "auto" uses Winograd for 3x3 layers with unit stride from these channel counts (per group,
-# input and output) and output width (dilated layers: below).  Measured on AVX-512 (1 and 2 threads)
-# against the direct kernels: F(2x2, 3x3) in float32 1.1-1.35x faster with >= 32 channels on
+# input and output) and output width (dilated layers: below).  Measured on AVX-512 (1 and 2
+# threads) against the direct kernels: F(2x2, 3x3) in float32 1.1-1.35x faster with >= 32 channels on
 # planes >= 56 wide (ResNet's 64 x 56 x 56: 8.0 -> 6.2-7.1 ms), slower with 16 channels or on
 # 14-28 wide planes (0.5-1.0x); F(4x4, 3x3) in float64 1.1-1.7x on the same shapes.  float32
 # keeps F(2x2, 3x3), whose rounding error is the direct kernels'; F(4x4, 3x3) would be 1.5x
@@ -33,12 +36,11 @@ _WINOGRAD_MIN_WIDTH = 48
 _WINOGRAD_MIN_PHASE_WIDTH = 32
 
 
-def _winograd_ok(a: _args.ConvArgs, m: int) -> bool:
-    """Whether Winograd F(m x m, 3 x 3) handles the layer: a 3x3 kernel, unit stride, any
-    row dilation, and a column dilation dw with m * dw <= 8 (the dw column phases of a tile
-    row are interleaved by shuffles of m * dw vectors)."""
+def _winograd_ok(a: _args.ConvArgs, algorithm: str) -> bool:
+    """Whether the Winograd ``algorithm`` handles the layer: a 3x3 kernel, unit stride, any
+    row dilation and a column dilation of ``_WINOGRAD_COLUMN_DILATIONS``."""
     return (a.w.shape[2:] == (3, 3) and a.stride == (1, 1)
-            and a.dilation[1] in (1, 2, 4) and m * a.dilation[1] <= 8)
+            and a.dilation[1] in _WINOGRAD_COLUMN_DILATIONS[algorithm])
 
 
 def _algorithm(a: _args.ConvArgs, algorithm: str) -> str:
@@ -51,13 +53,14 @@ def _algorithm(a: _args.ConvArgs, algorithm: str) -> str:
         pick = "winograd" if a.dtype == np.float32 else "winograd4"
         dw = a.dilation[1]
         width = -(-a.out_shape[3] // dw)
-        if (_winograd_ok(a, _WINOGRAD_TILE[pick]) and cg >= _WINOGRAD_MIN_CHANNELS
+        if (_winograd_ok(a, pick) and cg >= _WINOGRAD_MIN_CHANNELS
                 and cout // a.groups >= _WINOGRAD_MIN_CHANNELS
                 and width >= (_WINOGRAD_MIN_WIDTH if dw == 1 else _WINOGRAD_MIN_PHASE_WIDTH)):
             return pick
         return "direct"
-    if algorithm != "direct" and not _winograd_ok(a, _WINOGRAD_TILE[algorithm]):
-        dws = "1, 2 or 4" if algorithm == "winograd" else "1 or 2"
+    if algorithm != "direct" and not _winograd_ok(a, algorithm):
+        *most, last = (str(d) for d in _WINOGRAD_COLUMN_DILATIONS[algorithm])
+        dws = f"{', '.join(most)} or {last}"
         raise ValueError(f"conv2d: algorithm={algorithm!r} needs a 3x3 kernel with stride 1 and a "
                          f"column dilation of {dws}, got a {kh}x{kw} kernel, stride {a.stride}, "
                          f"dilation {a.dilation}")
