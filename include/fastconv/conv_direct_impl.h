@@ -67,8 +67,9 @@ static void FC_PACK_SUFFIX(fc_pack_band)(const FC_T *x, const fc_conv_geom *g, c
         srows[rr] = fc_pad_index(rowsrc[rr] - g->pt, g->H, g->mode);
 #define FC_PACK_SRC_ROW(rr) \
     ((rr) < FC_PACK_MAXR ? srows[rr] : fc_pad_index(rowsrc[rr] - g->pt, g->H, g->mode))
-    /* Stride 2 with the two phases of adjacent columns (3x3 and 5x5 stride-2 layers): the
-     * columns both phases hold real input, [jc0, jc1), are split from one pass over the row. */
+    /* Stride 2 with the two phases of adjacent columns (3x3 and 5x5 stride-2 layers, the
+     * bands of Winograd F(2x2, 3x3)): the columns both phases hold real input, [jc0, jc1),
+     * are split from one pass over the row. */
     const int fuse2 = sw == 2 && g->sW == 1 && npha == 2 && g->pstart[1] == g->pstart[0] + 1;
     int64_t jc0 = 0, jc1 = 0;
     if (fuse2) {
@@ -120,7 +121,8 @@ static void FC_PACK_SUFFIX(fc_pack_band)(const FC_T *x, const fc_conv_geom *g, c
                     d[j] = s < 0 ? fill : srow[s * g->sW];
                 }
                 const int64_t base = jlo * sw + p - col_lo;
-                if (fuse2) { /* what the fused pass above left: at most a column each side */
+                if (fuse2) { /* the real columns the fused pass left: those only this phase
+                              * reaches (at most one each side), or all when none is shared */
                     const int64_t e0 = jc0 < jhi ? jc0 : jhi, e1 = jc1 > jlo ? jc1 : jlo;
                     for (int64_t j = jlo; j < e0; ++j) d[j] = srow[j * 2 + p - col_lo];
                     for (int64_t j = e1; j < jhi; ++j) d[j] = srow[j * 2 + p - col_lo];
