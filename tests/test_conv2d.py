@@ -690,6 +690,43 @@ def test_one_input_channel_row_sweep(seed, dtype, vector_width, sweep_everywhere
     _close(got, ref, dtype, k * k)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("seed", range(16))
+def test_one_input_channel_flat(seed, dtype, vector_width, in_place):
+    """3x3 and 5x5 "same" layers with zero or constant padding and contiguous rows, which the
+    in-place kernel walks as one long row per plane (column masks where taps cross a row
+    end, a copy with fill for the rows at the top and bottom): widths at the edges of that
+    rule (a vector plus the kernel's half-width less one, the byte limit), heights from one row (all
+    border) to many, row bands (one plane on two threads), a channel multiplier, a constant
+    fill through correlate2d, and a view with a row stride, which the rule leaves out."""
+    r = np.random.default_rng(8000 + seed)
+    isz = np.dtype(dtype).itemsize
+    vl = vector_width // isz
+    k = 3 if seed % 2 else 5
+    h = k // 2
+    wmax = 1024 // (h * isz)
+    W = int(r.choice([vl + h - 2, vl + h - 1, vl + h, 2 * vl + 3, 56, wmax, wmax + 1]))
+    H = int(r.choice([1, 2, k, int(r.integers(3, 13)), 40]))
+    N, C, mult = (1, 1, 1) if seed % 4 == 0 else (2, 3, 1 + seed % 3 // 2)
+    threads = int(r.choice([1, 2]))
+    base = r.standard_normal((N, C, H, W + 2)).astype(dtype)
+    w = r.standard_normal((C * mult, 1, k, k)).astype(dtype)
+    b = r.standard_normal(C * mult).astype(dtype)
+    before = base.copy()
+    for x in (np.ascontiguousarray(base[..., 1:-1]), base[..., 1:-1]):
+        got = conv2d(x, w, b, padding=h, groups=C, num_threads=threads)
+        ref = conv2d_ref(np.ascontiguousarray(x), w, b, pads=(h, h, h, h), groups=C)
+        _close(got, ref, dtype, k * k)
+    np.testing.assert_array_equal(base, before)
+    from scipy import signal as ss
+    img = np.ascontiguousarray(base[0, 0, :, :W])
+    got = fastconv.correlate2d(img, w[0, 0], mode="same", boundary="fill", fillvalue=-0.625,
+                               method="direct")
+    ref = ss.correlate2d(img.astype(np.float64), w[0, 0].astype(np.float64), mode="same",
+                         boundary="fill", fillvalue=-0.625)
+    _close(got, ref, dtype, k * k)
+
+
 def test_in_place_rule():
     """The in-place kernel is chosen only where it was measured faster: small kernels on rows
     of moderate width, one input channel, column stride 1, contiguous columns."""
