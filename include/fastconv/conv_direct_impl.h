@@ -994,7 +994,9 @@ FC_INLINE void FC_SUFFIX(fc_flat_copy)(const FC_T *x, int64_t HW, int64_t lo, in
  * (H x W, contiguous), w its KS x KS taps, out the output plane; nx, nxrows as for
  * fc_dw_band.  Outputs [a, e) read the plane in place; the ones before and after read a
  * copy of their part of the plane with fill around it, in pieces of at most FC_FLAT_PIECE
- * outputs (one piece on each side unless the band is all border). */
+ * outputs (one on each side unless the band is all border).  A single run over [a, e): the
+ * run's set-up and its last vectors (plain loads) cost about a tenth of a 56 x 56 plane, so
+ * the plane is not cut into several runs to spread the prefetches. */
 FC_ATTR static void FC_SUFFIX(fc_dw_flat)(const FC_T *x, const fc_conv_geom *g, const FC_T *w, FC_T b,
                                           FC_T fill, int64_t oh0, int64_t R, FC_T *out, const FC_T *nx,
                                           int64_t nxrows) {
@@ -1016,25 +1018,18 @@ FC_ATTR static void FC_SUFFIX(fc_dw_flat)(const FC_T *x, const fc_conv_geom *g, 
     const int64_t q0 = oh0 * W, q1 = (oh0 + R) * W;
     int64_t a = q0 > reach ? q0 : reach, e = q1 < HW - reach ? q1 : HW - reach;
     if (e - a < FC_VL) a = e = q1;
-    /* The first piece on each side is copied before the plane's part is computed and
-     * computed after it: loads right after the copy's stores, spanning two of them, wait for
-     * the stores to retire (store forwarding fails), which cost a third of a 56 x 56 plane. */
-    FC_T xs[2][FC_FLAT_PIECE + 2 * FC_FLAT_REACH], os[FC_FLAT_PIECE];
-    const int64_t s0[2] = {q0, e}, s1[2] = {a, q1};
-    for (int side = 0; side < 2; ++side) {
-        const int64_t L = s1[side] - s0[side] < FC_FLAT_PIECE ? s1[side] - s0[side] : FC_FLAT_PIECE;
-        if (L > 0) FC_SUFFIX(fc_flat_copy)(x, HW, s0[side] - reach, (L > FC_VL ? L : FC_VL) + 2 * reach, fill, xs[side]);
-    }
-    /* the next item's rows are prefetched along the plane's part (or after the copies) */
+    /* the next item's rows are prefetched along the plane's part (at once if all is border) */
     const int64_t pfn = nx != NULL ? nxrows * W : 0;
     if (e > a) FC_FLAT_RUN(x + a, a % W, e - a, out + a, nx, pfn);
     else if (pfn > 0) fc_prefetch_bytes(nx, pfn * (int64_t)sizeof(FC_T));
+    FC_T xs[FC_FLAT_PIECE + 2 * FC_FLAT_REACH], os[FC_FLAT_PIECE];
+    const int64_t s0[2] = {q0, e}, s1[2] = {a, q1};
     for (int side = 0; side < 2; ++side)
         for (int64_t s = s0[side]; s < s1[side]; s += FC_FLAT_PIECE) {
             const int64_t L = s1[side] - s < FC_FLAT_PIECE ? s1[side] - s : FC_FLAT_PIECE;
-            const int64_t nn = L > FC_VL ? L : FC_VL;
-            if (s > s0[side]) FC_SUFFIX(fc_flat_copy)(x, HW, s - reach, nn + 2 * reach, fill, xs[side]);
-            FC_FLAT_RUN(xs[side] + reach, s % W, nn, os, NULL, 0);
+            const int64_t nn = L > FC_VL ? L : FC_VL; /* past L: computed, not kept */
+            FC_SUFFIX(fc_flat_copy)(x, HW, s - reach, nn + 2 * reach, fill, xs);
+            FC_FLAT_RUN(xs + reach, s % W, nn, os, NULL, 0);
             memcpy(out + s, os, (size_t)L * sizeof(FC_T));
         }
 #undef FC_FLAT_RUN
