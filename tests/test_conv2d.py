@@ -696,9 +696,10 @@ def test_one_input_channel_flat(seed, dtype, vector_width, in_place):
     """3x3 and 5x5 "same" layers with zero or constant padding and contiguous rows, which the
     in-place kernel walks as one long row per plane (column masks where taps cross a row
     end, a copy with fill for the rows at the top and bottom): widths at the edges of that
-    rule (a vector plus the kernel's half-width less one, the byte limit), heights from one row (all
-    border) to many, row bands (one plane on two threads), a channel multiplier, a constant
-    fill through correlate2d, and a view with a row stride, which the rule leaves out."""
+    rule (a vector plus the kernel's half-width less one; the byte limit), heights from one
+    row (all border) to many, row bands (one plane on two threads), a channel multiplier, a
+    constant fill through correlate2d, and a view with a row stride, which the rule leaves
+    out."""
     r = np.random.default_rng(8000 + seed)
     isz = np.dtype(dtype).itemsize
     vl = vector_width // isz
