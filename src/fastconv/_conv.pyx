@@ -269,6 +269,13 @@ def conv2d_direct(const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const 
     # every thread, and use the cheaper row list (contiguous span or one row per tap).
     cdef int64_t row_bytes = Cg * g.npha * Wq * isz
     cdef int64_t R = (BAND_BYTES // max(row_bytes, 1) - (kH - 1) * dh) // sh
+    # One input channel per group (wide one-channel planes the in-place kernel does not
+    # take): at least as many output rows as the kernel's extra rows, so a band packs at most
+    # twice the rows it computes, whatever BAND_BYTES allows (4096^2 plane, float32, 1
+    # thread: 25x25 346 -> 121 ms, 15x15 62 -> 54 ms; a band of 25 rows of 16 KiB had left
+    # room for one output row)
+    if Cg == 1:
+        R = max(R, ((kH - 1) * dh + sh - 1) // sh)
     nt_max = resolve_threads(num_threads)
     cdef int64_t per_thread = (Ho * N * G + 4 * nt_max - 1) // (4 * nt_max)
     R = max(1, min(R, Ho, max(per_thread, 1)))
