@@ -985,3 +985,121 @@ def test_winograd_float32_error_against_torch(algorithm):
     ours = np.abs(conv2d(x, w, padding=1, algorithm=algorithm) - ref).max()
     theirs = np.abs(F.conv2d(torch.from_numpy(x), torch.from_numpy(w), padding=1).numpy() - ref).max()
     assert ours <= 4 * WINOGRAD_ERR[algorithm] * theirs + 1e-5, (ours, theirs)
+
+
+# ---- algorithm="fft": one input channel per output channel, stride 1, no dilation ----
+
+def fft_ref(x, w, b, pads, mode):
+    """Float64 reference of a one-channel-per-output layer: numpy.pad, then SciPy's FFT
+    correlation of each plane with its channel's kernel (independent of fastconv's tiling)."""
+    from scipy.signal import correlate
+
+    t, bo, l, r = pads
+    xp = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (t, bo), (l, r)), mode=NUMPY_PAD[mode])
+    out = np.stack([np.stack([correlate(xp[n, c], w[c, 0].astype(np.float64), mode="valid", method="fft")
+                              for c in range(x.shape[1])]) for n in range(x.shape[0])])
+    return out if b is None else out + b.astype(np.float64)[:, None, None]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", [
+    # N, C, H, W, k, pads (t, b, l, r), mode; tiles of about 384 points: several per axis
+    # on the larger planes, one transform of the whole plane on the small ones
+    (2, 1, 40, 57, (25, 25), (12, 12, 12, 12), "zeros"),
+    (3, 4, 30, 31, (26, 9), (3, 30, 0, 40), "reflect"),
+    (1, 3, 700, 420, (25, 31), (1, 2, 3, 4), "circular"),
+    (2, 2, 64, 800, (27, 27), (13, 13, 13, 13), "replicate"),
+    (1, 1, 25, 25, (25, 25), (0, 0, 0, 0), "symmetric"),
+    (1, 2, 5, 6, (9, 8), (40, 3, 2, 50), "symmetric"),
+    (2, 1, 1, 1, (3, 3), (1, 1, 1, 1), "zeros"),
+])
+def test_fft_vs_reference(case, dtype, rng):
+    """algorithm="fft" equals the float64 reference for every padding mode, any padding
+    size, bias, depthwise groups, thread counts, and writes into out=."""
+    N, C, H, W, k, pads, mode = case
+    x = rng.standard_normal((N, C, H, W)).astype(dtype)
+    w = rng.standard_normal((C, 1) + k).astype(dtype)
+    b = rng.standard_normal(C).astype(dtype)
+    ref = fft_ref(x, w, b, pads, mode)
+    t, bo, l, r = pads
+    scale = np.abs(ref).max()
+    tol = {np.float32: 2e-6, np.float64: 1e-13}[dtype] * scale
+    for nt in (1, 2):
+        got = conv2d(x, w, b, padding=((t, bo), (l, r)), groups=C, padding_mode=mode,
+                     num_threads=nt, algorithm="fft")
+        assert got.dtype == dtype and got.shape == ref.shape and got.flags.c_contiguous
+        np.testing.assert_allclose(got, ref, rtol=0, atol=tol)
+    out = np.full(ref.shape, np.nan, dtype=dtype)
+    x0 = x.copy()
+    res = conv2d(x, w, None, padding=((t, bo), (l, r)), groups=C, padding_mode=mode,
+                 algorithm="fft", out=out)
+    assert res is out
+    np.testing.assert_allclose(out, ref - b.astype(np.float64)[:, None, None], rtol=0, atol=tol)
+    np.testing.assert_array_equal(x, x0)
+
+
+def test_fft_strided_view_and_unbatched(rng):
+    """A non-contiguous view and an unbatched input through "fft" (float32 promoted from
+    int16), against the reference."""
+    base = rng.integers(-50, 50, size=(2, 90, 130)).astype(np.int16)
+    x = base[:, ::-2, 1::2]  # (2, 45, 65), negative row stride
+    w = rng.standard_normal((2, 1, 31, 30)).astype(np.float32)
+    got = conv2d(x, w, padding="same", groups=2, algorithm="fft")
+    assert got.dtype == np.float32 and got.shape == (2, 45, 65)
+    ref = fft_ref(x[None].astype(np.float32), w, None, (15, 15, 14, 15), "zeros")[0]
+    np.testing.assert_allclose(got, ref, rtol=0, atol=2e-6 * np.abs(ref).max())
+
+
+@pytest.mark.parametrize("wshape,groups,kwargs", [
+    ((2, 1, 25, 25), 2, dict(stride=2)),  # strided
+    ((2, 1, 25, 25), 2, dict(dilation=2)),  # dilated
+    ((2, 2, 25, 25), 1, {}),  # two input channels per output channel
+    ((4, 1, 25, 25), 2, {}),  # a channel multiplier of 2
+])
+def test_fft_rejects_layers_it_does_not_handle(wshape, groups, kwargs, rng):
+    x = rng.standard_normal((1, 2, 60, 60)).astype(np.float32)
+    w = rng.standard_normal(wshape).astype(np.float32)
+    with pytest.raises(ValueError, match=r"algorithm='fft' needs one input channel per output "
+                                         r"channel.*stride.*dilation"):
+        conv2d(x, w, groups=groups, algorithm="fft", **kwargs)
+
+
+def test_auto_picks_fft_for_big_one_channel_kernels():
+    """The measured rule: >= 30x30 taps on output planes of >= 1024^2 pixels, one input
+    channel per output channel, unit stride and dilation."""
+    from fastconv import _args
+    from fastconv.conv import _algorithm
+
+    def pick(xs, ws, **kw):
+        x = np.empty(xs, np.float32)
+        w = np.empty(ws, np.float32)
+        groups = kw.pop("groups", 1)
+        a = _args.conv2d_args(x, w, None, kw.pop("stride", 1), kw.pop("padding", "same"),
+                              kw.pop("dilation", 1), groups, "zeros")
+        return _algorithm(a, "auto")
+
+    assert pick((1, 1, 2048, 2048), (1, 1, 31, 31)) == "fft"
+    assert pick((1, 1, 1024, 1024), (1, 1, 30, 30)) == "fft"
+    assert pick((2, 3, 1024, 1100), (3, 1, 41, 33), groups=3) == "fft"
+    assert pick((1, 1, 1023, 1024), (1, 1, 31, 31)) == "direct"
+    assert pick((1, 1, 2048, 2048), (1, 1, 29, 31)) == "direct"
+    assert pick((1, 1, 2048, 2048), (1, 1, 31, 31), stride=2) == "direct"
+    assert pick((1, 1, 2048, 2048), (1, 1, 31, 31), dilation=2) == "direct"
+    assert pick((1, 2, 2048, 2048), (1, 2, 31, 31)) == "direct"
+    assert pick((1, 2, 2048, 2048), (4, 1, 31, 31), groups=2) == "direct"
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("k,W", [((25, 25), 4096), ((15, 9), 3000), ((7, 7), 8192)])
+def test_wide_one_channel_bands(k, W, dtype, rng):
+    """Wide one-channel planes with tall kernels: the packed bands hold at least kH - 1 output
+    rows beyond the budget of BAND_BYTES (a 4096-float row of 16 KiB with a 25-row kernel)."""
+    H = k[0] + 20
+    x = rng.standard_normal((1, 1, H, W)).astype(dtype)
+    w = rng.standard_normal((1, 1) + k).astype(dtype)
+    pads = (k[0] // 2, k[0] // 2, 0, 3)
+    for nt in (1, 2):
+        got = conv2d(x, w, padding=((pads[0], pads[1]), (pads[2], pads[3])), padding_mode="reflect",
+                     num_threads=nt, algorithm="direct")
+        ref = fft_ref(x, w, None, pads, "reflect")
+        _close(got, ref, dtype, w[0].size)

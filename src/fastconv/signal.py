@@ -101,44 +101,46 @@ def _tile_len(n_out: int, k: int) -> int:
 
 def _fft(planes: np.ndarray, k: np.ndarray, pads: Tuple[int, int, int, int], pad_mode: Any, fill: float,
          out: np.ndarray, num_threads: Optional[int]) -> None:
-    """Overlap-save: the padded plane is cut into overlapping Lh x Lw tiles, each transformed,
-    multiplied by the kernel's transform and transformed back, keeping the outputs that did
-    not wrap around.  A tile of a few hundred points stays in cache and costs less per output
-    than one transform of a whole large plane.  Threads take whole rows of tiles (scipy.fft
-    releases the GIL); each holds one tile's buffers."""
+    """Correlate plane (b, c) of ``planes`` (B, C, H, W) with kernel ``k[c]`` (C, kh, kw) into
+    ``out[b, c]`` (B, C, Ho, Wo) by overlap-save: the padded plane is cut into overlapping
+    Lh x Lw tiles, each transformed, multiplied by the kernel's transform and transformed
+    back, keeping the outputs that did not wrap around.  A tile of a few hundred points stays
+    in cache and costs less per output than one transform of a whole large plane.  Threads
+    take whole rows of tiles (scipy.fft releases the GIL); each holds one tile's buffers."""
     import scipy.fft as sfft
     from concurrent.futures import ThreadPoolExecutor
 
-    B, _, H, W = planes.shape
-    kh, kw = k.shape
+    B, C, H, W = planes.shape
+    kh, kw = k.shape[1:]
     Ho, Wo = out.shape[2], out.shape[3]
     Lh, Lw = _tile_len(Ho, kh), _tile_len(Wo, kw)
     Sh, Sw = Lh - kh + 1, Lw - kw + 1  # outputs per tile
     nth, ntw = -(-Ho // Sh), -(-Wo // Sw)
-    kf = sfft.rfft2(k[::-1, ::-1], s=(Lh, Lw))
     extra = {"constant_values": fill} if pad_mode == "constant" else {}
+    # the padded plane, extended to whole tiles: the extension (padded further by the same
+    # mode, in one array) only feeds outputs that are dropped
+    eh = (nth - 1) * Sh + Lh - (H + pads[0] + pads[1])
+    ew = (ntw - 1) * Sw + Lw - (W + pads[2] + pads[3])
+    ext_pads = ((pads[0], pads[1] + eh), (pads[2], pads[3] + ew))
 
-    def tile_row(b: int, ext: np.ndarray, r: int) -> None:
+    def tile_row(b: int, c: int, kf: np.ndarray, ext: np.ndarray, r: int) -> None:
         h0 = r * Sh
         nh = min(Sh, Ho - h0)
-        for c in range(ntw):
-            w0 = c * Sw
+        for j in range(ntw):
+            w0 = j * Sw
             spec = sfft.rfft2(ext[h0:h0 + Lh, w0:w0 + Lw])
             spec *= kf
             res = sfft.irfft2(spec, s=(Lh, Lw))
             nw = min(Sw, Wo - w0)
-            out[b, 0, h0:h0 + nh, w0:w0 + nw] = res[kh - 1:kh - 1 + nh, kw - 1:kw - 1 + nw]
+            out[b, c, h0:h0 + nh, w0:w0 + nw] = res[kh - 1:kh - 1 + nh, kw - 1:kw - 1 + nw]
 
     nt = min(resolve_threads(num_threads), nth)
     with ThreadPoolExecutor(max_workers=nt) if nt > 1 else _Serial() as pool:
-        for b in range(B):
-            # the padded plane, extended to whole tiles: the extension (padded further by the
-            # same mode, in one array) only feeds outputs that are dropped
-            eh = (nth - 1) * Sh + Lh - (H + pads[0] + pads[1])
-            ew = (ntw - 1) * Sw + Lw - (W + pads[2] + pads[3])
-            ext = np.pad(planes[b, 0], ((pads[0], pads[1] + eh), (pads[2], pads[3] + ew)), mode=pad_mode,
-                         **extra)
-            list(pool.map(lambda r: tile_row(b, ext, r), range(nth)))
+        for c in range(C):
+            kf = sfft.rfft2(k[c, ::-1, ::-1], s=(Lh, Lw))
+            for b in range(B):
+                ext = np.pad(planes[b, c], ext_pads, mode=pad_mode, **extra)
+                list(pool.map(lambda r: tile_row(b, c, kf, ext, r), range(nth)))
 
 
 class _Serial:
@@ -213,7 +215,7 @@ def _run(fn: str, in1: Any, in2: Any, mode: str, boundary: str, fillvalue: Any, 
         method = auto_method(kk)
     sep = _separable(kk) if method == "separable" else None
     if method == "fft":
-        _fft(planes, kk, pads, _args.PADDING_MODES[conv_mode][1], fill, out, num_threads)
+        _fft(planes, kk[None], pads, _args.PADDING_MODES[conv_mode][1], fill, out, num_threads)
     elif sep is not None:
         col, row = sep
         mid = np.empty((planes.shape[0], 1, Ho, W + pads[2] + pads[3]), dtype=dtype)
