@@ -127,7 +127,7 @@ def conv2d(input: Any, weight: Any, bias: Any = None, stride: IntPair = 1, paddi
         Destination of the result's exact shape and dtype.
     num_threads : int, optional
         Threads for this call; None uses :func:`fastconv.get_num_threads`.
-    algorithm : {"auto", "direct", "winograd", "winograd4"}, default "auto"
+    algorithm : {"auto", "direct", "winograd", "winograd4", "fft"}, default "auto"
         "direct": register-blocked direct convolution over packed input bands (handles every
         configuration).  "winograd": Winograd F(2x2, 3x3), 4 instead of 9 multiply-adds per
         output and input channel, the direct kernels' rounding error; "winograd4": F(4x4,
@@ -138,8 +138,12 @@ def conv2d(input: Any, weight: Any, bias: Any = None, stride: IntPair = 1, paddi
         and a column dilation of 1, 2 or 4 ("winograd4": 1 or 2).  "auto" picks Winograd
         for such layers with at least 32 channels per group in and out on planes at least
         48 wide (column-dilated: phases ``ceil(W_out / dilation)`` at least 32 wide);
-        "winograd" for float32, "winograd4" for float64; "direct" otherwise.  CuPy arrays
-        always run the CUDA direct kernel.
+        "winograd" for float32, "winograd4" for float64.  "fft": overlap-save FFT (as
+        :func:`fastconv.correlate2d`'s), for layers with one input channel per output channel
+        (``C_in / groups == 1`` and ``C_out == groups``), stride 1 and dilation 1, any
+        padding; "auto" picks it for such layers from 30x30 kernel taps on output planes of
+        at least 1024 x 1024.  "direct" otherwise.  CuPy arrays always run the CUDA direct
+        kernel.
 
     Returns
     -------
@@ -152,7 +156,7 @@ def conv2d(input: Any, weight: Any, bias: Any = None, stride: IntPair = 1, paddi
     ValueError
         Bad shapes, channel/group mismatch, strides/dilations < 1, negative padding, unknown
         padding or padding_mode, a kernel larger than the padded input, a wrong ``out``, an
-        unknown ``algorithm`` or a Winograd one for a layer it does not handle.
+        unknown ``algorithm`` or a Winograd or FFT one for a layer it does not handle.
     TypeError
         Complex or non-numeric input, NumPy and CuPy arrays mixed, non-int parameters.
 
