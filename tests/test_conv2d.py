@@ -1003,8 +1003,9 @@ def fft_ref(x, w, b, pads, mode):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("case", [
-    # N, C, H, W, k, pads (t, b, l, r), mode; tiles of about 384 points: several per axis
-    # on the larger planes, one transform of the whole plane on the small ones
+    # N, C, H, W, k, pads (t, b, l, r), mode; tiles of at most 480 points per axis:
+    # several per axis on the larger planes, one over the whole plane on the small ones; odd
+    # and even tile counts (two tiles share a complex transform, an odd one goes alone)
     (2, 1, 40, 57, (25, 25), (12, 12, 12, 12), "zeros"),
     (3, 4, 30, 31, (26, 9), (3, 30, 0, 40), "reflect"),
     (1, 3, 700, 420, (25, 31), (1, 2, 3, 4), "circular"),
@@ -1013,9 +1014,12 @@ def fft_ref(x, w, b, pads, mode):
     (1, 2, 5, 6, (9, 8), (40, 3, 2, 50), "symmetric"),
     (2, 1, 1, 1, (3, 3), (1, 1, 1, 1), "zeros"),
 ])
-def test_fft_vs_reference(case, dtype, rng):
+def test_fft_vs_reference(case, dtype, rng, monkeypatch):
     """algorithm="fft" equals the float64 reference for every padding mode, any padding
     size, bias, depthwise groups, thread counts, and writes into out=."""
+    from fastconv import signal
+
+    monkeypatch.setattr(signal, "FFT_THREADS_COST", 0)  # 2 threads even for small tiles
     N, C, H, W, k, pads, mode = case
     x = rng.standard_normal((N, C, H, W)).astype(dtype)
     w = rng.standard_normal((C, 1) + k).astype(dtype)
@@ -1065,9 +1069,10 @@ def test_fft_rejects_layers_it_does_not_handle(wshape, groups, kwargs, rng):
 
 
 def test_auto_picks_fft_for_big_one_channel_kernels():
-    """The measured rule: >= 30x30 taps on output planes of >= 1024^2 pixels, one input
-    channel per output channel, unit stride and dilation."""
-    from fastconv import _args
+    """correlate2d's measured rule: >= 25x25 taps (19x19 with 256-bit direct kernels) on
+    output planes of >= 512 x 1024 pixels, one input channel per output channel, unit
+    stride and dilation."""
+    from fastconv import _args, _conv
     from fastconv.conv import _algorithm
 
     def pick(xs, ws, **kw):
@@ -1079,10 +1084,17 @@ def test_auto_picks_fft_for_big_one_channel_kernels():
         return _algorithm(a, "auto")
 
     assert pick((1, 1, 2048, 2048), (1, 1, 31, 31)) == "fft"
-    assert pick((1, 1, 1024, 1024), (1, 1, 30, 30)) == "fft"
     assert pick((2, 3, 1024, 1100), (3, 1, 41, 33), groups=3) == "fft"
-    assert pick((1, 1, 1023, 1024), (1, 1, 31, 31)) == "direct"
-    assert pick((1, 1, 2048, 2048), (1, 1, 29, 31)) == "direct"
+    assert pick((1, 1, 511, 1024), (1, 1, 31, 31)) == "direct"
+    if _conv.vector_bytes() == 64:
+        assert pick((1, 1, 512, 1024), (1, 1, 25, 25)) == "fft"
+        assert pick((1, 1, 2048, 2048), (1, 1, 24, 26)) == "direct"
+    old = _conv._set_vector_bytes_cap(32)
+    try:
+        assert pick((1, 1, 2048, 2048), (1, 1, 19, 19)) == "fft"
+        assert pick((1, 1, 2048, 2048), (1, 1, 18, 20)) == "direct"
+    finally:
+        _conv._set_vector_bytes_cap(old)
     assert pick((1, 1, 2048, 2048), (1, 1, 31, 31), stride=2) == "direct"
     assert pick((1, 1, 2048, 2048), (1, 1, 31, 31), dilation=2) == "direct"
     assert pick((1, 2, 2048, 2048), (1, 2, 31, 31)) == "direct"

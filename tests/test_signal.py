@@ -68,6 +68,7 @@ def test_fft_overlap_save_many_tiles(fn, mode, boundary, nt, monkeypatch):
     from fastconv import signal as fs
 
     monkeypatch.setattr(fs, "FFT_TILE", 16)
+    monkeypatch.setattr(fs, "FFT_THREADS_COST", 0)  # nt threads even for these small tiles
     r = np.random.default_rng(7)
     f = getattr(fastconv, fn)
     for ishape, kshape in [((3, 61, 45), (5, 7)), ((1, 40, 33), (11, 9)), ((2, 37, 80), (1, 12)),
@@ -168,3 +169,87 @@ def test_bad_inputs(fn, kwargs, exc, match):
     kw.update(kwargs)
     with pytest.raises(exc, match=match):
         fn(**kw)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("mode", ["zeros", "reflect", "symmetric", "replicate", "circular"])
+def test_pad_window_equals_numpy_pad(mode, dtype):
+    """The FFT path cuts its tiles with _conv.pad_window: every window of the padded plane,
+    also far outside it, from strided and reversed views, into strided parts of complex
+    arrays, equals numpy.pad."""
+    from fastconv import _args, _conv
+
+    code, np_mode = _args.PADDING_MODES[mode]
+    r = np.random.default_rng(11)
+    base = r.standard_normal((12, 40)).astype(dtype)
+    planes = [base[:1, :1], base[:1, :9], base[:7, :1], base[:5, :6], base[::2, 1::3], base[::-1, ::-2],
+              base[2:9, 3:30]]
+    for plane in planes:
+        H, W = plane.shape
+        m = 45  # padding on every side, larger than every plane
+        extra = {"constant_values": 2.5} if np_mode == "constant" else {}
+        ref = np.pad(plane, m, mode=np_mode, **extra)
+        for _ in range(25):
+            h, w = r.integers(1, 30, size=2)
+            r0 = int(r.integers(-m, H + m - h + 1))
+            c0 = int(r.integers(-m, W + m - w + 1))
+            # a plain array, and the imaginary part of a complex one (the FFT path's pairs)
+            whole = np.full((h, w), np.nan, np.result_type(dtype, np.complex64))
+            dst = np.full((h, w), np.nan, dtype) if r.integers(2) else whole.imag
+            before = plane.copy()
+            _conv.pad_window(plane, dst, r0, c0, code, 2.5)
+            np.testing.assert_array_equal(dst, ref[r0 + m:r0 + m + h, c0 + m:c0 + m + w],
+                                          err_msg=str((plane.shape, plane.strides, r0, c0, h, w)))
+            np.testing.assert_array_equal(plane, before)
+
+
+def test_fft_threads_stop_and_raise_on_failure():
+    """A tile that fails stops the other threads and its error reaches the caller, who
+    returns only after every thread is done."""
+    import threading
+    import time
+
+    from fastconv import signal as fs
+
+    done = []
+    lock = threading.Lock()
+
+    def work(i):
+        if i == 3:
+            raise MemoryError("tile 3")
+        time.sleep(0.002)
+        with lock:
+            done.append(i)
+
+    for nt in (1, 2, 3):
+        done.clear()
+        with pytest.raises(MemoryError, match="tile 3"):
+            fs._share(nt, 1000, work)
+        count = len(done)
+        time.sleep(0.05)
+        assert len(done) == count < 20, nt  # nothing ran after the call returned
+    done.clear()
+    fs._share(2, 50, lambda i: done.append(i))
+    assert sorted(done) == list(range(50))
+
+
+def test_auto_method_rule():
+    """"auto": direct up to 3x3, separable for rank-1 kernels, the FFT from FFT_MIN_TAPS
+    taps on planes of FFT_MIN_PIXELS, else direct; the pick runs and agrees with SciPy."""
+    from fastconv import _conv
+    from fastconv import signal as fs
+
+    r = np.random.default_rng(4)
+    big = fs.FFT_MIN_PIXELS
+    taps = fs.FFT_MIN_TAPS[_conv.vector_bytes()]
+    side = int(np.ceil(np.sqrt(taps)))
+    k = r.standard_normal((side, side))
+    assert fs.auto_method(k, big) == "fft"
+    assert fs.auto_method(k, big - 1) == "direct"
+    assert fs.auto_method(k[:, :side - 2], big) == "direct" or side * (side - 2) >= taps
+    assert fs.auto_method(r.standard_normal((3, 3)), big) == "direct"
+    assert fs.auto_method(np.outer(r.standard_normal(side), r.standard_normal(side)), big) == "separable"
+    a = r.standard_normal((520, 1010)).astype(np.float32)  # same-mode output: 525200 pixels
+    got = correlate2d(a, k.astype(np.float32), mode="same", boundary="symm")
+    ref = _scipy("correlate2d", a, k, "same", "symm")
+    np.testing.assert_allclose(got, ref, rtol=0, atol=2e-6 * np.abs(ref).max())

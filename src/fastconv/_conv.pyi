@@ -50,3 +50,11 @@ def conv2d_winograd(
     m: int,  # C int, 2 or 4
     num_threads: Optional[int],
 ) -> None: ...
+def pad_window(
+    plane: npt.NDArray[_Real],  # (H, W), any element strides, not empty
+    dst: npt.NDArray[_Real],  # (h, w), any element strides, written
+    r0: int,  # Py_ssize_t
+    c0: int,
+    mode: int,  # C int, FC_PAD_* code
+    fill: float,
+) -> None: ...

@@ -6,6 +6,7 @@ Private: called by :mod:`fastconv.conv` and :mod:`fastconv.signal` after the Pyt
 
 from libc.stdint cimport int64_t
 from libc.stdlib cimport free, malloc
+from libc.string cimport memcpy
 from cython.parallel cimport parallel, prange
 
 import numpy as np
@@ -13,7 +14,7 @@ import numpy as np
 from fastconv._kernels cimport (
     FC_NV_NARROW, FC_NV_WIDE, fc_band_rows, fc_conv_band_d, fc_conv_band_f, fc_conv_geom,
     fc_alloc, fc_conv_vector_bytes, fc_conv_wide_ocb, fc_dw_band_d, fc_dw_band_f, fc_pack_band_d, fc_pack_band_f,
-    fc_pack_weights_d, fc_pack_weights_f, fc_pad_map, fc_wino_band_d, fc_wino_band_f, fc_wino_ocb,
+    fc_pack_weights_d, fc_pack_weights_f, fc_pad_index, fc_pad_map, fc_wino_band_d, fc_wino_band_f, fc_wino_ocb,
     fc_wino_weights_d, fc_wino_weights_f,
 )
 from fastconv._omp cimport resolve_threads
@@ -614,3 +615,47 @@ def conv2d_winograd(const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, cons
     if failed[0]:
         raise MemoryError("conv2d: could not allocate the per-thread Winograd buffers "
                           f"({(band_elems + vm_elems) * isz} bytes)")
+
+
+def pad_window(const real_t[:, :] plane, real_t[:, :] dst, Py_ssize_t r0, Py_ssize_t c0, int mode,
+               real_t fill):
+    """Write the window of ``plane`` padded without end by ``mode`` (FC_PAD_* code, as
+    numpy.pad for any size) whose first element is padded position (r0, c0) into ``dst``
+    (any strides, e.g. the real or imaginary part of a complex array):
+    ``dst[i, j] = padded[r0 + i, c0 + j]``, positions counted from the plane's first element.
+    The FFT path cuts its tiles with it, so that no padded copy of a whole plane is made."""
+    cdef Py_ssize_t H = plane.shape[0], W = plane.shape[1]
+    cdef Py_ssize_t nh = dst.shape[0], nw = dst.shape[1]
+    cdef Py_ssize_t sH = plane.strides[0] // sizeof(real_t), sW = plane.strides[1] // sizeof(real_t)
+    cdef Py_ssize_t dH = dst.strides[0] // sizeof(real_t), dW = dst.strides[1] // sizeof(real_t)
+    # columns jlo .. jhi - 1 of dst read plane columns c0 + j directly; the others are padding
+    cdef Py_ssize_t jlo = min(max(-c0, 0), nw), jhi = max(min(W - c0, nw), jlo)
+    cdef Py_ssize_t i, j
+    cdef int64_t s, cs
+    cdef const real_t *row
+    cdef real_t *d
+    if H == 0 or W == 0:
+        raise ValueError("pad_window: the plane is empty")
+    if nh == 0 or nw == 0:
+        return
+    with nogil:
+        for i in range(nh):
+            d = &dst[0, 0] + i * dH
+            s = fc_pad_index(r0 + i, H, mode)
+            if s < 0:
+                for j in range(nw):
+                    d[j * dW] = fill
+                continue
+            row = &plane[0, 0] + s * sH
+            for j in range(jlo):
+                cs = fc_pad_index(c0 + j, W, mode)
+                d[j * dW] = fill if cs < 0 else row[cs * sW]
+            if sW == 1 and dW == 1:
+                if jhi > jlo:
+                    memcpy(d + jlo, row + c0 + jlo, (jhi - jlo) * sizeof(real_t))
+            else:
+                for j in range(jlo, jhi):
+                    d[j * dW] = row[(c0 + j) * sW]
+            for j in range(jhi, nw):
+                cs = fc_pad_index(c0 + j, W, mode)
+                d[j * dW] = fill if cs < 0 else row[cs * sW]

@@ -380,7 +380,7 @@ def _image_case(cid: str, nt: int, reps: int, suite: Suite, memory: bool) -> Non
     t_fc, r = time_call(f_fc, reps)
     mem = peak_extra_mb(f_fc) if memory and cid in BIG_CASES else None
     suite.results.append(Result(cid, nt, "fastconv", t_fc, r, flops / t_fc / 1e9, "GFLOP/s", peak_extra_mb=mem,
-                                note=f"method={auto_method(ker)}"))
+                                note=f"method={auto_method(ker, ours.shape[-2] * ours.shape[-1])}"))
     nd_mode = {"fill": "constant", "wrap": "wrap", "symm": "reflect"}[boundary]
     planes = img if img.ndim == 3 else img[None]
     peers: List[Tuple[str, Callable[[], Any]]] = []

@@ -13,8 +13,6 @@ from fastconv._args import IntPair
 #: Accepted values of ``algorithm``; every one gives the same result within float tolerance.
 ALGORITHMS = ("auto", "direct", "winograd", "winograd4", "fft")
 
-#: numpy.pad's name of each padding mode code (the "fft" algorithm pads with numpy.pad).
-_PAD_NAMES = {code: name for code, name in _args.PADDING_MODES.values()}
 #: Tile size m of the Winograd F(m x m, 3 x 3) algorithms.
 _WINOGRAD_TILE = {"winograd": 2, "winograd4": 4}
 #: Column dilations each handles: the dw column phases of a tile row are interleaved by a
@@ -45,17 +43,6 @@ def _winograd_ok(a: _args.ConvArgs, algorithm: str) -> bool:
             and a.dilation[1] in _WINOGRAD_COLUMN_DILATIONS[algorithm])
 
 
-# "auto" takes "fft" for one-channel layers (see _fft_ok) from this many kernel taps on
-# output planes of at least this many pixels.  Measured against the direct kernels (float32,
-# AVX-512, 1 / 2 threads): 31x31 on 2048^2 2.2x / 1.6x, on 1024^2 2.0x / 1.0x, on 512^2
-# 1.05x / 0.5x; 35x35 on 600^2 1.8x / 0.85x; 25x25 on 1024^2 0.9x / 0.75x, on 2048^2
-# 1.1x / 1.2x (the transforms scale poorly over threads on planes of a few rows of tiles).
-# Its float32 error there was below the direct kernels' (and PyTorch's): 3e-7 of the largest
-# output against 1.1e-6.
-_FFT_MIN_TAPS = 30 * 30
-_FFT_MIN_PIXELS = 1024 * 1024
-
-
 def _fft_ok(a: _args.ConvArgs) -> bool:
     """Whether "fft" handles the layer: each output channel reads exactly one input channel
     (one channel, or depthwise without a channel multiplier), unit stride and dilation."""
@@ -70,8 +57,9 @@ def _algorithm(a: _args.ConvArgs, algorithm: str) -> str:
                          f"{', '.join(repr(x) for x in ALGORITHMS)}")
     cout, cg, kh, kw = a.w.shape
     if algorithm == "auto":
-        if (_fft_ok(a) and kh * kw >= _FFT_MIN_TAPS
-                and a.out_shape[2] * a.out_shape[3] >= _FFT_MIN_PIXELS):
+        # one-channel layers: correlate2d's rule (signal.fft_pays: the crossovers of the
+        # FFT and the direct kernels they share)
+        if _fft_ok(a) and signal.fft_pays(kh * kw, a.out_shape[2] * a.out_shape[3]):
             return "fft"
         pick = "winograd" if a.dtype == np.float32 else "winograd4"
         dw = a.dilation[1]
@@ -183,7 +171,7 @@ def conv2d(input: Any, weight: Any, bias: Any = None, stride: IntPair = 1, paddi
                             a.dilation[0], a.dilation[1], a.pads[0], a.pads[2], a.mode, 0.0,
                             num_threads)
     elif method == "fft":
-        signal._fft(a.x, a.w[:, 0], a.pads, _PAD_NAMES[a.mode], 0.0, buf, num_threads)
+        signal._fft(a.x, a.w[:, 0], a.pads, a.mode, 0.0, buf, num_threads)
         if a.bias is not None:
             buf += a.bias[:, None, None]
     else:
