@@ -259,8 +259,9 @@ _pool_lock = threading.Lock()
 
 
 def _helpers(n: int) -> Any:
-    """A thread pool of at least ``n`` threads, kept across calls: fresh threads would start
-    with cold malloc arenas and fault in every transform's buffers again."""
+    """A thread pool of at least ``n`` threads, kept across calls (rebuilt in a forked
+    child): a pool started per call made the first tiles of every call slow (fresh threads,
+    fresh malloc arenas to fault in; 2048^2 with 31x31 on 2 threads: 20 ms against 12)."""
     global _pool, _pool_pid
     from concurrent.futures import ThreadPoolExecutor
 
