@@ -129,8 +129,9 @@ def conv2d(input: Any, weight: Any, bias: Any = None, stride: IntPair = 1, paddi
         "winograd" for float32, "winograd4" for float64.  "fft": overlap-save FFT (as
         :func:`fastconv.correlate2d`'s), for layers with one input channel per output channel
         (``C_in / groups == 1`` and ``C_out == groups``), stride 1 and dilation 1, any
-        padding; "auto" picks it for such layers from 30x30 kernel taps on output planes of
-        at least 1024 x 1024.  "direct" otherwise.  CuPy arrays always run the CUDA direct
+        padding; "auto" picks it for such layers where correlate2d does: from 25x25 kernel
+        taps (19x19 with 256-bit direct kernels) on output planes of at least 512 x 1024
+        pixels.  "direct" otherwise.  CuPy arrays always run the CUDA direct
         kernel.
 
     Returns
