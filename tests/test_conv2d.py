@@ -457,29 +457,72 @@ def channel_lanes_everywhere():
     """Let the channel-lane tiles take every shape whose channels fill them."""
     from fastconv import _conv
 
-    old = _conv._set_channel_lanes_min_taps(0, 1.01)
+    old = _conv._set_channel_lanes_min_taps(0, 1.01, 1.01)
     try:
         yield
     finally:
         _conv._set_channel_lanes_min_taps(*old)
 
 
-@pytest.mark.parametrize("nov", [1, 2])
+@pytest.mark.parametrize("blocks", ["one", "two", "mixed"])
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("seed", range(24))
-def test_channel_lane_tiles_random_grid(seed, dtype, nov, vector_width, channel_lanes_everywhere):
+def test_channel_lane_tiles_random_grid(seed, dtype, blocks, vector_width, channel_lanes_everywhere):
     """Channel-lane tiles (output channels in the vector lanes) over the random geometry grid:
-    channels per group a multiple of two vectors, every padding mode, stride, dilation, group
-    count, and widths that leave a narrower last tile (or none)."""
+    channels per group one vector, a multiple of two vectors, or an odd number of vectors
+    (two-vector blocks and a one-vector last block), every padding mode, stride, dilation,
+    group count, and widths that leave a narrower last tile (or none)."""
     from fastconv import _conv
 
     cfg = random_config(700 + seed)
     vl = vector_width // np.dtype(dtype).itemsize
     k = int(np.random.default_rng(seed).integers(1, 3))
-    coutg = 2 * vl * k if nov == 2 else vl * (2 * k - 1)  # one vector: an odd number of them
+    coutg = {"one": vl, "two": 2 * vl * k, "mixed": vl * (2 * k + 1)}[blocks]
     cfg["Cout"] = coutg * cfg["groups"]
     got = check_config_vs_reference(cfg, 2000 + seed, dtype)
-    assert _conv._channel_lanes(coutg, 1, got.shape[-1], vl) == nov
+    kh, kw = cfg["k"]
+    assert _conv._channel_lanes(coutg, 1, got.shape[-1], vl, kh * kw == 1) == (1 if blocks == "one" else 2)
+
+
+@pytest.mark.parametrize("lanes", [True, False])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("seed", range(12))
+def test_one_by_one_any_channel_count(seed, dtype, lanes, vector_width):
+    """1x1 kernels take the channel-lane tiles whatever their channel counts (a partial last
+    vector, a one-vector last block after two-vector ones, fewer channels than one vector),
+    reading the input in place where no padding is read, also through odd strides; and the
+    column tiles (lanes=False) still get them right.  Against the float64 reference."""
+    from fastconv import _conv
+
+    r = np.random.default_rng(900 + seed)
+    vl = vector_width // np.dtype(dtype).itemsize
+    coutg = [1, 3, vl - 1, vl, vl + 1, 2 * vl - 3, 2 * vl, 2 * vl + 5, 3 * vl, 3 * vl + vl // 2,
+             5 * vl, 4 * vl + 1][seed]
+    groups = int(r.choice([1, 1, 2]))
+    cg = int(r.integers(1, 40))
+    N, H, W = int(r.integers(1, 3)), int(r.integers(1, 20)), int(r.integers(1, 60))
+    in_place = seed % 2 == 0
+    stride = (1, 1) if in_place else tuple(int(v) for v in r.choice([1, 2, 3], size=2))
+    pads = (0, 0, 0, 0) if in_place else tuple(int(v) for v in r.integers(0, 3, size=4))
+    mode = MODES[seed % len(MODES)]
+    # an input that is a view: channels and rows far apart (and reversed rows), columns
+    # contiguous, as the in-place tiles need
+    big = r.standard_normal((N, 2 * cg * groups, H + 3, W + 5)).astype(dtype)
+    x = big[:, ::2, ::-1][:, :, 1:H + 1, 2:W + 2]
+    x_before = x.copy()
+    w = r.standard_normal((coutg * groups, cg, 1, 1)).astype(dtype)
+    b = r.standard_normal(coutg * groups).astype(dtype) if seed % 3 else None
+    old = _conv._set_channel_lanes_1x1(lanes)
+    try:
+        if lanes:
+            assert _conv._channel_lanes(coutg, cg, W, vl, True) == (2 if coutg > vl else 1)
+        got = conv2d(x, w, b, stride=stride, padding=((pads[0], pads[1]), (pads[2], pads[3])),
+                     groups=groups, padding_mode=mode)
+    finally:
+        _conv._set_channel_lanes_1x1(old)
+    ref = conv2d_ref(x, w, b, stride, pads, (1, 1), groups, mode)
+    _close(got, ref, dtype, cg)
+    np.testing.assert_array_equal(x, x_before)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -493,7 +536,9 @@ def test_channel_lane_tiles_default_threshold(dtype, vector_width, rng):
     b = rng.standard_normal(4 * vl).astype(dtype)
     assert _conv._channel_lanes(4 * vl, 32 * 9, 23, vl) == 2
     assert _conv._channel_lanes(vl, 6 * 25, vl * 5 // 8, vl) == 1  # narrow rows (LeNet conv2: 10 in 16)
-    assert _conv._channel_lanes(3 * vl, 64 * 9, 56, vl) == 0
+    assert _conv._channel_lanes(3 * vl, 64 * 9, 4 * vl, vl) == 0  # column tiles fill every lane
+    assert _conv._channel_lanes(3 * vl, 64 * 9, 3 * vl + vl // 2, vl) == 2  # 87.5%: mixed blocks
+    assert _conv._channel_lanes(3 * vl + 1, 1, 7, vl, True) == 2  # 1x1: any channel count
     got = conv2d(x, w, b, padding=1, padding_mode="reflect")
     ref = conv2d_ref(x, w, b, (1, 1), (1, 1, 1, 1), (1, 1), 1, "reflect")
     _close(got, ref, dtype, w[0].size)

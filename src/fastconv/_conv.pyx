@@ -66,36 +66,70 @@ _channel_lanes_min_taps = 32
 # narrow rows) are used: 1 or 0 (measurements).
 _channel_lanes_one_vector = 1
 _channel_lanes_one_vector_fill = 0.7
+# 1x1 kernels take the channel-lane tiles whatever their channel counts (0 disables this:
+# tests): the column tiles pack the whole input, a copy that costs as much as the little
+# arithmetic a 1x1 layer does per input element, and waste lanes on rows like 56 or 100.
+# Measured on AVX-512 (float32, 1 thread), against the column tiles: 128 -> 48 channels on
+# 100 x 100 134 -> 216 GF/s, 256 -> 48 on 8 x 14 x 14 73 -> 208, 64 -> 24 on 8 x 56 x 56
+# 102 -> 170, 16 -> 32 on 8 x 56 x 56 79 -> 131, 256 -> 12 95 -> 130, 3 -> 6 equal.
+_channel_lanes_1x1 = 1
+# Channels per group a multiple of one vector but not of two, more than two vectors (48, 80,
+# 112 float32 channels on AVX-512): blocks of two vectors and a one-vector last block, where
+# the column tiles would fill less than this share of their lanes.  Measured (3x3, float32,
+# 1 thread): 64 -> 48 channels on 8 x 56 x 56 183 -> 206 GF/s, 64 -> 112 185 -> 232, 64 -> 80
+# on 8 x 28 x 28 183 -> 220 (column tiles fill 87.5% of their lanes on 56 and 28 columns);
+# 5x5 96 -> 48 on 30 columns (94%) equal; 3x3 32 -> 48 on 64 columns (100%) 231 -> 189.
+_channel_lanes_mixed_fill = 0.9
 
 
-def _channel_lanes(Py_ssize_t coutg, Py_ssize_t taps, Py_ssize_t Wo, Py_ssize_t vl):
+def _channel_lanes(Py_ssize_t coutg, Py_ssize_t taps, Py_ssize_t Wo, Py_ssize_t vl,
+                   bint one_by_one=False):
     """Vectors of output channels per channel-lane tile for this shape, or 0 for the column
-    tiles: 2 when the channels per group fill whole two-vector tiles; 1 when they fill
-    one-vector tiles and the rows (``Wo``) are so narrow that column tiles would leave most
-    lanes empty; see above."""
+    tiles: for 1x1 kernels (``one_by_one``) 1 or 2, whatever the channel count; otherwise 2
+    when the channels per group fill whole two-vector tiles, or whole vectors (a last block
+    of one) on rows the column tiles fill badly; 1 when they fill one-vector tiles and the
+    rows (``Wo``) are so narrow that column tiles would leave most lanes empty; see above."""
+    if one_by_one and _channel_lanes_1x1:
+        return 2 if coutg > vl else 1
     if taps < _channel_lanes_min_taps:
         return 0
     if coutg % (2 * vl) == 0:
         return 2
-    if coutg % vl == 0 and _channel_lanes_one_vector:
+    if coutg % vl != 0:
+        return 0
+    # lanes the column tiles compute for Wo outputs: whole two-vector tiles, then one or two
+    # vectors for the rest
+    full = Wo // (FC_NV_WIDE * vl) * (FC_NV_WIDE * vl)
+    rem = Wo - full
+    computed = full + (0 if rem == 0 else (vl if rem <= vl else FC_NV_WIDE * vl))
+    if coutg > 2 * vl and Wo < _channel_lanes_mixed_fill * computed:
+        return 2
+    if _channel_lanes_one_vector and Wo < _channel_lanes_one_vector_fill * computed:
         # one vector of channels per tap reads as many broadcasts as it has FMAs: worth it
         # only where the column tiles would fill less than 70% of their lanes (narrow rows,
         # e.g. LeNet's 10 columns in 16 lanes)
-        full = Wo // (FC_NV_WIDE * vl) * (FC_NV_WIDE * vl)
-        rem = Wo - full
-        computed = full + (0 if rem == 0 else (vl if rem <= vl else FC_NV_WIDE * vl))
-        if Wo < _channel_lanes_one_vector_fill * computed:
-            return 1
+        return 1
     return 0
 
 
-def _set_channel_lanes_min_taps(Py_ssize_t n, double one_vector_fill=0.7):
-    """Set the tap threshold of the channel-lane tiles and the lane fill below which the
-    one-vector tiles replace column tiles; returns the previous pair (tests)."""
-    global _channel_lanes_min_taps, _channel_lanes_one_vector_fill
-    old = (_channel_lanes_min_taps, _channel_lanes_one_vector_fill)
+def _set_channel_lanes_min_taps(Py_ssize_t n, double one_vector_fill=0.7, double mixed_fill=0.9):
+    """Set the tap threshold of the channel-lane tiles and the lane fills below which the
+    one-vector tiles and the mixed blocks replace column tiles; returns the previous triple
+    (tests)."""
+    global _channel_lanes_min_taps, _channel_lanes_one_vector_fill, _channel_lanes_mixed_fill
+    old = (_channel_lanes_min_taps, _channel_lanes_one_vector_fill, _channel_lanes_mixed_fill)
     _channel_lanes_min_taps = n
     _channel_lanes_one_vector_fill = one_vector_fill
+    _channel_lanes_mixed_fill = mixed_fill
+    return old
+
+
+def _set_channel_lanes_1x1(bint on):
+    """Whether 1x1 kernels always take the channel-lane tiles; returns the previous
+    setting (tests)."""
+    global _channel_lanes_1x1
+    old = bool(_channel_lanes_1x1)
+    _channel_lanes_1x1 = on
     return old
 
 
@@ -222,7 +256,7 @@ def conv2d_direct(const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const 
     cdef int64_t ocb = fc_conv_wide_ocb(vb) if coutg >= 3 else 1
     cdef int64_t vw = (FC_NV_WIDE if ocb > 1 else FC_NV_NARROW) * vl
     cdef int64_t wo_pad = (Wo + vw - 1) // vw * vw
-    cdef int64_t nov = _channel_lanes(coutg, Cg * kH * kW, Wo, vl)
+    cdef int64_t nov = _channel_lanes(coutg, Cg * kH * kW, Wo, vl, kH == 1 and kW == 1)
     if nov:
         ocb = nov * vl  # channel-lane tiles: they read exactly the Wo columns
         wo_pad = Wo
