@@ -488,10 +488,10 @@ def test_channel_lane_tiles_random_grid(seed, dtype, blocks, vector_width, chann
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("seed", range(12))
 def test_one_by_one_any_channel_count(seed, dtype, lanes, vector_width):
-    """1x1 kernels take the channel-lane tiles whatever their channel counts (a partial last
-    vector, a one-vector last block after two-vector ones, fewer channels than one vector),
-    reading the input in place where no padding is read, also through odd strides; and the
-    column tiles (lanes=False) still get them right.  Against the float64 reference."""
+    """1x1 kernels on the channel-lane tiles (forced) with every class of channel count (a
+    partial last vector, a one-vector last block after two-vector ones, fewer channels than
+    one vector), reading the input in place where no padding is read, also through odd
+    strides; and on the column tiles (lanes=False).  Against the float64 reference."""
     from fastconv import _conv
 
     r = np.random.default_rng(900 + seed)
@@ -512,7 +512,7 @@ def test_one_by_one_any_channel_count(seed, dtype, lanes, vector_width):
     x_before = x.copy()
     w = r.standard_normal((coutg * groups, cg, 1, 1)).astype(dtype)
     b = r.standard_normal(coutg * groups).astype(dtype) if seed % 3 else None
-    old = _conv._set_channel_lanes_1x1(lanes)
+    old = _conv._set_channel_lanes_1x1(2 if lanes else 0)
     try:
         if lanes:
             assert _conv._channel_lanes(coutg, cg, W, vl, True) == (2 if coutg > vl else 1)
@@ -538,7 +538,13 @@ def test_channel_lane_tiles_default_threshold(dtype, vector_width, rng):
     assert _conv._channel_lanes(vl, 6 * 25, vl * 5 // 8, vl) == 1  # narrow rows (LeNet conv2: 10 in 16)
     assert _conv._channel_lanes(3 * vl, 64 * 9, 4 * vl, vl) == 0  # column tiles fill every lane
     assert _conv._channel_lanes(3 * vl, 64 * 9, 3 * vl + vl // 2, vl) == 2  # 87.5%: mixed blocks
-    assert _conv._channel_lanes(3 * vl + 1, 1, 7, vl, True) == 2  # 1x1: any channel count
+    # 1x1: any channel count from half a vector where the input channels and rows make
+    # the channel-lane tiles pay (the rule), not with few input channels on wide rows
+    assert _conv._channel_lanes(3 * vl + 1, 64, 16 * vl, vl, True) == 2
+    assert _conv._channel_lanes(vl // 2, 16, 3 * vl + vl // 2, vl, True) == 1
+    assert _conv._channel_lanes(3 * vl, 4, 2 * vl + vl // 2, vl, True) == 2
+    assert _conv._channel_lanes(3 * vl, 4, 16 * vl, vl, True) == 0
+    assert _conv._channel_lanes(vl // 2 - 1, 64, 3 * vl + vl // 2, vl, True) == 0
     got = conv2d(x, w, b, padding=1, padding_mode="reflect")
     ref = conv2d_ref(x, w, b, (1, 1), (1, 1, 1, 1), (1, 1), 1, "reflect")
     _close(got, ref, dtype, w[0].size)

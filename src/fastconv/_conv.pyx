@@ -66,12 +66,16 @@ _channel_lanes_min_taps = 32
 # narrow rows) are used: 1 or 0 (measurements).
 _channel_lanes_one_vector = 1
 _channel_lanes_one_vector_fill = 0.7
-# 1x1 kernels take the channel-lane tiles whatever their channel counts (0 disables this:
-# tests): the column tiles pack the whole input, a copy that costs as much as the little
-# arithmetic a 1x1 layer does per input element, and waste lanes on rows like 56 or 100.
-# Measured on AVX-512 (float32, 1 thread), against the column tiles: 128 -> 48 channels on
-# 100 x 100 134 -> 216 GF/s, 256 -> 48 on 8 x 14 x 14 73 -> 208, 64 -> 24 on 8 x 56 x 56
-# 102 -> 170, 16 -> 32 on 8 x 56 x 56 79 -> 131, 256 -> 12 95 -> 130, 3 -> 6 equal.
+# 1x1 kernels take the channel-lane tiles (tests: 0 never, 2 always) for any channel count of
+# at least half a vector, where the column tiles lose: they pack the whole input, a copy that
+# costs as much as the little arithmetic a 1x1 layer does per element, waste lanes on rows
+# like 56 or 100, and make many short tile calls on narrow rows; the channel-lane tiles pay
+# a transposed store per tile, which few input channels do not hide.  Measured on AVX-512
+# (float32, 1 thread), column-tile time / channel-lane time over 1 -> 64 output channels:
+# 56 columns 1.15-2.2 from 4 input channels; 100 columns 1.03-2.3 from 16 input channels
+# (0.82-1.13 with 4); 256 columns (every lane filled) 0.97-1.45 from 64 input channels,
+# 0.56-1.10 below; 1 output channel 0.36-1.28 (column tiles kept).  C4 (128 -> 32) and
+# 128 -> 48 on 100 x 100: 134 -> 216 GF/s; 64 -> 24 on 8 x 56 x 56: 102 -> 170.
 _channel_lanes_1x1 = 1
 # Channels per group a multiple of one vector but not of two, more than two vectors (48, 80,
 # 112 float32 channels on AVX-512): blocks of two vectors and a one-vector last block, where
@@ -85,11 +89,18 @@ _channel_lanes_mixed_fill = 0.9
 def _channel_lanes(Py_ssize_t coutg, Py_ssize_t taps, Py_ssize_t Wo, Py_ssize_t vl,
                    bint one_by_one=False):
     """Vectors of output channels per channel-lane tile for this shape, or 0 for the column
-    tiles: for 1x1 kernels (``one_by_one``) 1 or 2, whatever the channel count; otherwise 2
-    when the channels per group fill whole two-vector tiles, or whole vectors (a last block
-    of one) on rows the column tiles fill badly; 1 when they fill one-vector tiles and the
-    rows (``Wo``) are so narrow that column tiles would leave most lanes empty; see above."""
-    if one_by_one and _channel_lanes_1x1:
+    tiles: for 1x1 kernels (``one_by_one``) with at least half a vector of channels, 1 or 2
+    where the input channels (``taps``) and the row width make them pay; otherwise 2 when
+    the channels per group fill whole two-vector tiles, or whole vectors (a last block of
+    one) on rows the column tiles fill badly; 1 when they fill one-vector tiles and the rows
+    (``Wo``) are so narrow that column tiles would leave most lanes empty; see above."""
+    # lanes the column tiles compute for Wo outputs: whole two-vector tiles, then one or two
+    # vectors for the rest
+    full = Wo // (FC_NV_WIDE * vl) * (FC_NV_WIDE * vl)
+    rem = Wo - full
+    computed = full + (0 if rem == 0 else (vl if rem <= vl else FC_NV_WIDE * vl))
+    if one_by_one and (_channel_lanes_1x1 == 2 or (_channel_lanes_1x1 == 1 and 2 * coutg >= vl and (
+            taps >= 64 or (taps >= 16 and Wo < 0.95 * computed) or (taps >= 4 and Wo < 4 * vl)))):
         return 2 if coutg > vl else 1
     if taps < _channel_lanes_min_taps:
         return 0
@@ -97,11 +108,6 @@ def _channel_lanes(Py_ssize_t coutg, Py_ssize_t taps, Py_ssize_t Wo, Py_ssize_t 
         return 2
     if coutg % vl != 0:
         return 0
-    # lanes the column tiles compute for Wo outputs: whole two-vector tiles, then one or two
-    # vectors for the rest
-    full = Wo // (FC_NV_WIDE * vl) * (FC_NV_WIDE * vl)
-    rem = Wo - full
-    computed = full + (0 if rem == 0 else (vl if rem <= vl else FC_NV_WIDE * vl))
     if coutg > 2 * vl and Wo < _channel_lanes_mixed_fill * computed:
         return 2
     if _channel_lanes_one_vector and Wo < _channel_lanes_one_vector_fill * computed:
@@ -124,12 +130,14 @@ def _set_channel_lanes_min_taps(Py_ssize_t n, double one_vector_fill=0.7, double
     return old
 
 
-def _set_channel_lanes_1x1(bint on):
-    """Whether 1x1 kernels always take the channel-lane tiles; returns the previous
-    setting (tests)."""
+def _set_channel_lanes_1x1(int mode):
+    """When 1x1 kernels take the channel-lane tiles: 1 by the measured rule, 0 never (unless
+    the general rule picks them), 2 always; returns the previous mode (tests)."""
     global _channel_lanes_1x1
-    old = bool(_channel_lanes_1x1)
-    _channel_lanes_1x1 = on
+    if mode not in (0, 1, 2):
+        raise ValueError(f"mode must be 0, 1 or 2, got {mode}")
+    old = _channel_lanes_1x1
+    _channel_lanes_1x1 = mode
     return old
 
 
