@@ -116,7 +116,7 @@ def _extensions():
         # the kernels live in headers: rebuild when any of them changes
         depends=sorted(glob.glob(os.path.join("include", "fastconv", "*.h"))),
     )
-    names = ["_omp", "_conv", "_pool"]
+    names = ["_omp", "_conv", "_pool", "_buffers"]
     return [
         Extension(f"fastconv.{n}", [f"src/fastconv/{n}.pyx"], **{k: (list(v) if isinstance(v, list) else v) for k, v in common.items()})
         for n in names

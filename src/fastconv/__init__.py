@@ -7,6 +7,7 @@ never imports CuPy or Dask.
 from __future__ import annotations
 
 from fastconv._args import ConvCost, conv2d_cost, conv2d_output_shape, pool2d_output_shape
+from fastconv._buffers import buffer_cache_info, set_buffer_cache
 from fastconv._omp import get_num_threads, openmp_enabled, set_num_threads
 from fastconv.conv import conv2d
 from fastconv.pool import avg_pool2d, max_pool2d, max_unpool2d
@@ -18,6 +19,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ConvCost",
     "avg_pool2d",
+    "buffer_cache_info",
     "conv2d",
     "conv2d_cost",
     "conv2d_output_shape",
@@ -28,6 +30,7 @@ __all__ = [
     "max_unpool2d",
     "openmp_enabled",
     "pool2d_output_shape",
+    "set_buffer_cache",
     "set_num_threads",
     "show_config",
 ]

@@ -13,6 +13,8 @@ from typing import Any, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from fastconv import _buffers
+
 IntPair = Union[int, Tuple[int, int]]
 
 #: padding_mode name -> (C code in include/fastconv/pad.h, numpy.pad mode)
@@ -328,7 +330,7 @@ def result_buffer(out: Any, shape: Tuple[int, ...], batched_shape: Tuple[int, ..
     C-contiguous or may overlap an input, the kernel writes a temporary that is copied into
     ``out`` afterwards (see :func:`finish`)."""
     if out is None:
-        return np.empty(batched_shape, dtype=dtype), None
+        return _buffers.empty(batched_shape, dtype), None
     if not isinstance(out, np.ndarray):
         raise TypeError(f"{fn}: out must be a NumPy ndarray, got {type(out).__name__}")
     if tuple(out.shape) != tuple(shape):
@@ -341,7 +343,7 @@ def result_buffer(out: Any, shape: Tuple[int, ...], batched_shape: Tuple[int, ..
               and not any(a is not None and np.may_share_memory(out, a) for a in inputs))
     if direct:
         return out.reshape(batched_shape), out
-    return np.empty(batched_shape, dtype=dtype), out
+    return _buffers.empty(batched_shape, dtype), out
 
 
 def finish(buf: np.ndarray, user_out: Optional[np.ndarray], shape: Tuple[int, ...]) -> np.ndarray:

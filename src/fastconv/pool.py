@@ -7,7 +7,7 @@ from typing import Any, Literal, Optional, Sequence, Tuple, Union, overload
 
 import numpy as np
 
-from fastconv import _args, _pool
+from fastconv import _args, _buffers, _pool
 from fastconv._args import IntPair
 from fastconv._omp import resolve_threads
 
@@ -93,8 +93,8 @@ def max_pool2d(input: Any, kernel_size: IntPair, stride: Optional[IntPair] = Non
         vals, idx = cuda.max_pool2d(x, dtype, out_shape, k, s, p, d, bool(return_indices))
     else:
         x = _args.kernel_ready(x, dtype)
-        vals = np.empty(out_shape, dtype=dtype)
-        idx = np.empty(out_shape, dtype=np.int64) if return_indices else None
+        vals = _buffers.empty(out_shape, dtype)
+        idx = _buffers.empty(out_shape, np.int64) if return_indices else None
         _pool.max_pool2d(x, vals, idx, k[0], k[1], s[0], s[1], p[0], p[1], d[0], d[1], num_threads)
     if not batched:
         vals = vals[0]
@@ -151,7 +151,7 @@ def avg_pool2d(input: Any, kernel_size: IntPair, stride: Optional[IntPair] = Non
         out = cuda.avg_pool2d(x, dtype, out_shape, k, s, p, bool(count_include_pad), div)
     else:
         x = _args.kernel_ready(x, dtype)
-        out = np.empty(out_shape, dtype=dtype)
+        out = _buffers.empty(out_shape, dtype)
         _pool.avg_pool2d(x, out, k[0], k[1], s[0], s[1], p[0], p[1], bool(count_include_pad), div,
                          num_threads)
     return out if batched else out[0]

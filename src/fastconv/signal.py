@@ -34,7 +34,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
-from fastconv import _args, _conv
+from fastconv import _args, _buffers, _conv
 from fastconv._omp import resolve_threads
 
 MODES = ("full", "same", "valid")
@@ -356,7 +356,7 @@ def _run(fn: str, in1: Any, in2: Any, mode: str, boundary: str, fillvalue: Any, 
 
     planes = _args.kernel_ready(in1.reshape((-1, 1, H, W)), dtype)
     kk = np.ascontiguousarray(k, dtype=dtype)
-    out = np.empty((planes.shape[0], 1, Ho, Wo), dtype=dtype)
+    out = _buffers.empty((planes.shape[0], 1, Ho, Wo), dtype)
     if planes.shape[0] == 0:
         return out.reshape(shape)
     if method == "auto":
@@ -366,7 +366,7 @@ def _run(fn: str, in1: Any, in2: Any, mode: str, boundary: str, fillvalue: Any, 
         _fft(planes, kk[None], pads, code, fill, out, num_threads)
     elif sep is not None:
         col, row = sep
-        mid = np.empty((planes.shape[0], 1, Ho, W + pads[2] + pads[3]), dtype=dtype)
+        mid = _buffers.empty((planes.shape[0], 1, Ho, W + pads[2] + pads[3]), dtype)
         _conv.conv2d_direct(planes, col.reshape(1, 1, kh, 1), None, mid, 1, 1, 1, 1, 1, pads[0], pads[2],
                             code, fill, num_threads)
         _conv.conv2d_direct(mid, row.reshape(1, 1, 1, kw), None, out, 1, 1, 1, 1, 1, 0, 0, 0, 0.0,
@@ -395,7 +395,7 @@ def _valid_swapped(fn: str, in1: Any, in2: Any, dtype: np.dtype, lead: Tuple[int
     if flip:
         ker = ker[:, :, ::-1, ::-1]
     img = _args.kernel_ready(in2[None, None], dtype)
-    out = np.empty((1, ker.shape[0], kh - H + 1, kw - W + 1), dtype=dtype)
+    out = _buffers.empty((1, ker.shape[0], kh - H + 1, kw - W + 1), dtype)
     if ker.shape[0]:
         _conv.conv2d_direct(img, ker, None, out, 1, 1, 1, 1, 1, 0, 0, 0, 0.0, num_threads)
     res = out[0] if flip else out[0, :, ::-1, ::-1]
