@@ -67,15 +67,21 @@ cdef void _release(void *p) noexcept:
     free(p)
 
 
-cdef void _drop_oldest() noexcept:
+cdef void *_remove(int k) noexcept:
+    """Take entry k out of the cache (the others keep their order); returns its block."""
     global _count, _held
-    _release(_ptr[0])
-    _held -= _size[0]
+    cdef void *p = _ptr[k]
+    _held -= _size[k]
     cdef int i
-    for i in range(1, _count):
+    for i in range(k + 1, _count):
         _ptr[i - 1] = _ptr[i]
         _size[i - 1] = _size[i]
     _count -= 1
+    return p
+
+
+cdef void _drop_oldest() noexcept:
+    _release(_remove(0))
 
 
 cdef void _give_back(void *p, size_t n) noexcept:
@@ -96,7 +102,7 @@ cdef void _give_back(void *p, size_t n) noexcept:
 cdef void *_take(size_t n, size_t *got) noexcept:
     """The smallest cached block of n to n + n/8 bytes, n rounded up to ROUND (removed from
     the cache), or a new one; NULL when out of memory."""
-    global _count, _held, _hits, _misses
+    global _hits, _misses
     n = (n + ROUND - 1) // ROUND * ROUND
     cdef int i, best = -1
     for i in range(_count):
@@ -104,15 +110,9 @@ cdef void *_take(size_t n, size_t *got) noexcept:
             best = i
     cdef void *p = NULL
     if best >= 0:
-        p = _ptr[best]
         got[0] = _size[best]
-        _held -= _size[best]
-        for i in range(best + 1, _count):
-            _ptr[i - 1] = _ptr[i]
-            _size[i - 1] = _size[i]
-        _count -= 1
         _hits += 1
-        return p
+        return _remove(best)
     _misses += 1
     if posix_memalign(&p, ALIGN, n) != 0:
         # the cached blocks may be what stands in the way
