@@ -693,6 +693,29 @@ FC_ATTR __attribute__((noinline)) static void FC_SUFFIX(fc_dw_strip_sq3_edge)(
     }
 }
 
+/* The sweep below sums each output row in FC_SWEEP_NC accumulators, tap row kh going to
+ * accumulator kh % FC_SWEEP_NC: with one, the RB rows were RB chains of KS * KS dependent
+ * FMAs, and the FMA latency, not their throughput, set the pace (5x5 on 4096-float rows:
+ * 4.2 ns per output vector with one, 3.3 with three, near the two-FMAs-a-cycle bound; three
+ * beat two and four on AVX2 too).  The taps then no longer all fit in registers beside the
+ * 12 accumulators, and are read from memory as FMA operands.  3x3 (9 FMAs a row) is bound
+ * by memory traffic instead and keeps one chain: the extra adds made it 2% slower. */
+#define FC_SWEEP_NC 3
+FC_INLINE void FC_SUFFIX(fc_sweep_init)(FC_V acc[][FC_SWEEP_NC], FC_V bv, const int RB, const int NC) {
+#pragma GCC unroll 16
+    for (int i = 0; i < RB; ++i) {
+        acc[i][0] = bv;
+#pragma GCC unroll 4
+        for (int k = 1; k < NC; ++k) acc[i][k] = (FC_V){0};
+    }
+}
+FC_INLINE FC_V FC_SUFFIX(fc_sweep_sum)(const FC_V *acc, const int NC) {
+    FC_V s = acc[0];
+#pragma GCC unroll 4
+    for (int k = 1; k < NC; ++k) s += acc[k];
+    return s;
+}
+
 /* Wide rows: RB output rows (dst rows ldd apart) of a KS x KS unit-stride kernel swept
  * across output columns [a, e), e - a >= VL, whose taps all fall inside the input rows
  * (output column c, tap kw reads input column c - pl + kw of rows[i + kh]).  Walking along
@@ -710,6 +733,7 @@ FC_INLINE void FC_SUFFIX(fc_dw_sweep_block)(const FC_T *const *rows, const FC_V 
     const FC_T *xr[FC_RB + 7];
 #pragma GCC unroll 16
     for (int q = 0; q < RB + KS - 1; ++q) xr[q] = rows[q] - pl; /* indexed from column pl on */
+    const int NC = KS >= 5 ? FC_SWEEP_NC : 1;                    /* accumulator chains a row */
     int64_t c = a;
 #ifdef FC_STREAM
     /* streaming stores: the chunks after the first start at vector-aligned outputs */
@@ -725,9 +749,8 @@ FC_INLINE void FC_SUFFIX(fc_dw_sweep_block)(const FC_T *const *rows, const FC_V 
     /* chunks whose next VL input columns are inside the row too: two loads per row, the
      * KS shifted vectors taken from the pair by lane shifts (valignd on AVX-512) */
     for (; c + FC_VL <= e && c - pl + 2 * FC_VL <= W; c = c == a ? next : c + FC_VL) {
-        FC_V acc[FC_RB];
-#pragma GCC unroll 16
-        for (int i = 0; i < RB; ++i) acc[i] = bv;
+        FC_V acc[FC_RB][FC_SWEEP_NC];
+        FC_SUFFIX(fc_sweep_init)(acc, bv, RB, NC);
 #pragma GCC unroll 16
         for (int q = 0; q < RB + KS - 1; ++q) {
             FC_V lo, hi;
@@ -745,25 +768,27 @@ FC_INLINE void FC_SUFFIX(fc_dw_sweep_block)(const FC_T *const *rows, const FC_V 
 #endif
 #pragma GCC unroll 8
                 for (int kh = 0; kh < KS; ++kh)
-                    if (q - kh >= 0 && q - kh < RB) acc[q - kh] += v * wv[kh * KS + kw];
+                    if (q - kh >= 0 && q - kh < RB) acc[q - kh][kh % NC] += v * wv[kh * KS + kw];
             }
         }
 #ifdef FC_STREAM
         if (nt && ((uintptr_t)(dst + c) & (sizeof(FC_V) - 1)) == 0) {
 #pragma GCC unroll 16
-            for (int i = 0; i < RB; ++i) FC_STREAM(dst + i * ldd + c, acc[i]);
+            for (int i = 0; i < RB; ++i) FC_STREAM(dst + i * ldd + c, FC_SUFFIX(fc_sweep_sum)(acc[i], NC));
             continue;
         }
 #endif
 #pragma GCC unroll 16
-        for (int i = 0; i < RB; ++i) memcpy(dst + i * ldd + c, &acc[i], sizeof(FC_V));
+        for (int i = 0; i < RB; ++i) {
+            const FC_V s = FC_SUFFIX(fc_sweep_sum)(acc[i], NC);
+            memcpy(dst + i * ldd + c, &s, sizeof(FC_V));
+        }
     }
     if (c >= e) return;
     for (;; c += FC_VL) {
         if (c + FC_VL > e) c = e - FC_VL; /* the last chunk shifted left to end at e */
-        FC_V acc[FC_RB];
-#pragma GCC unroll 16
-        for (int i = 0; i < RB; ++i) acc[i] = bv;
+        FC_V acc[FC_RB][FC_SWEEP_NC];
+        FC_SUFFIX(fc_sweep_init)(acc, bv, RB, NC);
 #pragma GCC unroll 16
         for (int q = 0; q < RB + KS - 1; ++q)
 #pragma GCC unroll 8
@@ -772,10 +797,13 @@ FC_INLINE void FC_SUFFIX(fc_dw_sweep_block)(const FC_T *const *rows, const FC_V 
                 memcpy(&v, xr[q] + c + kw, sizeof(FC_V));
 #pragma GCC unroll 8
                 for (int kh = 0; kh < KS; ++kh)
-                    if (q - kh >= 0 && q - kh < RB) acc[q - kh] += v * wv[kh * KS + kw];
+                    if (q - kh >= 0 && q - kh < RB) acc[q - kh][kh % NC] += v * wv[kh * KS + kw];
             }
 #pragma GCC unroll 16
-        for (int i = 0; i < RB; ++i) memcpy(dst + i * ldd + c, &acc[i], sizeof(FC_V));
+        for (int i = 0; i < RB; ++i) {
+            const FC_V s = FC_SUFFIX(fc_sweep_sum)(acc[i], NC);
+            memcpy(dst + i * ldd + c, &s, sizeof(FC_V));
+        }
         if (c + FC_VL >= e) break;
     }
 }
