@@ -722,11 +722,12 @@ FC_INLINE FC_V FC_SUFFIX(fc_sweep_sum)(const FC_V *acc, const int NC) {
  * the rows instead of down a strip keeps the RB + KS - 1 input rows as a few sequential
  * streams and stores whole output rows in order, so no buffer is needed however wide the
  * plane; each shifted input vector is loaded once and feeds up to KS output rows (5x5: 40
- * loads for 100 FMAs), and the taps stay in registers for the whole sweep.  nt: store the
- * two-load chunks with streaming (non-temporal) stores where FC_STREAM exists, the chunks
- * after the first moved to vector-aligned outputs; for outputs far bigger than the caches,
- * whose lines would otherwise be read from memory before being overwritten (C9 with out=,
- * 2 threads: 3.9 -> 3.3 ms).  The caller fences. */
+ * loads for 100 FMAs), and the taps are broadcast once per sweep (3x3: kept in registers;
+ * 5x5: FMA memory operands, see above).  nt: store the two-load chunks with streaming
+ * (non-temporal) stores where FC_STREAM exists, the chunks after the first moved to
+ * vector-aligned outputs; for outputs far bigger than the caches, whose lines would
+ * otherwise be read from memory before being overwritten (C9 with out=, 2 threads: 3.9 ->
+ * 3.3 ms).  The caller fences. */
 FC_INLINE void FC_SUFFIX(fc_dw_sweep_block)(const FC_T *const *rows, const FC_V *wv, FC_V bv, int64_t W,
                                             int64_t pl, int64_t a, int64_t e, FC_T *dst, int64_t ldd, const int RB,
                                             const int KS, int nt) {
