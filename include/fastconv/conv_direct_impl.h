@@ -438,6 +438,24 @@ FC_INLINE void FC_SUFFIX(fc_tile_rows)(const FC_T *xcol, int64_t cstep, int64_t 
         const FC_T *wc = wblk + ic * kH * kW;
         for (int64_t i = 0; i < span; ++i) {
             const FC_T *xr = xcol + ic * cstep + (r0 + i) * rowstep;
+            /* rows every output row of a full tile reads (all but the first and last
+             * FC_RB - 1): no test per output row and tap (AVX-512, 1 thread: C8, 15 x 15
+             * on a 1024^2 plane, 2.78 -> 2.6-2.7 ms, 7x7 to 25x25 2-7% faster; AVX2 level) */
+            if (rb == FC_RB && i >= FC_RB - 1 && i < kH) {
+                for (int64_t kw = 0; kw < kW; ++kw) {
+                    const FC_T *xp = xr + g->xoff[kw];
+                    FC_V xv[FC_NV_WIDE];
+#pragma GCC unroll 16
+                    for (int v = 0; v < FC_NV_WIDE; ++v) memcpy(&xv[v], xp + v * FC_VL, sizeof(FC_V));
+#pragma GCC unroll 16
+                    for (int r = 0; r < FC_RB; ++r) {
+                        const FC_T wv = wc[(i - r) * kW + kw];
+#pragma GCC unroll 16
+                        for (int v = 0; v < FC_NV_WIDE; ++v) acc[r][v] += xv[v] * wv;
+                    }
+                }
+                continue;
+            }
             const FC_T *wr[FC_RB];
 #pragma GCC unroll 16
             for (int r = 0; r < FC_RB; ++r) {
