@@ -421,6 +421,27 @@ FC_INLINE void FC_SUFFIX(fc_ctile_row)(const FC_T *xband, int64_t cstep, const i
     }
 }
 
+/* One band row xr of fc_tile_rows: output row r reads it with kernel row wr[r] (NULL: not at
+ * all).  all: no wr[r] is NULL, and the test per output row and tap is left out (AVX-512,
+ * 1 thread: C8, 15 x 15 on a 1024^2 plane, 2.78 -> 2.6-2.7 ms, 7x7 to 25x25 2-7% faster;
+ * AVX2 level). */
+FC_INLINE void FC_SUFFIX(fc_tile_rows_row)(const FC_T *xr, const FC_T *const *wr, const int64_t *xoff,
+                                           int64_t kW, FC_V acc[][FC_NV_WIDE], const int all) {
+    for (int64_t kw = 0; kw < kW; ++kw) {
+        const FC_T *xp = xr + xoff[kw];
+        FC_V xv[FC_NV_WIDE];
+#pragma GCC unroll 16
+        for (int v = 0; v < FC_NV_WIDE; ++v) memcpy(&xv[v], xp + v * FC_VL, sizeof(FC_V));
+#pragma GCC unroll 16
+        for (int r = 0; r < FC_RB; ++r) {
+            if (!all && wr[r] == NULL) continue;
+            const FC_T wv = wr[r][kw];
+#pragma GCC unroll 16
+            for (int v = 0; v < FC_NV_WIDE; ++v) acc[r][v] += xv[v] * wv;
+        }
+    }
+}
+
 /* One-output-channel tile over rb <= FC_RB output rows (band rows r0 .. r0 + rb - 1; stride and
  * dilation 1 in height, rows packed contiguously): each input row vector is loaded once and feeds every
  * output row of the tile that reads it, instead of once per output row. */
@@ -438,43 +459,17 @@ FC_INLINE void FC_SUFFIX(fc_tile_rows)(const FC_T *xcol, int64_t cstep, int64_t 
         const FC_T *wc = wblk + ic * kH * kW;
         for (int64_t i = 0; i < span; ++i) {
             const FC_T *xr = xcol + ic * cstep + (r0 + i) * rowstep;
-            /* rows every output row of a full tile reads (all but the first and last
-             * FC_RB - 1): no test per output row and tap (AVX-512, 1 thread: C8, 15 x 15
-             * on a 1024^2 plane, 2.78 -> 2.6-2.7 ms, 7x7 to 25x25 2-7% faster; AVX2 level) */
-            if (rb == FC_RB && i >= FC_RB - 1 && i < kH) {
-                for (int64_t kw = 0; kw < kW; ++kw) {
-                    const FC_T *xp = xr + g->xoff[kw];
-                    FC_V xv[FC_NV_WIDE];
-#pragma GCC unroll 16
-                    for (int v = 0; v < FC_NV_WIDE; ++v) memcpy(&xv[v], xp + v * FC_VL, sizeof(FC_V));
-#pragma GCC unroll 16
-                    for (int r = 0; r < FC_RB; ++r) {
-                        const FC_T wv = wc[(i - r) * kW + kw];
-#pragma GCC unroll 16
-                        for (int v = 0; v < FC_NV_WIDE; ++v) acc[r][v] += xv[v] * wv;
-                    }
-                }
-                continue;
-            }
             const FC_T *wr[FC_RB];
 #pragma GCC unroll 16
             for (int r = 0; r < FC_RB; ++r) {
                 const int64_t kh = i - r;
                 wr[r] = (r < rb && kh >= 0 && kh < kH) ? wc + kh * kW : NULL;
             }
-            for (int64_t kw = 0; kw < kW; ++kw) {
-                const FC_T *xp = xr + g->xoff[kw];
-                FC_V xv[FC_NV_WIDE];
-#pragma GCC unroll 16
-                for (int v = 0; v < FC_NV_WIDE; ++v) memcpy(&xv[v], xp + v * FC_VL, sizeof(FC_V));
-#pragma GCC unroll 16
-                for (int r = 0; r < FC_RB; ++r) {
-                    if (wr[r] == NULL) continue;
-                    const FC_T wv = wr[r][kw];
-#pragma GCC unroll 16
-                    for (int v = 0; v < FC_NV_WIDE; ++v) acc[r][v] += xv[v] * wv;
-                }
-            }
+            /* every output row of a full tile reads all but its first and last FC_RB - 1 rows */
+            if (rb == FC_RB && i >= FC_RB - 1 && i < kH)
+                FC_SUFFIX(fc_tile_rows_row)(xr, wr, g->xoff, kW, acc, 1);
+            else
+                FC_SUFFIX(fc_tile_rows_row)(xr, wr, g->xoff, kW, acc, 0);
         }
     }
     const int64_t n = g->Wo - j0 < FC_NV_WIDE * FC_VL ? g->Wo - j0 : FC_NV_WIDE * FC_VL;
