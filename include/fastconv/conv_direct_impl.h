@@ -722,11 +722,9 @@ FC_INLINE void FC_SUFFIX(fc_sweep_init)(FC_V acc[][FC_SWEEP_NC], FC_V bv, const 
         for (int k = 1; k < NC; ++k) acc[i][k] = (FC_V){0};
     }
 }
-FC_INLINE FC_V FC_SUFFIX(fc_sweep_sum)(const FC_V *acc, const int NC) {
-    FC_V s = acc[0];
+FC_INLINE void FC_SUFFIX(fc_sweep_fold)(FC_V *acc, const int NC) { /* the sum into acc[0] */
 #pragma GCC unroll 4
-    for (int k = 1; k < NC; ++k) s += acc[k];
-    return s;
+    for (int k = 1; k < NC; ++k) acc[0] += acc[k];
 }
 
 /* Wide rows: RB output rows (dst rows ldd apart) of a KS x KS unit-stride kernel swept
@@ -788,14 +786,17 @@ FC_INLINE void FC_SUFFIX(fc_dw_sweep_block)(const FC_T *const *rows, const FC_V 
 #ifdef FC_STREAM
         if (nt && ((uintptr_t)(dst + c) & (sizeof(FC_V) - 1)) == 0) {
 #pragma GCC unroll 16
-            for (int i = 0; i < RB; ++i) FC_STREAM(dst + i * ldd + c, FC_SUFFIX(fc_sweep_sum)(acc[i], NC));
+            for (int i = 0; i < RB; ++i) {
+                FC_SUFFIX(fc_sweep_fold)(acc[i], NC);
+                FC_STREAM(dst + i * ldd + c, acc[i][0]);
+            }
             continue;
         }
 #endif
 #pragma GCC unroll 16
         for (int i = 0; i < RB; ++i) {
-            const FC_V s = FC_SUFFIX(fc_sweep_sum)(acc[i], NC);
-            memcpy(dst + i * ldd + c, &s, sizeof(FC_V));
+            FC_SUFFIX(fc_sweep_fold)(acc[i], NC);
+            memcpy(dst + i * ldd + c, &acc[i][0], sizeof(FC_V));
         }
     }
     if (c >= e) return;
@@ -815,8 +816,8 @@ FC_INLINE void FC_SUFFIX(fc_dw_sweep_block)(const FC_T *const *rows, const FC_V 
             }
 #pragma GCC unroll 16
         for (int i = 0; i < RB; ++i) {
-            const FC_V s = FC_SUFFIX(fc_sweep_sum)(acc[i], NC);
-            memcpy(dst + i * ldd + c, &s, sizeof(FC_V));
+            FC_SUFFIX(fc_sweep_fold)(acc[i], NC);
+            memcpy(dst + i * ldd + c, &acc[i][0], sizeof(FC_V));
         }
         if (c + FC_VL >= e) break;
     }
