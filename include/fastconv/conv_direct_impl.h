@@ -22,8 +22,33 @@
  * channels times NV*VL adjacent output columns - and streams FMAs over (input channel,
  * kernel row, kernel column): per tap NV loads of input, OCB weight broadcasts and OCB*NV
  * FMAs.  Weights are pre-packed so the OCB weights of one tap are adjacent.  Accumulation
- * starts from the bias and stays in FC_T.
+ * starts from the bias and stays in FC_T, in three levels: a tile call sums one block of
+ * input channels, about FC_SUM_BLOCK products, in registers; the caller runs the blocks one
+ * after the other, and each block's sums are added into a group total kept in memory, the
+ * group total every FC_SUM_GROUP blocks into the grand total (fc_sum_flush).  One chain of
+ * thousands of products (512 channels x 3 x 3) rounds every addition at the size of the
+ * whole sum; the levels keep the float32 error of deep reductions below PyTorch's.  The
+ * blocks are separate calls, not a loop inside the tile, because GCC then kept extra values
+ * in the registers the tile needs and spilled in the hot loops (C3 10% slower).
  */
+
+#ifndef FC_SUM_BLOCK_DEFINED
+#define FC_SUM_BLOCK_DEFINED
+/* Products per register-held partial sum.  The float32 error of a sum of n products is
+ * least for blocks near sqrt(n) (n = 4608: 2.1e-6 relative to the largest output in one
+ * chain, 5.6e-7 with blocks of 16, 2.5e-7 with 64-128, 3.3e-7 with 256). */
+#define FC_SUM_BLOCK 80
+/* Blocks per group, the third level: sums of tens of thousands of products then add a few
+ * dozen groups, not hundreds of blocks, into one total. */
+#define FC_SUM_GROUP 16
+/* Input channels per block for a kernel of `taps` taps: at least one. */
+static inline int64_t fc_sum_channels(int64_t taps) {
+    return taps >= FC_SUM_BLOCK ? 1 : FC_SUM_BLOCK / taps;
+}
+/* Runs CALL(ic0, ic1) for the blocks [ic0, ic1) of C input channels, icb at a time. */
+#define FC_SUM_BLOCKS(C, icb, CALL)                                                                 \
+    for (int64_t ic0_ = 0; ic0_ < (C); ic0_ += (icb)) CALL(ic0_, (C) - ic0_ <= (icb) ? (C) : ic0_ + (icb))
+#endif
 
 #define FC_VL ((int64_t)(sizeof(FC_V) / sizeof(FC_T)))
 
@@ -173,6 +198,39 @@ static void FC_PACK_SUFFIX(fc_pack_weights)(const FC_T *w, const int64_t *ws, in
 
 #define FC_MAX_NV (FC_NV_NARROW > FC_NV_WIDE ? FC_NV_NARROW : FC_NV_WIDE)
 #define FC_MAX_OCB (FC_OCBW > FC_OCB_NARROW ? FC_OCBW : FC_OCB_NARROW)
+/* Vectors of the running totals of any tile: two levels of its accumulators. */
+#define FC_SUM_VECS (2 * (FC_MAX_OCB * FC_MAX_NV > 2 * FC_NCOL ? FC_MAX_OCB * FC_MAX_NV : 2 * FC_NCOL))
+
+/* The upper levels of the sums (see the head comment) over a tile's accumulators
+ * acc[r * st + v], r < nr, v < nv, at the end of the block of input channels [ic0, ic1) of
+ * C, icb per block.  tot holds two sets of them: tot[0 ..) the current group of blocks,
+ * tot[nr * st ..) the closed groups; nothing is read from it before it is written.  A block
+ * that is not the last goes up into tot (returns 1: nothing to store); the last block gets
+ * the totals added (returns 0: store acc). */
+FC_INLINE int FC_SUFFIX(fc_sum_flush)(FC_V *tot, FC_V *acc, const int nr, const int nv, const int st,
+                                      int64_t ic0, int64_t ic1, int64_t icb, int64_t C) {
+    if (ic0 == 0 && ic1 == C) return 0; /* one block: nothing to add */
+    const int64_t k = ic0 / icb;
+    FC_V *grp = tot, *all = tot + nr * st;
+#pragma GCC unroll 16
+    for (int r = 0; r < nr; ++r)
+#pragma GCC unroll 16
+        for (int v = 0; v < nv; ++v) {
+            const int i = r * st + v;
+            if (ic1 == C) {
+                acc[i] += grp[i] + all[i];
+            } else if (k == 0) {
+                all[i] = (FC_V){0};
+                grp[i] = acc[i];
+            } else if (k % FC_SUM_GROUP == 0) {
+                all[i] += grp[i];
+                grp[i] = acc[i];
+            } else {
+                grp[i] += acc[i];
+            }
+        }
+    return ic1 < C;
+}
 
 /* One OCB x NV*VL output tile: output row oh (band row whose taps are ridx[0..kH)), columns
  * [j0, j0 + NV*VL), channels [oc0, oc0 + OCB).  xcol = band start + j0.  The weights of one
@@ -180,17 +238,18 @@ static void FC_PACK_SUFFIX(fc_pack_weights)(const FC_T *w, const int64_t *ws, in
 FC_INLINE void FC_SUFFIX(fc_tile)(const FC_T *xcol, int64_t cstep, const int64_t *ridx,
                                   const FC_T *wblk, int64_t wst, const fc_conv_geom *g, const FC_T *bias,
                                   int64_t oc0, int64_t cout, FC_T *out, int64_t plane, int64_t oh,
-                                  int64_t j0, const int OCB, const int NV) {
+                                  int64_t j0, int64_t ic0, int64_t ic1, int64_t icb, FC_V *tot,
+                                  const int OCB, const int NV) {
     FC_V acc[FC_MAX_OCB][FC_MAX_NV];
 #pragma GCC unroll 16
     for (int o = 0; o < OCB; ++o) {
-        const FC_T b = (bias != NULL && oc0 + o < cout) ? bias[oc0 + o] : (FC_T)0;
+        const FC_T b = (ic0 == 0 && bias != NULL && oc0 + o < cout) ? bias[oc0 + o] : (FC_T)0;
 #pragma GCC unroll 16
         for (int v = 0; v < NV; ++v) acc[o][v] = (FC_V){0} + b;
     }
     const int64_t kH = g->kH, kW = g->kW, rowstep = g->rstep;
-    const FC_T *w = wblk;
-    for (int64_t ic = 0; ic < g->C; ++ic) {
+    const FC_T *w = wblk + ic0 * kH * kW * wst;
+    for (int64_t ic = ic0; ic < ic1; ++ic) {
         for (int64_t kh = 0; kh < kH; ++kh) {
             const FC_T *xr = xcol + ic * cstep + ridx[kh] * rowstep;
             for (int64_t kw = 0; kw < kW; ++kw, w += wst) {
@@ -207,6 +266,7 @@ FC_INLINE void FC_SUFFIX(fc_tile)(const FC_T *xcol, int64_t cstep, const int64_t
             }
         }
     }
+    if (FC_SUFFIX(fc_sum_flush)(tot, &acc[0][0], OCB, NV, FC_MAX_NV, ic0, ic1, icb, g->C)) return;
     const int64_t n = g->Wo - j0 < NV * FC_VL ? g->Wo - j0 : NV * FC_VL;
 #pragma GCC unroll 16
     for (int o = 0; o < OCB; ++o) {
@@ -228,8 +288,9 @@ FC_INLINE void FC_SUFFIX(fc_tile)(const FC_T *xcol, int64_t cstep, const int64_t
     FC_ATTR __attribute__((noinline)) static void FC_SUFFIX(NAME)(                                  \
         const FC_T *xcol, int64_t cstep, const int64_t *ridx, const FC_T *wblk, int64_t wst,         \
         const fc_conv_geom *g, const FC_T *bias, int64_t oc0, int64_t cout, FC_T *out, int64_t plane, \
-        int64_t oh, int64_t j0) {                                                                   \
-        FC_SUFFIX(fc_tile)(xcol, cstep, ridx, wblk, wst, g, bias, oc0, cout, out, plane, oh, j0, OCB_, NV_); \
+        int64_t oh, int64_t j0, int64_t ic0, int64_t ic1, int64_t icb, FC_V *tot) {                 \
+        FC_SUFFIX(fc_tile)(xcol, cstep, ridx, wblk, wst, g, bias, oc0, cout, out, plane, oh, j0, ic0, ic1, \
+                           icb, tot, OCB_, NV_);                                                    \
     }
 FC_DEF_TILE(fc_tile_full, FC_OCBW, FC_NV_WIDE)
 FC_DEF_TILE(fc_tile_full1, FC_OCBW, 1)
@@ -305,11 +366,12 @@ FC_INLINE void FC_SUFFIX(fc_ctile_store)(const FC_V *cols, int cst, const int NC
 FC_INLINE void FC_SUFFIX(fc_ctile)(const FC_T *xcol, int64_t cstep, const int64_t *ridx, const FC_T *wblk,
                                    int64_t wst, const fc_conv_geom *g, const FC_T *bias, int64_t oc0,
                                    int64_t cout, FC_T *out, int64_t plane, int64_t oh, int64_t j0,
-                                   const int NC, const int NV) {
+                                   int64_t ic0, int64_t ic1, int64_t icb, FC_V *tot, const int NC, const int NV) {
     FC_V acc[FC_NCOL][2];
     FC_V bv[2];
     FC_T bt[2 * FC_VL];
-    for (int l = 0; l < NV * FC_VL; ++l) bt[l] = (bias != NULL && oc0 + l < cout) ? bias[oc0 + l] : (FC_T)0;
+    for (int l = 0; l < NV * FC_VL; ++l)
+        bt[l] = (ic0 == 0 && bias != NULL && oc0 + l < cout) ? bias[oc0 + l] : (FC_T)0;
 #pragma GCC unroll 2
     for (int v = 0; v < NV; ++v) memcpy(&bv[v], bt + v * FC_VL, sizeof(FC_V));
 #pragma GCC unroll 16
@@ -317,8 +379,8 @@ FC_INLINE void FC_SUFFIX(fc_ctile)(const FC_T *xcol, int64_t cstep, const int64_
 #pragma GCC unroll 2
         for (int v = 0; v < NV; ++v) acc[c][v] = bv[v];
     const int64_t kH = g->kH, kW = g->kW, rowstep = g->rstep;
-    const FC_T *w = wblk;
     if (NV == 2) wst = 2 * FC_VL; /* the only block two vectors come in: a constant step */
+    const FC_T *w = wblk + ic0 * kH * kW * wst;
 #define FC_CTILE_TAP(xp)                                                                            \
     do {                                                                                            \
         const FC_T *xq_ = (xp); /* one pointer: GCC gave each column its own spilled index */   \
@@ -333,8 +395,8 @@ FC_INLINE void FC_SUFFIX(fc_ctile)(const FC_T *xcol, int64_t cstep, const int64_
         /* 1x1 layers: one loop over the channels.  The general loop nest below runs two
          * one-trip loops per channel, whose bookkeeping took about as many instructions as
          * the FMAs (C4, 1x1 128 -> 32 channels: 212 -> 235 GF/s on 1 thread). */
-        const FC_T *xp = xcol + ridx[0] * rowstep + g->xoff[0];
-        for (int64_t ic = 0; ic < g->C; ++ic, xp += cstep, w += wst) {
+        const FC_T *xp = xcol + ic0 * cstep + ridx[0] * rowstep + g->xoff[0];
+        for (int64_t ic = ic0; ic < ic1; ++ic, xp += cstep, w += wst) {
             /* The next tiles' inputs into L2, 8 lines ahead: a tile reads one short run of
              * every channel, too many streams for the hardware prefetchers, so planes
              * bigger than the caches waited on memory (1x1 128 -> 32 channels on 400 x
@@ -345,13 +407,14 @@ FC_INLINE void FC_SUFFIX(fc_ctile)(const FC_T *xcol, int64_t cstep, const int64_
             FC_CTILE_TAP(xp);
         }
     } else {
-        for (int64_t ic = 0; ic < g->C; ++ic)
+        for (int64_t ic = ic0; ic < ic1; ++ic)
             for (int64_t kh = 0; kh < kH; ++kh) {
                 const FC_T *xr = xcol + ic * cstep + ridx[kh] * rowstep;
                 for (int64_t kw = 0; kw < kW; ++kw, w += wst) FC_CTILE_TAP(xr + g->xoff[kw]);
             }
     }
 #undef FC_CTILE_TAP
+    if (FC_SUFFIX(fc_sum_flush)(tot, &acc[0][0], NC, NV, 2, ic0, ic1, icb, g->C)) return;
     FC_T *dst = out + oc0 * plane + oh * g->Wo + j0;
 #pragma GCC unroll 2
     for (int v = 0; v < NV; ++v) {
@@ -365,14 +428,16 @@ FC_INLINE void FC_SUFFIX(fc_ctile)(const FC_T *xcol, int64_t cstep, const int64_
     FC_ATTR __attribute__((noinline)) static void FC_SUFFIX(fc_ctile2_##NC_)(                      \
         const FC_T *xcol, int64_t cstep, const int64_t *ridx, const FC_T *wblk, int64_t wst,         \
         const fc_conv_geom *g, const FC_T *bias, int64_t oc0, int64_t cout, FC_T *out, int64_t plane, \
-        int64_t oh, int64_t j0) {                                                                   \
-        FC_SUFFIX(fc_ctile)(xcol, cstep, ridx, wblk, wst, g, bias, oc0, cout, out, plane, oh, j0, NC_, 2); \
+        int64_t oh, int64_t j0, int64_t ic0, int64_t ic1, int64_t icb, FC_V *tot) {                 \
+        FC_SUFFIX(fc_ctile)(xcol, cstep, ridx, wblk, wst, g, bias, oc0, cout, out, plane, oh, j0, ic0, ic1, \
+                            icb, tot, NC_, 2);                                                      \
     }                                                                                               \
     FC_ATTR __attribute__((noinline)) static void FC_SUFFIX(fc_ctile1_##NC_)(                      \
         const FC_T *xcol, int64_t cstep, const int64_t *ridx, const FC_T *wblk, int64_t wst,         \
         const fc_conv_geom *g, const FC_T *bias, int64_t oc0, int64_t cout, FC_T *out, int64_t plane, \
-        int64_t oh, int64_t j0) {                                                                   \
-        FC_SUFFIX(fc_ctile)(xcol, cstep, ridx, wblk, wst, g, bias, oc0, cout, out, plane, oh, j0, NC_, 1); \
+        int64_t oh, int64_t j0, int64_t ic0, int64_t ic1, int64_t icb, FC_V *tot) {                 \
+        FC_SUFFIX(fc_ctile)(xcol, cstep, ridx, wblk, wst, g, bias, oc0, cout, out, plane, oh, j0, ic0, ic1, \
+                            icb, tot, NC_, 1);                                                      \
     }
 FC_DEF_CTILE(1)
 FC_DEF_CTILE(2)
@@ -401,14 +466,19 @@ FC_INLINE void FC_SUFFIX(fc_ctile_row)(const FC_T *xband, int64_t cstep, const i
                                        int64_t wst, const fc_conv_geom *g, const FC_T *bias, int64_t oc0,
                                        int64_t cout, FC_T *out, int64_t plane, int64_t oh, int nov) {
     const int64_t ntile = (g->Wo + FC_NCOL - 1) / FC_NCOL;
+    const int64_t icb = fc_sum_channels(g->kH * g->kW);
+    FC_V tot[FC_SUM_VECS];
     for (int64_t t = 0; t < ntile; ++t) {
         const int64_t j0 = t * g->Wo / ntile, nc = (t + 1) * g->Wo / ntile - j0;
+/* FC_CTN(NV, NC)(ic0, ic1): the call of the NV-vector, NC-column tile for one block */
+#define FC_CTN(NV_, NC_) FC_SUFFIX(fc_ctile##NV_##_##NC_)FC_CTARGS
+#define FC_CTARGS(a, b) (xband + j0, cstep, ridx, wblk, wst, g, bias, oc0, cout, out, plane, oh, j0, a, b, icb, tot)
 #define FC_CT(NC_)                                                                                  \
     case NC_:                                                                                       \
         if (nov == 2)                                                                               \
-            FC_SUFFIX(fc_ctile2_##NC_)(xband + j0, cstep, ridx, wblk, wst, g, bias, oc0, cout, out, plane, oh, j0); \
+            FC_SUM_BLOCKS(g->C, icb, FC_CTN(2, NC_));                                               \
         else                                                                                        \
-            FC_SUFFIX(fc_ctile1_##NC_)(xband + j0, cstep, ridx, wblk, wst, g, bias, oc0, cout, out, plane, oh, j0); \
+            FC_SUM_BLOCKS(g->C, icb, FC_CTN(1, NC_));                                               \
         break;
         switch (nc) {
             FC_CT(1) FC_CT(2) FC_CT(3) FC_CT(4) FC_CT(5) FC_CT(6)
@@ -418,6 +488,8 @@ FC_INLINE void FC_SUFFIX(fc_ctile_row)(const FC_T *xband, int64_t cstep, const i
             default: break;
         }
 #undef FC_CT
+#undef FC_CTN
+#undef FC_CTARGS
     }
 }
 
@@ -447,15 +519,17 @@ FC_INLINE void FC_SUFFIX(fc_tile_rows_row)(const FC_T *xr, const FC_T *const *wr
  * output row of the tile that reads it, instead of once per output row. */
 FC_INLINE void FC_SUFFIX(fc_tile_rows)(const FC_T *xcol, int64_t cstep, int64_t r0, int64_t rb,
                                        const FC_T *wblk, const fc_conv_geom *g, FC_T b, FC_T *out,
-                                       int64_t oh, int64_t j0) {
+                                       int64_t oh, int64_t j0, int64_t ic0, int64_t ic1, int64_t icb,
+                                       FC_V *tot) {
     FC_V acc[FC_RB][FC_NV_WIDE];
+    if (ic0 > 0) b = 0;
 #pragma GCC unroll 16
     for (int r = 0; r < FC_RB; ++r)
 #pragma GCC unroll 16
         for (int v = 0; v < FC_NV_WIDE; ++v) acc[r][v] = (FC_V){0} + b;
     const int64_t kH = g->kH, kW = g->kW, rowstep = g->rstep;
     const int64_t span = rb - 1 + kH;  /* dilation 1 in height: output row r reads rows r .. r+kH-1 */
-    for (int64_t ic = 0; ic < g->C; ++ic) {
+    for (int64_t ic = ic0; ic < ic1; ++ic) {
         const FC_T *wc = wblk + ic * kH * kW;
         for (int64_t i = 0; i < span; ++i) {
             const FC_T *xr = xcol + ic * cstep + (r0 + i) * rowstep;
@@ -472,6 +546,7 @@ FC_INLINE void FC_SUFFIX(fc_tile_rows)(const FC_T *xcol, int64_t cstep, int64_t 
                 FC_SUFFIX(fc_tile_rows_row)(xr, wr, g->xoff, kW, acc, 0);
         }
     }
+    if (FC_SUFFIX(fc_sum_flush)(tot, &acc[0][0], FC_RB, FC_NV_WIDE, FC_NV_WIDE, ic0, ic1, icb, g->C)) return;
     const int64_t n = g->Wo - j0 < FC_NV_WIDE * FC_VL ? g->Wo - j0 : FC_NV_WIDE * FC_VL;
     for (int64_t r = 0; r < rb; ++r) {
         FC_T *dst = out + (oh + r) * g->Wo + j0;
@@ -496,6 +571,8 @@ static void FC_SUFFIX(fc_conv_band)(const FC_T *xband, int64_t cstep, const int6
                                     int64_t plane) {
     const int64_t nob = (cout + ocb - 1) / ocb;
     const int64_t wblock = g->C * g->kH * g->kW * ocb;
+    const int64_t icb = fc_sum_channels(g->kH * g->kW);
+    FC_V tot[FC_SUM_VECS]; /* the tiles' running totals (see fc_sum_flush) */
     if ((ocb == 2 * FC_VL || ocb == FC_VL) && ocb != FC_OCBW) { /* channel-lane tiles (fc_ctile) */
         for (int64_t ob = 0; ob < nob; ++ob) {
             /* a last block of at most VL channels (48 = 32 + 16): the one-vector tile */
@@ -517,9 +594,9 @@ static void FC_SUFFIX(fc_conv_band)(const FC_T *xband, int64_t cstep, const int6
             for (int64_t r = 0; r < R; ++r)
                 for (int64_t j0 = 0; j0 < g->Wo; j0 += vw) {
                     const int one = g->Wo - j0 <= FC_VL;
-#define FC_TILE_CALL(NAME)                                                                         \
-    FC_SUFFIX(NAME)(xband + j0, cstep, ridx + r * g->kH, wb, ocb, g, bias, ob * ocb, cout, out, plane, \
-                    oh0 + r, j0)
+#define FC_TILE_ARGS(a, b)                                                                         \
+    (xband + j0, cstep, ridx + r * g->kH, wb, ocb, g, bias, ob * ocb, cout, out, plane, oh0 + r, j0, a, b, icb, tot)
+#define FC_TILE_CALL(NAME) FC_SUM_BLOCKS(g->C, icb, FC_SUFFIX(NAME)FC_TILE_ARGS)
                     if (left <= FC_OCB_S) {
                         if (one) FC_TILE_CALL(fc_tile_small1); else FC_TILE_CALL(fc_tile_small);
                     } else if (left <= FC_OCB_M) {
@@ -530,6 +607,7 @@ static void FC_SUFFIX(fc_conv_band)(const FC_T *xband, int64_t cstep, const int6
                         FC_TILE_CALL(fc_tile_full);
                     }
 #undef FC_TILE_CALL
+#undef FC_TILE_ARGS
                 }
         }
     } else {
@@ -544,9 +622,11 @@ static void FC_SUFFIX(fc_conv_band)(const FC_T *xband, int64_t cstep, const int6
                 const FC_T b = bias != NULL ? bias[ob] : (FC_T)0;
                 for (int64_t r = 0; r < R; r += FC_RB) {
                     const int64_t rb = R - r < FC_RB ? R - r : FC_RB;
-                    for (int64_t j0 = 0; j0 < g->Wo; j0 += vw)
-                        FC_SUFFIX(fc_tile_rows)(xband + j0, cstep, r, rb, wpack + ob * wblock, g, b,
-                                                out + ob * plane, oh0 + r, j0);
+                    for (int64_t j0 = 0; j0 < g->Wo; j0 += vw) {
+#define FC_ROWS_ARGS(a, c) (xband + j0, cstep, r, rb, wpack + ob * wblock, g, b, out + ob * plane, oh0 + r, j0, a, c, icb, tot)
+                        FC_SUM_BLOCKS(g->C, icb, FC_SUFFIX(fc_tile_rows)FC_ROWS_ARGS);
+#undef FC_ROWS_ARGS
+                    }
                 }
             }
             return;
@@ -554,9 +634,13 @@ static void FC_SUFFIX(fc_conv_band)(const FC_T *xband, int64_t cstep, const int6
         const int64_t vw = FC_NV_NARROW * FC_VL;
         for (int64_t ob = 0; ob < nob; ++ob)
             for (int64_t r = 0; r < R; ++r)
-                for (int64_t j0 = 0; j0 < g->Wo; j0 += vw)
-                    FC_SUFFIX(fc_tile_narrow)(xband + j0, cstep, ridx + r * g->kH, wpack + ob * wblock, 1, g,
-                                              bias, ob * ocb, cout, out, plane, oh0 + r, j0);
+                for (int64_t j0 = 0; j0 < g->Wo; j0 += vw) {
+#define FC_NARROW_ARGS(a, b)                                                                       \
+    (xband + j0, cstep, ridx + r * g->kH, wpack + ob * wblock, 1, g, bias, ob * ocb, cout, out, plane, oh0 + r, j0, \
+     a, b, icb, tot)
+                    FC_SUM_BLOCKS(g->C, icb, FC_SUFFIX(fc_tile_narrow)FC_NARROW_ARGS);
+#undef FC_NARROW_ARGS
+                }
     }
 }
 
