@@ -1,8 +1,56 @@
-"""OpenMP helpers: whether the build is parallel, and the one thread-count resolver."""
+"""OpenMP helpers: whether the build is parallel, and the one thread-count resolver.
+
+Two limits apply to every call's thread count:
+
+* It is capped at ``thread_cap()``: four times the CPUs this process may run on (at least
+  4).  More threads never speed a kernel up, and GNU OpenMP ends the whole interpreter
+  ("Thread creation failed") when it cannot start one, e.g. ``num_threads=4096`` or
+  ``OMP_NUM_THREADS=4096`` under a memory limit.
+* A process forked (``os.fork``, multiprocessing's default start method on Linux) after its
+  parent ran a parallel region runs every call on one thread: GNU OpenMP's thread pool does
+  not survive ``fork``, and the child's first parallel region would wait forever for the
+  parent's threads.  The child warns once when a call asked for more.
+"""
 
 import os
+import warnings
 
 cdef int _user_threads = 0  # 0: not set, follow OpenMP's own default (OMP_NUM_THREADS, threadpoolctl)
+cdef int _went_parallel = 0  # this process has run (or is about to run) a region on > 1 thread
+cdef int _forked_serial = 0  # a forked child of such a process: one thread only
+cdef int _warned = 0
+cdef int _cap = 4
+
+
+cdef int _compute_cap():
+    try:
+        n = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        n = os.cpu_count() or 1
+    return <int>max(4, 4 * n)
+
+
+def thread_cap():
+    """Return the most threads a call uses: four times the CPUs this process may run on."""
+    return _cap
+
+
+def _after_fork_in_child():
+    global _forked_serial, _cap, _warned
+    if _went_parallel:
+        _forked_serial = 1
+        _warned = 0
+    _cap = _compute_cap()
+
+
+def _forked_state():
+    """(went_parallel, forked_serial) of this process (tests)."""
+    return bool(_went_parallel), bool(_forked_serial)
+
+
+_cap = _compute_cap()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def openmp_enabled():
@@ -21,10 +69,12 @@ def simd_level():
 
 
 def get_num_threads():
-    """Return the number of threads a call uses when ``num_threads`` is None."""
-    if _user_threads > 0:
-        return _user_threads
-    return max(1, omp_get_max_threads())
+    """Return the number of threads a call uses when ``num_threads`` is None (at most
+    :func:`thread_cap`; 1 in a process forked after its parent ran parallel calls)."""
+    cdef int n = _user_threads if _user_threads > 0 else max(1, omp_get_max_threads())
+    if _forked_serial:
+        return 1
+    return min(n, _cap)
 
 
 def set_num_threads(n):
@@ -46,15 +96,29 @@ cdef int _check_threads(object n, str fn, str name) except -1:
 
 
 cpdef int resolve_threads(object num_threads, Py_ssize_t work=-1) except -1:
-    """Thread count for one call: explicit argument, else the default; capped by ``work``
-    (the number of independent work items) and 1 without OpenMP."""
+    """Thread count for one call: explicit argument, else the default; capped by
+    :func:`thread_cap`, by ``work`` (the number of independent work items), to 1 without
+    OpenMP and to 1 in a process forked after its parent ran parallel calls."""
+    global _went_parallel, _warned
     cdef int n
     if num_threads is None:
-        n = get_num_threads()
+        n = _user_threads if _user_threads > 0 else max(1, omp_get_max_threads())
     else:
         n = _check_threads(num_threads, "fastconv", "num_threads")
     if not FC_HAVE_OPENMP:
         return 1
+    if n > _cap:
+        n = _cap
     if work >= 0 and n > work:
         n = <int>max(work, 1)
+    if n > 1:
+        if _forked_serial:
+            if not _warned:
+                _warned = 1
+                warnings.warn("fastconv: this process was forked after its parent ran parallel "
+                              "calls; GNU OpenMP cannot start threads in it, so fastconv runs on "
+                              "one thread here (multiprocessing's 'spawn' or 'forkserver' start "
+                              "method gives parallel children)", RuntimeWarning, stacklevel=2)
+            return 1
+        _went_parallel = 1
     return n
