@@ -9,13 +9,14 @@ that, once every array viewing them is gone, wait here for the next call of abou
 size, up to a total of ``_limit`` bytes (``set_buffer_cache``).
 
 A block is handed out only when nothing references it: the arrays are views whose base chain
-holds the block object (its buffer), and the block returns to the cache from its
-``__dealloc__``, which runs only when the last view is gone.  Every cache operation runs with
+ends at the block object itself (NumPy reads its ``__array_interface__``; there is no
+memoryview or other releasable exporter in between, so nothing a user can reach can hand
+the block back early), and the block returns to the cache from its ``__dealloc__``, which
+runs only when the last view is gone.  Every cache operation runs with
 the GIL held and calls no Python code, so it is atomic.
 """
 
 cimport cython
-from cpython.buffer cimport PyBUF_WRITABLE, PyBUF_FORMAT, PyBUF_ND, PyBUF_STRIDES
 from libc.stdlib cimport free
 from libc.stdint cimport uintptr_t
 
@@ -52,7 +53,6 @@ cdef enum:
     ALIGN = 1 << 21  # 2 MiB: huge-page aligned
     ROUND = 1 << 16  # sizes are rounded up to 64 KiB, so nearby requests share blocks
 
-cdef char *_FORMAT_B = b"B"  # the buffer's element format: bytes
 cdef size_t _limit = 256 << 20  # bytes the cache may hold (set_buffer_cache)
 cdef size_t _min_bytes = 16 << 20  # smaller arrays come from NumPy (malloc reuses them)
 cdef void *_ptr[MAX_BLOCKS]  # cached blocks, oldest first
@@ -128,12 +128,11 @@ cdef void *_take(size_t n, size_t *got) noexcept:
 
 @cython.auto_pickle(False)
 cdef class _Block:
-    """n bytes of memory, exported through the buffer protocol; back to the cache when the
-    last array viewing it is gone."""
+    """n bytes of memory that NumPy views through ``__array_interface__`` (the array's base
+    is the block itself); back to the cache when the last array viewing it is gone."""
     cdef void *ptr
     cdef size_t size
-    cdef Py_ssize_t shape[1]
-    cdef Py_ssize_t strides[1]
+    cdef size_t n
 
     def __cinit__(self, size_t n):
         cdef size_t got = 0
@@ -141,24 +140,12 @@ cdef class _Block:
         if self.ptr == NULL:
             raise MemoryError(f"could not allocate {n} bytes")
         self.size = got
-        self.shape[0] = <Py_ssize_t>n
-        self.strides[0] = 1
+        self.n = n
 
-    def __getbuffer__(self, Py_buffer *buf, int flags):
-        buf.buf = self.ptr
-        buf.obj = self
-        buf.len = self.shape[0]
-        buf.readonly = 0
-        buf.itemsize = 1
-        buf.format = _FORMAT_B if flags & PyBUF_FORMAT else NULL
-        buf.ndim = 1
-        buf.shape = self.shape if flags & PyBUF_ND else NULL
-        buf.strides = self.strides if flags & PyBUF_STRIDES == PyBUF_STRIDES else NULL
-        buf.suboffsets = NULL
-        buf.internal = NULL
-
-    def __releasebuffer__(self, Py_buffer *buf):
-        pass
+    @property
+    def __array_interface__(self):
+        return {"version": 3, "shape": (self.n,), "typestr": "|u1",
+                "data": (<uintptr_t>self.ptr, False)}
 
     def __dealloc__(self):
         if self.ptr != NULL:
@@ -175,7 +162,7 @@ def empty(shape, dtype):
         n *= s
     if <size_t>n < _min_bytes or _limit == 0:
         return np.empty(shape, dtype=dt)
-    raw = np.frombuffer(_Block(<size_t>n), dtype=np.uint8)
+    raw = np.asarray(_Block(<size_t>n))  # raw.base is the block
     return raw.view(dt).reshape(shape)
 
 
