@@ -97,7 +97,7 @@ def test_state_dict_npz_round_trip(tmp_path):
     other.load_state_dict(str(path), prefix="features.")
     x = np.random.default_rng(2).standard_normal((2, 3, 32, 32)).astype(np.float32)
     np.testing.assert_array_equal(other(x), model(x))
-    with pytest.raises(KeyError, match="missing key '0.weight'"):
+    with pytest.raises(KeyError, match=r"missing key.*'0.weight'"):
         other.load_state_dict({})
     with pytest.raises(ValueError, match="0.weight has shape"):
         other.load_state_dict({**model.state_dict(), "0.weight": np.zeros((1, 1, 1, 1))})

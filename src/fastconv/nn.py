@@ -281,30 +281,45 @@ class Sequential(Module):
             Prefix of this chain's keys in ``state`` (``"features."`` for a submodule).
         strict : bool, default True
             Every parameter must be found and no unused key with ``prefix`` may remain.
+
+        Raises
+        ------
+        KeyError
+            A missing key, or (strict) unexpected ones; every key is named.
+        ValueError
+            A key of the wrong shape, a non-numeric dtype (strings, objects, structured,
+            complex, dates), a damaged or truncated ``.npz`` member; the key is named.
+
+        Notes
+        -----
+        A file is treated as untrusted: only the members for this model's keys are read,
+        each member's header (dtype and shape) is checked before its data, exactly the
+        bytes of the expected array are decompressed, and nothing is ever unpickled.  The
+        load is all or nothing: every value is read and checked before any layer changes.
         """
-        if isinstance(state, (str, os.PathLike)):
-            with np.load(state) as f:
-                state = {k: f[k] for k in f.files}
-        used = set()
+        wanted: Dict[str, Tuple[Module, str, np.ndarray]] = {}
         for i, layer in enumerate(self.layers):
-            if not isinstance(layer, Module):
-                continue
-            for name, arr in layer.parameters().items():
-                key = f"{prefix}{i}.{name}"
-                if key not in state:
-                    if strict:
-                        raise KeyError(f"load_state_dict: missing key {key!r}")
-                    continue
-                value = np.asarray(state[key])
-                if value.shape != arr.shape:
-                    raise ValueError(f"load_state_dict: {key} has shape {value.shape}, the layer "
-                                     f"{_name(layer)} expects {arr.shape}")
-                setattr(layer, name, value.astype(arr.dtype))
-                used.add(key)
-        extra = [k for k in state if k.startswith(prefix) and k not in used
+            if isinstance(layer, Module):
+                for name, arr in layer.parameters().items():
+                    wanted[f"{prefix}{i}.{name}"] = (layer, name, arr)
+        if isinstance(state, (str, os.PathLike)):
+            values, keys = _read_npz(state, {k: v[2] for k, v in wanted.items()}, strict)
+        else:
+            keys = list(state)
+            values = {}
+            for key, (_, _, arr) in wanted.items():
+                if key in state:
+                    values[key] = _checked_value(key, np.asarray(state[key]), arr)
+        missing = [k for k in wanted if k not in values]
+        if strict and missing:
+            raise KeyError(f"load_state_dict: missing key(s) {missing}")
+        extra = [k for k in keys if k.startswith(prefix) and k not in wanted
                  and k.split(".")[-1] in ("weight", "bias")]
         if strict and extra:
-            raise KeyError(f"load_state_dict: unexpected keys {extra}")
+            raise KeyError(f"load_state_dict: unexpected key(s) {extra}")
+        for key, value in values.items():  # every value checked: now change the layers
+            layer, name, arr = wanted[key]
+            setattr(layer, name, value.astype(arr.dtype))
 
     def summary(self, input_shape: Sequence[int]) -> str:
         """A per-layer table (output shape, parameters, multiply-adds), like torchsummary."""
@@ -324,6 +339,63 @@ class Sequential(Module):
         out = [line, _fmt(rows[0], widths), line] + [_fmt(r, widths) for r in rows[1:]] + [line]
         out.append(f"Total params: {tp:,}    Total MACs: {tm:,}    FLOPs: {2 * tm:,}")
         return "\n".join(out)
+
+
+def _check_header(key: str, dtype: np.dtype, shape: Tuple[int, ...], like: np.ndarray) -> None:
+    """A ValueError naming ``key`` unless ``dtype`` is a plain real number type (bool, int,
+    float) and ``shape`` is ``like``'s."""
+    if dtype.kind not in "biuf" or dtype.fields is not None or dtype.subdtype is not None:
+        raise ValueError(f"load_state_dict: {key} has dtype {dtype}; parameters must be real numbers "
+                         "(bool, integer or float)")
+    if tuple(shape) != like.shape:
+        raise ValueError(f"load_state_dict: {key} has shape {tuple(shape)}, the layer expects "
+                         f"{like.shape}")
+
+
+def _checked_value(key: str, value: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """``value`` for parameter ``key`` after :func:`_check_header`."""
+    _check_header(key, value.dtype, value.shape, like)
+    return value
+
+
+def _read_npz(path: Union[str, "os.PathLike[str]"], wanted: Mapping[str, np.ndarray], strict: bool
+              ) -> Tuple[Dict[str, np.ndarray], List[str]]:
+    """The arrays of ``wanted``'s keys from the ``.npz`` at ``path``, and every key the file
+    holds.  Only those members are opened; each header is checked (numeric dtype, the
+    expected shape) before exactly its array's bytes are decompressed; nothing is unpickled."""
+    import zipfile
+
+    fmt = np.lib.format
+    values: Dict[str, np.ndarray] = {}
+    try:
+        zf = zipfile.ZipFile(path)
+    except zipfile.BadZipFile as exc:
+        raise ValueError(f"load_state_dict: {os.fspath(path)!r} is not an .npz file ({exc})") from None
+    with zf:
+        members = {n[:-4] if n.endswith(".npy") else n: n for n in zf.namelist()}
+        for key, like in wanted.items():
+            if key not in members:
+                continue
+            try:
+                with zf.open(members[key]) as f:
+                    version = fmt.read_magic(f)
+                    if version == (1, 0):
+                        shape, fortran, dtype = fmt.read_array_header_1_0(f)
+                    else:
+                        shape, fortran, dtype = fmt.read_array_header_2_0(f)
+                    _check_header(key, dtype, shape, like)
+                    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+                    data = f.read(nbytes)
+            except ValueError:
+                raise
+            except Exception as exc:  # a damaged member: bad magic, header or compression
+                raise ValueError(f"load_state_dict: {key} in {os.fspath(path)!r} cannot be read ({exc})") from None
+            if len(data) != nbytes:
+                raise ValueError(f"load_state_dict: {key} in {os.fspath(path)!r} is truncated "
+                                 f"({len(data)} of {nbytes} bytes)")
+            arr = np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran else "C")
+            values[key] = arr
+    return values, list(members)
 
 
 def _fmt(row: Sequence[str], widths: Sequence[int]) -> str:
