@@ -156,7 +156,7 @@ BAD = [
     (dict(in1=np.ones((5, 5), complex)), TypeError, r"complex input"),
     (dict(in2=np.ones((2, 2), complex)), TypeError, r"complex input"),
     (dict(fillvalue=1j), TypeError, r"fillvalue=1j must be real"),
-    (dict(fillvalue="x"), TypeError, r"fillvalue='x' must be a real number"),
+    (dict(fillvalue="x"), ValueError, r"fillvalue='x' must be a real scalar"),
     (dict(in2=np.ones((2, 9)), mode="valid"), ValueError, r"valid mode one of in1"),
     (dict(num_threads=0), ValueError, r"num_threads=0 must be >= 1"),
 ]

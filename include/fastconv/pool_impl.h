@@ -209,7 +209,7 @@ static void FC_SUFFIX(fc_max_pool_2x2_rows)(const FC_T *x, const fc_pool_geom *g
 
 /* Average pooling of output rows [oh0, oh1) of one plane (no dilation).  The rows of each
  * window are first summed into `acc` (one row of W, vectorisable), then each output column
- * sums its clipped column range of acc.  divisor_override > 0 replaces the divisor;
+ * sums its clipped column range of acc.  divisor_override != 0 replaces the divisor (a negative one too, as in PyTorch);
  * otherwise count_include_pad divides by the window clipped to the padded extent, else by
  * the number of real elements (PyTorch's rules, also for windows cut by ceil_mode).
  * acc holds W elements of scratch. */
@@ -242,7 +242,7 @@ static void FC_SUFFIX(fc_avg_pool_rows)(const FC_T *x, const fc_pool_geom *g, in
         while (ow_hi > ow_lo && g->w0[ow_hi - 1] + kW > W) --ow_hi;
         if (ow_hi > ow_lo) {
             int64_t div;
-            if (divisor_override > 0)
+            if (divisor_override != 0)
                 div = divisor_override;
             else if (count_include_pad)
                 div = (hend - h0) * kW;
@@ -272,7 +272,7 @@ static void FC_SUFFIX(fc_avg_pool_rows)(const FC_T *x, const fc_pool_geom *g, in
             FC_T sum = 0;
             for (int64_t w = ws; w < we; ++w) sum += acc[w - c_org];
             int64_t div;
-            if (divisor_override > 0)
+            if (divisor_override != 0)
                 div = divisor_override;
             else if (count_include_pad)
                 div = (hend - h0) * (wend - w0);

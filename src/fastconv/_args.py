@@ -71,13 +71,22 @@ def check_int(value: Any, name: str, fn: str, minimum: int = 0) -> int:
 
 
 def as_pair(value: Any, name: str, fn: str, minimum: int = 1) -> Tuple[int, int]:
-    """``v`` -> ``(v, v)``; a pair is checked element-wise."""
+    """``v`` or ``(v,)`` -> ``(v, v)`` (PyTorch's forms); a pair is checked element-wise."""
     if isinstance(value, (tuple, list)):
+        if len(value) == 1:
+            v = check_int(value[0], name, fn, minimum)
+            return (v, v)
         if len(value) != 2:
-            raise ValueError(f"{fn}: {name}={tuple(value)!r} must be an int or a pair (h, w)")
+            raise ValueError(f"{fn}: {name}={tuple(value)!r} must be an int, a pair (h, w) or a "
+                             "one-element tuple (v,) meaning (v, v)")
         return (check_int(value[0], name, fn, minimum), check_int(value[1], name, fn, minimum))
     v = check_int(value, name, fn, minimum)
     return (v, v)
+
+
+def default_stride(stride: Any) -> bool:
+    """Whether a pooling ``stride`` means "the kernel size": None, or PyTorch's ``()``/``[]``."""
+    return stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0)
 
 
 # --------------------------------------------------------------------------- dtypes
@@ -173,9 +182,13 @@ def normalize_padding(padding: Any, ksize: Tuple[int, int], stride: Tuple[int, i
             (t, b), (l, r) = [_pad_side(p, fn) for p in padding]
             return (t, b, l, r)
         if len(padding) == 4 and not any(isinstance(p, (tuple, list)) for p in padding):
-            # (top, bottom, left, right), the order fastconv uses internally
-            t, b, l, r = (check_int(p, "padding", fn, 0) for p in padding)
-            return (t, b, l, r)
+            # torch.nn.functional.pad reads a flat 4-tuple as (left, right, top, bottom),
+            # numpy-style code as (top, bottom, left, right): refuse the ambiguity
+            t, b, l, r = padding
+            raise ValueError(f"{fn}: padding={tuple(padding)!r} is ambiguous (F.pad reads a flat "
+                             f"4-tuple as (left, right, top, bottom)); write the sides nested: "
+                             f"((top, bottom), (left, right)), e.g. padding=(({t}, {b}), ({l}, {r})) "
+                             "for top, bottom, left, right in that order")
         ph, pw = as_pair(padding, "padding", fn, minimum=0)
         return (ph, ph, pw, pw)
     p = check_int(padding, "padding", fn, 0)
@@ -267,9 +280,9 @@ def _conv2d_geometry(in_shape: Sequence[int], w_shape: Sequence[int], stride: An
     N, C, H, W = in_shape if batched else (1,) + in_shape
     Cout, Cg, kH, kW = w_shape
     g = check_int(groups, "groups", fn, 1)
-    if C < 1 or H < 1 or W < 1:
-        raise ValueError(f"{fn}: input shape {in_shape} has an empty channel or spatial "
-                         "dimension; only the batch dimension may be 0")
+    if H < 1 or W < 1:
+        raise ValueError(f"{fn}: input shape {in_shape} has an empty spatial dimension; only "
+                         "the batch and channel dimensions may be 0")
     if Cout < 1 or kH < 1 or kW < 1:
         raise ValueError(f"{fn}: weight shape {w_shape} has an empty dimension")
     if C % g:
@@ -281,7 +294,14 @@ def _conv2d_geometry(in_shape: Sequence[int], w_shape: Sequence[int], stride: An
                          f"{C} / {g} = {C // g} (input shape {in_shape}, weight shape {w_shape})")
     s = as_pair(stride, "stride", fn, 1)
     d = as_pair(dilation, "dilation", fn, 1)
+    for k_, d_, axis in ((kH, d[0], "height"), (kW, d[1], "width")):
+        if d_ * (k_ - 1) + 1 > MAX_DIM:
+            raise ValueError(f"{fn}: the kernel's {axis} {k_} with dilation {d_} spans "
+                             f"{d_ * (k_ - 1) + 1} elements, more than {MAX_DIM}")
     pads = normalize_padding(padding, (kH, kW), s, d, (H, W), fn)
+    if max(pads) > MAX_DIM:
+        raise ValueError(f"{fn}: padding={padding!r} gives padding {pads} (top, bottom, left, "
+                         f"right); each must be <= {MAX_DIM}")
     Ho = conv_out_size(H, pads[0], pads[1], kH, s[0], d[0])
     Wo = conv_out_size(W, pads[2], pads[3], kW, s[1], d[1])
     if Ho < 1 or Wo < 1:
@@ -346,6 +366,25 @@ def result_buffer(out: Any, shape: Tuple[int, ...], batched_shape: Tuple[int, ..
     return _buffers.empty(batched_shape, dtype), out
 
 
+def fill_bias(a: ConvArgs, out: Any, shape: Tuple[int, ...], fn: str, inputs: Sequence[Any]) -> Any:
+    """The result of a convolution over zero input channels: every output is an empty sum,
+    0, plus the bias (PyTorch's result)."""
+    if is_cupy(a.x):
+        import cupy
+
+        res = cupy.zeros(a.out_shape, dtype=a.dtype)
+        if a.bias is not None:
+            res += a.bias.astype(a.dtype)[:, None, None]
+        res = res.reshape(shape)
+        if out is None:
+            return res
+        out[...] = res
+        return out
+    buf, user_out = result_buffer(out, shape, a.out_shape, a.dtype, fn, inputs)
+    buf[...] = 0 if a.bias is None else a.bias[:, None, None]
+    return finish(buf, user_out, shape)
+
+
 def finish(buf: np.ndarray, user_out: Optional[np.ndarray], shape: Tuple[int, ...]) -> np.ndarray:
     """Give the result its public shape, copying into the user's ``out`` when needed."""
     res = buf.reshape(shape)
@@ -380,7 +419,7 @@ def pool2d_geometry(in_shape: Sequence[int], kernel_size: Any, stride: Any, padd
         raise ValueError(f"{fn}: input shape {in_shape} has an empty channel or spatial "
                          "dimension; only the batch dimension may be 0")
     k = as_pair(kernel_size, "kernel_size", fn, 1)
-    s = k if stride is None else as_pair(stride, "stride", fn, 1)
+    s = k if default_stride(stride) else as_pair(stride, "stride", fn, 1)
     if isinstance(padding, str):
         raise ValueError(f"{fn}: padding={padding!r} must be an int or a pair (pH, pW)")
     p = as_pair(padding, "padding", fn, 0)
@@ -398,18 +437,35 @@ def pool2d_geometry(in_shape: Sequence[int], kernel_size: Any, stride: Any, padd
                          f"the input plane ({H}, {W}): the output would be ({Ho}, {Wo})")
     # Every window must hold at least one real element (PyTorch would read -inf).  With
     # dilation 1 that follows from padding <= kernel/2 and the ceil_mode rule; dilated taps
-    # can step over the whole input, so those windows are checked one by one.
+    # can step over the whole input (see _empty_window).
     for n_, o, k_, s_, p_, d_, axis in ((H, Ho, k[0], s[0], p[0], d[0], "h"),
                                        (W, Wo, k[1], s[1], p[1], d[1], "w")):
         if d_ > 1:
-            taps = (np.arange(o) * s_ - p_)[:, None] + np.arange(k_) * d_
-            empty = ~((taps >= 0) & (taps < n_)).any(axis=1)
-            if empty.any():
+            bad = _empty_window(n_, o, k_, s_, p_, d_)
+            if bad >= 0:
                 raise ValueError(f"{fn}: with kernel_size={k}, stride={s}, padding={p}, dilation={d}, "
-                                 f"window {int(np.argmax(empty))} along {axis} holds no input element")
+                                 f"window {bad} along {axis} holds no input element")
     out_shape = (N, C, Ho, Wo)
     check_result_size(out_shape, 8, fn, "the configuration is too large")
     return batched, out_shape, k, s, p, d
+
+
+def _empty_window(n: int, o: int, k: int, s: int, p: int, d: int) -> int:
+    """The first of the ``o`` dilated windows (window i starts at ``i * s - p``, its ``k``
+    taps ``d`` apart) with no tap in ``[0, n)``, or -1, without a window-by-tap table.
+
+    A window starting at a >= 0 has its first tap inside, because every output window
+    starts before n (pool_out_size's ceil_mode rule).  One starting at a < 0 has its first
+    tap at or after 0 at ``a mod d``, which must be below n and not past its last tap
+    ``a + (k - 1) d``.  Only windows i < ceil(p / s) start before 0: at most k / 2 + 1 of
+    them (p <= k / 2), so the work follows the kernel, not the output."""
+    lead = min(o, -(-p // s))
+    if lead <= 0:
+        return -1
+    a = np.arange(lead, dtype=np.int64) * s - p
+    first = a % d
+    empty = (first >= n) | (first > a + (k - 1) * d)
+    return int(np.argmax(empty)) if empty.any() else -1
 
 
 # --------------------------------------------------------------------------- shapes and cost
@@ -449,10 +505,13 @@ def conv2d_output_shape(input_shape: Sequence[int], weight_shape: Sequence[int],
     if len(in_shape) not in (3, 4):
         raise ValueError(f"{fn}: input_shape must have 3 or 4 entries, got {in_shape}")
     C = in_shape[-3]
-    if w_shape[1] < 1 or C % w_shape[1]:
+    if w_shape[1] == 0 and C == 0:
+        groups = 1  # no input channel: any group count gives the same shape
+    elif w_shape[1] < 1 or C % w_shape[1]:
         raise ValueError(f"{fn}: weight_shape[1]={w_shape[1]} must divide in_channels={C}")
-    batched, shape, *_ = conv2d_geometry(in_shape, w_shape, stride, padding, dilation,
-                                         C // w_shape[1], fn)
+    else:
+        groups = C // w_shape[1]
+    batched, shape, *_ = conv2d_geometry(in_shape, w_shape, stride, padding, dilation, groups, fn)
     return shape if batched else shape[1:]
 
 

@@ -15,7 +15,7 @@ from fastconv._kernels cimport (
     FC_NV_NARROW, FC_NV_WIDE, fc_band_rows, fc_conv_band_d, fc_conv_band_f, fc_conv_geom,
     fc_alloc, fc_conv_vector_bytes, fc_conv_wide_ocb, fc_dw_band_d, fc_dw_band_f, fc_pack_band_d, fc_pack_band_f,
     fc_pack_weights_d, fc_pack_weights_f, fc_pad_index, fc_pad_map, fc_wino_band_d, fc_wino_band_f, fc_wino_ocb,
-    fc_wino_weights_d, fc_wino_weights_f,
+    fc_nonfinite_d, fc_nonfinite_f, fc_wino_weights_d, fc_wino_weights_f,
 )
 from fastconv._omp cimport resolve_threads
 from fastconv._types cimport real_t
@@ -53,6 +53,32 @@ def _set_vector_bytes_cap(Py_ssize_t cap):
     old = _vector_bytes_cap
     _vector_bytes_cap = cap
     return old
+
+
+def all_finite(const real_t[:, :, :, :] x):
+    """Whether no element of ``x`` (any strides) is NaN or +-inf: one pass, no copy.  The
+    callers send non-finite inputs and kernels to the direct kernels, which keep the exact
+    pattern of NaN and +-inf that the fast algorithms would spread."""
+    cdef Py_ssize_t a, b, c, W = x.shape[3]
+    cdef int64_t sW = x.strides[3] // <Py_ssize_t>sizeof(real_t)
+    cdef int bad = 0
+    if x.shape[0] == 0 or x.shape[1] == 0 or x.shape[2] == 0 or W == 0:
+        return True
+    with nogil:
+        for a in range(x.shape[0]):
+            for b in range(x.shape[1]):
+                for c in range(x.shape[2]):
+                    if real_t is float:
+                        bad = fc_nonfinite_f(&x[a, b, c, 0], W, sW)
+                    else:
+                        bad = fc_nonfinite_d(&x[a, b, c, 0], W, sW)
+                    if bad:
+                        break
+                if bad:
+                    break
+            if bad:
+                break
+    return not bad
 
 
 # Channel-lane tiles (output channels in the vector lanes) are used when the channels per
@@ -151,6 +177,12 @@ def _set_channel_lanes_1x1(int mode):
 # strips), or the row sweep's rule below.
 _IN_PLACE_MAX_K = 5
 _IN_PLACE_MAX_ROW_BYTES = 6144
+# Its edge buffers hold, per chunk of output columns, the padded columns the chunk reads, for
+# every input row a group of output rows reads: they grow with the dilation in both
+# directions (512 x 512, 3 x 3, dilation 128: 167 ms, and 68 GB asked for at dilation
+# 65536).  Dilations that spread the taps wider than this many vectors take the packed
+# bands, whose stride phases make any dilation a unit-stride load.
+_IN_PLACE_MAX_SPREAD_VECTORS = 4
 # 1: the rule above; 0: never; 2: always (when the layout allows it).  Tests set it.
 _in_place = 1
 
@@ -179,11 +211,16 @@ def _sweeps(Py_ssize_t kH, Py_ssize_t kW, Py_ssize_t sh, Py_ssize_t dh, Py_ssize
 
 
 def _use_in_place(Py_ssize_t Cg, Py_ssize_t sw, Py_ssize_t sW, Py_ssize_t kH, Py_ssize_t kW,
-                  Py_ssize_t W, Py_ssize_t isz, Py_ssize_t sh=1, Py_ssize_t dh=1, Py_ssize_t dw=1):
+                  Py_ssize_t W, Py_ssize_t isz, Py_ssize_t sh=1, Py_ssize_t dh=1, Py_ssize_t dw=1,
+                  bint finite_weights=True):
     """Whether conv2d_direct takes the in-place kernel: one input channel per output channel,
-    column stride 1, contiguous input rows (``sW`` is the column stride in bytes), and the
-    measured rule above."""
-    if Cg != 1 or sw != 1 or sW != isz or _in_place == 0:
+    column stride 1, contiguous input rows (``sW`` is the column stride in bytes), taps no
+    more than _IN_PLACE_MAX_SPREAD_VECTORS vectors apart in either direction, finite weights
+    (the kernel leaves out taps that fall on zero padding, where a NaN or infinite weight
+    must still make the output NaN), and the measured rule above."""
+    cdef Py_ssize_t spread = _IN_PLACE_MAX_SPREAD_VECTORS * vector_bytes() // isz
+    if (Cg != 1 or sw != 1 or sW != isz or _in_place == 0 or not finite_weights
+            or (kW - 1) * dw > spread or (kH - 1) * dh > spread):
         return False
     return _in_place == 2 or _sweeps(kH, kW, sh, dh, dw, W, isz) or (
         kH <= _IN_PLACE_MAX_K and kW <= _IN_PLACE_MAX_K and kW * W * isz <= _IN_PLACE_MAX_ROW_BYTES)
@@ -226,14 +263,17 @@ def _layout(Py_ssize_t kW, Py_ssize_t sw, Py_ssize_t dw, Py_ssize_t wo_pad):
 
 
 cdef tuple _build_layout(Py_ssize_t kW, Py_ssize_t sw, Py_ssize_t dw, Py_ssize_t wo_pad):
-    residues = sorted({(kw * dw) % sw for kw in range(kW)})
+    # kw * dw mod sw repeats with period at most sw: the residues come from the first sw taps
+    # (a broadcast kernel may have billions of taps)
+    residues = sorted({(kw * dw) % sw for kw in range(min(kW, sw))})
     max_off = ((kW - 1) * dw) // sw
     wq_phase = wo_pad + max_off
     if len(residues) * wq_phase <= 2 * kW * wo_pad:
-        q = {r: i for i, r in enumerate(residues)}
+        q = np.zeros(sw, dtype=np.int64)
+        q[residues] = np.arange(len(residues), dtype=np.int64)
+        pos = np.arange(kW, dtype=np.int64) * dw
         pstart = np.array(residues, dtype=np.int64)
-        xoff = np.array([q[(kw * dw) % sw] * wq_phase + (kw * dw) // sw for kw in range(kW)],
-                        dtype=np.int64)
+        xoff = q[pos % sw] * wq_phase + pos // sw
         return pstart, xoff, wq_phase
     pstart = np.arange(kW, dtype=np.int64) * dw
     xoff = np.arange(kW, dtype=np.int64) * wo_pad
@@ -256,7 +296,7 @@ def conv2d_direct(const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const 
     if N == 0 or Cout == 0 or Ho == 0 or Wo == 0:
         return
     cdef Py_ssize_t G = groups, coutg = Cout // groups, isz = sizeof(real_t)
-    if _use_in_place(Cg, sw, x.strides[3], kH, kW, W, isz, sh, dh, dw):
+    if Cg == 1 and _use_in_place(Cg, sw, x.strides[3], kH, kW, W, isz, sh, dh, dw, all_finite(w)):
         _conv_in_place(x, w, bias, out, coutg, sh, dh, dw, pt, pl, mode, fill, num_threads)
         return
     cdef int64_t vb = vector_bytes()
@@ -571,7 +611,7 @@ def conv2d_winograd(const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, cons
     cdef int64_t row_bytes = A * A * (Cg + ocp) * ncr * vl * isz
     cdef int64_t Rt = WINO_BYTES // max(row_bytes, 1)
     nt_max = resolve_threads(num_threads)
-    cdef int64_t per_thread = (ntr * N * G * dh + 4 * nt_max - 1) // (4 * nt_max)
+    cdef int64_t per_thread = (ntr * N * G * min(dh, Ho) + 4 * nt_max - 1) // (4 * nt_max)
     Rt = max(1, min(Rt, ntr, per_thread))
     # whole groups of 3 chunks (the product tile's width) where that costs at most 2 more
     # rows and keeps the buffers below twice the aim (C5 with m = 4: 5.7 -> 5.2 ms)
@@ -581,7 +621,9 @@ def conv2d_winograd(const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, cons
     if (r3 * ncr) % 3 == 0 and r3 * row_bytes <= 2 * WINO_BYTES:
         Rt = r3
     cdef int64_t nb = (ntr + Rt - 1) // Rt
-    cdef int64_t nitems = N * G * dh * nb
+    # row phases past the output's height are empty (a dilation of 2**28 on an 8-row plane)
+    cdef int64_t nph = min(dh, Ho)
+    cdef int64_t nitems = N * G * nph * nb
     cdef int nt = resolve_threads(num_threads, max(nitems, G * nob))
     cdef int64_t maxrows = (Rt - 1) * m + A
     cdef int64_t nch = Rt * ncr
@@ -625,9 +667,9 @@ def conv2d_winograd(const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, cons
         for item in prange(nitems, schedule="static"):
             if band == NULL or vbuf == NULL or rowsrc == NULL:
                 continue
-            n = item // (G * dh * nb)
-            gi = (item // (dh * nb)) % G
-            pr = (item // nb) % dh
+            n = item // (G * nph * nb)
+            gi = (item // (nph * nb)) % G
+            pr = (item // nb) % nph
             b = item % nb
             hp = (Ho - pr + dh - 1) // dh  # output rows of row phase pr
             tr0 = b * Rt
@@ -665,7 +707,10 @@ def pad_window(const real_t[:, :] plane, real_t[:, :] dst, Py_ssize_t r0, Py_ssi
     numpy.pad for any size) whose first element is padded position (r0, c0) into ``dst``
     (any strides, e.g. the real or imaginary part of a complex array):
     ``dst[i, j] = padded[r0 + i, c0 + j]``, positions counted from the plane's first element.
-    The FFT path cuts its tiles with it, so that no padded copy of a whole plane is made."""
+    The FFT path cuts its tiles with it, so that no padded copy of a whole plane is made.
+
+    Returns whether every value written is finite (the check is fused into the copy: the FFT
+    path computes tiles that are not by the direct kernels)."""
     cdef Py_ssize_t H = plane.shape[0], W = plane.shape[1]
     cdef Py_ssize_t nh = dst.shape[0], nw = dst.shape[1]
     cdef Py_ssize_t sH = plane.strides[0] // sizeof(real_t), sW = plane.strides[1] // sizeof(real_t)
@@ -676,10 +721,11 @@ def pad_window(const real_t[:, :] plane, real_t[:, :] dst, Py_ssize_t r0, Py_ssi
     cdef int64_t s, cs
     cdef const real_t *row
     cdef real_t *d
+    cdef int bad = 0
     if H == 0 or W == 0:
         raise ValueError("pad_window: the plane is empty")
     if nh == 0 or nw == 0:
-        return
+        return True
     with nogil:
         for i in range(nh):
             d = &dst[0, 0] + i * dH
@@ -687,6 +733,7 @@ def pad_window(const real_t[:, :] plane, real_t[:, :] dst, Py_ssize_t r0, Py_ssi
             if s < 0:
                 for j in range(nw):
                     d[j * dW] = fill
+                bad = bad | (not (fill - fill == 0))
                 continue
             row = &plane[0, 0] + s * sH
             for j in range(jlo):
@@ -701,3 +748,8 @@ def pad_window(const real_t[:, :] plane, real_t[:, :] dst, Py_ssize_t r0, Py_ssi
             for j in range(jhi, nw):
                 cs = fc_pad_index(c0 + j, W, mode)
                 d[j * dW] = fill if cs < 0 else row[cs * sW]
+            if real_t is float:
+                bad = bad | fc_nonfinite_f(d, nw, dW)
+            else:
+                bad = bad | fc_nonfinite_d(d, nw, dW)
+    return not bad

@@ -85,3 +85,7 @@ cdef extern from "fastconv/pool.h" nogil:
                               int64_t is0, int64_t is1, int64_t h, int64_t w, float *out, int64_t size)
     int64_t fc_unpool_plane_d(const double *v, int64_t vs0, int64_t vs1, const int64_t *idx,
                               int64_t is0, int64_t is1, int64_t h, int64_t w, double *out, int64_t size)
+
+cdef extern from "fastconv/finite.h" nogil:
+    int fc_nonfinite_f(const float *x, int64_t n, int64_t s)
+    int fc_nonfinite_d(const double *x, int64_t n, int64_t s)

@@ -19,13 +19,14 @@ _WINOGRAD_TILE = {"winograd": 2, "winograd4": 4}
 #: perfect shuffle of m * dw vectors, so m * dw must be 2, 4 or 8 (any row dilation).
 _WINOGRAD_COLUMN_DILATIONS = {"winograd": (1, 2, 4), "winograd4": (1, 2)}
 
-# "auto" uses Winograd for 3x3 layers with unit stride from these channel counts (per group,
-# input and output) and output width (dilated layers: below).  Measured on AVX-512 (1 and 2
-# threads) against the direct kernels: F(2x2, 3x3) in float32 1.1-1.35x faster with >= 32 channels on
-# planes >= 56 wide (ResNet's 64 x 56 x 56: 8.0 -> 6.2-7.1 ms), slower with 16 channels or on
-# 14-28 wide planes (0.5-1.0x); F(4x4, 3x3) in float64 1.1-1.7x on the same shapes.  float32
-# keeps F(2x2, 3x3), whose rounding error is the direct kernels'; F(4x4, 3x3) would be 1.5x
-# faster again but with about ten times that error.
+# "auto" uses Winograd F(4x4, 3x3) for float64 3x3 layers with unit stride from these channel
+# counts (per group, input and output) and output width (dilated layers: below).  Measured on
+# AVX-512 (1 and 2 threads) against the direct kernels: 1.1-1.7x faster with >= 32 channels on
+# planes >= 56 wide, slower with 16 channels or on 14-28 wide planes.  float32 "auto" never
+# takes Winograd: the transforms add rounding error that the direct kernels' blocked sums do
+# not have, and float32 results must be no less accurate than PyTorch's (RMS error against
+# float64, relative to PyTorch's, 3x3 with 64 / 256 / 512 input channels: F(2x2, 3x3) 1.19 /
+# 2.15 / 2.87, the direct kernels 0.74 / 0.77 / 0.74).  It stays available by name.
 _WINOGRAD_MIN_CHANNELS = 32
 _WINOGRAD_MIN_WIDTH = 48
 # A column dilation dw splits each output row into dw phases ceil(W_out / dw) wide, each a
@@ -61,10 +62,10 @@ def _algorithm(a: _args.ConvArgs, algorithm: str) -> str:
         # FFT and the direct kernels they share)
         if _fft_ok(a) and signal.fft_pays(kh * kw, a.out_shape[2] * a.out_shape[3]):
             return "fft"
-        pick = "winograd" if a.dtype == np.float32 else "winograd4"
+        pick = "winograd4"
         dw = a.dilation[1]
         width = -(-a.out_shape[3] // dw)
-        if (_winograd_ok(a, pick) and cg >= _WINOGRAD_MIN_CHANNELS
+        if (a.dtype == np.float64 and _winograd_ok(a, pick) and cg >= _WINOGRAD_MIN_CHANNELS
                 and cout // a.groups >= _WINOGRAD_MIN_CHANNELS
                 and width >= (_WINOGRAD_MIN_WIDTH if dw == 1 else _WINOGRAD_MIN_PHASE_WIDTH)):
             return pick
@@ -83,6 +84,17 @@ def _algorithm(a: _args.ConvArgs, algorithm: str) -> str:
     return algorithm
 
 
+def _exact_for_nonfinite(a: _args.ConvArgs, method: str) -> str:
+    """``method``, or "direct" where it would not keep the direct kernels' pattern of NaN and
+    +-inf: Winograd mixes every input of a tile into every output of it (an infinite pixel
+    became NaN, in F(4x4, 3x3) beyond the windows that read it), so a non-finite input or
+    weight takes the direct kernels.  The FFT handles its own non-finite tiles (see
+    :func:`fastconv.signal._fft`).  One pass over the input, Winograd calls only."""
+    if method in _WINOGRAD_TILE and not (_conv.all_finite(a.w) and _conv.all_finite(a.x)):
+        return "direct"
+    return method
+
+
 def conv2d(input: Any, weight: Any, bias: Any = None, stride: IntPair = 1, padding: Any = 0,
            dilation: IntPair = 1, groups: int = 1, padding_mode: str = "zeros", *,
            out: Optional[np.ndarray] = None, num_threads: Optional[int] = None,
@@ -97,7 +109,8 @@ def conv2d(input: Any, weight: Any, bias: Any = None, stride: IntPair = 1, paddi
     ----------
     input : ndarray of shape (N, C_in, H, W) or (C_in, H, W)
         NumPy or CuPy array, any strides; never modified.  An unbatched input gives an
-        unbatched result.
+        unbatched result.  ``N`` may be 0 (an empty result) and ``C_in`` may be 0 (as in
+        PyTorch: every output is an empty sum, so the result is the bias, or zeros).
     weight : ndarray of shape (C_out, C_in // groups, kH, kW)
     bias : ndarray of shape (C_out,), optional
     stride : int or (int, int), default 1
@@ -117,22 +130,27 @@ def conv2d(input: Any, weight: Any, bias: Any = None, stride: IntPair = 1, paddi
         Threads for this call; None uses :func:`fastconv.get_num_threads`.
     algorithm : {"auto", "direct", "winograd", "winograd4", "fft"}, default "auto"
         "direct": register-blocked direct convolution over packed input bands (handles every
-        configuration).  "winograd": Winograd F(2x2, 3x3), 4 instead of 9 multiply-adds per
-        output and input channel, the direct kernels' rounding error; "winograd4": F(4x4,
-        3x3), 2.25 multiply-adds, about ten times the float32 rounding error of "direct"
-        (still within float32 tolerance of the exact result).  Both need a 3x3 kernel with
+        configuration); its float32 sums run in blocks of about 80 products, with an error
+        no larger than PyTorch's.  "winograd": Winograd F(2x2, 3x3), 4 instead of 9
+        multiply-adds per output and input channel, with 1.2-3x PyTorch's float32 rounding
+        error (more with more input channels); "winograd4": F(4x4, 3x3), 2.25 multiply-adds,
+        about ten times the float32 rounding error of "direct".  Both need a 3x3 kernel with
         stride 1 (any padding, mode or groups); a dilated layer runs as one undilated
         Winograd convolution per row and column phase of the output, for any row dilation
-        and a column dilation of 1, 2 or 4 ("winograd4": 1 or 2).  "auto" picks Winograd
-        for such layers with at least 32 channels per group in and out on planes at least
-        48 wide (column-dilated: phases ``ceil(W_out / dilation)`` at least 32 wide);
-        "winograd" for float32, "winograd4" for float64.  "fft": overlap-save FFT (as
+        and a column dilation of 1, 2 or 4 ("winograd4": 1 or 2).  "auto" picks "winograd4"
+        for float64 layers of that kind with at least 32 channels per group in and out on
+        planes at least 48 wide (column-dilated: phases ``ceil(W_out / dilation)`` at least
+        32 wide), never Winograd for float32.  "fft": overlap-save FFT (as
         :func:`fastconv.correlate2d`'s), for layers with one input channel per output channel
         (``C_in / groups == 1`` and ``C_out == groups``), stride 1 and dilation 1, any
         padding; "auto" picks it for such layers where correlate2d does: from 25x25 kernel
         taps (19x19 with 256-bit direct kernels) on output planes of at least 512 x 1024
-        pixels.  "direct" otherwise.  CuPy arrays always run the CUDA direct
-        kernel.
+        pixels.  "direct" otherwise.  Every algorithm gives the direct kernels' pattern of
+        NaN, +inf and -inf: Winograd calls with a non-finite input or weight, and FFT tiles
+        or kernels holding one, run the direct kernels.  "direct" is exact per element (each
+        output's error is relative to the sum of its products' magnitudes); "winograd",
+        "winograd4" and "fft" per maximum (relative to the largest values of a tile or
+        plane).  CuPy arrays always run the CUDA direct kernel.
 
     Returns
     -------
@@ -162,11 +180,16 @@ def conv2d(input: Any, weight: Any, bias: Any = None, stride: IntPair = 1, paddi
     resolve_threads(num_threads)
     method = _algorithm(a, algorithm)
     shape = a.out_shape if a.batched else a.out_shape[1:]
+    if a.x.shape[1] == 0:  # no input channel: every output is the empty sum, 0, plus the bias
+        return _args.fill_bias(a, out, shape, "conv2d", (input, weight, bias))
     if _args.is_cupy(a.x):
         from fastconv import cuda
 
         return cuda.conv2d(a, out=out)
     buf, user_out = _args.result_buffer(out, shape, a.out_shape, a.dtype, "conv2d", (input, weight, bias))
+    if buf.size == 0:
+        return _args.finish(buf, user_out, shape)
+    method = _exact_for_nonfinite(a, method)
     if method == "direct":
         _conv.conv2d_direct(a.x, a.w, a.bias, buf, a.groups, a.stride[0], a.stride[1],
                             a.dilation[0], a.dilation[1], a.pads[0], a.pads[2], a.mode, 0.0,

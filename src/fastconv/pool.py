@@ -121,7 +121,7 @@ def avg_pool2d(input: Any, kernel_size: IntPair, stride: Optional[IntPair] = Non
         Divide by the window clipped to the padded extent (True) or by the number of real
         elements in it (False).
     divisor_override : int, optional
-        Divide every window's sum by this instead.
+        Divide every window's sum by this instead: any int but 0 (negative too, as PyTorch).
     num_threads : int, optional
 
     Returns
@@ -142,7 +142,11 @@ def avg_pool2d(input: Any, kernel_size: IntPair, stride: Optional[IntPair] = Non
                                                            ceil_mode, fn)
     if not isinstance(count_include_pad, (bool, np.bool_)):
         raise TypeError(f"{fn}: count_include_pad must be a bool, got {count_include_pad!r}")
-    div = 0 if divisor_override is None else _args.check_int(divisor_override, "divisor_override", fn, 1)
+    div = 0
+    if divisor_override is not None:  # PyTorch's rule: any int but 0 (a negative one flips the sign)
+        div = _args.check_int(divisor_override, "divisor_override", fn, -_args.MAX_DIM)
+        if div == 0:
+            raise ValueError(f"{fn}: divisor_override=0 must not be zero")
     resolve_threads(num_threads)
     x = input if batched else input[None]
     if _args.is_cupy(x):
@@ -228,7 +232,7 @@ def max_unpool2d(input: Any, indices: Any, kernel_size: IntPair, stride: Optiona
         raise ValueError(f"{fn}: indices shape {tuple(indices.shape)} must equal input shape "
                          f"{tuple(input.shape)}")
     k = _args.as_pair(kernel_size, "kernel_size", fn, 1)
-    s = k if stride is None else _args.as_pair(stride, "stride", fn, 1)
+    s = k if _args.default_stride(stride) else _args.as_pair(stride, "stride", fn, 1)
     p = _args.as_pair(padding, "padding", fn, 0)
     H, W = unpool_output_size(input.shape[-2:], k, s, p, output_size, input.ndim, fn)
     resolve_threads(num_threads)

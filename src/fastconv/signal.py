@@ -10,18 +10,33 @@ Methods
 "direct"
     The register-blocked direct kernel of :func:`fastconv.conv2d` (one input channel).
 "separable"
-    When the kernel has rank 1 (SVD, within float tolerance): a column pass then a row pass,
-    ``kh + kw`` multiply-adds per pixel instead of ``kh * kw``.
+    When the kernel is an outer product (a column times a row that reproduce every tap to
+    within ``SEPARABLE_ULPS`` units in the last place of that tap, so near-zero taps keep
+    their value): a column pass then a row pass, ``kh + kw`` multiply-adds per pixel instead
+    of ``kh * kw``.
 "fft"
     Overlap-save with ``scipy.fft``: tiles of at most ``FFT_TILE`` points per axis (sized
     by a cost model) are cut from the plane padded by the boundary mode, two at a time
     into one complex transform done in place, and shared out over the threads; each thread
     holds one tile's buffer.
 "auto" (default)
-    "direct" for kernels of at most 3x3 taps; else "separable" when the kernel has rank 1;
-    else "fft" when the kernel has at least ``FFT_MIN_TAPS[w]`` taps, ``w`` being the
-    vector width of the direct kernels on this CPU (:func:`fastconv._conv.vector_bytes`),
-    and the output planes have at least ``FFT_MIN_PIXELS`` pixels; else "direct".
+    "direct" for kernels of at most 3x3 taps; else "separable" when the kernel is an outer
+    product as above; else "fft" when the kernel has at least ``FFT_MIN_TAPS[w]`` taps,
+    ``w`` being the vector width of the direct kernels on this CPU
+    (:func:`fastconv._conv.vector_bytes`), and the output planes have at least
+    ``FFT_MIN_PIXELS`` pixels; else "direct".
+
+Accuracy and non-finite values
+------------------------------
+"direct" and "separable" are exact per element: each output's rounding error is a small
+multiple of the unit roundoff times the sum of its products' magnitudes, so small outputs
+next to large ones stay accurate.  "fft" is exact per maximum: its error is relative to the
+largest values of the plane and kernel, so outputs many orders of magnitude below them may
+lose their digits.  Every method gives exactly the direct method's pattern of NaN, +inf and
+-inf: a kernel holding NaN or +-inf runs "direct" whatever the method; the FFT computes a
+tile that holds a non-finite input (or fill) value with the direct kernels, and the
+separable split keeps the pattern by construction (its factors have the signs and zeros of
+the taps).
 """
 
 from __future__ import annotations
@@ -64,6 +79,10 @@ FFT_TILE_OVERHEAD = 72
 #: measured about 200 us (four 90 x 90 tiles on 2 threads took 0.31 ms, one 160 x 160 tile
 #: on one 0.17 ms).
 FFT_THREADS_COST = 60000
+#: "separable" needs the product of its factors within this many units in the last place of
+#: every tap (in the kernel's dtype).  The factors are a column and a row of the kernel, so
+#: an outer product of two vectors, rounded to the dtype, passes with 1-3 ulps.
+SEPARABLE_ULPS = 8
 
 
 def _check_choice(value: Any, name: str, choices: Any, fn: str) -> None:
@@ -72,24 +91,50 @@ def _check_choice(value: Any, name: str, choices: Any, fn: str) -> None:
 
 
 def _fill_value(fillvalue: Any, dtype: np.dtype, fn: str) -> float:
-    if isinstance(fillvalue, (complex, np.complexfloating)) and np.imag(fillvalue) != 0:
-        raise TypeError(f"{fn}: fillvalue={fillvalue!r} must be real")
+    """SciPy's rule: a scalar or an array of one element, else a ValueError; a complex value
+    with an imaginary part is a TypeError (complex data is not computed)."""
     try:
-        return float(np.real(fillvalue))
-    except (TypeError, ValueError):
-        raise TypeError(f"{fn}: fillvalue={fillvalue!r} must be a real number") from None
+        arr = np.asarray(fillvalue)
+    except Exception:
+        arr = np.asarray(None)
+    if arr.dtype.kind == "c":
+        if arr.size == 1 and np.imag(arr).item() == 0:
+            arr = np.real(arr)
+        else:
+            raise TypeError(f"{fn}: fillvalue={fillvalue!r} must be real")
+    if arr.size != 1 or arr.dtype.kind not in "biuf":
+        raise ValueError(f"{fn}: fillvalue={fillvalue!r} must be a real scalar or an array with one element")
+    return float(arr.reshape(()))
+
+
+def _finite(a: np.ndarray) -> bool:
+    """No NaN or +-inf in ``a`` (2-D, float32/float64), in one pass without a copy."""
+    return _conv.all_finite(a.reshape((1, 1) + a.shape))
 
 
 def _separable(k: np.ndarray) -> Optional[Tuple[np.ndarray, np.ndarray]]:
-    """(column, row) with k == outer(column, row) within float tolerance, or None."""
-    if min(k.shape) == 1:
-        return None  # already 1-D: the direct kernel does it in one pass
-    u, s, vt = np.linalg.svd(k.astype(np.float64))
-    tol = 32 * np.finfo(k.dtype).eps * max(k.shape)
-    if s[0] == 0 or s[1] > tol * s[0]:
+    """(column, row) of ``k``'s dtype whose outer product reproduces every tap to within
+    ``SEPARABLE_ULPS`` units in the last place of that tap, or None.
+
+    The factors are the column and the row through the largest tap (divided by it): the
+    exact factors of an exact outer product, with the zeros and signs of the taps, so near-
+    zero taps (a windowed filter's taps span 20 orders of magnitude) keep their value, and
+    NaN/inf inputs give the direct method's pattern.  An SVD spreads its rounding over every
+    tap alike and made near-zero taps wrong by a factor of 48."""
+    if min(k.shape) == 1 or not _finite(k):
+        return None  # already 1-D, or a NaN/inf tap: the direct method
+    k64 = k.astype(np.float64)
+    i0, j0 = np.unravel_index(int(np.argmax(np.abs(k64))), k.shape)
+    if k64[i0, j0] == 0:
         return None
-    root = np.sqrt(s[0])
-    return (u[:, 0] * root).astype(k.dtype), (vt[0] * root).astype(k.dtype)
+    col = k64[:, j0].astype(k.dtype)
+    row = (k64[i0, :] / k64[i0, j0]).astype(k.dtype)
+    with np.errstate(over="ignore", under="ignore"):
+        prod = np.outer(col.astype(np.float64), row.astype(np.float64))
+    ulp = np.spacing(np.abs(k)).astype(np.float64)
+    if not np.all(np.abs(prod - k64) <= SEPARABLE_ULPS * ulp):
+        return None
+    return col, row
 
 
 def fft_pays(taps: int, pixels: int) -> bool:
@@ -102,7 +147,7 @@ def auto_method(kernel: np.ndarray, out_pixels: int) -> str:
     """The method ``method="auto"`` uses for this 2-D kernel on output planes of
     ``out_pixels`` pixels (see the module docstring)."""
     kh, kw = kernel.shape
-    if kh * kw <= 9:
+    if kh * kw <= 9 or not _finite(kernel):
         return "direct"
     if _separable(kernel) is not None:
         return "separable"
@@ -198,6 +243,12 @@ def _fft(planes: np.ndarray, k: np.ndarray, pads: Tuple[int, int, int, int], mod
     B, C = planes.shape[:2]
     kh, kw = k.shape[1:]
     Ho, Wo = out.shape[2], out.shape[3]
+    if B == 0 or C == 0 or Ho == 0 or Wo == 0:
+        return
+    if not _conv.all_finite(k[None]):  # a NaN/inf tap reaches every output: the direct kernels
+        _conv.conv2d_direct(planes, k[:, None], None, out, C, 1, 1, 1, 1, pads[0], pads[2], mode, fill,
+                            num_threads)
+        return
     Lh, Lw, nt = _tile_shape(Ho, kh, Wo, kw, B, resolve_threads(num_threads), FFT_TILE, FFT_THREADS_COST)
     Sh, Sw = Lh - kh + 1, Lw - kw + 1  # outputs per tile
     nth, ntw = -(-Ho // Sh), -(-Wo // Sw)
@@ -211,32 +262,51 @@ def _fft(planes: np.ndarray, k: np.ndarray, pads: Tuple[int, int, int, int], mod
         b, t = divmod(i, per_plane)
         return b, (t // ntw) * Sh, (t % ntw) * Sw
 
-    def cut(c: int, i: int, dst: np.ndarray) -> None:
+    def cut(c: int, i: int, dst: np.ndarray) -> bool:
         # the tile's last rows and columns may run past the padded plane: they only feed
-        # outputs that are dropped
+        # outputs that are dropped.  False when a value written is NaN or +-inf.
         b, h0, w0 = place(i)
-        _conv.pad_window(planes[b, c], dst, h0 - pads[0], w0 - pads[2], mode, fill)
+        return _conv.pad_window(planes[b, c], dst, h0 - pads[0], w0 - pads[2], mode, fill)
 
     def keep(c: int, i: int, res: np.ndarray) -> None:
         b, h0, w0 = place(i)
         nh, nw = min(Sh, Ho - h0), min(Sw, Wo - w0)
         out[b, c, h0:h0 + nh, w0:w0 + nw] = res[kh - 1:kh - 1 + nh, kw - 1:kw - 1 + nw]
 
+    def exact(c: int, i: int, tile: np.ndarray) -> None:
+        # a tile holding NaN or +-inf: its outputs from the direct kernels (the transform would
+        # spread the value over the whole tile); ``tile`` is its padded window, so a valid
+        # correlation of it gives exactly the tile's outputs
+        b, h0, w0 = place(i)
+        nh, nw = min(Sh, Ho - h0), min(Sw, Wo - w0)
+        res = np.empty((1, 1, Sh, Sw), planes.dtype)
+        _conv.conv2d_direct(tile[None, None], k[c][None, None], None, res, 1, 1, 1, 1, 1, 0, 0, 0, 0.0, 1)
+        out[b, c, h0:h0 + nh, w0:w0 + nw] = res[0, 0, :nh, :nw]
+
     def pair(c: int, kf: np.ndarray, p: int) -> None:
         buf = bufs.get(threading.get_ident())
         if buf is None:
             buf = bufs[threading.get_ident()] = np.empty((Lh, Lw), cdtype)
-        cut(c, 2 * p, buf.real)
-        cut(c, 2 * p + 1, buf.imag)
+        ok = (cut(c, 2 * p, buf.real), cut(c, 2 * p + 1, buf.imag))
+        for i, part, fine in ((2 * p, buf.real, ok[0]), (2 * p + 1, buf.imag, ok[1])):
+            if not fine:
+                exact(c, i, np.ascontiguousarray(part))
+                part[...] = 0  # leaves the other tile's transform alone
+        if not (ok[0] or ok[1]):
+            return
         spec = sfft.fft2(buf, overwrite_x=True, workers=1)  # in place
         spec *= kf
         res = sfft.ifft2(spec, overwrite_x=True, workers=1)
-        keep(c, 2 * p, res.real)
-        keep(c, 2 * p + 1, res.imag)
+        if ok[0]:
+            keep(c, 2 * p, res.real)
+        if ok[1]:
+            keep(c, 2 * p + 1, res.imag)
 
     def alone(c: int) -> None:  # the last tile of an odd count: real transforms
         tile = np.empty((Lh, Lw), planes.dtype)
-        cut(c, n_tiles - 1, tile)
+        if not cut(c, n_tiles - 1, tile):
+            exact(c, n_tiles - 1, tile)
+            return
         spec = sfft.rfft2(tile)
         spec *= sfft.rfft2(k[c, ::-1, ::-1], s=(Lh, Lw))
         keep(c, n_tiles - 1, sfft.irfft2(spec, s=(Lh, Lw)))

@@ -223,7 +223,7 @@ __global__ void fc_avg_pool2d(const T* __restrict__ x, T* __restrict__ out, i64 
     for (i64 h = hs; h < he; ++h)
         for (i64 ww = ws; ww < we; ++ww) sum += xp[h * xs2 + ww * xs3];
     i64 div;
-    if (divisor_override > 0)
+    if (divisor_override != 0)
         div = divisor_override;
     else if (count_include_pad)
         div = (hend - h0) * (wend - w0);
