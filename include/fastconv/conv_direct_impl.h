@@ -212,24 +212,37 @@ FC_INLINE int FC_SUFFIX(fc_sum_flush)(FC_V *tot, FC_V *acc, const int nr, const 
     if (ic0 == 0 && ic1 == C) return 0; /* one block: nothing to add */
     const int64_t k = ic0 / icb;
     FC_V *grp = tot, *all = tot + nr * st;
+    /* one loop per case (not a test per vector) */
+    if (ic1 == C) {
 #pragma GCC unroll 16
-    for (int r = 0; r < nr; ++r)
+        for (int r = 0; r < nr; ++r)
 #pragma GCC unroll 16
-        for (int v = 0; v < nv; ++v) {
-            const int i = r * st + v;
-            if (ic1 == C) {
-                acc[i] += grp[i] + all[i];
-            } else if (k == 0) {
-                all[i] = (FC_V){0};
-                grp[i] = acc[i];
-            } else if (k % FC_SUM_GROUP == 0) {
-                all[i] += grp[i];
-                grp[i] = acc[i];
-            } else {
-                grp[i] += acc[i];
+            for (int v = 0; v < nv; ++v) acc[r * st + v] += grp[r * st + v] + all[r * st + v];
+        return 0;
+    }
+    if (k == 0) {
+#pragma GCC unroll 16
+        for (int r = 0; r < nr; ++r)
+#pragma GCC unroll 16
+            for (int v = 0; v < nv; ++v) {
+                all[r * st + v] = (FC_V){0};
+                grp[r * st + v] = acc[r * st + v];
             }
-        }
-    return ic1 < C;
+    } else if (k % FC_SUM_GROUP == 0) {
+#pragma GCC unroll 16
+        for (int r = 0; r < nr; ++r)
+#pragma GCC unroll 16
+            for (int v = 0; v < nv; ++v) {
+                all[r * st + v] += grp[r * st + v];
+                grp[r * st + v] = acc[r * st + v];
+            }
+    } else {
+#pragma GCC unroll 16
+        for (int r = 0; r < nr; ++r)
+#pragma GCC unroll 16
+            for (int v = 0; v < nv; ++v) grp[r * st + v] += acc[r * st + v];
+    }
+    return 1;
 }
 
 /* One OCB x NV*VL output tile: output row oh (band row whose taps are ridx[0..kH)), columns
@@ -368,12 +381,13 @@ FC_INLINE void FC_SUFFIX(fc_ctile)(const FC_T *xcol, int64_t cstep, const int64_
                                    int64_t cout, FC_T *out, int64_t plane, int64_t oh, int64_t j0,
                                    int64_t ic0, int64_t ic1, int64_t icb, FC_V *tot, const int NC, const int NV) {
     FC_V acc[FC_NCOL][2];
-    FC_V bv[2];
-    FC_T bt[2 * FC_VL];
-    for (int l = 0; l < NV * FC_VL; ++l)
-        bt[l] = (ic0 == 0 && bias != NULL && oc0 + l < cout) ? bias[oc0 + l] : (FC_T)0;
+    FC_V bv[2] = {(FC_V){0}, (FC_V){0}};
+    if (ic0 == 0 && bias != NULL) { /* the first block starts from the bias */
+        FC_T bt[2 * FC_VL];
+        for (int l = 0; l < NV * FC_VL; ++l) bt[l] = oc0 + l < cout ? bias[oc0 + l] : (FC_T)0;
 #pragma GCC unroll 2
-    for (int v = 0; v < NV; ++v) memcpy(&bv[v], bt + v * FC_VL, sizeof(FC_V));
+        for (int v = 0; v < NV; ++v) memcpy(&bv[v], bt + v * FC_VL, sizeof(FC_V));
+    }
 #pragma GCC unroll 16
     for (int c = 0; c < NC; ++c)
 #pragma GCC unroll 2
