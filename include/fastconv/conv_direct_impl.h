@@ -28,8 +28,8 @@
  * group total every FC_SUM_GROUP blocks into the grand total (fc_sum_flush).  One chain of
  * thousands of products (512 channels x 3 x 3) rounds every addition at the size of the
  * whole sum; the levels keep the float32 error of deep reductions below PyTorch's.  The
- * blocks are separate calls, not a loop inside the tile, because GCC then kept extra values
- * in the registers the tile needs and spilled in the hot loops (C3 10% slower).
+ * blocks are separate calls, not a loop inside the tile: the tile's loops stay those of one
+ * block, with nothing but its accumulators live in the vector registers.
  */
 
 #ifndef FC_SUM_BLOCK_DEFINED
