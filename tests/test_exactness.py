@@ -533,6 +533,8 @@ def test_thread_counts_capped_before_any_region():
     np.testing.assert_allclose(fastconv.conv2d(x, w, num_threads=4096), fastconv.conv2d(x, w, num_threads=1))
 
 
+@pytest.mark.skipif("asan" in __import__("os").environ.get("LD_PRELOAD", ""),
+                    reason="AddressSanitizer reserves terabytes of address space")
 def test_omp_num_threads_beyond_the_system_under_a_memory_limit(tmp_path):
     """OMP_NUM_THREADS=4096 with a 3 GiB address-space limit: libgomp could not create the
     threads and ended the interpreter."""
