@@ -991,10 +991,13 @@ def test_auto_algorithm_rule():
                               dilation, dilation, groups, "zeros")  # 3x3: "same" size
         return _algorithm(a, "auto")
 
-    # float32 never takes Winograd (its rounding error is above PyTorch's); float64 takes
-    # F(4x4, 3x3) by the channel and width rule
-    assert pick((8, 64, 56, 56), (64, 64, 3, 3)) == "direct"            # ResNet 3x3 (C5)
-    assert pick((4, 32, 64, 64), (32, 32, 3, 3), dilation=2) == "direct"  # C10
+    # float32 takes F(2x2, 3x3) up to 128 input channels per group (its error stays below
+    # PyTorch's there); float64 F(4x4, 3x3) by the same channel and width rule
+    assert pick((8, 64, 56, 56), (64, 64, 3, 3)) == "winograd"          # ResNet 3x3 (C5)
+    assert pick((4, 32, 64, 64), (32, 32, 3, 3), dilation=2) == "winograd"  # C10
+    assert pick((1, 128, 56, 56), (64, 128, 3, 3)) == "winograd"
+    assert pick((1, 256, 56, 56), (64, 256, 3, 3)) == "direct"          # deep: error
+    assert pick((1, 256, 56, 56), (64, 256, 3, 3), np.float64) == "winograd4"
     f64 = np.float64
     assert pick((8, 64, 56, 56), (64, 64, 3, 3), f64) == "winograd4"
     assert pick((1, 32, 10, 48), (32, 32, 3, 3), f64) == "winograd4"

@@ -245,13 +245,27 @@ def test_float32_deep_sums_accuracy(cin, k):
         assert max(err.values()) <= 1.05 * _rms_rel(t, ref), (err, _rms_rel(t, ref))
 
 
-def test_float32_auto_never_takes_winograd():
-    x = np.zeros((1, 64, 56, 56), np.float32)
-    w = np.zeros((64, 64, 3, 3), np.float32)
+@pytest.mark.parametrize("cin", [32, 64, 128, 256])
+def test_float32_auto_winograd_layers_accuracy(cin):
+    """Layers "auto" may run with Winograd F(2x2, 3x3) (3x3, >= 32 channels, >= 48 wide):
+    float32 error no worse than PyTorch's; deep ones (> 128 input channels) run direct."""
+    rng = np.random.default_rng(cin)
+    x = rng.standard_normal((1, cin, 12, 56)).astype(np.float32)
+    w = rng.standard_normal((32, cin, 3, 3)).astype(np.float32)
     a = fastconv._args.conv2d_args(x, w, None, 1, 1, 1, 1, "zeros")
-    assert fastconv.conv._algorithm(a, "auto") == "direct"
-    a64 = fastconv._args.conv2d_args(x.astype(np.float64), w, None, 1, 1, 1, 1, "zeros")
-    assert fastconv.conv._algorithm(a64, "auto") == "winograd4"
+    assert fastconv.conv._algorithm(a, "auto") == ("winograd" if cin <= 128 else "direct")
+    ref = loop_ref(x, w, (1, 1, 1, 1))
+    err = {alg: _rms_rel(fastconv.conv2d(x, w, padding=1, algorithm=alg), ref) for alg in ("auto", "winograd")}
+    n = cin * 9
+    assert err["auto"] <= 0.5 * np.finfo(np.float32).eps * math.sqrt(80 * n) + 2 * np.finfo(np.float32).eps
+    if HAVE_TORCH:
+        import torch
+        import torch.nn.functional as F
+
+        t = _rms_rel(F.conv2d(torch.from_numpy(x), torch.from_numpy(w), padding=1).numpy(), ref)
+        assert err["auto"] <= 1.05 * t, (err, t)
+        if cin <= 256:
+            assert err["winograd"] <= 1.05 * t, (err, t)
 
 
 # --------------------------------------------------------------------------- 4. zero sizes

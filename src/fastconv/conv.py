@@ -19,15 +19,19 @@ _WINOGRAD_TILE = {"winograd": 2, "winograd4": 4}
 #: perfect shuffle of m * dw vectors, so m * dw must be 2, 4 or 8 (any row dilation).
 _WINOGRAD_COLUMN_DILATIONS = {"winograd": (1, 2, 4), "winograd4": (1, 2)}
 
-# "auto" uses Winograd F(4x4, 3x3) for float64 3x3 layers with unit stride from these channel
-# counts (per group, input and output) and output width (dilated layers: below).  Measured on
-# AVX-512 (1 and 2 threads) against the direct kernels: 1.1-1.7x faster with >= 32 channels on
-# planes >= 56 wide, slower with 16 channels or on 14-28 wide planes.  float32 "auto" never
-# takes Winograd: the transforms add rounding error that the direct kernels' blocked sums do
-# not have, and float32 results must be no less accurate than PyTorch's (RMS error against
-# float64, relative to PyTorch's, 3x3 with 64 / 256 / 512 input channels: F(2x2, 3x3) 1.19 /
-# 2.15 / 2.87, the direct kernels 0.74 / 0.77 / 0.74).  It stays available by name.
+# "auto" uses Winograd for 3x3 layers with unit stride from these channel counts (per group,
+# input and output) and output width (dilated layers: below).  Measured on AVX-512 (1 and 2
+# threads) against the direct kernels: F(2x2, 3x3) in float32 1.1-1.5x faster with >= 32
+# channels on planes >= 56 wide, slower with 16 channels or on 14-28 wide planes (0.5-1.0x);
+# F(4x4, 3x3) in float64 1.1-1.7x on the same shapes.
 _WINOGRAD_MIN_CHANNELS = 32
+# float32 results must be no less accurate than PyTorch's.  F(2x2, 3x3) sums its products in
+# blocks of 16 channels, but its transforms add rounding the direct kernels do not have: RMS
+# error against float64, relative to PyTorch's, 0.75 with 32 input channels, 0.83 with 128,
+# 0.89 with 256, 0.99 with 512 (the direct kernels: 0.74-0.77).  So float32 "auto" takes it up
+# to this many input channels per group; F(4x4, 3x3), with about ten times the error, float64
+# only.
+_WINOGRAD_MAX_CHANNELS_F32 = 128
 _WINOGRAD_MIN_WIDTH = 48
 # A column dilation dw splits each output row into dw phases ceil(W_out / dw) wide, each a
 # run of tiles in the vector lanes; "auto" wants them at least this wide (a full 16-lane
@@ -62,10 +66,11 @@ def _algorithm(a: _args.ConvArgs, algorithm: str) -> str:
         # FFT and the direct kernels they share)
         if _fft_ok(a) and signal.fft_pays(kh * kw, a.out_shape[2] * a.out_shape[3]):
             return "fft"
-        pick = "winograd4"
+        pick = "winograd" if a.dtype == np.float32 else "winograd4"
         dw = a.dilation[1]
         width = -(-a.out_shape[3] // dw)
-        if (a.dtype == np.float64 and _winograd_ok(a, pick) and cg >= _WINOGRAD_MIN_CHANNELS
+        if (_winograd_ok(a, pick) and cg >= _WINOGRAD_MIN_CHANNELS
+                and (a.dtype == np.float64 or cg <= _WINOGRAD_MAX_CHANNELS_F32)
                 and cout // a.groups >= _WINOGRAD_MIN_CHANNELS
                 and width >= (_WINOGRAD_MIN_WIDTH if dw == 1 else _WINOGRAD_MIN_PHASE_WIDTH)):
             return pick
@@ -132,15 +137,16 @@ def conv2d(input: Any, weight: Any, bias: Any = None, stride: IntPair = 1, paddi
         "direct": register-blocked direct convolution over packed input bands (handles every
         configuration); its float32 sums run in blocks of about 80 products, with an error
         no larger than PyTorch's.  "winograd": Winograd F(2x2, 3x3), 4 instead of 9
-        multiply-adds per output and input channel, with 1.2-3x PyTorch's float32 rounding
-        error (more with more input channels); "winograd4": F(4x4, 3x3), 2.25 multiply-adds,
-        about ten times the float32 rounding error of "direct".  Both need a 3x3 kernel with
+        multiply-adds per output and input channel; its float32 error is 0.75-0.83x
+        PyTorch's up to 128 input channels, 0.99x with 512 (sums in blocks of 16 channels);
+        "winograd4": F(4x4, 3x3), 2.25 multiply-adds, about ten times the float32 rounding
+        error of "direct".  Both need a 3x3 kernel with
         stride 1 (any padding, mode or groups); a dilated layer runs as one undilated
         Winograd convolution per row and column phase of the output, for any row dilation
-        and a column dilation of 1, 2 or 4 ("winograd4": 1 or 2).  "auto" picks "winograd4"
-        for float64 layers of that kind with at least 32 channels per group in and out on
-        planes at least 48 wide (column-dilated: phases ``ceil(W_out / dilation)`` at least
-        32 wide), never Winograd for float32.  "fft": overlap-save FFT (as
+        and a column dilation of 1, 2 or 4 ("winograd4": 1 or 2).  "auto" picks Winograd for
+        such layers with at least 32 channels per group in and out on planes at least 48 wide
+        (column-dilated: phases ``ceil(W_out / dilation)`` at least 32 wide): "winograd" for
+        float32 up to 128 input channels per group, "winograd4" for float64.  "fft": overlap-save FFT (as
         :func:`fastconv.correlate2d`'s), for layers with one input channel per output channel
         (``C_in / groups == 1`` and ``C_out == groups``), stride 1 and dilation 1, any
         padding; "auto" picks it for such layers where correlate2d does: from 25x25 kernel
