@@ -10,42 +10,45 @@
  * float32 RMS error of F(2x2, 3x3) against float64, relative to PyTorch's: 64 channels
  * 1.14 in one chain, 0.85 in blocks of 32, 0.70 in blocks of 16. */
 #define FC_WINO_SUM_BLOCK 16
-#define FC_WINO_BLOCK_END(c0, C) ((C) - (c0) <= FC_WINO_SUM_BLOCK ? (C) : (c0) + FC_WINO_SUM_BLOCK)
 #endif
 
 /* Product tile: M[o][k] (FC_WOCB output channels o, NV_ vectors k of tiles) = sum over the
- * input channels c in [c0, c1) of U[c][o] * V[c][k], for one transform position, stored
- * (add = 0) or added into M (add = 1).  u: the block's transformed weights [C][FC_WOCB]; V's
- * vectors lie kst apart along k and ldv apart along c, M's kst apart along k and ldm apart
- * along o.  The caller sums the channels in blocks of FC_WINO_SUM_BLOCK, M holding the
- * running total: one chain over hundreds of channels gave 2-3x PyTorch's float32 error. */
+ * C input channels c of U[c][o] * V[c][k], for one transform position.  u: the block's
+ * transformed weights [C][FC_WOCB]; V's vectors lie kst apart along k and ldv apart along c,
+ * M's kst apart along k and ldm apart along o.  The registers sum blocks of
+ * FC_WINO_SUM_BLOCK channels, M holds the running total: one chain over hundreds of channels
+ * gave 2-3x PyTorch's float32 error. */
 #define FC_DEF_WGEMM(NV_)                                                                          \
     FC_ATTR __attribute__((noinline)) static void FC_SUFFIX(fc_wgemm##NV_)(                          \
-        const FC_T *FC_RESTRICT u, const FC_T *FC_RESTRICT v, int64_t ldv, int64_t kst, int64_t c0,  \
-        int64_t c1, FC_T *FC_RESTRICT mo, int64_t ldm, int add) {                                    \
+        const FC_T *FC_RESTRICT u, const FC_T *FC_RESTRICT v, int64_t ldv, int64_t kst, int64_t C,   \
+        FC_T *FC_RESTRICT mo, int64_t ldm) {                                                         \
         FC_V acc[FC_WOCB][NV_];                                                                      \
         _Pragma("GCC unroll 16") for (int o = 0; o < FC_WOCB; ++o)                                   \
             _Pragma("GCC unroll 16") for (int k = 0; k < NV_; ++k) acc[o][k] = (FC_V){0};           \
-        v += c0 * ldv;                                                                               \
-        u += c0 * FC_WOCB;                                                                           \
-        for (int64_t c = c0; c < c1; ++c, v += ldv, u += FC_WOCB) {                                  \
-            FC_V xv[NV_];                                                                            \
-            _Pragma("GCC unroll 16") for (int k = 0; k < NV_; ++k)                                   \
-                memcpy(&xv[k], v + k * kst, sizeof(FC_V));                                           \
-            _Pragma("GCC unroll 16") for (int o = 0; o < FC_WOCB; ++o) {                             \
-                const FC_T uo = u[o];                                                                \
-                _Pragma("GCC unroll 16") for (int k = 0; k < NV_; ++k) acc[o][k] += xv[k] * uo;     \
-            }                                                                                        \
-        }                                                                                            \
-        _Pragma("GCC unroll 16") for (int o = 0; o < FC_WOCB; ++o)                                   \
-            _Pragma("GCC unroll 16") for (int k = 0; k < NV_; ++k) {                                 \
-                if (add) {                                                                           \
-                    FC_V m;                                                                          \
-                    memcpy(&m, mo + o * ldm + k * kst, sizeof(FC_V));                                \
-                    acc[o][k] += m;                                                                  \
+        for (int64_t c0 = 0; c0 < C; c0 += FC_WINO_SUM_BLOCK) {                                      \
+            const int64_t c1 = C - c0 <= FC_WINO_SUM_BLOCK ? C : c0 + FC_WINO_SUM_BLOCK;             \
+            for (int64_t c = c0; c < c1; ++c, v += ldv, u += FC_WOCB) {                              \
+                FC_V xv[NV_];                                                                        \
+                _Pragma("GCC unroll 16") for (int k = 0; k < NV_; ++k)                               \
+                    memcpy(&xv[k], v + k * kst, sizeof(FC_V));                                       \
+                _Pragma("GCC unroll 16") for (int o = 0; o < FC_WOCB; ++o) {                         \
+                    const FC_T uo = u[o];                                                            \
+                    _Pragma("GCC unroll 16") for (int k = 0; k < NV_; ++k) acc[o][k] += xv[k] * uo; \
                 }                                                                                    \
-                memcpy(mo + o * ldm + k * kst, &acc[o][k], sizeof(FC_V));                            \
             }                                                                                        \
+            /* the block's sums into M, the running total (stored by the first block) */            \
+            _Pragma("GCC unroll 16") for (int o = 0; o < FC_WOCB; ++o)                               \
+                _Pragma("GCC unroll 16") for (int k = 0; k < NV_; ++k) {                             \
+                    FC_V m = acc[o][k];                                                              \
+                    if (c0 > 0) {                                                                    \
+                        FC_V prev;                                                                   \
+                        memcpy(&prev, mo + o * ldm + k * kst, sizeof(FC_V));                         \
+                        m += prev;                                                                   \
+                    }                                                                                \
+                    memcpy(mo + o * ldm + k * kst, &m, sizeof(FC_V));                                \
+                    acc[o][k] = (FC_V){0};                                                           \
+                }                                                                                    \
+        }                                                                                            \
     }
 FC_DEF_WGEMM(1)
 FC_DEF_WGEMM(2)
@@ -64,15 +67,9 @@ FC_INLINE void FC_SUFFIX(fc_wino_products)(int64_t AA, const FC_T *U, int64_t no
             const FC_T *v = V + xi * FC_VL;
             FC_T *mo = M + ob * FC_WOCB * ld + xi * FC_VL;
             int64_t k = 0;
-            for (; k + 3 <= nch; k += 3)
-                for (int64_t c0 = 0; c0 < C; c0 += FC_WINO_SUM_BLOCK)
-                    FC_SUFFIX(fc_wgemm3)(u, v + k * kst, ld, kst, c0, FC_WINO_BLOCK_END(c0, C), mo + k * kst, ld, c0 > 0);
-            for (int64_t c0 = 0; c0 < C; c0 += FC_WINO_SUM_BLOCK) {
-                if (nch - k == 2)
-                    FC_SUFFIX(fc_wgemm2)(u, v + k * kst, ld, kst, c0, FC_WINO_BLOCK_END(c0, C), mo + k * kst, ld, c0 > 0);
-                if (nch - k == 1)
-                    FC_SUFFIX(fc_wgemm1)(u, v + k * kst, ld, kst, c0, FC_WINO_BLOCK_END(c0, C), mo + k * kst, ld, c0 > 0);
-            }
+            for (; k + 3 <= nch; k += 3) FC_SUFFIX(fc_wgemm3)(u, v + k * kst, ld, kst, C, mo + k * kst, ld);
+            if (nch - k == 2) FC_SUFFIX(fc_wgemm2)(u, v + k * kst, ld, kst, C, mo + k * kst, ld);
+            if (nch - k == 1) FC_SUFFIX(fc_wgemm1)(u, v + k * kst, ld, kst, C, mo + k * kst, ld);
         }
 }
 
