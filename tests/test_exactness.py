@@ -643,3 +643,17 @@ def test_load_state_dict_wrong_shape_truncated_and_damaged(tmp_path):
     with pytest.raises(KeyError, match="unexpected"):
         np.savez(tmp_path / "extra.npz", **st, **{"5.weight": np.zeros(3)})
         model.load_state_dict(tmp_path / "extra.npz")
+
+
+def test_load_state_dict_damaged_header_names_the_key(tmp_path):
+    import zipfile
+
+    model = _lenet()
+    st = _state(model, np.random.default_rng(3))
+    np.savez(tmp_path / "ok.npz", **st)
+    with zipfile.ZipFile(tmp_path / "ok.npz") as zin, zipfile.ZipFile(tmp_path / "bad.npz", "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item)
+            zout.writestr(item, b"garbage!" + data[8:] if item.filename == "2.bias.npy" else data)
+    with pytest.raises(ValueError, match=r"2\.bias .* cannot be read"):
+        model.load_state_dict(tmp_path / "bad.npz")

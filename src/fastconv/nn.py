@@ -303,7 +303,7 @@ class Sequential(Module):
                 for name, arr in layer.parameters().items():
                     wanted[f"{prefix}{i}.{name}"] = (layer, name, arr)
         if isinstance(state, (str, os.PathLike)):
-            values, keys = _read_npz(state, {k: v[2] for k, v in wanted.items()}, strict)
+            values, keys = _read_npz(state, {k: v[2] for k, v in wanted.items()})
         else:
             keys = list(state)
             values = {}
@@ -358,7 +358,7 @@ def _checked_value(key: str, value: np.ndarray, like: np.ndarray) -> np.ndarray:
     return value
 
 
-def _read_npz(path: Union[str, "os.PathLike[str]"], wanted: Mapping[str, np.ndarray], strict: bool
+def _read_npz(path: Union[str, "os.PathLike[str]"], wanted: Mapping[str, np.ndarray]
               ) -> Tuple[Dict[str, np.ndarray], List[str]]:
     """The arrays of ``wanted``'s keys from the ``.npz`` at ``path``, and every key the file
     holds.  Only those members are opened; each header is checked (numeric dtype, the
@@ -376,20 +376,21 @@ def _read_npz(path: Union[str, "os.PathLike[str]"], wanted: Mapping[str, np.ndar
         for key, like in wanted.items():
             if key not in members:
                 continue
-            try:
-                with zf.open(members[key]) as f:
+            with zf.open(members[key]) as f:
+                try:
                     version = fmt.read_magic(f)
-                    if version == (1, 0):
-                        shape, fortran, dtype = fmt.read_array_header_1_0(f)
-                    else:
-                        shape, fortran, dtype = fmt.read_array_header_2_0(f)
-                    _check_header(key, dtype, shape, like)
-                    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+                    read_header = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+                    shape, fortran, dtype = read_header(f)
+                except Exception as exc:  # a damaged member: bad magic or header
+                    raise ValueError(f"load_state_dict: {key} in {os.fspath(path)!r} cannot be read "
+                                     f"({exc})") from None
+                _check_header(key, dtype, shape, like)
+                nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+                try:
                     data = f.read(nbytes)
-            except ValueError:
-                raise
-            except Exception as exc:  # a damaged member: bad magic, header or compression
-                raise ValueError(f"load_state_dict: {key} in {os.fspath(path)!r} cannot be read ({exc})") from None
+                except Exception as exc:  # damaged compressed data
+                    raise ValueError(f"load_state_dict: {key} in {os.fspath(path)!r} cannot be read "
+                                     f"({exc})") from None
             if len(data) != nbytes:
                 raise ValueError(f"load_state_dict: {key} in {os.fspath(path)!r} is truncated "
                                  f"({len(data)} of {nbytes} bytes)")
