@@ -34,9 +34,9 @@
 
 #ifndef FC_SUM_BLOCK_DEFINED
 #define FC_SUM_BLOCK_DEFINED
-/* Products per register-held partial sum.  The float32 error of a sum of n products is
- * least for blocks near sqrt(n) (n = 4608: 2.1e-6 relative to the largest output in one
- * chain, 5.6e-7 with blocks of 16, 2.5e-7 with 64-128, 3.3e-7 with 256). */
+/* Products per register-held partial sum.  The float32 error of a sum of n products in
+ * blocks of b is least for b near sqrt(n); 80 suits the reductions of real layers (hundreds
+ * to tens of thousands of products), and each block costs one flush of the tile. */
 #define FC_SUM_BLOCK 80
 /* Blocks per group, the third level: sums of tens of thousands of products then add a few
  * dozen groups, not hundreds of blocks, into one total. */

@@ -179,9 +179,9 @@ _IN_PLACE_MAX_K = 5
 _IN_PLACE_MAX_ROW_BYTES = 6144
 # Its edge buffers hold, per chunk of output columns, the padded columns the chunk reads, for
 # every input row a group of output rows reads: they grow with the dilation in both
-# directions (512 x 512, 3 x 3, dilation 128: 167 ms, and 68 GB asked for at dilation
-# 65536).  Dilations that spread the taps wider than this many vectors take the packed
-# bands, whose stride phases make any dilation a unit-stride load.
+# directions, as does the time spent filling them.  Dilations that spread the taps wider
+# than this many vectors take the packed bands, whose stride phases make any dilation a
+# unit-stride load.
 _IN_PLACE_MAX_SPREAD_VECTORS = 4
 # 1: the rule above; 0: never; 2: always (when the layout allows it).  Tests set it.
 _in_place = 1
