@@ -657,3 +657,22 @@ def test_load_state_dict_damaged_header_names_the_key(tmp_path):
             zout.writestr(item, b"garbage!" + data[8:] if item.filename == "2.bias.npy" else data)
     with pytest.raises(ValueError, match=r"2\.bias .* cannot be read"):
         model.load_state_dict(tmp_path / "bad.npz")
+
+
+@pytest.mark.parametrize("algorithm,cin,k", [("direct", 200, 3), ("direct", 300, 1), ("direct", 40, 5),
+                                              ("winograd", 48, 3), ("winograd4", 40, 3)])
+def test_nonfinite_across_blocked_sums(algorithm, cin, k):
+    """Deep reductions run in blocks of channels (direct ~80 products, Winograd 16 channels):
+    NaN/inf planted in channels of different blocks keep the pattern through the totals."""
+    rng = np.random.default_rng(cin * k)
+    x = rng.standard_normal((1, cin, 9, 50)).astype(np.float32)
+    w = rng.standard_normal((34, cin, k, k)).astype(np.float32)
+    x[0, 0, 4, 10] = np.inf        # first block
+    x[0, cin - 1, 4, 10] = np.inf  # last block, same place: +inf and +inf products may cancel
+    x[0, cin // 2, 2, 30] = -np.inf
+    x[0, cin // 3, 8, 49] = np.nan
+    w[5, cin - 2, 0, 0] = np.inf
+    p = k // 2
+    y = fastconv.conv2d(x, w, padding=p, algorithm=algorithm)
+    ref = loop_ref(x, w, (p,) * 4)
+    assert_same_pattern_and_close(y, ref, 1e-4, 1e-3)
