@@ -66,7 +66,13 @@ def _probe_openmp(compiler_cmd):
 
 
 class BuildExt(build_ext):
-    """build_ext that probes OpenMP with the compiler that will build the extensions."""
+    """build_ext that builds the kernel library first (``build_ext --inplace`` and editable
+    installs do not run build_clib on their own) and probes OpenMP with the compiler that will
+    build the extensions; every extension links the kernel library."""
+
+    def run(self):
+        self.run_command("build_clib")
+        super().run()
 
     def build_extensions(self):
         cc = self.compiler.compiler_so[:1] if hasattr(self.compiler, "compiler_so") else ["cc"]
@@ -113,14 +119,30 @@ def _extensions():
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         extra_compile_args=list(cargs),
         extra_link_args=list(largs),
-        # the kernels live in headers: rebuild when any of them changes
-        depends=sorted(glob.glob(os.path.join("include", "fastconv", "*.h"))),
+        # the drivers include the kernels' headers: rebuild when any of them changes
+        depends=HEADERS,
     )
-    names = ["_omp", "_conv", "_pool", "_buffers"]
+    names = ["_omp", "_direct", "_depthwise", "_winograd", "_pack", "_pool", "_buffers"]
     return [
         Extension(f"fastconv.{n}", [f"src/fastconv/{n}.pyx"], **{k: (list(v) if isinstance(v, list) else v) for k, v in common.items()})
         for n in names
     ]
+
+
+#: Every kernel header; a change to one rebuilds the kernels and the drivers.
+HEADERS = sorted(glob.glob(os.path.join("include", "fastconv", "**", "*.h"), recursive=True))
+
+
+def _kernel_library():
+    """The compiled kernels: one translation unit per variant (include/fastconv/variants.h),
+    built once into a static library that every extension links."""
+    cargs, _ = _compile_args()
+    return ("fastconv_kernels", {
+        "sources": sorted(glob.glob(os.path.join("src", "kernels", "*.c"))),
+        "include_dirs": [os.path.join(HERE, "include")],
+        "cflags": cargs + ["-fPIC", "-Wno-psabi"],
+        "obj_deps": {"": HEADERS},
+    })
 
 
 debug = _flag("FASTCONV_DEBUG")
@@ -143,5 +165,6 @@ setup(
         include_path=[os.path.join(HERE, "src")],
         quiet=True,
     ),
+    libraries=[_kernel_library()],
     cmdclass={"build_ext": BuildExt},
 )

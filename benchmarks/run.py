@@ -10,7 +10,7 @@ Examples
 
 import sys
 
-from fastconv.bench import main
+from fastconv.cli import main
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main(["bench"] + sys.argv[1:]))

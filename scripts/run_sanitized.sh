@@ -22,7 +22,7 @@ mkdir -p "$SRC"
 cp -r setup.py pyproject.toml MANIFEST.in README.md include src "$SRC"/
 rm -rf "$SRC"/src/fastconv/*.so "$SRC"/src/fastconv/*.c
 FASTCONV_SANITIZE=address,undefined python -m pip install -q --no-build-isolation "$SRC"
-SO="$(ls "$(python -c 'import sysconfig; print(sysconfig.get_paths()["platlib"])')"/fastconv/_conv*.so)"
+SO="$(ls "$(python -c 'import sysconfig; print(sysconfig.get_paths()["platlib"])')"/fastconv/_direct*.so)"
 if ! nm -D "$SO" | grep __asan_ >/dev/null; then  # no -q: an early exit would SIGPIPE nm under pipefail
     echo "run_sanitized: $SO is not instrumented with AddressSanitizer" >&2
     exit 1

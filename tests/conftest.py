@@ -25,11 +25,13 @@ requires_torch = pytest.mark.skipif(not HAVE_TORCH, reason="PyTorch is not insta
 @pytest.fixture(params=[64, 32], ids=["vec64", "vec32"])
 def vector_width(request):
     """Run a test with the widest convolution kernels this CPU has, then with the 32-byte
-    (AVX2/baseline) ones, so an AVX-512 machine tests both."""
-    from fastconv import _conv
+    (AVX2/baseline) ones, so an AVX-512 machine tests both: the conv2d calls of
+    ``helpers`` force the width per call."""
+    import helpers
+    from fastconv import _plan
 
-    old = _conv._set_vector_bytes_cap(request.param)
+    helpers.FORCING["vector_bytes"] = request.param
     try:
-        yield min(request.param, _conv.vector_bytes())
+        yield _plan.vector_bytes(_plan.Force(vector_bytes=request.param))
     finally:
-        _conv._set_vector_bytes_cap(old)
+        helpers.FORCING.pop("vector_bytes")

@@ -6,9 +6,10 @@ from conftest import HAVE_TORCH, requires_torch
 from reference import NUMPY_PAD, conv2d_ref
 
 import fastconv
-from fastconv import conv2d
+from fastconv import _plan
+from helpers import MODES, conv2d, random_config
+import helpers
 
-MODES = ["zeros", "reflect", "replicate", "circular", "symmetric"]
 DTYPES = [np.float32, np.float64]
 RTOL = {np.float32: 2e-5, np.float64: 1e-12}
 
@@ -17,27 +18,6 @@ def _close(got, ref, dtype, terms):
     """Per-dtype tolerance, scaled with the number of accumulated terms."""
     atol = {np.float32: 3e-6, np.float64: 1e-13}[dtype] * max(terms, 1) ** 0.5 * 4
     np.testing.assert_allclose(got, ref, rtol=RTOL[dtype], atol=atol)
-
-
-def random_config(seed):
-    r = np.random.default_rng(seed)
-    groups = int(r.choice([1, 1, 2, 3]))
-    cg = int(r.integers(1, 4))
-    # up to 5 output channels per group, or enough for whole and partial wide tiles
-    coutg = int(r.integers(1, 6)) if r.random() < 0.7 else int(r.integers(6, 30))
-    kH, kW = (int(v) for v in r.integers(1, 6, size=2))
-    sh, sw = (int(v) for v in r.choice([1, 1, 2, 3], size=2))
-    dh, dw = (int(v) for v in r.choice([1, 1, 2, 3], size=2))
-    H = int(r.integers(max(1, dh * (kH - 1) - 2), 24))
-    W = int(r.integers(max(1, dw * (kW - 1) - 2), 40))
-    pads = [int(v) for v in r.integers(0, 4, size=4)]
-    # the kernel must fit into the padded input
-    pads[1] += max(0, dh * (kH - 1) + 1 - (H + pads[0] + pads[1]))
-    pads[3] += max(0, dw * (kW - 1) + 1 - (W + pads[2] + pads[3]))
-    mode = MODES[seed % len(MODES)]
-    return dict(N=int(r.integers(1, 3)), C=cg * groups, H=H, W=W, Cout=coutg * groups,
-                k=(kH, kW), stride=(sh, sw), dilation=(dh, dw), pads=tuple(pads),
-                groups=groups, mode=mode, bias=bool(r.integers(0, 2)))
 
 
 def check_config_vs_reference(cfg, seed, dtype):
@@ -455,13 +435,13 @@ def test_geometry_memo_keeps_validation():
 @pytest.fixture
 def channel_lanes_everywhere():
     """Let the channel-lane tiles take every shape whose channels fill them."""
-    from fastconv import _conv
-
-    old = _conv._set_channel_lanes_min_taps(0, 1.01, 1.01)
+    over = {"LANES_MIN_TAPS": 0, "LANES_ONE_VECTOR_FILL": 1.01, "LANES_MIXED_FILL": 1.01}
+    helpers.FORCING["tuning"].update(over)
     try:
         yield
     finally:
-        _conv._set_channel_lanes_min_taps(*old)
+        for k in over:
+            helpers.FORCING["tuning"].pop(k, None)
 
 
 @pytest.mark.parametrize("blocks", ["one", "two", "mixed"])
@@ -472,8 +452,6 @@ def test_channel_lane_tiles_random_grid(seed, dtype, blocks, vector_width, chann
     channels per group one vector, a multiple of two vectors, or an odd number of vectors
     (two-vector blocks and a one-vector last block), every padding mode, stride, dilation,
     group count, and widths that leave a narrower last tile (or none)."""
-    from fastconv import _conv
-
     cfg = random_config(700 + seed)
     vl = vector_width // np.dtype(dtype).itemsize
     k = int(np.random.default_rng(seed).integers(1, 3))
@@ -481,7 +459,8 @@ def test_channel_lane_tiles_random_grid(seed, dtype, blocks, vector_width, chann
     cfg["Cout"] = coutg * cfg["groups"]
     got = check_config_vs_reference(cfg, 2000 + seed, dtype)
     kh, kw = cfg["k"]
-    assert _conv._channel_lanes(coutg, 1, got.shape[-1], vl, kh * kw == 1) == (1 if blocks == "one" else 2)
+    assert _plan.lane_vectors(coutg, 1, got.shape[-1], vl, kh * kw == 1, helpers.table()) == (
+        1 if blocks == "one" else 2)
 
 
 @pytest.mark.parametrize("lanes", [True, False])
@@ -492,8 +471,6 @@ def test_one_by_one_any_channel_count(seed, dtype, lanes, vector_width):
     partial last vector, a one-vector last block after two-vector ones, fewer channels than
     one vector), reading the input in place where no padding is read, also through odd
     strides; and on the column tiles (lanes=False).  Against the float64 reference."""
-    from fastconv import _conv
-
     r = np.random.default_rng(900 + seed)
     vl = vector_width // np.dtype(dtype).itemsize
     coutg = [1, 3, vl - 1, vl, vl + 1, 2 * vl - 3, 2 * vl, 2 * vl + 5, 3 * vl, 3 * vl + vl // 2,
@@ -512,14 +489,14 @@ def test_one_by_one_any_channel_count(seed, dtype, lanes, vector_width):
     x_before = x.copy()
     w = r.standard_normal((coutg * groups, cg, 1, 1)).astype(dtype)
     b = r.standard_normal(coutg * groups).astype(dtype) if seed % 3 else None
-    old = _conv._set_channel_lanes_1x1(2 if lanes else 0)
+    helpers.FORCING["tuning"]["LANES_1X1"] = 2 if lanes else 0
     try:
         if lanes:
-            assert _conv._channel_lanes(coutg, cg, W, vl, True) == (2 if coutg > vl else 1)
+            assert _plan.lane_vectors(coutg, cg, W, vl, True, helpers.table()) == (2 if coutg > vl else 1)
         got = conv2d(x, w, b, stride=stride, padding=((pads[0], pads[1]), (pads[2], pads[3])),
                      groups=groups, padding_mode=mode)
     finally:
-        _conv._set_channel_lanes_1x1(old)
+        helpers.FORCING["tuning"].pop("LANES_1X1")
     ref = conv2d_ref(x, w, b, stride, pads, (1, 1), groups, mode)
     _close(got, ref, dtype, cg)
     np.testing.assert_array_equal(x, x_before)
@@ -528,23 +505,21 @@ def test_one_by_one_any_channel_count(seed, dtype, lanes, vector_width):
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_channel_lane_tiles_default_threshold(dtype, vector_width, rng):
     """A channel-heavy shape that takes the channel-lane tiles by default, against SciPy."""
-    from fastconv import _conv
-
     vl = vector_width // np.dtype(dtype).itemsize
     x = rng.standard_normal((2, 32, 13, 23)).astype(dtype)
     w = rng.standard_normal((4 * vl, 32, 3, 3)).astype(dtype)
     b = rng.standard_normal(4 * vl).astype(dtype)
-    assert _conv._channel_lanes(4 * vl, 32 * 9, 23, vl) == 2
-    assert _conv._channel_lanes(vl, 6 * 25, vl * 5 // 8, vl) == 1  # narrow rows (LeNet conv2: 10 in 16)
-    assert _conv._channel_lanes(3 * vl, 64 * 9, 4 * vl, vl) == 0  # column tiles fill every lane
-    assert _conv._channel_lanes(3 * vl, 64 * 9, 3 * vl + vl // 2, vl) == 2  # 87.5%: mixed blocks
+    assert _plan.lane_vectors(4 * vl, 32 * 9, 23, vl) == 2
+    assert _plan.lane_vectors(vl, 6 * 25, vl * 5 // 8, vl) == 1  # narrow rows (LeNet conv2: 10 in 16)
+    assert _plan.lane_vectors(3 * vl, 64 * 9, 4 * vl, vl) == 0  # column tiles fill every lane
+    assert _plan.lane_vectors(3 * vl, 64 * 9, 3 * vl + vl // 2, vl) == 2  # 87.5%: mixed blocks
     # 1x1: any channel count from half a vector where the input channels and rows make
     # the channel-lane tiles pay (the rule), not with few input channels on wide rows
-    assert _conv._channel_lanes(3 * vl + 1, 64, 16 * vl, vl, True) == 2
-    assert _conv._channel_lanes(vl // 2, 16, 3 * vl + vl // 2, vl, True) == 1
-    assert _conv._channel_lanes(3 * vl, 4, 2 * vl + vl // 2, vl, True) == 2
-    assert _conv._channel_lanes(3 * vl, 4, 16 * vl, vl, True) == 0
-    assert _conv._channel_lanes(vl // 2 - 1, 64, 3 * vl + vl // 2, vl, True) == 0
+    assert _plan.lane_vectors(3 * vl + 1, 64, 16 * vl, vl, True) == 2
+    assert _plan.lane_vectors(vl // 2, 16, 3 * vl + vl // 2, vl, True) == 1
+    assert _plan.lane_vectors(3 * vl, 4, 2 * vl + vl // 2, vl, True) == 2
+    assert _plan.lane_vectors(3 * vl, 4, 16 * vl, vl, True) == 0
+    assert _plan.lane_vectors(vl // 2 - 1, 64, 3 * vl + vl // 2, vl, True) == 0
     got = conv2d(x, w, b, padding=1, padding_mode="reflect")
     ref = conv2d_ref(x, w, b, (1, 1), (1, 1, 1, 1), (1, 1), 1, "reflect")
     _close(got, ref, dtype, w[0].size)
@@ -589,13 +564,11 @@ def in_place(request):
     """Run a test with the in-place kernels for every shape whose layout allows them (one
     input channel per output channel; channel-lane tiles that read no padding), then with
     packed bands only, so both paths serve the convolutions under test."""
-    from fastconv import _conv
-
-    old = _conv._set_in_place(request.param)
+    helpers.FORCING["tuning"]["IN_PLACE"] = request.param
     try:
         yield request.param
     finally:
-        _conv._set_in_place(old)
+        helpers.FORCING["tuning"].pop("IN_PLACE")
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -686,18 +659,17 @@ def sweep_everywhere(request):
     and 5x5 unit-stride layer whatever its width, so small planes cover the sweep's edge
     chunks, tails and row groups, then so again with streaming stores (AVX-512) whatever the
     output's size."""
-    from fastconv import _conv
-
-    old = dict(_conv._SWEEP_MIN_ROW_BYTES), _conv._STREAM_MIN_BYTES
+    over = {}
     if request.param != "rule":
-        _conv._SWEEP_MIN_ROW_BYTES.update({3: 0, 5: 0})
+        over["SWEEP_MIN_ROW_BYTES"] = {3: 0, 5: 0}
     if request.param == "streaming":
-        _conv._STREAM_MIN_BYTES = 0
+        over["STREAM_MIN_BYTES"] = 0
+    helpers.FORCING["tuning"].update(over)
     try:
         yield request.param
     finally:
-        _conv._SWEEP_MIN_ROW_BYTES.update(old[0])
-        _conv._STREAM_MIN_BYTES = old[1]
+        for k in over:
+            helpers.FORCING["tuning"].pop(k)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -782,22 +754,21 @@ def test_one_input_channel_flat(seed, dtype, vector_width, in_place):
 def test_in_place_rule():
     """The in-place kernel is chosen only where it was measured faster: small kernels on rows
     of moderate width, one input channel, column stride 1, contiguous columns."""
-    from fastconv import _conv
-
-    assert _conv._use_in_place(1, 1, 4, 3, 3, 56, 4)          # C7 (depthwise 3x3, 56 wide)
-    assert _conv._use_in_place(1, 1, 4, 5, 5, 224, 4)
-    assert _conv._use_in_place(1, 1, 4, 5, 5, 4096, 4)        # C9: wide rows, swept
-    assert _conv._use_in_place(1, 1, 4, 3, 3, 4096, 4)
-    assert not _conv._use_in_place(1, 1, 4, 5, 5, 4096, 4, 2)  # row stride 2: not swept
-    assert not _conv._use_in_place(1, 1, 4, 3, 3, 4096, 4, 1, 2)  # dilated rows: not swept
-    assert not _conv._use_in_place(1, 1, 4, 5, 3, 4096, 4)    # not square: not swept
-    assert not _conv._use_in_place(1, 1, 4, 15, 15, 1024, 4)  # C8: big kernel
-    assert not _conv._use_in_place(1, 1, 4, 7, 1, 512, 4)     # separable 7x1 column pass
-    assert not _conv._use_in_place(2, 1, 4, 3, 3, 56, 4)      # two input channels
-    assert not _conv._use_in_place(1, 2, 4, 3, 3, 56, 4)      # column stride 2
-    assert not _conv._use_in_place(1, 1, 8, 3, 3, 56, 4)      # columns not contiguous
-    with pytest.raises(ValueError, match="mode must be"):
-        _conv._set_in_place(3)
+    assert _plan.in_place_ok(1, 1, 4, 3, 3, 56, 4)          # C7 (depthwise 3x3, 56 wide)
+    assert _plan.in_place_ok(1, 1, 4, 5, 5, 224, 4)
+    assert _plan.in_place_ok(1, 1, 4, 5, 5, 4096, 4)        # C9: wide rows, swept
+    assert _plan.in_place_ok(1, 1, 4, 3, 3, 4096, 4)
+    assert not _plan.in_place_ok(1, 1, 4, 5, 5, 4096, 4, 2)  # row stride 2: not swept
+    assert not _plan.in_place_ok(1, 1, 4, 3, 3, 4096, 4, 1, 2)  # dilated rows: not swept
+    assert not _plan.in_place_ok(1, 1, 4, 5, 3, 4096, 4)    # not square: not swept
+    assert not _plan.in_place_ok(1, 1, 4, 15, 15, 1024, 4)  # C8: big kernel
+    assert not _plan.in_place_ok(1, 1, 4, 7, 1, 512, 4)     # separable 7x1 column pass
+    assert not _plan.in_place_ok(2, 1, 4, 3, 3, 56, 4)      # two input channels
+    assert not _plan.in_place_ok(1, 2, 4, 3, 3, 56, 4)      # column stride 2
+    assert not _plan.in_place_ok(1, 1, 8, 3, 3, 56, 4)      # columns not contiguous
+    with pytest.raises(ValueError, match="not a fastconv._tuning name"):
+        fastconv.conv._conv2d(np.ones((1, 1, 4, 4)), np.ones((1, 1, 3, 3)), None, 1, 0, 1, 1, "zeros",
+                              None, None, "auto", _plan.Force(tuning={"IN_PLACE_MODE": 2}))
 
 
 # ---- Winograd: algorithm="winograd" (F(2x2, 3x3)) and "winograd4" (F(4x4, 3x3)) ----
@@ -984,12 +955,11 @@ def test_winograd_rejects_other_layers(kwargs, match):
 
 def test_auto_algorithm_rule():
     from fastconv import _args
-    from fastconv.conv import _algorithm
 
     def pick(x_shape, w_shape, dtype=np.float32, stride=1, dilation=1, groups=1):
         a = _args.conv2d_args(np.zeros(x_shape, dtype), np.zeros(w_shape, dtype), None, stride,
                               dilation, dilation, groups, "zeros")  # 3x3: "same" size
-        return _algorithm(a, "auto")
+        return _plan.conv2d(a, "auto").algorithm
 
     # float32 takes F(2x2, 3x3) up to 128 input channels per group (its error stays below
     # PyTorch's there); float64 F(4x4, 3x3) by the same channel and width rule
@@ -1075,7 +1045,7 @@ def test_fft_vs_reference(case, dtype, rng, monkeypatch):
     size, bias, depthwise groups, thread counts, and writes into out=."""
     from fastconv import signal
 
-    monkeypatch.setattr(signal, "FFT_THREADS_COST", 0)  # 2 threads even for small tiles
+    monkeypatch.setattr(fastconv._tuning, "FFT_THREADS_COST", 0)  # 2 threads even for small tiles
     N, C, H, W, k, pads, mode = case
     x = rng.standard_normal((N, C, H, W)).astype(dtype)
     w = rng.standard_normal((C, 1) + k).astype(dtype)
@@ -1128,29 +1098,24 @@ def test_auto_picks_fft_for_big_one_channel_kernels():
     """correlate2d's measured rule: >= 25x25 taps (19x19 with 256-bit direct kernels) on
     output planes of >= 512 x 1024 pixels, one input channel per output channel, unit
     stride and dilation."""
-    from fastconv import _args, _conv
-    from fastconv.conv import _algorithm
+    from fastconv import _args
 
-    def pick(xs, ws, **kw):
+    def pick(xs, ws, vb=None, **kw):
         x = np.empty(xs, np.float32)
         w = np.empty(ws, np.float32)
         groups = kw.pop("groups", 1)
         a = _args.conv2d_args(x, w, None, kw.pop("stride", 1), kw.pop("padding", "same"),
                               kw.pop("dilation", 1), groups, "zeros")
-        return _algorithm(a, "auto")
+        return _plan.conv2d(a, "auto", force=_plan.Force(vector_bytes=vb)).algorithm
 
     assert pick((1, 1, 2048, 2048), (1, 1, 31, 31)) == "fft"
     assert pick((2, 3, 1024, 1100), (3, 1, 41, 33), groups=3) == "fft"
     assert pick((1, 1, 511, 1024), (1, 1, 31, 31)) == "direct"
-    if _conv.vector_bytes() == 64:
+    if _plan.vector_bytes() == 64:
         assert pick((1, 1, 512, 1024), (1, 1, 25, 25)) == "fft"
         assert pick((1, 1, 2048, 2048), (1, 1, 24, 26)) == "direct"
-    old = _conv._set_vector_bytes_cap(32)
-    try:
-        assert pick((1, 1, 2048, 2048), (1, 1, 19, 19)) == "fft"
-        assert pick((1, 1, 2048, 2048), (1, 1, 18, 20)) == "direct"
-    finally:
-        _conv._set_vector_bytes_cap(old)
+    assert pick((1, 1, 2048, 2048), (1, 1, 19, 19), vb=32) == "fft"
+    assert pick((1, 1, 2048, 2048), (1, 1, 18, 20), vb=32) == "direct"
     assert pick((1, 1, 2048, 2048), (1, 1, 31, 31), stride=2) == "direct"
     assert pick((1, 1, 2048, 2048), (1, 1, 31, 31), dilation=2) == "direct"
     assert pick((1, 2, 2048, 2048), (1, 2, 31, 31)) == "direct"

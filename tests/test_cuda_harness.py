@@ -11,8 +11,7 @@ import types
 
 import numpy as np
 import pytest
-from test_conv2d import random_config
-from test_pool import random_pool_config
+from helpers import random_config, random_pool_config
 
 import fastconv
 import fastconv.cuda as fcuda

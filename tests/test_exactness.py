@@ -81,13 +81,13 @@ def plant(rng, a, count, values=(np.nan, np.inf, -np.inf)):
 @pytest.fixture
 def small_fft(monkeypatch):
     """Make "auto" take the FFT on small planes, with small tiles (pairs and a lone tile)."""
-    monkeypatch.setattr(fsignal, "FFT_MIN_PIXELS", 1)
-    monkeypatch.setattr(fsignal, "FFT_MIN_TAPS", {64: 25, 32: 25})
-    monkeypatch.setattr(fsignal, "FFT_TILE", 24)
-    monkeypatch.setattr(fsignal, "FFT_TILE_OVERHEAD", 0)
-    fsignal._tile_shapes.clear()
+    monkeypatch.setattr(fastconv._tuning, "FFT_MIN_PIXELS", 1)
+    monkeypatch.setattr(fastconv._tuning, "FFT_MIN_TAPS", {64: 25, 32: 25})
+    monkeypatch.setattr(fastconv._tuning, "FFT_TILE", 24)
+    monkeypatch.setattr(fastconv._tuning, "FFT_TILE_OVERHEAD", 0)
+    fastconv._fft._tile_shapes.clear()
     yield
-    fsignal._tile_shapes.clear()
+    fastconv._fft._tile_shapes.clear()
 
 
 # --------------------------------------------------------------------------- 1. non-finite
@@ -253,7 +253,7 @@ def test_float32_auto_winograd_layers_accuracy(cin):
     x = rng.standard_normal((1, cin, 12, 56)).astype(np.float32)
     w = rng.standard_normal((32, cin, 3, 3)).astype(np.float32)
     a = fastconv._args.conv2d_args(x, w, None, 1, 1, 1, 1, "zeros")
-    assert fastconv.conv._algorithm(a, "auto") == ("winograd" if cin <= 128 else "direct")
+    assert fastconv._plan.conv2d(a, "auto").algorithm == ("winograd" if cin <= 128 else "direct")
     ref = loop_ref(x, w, (1, 1, 1, 1))
     err = {alg: _rms_rel(fastconv.conv2d(x, w, padding=1, algorithm=alg), ref) for alg in ("auto", "winograd")}
     n = cin * 9

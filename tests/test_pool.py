@@ -3,24 +3,13 @@
 import numpy as np
 import pytest
 from conftest import requires_torch
+from helpers import random_pool_config
 from reference import avg_pool_ref, max_pool_ref
 
 import fastconv
 from fastconv import avg_pool2d, max_pool2d, max_unpool2d
 
 DTYPES = [np.float32, np.float64]
-
-
-def random_pool_config(seed):
-    r = np.random.default_rng(seed)
-    k = tuple(int(v) for v in r.integers(1, 5, 2))
-    s = tuple(int(v) for v in r.integers(1, 4, 2))
-    p = tuple(int(r.integers(0, kk // 2 + 1)) for kk in k)
-    d = tuple(int(v) for v in r.choice([1, 1, 2], 2))
-    H = int(r.integers(max(1, d[0] * (k[0] - 1) + 1 - 2 * p[0]), 16))
-    W = int(r.integers(max(1, d[1] * (k[1] - 1) + 1 - 2 * p[1]), 16))
-    return dict(shape=(int(r.integers(1, 3)), int(r.integers(1, 4)), H, W), k=k, s=s, p=p, d=d,
-                ceil=bool(seed % 2))
 
 
 def _data(shape, seed, dtype, kind):

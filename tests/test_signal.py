@@ -67,8 +67,8 @@ def test_fft_overlap_save_many_tiles(fn, mode, boundary, nt, monkeypatch):
     # small tiles, so that these images need many tiles with partial ones at the edges
     from fastconv import signal as fs
 
-    monkeypatch.setattr(fs, "FFT_TILE", 16)
-    monkeypatch.setattr(fs, "FFT_THREADS_COST", 0)  # nt threads even for these small tiles
+    monkeypatch.setattr(fastconv._tuning, "FFT_TILE", 16)
+    monkeypatch.setattr(fastconv._tuning, "FFT_THREADS_COST", 0)  # nt threads even for these small tiles
     r = np.random.default_rng(7)
     f = getattr(fastconv, fn)
     for ishape, kshape in [((3, 61, 45), (5, 7)), ((1, 40, 33), (11, 9)), ((2, 37, 80), (1, 12)),
@@ -174,10 +174,10 @@ def test_bad_inputs(fn, kwargs, exc, match):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("mode", ["zeros", "reflect", "symmetric", "replicate", "circular"])
 def test_pad_window_equals_numpy_pad(mode, dtype):
-    """The FFT path cuts its tiles with _conv.pad_window: every window of the padded plane,
+    """The FFT path cuts its tiles with _pack.pad_window: every window of the padded plane,
     also far outside it, from strided and reversed views, into strided parts of complex
     arrays, equals numpy.pad."""
-    from fastconv import _args, _conv
+    from fastconv import _args, _pack
 
     code, np_mode = _args.PADDING_MODES[mode]
     r = np.random.default_rng(11)
@@ -197,7 +197,7 @@ def test_pad_window_equals_numpy_pad(mode, dtype):
             whole = np.full((h, w), np.nan, np.result_type(dtype, np.complex64))
             dst = np.full((h, w), np.nan, dtype) if r.integers(2) else whole.imag
             before = plane.copy()
-            _conv.pad_window(plane, dst, r0, c0, code, 2.5)
+            _pack.pad_window(plane, dst, r0, c0, code, 2.5)
             np.testing.assert_array_equal(dst, ref[r0 + m:r0 + m + h, c0 + m:c0 + m + w],
                                           err_msg=str((plane.shape, plane.strides, r0, c0, h, w)))
             np.testing.assert_array_equal(plane, before)
@@ -224,24 +224,24 @@ def test_fft_threads_stop_and_raise_on_failure():
     for nt in (1, 2, 3):
         done.clear()
         with pytest.raises(MemoryError, match="tile 3"):
-            fs._share(nt, 1000, work)
+            fastconv._fft._share(nt, 1000, work)
         count = len(done)
         time.sleep(0.05)
         assert len(done) == count < 20, nt  # nothing ran after the call returned
     done.clear()
-    fs._share(2, 50, lambda i: done.append(i))
+    fastconv._fft._share(2, 50, lambda i: done.append(i))
     assert sorted(done) == list(range(50))
 
 
 def test_auto_method_rule():
     """"auto": direct up to 3x3, separable for rank-1 kernels, the FFT from FFT_MIN_TAPS
     taps on planes of FFT_MIN_PIXELS, else direct; the pick runs and agrees with SciPy."""
-    from fastconv import _conv
+    from fastconv import _plan, _tuning
     from fastconv import signal as fs
 
     r = np.random.default_rng(4)
-    big = fs.FFT_MIN_PIXELS
-    taps = fs.FFT_MIN_TAPS[_conv.vector_bytes()]
+    big = _tuning.FFT_MIN_PIXELS
+    taps = _tuning.FFT_MIN_TAPS[_plan.vector_bytes()]
     side = int(np.ceil(np.sqrt(taps)))
     k = r.standard_normal((side, side))
     assert fs.auto_method(k, big) == "fft"

@@ -6,10 +6,10 @@ never imports CuPy or Dask.
 
 from __future__ import annotations
 
-from fastconv._args import ConvCost, conv2d_cost, conv2d_output_shape, pool2d_output_shape
 from fastconv._buffers import buffer_cache_info, set_buffer_cache
 from fastconv._omp import get_num_threads, openmp_enabled, set_num_threads
-from fastconv.conv import conv2d
+from fastconv.conv import conv2d, explain
+from fastconv.shapes import ConvCost, conv2d_cost, conv2d_output_shape, pool2d_output_shape
 from fastconv.pool import avg_pool2d, max_pool2d, max_unpool2d
 from fastconv.signal import convolve2d, correlate2d
 from fastconv._config import show_config
@@ -25,6 +25,7 @@ __all__ = [
     "conv2d_output_shape",
     "convolve2d",
     "correlate2d",
+    "explain",
     "get_num_threads",
     "max_pool2d",
     "max_unpool2d",

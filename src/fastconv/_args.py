@@ -468,106 +468,38 @@ def _empty_window(n: int, o: int, k: int, s: int, p: int, d: int) -> int:
     return int(np.argmax(empty)) if empty.any() else -1
 
 
-# --------------------------------------------------------------------------- shapes and cost
+# --------------------------------------------------------------------------- padding rules
 
-class ConvCost(NamedTuple):
-    """Output shape, parameter count, multiply-adds and flops (2 per multiply-add)."""
-
-    output_shape: Tuple[int, ...]
-    params: int
-    macs: int
-    flops: int
-
-
-def conv2d_output_shape(input_shape: Sequence[int], weight_shape: Sequence[int], stride: IntPair = 1,
-                        padding: Any = 0, dilation: IntPair = 1) -> Tuple[int, ...]:
-    """Shape of ``conv2d(input, weight, ...)`` without computing it.
-
-    Parameters
-    ----------
-    input_shape : tuple of int
-        ``(N, C_in, H, W)`` or ``(C_in, H, W)``.
-    weight_shape : tuple of int
-        ``(C_out, C_in // groups, kH, kW)``; ``groups`` is inferred as
-        ``C_in // weight_shape[1]``.
-    stride, padding, dilation
-        As for :func:`fastconv.conv2d`.
-
-    Returns
-    -------
-    tuple of int
-        ``(N, C_out, H_out, W_out)``, or ``(C_out, H_out, W_out)`` for an unbatched shape.
-    """
-    fn = "conv2d_output_shape"
-    in_shape, w_shape = tuple(input_shape), tuple(weight_shape)
-    if len(w_shape) != 4:
-        raise ValueError(f"{fn}: weight_shape must have 4 entries, got {w_shape}")
-    if len(in_shape) not in (3, 4):
-        raise ValueError(f"{fn}: input_shape must have 3 or 4 entries, got {in_shape}")
-    C = in_shape[-3]
-    if w_shape[1] == 0 and C == 0:
-        groups = 1  # no input channel: any group count gives the same shape
-    elif w_shape[1] < 1 or C % w_shape[1]:
-        raise ValueError(f"{fn}: weight_shape[1]={w_shape[1]} must divide in_channels={C}")
-    else:
-        groups = C // w_shape[1]
-    batched, shape, *_ = conv2d_geometry(in_shape, w_shape, stride, padding, dilation, groups, fn)
-    return shape if batched else shape[1:]
+def pad_index(i: np.ndarray, n: int, mode: str) -> np.ndarray:
+    """Source index of padded positions i (may be negative) in [0, n); -1 for a constant fill:
+    the padding-index rule of the Python side (the Dask back end gathers with it), the same
+    maps as include/fastconv/pad.h and kernels.cu, i.e. numpy.pad at any padding size."""
+    i = np.asarray(i, dtype=np.int64)
+    if mode == "zeros":
+        return np.where((i >= 0) & (i < n), i, -1)
+    if mode == "replicate":
+        return np.clip(i, 0, n - 1)
+    if mode == "circular":
+        return np.mod(i, n)
+    if mode == "reflect":
+        if n == 1:
+            return np.zeros_like(i)
+        p = 2 * (n - 1)
+        m = np.mod(i, p)
+        return np.where(m >= n, p - m, m)
+    p = 2 * n  # symmetric
+    m = np.mod(i, p)
+    return np.where(m >= n, p - 1 - m, m)
 
 
-def pool2d_output_shape(input_shape: Sequence[int], kernel_size: IntPair, stride: Optional[IntPair] = None,
-                        padding: IntPair = 0, dilation: IntPair = 1, ceil_mode: bool = False,
-                        ) -> Tuple[int, ...]:
-    """Shape of ``max_pool2d``/``avg_pool2d`` on ``input_shape`` without computing it.
-
-    Parameters
-    ----------
-    input_shape : tuple of int
-        ``(N, C, H, W)`` or ``(C, H, W)``.
-    kernel_size, stride, padding, dilation, ceil_mode
-        As for :func:`fastconv.max_pool2d` (``stride=None`` means ``kernel_size``).
-
-    Returns
-    -------
-    tuple of int
-        ``(N, C, H_out, W_out)`` or ``(C, H_out, W_out)``.
-    """
-    batched, shape, *_ = pool2d_geometry(input_shape, kernel_size, stride, padding, dilation,
-                                         ceil_mode, "pool2d_output_shape")
-    return shape if batched else shape[1:]
-
-
-def conv2d_cost(input_shape: Sequence[int], weight_shape: Sequence[int], stride: IntPair = 1,
-                padding: Any = 0, dilation: IntPair = 1, groups: int = 1, bias: bool = True,
-                ) -> ConvCost:
-    """Output shape, parameters, multiply-adds and flops of a convolution.
-
-    Parameters
-    ----------
-    input_shape : tuple of int
-        ``(N, C_in, H, W)`` or ``(C_in, H, W)``.
-    weight_shape : tuple of int
-        ``(C_out, C_in // groups, kH, kW)``.
-    stride, padding, dilation, groups
-        As for :func:`fastconv.conv2d`.
-    bias : bool, default True
-        Count ``C_out`` bias parameters.
-
-    Returns
-    -------
-    ConvCost
-        ``(output_shape, params, macs, flops)`` with ``flops == 2 * macs``.
-
-    Examples
-    --------
-    >>> conv2d_cost((1, 128, 100, 100), (256, 128, 5, 5), padding=2)[1:3]
-    (819456, 8192000000)
-    """
-    fn = "conv2d_cost"
-    batched, shape, *_ = conv2d_geometry(tuple(input_shape), tuple(weight_shape), stride, padding,
-                                         dilation, groups, fn)
-    Cout, Cg, kH, kW = (int(v) for v in weight_shape)
-    N, _, Ho, Wo = shape
-    params = Cout * Cg * kH * kW + (Cout if bias else 0)
-    macs = N * Cout * Ho * Wo * Cg * kH * kW
-    return ConvCost(shape if batched else shape[1:], params, macs, 2 * macs)
+def correlate_pads(mode: str, kh: int, kw: int, flip: bool) -> Tuple[int, int, int, int]:
+    """(top, bottom, left, right) padding of correlate2d/convolve2d's ``mode`` for a kh x kw
+    kernel: "full" kh - 1 and kw - 1 each side; "same" centred as SciPy centres correlate2d
+    ((k - 1) // 2 before) and convolve2d (``flip``: k // 2 before); "valid" none."""
+    if mode == "full":
+        return (kh - 1, kh - 1, kw - 1, kw - 1)
+    if mode == "same":
+        t = kh // 2 if flip else (kh - 1) // 2
+        l = kw // 2 if flip else (kw - 1) // 2
+        return (t, kh - 1 - t, l, kw - 1 - l)
+    return (0, 0, 0, 0)

@@ -11,7 +11,7 @@ import numpy as np
 
 def config() -> Dict[str, Any]:
     """Return the build and runtime configuration as a dict (what :func:`show_config` prints)."""
-    from fastconv import __version__, _buffers, _conv, _omp
+    from fastconv import __version__, _buffers, _direct, _omp
     from fastconv import cuda
 
     return {
@@ -23,7 +23,7 @@ def config() -> Dict[str, Any]:
         "openmp": _omp.openmp_enabled(),
         "threads": _omp.get_num_threads(),
         "simd": _omp.simd_level(),
-        "conv vector bits": 8 * _conv.vector_bytes(),
+        "conv vector bits": 8 * _direct.cpu_vector_bytes(),
         "buffer cache MiB": _buffers.buffer_cache_info()["limit"] / (1 << 20),
         "cupy": cuda.cupy_version(),
         "gpu": cuda.is_available(),

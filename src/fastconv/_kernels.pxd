@@ -1,6 +1,11 @@
-# C declarations of the kernels in include/fastconv/.  Those headers do no checking: callers
-# (the .pyx modules, fed by the Python front) guarantee every shape and pointer.
+# C declarations of the kernels in include/fastconv/, and the fused inline wrappers through
+# which the drivers call them: each wrapper picks the variant's table by dtype (real_t) and
+# the plan's vector width (vb), so every float/double pair is written here once.  The
+# kernels do no checking: callers (the drivers, fed by the planner) guarantee every shape
+# and pointer.
 from libc.stdint cimport int64_t
+
+from fastconv._types cimport real_t
 
 cdef extern from "fastconv/simd.h" nogil:
     void *fc_alloc(size_t bytes)
@@ -10,7 +15,11 @@ cdef extern from "fastconv/pad.h" nogil:
     int64_t fc_pad_index(int64_t i, int64_t n, int mode)
     void fc_pad_map(int64_t *map, int64_t len, int64_t before, int64_t n, int mode)
 
-cdef extern from "fastconv/conv_direct.h" nogil:
+cdef extern from "fastconv/finite.h" nogil:
+    int fc_nonfinite_f(const float *x, int64_t n, int64_t s)
+    int fc_nonfinite_d(const double *x, int64_t n, int64_t s)
+
+cdef extern from "fastconv/geom.h" nogil:
     ctypedef struct fc_conv_geom:
         int64_t C, H, W, sC, sH, sW, kH, kW, sh, sw, dh, dw, Ho, Wo, pt, pl, Wp
         int mode
@@ -19,50 +28,10 @@ cdef extern from "fastconv/conv_direct.h" nogil:
         int64_t Wq
         const int64_t *xoff
         int64_t rstep
-    int FC_OCB_WIDE, FC_NV_WIDE, FC_OCB_NARROW, FC_NV_NARROW
-    int64_t fc_conv_vector_bytes()
-    int64_t fc_conv_wide_ocb(int64_t vb)
     int64_t fc_band_rows(const fc_conv_geom *g, int64_t oh0, int64_t R, int contiguous,
                          int64_t *rowsrc, int64_t *ridx)
-    void fc_pack_band_f(const float *x, const fc_conv_geom *g, const int64_t *rowsrc, int64_t nrows,
-                        float fill, float *dst)
-    void fc_pack_band_d(const double *x, const fc_conv_geom *g, const int64_t *rowsrc, int64_t nrows,
-                        double fill, double *dst)
-    void fc_pack_weights_f(const float *w, const int64_t *ws, int64_t cout, int64_t cin, int64_t kH,
-                           int64_t kW, int64_t ocb, float *dst)
-    void fc_pack_weights_d(const double *w, const int64_t *ws, int64_t cout, int64_t cin, int64_t kH,
-                           int64_t kW, int64_t ocb, double *dst)
-    void fc_conv_band_f(int64_t vb, const float *xband, int64_t cstep, const int64_t *ridx, const float *wpack,
-                        int64_t ocb, const float *bias, int64_t cout, const fc_conv_geom *g,
-                        int64_t oh0, int64_t R, float *out, int64_t plane)
-    void fc_conv_band_d(int64_t vb, const double *xband, int64_t cstep, const int64_t *ridx, const double *wpack,
-                        int64_t ocb, const double *bias, int64_t cout, const fc_conv_geom *g,
-                        int64_t oh0, int64_t R, double *out, int64_t plane)
-    void fc_dw_band_f(int64_t vb, const float *x, int64_t sH, const fc_conv_geom *g, const int64_t *colmap,
-                      const float *fillrow, float fill, const float *w, float b, int64_t oh0, int64_t R,
-                      float *out, int64_t rg, const float **rowp, float *edge, const float **eptr,
-                      float *tmp, const float *nx, int64_t nxrows, int stream)
-    void fc_dw_band_d(int64_t vb, const double *x, int64_t sH, const fc_conv_geom *g, const int64_t *colmap,
-                      const double *fillrow, double fill, const double *w, double b, int64_t oh0, int64_t R,
-                      double *out, int64_t rg, const double **rowp, double *edge, const double **eptr,
-                      double *tmp, const double *nx, int64_t nxrows, int stream)
 
-cdef extern from "fastconv/winograd.h" nogil:
-    int64_t fc_wino_ocb(int64_t vb)
-    void fc_wino_weights_f(int m, const float *w, const int64_t *ws, int64_t nvalid, int64_t cin,
-                           int64_t ocb, int64_t xs, float *U)
-    void fc_wino_weights_d(int m, const double *w, const int64_t *ws, int64_t nvalid, int64_t cin,
-                           int64_t ocb, int64_t xs, double *U)
-    void fc_wino_band_f(int64_t vb, int m, const float *band, int64_t nrows, const fc_conv_geom *g,
-                        int64_t Rt, int64_t ntc, int dw, const float *U, int64_t cout, const float *bias,
-                        float *V, float *M, int64_t oh0, float *out, int64_t plane,
-                        int64_t Ho, int64_t Wo, int64_t ldo)
-    void fc_wino_band_d(int64_t vb, int m, const double *band, int64_t nrows, const fc_conv_geom *g,
-                        int64_t Rt, int64_t ntc, int dw, const double *U, int64_t cout, const double *bias,
-                        double *V, double *M, int64_t oh0, double *out, int64_t plane,
-                        int64_t Ho, int64_t Wo, int64_t ldo)
-
-cdef extern from "fastconv/pool.h" nogil:
+cdef extern from "fastconv/pool/geom.h" nogil:
     ctypedef struct fc_pool_geom:
         int64_t H, W, sH, sW, Wr, Wo, kH, kW, strH, strW, pH, pW, dH, dW
         int64_t r_org, c_org, o_org, q0
@@ -71,21 +40,175 @@ cdef extern from "fastconv/pool.h" nogil:
         const int64_t *whi
     void fc_col_ranges(int64_t Wo, int64_t q0, int64_t kW, int64_t sW, int64_t pW, int64_t dW, int64_t W,
                        int64_t *w0, int64_t *lo, int64_t *hi)
-    void fc_max_pool_rows_f(const float *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1,
-                            float *out, int64_t *idx)
-    void fc_max_pool_rows_d(const double *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1,
-                            double *out, int64_t *idx)
-    void fc_max_pool_2x2_rows_f(const float *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1, float *out)
-    void fc_max_pool_2x2_rows_d(const double *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1, double *out)
-    void fc_avg_pool_rows_f(const float *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1,
-                            int count_include_pad, int64_t divisor_override, float *out, float *acc)
-    void fc_avg_pool_rows_d(const double *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1,
-                            int count_include_pad, int64_t divisor_override, double *out, double *acc)
-    int64_t fc_unpool_plane_f(const float *v, int64_t vs0, int64_t vs1, const int64_t *idx,
-                              int64_t is0, int64_t is1, int64_t h, int64_t w, float *out, int64_t size)
-    int64_t fc_unpool_plane_d(const double *v, int64_t vs0, int64_t vs1, const int64_t *idx,
-                              int64_t is0, int64_t is1, int64_t h, int64_t w, double *out, int64_t size)
 
-cdef extern from "fastconv/finite.h" nogil:
-    int fc_nonfinite_f(const float *x, int64_t n, int64_t s)
-    int fc_nonfinite_d(const double *x, int64_t n, int64_t s)
+cdef extern from "fastconv/plan.h" nogil:
+    enum fc_kind:
+        FC_KIND_COLUMNS, FC_KIND_COLUMNS_NARROW, FC_KIND_ROWS, FC_KIND_LANES
+        FC_KIND_DW_STRIP, FC_KIND_DW_SWEEP, FC_KIND_DW_FLAT
+        FC_KIND_WINOGRAD2, FC_KIND_WINOGRAD4
+        FC_KIND_FFT, FC_KIND_SEPARABLE, FC_KIND_BIAS_ONLY
+
+cdef extern from "fastconv/tuning.h" nogil:
+    int FC_OCB_WIDE_32, FC_OCB_WIDE_V4, FC_NV_WIDE, FC_NV_NARROW, FC_NCOL_32, FC_NCOL_V4, FC_RB
+    int FC_SUM_BLOCK, FC_WOCB_32, FC_WOCB_V4, FC_FLAT_MAX_BYTES
+
+cdef extern from "fastconv/kernels.h" nogil:
+    ctypedef struct fc_table_f:
+        void (*pack_band)(const float *x, const fc_conv_geom *g, const int64_t *rowsrc, int64_t nrows,
+                          float fill, float *dst) noexcept nogil
+        void (*pack_weights)(const float *w, const int64_t *ws, int64_t cout, int64_t cin, int64_t kH,
+                             int64_t kW, int64_t ocb, float *dst) noexcept nogil
+        void (*conv_band)(int kind, const float *xband, int64_t cstep, const int64_t *ridx,
+                          const float *wpack, int64_t ocb, const float *bias, int64_t cout,
+                          const fc_conv_geom *g, int64_t oh0, int64_t R, float *out, int64_t plane) noexcept nogil
+        void (*dw_band)(int kind, const float *x, int64_t sH, const fc_conv_geom *g, const int64_t *colmap,
+                        const float *fillrow, float fill, const float *w, float b, int64_t oh0, int64_t R,
+                        float *out, int64_t rg, const float **rowp, float *edge, const float **eptr,
+                        float *tmp, const float *nx, int64_t nxrows, int stream) noexcept nogil
+        void (*wino_weights)(int m, const float *w, const int64_t *ws, int64_t nvalid, int64_t cin,
+                             int64_t ocb, int64_t xs, float *U) noexcept nogil
+        void (*wino_band)(int kind, const float *band, int64_t nrows, const fc_conv_geom *g, int64_t Rt,
+                          int64_t ntc, int dw, const float *U, int64_t cout, const float *bias, float *V,
+                          float *M, int64_t oh0, float *out, int64_t plane, int64_t Ho, int64_t Wo,
+                          int64_t ldo) noexcept nogil
+        void (*max_pool_rows)(const float *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1,
+                              float *out, int64_t *idx) noexcept nogil
+        void (*max_pool_2x2_rows)(const float *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1,
+                                  float *out) noexcept nogil
+        void (*avg_pool_rows)(const float *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1,
+                              int count_include_pad, int64_t divisor_override, float *out, float *acc) noexcept nogil
+        int64_t (*unpool_plane)(const float *v, int64_t vs0, int64_t vs1, const int64_t *idx,
+                                int64_t is0, int64_t is1, int64_t h, int64_t w, float *out, int64_t size) noexcept nogil
+    ctypedef struct fc_table_d:
+        void (*pack_band)(const double *x, const fc_conv_geom *g, const int64_t *rowsrc, int64_t nrows,
+                          double fill, double *dst) noexcept nogil
+        void (*pack_weights)(const double *w, const int64_t *ws, int64_t cout, int64_t cin, int64_t kH,
+                             int64_t kW, int64_t ocb, double *dst) noexcept nogil
+        void (*conv_band)(int kind, const double *xband, int64_t cstep, const int64_t *ridx,
+                          const double *wpack, int64_t ocb, const double *bias, int64_t cout,
+                          const fc_conv_geom *g, int64_t oh0, int64_t R, double *out, int64_t plane) noexcept nogil
+        void (*dw_band)(int kind, const double *x, int64_t sH, const fc_conv_geom *g, const int64_t *colmap,
+                        const double *fillrow, double fill, const double *w, double b, int64_t oh0,
+                        int64_t R, double *out, int64_t rg, const double **rowp, double *edge,
+                        const double **eptr, double *tmp, const double *nx, int64_t nxrows, int stream) noexcept nogil
+        void (*wino_weights)(int m, const double *w, const int64_t *ws, int64_t nvalid, int64_t cin,
+                             int64_t ocb, int64_t xs, double *U) noexcept nogil
+        void (*wino_band)(int kind, const double *band, int64_t nrows, const fc_conv_geom *g, int64_t Rt,
+                          int64_t ntc, int dw, const double *U, int64_t cout, const double *bias,
+                          double *V, double *M, int64_t oh0, double *out, int64_t plane, int64_t Ho,
+                          int64_t Wo, int64_t ldo) noexcept nogil
+        void (*max_pool_rows)(const double *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1,
+                              double *out, int64_t *idx) noexcept nogil
+        void (*max_pool_2x2_rows)(const double *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1,
+                                  double *out) noexcept nogil
+        void (*avg_pool_rows)(const double *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1,
+                              int count_include_pad, int64_t divisor_override, double *out, double *acc) noexcept nogil
+        int64_t (*unpool_plane)(const double *v, int64_t vs0, int64_t vs1, const int64_t *idx,
+                                int64_t is0, int64_t is1, int64_t h, int64_t w, double *out, int64_t size) noexcept nogil
+    const fc_table_f *fc_tables_f(int64_t vb)
+    const fc_table_d *fc_tables_d(int64_t vb)
+    int64_t fc_conv_vector_bytes()
+    int64_t fc_ocb_wide(int64_t vb)
+    int64_t fc_wino_ocb(int64_t vb)
+
+
+# ---- the float/double pairs, written once -------------------------------------------------
+
+cdef inline int nonfinite(const real_t *x, int64_t n, int64_t s) noexcept nogil:
+    if real_t is float:
+        return fc_nonfinite_f(x, n, s)
+    else:
+        return fc_nonfinite_d(x, n, s)
+
+
+cdef inline void pack_band(int64_t vb, const real_t *x, const fc_conv_geom *g, const int64_t *rowsrc,
+                           int64_t nrows, real_t fill, real_t *dst) noexcept nogil:
+    if real_t is float:
+        fc_tables_f(vb).pack_band(x, g, rowsrc, nrows, fill, dst)
+    else:
+        fc_tables_d(vb).pack_band(x, g, rowsrc, nrows, fill, dst)
+
+
+cdef inline void pack_weights(int64_t vb, const real_t *w, const int64_t *ws, int64_t cout, int64_t cin,
+                              int64_t kH, int64_t kW, int64_t ocb, real_t *dst) noexcept nogil:
+    if real_t is float:
+        fc_tables_f(vb).pack_weights(w, ws, cout, cin, kH, kW, ocb, dst)
+    else:
+        fc_tables_d(vb).pack_weights(w, ws, cout, cin, kH, kW, ocb, dst)
+
+
+cdef inline void conv_band(int64_t vb, int kind, const real_t *xband, int64_t cstep, const int64_t *ridx,
+                           const real_t *wpack, int64_t ocb, const real_t *bias, int64_t cout,
+                           const fc_conv_geom *g, int64_t oh0, int64_t R, real_t *out,
+                           int64_t plane) noexcept nogil:
+    if real_t is float:
+        fc_tables_f(vb).conv_band(kind, xband, cstep, ridx, wpack, ocb, bias, cout, g, oh0, R, out, plane)
+    else:
+        fc_tables_d(vb).conv_band(kind, xband, cstep, ridx, wpack, ocb, bias, cout, g, oh0, R, out, plane)
+
+
+cdef inline void dw_band(int64_t vb, int kind, const real_t *x, int64_t sH, const fc_conv_geom *g,
+                         const int64_t *colmap, const real_t *fillrow, real_t fill, const real_t *w, real_t b,
+                         int64_t oh0, int64_t R, real_t *out, int64_t rg, const real_t **rowp, real_t *edge,
+                         const real_t **eptr, real_t *tmp, const real_t *nx, int64_t nxrows,
+                         int stream) noexcept nogil:
+    if real_t is float:
+        fc_tables_f(vb).dw_band(kind, x, sH, g, colmap, fillrow, fill, w, b, oh0, R, out, rg, rowp, edge,
+                                eptr, tmp, nx, nxrows, stream)
+    else:
+        fc_tables_d(vb).dw_band(kind, x, sH, g, colmap, fillrow, fill, w, b, oh0, R, out, rg, rowp, edge,
+                                eptr, tmp, nx, nxrows, stream)
+
+
+cdef inline void wino_weights(int64_t vb, int m, const real_t *w, const int64_t *ws, int64_t nvalid,
+                              int64_t cin, int64_t ocb, int64_t xs, real_t *U) noexcept nogil:
+    if real_t is float:
+        fc_tables_f(vb).wino_weights(m, w, ws, nvalid, cin, ocb, xs, U)
+    else:
+        fc_tables_d(vb).wino_weights(m, w, ws, nvalid, cin, ocb, xs, U)
+
+
+cdef inline void wino_band(int64_t vb, int kind, const real_t *band, int64_t nrows, const fc_conv_geom *g,
+                           int64_t Rt, int64_t ntc, int dw, const real_t *U, int64_t cout, const real_t *bias,
+                           real_t *V, real_t *M, int64_t oh0, real_t *out, int64_t plane, int64_t Ho,
+                           int64_t Wo, int64_t ldo) noexcept nogil:
+    if real_t is float:
+        fc_tables_f(vb).wino_band(kind, band, nrows, g, Rt, ntc, dw, U, cout, bias, V, M, oh0, out, plane,
+                                  Ho, Wo, ldo)
+    else:
+        fc_tables_d(vb).wino_band(kind, band, nrows, g, Rt, ntc, dw, U, cout, bias, V, M, oh0, out, plane,
+                                  Ho, Wo, ldo)
+
+
+# pooling: dtype-only kernels, in the 32-byte tables
+cdef inline void max_pool_rows(const real_t *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1,
+                               real_t *out, int64_t *idx) noexcept nogil:
+    if real_t is float:
+        fc_tables_f(32).max_pool_rows(x, g, oh0, oh1, out, idx)
+    else:
+        fc_tables_d(32).max_pool_rows(x, g, oh0, oh1, out, idx)
+
+
+cdef inline void max_pool_2x2_rows(const real_t *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1,
+                                   real_t *out) noexcept nogil:
+    if real_t is float:
+        fc_tables_f(32).max_pool_2x2_rows(x, g, oh0, oh1, out)
+    else:
+        fc_tables_d(32).max_pool_2x2_rows(x, g, oh0, oh1, out)
+
+
+cdef inline void avg_pool_rows(const real_t *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1,
+                               int count_include_pad, int64_t divisor_override, real_t *out,
+                               real_t *acc) noexcept nogil:
+    if real_t is float:
+        fc_tables_f(32).avg_pool_rows(x, g, oh0, oh1, count_include_pad, divisor_override, out, acc)
+    else:
+        fc_tables_d(32).avg_pool_rows(x, g, oh0, oh1, count_include_pad, divisor_override, out, acc)
+
+
+cdef inline int64_t unpool_plane(const real_t *v, int64_t vs0, int64_t vs1, const int64_t *idx, int64_t is0,
+                                 int64_t is1, int64_t h, int64_t w, real_t *out, int64_t size) noexcept nogil:
+    if real_t is float:
+        return fc_tables_f(32).unpool_plane(v, vs0, vs1, idx, is0, is1, h, w, out, size)
+    else:
+        return fc_tables_d(32).unpool_plane(v, vs0, vs1, idx, is0, is1, h, w, out, size)

@@ -12,9 +12,7 @@ from cython.parallel cimport parallel, prange
 import numpy as np
 
 from fastconv._kernels cimport (
-    fc_avg_pool_rows_d, fc_avg_pool_rows_f, fc_col_ranges, fc_max_pool_2x2_rows_d,
-    fc_max_pool_2x2_rows_f, fc_max_pool_rows_d, fc_max_pool_rows_f, fc_pool_geom,
-    fc_unpool_plane_d, fc_unpool_plane_f,
+    avg_pool_rows, fc_col_ranges, fc_pool_geom, max_pool_2x2_rows, max_pool_rows, unpool_plane,
 )
 from fastconv._omp cimport resolve_threads
 from fastconv._types cimport real_t
@@ -77,16 +75,10 @@ def max_pool2d(const real_t[:, :, :, :] x, real_t[:, :, :, ::1] out, int64_t[:, 
         oh0 = org + b * Ho // nb
         oh1 = org + (b + 1) * Ho // nb
         xp = x0 + (p // C) * sN + (p % C) * sC
-        if real_t is float:
-            if fast2x2:
-                fc_max_pool_2x2_rows_f(xp, &g, oh0, oh1, o0 + p * plane)
-            else:
-                fc_max_pool_rows_f(xp, &g, oh0, oh1, o0 + p * plane, (i0 + p * plane) if i0 != NULL else NULL)
+        if fast2x2:
+            max_pool_2x2_rows(xp, &g, oh0, oh1, o0 + p * plane)
         else:
-            if fast2x2:
-                fc_max_pool_2x2_rows_d(xp, &g, oh0, oh1, o0 + p * plane)
-            else:
-                fc_max_pool_rows_d(xp, &g, oh0, oh1, o0 + p * plane, (i0 + p * plane) if i0 != NULL else NULL)
+            max_pool_rows(xp, &g, oh0, oh1, o0 + p * plane, (i0 + p * plane) if i0 != NULL else NULL)
 
 
 def avg_pool2d(const real_t[:, :, :, :] x, real_t[:, :, :, ::1] out, Py_ssize_t kH, Py_ssize_t kW,
@@ -124,10 +116,7 @@ def avg_pool2d(const real_t[:, :, :, :] x, real_t[:, :, :, ::1] out, Py_ssize_t 
             oh0 = org + b * Ho // nb
             oh1 = org + (b + 1) * Ho // nb
             xp = x0 + (p // C) * sN + (p % C) * sC
-            if real_t is float:
-                fc_avg_pool_rows_f(xp, &g, oh0, oh1, cip, divisor_override, o0 + p * plane, acc)
-            else:
-                fc_avg_pool_rows_d(xp, &g, oh0, oh1, cip, divisor_override, o0 + p * plane, acc)
+            avg_pool_rows(xp, &g, oh0, oh1, cip, divisor_override, o0 + p * plane, acc)
         free(acc)
     if failed[0]:
         raise MemoryError("avg_pool2d: could not allocate a row of scratch per thread")
@@ -157,12 +146,8 @@ def max_unpool2d(const real_t[:, :, :, :] v, const int64_t[:, :, :, :] indices,
     for p in prange(planes, nogil=True, num_threads=nt, schedule="static"):
         n = p // C
         ch = p % C
-        if real_t is float:
-            bad[p] = fc_unpool_plane_f(v0 + n * vsN + ch * vsC, vs0, vs1, ix0 + n * isN + ch * isC,
-                                       is0, is1, h, w, o0 + p * size, size)
-        else:
-            bad[p] = fc_unpool_plane_d(v0 + n * vsN + ch * vsC, vs0, vs1, ix0 + n * isN + ch * isC,
-                                       is0, is1, h, w, o0 + p * size, size)
+        bad[p] = unpool_plane(v0 + n * vsN + ch * vsC, vs0, vs1, ix0 + n * isN + ch * isC,
+                              is0, is1, h, w, o0 + p * size, size)
     for p in range(planes):
         if bad[p] >= 0:
             return p * h * w + bad[p]

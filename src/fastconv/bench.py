@@ -30,8 +30,6 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 import fastconv
-from fastconv import _args
-from fastconv.conv import _algorithm
 
 CONV_CASES: Dict[str, Tuple[int, ...]] = {
     # N, C_in, H, W, C_out, k, stride, pad, dilation, groups
@@ -263,7 +261,7 @@ def _conv_case(cid: str, nt: int, reps: int, suite: Suite, memory: bool) -> None
     f_fc = lambda: fastconv.conv2d(x, w, None, s, p, d, g, num_threads=nt)  # noqa: E731
     t_fc, r = time_call(f_fc, reps)
     mem = peak_extra_mb(f_fc) if memory and cid in BIG_CASES else None
-    method = _algorithm(_args.conv2d_args(x, w, None, s, p, d, g, "zeros"), "auto")
+    method = fastconv.explain(x, w, None, s, p, d, g, num_threads=nt).algorithm
     suite.results.append(Result(cid, nt, "fastconv", t_fc, r, flops / t_fc / 1e9, "GFLOP/s",
                                 peak_extra_mb=mem, note=f"algorithm={method}"))
     peers: List[Tuple[str, Callable[[], Any]]] = []
@@ -527,9 +525,3 @@ def plot(suite: Suite, path: str) -> None:
         ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    from fastconv.cli import main as cli_main
-
-    return cli_main(["bench"] + list(argv if argv is not None else sys.argv[1:]))

@@ -6,98 +6,11 @@ from typing import Any, Optional
 
 import numpy as np
 
-from fastconv import _args, _conv, signal
-from fastconv._omp import resolve_threads
+from fastconv import _args, _engine, _fft, _plan
 from fastconv._args import IntPair
 
 #: Accepted values of ``algorithm``; every one gives the same result within float tolerance.
-ALGORITHMS = ("auto", "direct", "winograd", "winograd4", "fft")
-
-#: Tile size m of the Winograd F(m x m, 3 x 3) algorithms.
-_WINOGRAD_TILE = {"winograd": 2, "winograd4": 4}
-#: Column dilations each handles: the dw column phases of a tile row are interleaved by a
-#: perfect shuffle of m * dw vectors, so m * dw must be 2, 4 or 8 (any row dilation).
-_WINOGRAD_COLUMN_DILATIONS = {"winograd": (1, 2, 4), "winograd4": (1, 2)}
-
-# "auto" uses Winograd for 3x3 layers with unit stride from these channel counts (per group,
-# input and output) and output width (dilated layers: below).  Measured on AVX-512 (1 and 2
-# threads) against the direct kernels: F(2x2, 3x3) in float32 1.1-1.5x faster with >= 32
-# channels on planes >= 56 wide, slower with 16 channels or on 14-28 wide planes (0.5-1.0x);
-# F(4x4, 3x3) in float64 1.1-1.7x on the same shapes.
-_WINOGRAD_MIN_CHANNELS = 32
-# float32 results must be no less accurate than PyTorch's.  F(2x2, 3x3) sums its products in
-# blocks of 16 channels, but its transforms add rounding the direct kernels do not have: RMS
-# error against float64, relative to PyTorch's, 0.75 with 32 input channels, 0.83 with 128,
-# 0.89 with 256, 0.99 with 512 (the direct kernels: 0.74-0.77).  So float32 "auto" takes it up
-# to this many input channels per group; F(4x4, 3x3), with about ten times the error, float64
-# only.
-_WINOGRAD_MAX_CHANNELS_F32 = 128
-_WINOGRAD_MIN_WIDTH = 48
-# A column dilation dw splits each output row into dw phases ceil(W_out / dw) wide, each a
-# run of tiles in the vector lanes; "auto" wants them at least this wide (a full 16-lane
-# vector of F(2x2) tiles).  C10 (32 channels, 64 wide, dilation 2): 1.19x the direct kernels
-# on 1 and 2 threads; 24-wide phases 0.9x, 16-wide 0.6x; 64 channels 1.3x; float64 with
-# F(4x4, 3x3) 1.5-1.9x on 32-wide phases.
-_WINOGRAD_MIN_PHASE_WIDTH = 32
-
-
-def _winograd_ok(a: _args.ConvArgs, algorithm: str) -> bool:
-    """Whether the Winograd ``algorithm`` handles the layer: a 3x3 kernel, unit stride, any
-    row dilation and a column dilation of ``_WINOGRAD_COLUMN_DILATIONS``."""
-    return (a.w.shape[2:] == (3, 3) and a.stride == (1, 1)
-            and a.dilation[1] in _WINOGRAD_COLUMN_DILATIONS[algorithm])
-
-
-def _fft_ok(a: _args.ConvArgs) -> bool:
-    """Whether "fft" handles the layer: each output channel reads exactly one input channel
-    (one channel, or depthwise without a channel multiplier), unit stride and dilation."""
-    cout, cg = a.w.shape[:2]
-    return cg == 1 and cout == a.groups and a.stride == (1, 1) and a.dilation == (1, 1)
-
-
-def _algorithm(a: _args.ConvArgs, algorithm: str) -> str:
-    """The algorithm that runs: ``algorithm`` checked against the layer, or auto's choice."""
-    if algorithm not in ALGORITHMS:
-        raise ValueError(f"conv2d: algorithm={algorithm!r} must be one of "
-                         f"{', '.join(repr(x) for x in ALGORITHMS)}")
-    cout, cg, kh, kw = a.w.shape
-    if algorithm == "auto":
-        # one-channel layers: correlate2d's rule (signal.fft_pays: the crossovers of the
-        # FFT and the direct kernels they share)
-        if _fft_ok(a) and signal.fft_pays(kh * kw, a.out_shape[2] * a.out_shape[3]):
-            return "fft"
-        pick = "winograd" if a.dtype == np.float32 else "winograd4"
-        dw = a.dilation[1]
-        width = -(-a.out_shape[3] // dw)
-        if (_winograd_ok(a, pick) and cg >= _WINOGRAD_MIN_CHANNELS
-                and (a.dtype == np.float64 or cg <= _WINOGRAD_MAX_CHANNELS_F32)
-                and cout // a.groups >= _WINOGRAD_MIN_CHANNELS
-                and width >= (_WINOGRAD_MIN_WIDTH if dw == 1 else _WINOGRAD_MIN_PHASE_WIDTH)):
-            return pick
-        return "direct"
-    if algorithm == "fft" and not _fft_ok(a):
-        raise ValueError(f"conv2d: algorithm='fft' needs one input channel per output channel "
-                         f"(C_in / groups = 1 and C_out = groups) with stride 1 and dilation 1, got "
-                         f"weight shape {tuple(a.w.shape)}, groups={a.groups}, stride {a.stride}, "
-                         f"dilation {a.dilation}")
-    if algorithm not in ("direct", "fft") and not _winograd_ok(a, algorithm):
-        *most, last = (str(d) for d in _WINOGRAD_COLUMN_DILATIONS[algorithm])
-        dws = f"{', '.join(most)} or {last}"
-        raise ValueError(f"conv2d: algorithm={algorithm!r} needs a 3x3 kernel with stride 1 and a "
-                         f"column dilation of {dws}, got a {kh}x{kw} kernel, stride {a.stride}, "
-                         f"dilation {a.dilation}")
-    return algorithm
-
-
-def _exact_for_nonfinite(a: _args.ConvArgs, method: str) -> str:
-    """``method``, or "direct" where it would not keep the direct kernels' pattern of NaN and
-    +-inf: Winograd mixes every input of a tile into every output of it (an infinite pixel
-    became NaN, in F(4x4, 3x3) beyond the windows that read it), so a non-finite input or
-    weight takes the direct kernels.  The FFT handles its own non-finite tiles (see
-    :func:`fastconv.signal._fft`).  One pass over the input, Winograd calls only."""
-    if method in _WINOGRAD_TILE and not (_conv.all_finite(a.w) and _conv.all_finite(a.x)):
-        return "direct"
-    return method
+ALGORITHMS = _plan.ALGORITHMS
 
 
 def conv2d(input: Any, weight: Any, bias: Any = None, stride: IntPair = 1, padding: Any = 0,
@@ -134,9 +47,9 @@ def conv2d(input: Any, weight: Any, bias: Any = None, stride: IntPair = 1, paddi
     num_threads : int, optional
         Threads for this call; None uses :func:`fastconv.get_num_threads`.
     algorithm : {"auto", "direct", "winograd", "winograd4", "fft"}, default "auto"
-        "direct": register-blocked direct convolution over packed input bands (handles every
-        configuration); its float32 sums run in blocks of about 80 products, with an error
-        no larger than PyTorch's.  "winograd": Winograd F(2x2, 3x3), 4 instead of 9
+        "direct": the direct kernels (handles every configuration; which tile or in-place
+        kernel runs is the planner's choice, see :func:`fastconv.explain`); its float32
+        sums run in blocks of about 80 products, with an error no larger than PyTorch's.  "winograd": Winograd F(2x2, 3x3), 4 instead of 9
         multiply-adds per output and input channel; its float32 error is 0.75-0.83x
         PyTorch's up to 128 input channels, 0.99x with 512 (sums in blocks of 16 channels);
         "winograd4": F(4x4, 3x3), 2.25 multiply-adds, about ten times the float32 rounding
@@ -149,9 +62,8 @@ def conv2d(input: Any, weight: Any, bias: Any = None, stride: IntPair = 1, paddi
         float32 up to 128 input channels per group, "winograd4" for float64.  "fft": overlap-save FFT (as
         :func:`fastconv.correlate2d`'s), for layers with one input channel per output channel
         (``C_in / groups == 1`` and ``C_out == groups``), stride 1 and dilation 1, any
-        padding; "auto" picks it for such layers where correlate2d does: from 25x25 kernel
-        taps (19x19 with 256-bit direct kernels) on output planes of at least 512 x 1024
-        pixels.  "direct" otherwise.  Every algorithm gives the direct kernels' pattern of
+        padding; "auto" picks it for such layers where correlate2d does (big kernels on
+        big planes).  "direct" otherwise.  Every algorithm gives the direct kernels' pattern of
         NaN, +inf and -inf: Winograd calls with a non-finite input or weight, and FFT tiles
         or kernels holding one, run the direct kernels.  "direct" is exact per element (each
         output's error is relative to the sum of its products' magnitudes); "winograd",
@@ -182,11 +94,18 @@ def conv2d(input: Any, weight: Any, bias: Any = None, stride: IntPair = 1, paddi
     array([[45., 54.],
            [81., 90.]], dtype=float32)
     """
+    return _conv2d(input, weight, bias, stride, padding, dilation, groups, padding_mode, out,
+                   num_threads, algorithm, None)
+
+
+def _conv2d(input: Any, weight: Any, bias: Any, stride: Any, padding: Any, dilation: Any, groups: Any,
+            padding_mode: str, out: Optional[np.ndarray], num_threads: Optional[int], algorithm: str,
+            force: Optional[_plan.Force]) -> Any:
+    """conv2d with a :class:`fastconv._plan.Force` (tests): validate, plan, run."""
     a = _args.conv2d_args(input, weight, bias, stride, padding, dilation, groups, padding_mode)
-    resolve_threads(num_threads)
-    method = _algorithm(a, algorithm)
+    plan = _plan.conv2d(a, algorithm, num_threads, force)
     shape = a.out_shape if a.batched else a.out_shape[1:]
-    if a.x.shape[1] == 0:  # no input channel: every output is the empty sum, 0, plus the bias
+    if plan.kind == _plan.Kind.BIAS_ONLY:
         return _args.fill_bias(a, out, shape, "conv2d", (input, weight, bias))
     if _args.is_cupy(a.x):
         from fastconv import cuda
@@ -195,17 +114,58 @@ def conv2d(input: Any, weight: Any, bias: Any = None, stride: IntPair = 1, paddi
     buf, user_out = _args.result_buffer(out, shape, a.out_shape, a.dtype, "conv2d", (input, weight, bias))
     if buf.size == 0:
         return _args.finish(buf, user_out, shape)
-    method = _exact_for_nonfinite(a, method)
-    if method == "direct":
-        _conv.conv2d_direct(a.x, a.w, a.bias, buf, a.groups, a.stride[0], a.stride[1],
-                            a.dilation[0], a.dilation[1], a.pads[0], a.pads[2], a.mode, 0.0,
-                            num_threads)
-    elif method == "fft":
-        signal._fft(a.x, a.w[:, 0], a.pads, a.mode, 0.0, buf, num_threads)
+    if plan.kind == _plan.Kind.FFT:
+        _fft.overlap_save(a.x, a.w[:, 0], a.pads, a.mode, 0.0, buf, num_threads)
         if a.bias is not None:
             buf += a.bias[:, None, None]
     else:
-        _conv.conv2d_winograd(a.x, a.w, a.bias, buf, a.groups, a.pads[0], a.pads[2],
-                              a.dilation[0], a.dilation[1], a.mode, 0.0, _WINOGRAD_TILE[method],
-                              num_threads)
+        _engine.run(plan, a, buf, 0.0, num_threads)
     return _args.finish(buf, user_out, shape)
+
+
+def explain(input: Any, weight: Any, bias: Any = None, stride: IntPair = 1, padding: Any = 0,
+            dilation: IntPair = 1, groups: int = 1, padding_mode: str = "zeros", *,
+            num_threads: Optional[int] = None, algorithm: str = "auto", dtype: Any = np.float32) -> _plan.Plan:
+    """Which kernel :func:`conv2d` runs for these arguments, and why.
+
+    Takes conv2d's arguments (arrays, or shapes as tuples of ints, which stand for
+    C-contiguous arrays of zeros of ``dtype``) and returns the planner's :class:`~fastconv._plan.Plan`
+    without computing anything: ``plan.kind`` names the kernel, ``plan.reason`` the rule that
+    chose it, and ``print(plan)`` shows both with the block sizes.  The choice depends on
+    the shapes, strides, dtype, thread count and CPU, and for Winograd and the in-place
+    kernels on whether the arrays hold NaN or +-inf; ``docs/architecture.md`` tabulates it.
+
+    Parameters
+    ----------
+    input, weight, bias, stride, padding, dilation, groups, padding_mode, num_threads, algorithm
+        As for :func:`conv2d`.
+    dtype : dtype, default float32
+        The dtype of the arrays that shapes stand for.
+
+    Returns
+    -------
+    fastconv._plan.Plan
+
+    Raises
+    ------
+    ValueError, TypeError
+        As :func:`conv2d` would for these arguments.
+
+    Examples
+    --------
+    >>> import fastconv
+    >>> fastconv.explain((8, 64, 56, 56), (64, 64, 3, 3), padding=1).algorithm
+    'winograd'
+    >>> fastconv.explain((1, 1, 512, 512), (1, 1, 3, 3), padding=1).kind.name
+    'DW_SWEEP'
+    """
+    def stand_in(v: Any, name: str) -> Any:
+        if isinstance(v, tuple) and all(type(d) is int for d in v):
+            if any(d < 0 for d in v):
+                raise ValueError(f"explain: {name} shape {v} has a negative dimension")
+            return np.zeros(v, dtype)  # pages of zeros are mapped on first read only
+        return v
+
+    a = _args.conv2d_args(stand_in(input, "input"), stand_in(weight, "weight"), stand_in(bias, "bias"),
+                          stride, padding, dilation, groups, padding_mode, fn="explain")
+    return _plan.conv2d(a, algorithm, num_threads)

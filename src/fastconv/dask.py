@@ -9,7 +9,7 @@ How blocks are formed
 The batch axes map block to block.  Spatially, the output is cut into blocks that follow the
 input's chunks, and each output block is computed from exactly the input it reads (its halo):
 for convolution the rows ``o0*stride .. (o1-1)*stride + dilation*(k-1)`` of the *padded*
-input, gathered with the same index maps as the CPU kernels (:func:`_pad_index`, equal to
+input, gathered with the same index maps as the CPU kernels (:func:`fastconv._args.pad_index`, equal to
 ``numpy.pad``), so every padding mode - reflect without the edge included, which Dask's
 ``map_overlap`` boundaries cannot express - is exact at the outer edges and absent between
 blocks.  Output blocks need not line up with input chunks or with the stride.  Pooling blocks
@@ -61,27 +61,6 @@ def _concrete(a: Any) -> Any:
     if a is None:
         return None
     return a.compute() if hasattr(a, "compute") and not isinstance(a, np.ndarray) else np.asarray(a)
-
-
-def _pad_index(i: np.ndarray, n: int, mode: str) -> np.ndarray:
-    """Source index of padded positions i (may be negative) in [0, n); -1 for a constant fill.
-    The same maps as include/fastconv/pad.h, i.e. numpy.pad at any padding size."""
-    i = np.asarray(i, dtype=np.int64)
-    if mode == "zeros":
-        return np.where((i >= 0) & (i < n), i, -1)
-    if mode == "replicate":
-        return np.clip(i, 0, n - 1)
-    if mode == "circular":
-        return np.mod(i, n)
-    if mode == "reflect":
-        if n == 1:
-            return np.zeros_like(i)
-        p = 2 * (n - 1)
-        m = np.mod(i, p)
-        return np.where(m >= n, p - m, m)
-    p = 2 * n  # symmetric
-    m = np.mod(i, p)
-    return np.where(m >= n, p - 1 - m, m)
 
 
 def _take(x: Any, axis: int, idx: np.ndarray, fill: float) -> Any:
@@ -142,11 +121,11 @@ def _spatial_blocks(x: Any, Ho: int, Wo: int, pads: Tuple[int, int, int, int], e
     cb = _out_bounds(x.chunks[-1], Wo, pads[2], stride[1])
     rows = []
     for o0, o1 in zip(rb[:-1], rb[1:]):
-        ridx = _pad_index(np.arange(o0 * stride[0], (o1 - 1) * stride[0] + ext[0]) - pads[0], H, mode)
+        ridx = _args.pad_index(np.arange(o0 * stride[0], (o1 - 1) * stride[0] + ext[0]) - pads[0], H, mode)
         xr = _take(x, x.ndim - 2, ridx, fill)
         cols = []
         for q0, q1 in zip(cb[:-1], cb[1:]):
-            cidx = _pad_index(np.arange(q0 * stride[1], (q1 - 1) * stride[1] + ext[1]) - pads[2], W, mode)
+            cidx = _args.pad_index(np.arange(q0 * stride[1], (q1 - 1) * stride[1] + ext[1]) - pads[2], W, mode)
             region = _take(xr, x.ndim - 1, cidx, fill).rechunk(x.chunks[:-2] + (-1, -1))
             lead = list(region.chunks[:-2])
             if out_channels is not None:
@@ -218,14 +197,7 @@ def _signal(fn: str, in1: Any, in2: Any, mode: str, boundary: str, fillvalue: An
         raise ValueError(f"{fn}: the dask back end computes valid mode only with in2 no larger than the "
                          f"planes of in1 ({(kh, kw)} vs {(H, W)}); use the in-memory function for the swap")
     dtype = probe.dtype
-    if mode == "full":
-        pads = (kh - 1, kh - 1, kw - 1, kw - 1)
-    elif mode == "same":
-        t = kh // 2 if flip else (kh - 1) // 2
-        l = kw // 2 if flip else (kw - 1) // 2
-        pads = (t, kh - 1 - t, l, kw - 1 - l)
-    else:
-        pads = (0, 0, 0, 0)
+    pads = _args.correlate_pads(mode, kh, kw, flip)
     Ho, Wo = H + pads[0] + pads[1] - kh + 1, W + pads[2] + pads[3] - kw + 1
     kk = np.ascontiguousarray(k[::-1, ::-1] if flip else k, dtype=dtype)
     mode_name = _sig.BOUNDARIES[boundary]

@@ -12,6 +12,7 @@ import numpy as np
 from fastconv import _args
 from fastconv._args import IntPair
 from fastconv.conv import conv2d
+from fastconv.shapes import ConvCost, conv2d_cost, pool2d_output_shape
 from fastconv.pool import avg_pool2d, max_pool2d, max_unpool2d, unpool_output_size
 
 Shape = Tuple[int, ...]
@@ -101,9 +102,9 @@ class Conv2d(Module):
     def output_shape(self, input_shape: Sequence[int]) -> Shape:
         return self.cost(input_shape).output_shape
 
-    def cost(self, input_shape: Sequence[int]) -> _args.ConvCost:
+    def cost(self, input_shape: Sequence[int]) -> ConvCost:
         """:func:`fastconv.conv2d_cost` of this layer on ``input_shape``."""
-        return _args.conv2d_cost(input_shape, self.weight.shape, self.stride, self.padding, self.dilation,
+        return conv2d_cost(input_shape, self.weight.shape, self.stride, self.padding, self.dilation,
                                  self.groups, self.bias is not None)
 
     def macs(self, input_shape: Sequence[int]) -> int:
@@ -147,7 +148,7 @@ class MaxPool2d(Module):
                           self.return_indices)
 
     def output_shape(self, input_shape: Sequence[int]) -> Shape:
-        return _args.pool2d_output_shape(input_shape, self.kernel_size, self.stride, self.padding,
+        return pool2d_output_shape(input_shape, self.kernel_size, self.stride, self.padding,
                                          self.dilation, self.ceil_mode)
 
     def __repr__(self) -> str:
@@ -173,7 +174,7 @@ class AvgPool2d(Module):
                           self.count_include_pad, self.divisor_override)
 
     def output_shape(self, input_shape: Sequence[int]) -> Shape:
-        return _args.pool2d_output_shape(input_shape, self.kernel_size, self.stride, self.padding, 1,
+        return pool2d_output_shape(input_shape, self.kernel_size, self.stride, self.padding, 1,
                                          self.ceil_mode)
 
     def __repr__(self) -> str:

@@ -15,16 +15,16 @@ Methods
     their value): a column pass then a row pass, ``kh + kw`` multiply-adds per pixel instead
     of ``kh * kw``.
 "fft"
-    Overlap-save with ``scipy.fft``: tiles of at most ``FFT_TILE`` points per axis (sized
-    by a cost model) are cut from the plane padded by the boundary mode, two at a time
-    into one complex transform done in place, and shared out over the threads; each thread
-    holds one tile's buffer.
+    Overlap-save with ``scipy.fft`` (``fastconv._fft``): tiles of at most 480 points per axis
+    (sized by a cost model) are cut from the plane padded by the boundary mode, two at a
+    time into one complex transform done in place, and shared out over the threads; each
+    thread holds one tile's buffer.
 "auto" (default)
     "direct" for kernels of at most 3x3 taps; else "separable" when the kernel is an outer
-    product as above; else "fft" when the kernel has at least ``FFT_MIN_TAPS[w]`` taps,
-    ``w`` being the vector width of the direct kernels on this CPU
-    (:func:`fastconv._conv.vector_bytes`), and the output planes have at least
-    ``FFT_MIN_PIXELS`` pixels; else "direct".
+    product as above; else "fft" for big kernels on big planes (from 25x25 taps, 19x19 with
+    256-bit direct kernels, on output planes of at least 512 x 1024 pixels); else "direct".
+    The thresholds are the planner's (``FFT_MIN_TAPS``, ``FFT_MIN_PIXELS`` and
+    ``DIRECT_MAX_TAPS`` in ``fastconv._tuning``; see ``docs/architecture.md``).
 
 Accuracy and non-finite values
 ------------------------------
@@ -41,15 +41,11 @@ the taps).
 
 from __future__ import annotations
 
-import itertools
-import math
-import os
-import threading
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Optional, Tuple
 
 import numpy as np
 
-from fastconv import _args, _buffers, _conv
+from fastconv import _args, _buffers, _engine, _fft, _pack, _plan
 from fastconv._omp import resolve_threads
 
 MODES = ("full", "same", "valid")
@@ -57,28 +53,6 @@ MODES = ("full", "same", "valid")
 BOUNDARIES = {"fill": "zeros", "pad": "zeros", "wrap": "circular", "circular": "circular",
               "symm": "symmetric", "symmetric": "symmetric"}
 METHODS = ("auto", "direct", "separable", "fft")
-#: "auto" switches from the direct kernel to the FFT at this many kernel taps (not
-#: separable), by the vector width in bytes of the direct kernels, on output planes of at
-#: least FFT_MIN_PIXELS.  Measured against the direct kernels on one float32 plane,
-#: AVX-512, 1 / 2 threads: 25x25 1.2x / 0.8x on 512^2, 1.2x / 1.07x on 1024^2, 1.2x / 1.1x
-#: on 2048^2; 31x31 1.8x / 1.2x on 512^2, 2.0x / 1.2x on 1024^2, 1.8x / 1.7x on 2048^2;
-#: 19x19 at most 0.9x; on 256^2 planes the direct kernels were 1.2-7x faster.  The second
-#: width's figure: the crossover on 2048^2 images with the direct kernels limited to 32
-#: bytes.
-FFT_MIN_TAPS = {64: 25 * 25, 32: 19 * 19}
-FFT_MIN_PIXELS = 512 * 1024
-#: Longest FFT of the overlap-save tiles (per axis) unless the kernel needs more.  One
-#: scipy.fft round trip costs about 3.4 ns per point from 128 to 384 points per axis, 3.6-3.9
-#: from 576 to 768 (float32, AVX-512 machine); 2 threads scaled best (1.7-1.8x on 2048^2
-#: planes) with tiles up to 384-480.
-FFT_TILE = 480
-#: Fixed cost of one tile (transforms' set-up, the Python around them: about 17 us) in
-#: points of tile length per axis: sqrt(17 us / 3.4 ns).
-FFT_TILE_OVERHEAD = 72
-#: Cost, in points, of spreading the tiles over threads (waking them, sharing the GIL):
-#: measured about 200 us (four 90 x 90 tiles on 2 threads took 0.31 ms, one 160 x 160 tile
-#: on one 0.17 ms).
-FFT_THREADS_COST = 60000
 #: "separable" needs the product of its factors within this many units in the last place of
 #: every tap (in the kernel's dtype).  The factors are a column and a row of the kernel, so
 #: an outer product of two vectors, rounded to the dtype, passes with 1-3 ulps.
@@ -109,7 +83,7 @@ def _fill_value(fillvalue: Any, dtype: np.dtype, fn: str) -> float:
 
 def _finite(a: np.ndarray) -> bool:
     """No NaN or +-inf in ``a`` (2-D, float32/float64), in one pass without a copy."""
-    return _conv.all_finite(a.reshape((1, 1) + a.shape))
+    return _pack.all_finite(a.reshape((1, 1) + a.shape))
 
 
 def _separable(k: np.ndarray) -> Optional[Tuple[np.ndarray, np.ndarray]]:
@@ -137,242 +111,11 @@ def _separable(k: np.ndarray) -> Optional[Tuple[np.ndarray, np.ndarray]]:
     return col, row
 
 
-def fft_pays(taps: int, pixels: int) -> bool:
-    """Whether "auto" takes the FFT for a kernel of ``taps`` taps (not separable) on output
-    planes of ``pixels`` pixels: the crossovers measured above."""
-    return taps >= FFT_MIN_TAPS[_conv.vector_bytes()] and pixels >= FFT_MIN_PIXELS
-
-
 def auto_method(kernel: np.ndarray, out_pixels: int) -> str:
     """The method ``method="auto"`` uses for this 2-D kernel on output planes of
-    ``out_pixels`` pixels (see the module docstring)."""
-    kh, kw = kernel.shape
-    if kh * kw <= 9 or not _finite(kernel):
-        return "direct"
-    if _separable(kernel) is not None:
-        return "separable"
-    if fft_pays(kh * kw, out_pixels):
-        return "fft"
-    return "direct"
-
-
-def _direct(planes: np.ndarray, k: np.ndarray, pads: Tuple[int, int, int, int], mode: int, fill: float,
-            out: np.ndarray, num_threads: Optional[int]) -> None:
-    _conv.conv2d_direct(planes, k[None, None], None, out, 1, 1, 1, 1, 1, pads[0], pads[2], mode,
-                        fill, num_threads)
-
-
-def _smooth_lengths(lo: int, hi: int) -> List[int]:
-    """The lengths in [lo, hi] with no prime factor above 5 (the ones scipy.fft transforms
-    fastest, ``next_fast_len(n, real=True)``), ascending."""
-    found = []
-    p2 = 1
-    while p2 <= hi:
-        p3 = p2
-        while p3 <= hi:
-            p5 = p3
-            while p5 <= hi:
-                if p5 >= lo:
-                    found.append(p5)
-                p5 *= 5
-            p3 *= 3
-        p2 *= 2
-    return sorted(found)
-
-
-def _axis_lengths(n_out: int, k: int, longest: int) -> List[Tuple[int, int]]:
-    """(tiles, L) for the FFT lengths L worth trying along one axis of ``n_out`` outputs with
-    a kernel of ``k`` taps: lengths scipy.fft handles fast, from k (one output per tile) up
-    to ``max(longest, 2 k)`` or one tile over the whole axis, without powers of two from 512
-    up (their columns fall in the same cache sets: 512 took 1.3x the time per point of 480
-    and 540)."""
-    whole = _smooth_lengths(n_out + k - 1, 2 * (n_out + k))[0]  # one tile covers the axis
-    found = [(-(-n_out // (L - k + 1)), L) for L in _smooth_lengths(k, min(whole, max(longest, 2 * k)))
-             if L < 512 or L & (L - 1) or L == whole]
-    # the few with the least work along this axis, a tile's fixed cost counted in
-    found.sort(key=lambda tl: tl[0] * (tl[1] + FFT_TILE_OVERHEAD))
-    return found[:6]
-
-
-_tile_shapes: Dict[Tuple[int, ...], Tuple[int, int, int]] = {}
-
-
-def _tile_shape(Ho: int, kh: int, Wo: int, kw: int, n_planes: int, nt: int, longest: int,
-                threads_cost: int) -> Tuple[int, int, int]:
-    """(Lh, Lw, threads) for the overlap-save tiles, at most ``longest`` (``FFT_TILE``) per
-    axis unless the kernel needs more, with the least estimated time, in points: the pairs
-    of tiles over all planes (one complex transform each, see _fft) shared out over 1 or
-    ``nt`` threads, ``ceil(pairs / threads) * (2 Lh Lw + FFT_TILE_OVERHEAD ** 2)``, plus
-    ``threads_cost`` (``FFT_THREADS_COST``) for using more than one thread.  Remembered per
-    shape (the search takes about 0.1 ms)."""
-    key = (Ho, kh, Wo, kw, n_planes, nt, longest, threads_cost)
-    if key in _tile_shapes:
-        return _tile_shapes[key]
-    best, best_cost = (0, 0, 1), math.inf
-    for th, Lh in _axis_lengths(Ho, kh, longest):
-        for tw, Lw in _axis_lengths(Wo, kw, longest):
-            pairs = -(-n_planes * th * tw // 2)
-            for t in sorted({1, min(nt, pairs)}):
-                cost = -(-pairs // t) * (2 * Lh * Lw + FFT_TILE_OVERHEAD ** 2) + (t > 1) * threads_cost
-                if cost < best_cost:
-                    best, best_cost = (Lh, Lw, t), cost
-    if len(_tile_shapes) >= 1024:
-        _tile_shapes.clear()
-    _tile_shapes[key] = best
-    return best
-
-
-def _fft(planes: np.ndarray, k: np.ndarray, pads: Tuple[int, int, int, int], mode: int, fill: float,
-         out: np.ndarray, num_threads: Optional[int]) -> None:
-    """Correlate plane (b, c) of ``planes`` (B, C, H, W) with kernel ``k[c]`` (C, kh, kw) into
-    ``out[b, c]`` (B, C, Ho, Wo) by overlap-save: the plane, padded by ``mode`` (FC_PAD_*
-    code) with ``pads`` (top, bottom, left, right), is cut into overlapping Lh x Lw tiles,
-    each transformed, multiplied by the kernel's transform and transformed back, keeping the
-    outputs that did not wrap around.
-
-    Two tiles of a channel go through one complex transform, one as its real part and one
-    as its imaginary part: the kernel is real, so the two results come back apart, as the
-    real and imaginary parts.  That costs what two real transforms cost, but works in place
-    in one buffer per thread: the real transforms' fresh result arrays would be faulted in
-    again on most tiles whenever malloc hands freed memory back to the system (up to 2x the
-    time).  Tiles are cut from the plane as they are needed (no padded copy of the plane is
-    made) and pairs are shared out one at a time over the threads (scipy.fft releases the
-    GIL)."""
-    import scipy.fft as sfft
-
-    B, C = planes.shape[:2]
-    kh, kw = k.shape[1:]
-    Ho, Wo = out.shape[2], out.shape[3]
-    if B == 0 or C == 0 or Ho == 0 or Wo == 0:
-        return
-    if not _conv.all_finite(k[None]):  # a NaN/inf tap reaches every output: the direct kernels
-        _conv.conv2d_direct(planes, k[:, None], None, out, C, 1, 1, 1, 1, pads[0], pads[2], mode, fill,
-                            num_threads)
-        return
-    Lh, Lw, nt = _tile_shape(Ho, kh, Wo, kw, B, resolve_threads(num_threads), FFT_TILE, FFT_THREADS_COST)
-    Sh, Sw = Lh - kh + 1, Lw - kw + 1  # outputs per tile
-    nth, ntw = -(-Ho // Sh), -(-Wo // Sw)
-    per_plane = nth * ntw
-    n_tiles = B * per_plane
-    n_pairs = n_tiles // 2  # and the last tile alone when the count is odd
-    cdtype = np.result_type(planes.dtype, np.complex64)
-    bufs: dict = {}  # thread -> its transform buffer, kept over the channels
-
-    def place(i: int) -> Tuple[int, int, int]:
-        b, t = divmod(i, per_plane)
-        return b, (t // ntw) * Sh, (t % ntw) * Sw
-
-    def cut(c: int, i: int, dst: np.ndarray) -> bool:
-        # the tile's last rows and columns may run past the padded plane: they only feed
-        # outputs that are dropped.  False when a value written is NaN or +-inf.
-        b, h0, w0 = place(i)
-        return _conv.pad_window(planes[b, c], dst, h0 - pads[0], w0 - pads[2], mode, fill)
-
-    def keep(c: int, i: int, res: np.ndarray) -> None:
-        b, h0, w0 = place(i)
-        nh, nw = min(Sh, Ho - h0), min(Sw, Wo - w0)
-        out[b, c, h0:h0 + nh, w0:w0 + nw] = res[kh - 1:kh - 1 + nh, kw - 1:kw - 1 + nw]
-
-    def exact(c: int, i: int, tile: np.ndarray) -> None:
-        # a tile holding NaN or +-inf: its outputs from the direct kernels (the transform would
-        # spread the value over the whole tile); ``tile`` is its padded window, so a valid
-        # correlation of it gives exactly the tile's outputs
-        b, h0, w0 = place(i)
-        nh, nw = min(Sh, Ho - h0), min(Sw, Wo - w0)
-        res = np.empty((1, 1, Sh, Sw), planes.dtype)
-        _conv.conv2d_direct(tile[None, None], k[c][None, None], None, res, 1, 1, 1, 1, 1, 0, 0, 0, 0.0, 1)
-        out[b, c, h0:h0 + nh, w0:w0 + nw] = res[0, 0, :nh, :nw]
-
-    def pair(c: int, kf: np.ndarray, p: int) -> None:
-        buf = bufs.get(threading.get_ident())
-        if buf is None:
-            buf = bufs[threading.get_ident()] = np.empty((Lh, Lw), cdtype)
-        ok = (cut(c, 2 * p, buf.real), cut(c, 2 * p + 1, buf.imag))
-        for i, part, fine in ((2 * p, buf.real, ok[0]), (2 * p + 1, buf.imag, ok[1])):
-            if not fine:
-                exact(c, i, np.ascontiguousarray(part))
-                part[...] = 0  # leaves the other tile's transform alone
-        if not (ok[0] or ok[1]):
-            return
-        spec = sfft.fft2(buf, overwrite_x=True, workers=1)  # in place
-        spec *= kf
-        res = sfft.ifft2(spec, overwrite_x=True, workers=1)
-        if ok[0]:
-            keep(c, 2 * p, res.real)
-        if ok[1]:
-            keep(c, 2 * p + 1, res.imag)
-
-    def alone(c: int) -> None:  # the last tile of an odd count: real transforms
-        tile = np.empty((Lh, Lw), planes.dtype)
-        if not cut(c, n_tiles - 1, tile):
-            exact(c, n_tiles - 1, tile)
-            return
-        spec = sfft.rfft2(tile)
-        spec *= sfft.rfft2(k[c, ::-1, ::-1], s=(Lh, Lw))
-        keep(c, n_tiles - 1, sfft.irfft2(spec, s=(Lh, Lw)))
-
-    def item(c: int, kf: Optional[np.ndarray], p: int) -> None:
-        if p < n_pairs:
-            assert kf is not None
-            pair(c, kf, p)
-        else:
-            alone(c)
-
-    for c in range(C):
-        kf = sfft.fft2(k[c, ::-1, ::-1].astype(cdtype), s=(Lh, Lw)) if n_pairs else None
-        _share(nt, n_pairs + n_tiles % 2, lambda p: item(c, kf, p))
-
-
-_pool: Optional[Any] = None
-_pool_pid = -1
-_pool_lock = threading.Lock()
-
-
-def _helpers(n: int) -> Any:
-    """A thread pool of at least ``n`` threads, kept across calls (rebuilt in a forked
-    child): a pool started per call made the first tiles of every call slow (fresh threads,
-    fresh malloc arenas to fault in; 2048^2 with 31x31 on 2 threads: 20 ms against 12)."""
-    global _pool, _pool_pid
-    from concurrent.futures import ThreadPoolExecutor
-
-    with _pool_lock:
-        if _pool is None or _pool_pid != os.getpid() or _pool._max_workers < n:
-            if _pool is not None and _pool_pid == os.getpid():
-                _pool.shutdown(wait=False)
-            _pool = ThreadPoolExecutor(max_workers=n, thread_name_prefix="fastconv-fft")
-            _pool_pid = os.getpid()
-        return _pool
-
-
-def _share(nt: int, n_items: int, work: Any) -> None:
-    """Run ``work(i)`` for i in range(n_items) on ``nt`` threads, the caller being one of
-    them; each takes the next item when done with one (items may differ in cost)."""
-    if nt <= 1:
-        for i in range(n_items):
-            work(i)
-        return
-    from concurrent.futures import wait
-
-    items = itertools.count()  # next() on it is atomic under the GIL
-    failed: list = []  # set when a thread fails
-
-    def drain() -> None:
-        for i in items:
-            if i >= n_items or failed:
-                return
-            try:
-                work(i)
-            except BaseException:
-                failed.append(True)  # the other threads stop at their next item
-                raise
-
-    helpers = [_helpers(nt - 1).submit(drain) for _ in range(nt - 1)]
-    try:
-        drain()
-    finally:  # never return (or raise) while a helper may still write into the result
-        wait(helpers)
-    for h in helpers:
-        h.result()  # raises what a helper raised
+    ``out_pixels`` pixels (see the module docstring): the planner's choice."""
+    kind, _ = _plan.correlate2d(kernel, out_pixels, "auto", _separable)
+    return {_plan.Kind.FFT: "fft", _plan.Kind.SEPARABLE: "separable"}.get(kind, "direct")
 
 
 def _run(fn: str, in1: Any, in2: Any, mode: str, boundary: str, fillvalue: Any, method: str,
@@ -400,20 +143,12 @@ def _run(fn: str, in1: Any, in2: Any, mode: str, boundary: str, fillvalue: Any, 
     kh, kw = in2.shape
     k = in2[::-1, ::-1] if flip else in2  # convolution = correlation with the flipped kernel
 
-    if mode == "valid":
-        if kh <= H and kw <= W:
-            pads = (0, 0, 0, 0)
-        elif kh >= H and kw >= W:
+    if mode == "valid" and not (kh <= H and kw <= W):
+        if kh >= H and kw >= W:
             return _valid_swapped(fn, in1, in2, dtype, lead, flip, num_threads, kind)
-        else:
-            raise ValueError(f"{fn}: in valid mode one of in1 {(H, W)} and in2 {(kh, kw)} must be at "
-                             "least as large as the other in every dimension")
-    elif mode == "full":
-        pads = (kh - 1, kh - 1, kw - 1, kw - 1)
-    else:  # same: SciPy centres correlate2d on (k-1)//2 and convolve2d on k//2
-        t = kh // 2 if flip else (kh - 1) // 2
-        l = kw // 2 if flip else (kw - 1) // 2
-        pads = (t, kh - 1 - t, l, kw - 1 - l)
+        raise ValueError(f"{fn}: in valid mode one of in1 {(H, W)} and in2 {(kh, kw)} must be at "
+                         "least as large as the other in every dimension")
+    pads = _args.correlate_pads(mode, kh, kw, flip)
     conv_mode = BOUNDARIES[boundary]
     code = _args.PADDING_MODES[conv_mode][0]
     Ho, Wo = H + pads[0] + pads[1] - kh + 1, W + pads[2] + pads[3] - kw + 1
@@ -429,20 +164,18 @@ def _run(fn: str, in1: Any, in2: Any, mode: str, boundary: str, fillvalue: Any, 
     out = _buffers.empty((planes.shape[0], 1, Ho, Wo), dtype)
     if planes.shape[0] == 0:
         return out.reshape(shape)
-    if method == "auto":
-        method = auto_method(kk, Ho * Wo)
-    sep = _separable(kk) if method == "separable" else None
-    if method == "fft":
-        _fft(planes, kk[None], pads, code, fill, out, num_threads)
-    elif sep is not None:
-        col, row = sep
+    how, _ = _plan.correlate2d(kk, Ho * Wo, method, _separable)
+    if how == _plan.Kind.FFT:
+        _fft.overlap_save(planes, kk[None], pads, code, fill, out, num_threads)
+    elif how == _plan.Kind.SEPARABLE:
+        factors = _separable(kk)
+        assert factors is not None  # the planner took this kind because it is not
+        col, row = factors
         mid = _buffers.empty((planes.shape[0], 1, Ho, W + pads[2] + pads[3]), dtype)
-        _conv.conv2d_direct(planes, col.reshape(1, 1, kh, 1), None, mid, 1, 1, 1, 1, 1, pads[0], pads[2],
-                            code, fill, num_threads)
-        _conv.conv2d_direct(mid, row.reshape(1, 1, 1, kw), None, out, 1, 1, 1, 1, 1, 0, 0, 0, 0.0,
-                            num_threads)
+        _engine.correlate(planes, col.reshape(1, 1, kh, 1), pads, code, fill, mid, num_threads)
+        _engine.correlate(mid, row.reshape(1, 1, 1, kw), (0, 0, 0, 0), 0, 0.0, out, num_threads)
     else:  # direct, or "separable" asked for a kernel that is not
-        _direct(planes, kk, pads, code, fill, out, num_threads)
+        _engine.correlate(planes, kk[None, None], pads, code, fill, out, num_threads)
     return out.reshape(shape)
 
 
@@ -467,7 +200,7 @@ def _valid_swapped(fn: str, in1: Any, in2: Any, dtype: np.dtype, lead: Tuple[int
     img = _args.kernel_ready(in2[None, None], dtype)
     out = _buffers.empty((1, ker.shape[0], kh - H + 1, kw - W + 1), dtype)
     if ker.shape[0]:
-        _conv.conv2d_direct(img, ker, None, out, 1, 1, 1, 1, 1, 0, 0, 0, 0.0, num_threads)
+        _engine.correlate(img, ker, (0, 0, 0, 0), 0, 0.0, out, num_threads)
     res = out[0] if flip else out[0, :, ::-1, ::-1]
     return np.ascontiguousarray(res).reshape(lead + res.shape[-2:])
 

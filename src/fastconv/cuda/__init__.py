@@ -21,11 +21,6 @@ CTYPES = {np.dtype(np.float32): "float", np.dtype(np.float64): "double"}
 _TILE = 16
 _BLOCK = 256
 _GEMM_BM = _GEMM_BN = 64  # FC_GEMM_BM / FC_GEMM_BN in kernels.cu
-#: The implicit-GEMM kernel is used from this many multiply-adds per output (C_in/groups *
-#: kH * kW) with at least GEMM_MIN_COUT output channels per group; below, the direct kernel
-#: (one thread per output, shared-memory tiles), whose work per output is small anyway.
-GEMM_MIN_K = 64
-GEMM_MIN_COUT = 16
 
 
 def cupy_version() -> Optional[str]:
@@ -109,8 +104,10 @@ def _blocks(total: int) -> Tuple[int]:
 
 def conv2d_kernel(cin_g: int, cout_g: int, kh: int, kw: int) -> str:
     """The kernel conv2d uses for these per-group sizes: "fc_conv2d_igemm" for channel-heavy
-    shapes (see GEMM_MIN_K), else "fc_conv2d"."""
-    if cin_g * kh * kw >= GEMM_MIN_K and cout_g >= GEMM_MIN_COUT:
+    shapes (CUDA_GEMM_MIN_K and CUDA_GEMM_MIN_COUT in fastconv._tuning), else "fc_conv2d"."""
+    from fastconv import _tuning
+
+    if cin_g * kh * kw >= _tuning.CUDA_GEMM_MIN_K and cout_g >= _tuning.CUDA_GEMM_MIN_COUT:
         return "fc_conv2d_igemm"
     return "fc_conv2d"
 

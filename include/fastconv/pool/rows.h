@@ -1,14 +1,17 @@
 /*
- * fastconv/pool_impl.h - pooling body, included once per dtype by pool.h with FC_T and
- * FC_SUFFIX defined.  No checking is done here.
+ * fastconv/pool/rows.h - max / average pooling and max-unpooling of one plane.  Dtype-only
+ * kernels (multiversioned): part of the 32-byte variants (fastconv/variants.h).  No checking
+ * is done here.
  *
  * Each output row is split into border columns (taps clipped by fc_col_ranges) and interior
  * columns [ow_lo, ow_hi) whose windows lie inside the input in width: those run loops with
  * a fixed trip count.  The running-maximum update is written branch-free (select), since
  * on real data the comparison is unpredictable.
  */
+#ifndef FASTCONV_POOL_ROWS_H
+#define FASTCONV_POOL_ROWS_H
 
-FC_INLINE void FC_SUFFIX(fc_max_window)(const FC_T *x, const fc_pool_geom *g, int64_t h0, int64_t khlo,
+FC_INLINE void fc_max_window(const FC_T *x, const fc_pool_geom *g, int64_t h0, int64_t khlo,
                                         int64_t khhi, int64_t w0, int64_t kwlo, int64_t kwhi, FC_T *out,
                                         int64_t *idx) {
     const int64_t sH = g->sH, sW = g->sW, W = g->W, dH = g->dH, dW = g->dW;
@@ -33,7 +36,7 @@ FC_INLINE void FC_SUFFIX(fc_max_window)(const FC_T *x, const fc_pool_geom *g, in
  * whole row segment is updated, so the iterations over output columns are independent and
  * vectorise (the per-window compare/select chain would otherwise be serial).  Row-major tap
  * order is kept, so ties, NaN and -inf resolve exactly as in fc_max_window. */
-FC_INLINE void FC_SUFFIX(fc_max_row_interior)(const FC_T *x, const fc_pool_geom *g, int64_t h0, int64_t khlo,
+FC_INLINE void fc_max_row_interior(const FC_T *x, const fc_pool_geom *g, int64_t h0, int64_t khlo,
                                               int64_t khhi, int64_t ow_lo, int64_t ow_hi, FC_T *orow,
                                               int64_t *irow) {
     const int64_t W = g->W, sH = g->sH, sW = g->sW, strW = g->strW, pW = g->pW, dW = g->dW, dH = g->dH;
@@ -84,7 +87,7 @@ FC_INLINE void FC_SUFFIX(fc_max_row_interior)(const FC_T *x, const fc_pool_geom 
  * The tap loops run over whole blocks of FC_PBLK lanes in scratch rows (no scalar
  * remainder: rows here are short, e.g. 55 columns); the lanes past n are computed from
  * stale scratch and dropped.  Same tap order and update rule as fc_max_row_interior. */
-FC_INLINE void FC_SUFFIX(fc_max_row_interior_phased)(const FC_T *x, const fc_pool_geom *g, int64_t h0,
+FC_INLINE void fc_max_row_interior_phased(const FC_T *x, const fc_pool_geom *g, int64_t h0,
                                                      int64_t khlo, int64_t khhi, int64_t ow_lo,
                                                      const fc_phased_dims *d, FC_T *orow, int64_t *irow,
                                                      void *scratch) {
@@ -147,7 +150,7 @@ FC_INLINE void FC_SUFFIX(fc_max_row_interior_phased)(const FC_T *x, const fc_poo
 
 /* Max pooling of output rows [oh0, oh1) of one plane; idx may be NULL. */
 FC_MULTIVERSION
-static void FC_SUFFIX(fc_max_pool_rows)(const FC_T *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1,
+static void fc_max_pool_rows(const FC_T *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1,
                                         FC_T *out, int64_t *idx) {
     const int64_t H = g->H, Wo = g->Wo;
     const int64_t kH = g->kH, kW = g->kW, strH = g->strH, pH = g->pH, dH = g->dH;
@@ -171,14 +174,14 @@ static void FC_SUFFIX(fc_max_pool_rows)(const FC_T *x, const fc_pool_geom *g, in
         FC_T *orow = out + (oh - g->o_org) * Wo;
         int64_t *irow = idx ? idx + (oh - g->o_org) * Wo : NULL;
         for (int64_t ow = 0; ow < ow_lo; ++ow)
-            FC_SUFFIX(fc_max_window)(x, g, h0, khlo, khhi, w0s[ow], wlo[ow], whi[ow], orow + ow,
+            fc_max_window(x, g, h0, khlo, khhi, w0s[ow], wlo[ow], whi[ow], orow + ow,
                                      irow ? irow + ow : NULL);
         if (scratch)
-            FC_SUFFIX(fc_max_row_interior_phased)(x, g, h0, khlo, khhi, ow_lo, &pd, orow, irow, scratch);
+            fc_max_row_interior_phased(x, g, h0, khlo, khhi, ow_lo, &pd, orow, irow, scratch);
         else
-            FC_SUFFIX(fc_max_row_interior)(x, g, h0, khlo, khhi, ow_lo, ow_hi, orow, irow);
+            fc_max_row_interior(x, g, h0, khlo, khhi, ow_lo, ow_hi, orow, irow);
         for (int64_t ow = ow_hi > ow_lo ? ow_hi : ow_lo; ow < Wo; ++ow)
-            FC_SUFFIX(fc_max_window)(x, g, h0, khlo, khhi, w0s[ow], wlo[ow], whi[ow], orow + ow,
+            fc_max_window(x, g, h0, khlo, khhi, w0s[ow], wlo[ow], whi[ow], orow + ow,
                                      irow ? irow + ow : NULL);
     }
     free(scratch);
@@ -188,7 +191,7 @@ static void FC_SUFFIX(fc_max_pool_rows)(const FC_T *x, const fc_pool_geom *g, in
  * plane with unit column stride: the most common case.  NaN handling matches the general
  * kernel: (v > best || v != v) keeps the later NaN. */
 FC_MULTIVERSION
-static void FC_SUFFIX(fc_max_pool_2x2_rows)(const FC_T *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1,
+static void fc_max_pool_2x2_rows(const FC_T *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1,
                                             FC_T *out) {
     for (int64_t oh = oh0; oh < oh1; ++oh) {
         const FC_T *r0 = x + (2 * oh) * g->sH;
@@ -214,7 +217,7 @@ static void FC_SUFFIX(fc_max_pool_2x2_rows)(const FC_T *x, const fc_pool_geom *g
  * the number of real elements (PyTorch's rules, also for windows cut by ceil_mode).
  * acc holds W elements of scratch. */
 FC_MULTIVERSION
-static void FC_SUFFIX(fc_avg_pool_rows)(const FC_T *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1,
+static void fc_avg_pool_rows(const FC_T *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1,
                                         int count_include_pad, int64_t divisor_override, FC_T *out,
                                         FC_T *acc) {
     const int64_t H = g->H, W = g->W, Wr = g->Wr, sH = g->sH, sW = g->sW, Wo = g->Wo, kH = g->kH, kW = g->kW;
@@ -282,3 +285,19 @@ static void FC_SUFFIX(fc_avg_pool_rows)(const FC_T *x, const fc_pool_geom *g, in
         }
     }
 }
+
+/* Scatter for max_unpool2d: out[idx[i]] = v[i] for the n entries of one plane (strided
+ * input, contiguous out of `size` elements).  Returns -1 when every index was inside
+ * [0, size), else the position i of the first index outside it (nothing written from then). */
+static int64_t fc_unpool_plane(const FC_T *v, int64_t vs0, int64_t vs1, const int64_t *idx, int64_t is0, int64_t is1,
+                               int64_t h, int64_t w, FC_T *out, int64_t size) {
+    for (int64_t i = 0; i < h; ++i)
+        for (int64_t j = 0; j < w; ++j) {
+            const int64_t k = idx[i * is0 + j * is1];
+            if (k < 0 || k >= size) return i * w + j;
+            out[k] = v[i * vs0 + j * vs1];
+        }
+    return -1;
+}
+
+#endif /* FASTCONV_POOL_ROWS_H */

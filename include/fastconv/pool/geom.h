@@ -1,5 +1,5 @@
 /*
- * fastconv/pool.h - max / average pooling and max-unpooling kernels for one plane.
+ * fastconv/pool/geom.h - the geometry of pooling one plane, and the column tap ranges.
  *
  * No checking is done here: fastconv/_args.py validated the configuration (every window
  * holds at least one real element, padding <= kernel/2) and _pool.pyx allocated the outputs.
@@ -14,13 +14,14 @@
  * real element (a window of only -inf gives -inf and that index).  Indices are h * W + w in
  * the unpadded plane.
  */
-#ifndef FASTCONV_POOL_H
-#define FASTCONV_POOL_H
+#ifndef FASTCONV_POOL_GEOM_H
+#define FASTCONV_POOL_GEOM_H
 
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include "fastconv/simd.h"
+#include "fastconv/tuning.h"
 
 /* Taps k in [*lo, *hi) of a window starting at `start` (may be negative), step d, read
  * positions inside [0, n). */
@@ -55,10 +56,7 @@ typedef struct {
     const int64_t *w0, *wlo, *whi;   /* from fc_col_ranges, for columns q0 .. */
 } fc_pool_geom;
 
-/* Scratch layout of the phase-split max-pool interior (pool_impl.h). */
-#ifndef FC_PBLK
-#define FC_PBLK 16
-#endif
+/* Scratch layout of the phase-split max-pool interior (pool/rows.h); FC_PBLK: tuning.h. */
 
 typedef struct {
     int64_t n, np, L;  /* interior columns, n rounded up to FC_PBLK, phase row length */
@@ -76,35 +74,4 @@ static inline fc_phased_dims fc_phased_layout(const fc_pool_geom *g, int64_t n, 
     return d;
 }
 
-#define FC_T float
-#define FC_SUFFIX(name) name##_f
-#include "fastconv/pool_impl.h"
-#undef FC_T
-#undef FC_SUFFIX
-
-#define FC_T double
-#define FC_SUFFIX(name) name##_d
-#include "fastconv/pool_impl.h"
-#undef FC_T
-#undef FC_SUFFIX
-
-/* Scatter for max_unpool2d: out[idx[i]] = v[i] for the n entries of one plane (strided
- * input, contiguous out of `size` elements).  Returns -1 when every index was inside
- * [0, size), else the position i of the first index outside it (nothing written from then). */
-#define FC_UNPOOL(T, SUF)                                                                         \
-    static inline int64_t fc_unpool_plane_##SUF(const T *v, int64_t vs0, int64_t vs1, const int64_t *idx, \
-                                                int64_t is0, int64_t is1, int64_t h, int64_t w,       \
-                                                T *out, int64_t size) {                              \
-        for (int64_t i = 0; i < h; ++i)                                                           \
-            for (int64_t j = 0; j < w; ++j) {                                                     \
-                const int64_t k = idx[i * is0 + j * is1];                                         \
-                if (k < 0 || k >= size) return i * w + j;                                         \
-                out[k] = v[i * vs0 + j * vs1];                                                    \
-            }                                                                                     \
-        return -1;                                                                                \
-    }
-FC_UNPOOL(float, f)
-FC_UNPOOL(double, d)
-#undef FC_UNPOOL
-
-#endif /* FASTCONV_POOL_H */
+#endif /* FASTCONV_POOL_GEOM_H */

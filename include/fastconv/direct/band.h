@@ -1,0 +1,100 @@
+/*
+ * fastconv/direct/band.h - the band driver of the direct kernels: one work item's output rows
+ * with the tiles of the planner's kind.  Part of a variant (fastconv/variants.h); no checking
+ * is done here.
+ */
+#ifndef FASTCONV_DIRECT_BAND_H
+#define FASTCONV_DIRECT_BAND_H
+
+/* Compute output rows [oh0, oh0 + R) of the `cout` output channels of one group from the
+ * band xband and packed weights (blocks of ocb channels) with the tiles of `kind`:
+ *   FC_KIND_LANES           channel-lane tiles, ocb = VL or 2 * VL (fc_ctile_row);
+ *   FC_KIND_COLUMNS         column tiles, ocb = FC_OCBW (fc_tile_full and its smaller kin);
+ *   FC_KIND_COLUMNS_NARROW  one channel x FC_NV_NARROW vectors, ocb = 1 (fc_tile_narrow);
+ *   FC_KIND_ROWS            FC_RB rows of one channel, ocb = 1, stride and dilation 1 in
+ *                           height over a contiguous band (fc_tile_rows).
+ * The band's channels lie cstep elements apart and its rows g->rstep apart: a packed band
+ * [C][nrows][npha][Wq] (cstep = nrows * npha * Wq), or - channel-lane tiles only, which read
+ * exactly the columns they need - the input itself where no padding is read.
+ * ridx[r*kH + kh] is the band row of output row oh0+r's tap kh.  out points at the group's
+ * first output plane of this sample; plane = Ho*Wo.  Packed rows hold at least Wo rounded
+ * up to FC_NV_WIDE (column tiles) or FC_NV_NARROW (narrow, rows) vectors. */
+FC_ATTR
+static void fc_conv_band(int kind, const FC_T *xband, int64_t cstep, const int64_t *ridx, const FC_T *wpack,
+                         int64_t ocb, const FC_T *bias, int64_t cout, const fc_conv_geom *g, int64_t oh0,
+                         int64_t R, FC_T *out, int64_t plane) {
+    const int64_t nob = (cout + ocb - 1) / ocb;
+    const int64_t wblock = g->C * g->kH * g->kW * ocb;
+    const int64_t icb = fc_sum_channels(g->kH * g->kW);
+    FC_V tot[FC_SUM_VECS]; /* the tiles' running totals (see fc_sum_flush) */
+    switch (kind) {
+    case FC_KIND_LANES:
+        for (int64_t ob = 0; ob < nob; ++ob) {
+            /* a last block of at most VL channels (48 = 32 + 16): the one-vector tile */
+            const int nov = ocb == FC_VL || cout - ob * ocb <= FC_VL ? 1 : 2;
+            for (int64_t r = 0; r < R; ++r)
+                fc_ctile_row(xband, cstep, ridx + r * g->kH, wpack + ob * wblock, ocb, g, bias, ob * ocb, cout, out,
+                             plane, oh0 + r, nov);
+        }
+        return;
+    case FC_KIND_COLUMNS: {
+        /* Tiles of FC_OCBW channels x FC_NV_WIDE vectors; a last column tile of at most one
+         * vector uses one, and a last channel block of at most FC_OCB_M or FC_OCB_S channels
+         * a smaller tile, so small shapes waste fewer lanes. */
+        const int64_t vw = FC_NV_WIDE * FC_VL;
+        for (int64_t ob = 0; ob < nob; ++ob) {
+            const int64_t left = cout - ob * ocb < ocb ? cout - ob * ocb : ocb;
+            const FC_T *wb = wpack + ob * wblock;
+            for (int64_t r = 0; r < R; ++r)
+                for (int64_t j0 = 0; j0 < g->Wo; j0 += vw) {
+                    const int one = g->Wo - j0 <= FC_VL;
+#define FC_TILE_ARGS(a, b)                                                                         \
+    (xband + j0, cstep, ridx + r * g->kH, wb, ocb, g, bias, ob * ocb, cout, out, plane, oh0 + r, j0, a, b, icb, tot)
+#define FC_TILE_CALL(NAME) FC_SUM_BLOCKS(g->C, icb, NAME FC_TILE_ARGS)
+                    if (left <= FC_OCB_S) {
+                        if (one) FC_TILE_CALL(fc_tile_small1); else FC_TILE_CALL(fc_tile_small);
+                    } else if (left <= FC_OCB_M) {
+                        if (one) FC_TILE_CALL(fc_tile_mid1); else FC_TILE_CALL(fc_tile_mid);
+                    } else if (one) {
+                        FC_TILE_CALL(fc_tile_full1);
+                    } else {
+                        FC_TILE_CALL(fc_tile_full);
+                    }
+#undef FC_TILE_CALL
+#undef FC_TILE_ARGS
+                }
+        }
+        return;
+    }
+    case FC_KIND_ROWS: {
+        const int64_t vw = FC_NV_WIDE * FC_VL;
+        for (int64_t ob = 0; ob < nob; ++ob) {
+            const FC_T b = bias != NULL ? bias[ob] : (FC_T)0;
+            for (int64_t r = 0; r < R; r += FC_RB) {
+                const int64_t rb = R - r < FC_RB ? R - r : FC_RB;
+                for (int64_t j0 = 0; j0 < g->Wo; j0 += vw) {
+#define FC_ROWS_ARGS(a, c) (xband + j0, cstep, r, rb, wpack + ob * wblock, g, b, out + ob * plane, oh0 + r, j0, a, c, icb, tot)
+                    FC_SUM_BLOCKS(g->C, icb, fc_tile_rows FC_ROWS_ARGS);
+#undef FC_ROWS_ARGS
+                }
+            }
+        }
+        return;
+    }
+    default: { /* FC_KIND_COLUMNS_NARROW */
+        const int64_t vw = FC_NV_NARROW * FC_VL;
+        for (int64_t ob = 0; ob < nob; ++ob)
+            for (int64_t r = 0; r < R; ++r)
+                for (int64_t j0 = 0; j0 < g->Wo; j0 += vw) {
+#define FC_NARROW_ARGS(a, b)                                                                       \
+    (xband + j0, cstep, ridx + r * g->kH, wpack + ob * wblock, 1, g, bias, ob * ocb, cout, out, plane, oh0 + r, j0, \
+     a, b, icb, tot)
+                    FC_SUM_BLOCKS(g->C, icb, fc_tile_narrow FC_NARROW_ARGS);
+#undef FC_NARROW_ARGS
+                }
+        return;
+    }
+    }
+}
+
+#endif /* FASTCONV_DIRECT_BAND_H */

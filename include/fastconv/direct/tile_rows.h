@@ -1,0 +1,71 @@
+/*
+ * fastconv/direct/tile_rows.h - the row-blocked one-channel tile of the direct kernels
+ * (FC_KIND_ROWS): FC_RB output rows of one output channel, each loaded input vector feeding
+ * every output row that reads it.  Part of a variant (fastconv/variants.h); no checking is
+ * done here.
+ */
+#ifndef FASTCONV_DIRECT_TILE_ROWS_H
+#define FASTCONV_DIRECT_TILE_ROWS_H
+
+/* One band row xr of fc_tile_rows: output row r reads it with kernel row wr[r] (NULL: not at
+ * all).  all: no wr[r] is NULL, and the test per output row and tap is left out (C8). */
+FC_INLINE void fc_tile_rows_row(const FC_T *xr, const FC_T *const *wr, const int64_t *xoff,
+                                           int64_t kW, FC_V acc[][FC_NV_WIDE], const int all) {
+    for (int64_t kw = 0; kw < kW; ++kw) {
+        const FC_T *xp = xr + xoff[kw];
+        FC_V xv[FC_NV_WIDE];
+#pragma GCC unroll 16
+        for (int v = 0; v < FC_NV_WIDE; ++v) memcpy(&xv[v], xp + v * FC_VL, sizeof(FC_V));
+#pragma GCC unroll 16
+        for (int r = 0; r < FC_RB; ++r) {
+            if (!all && wr[r] == NULL) continue;
+            const FC_T wv = wr[r][kw];
+#pragma GCC unroll 16
+            for (int v = 0; v < FC_NV_WIDE; ++v) acc[r][v] += xv[v] * wv;
+        }
+    }
+}
+
+/* One-output-channel tile over rb <= FC_RB output rows (band rows r0 .. r0 + rb - 1; stride and
+ * dilation 1 in height, rows packed contiguously): each input row vector is loaded once and feeds every
+ * output row of the tile that reads it, instead of once per output row. */
+FC_INLINE void fc_tile_rows(const FC_T *xcol, int64_t cstep, int64_t r0, int64_t rb,
+                                       const FC_T *wblk, const fc_conv_geom *g, FC_T b, FC_T *out,
+                                       int64_t oh, int64_t j0, int64_t ic0, int64_t ic1, int64_t icb,
+                                       FC_V *tot) {
+    FC_V acc[FC_RB][FC_NV_WIDE];
+    if (ic0 > 0) b = 0;
+#pragma GCC unroll 16
+    for (int r = 0; r < FC_RB; ++r)
+#pragma GCC unroll 16
+        for (int v = 0; v < FC_NV_WIDE; ++v) acc[r][v] = (FC_V){0} + b;
+    const int64_t kH = g->kH, kW = g->kW, rowstep = g->rstep;
+    const int64_t span = rb - 1 + kH;  /* dilation 1 in height: output row r reads rows r .. r+kH-1 */
+    for (int64_t ic = ic0; ic < ic1; ++ic) {
+        const FC_T *wc = wblk + ic * kH * kW;
+        for (int64_t i = 0; i < span; ++i) {
+            const FC_T *xr = xcol + ic * cstep + (r0 + i) * rowstep;
+            const FC_T *wr[FC_RB];
+#pragma GCC unroll 16
+            for (int r = 0; r < FC_RB; ++r) {
+                const int64_t kh = i - r;
+                wr[r] = (r < rb && kh >= 0 && kh < kH) ? wc + kh * kW : NULL;
+            }
+            /* every output row of a full tile reads all but its first and last FC_RB - 1 rows */
+            if (rb == FC_RB && i >= FC_RB - 1 && i < kH)
+                fc_tile_rows_row(xr, wr, g->xoff, kW, acc, 1);
+            else
+                fc_tile_rows_row(xr, wr, g->xoff, kW, acc, 0);
+        }
+    }
+    if (fc_sum_flush(tot, &acc[0][0], FC_RB, FC_NV_WIDE, FC_NV_WIDE, ic0, ic1, icb, g->C)) return;
+    const int64_t n = g->Wo - j0 < FC_NV_WIDE * FC_VL ? g->Wo - j0 : FC_NV_WIDE * FC_VL;
+    for (int64_t r = 0; r < rb; ++r) {
+        FC_T *dst = out + (oh + r) * g->Wo + j0;
+        FC_T tmp[FC_NV_WIDE * FC_VL];
+        memcpy(tmp, &acc[r][0], (size_t)FC_NV_WIDE * sizeof(FC_V));
+        memcpy(dst, tmp, (size_t)n * sizeof(FC_T));
+    }
+}
+
+#endif /* FASTCONV_DIRECT_TILE_ROWS_H */

@@ -1,0 +1,154 @@
+/*
+ * fastconv/pack/band.h - packing shared by the direct kernels and Winograd: padded input
+ * bands and weight blocks.  Part of a variant (fastconv/variants.h); no checking is done here.
+ *
+ * A work item is (sample, group, band of output rows).  The thread first *packs* the padded
+ * input rows that band reads into a private buffer laid out [C][rows][npha][Wq]: the padding
+ * mode is applied there (fc_pad_index, only at the borders), and each row is split into
+ * column phases, phase q holding padded columns pstart[q] + j*sw.  With one phase per
+ * residue of kw*dw mod sw ("phase" layout) or one per kernel column ("tap" layout, chosen by
+ * the planner when strides/dilations are so large that phases would be mostly unused), every
+ * kernel tap of every output row becomes a contiguous, unit-stride vector load at offset
+ * xoff[kw], whatever the stride, dilation or padding: the hot loop has no branch.
+ * Rows are packed from a caller-made list too, so huge row strides/dilations pack only the
+ * rows that are read; ridx[r*kH + kh] says where output row r's tap kh lies in the band
+ * (fc_band_rows, fastconv/geom.h).
+ */
+#ifndef FASTCONV_PACK_BAND_H
+#define FASTCONV_PACK_BAND_H
+
+/* Where phase p (its first padded column) of a packed row stops being left padding (lim[0]),
+ * stops being real columns (lim[1]) and stops being right padding a kept output reads
+ * (lim[2]); past lim[2] the row is zeroed. */
+static inline void fc_pack_limits(const fc_conv_geom *g, int64_t p, int64_t lim[3]) {
+    const int64_t sw = g->sw, Wq = g->Wq;
+    const int64_t col_lo = g->pl, col_hi = g->pl + g->W;
+    int64_t jlo = col_lo - p <= 0 ? 0 : (col_lo - p + sw - 1) / sw;
+    int64_t jhi = col_hi - p <= 0 ? 0 : (col_hi - p + sw - 1) / sw;
+    if (jhi > Wq) jhi = Wq;
+    if (jlo > jhi) jlo = jhi;
+    int64_t jw = g->Wp - p <= 0 ? 0 : (g->Wp - p + sw - 1) / sw;
+    if (jw > Wq) jw = Wq;
+    if (jw < jhi) jw = jhi;
+    lim[0] = jlo;
+    lim[1] = jhi;
+    lim[2] = jw;
+}
+/* Pack the padded rows rowsrc[0 .. nrows) of all g->C channels of one group (x points at the
+ * group's first channel of one sample) into dst[C][nrows][npha][Wq]. */
+static void fc_pack_band(const FC_T *x, const fc_conv_geom *g, const int64_t *rowsrc,
+                                    int64_t nrows, FC_T fill, FC_T *dst) {
+    const int64_t sw = g->sw, Wq = g->Wq, npha = g->npha;
+    const int64_t col_lo = g->pl;
+    /* The limits of each phase and the source row of each band row are the same for every
+     * channel: worked out once here, not per row and channel (three 64-bit divisions per row
+     * and phase). */
+    int64_t lims[FC_PACK_MAXQ][3];
+    int64_t srows[FC_PACK_MAXR];
+    for (int64_t q = 0; q < npha && q < FC_PACK_MAXQ; ++q) fc_pack_limits(g, g->pstart[q], lims[q]);
+    for (int64_t rr = 0; rr < nrows && rr < FC_PACK_MAXR; ++rr)
+        srows[rr] = fc_pad_index(rowsrc[rr] - g->pt, g->H, g->mode);
+#define FC_PACK_SRC_ROW(rr) \
+    ((rr) < FC_PACK_MAXR ? srows[rr] : fc_pad_index(rowsrc[rr] - g->pt, g->H, g->mode))
+    /* Stride 2 with the two phases of adjacent columns (3x3 and 5x5 stride-2 layers, the
+     * bands of Winograd F(2x2, 3x3)): the columns both phases hold real input, [jc0, jc1),
+     * are split from one pass over the row. */
+    const int fuse2 = sw == 2 && g->sW == 1 && npha == 2 && g->pstart[1] == g->pstart[0] + 1;
+    int64_t jc0 = 0, jc1 = 0;
+    if (fuse2) {
+        jc0 = lims[0][0] > lims[1][0] ? lims[0][0] : lims[1][0];
+        jc1 = lims[0][1] < lims[1][1] ? lims[0][1] : lims[1][1];
+        if (jc1 < jc0) jc1 = jc0;
+    }
+    for (int64_t c = 0; c < g->C; ++c) {
+        /* the rows of the channel FC_PACK_AHEAD on, prefetched: short rows of channels a
+         * plane apart escape the hardware prefetcher, and packing then waits on each miss in
+         * turn */
+        if (c + FC_PACK_AHEAD < g->C && g->sW == 1)
+            for (int64_t rr = 0; rr < nrows; ++rr) {
+                const int64_t sr = FC_PACK_SRC_ROW(rr);
+                if (sr < 0) continue;
+                fc_prefetch_bytes(x + (c + FC_PACK_AHEAD) * g->sC + sr * g->sH, g->W * (int64_t)sizeof(FC_T));
+            }
+        for (int64_t rr = 0; rr < nrows; ++rr) {
+            FC_T *d0 = dst + ((c * nrows + rr) * npha) * Wq;
+            const int64_t sr = FC_PACK_SRC_ROW(rr);
+            if (sr < 0) {
+                for (int64_t j = 0; j < npha * Wq; ++j) d0[j] = fill;
+                continue;
+            }
+            const FC_T *srow = x + c * g->sC + sr * g->sH;
+            if (fuse2 && jc1 > jc0) {
+                const FC_T *s = srow + jc0 * 2 + g->pstart[0] - col_lo;
+                FC_T *da = d0 + jc0, *db = d0 + Wq + jc0;
+                for (int64_t j = 0; j < jc1 - jc0; ++j) {
+                    da[j] = s[2 * j];
+                    db[j] = s[2 * j + 1];
+                }
+            }
+            for (int64_t q = 0; q < npha; ++q) {
+                FC_T *d = d0 + q * Wq;
+                const int64_t p = g->pstart[q];
+                int64_t lim_q[3];
+                const int64_t *lim = lims[q];
+                if (q >= FC_PACK_MAXQ) {
+                    fc_pack_limits(g, p, lim_q);
+                    lim = lim_q;
+                }
+                /* packed positions whose padded column is a real column: [jlo, jhi) */
+                const int64_t jlo = lim[0], jhi = lim[1], jw = lim[2];
+                for (int64_t j = 0; j < jlo; ++j) {
+                    const int64_t col = j * sw + p;
+                    const int64_t s = fc_pad_index(col - col_lo, g->W, g->mode);
+                    d[j] = s < 0 ? fill : srow[s * g->sW];
+                }
+                const int64_t base = jlo * sw + p - col_lo;
+                if (fuse2) { /* the real columns the fused pass left: those only this phase
+                              * reaches (at most one each side), or all when none is shared */
+                    const int64_t e0 = jc0 < jhi ? jc0 : jhi, e1 = jc1 > jlo ? jc1 : jlo;
+                    for (int64_t j = jlo; j < e0; ++j) d[j] = srow[j * 2 + p - col_lo];
+                    for (int64_t j = e1; j < jhi; ++j) d[j] = srow[j * 2 + p - col_lo];
+                } else if (sw == 1 && g->sW == 1) {
+                    if (jhi > jlo) memcpy(d + jlo, srow + base, (size_t)(jhi - jlo) * sizeof(FC_T));
+                } else if (sw == 2 && g->sW == 1) { /* constant stride: vectorised gather */
+                    const FC_T *s = srow + base;
+                    FC_T *dd = d + jlo;
+                    for (int64_t j = 0; j < jhi - jlo; ++j) dd[j] = s[2 * j];
+                } else if (sw == 4 && g->sW == 1) { /* (Winograd F(4x4, 3x3) bands) */
+                    const FC_T *s = srow + base;
+                    FC_T *dd = d + jlo;
+                    for (int64_t j = 0; j < jhi - jlo; ++j) dd[j] = s[4 * j];
+                } else {
+                    const int64_t step = sw * g->sW;
+                    const FC_T *s = srow + base * g->sW;
+                    for (int64_t j = jlo; j < jhi; ++j, s += step) d[j] = *s;
+                }
+                /* right padding up to the last padded column a kept output reads (Wp); the
+                 * row tail past it only feeds dropped lanes: zeroed in one go */
+                for (int64_t j = jhi; j < jw; ++j) {
+                    const int64_t s = fc_pad_index(j * sw + p - col_lo, g->W, g->mode);
+                    d[j] = s < 0 ? fill : srow[s * g->sW];
+                }
+                if (Wq > jw) memset(d + jw, 0, (size_t)(Wq - jw) * sizeof(FC_T));
+            }
+        }
+    }
+#undef FC_PACK_SRC_ROW
+}
+
+/* Pack the weights of one group, w[oc][ic][kh][kw] with element strides ws[4], into
+ * dst[ob][ic][kh][kw][ocb] with zeros for the output channels past cout. */
+static void fc_pack_weights(const FC_T *w, const int64_t *ws, int64_t cout, int64_t cin,
+                                       int64_t kH, int64_t kW, int64_t ocb, FC_T *dst) {
+    const int64_t nob = (cout + ocb - 1) / ocb;
+    for (int64_t ob = 0; ob < nob; ++ob)
+        for (int64_t ic = 0; ic < cin; ++ic)
+            for (int64_t kh = 0; kh < kH; ++kh)
+                for (int64_t kw = 0; kw < kW; ++kw)
+                    for (int64_t o = 0; o < ocb; ++o) {
+                        const int64_t oc = ob * ocb + o;
+                        *dst++ = oc < cout ? w[oc * ws[0] + ic * ws[1] + kh * ws[2] + kw * ws[3]] : (FC_T)0;
+                    }
+}
+
+#endif /* FASTCONV_PACK_BAND_H */

@@ -1,0 +1,69 @@
+/*
+ * fastconv/tuning.h - every tile size and threshold the C kernels use, one line of reason
+ * each: the rule, and the benchmark case (benchmarks/results/README.md) that justifies it.
+ * The thresholds that choose a kernel live in the planner's table, src/fastconv/_tuning.py;
+ * the tile sizes here reach it through fastconv._direct.tile_sizes().  Measurements and
+ * their history: benchmarks/results/README.md and the commit log.
+ */
+#ifndef FASTCONV_TUNING_H
+#define FASTCONV_TUNING_H
+
+/* ---- sums (accuracy) ---- */
+/* Products per register-held partial sum of the direct tiles: the float32 error of a sum of
+ * n products in blocks of b is least near b = sqrt(n); 80 suits real layers (C3, C5). */
+#define FC_SUM_BLOCK 80
+/* Blocks per group, the third level: sums of 10^4 products add a few dozen groups (C3). */
+#define FC_SUM_GROUP 16
+/* Input channels per register-held sum of the Winograd products: 32 came too close to
+ * PyTorch's float32 error (C5 with 256+ channels). */
+#define FC_WINO_SUM_BLOCK 16
+
+/* ---- packing (pack/band.h) ---- */
+/* Channels ahead whose rows the packer prefetches: short rows a plane apart escape the
+ * hardware prefetcher (C6). */
+#define FC_PACK_AHEAD 4
+/* Phases and band rows whose limits and source rows the packer works out once per call. */
+#define FC_PACK_MAXQ 16
+#define FC_PACK_MAXR 64
+
+/* ---- direct tiles (direct/) ---- */
+/* Column tile: output channels x vectors of columns.  6 x 2 fills 12 of the 16 AVX2
+ * registers, 12 x 2 24 of the 32 AVX-512 ones (C3, C5). */
+#define FC_OCB_WIDE_32 6
+#define FC_OCB_WIDE_V4 12
+#define FC_NV_WIDE 2
+/* Smaller tiles for a last, partial block of channels (C2: 16 = 12 + 4). */
+#define FC_OCB_MID_32 3
+#define FC_OCB_SMALL_32 2
+#define FC_OCB_MID_V4 8
+#define FC_OCB_SMALL_V4 4
+/* Narrow column tile: one channel x 4 vectors (one-channel layers, C8). */
+#define FC_OCB_NARROW 1
+#define FC_NV_NARROW 4
+/* Channel-lane tile: most output columns per tile (6 x 2 vectors in 16 registers, 14 x 2
+ * in 32; C4, LeNet C2). */
+#define FC_NCOL_32 6
+#define FC_NCOL_V4 14
+/* Row tile: output rows per tile of the one-channel row-blocked kernel and of the depthwise
+ * strips (C8, C7). */
+#define FC_RB 4
+
+/* ---- depthwise (depthwise/) ---- */
+/* Accumulator chains per output row of the 5x5 sweep: one chain was bound by FMA latency
+ * (C9: 4.2 -> 3.3 ns per output vector); 3x3 keeps one (memory-bound). */
+#define FC_SWEEP_NC 3
+/* Flat kernel: h * W * sizeof(T) at most (h = k / 2), which bounds its border copy; beyond
+ * it the row sweep, which shares loads between rows, wins (C7). */
+#define FC_FLAT_MAX_BYTES 1024
+
+/* ---- pooling (pool/) ---- */
+/* Lanes per block of the phase-split max-pool interior (P1, P2). */
+#define FC_PBLK 16
+
+/* ---- Winograd (winograd/) ---- */
+/* Output channels of the product tile, 3 vectors of tiles each: 24 of the 32 AVX-512
+ * registers, 12 of the 16 AVX2 ones (C5, C10). */
+#define FC_WOCB_V4 8
+#define FC_WOCB_32 4
+
+#endif /* FASTCONV_TUNING_H */

@@ -1,0 +1,122 @@
+"""Driver of the in-place kernels for one input channel per output channel (Plan kinds
+DW_STRIP, DW_SWEEP, DW_FLAT): (sample, output channel, band of rows) items over the threads,
+each read where it lies, with the next item's rows prefetched.  Private: see
+:mod:`fastconv._plan`."""
+
+from libc.stdint cimport int64_t
+from libc.stdlib cimport free, malloc
+from cython.parallel cimport parallel, prange
+
+import numpy as np
+
+from fastconv._geom cimport geometry
+from fastconv._kernels cimport (
+    dw_band, fc_alloc, fc_conv_geom, fc_pad_map, pack_weights,
+)
+from fastconv._omp cimport resolve_threads
+from fastconv._types cimport real_t
+
+
+def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real_t[::1] bias,
+        real_t[:, :, :, ::1] out, a, real_t fill, object num_threads):
+    """Run a depthwise plan: output channel oc of x (N, C, H, W) with w (C_out, 1, kH, kW)
+    reads input channel oc // (C_out / groups); other arguments as for
+    :func:`fastconv._direct.run`.  Column stride 1 and contiguous input columns (the planner
+    checked)."""
+    cdef Py_ssize_t N = x.shape[0], H = x.shape[2], W = x.shape[3]
+    cdef Py_ssize_t Cout = w.shape[0], kH = w.shape[2], kW = w.shape[3]
+    cdef Py_ssize_t Ho = out.shape[2], Wo = out.shape[3], isz = sizeof(real_t)
+    if N == 0 or Cout == 0 or Ho == 0 or Wo == 0:
+        return
+    cdef Py_ssize_t coutg = Cout // a.groups
+    cdef int kind = plan.kind
+    cdef int64_t vb = plan.vector_bytes
+    dtype = np.float32 if real_t is float else np.float64
+
+    cdef fc_conv_geom g
+    geometry(&g, x, w, out, a)
+    g.Wp = Wo + (kW - 1) * g.dw
+    cdef int64_t sN = x.strides[0] // isz
+    cdef int64_t sh = g.sh, dh = g.dh, pt = g.pt
+
+    # taps of each output channel, contiguous: [oc][kh][kw]
+    wpack_a = np.empty(Cout * kH * kW, dtype=dtype)
+    cdef real_t[::1] wpack = wpack_a
+    cdef int64_t ws[4]
+    cdef Py_ssize_t i
+    for i in range(4):
+        ws[i] = w.strides[i] // isz
+    colmap_a = np.empty(g.Wp, dtype=np.int64)
+    cdef int64_t[::1] colmap = colmap_a
+    with nogil:
+        pack_weights(vb, &w[0, 0, 0, 0], ws, Cout, 1, kH, kW, 1, &wpack[0])
+        fc_pad_map(&colmap[0], g.Wp, g.pl, W, g.mode)
+    fillrow_a = np.full(W, fill, dtype=dtype)
+    cdef const real_t[::1] fillrow = fillrow_a
+
+    # Items (sample, output channel, band of rows).  No buffer bounds the band: it is read
+    # in place; the strips' buffers are bounded by the row group.
+    cdef int64_t R = plan.band_rows
+    cdef int64_t nb = (Ho + R - 1) // R
+    cdef int64_t nitems = N * Cout * nb
+    cdef int nt = resolve_threads(num_threads, nitems)
+    cdef int64_t reach = (kH - 1) * dh + 1
+    cdef int64_t span = (R - 1) * sh + reach
+    cdef int64_t vl = vb // isz
+    cdef int64_t ew = vl + (kW - 1) * g.dw  # padded columns one chunk reads (edge buffers)
+    cdef int64_t rg = plan.row_group
+    cdef int64_t tmp_elems = plan.tmp_elems
+    cdef int stream = plan.stream
+    cdef int64_t prefetch_bytes = plan.prefetch_bytes
+    cdef int64_t gspan = (rg - 1) * sh + reach
+
+    cdef const real_t *x0 = &x[0, 0, 0, 0]
+    cdef real_t *o0 = &out[0, 0, 0, 0]
+    cdef const real_t *b0 = &bias[0] if bias is not None else NULL
+    cdef const real_t *wp0 = &wpack[0]
+    cdef const real_t *fr = &fillrow[0]
+    cdef const int64_t *cm = &colmap[0]
+    cdef int64_t plane = Ho * Wo
+    cdef int failed[1]
+    failed[0] = 0
+    cdef const real_t **rowp
+    cdef const real_t **eptr
+    cdef real_t *edge
+    cdef real_t *tmp
+    cdef int64_t item, n, oc, b, oh0, r_lo, r_hi, nxrows
+    cdef const real_t *nx
+    cdef real_t bv
+
+    with nogil, parallel(num_threads=nt):
+        rowp = <const real_t **>malloc((span + gspan) * sizeof(real_t *))
+        eptr = rowp + span
+        edge = <real_t *>fc_alloc((gspan * ew + tmp_elems) * sizeof(real_t))
+        tmp = edge + gspan * ew if tmp_elems > 0 else NULL
+        if rowp == NULL or edge == NULL:
+            failed[0] = 1
+        for item in prange(nitems, schedule="static"):
+            if rowp == NULL or edge == NULL:
+                continue
+            n = item // (Cout * nb)
+            oc = (item // nb) % Cout
+            b = item % nb
+            oh0 = b * R
+            bv = b0[oc] if b0 != NULL else 0
+            # the input rows of the next item (most likely this thread's), to prefetch
+            nx = NULL
+            nxrows = 0
+            if item + 1 < nitems:
+                r_lo = max(0, ((item + 1) % nb) * R * sh - pt)
+                r_hi = min(H, (min(Ho, ((item + 1) % nb) * R + R) - 1) * sh + reach - pt)
+                if r_hi > r_lo and (r_hi - r_lo) * W * isz <= prefetch_bytes:
+                    nx = (x0 + ((item + 1) // (Cout * nb)) * sN
+                          + ((((item + 1) // nb) % Cout) // coutg) * g.sC + r_lo * g.sH)
+                    nxrows = r_hi - r_lo
+            dw_band(vb, kind, x0 + n * sN + (oc // coutg) * g.sC, g.sH, &g, cm, fr, fill,
+                    wp0 + oc * kH * kW, bv, oh0, min(R, Ho - oh0),
+                    o0 + (n * Cout + oc) * plane, rg, rowp, edge, eptr, tmp, nx, nxrows, stream)
+        free(<void *>rowp)
+        free(edge)
+    if failed[0]:
+        raise MemoryError("conv2d: could not allocate the per-thread row lists and edge buffers "
+                          f"({(span + gspan) * sizeof(real_t *) + (gspan * ew + tmp_elems) * isz} bytes)")

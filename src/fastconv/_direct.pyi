@@ -1,0 +1,22 @@
+# Stub for the compiled module fastconv._direct (driver of the direct kernels).
+# Arrays: float32 or float64, all of one dtype (the Cython fused type real_t).
+from typing import Any, Dict, Optional, Union
+
+import numpy as np
+import numpy.typing as npt
+
+_Real = Union[np.float32, np.float64]
+
+def cpu_vector_bytes() -> int: ...
+def tile_sizes(vb: int) -> Dict[str, int]: ...
+def kinds() -> Dict[str, int]: ...
+def run(
+    plan: Any,  # fastconv._plan.Plan of kind COLUMNS, COLUMNS_NARROW, ROWS or LANES
+    x: npt.NDArray[_Real],  # (N, C_in, H, W), any element strides
+    w: npt.NDArray[_Real],  # (C_out, C_in // groups, kH, kW), any element strides
+    bias: Optional[npt.NDArray[_Real]],  # (C_out,) contiguous, or None
+    out: npt.NDArray[_Real],  # (N, C_out, H_out, W_out) C-contiguous, written
+    a: Any,  # fastconv._args.ConvArgs: stride, dilation, pads, mode, groups
+    fill: float,
+    num_threads: Optional[int],
+) -> None: ...

@@ -1,0 +1,140 @@
+"""Driver of the direct kernels over packed bands (Plan kinds COLUMNS, COLUMNS_NARROW, ROWS,
+LANES): packs the weights once, shares (sample, group, band) items over the threads, packs
+each band and runs the planner's tiles on it.  Private: see :mod:`fastconv._plan`."""
+
+from libc.stdint cimport int64_t
+from libc.stdlib cimport free, malloc
+from cython.parallel cimport parallel, prange
+
+import numpy as np
+
+from fastconv._kernels cimport (
+    FC_FLAT_MAX_BYTES, FC_NCOL_32, FC_NCOL_V4, FC_NV_NARROW, FC_NV_WIDE, FC_RB, FC_SUM_BLOCK,
+    FC_KIND_BIAS_ONLY, FC_KIND_COLUMNS, FC_KIND_COLUMNS_NARROW, FC_KIND_DW_FLAT, FC_KIND_DW_STRIP,
+    FC_KIND_DW_SWEEP, FC_KIND_FFT, FC_KIND_LANES, FC_KIND_ROWS, FC_KIND_SEPARABLE, FC_KIND_WINOGRAD2,
+    FC_KIND_WINOGRAD4, conv_band, fc_alloc, fc_band_rows, fc_conv_geom, fc_conv_vector_bytes,
+    fc_ocb_wide, fc_wino_ocb, pack_band, pack_weights,
+)
+from fastconv._geom cimport geometry
+from fastconv._omp cimport resolve_threads
+from fastconv._types cimport real_t
+
+
+def cpu_vector_bytes():
+    """Widest vectors, in bytes, the kernels of this CPU run (64 or 32)."""
+    return fc_conv_vector_bytes()
+
+
+def tile_sizes(Py_ssize_t vb):
+    """The C kernels' tile sizes for vector width ``vb`` (include/fastconv/tuning.h)."""
+    return {"ocb_wide": fc_ocb_wide(vb), "nv_wide": FC_NV_WIDE, "nv_narrow": FC_NV_NARROW,
+            "ncol": FC_NCOL_V4 if vb == 64 else FC_NCOL_32, "rb": FC_RB, "wino_ocb": fc_wino_ocb(vb),
+            "flat_max_bytes": FC_FLAT_MAX_BYTES, "sum_block": FC_SUM_BLOCK}
+
+
+def kinds():
+    """The C enum fc_kind, name -> value (tests check fastconv._plan.Kind against it)."""
+    return {"COLUMNS": FC_KIND_COLUMNS, "COLUMNS_NARROW": FC_KIND_COLUMNS_NARROW, "ROWS": FC_KIND_ROWS,
+            "LANES": FC_KIND_LANES, "DW_STRIP": FC_KIND_DW_STRIP, "DW_SWEEP": FC_KIND_DW_SWEEP,
+            "DW_FLAT": FC_KIND_DW_FLAT, "WINOGRAD2": FC_KIND_WINOGRAD2, "WINOGRAD4": FC_KIND_WINOGRAD4,
+            "FFT": FC_KIND_FFT, "SEPARABLE": FC_KIND_SEPARABLE, "BIAS_ONLY": FC_KIND_BIAS_ONLY}
+
+
+def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real_t[::1] bias,
+        real_t[:, :, :, ::1] out, a, real_t fill, object num_threads):
+    """Run a direct plan: x (N, C, H, W) with w (C_out, C/groups, kH, kW) into out, the
+    stride, dilation, padding (top and left; the others follow from out's shape), mode and
+    groups of the layer ``a`` (:class:`fastconv._args.ConvArgs`), ``fill`` the constant of
+    zero padding.  No validation: the front and the planner did it."""
+    cdef Py_ssize_t N = x.shape[0], H = x.shape[2]
+    cdef Py_ssize_t Cout = w.shape[0], Cg = w.shape[1], kH = w.shape[2], kW = w.shape[3]
+    cdef Py_ssize_t Ho = out.shape[2], Wo = out.shape[3]
+    if N == 0 or Cout == 0 or Ho == 0 or Wo == 0:
+        return
+    cdef Py_ssize_t G = a.groups, coutg = Cout // G, isz = sizeof(real_t)
+    cdef int kind = plan.kind
+    cdef int64_t vb = plan.vector_bytes
+    cdef int64_t ocb = plan.channel_block
+    pstart_a, xoff_a, Wq = plan.layout
+    cdef const int64_t[::1] pstart = pstart_a
+    cdef const int64_t[::1] xoff = xoff_a
+
+    cdef fc_conv_geom g
+    geometry(&g, x, w, out, a)
+    g.Wp = (Wo - 1) * g.sw + (kW - 1) * g.dw + 1  # padded columns past this one are never read
+    g.npha = pstart.shape[0]; g.pstart = &pstart[0]; g.Wq = Wq; g.xoff = &xoff[0]
+    g.rstep = g.npha * Wq
+    cdef bint in_place = plan.read_in_place  # the band is the input itself
+    if in_place:
+        g.rstep = g.sH
+    cdef int64_t sN = x.strides[0] // isz
+
+    # Weights packed once per call: [group][oc block][ic][kh][kw][ocb].
+    cdef int64_t nob = (coutg + ocb - 1) // ocb
+    cdef int64_t wgrp = nob * Cg * kH * kW * ocb
+    wpack_a = np.empty(G * wgrp, dtype=np.float32 if real_t is float else np.float64)
+    cdef real_t[::1] wpack = wpack_a
+    cdef int64_t ws[4]
+    cdef Py_ssize_t i, gi
+    for i in range(4):
+        ws[i] = w.strides[i] // isz
+    with nogil:
+        for gi in range(G):
+            pack_weights(vb, &w[gi * coutg, 0, 0, 0], ws, coutg, Cg, kH, kW, ocb, &wpack[gi * wgrp])
+
+    # nb bands of R or R - 1 rows (band b starts at row b * Ho // nb): a thread's run of
+    # consecutive bands then covers as many rows as the others'
+    cdef int64_t R = plan.band_rows
+    cdef int contiguous = plan.contiguous
+    cdef int64_t maxrows = (R - 1) * g.sh + (kH - 1) * g.dh + 1 if contiguous else R * kH
+    cdef int64_t nb = (Ho + R - 1) // R
+    cdef int64_t nitems = N * G * nb
+    cdef int nt = resolve_threads(num_threads, nitems)
+    cdef size_t band_elems = 1 if in_place else <size_t>(Cg * maxrows * g.npha * Wq)
+
+    cdef const real_t *x0 = &x[0, 0, 0, 0]
+    cdef real_t *o0 = &out[0, 0, 0, 0]
+    cdef const real_t *b0 = &bias[0] if bias is not None else NULL
+    cdef const real_t *wp0 = &wpack[0]
+    cdef int64_t plane = Ho * Wo
+    cdef int failed[1]
+    failed[0] = 0
+    cdef real_t *band
+    cdef int64_t *rowsrc
+    cdef int64_t *ridx
+    cdef int64_t item, n, rem, b, oh0, Rb, nrows, cstep
+    cdef const real_t *xg
+    cdef const real_t *src
+
+    with nogil, parallel(num_threads=nt):
+        band = <real_t *>fc_alloc(band_elems * sizeof(real_t))
+        rowsrc = <int64_t *>malloc((maxrows + R * kH) * sizeof(int64_t))
+        ridx = rowsrc + maxrows
+        if band == NULL or rowsrc == NULL:
+            failed[0] = 1
+        for item in prange(nitems, schedule="static"):
+            if band == NULL or rowsrc == NULL:
+                continue
+            n = item // (G * nb)
+            rem = item % (G * nb)
+            gi = rem // nb
+            b = rem % nb
+            oh0 = b * Ho // nb
+            Rb = (b + 1) * Ho // nb - oh0
+            nrows = fc_band_rows(&g, oh0, Rb, contiguous, rowsrc, ridx)
+            xg = x0 + n * sN + gi * Cg * g.sC
+            if in_place:  # the band is the input from row oh0 * sh on
+                src = xg + oh0 * g.sh * g.sH
+                cstep = g.sC
+            else:
+                pack_band(vb, xg, &g, rowsrc, nrows, fill, band)
+                src = band
+                cstep = nrows * g.rstep
+            conv_band(vb, kind, src, cstep, ridx, wp0 + gi * wgrp, ocb,
+                      (b0 + gi * coutg) if b0 != NULL else NULL, coutg, &g, oh0, Rb,
+                      o0 + (n * Cout + gi * coutg) * plane, plane)
+        free(band)
+        free(rowsrc)
+    if failed[0]:
+        raise MemoryError("conv2d: could not allocate the per-thread band buffer "
+                          f"({band_elems * isz} bytes)")

@@ -1,0 +1,82 @@
+"""Scans and copies around the kernels: the finiteness scan the planner's exactness rules
+use, and the padded-window copy that cuts the FFT's tiles.  Private."""
+
+from libc.stdint cimport int64_t
+from libc.string cimport memcpy
+
+from fastconv._kernels cimport fc_pad_index, nonfinite
+from fastconv._types cimport real_t
+
+
+def all_finite(const real_t[:, :, :, :] x):
+    """Whether no element of ``x`` (any strides) is NaN or +-inf: one pass, no copy.  The
+    callers send non-finite inputs and kernels to the direct kernels, which keep the exact
+    pattern of NaN and +-inf that the fast algorithms would spread."""
+    cdef Py_ssize_t a, b, c, W = x.shape[3]
+    cdef int64_t sW = x.strides[3] // <Py_ssize_t>sizeof(real_t)
+    cdef int bad = 0
+    if x.shape[0] == 0 or x.shape[1] == 0 or x.shape[2] == 0 or W == 0:
+        return True
+    with nogil:
+        for a in range(x.shape[0]):
+            for b in range(x.shape[1]):
+                for c in range(x.shape[2]):
+                    bad = nonfinite(&x[a, b, c, 0], W, sW)
+                    if bad:
+                        break
+                if bad:
+                    break
+            if bad:
+                break
+    return not bad
+
+
+def pad_window(const real_t[:, :] plane, real_t[:, :] dst, Py_ssize_t r0, Py_ssize_t c0, int mode,
+               real_t fill):
+    """Write the window of ``plane`` padded without end by ``mode`` (FC_PAD_* code, as
+    numpy.pad for any size) whose first element is padded position (r0, c0) into ``dst``
+    (any strides, e.g. the real or imaginary part of a complex array):
+    ``dst[i, j] = padded[r0 + i, c0 + j]``, positions counted from the plane's first element.
+    The FFT path cuts its tiles with it, so that no padded copy of a whole plane is made.
+
+    Returns whether every value written is finite (the check is fused into the copy: the FFT
+    path computes tiles that are not by the direct kernels)."""
+    cdef Py_ssize_t H = plane.shape[0], W = plane.shape[1]
+    cdef Py_ssize_t nh = dst.shape[0], nw = dst.shape[1]
+    cdef Py_ssize_t sH = plane.strides[0] // sizeof(real_t), sW = plane.strides[1] // sizeof(real_t)
+    cdef Py_ssize_t dH = dst.strides[0] // sizeof(real_t), dW = dst.strides[1] // sizeof(real_t)
+    # columns jlo .. jhi - 1 of dst read plane columns c0 + j directly; the others are padding
+    cdef Py_ssize_t jlo = min(max(-c0, 0), nw), jhi = max(min(W - c0, nw), jlo)
+    cdef Py_ssize_t i, j
+    cdef int64_t s, cs
+    cdef const real_t *row
+    cdef real_t *d
+    cdef int bad = 0
+    if H == 0 or W == 0:
+        raise ValueError("pad_window: the plane is empty")
+    if nh == 0 or nw == 0:
+        return True
+    with nogil:
+        for i in range(nh):
+            d = &dst[0, 0] + i * dH
+            s = fc_pad_index(r0 + i, H, mode)
+            if s < 0:
+                for j in range(nw):
+                    d[j * dW] = fill
+                bad = bad | (not (fill - fill == 0))
+                continue
+            row = &plane[0, 0] + s * sH
+            for j in range(jlo):
+                cs = fc_pad_index(c0 + j, W, mode)
+                d[j * dW] = fill if cs < 0 else row[cs * sW]
+            if sW == 1 and dW == 1:
+                if jhi > jlo:
+                    memcpy(d + jlo, row + c0 + jlo, (jhi - jlo) * sizeof(real_t))
+            else:
+                for j in range(jlo, jhi):
+                    d[j * dW] = row[(c0 + j) * sW]
+            for j in range(jhi, nw):
+                cs = fc_pad_index(c0 + j, W, mode)
+                d[j * dW] = fill if cs < 0 else row[cs * sW]
+            bad = bad | nonfinite(d, nw, dW)
+    return not bad

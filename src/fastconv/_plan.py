@@ -1,0 +1,626 @@
+"""The planner: which kernel runs for a call, and with which block sizes.
+
+:func:`conv2d` takes the normalised arguments of one convolution (:class:`fastconv._args.ConvArgs`)
+and returns a :class:`Plan`: an explicit kernel :class:`Kind`, the reason for it, and every
+block size the driver needs.  The drivers (``_direct``, ``_depthwise``, ``_winograd``) only
+execute a plan, and the C kernels receive the kind as an ``fc_kind`` value
+(``include/fastconv/plan.h``) and never infer it.  :func:`correlate2d` chooses the method of
+:func:`fastconv.correlate2d`.  Every threshold comes from :mod:`fastconv._tuning`, read at
+each call; a :class:`Force` overrides any of them, the vector width or the kind for one call.
+
+``fastconv.explain`` shows a plan to users; ``docs/architecture.md`` has the table of which
+kernel runs when (a test checks it against this module).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field, replace
+from typing import Any, Dict, Mapping, Optional, Tuple
+
+import numpy as np
+
+from fastconv import _direct, _tuning
+from fastconv._args import ConvArgs
+from fastconv._omp import resolve_threads
+
+
+class Kind(enum.IntEnum):
+    """The kernel kinds; the values are ``fc_kind``'s in ``include/fastconv/plan.h``."""
+
+    COLUMNS = 1
+    COLUMNS_NARROW = 2
+    ROWS = 3
+    LANES = 4
+    DW_STRIP = 5
+    DW_SWEEP = 6
+    DW_FLAT = 7
+    WINOGRAD2 = 8
+    WINOGRAD4 = 9
+    FFT = 10
+    SEPARABLE = 11
+    BIAS_ONLY = 12
+
+
+#: What each kind is, for explanations and the architecture document.
+DESCRIPTIONS: Dict[Kind, str] = {
+    Kind.COLUMNS: "direct, column tiles (output channels x 2 vectors of columns) over packed bands",
+    Kind.COLUMNS_NARROW: "direct, one-channel column tiles (4 vectors of columns) over packed bands",
+    Kind.ROWS: "direct, one-channel row-blocked tiles (4 output rows) over packed bands",
+    Kind.LANES: "direct, channel-lane tiles (output channels in the vector lanes)",
+    Kind.DW_STRIP: "one input channel per output channel, strips read in place",
+    Kind.DW_SWEEP: "one input channel per output channel, row sweep written in place",
+    Kind.DW_FLAT: "one input channel per output channel, plane read as one long row",
+    Kind.WINOGRAD2: "Winograd F(2x2, 3x3)",
+    Kind.WINOGRAD4: "Winograd F(4x4, 3x3)",
+    Kind.FFT: "overlap-save FFT (scipy.fft)",
+    Kind.SEPARABLE: "separable: a column pass then a row pass of the direct kernels",
+    Kind.BIAS_ONLY: "no input channel: the bias broadcast",
+}
+
+#: conv2d's ``algorithm`` values.
+ALGORITHMS = ("auto", "direct", "winograd", "winograd4", "fft")
+_WINOGRAD_KIND = {"winograd": Kind.WINOGRAD2, "winograd4": Kind.WINOGRAD4}
+
+
+@dataclass(frozen=True)
+class Force:
+    """Per-call overrides of the planner (tests and experiments): a ``kind`` the layer must
+    take (ValueError if it cannot), the ``vector_bytes`` of the kernels (32 or 64, capped by
+    the CPU's), and ``tuning`` values by their :mod:`fastconv._tuning` names."""
+
+    kind: Optional[Kind] = None
+    vector_bytes: Optional[int] = None
+    tuning: Mapping[str, Any] = field(default_factory=dict)
+
+
+class _Table:
+    """The tuning values of one plan: ``_tuning``'s, with a Force's overrides."""
+
+    def __init__(self, force: Optional[Force]):
+        self._over = force.tuning if force is not None else {}
+        for name in self._over:
+            if not hasattr(_tuning, name):
+                raise ValueError(f"Force.tuning: {name!r} is not a fastconv._tuning name")
+
+    def __getattr__(self, name: str) -> Any:
+        if name in self._over:
+            return self._over[name]
+        return getattr(_tuning, name)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Which kernel runs, why, and the block sizes its driver uses.
+
+    Attributes
+    ----------
+    kind : Kind
+    reason : str
+        Why the planner chose it (the rule that decided).
+    vector_bytes : int
+        Width of the SIMD vectors of the kernels (64: AVX-512, 32: AVX2 or baseline).
+    channel_block : int
+        Output channels per packed weight block (direct, Winograd).
+    layout : tuple or None
+        Packed-row layout (pstart, xoff, Wq) of the packed kinds.
+    read_in_place : bool
+        The channel-lane tiles read the input where it lies (no packed band).
+    band_rows : int
+        Output rows per work item (tile rows for Winograd).
+    contiguous : bool
+        A band packs every row of its span (else one row per output row and kernel row).
+    row_group : int
+        Depthwise: output rows per group of the strips.
+    tmp_elems : int
+        Depthwise: elements of the strips' output buffer per thread (0: written in place).
+    stream : bool
+        Depthwise sweep: streaming stores.
+    tile : int
+        Winograd: the output tile m (2 or 4).
+    threads : int
+        Threads at most (the calls' own count may be lower for little work).
+    """
+
+    kind: Kind
+    reason: str
+    vector_bytes: int = 0
+    channel_block: int = 0
+    layout: Optional[Tuple[np.ndarray, np.ndarray, int]] = None
+    read_in_place: bool = False
+    band_rows: int = 0
+    contiguous: bool = True
+    row_group: int = 0
+    tmp_elems: int = 0
+    stream: bool = False
+    prefetch_bytes: int = 0
+    tile: int = 0
+    threads: int = 1
+
+    @property
+    def algorithm(self) -> str:
+        """The conv2d ``algorithm`` this kind belongs to."""
+        if self.kind in (Kind.WINOGRAD2, Kind.WINOGRAD4):
+            return "winograd" if self.kind == Kind.WINOGRAD2 else "winograd4"
+        if self.kind == Kind.FFT:
+            return "fft"
+        return "direct"
+
+    def __str__(self) -> str:
+        lines = [f"kernel: {self.kind.name.lower()} - {DESCRIPTIONS[self.kind]}",
+                 f"why: {self.reason}"]
+        if self.vector_bytes:
+            lines.append(f"vectors: {self.vector_bytes} bytes")
+        blocks = {"channel block": self.channel_block, "band rows": self.band_rows,
+                  "row group": self.row_group, "tile": self.tile}
+        shown = ", ".join(f"{k} {v}" for k, v in blocks.items() if v)
+        if shown:
+            lines.append(f"blocks: {shown}")
+        flags = [name for name, on in (("reads the input in place", self.read_in_place),
+                                       ("streaming stores", self.stream)) if on]
+        if flags:
+            lines.append("notes: " + ", ".join(flags))
+        lines.append(f"threads: up to {self.threads}")
+        return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------- helpers
+
+def vector_bytes(force: Optional[Force] = None) -> int:
+    """Vector width, in bytes, of the kernels a plan uses: the CPU's widest (64 or 32), or a
+    Force's, which may only lower it."""
+    vb = _direct.cpu_vector_bytes()
+    if force is not None and force.vector_bytes is not None:
+        if force.vector_bytes not in (32, 64):
+            raise ValueError(f"Force.vector_bytes must be 32 or 64, got {force.vector_bytes}")
+        vb = min(vb, force.vector_bytes)
+    return vb
+
+
+def _items(work: int, nt: int) -> int:
+    """Rows per item so that ``work`` rows make ITEMS_PER_THREAD items per thread."""
+    per = _tuning.ITEMS_PER_THREAD * nt
+    return (work + per - 1) // per
+
+
+_layout_memo: Dict[Tuple[int, int, int, int], Tuple[np.ndarray, np.ndarray, int]] = {}
+_LAYOUT_MEMO_MAX = 256
+
+
+def layout(kW: int, sw: int, dw: int, wo_pad: int) -> Tuple[np.ndarray, np.ndarray, int]:
+    """Column layout of a packed row: (pstart, xoff, Wq), read-only arrays (memoised: building
+    them costs about 1 us, a tenth of a LeNet layer's call).
+
+    "phase" layout: one phase per distinct residue of kw*dw mod sw, so each input element is
+    packed once; "tap" layout: one phase per kernel column, chosen when the phases would be
+    mostly gaps (huge strides or dilations)."""
+    key = (kW, sw, dw, wo_pad)
+    hit = _layout_memo.get(key)
+    if hit is not None:
+        return hit
+    if len(_layout_memo) >= _LAYOUT_MEMO_MAX:
+        _layout_memo.clear()
+    # kw * dw mod sw repeats with period at most sw: the residues come from the first sw taps
+    # (a broadcast kernel may have billions of taps)
+    residues = sorted({(kw * dw) % sw for kw in range(min(kW, sw))})
+    max_off = ((kW - 1) * dw) // sw
+    wq_phase = wo_pad + max_off
+    if len(residues) * wq_phase <= 2 * kW * wo_pad:
+        q = np.zeros(sw, dtype=np.int64)
+        q[residues] = np.arange(len(residues), dtype=np.int64)
+        pos = np.arange(kW, dtype=np.int64) * dw
+        pstart = np.array(residues, dtype=np.int64)
+        xoff = q[pos % sw] * wq_phase + pos // sw
+        res = (pstart, xoff, wq_phase)
+    else:
+        res = (np.arange(kW, dtype=np.int64) * dw, np.arange(kW, dtype=np.int64) * wo_pad, wo_pad)
+    res[0].flags.writeable = False
+    res[1].flags.writeable = False
+    _layout_memo[key] = res
+    return res
+
+
+def all_finite(a: Any) -> bool:
+    """No NaN or +-inf in the 4-D array ``a`` (one pass, no copy)."""
+    from fastconv import _pack
+
+    return _pack.all_finite(a)
+
+
+# ---------------------------------------------------------------------------- the rules
+
+def lane_vectors(coutg: int, taps: int, Wo: int, vl: int, one_by_one: bool = False,
+                 t: Any = _tuning) -> int:
+    """Vectors of output channels per channel-lane tile (1 or 2), or 0 for the column tiles.
+
+    1x1 kernels (``one_by_one``) with at least half a vector of channels: 1 or 2 where the
+    input channels (``taps``) and the row width make them pay (LANES_1X1).  Otherwise 2 when
+    the channels per group fill whole two-vector tiles, or whole vectors (a last block of one)
+    on rows the column tiles fill badly (LANES_MIXED_FILL); 1 when they fill one-vector tiles
+    and the rows are so narrow that column tiles would leave most lanes empty
+    (LANES_ONE_VECTOR_FILL); all from LANES_MIN_TAPS products per output."""
+    # lanes the column tiles compute for Wo outputs: whole two-vector tiles, then one or two
+    # vectors for the rest
+    nv = _direct.tile_sizes(32)["nv_wide"]
+    full = Wo // (nv * vl) * (nv * vl)
+    rem = Wo - full
+    computed = full + (0 if rem == 0 else (vl if rem <= vl else nv * vl))
+    rule = t.LANES_1X1
+    if one_by_one and (rule == 2 or (rule == 1 and 2 * coutg >= vl and (
+            taps >= 64 or (taps >= 16 and Wo < 0.95 * computed) or (taps >= 4 and Wo < 4 * vl)))):
+        return 2 if coutg > vl else 1
+    if taps < t.LANES_MIN_TAPS:
+        return 0
+    if coutg % (2 * vl) == 0:
+        return 2
+    if coutg % vl != 0:
+        return 0
+    if coutg > 2 * vl and Wo < t.LANES_MIXED_FILL * computed:
+        return 2
+    if Wo < t.LANES_ONE_VECTOR_FILL * computed:
+        # one vector of channels per tap reads as many broadcasts as it has FMAs: worth it
+        # only where the column tiles would fill few of their lanes
+        return 1
+    return 0
+
+
+def sweeps(kH: int, kW: int, sh: int, dh: int, dw: int, W: int, isz: int, t: Any = _tuning) -> bool:
+    """Whether a one-channel layer's rows are wide enough for the row sweep: 3x3 and 5x5, unit
+    stride and dilation, rows of at least SWEEP_MIN_ROW_BYTES."""
+    return (kH == kW and kH in t.SWEEP_MIN_ROW_BYTES and sh == 1 and dh == 1 and dw == 1
+            and W * isz >= t.SWEEP_MIN_ROW_BYTES[kH])
+
+
+def in_place_ok(Cg: int, sw: int, sW: int, kH: int, kW: int, W: int, isz: int, sh: int = 1, dh: int = 1,
+                dw: int = 1, finite_weights: bool = True, *, vb: Optional[int] = None,
+                t: Any = _tuning) -> bool:
+    """Whether a layer takes the in-place kernels (one input channel per output channel):
+    column stride 1, contiguous input rows (``sW``: the column stride in bytes), taps no more
+    than IN_PLACE_MAX_SPREAD_VECTORS vectors apart, finite weights (the kernels leave out
+    taps on zero padding, where a NaN or infinite weight must still make the output NaN), and
+    the measured rule (IN_PLACE_MAX_K, IN_PLACE_MAX_ROW_BYTES, or the sweep's); ``vb``: the
+    vector width (default: this CPU's)."""
+    spread = t.IN_PLACE_MAX_SPREAD_VECTORS * (vb or vector_bytes()) // isz
+    if (Cg != 1 or sw != 1 or sW != isz or t.IN_PLACE == 0 or not finite_weights
+            or (kW - 1) * dw > spread or (kH - 1) * dh > spread):
+        return False
+    return t.IN_PLACE == 2 or sweeps(kH, kW, sh, dh, dw, W, isz, t) or (
+        kH <= t.IN_PLACE_MAX_K and kW <= t.IN_PLACE_MAX_K and kW * W * isz <= t.IN_PLACE_MAX_ROW_BYTES)
+
+
+def winograd_ok(a: ConvArgs, algorithm: str, t: Any = _tuning) -> bool:
+    """Whether the Winograd ``algorithm`` handles the layer: a 3x3 kernel, unit stride, any
+    row dilation and a column dilation of WINOGRAD_COLUMN_DILATIONS."""
+    return (tuple(a.w.shape[2:]) == (3, 3) and a.stride == (1, 1)
+            and a.dilation[1] in t.WINOGRAD_COLUMN_DILATIONS[algorithm])
+
+
+def fft_ok(a: ConvArgs) -> bool:
+    """Whether the FFT handles the layer: each output channel reads exactly one input channel
+    (one channel, or depthwise without a channel multiplier), unit stride and dilation."""
+    cout, cg = a.w.shape[:2]
+    return cg == 1 and cout == a.groups and a.stride == (1, 1) and a.dilation == (1, 1)
+
+
+def fft_pays(taps: int, pixels: int, vb: int, t: Any = _tuning) -> bool:
+    """Whether "auto" takes the FFT for a kernel of ``taps`` taps (not separable) on output
+    planes of ``pixels`` pixels: FFT_MIN_TAPS (by the direct kernels' vector width ``vb``) and
+    FFT_MIN_PIXELS."""
+    return taps >= t.FFT_MIN_TAPS[vb] and pixels >= t.FFT_MIN_PIXELS
+
+
+# ---------------------------------------------------------------------------- conv2d
+
+def conv2d(a: ConvArgs, algorithm: str = "auto", num_threads: Optional[int] = None,
+           force: Optional[Force] = None) -> Plan:
+    """The plan of one conv2d call (NumPy arrays; CuPy runs its own kernel).
+
+    ``algorithm`` is conv2d's; a Winograd or FFT one for a layer it does not handle is a
+    ValueError.  Data-dependent rules read ``a.x`` and ``a.w``: Winograd with a non-finite
+    input or weight, and the in-place kernels with non-finite weights, give way to kernels
+    that keep the direct path's pattern of NaN and +-inf."""
+    t = _Table(force)
+    if algorithm not in ALGORITHMS:
+        raise ValueError(f"conv2d: algorithm={algorithm!r} must be one of "
+                         f"{', '.join(repr(x) for x in ALGORITHMS)}")
+    cout, cg, kh, kw = a.w.shape
+    nt = resolve_threads(num_threads)
+    if algorithm == "fft" and not fft_ok(a):
+        raise ValueError(f"conv2d: algorithm='fft' needs one input channel per output channel "
+                         f"(C_in / groups = 1 and C_out = groups) with stride 1 and dilation 1, got "
+                         f"weight shape {tuple(a.w.shape)}, groups={a.groups}, stride {a.stride}, "
+                         f"dilation {a.dilation}")
+    if algorithm in _WINOGRAD_KIND and not winograd_ok(a, algorithm, t):
+        *most, last = (str(d) for d in t.WINOGRAD_COLUMN_DILATIONS[algorithm])
+        dws = f"{', '.join(most)} or {last}"
+        raise ValueError(f"conv2d: algorithm={algorithm!r} needs a 3x3 kernel with stride 1 and a "
+                         f"column dilation of {dws}, got a {kh}x{kw} kernel, stride {a.stride}, "
+                         f"dilation {a.dilation}")
+    if a.x.shape[1] == 0:
+        return Plan(Kind.BIAS_ONLY, "no input channel: every output is the empty sum plus the bias")
+    vb = vector_bytes(force)
+    want = force.kind if force is not None else None
+    if want is not None:
+        algorithm = {Kind.FFT: "fft", Kind.WINOGRAD2: "winograd", Kind.WINOGRAD4: "winograd4"}.get(
+            want, "direct")
+        if algorithm == "fft" and not fft_ok(a) or algorithm in _WINOGRAD_KIND and not winograd_ok(a, algorithm, t):
+            raise ValueError(f"Force.kind={want.name}: the layer cannot take it")
+    reason = f"algorithm={algorithm!r}"
+    if algorithm == "auto":
+        algorithm, reason = _auto(a, vb, t)
+    if algorithm in _WINOGRAD_KIND:
+        if not (all_finite(a.w) and all_finite(a.x)):
+            algorithm = "direct"
+            reason = ("a non-finite input or weight: Winograd mixes every input of a tile into "
+                      "every output of it, the direct kernels keep the pattern of NaN and +-inf")
+        else:
+            return _winograd(a, _WINOGRAD_KIND[algorithm], reason, vb, nt, t)
+    if algorithm == "fft":
+        return Plan(Kind.FFT, reason, vector_bytes=vb, threads=nt)
+    return direct(a, vb, nt, t, reason=reason, want=want)
+
+
+def _auto(a: ConvArgs, vb: int, t: Any) -> Tuple[str, str]:
+    """conv2d's "auto": (algorithm, reason)."""
+    cout, cg, kh, kw = a.w.shape
+    pixels = a.out_shape[2] * a.out_shape[3]
+    if fft_ok(a) and fft_pays(kh * kw, pixels, vb, t):
+        return "fft", (f"one channel per output channel, {kh}x{kw} taps >= FFT_MIN_TAPS and "
+                       f"{pixels} output pixels >= FFT_MIN_PIXELS")
+    pick = "winograd" if a.dtype == np.float32 else "winograd4"
+    dw = a.dilation[1]
+    width = -(-a.out_shape[3] // dw)
+    if (winograd_ok(a, pick, t) and cg >= t.WINOGRAD_MIN_CHANNELS
+            and (a.dtype == np.float64 or cg <= t.WINOGRAD_MAX_CHANNELS_F32)
+            and cout // a.groups >= t.WINOGRAD_MIN_CHANNELS
+            and width >= (t.WINOGRAD_MIN_WIDTH if dw == 1 else t.WINOGRAD_MIN_PHASE_WIDTH)):
+        return pick, (f"3x3, stride 1, {cg} -> {cout // a.groups} channels per group and "
+                      f"{'phases' if dw > 1 else 'rows'} {width} wide: WINOGRAD_MIN_CHANNELS, "
+                      f"WINOGRAD_MIN_{'PHASE_' if dw > 1 else ''}WIDTH"
+                      + ("" if a.dtype == np.float64 else ", WINOGRAD_MAX_CHANNELS_F32"))
+    return "direct", "auto: no FFT or Winograd rule applies"
+
+
+def direct(a: ConvArgs, vb: int, nt: int, t: Any = _tuning, reason: str = "",
+           want: Optional[Kind] = None) -> Plan:
+    """The plan of the direct kernels for a NumPy layer ``a``: in-place kernels for one input
+    channel per output channel where they pay, else tiles over packed bands."""
+    N, C, H, W = a.x.shape
+    cout, cg, kH, kW = a.w.shape
+    Ho, Wo = a.out_shape[2:]
+    sh, sw = a.stride
+    dh, dw = a.dilation
+    isz = a.x.itemsize
+    coutg = cout // a.groups
+    vl = vb // isz
+    dw_kinds = (Kind.DW_STRIP, Kind.DW_SWEEP, Kind.DW_FLAT)
+    if want in dw_kinds:
+        t = _Override(t, IN_PLACE=2)
+    if cg == 1 and want not in (Kind.COLUMNS, Kind.COLUMNS_NARROW, Kind.ROWS, Kind.LANES):
+        finite_w = all_finite(a.w)
+        if in_place_ok(cg, sw, a.x.strides[3], kH, kW, W, isz, sh, dh, dw, finite_w, vb=vb, t=t):
+            return _depthwise(a, vb, nt, t, reason, want)
+    if want in dw_kinds:
+        raise ValueError(f"Force.kind={want.name}: the layer cannot take it")
+    sizes = _direct.tile_sizes(vb)
+    ocb = sizes["ocb_wide"] if coutg >= 3 else 1
+    if want == Kind.COLUMNS and ocb == 1:
+        raise ValueError("Force.kind=COLUMNS: the layer has fewer than 3 output channels per group")
+    vw = (sizes["nv_wide"] if ocb > 1 else sizes["nv_narrow"]) * vl
+    wo_pad = (Wo + vw - 1) // vw * vw
+    if want == Kind.LANES:
+        nov = 2 if coutg > vl else 1
+        why = "forced"
+    elif want is not None:
+        nov = 0
+        why = "forced"
+    else:
+        nov = lane_vectors(coutg, cg * kH * kW, Wo, vl, kH == 1 and kW == 1, t)
+        why = ""
+    rows_ok = sh == 1 and dh == 1 and kH >= t.ROWS_MIN_KH
+    if nov:
+        kind = Kind.LANES
+        ocb = nov * vl  # channel-lane tiles: they read exactly the Wo columns
+        wo_pad = Wo
+        why = why or (f"{coutg} output channels per group in {nov}-vector lanes, {cg * kH * kW} "
+                      f"products per output, {Wo} columns (lane_vectors: LANES_*)")
+    elif ocb > 1:
+        kind = Kind.COLUMNS
+        why = why or f"{coutg} output channels per group in blocks of {ocb}"
+    elif want == Kind.COLUMNS_NARROW or (want is None and not rows_ok):
+        kind = Kind.COLUMNS_NARROW
+        why = why or f"{coutg} output channel(s) per group"
+    elif rows_ok:
+        kind = Kind.ROWS
+        why = why or f"{coutg} output channel(s) per group, unit row stride, kernel height >= ROWS_MIN_KH"
+    else:
+        raise ValueError("Force.kind=ROWS needs stride and dilation 1 in height")
+    pstart, xoff, Wq = lay = layout(kW, sw, dw, wo_pad)
+    Wp = (Wo - 1) * sw + (kW - 1) * dw + 1
+    # channel-lane tiles read exactly the columns their outputs need: where no padding is
+    # read, with column stride 1 and contiguous columns, they read the input in place
+    in_place = (kind == Kind.LANES and sw == 1 and a.x.strides[3] == isz and a.pads[0] == 0
+                and a.pads[2] == 0 and Wp <= W and (Ho - 1) * sh + (kH - 1) * dh + 1 <= H
+                and t.IN_PLACE != 0)
+    # band height: one band's packed rows near BAND_BYTES, but enough items for every thread
+    row_bytes = cg * len(pstart) * Wq * isz
+    R = (t.BAND_BYTES // max(row_bytes, 1) - (kH - 1) * dh) // sh
+    if cg == 1:
+        # one input channel (wide planes the in-place kernels do not take): at least as many
+        # output rows as the kernel's extra rows, so a band packs at most twice the rows it
+        # computes (C8, I3)
+        R = max(R, ((kH - 1) * dh + sh - 1) // sh)
+    per_thread = _items(Ho * N * a.groups, nt)
+    R = max(1, min(R, Ho, max(per_thread, 1)))
+    if in_place:
+        R = max(1, min(Ho, per_thread, t.IN_PLACE_BAND_ROWS))  # no band to size: load balance
+    contiguous = in_place or ((R - 1) * sh + (kH - 1) * dh + 1) <= 2 * R * kH
+    return Plan(kind, f"{reason}: {why}" if reason else why, vector_bytes=vb, channel_block=ocb,
+                layout=lay, read_in_place=in_place, band_rows=R, contiguous=contiguous, threads=nt)
+
+
+class _Override:
+    """A tuning table with some values replaced."""
+
+    def __init__(self, base: Any, **values: Any):
+        self._base = base
+        self._values = values
+
+    def __getattr__(self, name: str) -> Any:
+        if name in self._values:
+            return self._values[name]
+        return getattr(self._base, name)
+
+
+def _depthwise(a: ConvArgs, vb: int, nt: int, t: Any, reason: str, want: Optional[Kind]) -> Plan:
+    """The in-place kernels: flat, sweep or strips, with their row groups and buffers."""
+    N, C, H, W = a.x.shape
+    cout, _, kH, kW = a.w.shape
+    Ho, Wo = a.out_shape[2:]
+    sh = a.stride[0]
+    dh, dw = a.dilation
+    pt, pl = a.pads[0], a.pads[2]
+    isz = a.x.itemsize
+    vl = vb // isz
+    h = kH // 2
+    flat = (vb == 64 and kH in (3, 5) and kW == kH and a.stride == (1, 1) and a.dilation == (1, 1)
+            and pt == h and pl == h and Ho == H and Wo == W and a.mode == 0
+            and a.x.strides[2] == W * isz and W >= vl + h - 1 and h * W * isz <= _direct.tile_sizes(vb)["flat_max_bytes"])
+    R = max(1, min(Ho, _items(Ho * N * cout, nt)))
+    reach = (kH - 1) * dh + 1
+    ew = vl + (kW - 1) * dw
+    rg = max(1, min(R, 64, ((t.DW_EDGE_BYTES // isz) // ew - reach) // sh + 1))
+    rg = max(1, min(rg, ((t.DW_GROUP_BYTES // isz) // W - reach) // sh + 1))
+    wide = sweeps(kH, kW, sh, dh, dw, W, isz, t)
+    interior = min(W - (kW - 1) * dw, Wo - pl)  # output columns the sweep covers
+    if want == Kind.DW_FLAT and not flat:
+        raise ValueError("Force.kind=DW_FLAT: the layer does not keep its plane's shape (or 32-byte vectors)")
+    if want == Kind.DW_SWEEP and not (kH == kW and kH in (3, 5) and a.stride == (1, 1)
+                                      and a.dilation == (1, 1) and interior >= vl):
+        raise ValueError("Force.kind=DW_SWEEP: needs a 3x3 or 5x5 unit-stride kernel over a row interior "
+                         "of at least one vector")
+    if want is not None and want in (Kind.DW_STRIP, Kind.DW_SWEEP):
+        flat = False
+        wide = want == Kind.DW_SWEEP
+    if flat:
+        kind, why = Kind.DW_FLAT, "3x3 or 5x5 'same' plane of rows at most FC_FLAT_MAX_BYTES (64-byte vectors)"
+    elif wide and interior >= vl:
+        kind, why = Kind.DW_SWEEP, "3x3 or 5x5 unit-stride kernel over rows of at least SWEEP_MIN_ROW_BYTES"
+    else:
+        kind, why = Kind.DW_STRIP, "kernel and rows within IN_PLACE_MAX_K and IN_PLACE_MAX_ROW_BYTES"
+    tmp = 0
+    if kind != Kind.DW_SWEEP:
+        rg = max(1, min(rg, (t.DW_TMP_BYTES // isz) // max(Wo, vl)))
+        tmp = rg * max(Wo, vl)
+    stream = (kind == Kind.DW_SWEEP and vb == 64 and N * cout * Ho * Wo * isz >= t.STREAM_MIN_BYTES
+              and Wo % vl == 0)
+    why = "one input channel per output channel, read in place: " + why
+    return Plan(kind, f"{reason}: {why}" if reason else why, vector_bytes=vb, band_rows=R, row_group=rg,
+                tmp_elems=tmp, stream=stream, prefetch_bytes=t.DW_PREFETCH_BYTES, threads=nt)
+
+
+def _winograd(a: ConvArgs, kind: Kind, reason: str, vb: int, nt: int, t: Any) -> Plan:
+    """Winograd's tile-row bands: V and M near WINOGRAD_BAND_BYTES, enough items for every
+    thread, whole groups of 3 chunks (the product tile's width) where cheap."""
+    N, C, H, W = a.x.shape
+    cout, cg = a.w.shape[:2]
+    Ho, Wo = a.out_shape[2:]
+    dh, dw = a.dilation
+    m = 2 if kind == Kind.WINOGRAD2 else 4
+    A = m + 2
+    isz = a.x.itemsize
+    vl = vb // isz
+    coutg = cout // a.groups
+    ocb = _direct.tile_sizes(vb)["wino_ocb"]
+    ocp = (coutg + ocb - 1) // ocb * ocb
+    ntr = ((Ho + dh - 1) // dh + m - 1) // m
+    ntc = ((Wo + dw - 1) // dw + m - 1) // m
+    lay = layout(dw * A, m * dw, 1, (ntc + vl - 1) // vl * vl)
+    ncr = dw * ((ntc + vl - 1) // vl)  # vector chunks of tiles per tile row
+    row_bytes = A * A * (cg + ocp) * ncr * vl * isz
+    Rt = t.WINOGRAD_BAND_BYTES // max(row_bytes, 1)
+    per_thread = _items(ntr * N * a.groups * min(dh, Ho), nt)
+    Rt = max(1, min(Rt, ntr, per_thread))
+    # whole groups of 3 chunks where that costs at most 2 more rows and keeps the buffers
+    # below twice the aim (C5 with m = 4)
+    r3 = Rt
+    while (r3 * ncr) % 3 and r3 < Rt + 2 and r3 < ntr:
+        r3 += 1
+    if (r3 * ncr) % 3 == 0 and r3 * row_bytes <= 2 * t.WINOGRAD_BAND_BYTES:
+        Rt = r3
+    return Plan(kind, reason, vector_bytes=vb, channel_block=ocb, layout=lay, band_rows=Rt, tile=m,
+                threads=nt)
+
+
+# ---------------------------------------------------------------------------- correlate2d
+
+def correlate2d(kernel: np.ndarray, out_pixels: int, method: str, separable: Any,
+                force: Optional[Force] = None) -> Tuple[Kind, str]:
+    """correlate2d's method as a kind (FFT, SEPARABLE, or COLUMNS for the direct kernels,
+    whose own plan follows from the layer), and why.  ``separable(kernel)`` gives the
+    factors or None; a non-finite kernel takes the direct kernels whatever the method."""
+    t = _Table(force)
+    if not all_finite(kernel[None, None]):
+        return Kind.COLUMNS, "a NaN or +-inf tap reaches every output: the direct kernels"
+    kh, kw = kernel.shape
+    if method == "direct":
+        return Kind.COLUMNS, "method='direct'"
+    if method == "fft":
+        return Kind.FFT, "method='fft'"
+    if method == "separable":
+        if separable(kernel) is not None:
+            return Kind.SEPARABLE, "method='separable'"
+        return Kind.COLUMNS, "method='separable' for a kernel that is not: the direct kernels"
+    if kh * kw <= t.DIRECT_MAX_TAPS:
+        return Kind.COLUMNS, f"{kh}x{kw} taps <= DIRECT_MAX_TAPS"
+    if separable(kernel) is not None:
+        return Kind.SEPARABLE, "the kernel is an outer product (to SEPARABLE_ULPS of every tap)"
+    if fft_pays(kh * kw, out_pixels, vector_bytes(force), t):
+        return Kind.FFT, f"{kh}x{kw} taps >= FFT_MIN_TAPS on {out_pixels} output pixels >= FFT_MIN_PIXELS"
+    return Kind.COLUMNS, "auto: the direct kernels"
+
+
+def replace_threads(plan: Plan, nt: int) -> Plan:
+    """The plan with another thread cap (the FFT's direct tiles run one thread each)."""
+    return replace(plan, threads=nt)
+
+
+# ---------------------------------------------------------------------------- the table
+
+#: Layers of the architecture document's "which kernel runs when" table: the benchmark's
+#: convolution cases and a few layers of real networks.  (name, input shape, weight shape,
+#: stride, padding, dilation, groups, dtype)
+TABLE_LAYERS = (
+    ("C1 LeNet conv1", (4, 3, 32, 32), (6, 3, 5, 5), 1, 0, 1, 1, "float32"),
+    ("C2 LeNet conv2", (4, 6, 14, 14), (16, 6, 5, 5), 1, 0, 1, 1, "float32"),
+    ("C3 5x5, 128 -> 256", (1, 128, 100, 100), (256, 128, 5, 5), 1, 2, 1, 1, "float32"),
+    ("C4 1x1 bottleneck", (1, 128, 100, 100), (32, 128, 1, 1), 1, 0, 1, 1, "float32"),
+    ("C5 ResNet 3x3", (8, 64, 56, 56), (64, 64, 3, 3), 1, 1, 1, 1, "float32"),
+    ("C5 in float64", (8, 64, 56, 56), (64, 64, 3, 3), 1, 1, 1, 1, "float64"),
+    ("C6 strided 3x3", (8, 64, 56, 56), (128, 64, 3, 3), 2, 1, 1, 1, "float32"),
+    ("C7 depthwise 3x3", (8, 128, 56, 56), (128, 1, 3, 3), 1, 1, 1, 128, "float32"),
+    ("C8 one channel 15x15", (1, 1, 1024, 1024), (1, 1, 15, 15), 1, 7, 1, 1, "float32"),
+    ("C9 one channel 5x5, 4096^2", (1, 1, 4096, 4096), (1, 1, 5, 5), 1, 2, 1, 1, "float32"),
+    ("C10 dilated 3x3", (4, 32, 64, 64), (32, 32, 3, 3), 1, 2, 2, 1, "float32"),
+    ("ResNet stem 7x7 / 2", (1, 3, 224, 224), (64, 3, 7, 7), 2, 3, 1, 1, "float32"),
+    ("ResNet 3x3, 512 channels", (1, 512, 7, 7), (512, 512, 3, 3), 1, 1, 1, 1, "float32"),
+    ("MobileNet depthwise 3x3 / 2", (1, 96, 112, 112), (96, 1, 3, 3), 2, 1, 1, 96, "float32"),
+    ("MobileNet 1x1 expand", (1, 24, 56, 56), (144, 24, 1, 1), 1, 0, 1, 1, "float32"),
+    ("Big kernel, one channel", (1, 1, 2048, 2048), (1, 1, 31, 31), 1, 15, 1, 1, "float32"),
+)
+
+
+def kernel_table(vb: int) -> str:
+    """The "which kernel runs when" table (markdown) for vector width ``vb``, planned on one
+    thread: docs/architecture.md holds it, and a test regenerates and compares it."""
+    from fastconv import _args
+
+    rows = ["| layer | input | weight | stride, pad, dil, groups | dtype | kernel |",
+            "|---|---|---|---|---|---|"]
+    for name, xs, ws, s, p, d, g, dt in TABLE_LAYERS:
+        x = np.zeros(xs, dt)
+        w = np.zeros(ws, dt)
+        a = _args.conv2d_args(x, w, None, s, p, d, g, "zeros")
+        plan = conv2d(a, "auto", 1, Force(vector_bytes=vb))
+        rows.append(f"| {name} | {xs} | {ws} | {s}, {p}, {d}, {g} | {dt} | {plan.kind.name} |")
+    return "\n".join(rows)

@@ -1,0 +1,114 @@
+"""The planner's table: every threshold that chooses a kernel or sizes its blocks.
+
+One entry per name, each with its rule and the benchmark case that justifies it (the cases
+of ``benchmarks/``; their measurements and history are in ``benchmarks/results/README.md``
+and the commit log, not here).  The tile sizes of the C kernels are in
+``include/fastconv/tuning.h`` and reach the planner through
+:func:`fastconv._direct.tile_sizes`.  The planner reads these values at each call, and a
+per-call :class:`fastconv._plan.Force` may override any of them by name (the tests do).
+"""
+
+from __future__ import annotations
+
+from typing import Dict, Tuple
+
+# ---- which algorithm: Winograd (conv2d "auto") ------------------------------------------
+#: Winograd for 3x3 unit-stride layers with at least this many channels per group, input
+#: and output: F(2x2, 3x3) float32 1.1-1.5x the direct kernels from 32 (C5), slower at 16.
+WINOGRAD_MIN_CHANNELS = 32
+#: float32 "auto" Winograd up to this many input channels per group: beyond it the
+#: transforms' rounding approaches PyTorch's float32 error (C5 with 256 and 512 channels).
+WINOGRAD_MAX_CHANNELS_F32 = 128
+#: ... on output planes at least this wide (undilated): 14-28 wide planes ran 0.5-1.0x (C5).
+WINOGRAD_MIN_WIDTH = 48
+#: ... or, column-dilated, phases ceil(W_out / dilation) at least this wide: a full vector
+#: of F(2x2) tiles (C10 1.19x; 24-wide phases 0.9x).
+WINOGRAD_MIN_PHASE_WIDTH = 32
+#: Column dilations each Winograd handles: the dw column phases of a tile row interleave by
+#: a perfect shuffle of m * dw vectors, so m * dw must be 2, 4 or 8 (any row dilation).
+WINOGRAD_COLUMN_DILATIONS: Dict[str, Tuple[int, ...]] = {"winograd": (1, 2, 4), "winograd4": (1, 2)}
+#: Bytes of transformed inputs and products (V and M) one thread keeps per band: about half
+#: an L2 cache (C5, C10).
+WINOGRAD_BAND_BYTES = 524288
+
+# ---- which direct tile -------------------------------------------------------------------
+#: Channel-lane tiles when the channels per group fill whole two-vector tiles and each output
+#: sums at least this many products (the transposed store is then hidden): faster than the
+#: column tiles from 32 taps (C3, C5, C6, C10), slower at 27 (3x3 over 3 channels, C1).
+LANES_MIN_TAPS = 32
+#: One-vector channel-lane tiles where the column tiles would fill less than this share of
+#: their lanes (narrow rows: LeNet C2's 10 columns in 16 lanes).
+LANES_ONE_VECTOR_FILL = 0.7
+#: Channels a multiple of one vector but not of two, more than two vectors (48, 80, 112):
+#: two-vector blocks and a one-vector last one where the column tiles fill less than this
+#: share of their lanes (64 -> 48 and 64 -> 112 channels on 56 columns).
+LANES_MIXED_FILL = 0.9
+#: 1x1 kernels take the channel-lane tiles from half a vector of output channels: by the
+#: rule of ``_plan.lane_vectors`` (1), never (0) or always (2).  The column tiles pack the
+#: whole input for little arithmetic (C4).
+LANES_1X1 = 1
+#: The row-blocked one-channel tile from this kernel height (C8; shorter kernels reuse too
+#: few loaded rows to pay for it).
+ROWS_MIN_KH = 5
+
+# ---- one input channel per output channel: the in-place kernels -----------------------------
+#: In-place strips for kernels up to this size with kW * row bytes <= IN_PLACE_MAX_ROW_BYTES
+#: (C7: 3x3 and 5x5 1.2-2.2x the packed bands up to 224 columns); 7x7 and wider, wide rows
+#: and 7x1 columns (I3's separable pass) take the packed bands.
+IN_PLACE_MAX_K = 5
+IN_PLACE_MAX_ROW_BYTES = 6144
+#: Dilations that spread the taps wider than this many vectors take the packed bands: the
+#: in-place edge buffers grow with the dilation (a 3x3 with dilation 128 on 512 columns).
+IN_PLACE_MAX_SPREAD_VECTORS = 4
+#: 1: the rule above; 0: never; 2: whenever the layout allows it (tests).
+IN_PLACE = 1
+#: Row sweep (3x3, 5x5, unit stride and dilation) from this many bytes a row: 5x5 0.4-0.9x
+#: the strips' time from 224 columns (C9), 3x3 0.6-0.8x from 448 columns.
+SWEEP_MIN_ROW_BYTES: Dict[int, int] = {3: 1024, 5: 400}
+#: Streaming stores in the sweep (64-byte vectors) from this output size: far bigger than
+#: the caches, its lines would be read only to be overwritten (C9 with out=, 2 threads).
+STREAM_MIN_BYTES = 32 << 20
+#: Bytes of edge buffers (the padded columns next to the borders) per thread.
+DW_EDGE_BYTES = 262144
+#: Bytes of input rows one row group of the strips reads (kept in cache while the strips
+#: walk across them).
+DW_GROUP_BYTES = 262144
+#: Bytes of output rows the strips compute before copying them out (C7).
+DW_TMP_BYTES = 32768
+#: The next item's input rows are prefetched when they are at most this big (C7: small
+#: planes are otherwise read row by row at the latency of each miss).
+DW_PREFETCH_BYTES = 262144
+
+# ---- band sizes of the packed kernels -------------------------------------------------------
+#: Bytes of packed input one thread keeps per band: about half an L2 cache (C3, C5, C6).
+BAND_BYTES = 393216
+#: Work items per thread the planner aims for (load balance; C4 on 2 threads).
+ITEMS_PER_THREAD = 4
+#: Output rows of a channel-lane band read in place (no band to size): at most this many.
+IN_PLACE_BAND_ROWS = 16
+
+# ---- correlate2d "auto", and the FFT ---------------------------------------------------------
+#: "auto" switches from the direct kernels to the FFT at this many kernel taps (not
+#: separable), by the vector width of the direct kernels, on output planes of at least
+#: FFT_MIN_PIXELS (I2: 31x31 1.2-2x; 19x19 at most 0.9x; 256^2 planes: direct 1.2-7x).
+FFT_MIN_TAPS: Dict[int, int] = {64: 25 * 25, 32: 19 * 19}
+FFT_MIN_PIXELS = 512 * 1024
+#: Longest FFT of the overlap-save tiles per axis unless the kernel needs more: scipy.fft
+#: costs about 3.4 ns a point up to 384 points, and 2 threads scaled best up to 384-480 (I2).
+FFT_TILE = 480
+#: Fixed cost of one tile (transforms' set-up, the Python around them: about 17 us) in
+#: points of tile length per axis: sqrt(17 us / 3.4 ns).
+FFT_TILE_OVERHEAD = 72
+#: Cost, in points, of spreading the tiles over threads (about 200 us).
+FFT_THREADS_COST = 60000
+#: Kernels of at most this many taps always take the direct kernels in "auto" (no separable
+#: split, no FFT): their direct cost is a few multiply-adds a pixel (I1's 5x5 is above it).
+DIRECT_MAX_TAPS = 9
+
+# ---- CUDA (cuda/) ---------------------------------------------------------------------------
+#: The implicit-GEMM kernel from this many multiply-adds per output (C_in/groups * kH * kW)
+#: with at least CUDA_GEMM_MIN_COUT output channels per group; below, the direct kernel (one
+#: thread per output, shared-memory tiles), whose work per output is small anyway (C3-C6 on
+#: the GPU, benchmarks/gpu.py).
+CUDA_GEMM_MIN_K = 64
+CUDA_GEMM_MIN_COUT = 16

@@ -1,0 +1,173 @@
+"""The planner: its kinds match the C enum, its table matches the architecture document, and
+every kernel kind, forced per call, is exact at its tile edges (widths and channel counts
+equal to, one below and one above each tile size) against the float64 reference."""
+
+import os
+import re
+
+import numpy as np
+import pytest
+from reference import conv2d_ref
+
+import fastconv
+from fastconv import _direct, _plan
+from fastconv._plan import Force, Kind
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CPU_VB = _plan.vector_bytes()
+WIDTHS = [vb for vb in (64, 32) if vb <= CPU_VB]
+DTYPES = [np.float32, np.float64]
+
+
+def test_kinds_match_the_c_enum():
+    assert _direct.kinds() == {k.name: int(k) for k in Kind}
+    assert set(_plan.DESCRIPTIONS) == set(Kind)
+
+
+@pytest.mark.parametrize("vb", WIDTHS)
+def test_architecture_table_is_the_planners(vb):
+    """docs/architecture.md's "which kernel runs when" tables are what the planner does."""
+    with open(os.path.join(HERE, "..", "docs", "architecture.md")) as f:
+        doc = f.read()
+    heading = {64: "### 64-byte vectors", 32: "### 32-byte vectors"}[vb]
+    section = doc[doc.index(heading):]
+    table = "\n".join(re.findall(r"^\|.*\|$", section.split("\n### ")[0], flags=re.M))
+    assert table == _plan.kernel_table(vb)
+
+
+def _edge(n):
+    return sorted({max(1, n - 1), n, n + 1})
+
+
+def _check(x, w, b, kind, vb, stride=1, padding=0, dilation=1, groups=1, mode="zeros", algorithm="auto"):
+    force = Force(kind=kind, vector_bytes=vb)
+    a = fastconv._args.conv2d_args(x, w, b, stride, padding, dilation, groups, mode)
+    plan = _plan.conv2d(a, algorithm, None, force)
+    assert plan.kind == kind and plan.vector_bytes == vb
+    got = fastconv.conv._conv2d(x, w, b, stride, padding, dilation, groups, mode, None, None, algorithm, force)
+    s = a.stride
+    ref = conv2d_ref(x, w, b, s, a.pads, a.dilation, groups, mode)
+    eps = np.finfo(x.dtype).eps
+    scale = np.sqrt(w[0].size) * np.abs(ref).max() + 1
+    tol = {Kind.WINOGRAD4: 64}.get(kind, 8) * eps * scale
+    np.testing.assert_allclose(got, ref, rtol=0, atol=tol)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("vb", WIDTHS)
+def test_columns_at_tile_edges(vb, dtype):
+    sz = _direct.tile_sizes(vb)
+    vl = vb // np.dtype(dtype).itemsize
+    r = np.random.default_rng(1)
+    for coutg in _edge(sz["ocb_wide"]) + [2 * sz["ocb_wide"] + 1]:
+        for W in _edge(sz["nv_wide"] * vl) + _edge(vl):
+            if coutg < 3:
+                continue
+            x = r.standard_normal((1, 5, 6, W)).astype(dtype)
+            w = r.standard_normal((coutg, 5, 3, 3)).astype(dtype)
+            _check(x, w, r.standard_normal(coutg).astype(dtype), Kind.COLUMNS, vb, padding=1, mode="reflect")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("vb", WIDTHS)
+def test_lanes_at_tile_edges(vb, dtype):
+    sz = _direct.tile_sizes(vb)
+    vl = vb // np.dtype(dtype).itemsize
+    r = np.random.default_rng(2)
+    for coutg in _edge(vl) + _edge(2 * vl) + [3 * vl]:
+        for W in _edge(sz["ncol"]) + [2 * sz["ncol"] + 1]:
+            for k, pad in ((3, 1), (1, 0)):
+                x = r.standard_normal((1, 4, 5, W)).astype(dtype)
+                w = r.standard_normal((coutg, 4, k, k)).astype(dtype)
+                _check(x, w, None, Kind.LANES, vb, padding=pad)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("vb", WIDTHS)
+def test_rows_and_narrow_at_tile_edges(vb, dtype):
+    sz = _direct.tile_sizes(vb)
+    vl = vb // np.dtype(dtype).itemsize
+    r = np.random.default_rng(3)
+    for kind, cols in ((Kind.ROWS, sz["nv_wide"] * vl), (Kind.COLUMNS_NARROW, sz["nv_narrow"] * vl)):
+        for H in _edge(sz["rb"]) + [2 * sz["rb"] + 1]:
+            for W in _edge(cols):
+                x = r.standard_normal((2, 2, H + 4, W)).astype(dtype)
+                w = r.standard_normal((2, 1, 5, 5)).astype(dtype)
+                _check(x, w, None, kind, vb, padding=(0, 2), groups=2, mode="circular")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("vb", WIDTHS)
+def test_depthwise_kinds_at_tile_edges(vb, dtype):
+    sz = _direct.tile_sizes(vb)
+    vl = vb // np.dtype(dtype).itemsize
+    r = np.random.default_rng(4)
+    for k in (3, 5):
+        h = k // 2
+        for H in _edge(sz["rb"]):
+            for W in sorted(set(_edge(vl) + _edge(vl + h - 1) + _edge(2 * vl) + [3 * vl + 1])):
+                x = r.standard_normal((1, 3, H, W)).astype(dtype)
+                w = r.standard_normal((3, 1, k, k)).astype(dtype)
+                b = r.standard_normal(3).astype(dtype)
+                _check(x, w, b, Kind.DW_STRIP, vb, padding=h, groups=3, mode="symmetric")
+                if W - (k - 1) >= vl:  # the sweep needs an interior of one vector
+                    _check(x, w, b, Kind.DW_SWEEP, vb, padding=h, groups=3)
+                flat_ok = vb == 64 and W >= vl + h - 1 and h * W * np.dtype(dtype).itemsize <= sz["flat_max_bytes"]
+                if flat_ok:
+                    _check(x, w, b, Kind.DW_FLAT, vb, padding=h, groups=3)
+                else:
+                    with pytest.raises(ValueError, match="DW_FLAT"):
+                        _check(x, w, b, Kind.DW_FLAT, vb, padding=h, groups=3)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("vb", WIDTHS)
+@pytest.mark.parametrize("kind", [Kind.WINOGRAD2, Kind.WINOGRAD4])
+def test_winograd_at_tile_edges(kind, vb, dtype):
+    sz = _direct.tile_sizes(vb)
+    vl = vb // np.dtype(dtype).itemsize
+    m = 2 if kind == Kind.WINOGRAD2 else 4
+    r = np.random.default_rng(5)
+    for coutg in _edge(sz["wino_ocb"]):
+        for W in _edge(m * vl):
+            x = r.standard_normal((1, 3, 2 * m + 1, W)).astype(dtype)
+            w = r.standard_normal((coutg, 3, 3, 3)).astype(dtype)
+            _check(x, w, None, kind, vb, padding=1)
+
+
+def test_force_refuses_what_a_layer_cannot_take():
+    x = np.ones((1, 2, 8, 8), np.float32)
+    w = np.ones((2, 2, 5, 5), np.float32)
+    a = fastconv._args.conv2d_args(x, w, None, 1, 0, 1, 1, "zeros")
+    for kind in (Kind.WINOGRAD2, Kind.FFT, Kind.DW_STRIP, Kind.COLUMNS):
+        with pytest.raises(ValueError, match=kind.name):
+            _plan.conv2d(a, "auto", None, Force(kind=kind))
+    with pytest.raises(ValueError, match="not a fastconv._tuning name"):
+        _plan.conv2d(a, "auto", None, Force(tuning={"NO_SUCH_VALUE": 1}))
+    with pytest.raises(ValueError, match="32 or 64"):
+        _plan.conv2d(a, "auto", None, Force(vector_bytes=16))
+
+
+def test_explain():
+    plan = fastconv.explain((8, 64, 56, 56), (64, 64, 3, 3), padding=1)
+    assert plan.kind == Kind.WINOGRAD2 and plan.algorithm == "winograd"
+    assert "WINOGRAD_MIN_CHANNELS" in plan.reason and "winograd2" in str(plan)
+    assert fastconv.explain((8, 64, 56, 56), (64, 64, 3, 3), padding=1, dtype=np.float64).kind == Kind.WINOGRAD4
+    x = np.zeros((1, 64, 56, 56), np.float32)
+    x[0, 0, 0, 0] = np.nan  # Winograd would spread it: the direct kernels instead
+    w = np.ones((64, 64, 3, 3), np.float32)
+    plan = fastconv.explain(x, w, padding=1)
+    assert plan.algorithm == "direct" and "non-finite" in plan.reason
+    assert fastconv.explain((1, 0, 5, 5), (3, 0, 3, 3)).kind == Kind.BIAS_ONLY
+    assert fastconv.explain(x, w, padding=1, algorithm="direct").kind in (Kind.LANES, Kind.COLUMNS)
+    with pytest.raises(ValueError, match="explain: groups=3 must divide"):
+        fastconv.explain((1, 64, 8, 8), (3, 64, 3, 3), groups=3)
+    with pytest.raises(ValueError, match="negative"):
+        fastconv.explain((1, -1, 8, 8), (3, 1, 3, 3))
+    # the plan is what conv2d runs: the same result as forcing its kind
+    r = np.random.default_rng(0)
+    x = r.standard_normal((2, 8, 20, 21)).astype(np.float32)
+    w = r.standard_normal((16, 8, 3, 3)).astype(np.float32)
+    plan = fastconv.explain(x, w, padding=1)
+    forced = fastconv.conv._conv2d(x, w, None, 1, 1, 1, 1, "zeros", None, None, "auto", Force(kind=plan.kind))
+    np.testing.assert_array_equal(fastconv.conv2d(x, w, padding=1), forced)
