@@ -171,3 +171,40 @@ def test_explain():
     plan = fastconv.explain(x, w, padding=1)
     forced = fastconv.conv._conv2d(x, w, None, 1, 1, 1, 1, "zeros", None, None, "auto", Force(kind=plan.kind))
     np.testing.assert_array_equal(fastconv.conv2d(x, w, padding=1), forced)
+
+
+def test_memoised_plans_follow_the_data_and_the_table(monkeypatch):
+    """Plans are memoised by shape, but the data-dependent rules and the tuning table still
+    decide each call: the same shapes with NaN, then finite again, then another threshold."""
+    r = np.random.default_rng(1)
+    x = r.standard_normal((1, 32, 10, 50)).astype(np.float32)
+    w = r.standard_normal((32, 32, 3, 3)).astype(np.float32)
+    assert fastconv.explain(x, w, padding=1).kind == Kind.WINOGRAD2
+    for bad_x, bad_w in ((True, False), (False, True)):
+        xb, wb = x.copy(), w.copy()
+        (xb if bad_x else wb)[0, 3, 2, 2] = np.inf
+        assert fastconv.explain(xb, wb, padding=1).algorithm == "direct"
+        got = fastconv.conv2d(xb, wb, padding=1)
+        ref = conv2d_ref(xb, wb, None, (1, 1), (1, 1, 1, 1), (1, 1), 1, "zeros")
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(ref))
+        np.testing.assert_array_equal(np.isinf(got), np.isinf(ref))
+    assert fastconv.explain(x, w, padding=1).kind == Kind.WINOGRAD2
+    # one channel per output channel: the in-place kernels only with finite weights
+    xd = r.standard_normal((1, 4, 20, 20)).astype(np.float32)
+    wd = r.standard_normal((4, 1, 3, 3)).astype(np.float32)
+    assert fastconv.explain(xd, wd, padding=1, groups=4).kind in (Kind.DW_STRIP, Kind.DW_SWEEP, Kind.DW_FLAT)
+    wd[2, 0, 1, 1] = np.nan
+    assert fastconv.explain(xd, wd, padding=1, groups=4).kind not in (Kind.DW_STRIP, Kind.DW_SWEEP, Kind.DW_FLAT)
+    # a changed threshold (a monkeypatched table entry) is seen by the next call
+    monkeypatch.setattr(fastconv._tuning, "WINOGRAD_MIN_CHANNELS", 64)
+    assert fastconv.explain(x, w, padding=1).algorithm == "direct"
+
+
+def test_cuda_kinds_are_the_planners():
+    from fastconv import cuda
+
+    for cin_g, cout_g, k in ((3, 6, 5), (10, 35, 3), (64, 8, 3), (7, 16, 3), (8, 16, 3)):
+        kind, why = _plan.cuda(cin_g, cout_g, k, k)
+        assert why and cuda.conv2d_kernel(cin_g, cout_g, k, k) == cuda.KIND_KERNELS[kind]
+        gemm = cin_g * k * k >= fastconv._tuning.CUDA_GEMM_MIN_K and cout_g >= fastconv._tuning.CUDA_GEMM_MIN_COUT
+        assert kind == (Kind.CUDA_IGEMM if gemm else Kind.CUDA_DIRECT)

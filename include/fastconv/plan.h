@@ -24,7 +24,10 @@ enum fc_kind {
     /* Python-side engines, listed so that every kind has one number */
     FC_KIND_FFT = 10,           /* overlap-save FFT (fastconv/_fft.py) */
     FC_KIND_SEPARABLE = 11,     /* a column pass then a row pass of the direct kernels */
-    FC_KIND_BIAS_ONLY = 12      /* no input channel: the bias broadcast */
+    FC_KIND_BIAS_ONLY = 12,     /* no input channel: the bias broadcast */
+    /* CuPy arrays: the CUDA kernels (fastconv/cuda/kernels.cu) */
+    FC_KIND_CUDA_DIRECT = 13,   /* fc_conv2d: one thread per output, shared-memory tiles */
+    FC_KIND_CUDA_IGEMM = 14     /* fc_conv2d_igemm: implicit GEMM for channel-heavy layers */
 };
 
 #endif /* FASTCONV_PLAN_H */

@@ -10,10 +10,10 @@ import numpy as np
 
 from fastconv._kernels cimport (
     FC_FLAT_MAX_BYTES, FC_NCOL_32, FC_NCOL_V4, FC_NV_NARROW, FC_NV_WIDE, FC_RB, FC_SUM_BLOCK,
-    FC_KIND_BIAS_ONLY, FC_KIND_COLUMNS, FC_KIND_COLUMNS_NARROW, FC_KIND_DW_FLAT, FC_KIND_DW_STRIP,
-    FC_KIND_DW_SWEEP, FC_KIND_FFT, FC_KIND_LANES, FC_KIND_ROWS, FC_KIND_SEPARABLE, FC_KIND_WINOGRAD2,
-    FC_KIND_WINOGRAD4, conv_band, fc_alloc, fc_band_rows, fc_conv_geom, fc_conv_vector_bytes,
-    fc_ocb_wide, fc_wino_ocb, pack_band, pack_weights,
+    FC_KIND_BIAS_ONLY, FC_KIND_COLUMNS, FC_KIND_COLUMNS_NARROW, FC_KIND_CUDA_DIRECT, FC_KIND_CUDA_IGEMM,
+    FC_KIND_DW_FLAT, FC_KIND_DW_STRIP, FC_KIND_DW_SWEEP, FC_KIND_FFT, FC_KIND_LANES, FC_KIND_ROWS,
+    FC_KIND_SEPARABLE, FC_KIND_WINOGRAD2, FC_KIND_WINOGRAD4, conv_band, fc_alloc, fc_band_rows,
+    fc_conv_geom, fc_conv_vector_bytes, fc_ocb_wide, fc_wino_ocb, pack_band, pack_weights,
 )
 from fastconv._geom cimport geometry
 from fastconv._omp cimport resolve_threads
@@ -37,7 +37,8 @@ def kinds():
     return {"COLUMNS": FC_KIND_COLUMNS, "COLUMNS_NARROW": FC_KIND_COLUMNS_NARROW, "ROWS": FC_KIND_ROWS,
             "LANES": FC_KIND_LANES, "DW_STRIP": FC_KIND_DW_STRIP, "DW_SWEEP": FC_KIND_DW_SWEEP,
             "DW_FLAT": FC_KIND_DW_FLAT, "WINOGRAD2": FC_KIND_WINOGRAD2, "WINOGRAD4": FC_KIND_WINOGRAD4,
-            "FFT": FC_KIND_FFT, "SEPARABLE": FC_KIND_SEPARABLE, "BIAS_ONLY": FC_KIND_BIAS_ONLY}
+            "FFT": FC_KIND_FFT, "SEPARABLE": FC_KIND_SEPARABLE, "BIAS_ONLY": FC_KIND_BIAS_ONLY,
+            "CUDA_DIRECT": FC_KIND_CUDA_DIRECT, "CUDA_IGEMM": FC_KIND_CUDA_IGEMM}
 
 
 def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real_t[::1] bias,

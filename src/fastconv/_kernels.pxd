@@ -47,6 +47,7 @@ cdef extern from "fastconv/plan.h" nogil:
         FC_KIND_DW_STRIP, FC_KIND_DW_SWEEP, FC_KIND_DW_FLAT
         FC_KIND_WINOGRAD2, FC_KIND_WINOGRAD4
         FC_KIND_FFT, FC_KIND_SEPARABLE, FC_KIND_BIAS_ONLY
+        FC_KIND_CUDA_DIRECT, FC_KIND_CUDA_IGEMM
 
 cdef extern from "fastconv/tuning.h" nogil:
     int FC_OCB_WIDE_32, FC_OCB_WIDE_V4, FC_NV_WIDE, FC_NV_NARROW, FC_NCOL_32, FC_NCOL_V4, FC_RB

@@ -21,7 +21,7 @@ from typing import Any, Dict, Mapping, Optional, Tuple
 import numpy as np
 
 from fastconv import _direct, _tuning
-from fastconv._args import ConvArgs
+from fastconv._args import ConvArgs, is_cupy
 from fastconv._omp import resolve_threads
 
 
@@ -40,6 +40,8 @@ class Kind(enum.IntEnum):
     FFT = 10
     SEPARABLE = 11
     BIAS_ONLY = 12
+    CUDA_DIRECT = 13
+    CUDA_IGEMM = 14
 
 
 #: What each kind is, for explanations and the architecture document.
@@ -56,6 +58,8 @@ DESCRIPTIONS: Dict[Kind, str] = {
     Kind.FFT: "overlap-save FFT (scipy.fft)",
     Kind.SEPARABLE: "separable: a column pass then a row pass of the direct kernels",
     Kind.BIAS_ONLY: "no input channel: the bias broadcast",
+    Kind.CUDA_DIRECT: "CUDA fc_conv2d (CuPy arrays): one thread per output, shared-memory tiles",
+    Kind.CUDA_IGEMM: "CUDA fc_conv2d_igemm (CuPy arrays): implicit GEMM for channel-heavy layers",
 }
 
 #: conv2d's ``algorithm`` values.
@@ -311,20 +315,57 @@ def fft_pays(taps: int, pixels: int, vb: int, t: Any = _tuning) -> bool:
 
 # ---------------------------------------------------------------------------- conv2d
 
+#: Plans by everything they depend on (see :func:`conv2d`): planning costs 10-30 us, as much
+#: as a LeNet layer's kernels, and a network calls the same layers again and again.
+_memo: Dict[Tuple[Any, ...], Plan] = {}
+_MEMO_MAX = 512
+
+
 def conv2d(a: ConvArgs, algorithm: str = "auto", num_threads: Optional[int] = None,
            force: Optional[Force] = None) -> Plan:
-    """The plan of one conv2d call (NumPy arrays; CuPy runs its own kernel).
+    """The plan of one conv2d call (CuPy arrays get a CUDA kind).
 
     ``algorithm`` is conv2d's; a Winograd or FFT one for a layer it does not handle is a
     ValueError.  Data-dependent rules read ``a.x`` and ``a.w``: Winograd with a non-finite
     input or weight, and the in-place kernels with non-finite weights, give way to kernels
-    that keep the direct path's pattern of NaN and +-inf."""
+    that keep the direct path's pattern of NaN and +-inf.
+
+    Plans without a ``force`` are memoised by the geometry, dtype, strides, ``algorithm``,
+    thread count, vector width, the :mod:`fastconv._tuning` version (bumped by any setattr
+    on it) and the finiteness that decided them."""
+    nt = resolve_threads(num_threads)
+    if force is not None or a.x.shape[1] == 0 or is_cupy(a.x):
+        return _conv2d(a, algorithm, nt, force, True)
+    x, w = a.x, a.w
+    # the in-place kernels need finite weights (one input channel per output channel only)
+    finite_w = all_finite(w) if w.shape[1] == 1 else None
+    key: Tuple[Any, ...] = (x.shape, x.strides, w.shape, x.dtype.char, a.out_shape, a.stride, a.dilation, a.pads,
+           a.mode, a.groups, algorithm, nt, _direct.cpu_vector_bytes(), _tuning.version, finite_w)
+    plan = _memo.get(key)
+    if plan is None:
+        plan = _remember(key, _conv2d(a, algorithm, nt, None, True))
+    if plan.kind in (Kind.WINOGRAD2, Kind.WINOGRAD4) and not (
+            (finite_w if finite_w is not None else all_finite(w)) and all_finite(x)):
+        key = key + ("non-finite",)
+        plan = _memo.get(key) or _remember(key, _conv2d(a, algorithm, nt, None, False))
+    return plan
+
+
+def _remember(key: Tuple[Any, ...], plan: Plan) -> Plan:
+    if len(_memo) >= _MEMO_MAX:
+        _memo.clear()
+    _memo[key] = plan
+    return plan
+
+
+def _conv2d(a: ConvArgs, algorithm: str, nt: int, force: Optional[Force], finite_ok: bool) -> Plan:
+    """:func:`conv2d` unmemoised; ``finite_ok`` False: the arrays hold NaN or +-inf where a
+    Winograd plan would read them (Winograd gives way to the direct kernels)."""
     t = _Table(force)
     if algorithm not in ALGORITHMS:
         raise ValueError(f"conv2d: algorithm={algorithm!r} must be one of "
                          f"{', '.join(repr(x) for x in ALGORITHMS)}")
     cout, cg, kh, kw = a.w.shape
-    nt = resolve_threads(num_threads)
     if algorithm == "fft" and not fft_ok(a):
         raise ValueError(f"conv2d: algorithm='fft' needs one input channel per output channel "
                          f"(C_in / groups = 1 and C_out = groups) with stride 1 and dilation 1, got "
@@ -338,6 +379,9 @@ def conv2d(a: ConvArgs, algorithm: str = "auto", num_threads: Optional[int] = No
                          f"dilation {a.dilation}")
     if a.x.shape[1] == 0:
         return Plan(Kind.BIAS_ONLY, "no input channel: every output is the empty sum plus the bias")
+    if is_cupy(a.x):
+        kind, why = cuda(cg, cout // a.groups, kh, kw, t)
+        return Plan(kind, why)
     vb = vector_bytes(force)
     want = force.kind if force is not None else None
     if want is not None:
@@ -349,7 +393,9 @@ def conv2d(a: ConvArgs, algorithm: str = "auto", num_threads: Optional[int] = No
     if algorithm == "auto":
         algorithm, reason = _auto(a, vb, t)
     if algorithm in _WINOGRAD_KIND:
-        if not (all_finite(a.w) and all_finite(a.x)):
+        if force is not None:  # not memoised: check the data here
+            finite_ok = all_finite(a.w) and all_finite(a.x)
+        if not finite_ok:
             algorithm = "direct"
             reason = ("a non-finite input or weight: Winograd mixes every input of a tile into "
                       "every output of it, the direct kernels keep the pattern of NaN and +-inf")
@@ -358,6 +404,16 @@ def conv2d(a: ConvArgs, algorithm: str = "auto", num_threads: Optional[int] = No
     if algorithm == "fft":
         return Plan(Kind.FFT, reason, vector_bytes=vb, threads=nt)
     return direct(a, vb, nt, t, reason=reason, want=want)
+
+
+def cuda(cin_g: int, cout_g: int, kh: int, kw: int, t: Any = _tuning) -> Tuple[Kind, str]:
+    """The CUDA kernel of a CuPy layer with these per-group sizes, and why: the implicit GEMM
+    for channel-heavy layers (CUDA_GEMM_MIN_K, CUDA_GEMM_MIN_COUT), else the direct kernel."""
+    k = cin_g * kh * kw
+    if k >= t.CUDA_GEMM_MIN_K and cout_g >= t.CUDA_GEMM_MIN_COUT:
+        return Kind.CUDA_IGEMM, (f"{k} products per output >= CUDA_GEMM_MIN_K and {cout_g} output "
+                                 f"channels per group >= CUDA_GEMM_MIN_COUT")
+    return Kind.CUDA_DIRECT, f"{k} products per output, {cout_g} output channels per group: below CUDA_GEMM_*"
 
 
 def _auto(a: ConvArgs, vb: int, t: Any) -> Tuple[str, str]:

@@ -10,7 +10,9 @@ per-call :class:`fastconv._plan.Force` may override any of them by name (the tes
 
 from __future__ import annotations
 
-from typing import Dict, Tuple
+import sys
+import types
+from typing import Any, Dict, Tuple
 
 # ---- which algorithm: Winograd (conv2d "auto") ------------------------------------------
 #: Winograd for 3x3 unit-stride layers with at least this many channels per group, input
@@ -112,3 +114,21 @@ DIRECT_MAX_TAPS = 9
 #: the GPU, benchmarks/gpu.py).
 CUDA_GEMM_MIN_K = 64
 CUDA_GEMM_MIN_COUT = 16
+
+
+# ---- the version --------------------------------------------------------------------------
+#: Bumped by every assignment to a name of this module (a test's monkeypatch): the planner's
+#: memo of plans keys on it.  Mutating a dict value in place does not bump it.
+version = 0
+
+
+class _Module(types.ModuleType):
+    """This module's type: setting an attribute bumps ``version``."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        super().__setattr__(name, value)
+        if name != "version":
+            super().__setattr__("version", self.version + 1)
+
+
+sys.modules[__name__].__class__ = _Module

@@ -110,7 +110,7 @@ def _conv2d(input: Any, weight: Any, bias: Any, stride: Any, padding: Any, dilat
     if _args.is_cupy(a.x):
         from fastconv import cuda
 
-        return cuda.conv2d(a, out=out)
+        return cuda.conv2d(a, out=out, kernel=cuda.KIND_KERNELS[plan.kind])
     buf, user_out = _args.result_buffer(out, shape, a.out_shape, a.dtype, "conv2d", (input, weight, bias))
     if buf.size == 0:
         return _args.finish(buf, user_out, shape)

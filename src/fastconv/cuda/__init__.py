@@ -15,7 +15,13 @@ from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 
+from fastconv import _plan
+from fastconv._plan import Kind
+
 SOURCE = Path(__file__).with_name("kernels.cu")
+#: The planner's CUDA kinds -> kernel names.
+KIND_KERNELS = {Kind.CUDA_DIRECT: "fc_conv2d", Kind.CUDA_IGEMM: "fc_conv2d_igemm"}
+
 KERNELS = ("fc_conv2d", "fc_conv2d_igemm", "fc_max_pool2d", "fc_avg_pool2d", "fc_max_unpool2d")
 CTYPES = {np.dtype(np.float32): "float", np.dtype(np.float64): "double"}
 _TILE = 16
@@ -103,13 +109,10 @@ def _blocks(total: int) -> Tuple[int]:
 
 
 def conv2d_kernel(cin_g: int, cout_g: int, kh: int, kw: int) -> str:
-    """The kernel conv2d uses for these per-group sizes: "fc_conv2d_igemm" for channel-heavy
-    shapes (CUDA_GEMM_MIN_K and CUDA_GEMM_MIN_COUT in fastconv._tuning), else "fc_conv2d"."""
-    from fastconv import _tuning
-
-    if cin_g * kh * kw >= _tuning.CUDA_GEMM_MIN_K and cout_g >= _tuning.CUDA_GEMM_MIN_COUT:
-        return "fc_conv2d_igemm"
-    return "fc_conv2d"
+    """The kernel conv2d uses for these per-group sizes, as the planner names it
+    (:func:`fastconv._plan.cuda`): "fc_conv2d_igemm" for channel-heavy shapes, else
+    "fc_conv2d"."""
+    return KIND_KERNELS[_plan.cuda(cin_g, cout_g, kh, kw)[0]]
 
 
 def conv2d(a: Any, out: Any = None, kernel: Optional[str] = None) -> Any:
