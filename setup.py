@@ -14,7 +14,6 @@ import glob
 import os
 import subprocess
 import sys
-import sysconfig
 import tempfile
 import textwrap
 
@@ -124,7 +123,11 @@ def _extensions():
     )
     names = ["_omp", "_direct", "_depthwise", "_winograd", "_pack", "_pool", "_buffers"]
     return [
-        Extension(f"fastconv.{n}", [f"src/fastconv/{n}.pyx"], **{k: (list(v) if isinstance(v, list) else v) for k, v in common.items()})
+        Extension(
+            f"fastconv.{n}",
+            [f"src/fastconv/{n}.pyx"],
+            **{k: (list(v) if isinstance(v, list) else v) for k, v in common.items()},
+        )
         for n in names
     ]
 
@@ -137,12 +140,15 @@ def _kernel_library():
     """The compiled kernels: one translation unit per variant (include/fastconv/variants.h),
     built once into a static library that every extension links."""
     cargs, _ = _compile_args()
-    return ("fastconv_kernels", {
-        "sources": sorted(glob.glob(os.path.join("src", "kernels", "*.c"))),
-        "include_dirs": [os.path.join(HERE, "include")],
-        "cflags": cargs + ["-fPIC", "-Wno-psabi"],
-        "obj_deps": {"": HEADERS},
-    })
+    return (
+        "fastconv_kernels",
+        {
+            "sources": sorted(glob.glob(os.path.join("src", "kernels", "*.c"))),
+            "include_dirs": [os.path.join(HERE, "include")],
+            "cflags": cargs + ["-fPIC", "-Wno-psabi"],
+            "obj_deps": {"": HEADERS},
+        },
+    )
 
 
 debug = _flag("FASTCONV_DEBUG")

@@ -62,8 +62,12 @@ def run(cases: List[str], reps: int) -> List[Dict[str, Any]]:
             N, C, H, W, Co, k, s, p, d, g = CONV_CASES[cid]
             x = cupy.asarray(rng.standard_normal((N, C, H, W), dtype=np.float32))
             w = cupy.asarray(rng.standard_normal((Co, C // g, k, k), dtype=np.float32))
-            variants = {"": (lambda: fastconv.conv2d(x, w, None, s, p, d, g),
-                             (lambda tx, tw: torch.nn.functional.conv2d(tx, tw, None, s, p, d, g)))}
+            variants = {
+                "": (
+                    lambda: fastconv.conv2d(x, w, None, s, p, d, g),
+                    (lambda tx, tw: torch.nn.functional.conv2d(tx, tw, None, s, p, d, g)),
+                )
+            }
             args: tuple = (x, w)
         else:
             cfg = POOL_CASES[cid]
@@ -72,6 +76,7 @@ def run(cases: List[str], reps: int) -> List[Dict[str, Any]]:
             if cfg["op"] == "max":
                 variants = {}
                 for idx in (False, True):
+
                     def ours_max(idx: bool = idx) -> Any:
                         return fastconv.max_pool2d(x, cfg["k"], cfg["s"], cfg["p"], return_indices=idx)
 
@@ -80,11 +85,20 @@ def run(cases: List[str], reps: int) -> List[Dict[str, Any]]:
 
                     variants["+idx" if idx else ""] = (ours_max, torch_max)
             else:
-                variants = {"": ((lambda: fastconv.avg_pool2d(x, cfg["k"], cfg["s"], cfg["p"], cfg["ceil_mode"],
-                                                              cfg["count_include_pad"])),
-                                 (lambda tx: torch.nn.functional.avg_pool2d(tx, cfg["k"], cfg["s"], cfg["p"],
-                                                                            cfg["ceil_mode"],
-                                                                            cfg["count_include_pad"])))}
+                variants = {
+                    "": (
+                        (
+                            lambda: fastconv.avg_pool2d(
+                                x, cfg["k"], cfg["s"], cfg["p"], cfg["ceil_mode"], cfg["count_include_pad"]
+                            )
+                        ),
+                        (
+                            lambda tx: torch.nn.functional.avg_pool2d(
+                                tx, cfg["k"], cfg["s"], cfg["p"], cfg["ceil_mode"], cfg["count_include_pad"]
+                            )
+                        ),
+                    )
+                }
         for suffix, (ours, theirs) in variants.items():
             row: Dict[str, Any] = {"case": cid + suffix, "fastconv_ms": _time(ours, reps)}
             if torch is not None:
@@ -93,13 +107,14 @@ def run(cases: List[str], reps: int) -> List[Dict[str, Any]]:
                 got = ours()
                 ref0 = ref[0] if isinstance(ref, tuple) else ref
                 got0 = got[0] if isinstance(got, tuple) else got
-                err = float(cupy.max(cupy.abs(got0 - cupy.asarray(ref0))) / (cupy.max(cupy.abs(cupy.asarray(ref0))) + 1e-30))
+                err = float(
+                    cupy.max(cupy.abs(got0 - cupy.asarray(ref0))) / (cupy.max(cupy.abs(cupy.asarray(ref0))) + 1e-30)
+                )
                 row["check"] = "ok" if err < 1e-3 else f"MISMATCH {err:.1e}"
                 row["cudnn_ms"] = _time(lambda: theirs(*targs), reps)
                 row["speed_up"] = row["cudnn_ms"] / row["fastconv_ms"]
             rows.append(row)
-            print("  ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()),
-                  flush=True)
+            print("  ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()), flush=True)
     return rows
 
 

@@ -27,8 +27,9 @@ def vector_width(request):
     """Run a test with the widest convolution kernels this CPU has, then with the 32-byte
     (AVX2/baseline) ones, so an AVX-512 machine tests both: the conv2d calls of
     ``helpers`` force the width per call."""
-    import helpers
     from fastconv import _plan
+
+    import helpers
 
     helpers.FORCING["vector_bytes"] = request.param
     try:

@@ -26,8 +26,9 @@ def force(kind: Optional[_plan.Kind] = None, **tuning: Any) -> _plan.Force:
     """The Force of one call: the running test's, plus ``kind`` and ``tuning`` overrides."""
     merged = dict(FORCING["tuning"])
     merged.update(tuning)
-    return _plan.Force(kind=kind if kind is not None else FORCING.get("kind"),
-                       vector_bytes=FORCING.get("vector_bytes"), tuning=merged)
+    return _plan.Force(
+        kind=kind if kind is not None else FORCING.get("kind"), vector_bytes=FORCING.get("vector_bytes"), tuning=merged
+    )
 
 
 def table() -> Any:
@@ -35,15 +36,41 @@ def table() -> Any:
     return _plan._Table(force())
 
 
-def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, padding_mode="zeros", *,
-           out=None, num_threads=None, algorithm="auto", kind=None):
+def conv2d(
+    input,
+    weight,
+    bias=None,
+    stride=1,
+    padding=0,
+    dilation=1,
+    groups=1,
+    padding_mode="zeros",
+    *,
+    out=None,
+    num_threads=None,
+    algorithm="auto",
+    kind=None,
+):
     """fastconv.conv2d with the running test's Force (and ``kind``, if given)."""
-    return fastconv.conv._conv2d(input, weight, bias, stride, padding, dilation, groups, padding_mode, out,
-                                 num_threads, algorithm, force(kind))
+    return fastconv.conv._conv2d(
+        input, weight, bias, stride, padding, dilation, groups, padding_mode, out, num_threads, algorithm, force(kind)
+    )
 
 
-def plan(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, padding_mode="zeros", *,
-         num_threads=None, algorithm="auto", kind=None) -> _plan.Plan:
+def plan(
+    input,
+    weight,
+    bias=None,
+    stride=1,
+    padding=0,
+    dilation=1,
+    groups=1,
+    padding_mode="zeros",
+    *,
+    num_threads=None,
+    algorithm="auto",
+    kind=None,
+) -> _plan.Plan:
     """The plan conv2d would follow with the running test's Force."""
     a = fastconv._args.conv2d_args(input, weight, bias, stride, padding, dilation, groups, padding_mode)
     return _plan.conv2d(a, algorithm, num_threads, force(kind))
@@ -66,9 +93,20 @@ def random_config(seed):
     pads[1] += max(0, dh * (kH - 1) + 1 - (H + pads[0] + pads[1]))
     pads[3] += max(0, dw * (kW - 1) + 1 - (W + pads[2] + pads[3]))
     mode = MODES[seed % len(MODES)]
-    return dict(N=int(r.integers(1, 3)), C=cg * groups, H=H, W=W, Cout=coutg * groups,
-                k=(kH, kW), stride=(sh, sw), dilation=(dh, dw), pads=tuple(pads),
-                groups=groups, mode=mode, bias=bool(r.integers(0, 2)))
+    return dict(
+        N=int(r.integers(1, 3)),
+        C=cg * groups,
+        H=H,
+        W=W,
+        Cout=coutg * groups,
+        k=(kH, kW),
+        stride=(sh, sw),
+        dilation=(dh, dw),
+        pads=tuple(pads),
+        groups=groups,
+        mode=mode,
+        bias=bool(r.integers(0, 2)),
+    )
 
 
 def random_pool_config(seed):
@@ -80,5 +118,4 @@ def random_pool_config(seed):
     d = tuple(int(v) for v in r.choice([1, 1, 2], 2))
     H = int(r.integers(max(1, d[0] * (k[0] - 1) + 1 - 2 * p[0]), 16))
     W = int(r.integers(max(1, d[1] * (k[1] - 1) + 1 - 2 * p[1]), 16))
-    return dict(shape=(int(r.integers(1, 3)), int(r.integers(1, 4)), H, W), k=k, s=s, p=p, d=d,
-                ceil=bool(seed % 2))
+    return dict(shape=(int(r.integers(1, 3)), int(r.integers(1, 4)), H, W), k=k, s=s, p=p, d=d, ceil=bool(seed % 2))

@@ -48,16 +48,19 @@ def _check(name):
             return ref
         got = fast_fn(in1, in2, *args, **kwargs)
         # per element: a few ulps of the sum of |products| each output makes
-        scale = np.abs(ref_fn(np.abs(a1.astype(np.float64)), np.abs(a2.astype(np.float64)),
-                              *args, **_no_fill(kwargs)))
+        scale = np.abs(ref_fn(np.abs(a1.astype(np.float64)), np.abs(a2.astype(np.float64)), *args, **_no_fill(kwargs)))
         eps = np.finfo(got.dtype).eps
-        ok = got.shape == ref.shape and bool(np.all(
-            (np.isnan(got) == np.isnan(ref))
-            & ((got == ref) | (np.abs(got - ref) <= 16 * eps * (scale + np.abs(ref)) + 1e-300))))
+        ok = got.shape == ref.shape and bool(
+            np.all(
+                (np.isnan(got) == np.isnan(ref))
+                & ((got == ref) | (np.abs(got - ref) <= 16 * eps * (scale + np.abs(ref)) + 1e-300))
+            )
+        )
         if not ok:
             COUNTS["mismatch"] += 1
-            raise AssertionError(f"fastconv.{name} differs from SciPy on shapes {a1.shape}, {a2.shape}, "
-                                 f"args {args}, kwargs {kwargs}")
+            raise AssertionError(
+                f"fastconv.{name} differs from SciPy on shapes {a1.shape}, {a2.shape}, args {args}, kwargs {kwargs}"
+            )
         COUNTS["compared"] += 1
         if ref.dtype.kind in "iub":
             return np.rint(got).astype(ref.dtype)

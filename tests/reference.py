@@ -8,12 +8,16 @@ from __future__ import annotations
 import numpy as np
 from scipy.signal import correlate
 
-NUMPY_PAD = {"zeros": "constant", "reflect": "reflect", "replicate": "edge",
-             "circular": "wrap", "symmetric": "symmetric"}
+NUMPY_PAD = {
+    "zeros": "constant",
+    "reflect": "reflect",
+    "replicate": "edge",
+    "circular": "wrap",
+    "symmetric": "symmetric",
+}
 
 
-def conv2d_ref(x, w, b=None, stride=(1, 1), pads=(0, 0, 0, 0), dilation=(1, 1), groups=1,
-               padding_mode="zeros"):
+def conv2d_ref(x, w, b=None, stride=(1, 1), pads=(0, 0, 0, 0), dilation=(1, 1), groups=1, padding_mode="zeros"):
     """conv2d in float64: numpy.pad, then scipy.signal.correlate (method="direct") of each
     (output channel, input channel) pair with the zero-dilated kernel, summed over the group's
     input channels, subsampled by the stride, plus bias.  x is 4-D, pads (t, b, l, r)."""

@@ -16,6 +16,7 @@ from scipy import ndimage
 
 import fastconv
 from fastconv import _buffers
+
 from reference import avg_pool_ref, conv2d_ref, max_pool_ref, tol
 
 
@@ -45,23 +46,48 @@ def _calls(rng):
         return ndimage.correlate(np.asarray(x, np.float64), k, mode=mode, cval=0.0, axes=(-2, -1))
 
     return [
-        ("conv2d", lambda x: fastconv.conv2d(x, w, b, padding=1),
-         lambda x: conv2d_ref(x, w, b, pads=(1, 1, 1, 1)), (2, 3, 40, 50)),
-        ("conv2d strided", lambda x: fastconv.conv2d(x, w, None, stride=2, padding=(1, 2)),
-         lambda x: conv2d_ref(x, w, None, stride=(2, 2), pads=(1, 1, 2, 2)), (2, 3, 63, 70)),
-        ("correlate2d direct", lambda x: fastconv.correlate2d(x, k5, mode="same"),
-         lambda x: corr_ref(x, k5, "constant"), (96, 80)),
-        ("correlate2d separable", lambda x: fastconv.correlate2d(x, g, mode="same", boundary="wrap"),
-         lambda x: corr_ref(x, g, "wrap"), (3, 70, 90)),
-        ("correlate2d fft", lambda x: fastconv.correlate2d(x, k5, mode="same", boundary="symm",
-                                                           method="fft"),
-         lambda x: corr_ref(x, k5, "reflect"), (90, 100)),
-        ("max_pool2d", lambda x: fastconv.max_pool2d(x, 3, 2, 1),
-         lambda x: max_pool_ref(np.asarray(x, np.float64), (3, 3), (2, 2), (1, 1), (1, 1), False)[0],
-         (2, 4, 50, 60)),
-        ("avg_pool2d", lambda x: fastconv.avg_pool2d(x, 3, 1, 1),
-         lambda x: avg_pool_ref(np.asarray(x, np.float64), (3, 3), (1, 1), (1, 1), False, True, None),
-         (2, 4, 30, 40)),
+        (
+            "conv2d",
+            lambda x: fastconv.conv2d(x, w, b, padding=1),
+            lambda x: conv2d_ref(x, w, b, pads=(1, 1, 1, 1)),
+            (2, 3, 40, 50),
+        ),
+        (
+            "conv2d strided",
+            lambda x: fastconv.conv2d(x, w, None, stride=2, padding=(1, 2)),
+            lambda x: conv2d_ref(x, w, None, stride=(2, 2), pads=(1, 1, 2, 2)),
+            (2, 3, 63, 70),
+        ),
+        (
+            "correlate2d direct",
+            lambda x: fastconv.correlate2d(x, k5, mode="same"),
+            lambda x: corr_ref(x, k5, "constant"),
+            (96, 80),
+        ),
+        (
+            "correlate2d separable",
+            lambda x: fastconv.correlate2d(x, g, mode="same", boundary="wrap"),
+            lambda x: corr_ref(x, g, "wrap"),
+            (3, 70, 90),
+        ),
+        (
+            "correlate2d fft",
+            lambda x: fastconv.correlate2d(x, k5, mode="same", boundary="symm", method="fft"),
+            lambda x: corr_ref(x, k5, "reflect"),
+            (90, 100),
+        ),
+        (
+            "max_pool2d",
+            lambda x: fastconv.max_pool2d(x, 3, 2, 1),
+            lambda x: max_pool_ref(np.asarray(x, np.float64), (3, 3), (2, 2), (1, 1), (1, 1), False)[0],
+            (2, 4, 50, 60),
+        ),
+        (
+            "avg_pool2d",
+            lambda x: fastconv.avg_pool2d(x, 3, 1, 1),
+            lambda x: avg_pool_ref(np.asarray(x, np.float64), (3, 3), (1, 1), (1, 1), False, True, None),
+            (2, 4, 30, 40),
+        ),
     ]
 
 
@@ -175,8 +201,7 @@ def test_default_threshold_serves_big_results(rng):
     assert not r.flags.owndata and r.nbytes >= info["min_bytes"]
     after = fastconv.buffer_cache_info()
     assert after["hits"] + after["misses"] == info["hits"] + info["misses"] + 1
-    np.testing.assert_allclose(r, ndimage.correlate(x.astype(np.float64), k, mode="constant"),
-                               rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(r, ndimage.correlate(x.astype(np.float64), k, mode="constant"), rtol=1e-5, atol=1e-4)
 
 
 @pytest.mark.usefixtures("small_blocks")
@@ -212,8 +237,9 @@ def test_python_threads_share_the_cache(rng):
     assert not errors, errors
 
 
-@pytest.mark.parametrize("bad, exc", [(-1, ValueError), (1.5, TypeError), ("1", TypeError),
-                                      (True, TypeError), (None, TypeError)])
+@pytest.mark.parametrize(
+    "bad, exc", [(-1, ValueError), (1.5, TypeError), ("1", TypeError), (True, TypeError), (None, TypeError)]
+)
 def test_set_buffer_cache_rejects(bad, exc):
     with pytest.raises(exc, match="max_bytes"):
         fastconv.set_buffer_cache(bad)

@@ -2,13 +2,14 @@
 
 import numpy as np
 import pytest
-from conftest import HAVE_TORCH, requires_torch
-from reference import NUMPY_PAD, conv2d_ref
 
 import fastconv
 from fastconv import _plan
-from helpers import MODES, conv2d, random_config
+
 import helpers
+from conftest import requires_torch
+from helpers import MODES, conv2d, random_config
+from reference import NUMPY_PAD, conv2d_ref
 
 DTYPES = [np.float32, np.float64]
 RTOL = {np.float32: 2e-5, np.float64: 1e-12}
@@ -28,8 +29,16 @@ def check_config_vs_reference(cfg, seed, dtype):
     w = r.standard_normal((cfg["Cout"], cfg["C"] // cfg["groups"]) + cfg["k"]).astype(dtype)
     b = r.standard_normal(cfg["Cout"]).astype(dtype) if cfg["bias"] else None
     t, bo, l, rr = cfg["pads"]
-    got = conv2d(x, w, b, stride=cfg["stride"], padding=((t, bo), (l, rr)),
-                 dilation=cfg["dilation"], groups=cfg["groups"], padding_mode=cfg["mode"])
+    got = conv2d(
+        x,
+        w,
+        b,
+        stride=cfg["stride"],
+        padding=((t, bo), (l, rr)),
+        dilation=cfg["dilation"],
+        groups=cfg["groups"],
+        padding_mode=cfg["mode"],
+    )
     ref = conv2d_ref(x, w, b, cfg["stride"], cfg["pads"], cfg["dilation"], cfg["groups"], cfg["mode"])
     assert got.dtype == dtype and got.shape == ref.shape
     assert got.flags.c_contiguous
@@ -64,15 +73,18 @@ def test_one_pixel_input_all_modes(mode):
     _close(got, ref, np.float64, 9)
 
 
-@pytest.mark.parametrize("shape,k,stride,dilation", [
-    ((1, 1, 1, 50), (1, 3), 1, 1),       # 1 x N image
-    ((1, 1, 50, 1), (3, 1), 1, 1),       # N x 1 image
-    ((2, 3, 7, 7), (7, 7), 1, 1),         # kernel = input
-    ((1, 2, 9, 9), (2, 2), 5, 1),         # stride > kernel
-    ((1, 1, 40, 40), (3, 3), 1, 15),      # huge dilation
-    ((1, 1, 30, 300), (2, 3), (7, 97), 1),  # huge stride
-    ((1, 4, 3, 70), (3, 3), 1, (1, 30)),  # dilation needing the tap layout
-])
+@pytest.mark.parametrize(
+    "shape,k,stride,dilation",
+    [
+        ((1, 1, 1, 50), (1, 3), 1, 1),  # 1 x N image
+        ((1, 1, 50, 1), (3, 1), 1, 1),  # N x 1 image
+        ((2, 3, 7, 7), (7, 7), 1, 1),  # kernel = input
+        ((1, 2, 9, 9), (2, 2), 5, 1),  # stride > kernel
+        ((1, 1, 40, 40), (3, 3), 1, 15),  # huge dilation
+        ((1, 1, 30, 300), (2, 3), (7, 97), 1),  # huge stride
+        ((1, 4, 3, 70), (3, 3), 1, (1, 30)),  # dilation needing the tap layout
+    ],
+)
 def test_extreme_geometry(shape, k, stride, dilation, rng, vector_width):
     x = rng.standard_normal(shape)
     w = rng.standard_normal((3, shape[1]) + k)
@@ -107,8 +119,10 @@ def test_depthwise_and_wide_channels(dtype, rng, vector_width):
 
 # --------------------------------------------------------------- padding strings
 
-@pytest.mark.parametrize("H,k,s,d", [(28, 5, 1, 1), (28, 4, 1, 1), (7, 3, 2, 1), (10, 3, 3, 2),
-                                     (9, 4, 2, 3), (5, 1, 4, 1)])
+
+@pytest.mark.parametrize(
+    "H,k,s,d", [(28, 5, 1, 1), (28, 4, 1, 1), (7, 3, 2, 1), (10, 3, 3, 2), (9, 4, 2, 3), (5, 1, 4, 1)]
+)
 def test_same_padding(H, k, s, d, rng):
     x = rng.standard_normal((1, 2, H, H + 3))
     w = rng.standard_normal((2, 2, k, k))
@@ -132,13 +146,15 @@ def test_valid_padding_and_pair_forms(rng):
 
 # --------------------------------------------------------------- textbook examples
 
+
 def test_textbook_two_input_channels():
     X = np.array([[[0, 1, 2], [3, 4, 5], [6, 7, 8]], [[1, 2, 3], [4, 5, 6], [7, 8, 9]]], dtype=np.float32)
     K = np.array([[[0, 1], [2, 3]], [[1, 2], [3, 4]]], dtype=np.float32)
     np.testing.assert_array_equal(conv2d(X, K[None])[0], [[56, 72], [104, 120]])
     stacked = np.stack([K, K + 1, K + 2])
-    np.testing.assert_array_equal(conv2d(X, stacked), [[[56, 72], [104, 120]], [[76, 100], [148, 172]],
-                                                       [[96, 128], [192, 224]]])
+    np.testing.assert_array_equal(
+        conv2d(X, stacked), [[[56, 72], [104, 120]], [[76, 100], [148, 172]], [[96, 128], [192, 224]]]
+    )
 
 
 def test_one_by_one_is_matmul(rng):
@@ -158,6 +174,7 @@ def test_output_sizes():
 
 # --------------------------------------------------------------- arrays, dtypes, out=
 
+
 def test_unbatched_and_empty_batch(rng):
     x = rng.standard_normal((3, 10, 10)).astype(np.float32)
     w = rng.standard_normal((6, 3, 5, 5)).astype(np.float32)
@@ -168,8 +185,7 @@ def test_unbatched_and_empty_batch(rng):
     assert empty.shape == (0, 6, 6, 6) and empty.dtype == np.float32
 
 
-@pytest.mark.parametrize("layout", ["fortran", "negative", "sliced", "bigendian", "unaligned",
-                                    "readonly", "broadcast"])
+@pytest.mark.parametrize("layout", ["fortran", "negative", "sliced", "bigendian", "unaligned", "readonly", "broadcast"])
 def test_any_input_layout(layout, rng):
     base = rng.standard_normal((2, 3, 11, 13))
     w = rng.standard_normal((4, 3, 3, 3))
@@ -202,9 +218,17 @@ def test_any_input_layout(layout, rng):
     _close(got2, conv2d_ref(np.array(x), w[:, :, ::-1, ::-1], pads=(1, 1, 1, 1)), np.float64, 27)
 
 
-@pytest.mark.parametrize("dt,expect", [(np.uint8, np.float32), (np.int16, np.float32),
-                                       (np.int32, np.float64), (np.int64, np.float64),
-                                       (np.float16, np.float32), (np.bool_, np.float32)])
+@pytest.mark.parametrize(
+    "dt,expect",
+    [
+        (np.uint8, np.float32),
+        (np.int16, np.float32),
+        (np.int32, np.float64),
+        (np.int64, np.float64),
+        (np.float16, np.float32),
+        (np.bool_, np.float32),
+    ],
+)
 def test_dtype_promotion(dt, expect, rng):
     x = rng.integers(0, 2 if dt is np.bool_ else 50, size=(1, 2, 6, 6)).astype(dt)
     w = rng.integers(0, 2 if dt is np.bool_ else 5, size=(2, 2, 3, 3)).astype(dt)
@@ -323,7 +347,11 @@ BAD = [
     (dict(input=np.zeros((1, 4, 0, 8))), ValueError, r"empty spatial dimension"),
     (dict(num_threads=0), ValueError, r"num_threads=0 must be >= 1"),
     (dict(num_threads="2"), TypeError, r"num_threads must be an int"),
-    (dict(out=np.zeros((1, 2, 5, 5))), ValueError, r"out has shape \(1, 2, 5, 5\), the result has shape \(1, 2, 6, 6\)"),
+    (
+        dict(out=np.zeros((1, 2, 5, 5))),
+        ValueError,
+        r"out has shape \(1, 2, 5, 5\), the result has shape \(1, 2, 6, 6\)",
+    ),
     (dict(out=np.zeros((1, 2, 6, 6), np.float32)), TypeError, r"out has dtype float32, the result has dtype float64"),
     (dict(out=[0.0]), TypeError, r"out must be a NumPy ndarray"),
     (dict(algorithm="winograd9"), ValueError, r"algorithm='winograd9' must be one of"),
@@ -347,6 +375,7 @@ def test_readonly_out_rejected():
 
 # --------------------------------------------------------------- PyTorch
 
+
 @requires_torch
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("seed", range(40))
@@ -365,13 +394,27 @@ def test_random_grid_vs_torch(seed, dtype, vector_width):
         mode = "zeros"  # torch lacks symmetric and limits reflect to pads < size
     if mode == "circular" and (max(t, bo) > cfg["H"] or max(l, rr) > cfg["W"]):
         mode = "zeros"
-    got = conv2d(x, w, b, stride=cfg["stride"], padding=((t, bo), (l, rr)), dilation=cfg["dilation"],
-                 groups=cfg["groups"], padding_mode=mode)
+    got = conv2d(
+        x,
+        w,
+        b,
+        stride=cfg["stride"],
+        padding=((t, bo), (l, rr)),
+        dilation=cfg["dilation"],
+        groups=cfg["groups"],
+        padding_mode=mode,
+    )
     tx = torch.from_numpy(x)
     tmode = {"zeros": "constant", "replicate": "replicate", "reflect": "reflect", "circular": "circular"}[mode]
     tx = F.pad(tx, (l, rr, t, bo), mode=tmode)
-    ref = F.conv2d(tx, torch.from_numpy(w), None if b is None else torch.from_numpy(b),
-                   stride=cfg["stride"], dilation=cfg["dilation"], groups=cfg["groups"]).numpy()
+    ref = F.conv2d(
+        tx,
+        torch.from_numpy(w),
+        None if b is None else torch.from_numpy(b),
+        stride=cfg["stride"],
+        dilation=cfg["dilation"],
+        groups=cfg["groups"],
+    ).numpy()
     assert got.shape == ref.shape
     _close(got, ref, dtype, w[0].size)
 
@@ -393,12 +436,15 @@ def test_float32_error_no_worse_than_torch():
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("N,C,H,W,Cout,k,groups,stride,dilation,pad", [
-    (2, 3, 19, 37, 3, (5, 3), 3, (1, 2), (1, 2), (2, 1)),   # depthwise, tall kernel
-    (1, 1, 9, 70, 1, (7, 7), 1, 1, 1, 3),                   # one channel, fewer rows than a tile
-    (1, 2, 40, 33, 2, (15, 4), 2, (1, 3), 1, (7, 0)),        # 15 rows, several tiles per band
-    (1, 1, 5, 5, 1, (5, 5), 1, 1, 1, 0),                     # a single output row
-])
+@pytest.mark.parametrize(
+    "N,C,H,W,Cout,k,groups,stride,dilation,pad",
+    [
+        (2, 3, 19, 37, 3, (5, 3), 3, (1, 2), (1, 2), (2, 1)),  # depthwise, tall kernel
+        (1, 1, 9, 70, 1, (7, 7), 1, 1, 1, 3),  # one channel, fewer rows than a tile
+        (1, 2, 40, 33, 2, (15, 4), 2, (1, 3), 1, (7, 0)),  # 15 rows, several tiles per band
+        (1, 1, 5, 5, 1, (5, 5), 1, 1, 1, 0),  # a single output row
+    ],
+)
 def test_one_channel_row_blocked_path(dtype, mode, N, C, H, W, Cout, k, groups, stride, dilation, pad, rng):
     """kH >= 5 with stride and dilation 1 in height and one output channel per group takes the
     row-blocked tile."""
@@ -460,7 +506,8 @@ def test_channel_lane_tiles_random_grid(seed, dtype, blocks, vector_width, chann
     got = check_config_vs_reference(cfg, 2000 + seed, dtype)
     kh, kw = cfg["k"]
     assert _plan.lane_vectors(coutg, 1, got.shape[-1], vl, kh * kw == 1, helpers.table()) == (
-        1 if blocks == "one" else 2)
+        1 if blocks == "one" else 2
+    )
 
 
 @pytest.mark.parametrize("lanes", [True, False])
@@ -473,8 +520,9 @@ def test_one_by_one_any_channel_count(seed, dtype, lanes, vector_width):
     strides; and on the column tiles (lanes=False).  Against the float64 reference."""
     r = np.random.default_rng(900 + seed)
     vl = vector_width // np.dtype(dtype).itemsize
-    coutg = [1, 3, vl - 1, vl, vl + 1, 2 * vl - 3, 2 * vl, 2 * vl + 5, 3 * vl, 3 * vl + vl // 2,
-             5 * vl, 4 * vl + 1][seed]
+    coutg = [1, 3, vl - 1, vl, vl + 1, 2 * vl - 3, 2 * vl, 2 * vl + 5, 3 * vl, 3 * vl + vl // 2, 5 * vl, 4 * vl + 1][
+        seed
+    ]
     groups = int(r.choice([1, 1, 2]))
     cg = int(r.integers(1, 40))
     N, H, W = int(r.integers(1, 3)), int(r.integers(1, 20)), int(r.integers(1, 60))
@@ -485,7 +533,7 @@ def test_one_by_one_any_channel_count(seed, dtype, lanes, vector_width):
     # an input that is a view: channels and rows far apart (and reversed rows), columns
     # contiguous, as the in-place tiles need
     big = r.standard_normal((N, 2 * cg * groups, H + 3, W + 5)).astype(dtype)
-    x = big[:, ::2, ::-1][:, :, 1:H + 1, 2:W + 2]
+    x = big[:, ::2, ::-1][:, :, 1 : H + 1, 2 : W + 2]
     x_before = x.copy()
     w = r.standard_normal((coutg * groups, cg, 1, 1)).astype(dtype)
     b = r.standard_normal(coutg * groups).astype(dtype) if seed % 3 else None
@@ -493,8 +541,9 @@ def test_one_by_one_any_channel_count(seed, dtype, lanes, vector_width):
     try:
         if lanes:
             assert _plan.lane_vectors(coutg, cg, W, vl, True, helpers.table()) == (2 if coutg > vl else 1)
-        got = conv2d(x, w, b, stride=stride, padding=((pads[0], pads[1]), (pads[2], pads[3])),
-                     groups=groups, padding_mode=mode)
+        got = conv2d(
+            x, w, b, stride=stride, padding=((pads[0], pads[1]), (pads[2], pads[3])), groups=groups, padding_mode=mode
+        )
     finally:
         helpers.FORCING["tuning"].pop("LANES_1X1")
     ref = conv2d_ref(x, w, b, stride, pads, (1, 1), groups, mode)
@@ -528,8 +577,7 @@ def test_channel_lane_tiles_default_threshold(dtype, vector_width, rng):
 @pytest.mark.parametrize("nov", [1, 2])
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("seed", range(16))
-def test_channel_lane_tiles_unpadded_in_place(seed, dtype, nov, vector_width, channel_lanes_everywhere,
-                                              in_place):
+def test_channel_lane_tiles_unpadded_in_place(seed, dtype, nov, vector_width, channel_lanes_everywhere, in_place):
     """Unpadded convolutions with column stride 1, where the channel-lane tiles read the input
     in place (no packed band), against the same with bands and the float64 reference: row
     stride and dilation, column dilation, groups, bottom padding that the last row does or
@@ -545,8 +593,12 @@ def test_channel_lane_tiles_unpadded_in_place(seed, dtype, nov, vector_width, ch
     W = int(r.integers(dw * (kW - 1) + 1, 45))
     bottom = int(r.integers(0, 2)) * sh  # a row stride > 1 may never reach the padded rows
     base = r.standard_normal((3, 2 * cg * groups, H + 2, W)).astype(dtype)
-    views = [base[:2, :cg * groups, :H], base[::2, ::2, 1:H + 1], base[1:, cg * groups - 1::-1, H - 1::-1],
-             base[:, cg * groups:, 2:][:, :, ::-1]]
+    views = [
+        base[:2, : cg * groups, :H],
+        base[::2, ::2, 1 : H + 1],
+        base[1:, cg * groups - 1 :: -1, H - 1 :: -1],
+        base[:, cg * groups :, 2:][:, :, ::-1],
+    ]
     x = views[seed % len(views)]
     w = r.standard_normal((coutg * groups, cg, kH, kW)).astype(dtype)
     b = r.standard_normal(coutg * groups).astype(dtype) if seed % 3 else None
@@ -558,6 +610,7 @@ def test_channel_lane_tiles_unpadded_in_place(seed, dtype, nov, vector_width, ch
 
 
 # ------------------------------------------------- in-place kernel (one input channel)
+
 
 @pytest.fixture(params=[2, 0], ids=["in_place", "bands"])
 def in_place(request):
@@ -584,24 +637,27 @@ def test_one_input_channel_random_grid(seed, dtype, vector_width, in_place):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("shape,k,pad,mode,stride,dilation,groups,cout", [
-    ((2, 3, 9, 5), (3, 3), 1, "zeros", 1, 1, 3, 3),            # rows narrower than a vector
-    ((1, 2, 11, 40), (3, 5), 20, "reflect", 1, 1, 2, 2),       # padding wider than a vector
-    ((1, 1, 40, 37), (5, 2), (3, 9), "circular", 1, (2, 7), 1, 1),  # dilated, uneven pads
-    ((1, 2, 21, 3000), (3, 3), 1, "symmetric", 1, 1, 2, 2),   # wide rows: several row groups
-    ((1, 1, 200, 70), (4, 3), 2, "replicate", (3, 1), (2, 1), 1, 1),  # row stride, dilation
-    ((2, 4, 30, 33), (3, 3), 1, "zeros", 1, 1, 4, 12),        # channel multiplier 3
-    ((1, 1, 3000, 17), (2, 1), 0, "zeros", 1, 1, 1, 1),       # one plane cut into row bands
-])
-def test_one_input_channel_edge_cases(shape, k, pad, mode, stride, dilation, groups, cout, dtype,
-                                      vector_width, in_place, rng):
+@pytest.mark.parametrize(
+    "shape,k,pad,mode,stride,dilation,groups,cout",
+    [
+        ((2, 3, 9, 5), (3, 3), 1, "zeros", 1, 1, 3, 3),  # rows narrower than a vector
+        ((1, 2, 11, 40), (3, 5), 20, "reflect", 1, 1, 2, 2),  # padding wider than a vector
+        ((1, 1, 40, 37), (5, 2), (3, 9), "circular", 1, (2, 7), 1, 1),  # dilated, uneven pads
+        ((1, 2, 21, 3000), (3, 3), 1, "symmetric", 1, 1, 2, 2),  # wide rows: several row groups
+        ((1, 1, 200, 70), (4, 3), 2, "replicate", (3, 1), (2, 1), 1, 1),  # row stride, dilation
+        ((2, 4, 30, 33), (3, 3), 1, "zeros", 1, 1, 4, 12),  # channel multiplier 3
+        ((1, 1, 3000, 17), (2, 1), 0, "zeros", 1, 1, 1, 1),  # one plane cut into row bands
+    ],
+)
+def test_one_input_channel_edge_cases(
+    shape, k, pad, mode, stride, dilation, groups, cout, dtype, vector_width, in_place, rng
+):
     """Shapes that stress the in-place kernel's edge chunks, row groups and row bands."""
     x = rng.standard_normal(shape).astype(dtype)
     w = rng.standard_normal((cout, 1) + k).astype(dtype)
     b = rng.standard_normal(cout).astype(dtype)
     x_before = x.copy()
-    got = conv2d(x, w, b, stride=stride, padding=pad, dilation=dilation, groups=groups,
-                 padding_mode=mode)
+    got = conv2d(x, w, b, stride=stride, padding=pad, dilation=dilation, groups=groups, padding_mode=mode)
     p = (pad, pad) if isinstance(pad, int) else pad
     s = (stride, stride) if isinstance(stride, int) else stride
     d = (dilation, dilation) if isinstance(dilation, int) else dilation
@@ -620,11 +676,11 @@ def test_one_input_channel_strided_views(dtype, vector_width, in_place, rng):
         got = conv2d(x, w, padding=1, groups=3)
         _close(got, conv2d_ref(np.ascontiguousarray(x), w, pads=(1, 1, 1, 1), groups=3), dtype, 9)
     from scipy import signal as ss
+
     img = base[0, 0]
     k = rng.standard_normal((3, 5)).astype(dtype)
     got = fastconv.correlate2d(img, k, mode="same", boundary="fill", fillvalue=2.5, method="direct")
-    ref = ss.correlate2d(img.astype(np.float64), k.astype(np.float64), mode="same", boundary="fill",
-                         fillvalue=2.5)
+    ref = ss.correlate2d(img.astype(np.float64), k.astype(np.float64), mode="same", boundary="fill", fillvalue=2.5)
     _close(got, ref, dtype, k.size)
 
 
@@ -646,10 +702,12 @@ def test_one_input_channel_3x3_constant_fill(seed, dtype, vector_width, in_place
     got = conv2d(x, w, b, padding=((pads[0], pads[1]), (pads[2], pads[3])), groups=3)
     _close(got, conv2d_ref(x, w, b, pads=pads, groups=3), dtype, 9)
     from scipy import signal as ss
+
     img = x[seed % 2, seed % 3]
     got = fastconv.correlate2d(img, w[0, 0], mode="full", boundary="fill", fillvalue=-1.5, method="direct")
-    ref = ss.correlate2d(img.astype(np.float64), w[0, 0].astype(np.float64), mode="full", boundary="fill",
-                         fillvalue=-1.5)
+    ref = ss.correlate2d(
+        img.astype(np.float64), w[0, 0].astype(np.float64), mode="full", boundary="fill", fillvalue=-1.5
+    )
     _close(got, ref, dtype, 9)
 
 
@@ -705,11 +763,12 @@ def test_one_input_channel_row_sweep(seed, dtype, vector_width, sweep_everywhere
         _close(got, ref, dtype, k * k)
     np.testing.assert_array_equal(base, x_before)
     from scipy import signal as ss
+
     img = base[0, 1, :H, :W]
-    got = fastconv.correlate2d(img, w[1, 0], mode="same", boundary="fill", fillvalue=0.75,
-                               method="direct")
-    ref = ss.correlate2d(img.astype(np.float64), w[1, 0].astype(np.float64), mode="same",
-                         boundary="fill", fillvalue=0.75)
+    got = fastconv.correlate2d(img, w[1, 0], mode="same", boundary="fill", fillvalue=0.75, method="direct")
+    ref = ss.correlate2d(
+        img.astype(np.float64), w[1, 0].astype(np.float64), mode="same", boundary="fill", fillvalue=0.75
+    )
     _close(got, ref, dtype, k * k)
 
 
@@ -743,32 +802,45 @@ def test_one_input_channel_flat(seed, dtype, vector_width, in_place):
         _close(got, ref, dtype, k * k)
     np.testing.assert_array_equal(base, before)
     from scipy import signal as ss
+
     img = np.ascontiguousarray(base[0, 0, :, :W])
-    got = fastconv.correlate2d(img, w[0, 0], mode="same", boundary="fill", fillvalue=-0.625,
-                               method="direct")
-    ref = ss.correlate2d(img.astype(np.float64), w[0, 0].astype(np.float64), mode="same",
-                         boundary="fill", fillvalue=-0.625)
+    got = fastconv.correlate2d(img, w[0, 0], mode="same", boundary="fill", fillvalue=-0.625, method="direct")
+    ref = ss.correlate2d(
+        img.astype(np.float64), w[0, 0].astype(np.float64), mode="same", boundary="fill", fillvalue=-0.625
+    )
     _close(got, ref, dtype, k * k)
 
 
 def test_in_place_rule():
     """The in-place kernel is chosen only where it was measured faster: small kernels on rows
     of moderate width, one input channel, column stride 1, contiguous columns."""
-    assert _plan.in_place_ok(1, 1, 4, 3, 3, 56, 4)          # C7 (depthwise 3x3, 56 wide)
+    assert _plan.in_place_ok(1, 1, 4, 3, 3, 56, 4)  # C7 (depthwise 3x3, 56 wide)
     assert _plan.in_place_ok(1, 1, 4, 5, 5, 224, 4)
-    assert _plan.in_place_ok(1, 1, 4, 5, 5, 4096, 4)        # C9: wide rows, swept
+    assert _plan.in_place_ok(1, 1, 4, 5, 5, 4096, 4)  # C9: wide rows, swept
     assert _plan.in_place_ok(1, 1, 4, 3, 3, 4096, 4)
     assert not _plan.in_place_ok(1, 1, 4, 5, 5, 4096, 4, 2)  # row stride 2: not swept
     assert not _plan.in_place_ok(1, 1, 4, 3, 3, 4096, 4, 1, 2)  # dilated rows: not swept
-    assert not _plan.in_place_ok(1, 1, 4, 5, 3, 4096, 4)    # not square: not swept
+    assert not _plan.in_place_ok(1, 1, 4, 5, 3, 4096, 4)  # not square: not swept
     assert not _plan.in_place_ok(1, 1, 4, 15, 15, 1024, 4)  # C8: big kernel
-    assert not _plan.in_place_ok(1, 1, 4, 7, 1, 512, 4)     # separable 7x1 column pass
-    assert not _plan.in_place_ok(2, 1, 4, 3, 3, 56, 4)      # two input channels
-    assert not _plan.in_place_ok(1, 2, 4, 3, 3, 56, 4)      # column stride 2
-    assert not _plan.in_place_ok(1, 1, 8, 3, 3, 56, 4)      # columns not contiguous
+    assert not _plan.in_place_ok(1, 1, 4, 7, 1, 512, 4)  # separable 7x1 column pass
+    assert not _plan.in_place_ok(2, 1, 4, 3, 3, 56, 4)  # two input channels
+    assert not _plan.in_place_ok(1, 2, 4, 3, 3, 56, 4)  # column stride 2
+    assert not _plan.in_place_ok(1, 1, 8, 3, 3, 56, 4)  # columns not contiguous
     with pytest.raises(ValueError, match="not a fastconv._tuning name"):
-        fastconv.conv._conv2d(np.ones((1, 1, 4, 4)), np.ones((1, 1, 3, 3)), None, 1, 0, 1, 1, "zeros",
-                              None, None, "auto", _plan.Force(tuning={"IN_PLACE_MODE": 2}))
+        fastconv.conv._conv2d(
+            np.ones((1, 1, 4, 4)),
+            np.ones((1, 1, 3, 3)),
+            None,
+            1,
+            0,
+            1,
+            1,
+            "zeros",
+            None,
+            None,
+            "auto",
+            _plan.Force(tuning={"IN_PLACE_MODE": 2}),
+        )
 
 
 # ---- Winograd: algorithm="winograd" (F(2x2, 3x3)) and "winograd4" (F(4x4, 3x3)) ----
@@ -793,12 +865,13 @@ def winograd_ref(x, w, b, pads, groups, mode, dilation=(1, 1)):
     out = np.zeros((N, Cout, Ho, Wo))
     og = Cout // groups
     for g in range(groups):
-        xs = xp[:, g * Cg:(g + 1) * Cg]
-        ws = w[g * og:(g + 1) * og]
+        xs = xp[:, g * Cg : (g + 1) * Cg]
+        ws = w[g * og : (g + 1) * og]
         for i in range(3):
             for j in range(3):
-                out[:, g * og:(g + 1) * og] += np.einsum(
-                    "oc,nchw->nohw", ws[:, :, i, j], xs[:, :, i * dh:i * dh + Ho, j * dw:j * dw + Wo])
+                out[:, g * og : (g + 1) * og] += np.einsum(
+                    "oc,nchw->nohw", ws[:, :, i, j], xs[:, :, i * dh : i * dh + Ho, j * dw : j * dw + Wo]
+                )
     if b is not None:
         out += np.asarray(b, np.float64)[None, :, None, None]
     return out
@@ -820,9 +893,17 @@ def winograd_config(seed):
         pads = [int(v) for v in r.integers(0, 30, size=4)]
     pads[1] += max(0, 3 - (H + pads[0] + pads[1]))
     pads[3] += max(0, 3 - (W + pads[2] + pads[3]))
-    return dict(N=int(r.integers(1, 3)), C=cg * groups, H=H, W=W, Cout=coutg * groups,
-                pads=tuple(pads), groups=groups, mode=MODES[seed % len(MODES)],
-                bias=bool(r.integers(0, 2)))
+    return dict(
+        N=int(r.integers(1, 3)),
+        C=cg * groups,
+        H=H,
+        W=W,
+        Cout=coutg * groups,
+        pads=tuple(pads),
+        groups=groups,
+        mode=MODES[seed % len(MODES)],
+        bias=bool(r.integers(0, 2)),
+    )
 
 
 def check_winograd(cfg, seed, dtype, algorithm):
@@ -833,15 +914,23 @@ def check_winograd(cfg, seed, dtype, algorithm):
     t, bo, l, rr = cfg["pads"]
     x0, w0 = x.copy(), w.copy()
     dil = cfg.get("dilation", (1, 1))
-    got = conv2d(x, w, b, padding=((t, bo), (l, rr)), dilation=dil, groups=cfg["groups"],
-                 padding_mode=cfg["mode"], algorithm=algorithm)
+    got = conv2d(
+        x,
+        w,
+        b,
+        padding=((t, bo), (l, rr)),
+        dilation=dil,
+        groups=cfg["groups"],
+        padding_mode=cfg["mode"],
+        algorithm=algorithm,
+    )
     np.testing.assert_array_equal(x, x0)
     np.testing.assert_array_equal(w, w0)
     ref = winograd_ref(x, w, b, cfg["pads"], cfg["groups"], cfg["mode"], dil)
     assert got.dtype == dtype and got.shape == ref.shape
     terms = w[0].size
     if dtype == np.float32:
-        atol = 3e-6 * terms ** 0.5 * 4 * WINOGRAD_ERR[algorithm]
+        atol = 3e-6 * terms**0.5 * 4 * WINOGRAD_ERR[algorithm]
         np.testing.assert_allclose(got, ref, rtol=RTOL[dtype] * WINOGRAD_ERR[algorithm], atol=atol)
     else:
         _close(got, ref, dtype, terms)
@@ -880,25 +969,33 @@ def test_winograd_dilated_random_grid(seed, dtype, algorithm, vector_width):
     check_winograd(winograd_dilated_config(seed, algorithm), 7000 + seed, dtype, algorithm)
 
 
-@pytest.mark.parametrize("algorithm,dilation", [
-    (alg, d) for alg in WINOGRAD for d in [(2, 2), (1, 2), (3, 2), (2, 4), (4, 4)]
-    if d[1] in WINOGRAD_COLUMN_DILATIONS[alg]])
+@pytest.mark.parametrize(
+    "algorithm,dilation",
+    [
+        (alg, d)
+        for alg in WINOGRAD
+        for d in [(2, 2), (1, 2), (3, 2), (2, 4), (4, 4)]
+        if d[1] in WINOGRAD_COLUMN_DILATIONS[alg]
+    ],
+)
 @pytest.mark.parametrize("W", [1, 3, 5, 31, 32, 33, 64, 97])
 def test_winograd_dilated_widths(algorithm, dilation, W, vector_width):
     """Planes around the phase width that fills a vector of tiles, the phases uneven (odd
     widths) or empty (fewer columns than the dilation), symmetric padding of the dilation."""
     dh, dw = dilation
     pads = (dh, dh, dw, dw)
-    cfg = dict(N=2, C=5, H=2 * dh + 3, W=W, Cout=10, pads=pads, groups=1,
-               mode="symmetric", bias=True, dilation=dilation)
+    cfg = dict(
+        N=2, C=5, H=2 * dh + 3, W=W, Cout=10, pads=pads, groups=1, mode="symmetric", bias=True, dilation=dilation
+    )
     check_winograd(cfg, W + dh, np.float64, algorithm)
     check_winograd(cfg, W + dw, np.float32, algorithm)
 
 
 @pytest.mark.parametrize("algorithm", WINOGRAD)
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("shape", [(1, 1, 1, 1), (1, 2, 1, 9), (2, 3, 9, 1), (1, 4, 3, 3), (1, 5, 5, 5),
-                                   (1, 3, 4, 66), (1, 9, 18, 130)])
+@pytest.mark.parametrize(
+    "shape", [(1, 1, 1, 1), (1, 2, 1, 9), (2, 3, 9, 1), (1, 4, 3, 3), (1, 5, 5, 5), (1, 3, 4, 66), (1, 9, 18, 130)]
+)
 @pytest.mark.parametrize("pad", [0, 1, 7])
 def test_winograd_edge_shapes(shape, pad, dtype, algorithm, vector_width):
     """Planes smaller than one tile, exact tile multiples, single rows and columns."""
@@ -915,16 +1012,19 @@ def test_winograd_edge_shapes(shape, pad, dtype, algorithm, vector_width):
 def test_winograd_any_layout_and_out(algorithm, layout, rng):
     base = rng.standard_normal((2, 6, 13, 37)).astype(np.float32)
     w = rng.standard_normal((9, 6, 3, 3)).astype(np.float32)
-    x = {"fortran": np.asfortranarray(base), "negative": base[:, ::-1, ::-1, ::-1],
-         "sliced": np.repeat(base, 2, axis=3)[:, :, :, ::2],
-         "broadcast": np.broadcast_to(base[:1, :1], base.shape)}[layout]
+    x = {
+        "fortran": np.asfortranarray(base),
+        "negative": base[:, ::-1, ::-1, ::-1],
+        "sliced": np.repeat(base, 2, axis=3)[:, :, :, ::2],
+        "broadcast": np.broadcast_to(base[:1, :1], base.shape),
+    }[layout]
     ref = winograd_ref(x, w[:, :, ::-1], None, (1, 2, 0, 3), 1, "circular")
     out = np.full(ref.shape, np.nan, np.float32)
-    got = conv2d(x, w[:, :, ::-1], padding=((1, 2), (0, 3)), padding_mode="circular", out=out,
-                 algorithm=algorithm)
+    got = conv2d(x, w[:, :, ::-1], padding=((1, 2), (0, 3)), padding_mode="circular", out=out, algorithm=algorithm)
     assert got is out
-    np.testing.assert_allclose(got, ref, rtol=2e-5 * WINOGRAD_ERR[algorithm],
-                               atol=3e-6 * 54 ** 0.5 * 4 * WINOGRAD_ERR[algorithm])
+    np.testing.assert_allclose(
+        got, ref, rtol=2e-5 * WINOGRAD_ERR[algorithm], atol=3e-6 * 54**0.5 * 4 * WINOGRAD_ERR[algorithm]
+    )
 
 
 @pytest.mark.parametrize("algorithm", WINOGRAD)
@@ -937,15 +1037,20 @@ def test_winograd_threads_give_identical_results(algorithm, dtype, rng):
         np.testing.assert_array_equal(one, conv2d(x, w, padding=1, num_threads=nt, algorithm=algorithm))
 
 
-@pytest.mark.parametrize("kwargs,match", [
-    (dict(weight=np.zeros((2, 4, 5, 5))), r"algorithm='winograd' needs a 3x3 kernel .* got a 5x5 kernel"),
-    (dict(weight=np.zeros((2, 4, 3, 1))), r"got a 3x1 kernel"),
-    (dict(stride=(1, 2)), r"stride \(1, 2\)"),
-    (dict(dilation=3), r"column dilation of 1, 2 or 4, got .* dilation \(3, 3\)"),
-    (dict(dilation=(1, 8)), r"dilation \(1, 8\)"),
-    (dict(dilation=(1, 4), algorithm="winograd4"),
-     r"algorithm='winograd4' needs .* column dilation of 1 or 2, .* dilation \(1, 4\)"),
-])
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        (dict(weight=np.zeros((2, 4, 5, 5))), r"algorithm='winograd' needs a 3x3 kernel .* got a 5x5 kernel"),
+        (dict(weight=np.zeros((2, 4, 3, 1))), r"got a 3x1 kernel"),
+        (dict(stride=(1, 2)), r"stride \(1, 2\)"),
+        (dict(dilation=3), r"column dilation of 1, 2 or 4, got .* dilation \(3, 3\)"),
+        (dict(dilation=(1, 8)), r"dilation \(1, 8\)"),
+        (
+            dict(dilation=(1, 4), algorithm="winograd4"),
+            r"algorithm='winograd4' needs .* column dilation of 1 or 2, .* dilation \(1, 4\)",
+        ),
+    ],
+)
 def test_winograd_rejects_other_layers(kwargs, match):
     kw = dict(input=np.zeros((1, 4, 40, 40)), weight=np.zeros((2, 4, 3, 3)), algorithm="winograd")
     kw.update(kwargs)
@@ -957,29 +1062,30 @@ def test_auto_algorithm_rule():
     from fastconv import _args
 
     def pick(x_shape, w_shape, dtype=np.float32, stride=1, dilation=1, groups=1):
-        a = _args.conv2d_args(np.zeros(x_shape, dtype), np.zeros(w_shape, dtype), None, stride,
-                              dilation, dilation, groups, "zeros")  # 3x3: "same" size
+        a = _args.conv2d_args(
+            np.zeros(x_shape, dtype), np.zeros(w_shape, dtype), None, stride, dilation, dilation, groups, "zeros"
+        )  # 3x3: "same" size
         return _plan.conv2d(a, "auto").algorithm
 
     # float32 takes F(2x2, 3x3) up to 128 input channels per group (its error stays below
     # PyTorch's there); float64 F(4x4, 3x3) by the same channel and width rule
-    assert pick((8, 64, 56, 56), (64, 64, 3, 3)) == "winograd"          # ResNet 3x3 (C5)
+    assert pick((8, 64, 56, 56), (64, 64, 3, 3)) == "winograd"  # ResNet 3x3 (C5)
     assert pick((4, 32, 64, 64), (32, 32, 3, 3), dilation=2) == "winograd"  # C10
     assert pick((1, 128, 56, 56), (64, 128, 3, 3)) == "winograd"
-    assert pick((1, 256, 56, 56), (64, 256, 3, 3)) == "direct"          # deep: error
+    assert pick((1, 256, 56, 56), (64, 256, 3, 3)) == "direct"  # deep: error
     assert pick((1, 256, 56, 56), (64, 256, 3, 3), np.float64) == "winograd4"
     f64 = np.float64
     assert pick((8, 64, 56, 56), (64, 64, 3, 3), f64) == "winograd4"
     assert pick((1, 32, 10, 48), (32, 32, 3, 3), f64) == "winograd4"
-    assert pick((1, 32, 10, 45), (32, 32, 3, 3), f64) == "direct"       # narrow plane
-    assert pick((1, 16, 64, 64), (32, 16, 3, 3), f64) == "direct"       # few input channels
-    assert pick((1, 64, 64, 64), (16, 64, 3, 3), f64) == "direct"       # few output channels
+    assert pick((1, 32, 10, 45), (32, 32, 3, 3), f64) == "direct"  # narrow plane
+    assert pick((1, 16, 64, 64), (32, 16, 3, 3), f64) == "direct"  # few input channels
+    assert pick((1, 64, 64, 64), (16, 64, 3, 3), f64) == "direct"  # few output channels
     assert pick((1, 64, 64, 64), (64, 32, 3, 3), f64, groups=2) == "winograd4"
     assert pick((1, 64, 64, 64), (64, 16, 3, 3), f64, groups=4) == "direct"  # 16 per group
     assert pick((1, 64, 120, 120), (64, 64, 3, 3), f64, stride=2) == "direct"
     assert pick((1, 64, 120, 120), (64, 64, 3, 3), f64, dilation=2) == "winograd4"  # 59-wide phases
-    assert pick((4, 32, 64, 64), (32, 32, 3, 3), f64, dilation=2) == "winograd4"    # 32-wide
-    assert pick((4, 32, 64, 48), (32, 32, 3, 3), f64, dilation=2) == "direct"       # 24-wide phases
+    assert pick((4, 32, 64, 64), (32, 32, 3, 3), f64, dilation=2) == "winograd4"  # 32-wide
+    assert pick((4, 32, 64, 48), (32, 32, 3, 3), f64, dilation=2) == "direct"  # 24-wide phases
     assert pick((4, 32, 64, 64), (32, 32, 3, 3), f64, dilation=(4, 1)) == "winograd4"
     assert pick((4, 32, 64, 128), (32, 32, 3, 3), f64, dilation=4) == "direct"
     assert pick((4, 32, 64, 64), (32, 32, 3, 3), dilation=3) == "direct"
@@ -1015,6 +1121,7 @@ def test_winograd_float32_error_against_torch(algorithm):
 
 # ---- algorithm="fft": one input channel per output channel, stride 1, no dilation ----
 
+
 def fft_ref(x, w, b, pads, mode):
     """Float64 reference of a one-channel-per-output layer: numpy.pad, then SciPy's FFT
     correlation of each plane with its channel's kernel (independent of fastconv's tiling)."""
@@ -1022,28 +1129,36 @@ def fft_ref(x, w, b, pads, mode):
 
     t, bo, l, r = pads
     xp = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (t, bo), (l, r)), mode=NUMPY_PAD[mode])
-    out = np.stack([np.stack([correlate(xp[n, c], w[c, 0].astype(np.float64), mode="valid", method="fft")
-                              for c in range(x.shape[1])]) for n in range(x.shape[0])])
+    out = np.stack(
+        [
+            np.stack(
+                [correlate(xp[n, c], w[c, 0].astype(np.float64), mode="valid", method="fft") for c in range(x.shape[1])]
+            )
+            for n in range(x.shape[0])
+        ]
+    )
     return out if b is None else out + b.astype(np.float64)[:, None, None]
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("case", [
-    # N, C, H, W, k, pads (t, b, l, r), mode; tiles of at most 480 points per axis:
-    # several per axis on the larger planes, one over the whole plane on the small ones; odd
-    # and even tile counts (two tiles share a complex transform, an odd one goes alone)
-    (2, 1, 40, 57, (25, 25), (12, 12, 12, 12), "zeros"),
-    (3, 4, 30, 31, (26, 9), (3, 30, 0, 40), "reflect"),
-    (1, 3, 700, 420, (25, 31), (1, 2, 3, 4), "circular"),
-    (2, 2, 64, 800, (27, 27), (13, 13, 13, 13), "replicate"),
-    (1, 1, 25, 25, (25, 25), (0, 0, 0, 0), "symmetric"),
-    (1, 2, 5, 6, (9, 8), (40, 3, 2, 50), "symmetric"),
-    (2, 1, 1, 1, (3, 3), (1, 1, 1, 1), "zeros"),
-])
+@pytest.mark.parametrize(
+    "case",
+    [
+        # N, C, H, W, k, pads (t, b, l, r), mode; tiles of at most 480 points per axis:
+        # several per axis on the larger planes, one over the whole plane on the small ones; odd
+        # and even tile counts (two tiles share a complex transform, an odd one goes alone)
+        (2, 1, 40, 57, (25, 25), (12, 12, 12, 12), "zeros"),
+        (3, 4, 30, 31, (26, 9), (3, 30, 0, 40), "reflect"),
+        (1, 3, 700, 420, (25, 31), (1, 2, 3, 4), "circular"),
+        (2, 2, 64, 800, (27, 27), (13, 13, 13, 13), "replicate"),
+        (1, 1, 25, 25, (25, 25), (0, 0, 0, 0), "symmetric"),
+        (1, 2, 5, 6, (9, 8), (40, 3, 2, 50), "symmetric"),
+        (2, 1, 1, 1, (3, 3), (1, 1, 1, 1), "zeros"),
+    ],
+)
 def test_fft_vs_reference(case, dtype, rng, monkeypatch):
     """algorithm="fft" equals the float64 reference for every padding mode, any padding
     size, bias, depthwise groups, thread counts, and writes into out=."""
-    from fastconv import signal
 
     monkeypatch.setattr(fastconv._tuning, "FFT_THREADS_COST", 0)  # 2 threads even for small tiles
     N, C, H, W, k, pads, mode = case
@@ -1055,14 +1170,12 @@ def test_fft_vs_reference(case, dtype, rng, monkeypatch):
     scale = np.abs(ref).max()
     tol = {np.float32: 2e-6, np.float64: 1e-13}[dtype] * scale
     for nt in (1, 2):
-        got = conv2d(x, w, b, padding=((t, bo), (l, r)), groups=C, padding_mode=mode,
-                     num_threads=nt, algorithm="fft")
+        got = conv2d(x, w, b, padding=((t, bo), (l, r)), groups=C, padding_mode=mode, num_threads=nt, algorithm="fft")
         assert got.dtype == dtype and got.shape == ref.shape and got.flags.c_contiguous
         np.testing.assert_allclose(got, ref, rtol=0, atol=tol)
     out = np.full(ref.shape, np.nan, dtype=dtype)
     x0 = x.copy()
-    res = conv2d(x, w, None, padding=((t, bo), (l, r)), groups=C, padding_mode=mode,
-                 algorithm="fft", out=out)
+    res = conv2d(x, w, None, padding=((t, bo), (l, r)), groups=C, padding_mode=mode, algorithm="fft", out=out)
     assert res is out
     np.testing.assert_allclose(out, ref - b.astype(np.float64)[:, None, None], rtol=0, atol=tol)
     np.testing.assert_array_equal(x, x0)
@@ -1080,17 +1193,23 @@ def test_fft_strided_view_and_unbatched(rng):
     np.testing.assert_allclose(got, ref, rtol=0, atol=2e-6 * np.abs(ref).max())
 
 
-@pytest.mark.parametrize("wshape,groups,kwargs", [
-    ((2, 1, 25, 25), 2, dict(stride=2)),  # strided
-    ((2, 1, 25, 25), 2, dict(dilation=2)),  # dilated
-    ((2, 2, 25, 25), 1, {}),  # two input channels per output channel
-    ((4, 1, 25, 25), 2, {}),  # a channel multiplier of 2
-])
+@pytest.mark.parametrize(
+    "wshape,groups,kwargs",
+    [
+        ((2, 1, 25, 25), 2, dict(stride=2)),  # strided
+        ((2, 1, 25, 25), 2, dict(dilation=2)),  # dilated
+        ((2, 2, 25, 25), 1, {}),  # two input channels per output channel
+        ((4, 1, 25, 25), 2, {}),  # a channel multiplier of 2
+    ],
+)
 def test_fft_rejects_layers_it_does_not_handle(wshape, groups, kwargs, rng):
     x = rng.standard_normal((1, 2, 60, 60)).astype(np.float32)
     w = rng.standard_normal(wshape).astype(np.float32)
-    with pytest.raises(ValueError, match=r"algorithm='fft' needs one input channel per output "
-                                         r"channel.*stride.*dilation"):
+    with pytest.raises(
+        ValueError,
+        match=r"algorithm='fft' needs one input channel per output "
+        r"channel.*stride.*dilation",
+    ):
         conv2d(x, w, groups=groups, algorithm="fft", **kwargs)
 
 
@@ -1104,8 +1223,9 @@ def test_auto_picks_fft_for_big_one_channel_kernels():
         x = np.empty(xs, np.float32)
         w = np.empty(ws, np.float32)
         groups = kw.pop("groups", 1)
-        a = _args.conv2d_args(x, w, None, kw.pop("stride", 1), kw.pop("padding", "same"),
-                              kw.pop("dilation", 1), groups, "zeros")
+        a = _args.conv2d_args(
+            x, w, None, kw.pop("stride", 1), kw.pop("padding", "same"), kw.pop("dilation", 1), groups, "zeros"
+        )
         return _plan.conv2d(a, "auto", force=_plan.Force(vector_bytes=vb)).algorithm
 
     assert pick((1, 1, 2048, 2048), (1, 1, 31, 31)) == "fft"
@@ -1132,7 +1252,13 @@ def test_wide_one_channel_bands(k, W, dtype, rng):
     w = rng.standard_normal((1, 1) + k).astype(dtype)
     pads = (k[0] // 2, k[0] // 2, 0, 3)
     for nt in (1, 2):
-        got = conv2d(x, w, padding=((pads[0], pads[1]), (pads[2], pads[3])), padding_mode="reflect",
-                     num_threads=nt, algorithm="direct")
+        got = conv2d(
+            x,
+            w,
+            padding=((pads[0], pads[1]), (pads[2], pads[3])),
+            padding_mode="reflect",
+            num_threads=nt,
+            algorithm="direct",
+        )
         ref = fft_ref(x, w, None, pads, "reflect")
         _close(got, ref, dtype, w[0].size)

@@ -11,11 +11,12 @@ import types
 
 import numpy as np
 import pytest
-from helpers import random_config, random_pool_config
 
 import fastconv
 import fastconv.cuda as fcuda
 from fastconv import _args
+
+from helpers import random_config, random_pool_config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -26,10 +27,24 @@ def harness(tmp_path_factory):
     if gxx is None:  # pragma: no cover - g++ is part of the build toolchain
         pytest.skip("g++ is not installed")
     lib = tmp_path_factory.mktemp("harness") / "harness.so"
-    subprocess.run([gxx, "-std=c++20", "-O1", "-pthread", "-shared", "-fPIC",
-                    "-I", os.path.join(ROOT, "src", "fastconv", "cuda"),
-                    os.path.join(ROOT, "tests", "cuda_harness", "harness.cpp"), "-o", str(lib)],
-                   check=True, capture_output=True, timeout=600)
+    subprocess.run(
+        [
+            gxx,
+            "-std=c++20",
+            "-O1",
+            "-pthread",
+            "-shared",
+            "-fPIC",
+            "-I",
+            os.path.join(ROOT, "src", "fastconv", "cuda"),
+            os.path.join(ROOT, "tests", "cuda_harness", "harness.cpp"),
+            "-o",
+            str(lib),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
     return ctypes.CDLL(str(lib))
 
 
@@ -87,11 +102,15 @@ def test_conv2d_kernel_matches_cpu(gpu_on_cpu, seed, dtype, kernel):
     w = r.standard_normal((cfg["Cout"], cfg["C"] // cfg["groups"]) + cfg["k"]).astype(dtype)
     b = r.standard_normal(cfg["Cout"]).astype(dtype) if cfg["bias"] else None
     t, bo, l, rr = cfg["pads"]
-    kw = dict(stride=cfg["stride"], padding=((t, bo), (l, rr)), dilation=cfg["dilation"], groups=cfg["groups"],
-              padding_mode=cfg["mode"])
+    kw = dict(
+        stride=cfg["stride"],
+        padding=((t, bo), (l, rr)),
+        dilation=cfg["dilation"],
+        groups=cfg["groups"],
+        padding_mode=cfg["mode"],
+    )
     xin = x[:, ::-1] if seed % 3 == 0 else (x[:, :, ::-1] if seed % 3 == 1 else x)
-    a = _args.conv2d_args(xin, w, b, kw["stride"], kw["padding"], kw["dilation"], kw["groups"],
-                          kw["padding_mode"])
+    a = _args.conv2d_args(xin, w, b, kw["stride"], kw["padding"], kw["dilation"], kw["groups"], kw["padding_mode"])
     got = gpu_on_cpu.conv2d(a, kernel=kernel)
     tol = 1e-4 if dtype == np.float32 else 1e-12
     np.testing.assert_allclose(got, fastconv.conv2d(xin, w, b, **kw), rtol=tol, atol=tol)
@@ -106,8 +125,9 @@ def test_conv2d_igemm_channel_heavy(gpu_on_cpu):
     assert gpu_on_cpu.conv2d_kernel(10, 35, 3, 3) == "fc_conv2d_igemm"
     assert gpu_on_cpu.conv2d_kernel(3, 6, 5, 5) == "fc_conv2d"
     a = _args.conv2d_args(x, w, b, 1, 1, 1, 2, "circular")
-    np.testing.assert_allclose(gpu_on_cpu.conv2d(a), fastconv.conv2d(x, w, b, 1, 1, 1, 2, "circular"),
-                               rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(
+        gpu_on_cpu.conv2d(a), fastconv.conv2d(x, w, b, 1, 1, 1, 2, "circular"), rtol=1e-4, atol=1e-4
+    )
 
 
 def test_grid_z_chunks(gpu_on_cpu, monkeypatch):
@@ -118,8 +138,9 @@ def test_grid_z_chunks(gpu_on_cpu, monkeypatch):
     w = r.standard_normal((2, 2, 3, 3))
     for kernel in ("fc_conv2d", "fc_conv2d_igemm"):
         a = _args.conv2d_args(x, w, None, 1, 1, 1, 1, "zeros")
-        np.testing.assert_allclose(gpu_on_cpu.conv2d(a, kernel=kernel), fastconv.conv2d(x, w, None, 1, 1),
-                                   rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(
+            gpu_on_cpu.conv2d(a, kernel=kernel), fastconv.conv2d(x, w, None, 1, 1), rtol=1e-12, atol=1e-12
+        )
     got = fastconv.correlate2d(x[:, 0], w[0, 0], "same")
     a = gpu_on_cpu.correlate2d(x[:, 0], w[0, 0], np.dtype(np.float64), (1, 1, 1, 1), 0, 0.0, got.shape)
     np.testing.assert_allclose(a, got, rtol=1e-12, atol=1e-12)
@@ -135,8 +156,9 @@ def test_conv2d_kernel_global_memory_fallback(gpu_on_cpu):
     w = r.standard_normal((3, 2, 3, 3))
     for s, d in (((4, 4), (1, 1)), ((1, 1), (20, 21))):
         a = _args.conv2d_args(x, w, None, s, 2, d, 1, "reflect")
-        np.testing.assert_allclose(gpu_on_cpu.conv2d(a), fastconv.conv2d(x, w, None, s, 2, d, 1, "reflect"),
-                                   rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(
+            gpu_on_cpu.conv2d(a), fastconv.conv2d(x, w, None, s, 2, d, 1, "reflect"), rtol=1e-12, atol=1e-12
+        )
 
 
 @pytest.mark.parametrize("code,boundary", [(0, "fill"), (4, "wrap"), (2, "symm")])
@@ -188,12 +210,17 @@ def test_importing_fastconv_does_not_import_cupy():
 def test_nvcc_compiles_every_instantiation():
     if shutil.which("nvcc") is None:
         pytest.skip("nvcc is not installed (CI runs .ci/nvcc_check where it is)")
-    subprocess.run(["bash", os.path.join(ROOT, ".ci", "nvcc_check")], check=True, capture_output=True,
-                   timeout=600, cwd=ROOT)
+    subprocess.run(
+        ["bash", os.path.join(ROOT, ".ci", "nvcc_check")], check=True, capture_output=True, timeout=600, cwd=ROOT
+    )
 
 
 @pytest.mark.skipif(fcuda.is_available(), reason="a GPU is present: the gpu tests run the benchmark's code")
 def test_gpu_benchmark_script_says_no_gpu():
-    r = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "gpu.py"), "--cases", "C1"],
-                       capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "benchmarks", "gpu.py"), "--cases", "C1"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 2 and "not available" in r.stderr

@@ -25,9 +25,13 @@ def threaded():
 def test_conv2d_equals_in_memory(chunks, mode):
     r = np.random.default_rng(len(mode))
     x = r.standard_normal((3, 4, 29, 33)).astype(np.float32)
-    for k, s, d, pad, g in [((3, 3), (1, 1), (1, 1), 1, 1), ((4, 2), (2, 3), (1, 2), ((3, 0), (1, 4)), 2),
-                            ((5, 5), (3, 1), (2, 1), "same", 4), ((1, 1), (2, 2), (1, 1), 0, 1),
-                            ((3, 3), (1, 1), (3, 3), 9, 2)]:
+    for k, s, d, pad, g in [
+        ((3, 3), (1, 1), (1, 1), 1, 1),
+        ((4, 2), (2, 3), (1, 2), ((3, 0), (1, 4)), 2),
+        ((5, 5), (3, 1), (2, 1), "same", 4),
+        ((1, 1), (2, 2), (1, 1), 0, 1),
+        ((3, 3), (1, 1), (3, 3), 9, 2),
+    ]:
         w = r.standard_normal((4, 4 // g) + k).astype(np.float32)
         b = r.standard_normal(4).astype(np.float32)
         ref = fastconv.conv2d(x, w, b, s, pad, d, g, mode)
@@ -43,8 +47,9 @@ def test_conv2d_unbatched_and_batch_only_chunks():
     got = fd.conv2d(da.from_array(x, chunks=(2, 3, 20, 20)), w, padding=1)
     assert got.chunks[0] == (2, 2, 2)  # batch blocks map directly
     np.testing.assert_allclose(got.compute(), fastconv.conv2d(x, w, padding=1), rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(fd.conv2d(da.from_array(x[0], chunks=(3, 7, 6)), w).compute(),
-                               fastconv.conv2d(x[0], w), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        fd.conv2d(da.from_array(x[0], chunks=(3, 7, 6)), w).compute(), fastconv.conv2d(x[0], w), rtol=1e-12, atol=1e-12
+    )
 
 
 @pytest.mark.parametrize("fn", ["correlate2d", "convolve2d"])
@@ -62,8 +67,10 @@ def test_signal_equals_in_memory(fn, boundary, mode):
 
 
 @pytest.mark.parametrize("chunks", [(1, 2, 7, 9), (2, 3, 3, 4), (2, 3, 41, 37)])
-@pytest.mark.parametrize("k,s,p,d,ceil", [(2, 2, 0, 1, False), (3, 2, 1, 1, True), (3, 3, 1, 2, True),
-                                          (4, 1, 2, 1, False), (2, 3, 1, 1, True)])
+@pytest.mark.parametrize(
+    "k,s,p,d,ceil",
+    [(2, 2, 0, 1, False), (3, 2, 1, 1, True), (3, 3, 1, 2, True), (4, 1, 2, 1, False), (2, 3, 1, 1, True)],
+)
 def test_pooling_equals_in_memory_with_global_indices(chunks, k, s, p, d, ceil):
     r = np.random.default_rng(2)
     x = r.integers(-3, 4, (2, 3, 41, 37)).astype(np.float64)  # ties
@@ -75,8 +82,12 @@ def test_pooling_equals_in_memory_with_global_indices(chunks, k, s, p, d, ceil):
     np.testing.assert_array_equal(i.compute(), I)
     if d == 1:
         for cip in (True, False):
-            np.testing.assert_allclose(fd.avg_pool2d(dx, k, s, p, ceil, cip).compute(),
-                                       fastconv.avg_pool2d(x, k, s, p, ceil, cip), rtol=1e-12, atol=1e-12)
+            np.testing.assert_allclose(
+                fd.avg_pool2d(dx, k, s, p, ceil, cip).compute(),
+                fastconv.avg_pool2d(x, k, s, p, ceil, cip),
+                rtol=1e-12,
+                atol=1e-12,
+            )
 
 
 def test_errors_are_the_in_memory_ones():
@@ -96,8 +107,12 @@ def test_local_cluster_processes():
     r = np.random.default_rng(3)
     img = r.standard_normal((256, 300)).astype(np.float32)
     k = r.standard_normal((7, 7)).astype(np.float32)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                                  silence_logs=50) as cluster, distributed.Client(cluster):
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=50
+        ) as cluster,
+        distributed.Client(cluster),
+    ):
         got = fd.correlate2d(da.from_array(img, chunks=(100, 120)), k, "same", "symm").compute()
         v, i = fd.max_pool2d(da.from_array(img[None, None], chunks=(1, 1, 90, 70)), 3, 2, 1, return_indices=True)
         v, i = v.compute(), i.compute()

@@ -16,6 +16,7 @@ import scipy.signal as ss
 
 import fastconv
 from fastconv import signal as fsignal
+
 from conftest import HAVE_TORCH, requires_torch
 from reference import NUMPY_PAD
 
@@ -47,8 +48,12 @@ def loop_ref(x, w, pads=(0, 0, 0, 0), stride=(1, 1), dilation=(1, 1), groups=1, 
             for c in range(Cg):
                 for i in range(kH):
                     for j in range(kW):
-                        sl = xp[:, g * Cg + c, i * dh:i * dh + (Ho - 1) * sh + 1:sh,
-                                j * dw:j * dw + (Wo - 1) * sw + 1:sw]
+                        sl = xp[
+                            :,
+                            g * Cg + c,
+                            i * dh : i * dh + (Ho - 1) * sh + 1 : sh,
+                            j * dw : j * dw + (Wo - 1) * sw + 1 : sw,
+                        ]
                         out[:, o] += sl * w[o, c, i, j]
     return out
 
@@ -72,7 +77,7 @@ def plant(rng, a, count, values=(np.nan, np.inf, -np.inf)):
     H, W = a.shape[-2:]
     spots = [(0, 0), (H - 1, W - 1), (0, W - 1), (H - 1, 0)]
     spots += [(int(rng.integers(H)), int(rng.integers(W))) for _ in range(count)]
-    for i, (h, w) in enumerate(spots[:count]):
+    for h, w in spots[:count]:
         idx = tuple(int(rng.integers(n)) for n in lead) + (h, w)
         a[idx] = values[int(rng.integers(len(values)))]
     return a
@@ -91,6 +96,7 @@ def small_fft(monkeypatch):
 
 
 # --------------------------------------------------------------------------- 1. non-finite
+
 
 def _layer_for(algorithm, rng, dtype):
     """(x, w, kwargs) of a layer ``algorithm`` handles."""
@@ -127,8 +133,7 @@ def test_nonfinite_pattern_every_algorithm(algorithm, where, mode, dtype, small_
     if where in ("weight", "both"):
         w = plant(rng, w, 2)
     y = fastconv.conv2d(x, w, padding_mode=mode, algorithm=algorithm, **kw)
-    ref = loop_ref(x, w, _pads(kw), _pair(kw.get("stride", 1)), _pair(kw.get("dilation", 1)),
-                   kw.get("groups", 1), mode)
+    ref = loop_ref(x, w, _pads(kw), _pair(kw.get("stride", 1)), _pair(kw.get("dilation", 1)), kw.get("groups", 1), mode)
     assert_same_pattern_and_close(y, ref, *_tolerance(dtype, algorithm))
 
 
@@ -214,12 +219,11 @@ def test_nonfinite_kernel_with_fft_and_separable_methods():
 # --------------------------------------------------------------------------- 2. float32 sums
 
 # (C_in, kernel) pairs whose outputs sum 100 to 20,000 products
-REDUCTIONS = [(4, 5), (16, 5), (64, 3), (40, 5), (1024, 1), (256, 3), (128, 5), (512, 3), (2048, 3),
-              (800, 5)]
+REDUCTIONS = [(4, 5), (16, 5), (64, 3), (40, 5), (1024, 1), (256, 3), (128, 5), (512, 3), (2048, 3), (800, 5)]
 
 
 def _rms_rel(y, ref):
-    return float(np.sqrt(np.mean((np.asarray(y, np.float64) - ref) ** 2) / np.mean(ref ** 2)))
+    return float(np.sqrt(np.mean((np.asarray(y, np.float64) - ref) ** 2) / np.mean(ref**2)))
 
 
 @pytest.mark.parametrize("cin,k", REDUCTIONS, ids=[f"{c}x{k}x{k}" for c, k in REDUCTIONS])
@@ -231,8 +235,7 @@ def test_float32_deep_sums_accuracy(cin, k):
     x = rng.standard_normal((2, cin, 9, 10)).astype(np.float32)
     w = rng.standard_normal((40, cin, k, k)).astype(np.float32)
     ref = loop_ref(x, w, (k // 2,) * 4)
-    err = {alg: _rms_rel(fastconv.conv2d(x, w, padding=k // 2, algorithm=alg), ref)
-           for alg in ("auto", "direct")}
+    err = {alg: _rms_rel(fastconv.conv2d(x, w, padding=k // 2, algorithm=alg), ref) for alg in ("auto", "direct")}
     # one chain of n products would reach about 0.3 eps n; blocks of ~80 stay near
     # eps sqrt(80 n) / 2
     bound = 0.5 * np.finfo(np.float32).eps * math.sqrt(80 * n) + 2 * np.finfo(np.float32).eps
@@ -270,6 +273,7 @@ def test_float32_auto_winograd_layers_accuracy(cin):
 
 # --------------------------------------------------------------------------- 4. zero sizes
 
+
 @pytest.mark.parametrize("algorithm", ["auto", "fft", "direct"])
 def test_empty_batch_on_every_path(algorithm, small_fft):
     x = np.zeros((0, 2, 40, 50), np.float32)
@@ -280,8 +284,12 @@ def test_empty_batch_on_every_path(algorithm, small_fft):
 
 
 def test_empty_batch_auto_fft_real_thresholds():
-    assert fastconv.conv2d(np.zeros((0, 1, 536, 1048), np.float32), np.ones((1, 1, 25, 25), np.float32)
-                           ).shape == (0, 1, 512, 1024)
+    assert fastconv.conv2d(np.zeros((0, 1, 536, 1048), np.float32), np.ones((1, 1, 25, 25), np.float32)).shape == (
+        0,
+        1,
+        512,
+        1024,
+    )
 
 
 @pytest.mark.parametrize("groups", [1, 2])
@@ -298,6 +306,7 @@ def test_zero_input_channels_give_the_bias(groups):
 
 # --------------------------------------------------------------------------- 5. memory
 
+
 def _peak_mib(fn):
     tracemalloc.start()
     try:
@@ -308,8 +317,7 @@ def _peak_mib(fn):
 
 
 def test_dilated_pool_shape_in_closed_form():
-    assert _peak_mib(lambda: fastconv.pool2d_output_shape((1, 1, 1, 300000), (1, 100000), stride=1,
-                                                          dilation=2)) < 8
+    assert _peak_mib(lambda: fastconv.pool2d_output_shape((1, 1, 1, 300000), (1, 100000), stride=1, dilation=2)) < 8
     with pytest.raises(ValueError, match="holds no input element"):
         fastconv.pool2d_output_shape((1, 1, 3, 3), 2, stride=1, padding=1, dilation=4)
 
@@ -319,8 +327,12 @@ def test_empty_window_rule_matches_brute_force():
 
     rng = np.random.default_rng(0)
     for _ in range(4000):
-        n, k, s, d = (int(rng.integers(1, 12)), int(rng.integers(1, 6)), int(rng.integers(1, 4)),
-                      int(rng.integers(2, 6)))
+        n, k, s, d = (
+            int(rng.integers(1, 12)),
+            int(rng.integers(1, 6)),
+            int(rng.integers(1, 4)),
+            int(rng.integers(2, 6)),
+        )
         p, ceil = int(rng.integers(0, k // 2 + 1)), bool(rng.integers(2))
         o = pool_out_size(n, k, s, p, d, ceil)
         if o < 1:
@@ -361,6 +373,7 @@ def test_same_padding_size_checked():
 
 # --------------------------------------------------------------------------- 7. owned memory
 
+
 def test_big_results_cannot_be_recycled_while_viewed():
     from fastconv import _buffers
 
@@ -384,13 +397,15 @@ def test_big_results_cannot_be_recycled_while_viewed():
 
 # --------------------------------------------------------------------------- 8. argument forms
 
+
 def test_one_element_tuples_and_empty_stride():
     x = np.random.default_rng(0).random((1, 1, 9, 9)).astype(np.float32)
     w = np.ones((1, 1, 3, 3), np.float32)
-    np.testing.assert_array_equal(fastconv.conv2d(x, w, stride=(2,), padding=(1,), dilation=(1,)),
-                                  fastconv.conv2d(x, w, stride=2, padding=1, dilation=1))
-    np.testing.assert_array_equal(fastconv.avg_pool2d(x, (3, 3), (1, 1), (1,)),
-                                  fastconv.avg_pool2d(x, 3, 1, 1))
+    np.testing.assert_array_equal(
+        fastconv.conv2d(x, w, stride=(2,), padding=(1,), dilation=(1,)),
+        fastconv.conv2d(x, w, stride=2, padding=1, dilation=1),
+    )
+    np.testing.assert_array_equal(fastconv.avg_pool2d(x, (3, 3), (1, 1), (1,)), fastconv.avg_pool2d(x, 3, 1, 1))
     np.testing.assert_array_equal(fastconv.max_pool2d(x, (3,), ()), fastconv.max_pool2d(x, 3))
     np.testing.assert_array_equal(fastconv.avg_pool2d(x, 3, []), fastconv.avg_pool2d(x, 3))
     v, i = fastconv.max_pool2d(x[..., :8, :8], 2, return_indices=True)
@@ -402,7 +417,7 @@ def test_negative_divisor_override(div):
     x = np.random.default_rng(1).random((1, 2, 6, 7))
     got = fastconv.avg_pool2d(x, 3, 1, 1, divisor_override=div)
     xp = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
-    ref = sum(xp[:, :, i:i + 6, j:j + 7] for i in range(3) for j in range(3)) / div
+    ref = sum(xp[:, :, i : i + 6, j : j + 7] for i in range(3) for j in range(3)) / div
     np.testing.assert_allclose(got, ref, rtol=1e-12)
     with pytest.raises(ValueError, match="divisor_override"):
         fastconv.avg_pool2d(x, 3, divisor_override=0)
@@ -415,8 +430,9 @@ def test_flat_four_tuple_padding_refused():
 
 def test_scipy_fillvalue_forms():
     a, k = np.arange(12.0).reshape(3, 4), np.ones((2, 2))
-    np.testing.assert_array_equal(fastconv.correlate2d(a, k, fillvalue=np.array([2.0])),
-                                  ss.correlate2d(a, k, fillvalue=np.array([2.0])))
+    np.testing.assert_array_equal(
+        fastconv.correlate2d(a, k, fillvalue=np.array([2.0])), ss.correlate2d(a, k, fillvalue=np.array([2.0]))
+    )
     with pytest.raises(ValueError):
         ss.correlate2d(a, k, fillvalue=np.array([1.0, 2.0]))  # SciPy's rule, which we follow
     for bad in (np.array([1.0, 2.0]), "x", None, [[1, 2]]):
@@ -433,14 +449,21 @@ def test_argument_forms_against_torch():
     t = torch.from_numpy(x)
     for args in [((3, 3), (1, 1), (1,), True, False, 2), (3, (), 0), ((3,), (2,))]:
         np.testing.assert_allclose(fastconv.avg_pool2d(x, *args), F.avg_pool2d(t, *args).numpy(), rtol=1e-6)
-    np.testing.assert_allclose(fastconv.avg_pool2d(x, 3, 1, 1, divisor_override=-3),
-                               F.avg_pool2d(t, 3, 1, 1, divisor_override=-3).numpy(), rtol=1e-6)
+    np.testing.assert_allclose(
+        fastconv.avg_pool2d(x, 3, 1, 1, divisor_override=-3),
+        F.avg_pool2d(t, 3, 1, 1, divisor_override=-3).numpy(),
+        rtol=1e-6,
+    )
     w = np.ones((2, 3, 3, 3), np.float32)
-    np.testing.assert_allclose(fastconv.conv2d(x, w, stride=(2,), padding=(1,)),
-                               F.conv2d(t, torch.from_numpy(w), stride=(2,), padding=(1,)).numpy(), rtol=1e-5)
+    np.testing.assert_allclose(
+        fastconv.conv2d(x, w, stride=(2,), padding=(1,)),
+        F.conv2d(t, torch.from_numpy(w), stride=(2,), padding=(1,)).numpy(),
+        rtol=1e-5,
+    )
 
 
 # --------------------------------------------------------------------------- 9. separable
+
 
 def _firwin_2d_taps():
     if hasattr(ss, "firwin_2d"):
@@ -526,8 +549,16 @@ def test_forked_state_runs_serially_and_warns():
         try:
             with pytest.warns(RuntimeWarning, match="forked"):
                 n = _omp.resolve_threads(2, 100)
-            code = 0 if (n == 1 and fastconv.get_num_threads() == 1 and _omp._forked_state()[1]
-                         and fastconv.conv2d(x, w)[0, 0, 5, 5] == 36) else 2
+            code = (
+                0
+                if (
+                    n == 1
+                    and fastconv.get_num_threads() == 1
+                    and _omp._forked_state()[1]
+                    and fastconv.conv2d(x, w)[0, 0, 5, 5] == 36
+                )
+                else 2
+            )
         finally:
             sys.stdout.flush()
             os._exit(code)
@@ -547,8 +578,10 @@ def test_thread_counts_capped_before_any_region():
     np.testing.assert_allclose(fastconv.conv2d(x, w, num_threads=4096), fastconv.conv2d(x, w, num_threads=1))
 
 
-@pytest.mark.skipif("asan" in __import__("os").environ.get("LD_PRELOAD", ""),
-                    reason="AddressSanitizer reserves terabytes of address space")
+@pytest.mark.skipif(
+    "asan" in __import__("os").environ.get("LD_PRELOAD", ""),
+    reason="AddressSanitizer reserves terabytes of address space",
+)
 def test_omp_num_threads_beyond_the_system_under_a_memory_limit(tmp_path):
     """OMP_NUM_THREADS=4096 with a 3 GiB address-space limit: libgomp could not create the
     threads and ended the interpreter."""
@@ -556,10 +589,12 @@ def test_omp_num_threads_beyond_the_system_under_a_memory_limit(tmp_path):
     import subprocess
     import sys
 
-    code = ("import resource, numpy as np, fastconv\n"
-            "resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))\n"
-            "x = np.ones((8, 8, 64, 64), np.float32); w = np.ones((8, 8, 3, 3), np.float32)\n"
-            "print(fastconv.conv2d(x, w)[0, 0, 5, 5])\n")
+    code = (
+        "import resource, numpy as np, fastconv\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))\n"
+        "x = np.ones((8, 8, 64, 64), np.float32); w = np.ones((8, 8, 3, 3), np.float32)\n"
+        "print(fastconv.conv2d(x, w)[0, 0, 5, 5])\n"
+    )
     env = dict(os.environ, OMP_NUM_THREADS="4096", OPENBLAS_NUM_THREADS="1")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
     assert res.returncode == 0, res.stderr[-2000:]
@@ -568,6 +603,7 @@ def test_omp_num_threads_beyond_the_system_under_a_memory_limit(tmp_path):
 
 # --------------------------------------------------------------------------- 6. untrusted files
 
+
 def _lenet():
     from fastconv import nn
 
@@ -575,9 +611,12 @@ def _lenet():
 
 
 def _state(model, rng):
-    return {f"{i}.{n}": rng.random(a.shape).astype(np.float32)
-            for i, layer in enumerate(model.layers) if hasattr(layer, "weight")
-            for n, a in layer.parameters().items()}
+    return {
+        f"{i}.{n}": rng.random(a.shape).astype(np.float32)
+        for i, layer in enumerate(model.layers)
+        if hasattr(layer, "weight")
+        for n, a in layer.parameters().items()
+    }
 
 
 class _Evil:
@@ -593,11 +632,13 @@ def test_load_state_dict_refuses_non_numeric_without_unpickling(tmp_path, bad):
     st = _state(model, np.random.default_rng(0))
     before = {k: v.copy() for k, v in model.layers[0].parameters().items()}
     shape = st["2.bias"].shape
-    st["2.bias"] = {"object": np.array([_Evil()] * shape[0], dtype=object),
-                    "str": np.array(["1.0"] * shape[0]),
-                    "structured": np.zeros(shape, dtype=[("a", "f4")]),
-                    "timedelta": np.zeros(shape, dtype="m8[s]"),
-                    "complex": np.zeros(shape, dtype=np.complex64)}[bad]
+    st["2.bias"] = {
+        "object": np.array([_Evil()] * shape[0], dtype=object),
+        "str": np.array(["1.0"] * shape[0]),
+        "structured": np.zeros(shape, dtype=[("a", "f4")]),
+        "timedelta": np.zeros(shape, dtype="m8[s]"),
+        "complex": np.zeros(shape, dtype=np.complex64),
+    }[bad]
     path = tmp_path / "m.npz"
     np.savez(path, **st)
     with pytest.raises(ValueError, match=r"2\.bias has dtype"):
@@ -659,15 +700,17 @@ def test_load_state_dict_damaged_header_names_the_key(tmp_path):
         model.load_state_dict(tmp_path / "bad.npz")
 
 
-@pytest.mark.parametrize("algorithm,cin,k", [("direct", 200, 3), ("direct", 300, 1), ("direct", 40, 5),
-                                              ("winograd", 48, 3), ("winograd4", 40, 3)])
+@pytest.mark.parametrize(
+    "algorithm,cin,k",
+    [("direct", 200, 3), ("direct", 300, 1), ("direct", 40, 5), ("winograd", 48, 3), ("winograd4", 40, 3)],
+)
 def test_nonfinite_across_blocked_sums(algorithm, cin, k):
     """Deep reductions run in blocks of channels (direct ~80 products, Winograd 16 channels):
     NaN/inf planted in channels of different blocks keep the pattern through the totals."""
     rng = np.random.default_rng(cin * k)
     x = rng.standard_normal((1, cin, 9, 50)).astype(np.float32)
     w = rng.standard_normal((34, cin, k, k)).astype(np.float32)
-    x[0, 0, 4, 10] = np.inf        # first block
+    x[0, 0, 4, 10] = np.inf  # first block
     x[0, cin - 1, 4, 10] = np.inf  # last block, same place: +inf and +inf products may cancel
     x[0, cin // 2, 2, 30] = -np.inf
     x[0, cin // 3, 8, 49] = np.nan

@@ -6,8 +6,10 @@ import pytest
 import fastconv
 import fastconv.cuda
 
-pytestmark = [pytest.mark.gpu,
-              pytest.mark.skipif(not fastconv.cuda.is_available(), reason="CuPy with a CUDA device is not available")]
+pytestmark = [
+    pytest.mark.gpu,
+    pytest.mark.skipif(not fastconv.cuda.is_available(), reason="CuPy with a CUDA device is not available"),
+]
 
 
 @pytest.fixture
@@ -19,8 +21,9 @@ def cp():
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("mode", ["zeros", "reflect", "replicate", "circular", "symmetric"])
-@pytest.mark.parametrize("s,d,g,pad", [(1, 1, 1, 1), (2, 1, 2, "same"), ((1, 3), (2, 1), 1, ((2, 0), (1, 3))),
-                                       (1, 1, 4, 1), (4, 9, 1, 9)])
+@pytest.mark.parametrize(
+    "s,d,g,pad", [(1, 1, 1, 1), (2, 1, 2, "same"), ((1, 3), (2, 1), 1, ((2, 0), (1, 3))), (1, 1, 4, 1), (4, 9, 1, 9)]
+)
 def test_conv2d(cp, dtype, mode, s, d, g, pad):
     r = np.random.default_rng(0)
     x = r.standard_normal((2, 4, 37, 29)).astype(dtype)
@@ -58,11 +61,15 @@ def test_pooling_and_unpool(cp):
         np.testing.assert_array_equal(v.get(), V)
         np.testing.assert_array_equal(i.get(), I)
         if dil == 1:
-            np.testing.assert_allclose(fastconv.avg_pool2d(cp.asarray(x), k, s, p, ceil, False).get(),
-                                       fastconv.avg_pool2d(x, k, s, p, ceil, False), rtol=1e-6)
+            np.testing.assert_allclose(
+                fastconv.avg_pool2d(cp.asarray(x), k, s, p, ceil, False).get(),
+                fastconv.avg_pool2d(x, k, s, p, ceil, False),
+                rtol=1e-6,
+            )
     V, I = fastconv.max_pool2d(x, 2, return_indices=True)
-    np.testing.assert_array_equal(fastconv.max_unpool2d(cp.asarray(V), cp.asarray(I), 2).get(),
-                                  fastconv.max_unpool2d(V, I, 2))
+    np.testing.assert_array_equal(
+        fastconv.max_unpool2d(cp.asarray(V), cp.asarray(I), 2).get(), fastconv.max_unpool2d(V, I, 2)
+    )
 
 
 @pytest.mark.parametrize("fn", ["correlate2d", "convolve2d"])

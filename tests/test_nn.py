@@ -1,17 +1,17 @@
 """Layers, Sequential, the state_dict round trip and the CLI."""
 
 import json
-import os
 import subprocess
 import sys
 
 import numpy as np
 import pytest
-from conftest import requires_torch
-from reference import conv2d_ref
 
 import fastconv
 from fastconv import nn
+
+from conftest import requires_torch
+from reference import conv2d_ref
 
 
 def test_conv2d_layer_attributes_and_call():
@@ -26,8 +26,10 @@ def test_conv2d_layer_attributes_and_call():
     assert layer.output_shape(x.shape) == y.shape
     assert layer.cost(x.shape) == fastconv.conv2d_cost(x.shape, layer.weight.shape, 2, 1)
     assert repr(layer) == "Conv2d(3, 6, kernel_size=(5, 5), stride=(2, 2), padding=(1, 1))"
-    assert repr(nn.Conv2d(4, 4, 3, groups=2, bias=False, padding_mode="reflect")) == \
-        "Conv2d(4, 4, kernel_size=(3, 3), stride=(1, 1), groups=2, bias=False, padding_mode=reflect)"
+    assert (
+        repr(nn.Conv2d(4, 4, 3, groups=2, bias=False, padding_mode="reflect"))
+        == "Conv2d(4, 4, kernel_size=(3, 3), stride=(1, 1), groups=2, bias=False, padding_mode=reflect)"
+    )
 
 
 def test_initialisation_statistics():
@@ -38,7 +40,7 @@ def test_initialisation_statistics():
     assert np.abs(w).max() <= bound and np.abs(layer.bias).max() <= bound
     # uniform(-b, b): mean 0, variance b^2 / 3
     assert abs(w.mean()) < 0.05 * bound
-    assert abs(w.var() / (bound ** 2 / 3) - 1) < 0.05
+    assert abs(w.var() / (bound**2 / 3) - 1) < 0.05
     # seeded: reproducible
     np.testing.assert_array_equal(nn.Conv2d(2, 2, 3, rng=7).weight, nn.Conv2d(2, 2, 3, rng=7).weight)
 
@@ -64,8 +66,9 @@ def test_pool_layers_and_unpool():
 
 
 def lenet(seed=0):
-    return nn.Sequential(nn.Conv2d(3, 6, 5, rng=seed), nn.MaxPool2d(2, 2), nn.Conv2d(6, 16, 5, rng=seed + 1),
-                         nn.MaxPool2d(2, 2))
+    return nn.Sequential(
+        nn.Conv2d(3, 6, 5, rng=seed), nn.MaxPool2d(2, 2), nn.Conv2d(6, 16, 5, rng=seed + 1), nn.MaxPool2d(2, 2)
+    )
 
 
 def test_lenet_shape_trace_and_summary():
@@ -108,8 +111,12 @@ def test_torch_state_dict_gives_same_output(tmp_path):
     import torch
 
     torch.manual_seed(0)
-    tm = torch.nn.Sequential(torch.nn.Conv2d(3, 6, 5), torch.nn.MaxPool2d(2, 2), torch.nn.Conv2d(6, 16, 5, padding=1),
-                             torch.nn.MaxPool2d(2, 2))
+    tm = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 6, 5),
+        torch.nn.MaxPool2d(2, 2),
+        torch.nn.Conv2d(6, 16, 5, padding=1),
+        torch.nn.MaxPool2d(2, 2),
+    )
     path = tmp_path / "torch.npz"
     np.savez(path, **{k: v.numpy() for k, v in tm.state_dict().items()})
     ours = nn.Sequential(nn.Conv2d(3, 6, 5), nn.MaxPool2d(2, 2), nn.Conv2d(6, 16, 5, padding=1), nn.MaxPool2d(2, 2))
@@ -121,8 +128,7 @@ def test_torch_state_dict_gives_same_output(tmp_path):
 
 
 def _cli(*args, timeout=600):
-    return subprocess.run([sys.executable, "-m", "fastconv", *args], capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run([sys.executable, "-m", "fastconv", *args], capture_output=True, text=True, timeout=timeout)
 
 
 def test_cli_info():
@@ -140,8 +146,9 @@ def test_cli_demo():
 
 def test_cli_bench_quick_json(tmp_path):
     out = tmp_path / "r.json"
-    proc = _cli("bench", "--quick", "--cases", "C1,P4", "--threads", "1", "--reps", "1", "--json", str(out),
-                "--no-progress")
+    proc = _cli(
+        "bench", "--quick", "--cases", "C1,P4", "--threads", "1", "--reps", "1", "--json", str(out), "--no-progress"
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     data = json.loads(out.read_text())
     impls = {(r["case"], r["impl"]) for r in data["results"]}
@@ -166,8 +173,7 @@ def test_console_script_installed():
 
 def test_cli_output_piped_into_a_closed_reader():
     """`fastconv demo | head -1`: no BrokenPipeError traceback when the reader goes away."""
-    proc = subprocess.Popen([sys.executable, "-m", "fastconv", "demo"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+    proc = subprocess.Popen([sys.executable, "-m", "fastconv", "demo"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     proc.stdout.readline()
     proc.stdout.close()
     err = proc.stderr.read().decode()

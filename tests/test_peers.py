@@ -21,10 +21,10 @@ import numpy as np
 import pytest
 
 import fastconv
+
 from conftest import HAVE_TORCH
 
-OPS = ("nn.functional.conv2d", "nn.functional.max_pool2d", "nn.functional.avg_pool2d",
-       "nn.functional.max_unpool2d")
+OPS = ("nn.functional.conv2d", "nn.functional.max_pool2d", "nn.functional.avg_pool2d", "nn.functional.max_unpool2d")
 
 # Error inputs torch refuses that fastconv accepts on purpose (documented policy).
 ACCEPTED_ON_PURPOSE = {
@@ -98,9 +98,11 @@ def test_torch_opinfo_samples(dtype):
             try:
                 _compare(op, sample, dtype)
             except Exception as exc:
-                raise AssertionError(f"{op.name}{op.variant_test_name} sample {i}: input "
-                                     f"{tuple(sample.input.shape)}, args {_np(sample.args)!r}, kwargs "
-                                     f"{_np(sample.kwargs)!r}: {exc}") from exc
+                raise AssertionError(
+                    f"{op.name}{op.variant_test_name} sample {i}: input "
+                    f"{tuple(sample.input.shape)}, args {_np(sample.args)!r}, kwargs "
+                    f"{_np(sample.kwargs)!r}: {exc}"
+                ) from exc
             counts[op.name] = counts.get(op.name, 0) + 1
     assert set(counts) == set(OPS), counts
 
@@ -129,8 +131,9 @@ def test_scipy_own_tests_on_fastconv(tmp_path):
     pytest.importorskip("scipy.signal.tests.test_signaltools")
     report = tmp_path / "report.json"
     here = os.path.dirname(os.path.abspath(__file__))
-    env = dict(os.environ, FASTCONV_PEER_REPORT=str(report),
-               PYTHONPATH=here + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = dict(
+        os.environ, FASTCONV_PEER_REPORT=str(report), PYTHONPATH=here + os.pathsep + os.environ.get("PYTHONPATH", "")
+    )
     targets = ["scipy.signal.tests.test_signaltools"]
     try:
         import scipy.signal.tests.test_fir_filter_design  # noqa: F401
@@ -138,10 +141,26 @@ def test_scipy_own_tests_on_fastconv(tmp_path):
         targets.append("scipy.signal.tests.test_fir_filter_design")
     except ImportError:
         pass
-    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "peer_scipy_plugin", "-p", "no:cacheprovider",
-           "-p", "no:randomly", "--pyargs", *targets, "-k",
-           "Convolve2d or Correlate2d or firwin_2d or convolve2d or correlate2d",
-           "-W", "ignore::pytest.PytestUnknownMarkWarning", "--rootdir", str(tmp_path)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "peer_scipy_plugin",
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "no:randomly",
+        "--pyargs",
+        *targets,
+        "-k",
+        "Convolve2d or Correlate2d or firwin_2d or convolve2d or correlate2d",
+        "-W",
+        "ignore::pytest.PytestUnknownMarkWarning",
+        "--rootdir",
+        str(tmp_path),
+    ]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=env, cwd=str(tmp_path))
     assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-2000:]
     counts = json.loads(report.read_text())

@@ -7,11 +7,12 @@ import re
 
 import numpy as np
 import pytest
-from reference import conv2d_ref
 
 import fastconv
 from fastconv import _direct, _plan
 from fastconv._plan import Force, Kind
+
+from reference import conv2d_ref
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CPU_VB = _plan.vector_bytes()
@@ -30,7 +31,7 @@ def test_architecture_table_is_the_planners(vb):
     with open(os.path.join(HERE, "..", "docs", "architecture.md")) as f:
         doc = f.read()
     heading = {64: "### 64-byte vectors", 32: "### 32-byte vectors"}[vb]
-    section = doc[doc.index(heading):]
+    section = doc[doc.index(heading) :]
     table = "\n".join(re.findall(r"^\|.*\|$", section.split("\n### ")[0], flags=re.M))
     assert table == _plan.kernel_table(vb)
 
@@ -180,7 +181,7 @@ def test_memoised_plans_follow_the_data_and_the_table(monkeypatch):
     x = r.standard_normal((1, 32, 10, 50)).astype(np.float32)
     w = r.standard_normal((32, 32, 3, 3)).astype(np.float32)
     assert fastconv.explain(x, w, padding=1).kind == Kind.WINOGRAD2
-    for bad_x, bad_w in ((True, False), (False, True)):
+    for bad_x in (True, False):
         xb, wb = x.copy(), w.copy()
         (xb if bad_x else wb)[0, 3, 2, 2] = np.inf
         assert fastconv.explain(xb, wb, padding=1).algorithm == "direct"

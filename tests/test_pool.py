@@ -2,12 +2,12 @@
 
 import numpy as np
 import pytest
+
+from fastconv import avg_pool2d, max_pool2d, max_unpool2d
+
 from conftest import requires_torch
 from helpers import random_pool_config
 from reference import avg_pool_ref, max_pool_ref
-
-import fastconv
-from fastconv import avg_pool2d, max_pool2d, max_unpool2d
 
 DTYPES = [np.float32, np.float64]
 
@@ -131,6 +131,7 @@ def test_input_never_modified_and_empty_batch():
 
 # ------------------------------------------------------------------ max_unpool2d
 
+
 @pytest.mark.parametrize("k,s,p", [(2, 2, 0), (3, 2, 1), (2, 1, 0), (3, 3, 1)])
 def test_unpool_round_trip(k, s, p):
     r = np.random.default_rng(k * 10 + s)
@@ -158,8 +159,16 @@ def test_unpool_default_size_and_unbatched():
 
 
 UNPOOL_BAD = [
-    (dict(indices=np.zeros((1, 1, 2, 3), np.int64)), ValueError, r"indices shape \(1, 1, 2, 3\) must equal input shape"),
-    (dict(indices=np.full((1, 1, 2, 2), 99, np.int64)), ValueError, r"indices\(0, 0, 0, 0\)=99 is outside the output plane of 4 x 4"),
+    (
+        dict(indices=np.zeros((1, 1, 2, 3), np.int64)),
+        ValueError,
+        r"indices shape \(1, 1, 2, 3\) must equal input shape",
+    ),
+    (
+        dict(indices=np.full((1, 1, 2, 2), 99, np.int64)),
+        ValueError,
+        r"indices\(0, 0, 0, 0\)=99 is outside the output plane of 4 x 4",
+    ),
     (dict(indices=np.full((1, 1, 2, 2), -1, np.int64)), ValueError, r"is outside the output plane"),
     (dict(indices=np.zeros((1, 1, 2, 2))), TypeError, r"indices must be an integer array"),
     (dict(output_size=(9, 4)), ValueError, r"output_size H=9 must be between 2 and 6"),
@@ -190,13 +199,17 @@ POOL_BAD = [
     (dict(kernel_size=2, num_threads=0), ValueError, r"num_threads=0 must be >= 1"),
     (dict(input=np.zeros((4, 4)), kernel_size=2), ValueError, r"input must be 3-D \(C, H, W\) or 4-D"),
     (dict(input=np.zeros((1, 4, 4), complex), kernel_size=2), TypeError, r"complex input"),
-    (dict(input=np.zeros((1, 1, 3)), kernel_size=(1, 2), dilation=(1, 4), padding=(0, 1)), ValueError,
-     r"holds no input element"),
+    (
+        dict(input=np.zeros((1, 1, 3)), kernel_size=(1, 2), dilation=(1, 4), padding=(0, 1)),
+        ValueError,
+        r"holds no input element",
+    ),
 ]
 
 
 POOL_CASES = [(max_pool2d, *case) for case in POOL_BAD] + [
-    (avg_pool2d, *case) for case in POOL_BAD if "dilation" not in case[0]]  # avg has no dilation
+    (avg_pool2d, *case) for case in POOL_BAD if "dilation" not in case[0]
+]  # avg has no dilation
 
 
 @pytest.mark.parametrize("fn,kwargs,exc,match", POOL_CASES, ids=[f"{c[0].__name__}: {c[3]}" for c in POOL_CASES])
@@ -213,6 +226,7 @@ def test_divisor_override_validated():
 
 
 # ------------------------------------------------------------------ PyTorch
+
 
 @requires_torch
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -243,8 +257,9 @@ def test_vs_torch(seed, kind, dtype):
         for cip in (True, False):
             for div in (None, 2):
                 ta = F.avg_pool2d(tx, cfg["k"], cfg["s"], cfg["p"], cfg["ceil"], cip, div).numpy()
-                np.testing.assert_allclose(avg_pool2d(x, cfg["k"], cfg["s"], cfg["p"], cfg["ceil"], cip, div), ta,
-                                           rtol=1e-6, atol=1e-6)
+                np.testing.assert_allclose(
+                    avg_pool2d(x, cfg["k"], cfg["s"], cfg["p"], cfg["ceil"], cip, div), ta, rtol=1e-6, atol=1e-6
+                )
         try:
             tun = F.max_unpool2d(tv, ti, cfg["k"], cfg["s"], cfg["p"], output_size=x.shape[2:]).numpy()
         except (ValueError, RuntimeError):  # torch refuses this output_size: so must we

@@ -3,10 +3,11 @@ references, random invalid ones that must raise ValueError/TypeError and nothing
 
 import numpy as np
 import pytest
-from reference import avg_pool_ref, conv2d_ref, max_pool_ref, pool_out
 from scipy import signal as ss
 
 import fastconv
+
+from reference import avg_pool_ref, conv2d_ref, max_pool_ref, pool_out
 
 hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
@@ -47,11 +48,23 @@ def conv_configs(draw):
     pads = [draw(st.integers(0, 14)) for _ in range(4)]
     pads[1] += max(0, d[0] * (kH - 1) + 1 - (H + pads[0] + pads[1]))
     pads[3] += max(0, d[1] * (kW - 1) + 1 - (W + pads[2] + pads[3]))
-    return dict(N=draw(st.integers(0, 2)), C=cg * g, H=H, W=W, Cout=coutg * g, k=(kH, kW), s=s, d=d,
-                pads=tuple(pads), g=g, mode=draw(st.sampled_from(MODES)),
-                dtype=draw(st.sampled_from([np.float32, np.float64])),
-                layout=draw(st.sampled_from(["c", "fortran", "negative", "strided", "bigendian", "readonly"])),
-                special=draw(st.booleans()), seed=draw(st.integers(0, 2**31)))
+    return dict(
+        N=draw(st.integers(0, 2)),
+        C=cg * g,
+        H=H,
+        W=W,
+        Cout=coutg * g,
+        k=(kH, kW),
+        s=s,
+        d=d,
+        pads=tuple(pads),
+        g=g,
+        mode=draw(st.sampled_from(MODES)),
+        dtype=draw(st.sampled_from([np.float32, np.float64])),
+        layout=draw(st.sampled_from(["c", "fortran", "negative", "strided", "bigendian", "readonly"])),
+        special=draw(st.booleans()),
+        seed=draw(st.integers(0, 2**31)),
+    )
 
 
 @SETTINGS
@@ -79,12 +92,19 @@ def test_conv2d_property(cfg):
 @st.composite
 def pool_configs(draw):
     k = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
-    return dict(k=k, s=(draw(st.integers(1, 5)), draw(st.integers(1, 5))),
-                p=(draw(st.integers(0, k[0] // 2)), draw(st.integers(0, k[1] // 2))),
-                d=(draw(st.integers(1, 3)), draw(st.integers(1, 3))), ceil=draw(st.booleans()),
-                H=draw(st.integers(1, 11)), W=draw(st.integers(1, 11)), N=draw(st.integers(0, 2)),
-                layout=draw(st.sampled_from(["c", "fortran", "negative", "strided", "bigendian"])),
-                ties=draw(st.booleans()), seed=draw(st.integers(0, 2**31)))
+    return dict(
+        k=k,
+        s=(draw(st.integers(1, 5)), draw(st.integers(1, 5))),
+        p=(draw(st.integers(0, k[0] // 2)), draw(st.integers(0, k[1] // 2))),
+        d=(draw(st.integers(1, 3)), draw(st.integers(1, 3))),
+        ceil=draw(st.booleans()),
+        H=draw(st.integers(1, 11)),
+        W=draw(st.integers(1, 11)),
+        N=draw(st.integers(0, 2)),
+        layout=draw(st.sampled_from(["c", "fortran", "negative", "strided", "bigendian"])),
+        ties=draw(st.booleans()),
+        seed=draw(st.integers(0, 2**31)),
+    )
 
 
 @SETTINGS
@@ -112,15 +132,26 @@ def test_pooling_property(cfg):
     np.testing.assert_array_equal(got_i, ref_i)
     if d == (1, 1):
         for cip in (True, False):
-            np.testing.assert_allclose(fastconv.avg_pool2d(xl, k, s, p, ceil, cip), avg_pool_ref(x, k, s, p, ceil, cip, None),
-                                       rtol=1e-12, atol=1e-12)
+            np.testing.assert_allclose(
+                fastconv.avg_pool2d(xl, k, s, p, ceil, cip),
+                avg_pool_ref(x, k, s, p, ceil, cip, None),
+                rtol=1e-12,
+                atol=1e-12,
+            )
 
 
 @SETTINGS
-@given(H=st.integers(1, 14), W=st.integers(1, 14), kh=st.integers(1, 9), kw=st.integers(1, 9),
-       mode=st.sampled_from(["full", "same", "valid"]), boundary=st.sampled_from(["fill", "wrap", "symm"]),
-       fn=st.sampled_from(["correlate2d", "convolve2d"]), method=st.sampled_from(["auto", "direct", "fft", "separable"]),
-       seed=st.integers(0, 2**31))
+@given(
+    H=st.integers(1, 14),
+    W=st.integers(1, 14),
+    kh=st.integers(1, 9),
+    kw=st.integers(1, 9),
+    mode=st.sampled_from(["full", "same", "valid"]),
+    boundary=st.sampled_from(["fill", "wrap", "symm"]),
+    fn=st.sampled_from(["correlate2d", "convolve2d"]),
+    method=st.sampled_from(["auto", "direct", "fft", "separable"]),
+    seed=st.integers(0, 2**31),
+)
 def test_signal_property(H, W, kh, kw, mode, boundary, fn, method, seed):
     r = np.random.default_rng(seed)
     a, k = r.standard_normal((H, W)), r.standard_normal((kh, kw))
@@ -134,10 +165,17 @@ def test_signal_property(H, W, kh, kw, mode, boundary, fn, method, seed):
     np.testing.assert_allclose(got, ref, rtol=1e-9, atol=1e-9)
 
 
-junk = st.one_of(st.integers(-3, 5), st.integers(-(2**70), 2**70), st.floats(allow_nan=True), st.none(),
-                 st.text(max_size=3), st.tuples(st.integers(-2, 4), st.integers(-2, 4)),
-                 st.tuples(st.integers(-2, 3)), st.booleans(),
-                 st.tuples(st.tuples(st.integers(-1, 3), st.integers(-1, 3)), st.tuples(st.integers(-1, 3), st.integers(-1, 3))))
+junk = st.one_of(
+    st.integers(-3, 5),
+    st.integers(-(2**70), 2**70),
+    st.floats(allow_nan=True),
+    st.none(),
+    st.text(max_size=3),
+    st.tuples(st.integers(-2, 4), st.integers(-2, 4)),
+    st.tuples(st.integers(-2, 3)),
+    st.booleans(),
+    st.tuples(st.tuples(st.integers(-1, 3), st.integers(-1, 3)), st.tuples(st.integers(-1, 3), st.integers(-1, 3))),
+)
 shapes = st.lists(st.integers(0, 6), min_size=0, max_size=5).map(tuple)
 dtypes = st.sampled_from([np.float32, np.float64, np.int8, np.complex64, np.bool_, object])
 
@@ -149,20 +187,38 @@ def _array(shape, dtype):
 
 
 @SETTINGS
-@given(xs=shapes, ws=shapes, xd=dtypes, stride=junk, padding=st.one_of(junk, st.sampled_from(["same", "valid", "bad"])),
-       dilation=junk, groups=junk, mode=st.sampled_from(MODES + ["nope", None]), nt=st.one_of(st.none(), junk))
+@given(
+    xs=shapes,
+    ws=shapes,
+    xd=dtypes,
+    stride=junk,
+    padding=st.one_of(junk, st.sampled_from(["same", "valid", "bad"])),
+    dilation=junk,
+    groups=junk,
+    mode=st.sampled_from(MODES + ["nope", None]),
+    nt=st.one_of(st.none(), junk),
+)
 def test_conv2d_invalid_raises_cleanly(xs, ws, xd, stride, padding, dilation, groups, mode, nt):
     try:
-        y = fastconv.conv2d(_array(xs, xd), _array(ws, np.float32), None, stride, padding, dilation, groups, mode,
-                            num_threads=nt)
+        y = fastconv.conv2d(
+            _array(xs, xd), _array(ws, np.float32), None, stride, padding, dilation, groups, mode, num_threads=nt
+        )
     except (ValueError, TypeError):
         return
     assert y.shape == fastconv.conv2d_output_shape(xs, ws, stride, padding, dilation)
 
 
 @SETTINGS
-@given(xs=shapes, xd=dtypes, k=junk, s=st.one_of(st.none(), junk), p=junk, d=junk, ceil=st.one_of(st.booleans(), junk),
-       idx=st.booleans())
+@given(
+    xs=shapes,
+    xd=dtypes,
+    k=junk,
+    s=st.one_of(st.none(), junk),
+    p=junk,
+    d=junk,
+    ceil=st.one_of(st.booleans(), junk),
+    idx=st.booleans(),
+)
 def test_pooling_invalid_raises_cleanly(xs, xd, k, s, p, d, ceil, idx):
     try:
         res = fastconv.max_pool2d(_array(xs, xd), k, s, p, d, ceil, idx)
@@ -173,8 +229,13 @@ def test_pooling_invalid_raises_cleanly(xs, xd, k, s, p, d, ceil, idx):
 
 
 @SETTINGS
-@given(a=shapes, b=shapes, mode=st.sampled_from(["full", "same", "valid", "x"]),
-       boundary=st.sampled_from(["fill", "wrap", "symm", "y"]), fill=st.one_of(st.floats(), st.text(max_size=2)))
+@given(
+    a=shapes,
+    b=shapes,
+    mode=st.sampled_from(["full", "same", "valid", "x"]),
+    boundary=st.sampled_from(["fill", "wrap", "symm", "y"]),
+    fill=st.one_of(st.floats(), st.text(max_size=2)),
+)
 def test_signal_invalid_raises_cleanly(a, b, mode, boundary, fill):
     try:
         fastconv.correlate2d(np.ones(a), np.ones(b), mode, boundary, fill)
@@ -183,8 +244,14 @@ def test_signal_invalid_raises_cleanly(a, b, mode, boundary, fill):
 
 
 @SETTINGS
-@given(H=st.integers(1, 12), W=st.integers(1, 12), k=st.integers(1, 4), s=st.integers(1, 4),
-       extra=st.integers(-3, 3), seed=st.integers(0, 2**31))
+@given(
+    H=st.integers(1, 12),
+    W=st.integers(1, 12),
+    k=st.integers(1, 4),
+    s=st.integers(1, 4),
+    extra=st.integers(-3, 3),
+    seed=st.integers(0, 2**31),
+)
 def test_max_unpool2d_property(H, W, k, s, extra, seed):
     """Round trip from max_pool2d, with output sizes around the default: either PyTorch's size
     rule refuses it (ValueError) or every value lands at its index, zeros elsewhere."""
@@ -208,9 +275,11 @@ def test_max_unpool2d_property(H, W, k, s, extra, seed):
 @SETTINGS
 @given(xs=shapes, ws=shapes, stride=junk, padding=junk, dilation=junk, groups=junk, bias=st.booleans())
 def test_shape_functions_raise_cleanly(xs, ws, stride, padding, dilation, groups, bias):
-    for call in (lambda: fastconv.conv2d_output_shape(xs, ws, stride, padding, dilation),
-                 lambda: fastconv.conv2d_cost(xs, ws, stride, padding, dilation, groups, bias),
-                 lambda: fastconv.pool2d_output_shape(xs, stride, None, 0, dilation)):
+    for call in (
+        lambda: fastconv.conv2d_output_shape(xs, ws, stride, padding, dilation),
+        lambda: fastconv.conv2d_cost(xs, ws, stride, padding, dilation, groups, bias),
+        lambda: fastconv.pool2d_output_shape(xs, stride, None, 0, dilation),
+    ):
         try:
             call()
         except (ValueError, TypeError):

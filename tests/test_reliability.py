@@ -10,10 +10,12 @@ import fastconv
 
 
 def _work(x, w, img, k):
-    return (fastconv.conv2d(x, w, padding=1, padding_mode="reflect"),
-            fastconv.max_pool2d(x, 3, 2, 1, return_indices=True),
-            fastconv.avg_pool2d(x, 2),
-            fastconv.correlate2d(img, k, "same", "symm"))
+    return (
+        fastconv.conv2d(x, w, padding=1, padding_mode="reflect"),
+        fastconv.max_pool2d(x, 3, 2, 1, return_indices=True),
+        fastconv.avg_pool2d(x, 2),
+        fastconv.correlate2d(img, k, "same", "symm"),
+    )
 
 
 def test_eight_python_threads_share_readonly_inputs():
@@ -52,7 +54,10 @@ def test_gil_released_during_the_work(call):
     """A pure-Python thread keeps running while a long call is in progress."""
     r = np.random.default_rng(1)
     if call == "conv2d":
-        x, w = r.standard_normal((4, 64, 96, 96)).astype(np.float32), r.standard_normal((128, 64, 5, 5)).astype(np.float32)
+        x, w = (
+            r.standard_normal((4, 64, 96, 96)).astype(np.float32),
+            r.standard_normal((128, 64, 5, 5)).astype(np.float32),
+        )
         f = lambda: fastconv.conv2d(x, w, padding=2, num_threads=1)  # noqa: E731
     elif call == "max_pool2d":
         x = r.standard_normal((16, 64, 128, 128)).astype(np.float32)

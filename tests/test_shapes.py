@@ -3,11 +3,11 @@ against the shapes the functions really produce."""
 
 import numpy as np
 import pytest
+
+from fastconv import ConvCost, conv2d, conv2d_cost, conv2d_output_shape, pool2d_output_shape
+
 from conftest import requires_torch
 from reference import pool_out as pool_size_formula  # PyTorch's pooling_output_shape, written out
-
-import fastconv
-from fastconv import ConvCost, conv2d, conv2d_cost, conv2d_output_shape, pool2d_output_shape
 
 
 def test_cost_textbook_example():
@@ -50,8 +50,9 @@ def test_output_shape_errors():
 
 
 @pytest.mark.parametrize("n", [1, 2, 5, 7, 8, 32])
-@pytest.mark.parametrize("k,s,p,d", [(1, 1, 0, 1), (2, 2, 0, 1), (3, 2, 1, 1), (2, 3, 0, 1),
-                                     (3, 3, 1, 1), (2, 1, 1, 2), (4, 3, 2, 1)])
+@pytest.mark.parametrize(
+    "k,s,p,d", [(1, 1, 0, 1), (2, 2, 0, 1), (3, 2, 1, 1), (2, 3, 0, 1), (3, 3, 1, 1), (2, 1, 1, 2), (4, 3, 2, 1)]
+)
 @pytest.mark.parametrize("ceil", [False, True])
 def test_pool_output_shape_formula(n, k, s, p, d, ceil):
     o = pool_size_formula(n, k, s, p, d, ceil)
@@ -79,8 +80,10 @@ def test_pool_shapes_textbook():
 
 @requires_torch
 @pytest.mark.parametrize("n", [3, 6, 7, 10])
-@pytest.mark.parametrize("k,s,p,d,ceil", [(2, 2, 0, 1, True), (3, 2, 1, 1, True), (2, 3, 1, 1, True),
-                                          (3, 2, 1, 2, False), (3, 3, 1, 1, True)])
+@pytest.mark.parametrize(
+    "k,s,p,d,ceil",
+    [(2, 2, 0, 1, True), (3, 2, 1, 1, True), (2, 3, 1, 1, True), (3, 2, 1, 2, False), (3, 3, 1, 1, True)],
+)
 def test_pool_shapes_vs_torch(n, k, s, p, d, ceil):
     import torch
 

@@ -15,8 +15,7 @@ TOL = {np.float32: dict(rtol=2e-4, atol=2e-4), np.float64: dict(rtol=1e-9, atol=
 
 
 def _scipy(fn, a, k, mode, boundary, fill=0.0):
-    return getattr(ss, fn)(a.astype(np.float64), k.astype(np.float64), mode=mode, boundary=boundary,
-                           fillvalue=fill)
+    return getattr(ss, fn)(a.astype(np.float64), k.astype(np.float64), mode=mode, boundary=boundary, fillvalue=fill)
 
 
 @pytest.mark.parametrize("fn", ["correlate2d", "convolve2d"])
@@ -40,8 +39,13 @@ def test_grid_vs_scipy(fn, mode, boundary, ishape):
                 got = f(a.astype(dtype), k.astype(dtype), mode, boundary, 1.25, method=method)
                 assert got.dtype == dtype and got.shape == ref.shape, (kshape, method)
                 scale = np.abs(a).max() * np.abs(k).sum()
-                np.testing.assert_allclose(got, ref, rtol=TOL[dtype]["rtol"],
-                                           atol=TOL[dtype]["atol"] * max(scale, 1), err_msg=str((kshape, method)))
+                np.testing.assert_allclose(
+                    got,
+                    ref,
+                    rtol=TOL[dtype]["rtol"],
+                    atol=TOL[dtype]["atol"] * max(scale, 1),
+                    err_msg=str((kshape, method)),
+                )
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -65,14 +69,12 @@ def test_separable_kernels_every_method(method, boundary, kshape):
 @pytest.mark.parametrize("boundary", ["fill", "wrap", "symm"])
 def test_fft_overlap_save_many_tiles(fn, mode, boundary, nt, monkeypatch):
     # small tiles, so that these images need many tiles with partial ones at the edges
-    from fastconv import signal as fs
 
     monkeypatch.setattr(fastconv._tuning, "FFT_TILE", 16)
     monkeypatch.setattr(fastconv._tuning, "FFT_THREADS_COST", 0)  # nt threads even for these small tiles
     r = np.random.default_rng(7)
     f = getattr(fastconv, fn)
-    for ishape, kshape in [((3, 61, 45), (5, 7)), ((1, 40, 33), (11, 9)), ((2, 37, 80), (1, 12)),
-                           ((1, 9, 70), (9, 2))]:
+    for ishape, kshape in [((3, 61, 45), (5, 7)), ((1, 40, 33), (11, 9)), ((2, 37, 80), (1, 12)), ((1, 9, 70), (9, 2))]:
         a = r.standard_normal(ishape)
         k = r.standard_normal(kshape)
         got = f(a, k, mode=mode, boundary=boundary, fillvalue=0.5, method="fft", num_threads=nt)
@@ -89,8 +91,9 @@ def test_batched_stack_equals_plane_by_plane():
     assert got.shape == (2, 3, 20, 25)
     for i in range(2):
         for j in range(3):
-            np.testing.assert_allclose(got[i, j], _scipy("correlate2d", stack[i, j], k, "same", "wrap"),
-                                       rtol=1e-4, atol=1e-4)
+            np.testing.assert_allclose(
+                got[i, j], _scipy("correlate2d", stack[i, j], k, "same", "wrap"), rtol=1e-4, atol=1e-4
+            )
     assert correlate2d(np.zeros((0, 8, 8)), k).shape == (0, 12, 11)
 
 
@@ -182,8 +185,15 @@ def test_pad_window_equals_numpy_pad(mode, dtype):
     code, np_mode = _args.PADDING_MODES[mode]
     r = np.random.default_rng(11)
     base = r.standard_normal((12, 40)).astype(dtype)
-    planes = [base[:1, :1], base[:1, :9], base[:7, :1], base[:5, :6], base[::2, 1::3], base[::-1, ::-2],
-              base[2:9, 3:30]]
+    planes = [
+        base[:1, :1],
+        base[:1, :9],
+        base[:7, :1],
+        base[:5, :6],
+        base[::2, 1::3],
+        base[::-1, ::-2],
+        base[2:9, 3:30],
+    ]
     for plane in planes:
         H, W = plane.shape
         m = 45  # padding on every side, larger than every plane
@@ -198,8 +208,11 @@ def test_pad_window_equals_numpy_pad(mode, dtype):
             dst = np.full((h, w), np.nan, dtype) if r.integers(2) else whole.imag
             before = plane.copy()
             _pack.pad_window(plane, dst, r0, c0, code, 2.5)
-            np.testing.assert_array_equal(dst, ref[r0 + m:r0 + m + h, c0 + m:c0 + m + w],
-                                          err_msg=str((plane.shape, plane.strides, r0, c0, h, w)))
+            np.testing.assert_array_equal(
+                dst,
+                ref[r0 + m : r0 + m + h, c0 + m : c0 + m + w],
+                err_msg=str((plane.shape, plane.strides, r0, c0, h, w)),
+            )
             np.testing.assert_array_equal(plane, before)
 
 
@@ -208,8 +221,6 @@ def test_fft_threads_stop_and_raise_on_failure():
     returns only after every thread is done."""
     import threading
     import time
-
-    from fastconv import signal as fs
 
     done = []
     lock = threading.Lock()
@@ -234,7 +245,7 @@ def test_fft_threads_stop_and_raise_on_failure():
 
 
 def test_auto_method_rule():
-    """"auto": direct up to 3x3, separable for rank-1 kernels, the FFT from FFT_MIN_TAPS
+    """ "auto": direct up to 3x3, separable for rank-1 kernels, the FFT from FFT_MIN_TAPS
     taps on planes of FFT_MIN_PIXELS, else direct; the pick runs and agrees with SciPy."""
     from fastconv import _plan, _tuning
     from fastconv import signal as fs
@@ -246,7 +257,7 @@ def test_auto_method_rule():
     k = r.standard_normal((side, side))
     assert fs.auto_method(k, big) == "fft"
     assert fs.auto_method(k, big - 1) == "direct"
-    assert fs.auto_method(k[:, :side - 2], big) == "direct" or side * (side - 2) >= taps
+    assert fs.auto_method(k[:, : side - 2], big) == "direct" or side * (side - 2) >= taps
     assert fs.auto_method(r.standard_normal((3, 3)), big) == "direct"
     assert fs.auto_method(np.outer(r.standard_normal(side), r.standard_normal(side)), big) == "separable"
     a = r.standard_normal((520, 1010)).astype(np.float32)  # same-mode output: 525200 pixels

@@ -12,8 +12,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def test_stubtest_clean():
     pytest.importorskip("mypy")
     cfg = os.path.join(ROOT, "pyproject.toml")
-    proc = subprocess.run([sys.executable, "-m", "mypy.stubtest", "fastconv", "--mypy-config-file", cfg],
-                          capture_output=True, text=True, cwd=ROOT, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-m", "mypy.stubtest", "fastconv", "--mypy-config-file", cfg],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
@@ -37,8 +42,9 @@ def test_max_pool2d_overloads_reveal_types(tmp_path):
         "d = fastconv.max_pool2d(x, 2, return_indices=False)\n"
         "reveal_type(a)\nreveal_type(b)\nreveal_type(c)\nreveal_type(d)\n"
     )
-    proc = subprocess.run([sys.executable, "-m", "mypy", "--no-incremental", str(src)],
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-m", "mypy", "--no-incremental", str(src)], capture_output=True, text=True, timeout=600
+    )
     lines = [ln for ln in proc.stdout.splitlines() if "Revealed type" in ln]
     assert len(lines) == 4, proc.stdout + proc.stderr
     assert "tuple[" not in lines[0] and "tuple[" in lines[1] and "tuple[" in lines[2]

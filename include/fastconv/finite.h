@@ -12,14 +12,14 @@
 
 #include <stdint.h>
 
-#define FC_DEF_NONFINITE(T, NAME)                                                                  \
-    static inline int NAME(const T *x, int64_t n, int64_t s) {                                     \
-        int bad = 0;                                                                               \
-        if (s == 1)                                                                                \
-            for (int64_t i = 0; i < n; ++i) bad |= !(x[i] - x[i] == 0);                           \
-        else                                                                                       \
-            for (int64_t i = 0; i < n; ++i) bad |= !(x[i * s] - x[i * s] == 0);                   \
-        return bad;                                                                                \
+#define FC_DEF_NONFINITE(T, NAME)                                                                                      \
+    static inline int NAME(const T *x, int64_t n, int64_t s) {                                                         \
+        int bad = 0;                                                                                                   \
+        if (s == 1)                                                                                                    \
+            for (int64_t i = 0; i < n; ++i) bad |= !(x[i] - x[i] == 0);                                                \
+        else                                                                                                           \
+            for (int64_t i = 0; i < n; ++i) bad |= !(x[i * s] - x[i * s] == 0);                                        \
+        return bad;                                                                                                    \
     }
 /* 1 when one of the n values x[0], x[s], ..., x[(n - 1) s] is NaN or +-inf. */
 FC_DEF_NONFINITE(float, fc_nonfinite_f)

@@ -3,8 +3,8 @@
  * depthwise kernels and Winograd.
  *
  * Glossary: C input channels of a group; H x W the unpadded input plane; Ho x Wo the output
- * plane; kH x kW the kernel; sh, sw the convolution stride and dh, dw its dilation; sC, sH,
- * sW the input's element strides (channel, row, column); pt, pl the padding before the first
+ * plane; kH x kW the kernel; sh, sw the convolution stride and dh, dw its dilation; xsC, xsH,
+ * xsW the input's element strides (channel, row, column); pt, pl the padding before the first
  * row and column; Wp the padded columns read; a packed row holds npha column phases of Wq
  * elements, phase q holding padded columns pstart[q] + j*sw; xoff[kw] is kernel column kw's
  * offset inside a packed row; rstep the elements between band rows.
@@ -15,28 +15,28 @@
 #include <stdint.h>
 
 typedef struct {
-    int64_t C;                 /* input channels read by one output channel (C_in / groups) */
-    int64_t H, W;              /* unpadded input plane */
-    int64_t sC, sH, sW;        /* input strides, in elements (may be negative) */
-    int64_t kH, kW;            /* kernel */
-    int64_t sh, sw, dh, dw;    /* convolution stride and dilation */
-    int64_t Ho, Wo;            /* output plane */
-    int64_t pt, pl;            /* padding before the first row / column */
-    int64_t Wp;                /* padded columns read */
-    int mode;                  /* FC_PAD_* */
-    int64_t npha;              /* column phases packed per row */
-    const int64_t *pstart;     /* padded column where phase q starts (then every sw-th column) */
-    int64_t Wq;                /* length of one packed phase (>= what the kernels read) */
-    const int64_t *xoff;       /* per kernel column: offset of its tap inside a packed row */
-    int64_t rstep;             /* elements between band rows: npha * Wq, or sH when the
+    int64_t C;              /* input channels read by one output channel (C_in / groups) */
+    int64_t H, W;           /* unpadded input plane */
+    int64_t xsC, xsH, xsW;  /* input strides, in elements (may be negative) */
+    int64_t kH, kW;         /* kernel */
+    int64_t sh, sw, dh, dw; /* convolution stride and dilation */
+    int64_t Ho, Wo;         /* output plane */
+    int64_t pt, pl;         /* padding before the first row / column */
+    int64_t Wp;             /* padded columns read */
+    int mode;               /* FC_PAD_* */
+    int64_t npha;           /* column phases packed per row */
+    const int64_t *pstart;  /* padded column where phase q starts (then every sw-th column) */
+    int64_t Wq;             /* length of one packed phase (>= what the kernels read) */
+    const int64_t *xoff;    /* per kernel column: offset of its tap inside a packed row */
+    int64_t rstep;          /* elements between band rows: npha * Wq, or xsH when the
                                 * kernels read the input in place */
 } fc_conv_geom;
 
 /* Build the row list of a band: the padded rows read by output rows [oh0, oh0 + R).
  * "contiguous" (every row of the span, when taps overlap or sit close) or one row per
  * (output row, kernel row).  Returns the number of band rows; fills ridx[R*kH]. */
-static inline int64_t fc_band_rows(const fc_conv_geom *g, int64_t oh0, int64_t R, int contiguous,
-                                   int64_t *rowsrc, int64_t *ridx) {
+static inline int64_t fc_band_rows(const fc_conv_geom *g, int64_t oh0, int64_t R, int contiguous, int64_t *rowsrc,
+                                   int64_t *ridx) {
     const int64_t r0 = oh0 * g->sh;
     if (contiguous) {
         const int64_t span = (R - 1) * g->sh + (g->kH - 1) * g->dh + 1;

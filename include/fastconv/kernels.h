@@ -16,31 +16,31 @@
 #include "fastconv/pool/geom.h"
 
 /* The fields of a table of T kernels; see each kernel's own header for its arguments. */
-#define FC_TABLE_FIELDS(T)                                                                          \
-    /* pack/band.h */                                                                               \
-    void (*pack_band)(const T *x, const fc_conv_geom *g, const int64_t *rowsrc, int64_t nrows, T fill, T *dst); \
-    void (*pack_weights)(const T *w, const int64_t *ws, int64_t cout, int64_t cin, int64_t kH, int64_t kW, \
-                         int64_t ocb, T *dst);                                                      \
-    /* direct/band.h */                                                                             \
-    void (*conv_band)(int kind, const T *xband, int64_t cstep, const int64_t *ridx, const T *wpack, int64_t ocb, \
-                      const T *bias, int64_t cout, const fc_conv_geom *g, int64_t oh0, int64_t R, T *out,      \
-                      int64_t plane);                                                               \
-    /* depthwise/band.h */                                                                          \
-    void (*dw_band)(int kind, const T *x, int64_t sH, const fc_conv_geom *g, const int64_t *colmap,          \
-                    const T *fillrow, T fill, const T *w, T b, int64_t oh0, int64_t R, T *out, int64_t rg,    \
-                    const T **rowp, T *edge, const T **eptr, T *tmp, const T *nx, int64_t nxrows, int stream); \
-    /* winograd/transform.h, winograd/band.h */                                                     \
-    void (*wino_weights)(int m, const T *w, const int64_t *ws, int64_t nvalid, int64_t cin, int64_t ocb,     \
-                         int64_t xs, T *U);                                                         \
-    void (*wino_band)(int kind, const T *band, int64_t nrows, const fc_conv_geom *g, int64_t Rt, int64_t ntc, \
-                      int dw, const T *U, int64_t cout, const T *bias, T *V, T *M, int64_t oh0, T *out,      \
-                      int64_t plane, int64_t Ho, int64_t Wo, int64_t ldo);                          \
-    /* pool/rows.h (in the 32-byte variants only; NULL in the others) */                           \
-    void (*max_pool_rows)(const T *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1, T *out, int64_t *idx); \
-    void (*max_pool_2x2_rows)(const T *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1, T *out);         \
-    void (*avg_pool_rows)(const T *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1, int count_include_pad, \
-                          int64_t divisor_override, T *out, T *acc);                                \
-    int64_t (*unpool_plane)(const T *v, int64_t vs0, int64_t vs1, const int64_t *idx, int64_t is0, int64_t is1, \
+#define FC_TABLE_FIELDS(T)                                                                                             \
+    /* pack/band.h */                                                                                                  \
+    void (*pack_band)(const T *x, const fc_conv_geom *g, const int64_t *rowsrc, int64_t nrows, T fill, T *dst);        \
+    void (*pack_weights)(const T *w, const int64_t *ws, int64_t cout, int64_t cin, int64_t kH, int64_t kW,             \
+                         int64_t ocb, T *dst);                                                                         \
+    /* direct/band.h */                                                                                                \
+    void (*conv_band)(int kind, const T *xband, int64_t cstep, const int64_t *ridx, const T *wpack, int64_t ocb,       \
+                      const T *bias, int64_t cout, const fc_conv_geom *g, int64_t oh0, int64_t R, T *out,              \
+                      int64_t plane);                                                                                  \
+    /* depthwise/band.h */                                                                                             \
+    void (*dw_band)(int kind, const T *x, int64_t xsH, const fc_conv_geom *g, const int64_t *colmap, const T *fillrow, \
+                    T fill, const T *w, T b, int64_t oh0, int64_t R, T *out, int64_t rg, const T **rowp, T *edge,      \
+                    const T **eptr, T *tmp, const T *nx, int64_t nxrows, int stream);                                  \
+    /* winograd/transform.h, winograd/band.h */                                                                        \
+    void (*wino_weights)(int m, const T *w, const int64_t *ws, int64_t nvalid, int64_t cin, int64_t ocb, int64_t xs,   \
+                         T *U);                                                                                        \
+    void (*wino_band)(int kind, const T *band, int64_t nrows, const fc_conv_geom *g, int64_t Rt, int64_t ntc, int dw,  \
+                      const T *U, int64_t cout, const T *bias, T *V, T *M, int64_t oh0, T *out, int64_t plane,         \
+                      int64_t Ho, int64_t Wo, int64_t ldo);                                                            \
+    /* pool/rows.h (in the 32-byte variants only; NULL in the others) */                                               \
+    void (*max_pool_rows)(const T *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1, T *out, int64_t *idx);          \
+    void (*max_pool_2x2_rows)(const T *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1, T *out);                    \
+    void (*avg_pool_rows)(const T *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1, int count_include_pad,          \
+                          int64_t divisor_override, T *out, T *acc);                                                   \
+    int64_t (*unpool_plane)(const T *v, int64_t vs0, int64_t vs1, const int64_t *idx, int64_t is0, int64_t is1,        \
                             int64_t h, int64_t w, T *out, int64_t size);
 
 typedef struct {

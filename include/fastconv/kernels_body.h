@@ -23,17 +23,19 @@
 #include "fastconv/winograd/band.h"
 #if defined(FC_VARIANT_F32) || defined(FC_VARIANT_D32)
 #include "fastconv/pool/rows.h"
-#define FC_POOL_ENTRIES                                                                             \
-    .max_pool_rows = fc_max_pool_rows, .max_pool_2x2_rows = fc_max_pool_2x2_rows,                   \
-    .avg_pool_rows = fc_avg_pool_rows, .unpool_plane = fc_unpool_plane,
+#define FC_POOL_ENTRIES                                                                                                \
+    .max_pool_rows = fc_max_pool_rows, .max_pool_2x2_rows = fc_max_pool_2x2_rows, .avg_pool_rows = fc_avg_pool_rows,   \
+    .unpool_plane = fc_unpool_plane,
 #else
 #define FC_POOL_ENTRIES
 #endif
 
 /* The variant's table: src/kernels/<variant>.c defines it as fc_table_<variant>. */
-#define FC_TABLE_INIT                                                                               \
-    {                                                                                               \
-        .pack_band = fc_pack_band, .pack_weights = fc_pack_weights, .conv_band = fc_conv_band,      \
-        .dw_band = fc_dw_band, .wino_weights = fc_wino_weights, .wino_band = fc_wino_band,          \
-        FC_POOL_ENTRIES                                                                             \
-    }
+#define FC_TABLE_INIT                                                                                                  \
+    {.pack_band = fc_pack_band,                                                                                        \
+     .pack_weights = fc_pack_weights,                                                                                  \
+     .conv_band = fc_conv_band,                                                                                        \
+     .dw_band = fc_dw_band,                                                                                            \
+     .wino_weights = fc_wino_weights,                                                                                  \
+     .wino_band = fc_wino_band,                                                                                        \
+     FC_POOL_ENTRIES}

@@ -32,12 +32,9 @@ static inline int64_t fc_pad_index(int64_t i, int64_t n, int mode) {
         int64_t p = 2 * n, m = fc_mod(i, p);
         return m >= n ? p - 1 - m : m;
     }
-    case FC_PAD_REPLICATE:
-        return i < 0 ? 0 : n - 1;
-    case FC_PAD_CIRCULAR:
-        return fc_mod(i, n);
-    default:
-        return -1;
+    case FC_PAD_REPLICATE: return i < 0 ? 0 : n - 1;
+    case FC_PAD_CIRCULAR: return fc_mod(i, n);
+    default: return -1;
     }
 }
 

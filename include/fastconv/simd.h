@@ -14,8 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(FC_NO_MULTIVERSION) \
-    && !defined(__SANITIZE_ADDRESS__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(FC_NO_MULTIVERSION) &&                 \
+    !defined(__SANITIZE_ADDRESS__)
 #define FC_MULTIVERSION __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define FC_MULTIVERSION
@@ -55,17 +55,17 @@ static inline void fc_prefetch_bytes(const void *p, int64_t n) {
 #if defined(__GNUC__) && !defined(__clang__)
 #define FC_SHUFFLE2(a, b, sel) __builtin_shuffle((a), (b), (sel))
 #else
-#define FC_SHUFFLE2(a, b, sel)                                                                      \
-    __extension__({                                                                                 \
-        const __typeof__(a) fc_a_ = (a), fc_b_ = (b);                                               \
-        const __typeof__(sel) fc_s_ = (sel);                                                        \
-        __typeof__(a) fc_r_;                                                                        \
-        const int fc_n_ = (int)(sizeof(fc_a_) / sizeof(fc_a_[0]));                                  \
-        for (int fc_l_ = 0; fc_l_ < fc_n_; ++fc_l_) {                                               \
-            const int fc_i_ = (int)fc_s_[fc_l_];                                                    \
-            fc_r_[fc_l_] = fc_i_ < fc_n_ ? fc_a_[fc_i_] : fc_b_[fc_i_ - fc_n_];                     \
-        }                                                                                           \
-        fc_r_;                                                                                      \
+#define FC_SHUFFLE2(a, b, sel)                                                                                         \
+    __extension__({                                                                                                    \
+        const __typeof__(a) fc_a_ = (a), fc_b_ = (b);                                                                  \
+        const __typeof__(sel) fc_s_ = (sel);                                                                           \
+        __typeof__(a) fc_r_;                                                                                           \
+        const int fc_n_ = (int)(sizeof(fc_a_) / sizeof(fc_a_[0]));                                                     \
+        for (int fc_l_ = 0; fc_l_ < fc_n_; ++fc_l_) {                                                                  \
+            const int fc_i_ = (int)fc_s_[fc_l_];                                                                       \
+            fc_r_[fc_l_] = fc_i_ < fc_n_ ? fc_a_[fc_i_] : fc_b_[fc_i_ - fc_n_];                                        \
+        }                                                                                                              \
+        fc_r_;                                                                                                         \
     })
 #endif
 #define FC_RESTRICT __restrict__

@@ -76,19 +76,19 @@ typedef __typeof__((FC_V){0} < (FC_V){0}) fc_sel;
 #include <immintrin.h> /* declares the builtins below */
 typedef int fc_vi64 __attribute__((vector_size(64)));
 typedef long long fc_vq64 __attribute__((vector_size(64)));
-#define FC_DEF_ALIGNR(NAME, V, I, B, M)                                                             \
-    FC_INLINE V NAME(V lo, V hi, int k) {                                                           \
-        const I a = (I)hi, b = (I)lo, z = {0};                                                      \
-        switch (k) {                                                                                \
-        case 1: return (V)B(a, b, 1, z, (M)-1);                                                     \
-        case 2: return (V)B(a, b, 2, z, (M)-1);                                                     \
-        case 3: return (V)B(a, b, 3, z, (M)-1);                                                     \
-        case 4: return (V)B(a, b, 4, z, (M)-1);                                                     \
-        case 5: return (V)B(a, b, 5, z, (M)-1);                                                     \
-        case 6: return (V)B(a, b, 6, z, (M)-1);                                                     \
-        case 7: return (V)B(a, b, 7, z, (M)-1);                                                     \
-        default: return lo;                                                                         \
-        }                                                                                           \
+#define FC_DEF_ALIGNR(NAME, V, I, B, M)                                                                                \
+    FC_INLINE V NAME(V lo, V hi, int k) {                                                                              \
+        const I a = (I)hi, b = (I)lo, z = {0};                                                                         \
+        switch (k) {                                                                                                   \
+        case 1: return (V)B(a, b, 1, z, (M) - 1);                                                                      \
+        case 2: return (V)B(a, b, 2, z, (M) - 1);                                                                      \
+        case 3: return (V)B(a, b, 3, z, (M) - 1);                                                                      \
+        case 4: return (V)B(a, b, 4, z, (M) - 1);                                                                      \
+        case 5: return (V)B(a, b, 5, z, (M) - 1);                                                                      \
+        case 6: return (V)B(a, b, 6, z, (M) - 1);                                                                      \
+        case 7: return (V)B(a, b, 7, z, (M) - 1);                                                                      \
+        default: return lo;                                                                                            \
+        }                                                                                                              \
     }
 FC_DEF_ALIGNR(fc_alignr_f64, fc_vf64, fc_vi64, __builtin_ia32_alignd512_mask, unsigned short)
 FC_DEF_ALIGNR(fc_alignr_d64, fc_vd64, fc_vq64, __builtin_ia32_alignq512_mask, unsigned char)

@@ -7,12 +7,12 @@ never imports CuPy or Dask.
 from __future__ import annotations
 
 from fastconv._buffers import buffer_cache_info, set_buffer_cache
+from fastconv._config import show_config
 from fastconv._omp import get_num_threads, openmp_enabled, set_num_threads
 from fastconv.conv import conv2d, explain
-from fastconv.shapes import ConvCost, conv2d_cost, conv2d_output_shape, pool2d_output_shape
 from fastconv.pool import avg_pool2d, max_pool2d, max_unpool2d
+from fastconv.shapes import ConvCost, conv2d_cost, conv2d_output_shape, pool2d_output_shape
 from fastconv.signal import convolve2d, correlate2d
-from fastconv._config import show_config
 
 __version__ = "0.1.0"
 

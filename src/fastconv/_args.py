@@ -35,6 +35,7 @@ MAX_RESULT_BYTES = 2**48
 
 # --------------------------------------------------------------------------- array kinds
 
+
 def is_cupy(a: Any) -> bool:
     """True for a CuPy ndarray, decided without importing CuPy."""
     return type(a).__module__.split(".", 1)[0] == "cupy"
@@ -51,12 +52,14 @@ def array_kind(fn: str, **arrays: Any) -> str:
     found = set(kinds.values())
     if len(found) > 1:
         desc = ", ".join(f"{n} is a {'CuPy' if k == 'cupy' else 'NumPy'} array" for n, k in kinds.items())
-        raise TypeError(f"{fn}: cannot mix NumPy and CuPy arrays in one call ({desc}); "
-                        "move them to the same device first")
+        raise TypeError(
+            f"{fn}: cannot mix NumPy and CuPy arrays in one call ({desc}); move them to the same device first"
+        )
     return found.pop() if found else "numpy"
 
 
 # --------------------------------------------------------------------------- scalars
+
 
 def check_int(value: Any, name: str, fn: str, minimum: int = 0) -> int:
     """An int (or NumPy integer) >= minimum; bools and floats are a TypeError."""
@@ -77,8 +80,10 @@ def as_pair(value: Any, name: str, fn: str, minimum: int = 1) -> Tuple[int, int]
             v = check_int(value[0], name, fn, minimum)
             return (v, v)
         if len(value) != 2:
-            raise ValueError(f"{fn}: {name}={tuple(value)!r} must be an int, a pair (h, w) or a "
-                             "one-element tuple (v,) meaning (v, v)")
+            raise ValueError(
+                f"{fn}: {name}={tuple(value)!r} must be an int, a pair (h, w) or a "
+                "one-element tuple (v,) meaning (v, v)"
+            )
         return (check_int(value[0], name, fn, minimum), check_int(value[1], name, fn, minimum))
     v = check_int(value, name, fn, minimum)
     return (v, v)
@@ -90,6 +95,7 @@ def default_stride(stride: Any) -> bool:
 
 
 # --------------------------------------------------------------------------- dtypes
+
 
 def result_dtype(fn: str, **arrays: Any) -> np.dtype:
     """The dtype policy, shared by every function: ``np.result_type(*arrays, np.float32)``,
@@ -111,15 +117,19 @@ def result_dtype(fn: str, **arrays: Any) -> np.dtype:
             continue
         dt = a.dtype
         if dt.kind == "c":
-            raise TypeError(f"{fn}: complex input ({name} has dtype {dt}) is not supported; pass "
-                            "real arrays (e.g. the .real and .imag parts separately)")
+            raise TypeError(
+                f"{fn}: complex input ({name} has dtype {dt}) is not supported; pass "
+                "real arrays (e.g. the .real and .imag parts separately)"
+            )
         if dt.kind not in "biuf":
             raise TypeError(f"{fn}: {name} must be a numeric array, got dtype {dt}")
         dts.append(dt)
     dt = np.result_type(*dts, np.float32)
     if dt not in (np.float32, np.float64):
-        raise TypeError(f"{fn}: inputs of dtypes {', '.join(map(str, dts))} promote to {dt}; "
-                        "only float32 and float64 are computed (cast to one of them)")
+        raise TypeError(
+            f"{fn}: inputs of dtypes {', '.join(map(str, dts))} promote to {dt}; "
+            "only float32 and float64 are computed (cast to one of them)"
+        )
     return np.dtype(dt)
 
 
@@ -155,14 +165,20 @@ def kernel_ready(a: np.ndarray, dtype: np.dtype) -> np.ndarray:
 
 # --------------------------------------------------------------------------- geometry
 
+
 def conv_out_size(n: int, p0: int, p1: int, k: int, s: int, d: int) -> int:
     """floor((n + p0 + p1 - d*(k-1) - 1) / s) + 1 (may be <= 0 when the kernel does not fit)."""
     return (n + p0 + p1 - d * (k - 1) - 1) // s + 1
 
 
-def normalize_padding(padding: Any, ksize: Tuple[int, int], stride: Tuple[int, int],
-                      dilation: Tuple[int, int], in_hw: Tuple[int, int], fn: str,
-                      ) -> Tuple[int, int, int, int]:
+def normalize_padding(
+    padding: Any,
+    ksize: Tuple[int, int],
+    stride: Tuple[int, int],
+    dilation: Tuple[int, int],
+    in_hw: Tuple[int, int],
+    fn: str,
+) -> Tuple[int, int, int, int]:
     """``padding`` (int, (pH, pW), ((top, bottom), (left, right)), "valid" or "same") ->
     (top, bottom, left, right)."""
     if isinstance(padding, str):
@@ -175,8 +191,9 @@ def normalize_padding(padding: Any, ksize: Tuple[int, int], stride: Tuple[int, i
                 total = max((out - 1) * s + d * (k - 1) + 1 - n, 0)
                 pads += [total // 2, total - total // 2]
             return (pads[0], pads[1], pads[2], pads[3])
-        raise ValueError(f"{fn}: padding={padding!r} must be 'valid', 'same', an int, (pH, pW) "
-                         "or ((top, bottom), (left, right))")
+        raise ValueError(
+            f"{fn}: padding={padding!r} must be 'valid', 'same', an int, (pH, pW) or ((top, bottom), (left, right))"
+        )
     if isinstance(padding, (tuple, list)):
         if len(padding) == 2 and all(isinstance(p, (tuple, list)) for p in padding):
             (t, b), (l, r) = [_pad_side(p, fn) for p in padding]
@@ -185,10 +202,12 @@ def normalize_padding(padding: Any, ksize: Tuple[int, int], stride: Tuple[int, i
             # torch.nn.functional.pad reads a flat 4-tuple as (left, right, top, bottom),
             # numpy-style code as (top, bottom, left, right): refuse the ambiguity
             t, b, l, r = padding
-            raise ValueError(f"{fn}: padding={tuple(padding)!r} is ambiguous (F.pad reads a flat "
-                             f"4-tuple as (left, right, top, bottom)); write the sides nested: "
-                             f"((top, bottom), (left, right)), e.g. padding=(({t}, {b}), ({l}, {r})) "
-                             "for top, bottom, left, right in that order")
+            raise ValueError(
+                f"{fn}: padding={tuple(padding)!r} is ambiguous (F.pad reads a flat "
+                f"4-tuple as (left, right, top, bottom)); write the sides nested: "
+                f"((top, bottom), (left, right)), e.g. padding=(({t}, {b}), ({l}, {r})) "
+                "for top, bottom, left, right in that order"
+            )
         ph, pw = as_pair(padding, "padding", fn, minimum=0)
         return (ph, ph, pw, pw)
     p = check_int(padding, "padding", fn, 0)
@@ -197,8 +216,7 @@ def normalize_padding(padding: Any, ksize: Tuple[int, int], stride: Tuple[int, i
 
 def _pad_side(p: Sequence[Any], fn: str) -> Tuple[int, int]:
     if len(p) != 2:
-        raise ValueError(f"{fn}: padding={tuple(p)!r}: asymmetric padding is "
-                         "((top, bottom), (left, right))")
+        raise ValueError(f"{fn}: padding={tuple(p)!r}: asymmetric padding is ((top, bottom), (left, right))")
     return (check_int(p[0], "padding", fn, 0), check_int(p[1], "padding", fn, 0))
 
 
@@ -206,8 +224,9 @@ def padding_mode_code(padding_mode: Any, fn: str) -> int:
     try:
         return PADDING_MODES[padding_mode][0]
     except (KeyError, TypeError):
-        raise ValueError(f"{fn}: padding_mode={padding_mode!r} must be one of "
-                         f"{', '.join(repr(m) for m in PADDING_MODES)}") from None
+        raise ValueError(
+            f"{fn}: padding_mode={padding_mode!r} must be one of {', '.join(repr(m) for m in PADDING_MODES)}"
+        ) from None
 
 
 def check_result_size(shape: Tuple[int, ...], itemsize: int, fn: str, hint: str) -> None:
@@ -218,12 +237,13 @@ def check_result_size(shape: Tuple[int, ...], itemsize: int, fn: str, hint: str)
 
 # --------------------------------------------------------------------------- conv2d
 
+
 class ConvArgs(NamedTuple):
     """Everything a back end needs for one conv2d call."""
 
-    x: Any                 # (N, C_in, H, W), kernel-ready
-    w: Any                 # (C_out, C_in/groups, kH, kW), kernel-ready
-    bias: Any              # (C_out,) contiguous or None
+    x: Any  # (N, C_in, H, W), kernel-ready
+    w: Any  # (C_out, C_in/groups, kH, kW), kernel-ready
+    bias: Any  # (C_out,) contiguous or None
     dtype: np.dtype
     batched: bool
     out_shape: Tuple[int, int, int, int]
@@ -248,8 +268,9 @@ def _plain(v: Any) -> bool:
 _GEOMETRY_CACHE: dict = {}
 
 
-def conv2d_geometry(in_shape: Sequence[int], w_shape: Sequence[int], stride: Any, padding: Any,
-                    dilation: Any, groups: Any, fn: str):
+def conv2d_geometry(
+    in_shape: Sequence[int], w_shape: Sequence[int], stride: Any, padding: Any, dilation: Any, groups: Any, fn: str
+):
     """Validate shapes and parameters of a convolution; return
     (batched, out_shape (4-D), stride, dilation, pads, groups).
 
@@ -267,13 +288,13 @@ def conv2d_geometry(in_shape: Sequence[int], w_shape: Sequence[int], stride: Any
     return _conv2d_geometry(in_shape, w_shape, stride, padding, dilation, groups, fn)
 
 
-def _conv2d_geometry(in_shape: Sequence[int], w_shape: Sequence[int], stride: Any, padding: Any,
-                     dilation: Any, groups: Any, fn: str):
+def _conv2d_geometry(
+    in_shape: Sequence[int], w_shape: Sequence[int], stride: Any, padding: Any, dilation: Any, groups: Any, fn: str
+):
     in_shape = tuple(in_shape)
     w_shape = tuple(w_shape)
     if len(in_shape) not in (3, 4):
-        raise ValueError(f"{fn}: input must be 3-D (C_in, H, W) or 4-D (N, C_in, H, W), "
-                         f"got shape {in_shape}")
+        raise ValueError(f"{fn}: input must be 3-D (C_in, H, W) or 4-D (N, C_in, H, W), got shape {in_shape}")
     if len(w_shape) != 4:
         raise ValueError(f"{fn}: weight must be 4-D (C_out, C_in/groups, kH, kW), got shape {w_shape}")
     batched = len(in_shape) == 4
@@ -281,8 +302,10 @@ def _conv2d_geometry(in_shape: Sequence[int], w_shape: Sequence[int], stride: An
     Cout, Cg, kH, kW = w_shape
     g = check_int(groups, "groups", fn, 1)
     if H < 1 or W < 1:
-        raise ValueError(f"{fn}: input shape {in_shape} has an empty spatial dimension; only "
-                         "the batch and channel dimensions may be 0")
+        raise ValueError(
+            f"{fn}: input shape {in_shape} has an empty spatial dimension; only "
+            "the batch and channel dimensions may be 0"
+        )
     if Cout < 1 or kH < 1 or kW < 1:
         raise ValueError(f"{fn}: weight shape {w_shape} has an empty dimension")
     if C % g:
@@ -290,25 +313,31 @@ def _conv2d_geometry(in_shape: Sequence[int], w_shape: Sequence[int], stride: An
     if Cout % g:
         raise ValueError(f"{fn}: groups={g} must divide out_channels={Cout}")
     if Cg * g != C:
-        raise ValueError(f"{fn}: weight.shape[1]={Cg} must equal in_channels / groups = "
-                         f"{C} / {g} = {C // g} (input shape {in_shape}, weight shape {w_shape})")
+        raise ValueError(
+            f"{fn}: weight.shape[1]={Cg} must equal in_channels / groups = "
+            f"{C} / {g} = {C // g} (input shape {in_shape}, weight shape {w_shape})"
+        )
     s = as_pair(stride, "stride", fn, 1)
     d = as_pair(dilation, "dilation", fn, 1)
     for k_, d_, axis in ((kH, d[0], "height"), (kW, d[1], "width")):
         if d_ * (k_ - 1) + 1 > MAX_DIM:
-            raise ValueError(f"{fn}: the kernel's {axis} {k_} with dilation {d_} spans "
-                             f"{d_ * (k_ - 1) + 1} elements, more than {MAX_DIM}")
+            raise ValueError(
+                f"{fn}: the kernel's {axis} {k_} with dilation {d_} spans "
+                f"{d_ * (k_ - 1) + 1} elements, more than {MAX_DIM}"
+            )
     pads = normalize_padding(padding, (kH, kW), s, d, (H, W), fn)
     if max(pads) > MAX_DIM:
-        raise ValueError(f"{fn}: padding={padding!r} gives padding {pads} (top, bottom, left, "
-                         f"right); each must be <= {MAX_DIM}")
+        raise ValueError(
+            f"{fn}: padding={padding!r} gives padding {pads} (top, bottom, left, right); each must be <= {MAX_DIM}"
+        )
     Ho = conv_out_size(H, pads[0], pads[1], kH, s[0], d[0])
     Wo = conv_out_size(W, pads[2], pads[3], kW, s[1], d[1])
     if Ho < 1 or Wo < 1:
         raise ValueError(
             f"{fn}: kernel size ({kH}, {kW}) with dilation {d} spans "
             f"({d[0] * (kH - 1) + 1}, {d[1] * (kW - 1) + 1}), larger than the padded input "
-            f"({H + pads[0] + pads[1]}, {W + pads[2] + pads[3]})")
+            f"({H + pads[0] + pads[1]}, {W + pads[2] + pads[3]})"
+        )
     out_shape = (N, Cout, Ho, Wo)
     check_result_size(out_shape, 8, fn, f"padding={padding!r} is too large")
     return batched, out_shape, s, d, pads, g
@@ -319,8 +348,17 @@ def check_bias(bias: Any, cout: int, fn: str) -> None:
         raise ValueError(f"{fn}: bias must have shape (C_out,) = ({cout},), got {tuple(bias.shape)}")
 
 
-def conv2d_args(input: Any, weight: Any, bias: Any, stride: Any, padding: Any, dilation: Any,
-                groups: Any, padding_mode: Any, fn: str = "conv2d") -> ConvArgs:
+def conv2d_args(
+    input: Any,
+    weight: Any,
+    bias: Any,
+    stride: Any,
+    padding: Any,
+    dilation: Any,
+    groups: Any,
+    padding_mode: Any,
+    fn: str = "conv2d",
+) -> ConvArgs:
     """Validate and normalise a conv2d call (NumPy or CuPy arrays)."""
     kind = array_kind(fn, input=input, weight=weight, bias=bias)
     if kind == "numpy":
@@ -331,7 +369,8 @@ def conv2d_args(input: Any, weight: Any, bias: Any, stride: Any, padding: Any, d
     dtype = result_dtype(fn, input=input, weight=weight, bias=bias)
     mode = padding_mode_code(padding_mode, fn)
     batched, out_shape, s, d, pads, g = conv2d_geometry(
-        input.shape, weight.shape, stride, padding, dilation, groups, fn)
+        input.shape, weight.shape, stride, padding, dilation, groups, fn
+    )
     check_bias(bias, out_shape[1], fn)
     x = input if batched else input[None]
     if kind == "numpy":
@@ -342,8 +381,9 @@ def conv2d_args(input: Any, weight: Any, bias: Any, stride: Any, padding: Any, d
     return ConvArgs(x, weight, bias, dtype, batched, out_shape, s, d, pads, mode, g)
 
 
-def result_buffer(out: Any, shape: Tuple[int, ...], batched_shape: Tuple[int, ...], dtype: np.dtype,
-                  fn: str, inputs: Sequence[Any]) -> Tuple[np.ndarray, Optional[np.ndarray]]:
+def result_buffer(
+    out: Any, shape: Tuple[int, ...], batched_shape: Tuple[int, ...], dtype: np.dtype, fn: str, inputs: Sequence[Any]
+) -> Tuple[np.ndarray, Optional[np.ndarray]]:
     """Return (buffer the kernel writes, C-contiguous, in batched_shape; user's out or None).
 
     ``out`` must be a writeable ndarray of exactly ``shape`` and ``dtype``.  When it is not
@@ -359,8 +399,12 @@ def result_buffer(out: Any, shape: Tuple[int, ...], batched_shape: Tuple[int, ..
         raise TypeError(f"{fn}: out has dtype {out.dtype}, the result has dtype {dtype}")
     if not out.flags.writeable:
         raise ValueError(f"{fn}: out is read-only")
-    direct = (out.flags.c_contiguous and out.flags.aligned and out.dtype.isnative
-              and not any(a is not None and np.may_share_memory(out, a) for a in inputs))
+    direct = (
+        out.flags.c_contiguous
+        and out.flags.aligned
+        and out.dtype.isnative
+        and not any(a is not None and np.may_share_memory(out, a) for a in inputs)
+    )
     if direct:
         return out.reshape(batched_shape), out
     return _buffers.empty(batched_shape, dtype), out
@@ -397,6 +441,7 @@ def finish(buf: np.ndarray, user_out: Optional[np.ndarray], shape: Tuple[int, ..
 
 # --------------------------------------------------------------------------- pooling
 
+
 def pool_out_size(n: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
     """PyTorch's pooling output size: floor((n + 2p - d(k-1) - 1 [+ s-1 with ceil_mode]) / s) + 1,
     then, with ceil_mode, one less when the last window would start in the right padding.
@@ -407,8 +452,9 @@ def pool_out_size(n: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> in
     return o
 
 
-def pool2d_geometry(in_shape: Sequence[int], kernel_size: Any, stride: Any, padding: Any,
-                    dilation: Any, ceil_mode: Any, fn: str):
+def pool2d_geometry(
+    in_shape: Sequence[int], kernel_size: Any, stride: Any, padding: Any, dilation: Any, ceil_mode: Any, fn: str
+):
     """Validate a pooling configuration; return (batched, out_shape 4-D, k, s, p, d)."""
     in_shape = tuple(in_shape)
     if len(in_shape) not in (3, 4):
@@ -416,8 +462,9 @@ def pool2d_geometry(in_shape: Sequence[int], kernel_size: Any, stride: Any, padd
     batched = len(in_shape) == 4
     N, C, H, W = in_shape if batched else (1,) + in_shape
     if C < 1 or H < 1 or W < 1:
-        raise ValueError(f"{fn}: input shape {in_shape} has an empty channel or spatial "
-                         "dimension; only the batch dimension may be 0")
+        raise ValueError(
+            f"{fn}: input shape {in_shape} has an empty channel or spatial dimension; only the batch dimension may be 0"
+        )
     k = as_pair(kernel_size, "kernel_size", fn, 1)
     s = k if default_stride(stride) else as_pair(stride, "stride", fn, 1)
     if isinstance(padding, str):
@@ -428,23 +475,27 @@ def pool2d_geometry(in_shape: Sequence[int], kernel_size: Any, stride: Any, padd
         raise TypeError(f"{fn}: ceil_mode must be a bool, got {ceil_mode!r}")
     for i, axis in enumerate("hw"):
         if p[i] * 2 > k[i]:
-            raise ValueError(f"{fn}: padding={p} must be at most half of kernel_size={k} "
-                             f"(axis {axis}: {p[i]} > {k[i]} / 2)")
+            raise ValueError(
+                f"{fn}: padding={p} must be at most half of kernel_size={k} (axis {axis}: {p[i]} > {k[i]} / 2)"
+            )
     Ho = pool_out_size(H, k[0], s[0], p[0], d[0], bool(ceil_mode))
     Wo = pool_out_size(W, k[1], s[1], p[1], d[1], bool(ceil_mode))
     if Ho < 1 or Wo < 1:
-        raise ValueError(f"{fn}: kernel_size={k} with dilation={d} and padding={p} does not fit "
-                         f"the input plane ({H}, {W}): the output would be ({Ho}, {Wo})")
+        raise ValueError(
+            f"{fn}: kernel_size={k} with dilation={d} and padding={p} does not fit "
+            f"the input plane ({H}, {W}): the output would be ({Ho}, {Wo})"
+        )
     # Every window must hold at least one real element (PyTorch would read -inf).  With
     # dilation 1 that follows from padding <= kernel/2 and the ceil_mode rule; dilated taps
     # can step over the whole input (see _empty_window).
-    for n_, o, k_, s_, p_, d_, axis in ((H, Ho, k[0], s[0], p[0], d[0], "h"),
-                                       (W, Wo, k[1], s[1], p[1], d[1], "w")):
+    for n_, o, k_, s_, p_, d_, axis in ((H, Ho, k[0], s[0], p[0], d[0], "h"), (W, Wo, k[1], s[1], p[1], d[1], "w")):
         if d_ > 1:
             bad = _empty_window(n_, o, k_, s_, p_, d_)
             if bad >= 0:
-                raise ValueError(f"{fn}: with kernel_size={k}, stride={s}, padding={p}, dilation={d}, "
-                                 f"window {bad} along {axis} holds no input element")
+                raise ValueError(
+                    f"{fn}: with kernel_size={k}, stride={s}, padding={p}, dilation={d}, "
+                    f"window {bad} along {axis} holds no input element"
+                )
     out_shape = (N, C, Ho, Wo)
     check_result_size(out_shape, 8, fn, "the configuration is too large")
     return batched, out_shape, k, s, p, d
@@ -469,6 +520,7 @@ def _empty_window(n: int, o: int, k: int, s: int, p: int, d: int) -> int:
 
 
 # --------------------------------------------------------------------------- padding rules
+
 
 def pad_index(i: np.ndarray, n: int, mode: str) -> np.ndarray:
     """Source index of padded positions i (may be negative) in [0, n); -1 for a constant fill:

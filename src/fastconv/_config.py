@@ -11,8 +11,7 @@ import numpy as np
 
 def config() -> Dict[str, Any]:
     """Return the build and runtime configuration as a dict (what :func:`show_config` prints)."""
-    from fastconv import __version__, _buffers, _direct, _omp
-    from fastconv import cuda
+    from fastconv import __version__, _buffers, _direct, _omp, cuda
 
     return {
         "fastconv": __version__,

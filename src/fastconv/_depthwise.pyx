@@ -110,9 +110,9 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
                 r_hi = min(H, (min(Ho, ((item + 1) % nb) * R + R) - 1) * sh + reach - pt)
                 if r_hi > r_lo and (r_hi - r_lo) * W * isz <= prefetch_bytes:
                     nx = (x0 + ((item + 1) // (Cout * nb)) * sN
-                          + ((((item + 1) // nb) % Cout) // coutg) * g.sC + r_lo * g.sH)
+                          + ((((item + 1) // nb) % Cout) // coutg) * g.xsC + r_lo * g.xsH)
                     nxrows = r_hi - r_lo
-            dw_band(vb, kind, x0 + n * sN + (oc // coutg) * g.sC, g.sH, &g, cm, fr, fill,
+            dw_band(vb, kind, x0 + n * sN + (oc // coutg) * g.xsC, g.xsH, &g, cm, fr, fill,
                     wp0 + oc * kH * kW, bv, oh0, min(R, Ho - oh0),
                     o0 + (n * Cout + oc) * plane, rg, rowp, edge, eptr, tmp, nx, nxrows, stream)
         free(<void *>rowp)

@@ -47,7 +47,7 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
     stride, dilation, padding (top and left; the others follow from out's shape), mode and
     groups of the layer ``a`` (:class:`fastconv._args.ConvArgs`), ``fill`` the constant of
     zero padding.  No validation: the front and the planner did it."""
-    cdef Py_ssize_t N = x.shape[0], H = x.shape[2]
+    cdef Py_ssize_t N = x.shape[0]
     cdef Py_ssize_t Cout = w.shape[0], Cg = w.shape[1], kH = w.shape[2], kW = w.shape[3]
     cdef Py_ssize_t Ho = out.shape[2], Wo = out.shape[3]
     if N == 0 or Cout == 0 or Ho == 0 or Wo == 0:
@@ -67,7 +67,7 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
     g.rstep = g.npha * Wq
     cdef bint in_place = plan.read_in_place  # the band is the input itself
     if in_place:
-        g.rstep = g.sH
+        g.rstep = g.xsH
     cdef int64_t sN = x.strides[0] // isz
 
     # Weights packed once per call: [group][oc block][ic][kh][kw][ocb].
@@ -123,10 +123,10 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
             oh0 = b * Ho // nb
             Rb = (b + 1) * Ho // nb - oh0
             nrows = fc_band_rows(&g, oh0, Rb, contiguous, rowsrc, ridx)
-            xg = x0 + n * sN + gi * Cg * g.sC
+            xg = x0 + n * sN + gi * Cg * g.xsC
             if in_place:  # the band is the input from row oh0 * sh on
-                src = xg + oh0 * g.sh * g.sH
-                cstep = g.sC
+                src = xg + oh0 * g.sh * g.xsH
+                cstep = g.xsC
             else:
                 pack_band(vb, xg, &g, rowsrc, nrows, fill, band)
                 src = band

@@ -18,30 +18,43 @@ from fastconv._omp import resolve_threads
 from fastconv._plan import Kind, Plan
 
 _DRIVERS = {
-    Kind.COLUMNS: _direct.run, Kind.COLUMNS_NARROW: _direct.run, Kind.ROWS: _direct.run,
+    Kind.COLUMNS: _direct.run,
+    Kind.COLUMNS_NARROW: _direct.run,
+    Kind.ROWS: _direct.run,
     Kind.LANES: _direct.run,
-    Kind.DW_STRIP: _depthwise.run, Kind.DW_SWEEP: _depthwise.run, Kind.DW_FLAT: _depthwise.run,
-    Kind.WINOGRAD2: _winograd.run, Kind.WINOGRAD4: _winograd.run,
+    Kind.DW_STRIP: _depthwise.run,
+    Kind.DW_SWEEP: _depthwise.run,
+    Kind.DW_FLAT: _depthwise.run,
+    Kind.WINOGRAD2: _winograd.run,
+    Kind.WINOGRAD4: _winograd.run,
 }
 
 
-def run(plan: Plan, a: ConvArgs, out: np.ndarray, fill: float = 0.0,
-        num_threads: Optional[int] = None) -> None:
+def run(plan: Plan, a: ConvArgs, out: np.ndarray, fill: float = 0.0, num_threads: Optional[int] = None) -> None:
     """Compute the layer ``a`` into ``out`` (its exact shape, C-contiguous) with the compiled
     kernels of ``plan`` (any kind but FFT, SEPARABLE and BIAS_ONLY); ``fill`` is the constant
     of zero padding."""
     _DRIVERS[plan.kind](plan, a.x, a.w, a.bias, out, a, fill, num_threads)
 
 
-def layer(x: np.ndarray, w: np.ndarray, pads: Tuple[int, int, int, int], mode: int, out: np.ndarray,
-          groups: int = 1) -> ConvArgs:
+def layer(
+    x: np.ndarray, w: np.ndarray, pads: Tuple[int, int, int, int], mode: int, out: np.ndarray, groups: int = 1
+) -> ConvArgs:
     """The layer of an internal call (correlate2d's planes, the FFT's exact tiles): unit
     stride and dilation, no bias, ``out``'s shape."""
     return ConvArgs(x, w, None, x.dtype, True, tuple(out.shape), (1, 1), (1, 1), pads, mode, groups)
 
 
-def correlate(x: np.ndarray, w: np.ndarray, pads: Tuple[int, int, int, int], mode: int, fill: float,
-              out: np.ndarray, num_threads: Optional[int], groups: int = 1) -> None:
+def correlate(
+    x: np.ndarray,
+    w: np.ndarray,
+    pads: Tuple[int, int, int, int],
+    mode: int,
+    fill: float,
+    out: np.ndarray,
+    num_threads: Optional[int],
+    groups: int = 1,
+) -> None:
     """``out`` = the direct kernels' correlation of ``x`` (B, C, H, W) with ``w``
     (C_out, C / groups, kh, kw), padded by ``mode`` with ``pads`` (and ``fill``)."""
     a = layer(x, w, pads, mode, out, groups)

@@ -44,8 +44,11 @@ def _axis_lengths(n_out: int, k: int, longest: int) -> List[Tuple[int, int]]:
     up (their columns fall in the same cache sets: 512 took 1.3x the time per point of 480
     and 540)."""
     whole = _smooth_lengths(n_out + k - 1, 2 * (n_out + k))[0]  # one tile covers the axis
-    found = [(-(-n_out // (L - k + 1)), L) for L in _smooth_lengths(k, min(whole, max(longest, 2 * k)))
-             if L < 512 or L & (L - 1) or L == whole]
+    found = [
+        (-(-n_out // (L - k + 1)), L)
+        for L in _smooth_lengths(k, min(whole, max(longest, 2 * k)))
+        if L < 512 or L & (L - 1) or L == whole
+    ]
     # the few with the least work along this axis, a tile's fixed cost counted in
     found.sort(key=lambda tl: tl[0] * (tl[1] + _tuning.FFT_TILE_OVERHEAD))
     return found[:6]
@@ -54,8 +57,9 @@ def _axis_lengths(n_out: int, k: int, longest: int) -> List[Tuple[int, int]]:
 _tile_shapes: Dict[Tuple[int, ...], Tuple[int, int, int]] = {}
 
 
-def tile_shape(Ho: int, kh: int, Wo: int, kw: int, n_planes: int, nt: int, longest: int,
-                threads_cost: int) -> Tuple[int, int, int]:
+def tile_shape(
+    Ho: int, kh: int, Wo: int, kw: int, n_planes: int, nt: int, longest: int, threads_cost: int
+) -> Tuple[int, int, int]:
     """(Lh, Lw, threads) for the overlap-save tiles, at most ``longest`` (FFT_TILE) per
     axis unless the kernel needs more, with the least estimated time, in points: the pairs
     of tiles over all planes (one complex transform each, see _fft) shared out over 1 or
@@ -70,7 +74,7 @@ def tile_shape(Ho: int, kh: int, Wo: int, kw: int, n_planes: int, nt: int, longe
         for tw, Lw in _axis_lengths(Wo, kw, longest):
             pairs = -(-n_planes * th * tw // 2)
             for t in sorted({1, min(nt, pairs)}):
-                cost = -(-pairs // t) * (2 * Lh * Lw + _tuning.FFT_TILE_OVERHEAD ** 2) + (t > 1) * threads_cost
+                cost = -(-pairs // t) * (2 * Lh * Lw + _tuning.FFT_TILE_OVERHEAD**2) + (t > 1) * threads_cost
                 if cost < best_cost:
                     best, best_cost = (Lh, Lw, t), cost
     if len(_tile_shapes) >= 1024:
@@ -79,8 +83,15 @@ def tile_shape(Ho: int, kh: int, Wo: int, kw: int, n_planes: int, nt: int, longe
     return best
 
 
-def overlap_save(planes: np.ndarray, k: np.ndarray, pads: Tuple[int, int, int, int], mode: int, fill: float,
-         out: np.ndarray, num_threads: Optional[int]) -> None:
+def overlap_save(
+    planes: np.ndarray,
+    k: np.ndarray,
+    pads: Tuple[int, int, int, int],
+    mode: int,
+    fill: float,
+    out: np.ndarray,
+    num_threads: Optional[int],
+) -> None:
     """Correlate plane (b, c) of ``planes`` (B, C, H, W) with kernel ``k[c]`` (C, kh, kw) into
     ``out[b, c]`` (B, C, Ho, Wo) by overlap-save: the plane, padded by ``mode`` (FC_PAD_*
     code) with ``pads`` (top, bottom, left, right), is cut into overlapping Lh x Lw tiles,
@@ -105,8 +116,7 @@ def overlap_save(planes: np.ndarray, k: np.ndarray, pads: Tuple[int, int, int, i
     if not _pack.all_finite(k[None]):  # a NaN/inf tap reaches every output: the direct kernels
         _engine.correlate(planes, k[:, None], pads, mode, fill, out, num_threads, groups=C)
         return
-    Lh, Lw, nt = tile_shape(Ho, kh, Wo, kw, B, resolve_threads(num_threads), _tuning.FFT_TILE,
-                            _tuning.FFT_THREADS_COST)
+    Lh, Lw, nt = tile_shape(Ho, kh, Wo, kw, B, resolve_threads(num_threads), _tuning.FFT_TILE, _tuning.FFT_THREADS_COST)
     Sh, Sw = Lh - kh + 1, Lw - kw + 1  # outputs per tile
     nth, ntw = -(-Ho // Sh), -(-Wo // Sw)
     per_plane = nth * ntw
@@ -128,7 +138,7 @@ def overlap_save(planes: np.ndarray, k: np.ndarray, pads: Tuple[int, int, int, i
     def keep(c: int, i: int, res: np.ndarray) -> None:
         b, h0, w0 = place(i)
         nh, nw = min(Sh, Ho - h0), min(Sw, Wo - w0)
-        out[b, c, h0:h0 + nh, w0:w0 + nw] = res[kh - 1:kh - 1 + nh, kw - 1:kw - 1 + nw]
+        out[b, c, h0 : h0 + nh, w0 : w0 + nw] = res[kh - 1 : kh - 1 + nh, kw - 1 : kw - 1 + nw]
 
     def exact(c: int, i: int, tile: np.ndarray) -> None:
         # a tile holding NaN or +-inf: its outputs from the direct kernels (the transform would
@@ -138,7 +148,7 @@ def overlap_save(planes: np.ndarray, k: np.ndarray, pads: Tuple[int, int, int, i
         nh, nw = min(Sh, Ho - h0), min(Sw, Wo - w0)
         res = np.empty((1, 1, Sh, Sw), planes.dtype)
         _engine.correlate(tile[None, None], k[c][None, None], (0, 0, 0, 0), 0, 0.0, res, 1)
-        out[b, c, h0:h0 + nh, w0:w0 + nw] = res[0, 0, :nh, :nw]
+        out[b, c, h0 : h0 + nh, w0 : w0 + nw] = res[0, 0, :nh, :nw]
 
     def pair(c: int, kf: np.ndarray, p: int) -> None:
         buf = bufs.get(threading.get_ident())
@@ -177,7 +187,7 @@ def overlap_save(planes: np.ndarray, k: np.ndarray, pads: Tuple[int, int, int, i
 
     for c in range(C):
         kf = sfft.fft2(k[c, ::-1, ::-1].astype(cdtype), s=(Lh, Lw)) if n_pairs else None
-        _share(nt, n_pairs + n_tiles % 2, lambda p: item(c, kf, p))
+        _share(nt, n_pairs + n_tiles % 2, lambda p, c=c, kf=kf: item(c, kf, p))
 
 
 _pool: Optional[Any] = None

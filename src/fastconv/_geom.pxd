@@ -11,7 +11,7 @@ cdef inline void geometry(fc_conv_geom *g, const real_t[:, :, :, :] x, const rea
     cdef Py_ssize_t isz = sizeof(real_t)
     stride, dilation, pads = a.stride, a.dilation, a.pads
     g.C = w.shape[1]; g.H = x.shape[2]; g.W = x.shape[3]
-    g.sC = x.strides[1] // isz; g.sH = x.strides[2] // isz; g.sW = x.strides[3] // isz
+    g.xsC = x.strides[1] // isz; g.xsH = x.strides[2] // isz; g.xsW = x.strides[3] // isz
     g.kH = w.shape[2]; g.kW = w.shape[3]
     g.sh = stride[0]; g.sw = stride[1]; g.dh = dilation[0]; g.dw = dilation[1]
     g.Ho = out.shape[2]; g.Wo = out.shape[3]; g.pt = pads[0]; g.pl = pads[2]

@@ -21,7 +21,7 @@ cdef extern from "fastconv/finite.h" nogil:
 
 cdef extern from "fastconv/geom.h" nogil:
     ctypedef struct fc_conv_geom:
-        int64_t C, H, W, sC, sH, sW, kH, kW, sh, sw, dh, dw, Ho, Wo, pt, pl, Wp
+        int64_t C, H, W, xsC, xsH, xsW, kH, kW, sh, sw, dh, dw, Ho, Wo, pt, pl, Wp
         int mode
         int64_t npha
         const int64_t *pstart
@@ -33,7 +33,7 @@ cdef extern from "fastconv/geom.h" nogil:
 
 cdef extern from "fastconv/pool/geom.h" nogil:
     ctypedef struct fc_pool_geom:
-        int64_t H, W, sH, sW, Wr, Wo, kH, kW, strH, strW, pH, pW, dH, dW
+        int64_t H, W, xsH, xsW, Wr, Wo, kH, kW, sH, sW, pH, pW, dH, dW
         int64_t r_org, c_org, o_org, q0
         const int64_t *w0
         const int64_t *wlo
@@ -62,7 +62,7 @@ cdef extern from "fastconv/kernels.h" nogil:
         void (*conv_band)(int kind, const float *xband, int64_t cstep, const int64_t *ridx,
                           const float *wpack, int64_t ocb, const float *bias, int64_t cout,
                           const fc_conv_geom *g, int64_t oh0, int64_t R, float *out, int64_t plane) noexcept nogil
-        void (*dw_band)(int kind, const float *x, int64_t sH, const fc_conv_geom *g, const int64_t *colmap,
+        void (*dw_band)(int kind, const float *x, int64_t xsH, const fc_conv_geom *g, const int64_t *colmap,
                         const float *fillrow, float fill, const float *w, float b, int64_t oh0, int64_t R,
                         float *out, int64_t rg, const float **rowp, float *edge, const float **eptr,
                         float *tmp, const float *nx, int64_t nxrows, int stream) noexcept nogil
@@ -88,7 +88,7 @@ cdef extern from "fastconv/kernels.h" nogil:
         void (*conv_band)(int kind, const double *xband, int64_t cstep, const int64_t *ridx,
                           const double *wpack, int64_t ocb, const double *bias, int64_t cout,
                           const fc_conv_geom *g, int64_t oh0, int64_t R, double *out, int64_t plane) noexcept nogil
-        void (*dw_band)(int kind, const double *x, int64_t sH, const fc_conv_geom *g, const int64_t *colmap,
+        void (*dw_band)(int kind, const double *x, int64_t xsH, const fc_conv_geom *g, const int64_t *colmap,
                         const double *fillrow, double fill, const double *w, double b, int64_t oh0,
                         int64_t R, double *out, int64_t rg, const double **rowp, double *edge,
                         const double **eptr, double *tmp, const double *nx, int64_t nxrows, int stream) noexcept nogil
@@ -105,7 +105,8 @@ cdef extern from "fastconv/kernels.h" nogil:
         void (*avg_pool_rows)(const double *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1,
                               int count_include_pad, int64_t divisor_override, double *out, double *acc) noexcept nogil
         int64_t (*unpool_plane)(const double *v, int64_t vs0, int64_t vs1, const int64_t *idx,
-                                int64_t is0, int64_t is1, int64_t h, int64_t w, double *out, int64_t size) noexcept nogil
+                                int64_t is0, int64_t is1, int64_t h, int64_t w, double *out,
+                                int64_t size) noexcept nogil
     const fc_table_f *fc_tables_f(int64_t vb)
     const fc_table_d *fc_tables_d(int64_t vb)
     int64_t fc_conv_vector_bytes()
@@ -148,16 +149,16 @@ cdef inline void conv_band(int64_t vb, int kind, const real_t *xband, int64_t cs
         fc_tables_d(vb).conv_band(kind, xband, cstep, ridx, wpack, ocb, bias, cout, g, oh0, R, out, plane)
 
 
-cdef inline void dw_band(int64_t vb, int kind, const real_t *x, int64_t sH, const fc_conv_geom *g,
+cdef inline void dw_band(int64_t vb, int kind, const real_t *x, int64_t xsH, const fc_conv_geom *g,
                          const int64_t *colmap, const real_t *fillrow, real_t fill, const real_t *w, real_t b,
                          int64_t oh0, int64_t R, real_t *out, int64_t rg, const real_t **rowp, real_t *edge,
                          const real_t **eptr, real_t *tmp, const real_t *nx, int64_t nxrows,
                          int stream) noexcept nogil:
     if real_t is float:
-        fc_tables_f(vb).dw_band(kind, x, sH, g, colmap, fillrow, fill, w, b, oh0, R, out, rg, rowp, edge,
+        fc_tables_f(vb).dw_band(kind, x, xsH, g, colmap, fillrow, fill, w, b, oh0, R, out, rg, rowp, edge,
                                 eptr, tmp, nx, nxrows, stream)
     else:
-        fc_tables_d(vb).dw_band(kind, x, sH, g, colmap, fillrow, fill, w, b, oh0, R, out, rg, rowp, edge,
+        fc_tables_d(vb).dw_band(kind, x, xsH, g, colmap, fillrow, fill, w, b, oh0, R, out, rg, rowp, edge,
                                 eptr, tmp, nx, nxrows, stream)
 
 

@@ -151,17 +151,23 @@ class Plan:
         return "direct"
 
     def __str__(self) -> str:
-        lines = [f"kernel: {self.kind.name.lower()} - {DESCRIPTIONS[self.kind]}",
-                 f"why: {self.reason}"]
+        lines = [f"kernel: {self.kind.name.lower()} - {DESCRIPTIONS[self.kind]}", f"why: {self.reason}"]
         if self.vector_bytes:
             lines.append(f"vectors: {self.vector_bytes} bytes")
-        blocks = {"channel block": self.channel_block, "band rows": self.band_rows,
-                  "row group": self.row_group, "tile": self.tile}
+        blocks = {
+            "channel block": self.channel_block,
+            "band rows": self.band_rows,
+            "row group": self.row_group,
+            "tile": self.tile,
+        }
         shown = ", ".join(f"{k} {v}" for k, v in blocks.items() if v)
         if shown:
             lines.append(f"blocks: {shown}")
-        flags = [name for name, on in (("reads the input in place", self.read_in_place),
-                                       ("streaming stores", self.stream)) if on]
+        flags = [
+            name
+            for name, on in (("reads the input in place", self.read_in_place), ("streaming stores", self.stream))
+            if on
+        ]
         if flags:
             lines.append("notes: " + ", ".join(flags))
         lines.append(f"threads: up to {self.threads}")
@@ -169,6 +175,7 @@ class Plan:
 
 
 # ---------------------------------------------------------------------------- helpers
+
 
 def vector_bytes(force: Optional[Force] = None) -> int:
     """Vector width, in bytes, of the kernels a plan uses: the CPU's widest (64 or 32), or a
@@ -233,8 +240,8 @@ def all_finite(a: Any) -> bool:
 
 # ---------------------------------------------------------------------------- the rules
 
-def lane_vectors(coutg: int, taps: int, Wo: int, vl: int, one_by_one: bool = False,
-                 t: Any = _tuning) -> int:
+
+def lane_vectors(coutg: int, taps: int, Wo: int, vl: int, one_by_one: bool = False, t: Any = _tuning) -> int:
     """Vectors of output channels per channel-lane tile (1 or 2), or 0 for the column tiles.
 
     1x1 kernels (``one_by_one``) with at least half a vector of channels: 1 or 2 where the
@@ -250,8 +257,14 @@ def lane_vectors(coutg: int, taps: int, Wo: int, vl: int, one_by_one: bool = Fal
     rem = Wo - full
     computed = full + (0 if rem == 0 else (vl if rem <= vl else nv * vl))
     rule = t.LANES_1X1
-    if one_by_one and (rule == 2 or (rule == 1 and 2 * coutg >= vl and (
-            taps >= 64 or (taps >= 16 and Wo < 0.95 * computed) or (taps >= 4 and Wo < 4 * vl)))):
+    if one_by_one and (
+        rule == 2
+        or (
+            rule == 1
+            and 2 * coutg >= vl
+            and (taps >= 64 or (taps >= 16 and Wo < 0.95 * computed) or (taps >= 4 and Wo < 4 * vl))
+        )
+    ):
         return 2 if coutg > vl else 1
     if taps < t.LANES_MIN_TAPS:
         return 0
@@ -271,13 +284,32 @@ def lane_vectors(coutg: int, taps: int, Wo: int, vl: int, one_by_one: bool = Fal
 def sweeps(kH: int, kW: int, sh: int, dh: int, dw: int, W: int, isz: int, t: Any = _tuning) -> bool:
     """Whether a one-channel layer's rows are wide enough for the row sweep: 3x3 and 5x5, unit
     stride and dilation, rows of at least SWEEP_MIN_ROW_BYTES."""
-    return (kH == kW and kH in t.SWEEP_MIN_ROW_BYTES and sh == 1 and dh == 1 and dw == 1
-            and W * isz >= t.SWEEP_MIN_ROW_BYTES[kH])
+    return (
+        kH == kW
+        and kH in t.SWEEP_MIN_ROW_BYTES
+        and sh == 1
+        and dh == 1
+        and dw == 1
+        and W * isz >= t.SWEEP_MIN_ROW_BYTES[kH]
+    )
 
 
-def in_place_ok(Cg: int, sw: int, sW: int, kH: int, kW: int, W: int, isz: int, sh: int = 1, dh: int = 1,
-                dw: int = 1, finite_weights: bool = True, *, vb: Optional[int] = None,
-                t: Any = _tuning) -> bool:
+def in_place_ok(
+    Cg: int,
+    sw: int,
+    sW: int,
+    kH: int,
+    kW: int,
+    W: int,
+    isz: int,
+    sh: int = 1,
+    dh: int = 1,
+    dw: int = 1,
+    finite_weights: bool = True,
+    *,
+    vb: Optional[int] = None,
+    t: Any = _tuning,
+) -> bool:
     """Whether a layer takes the in-place kernels (one input channel per output channel):
     column stride 1, contiguous input rows (``sW``: the column stride in bytes), taps no more
     than IN_PLACE_MAX_SPREAD_VECTORS vectors apart, finite weights (the kernels leave out
@@ -285,18 +317,31 @@ def in_place_ok(Cg: int, sw: int, sW: int, kH: int, kW: int, W: int, isz: int, s
     the measured rule (IN_PLACE_MAX_K, IN_PLACE_MAX_ROW_BYTES, or the sweep's); ``vb``: the
     vector width (default: this CPU's)."""
     spread = t.IN_PLACE_MAX_SPREAD_VECTORS * (vb or vector_bytes()) // isz
-    if (Cg != 1 or sw != 1 or sW != isz or t.IN_PLACE == 0 or not finite_weights
-            or (kW - 1) * dw > spread or (kH - 1) * dh > spread):
+    if (
+        Cg != 1
+        or sw != 1
+        or sW != isz
+        or t.IN_PLACE == 0
+        or not finite_weights
+        or (kW - 1) * dw > spread
+        or (kH - 1) * dh > spread
+    ):
         return False
-    return t.IN_PLACE == 2 or sweeps(kH, kW, sh, dh, dw, W, isz, t) or (
-        kH <= t.IN_PLACE_MAX_K and kW <= t.IN_PLACE_MAX_K and kW * W * isz <= t.IN_PLACE_MAX_ROW_BYTES)
+    return (
+        t.IN_PLACE == 2
+        or sweeps(kH, kW, sh, dh, dw, W, isz, t)
+        or (kH <= t.IN_PLACE_MAX_K and kW <= t.IN_PLACE_MAX_K and kW * W * isz <= t.IN_PLACE_MAX_ROW_BYTES)
+    )
 
 
 def winograd_ok(a: ConvArgs, algorithm: str, t: Any = _tuning) -> bool:
     """Whether the Winograd ``algorithm`` handles the layer: a 3x3 kernel, unit stride, any
     row dilation and a column dilation of WINOGRAD_COLUMN_DILATIONS."""
-    return (tuple(a.w.shape[2:]) == (3, 3) and a.stride == (1, 1)
-            and a.dilation[1] in t.WINOGRAD_COLUMN_DILATIONS[algorithm])
+    return (
+        tuple(a.w.shape[2:]) == (3, 3)
+        and a.stride == (1, 1)
+        and a.dilation[1] in t.WINOGRAD_COLUMN_DILATIONS[algorithm]
+    )
 
 
 def fft_ok(a: ConvArgs) -> bool:
@@ -321,8 +366,9 @@ _memo: Dict[Tuple[Any, ...], Plan] = {}
 _MEMO_MAX = 512
 
 
-def conv2d(a: ConvArgs, algorithm: str = "auto", num_threads: Optional[int] = None,
-           force: Optional[Force] = None) -> Plan:
+def conv2d(
+    a: ConvArgs, algorithm: str = "auto", num_threads: Optional[int] = None, force: Optional[Force] = None
+) -> Plan:
     """The plan of one conv2d call (CuPy arrays get a CUDA kind).
 
     ``algorithm`` is conv2d's; a Winograd or FFT one for a layer it does not handle is a
@@ -339,13 +385,29 @@ def conv2d(a: ConvArgs, algorithm: str = "auto", num_threads: Optional[int] = No
     x, w = a.x, a.w
     # the in-place kernels need finite weights (one input channel per output channel only)
     finite_w = all_finite(w) if w.shape[1] == 1 else None
-    key: Tuple[Any, ...] = (x.shape, x.strides, w.shape, x.dtype.char, a.out_shape, a.stride, a.dilation, a.pads,
-           a.mode, a.groups, algorithm, nt, _direct.cpu_vector_bytes(), _tuning.version, finite_w)
+    key: Tuple[Any, ...] = (
+        x.shape,
+        x.strides,
+        w.shape,
+        x.dtype.char,
+        a.out_shape,
+        a.stride,
+        a.dilation,
+        a.pads,
+        a.mode,
+        a.groups,
+        algorithm,
+        nt,
+        _direct.cpu_vector_bytes(),
+        _tuning.version,
+        finite_w,
+    )
     plan = _memo.get(key)
     if plan is None:
         plan = _remember(key, _conv2d(a, algorithm, nt, None, True))
     if plan.kind in (Kind.WINOGRAD2, Kind.WINOGRAD4) and not (
-            (finite_w if finite_w is not None else all_finite(w)) and all_finite(x)):
+        (finite_w if finite_w is not None else all_finite(w)) and all_finite(x)
+    ):
         key = key + ("non-finite",)
         plan = _memo.get(key) or _remember(key, _conv2d(a, algorithm, nt, None, False))
     return plan
@@ -363,20 +425,23 @@ def _conv2d(a: ConvArgs, algorithm: str, nt: int, force: Optional[Force], finite
     Winograd plan would read them (Winograd gives way to the direct kernels)."""
     t = _Table(force)
     if algorithm not in ALGORITHMS:
-        raise ValueError(f"conv2d: algorithm={algorithm!r} must be one of "
-                         f"{', '.join(repr(x) for x in ALGORITHMS)}")
+        raise ValueError(f"conv2d: algorithm={algorithm!r} must be one of {', '.join(repr(x) for x in ALGORITHMS)}")
     cout, cg, kh, kw = a.w.shape
     if algorithm == "fft" and not fft_ok(a):
-        raise ValueError(f"conv2d: algorithm='fft' needs one input channel per output channel "
-                         f"(C_in / groups = 1 and C_out = groups) with stride 1 and dilation 1, got "
-                         f"weight shape {tuple(a.w.shape)}, groups={a.groups}, stride {a.stride}, "
-                         f"dilation {a.dilation}")
+        raise ValueError(
+            f"conv2d: algorithm='fft' needs one input channel per output channel "
+            f"(C_in / groups = 1 and C_out = groups) with stride 1 and dilation 1, got "
+            f"weight shape {tuple(a.w.shape)}, groups={a.groups}, stride {a.stride}, "
+            f"dilation {a.dilation}"
+        )
     if algorithm in _WINOGRAD_KIND and not winograd_ok(a, algorithm, t):
         *most, last = (str(d) for d in t.WINOGRAD_COLUMN_DILATIONS[algorithm])
         dws = f"{', '.join(most)} or {last}"
-        raise ValueError(f"conv2d: algorithm={algorithm!r} needs a 3x3 kernel with stride 1 and a "
-                         f"column dilation of {dws}, got a {kh}x{kw} kernel, stride {a.stride}, "
-                         f"dilation {a.dilation}")
+        raise ValueError(
+            f"conv2d: algorithm={algorithm!r} needs a 3x3 kernel with stride 1 and a "
+            f"column dilation of {dws}, got a {kh}x{kw} kernel, stride {a.stride}, "
+            f"dilation {a.dilation}"
+        )
     if a.x.shape[1] == 0:
         return Plan(Kind.BIAS_ONLY, "no input channel: every output is the empty sum plus the bias")
     if is_cupy(a.x):
@@ -385,8 +450,7 @@ def _conv2d(a: ConvArgs, algorithm: str, nt: int, force: Optional[Force], finite
     vb = vector_bytes(force)
     want = force.kind if force is not None else None
     if want is not None:
-        algorithm = {Kind.FFT: "fft", Kind.WINOGRAD2: "winograd", Kind.WINOGRAD4: "winograd4"}.get(
-            want, "direct")
+        algorithm = {Kind.FFT: "fft", Kind.WINOGRAD2: "winograd", Kind.WINOGRAD4: "winograd4"}.get(want, "direct")
         if algorithm == "fft" and not fft_ok(a) or algorithm in _WINOGRAD_KIND and not winograd_ok(a, algorithm, t):
             raise ValueError(f"Force.kind={want.name}: the layer cannot take it")
     reason = f"algorithm={algorithm!r}"
@@ -397,8 +461,10 @@ def _conv2d(a: ConvArgs, algorithm: str, nt: int, force: Optional[Force], finite
             finite_ok = all_finite(a.w) and all_finite(a.x)
         if not finite_ok:
             algorithm = "direct"
-            reason = ("a non-finite input or weight: Winograd mixes every input of a tile into "
-                      "every output of it, the direct kernels keep the pattern of NaN and +-inf")
+            reason = (
+                "a non-finite input or weight: Winograd mixes every input of a tile into "
+                "every output of it, the direct kernels keep the pattern of NaN and +-inf"
+            )
         else:
             return _winograd(a, _WINOGRAD_KIND[algorithm], reason, vb, nt, t)
     if algorithm == "fft":
@@ -411,8 +477,9 @@ def cuda(cin_g: int, cout_g: int, kh: int, kw: int, t: Any = _tuning) -> Tuple[K
     for channel-heavy layers (CUDA_GEMM_MIN_K, CUDA_GEMM_MIN_COUT), else the direct kernel."""
     k = cin_g * kh * kw
     if k >= t.CUDA_GEMM_MIN_K and cout_g >= t.CUDA_GEMM_MIN_COUT:
-        return Kind.CUDA_IGEMM, (f"{k} products per output >= CUDA_GEMM_MIN_K and {cout_g} output "
-                                 f"channels per group >= CUDA_GEMM_MIN_COUT")
+        return Kind.CUDA_IGEMM, (
+            f"{k} products per output >= CUDA_GEMM_MIN_K and {cout_g} output channels per group >= CUDA_GEMM_MIN_COUT"
+        )
     return Kind.CUDA_DIRECT, f"{k} products per output, {cout_g} output channels per group: below CUDA_GEMM_*"
 
 
@@ -421,24 +488,30 @@ def _auto(a: ConvArgs, vb: int, t: Any) -> Tuple[str, str]:
     cout, cg, kh, kw = a.w.shape
     pixels = a.out_shape[2] * a.out_shape[3]
     if fft_ok(a) and fft_pays(kh * kw, pixels, vb, t):
-        return "fft", (f"one channel per output channel, {kh}x{kw} taps >= FFT_MIN_TAPS and "
-                       f"{pixels} output pixels >= FFT_MIN_PIXELS")
+        return "fft", (
+            f"one channel per output channel, {kh}x{kw} taps >= FFT_MIN_TAPS and "
+            f"{pixels} output pixels >= FFT_MIN_PIXELS"
+        )
     pick = "winograd" if a.dtype == np.float32 else "winograd4"
     dw = a.dilation[1]
     width = -(-a.out_shape[3] // dw)
-    if (winograd_ok(a, pick, t) and cg >= t.WINOGRAD_MIN_CHANNELS
-            and (a.dtype == np.float64 or cg <= t.WINOGRAD_MAX_CHANNELS_F32)
-            and cout // a.groups >= t.WINOGRAD_MIN_CHANNELS
-            and width >= (t.WINOGRAD_MIN_WIDTH if dw == 1 else t.WINOGRAD_MIN_PHASE_WIDTH)):
-        return pick, (f"3x3, stride 1, {cg} -> {cout // a.groups} channels per group and "
-                      f"{'phases' if dw > 1 else 'rows'} {width} wide: WINOGRAD_MIN_CHANNELS, "
-                      f"WINOGRAD_MIN_{'PHASE_' if dw > 1 else ''}WIDTH"
-                      + ("" if a.dtype == np.float64 else ", WINOGRAD_MAX_CHANNELS_F32"))
+    if (
+        winograd_ok(a, pick, t)
+        and cg >= t.WINOGRAD_MIN_CHANNELS
+        and (a.dtype == np.float64 or cg <= t.WINOGRAD_MAX_CHANNELS_F32)
+        and cout // a.groups >= t.WINOGRAD_MIN_CHANNELS
+        and width >= (t.WINOGRAD_MIN_WIDTH if dw == 1 else t.WINOGRAD_MIN_PHASE_WIDTH)
+    ):
+        return pick, (
+            f"3x3, stride 1, {cg} -> {cout // a.groups} channels per group and "
+            f"{'phases' if dw > 1 else 'rows'} {width} wide: WINOGRAD_MIN_CHANNELS, "
+            f"WINOGRAD_MIN_{'PHASE_' if dw > 1 else ''}WIDTH"
+            + ("" if a.dtype == np.float64 else ", WINOGRAD_MAX_CHANNELS_F32")
+        )
     return "direct", "auto: no FFT or Winograd rule applies"
 
 
-def direct(a: ConvArgs, vb: int, nt: int, t: Any = _tuning, reason: str = "",
-           want: Optional[Kind] = None) -> Plan:
+def direct(a: ConvArgs, vb: int, nt: int, t: Any = _tuning, reason: str = "", want: Optional[Kind] = None) -> Plan:
     """The plan of the direct kernels for a NumPy layer ``a``: in-place kernels for one input
     channel per output channel where they pay, else tiles over packed bands."""
     N, C, H, W = a.x.shape
@@ -478,8 +551,10 @@ def direct(a: ConvArgs, vb: int, nt: int, t: Any = _tuning, reason: str = "",
         kind = Kind.LANES
         ocb = nov * vl  # channel-lane tiles: they read exactly the Wo columns
         wo_pad = Wo
-        why = why or (f"{coutg} output channels per group in {nov}-vector lanes, {cg * kH * kW} "
-                      f"products per output, {Wo} columns (lane_vectors: LANES_*)")
+        why = why or (
+            f"{coutg} output channels per group in {nov}-vector lanes, {cg * kH * kW} "
+            f"products per output, {Wo} columns (lane_vectors: LANES_*)"
+        )
     elif ocb > 1:
         kind = Kind.COLUMNS
         why = why or f"{coutg} output channels per group in blocks of {ocb}"
@@ -495,9 +570,16 @@ def direct(a: ConvArgs, vb: int, nt: int, t: Any = _tuning, reason: str = "",
     Wp = (Wo - 1) * sw + (kW - 1) * dw + 1
     # channel-lane tiles read exactly the columns their outputs need: where no padding is
     # read, with column stride 1 and contiguous columns, they read the input in place
-    in_place = (kind == Kind.LANES and sw == 1 and a.x.strides[3] == isz and a.pads[0] == 0
-                and a.pads[2] == 0 and Wp <= W and (Ho - 1) * sh + (kH - 1) * dh + 1 <= H
-                and t.IN_PLACE != 0)
+    in_place = (
+        kind == Kind.LANES
+        and sw == 1
+        and a.x.strides[3] == isz
+        and a.pads[0] == 0
+        and a.pads[2] == 0
+        and Wp <= W
+        and (Ho - 1) * sh + (kH - 1) * dh + 1 <= H
+        and t.IN_PLACE != 0
+    )
     # band height: one band's packed rows near BAND_BYTES, but enough items for every thread
     row_bytes = cg * len(pstart) * Wq * isz
     R = (t.BAND_BYTES // max(row_bytes, 1) - (kH - 1) * dh) // sh
@@ -511,8 +593,17 @@ def direct(a: ConvArgs, vb: int, nt: int, t: Any = _tuning, reason: str = "",
     if in_place:
         R = max(1, min(Ho, per_thread, t.IN_PLACE_BAND_ROWS))  # no band to size: load balance
     contiguous = in_place or ((R - 1) * sh + (kH - 1) * dh + 1) <= 2 * R * kH
-    return Plan(kind, f"{reason}: {why}" if reason else why, vector_bytes=vb, channel_block=ocb,
-                layout=lay, read_in_place=in_place, band_rows=R, contiguous=contiguous, threads=nt)
+    return Plan(
+        kind,
+        f"{reason}: {why}" if reason else why,
+        vector_bytes=vb,
+        channel_block=ocb,
+        layout=lay,
+        read_in_place=in_place,
+        band_rows=R,
+        contiguous=contiguous,
+        threads=nt,
+    )
 
 
 class _Override:
@@ -539,9 +630,21 @@ def _depthwise(a: ConvArgs, vb: int, nt: int, t: Any, reason: str, want: Optiona
     isz = a.x.itemsize
     vl = vb // isz
     h = kH // 2
-    flat = (vb == 64 and kH in (3, 5) and kW == kH and a.stride == (1, 1) and a.dilation == (1, 1)
-            and pt == h and pl == h and Ho == H and Wo == W and a.mode == 0
-            and a.x.strides[2] == W * isz and W >= vl + h - 1 and h * W * isz <= _direct.tile_sizes(vb)["flat_max_bytes"])
+    flat = (
+        vb == 64
+        and kH in (3, 5)
+        and kW == kH
+        and a.stride == (1, 1)
+        and a.dilation == (1, 1)
+        and pt == h
+        and pl == h
+        and Ho == H
+        and Wo == W
+        and a.mode == 0
+        and a.x.strides[2] == W * isz
+        and W >= vl + h - 1
+        and h * W * isz <= _direct.tile_sizes(vb)["flat_max_bytes"]
+    )
     R = max(1, min(Ho, _items(Ho * N * cout, nt)))
     reach = (kH - 1) * dh + 1
     ew = vl + (kW - 1) * dw
@@ -551,10 +654,12 @@ def _depthwise(a: ConvArgs, vb: int, nt: int, t: Any, reason: str, want: Optiona
     interior = min(W - (kW - 1) * dw, Wo - pl)  # output columns the sweep covers
     if want == Kind.DW_FLAT and not flat:
         raise ValueError("Force.kind=DW_FLAT: the layer does not keep its plane's shape (or 32-byte vectors)")
-    if want == Kind.DW_SWEEP and not (kH == kW and kH in (3, 5) and a.stride == (1, 1)
-                                      and a.dilation == (1, 1) and interior >= vl):
-        raise ValueError("Force.kind=DW_SWEEP: needs a 3x3 or 5x5 unit-stride kernel over a row interior "
-                         "of at least one vector")
+    if want == Kind.DW_SWEEP and not (
+        kH == kW and kH in (3, 5) and a.stride == (1, 1) and a.dilation == (1, 1) and interior >= vl
+    ):
+        raise ValueError(
+            "Force.kind=DW_SWEEP: needs a 3x3 or 5x5 unit-stride kernel over a row interior of at least one vector"
+        )
     if want is not None and want in (Kind.DW_STRIP, Kind.DW_SWEEP):
         flat = False
         wide = want == Kind.DW_SWEEP
@@ -568,11 +673,19 @@ def _depthwise(a: ConvArgs, vb: int, nt: int, t: Any, reason: str, want: Optiona
     if kind != Kind.DW_SWEEP:
         rg = max(1, min(rg, (t.DW_TMP_BYTES // isz) // max(Wo, vl)))
         tmp = rg * max(Wo, vl)
-    stream = (kind == Kind.DW_SWEEP and vb == 64 and N * cout * Ho * Wo * isz >= t.STREAM_MIN_BYTES
-              and Wo % vl == 0)
+    stream = kind == Kind.DW_SWEEP and vb == 64 and N * cout * Ho * Wo * isz >= t.STREAM_MIN_BYTES and Wo % vl == 0
     why = "one input channel per output channel, read in place: " + why
-    return Plan(kind, f"{reason}: {why}" if reason else why, vector_bytes=vb, band_rows=R, row_group=rg,
-                tmp_elems=tmp, stream=stream, prefetch_bytes=t.DW_PREFETCH_BYTES, threads=nt)
+    return Plan(
+        kind,
+        f"{reason}: {why}" if reason else why,
+        vector_bytes=vb,
+        band_rows=R,
+        row_group=rg,
+        tmp_elems=tmp,
+        stream=stream,
+        prefetch_bytes=t.DW_PREFETCH_BYTES,
+        threads=nt,
+    )
 
 
 def _winograd(a: ConvArgs, kind: Kind, reason: str, vb: int, nt: int, t: Any) -> Plan:
@@ -604,14 +717,15 @@ def _winograd(a: ConvArgs, kind: Kind, reason: str, vb: int, nt: int, t: Any) ->
         r3 += 1
     if (r3 * ncr) % 3 == 0 and r3 * row_bytes <= 2 * t.WINOGRAD_BAND_BYTES:
         Rt = r3
-    return Plan(kind, reason, vector_bytes=vb, channel_block=ocb, layout=lay, band_rows=Rt, tile=m,
-                threads=nt)
+    return Plan(kind, reason, vector_bytes=vb, channel_block=ocb, layout=lay, band_rows=Rt, tile=m, threads=nt)
 
 
 # ---------------------------------------------------------------------------- correlate2d
 
-def correlate2d(kernel: np.ndarray, out_pixels: int, method: str, separable: Any,
-                force: Optional[Force] = None) -> Tuple[Kind, str]:
+
+def correlate2d(
+    kernel: np.ndarray, out_pixels: int, method: str, separable: Any, force: Optional[Force] = None
+) -> Tuple[Kind, str]:
     """correlate2d's method as a kind (FFT, SEPARABLE, or COLUMNS for the direct kernels,
     whose own plan follows from the layer), and why.  ``separable(kernel)`` gives the
     factors or None; a non-finite kernel takes the direct kernels whatever the method."""
@@ -671,8 +785,7 @@ def kernel_table(vb: int) -> str:
     thread: docs/architecture.md holds it, and a test regenerates and compares it."""
     from fastconv import _args
 
-    rows = ["| layer | input | weight | stride, pad, dil, groups | dtype | kernel |",
-            "|---|---|---|---|---|---|"]
+    rows = ["| layer | input | weight | stride, pad, dil, groups | dtype | kernel |", "|---|---|---|---|---|---|"]
     for name, xs, ws, s, p, d, g, dt in TABLE_LAYERS:
         x = np.zeros(xs, dt)
         w = np.zeros(ws, dt)

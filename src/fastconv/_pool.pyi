@@ -11,14 +11,26 @@ def max_pool2d(
     x: npt.NDArray[_Real],  # (N, C, H, W), any element strides
     out: npt.NDArray[_Real],  # (N, C, H_out, W_out) C-contiguous, written
     indices: Optional[npt.NDArray[np.int64]],  # like out, or None
-    kH: int, kW: int, sH: int, sW: int, pH: int, pW: int, dH: int, dW: int,  # Py_ssize_t
+    kH: int,
+    kW: int,
+    sH: int,
+    sW: int,
+    pH: int,
+    pW: int,
+    dH: int,
+    dW: int,  # Py_ssize_t
     num_threads: Optional[int],
     region: Optional[Tuple[int, int, int, int, int, int]] = ...,  # (H, W, r_org, c_org, o_org, q0)
 ) -> None: ...
 def avg_pool2d(
     x: npt.NDArray[_Real],
     out: npt.NDArray[_Real],
-    kH: int, kW: int, sH: int, sW: int, pH: int, pW: int,
+    kH: int,
+    kW: int,
+    sH: int,
+    sW: int,
+    pH: int,
+    pW: int,
     count_include_pad: bool,
     divisor_override: int,  # int64; 0 means none
     num_threads: Optional[int],

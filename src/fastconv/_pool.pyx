@@ -35,8 +35,8 @@ cdef object _setup(fc_pool_geom *g, x, out, Py_ssize_t isz, Py_ssize_t kH, Py_ss
     if region is None:
         region = (x.shape[2], x.shape[3], 0, 0, 0, 0)
     H, W, r_org, c_org, o_org, q0 = region
-    g.H = H; g.W = W; g.sH = x.strides[2] // isz; g.sW = x.strides[3] // isz; g.Wr = x.shape[3]
-    g.Wo = out.shape[3]; g.kH = kH; g.kW = kW; g.strH = sH; g.strW = sW
+    g.H = H; g.W = W; g.xsH = x.strides[2] // isz; g.xsW = x.strides[3] // isz; g.Wr = x.shape[3]
+    g.Wo = out.shape[3]; g.kH = kH; g.kW = kW; g.sH = sH; g.sW = sW
     g.pH = pH; g.pW = pW; g.dH = dH; g.dW = dW
     g.r_org = r_org; g.c_org = c_org; g.o_org = o_org; g.q0 = q0
     cols = np.empty((3, max(g.Wo, 1)), dtype=np.int64)
@@ -57,9 +57,9 @@ def max_pool2d(const real_t[:, :, :, :] x, real_t[:, :, :, ::1] out, int64_t[:, 
         return
     cdef Py_ssize_t isz = sizeof(real_t)
     cdef fc_pool_geom g
-    cols = _setup(&g, x, out, isz, kH, kW, sH, sW, pH, pW, dH, dW, region)
+    _cols = _setup(&g, x, out, isz, kH, kW, sH, sW, pH, pW, dH, dW, region)  # g points into it
     cdef bint fast2x2 = (region is None and indices is None and kH == 2 and kW == 2 and sH == 2 and sW == 2
-                         and pH == 0 and pW == 0 and dH == 1 and dW == 1 and g.sW == 1)
+                         and pH == 0 and pW == 0 and dH == 1 and dW == 1 and g.xsW == 1)
     cdef int64_t sN = x.strides[0] // isz, sC = x.strides[1] // isz
     cdef int nt = resolve_threads(num_threads)
     cdef int64_t nb = _bands(planes, Ho, nt)
@@ -91,7 +91,7 @@ def avg_pool2d(const real_t[:, :, :, :] x, real_t[:, :, :, ::1] out, Py_ssize_t 
         return
     cdef Py_ssize_t isz = sizeof(real_t)
     cdef fc_pool_geom g
-    cols = _setup(&g, x, out, isz, kH, kW, sH, sW, pH, pW, 1, 1, region)
+    _cols = _setup(&g, x, out, isz, kH, kW, sH, sW, pH, pW, 1, 1, region)  # g points into it
     cdef int64_t sN = x.strides[0] // isz, sC = x.strides[1] // isz
     cdef int nt = resolve_threads(num_threads)
     cdef int64_t nb = _bands(planes, Ho, nt)

@@ -123,7 +123,7 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
             nrows = (Rb - 1) * m + A
             for i_r in range(nrows):
                 rowsrc[i_r] = pr + dh * (tr0 * m + i_r)
-            xg = x0 + n * sN + gi * Cg * g.sC
+            xg = x0 + n * sN + gi * Cg * g.xsC
             pack_band(vb, xg, &g, rowsrc, nrows, fill, band)
             wino_band(vb, kind, band, nrows, &g, Rb, ntc, dw, u0 + gi * ugrp, coutg,
                       (b0 + gi * coutg) if b0 != NULL else NULL, vbuf, vbuf + v_elems,

@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import sys
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
@@ -66,10 +65,10 @@ class Result:
     impl: str
     time_s: Optional[float]
     reps: int
-    rate: Optional[float] = None          # GFLOP/s or GB/s
+    rate: Optional[float] = None  # GFLOP/s or GB/s
     unit: str = ""
-    speedup: Optional[float] = None       # peer time / fastconv time (fastconv rows: None)
-    check: str = "ok"                     # "ok", "skipped" or the mismatch
+    speedup: Optional[float] = None  # peer time / fastconv time (fastconv rows: None)
+    check: str = "ok"  # "ok", "skipped" or the mismatch
     peak_extra_mb: Optional[float] = None
     note: str = ""
 
@@ -81,6 +80,7 @@ class Suite:
 
 
 # ----------------------------------------------------------------------------- timing
+
 
 def time_call(f: Callable[[], Any], reps: int = 7, min_time: float = 0.02) -> Tuple[float, int]:
     """Median seconds per call over ``reps`` timings of >= ``min_time`` each, after a warm-up."""
@@ -145,6 +145,7 @@ def peak_extra_mb(f: Callable[[], Any]) -> Optional[float]:
 
 # ----------------------------------------------------------------------------- peers
 
+
 def _torch() -> Any:
     try:
         import torch
@@ -185,13 +186,14 @@ def numpy_im2col_conv(x: np.ndarray, w: np.ndarray, stride: int, pad: int, dil: 
     coutg = Cout // groups
     outs = []
     for g in range(groups):
-        cols = win[:, g * Cg:(g + 1) * Cg].transpose(0, 2, 3, 1, 4, 5).reshape(N * Ho * Wo, Cg * kH * kW)
-        outs.append((cols @ w[g * coutg:(g + 1) * coutg].reshape(coutg, -1).T).reshape(N, Ho, Wo, coutg))
+        cols = win[:, g * Cg : (g + 1) * Cg].transpose(0, 2, 3, 1, 4, 5).reshape(N * Ho * Wo, Cg * kH * kW)
+        outs.append((cols @ w[g * coutg : (g + 1) * coutg].reshape(coutg, -1).T).reshape(N, Ho, Wo, coutg))
     return np.concatenate(outs, axis=3).transpose(0, 3, 1, 2)
 
 
-def scipy_conv(x: np.ndarray, w: np.ndarray, stride: int, pad: int, dil: int, groups: int,
-               channels: Optional[int] = None) -> np.ndarray:
+def scipy_conv(
+    x: np.ndarray, w: np.ndarray, stride: int, pad: int, dil: int, groups: int, channels: Optional[int] = None
+) -> np.ndarray:
     """scipy.signal.correlate summed over each group's input channels (optionally only the
     first ``channels`` output channels, for extrapolation)."""
     from scipy.signal import correlate
@@ -221,7 +223,7 @@ def numpy_max_pool(x: np.ndarray, k: int, s: int, p: int) -> np.ndarray:
     out = np.full(x.shape[:2] + (Ho, Wo), -np.inf, x.dtype)
     for i in range(k):
         for j in range(k):
-            np.maximum(out, xp[:, :, i:i + s * (Ho - 1) + 1:s, j:j + s * (Wo - 1) + 1:s], out=out)
+            np.maximum(out, xp[:, :, i : i + s * (Ho - 1) + 1 : s, j : j + s * (Wo - 1) + 1 : s], out=out)
     return out
 
 
@@ -240,6 +242,7 @@ def numpy_max_pool_indices(x: np.ndarray, k: int, s: int) -> Tuple[np.ndarray, n
 
 
 # ----------------------------------------------------------------------------- cases
+
 
 def _close(a: Any, b: Any, rtol: float = 1e-3) -> str:
     a = np.asarray(a, dtype=np.float64)
@@ -262,8 +265,11 @@ def _conv_case(cid: str, nt: int, reps: int, suite: Suite, memory: bool) -> None
     t_fc, r = time_call(f_fc, reps)
     mem = peak_extra_mb(f_fc) if memory and cid in BIG_CASES else None
     method = fastconv.explain(x, w, None, s, p, d, g, num_threads=nt).algorithm
-    suite.results.append(Result(cid, nt, "fastconv", t_fc, r, flops / t_fc / 1e9, "GFLOP/s",
-                                peak_extra_mb=mem, note=f"algorithm={method}"))
+    suite.results.append(
+        Result(
+            cid, nt, "fastconv", t_fc, r, flops / t_fc / 1e9, "GFLOP/s", peak_extra_mb=mem, note=f"algorithm={method}"
+        )
+    )
     peers: List[Tuple[str, Callable[[], Any]]] = []
     torch = _torch()
     if torch is not None:
@@ -287,8 +293,20 @@ def _cv2_conv(cv2: Any, x: np.ndarray, w: np.ndarray, p: int) -> np.ndarray:
     return cv2.filter2D(img, -1, w[0, 0], anchor=anchor, borderType=cv2.BORDER_CONSTANT)[None, None]
 
 
-def _time_peer(suite: Suite, cid: str, nt: int, name: str, f: Callable[[], Any], ours: Any, t_fc: float,
-               work: float, unit: str, reps: int, memory: bool, rtol: float = 1e-3) -> None:
+def _time_peer(
+    suite: Suite,
+    cid: str,
+    nt: int,
+    name: str,
+    f: Callable[[], Any],
+    ours: Any,
+    t_fc: float,
+    work: float,
+    unit: str,
+    reps: int,
+    memory: bool,
+    rtol: float = 1e-3,
+) -> None:
     try:
         res = f()
         check = _close(ours, res[0] if isinstance(res, tuple) else res, rtol)
@@ -299,8 +317,20 @@ def _time_peer(suite: Suite, cid: str, nt: int, name: str, f: Callable[[], Any],
         suite.results.append(Result(cid, nt, name, None, 0, check="skipped", note=f"{type(exc).__name__}: {exc}"))
 
 
-def _scipy_peer(suite: Suite, cid: str, nt: int, x: np.ndarray, w: np.ndarray, s: int, p: int, d: int, g: int,
-                ours: Any, t_fc: float, flops: int) -> None:
+def _scipy_peer(
+    suite: Suite,
+    cid: str,
+    nt: int,
+    x: np.ndarray,
+    w: np.ndarray,
+    s: int,
+    p: int,
+    d: int,
+    g: int,
+    ours: Any,
+    t_fc: float,
+    flops: int,
+) -> None:
     scipy_conv(x[:1], w, s, p, d, g, channels=1)  # warm-up (imports, caches)
     t0 = time.perf_counter()
     one = scipy_conv(x[:1], w, s, p, d, g, channels=1)
@@ -308,8 +338,20 @@ def _scipy_peer(suite: Suite, cid: str, nt: int, x: np.ndarray, w: np.ndarray, s
     est = t_one * x.shape[0] * w.shape[0]
     check = _close(ours[:1, :1], one, 2e-3)
     if est > 20:
-        suite.results.append(Result(cid, nt, "scipy-correlate", est, 1, flops / est / 1e9, "GFLOP/s",
-                                    est / t_fc, check, note="~ extrapolated from one output channel"))
+        suite.results.append(
+            Result(
+                cid,
+                nt,
+                "scipy-correlate",
+                est,
+                1,
+                flops / est / 1e9,
+                "GFLOP/s",
+                est / t_fc,
+                check,
+                note="~ extrapolated from one output channel",
+            )
+        )
         return
     f = lambda: scipy_conv(x, w, s, p, d, g)  # noqa: E731
     if est > 1:
@@ -332,8 +374,15 @@ def _pool_case(cid: str, nt: int, reps: int, suite: Suite, memory: bool) -> None
         if c["op"] == "max":
             f_fc = lambda: fastconv.max_pool2d(x, k, s, p, return_indices=with_idx, num_threads=nt)  # noqa: E731
         else:
-            f_fc = lambda: fastconv.avg_pool2d(x, k, s, p, c["ceil_mode"], c["count_include_pad"],  # noqa: E731
-                                               num_threads=nt)
+            f_fc = lambda: fastconv.avg_pool2d(
+                x,
+                k,
+                s,
+                p,
+                c["ceil_mode"],
+                c["count_include_pad"],  # noqa: E731
+                num_threads=nt,
+            )
         ours: Any = f_fc()
         out_v: np.ndarray = ours[0] if with_idx else ours
         nbytes = x.nbytes + out_v.nbytes + (ours[1].nbytes if with_idx else 0)
@@ -343,11 +392,21 @@ def _pool_case(cid: str, nt: int, reps: int, suite: Suite, memory: bool) -> None
         if torch is not None:
             tx = torch.from_numpy(x)
             if c["op"] == "max":
-                peers.append(("pytorch", lambda: _torch_tuple(torch.nn.functional.max_pool2d(
-                    tx, k, s, p, return_indices=with_idx))))
+                peers.append(
+                    (
+                        "pytorch",
+                        lambda: _torch_tuple(torch.nn.functional.max_pool2d(tx, k, s, p, return_indices=with_idx)),
+                    )
+                )
             else:
-                peers.append(("pytorch", lambda: torch.nn.functional.avg_pool2d(
-                    tx, k, s, p, c["ceil_mode"], c["count_include_pad"]).numpy()))
+                peers.append(
+                    (
+                        "pytorch",
+                        lambda: torch.nn.functional.avg_pool2d(
+                            tx, k, s, p, c["ceil_mode"], c["count_include_pad"]
+                        ).numpy(),
+                    )
+                )
         if c["op"] == "max" and not with_idx:
             peers.append(("numpy", lambda: numpy_max_pool(x, k, s, p)))
         if c["op"] == "max" and with_idx and p == 0:
@@ -370,7 +429,7 @@ def _image_case(cid: str, nt: int, reps: int, suite: Suite, memory: bool) -> Non
     img = rng.standard_normal(c["shape"]).astype(np.float32)
     kh, kw = c["k"]
     if c.get("gaussian"):
-        g = np.exp(-((np.arange(kh) - kh // 2) ** 2) / (2 * 1.5 ** 2))
+        g = np.exp(-((np.arange(kh) - kh // 2) ** 2) / (2 * 1.5**2))
         ker = np.outer(g, g).astype(np.float32)
         ker /= ker.sum()
     else:
@@ -381,23 +440,50 @@ def _image_case(cid: str, nt: int, reps: int, suite: Suite, memory: bool) -> Non
     ours = f_fc()
     t_fc, r = time_call(f_fc, reps)
     mem = peak_extra_mb(f_fc) if memory and cid in BIG_CASES else None
-    suite.results.append(Result(cid, nt, "fastconv", t_fc, r, flops / t_fc / 1e9, "GFLOP/s", peak_extra_mb=mem,
-                                note=f"method={auto_method(ker, ours.shape[-2] * ours.shape[-1])}"))
+    suite.results.append(
+        Result(
+            cid,
+            nt,
+            "fastconv",
+            t_fc,
+            r,
+            flops / t_fc / 1e9,
+            "GFLOP/s",
+            peak_extra_mb=mem,
+            note=f"method={auto_method(ker, ours.shape[-2] * ours.shape[-1])}",
+        )
+    )
     nd_mode = {"fill": "constant", "wrap": "wrap", "symm": "reflect"}[boundary]
     planes = img if img.ndim == 3 else img[None]
     peers: List[Tuple[str, Callable[[], Any]]] = []
     # ndimage.correlate centres even kernels differently; all cases here use odd kernels
-    peers.append(("scipy-ndimage", lambda: np.stack([ndimage.correlate(pl, ker, mode=nd_mode) for pl in planes])
-                  .reshape(ours.shape)))
+    peers.append(
+        (
+            "scipy-ndimage",
+            lambda: np.stack([ndimage.correlate(pl, ker, mode=nd_mode) for pl in planes]).reshape(ours.shape),
+        )
+    )
     if boundary == "fill":
-        peers.append(("scipy-correlate-auto", lambda: np.stack(
-            [signal.correlate(pl, ker, mode="same", method="auto") for pl in planes]).reshape(ours.shape)))
+        peers.append(
+            (
+                "scipy-correlate-auto",
+                lambda: np.stack([signal.correlate(pl, ker, mode="same", method="auto") for pl in planes]).reshape(
+                    ours.shape
+                ),
+            )
+        )
     cv2 = _cv2()
     if cv2 is not None:
         border = {"fill": cv2.BORDER_CONSTANT, "wrap": cv2.BORDER_WRAP, "symm": cv2.BORDER_REFLECT}[boundary]
         if boundary != "wrap":  # filter2D does not support BORDER_WRAP
-            peers.append(("opencv", lambda: np.stack([cv2.filter2D(pl, -1, ker, borderType=border)
-                                                      for pl in planes]).reshape(ours.shape)))
+            peers.append(
+                (
+                    "opencv",
+                    lambda: np.stack([cv2.filter2D(pl, -1, ker, borderType=border) for pl in planes]).reshape(
+                        ours.shape
+                    ),
+                )
+            )
     for name, f in peers:
         _time_peer(suite, cid, nt, name, f, ours, t_fc, flops / 1e9, "GFLOP/s", reps, memory, rtol=2e-3)
     # scipy.signal.correlate2d: brute force and single-threaded; one timed run
@@ -405,8 +491,9 @@ def _image_case(cid: str, nt: int, reps: int, suite: Suite, memory: bool) -> Non
         t0 = time.perf_counter()
         ref = signal.correlate2d(img, ker, mode, boundary)
         t = time.perf_counter() - t0
-        suite.results.append(Result(cid, nt, "scipy-correlate2d", t, 1, flops / t / 1e9, "GFLOP/s", t / t_fc,
-                                    _close(ours, ref, 2e-3)))
+        suite.results.append(
+            Result(cid, nt, "scipy-correlate2d", t, 1, flops / t / 1e9, "GFLOP/s", t / t_fc, _close(ours, ref, 2e-3))
+        )
 
 
 def roofline(reps: int = 5) -> Dict[str, float]:
@@ -416,13 +503,20 @@ def roofline(reps: int = 5) -> Dict[str, float]:
     big = np.ones(64 << 20, dtype=np.uint8)
     dst = np.empty_like(big)
     tc, _ = time_call(lambda: np.copyto(dst, big), reps)
-    return {"sgemm_gflops": 2 * 2048 ** 3 / t / 1e9, "copy_gbps": 2 * big.nbytes / tc / 1e9}
+    return {"sgemm_gflops": 2 * 2048**3 / t / 1e9, "copy_gbps": 2 * big.nbytes / tc / 1e9}
 
 
 # ----------------------------------------------------------------------------- driver
 
-def run(cases: Optional[Sequence[str]] = None, threads: Optional[Sequence[int]] = None, quick: bool = False,
-        reps: Optional[int] = None, memory: bool = True, progress: Optional[Callable[[str], None]] = None) -> Suite:
+
+def run(
+    cases: Optional[Sequence[str]] = None,
+    threads: Optional[Sequence[int]] = None,
+    quick: bool = False,
+    reps: Optional[int] = None,
+    memory: bool = True,
+    progress: Optional[Callable[[str], None]] = None,
+) -> Suite:
     """Run the suite and return its results.
 
     Parameters
@@ -470,20 +564,32 @@ def _machine() -> Dict[str, Any]:
     cv2 = _cv2()
     import scipy
 
-    return {"date": time.strftime("%Y-%m-%d"), "cpu": platform.processor() or platform.machine(),
-            "cores": os.cpu_count(), "simd": cfg["simd"], "fastconv": cfg["fastconv"], "numpy": np.__version__,
-            "scipy": scipy.__version__, "torch": getattr(torch, "__version__", None),
-            "opencv": getattr(cv2, "__version__", None)}
+    return {
+        "date": time.strftime("%Y-%m-%d"),
+        "cpu": platform.processor() or platform.machine(),
+        "cores": os.cpu_count(),
+        "simd": cfg["simd"],
+        "fastconv": cfg["fastconv"],
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "torch": getattr(torch, "__version__", None),
+        "opencv": getattr(cv2, "__version__", None),
+    }
 
 
 def format_table(suite: Suite) -> str:
     lines = []
     m = suite.machine
-    lines.append(f"fastconv {m.get('fastconv')}  {m.get('date')}  {m.get('cores')} cores  SIMD {m.get('simd')}  "
-                 f"numpy {m.get('numpy')}  scipy {m.get('scipy')}  torch {m.get('torch')}  opencv {m.get('opencv')}")
+    lines.append(
+        f"fastconv {m.get('fastconv')}  {m.get('date')}  {m.get('cores')} cores  SIMD {m.get('simd')}  "
+        f"numpy {m.get('numpy')}  scipy {m.get('scipy')}  torch {m.get('torch')}  opencv {m.get('opencv')}"
+    )
     if "sgemm_gflops" in m:
         lines.append(f"roofline: NumPy sgemm 2048^3 {m['sgemm_gflops']:.0f} GFLOP/s, copy {m['copy_gbps']:.1f} GB/s")
-    hdr = f"{'case':<9}{'thr':>4}  {'implementation':<22}{'median':>12}{'rate':>18}{'speed-up':>10}  {'check':<8}{'peak MB':>9}  note"
+    hdr = (
+        f"{'case':<9}{'thr':>4}  {'implementation':<22}{'median':>12}{'rate':>18}{'speed-up':>10}  "
+        f"{'check':<8}{'peak MB':>9}  note"
+    )
     lines += [hdr, "-" * len(hdr)]
     for r in suite.results:
         t = "-" if r.time_s is None else (f"{r.time_s * 1e3:10.3f} ms")
@@ -491,7 +597,9 @@ def format_table(suite: Suite) -> str:
         sp = "" if r.speedup is None else f"{r.speedup:9.2f}x"
         mem = "" if r.peak_extra_mb is None else f"{r.peak_extra_mb:8.1f}"
         approx = "~" if r.note.startswith("~") else " "
-        lines.append(f"{r.case:<9}{r.threads:>4}  {r.impl:<22}{approx}{t:>11}{rate:>18}{sp:>10}  {r.check:<8}{mem:>9}  {r.note}")
+        lines.append(
+            f"{r.case:<9}{r.threads:>4}  {r.impl:<22}{approx}{t:>11}{rate:>18}{sp:>10}  {r.check:<8}{mem:>9}  {r.note}"
+        )
     return "\n".join(lines)
 
 

@@ -29,13 +29,16 @@ def _check_against_scipy() -> int:
     ref = np.empty(y.shape)
     for n in range(x.shape[0]):
         for o in range(w.shape[0]):
-            ref[n, o] = sum(correlate(xp[n, c], w[o, c].astype(np.float64), mode="valid")
-                            for c in range(x.shape[1])) + b[o]
+            ref[n, o] = (
+                sum(correlate(xp[n, c], w[o, c].astype(np.float64), mode="valid") for c in range(x.shape[1])) + b[o]
+            )
     t_sp = time.perf_counter() - t0
     err = float(np.abs(y - ref).max() / np.abs(ref).max())
-    print(f"\nconv2d (2, 16, 128, 128) * (32, 16, 3, 3), padding 1, float32:")
-    print(f"  fastconv {t_fc * 1e3:9.2f} ms   scipy.signal.correlate loop {t_sp * 1e3:9.2f} ms "
-          f"  speed-up {t_sp / t_fc:7.1f}x   max relative error {err:.1e}")
+    print("\nconv2d (2, 16, 128, 128) * (32, 16, 3, 3), padding 1, float32:")
+    print(
+        f"  fastconv {t_fc * 1e3:9.2f} ms   scipy.signal.correlate loop {t_sp * 1e3:9.2f} ms "
+        f"  speed-up {t_sp / t_fc:7.1f}x   max relative error {err:.1e}"
+    )
     ok = err < 1e-5
     print("  result matches SciPy" if ok else "  RESULT DIFFERS FROM SCIPY")
     return 0 if ok else 1
@@ -52,8 +55,9 @@ def lenet(rng: int = 0) -> "Any":
     """The classic pipeline: Conv2d(3, 6, 5) -> MaxPool2d(2, 2) -> Conv2d(6, 16, 5) -> MaxPool2d(2, 2)."""
     from fastconv import nn
 
-    return nn.Sequential(nn.Conv2d(3, 6, 5, rng=rng), nn.MaxPool2d(2, 2), nn.Conv2d(6, 16, 5, rng=rng + 1),
-                         nn.MaxPool2d(2, 2))
+    return nn.Sequential(
+        nn.Conv2d(3, 6, 5, rng=rng), nn.MaxPool2d(2, 2), nn.Conv2d(6, 16, 5, rng=rng + 1), nn.MaxPool2d(2, 2)
+    )
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -78,8 +82,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         except ImportError:
             print("--check: PyTorch is not installed; nothing to compare with")
             return 0
-        tm = torch.nn.Sequential(torch.nn.Conv2d(3, 6, 5), torch.nn.MaxPool2d(2, 2), torch.nn.Conv2d(6, 16, 5),
-                                 torch.nn.MaxPool2d(2, 2))
+        tm = torch.nn.Sequential(
+            torch.nn.Conv2d(3, 6, 5), torch.nn.MaxPool2d(2, 2), torch.nn.Conv2d(6, 16, 5), torch.nn.MaxPool2d(2, 2)
+        )
         tm.load_state_dict({k: torch.from_numpy(v) for k, v in model.state_dict().items()})
         with torch.no_grad():
             ref = tm(torch.from_numpy(x)).numpy()
@@ -90,9 +95,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
             tt = (time.perf_counter() - t0) / reps
         err = float(np.abs(ref - y).max())
         ok = err < 1e-4
-        print(f"--check against PyTorch {torch.__version__}: max abs difference {err:.2e} "
-              f"({'OK' if ok else 'MISMATCH'}); PyTorch {tt * 1e6:.1f} us per batch, "
-              f"fastconv {tt / dt:.2f}x as fast")
+        print(
+            f"--check against PyTorch {torch.__version__}: max abs difference {err:.2e} "
+            f"({'OK' if ok else 'MISMATCH'}); PyTorch {tt * 1e6:.1f} us per batch, "
+            f"fastconv {tt / dt:.2f}x as fast"
+        )
         return 0 if ok else 1
     return 0
 

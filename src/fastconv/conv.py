@@ -13,10 +13,20 @@ from fastconv._args import IntPair
 ALGORITHMS = _plan.ALGORITHMS
 
 
-def conv2d(input: Any, weight: Any, bias: Any = None, stride: IntPair = 1, padding: Any = 0,
-           dilation: IntPair = 1, groups: int = 1, padding_mode: str = "zeros", *,
-           out: Optional[np.ndarray] = None, num_threads: Optional[int] = None,
-           algorithm: str = "auto") -> Any:
+def conv2d(
+    input: Any,
+    weight: Any,
+    bias: Any = None,
+    stride: IntPair = 1,
+    padding: Any = 0,
+    dilation: IntPair = 1,
+    groups: int = 1,
+    padding_mode: str = "zeros",
+    *,
+    out: Optional[np.ndarray] = None,
+    num_threads: Optional[int] = None,
+    algorithm: str = "auto",
+) -> Any:
     """2-D convolution (cross-correlation, no kernel flip) with PyTorch's semantics.
 
     Each output channel ``o`` of group ``g`` is the sum over that group's input channels of
@@ -49,11 +59,12 @@ def conv2d(input: Any, weight: Any, bias: Any = None, stride: IntPair = 1, paddi
     algorithm : {"auto", "direct", "winograd", "winograd4", "fft"}, default "auto"
         "direct": the direct kernels (handles every configuration; which tile or in-place
         kernel runs is the planner's choice, see :func:`fastconv.explain`); its float32
-        sums run in blocks of about 80 products, with an error no larger than PyTorch's.  "winograd": Winograd F(2x2, 3x3), 4 instead of 9
-        multiply-adds per output and input channel; its float32 error is 0.75-0.83x
-        PyTorch's up to 128 input channels, 0.99x with 512 (sums in blocks of 16 channels);
-        "winograd4": F(4x4, 3x3), 2.25 multiply-adds, about ten times the float32 rounding
-        error of "direct".  Both need a 3x3 kernel with
+        sums run in blocks of about 80 products, with an error no larger than PyTorch's.
+        "winograd": Winograd F(2x2, 3x3), 4 instead of 9 multiply-adds per output and input
+        channel; its float32 error is 0.75-0.83x PyTorch's up to 128 input channels, 0.99x
+        with 512 (sums in blocks of 16 channels); "winograd4": F(4x4, 3x3), 2.25
+        multiply-adds, about ten times the float32 rounding error of "direct".  Both need a
+        3x3 kernel with
         stride 1 (any padding, mode or groups); a dilated layer runs as one undilated
         Winograd convolution per row and column phase of the output, for any row dilation
         and a column dilation of 1, 2 or 4 ("winograd4": 1 or 2).  "auto" picks Winograd for
@@ -94,13 +105,25 @@ def conv2d(input: Any, weight: Any, bias: Any = None, stride: IntPair = 1, paddi
     array([[45., 54.],
            [81., 90.]], dtype=float32)
     """
-    return _conv2d(input, weight, bias, stride, padding, dilation, groups, padding_mode, out,
-                   num_threads, algorithm, None)
+    return _conv2d(
+        input, weight, bias, stride, padding, dilation, groups, padding_mode, out, num_threads, algorithm, None
+    )
 
 
-def _conv2d(input: Any, weight: Any, bias: Any, stride: Any, padding: Any, dilation: Any, groups: Any,
-            padding_mode: str, out: Optional[np.ndarray], num_threads: Optional[int], algorithm: str,
-            force: Optional[_plan.Force]) -> Any:
+def _conv2d(
+    input: Any,
+    weight: Any,
+    bias: Any,
+    stride: Any,
+    padding: Any,
+    dilation: Any,
+    groups: Any,
+    padding_mode: str,
+    out: Optional[np.ndarray],
+    num_threads: Optional[int],
+    algorithm: str,
+    force: Optional[_plan.Force],
+) -> Any:
     """conv2d with a :class:`fastconv._plan.Force` (tests): validate, plan, run."""
     a = _args.conv2d_args(input, weight, bias, stride, padding, dilation, groups, padding_mode)
     plan = _plan.conv2d(a, algorithm, num_threads, force)
@@ -123,9 +146,20 @@ def _conv2d(input: Any, weight: Any, bias: Any, stride: Any, padding: Any, dilat
     return _args.finish(buf, user_out, shape)
 
 
-def explain(input: Any, weight: Any, bias: Any = None, stride: IntPair = 1, padding: Any = 0,
-            dilation: IntPair = 1, groups: int = 1, padding_mode: str = "zeros", *,
-            num_threads: Optional[int] = None, algorithm: str = "auto", dtype: Any = np.float32) -> _plan.Plan:
+def explain(
+    input: Any,
+    weight: Any,
+    bias: Any = None,
+    stride: IntPair = 1,
+    padding: Any = 0,
+    dilation: IntPair = 1,
+    groups: int = 1,
+    padding_mode: str = "zeros",
+    *,
+    num_threads: Optional[int] = None,
+    algorithm: str = "auto",
+    dtype: Any = np.float32,
+) -> _plan.Plan:
     """Which kernel :func:`conv2d` runs for these arguments, and why.
 
     Takes conv2d's arguments (arrays, or shapes as tuples of ints, which stand for
@@ -159,6 +193,7 @@ def explain(input: Any, weight: Any, bias: Any = None, stride: IntPair = 1, padd
     >>> fastconv.explain((1, 1, 512, 512), (1, 1, 3, 3), padding=1).kind.name
     'DW_SWEEP'
     """
+
     def stand_in(v: Any, name: str) -> Any:
         if isinstance(v, tuple) and all(type(d) is int for d in v):
             if any(d < 0 for d in v):
@@ -166,6 +201,15 @@ def explain(input: Any, weight: Any, bias: Any = None, stride: IntPair = 1, padd
             return np.zeros(v, dtype)  # pages of zeros are mapped on first read only
         return v
 
-    a = _args.conv2d_args(stand_in(input, "input"), stand_in(weight, "weight"), stand_in(bias, "bias"),
-                          stride, padding, dilation, groups, padding_mode, fn="explain")
+    a = _args.conv2d_args(
+        stand_in(input, "input"),
+        stand_in(weight, "weight"),
+        stand_in(bias, "bias"),
+        stride,
+        padding,
+        dilation,
+        groups,
+        padding_mode,
+        fn="explain",
+    )
     return _plan.conv2d(a, algorithm, num_threads)

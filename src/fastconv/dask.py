@@ -109,9 +109,19 @@ def _out_bounds(chunks: Sequence[int], n_out: int, pad_before: int, stride: int)
     return bounds
 
 
-def _spatial_blocks(x: Any, Ho: int, Wo: int, pads: Tuple[int, int, int, int], ext: Tuple[int, int],
-                    stride: Tuple[int, int], mode: str, fill: float, block: Callable[[Any], Any],
-                    dtype: np.dtype, out_channels: Optional[int] = None) -> Any:
+def _spatial_blocks(
+    x: Any,
+    Ho: int,
+    Wo: int,
+    pads: Tuple[int, int, int, int],
+    ext: Tuple[int, int],
+    stride: Tuple[int, int],
+    mode: str,
+    fill: float,
+    block: Callable[[Any], Any],
+    dtype: np.dtype,
+    out_channels: Optional[int] = None,
+) -> Any:
     """Assemble the result from output blocks, each computed by ``block`` on the padded input
     region it reads.  x: (..., H, W) dask array; ``block`` maps a NumPy region to the block.
     The leading axes keep their chunks, but axis 1 becomes ``out_channels`` (conv2d)."""
@@ -145,8 +155,19 @@ def _nest(rows: List[List[Any]], lead: int) -> Any:
 
 # ----------------------------------------------------------------------------- public
 
-def conv2d(input: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0, dilation: Any = 1,
-           groups: int = 1, padding_mode: str = "zeros", *, num_threads: Optional[int] = 1) -> Any:
+
+def conv2d(
+    input: Any,
+    weight: Any,
+    bias: Any = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+    padding_mode: str = "zeros",
+    *,
+    num_threads: Optional[int] = 1,
+) -> Any:
     """Lazy :func:`fastconv.conv2d` of a dask array ``(N, C_in, H, W)`` or ``(C_in, H, W)``.
 
     The batch axis maps block to block; H and W may be chunked (see the module docs); the
@@ -162,8 +183,9 @@ def conv2d(input: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: 
     b = None if bias is None else _args.to_numpy(_concrete(bias), "bias", fn)
     dtype = _args.result_dtype(fn, input=x, weight=w, bias=b)
     _args.padding_mode_code(padding_mode, fn)
-    batched, out_shape, st, dil, pads, g = _args.conv2d_geometry(x.shape, w.shape, stride, padding, dilation,
-                                                                 groups, fn)
+    batched, out_shape, st, dil, pads, g = _args.conv2d_geometry(
+        x.shape, w.shape, stride, padding, dilation, groups, fn
+    )
     _args.check_bias(b, out_shape[1], fn)
     wk = _args.kernel_ready(w, dtype)
     bk = None if b is None else np.ascontiguousarray(b, dtype=dtype)
@@ -179,23 +201,41 @@ def conv2d(input: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: 
     return res if batched else res[0]
 
 
-def _signal(fn: str, in1: Any, in2: Any, mode: str, boundary: str, fillvalue: Any, method: str,
-            num_threads: Optional[int], flip: bool) -> Any:
+def _signal(
+    fn: str,
+    in1: Any,
+    in2: Any,
+    mode: str,
+    boundary: str,
+    fillvalue: Any,
+    method: str,
+    num_threads: Optional[int],
+    flip: bool,
+) -> Any:
     x = _as_dask(in1, "in1", fn)
     k = _concrete(in2)
     if k is None or np.ndim(k) != 2:
         raise ValueError(f"{fn}: in2 must be 2-D (kH, kW), got shape {np.shape(k)}")
     # validate everything (and get dtype and output shape) with the in-memory front on a
     # zero-batch stand-in of the same plane size
-    probe = getattr(_sig, fn)(np.empty((0,) + tuple(x.shape[-2:]), x.dtype), k, mode, boundary, fillvalue,
-                                 method=method, num_threads=num_threads)
+    probe = getattr(_sig, fn)(
+        np.empty((0,) + tuple(x.shape[-2:]), x.dtype),
+        k,
+        mode,
+        boundary,
+        fillvalue,
+        method=method,
+        num_threads=num_threads,
+    )
     if x.ndim < 2:
         raise ValueError(f"{fn}: in1 must be 2-D (H, W) or batched (..., H, W), got shape {tuple(x.shape)}")
     H, W = x.shape[-2:]
     kh, kw = k.shape
     if mode == "valid" and (kh > H or kw > W):
-        raise ValueError(f"{fn}: the dask back end computes valid mode only with in2 no larger than the "
-                         f"planes of in1 ({(kh, kw)} vs {(H, W)}); use the in-memory function for the swap")
+        raise ValueError(
+            f"{fn}: the dask back end computes valid mode only with in2 no larger than the "
+            f"planes of in1 ({(kh, kw)} vs {(H, W)}); use the in-memory function for the swap"
+        )
     dtype = probe.dtype
     pads = _args.correlate_pads(mode, kh, kw, flip)
     Ho, Wo = H + pads[0] + pads[1] - kh + 1, W + pads[2] + pads[3] - kw + 1
@@ -209,21 +249,46 @@ def _signal(fn: str, in1: Any, in2: Any, mode: str, boundary: str, fillvalue: An
     return _spatial_blocks(x.astype(dtype), Ho, Wo, pads, (kh, kw), (1, 1), mode_name, fill, block, dtype)
 
 
-def correlate2d(in1: Any, in2: Any, mode: str = "full", boundary: str = "fill", fillvalue: Any = 0, *,
-                method: str = "auto", num_threads: Optional[int] = 1) -> Any:
+def correlate2d(
+    in1: Any,
+    in2: Any,
+    mode: str = "full",
+    boundary: str = "fill",
+    fillvalue: Any = 0,
+    *,
+    method: str = "auto",
+    num_threads: Optional[int] = 1,
+) -> Any:
     """Lazy :func:`fastconv.correlate2d` of a dask array ``(..., H, W)``; leading axes map
     block to block, H and W may be chunked.  Valid mode needs in2 no larger than the planes."""
     return _signal("correlate2d", in1, in2, mode, boundary, fillvalue, method, num_threads, flip=False)
 
 
-def convolve2d(in1: Any, in2: Any, mode: str = "full", boundary: str = "fill", fillvalue: Any = 0, *,
-               method: str = "auto", num_threads: Optional[int] = 1) -> Any:
+def convolve2d(
+    in1: Any,
+    in2: Any,
+    mode: str = "full",
+    boundary: str = "fill",
+    fillvalue: Any = 0,
+    *,
+    method: str = "auto",
+    num_threads: Optional[int] = 1,
+) -> Any:
     """Lazy :func:`fastconv.convolve2d` of a dask array ``(..., H, W)``."""
     return _signal("convolve2d", in1, in2, mode, boundary, fillvalue, method, num_threads, flip=True)
 
 
-def _pool_blocks(fn: str, input: Any, k: Any, stride: Any, padding: Any, dilation: Any, ceil_mode: bool,
-          kernel: Callable[..., Any], with_idx: bool) -> Any:
+def _pool_blocks(
+    fn: str,
+    input: Any,
+    k: Any,
+    stride: Any,
+    padding: Any,
+    dilation: Any,
+    ceil_mode: bool,
+    kernel: Callable[..., Any],
+    with_idx: bool,
+) -> Any:
     da = _da()
     x = _as_dask(input, "input", fn)
     dtype = _args.result_dtype(fn, input=x)
@@ -249,6 +314,7 @@ def _pool_blocks(fn: str, input: Any, k: Any, stride: Any, padding: Any, dilatio
 
             vrow.append(region.map_blocks(vals, dtype=dtype, chunks=shape_chunks))
             if with_idx:
+
                 def idxs(reg: np.ndarray, origin: Origin = origin, n: int = o1 - o0, m: int = q1 - q0) -> Any:
                     return kernel(reg, n, m, origin)[1]
 
@@ -263,8 +329,17 @@ def _pool_blocks(fn: str, input: Any, k: Any, stride: Any, padding: Any, dilatio
     return v, (i if batched else i[0])
 
 
-def max_pool2d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
-               ceil_mode: bool = False, return_indices: bool = False, *, num_threads: Optional[int] = 1) -> Any:
+def max_pool2d(
+    input: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+    *,
+    num_threads: Optional[int] = 1,
+) -> Any:
     """Lazy :func:`fastconv.max_pool2d` of a dask array; with ``return_indices`` the indices
     are global ``h * W + w`` plane indices, as in memory."""
     fn = "max_pool2d"
@@ -281,9 +356,17 @@ def max_pool2d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 
     return _pool_blocks(fn, x, kernel_size, stride, padding, dilation, ceil_mode, kernel, bool(return_indices))
 
 
-def avg_pool2d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
-               count_include_pad: bool = True, divisor_override: Optional[int] = None, *,
-               num_threads: Optional[int] = 1) -> Any:
+def avg_pool2d(
+    input: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: Optional[int] = None,
+    *,
+    num_threads: Optional[int] = 1,
+) -> Any:
     """Lazy :func:`fastconv.avg_pool2d` of a dask array."""
     fn = "avg_pool2d"
     x = _as_dask(input, "input", fn)
@@ -293,8 +376,9 @@ def avg_pool2d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 
     def kernel(reg: np.ndarray, n: int, m: int, origin: Origin) -> Tuple[Any, Any]:
         reg = _args.kernel_ready(reg, reg.dtype)
         v = np.empty(reg.shape[:2] + (n, m), reg.dtype)
-        _pool.avg_pool2d(reg, v, kk[0], kk[1], s[0], s[1], p[0], p[1], bool(count_include_pad), div, num_threads,
-                         origin)
+        _pool.avg_pool2d(
+            reg, v, kk[0], kk[1], s[0], s[1], p[0], p[1], bool(count_include_pad), div, num_threads, origin
+        )
         return v, None
 
     return _pool_blocks(fn, x, kernel_size, stride, padding, 1, ceil_mode, kernel, False)

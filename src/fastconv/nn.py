@@ -12,8 +12,8 @@ import numpy as np
 from fastconv import _args
 from fastconv._args import IntPair
 from fastconv.conv import conv2d
-from fastconv.shapes import ConvCost, conv2d_cost, pool2d_output_shape
 from fastconv.pool import avg_pool2d, max_pool2d, max_unpool2d, unpool_output_size
+from fastconv.shapes import ConvCost, conv2d_cost, pool2d_output_shape
 
 Shape = Tuple[int, ...]
 
@@ -61,10 +61,21 @@ class Conv2d(Module):
         Uniform in +-1/sqrt(fan_in).
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: IntPair, stride: IntPair = 1,
-                 padding: Any = 0, dilation: IntPair = 1, groups: int = 1, bias: bool = True,
-                 padding_mode: str = "zeros", *, dtype: Any = np.float32,
-                 rng: Union[np.random.Generator, int, None] = None) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: IntPair,
+        stride: IntPair = 1,
+        padding: Any = 0,
+        dilation: IntPair = 1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        *,
+        dtype: Any = np.float32,
+        rng: Union[np.random.Generator, int, None] = None,
+    ) -> None:
         fn = "Conv2d"
         self.in_channels = _args.check_int(in_channels, "in_channels", fn, 1)
         self.out_channels = _args.check_int(out_channels, "out_channels", fn, 1)
@@ -76,8 +87,10 @@ class Conv2d(Module):
         _args.padding_mode_code(padding_mode, fn)
         self.padding_mode = padding_mode
         if self.in_channels % self.groups or self.out_channels % self.groups:
-            raise ValueError(f"{fn}: groups={self.groups} must divide in_channels={self.in_channels} "
-                             f"and out_channels={self.out_channels}")
+            raise ValueError(
+                f"{fn}: groups={self.groups} must divide in_channels={self.in_channels} "
+                f"and out_channels={self.out_channels}"
+            )
         dt = np.dtype(dtype)
         if dt not in (np.float32, np.float64):
             raise TypeError(f"{fn}: dtype={dt} must be float32 or float64")
@@ -87,11 +100,14 @@ class Conv2d(Module):
         bound = 1.0 / math.sqrt(fan_in)
         shape = (self.out_channels, self.in_channels // self.groups, kH, kW)
         self.weight: np.ndarray = gen.uniform(-bound, bound, size=shape).astype(dt)
-        self.bias: Optional[np.ndarray] = gen.uniform(-bound, bound, size=self.out_channels).astype(dt) if bias else None
+        self.bias: Optional[np.ndarray] = (
+            gen.uniform(-bound, bound, size=self.out_channels).astype(dt) if bias else None
+        )
 
     def __call__(self, x: Any) -> Any:
-        return conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups,
-                      self.padding_mode)
+        return conv2d(
+            x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups, self.padding_mode
+        )
 
     def parameters(self) -> Dict[str, np.ndarray]:
         p = {"weight": self.weight}
@@ -104,8 +120,9 @@ class Conv2d(Module):
 
     def cost(self, input_shape: Sequence[int]) -> ConvCost:
         """:func:`fastconv.conv2d_cost` of this layer on ``input_shape``."""
-        return conv2d_cost(input_shape, self.weight.shape, self.stride, self.padding, self.dilation,
-                                 self.groups, self.bias is not None)
+        return conv2d_cost(
+            input_shape, self.weight.shape, self.stride, self.padding, self.dilation, self.groups, self.bias is not None
+        )
 
     def macs(self, input_shape: Sequence[int]) -> int:
         return self.cost(input_shape).macs
@@ -134,8 +151,15 @@ def _norm_pad(padding: Any, fn: str) -> Any:
 class MaxPool2d(Module):
     """``torch.nn.MaxPool2d``: see :func:`fastconv.max_pool2d`."""
 
-    def __init__(self, kernel_size: IntPair, stride: Optional[IntPair] = None, padding: IntPair = 0,
-                 dilation: IntPair = 1, return_indices: bool = False, ceil_mode: bool = False) -> None:
+    def __init__(
+        self,
+        kernel_size: IntPair,
+        stride: Optional[IntPair] = None,
+        padding: IntPair = 0,
+        dilation: IntPair = 1,
+        return_indices: bool = False,
+        ceil_mode: bool = False,
+    ) -> None:
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
         self.padding = padding
@@ -144,24 +168,34 @@ class MaxPool2d(Module):
         self.ceil_mode = ceil_mode
 
     def __call__(self, x: Any) -> Any:
-        return max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
-                          self.return_indices)
+        return max_pool2d(
+            x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode, self.return_indices
+        )
 
     def output_shape(self, input_shape: Sequence[int]) -> Shape:
-        return pool2d_output_shape(input_shape, self.kernel_size, self.stride, self.padding,
-                                         self.dilation, self.ceil_mode)
+        return pool2d_output_shape(
+            input_shape, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode
+        )
 
     def __repr__(self) -> str:
-        return (f"MaxPool2d(kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
-                f"dilation={self.dilation}, ceil_mode={self.ceil_mode})")
+        return (
+            f"MaxPool2d(kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+            f"dilation={self.dilation}, ceil_mode={self.ceil_mode})"
+        )
 
 
 class AvgPool2d(Module):
     """``torch.nn.AvgPool2d``: see :func:`fastconv.avg_pool2d`."""
 
-    def __init__(self, kernel_size: IntPair, stride: Optional[IntPair] = None, padding: IntPair = 0,
-                 ceil_mode: bool = False, count_include_pad: bool = True,
-                 divisor_override: Optional[int] = None) -> None:
+    def __init__(
+        self,
+        kernel_size: IntPair,
+        stride: Optional[IntPair] = None,
+        padding: IntPair = 0,
+        ceil_mode: bool = False,
+        count_include_pad: bool = True,
+        divisor_override: Optional[int] = None,
+    ) -> None:
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
         self.padding = padding
@@ -170,12 +204,18 @@ class AvgPool2d(Module):
         self.divisor_override = divisor_override
 
     def __call__(self, x: Any) -> Any:
-        return avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
-                          self.count_include_pad, self.divisor_override)
+        return avg_pool2d(
+            x,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.ceil_mode,
+            self.count_include_pad,
+            self.divisor_override,
+        )
 
     def output_shape(self, input_shape: Sequence[int]) -> Shape:
-        return pool2d_output_shape(input_shape, self.kernel_size, self.stride, self.padding, 1,
-                                         self.ceil_mode)
+        return pool2d_output_shape(input_shape, self.kernel_size, self.stride, self.padding, 1, self.ceil_mode)
 
     def __repr__(self) -> str:
         return f"AvgPool2d(kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding})"
@@ -266,11 +306,16 @@ class Sequential(Module):
 
     def state_dict(self) -> Dict[str, np.ndarray]:
         """Parameters by PyTorch's Sequential key names (``"0.weight"``, ...)."""
-        return {f"{i}.{k}": v for i, layer in enumerate(self.layers) if isinstance(layer, Module)
-                for k, v in layer.parameters().items()}
+        return {
+            f"{i}.{k}": v
+            for i, layer in enumerate(self.layers)
+            if isinstance(layer, Module)
+            for k, v in layer.parameters().items()
+        }
 
-    def load_state_dict(self, state: Union[Mapping[str, Any], str, "os.PathLike[str]"], prefix: str = "",
-                        strict: bool = True) -> None:
+    def load_state_dict(
+        self, state: Union[Mapping[str, Any], str, "os.PathLike[str]"], prefix: str = "", strict: bool = True
+    ) -> None:
         """Load weights saved from a PyTorch model.
 
         Parameters
@@ -314,8 +359,7 @@ class Sequential(Module):
         missing = [k for k in wanted if k not in values]
         if strict and missing:
             raise KeyError(f"load_state_dict: missing key(s) {missing}")
-        extra = [k for k in keys if k.startswith(prefix) and k not in wanted
-                 and k.split(".")[-1] in ("weight", "bias")]
+        extra = [k for k in keys if k.startswith(prefix) and k not in wanted and k.split(".")[-1] in ("weight", "bias")]
         if strict and extra:
             raise KeyError(f"load_state_dict: unexpected key(s) {extra}")
         for key, value in values.items():  # every value checked: now change the layers
@@ -346,11 +390,11 @@ def _check_header(key: str, dtype: np.dtype, shape: Tuple[int, ...], like: np.nd
     """A ValueError naming ``key`` unless ``dtype`` is a plain real number type (bool, int,
     float) and ``shape`` is ``like``'s."""
     if dtype.kind not in "biuf" or dtype.fields is not None or dtype.subdtype is not None:
-        raise ValueError(f"load_state_dict: {key} has dtype {dtype}; parameters must be real numbers "
-                         "(bool, integer or float)")
+        raise ValueError(
+            f"load_state_dict: {key} has dtype {dtype}; parameters must be real numbers (bool, integer or float)"
+        )
     if tuple(shape) != like.shape:
-        raise ValueError(f"load_state_dict: {key} has shape {tuple(shape)}, the layer expects "
-                         f"{like.shape}")
+        raise ValueError(f"load_state_dict: {key} has shape {tuple(shape)}, the layer expects {like.shape}")
 
 
 def _checked_value(key: str, value: np.ndarray, like: np.ndarray) -> np.ndarray:
@@ -359,8 +403,9 @@ def _checked_value(key: str, value: np.ndarray, like: np.ndarray) -> np.ndarray:
     return value
 
 
-def _read_npz(path: Union[str, "os.PathLike[str]"], wanted: Mapping[str, np.ndarray]
-              ) -> Tuple[Dict[str, np.ndarray], List[str]]:
+def _read_npz(
+    path: Union[str, "os.PathLike[str]"], wanted: Mapping[str, np.ndarray]
+) -> Tuple[Dict[str, np.ndarray], List[str]]:
     """The arrays of ``wanted``'s keys from the ``.npz`` at ``path``, and every key the file
     holds.  Only those members are opened; each header is checked (numeric dtype, the
     expected shape) before exactly its array's bytes are decompressed; nothing is unpickled."""
@@ -383,18 +428,17 @@ def _read_npz(path: Union[str, "os.PathLike[str]"], wanted: Mapping[str, np.ndar
                     read_header = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
                     shape, fortran, dtype = read_header(f)
                 except Exception as exc:  # a damaged member: bad magic or header
-                    raise ValueError(f"load_state_dict: {key} in {os.fspath(path)!r} cannot be read "
-                                     f"({exc})") from None
+                    raise ValueError(f"load_state_dict: {key} in {os.fspath(path)!r} cannot be read ({exc})") from None
                 _check_header(key, dtype, shape, like)
                 nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
                 try:
                     data = f.read(nbytes)
                 except Exception as exc:  # damaged compressed data
-                    raise ValueError(f"load_state_dict: {key} in {os.fspath(path)!r} cannot be read "
-                                     f"({exc})") from None
+                    raise ValueError(f"load_state_dict: {key} in {os.fspath(path)!r} cannot be read ({exc})") from None
             if len(data) != nbytes:
-                raise ValueError(f"load_state_dict: {key} in {os.fspath(path)!r} is truncated "
-                                 f"({len(data)} of {nbytes} bytes)")
+                raise ValueError(
+                    f"load_state_dict: {key} in {os.fspath(path)!r} is truncated ({len(data)} of {nbytes} bytes)"
+                )
             arr = np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran else "C")
             values[key] = arr
     return values, list(members)

@@ -21,24 +21,64 @@ def _prepare(fn: str, input: Any) -> Tuple[Any, np.dtype]:
 
 
 @overload
-def max_pool2d(input: Any, kernel_size: IntPair, stride: Optional[IntPair] = ..., padding: IntPair = ...,
-               dilation: IntPair = ..., ceil_mode: bool = ..., return_indices: Literal[False] = ..., *,
-               num_threads: Optional[int] = ...) -> Any: ...
+def max_pool2d(
+    input: Any,
+    kernel_size: IntPair,
+    stride: Optional[IntPair] = ...,
+    padding: IntPair = ...,
+    dilation: IntPair = ...,
+    ceil_mode: bool = ...,
+    return_indices: Literal[False] = ...,
+    *,
+    num_threads: Optional[int] = ...,
+) -> Any: ...
 @overload
-def max_pool2d(input: Any, kernel_size: IntPair, stride: Optional[IntPair] = ..., padding: IntPair = ...,
-               dilation: IntPair = ..., ceil_mode: bool = ..., *, return_indices: Literal[True],
-               num_threads: Optional[int] = ...) -> Tuple[Any, Any]: ...
+def max_pool2d(
+    input: Any,
+    kernel_size: IntPair,
+    stride: Optional[IntPair] = ...,
+    padding: IntPair = ...,
+    dilation: IntPair = ...,
+    ceil_mode: bool = ...,
+    *,
+    return_indices: Literal[True],
+    num_threads: Optional[int] = ...,
+) -> Tuple[Any, Any]: ...
 @overload
-def max_pool2d(input: Any, kernel_size: IntPair, stride: Optional[IntPair], padding: IntPair,
-               dilation: IntPair, ceil_mode: bool, return_indices: Literal[True], *,
-               num_threads: Optional[int] = ...) -> Tuple[Any, Any]: ...
+def max_pool2d(
+    input: Any,
+    kernel_size: IntPair,
+    stride: Optional[IntPair],
+    padding: IntPair,
+    dilation: IntPair,
+    ceil_mode: bool,
+    return_indices: Literal[True],
+    *,
+    num_threads: Optional[int] = ...,
+) -> Tuple[Any, Any]: ...
 @overload
-def max_pool2d(input: Any, kernel_size: IntPair, stride: Optional[IntPair] = ..., padding: IntPair = ...,
-               dilation: IntPair = ..., ceil_mode: bool = ..., return_indices: bool = ..., *,
-               num_threads: Optional[int] = ...) -> Union[Any, Tuple[Any, Any]]: ...
-def max_pool2d(input: Any, kernel_size: IntPair, stride: Optional[IntPair] = None, padding: IntPair = 0,
-               dilation: IntPair = 1, ceil_mode: bool = False, return_indices: bool = False, *,
-               num_threads: Optional[int] = None) -> Union[Any, Tuple[Any, Any]]:
+def max_pool2d(
+    input: Any,
+    kernel_size: IntPair,
+    stride: Optional[IntPair] = ...,
+    padding: IntPair = ...,
+    dilation: IntPair = ...,
+    ceil_mode: bool = ...,
+    return_indices: bool = ...,
+    *,
+    num_threads: Optional[int] = ...,
+) -> Union[Any, Tuple[Any, Any]]: ...
+def max_pool2d(
+    input: Any,
+    kernel_size: IntPair,
+    stride: Optional[IntPair] = None,
+    padding: IntPair = 0,
+    dilation: IntPair = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+    *,
+    num_threads: Optional[int] = None,
+) -> Union[Any, Tuple[Any, Any]]:
     """2-D max pooling with PyTorch's semantics (``torch.nn.functional.max_pool2d``).
 
     Parameters
@@ -83,8 +123,9 @@ def max_pool2d(input: Any, kernel_size: IntPair, stride: Optional[IntPair] = Non
     """
     fn = "max_pool2d"
     input, dtype = _prepare(fn, input)
-    batched, out_shape, k, s, p, d = _args.pool2d_geometry(input.shape, kernel_size, stride, padding,
-                                                           dilation, ceil_mode, fn)
+    batched, out_shape, k, s, p, d = _args.pool2d_geometry(
+        input.shape, kernel_size, stride, padding, dilation, ceil_mode, fn
+    )
     resolve_threads(num_threads)
     x = input if batched else input[None]
     if _args.is_cupy(x):
@@ -102,9 +143,17 @@ def max_pool2d(input: Any, kernel_size: IntPair, stride: Optional[IntPair] = Non
     return (vals, idx) if return_indices else vals
 
 
-def avg_pool2d(input: Any, kernel_size: IntPair, stride: Optional[IntPair] = None, padding: IntPair = 0,
-               ceil_mode: bool = False, count_include_pad: bool = True,
-               divisor_override: Optional[int] = None, *, num_threads: Optional[int] = None) -> Any:
+def avg_pool2d(
+    input: Any,
+    kernel_size: IntPair,
+    stride: Optional[IntPair] = None,
+    padding: IntPair = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: Optional[int] = None,
+    *,
+    num_threads: Optional[int] = None,
+) -> Any:
     """2-D average pooling with PyTorch's semantics (``torch.nn.functional.avg_pool2d``).
 
     Parameters
@@ -138,8 +187,7 @@ def avg_pool2d(input: Any, kernel_size: IntPair, stride: Optional[IntPair] = Non
     """
     fn = "avg_pool2d"
     input, dtype = _prepare(fn, input)
-    batched, out_shape, k, s, p, _ = _args.pool2d_geometry(input.shape, kernel_size, stride, padding, 1,
-                                                           ceil_mode, fn)
+    batched, out_shape, k, s, p, _ = _args.pool2d_geometry(input.shape, kernel_size, stride, padding, 1, ceil_mode, fn)
     if not isinstance(count_include_pad, (bool, np.bool_)):
         raise TypeError(f"{fn}: count_include_pad must be a bool, got {count_include_pad!r}")
     div = 0
@@ -156,13 +204,19 @@ def avg_pool2d(input: Any, kernel_size: IntPair, stride: Optional[IntPair] = Non
     else:
         x = _args.kernel_ready(x, dtype)
         out = _buffers.empty(out_shape, dtype)
-        _pool.avg_pool2d(x, out, k[0], k[1], s[0], s[1], p[0], p[1], bool(count_include_pad), div,
-                         num_threads)
+        _pool.avg_pool2d(x, out, k[0], k[1], s[0], s[1], p[0], p[1], bool(count_include_pad), div, num_threads)
     return out if batched else out[0]
 
 
-def unpool_output_size(in_hw: Sequence[int], k: Tuple[int, int], s: Tuple[int, int], p: Tuple[int, int],
-                       output_size: Any, ndim: int, fn: str) -> Tuple[int, int]:
+def unpool_output_size(
+    in_hw: Sequence[int],
+    k: Tuple[int, int],
+    s: Tuple[int, int],
+    p: Tuple[int, int],
+    output_size: Any,
+    ndim: int,
+    fn: str,
+) -> Tuple[int, int]:
     """PyTorch's _unpool_output_size: the default ``(H_in - 1) * stride - 2 * pad + kernel``, or
     ``output_size`` (its last two entries), which must lie strictly within one stride of it."""
     default = tuple((n - 1) * s_ - 2 * p_ + k_ for n, k_, s_, p_ in zip(in_hw, k, s, p))
@@ -173,23 +227,31 @@ def unpool_output_size(in_hw: Sequence[int], k: Tuple[int, int], s: Tuple[int, i
         if len(size) in (ndim, 4, 3) and len(size) > 2:
             size = size[-2:]
         if len(size) != 2:
-            raise ValueError(f"{fn}: output_size={tuple(output_size)!r} must be (H, W) or the full "
-                             "output shape")
+            raise ValueError(f"{fn}: output_size={tuple(output_size)!r} must be (H, W) or the full output shape")
         size = tuple(_args.check_int(v, "output_size", fn, 1) for v in size)
         for i, axis in enumerate("HW"):
             lo, hi = default[i] - s[i], default[i] + s[i]
             if not lo < size[i] < hi:
-                raise ValueError(f"{fn}: output_size {axis}={size[i]} must be between {lo} and {hi} "
-                                 f"(exclusive) for input size {in_hw[i]}, kernel {k[i]}, stride {s[i]}, "
-                                 f"padding {p[i]}")
+                raise ValueError(
+                    f"{fn}: output_size {axis}={size[i]} must be between {lo} and {hi} "
+                    f"(exclusive) for input size {in_hw[i]}, kernel {k[i]}, stride {s[i]}, "
+                    f"padding {p[i]}"
+                )
     if min(size) < 1:
         raise ValueError(f"{fn}: the output size {size} is empty")
     return (int(size[0]), int(size[1]))
 
 
-def max_unpool2d(input: Any, indices: Any, kernel_size: IntPair, stride: Optional[IntPair] = None,
-                 padding: IntPair = 0, output_size: Optional[Sequence[int]] = None, *,
-                 num_threads: Optional[int] = None) -> Any:
+def max_unpool2d(
+    input: Any,
+    indices: Any,
+    kernel_size: IntPair,
+    stride: Optional[IntPair] = None,
+    padding: IntPair = 0,
+    output_size: Optional[Sequence[int]] = None,
+    *,
+    num_threads: Optional[int] = None,
+) -> Any:
     """Partial inverse of :func:`max_pool2d` (``torch.nn.functional.max_unpool2d``).
 
     Parameters
@@ -229,8 +291,7 @@ def max_unpool2d(input: Any, indices: Any, kernel_size: IntPair, stride: Optiona
     if input.ndim not in (3, 4):
         raise ValueError(f"{fn}: input must be 3-D (C, H, W) or 4-D (N, C, H, W), got shape {input.shape}")
     if tuple(indices.shape) != tuple(input.shape):
-        raise ValueError(f"{fn}: indices shape {tuple(indices.shape)} must equal input shape "
-                         f"{tuple(input.shape)}")
+        raise ValueError(f"{fn}: indices shape {tuple(indices.shape)} must equal input shape {tuple(input.shape)}")
     k = _args.as_pair(kernel_size, "kernel_size", fn, 1)
     s = k if _args.default_stride(stride) else _args.as_pair(stride, "stride", fn, 1)
     p = _args.as_pair(padding, "padding", fn, 0)
@@ -252,6 +313,8 @@ def max_unpool2d(input: Any, indices: Any, kernel_size: IntPair, stride: Optiona
         bad = _pool.max_unpool2d(x, ix, out, num_threads)
         if bad >= 0:
             pos = np.unravel_index(bad, x.shape)
-            raise ValueError(f"{fn}: indices{tuple(int(v) for v in pos)}={int(ix[pos])} is outside the "
-                             f"output plane of {H} x {W} = {H * W} elements")
+            raise ValueError(
+                f"{fn}: indices{tuple(int(v) for v in pos)}={int(ix[pos])} is outside the "
+                f"output plane of {H} x {W} = {H * W} elements"
+            )
     return out if batched else out[0]

@@ -22,8 +22,13 @@ class ConvCost(NamedTuple):
     flops: int
 
 
-def conv2d_output_shape(input_shape: Sequence[int], weight_shape: Sequence[int], stride: IntPair = 1,
-                        padding: Any = 0, dilation: IntPair = 1) -> Tuple[int, ...]:
+def conv2d_output_shape(
+    input_shape: Sequence[int],
+    weight_shape: Sequence[int],
+    stride: IntPair = 1,
+    padding: Any = 0,
+    dilation: IntPair = 1,
+) -> Tuple[int, ...]:
     """Shape of ``conv2d(input, weight, ...)`` without computing it.
 
     Parameters
@@ -58,9 +63,14 @@ def conv2d_output_shape(input_shape: Sequence[int], weight_shape: Sequence[int],
     return shape if batched else shape[1:]
 
 
-def pool2d_output_shape(input_shape: Sequence[int], kernel_size: IntPair, stride: Optional[IntPair] = None,
-                        padding: IntPair = 0, dilation: IntPair = 1, ceil_mode: bool = False,
-                        ) -> Tuple[int, ...]:
+def pool2d_output_shape(
+    input_shape: Sequence[int],
+    kernel_size: IntPair,
+    stride: Optional[IntPair] = None,
+    padding: IntPair = 0,
+    dilation: IntPair = 1,
+    ceil_mode: bool = False,
+) -> Tuple[int, ...]:
     """Shape of ``max_pool2d``/``avg_pool2d`` on ``input_shape`` without computing it.
 
     Parameters
@@ -75,14 +85,21 @@ def pool2d_output_shape(input_shape: Sequence[int], kernel_size: IntPair, stride
     tuple of int
         ``(N, C, H_out, W_out)`` or ``(C, H_out, W_out)``.
     """
-    batched, shape, *_ = pool2d_geometry(input_shape, kernel_size, stride, padding, dilation,
-                                         ceil_mode, "pool2d_output_shape")
+    batched, shape, *_ = pool2d_geometry(
+        input_shape, kernel_size, stride, padding, dilation, ceil_mode, "pool2d_output_shape"
+    )
     return shape if batched else shape[1:]
 
 
-def conv2d_cost(input_shape: Sequence[int], weight_shape: Sequence[int], stride: IntPair = 1,
-                padding: Any = 0, dilation: IntPair = 1, groups: int = 1, bias: bool = True,
-                ) -> ConvCost:
+def conv2d_cost(
+    input_shape: Sequence[int],
+    weight_shape: Sequence[int],
+    stride: IntPair = 1,
+    padding: Any = 0,
+    dilation: IntPair = 1,
+    groups: int = 1,
+    bias: bool = True,
+) -> ConvCost:
     """Output shape, parameters, multiply-adds and flops of a convolution.
 
     Parameters
@@ -108,8 +125,7 @@ def conv2d_cost(input_shape: Sequence[int], weight_shape: Sequence[int], stride:
     (819456, 8192000000)
     """
     fn = "conv2d_cost"
-    batched, shape, *_ = conv2d_geometry(tuple(input_shape), tuple(weight_shape), stride, padding,
-                                         dilation, groups, fn)
+    batched, shape, *_ = conv2d_geometry(tuple(input_shape), tuple(weight_shape), stride, padding, dilation, groups, fn)
     Cout, Cg, kH, kW = (int(v) for v in weight_shape)
     N, _, Ho, Wo = shape
     params = Cout * Cg * kH * kW + (Cout if bias else 0)

@@ -50,8 +50,14 @@ from fastconv._omp import resolve_threads
 
 MODES = ("full", "same", "valid")
 #: boundary name -> conv2d padding mode (SciPy's aliases included)
-BOUNDARIES = {"fill": "zeros", "pad": "zeros", "wrap": "circular", "circular": "circular",
-              "symm": "symmetric", "symmetric": "symmetric"}
+BOUNDARIES = {
+    "fill": "zeros",
+    "pad": "zeros",
+    "wrap": "circular",
+    "circular": "circular",
+    "symm": "symmetric",
+    "symmetric": "symmetric",
+}
 METHODS = ("auto", "direct", "separable", "fft")
 #: "separable" needs the product of its factors within this many units in the last place of
 #: every tap (in the kernel's dtype).  The factors are a column and a row of the kernel, so
@@ -118,8 +124,17 @@ def auto_method(kernel: np.ndarray, out_pixels: int) -> str:
     return {_plan.Kind.FFT: "fft", _plan.Kind.SEPARABLE: "separable"}.get(kind, "direct")
 
 
-def _run(fn: str, in1: Any, in2: Any, mode: str, boundary: str, fillvalue: Any, method: str,
-         num_threads: Optional[int], flip: bool) -> Any:
+def _run(
+    fn: str,
+    in1: Any,
+    in2: Any,
+    mode: str,
+    boundary: str,
+    fillvalue: Any,
+    method: str,
+    num_threads: Optional[int],
+    flip: bool,
+) -> Any:
     kind = _args.array_kind(fn, in1=in1, in2=in2)
     if kind == "numpy":
         in1 = _args.to_numpy(in1, "in1", fn)
@@ -146,8 +161,10 @@ def _run(fn: str, in1: Any, in2: Any, mode: str, boundary: str, fillvalue: Any, 
     if mode == "valid" and not (kh <= H and kw <= W):
         if kh >= H and kw >= W:
             return _valid_swapped(fn, in1, in2, dtype, lead, flip, num_threads, kind)
-        raise ValueError(f"{fn}: in valid mode one of in1 {(H, W)} and in2 {(kh, kw)} must be at "
-                         "least as large as the other in every dimension")
+        raise ValueError(
+            f"{fn}: in valid mode one of in1 {(H, W)} and in2 {(kh, kw)} must be at "
+            "least as large as the other in every dimension"
+        )
     pads = _args.correlate_pads(mode, kh, kw, flip)
     conv_mode = BOUNDARIES[boundary]
     code = _args.PADDING_MODES[conv_mode][0]
@@ -179,8 +196,16 @@ def _run(fn: str, in1: Any, in2: Any, mode: str, boundary: str, fillvalue: Any, 
     return out.reshape(shape)
 
 
-def _valid_swapped(fn: str, in1: Any, in2: Any, dtype: np.dtype, lead: Tuple[int, ...], flip: bool,
-                   num_threads: Optional[int], kind: str) -> Any:
+def _valid_swapped(
+    fn: str,
+    in1: Any,
+    in2: Any,
+    dtype: np.dtype,
+    lead: Tuple[int, ...],
+    flip: bool,
+    num_threads: Optional[int],
+    kind: str,
+) -> Any:
     """SciPy's valid mode when in2 is the larger: each plane of in1 slides over in2.
     correlate2d returns correlate2d(in2, plane) reversed; convolve2d(in2, plane).  All planes
     at once: in2 is one input channel, the planes are the output channels' kernels."""
@@ -205,8 +230,16 @@ def _valid_swapped(fn: str, in1: Any, in2: Any, dtype: np.dtype, lead: Tuple[int
     return np.ascontiguousarray(res).reshape(lead + res.shape[-2:])
 
 
-def correlate2d(in1: Any, in2: Any, mode: str = "full", boundary: str = "fill", fillvalue: Any = 0, *,
-                method: str = "auto", num_threads: Optional[int] = None) -> Any:
+def correlate2d(
+    in1: Any,
+    in2: Any,
+    mode: str = "full",
+    boundary: str = "fill",
+    fillvalue: Any = 0,
+    *,
+    method: str = "auto",
+    num_threads: Optional[int] = None,
+) -> Any:
     """Cross-correlate 2-D planes with a 2-D kernel, like ``scipy.signal.correlate2d``.
 
     Parameters
@@ -252,8 +285,16 @@ def correlate2d(in1: Any, in2: Any, mode: str = "full", boundary: str = "fill", 
     return _run("correlate2d", in1, in2, mode, boundary, fillvalue, method, num_threads, flip=False)
 
 
-def convolve2d(in1: Any, in2: Any, mode: str = "full", boundary: str = "fill", fillvalue: Any = 0, *,
-               method: str = "auto", num_threads: Optional[int] = None) -> Any:
+def convolve2d(
+    in1: Any,
+    in2: Any,
+    mode: str = "full",
+    boundary: str = "fill",
+    fillvalue: Any = 0,
+    *,
+    method: str = "auto",
+    num_threads: Optional[int] = None,
+) -> Any:
     """Convolve 2-D planes with a 2-D kernel, like ``scipy.signal.convolve2d``.
 
     Same parameters, results and errors as :func:`correlate2d`; the kernel is flipped, and

@@ -6,14 +6,14 @@
 #ifndef FASTCONV_DEPTHWISE_BAND_H
 #define FASTCONV_DEPTHWISE_BAND_H
 
-/* Prefetch rows [from, to) of the W-column rows at nx (sH apart); returns to. */
-FC_INLINE int64_t fc_prefetch_rows(const FC_T *nx, int64_t sH, int64_t W, int64_t from, int64_t to) {
-    for (; from < to; ++from) fc_prefetch_bytes(nx + from * sH, W * (int64_t)sizeof(FC_T));
+/* Prefetch rows [from, to) of the W-column rows at nx (xsH apart); returns to. */
+FC_INLINE int64_t fc_prefetch_rows(const FC_T *nx, int64_t xsH, int64_t W, int64_t from, int64_t to) {
+    for (; from < to; ++from) fc_prefetch_bytes(nx + from * xsH, W * (int64_t)sizeof(FC_T));
     return to;
 }
 
 /* Output rows [oh0, oh0 + R) of one output channel (out: its plane, Ho x Wo, row stride Wo)
- * from one input plane x (rows sH elements apart, columns contiguous), column stride 1.
+ * from one input plane x (rows xsH elements apart, columns contiguous), column stride 1.
  * w: the kH*kW taps, contiguous; colmap[p]: the input column padded column p reads, or -1
  * (fill), for p < g->Wp; fillrow: W copies of fill.  Scratch: rowp, room for
  * (R-1)*sh + (kH-1)*dh + 1 row pointers; edge, ((rg-1)*sh + (kH-1)*dh + 1) * (VL + (kW-1)*dw)
@@ -25,14 +25,14 @@ FC_INLINE int64_t fc_prefetch_rows(const FC_T *nx, int64_t sH, int64_t W, int64_
  * columns write the output in place; streaming stores when stream is set, which the planner
  * does only where Wo is a multiple of VL, so that the aligned chunks are aligned in every
  * row).  FC_KIND_DW_FLAT: fc_dw_flat, whose geometry the planner checked.  nx, when not
- * NULL, is the first of nxrows input rows (sH apart, W columns) the caller reads next: they
+ * NULL, is the first of nxrows input rows (xsH apart, W columns) the caller reads next: they
  * are prefetched while this band is computed, a slice per chunk, since small planes
  * (depthwise layers) are otherwise read from memory row by row at the latency of each miss. */
 FC_ATTR
-static void fc_dw_band(int kind, const FC_T *x, int64_t sH, const fc_conv_geom *g, const int64_t *colmap,
-                                  const FC_T *fillrow, FC_T fill, const FC_T *w, FC_T b, int64_t oh0,
-                                  int64_t R, FC_T *out, int64_t rg, const FC_T **rowp, FC_T *edge,
-                                  const FC_T **eptr, FC_T *tmp, const FC_T *nx, int64_t nxrows, int stream) {
+static void fc_dw_band(int kind, const FC_T *x, int64_t xsH, const fc_conv_geom *g, const int64_t *colmap,
+                       const FC_T *fillrow, FC_T fill, const FC_T *w, FC_T b, int64_t oh0, int64_t R, FC_T *out,
+                       int64_t rg, const FC_T **rowp, FC_T *edge, const FC_T **eptr, FC_T *tmp, const FC_T *nx,
+                       int64_t nxrows, int stream) {
     if (kind == FC_KIND_DW_FLAT) {
         fc_dw_flat(x, g, w, b, fill, oh0, R, out, nx, nxrows);
         return;
@@ -42,14 +42,14 @@ static void fc_dw_band(int kind, const FC_T *x, int64_t sH, const fc_conv_geom *
     const int64_t span = (R - 1) * sh + reach, r0 = oh0 * sh - g->pt;
     for (int64_t i = 0; i < span; ++i) {
         const int64_t s = fc_pad_index(r0 + i, g->H, g->mode);
-        rowp[i] = s < 0 ? fillrow : x + s * sH;
+        rowp[i] = s < 0 ? fillrow : x + s * xsH;
     }
     /* interior output columns [lo, hi): every tap inside the input row */
     const int64_t lo = pl;
     const int64_t hi = W - (kW - 1) * dw + pl;
     const int64_t EW = FC_VL + (kW - 1) * dw; /* padded columns one chunk reads */
     const int64_t nchunks = ((R + rg - 1) / rg) * ((Wo + FC_VL - 1) / FC_VL);
-    const int sweep = kind == FC_KIND_DW_SWEEP;         /* else FC_KIND_DW_STRIP, through tmp */
+    const int sweep = kind == FC_KIND_DW_SWEEP;                /* else FC_KIND_DW_STRIP, through tmp */
     const int64_t TW = sweep ? Wo : (Wo > FC_VL ? Wo : FC_VL); /* row stride of tmp */
     const int sq3 = sh == 1 && dh == 1 && dw == 1 && kH == 3 && kW == 3;
     /* the sweep: written in place, the interior [lo, se) swept along the rows */
@@ -67,15 +67,17 @@ static void fc_dw_band(int kind, const FC_T *x, int64_t sH, const fc_conv_geom *
         FC_T *orow = sweep ? out + (oh0 + g0) * Wo : tmp;
         if (sweep) {
             if (nx != NULL) /* this group's share of the next rows */
-                pf_row = fc_prefetch_rows(nx, sH, W, pf_row, nxrows * (g0 + n) / R);
-            if (kH == 3) fc_dw_sweep_sq3(rows, n, w, b, W, pl, lo, se, orow, TW, nt);
-            else fc_dw_sweep_sq5(rows, n, w, b, W, pl, lo, se, orow, TW, nt);
+                pf_row = fc_prefetch_rows(nx, xsH, W, pf_row, nxrows * (g0 + n) / R);
+            if (kH == 3)
+                fc_dw_sweep_sq3(rows, n, w, b, W, pl, lo, se, orow, TW, nt);
+            else
+                fc_dw_sweep_sq5(rows, n, w, b, W, pl, lo, se, orow, TW, nt);
         }
         for (int64_t j = 0; j < Wo; j += FC_VL) {
             if (j + FC_VL > Wo && Wo >= FC_VL) j = Wo - FC_VL; /* last chunk shifted left */
             if (sweep && j >= lo && j + FC_VL <= se) continue; /* swept */
-            if (nx != NULL) /* this chunk's share of the next rows */
-                pf_row = fc_prefetch_rows(nx, sH, W, pf_row, nxrows * ++chunk / nchunks);
+            if (nx != NULL)                                    /* this chunk's share of the next rows */
+                pf_row = fc_prefetch_rows(nx, xsH, W, pf_row, nxrows * ++chunk / nchunks);
             if (j >= lo && j + FC_VL <= hi) {
                 fc_dw_strip(rows, sh, dh, n, w, kH, kW, dw, b, j - pl, orow + j, TW);
                 continue;
@@ -103,7 +105,7 @@ static void fc_dw_band(int kind, const FC_T *x, int64_t sH, const fc_conv_geom *
             if (e > Wp) e = Wp;
             if (e < a) e = a;
             const int64_t ra = a - j, re = e - j; /* the real columns' span in an edge row */
-            const int64_t ne = EW - (re - ra); /* padded columns: [0, ra) and [re, EW) */
+            const int64_t ne = EW - (re - ra);    /* padded columns: [0, ra) and [re, EW) */
             for (int64_t i = 0; i < gspan; ++i) {
                 const FC_T *src = rows[i];
                 FC_T *d = edge + i * EW;

@@ -20,7 +20,7 @@
  * so each kernel column is summed in its own accumulator, and the lanes whose column lies in
  * the padding for that kernel column take fill * (its taps' sum) instead.  Outputs whose taps
  * reach above or below the plane are computed from a small copy with fill around it. */
-#define FC_FLAT_PIECE (FC_FLAT_REACH + FC_VL) /* outputs per piece of the copy */
+#define FC_FLAT_PIECE (FC_FLAT_REACH + FC_VL)                         /* outputs per piece of the copy */
 #define FC_FLAT_REACH (FC_FLAT_MAX_BYTES / (int64_t)sizeof(FC_T) + 2) /* h * W + h at most */
 
 /* Lane integers of FC_T's size, for the column masks. */
@@ -44,9 +44,8 @@ static const fc_lane_int fc_flat_zm[2][48] = {
  * j0: the first output's column; fs[kw]: what a padded column
  * contributes to kernel column kw (fill times its taps), used unless zf.  pf[0 .. pfn) is
  * prefetched along the way, a cache line or so per vector (pfn may be 0). */
-FC_INLINE void fc_dw_flat_run(const FC_T *xc, int64_t W, int64_t j0, int64_t n, const FC_V *wp,
-                                         FC_V bv, const FC_V *fsp, const int zf, FC_T *out, const FC_T *pf,
-                                         int64_t pfn, const int KS) {
+FC_INLINE void fc_dw_flat_run(const FC_T *xc, int64_t W, int64_t j0, int64_t n, const FC_V *wp, FC_V bv,
+                              const FC_V *fsp, const int zf, FC_T *out, const FC_T *pf, int64_t pfn, const int KS) {
     typedef fc_ivec I;
     const int h = KS / 2;
     FC_V wv[25], fs[5]; /* in registers: the stores to out could alias wp */
@@ -65,22 +64,22 @@ FC_INLINE void fc_dw_flat_run(const FC_T *xc, int64_t W, int64_t j0, int64_t n, 
     /* One vector's result, lane 0 at column c: the centre column, plus each other kernel
      * column where it reads the row, or its padding contribution where it reads the padding
      * (left of the row for kw < h: columns < h - kw; right for kw > h: columns >= W - (kw - h)). */
-#define FC_FLAT_STORE(dst, acc, c)                                                                  \
-    do {                                                                                            \
-        FC_V res_ = acc[h];                                                                         \
-        _Pragma("GCC unroll 8") for (int kw = 0; kw < KS; ++kw) {                                   \
-            if (kw == h) continue;                                                                  \
-            const int d_ = kw < h ? h - kw : kw - h;                                                \
-            /* first dropped lane: a row start (or the end of the row before) */                   \
-            int64_t l0_ = kw < h ? ((c) < d_ ? -(c) : W - (c)) : W - (c) - d_;                      \
-            if (l0_ > FC_VL) l0_ = FC_VL;                                                           \
-            I m_;                                                                                   \
-            memcpy(&m_, zm[d_ - 1] + 16 - l0_, sizeof(I));                                       \
-            I keep_ = (I)acc[kw] & m_;                                                              \
-            if (!zf) keep_ |= (I)fs[kw] & ~m_;                                                      \
-            res_ += (FC_V)keep_;                                                                    \
-        }                                                                                           \
-        memcpy((dst), &res_, sizeof(FC_V));                                                         \
+#define FC_FLAT_STORE(dst, acc, c)                                                                                     \
+    do {                                                                                                               \
+        FC_V res_ = acc[h];                                                                                            \
+        _Pragma("GCC unroll 8") for (int kw = 0; kw < KS; ++kw) {                                                      \
+            if (kw == h) continue;                                                                                     \
+            const int d_ = kw < h ? h - kw : kw - h;                                                                   \
+            /* first dropped lane: a row start (or the end of the row before) */                                       \
+            int64_t l0_ = kw < h ? ((c) < d_ ? -(c) : W - (c)) : W - (c) - d_;                                         \
+            if (l0_ > FC_VL) l0_ = FC_VL;                                                                              \
+            I m_;                                                                                                      \
+            memcpy(&m_, zm[d_ - 1] + 16 - l0_, sizeof(I));                                                             \
+            I keep_ = (I)acc[kw] & m_;                                                                                 \
+            if (!zf) keep_ |= (I)fs[kw] & ~m_;                                                                         \
+            res_ += (FC_V)keep_;                                                                                       \
+        }                                                                                                              \
+        memcpy((dst), &res_, sizeof(FC_V));                                                                            \
     } while (0)
     int64_t i = 0;
 #ifdef FC_ALIGNR
@@ -129,14 +128,14 @@ FC_INLINE void fc_dw_flat_run(const FC_T *xc, int64_t W, int64_t j0, int64_t n, 
 #undef FC_FLAT_STORE
 }
 
-#define FC_DEF_DW_FLAT(NAME, KS)                                                                        \
-    FC_ATTR __attribute__((noinline)) static void NAME(                    \
-        const FC_T *xc, int64_t W, int64_t j0, int64_t n, const FC_V *wv, FC_T b, const FC_V *fs,   \
-        int zf, FC_T *out, const FC_T *pf, int64_t pfn) {                                           \
-        if (zf) /* one copy for zero padding, without the fill lanes */                             \
-            fc_dw_flat_run(xc, W, j0, n, wv, (FC_V){0} + b, fs, 1, out, pf, pfn, KS);   \
-        else                                                                                        \
-            fc_dw_flat_run(xc, W, j0, n, wv, (FC_V){0} + b, fs, 0, out, pf, pfn, KS);   \
+#define FC_DEF_DW_FLAT(NAME, KS)                                                                                       \
+    FC_ATTR __attribute__((noinline)) static void NAME(const FC_T *xc, int64_t W, int64_t j0, int64_t n,               \
+                                                       const FC_V *wv, FC_T b, const FC_V *fs, int zf, FC_T *out,      \
+                                                       const FC_T *pf, int64_t pfn) {                                  \
+        if (zf) /* one copy for zero padding, without the fill lanes */                                                \
+            fc_dw_flat_run(xc, W, j0, n, wv, (FC_V){0} + b, fs, 1, out, pf, pfn, KS);                                  \
+        else                                                                                                           \
+            fc_dw_flat_run(xc, W, j0, n, wv, (FC_V){0} + b, fs, 0, out, pf, pfn, KS);                                  \
     }
 FC_DEF_DW_FLAT(fc_dw_flat_run3, 3)
 FC_DEF_DW_FLAT(fc_dw_flat_run5, 5)
@@ -159,9 +158,8 @@ FC_INLINE void fc_flat_copy(const FC_T *x, int64_t HW, int64_t lo, int64_t len, 
  * outputs (one on each side unless the band is all border).  A single run over [a, e): the
  * run's set-up and its last vectors (plain loads) cost about a tenth of a 56 x 56 plane, so
  * the plane is not cut into several runs to spread the prefetches. */
-FC_ATTR static void fc_dw_flat(const FC_T *x, const fc_conv_geom *g, const FC_T *w, FC_T b,
-                                          FC_T fill, int64_t oh0, int64_t R, FC_T *out, const FC_T *nx,
-                                          int64_t nxrows) {
+FC_ATTR static void fc_dw_flat(const FC_T *x, const fc_conv_geom *g, const FC_T *w, FC_T b, FC_T fill, int64_t oh0,
+                               int64_t R, FC_T *out, const FC_T *nx, int64_t nxrows) {
     const int KS = (int)g->kH, h = KS / 2;
     const int64_t W = g->W, HW = g->H * W, reach = h * W + h;
     FC_V wv[25], fs[5];
@@ -172,18 +170,22 @@ FC_ATTR static void fc_dw_flat(const FC_T *x, const fc_conv_geom *g, const FC_T 
         fs[kw] = (FC_V){0} + s;
     }
     const int zf = fill == 0;
-#define FC_FLAT_RUN(xc, j0, n, dst, pf, pfn)                                                        \
-    do {                                                                                            \
-        if (KS == 3) fc_dw_flat_run3(xc, W, j0, n, wv, b, fs, zf, dst, pf, pfn);         \
-        else fc_dw_flat_run5(xc, W, j0, n, wv, b, fs, zf, dst, pf, pfn);                 \
+#define FC_FLAT_RUN(xc, j0, n, dst, pf, pfn)                                                                           \
+    do {                                                                                                               \
+        if (KS == 3)                                                                                                   \
+            fc_dw_flat_run3(xc, W, j0, n, wv, b, fs, zf, dst, pf, pfn);                                                \
+        else                                                                                                           \
+            fc_dw_flat_run5(xc, W, j0, n, wv, b, fs, zf, dst, pf, pfn);                                                \
     } while (0)
     const int64_t q0 = oh0 * W, q1 = (oh0 + R) * W;
     int64_t a = q0 > reach ? q0 : reach, e = q1 < HW - reach ? q1 : HW - reach;
     if (e - a < FC_VL) a = e = q1;
     /* the next item's rows are prefetched along the plane's part (at once if all is border) */
     const int64_t pfn = nx != NULL ? nxrows * W : 0;
-    if (e > a) FC_FLAT_RUN(x + a, a % W, e - a, out + a, nx, pfn);
-    else if (pfn > 0) fc_prefetch_bytes(nx, pfn * (int64_t)sizeof(FC_T));
+    if (e > a)
+        FC_FLAT_RUN(x + a, a % W, e - a, out + a, nx, pfn);
+    else if (pfn > 0)
+        fc_prefetch_bytes(nx, pfn * (int64_t)sizeof(FC_T));
     FC_T xs[FC_FLAT_PIECE + 2 * FC_FLAT_REACH], os[FC_FLAT_PIECE];
     const int64_t s0[2] = {q0, e}, s1[2] = {a, q1};
     for (int side = 0; side < 2; ++side)

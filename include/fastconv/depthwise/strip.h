@@ -23,9 +23,8 @@
 #define FASTCONV_DEPTHWISE_STRIP_H
 
 /* RB rows of the strip: output row r's tap kh reads rows[r*sh + kh*dh] + c0 + kw*dw. */
-FC_INLINE void fc_dw_block(const FC_T *const *rows, int64_t sh, int64_t dh, const FC_T *w,
-                                      int64_t kH, int64_t kW, int64_t dw, FC_T b, int64_t c0, FC_T *dst,
-                                      int64_t ldd, const int RB, const int KW) {
+FC_INLINE void fc_dw_block(const FC_T *const *rows, int64_t sh, int64_t dh, const FC_T *w, int64_t kH, int64_t kW,
+                           int64_t dw, FC_T b, int64_t c0, FC_T *dst, int64_t ldd, const int RB, const int KW) {
     if (KW) kW = KW;
     FC_V acc[FC_RB];
 #pragma GCC unroll 16
@@ -53,15 +52,14 @@ FC_INLINE void fc_dw_block(const FC_T *const *rows, int64_t sh, int64_t dh, cons
 /* A strip of n output rows (dst rows ldd apart), VL columns.  One function per kernel width
  * KW (0: any), since a kernel row unrolled at compile time runs about twice as fast as the
  * loop over kW for the small kernels depthwise layers use. */
-#define FC_DEF_DW_STRIP(NAME, KW_)                                                                      \
-    FC_ATTR __attribute__((noinline)) static void NAME(                    \
-        const FC_T *const *rows, int64_t sh, int64_t dh, int64_t n, const FC_T *w, int64_t kH,     \
-        int64_t kW, int64_t dw, FC_T b, int64_t c0, FC_T *dst, int64_t ldd) {                      \
-        int64_t r = 0;                                                                              \
-        for (; r + FC_RB <= n; r += FC_RB)                                                          \
-            fc_dw_block(rows + r * sh, sh, dh, w, kH, kW, dw, b, c0, dst + r * ldd, ldd, FC_RB, KW_); \
-        for (; r < n; ++r)                                                                          \
-            fc_dw_block(rows + r * sh, sh, dh, w, kH, kW, dw, b, c0, dst + r * ldd, ldd, 1, KW_); \
+#define FC_DEF_DW_STRIP(NAME, KW_)                                                                                     \
+    FC_ATTR __attribute__((noinline)) static void NAME(const FC_T *const *rows, int64_t sh, int64_t dh, int64_t n,     \
+                                                       const FC_T *w, int64_t kH, int64_t kW, int64_t dw, FC_T b,      \
+                                                       int64_t c0, FC_T *dst, int64_t ldd) {                           \
+        int64_t r = 0;                                                                                                 \
+        for (; r + FC_RB <= n; r += FC_RB)                                                                             \
+            fc_dw_block(rows + r * sh, sh, dh, w, kH, kW, dw, b, c0, dst + r * ldd, ldd, FC_RB, KW_);                  \
+        for (; r < n; ++r) fc_dw_block(rows + r * sh, sh, dh, w, kH, kW, dw, b, c0, dst + r * ldd, ldd, 1, KW_);       \
     }
 FC_DEF_DW_STRIP(fc_dw_strip_0, 0)
 FC_DEF_DW_STRIP(fc_dw_strip_3, 3)
@@ -72,39 +70,39 @@ FC_DEF_DW_STRIP(fc_dw_strip_7, 7)
 /* The same for a KS x KS kernel with unit stride and dilation (the common depthwise layers):
  * the taps are broadcast into registers once per strip and each block's row pointers are
  * adjacent (C7). */
-#define FC_DEF_DW_STRIP_SQ(NAME, KS)                                                                    \
-    FC_ATTR __attribute__((noinline)) static void NAME(                    \
-        const FC_T *const *rows, int64_t n, const FC_T *w, FC_T b, int64_t c0, FC_T *dst, int64_t ldd) { \
-        FC_V wv[KS * KS];                                                                           \
-        _Pragma("GCC unroll 32") for (int t = 0; t < KS * KS; ++t) wv[t] = (FC_V){0} + w[t];       \
-        int64_t r = 0;                                                                              \
-        for (; r + FC_RB <= n; r += FC_RB) {                                                        \
-            FC_V acc[FC_RB];                                                                        \
-            _Pragma("GCC unroll 16") for (int i = 0; i < FC_RB; ++i) acc[i] = (FC_V){0} + b;        \
-            _Pragma("GCC unroll 8") for (int kh = 0; kh < KS; ++kh)                                 \
-                _Pragma("GCC unroll 16") for (int i = 0; i < FC_RB; ++i) {                          \
-                    const FC_T *xr = rows[r + i + kh] + c0;                                         \
-                    _Pragma("GCC unroll 8") for (int kw = 0; kw < KS; ++kw) {                       \
-                        FC_V xv;                                                                    \
-                        memcpy(&xv, xr + kw, sizeof(FC_V));                                         \
-                        acc[i] += xv * wv[kh * KS + kw];                                            \
-                    }                                                                               \
-                }                                                                                   \
-            _Pragma("GCC unroll 16") for (int i = 0; i < FC_RB; ++i)                                \
-                memcpy(dst + (r + i) * ldd, &acc[i], sizeof(FC_V));                                 \
-        }                                                                                           \
-        for (; r < n; ++r) {                                                                        \
-            FC_V acc = (FC_V){0} + b;                                                               \
-            _Pragma("GCC unroll 8") for (int kh = 0; kh < KS; ++kh) {                               \
-                const FC_T *xr = rows[r + kh] + c0;                                                 \
-                _Pragma("GCC unroll 8") for (int kw = 0; kw < KS; ++kw) {                           \
-                    FC_V xv;                                                                        \
-                    memcpy(&xv, xr + kw, sizeof(FC_V));                                             \
-                    acc += xv * wv[kh * KS + kw];                                                   \
-                }                                                                                   \
-            }                                                                                       \
-            memcpy(dst + r * ldd, &acc, sizeof(FC_V));                                              \
-        }                                                                                           \
+#define FC_DEF_DW_STRIP_SQ(NAME, KS)                                                                                   \
+    FC_ATTR __attribute__((noinline)) static void NAME(const FC_T *const *rows, int64_t n, const FC_T *w, FC_T b,      \
+                                                       int64_t c0, FC_T *dst, int64_t ldd) {                           \
+        FC_V wv[KS * KS];                                                                                              \
+        _Pragma("GCC unroll 32") for (int t = 0; t < KS * KS; ++t) wv[t] = (FC_V){0} + w[t];                           \
+        int64_t r = 0;                                                                                                 \
+        for (; r + FC_RB <= n; r += FC_RB) {                                                                           \
+            FC_V acc[FC_RB];                                                                                           \
+            _Pragma("GCC unroll 16") for (int i = 0; i < FC_RB; ++i) acc[i] = (FC_V){0} + b;                           \
+            _Pragma("GCC unroll 8") for (int kh = 0; kh < KS; ++kh)                                                    \
+                _Pragma("GCC unroll 16") for (int i = 0; i < FC_RB; ++i) {                                             \
+                const FC_T *xr = rows[r + i + kh] + c0;                                                                \
+                _Pragma("GCC unroll 8") for (int kw = 0; kw < KS; ++kw) {                                              \
+                    FC_V xv;                                                                                           \
+                    memcpy(&xv, xr + kw, sizeof(FC_V));                                                                \
+                    acc[i] += xv * wv[kh * KS + kw];                                                                   \
+                }                                                                                                      \
+            }                                                                                                          \
+            _Pragma("GCC unroll 16") for (int i = 0; i < FC_RB; ++i)                                                   \
+                memcpy(dst + (r + i) * ldd, &acc[i], sizeof(FC_V));                                                    \
+        }                                                                                                              \
+        for (; r < n; ++r) {                                                                                           \
+            FC_V acc = (FC_V){0} + b;                                                                                  \
+            _Pragma("GCC unroll 8") for (int kh = 0; kh < KS; ++kh) {                                                  \
+                const FC_T *xr = rows[r + kh] + c0;                                                                    \
+                _Pragma("GCC unroll 8") for (int kw = 0; kw < KS; ++kw) {                                              \
+                    FC_V xv;                                                                                           \
+                    memcpy(&xv, xr + kw, sizeof(FC_V));                                                                \
+                    acc += xv * wv[kh * KS + kw];                                                                      \
+                }                                                                                                      \
+            }                                                                                                          \
+            memcpy(dst + r * ldd, &acc, sizeof(FC_V));                                                                 \
+        }                                                                                                              \
     }
 FC_DEF_DW_STRIP_SQ(fc_dw_strip_sq3, 3)
 FC_DEF_DW_STRIP_SQ(fc_dw_strip_sq5, 5)
@@ -115,9 +113,9 @@ FC_DEF_DW_STRIP_SQ(fc_dw_strip_sq5, 5)
  * position inside [0, W - VL], and rearranged by sel[kw], whose lanes >= VL take the fill.
  * One shuffle per load replaces the edge buffer (rows of copied columns built for each edge
  * chunk), a third of C7's time on 2 threads. */
-FC_ATTR __attribute__((noinline)) static void fc_dw_strip_sq3_edge(
-    const FC_T *const *rows, int64_t n, const FC_T *w, FC_T b, const int64_t *off,
-    const fc_sel *sel, FC_T fill, FC_T *dst, int64_t ldd) {
+FC_ATTR __attribute__((noinline)) static void fc_dw_strip_sq3_edge(const FC_T *const *rows, int64_t n, const FC_T *w,
+                                                                   FC_T b, const int64_t *off, const fc_sel *sel,
+                                                                   FC_T fill, FC_T *dst, int64_t ldd) {
     FC_V wv[9];
 #pragma GCC unroll 16
     for (int t = 0; t < 9; ++t) wv[t] = (FC_V){0} + w[t];
@@ -150,10 +148,8 @@ FC_ATTR __attribute__((noinline)) static void fc_dw_strip_sq3_edge(
     }
 }
 
-
-FC_INLINE void fc_dw_strip(const FC_T *const *rows, int64_t sh, int64_t dh, int64_t n, const FC_T *w,
-                                      int64_t kH, int64_t kW, int64_t dw, FC_T b, int64_t c0, FC_T *dst,
-                                      int64_t ldd) {
+FC_INLINE void fc_dw_strip(const FC_T *const *rows, int64_t sh, int64_t dh, int64_t n, const FC_T *w, int64_t kH,
+                           int64_t kW, int64_t dw, FC_T b, int64_t c0, FC_T *dst, int64_t ldd) {
     if (sh == 1 && dh == 1 && dw == 1 && kH == 3 && kW == 3) {
         fc_dw_strip_sq3(rows, n, w, b, c0, dst, ldd);
         return;

@@ -35,13 +35,12 @@ FC_INLINE void fc_sweep_fold(FC_V *acc, const int NC) { /* the sum into acc[0] *
  * (non-temporal) stores where FC_STREAM exists, the chunks after the first moved to
  * vector-aligned outputs; for outputs far bigger than the caches, whose lines would
  * otherwise be read from memory before being overwritten.  The caller fences. */
-FC_INLINE void fc_dw_sweep_block(const FC_T *const *rows, const FC_V *wv, FC_V bv, int64_t W,
-                                            int64_t pl, int64_t a, int64_t e, FC_T *dst, int64_t ldd, const int RB,
-                                            const int KS, int nt) {
+FC_INLINE void fc_dw_sweep_block(const FC_T *const *rows, const FC_V *wv, FC_V bv, int64_t W, int64_t pl, int64_t a,
+                                 int64_t e, FC_T *dst, int64_t ldd, const int RB, const int KS, int nt) {
     const FC_T *xr[FC_RB + 7];
 #pragma GCC unroll 16
     for (int q = 0; q < RB + KS - 1; ++q) xr[q] = rows[q] - pl; /* indexed from column pl on */
-    const int NC = KS >= 5 ? FC_SWEEP_NC : 1;                    /* accumulator chains a row */
+    const int NC = KS >= 5 ? FC_SWEEP_NC : 1;                   /* accumulator chains a row */
     int64_t c = a;
 #ifdef FC_STREAM
     /* streaming stores: the chunks after the first start at vector-aligned outputs */
@@ -120,18 +119,17 @@ FC_INLINE void fc_dw_sweep_block(const FC_T *const *rows, const FC_V *wv, FC_V b
 }
 
 /* n output rows of the sweep; rows[r + kh] is output row r's tap row kh. */
-#define FC_DEF_DW_SWEEP(NAME, KS)                                                                       \
-    FC_ATTR __attribute__((noinline)) static void NAME(                    \
-        const FC_T *const *rows, int64_t n, const FC_T *w, FC_T b, int64_t W, int64_t pl, int64_t a, \
-        int64_t e, FC_T *dst, int64_t ldd, int nt) {                                                \
-        FC_V wv[KS * KS];                                                                           \
-        _Pragma("GCC unroll 32") for (int t = 0; t < KS * KS; ++t) wv[t] = (FC_V){0} + w[t];       \
-        const FC_V bv = (FC_V){0} + b;                                                              \
-        int64_t r = 0;                                                                              \
-        for (; r + FC_RB <= n; r += FC_RB)                                                          \
-            fc_dw_sweep_block(rows + r, wv, bv, W, pl, a, e, dst + r * ldd, ldd, FC_RB, KS, nt); \
-        for (; r < n; ++r)                                                                          \
-            fc_dw_sweep_block(rows + r, wv, bv, W, pl, a, e, dst + r * ldd, ldd, 1, KS, nt);    \
+#define FC_DEF_DW_SWEEP(NAME, KS)                                                                                      \
+    FC_ATTR __attribute__((noinline)) static void NAME(const FC_T *const *rows, int64_t n, const FC_T *w, FC_T b,      \
+                                                       int64_t W, int64_t pl, int64_t a, int64_t e, FC_T *dst,         \
+                                                       int64_t ldd, int nt) {                                          \
+        FC_V wv[KS * KS];                                                                                              \
+        _Pragma("GCC unroll 32") for (int t = 0; t < KS * KS; ++t) wv[t] = (FC_V){0} + w[t];                           \
+        const FC_V bv = (FC_V){0} + b;                                                                                 \
+        int64_t r = 0;                                                                                                 \
+        for (; r + FC_RB <= n; r += FC_RB)                                                                             \
+            fc_dw_sweep_block(rows + r, wv, bv, W, pl, a, e, dst + r * ldd, ldd, FC_RB, KS, nt);                       \
+        for (; r < n; ++r) fc_dw_sweep_block(rows + r, wv, bv, W, pl, a, e, dst + r * ldd, ldd, 1, KS, nt);            \
     }
 FC_DEF_DW_SWEEP(fc_dw_sweep_sq3, 3)
 FC_DEF_DW_SWEEP(fc_dw_sweep_sq5, 5)

@@ -21,8 +21,8 @@
  * up to FC_NV_WIDE (column tiles) or FC_NV_NARROW (narrow, rows) vectors. */
 FC_ATTR
 static void fc_conv_band(int kind, const FC_T *xband, int64_t cstep, const int64_t *ridx, const FC_T *wpack,
-                         int64_t ocb, const FC_T *bias, int64_t cout, const fc_conv_geom *g, int64_t oh0,
-                         int64_t R, FC_T *out, int64_t plane) {
+                         int64_t ocb, const FC_T *bias, int64_t cout, const fc_conv_geom *g, int64_t oh0, int64_t R,
+                         FC_T *out, int64_t plane) {
     const int64_t nob = (cout + ocb - 1) / ocb;
     const int64_t wblock = g->C * g->kH * g->kW * ocb;
     const int64_t icb = fc_sum_channels(g->kH * g->kW);
@@ -48,13 +48,19 @@ static void fc_conv_band(int kind, const FC_T *xband, int64_t cstep, const int64
             for (int64_t r = 0; r < R; ++r)
                 for (int64_t j0 = 0; j0 < g->Wo; j0 += vw) {
                     const int one = g->Wo - j0 <= FC_VL;
-#define FC_TILE_ARGS(a, b)                                                                         \
+#define FC_TILE_ARGS(a, b)                                                                                             \
     (xband + j0, cstep, ridx + r * g->kH, wb, ocb, g, bias, ob * ocb, cout, out, plane, oh0 + r, j0, a, b, icb, tot)
 #define FC_TILE_CALL(NAME) FC_SUM_BLOCKS(g->C, icb, NAME FC_TILE_ARGS)
                     if (left <= FC_OCB_S) {
-                        if (one) FC_TILE_CALL(fc_tile_small1); else FC_TILE_CALL(fc_tile_small);
+                        if (one)
+                            FC_TILE_CALL(fc_tile_small1);
+                        else
+                            FC_TILE_CALL(fc_tile_small);
                     } else if (left <= FC_OCB_M) {
-                        if (one) FC_TILE_CALL(fc_tile_mid1); else FC_TILE_CALL(fc_tile_mid);
+                        if (one)
+                            FC_TILE_CALL(fc_tile_mid1);
+                        else
+                            FC_TILE_CALL(fc_tile_mid);
                     } else if (one) {
                         FC_TILE_CALL(fc_tile_full1);
                     } else {
@@ -73,7 +79,8 @@ static void fc_conv_band(int kind, const FC_T *xband, int64_t cstep, const int64
             for (int64_t r = 0; r < R; r += FC_RB) {
                 const int64_t rb = R - r < FC_RB ? R - r : FC_RB;
                 for (int64_t j0 = 0; j0 < g->Wo; j0 += vw) {
-#define FC_ROWS_ARGS(a, c) (xband + j0, cstep, r, rb, wpack + ob * wblock, g, b, out + ob * plane, oh0 + r, j0, a, c, icb, tot)
+#define FC_ROWS_ARGS(a, c)                                                                                             \
+    (xband + j0, cstep, r, rb, wpack + ob * wblock, g, b, out + ob * plane, oh0 + r, j0, a, c, icb, tot)
                     FC_SUM_BLOCKS(g->C, icb, fc_tile_rows FC_ROWS_ARGS);
 #undef FC_ROWS_ARGS
                 }
@@ -86,9 +93,9 @@ static void fc_conv_band(int kind, const FC_T *xband, int64_t cstep, const int64
         for (int64_t ob = 0; ob < nob; ++ob)
             for (int64_t r = 0; r < R; ++r)
                 for (int64_t j0 = 0; j0 < g->Wo; j0 += vw) {
-#define FC_NARROW_ARGS(a, b)                                                                       \
-    (xband + j0, cstep, ridx + r * g->kH, wpack + ob * wblock, 1, g, bias, ob * ocb, cout, out, plane, oh0 + r, j0, \
-     a, b, icb, tot)
+#define FC_NARROW_ARGS(a, b)                                                                                           \
+    (xband + j0, cstep, ridx + r * g->kH, wpack + ob * wblock, 1, g, bias, ob * ocb, cout, out, plane, oh0 + r, j0, a, \
+     b, icb, tot)
                     FC_SUM_BLOCKS(g->C, icb, fc_tile_narrow FC_NARROW_ARGS);
 #undef FC_NARROW_ARGS
                 }

@@ -16,11 +16,9 @@
 #define FASTCONV_DIRECT_SUMS_H
 
 /* Input channels per block for a kernel of `taps` taps: at least one. */
-static inline int64_t fc_sum_channels(int64_t taps) {
-    return taps >= FC_SUM_BLOCK ? 1 : FC_SUM_BLOCK / taps;
-}
+static inline int64_t fc_sum_channels(int64_t taps) { return taps >= FC_SUM_BLOCK ? 1 : FC_SUM_BLOCK / taps; }
 /* Runs CALL(ic0, ic1) for the blocks [ic0, ic1) of C input channels, icb at a time. */
-#define FC_SUM_BLOCKS(C, icb, CALL)                                                                 \
+#define FC_SUM_BLOCKS(C, icb, CALL)                                                                                    \
     for (int64_t ic0_ = 0; ic0_ < (C); ic0_ += (icb)) CALL(ic0_, (C) - ic0_ <= (icb) ? (C) : ic0_ + (icb))
 
 #define FC_MAX_NV (FC_NV_NARROW > FC_NV_WIDE ? FC_NV_NARROW : FC_NV_WIDE)
@@ -34,8 +32,8 @@ static inline int64_t fc_sum_channels(int64_t taps) {
  * tot[nr * st ..) the closed groups; nothing is read from it before it is written.  A block
  * that is not the last goes up into tot (returns 1: nothing to store); the last block gets
  * the totals added (returns 0: store acc). */
-FC_INLINE int fc_sum_flush(FC_V *tot, FC_V *acc, const int nr, const int nv, const int st,
-                                      int64_t ic0, int64_t ic1, int64_t icb, int64_t C) {
+FC_INLINE int fc_sum_flush(FC_V *tot, FC_V *acc, const int nr, const int nv, const int st, int64_t ic0, int64_t ic1,
+                           int64_t icb, int64_t C) {
     if (ic0 == 0 && ic1 == C) return 0; /* one block: nothing to add */
     const int64_t k = ic0 / icb;
     FC_V *grp = tot, *all = tot + nr * st;

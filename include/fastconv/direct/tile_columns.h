@@ -13,11 +13,10 @@
 /* One OCB x NV*VL output tile: output row oh (band row whose taps are ridx[0..kH)), columns
  * [j0, j0 + NV*VL), channels [oc0, oc0 + OCB).  xcol = band start + j0.  The weights of one
  * tap are wst apart (the packing block, >= OCB: a smaller OCB serves a last, partial block). */
-FC_INLINE void fc_tile(const FC_T *xcol, int64_t cstep, const int64_t *ridx,
-                                  const FC_T *wblk, int64_t wst, const fc_conv_geom *g, const FC_T *bias,
-                                  int64_t oc0, int64_t cout, FC_T *out, int64_t plane, int64_t oh,
-                                  int64_t j0, int64_t ic0, int64_t ic1, int64_t icb, FC_V *tot,
-                                  const int OCB, const int NV) {
+FC_INLINE void fc_tile(const FC_T *xcol, int64_t cstep, const int64_t *ridx, const FC_T *wblk, int64_t wst,
+                       const fc_conv_geom *g, const FC_T *bias, int64_t oc0, int64_t cout, FC_T *out, int64_t plane,
+                       int64_t oh, int64_t j0, int64_t ic0, int64_t ic1, int64_t icb, FC_V *tot, const int OCB,
+                       const int NV) {
     FC_V acc[FC_MAX_OCB][FC_MAX_NV];
 #pragma GCC unroll 16
     for (int o = 0; o < OCB; ++o) {
@@ -62,13 +61,12 @@ FC_INLINE void fc_tile(const FC_T *xcol, int64_t cstep, const int64_t *ridx,
 
 /* The tile shapes used, each its own function: inlined together into one caller, the
  * variants left the register allocator spilling accumulators of the smaller ones. */
-#define FC_DEF_TILE(NAME, OCB_, NV_)                                                                \
-    FC_ATTR __attribute__((noinline)) static void NAME(                                  \
-        const FC_T *xcol, int64_t cstep, const int64_t *ridx, const FC_T *wblk, int64_t wst,         \
-        const fc_conv_geom *g, const FC_T *bias, int64_t oc0, int64_t cout, FC_T *out, int64_t plane, \
-        int64_t oh, int64_t j0, int64_t ic0, int64_t ic1, int64_t icb, FC_V *tot) {                 \
-        fc_tile(xcol, cstep, ridx, wblk, wst, g, bias, oc0, cout, out, plane, oh, j0, ic0, ic1, \
-                           icb, tot, OCB_, NV_);                                                    \
+#define FC_DEF_TILE(NAME, OCB_, NV_)                                                                                   \
+    FC_ATTR __attribute__((noinline)) static void NAME(                                                                \
+        const FC_T *xcol, int64_t cstep, const int64_t *ridx, const FC_T *wblk, int64_t wst, const fc_conv_geom *g,    \
+        const FC_T *bias, int64_t oc0, int64_t cout, FC_T *out, int64_t plane, int64_t oh, int64_t j0, int64_t ic0,    \
+        int64_t ic1, int64_t icb, FC_V *tot) {                                                                         \
+        fc_tile(xcol, cstep, ridx, wblk, wst, g, bias, oc0, cout, out, plane, oh, j0, ic0, ic1, icb, tot, OCB_, NV_);  \
     }
 FC_DEF_TILE(fc_tile_full, FC_OCBW, FC_NV_WIDE)
 FC_DEF_TILE(fc_tile_full1, FC_OCBW, 1)

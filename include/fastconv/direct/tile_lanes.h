@@ -38,8 +38,7 @@ FC_INLINE void fc_zipn(FC_V *a, int K) {
  * are transposed in registers (fc_zipn over VL vectors), then each channel's run is one
  * store of nc elements: 16 channels x 14 columns cost about 64 shuffles and 16 stores where
  * a scalar transpose through memory costs 224 loads and stores. */
-FC_INLINE void fc_ctile_store(const FC_V *cols, int cst, const int NC, int64_t nval,
-                                         FC_T *dst, int64_t plane) {
+FC_INLINE void fc_ctile_store(const FC_V *cols, int cst, const int NC, int64_t nval, FC_T *dst, int64_t plane) {
 #pragma GCC unroll 2
     for (int c0 = 0; c0 < NC; c0 += FC_VL) {
         const int nc = NC - c0 < FC_VL ? NC - c0 : FC_VL;
@@ -63,10 +62,10 @@ FC_INLINE void fc_ctile_store(const FC_V *cols, int cst, const int NC, int64_t n
  * (fc_ctile_store), a cost that the tap count (>= the caller's threshold) hides.  One vector
  * of channels serves narrow rows, where the column tiles would leave most lanes empty, and
  * the last VL channels of a group packed in blocks of 2*VL. */
-FC_INLINE void fc_ctile(const FC_T *xcol, int64_t cstep, const int64_t *ridx, const FC_T *wblk,
-                                   int64_t wst, const fc_conv_geom *g, const FC_T *bias, int64_t oc0,
-                                   int64_t cout, FC_T *out, int64_t plane, int64_t oh, int64_t j0,
-                                   int64_t ic0, int64_t ic1, int64_t icb, FC_V *tot, const int NC, const int NV) {
+FC_INLINE void fc_ctile(const FC_T *xcol, int64_t cstep, const int64_t *ridx, const FC_T *wblk, int64_t wst,
+                        const fc_conv_geom *g, const FC_T *bias, int64_t oc0, int64_t cout, FC_T *out, int64_t plane,
+                        int64_t oh, int64_t j0, int64_t ic0, int64_t ic1, int64_t icb, FC_V *tot, const int NC,
+                        const int NV) {
     FC_V acc[FC_NCOL][2];
     FC_V bv[2] = {(FC_V){0}, (FC_V){0}};
     if (ic0 == 0 && bias != NULL) { /* the first block starts from the bias */
@@ -82,15 +81,15 @@ FC_INLINE void fc_ctile(const FC_T *xcol, int64_t cstep, const int64_t *ridx, co
     const int64_t kH = g->kH, kW = g->kW, rowstep = g->rstep;
     if (NV == 2) wst = 2 * FC_VL; /* the only block two vectors come in: a constant step */
     const FC_T *w = wblk + ic0 * kH * kW * wst;
-#define FC_CTILE_TAP(xp)                                                                            \
-    do {                                                                                            \
-        const FC_T *xq_ = (xp); /* one pointer: GCC gave each column its own spilled index */   \
-        FC_V wv[2];                                                                                 \
-        _Pragma("GCC unroll 2") for (int v = 0; v < NV; ++v) memcpy(&wv[v], w + v * FC_VL, sizeof(FC_V)); \
-        _Pragma("GCC unroll 16") for (int c = 0; c < NC; ++c) {                                     \
-            const FC_T xv = xq_[c];                                                                 \
-            _Pragma("GCC unroll 2") for (int v = 0; v < NV; ++v) acc[c][v] += wv[v] * xv;           \
-        }                                                                                           \
+#define FC_CTILE_TAP(xp)                                                                                               \
+    do {                                                                                                               \
+        const FC_T *xq_ = (xp); /* one pointer: GCC gave each column its own spilled index */                          \
+        FC_V wv[2];                                                                                                    \
+        _Pragma("GCC unroll 2") for (int v = 0; v < NV; ++v) memcpy(&wv[v], w + v * FC_VL, sizeof(FC_V));              \
+        _Pragma("GCC unroll 16") for (int c = 0; c < NC; ++c) {                                                        \
+            const FC_T xv = xq_[c];                                                                                    \
+            _Pragma("GCC unroll 2") for (int v = 0; v < NV; ++v) acc[c][v] += wv[v] * xv;                              \
+        }                                                                                                              \
     } while (0)
     if (kH == 1 && kW == 1) {
         /* 1x1 layers: one loop over the channels.  The general loop nest below runs two
@@ -124,13 +123,12 @@ FC_INLINE void fc_ctile(const FC_T *xcol, int64_t cstep, const int64_t *ridx, co
 }
 
 /* One function per (columns, vectors): fc_ctile<NV>_<NC>. */
-#define FC_DEF_CTILE(NAME, NC_, NV_)                                                                \
-    FC_ATTR __attribute__((noinline)) static void NAME(                                             \
-        const FC_T *xcol, int64_t cstep, const int64_t *ridx, const FC_T *wblk, int64_t wst,         \
-        const fc_conv_geom *g, const FC_T *bias, int64_t oc0, int64_t cout, FC_T *out, int64_t plane, \
-        int64_t oh, int64_t j0, int64_t ic0, int64_t ic1, int64_t icb, FC_V *tot) {                 \
-        fc_ctile(xcol, cstep, ridx, wblk, wst, g, bias, oc0, cout, out, plane, oh, j0, ic0, ic1, icb, tot, \
-                 NC_, NV_);                                                                         \
+#define FC_DEF_CTILE(NAME, NC_, NV_)                                                                                   \
+    FC_ATTR __attribute__((noinline)) static void NAME(                                                                \
+        const FC_T *xcol, int64_t cstep, const int64_t *ridx, const FC_T *wblk, int64_t wst, const fc_conv_geom *g,    \
+        const FC_T *bias, int64_t oc0, int64_t cout, FC_T *out, int64_t plane, int64_t oh, int64_t j0, int64_t ic0,    \
+        int64_t ic1, int64_t icb, FC_V *tot) {                                                                         \
+        fc_ctile(xcol, cstep, ridx, wblk, wst, g, bias, oc0, cout, out, plane, oh, j0, ic0, ic1, icb, tot, NC_, NV_);  \
     }
 FC_DEF_CTILE(fc_ctile2_1, 1, 2)
 FC_DEF_CTILE(fc_ctile1_1, 1, 1)
@@ -168,9 +166,9 @@ FC_DEF_CTILE(fc_ctile1_14, 14, 1)
  * of balanced widths.  A narrow last tile has too few accumulators to hide the FMA latency
  * (100 columns: 4 x 13 + 4 x 12, not 7 x 14 + 2).  nov vectors of channels, whose weights are packed in blocks of wst
  * channels (nov * VL, or 2 * VL for the one-vector last block of a group). */
-FC_INLINE void fc_ctile_row(const FC_T *xband, int64_t cstep, const int64_t *ridx, const FC_T *wblk,
-                                       int64_t wst, const fc_conv_geom *g, const FC_T *bias, int64_t oc0,
-                                       int64_t cout, FC_T *out, int64_t plane, int64_t oh, int nov) {
+FC_INLINE void fc_ctile_row(const FC_T *xband, int64_t cstep, const int64_t *ridx, const FC_T *wblk, int64_t wst,
+                            const fc_conv_geom *g, const FC_T *bias, int64_t oc0, int64_t cout, FC_T *out,
+                            int64_t plane, int64_t oh, int nov) {
     const int64_t ntile = (g->Wo + FC_NCOL - 1) / FC_NCOL;
     const int64_t icb = fc_sum_channels(g->kH * g->kW);
     FC_V tot[FC_SUM_VECS];
@@ -179,13 +177,15 @@ FC_INLINE void fc_ctile_row(const FC_T *xband, int64_t cstep, const int64_t *rid
 /* FC_CTN(NV, NC)(ic0, ic1): the call of the NV-vector, NC-column tile for one block */
 #define FC_CTN(NV_, NC_) fc_ctile##NV_##_##NC_ FC_CTARGS
 #define FC_CTARGS(a, b) (xband + j0, cstep, ridx, wblk, wst, g, bias, oc0, cout, out, plane, oh, j0, a, b, icb, tot)
-#define FC_CT(NC_)                                                                                  \
-    case NC_:                                                                                       \
-        if (nov == 2)                                                                               \
-            FC_SUM_BLOCKS(g->C, icb, FC_CTN(2, NC_));                                               \
-        else                                                                                        \
-            FC_SUM_BLOCKS(g->C, icb, FC_CTN(1, NC_));                                               \
+#define FC_CT(NC_)                                                                                                     \
+    case NC_:                                                                                                          \
+        if (nov == 2)                                                                                                  \
+            FC_SUM_BLOCKS(g->C, icb, FC_CTN(2, NC_));                                                                  \
+        else                                                                                                           \
+            FC_SUM_BLOCKS(g->C, icb, FC_CTN(1, NC_));                                                                  \
         break;
+        /* one case label per FC_CT, which the formatter cannot see */
+        /* clang-format off */
         switch (nc) {
             FC_CT(1) FC_CT(2) FC_CT(3) FC_CT(4) FC_CT(5) FC_CT(6)
 #if FC_NCOL > 6
@@ -193,6 +193,7 @@ FC_INLINE void fc_ctile_row(const FC_T *xband, int64_t cstep, const int64_t *rid
 #endif
             default: break;
         }
+        /* clang-format on */
 #undef FC_CT
 #undef FC_CTN
 #undef FC_CTARGS

@@ -9,8 +9,8 @@
 
 /* One band row xr of fc_tile_rows: output row r reads it with kernel row wr[r] (NULL: not at
  * all).  all: no wr[r] is NULL, and the test per output row and tap is left out (C8). */
-FC_INLINE void fc_tile_rows_row(const FC_T *xr, const FC_T *const *wr, const int64_t *xoff,
-                                           int64_t kW, FC_V acc[][FC_NV_WIDE], const int all) {
+FC_INLINE void fc_tile_rows_row(const FC_T *xr, const FC_T *const *wr, const int64_t *xoff, int64_t kW,
+                                FC_V acc[][FC_NV_WIDE], const int all) {
     for (int64_t kw = 0; kw < kW; ++kw) {
         const FC_T *xp = xr + xoff[kw];
         FC_V xv[FC_NV_WIDE];
@@ -29,10 +29,9 @@ FC_INLINE void fc_tile_rows_row(const FC_T *xr, const FC_T *const *wr, const int
 /* One-output-channel tile over rb <= FC_RB output rows (band rows r0 .. r0 + rb - 1; stride and
  * dilation 1 in height, rows packed contiguously): each input row vector is loaded once and feeds every
  * output row of the tile that reads it, instead of once per output row. */
-FC_INLINE void fc_tile_rows(const FC_T *xcol, int64_t cstep, int64_t r0, int64_t rb,
-                                       const FC_T *wblk, const fc_conv_geom *g, FC_T b, FC_T *out,
-                                       int64_t oh, int64_t j0, int64_t ic0, int64_t ic1, int64_t icb,
-                                       FC_V *tot) {
+FC_INLINE void fc_tile_rows(const FC_T *xcol, int64_t cstep, int64_t r0, int64_t rb, const FC_T *wblk,
+                            const fc_conv_geom *g, FC_T b, FC_T *out, int64_t oh, int64_t j0, int64_t ic0, int64_t ic1,
+                            int64_t icb, FC_V *tot) {
     FC_V acc[FC_RB][FC_NV_WIDE];
     if (ic0 > 0) b = 0;
 #pragma GCC unroll 16
@@ -40,7 +39,7 @@ FC_INLINE void fc_tile_rows(const FC_T *xcol, int64_t cstep, int64_t r0, int64_t
 #pragma GCC unroll 16
         for (int v = 0; v < FC_NV_WIDE; ++v) acc[r][v] = (FC_V){0} + b;
     const int64_t kH = g->kH, kW = g->kW, rowstep = g->rstep;
-    const int64_t span = rb - 1 + kH;  /* dilation 1 in height: output row r reads rows r .. r+kH-1 */
+    const int64_t span = rb - 1 + kH; /* dilation 1 in height: output row r reads rows r .. r+kH-1 */
     for (int64_t ic = ic0; ic < ic1; ++ic) {
         const FC_T *wc = wblk + ic * kH * kW;
         for (int64_t i = 0; i < span; ++i) {

@@ -36,8 +36,8 @@ static inline void fc_pack_limits(const fc_conv_geom *g, int64_t p, int64_t lim[
 }
 /* Pack the padded rows rowsrc[0 .. nrows) of all g->C channels of one group (x points at the
  * group's first channel of one sample) into dst[C][nrows][npha][Wq]. */
-static void fc_pack_band(const FC_T *x, const fc_conv_geom *g, const int64_t *rowsrc,
-                                    int64_t nrows, FC_T fill, FC_T *dst) {
+static void fc_pack_band(const FC_T *x, const fc_conv_geom *g, const int64_t *rowsrc, int64_t nrows, FC_T fill,
+                         FC_T *dst) {
     const int64_t sw = g->sw, Wq = g->Wq, npha = g->npha;
     const int64_t col_lo = g->pl;
     /* The limits of each phase and the source row of each band row are the same for every
@@ -48,12 +48,11 @@ static void fc_pack_band(const FC_T *x, const fc_conv_geom *g, const int64_t *ro
     for (int64_t q = 0; q < npha && q < FC_PACK_MAXQ; ++q) fc_pack_limits(g, g->pstart[q], lims[q]);
     for (int64_t rr = 0; rr < nrows && rr < FC_PACK_MAXR; ++rr)
         srows[rr] = fc_pad_index(rowsrc[rr] - g->pt, g->H, g->mode);
-#define FC_PACK_SRC_ROW(rr) \
-    ((rr) < FC_PACK_MAXR ? srows[rr] : fc_pad_index(rowsrc[rr] - g->pt, g->H, g->mode))
+#define FC_PACK_SRC_ROW(rr) ((rr) < FC_PACK_MAXR ? srows[rr] : fc_pad_index(rowsrc[rr] - g->pt, g->H, g->mode))
     /* Stride 2 with the two phases of adjacent columns (3x3 and 5x5 stride-2 layers, the
      * bands of Winograd F(2x2, 3x3)): the columns both phases hold real input, [jc0, jc1),
      * are split from one pass over the row. */
-    const int fuse2 = sw == 2 && g->sW == 1 && npha == 2 && g->pstart[1] == g->pstart[0] + 1;
+    const int fuse2 = sw == 2 && g->xsW == 1 && npha == 2 && g->pstart[1] == g->pstart[0] + 1;
     int64_t jc0 = 0, jc1 = 0;
     if (fuse2) {
         jc0 = lims[0][0] > lims[1][0] ? lims[0][0] : lims[1][0];
@@ -64,11 +63,11 @@ static void fc_pack_band(const FC_T *x, const fc_conv_geom *g, const int64_t *ro
         /* the rows of the channel FC_PACK_AHEAD on, prefetched: short rows of channels a
          * plane apart escape the hardware prefetcher, and packing then waits on each miss in
          * turn */
-        if (c + FC_PACK_AHEAD < g->C && g->sW == 1)
+        if (c + FC_PACK_AHEAD < g->C && g->xsW == 1)
             for (int64_t rr = 0; rr < nrows; ++rr) {
                 const int64_t sr = FC_PACK_SRC_ROW(rr);
                 if (sr < 0) continue;
-                fc_prefetch_bytes(x + (c + FC_PACK_AHEAD) * g->sC + sr * g->sH, g->W * (int64_t)sizeof(FC_T));
+                fc_prefetch_bytes(x + (c + FC_PACK_AHEAD) * g->xsC + sr * g->xsH, g->W * (int64_t)sizeof(FC_T));
             }
         for (int64_t rr = 0; rr < nrows; ++rr) {
             FC_T *d0 = dst + ((c * nrows + rr) * npha) * Wq;
@@ -77,7 +76,7 @@ static void fc_pack_band(const FC_T *x, const fc_conv_geom *g, const int64_t *ro
                 for (int64_t j = 0; j < npha * Wq; ++j) d0[j] = fill;
                 continue;
             }
-            const FC_T *srow = x + c * g->sC + sr * g->sH;
+            const FC_T *srow = x + c * g->xsC + sr * g->xsH;
             if (fuse2 && jc1 > jc0) {
                 const FC_T *s = srow + jc0 * 2 + g->pstart[0] - col_lo;
                 FC_T *da = d0 + jc0, *db = d0 + Wq + jc0;
@@ -100,7 +99,7 @@ static void fc_pack_band(const FC_T *x, const fc_conv_geom *g, const int64_t *ro
                 for (int64_t j = 0; j < jlo; ++j) {
                     const int64_t col = j * sw + p;
                     const int64_t s = fc_pad_index(col - col_lo, g->W, g->mode);
-                    d[j] = s < 0 ? fill : srow[s * g->sW];
+                    d[j] = s < 0 ? fill : srow[s * g->xsW];
                 }
                 const int64_t base = jlo * sw + p - col_lo;
                 if (fuse2) { /* the real columns the fused pass left: those only this phase
@@ -108,26 +107,26 @@ static void fc_pack_band(const FC_T *x, const fc_conv_geom *g, const int64_t *ro
                     const int64_t e0 = jc0 < jhi ? jc0 : jhi, e1 = jc1 > jlo ? jc1 : jlo;
                     for (int64_t j = jlo; j < e0; ++j) d[j] = srow[j * 2 + p - col_lo];
                     for (int64_t j = e1; j < jhi; ++j) d[j] = srow[j * 2 + p - col_lo];
-                } else if (sw == 1 && g->sW == 1) {
+                } else if (sw == 1 && g->xsW == 1) {
                     if (jhi > jlo) memcpy(d + jlo, srow + base, (size_t)(jhi - jlo) * sizeof(FC_T));
-                } else if (sw == 2 && g->sW == 1) { /* constant stride: vectorised gather */
+                } else if (sw == 2 && g->xsW == 1) { /* constant stride: vectorised gather */
                     const FC_T *s = srow + base;
                     FC_T *dd = d + jlo;
                     for (int64_t j = 0; j < jhi - jlo; ++j) dd[j] = s[2 * j];
-                } else if (sw == 4 && g->sW == 1) { /* (Winograd F(4x4, 3x3) bands) */
+                } else if (sw == 4 && g->xsW == 1) { /* (Winograd F(4x4, 3x3) bands) */
                     const FC_T *s = srow + base;
                     FC_T *dd = d + jlo;
                     for (int64_t j = 0; j < jhi - jlo; ++j) dd[j] = s[4 * j];
                 } else {
-                    const int64_t step = sw * g->sW;
-                    const FC_T *s = srow + base * g->sW;
+                    const int64_t step = sw * g->xsW;
+                    const FC_T *s = srow + base * g->xsW;
                     for (int64_t j = jlo; j < jhi; ++j, s += step) d[j] = *s;
                 }
                 /* right padding up to the last padded column a kept output reads (Wp); the
                  * row tail past it only feeds dropped lanes: zeroed in one go */
                 for (int64_t j = jhi; j < jw; ++j) {
                     const int64_t s = fc_pad_index(j * sw + p - col_lo, g->W, g->mode);
-                    d[j] = s < 0 ? fill : srow[s * g->sW];
+                    d[j] = s < 0 ? fill : srow[s * g->xsW];
                 }
                 if (Wq > jw) memset(d + jw, 0, (size_t)(Wq - jw) * sizeof(FC_T));
             }
@@ -138,8 +137,8 @@ static void fc_pack_band(const FC_T *x, const fc_conv_geom *g, const int64_t *ro
 
 /* Pack the weights of one group, w[oc][ic][kh][kw] with element strides ws[4], into
  * dst[ob][ic][kh][kw][ocb] with zeros for the output channels past cout. */
-static void fc_pack_weights(const FC_T *w, const int64_t *ws, int64_t cout, int64_t cin,
-                                       int64_t kH, int64_t kW, int64_t ocb, FC_T *dst) {
+static void fc_pack_weights(const FC_T *w, const int64_t *ws, int64_t cout, int64_t cin, int64_t kH, int64_t kW,
+                            int64_t ocb, FC_T *dst) {
     const int64_t nob = (cout + ocb - 1) / ocb;
     for (int64_t ob = 0; ob < nob; ++ob)
         for (int64_t ic = 0; ic < cin; ++ic)

@@ -35,8 +35,8 @@ static inline void fc_tap_range(int64_t start, int64_t k, int64_t d, int64_t n, 
 }
 
 /* Per output column q0 + j, j in [0, Wo): first input column and the valid tap range. */
-static inline void fc_col_ranges(int64_t Wo, int64_t q0, int64_t kW, int64_t sW, int64_t pW, int64_t dW,
-                                 int64_t W, int64_t *w0, int64_t *lo, int64_t *hi) {
+static inline void fc_col_ranges(int64_t Wo, int64_t q0, int64_t kW, int64_t sW, int64_t pW, int64_t dW, int64_t W,
+                                 int64_t *w0, int64_t *lo, int64_t *hi) {
     for (int64_t j = 0; j < Wo; ++j) {
         w0[j] = (q0 + j) * sW - pW;
         fc_tap_range(w0[j], kW, dW, W, &lo[j], &hi[j]);
@@ -48,19 +48,19 @@ static inline void fc_col_ranges(int64_t Wo, int64_t q0, int64_t kW, int64_t sW,
  * (r_org, c_org) of the plane, out at output row o_org, and the Wo output columns computed
  * are the global columns q0 .. q0 + Wo - 1.  For a whole plane all four are 0. */
 typedef struct {
-    int64_t H, W, sH, sW;            /* whole input plane, and the element strides of x */
-    int64_t Wr;                      /* columns of x present (W for a whole plane) */
-    int64_t Wo;                      /* output columns computed (and the row length of out) */
-    int64_t kH, kW, strH, strW, pH, pW, dH, dW;
+    int64_t H, W, xsH, xsW; /* whole input plane, and the element strides of x */
+    int64_t Wr;             /* columns of x present (W for a whole plane) */
+    int64_t Wo;             /* output columns computed (and the row length of out) */
+    int64_t kH, kW, sH, sW, pH, pW, dH, dW;
     int64_t r_org, c_org, o_org, q0;
-    const int64_t *w0, *wlo, *whi;   /* from fc_col_ranges, for columns q0 .. */
+    const int64_t *w0, *wlo, *whi; /* from fc_col_ranges, for columns q0 .. */
 } fc_pool_geom;
 
 /* Scratch layout of the phase-split max-pool interior (pool/rows.h); FC_PBLK: tuning.h. */
 
 typedef struct {
-    int64_t n, np, L;  /* interior columns, n rounded up to FC_PBLK, phase row length */
-    size_t bytes;      /* scratch size; the FC_T part first, then int64s */
+    int64_t n, np, L; /* interior columns, n rounded up to FC_PBLK, phase row length */
+    size_t bytes;     /* scratch size; the FC_T part first, then int64s */
 } fc_phased_dims;
 
 static inline fc_phased_dims fc_phased_layout(const fc_pool_geom *g, int64_t n, size_t elem) {
@@ -69,8 +69,8 @@ static inline fc_phased_dims fc_phased_layout(const fc_pool_geom *g, int64_t n, 
     d.np = (n + FC_PBLK - 1) / FC_PBLK * FC_PBLK;
     /* a whole number of blocks, so that every FC_T row and the int64 part after them
      * stay aligned */
-    d.L = (d.np + ((g->kW - 1) * g->dW) / g->strW + FC_PBLK - 1) / FC_PBLK * FC_PBLK;
-    d.bytes = elem * (size_t)(g->strW * d.L + 2 * d.np) + sizeof(int64_t) * (size_t)(g->kH * g->kW + g->strW + g->kW);
+    d.L = (d.np + ((g->kW - 1) * g->dW) / g->sW + FC_PBLK - 1) / FC_PBLK * FC_PBLK;
+    d.bytes = elem * (size_t)(g->sW * d.L + 2 * d.np) + sizeof(int64_t) * (size_t)(g->kH * g->kW + g->sW + g->kW);
     return d;
 }
 

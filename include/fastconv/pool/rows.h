@@ -11,18 +11,17 @@
 #ifndef FASTCONV_POOL_ROWS_H
 #define FASTCONV_POOL_ROWS_H
 
-FC_INLINE void fc_max_window(const FC_T *x, const fc_pool_geom *g, int64_t h0, int64_t khlo,
-                                        int64_t khhi, int64_t w0, int64_t kwlo, int64_t kwhi, FC_T *out,
-                                        int64_t *idx) {
-    const int64_t sH = g->sH, sW = g->sW, W = g->W, dH = g->dH, dW = g->dW;
+FC_INLINE void fc_max_window(const FC_T *x, const fc_pool_geom *g, int64_t h0, int64_t khlo, int64_t khhi, int64_t w0,
+                             int64_t kwlo, int64_t kwhi, FC_T *out, int64_t *idx) {
+    const int64_t xsH = g->xsH, xsW = g->xsW, W = g->W, dH = g->dH, dW = g->dW;
     FC_T best = -(FC_T)INFINITY;
     int64_t bi = (h0 + khlo * dH) * W + (w0 + kwlo * dW);
     for (int64_t kh = khlo; kh < khhi; ++kh) {
         const int64_t h = h0 + kh * dH;
-        const FC_T *row = x + (h - g->r_org) * sH;
+        const FC_T *row = x + (h - g->r_org) * xsH;
         for (int64_t kw = kwlo; kw < kwhi; ++kw) {
             const int64_t w = w0 + kw * dW;
-            const FC_T v = row[(w - g->c_org) * sW];
+            const FC_T v = row[(w - g->c_org) * xsW];
             const int take = (v > best) | (v != v);
             best = take ? v : best;
             bi = take ? h * W + w : bi;
@@ -36,40 +35,39 @@ FC_INLINE void fc_max_window(const FC_T *x, const fc_pool_geom *g, int64_t h0, i
  * whole row segment is updated, so the iterations over output columns are independent and
  * vectorise (the per-window compare/select chain would otherwise be serial).  Row-major tap
  * order is kept, so ties, NaN and -inf resolve exactly as in fc_max_window. */
-FC_INLINE void fc_max_row_interior(const FC_T *x, const fc_pool_geom *g, int64_t h0, int64_t khlo,
-                                              int64_t khhi, int64_t ow_lo, int64_t ow_hi, FC_T *orow,
-                                              int64_t *irow) {
-    const int64_t W = g->W, sH = g->sH, sW = g->sW, strW = g->strW, pW = g->pW, dW = g->dW, dH = g->dH;
+FC_INLINE void fc_max_row_interior(const FC_T *x, const fc_pool_geom *g, int64_t h0, int64_t khlo, int64_t khhi,
+                                   int64_t ow_lo, int64_t ow_hi, FC_T *orow, int64_t *irow) {
+    const int64_t W = g->W, xsH = g->xsH, xsW = g->xsW, sW = g->sW, pW = g->pW, dW = g->dW, dH = g->dH;
     const int64_t hfirst = h0 + khlo * dH, q0 = g->q0;
     for (int64_t ow = ow_lo; ow < ow_hi; ++ow) orow[ow] = -(FC_T)INFINITY;
     if (irow)
-        for (int64_t ow = ow_lo; ow < ow_hi; ++ow) irow[ow] = hfirst * W + (q0 + ow) * strW - pW;
+        for (int64_t ow = ow_lo; ow < ow_hi; ++ow) irow[ow] = hfirst * W + (q0 + ow) * sW - pW;
     for (int64_t kh = khlo; kh < khhi; ++kh) {
         const int64_t h = h0 + kh * dH;
-        const FC_T *row = x + (h - g->r_org) * sH;
+        const FC_T *row = x + (h - g->r_org) * xsH;
         for (int64_t kw = 0; kw < g->kW; ++kw) {
-            /* x column read by local output ow at this tap: ow*strW + c */
-            const int64_t c = q0 * strW + kw * dW - pW - g->c_org;
+            /* x column read by local output ow at this tap: ow*sW + c */
+            const int64_t c = q0 * sW + kw * dW - pW - g->c_org;
             if (irow) {
-                const int64_t base = h * W + q0 * strW + kw * dW - pW;
-                if (sW == 1) {
+                const int64_t base = h * W + q0 * sW + kw * dW - pW;
+                if (xsW == 1) {
                     for (int64_t ow = ow_lo; ow < ow_hi; ++ow) {
-                        const FC_T v = row[ow * strW + c], b = orow[ow];
+                        const FC_T v = row[ow * sW + c], b = orow[ow];
                         const int take = (v > b) | (v != v);
                         orow[ow] = take ? v : b;
-                        irow[ow] = take ? base + ow * strW : irow[ow];
+                        irow[ow] = take ? base + ow * sW : irow[ow];
                     }
                 } else {
                     for (int64_t ow = ow_lo; ow < ow_hi; ++ow) {
-                        const FC_T v = row[(ow * strW + c) * sW], b = orow[ow];
+                        const FC_T v = row[(ow * sW + c) * xsW], b = orow[ow];
                         const int take = (v > b) | (v != v);
                         orow[ow] = take ? v : b;
-                        irow[ow] = take ? base + ow * strW : irow[ow];
+                        irow[ow] = take ? base + ow * sW : irow[ow];
                     }
                 }
             } else {
                 for (int64_t ow = ow_lo; ow < ow_hi; ++ow) {
-                    const FC_T v = row[(ow * strW + c) * sW], b = orow[ow];
+                    const FC_T v = row[(ow * sW + c) * xsW], b = orow[ow];
                     orow[ow] = ((v > b) | (v != v)) ? v : b;
                 }
             }
@@ -77,21 +75,20 @@ FC_INLINE void fc_max_row_interior(const FC_T *x, const fc_pool_geom *g, int64_t
     }
 }
 
-/* Interior columns for a column stride strW > 1.  The loads row[ow * strW + c] of the
+/* Interior columns for a column stride sW > 1.  The loads row[ow * sW + c] of the
  * plain tap loop are strided and do not vectorise well, so each window row is first split
- * into its strW column phases, ph[p][j] = row[c0 + p + j * strW] (c0: tap 0 of the first
+ * into its sW column phases, ph[p][j] = row[c0 + p + j * sW] (c0: tap 0 of the first
  * interior window); the tap at column offset t = kw * dW then reads the contiguous run
- * ph[t % strW][j + t / strW].  With indices, the number of the winning tap is kept in FC_T
+ * ph[t % sW][j + t / sW].  With indices, the number of the winning tap is kept in FC_T
  * lanes beside the maximum (exact, since kH * kW <= 2^24 is checked by the caller), so the
  * compare and both selects run at the full vector width; it becomes h * W + w at the end.
  * The tap loops run over whole blocks of FC_PBLK lanes in scratch rows (no scalar
  * remainder: rows here are short, e.g. 55 columns); the lanes past n are computed from
  * stale scratch and dropped.  Same tap order and update rule as fc_max_row_interior. */
-FC_INLINE void fc_max_row_interior_phased(const FC_T *x, const fc_pool_geom *g, int64_t h0,
-                                                     int64_t khlo, int64_t khhi, int64_t ow_lo,
-                                                     const fc_phased_dims *d, FC_T *orow, int64_t *irow,
-                                                     void *scratch) {
-    const int64_t W = g->W, sH = g->sH, sW = g->sW, S = g->strW, dW = g->dW, dH = g->dH, kW = g->kW;
+FC_INLINE void fc_max_row_interior_phased(const FC_T *x, const fc_pool_geom *g, int64_t h0, int64_t khlo, int64_t khhi,
+                                          int64_t ow_lo, const fc_phased_dims *d, FC_T *orow, int64_t *irow,
+                                          void *scratch) {
+    const int64_t W = g->W, xsH = g->xsH, xsW = g->xsW, S = g->sW, dW = g->dW, dH = g->dH, kW = g->kW;
     const int64_t n = d->n, np = d->np, L = d->L;
     const int64_t c0 = (g->q0 + ow_lo) * S - g->pW - g->c_org;
     FC_T *ph = (FC_T *)scratch, *ob = ph + S * L, *tid = ob + np;
@@ -100,9 +97,9 @@ FC_INLINE void fc_max_row_interior_phased(const FC_T *x, const fc_pool_geom *g, 
     int64_t *tsrc = plen + S;              /* kW: where tap kw starts in ph */
     for (int64_t p = 0; p < S; ++p) plen[p] = 0;
     for (int64_t kw = 0; kw < kW; ++kw) {
-        const int64_t p = (kw * dW) % S, sh = (kw * dW) / S;
-        tsrc[kw] = p * L + sh;
-        if (n + sh > plen[p]) plen[p] = n + sh;
+        const int64_t p = (kw * dW) % S, off = (kw * dW) / S;
+        tsrc[kw] = p * L + off;
+        if (n + off > plen[p]) plen[p] = n + off;
     }
     for (int64_t i = 0; i < np; ++i) ob[i] = -(FC_T)INFINITY;
     if (irow)
@@ -110,13 +107,13 @@ FC_INLINE void fc_max_row_interior_phased(const FC_T *x, const fc_pool_geom *g, 
     int64_t tap = 0;
     for (int64_t kh = khlo; kh < khhi; ++kh) {
         const int64_t h = h0 + kh * dH;
-        const FC_T *row = x + (h - g->r_org) * sH + c0 * sW;
-        if (S == 2 && sW == 1) { /* the common case, with a constant stride */
+        const FC_T *row = x + (h - g->r_org) * xsH + c0 * xsW;
+        if (S == 2 && xsW == 1) { /* the common case, with a constant stride */
             for (int64_t j = 0; j < plen[0]; ++j) ph[j] = row[2 * j];
             for (int64_t j = 0; j < plen[1]; ++j) ph[L + j] = row[2 * j + 1];
         } else {
             for (int64_t p = 0; p < S; ++p)
-                for (int64_t j = 0; j < plen[p]; ++j) ph[p * L + j] = row[(p + j * S) * sW];
+                for (int64_t j = 0; j < plen[p]; ++j) ph[p * L + j] = row[(p + j * S) * xsW];
         }
         for (int64_t kw = 0; kw < kW; ++kw, ++tap) {
             const FC_T *FC_RESTRICT v = ph + tsrc[kw];
@@ -150,10 +147,9 @@ FC_INLINE void fc_max_row_interior_phased(const FC_T *x, const fc_pool_geom *g, 
 
 /* Max pooling of output rows [oh0, oh1) of one plane; idx may be NULL. */
 FC_MULTIVERSION
-static void fc_max_pool_rows(const FC_T *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1,
-                                        FC_T *out, int64_t *idx) {
+static void fc_max_pool_rows(const FC_T *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1, FC_T *out, int64_t *idx) {
     const int64_t H = g->H, Wo = g->Wo;
-    const int64_t kH = g->kH, kW = g->kW, strH = g->strH, pH = g->pH, dH = g->dH;
+    const int64_t kH = g->kH, kW = g->kW, sH = g->sH, pH = g->pH, dH = g->dH;
     const int64_t *w0s = g->w0, *wlo = g->wlo, *whi = g->whi;
     /* interior columns: the full tap range in width (a contiguous run, since the window
      * start grows with ow) */
@@ -161,28 +157,29 @@ static void fc_max_pool_rows(const FC_T *x, const fc_pool_geom *g, int64_t oh0, 
     while (ow_lo < Wo && (wlo[ow_lo] != 0 || whi[ow_lo] != kW)) ++ow_lo;
     while (ow_hi > ow_lo && (wlo[ow_hi - 1] != 0 || whi[ow_hi - 1] != kW)) --ow_hi;
     for (int64_t ow = ow_lo; ow < ow_hi; ++ow)
-        if (wlo[ow] != 0 || whi[ow] != kW) { ow_hi = ow_lo; break; }
+        if (wlo[ow] != 0 || whi[ow] != kW) {
+            ow_hi = ow_lo;
+            break;
+        }
     /* strided columns: the phase-split interior, when its scratch can be had */
     void *scratch = NULL;
     const fc_phased_dims pd = fc_phased_layout(g, ow_hi - ow_lo, sizeof(FC_T));
-    if (g->strW > 1 && ow_hi > ow_lo && kH * kW <= ((int64_t)1 << 24))
+    if (g->sW > 1 && ow_hi > ow_lo && kH * kW <= ((int64_t)1 << 24))
         scratch = calloc(1, pd.bytes); /* zeroed: the dropped lanes read defined values */
     for (int64_t oh = oh0; oh < oh1; ++oh) {
-        const int64_t h0 = oh * strH - pH;
+        const int64_t h0 = oh * sH - pH;
         int64_t khlo, khhi;
         fc_tap_range(h0, kH, dH, H, &khlo, &khhi);
         FC_T *orow = out + (oh - g->o_org) * Wo;
         int64_t *irow = idx ? idx + (oh - g->o_org) * Wo : NULL;
         for (int64_t ow = 0; ow < ow_lo; ++ow)
-            fc_max_window(x, g, h0, khlo, khhi, w0s[ow], wlo[ow], whi[ow], orow + ow,
-                                     irow ? irow + ow : NULL);
+            fc_max_window(x, g, h0, khlo, khhi, w0s[ow], wlo[ow], whi[ow], orow + ow, irow ? irow + ow : NULL);
         if (scratch)
             fc_max_row_interior_phased(x, g, h0, khlo, khhi, ow_lo, &pd, orow, irow, scratch);
         else
             fc_max_row_interior(x, g, h0, khlo, khhi, ow_lo, ow_hi, orow, irow);
         for (int64_t ow = ow_hi > ow_lo ? ow_hi : ow_lo; ow < Wo; ++ow)
-            fc_max_window(x, g, h0, khlo, khhi, w0s[ow], wlo[ow], whi[ow], orow + ow,
-                                     irow ? irow + ow : NULL);
+            fc_max_window(x, g, h0, khlo, khhi, w0s[ow], wlo[ow], whi[ow], orow + ow, irow ? irow + ow : NULL);
     }
     free(scratch);
 }
@@ -191,11 +188,10 @@ static void fc_max_pool_rows(const FC_T *x, const fc_pool_geom *g, int64_t oh0, 
  * plane with unit column stride: the most common case.  NaN handling matches the general
  * kernel: (v > best || v != v) keeps the later NaN. */
 FC_MULTIVERSION
-static void fc_max_pool_2x2_rows(const FC_T *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1,
-                                            FC_T *out) {
+static void fc_max_pool_2x2_rows(const FC_T *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1, FC_T *out) {
     for (int64_t oh = oh0; oh < oh1; ++oh) {
-        const FC_T *r0 = x + (2 * oh) * g->sH;
-        const FC_T *r1 = r0 + g->sH;
+        const FC_T *r0 = x + (2 * oh) * g->xsH;
+        const FC_T *r1 = r0 + g->xsH;
         FC_T *orow = out + oh * g->Wo;
         for (int64_t ow = 0; ow < g->Wo; ++ow) {
             FC_T best = r0[2 * ow];
@@ -217,24 +213,23 @@ static void fc_max_pool_2x2_rows(const FC_T *x, const fc_pool_geom *g, int64_t o
  * the number of real elements (PyTorch's rules, also for windows cut by ceil_mode).
  * acc holds W elements of scratch. */
 FC_MULTIVERSION
-static void fc_avg_pool_rows(const FC_T *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1,
-                                        int count_include_pad, int64_t divisor_override, FC_T *out,
-                                        FC_T *acc) {
-    const int64_t H = g->H, W = g->W, Wr = g->Wr, sH = g->sH, sW = g->sW, Wo = g->Wo, kH = g->kH, kW = g->kW;
+static void fc_avg_pool_rows(const FC_T *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1, int count_include_pad,
+                             int64_t divisor_override, FC_T *out, FC_T *acc) {
+    const int64_t H = g->H, W = g->W, Wr = g->Wr, xsH = g->xsH, xsW = g->xsW, Wo = g->Wo, kH = g->kH, kW = g->kW;
     const int64_t pH = g->pH, pW = g->pW, c_org = g->c_org;
     for (int64_t oh = oh0; oh < oh1; ++oh) {
-        const int64_t h0 = oh * g->strH - pH;
+        const int64_t h0 = oh * g->sH - pH;
         int64_t hend = h0 + kH;
         if (hend > H + pH) hend = H + pH;
         const int64_t hs = h0 < 0 ? 0 : h0, he = hend > H ? H : hend;
         /* acc[w - c_org]: column sums of the window's rows over the columns present */
         for (int64_t w = 0; w < Wr; ++w) acc[w] = 0;
         for (int64_t h = hs; h < he; ++h) {
-            const FC_T *row = x + (h - g->r_org) * sH;
-            if (sW == 1)
+            const FC_T *row = x + (h - g->r_org) * xsH;
+            if (xsW == 1)
                 for (int64_t w = 0; w < Wr; ++w) acc[w] += row[w];
             else
-                for (int64_t w = 0; w < Wr; ++w) acc[w] += row[w * sW];
+                for (int64_t w = 0; w < Wr; ++w) acc[w] += row[w * xsW];
         }
         FC_T *orow = out + (oh - g->o_org) * Wo;
         /* interior columns [ow_lo, ow_hi): the window lies inside the input in width, so its
@@ -252,7 +247,7 @@ static void fc_avg_pool_rows(const FC_T *x, const fc_pool_geom *g, int64_t oh0, 
             else
                 div = (he - hs) * kW;
             const FC_T *a0 = acc + g->w0[ow_lo] - c_org;
-            const int64_t st = g->strW;
+            const int64_t st = g->sW;
             FC_T *o = orow + ow_lo;
             const int64_t n = ow_hi - ow_lo;
             for (int64_t j = 0; j < n; ++j) o[j] = a0[j * st];

@@ -44,8 +44,8 @@
  * pc + dw*(m*(t0 + l) + x)) to the output rows at dst (ldo apart), columns col0 = dw*m*t0
  * ...: the K = m*dw vectors of a row, ordered x-major, interleaved by shuffles into K*VL
  * adjacent columns, only the columns below Wo stored. */
-FC_INLINE void fc_wino_store_k(const FC_V *y, int m, int dw, int K, int64_t nr,
-                                          FC_T *dst, int64_t ldo, int64_t Wo, int64_t col0) {
+FC_INLINE void fc_wino_store_k(const FC_V *y, int m, int dw, int K, int64_t nr, FC_T *dst, int64_t ldo, int64_t Wo,
+                               int64_t col0) {
     const int64_t n = Wo - col0 < K * FC_VL ? Wo - col0 : K * FC_VL;
     for (int64_t r = 0; r < nr; ++r) {
         FC_V o[8];
@@ -64,15 +64,20 @@ FC_INLINE void fc_wino_store_k(const FC_V *y, int m, int dw, int K, int64_t nr,
 }
 
 /* fc_wino_store_k with m and dw (m*dw = 2, 4 or 8) made constants. */
-FC_INLINE void fc_wino_store(const FC_V *y, int m, int dw, int64_t nr, FC_T *dst,
-                                        int64_t ldo, int64_t Wo, int64_t col0) {
+FC_INLINE void fc_wino_store(const FC_V *y, int m, int dw, int64_t nr, FC_T *dst, int64_t ldo, int64_t Wo,
+                             int64_t col0) {
     if (m == 2) {
-        if (dw == 1) fc_wino_store_k(y, 2, 1, 2, nr, dst, ldo, Wo, col0);
-        else if (dw == 2) fc_wino_store_k(y, 2, 2, 4, nr, dst, ldo, Wo, col0);
-        else fc_wino_store_k(y, 2, 4, 8, nr, dst, ldo, Wo, col0);
+        if (dw == 1)
+            fc_wino_store_k(y, 2, 1, 2, nr, dst, ldo, Wo, col0);
+        else if (dw == 2)
+            fc_wino_store_k(y, 2, 2, 4, nr, dst, ldo, Wo, col0);
+        else
+            fc_wino_store_k(y, 2, 4, 8, nr, dst, ldo, Wo, col0);
     } else {
-        if (dw == 1) fc_wino_store_k(y, 4, 1, 4, nr, dst, ldo, Wo, col0);
-        else fc_wino_store_k(y, 4, 2, 8, nr, dst, ldo, Wo, col0);
+        if (dw == 1)
+            fc_wino_store_k(y, 4, 1, 4, nr, dst, ldo, Wo, col0);
+        else
+            fc_wino_store_k(y, 4, 2, 8, nr, dst, ldo, Wo, col0);
     }
 }
 
@@ -81,72 +86,70 @@ FC_INLINE void fc_wino_store(const FC_V *y, int m, int dw, int64_t nr, FC_T *dst
  * A tile row is dw column phases of ncp = ceil(ntc / VL) chunks of VL tiles each (the last
  * chunk's lanes past a phase's tiles are dropped); phase pc's tile t covers output columns
  * pc + dw*(MM*t + x).  Output row oy of the phase lies at out + oy * ldo. */
-#define FC_DEF_WINO_BAND(NAME, MM, AA_, BT_, AT_)                                                                \
-    FC_ATTR static void NAME(                                                \
-        const FC_T *band, int64_t nrows, const fc_conv_geom *g, int64_t Rt, int64_t ntc, int dw,    \
-        const FC_T *U, int64_t cout, const FC_T *bias, FC_T *V, FC_T *M, int64_t oh0,              \
-        FC_T *out, int64_t plane, int64_t Ho, int64_t Wo, int64_t ldo) {                           \
-        enum { A = AA_, DWMAX = 8 / MM };                                                            \
-        const int64_t C = g->C, rs = g->npha * g->Wq;                                                \
-        const int64_t ncp = (ntc + FC_VL - 1) / FC_VL, ncr = dw * ncp, nch = Rt * ncr;              \
-        const int64_t nob = (cout + FC_WOCB - 1) / FC_WOCB;                                          \
-        int64_t xo[DWMAX][A]; /* tap j of phase pc: padded column pc + dw*j */                     \
-        for (int pc = 0; pc < dw; ++pc)                                                              \
-            for (int j = 0; j < A; ++j) xo[pc][j] = g->xoff[pc + dw * j];                            \
-        /* input transform: V[c][chunk][xi] = (B^T d B)[xi] of the chunk's tiles' patches d */    \
-        FC_T *vd = V;                                                                                \
-        for (int64_t c = 0; c < C; ++c)                                                              \
-            for (int64_t r = 0; r < Rt; ++r)                                                         \
-                for (int pc = 0; pc < dw; ++pc)                                                      \
-                    for (int64_t t0 = 0; t0 < ntc; t0 += FC_VL, vd += A * A * FC_VL) {               \
-                        const FC_T *b0 = band + (c * nrows + r * MM) * rs + t0;                      \
-                        FC_V e[A][A];                                                                \
-                        _Pragma("GCC unroll 8") for (int j = 0; j < A; ++j) {                        \
-                            FC_V col[A], res[A];                                                     \
-                            _Pragma("GCC unroll 8") for (int i = 0; i < A; ++i)                      \
-                                memcpy(&col[i], b0 + i * rs + xo[pc][j], sizeof(FC_V));              \
-                            BT_(col, res);                                          \
-                            _Pragma("GCC unroll 8") for (int i = 0; i < A; ++i) e[i][j] = res[i];    \
-                        }                                                                            \
-                        _Pragma("GCC unroll 8") for (int a = 0; a < A; ++a) {                        \
-                            FC_V res[A];                                                             \
-                            BT_(e[a], res);                                         \
-                            memcpy(vd + a * A * FC_VL, res, sizeof(res));                            \
-                        }                                                                            \
-                    }                                                                                \
-        fc_wino_products(A * A, U, nob, C, V, M, nch);                                    \
+#define FC_DEF_WINO_BAND(NAME, MM, AA_, BT_, AT_)                                                                      \
+    FC_ATTR static void NAME(const FC_T *band, int64_t nrows, const fc_conv_geom *g, int64_t Rt, int64_t ntc, int dw,  \
+                             const FC_T *U, int64_t cout, const FC_T *bias, FC_T *V, FC_T *M, int64_t oh0, FC_T *out,  \
+                             int64_t plane, int64_t Ho, int64_t Wo, int64_t ldo) {                                     \
+        enum { A = AA_, DWMAX = 8 / MM };                                                                              \
+        const int64_t C = g->C, rs = g->npha * g->Wq;                                                                  \
+        const int64_t ncp = (ntc + FC_VL - 1) / FC_VL, ncr = dw * ncp, nch = Rt * ncr;                                 \
+        const int64_t nob = (cout + FC_WOCB - 1) / FC_WOCB;                                                            \
+        int64_t xo[DWMAX][A]; /* tap j of phase pc: padded column pc + dw*j */                                         \
+        for (int pc = 0; pc < dw; ++pc)                                                                                \
+            for (int j = 0; j < A; ++j) xo[pc][j] = g->xoff[pc + dw * j];                                              \
+        /* input transform: V[c][chunk][xi] = (B^T d B)[xi] of the chunk's tiles' patches d */                         \
+        FC_T *vd = V;                                                                                                  \
+        for (int64_t c = 0; c < C; ++c)                                                                                \
+            for (int64_t r = 0; r < Rt; ++r)                                                                           \
+                for (int pc = 0; pc < dw; ++pc)                                                                        \
+                    for (int64_t t0 = 0; t0 < ntc; t0 += FC_VL, vd += A * A * FC_VL) {                                 \
+                        const FC_T *b0 = band + (c * nrows + r * MM) * rs + t0;                                        \
+                        FC_V e[A][A];                                                                                  \
+                        _Pragma("GCC unroll 8") for (int j = 0; j < A; ++j) {                                          \
+                            FC_V col[A], res[A];                                                                       \
+                            _Pragma("GCC unroll 8") for (int i = 0; i < A; ++i)                                        \
+                                memcpy(&col[i], b0 + i * rs + xo[pc][j], sizeof(FC_V));                                \
+                            BT_(col, res);                                                                             \
+                            _Pragma("GCC unroll 8") for (int i = 0; i < A; ++i) e[i][j] = res[i];                      \
+                        }                                                                                              \
+                        _Pragma("GCC unroll 8") for (int a = 0; a < A; ++a) {                                          \
+                            FC_V res[A];                                                                               \
+                            BT_(e[a], res);                                                                            \
+                            memcpy(vd + a * A * FC_VL, res, sizeof(res));                                              \
+                        }                                                                                              \
+                    }                                                                                                  \
+        fc_wino_products(A * A, U, nob, C, V, M, nch);                                                                 \
         /* output transform: Y = A^T M A, plus the bias, for each output channel and tile; the \
-         * dw phases of a chunk position together, so their columns interleave in the store */    \
-        const int64_t cst = A * A * FC_VL; /* elements per chunk of M */                            \
-        for (int64_t oc = 0; oc < cout; ++oc) {                                                      \
-            const FC_T bv = bias != NULL ? bias[oc] : (FC_T)0;                                       \
-            for (int64_t r = 0; r < Rt; ++r) {                                                       \
-                const int64_t oy = oh0 + r * MM;                                                     \
-                const int64_t nr = Ho - oy < MM ? Ho - oy : MM;                                      \
-                for (int64_t k = 0; k < ncp; ++k) {                                                  \
-                    FC_V y[DWMAX * MM * MM];                                                         \
-                    for (int pc = 0; pc < dw; ++pc) {                                                \
-                        const FC_T *ms = M + ((oc * Rt + r) * ncr + pc * ncp + k) * cst;             \
-                        FC_V f[MM][A];                                                               \
-                        _Pragma("GCC unroll 8") for (int b = 0; b < A; ++b) {                        \
-                            FC_V col[A], res[MM];                                                    \
-                            _Pragma("GCC unroll 8") for (int a = 0; a < A; ++a)                      \
-                                memcpy(&col[a], ms + (a * A + b) * FC_VL, sizeof(FC_V));             \
-                            AT_(col, res);                                          \
-                            _Pragma("GCC unroll 8") for (int i = 0; i < MM; ++i) f[i][b] = res[i];   \
-                        }                                                                            \
-                        _Pragma("GCC unroll 8") for (int i = 0; i < MM; ++i) {                       \
-                            FC_V res[MM];                                                            \
-                            AT_(f[i], res);                                         \
-                            _Pragma("GCC unroll 8") for (int j = 0; j < MM; ++j)                     \
-                                y[pc * MM * MM + i * MM + j] = res[j] + bv;                          \
-                        }                                                                            \
-                    }                                                                                \
-                    fc_wino_store(y, MM, dw, nr, out + oc * plane + oy * ldo, ldo, Wo,    \
-                                             (int64_t)dw * MM * k * FC_VL);                          \
-                }                                                                                    \
-            }                                                                                        \
-        }                                                                                            \
+         * dw phases of a chunk position together, so their columns interleave in the store */                       \
+        const int64_t cst = A * A * FC_VL; /* elements per chunk of M */                                               \
+        for (int64_t oc = 0; oc < cout; ++oc) {                                                                        \
+            const FC_T bv = bias != NULL ? bias[oc] : (FC_T)0;                                                         \
+            for (int64_t r = 0; r < Rt; ++r) {                                                                         \
+                const int64_t oy = oh0 + r * MM;                                                                       \
+                const int64_t nr = Ho - oy < MM ? Ho - oy : MM;                                                        \
+                for (int64_t k = 0; k < ncp; ++k) {                                                                    \
+                    FC_V y[DWMAX * MM * MM];                                                                           \
+                    for (int pc = 0; pc < dw; ++pc) {                                                                  \
+                        const FC_T *ms = M + ((oc * Rt + r) * ncr + pc * ncp + k) * cst;                               \
+                        FC_V f[MM][A];                                                                                 \
+                        _Pragma("GCC unroll 8") for (int b = 0; b < A; ++b) {                                          \
+                            FC_V col[A], res[MM];                                                                      \
+                            _Pragma("GCC unroll 8") for (int a = 0; a < A; ++a)                                        \
+                                memcpy(&col[a], ms + (a * A + b) * FC_VL, sizeof(FC_V));                               \
+                            AT_(col, res);                                                                             \
+                            _Pragma("GCC unroll 8") for (int i = 0; i < MM; ++i) f[i][b] = res[i];                     \
+                        }                                                                                              \
+                        _Pragma("GCC unroll 8") for (int i = 0; i < MM; ++i) {                                         \
+                            FC_V res[MM];                                                                              \
+                            AT_(f[i], res);                                                                            \
+                            _Pragma("GCC unroll 8") for (int j = 0; j < MM; ++j) y[pc * MM * MM + i * MM + j] =        \
+                                res[j] + bv;                                                                           \
+                        }                                                                                              \
+                    }                                                                                                  \
+                    fc_wino_store(y, MM, dw, nr, out + oc * plane + oy * ldo, ldo, Wo, (int64_t)dw * MM * k * FC_VL);  \
+                }                                                                                                      \
+            }                                                                                                          \
+        }                                                                                                              \
     }
 FC_DEF_WINO_BAND(fc_wino_band2, 2, 4, fc_bt2, fc_at2)
 FC_DEF_WINO_BAND(fc_wino_band4, 4, 6, fc_bt4, fc_at4)

@@ -13,37 +13,36 @@
  * M's kst apart along k and ldm apart along o.  The registers sum blocks of
  * FC_WINO_SUM_BLOCK channels, M holds the running total: one chain over hundreds of channels
  * has 2-3x PyTorch's float32 error. */
-#define FC_DEF_WGEMM(NAME, NV_)                                                                        \
-    FC_ATTR __attribute__((noinline)) static void NAME(                          \
-        const FC_T *FC_RESTRICT u, const FC_T *FC_RESTRICT v, int64_t ldv, int64_t kst, int64_t C,   \
-        FC_T *FC_RESTRICT mo, int64_t ldm) {                                                         \
-        FC_V acc[FC_WOCB][NV_];                                                                      \
-        _Pragma("GCC unroll 16") for (int o = 0; o < FC_WOCB; ++o)                                   \
-            _Pragma("GCC unroll 16") for (int k = 0; k < NV_; ++k) acc[o][k] = (FC_V){0};           \
-        for (int64_t c0 = 0; c0 < C; c0 += FC_WINO_SUM_BLOCK) {                                      \
-            const int64_t c1 = C - c0 <= FC_WINO_SUM_BLOCK ? C : c0 + FC_WINO_SUM_BLOCK;             \
-            for (int64_t c = c0; c < c1; ++c, v += ldv, u += FC_WOCB) {                              \
-                FC_V xv[NV_];                                                                        \
-                _Pragma("GCC unroll 16") for (int k = 0; k < NV_; ++k)                               \
-                    memcpy(&xv[k], v + k * kst, sizeof(FC_V));                                       \
-                _Pragma("GCC unroll 16") for (int o = 0; o < FC_WOCB; ++o) {                         \
-                    const FC_T uo = u[o];                                                            \
-                    _Pragma("GCC unroll 16") for (int k = 0; k < NV_; ++k) acc[o][k] += xv[k] * uo; \
-                }                                                                                    \
-            }                                                                                        \
-            /* the block's sums into M, the running total (stored by the first block) */            \
-            _Pragma("GCC unroll 16") for (int o = 0; o < FC_WOCB; ++o)                               \
-                _Pragma("GCC unroll 16") for (int k = 0; k < NV_; ++k) {                             \
-                    FC_V m = acc[o][k];                                                              \
-                    if (c0 > 0) {                                                                    \
-                        FC_V prev;                                                                   \
-                        memcpy(&prev, mo + o * ldm + k * kst, sizeof(FC_V));                         \
-                        m += prev;                                                                   \
-                    }                                                                                \
-                    memcpy(mo + o * ldm + k * kst, &m, sizeof(FC_V));                                \
-                    acc[o][k] = (FC_V){0};                                                           \
-                }                                                                                    \
-        }                                                                                            \
+#define FC_DEF_WGEMM(NAME, NV_)                                                                                        \
+    FC_ATTR __attribute__((noinline)) static void NAME(const FC_T *FC_RESTRICT u, const FC_T *FC_RESTRICT v,           \
+                                                       int64_t ldv, int64_t kst, int64_t C, FC_T *FC_RESTRICT mo,      \
+                                                       int64_t ldm) {                                                  \
+        FC_V acc[FC_WOCB][NV_];                                                                                        \
+        _Pragma("GCC unroll 16") for (int o = 0; o < FC_WOCB; ++o)                                                     \
+            _Pragma("GCC unroll 16") for (int k = 0; k < NV_; ++k) acc[o][k] = (FC_V){0};                              \
+        for (int64_t c0 = 0; c0 < C; c0 += FC_WINO_SUM_BLOCK) {                                                        \
+            const int64_t c1 = C - c0 <= FC_WINO_SUM_BLOCK ? C : c0 + FC_WINO_SUM_BLOCK;                               \
+            for (int64_t c = c0; c < c1; ++c, v += ldv, u += FC_WOCB) {                                                \
+                FC_V xv[NV_];                                                                                          \
+                _Pragma("GCC unroll 16") for (int k = 0; k < NV_; ++k) memcpy(&xv[k], v + k * kst, sizeof(FC_V));      \
+                _Pragma("GCC unroll 16") for (int o = 0; o < FC_WOCB; ++o) {                                           \
+                    const FC_T uo = u[o];                                                                              \
+                    _Pragma("GCC unroll 16") for (int k = 0; k < NV_; ++k) acc[o][k] += xv[k] * uo;                    \
+                }                                                                                                      \
+            }                                                                                                          \
+            /* the block's sums into M, the running total (stored by the first block) */                               \
+            _Pragma("GCC unroll 16") for (int o = 0; o < FC_WOCB; ++o)                                                 \
+                _Pragma("GCC unroll 16") for (int k = 0; k < NV_; ++k) {                                               \
+                FC_V m = acc[o][k];                                                                                    \
+                if (c0 > 0) {                                                                                          \
+                    FC_V prev;                                                                                         \
+                    memcpy(&prev, mo + o * ldm + k * kst, sizeof(FC_V));                                               \
+                    m += prev;                                                                                         \
+                }                                                                                                      \
+                memcpy(mo + o * ldm + k * kst, &m, sizeof(FC_V));                                                      \
+                acc[o][k] = (FC_V){0};                                                                                 \
+            }                                                                                                          \
+        }                                                                                                              \
     }
 FC_DEF_WGEMM(fc_wgemm1, 1)
 FC_DEF_WGEMM(fc_wgemm2, 2)
@@ -53,8 +52,8 @@ FC_DEF_WGEMM(fc_wgemm3, 3)
 /* All products of one band of nch vector chunks of tiles: V is laid out [c][chunk][xi][VL]
  * and M [oc][chunk][xi][VL] (AA positions xi); for each position and block of FC_WOCB output
  * channels, the chunks in groups of 3 (the last group smaller). */
-FC_INLINE void fc_wino_products(int64_t AA, const FC_T *U, int64_t nob, int64_t C,
-                                            const FC_T *V, FC_T *M, int64_t nch) {
+FC_INLINE void fc_wino_products(int64_t AA, const FC_T *U, int64_t nob, int64_t C, const FC_T *V, FC_T *M,
+                                int64_t nch) {
     const int64_t kst = AA * FC_VL, ld = nch * kst;
     for (int64_t xi = 0; xi < AA; ++xi)
         for (int64_t ob = 0; ob < nob; ++ob) {

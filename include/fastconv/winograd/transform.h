@@ -8,36 +8,37 @@
 
 /* G of F(2x2, 3x3) and F(4x4, 3x3). */
 static const double fc_wino_G2[4][3] = {{1, 0, 0}, {.5, .5, .5}, {.5, -.5, .5}, {0, 0, 1}};
-static const double fc_wino_G4[6][3] = {{1. / 4, 0, 0},           {-1. / 6, -1. / 6, -1. / 6},
-                                        {-1. / 6, 1. / 6, -1. / 6}, {1. / 24, 1. / 12, 1. / 6},
-                                        {1. / 24, -1. / 12, 1. / 6}, {0, 0, 1}};
+static const double fc_wino_G4[6][3] = {{1. / 4, 0, 0},
+                                        {-1. / 6, -1. / 6, -1. / 6},
+                                        {-1. / 6, 1. / 6, -1. / 6},
+                                        {1. / 24, 1. / 12, 1. / 6},
+                                        {1. / 24, -1. / 12, 1. / 6},
+                                        {0, 0, 1}};
 
 /* Transformed weights of one block of ocb output channels (nvalid of them real, the others
  * zero): U[xi * xs + c * ocb + o] = (G w[o][c] G^T)[xi], computed in double, vectorised over
  * the block's channels.  w[o][c][kh][kw] has element strides ws[4]. */
 #define FC_WOCB_MAX 8
-#define FC_DEF_WINO_WEIGHTS(NAME, G_, AA_)                                                    \
-    static void NAME(const FC_T *w, const int64_t *ws, int64_t nvalid, int64_t cin, \
-                                            int64_t ocb, int64_t xs, FC_T *U) {                        \
-        enum { A = AA_ };                                                                           \
-        const double(*G)[3] = G_;                                                        \
-        for (int64_t c = 0; c < cin; ++c) {                                                         \
-            double g[3][3][FC_WOCB_MAX], t[A][3][FC_WOCB_MAX];                                      \
-            for (int i = 0; i < 3; ++i)                                                             \
-                for (int j = 0; j < 3; ++j)                                                         \
-                    for (int64_t o = 0; o < ocb; ++o)                                               \
-                        g[i][j][o] = o < nvalid ? (double)w[o * ws[0] + c * ws[1] + i * ws[2] + j * ws[3]] : 0.0; \
-            _Pragma("GCC unroll 8") for (int a = 0; a < A; ++a)                                     \
-                _Pragma("GCC unroll 3") for (int j = 0; j < 3; ++j)                                 \
-                    for (int64_t o = 0; o < ocb; ++o)                                               \
-                        t[a][j][o] = G[a][0] * g[0][j][o] + G[a][1] * g[1][j][o] + G[a][2] * g[2][j][o]; \
-            _Pragma("GCC unroll 8") for (int a = 0; a < A; ++a)                                     \
-                _Pragma("GCC unroll 8") for (int b = 0; b < A; ++b) {                               \
-                    FC_T *u = U + (a * A + b) * xs + c * ocb;                                          \
-                    for (int64_t o = 0; o < ocb; ++o)                                               \
-                        u[o] = (FC_T)(t[a][0][o] * G[b][0] + t[a][1][o] * G[b][1] + t[a][2][o] * G[b][2]); \
-                }                                                                                   \
-        }                                                                                           \
+#define FC_DEF_WINO_WEIGHTS(NAME, G_, AA_)                                                                             \
+    static void NAME(const FC_T *w, const int64_t *ws, int64_t nvalid, int64_t cin, int64_t ocb, int64_t xs,           \
+                     FC_T *U) {                                                                                        \
+        enum { A = AA_ };                                                                                              \
+        const double (*G)[3] = G_;                                                                                     \
+        for (int64_t c = 0; c < cin; ++c) {                                                                            \
+            double g[3][3][FC_WOCB_MAX], t[A][3][FC_WOCB_MAX];                                                         \
+            for (int i = 0; i < 3; ++i)                                                                                \
+                for (int j = 0; j < 3; ++j)                                                                            \
+                    for (int64_t o = 0; o < ocb; ++o)                                                                  \
+                        g[i][j][o] = o < nvalid ? (double)w[o * ws[0] + c * ws[1] + i * ws[2] + j * ws[3]] : 0.0;      \
+            _Pragma("GCC unroll 8") for (int a = 0; a < A; ++a)                                                        \
+                _Pragma("GCC unroll 3") for (int j = 0; j < 3; ++j) for (int64_t o = 0; o < ocb; ++o) t[a][j][o] =     \
+                    G[a][0] * g[0][j][o] + G[a][1] * g[1][j][o] + G[a][2] * g[2][j][o];                                \
+            _Pragma("GCC unroll 8") for (int a = 0; a < A; ++a) _Pragma("GCC unroll 8") for (int b = 0; b < A; ++b) {  \
+                FC_T *u = U + (a * A + b) * xs + c * ocb;                                                              \
+                for (int64_t o = 0; o < ocb; ++o)                                                                      \
+                    u[o] = (FC_T)(t[a][0][o] * G[b][0] + t[a][1][o] * G[b][1] + t[a][2][o] * G[b][2]);                 \
+            }                                                                                                          \
+        }                                                                                                              \
     }
 FC_DEF_WINO_WEIGHTS(fc_wino_weights2, fc_wino_G2, 4)
 FC_DEF_WINO_WEIGHTS(fc_wino_weights4, fc_wino_G4, 6)

@@ -72,8 +72,7 @@ def _module(device_id: int) -> Any:
         import cupy
 
         with cupy.cuda.Device(device_id):
-            mod = cupy.RawModule(code=SOURCE.read_text(), options=("-std=c++14",),
-                                 name_expressions=name_expressions())
+            mod = cupy.RawModule(code=SOURCE.read_text(), options=("-std=c++14",), name_expressions=name_expressions())
         _MODULES[device_id] = mod
     return mod
 
@@ -128,8 +127,10 @@ def conv2d(a: Any, out: Any = None, kernel: Optional[str] = None) -> Any:
         if not isinstance(out, cupy.ndarray):
             raise TypeError(f"conv2d: out must be a CuPy array for CuPy inputs, got {type(out).__name__}")
         if tuple(out.shape) != tuple(shape) or out.dtype != a.dtype:
-            raise ValueError(f"conv2d: out has shape {tuple(out.shape)} and dtype {out.dtype}, the result has "
-                             f"shape {tuple(shape)} and dtype {a.dtype}")
+            raise ValueError(
+                f"conv2d: out has shape {tuple(out.shape)} and dtype {out.dtype}, the result has "
+                f"shape {tuple(shape)} and dtype {a.dtype}"
+            )
     N, Cout, Ho, Wo = a.out_shape
     res = cupy.empty(a.out_shape, dtype=a.dtype)
     if N and Ho and Wo:
@@ -140,16 +141,44 @@ def conv2d(a: Any, out: Any = None, kernel: Optional[str] = None) -> Any:
         per_sample = a.groups if name == "fc_conv2d_igemm" else Cout
         for n0, n1 in _z_chunks(N, per_sample, "conv2d"):
             if name == "fc_conv2d_igemm":
-                grid = ((Ho * Wo + _GEMM_BN - 1) // _GEMM_BN, (Cout // a.groups + _GEMM_BM - 1) // _GEMM_BM,
-                        (n1 - n0) * a.groups)
+                grid = (
+                    (Ho * Wo + _GEMM_BN - 1) // _GEMM_BN,
+                    (Cout // a.groups + _GEMM_BM - 1) // _GEMM_BM,
+                    (n1 - n0) * a.groups,
+                )
             else:
                 grid = ((Wo + _TILE - 1) // _TILE, (Ho + _TILE - 1) // _TILE, (n1 - n0) * Cout)
             _kernel(name, a.dtype)(
-                grid, (_TILE, _TILE, 1),
-                (x[n0:n1], w, b if b is not None else np.uint64(0), res[n0:n1],
-                 *_i64(C, H, W, Cout, Cg, kH, kW, Ho, Wo, a.stride[0], a.stride[1], a.dilation[0],
-                       a.dilation[1], a.pads[0], a.pads[2], a.groups),
-                 *_estrides(x), np.int32(a.mode), a.dtype.type(0)))
+                grid,
+                (_TILE, _TILE, 1),
+                (
+                    x[n0:n1],
+                    w,
+                    b if b is not None else np.uint64(0),
+                    res[n0:n1],
+                    *_i64(
+                        C,
+                        H,
+                        W,
+                        Cout,
+                        Cg,
+                        kH,
+                        kW,
+                        Ho,
+                        Wo,
+                        a.stride[0],
+                        a.stride[1],
+                        a.dilation[0],
+                        a.dilation[1],
+                        a.pads[0],
+                        a.pads[2],
+                        a.groups,
+                    ),
+                    *_estrides(x),
+                    np.int32(a.mode),
+                    a.dtype.type(0),
+                ),
+            )
     res = res.reshape(shape)
     if out is not None:
         out[...] = res
@@ -157,8 +186,9 @@ def conv2d(a: Any, out: Any = None, kernel: Optional[str] = None) -> Any:
     return res
 
 
-def correlate2d(in1: Any, k: Any, dtype: np.dtype, pads: Tuple[int, int, int, int], mode: int, fill: float,
-                shape: Tuple[int, ...]) -> Any:
+def correlate2d(
+    in1: Any, k: Any, dtype: np.dtype, pads: Tuple[int, int, int, int], mode: int, fill: float, shape: Tuple[int, ...]
+) -> Any:
     """correlate2d of (..., H, W) planes with the 2-D kernel ``k`` (already flipped for
     convolve2d) and the given padding, on the GPU."""
     import cupy
@@ -173,15 +203,32 @@ def correlate2d(in1: Any, k: Any, dtype: np.dtype, pads: Tuple[int, int, int, in
         for n0, n1 in _z_chunks(x.shape[0], 1, "correlate2d"):
             grid = ((Wo + _TILE - 1) // _TILE, (Ho + _TILE - 1) // _TILE, n1 - n0)
             _kernel("fc_conv2d", dtype)(
-                grid, (_TILE, _TILE, 1),
-                (x[n0:n1], kk, np.uint64(0), res[n0:n1],
-                 *_i64(1, H, W, 1, 1, kh, kw, Ho, Wo, 1, 1, 1, 1, pads[0], pads[2], 1),
-                 *_estrides(x), np.int32(mode), np.dtype(dtype).type(fill)))
+                grid,
+                (_TILE, _TILE, 1),
+                (
+                    x[n0:n1],
+                    kk,
+                    np.uint64(0),
+                    res[n0:n1],
+                    *_i64(1, H, W, 1, 1, kh, kw, Ho, Wo, 1, 1, 1, 1, pads[0], pads[2], 1),
+                    *_estrides(x),
+                    np.int32(mode),
+                    np.dtype(dtype).type(fill),
+                ),
+            )
     return res.reshape(shape)
 
 
-def max_pool2d(x: Any, dtype: np.dtype, out_shape: Tuple[int, int, int, int], k: Tuple[int, int],
-               s: Tuple[int, int], p: Tuple[int, int], d: Tuple[int, int], return_indices: bool) -> Tuple[Any, Any]:
+def max_pool2d(
+    x: Any,
+    dtype: np.dtype,
+    out_shape: Tuple[int, int, int, int],
+    k: Tuple[int, int],
+    s: Tuple[int, int],
+    p: Tuple[int, int],
+    d: Tuple[int, int],
+    return_indices: bool,
+) -> Tuple[Any, Any]:
     import cupy
 
     x = x.astype(dtype, copy=False)
@@ -190,15 +237,44 @@ def max_pool2d(x: Any, dtype: np.dtype, out_shape: Tuple[int, int, int, int], k:
     total = int(np.prod(out_shape))
     if total:
         _kernel("fc_max_pool2d", dtype)(
-            _blocks(total), (_BLOCK,),
-            (x, vals, idx if idx is not None else np.uint64(0),
-             *_i64(total, x.shape[1], x.shape[2], x.shape[3], out_shape[2], out_shape[3], k[0], k[1], s[0], s[1],
-                   p[0], p[1], d[0], d[1]), *_estrides(x)))
+            _blocks(total),
+            (_BLOCK,),
+            (
+                x,
+                vals,
+                idx if idx is not None else np.uint64(0),
+                *_i64(
+                    total,
+                    x.shape[1],
+                    x.shape[2],
+                    x.shape[3],
+                    out_shape[2],
+                    out_shape[3],
+                    k[0],
+                    k[1],
+                    s[0],
+                    s[1],
+                    p[0],
+                    p[1],
+                    d[0],
+                    d[1],
+                ),
+                *_estrides(x),
+            ),
+        )
     return vals, idx
 
 
-def avg_pool2d(x: Any, dtype: np.dtype, out_shape: Tuple[int, int, int, int], k: Tuple[int, int],
-               s: Tuple[int, int], p: Tuple[int, int], count_include_pad: bool, divisor_override: int) -> Any:
+def avg_pool2d(
+    x: Any,
+    dtype: np.dtype,
+    out_shape: Tuple[int, int, int, int],
+    k: Tuple[int, int],
+    s: Tuple[int, int],
+    p: Tuple[int, int],
+    count_include_pad: bool,
+    divisor_override: int,
+) -> Any:
     import cupy
 
     x = x.astype(dtype, copy=False)
@@ -206,10 +282,30 @@ def avg_pool2d(x: Any, dtype: np.dtype, out_shape: Tuple[int, int, int, int], k:
     total = int(np.prod(out_shape))
     if total:
         _kernel("fc_avg_pool2d", dtype)(
-            _blocks(total), (_BLOCK,),
-            (x, out, *_i64(total, x.shape[1], x.shape[2], x.shape[3], out_shape[2], out_shape[3], k[0], k[1],
-                           s[0], s[1], p[0], p[1]), np.int32(count_include_pad), np.int64(divisor_override),
-             *_estrides(x)))
+            _blocks(total),
+            (_BLOCK,),
+            (
+                x,
+                out,
+                *_i64(
+                    total,
+                    x.shape[1],
+                    x.shape[2],
+                    x.shape[3],
+                    out_shape[2],
+                    out_shape[3],
+                    k[0],
+                    k[1],
+                    s[0],
+                    s[1],
+                    p[0],
+                    p[1],
+                ),
+                np.int32(count_include_pad),
+                np.int64(divisor_override),
+                *_estrides(x),
+            ),
+        )
     return out
 
 
@@ -223,10 +319,21 @@ def max_unpool2d(x: Any, ix: Any, dtype: np.dtype, out_shape: Tuple[int, int, in
     total = int(np.prod(x.shape))
     if total:
         _kernel("fc_max_unpool2d", dtype)(
-            _blocks(total), (_BLOCK,),
-            (x, ix, out, bad, *_i64(total, x.shape[1], x.shape[2], x.shape[3], out_shape[2] * out_shape[3]),
-             *_estrides(x), *_estrides(ix)))
+            _blocks(total),
+            (_BLOCK,),
+            (
+                x,
+                ix,
+                out,
+                bad,
+                *_i64(total, x.shape[1], x.shape[2], x.shape[3], out_shape[2] * out_shape[3]),
+                *_estrides(x),
+                *_estrides(ix),
+            ),
+        )
         if int(bad[0]):
-            raise ValueError(f"max_unpool2d: some index is outside the output plane of {out_shape[2]} x "
-                             f"{out_shape[3]} = {out_shape[2] * out_shape[3]} elements")
+            raise ValueError(
+                f"max_unpool2d: some index is outside the output plane of {out_shape[2]} x "
+                f"{out_shape[3]} = {out_shape[2] * out_shape[3]} elements"
+            )
     return out

@@ -50,10 +50,10 @@ template <> __device__ inline double fc_neg_inf<double>() { return -__longlong_a
 // (padding applied through the index maps) and the channel's kernel in shared memory, when
 // they fit; otherwise it reads global memory directly (huge strides or dilations).
 template <typename T>
-__global__ void fc_conv2d(const T* __restrict__ x, const T* __restrict__ w, const T* __restrict__ bias,
-                          T* __restrict__ out, i64 C, i64 H, i64 W, i64 Cout, i64 Cg, i64 kH, i64 kW, i64 Ho,
-                          i64 Wo, i64 sh, i64 sw, i64 dh, i64 dw, i64 pt, i64 pl, i64 groups, i64 xs0, i64 xs1,
-                          i64 xs2, i64 xs3, int mode, T fill) {
+__global__ void fc_conv2d(const T *__restrict__ x, const T *__restrict__ w, const T *__restrict__ bias,
+                          T *__restrict__ out, i64 C, i64 H, i64 W, i64 Cout, i64 Cg, i64 kH, i64 kW, i64 Ho, i64 Wo,
+                          i64 sh, i64 sw, i64 dh, i64 dw, i64 pt, i64 pl, i64 groups, i64 xs0, i64 xs1, i64 xs2,
+                          i64 xs3, int mode, T fill) {
     __shared__ T tile[FC_SMEM_IN * FC_SMEM_IN];
     __shared__ T wsh[FC_SMEM_W];
     const int tx = threadIdx.x, ty = threadIdx.y, tid = ty * FC_TILE + tx;
@@ -65,8 +65,8 @@ __global__ void fc_conv2d(const T* __restrict__ x, const T* __restrict__ w, cons
     const i64 r0 = (i64)blockIdx.y * FC_TILE * sh, c0 = (i64)blockIdx.x * FC_TILE * sw;
     T acc = bias != 0 ? bias[oc] : (T)0;
     for (i64 ic = 0; ic < Cg; ++ic) {
-        const T* xc = x + n * xs0 + (g * Cg + ic) * xs1;
-        const T* wc = w + (oc * Cg + ic) * kH * kW;
+        const T *xc = x + n * xs0 + (g * Cg + ic) * xs1;
+        const T *wc = w + (oc * Cg + ic) * kH * kW;
         if (use_tile) {
             for (i64 i = tid; i < th * tw; i += FC_TILE * FC_TILE) {
                 const i64 sr = fc_pad_index(r0 + i / tw - pt, H, mode);
@@ -108,28 +108,28 @@ __global__ void fc_conv2d(const T* __restrict__ x, const T* __restrict__ w, cons
 #define FC_GEMM_BN 64
 #define FC_GEMM_BK 16
 template <typename T>
-__global__ void fc_conv2d_igemm(const T* __restrict__ x, const T* __restrict__ w, const T* __restrict__ bias,
-                                T* __restrict__ out, i64 C, i64 H, i64 W, i64 Cout, i64 Cg, i64 kH, i64 kW,
-                                i64 Ho, i64 Wo, i64 sh, i64 sw, i64 dh, i64 dw, i64 pt, i64 pl, i64 groups,
-                                i64 xs0, i64 xs1, i64 xs2, i64 xs3, int mode, T fill) {
+__global__ void fc_conv2d_igemm(const T *__restrict__ x, const T *__restrict__ w, const T *__restrict__ bias,
+                                T *__restrict__ out, i64 C, i64 H, i64 W, i64 Cout, i64 Cg, i64 kH, i64 kW, i64 Ho,
+                                i64 Wo, i64 sh, i64 sw, i64 dh, i64 dw, i64 pt, i64 pl, i64 groups, i64 xs0, i64 xs1,
+                                i64 xs2, i64 xs3, int mode, T fill) {
     __shared__ T As[FC_GEMM_BK][FC_GEMM_BM];
     __shared__ T Bs[FC_GEMM_BK][FC_GEMM_BN];
     const int tx = threadIdx.x, ty = threadIdx.y, tid = ty * 16 + tx;
     const i64 coutg = Cout / groups, n = blockIdx.z / groups, g = blockIdx.z % groups;
     const i64 P = Ho * Wo, K = Cg * kH * kW, taps = kH * kW;
     const i64 p0 = (i64)blockIdx.x * FC_GEMM_BN, m0 = (i64)blockIdx.y * FC_GEMM_BM;
-    const T* xg = x + n * xs0 + g * Cg * xs1;
-    const T* wg = w + g * coutg * K;
+    const T *xg = x + n * xs0 + g * Cg * xs1;
+    const T *wg = w + g * coutg * K;
     T acc[4][4];
     for (int i = 0; i < 4; ++i)
         for (int j = 0; j < 4; ++j) acc[i][j] = (T)0;
     for (i64 k0 = 0; k0 < K; k0 += FC_GEMM_BK) {
-        for (int e = tid; e < FC_GEMM_BM * FC_GEMM_BK; e += 256) {  // weights, read along k
+        for (int e = tid; e < FC_GEMM_BM * FC_GEMM_BK; e += 256) { // weights, read along k
             const int m = e / FC_GEMM_BK, kk = e % FC_GEMM_BK;
             const i64 oc = m0 + m, k = k0 + kk;
             As[kk][m] = (oc < coutg && k < K) ? wg[oc * K + k] : (T)0;
         }
-        for (int e = tid; e < FC_GEMM_BK * FC_GEMM_BN; e += 256) {  // input, read along p
+        for (int e = tid; e < FC_GEMM_BK * FC_GEMM_BN; e += 256) { // input, read along p
             const int kk = e / FC_GEMM_BN, pp = e % FC_GEMM_BN;
             const i64 k = k0 + kk, p = p0 + pp;
             T v = (T)0;
@@ -156,7 +156,7 @@ __global__ void fc_conv2d_igemm(const T* __restrict__ x, const T* __restrict__ w
         const i64 oc = m0 + ty + 16 * i;
         if (oc >= coutg) continue;
         const T bv = bias != 0 ? bias[g * coutg + oc] : (T)0;
-        T* dst = out + (n * Cout + g * coutg + oc) * P;
+        T *dst = out + (n * Cout + g * coutg + oc) * P;
         for (int j = 0; j < 4; ++j) {
             const i64 p = p0 + tx + 16 * j;
             if (p < P) dst[p] = acc[i][j] + bv;
@@ -165,7 +165,7 @@ __global__ void fc_conv2d_igemm(const T* __restrict__ x, const T* __restrict__ w
 }
 
 // Taps [lo, hi) of a window starting at `start` with step d that fall inside [0, n).
-__device__ inline void fc_tap_range(i64 start, i64 k, i64 d, i64 n, i64* lo, i64* hi) {
+__device__ inline void fc_tap_range(i64 start, i64 k, i64 d, i64 n, i64 *lo, i64 *hi) {
     i64 a = start < 0 ? (-start + d - 1) / d : 0;
     i64 b = start > n - 1 ? 0 : (n - 1 - start) / d + 1;
     if (b > k) b = k;
@@ -176,13 +176,13 @@ __device__ inline void fc_tap_range(i64 start, i64 k, i64 d, i64 n, i64* lo, i64
 
 // max_pool2d, one thread per output; PyTorch's tie / NaN / -inf rules (see pool.h).
 template <typename T>
-__global__ void fc_max_pool2d(const T* __restrict__ x, T* __restrict__ out, i64* __restrict__ idx, i64 total,
-                              i64 C, i64 H, i64 W, i64 Ho, i64 Wo, i64 kH, i64 kW, i64 sH, i64 sW, i64 pH,
-                              i64 pW, i64 dH, i64 dW, i64 xs0, i64 xs1, i64 xs2, i64 xs3) {
+__global__ void fc_max_pool2d(const T *__restrict__ x, T *__restrict__ out, i64 *__restrict__ idx, i64 total, i64 C,
+                              i64 H, i64 W, i64 Ho, i64 Wo, i64 kH, i64 kW, i64 sH, i64 sW, i64 pH, i64 pW, i64 dH,
+                              i64 dW, i64 xs0, i64 xs1, i64 xs2, i64 xs3) {
     const i64 t = (i64)blockIdx.x * blockDim.x + threadIdx.x;
     if (t >= total) return;
     const i64 ow = t % Wo, oh = (t / Wo) % Ho, p = t / (Wo * Ho);
-    const T* xp = x + (p / C) * xs0 + (p % C) * xs1;
+    const T *xp = x + (p / C) * xs0 + (p % C) * xs1;
     const i64 h0 = oh * sH - pH, w0 = ow * sW - pW;
     i64 khlo, khhi, kwlo, kwhi;
     fc_tap_range(h0, kH, dH, H, &khlo, &khhi);
@@ -206,13 +206,13 @@ __global__ void fc_max_pool2d(const T* __restrict__ x, T* __restrict__ out, i64*
 
 // avg_pool2d, one thread per output; divisor rules as in pool.h.
 template <typename T>
-__global__ void fc_avg_pool2d(const T* __restrict__ x, T* __restrict__ out, i64 total, i64 C, i64 H, i64 W,
-                              i64 Ho, i64 Wo, i64 kH, i64 kW, i64 sH, i64 sW, i64 pH, i64 pW, int count_include_pad,
+__global__ void fc_avg_pool2d(const T *__restrict__ x, T *__restrict__ out, i64 total, i64 C, i64 H, i64 W, i64 Ho,
+                              i64 Wo, i64 kH, i64 kW, i64 sH, i64 sW, i64 pH, i64 pW, int count_include_pad,
                               i64 divisor_override, i64 xs0, i64 xs1, i64 xs2, i64 xs3) {
     const i64 t = (i64)blockIdx.x * blockDim.x + threadIdx.x;
     if (t >= total) return;
     const i64 ow = t % Wo, oh = (t / Wo) % Ho, p = t / (Wo * Ho);
-    const T* xp = x + (p / C) * xs0 + (p % C) * xs1;
+    const T *xp = x + (p / C) * xs0 + (p % C) * xs1;
     const i64 h0 = oh * sH - pH, w0 = ow * sW - pW;
     i64 hend = h0 + kH, wend = w0 + kW;
     if (hend > H + pH) hend = H + pH;
@@ -235,8 +235,8 @@ __global__ void fc_avg_pool2d(const T* __restrict__ x, T* __restrict__ out, i64 
 // max_unpool2d: one thread per input element; out (zeroed, N*C planes of `size`) gets
 // v at its index.  An index outside [0, size) sets *bad to 1 and writes nothing.
 template <typename T>
-__global__ void fc_max_unpool2d(const T* __restrict__ v, const i64* __restrict__ idx, T* __restrict__ out,
-                                int* __restrict__ bad, i64 total, i64 C, i64 h, i64 w, i64 size, i64 vs0, i64 vs1,
+__global__ void fc_max_unpool2d(const T *__restrict__ v, const i64 *__restrict__ idx, T *__restrict__ out,
+                                int *__restrict__ bad, i64 total, i64 C, i64 h, i64 w, i64 size, i64 vs0, i64 vs1,
                                 i64 vs2, i64 vs3, i64 is0, i64 is1, i64 is2, i64 is3) {
     const i64 t = (i64)blockIdx.x * blockDim.x + threadIdx.x;
     if (t >= total) return;
