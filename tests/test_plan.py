@@ -209,3 +209,107 @@ def test_cuda_kinds_are_the_planners():
         assert why and cuda.conv2d_kernel(cin_g, cout_g, k, k) == cuda.KIND_KERNELS[kind]
         gemm = cin_g * k * k >= fastconv._tuning.CUDA_GEMM_MIN_K and cout_g >= fastconv._tuning.CUDA_GEMM_MIN_COUT
         assert kind == (Kind.CUDA_IGEMM if gemm else Kind.CUDA_DIRECT)
+
+
+def test_small_calls_run_on_one_thread(monkeypatch):
+    x = np.ones((1, 3, 32, 32), np.float32)
+    w = np.ones((6, 3, 5, 5), np.float32)
+    macs = 6 * 28 * 28 * 3 * 25
+    monkeypatch.setattr(fastconv._tuning, "PARALLEL_MIN_MACS", macs + 1)
+    assert fastconv.explain(x, w, num_threads=2).threads == 1
+    monkeypatch.setattr(fastconv._tuning, "PARALLEL_MIN_MACS", macs)
+    assert fastconv.explain(x, w, num_threads=2).threads == 2
+    np.testing.assert_array_equal(fastconv.conv2d(x, w, num_threads=2), fastconv.conv2d(x, w, num_threads=1))
+
+
+def test_threads_block():
+    before = fastconv._omp.user_threads()
+    with fastconv.threads(1):
+        assert fastconv.get_num_threads() == 1
+        with fastconv.threads(3):
+            assert fastconv.get_num_threads() == min(3, fastconv._omp.thread_cap())
+        assert fastconv.get_num_threads() == 1
+    assert fastconv._omp.user_threads() == before
+
+    @fastconv.threads(2)
+    def inner():
+        return fastconv.get_num_threads()
+
+    assert inner() == 2 and fastconv._omp.user_threads() == before
+    with pytest.raises(ValueError, match=">= 1"):
+        fastconv.threads(0)
+    with pytest.raises(TypeError, match="int or None"):
+        fastconv.threads("2")
+    try:
+        with fastconv.threads(1):
+            raise KeyError
+    except KeyError:
+        pass
+    assert fastconv._omp.user_threads() == before
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("mode", ["zeros", "reflect", "replicate", "circular", "symmetric"])
+def test_conv2d_takes_the_separable_passes_for_rank_one_kernels(mode, dtype):
+    """Rank-1 kernels of more than DIRECT_MAX_TAPS taps, one per channel: the separable
+    passes, within the direct kernels' error of the float64 reference, with the direct
+    kernels' pattern of NaN and +-inf."""
+    r = np.random.default_rng(7)
+    g = np.exp(-0.5 * (np.arange(-7, 8) / 2.5) ** 2)
+    cols = np.stack([g, g[::-1] * 0.5, np.abs(r.standard_normal(15))])
+    rows = np.stack([g, r.standard_normal(15), np.ones(15)])
+    w = (cols[:, :, None] * rows[:, None, :]).astype(dtype)[:, None]  # (3, 1, 15, 15)
+    x = r.standard_normal((2, 3, 40, 37)).astype(dtype)
+    b = r.standard_normal(3).astype(dtype)
+    plan = fastconv.explain(x, w, b, padding=9, groups=3, padding_mode=mode)
+    assert plan.kind == Kind.SEPARABLE and "outer product" in plan.reason
+    got = fastconv.conv2d(x, w, b, padding=9, groups=3, padding_mode=mode)
+    ref = conv2d_ref(x, w, b, (1, 1), (9, 9, 9, 9), (1, 1), 3, mode)
+    eps = np.finfo(dtype).eps
+    np.testing.assert_allclose(got, ref, rtol=0, atol=64 * eps * (np.abs(ref).max() + 1))
+    xb = x.copy()
+    xb[0, 1, 5, 6] = np.nan
+    xb[1, 2, 30, 30] = np.inf
+    xb[1, 2, 31, 33] = -np.inf
+    xb[1, 0, 0, 0] = np.inf
+    got = fastconv.conv2d(xb, w, b, padding=9, groups=3, padding_mode=mode)
+    direct = fastconv.conv2d(xb, w, b, padding=9, groups=3, padding_mode=mode, algorithm="direct")
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(direct))
+    np.testing.assert_array_equal(np.isposinf(got), np.isposinf(direct))
+    np.testing.assert_array_equal(np.isneginf(got), np.isneginf(direct))
+    # one channel that is not rank 1: the whole layer takes another kernel
+    w2 = w.copy()
+    w2[1, 0, 3, 4] += 0.1
+    assert fastconv.explain(x, w2, b, padding=9, groups=3).kind != Kind.SEPARABLE
+    a = fastconv._args.conv2d_args(x, w2, b, 1, 9, 1, 3, "zeros")
+    with pytest.raises(ValueError, match="SEPARABLE"):
+        _plan.conv2d(a, "auto", None, Force(kind=Kind.SEPARABLE))
+    # small kernels stay direct
+    w3 = np.ones((3, 1, 3, 3), dtype)
+    assert fastconv.explain(x, w3, padding=1, groups=3).kind != Kind.SEPARABLE
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("vb", WIDTHS)
+def test_channel_chunks_are_exact(vb, dtype):
+    """Big weights: tall bands whose output-channel blocks are shared out in chunks (also
+    in place); the same bits as one item per band, at channel counts around the blocks."""
+    r = np.random.default_rng(11)
+    vl = vb // np.dtype(dtype).itemsize
+    split = Force(vector_bytes=vb, tuning={"SPLIT_CHANNELS_MIN_WEIGHT_BYTES": 1, "PARALLEL_MIN_MACS": 0})
+    plain = Force(vector_bytes=vb, tuning={"SPLIT_CHANNELS_MIN_WEIGHT_BYTES": 1 << 60, "PARALLEL_MIN_MACS": 0})
+    for coutg in sorted({3, 2 * vl - 1, 2 * vl + 1, 4 * vl + 3}):
+        for k, pad, stride, groups in ((3, 1, 1, 1), (1, 0, 1, 2), (3, 1, 2, 1)):
+            x = r.standard_normal((2, 4 * groups, 9, 11)).astype(dtype)
+            w = r.standard_normal((coutg * groups, 4, k, k)).astype(dtype)
+            b = r.standard_normal(coutg * groups).astype(dtype)
+            a = fastconv._args.conv2d_args(x, w, b, stride, pad, 1, groups, "zeros")
+            plan = _plan.conv2d(a, "direct", 2, split)
+            got = fastconv.conv._conv2d(x, w, b, stride, pad, 1, groups, "zeros", None, 2, "direct", split)
+            ref = fastconv.conv._conv2d(x, w, b, stride, pad, 1, groups, "zeros", None, 2, "direct", plain)
+            np.testing.assert_array_equal(got, ref)
+            if plan.channel_block < coutg:
+                assert plan.channel_chunks > 1
+            exact = conv2d_ref(x, w, b, a.stride, a.pads, a.dilation, groups, "zeros")
+            eps = np.finfo(dtype).eps
+            np.testing.assert_allclose(got, exact, rtol=0, atol=16 * eps * (np.abs(exact).max() + 1))

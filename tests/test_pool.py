@@ -268,3 +268,59 @@ def test_vs_torch(seed, kind, dtype):
             return
         un = max_unpool2d(v, i, cfg["k"], cfg["s"], cfg["p"], output_size=x.shape[2:])
         np.testing.assert_array_equal(un, tun)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("kind", ["normal", "ties", "special"])
+@pytest.mark.parametrize("H, W", [(1, 1), (7, 7), (3, 17), (16, 33), (67, 70)])
+def test_global_pooling(H, W, kind, dtype):
+    """Kernel = plane (the global-pooling kernels): values and indices as the references, for
+    contiguous, row-strided and column-strided planes, with NaN, +-inf and ties."""
+    seed = H * 100 + W
+    base = _data((2, 3, H, 2 * W), seed, dtype, kind)
+    for x in (np.ascontiguousarray(base[..., :W]), base[..., :W], base[..., ::2]):
+        ref_v, ref_i = max_pool_ref(x, (H, W), (H, W), (0, 0), (1, 1), False)
+        v, i = max_pool2d(x, (H, W), return_indices=True)
+        np.testing.assert_array_equal(v, ref_v.astype(dtype))
+        np.testing.assert_array_equal(i, ref_i)
+        np.testing.assert_array_equal(max_pool2d(x, (H, W)), v)
+        for div in (None, 5):
+            got = avg_pool2d(x, (H, W), divisor_override=div)
+            ref = avg_pool_ref(x, (H, W), (H, W), (0, 0), False, True, div)
+            eps = np.finfo(dtype).eps
+            # the sum's error is relative to the sum of |x| (over the divisor)
+            atol = 8 * eps * np.abs(np.where(np.isfinite(x), x, 0)).sum(axis=(2, 3)).max() / (div or H * W)
+            with np.errstate(invalid="ignore"):
+                np.testing.assert_allclose(got, ref, rtol=4 * eps, atol=atol, equal_nan=True)
+
+
+def test_global_max_pool_zero_sign_and_minus_inf():
+    for row, sign in (([-0.0, 0.0], True), ([0.0, -0.0], False)):
+        x = np.array(row * 20, np.float32).reshape(1, 1, 5, 8)
+        v, i = max_pool2d(x, (5, 8), return_indices=True)
+        assert v[0, 0, 0, 0] == 0 and np.signbit(v[0, 0, 0, 0]) == sign and i[0, 0, 0, 0] == 0
+    x = np.full((1, 2, 9, 9), -np.inf)
+    x[0, 1, 4, 4] = np.nan
+    x[0, 1, 8, 1] = np.nan
+    v, i = max_pool2d(x, 9, return_indices=True)
+    assert v[0, 0, 0, 0] == -np.inf and i[0, 0, 0, 0] == 0
+    assert np.isnan(v[0, 1, 0, 0]) and i[0, 1, 0, 0] == 8 * 9 + 1
+
+
+@requires_torch
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_global_pooling_against_torch(dtype):
+    import torch
+
+    x = _data((4, 64, 7, 7), 3, dtype, "special")
+    v, i = max_pool2d(x, 7, return_indices=True)
+    tv, ti = torch.nn.functional.max_pool2d(torch.from_numpy(x), 7, return_indices=True)
+    np.testing.assert_array_equal(v, tv.numpy())
+    np.testing.assert_array_equal(i, ti.numpy())
+    y = _data((4, 64, 7, 7), 4, dtype, "normal")
+    np.testing.assert_allclose(
+        avg_pool2d(y, 7),
+        torch.nn.functional.avg_pool2d(torch.from_numpy(y), 7).numpy(),
+        rtol=0,
+        atol=16 * np.finfo(dtype).eps * np.abs(y).mean(axis=(2, 3)).max(),
+    )

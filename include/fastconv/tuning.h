@@ -59,6 +59,9 @@
 /* ---- pooling (pool/) ---- */
 /* Lanes per block of the phase-split max-pool interior (P1, P2). */
 #define FC_PBLK 16
+/* Global average pooling: elements per vector partial sum before it is added in double; the
+ * float32 error of a plane's mean then stays that of a 256-element sum (P5). */
+#define FC_PLANE_BLOCK 256
 
 /* ---- Winograd (winograd/) ---- */
 /* Output channels of the product tile, 3 vectors of tiles each: 24 of the 32 AVX-512

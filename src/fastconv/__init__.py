@@ -9,6 +9,7 @@ from __future__ import annotations
 from fastconv._buffers import buffer_cache_info, set_buffer_cache
 from fastconv._config import show_config
 from fastconv._omp import get_num_threads, openmp_enabled, set_num_threads
+from fastconv._threads import threads
 from fastconv.conv import conv2d, explain
 from fastconv.pool import avg_pool2d, max_pool2d, max_unpool2d
 from fastconv.shapes import ConvCost, conv2d_cost, conv2d_output_shape, pool2d_output_shape
@@ -34,4 +35,5 @@ __all__ = [
     "set_buffer_cache",
     "set_num_threads",
     "show_config",
+    "threads",
 ]

@@ -15,5 +15,4 @@ def run(
     out: npt.NDArray[_Real],  # (N, C_out, H_out, W_out) C-contiguous, written
     a: Any,  # fastconv._args.ConvArgs: stride, dilation, pads, mode, groups
     fill: float,
-    num_threads: Optional[int],
 ) -> None: ...

@@ -18,7 +18,7 @@ from fastconv._types cimport real_t
 
 
 def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real_t[::1] bias,
-        real_t[:, :, :, ::1] out, a, real_t fill, object num_threads):
+        real_t[:, :, :, ::1] out, a, real_t fill):
     """Run a depthwise plan: output channel oc of x (N, C, H, W) with w (C_out, 1, kH, kW)
     reads input channel oc // (C_out / groups); other arguments as for
     :func:`fastconv._direct.run`.  Column stride 1 and contiguous input columns (the planner
@@ -59,7 +59,7 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
     cdef int64_t R = plan.band_rows
     cdef int64_t nb = (Ho + R - 1) // R
     cdef int64_t nitems = N * Cout * nb
-    cdef int nt = resolve_threads(num_threads, nitems)
+    cdef int nt = resolve_threads(plan.threads, nitems)
     cdef int64_t reach = (kH - 1) * dh + 1
     cdef int64_t span = (R - 1) * sh + reach
     cdef int64_t vl = vb // isz

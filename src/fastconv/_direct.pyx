@@ -42,7 +42,7 @@ def kinds():
 
 
 def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real_t[::1] bias,
-        real_t[:, :, :, ::1] out, a, real_t fill, object num_threads):
+        real_t[:, :, :, ::1] out, a, real_t fill):
     """Run a direct plan: x (N, C, H, W) with w (C_out, C/groups, kH, kW) into out, the
     stride, dilation, padding (top and left; the others follow from out's shape), mode and
     groups of the layer ``a`` (:class:`fastconv._args.ConvArgs`), ``fill`` the constant of
@@ -89,8 +89,9 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
     cdef int contiguous = plan.contiguous
     cdef int64_t maxrows = (R - 1) * g.sh + (kH - 1) * g.dh + 1 if contiguous else R * kH
     cdef int64_t nb = (Ho + R - 1) // R
-    cdef int64_t nitems = N * G * nb
-    cdef int nt = resolve_threads(num_threads, nitems)
+    cdef int64_t nch = plan.channel_chunks  # items per band: chunks of its channel blocks
+    cdef int64_t nitems = N * G * nb * nch
+    cdef int nt = resolve_threads(plan.threads, nitems)
     cdef size_t band_elems = 1 if in_place else <size_t>(Cg * maxrows * g.npha * Wq)
 
     cdef const real_t *x0 = &x[0, 0, 0, 0]
@@ -103,23 +104,31 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
     cdef real_t *band
     cdef int64_t *rowsrc
     cdef int64_t *ridx
-    cdef int64_t item, n, rem, b, oh0, Rb, nrows, cstep
+    cdef int64_t *packed
+    cdef int64_t item, n, rem, b, oh0, Rb, nrows, cstep, ch, ob0, ob1, oc0
     cdef const real_t *xg
     cdef const real_t *src
 
     with nogil, parallel(num_threads=nt):
         band = <real_t *>fc_alloc(band_elems * sizeof(real_t))
-        rowsrc = <int64_t *>malloc((maxrows + R * kH) * sizeof(int64_t))
+        rowsrc = <int64_t *>malloc((maxrows + R * kH + 1) * sizeof(int64_t))
         ridx = rowsrc + maxrows
+        packed = ridx + R * kH  # the band (item // nch) this thread's buffer holds, or -1
         if band == NULL or rowsrc == NULL:
             failed[0] = 1
+        else:
+            packed[0] = -1
         for item in prange(nitems, schedule="static"):
             if band == NULL or rowsrc == NULL:
                 continue
-            n = item // (G * nb)
-            rem = item % (G * nb)
+            ch = item % nch  # chunks innermost: a thread's run of items shares bands
+            n = item // nch // (G * nb)
+            rem = item // nch % (G * nb)
             gi = rem // nb
             b = rem % nb
+            ob0 = ch * nob // nch
+            ob1 = (ch + 1) * nob // nch
+            oc0 = ob0 * ocb
             oh0 = b * Ho // nb
             Rb = (b + 1) * Ho // nb - oh0
             nrows = fc_band_rows(&g, oh0, Rb, contiguous, rowsrc, ridx)
@@ -128,12 +137,14 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
                 src = xg + oh0 * g.sh * g.xsH
                 cstep = g.xsC
             else:
-                pack_band(vb, xg, &g, rowsrc, nrows, fill, band)
+                if packed[0] != item // nch:  # the chunks of one band pack it once
+                    pack_band(vb, xg, &g, rowsrc, nrows, fill, band)
+                    packed[0] = item // nch
                 src = band
                 cstep = nrows * g.rstep
-            conv_band(vb, kind, src, cstep, ridx, wp0 + gi * wgrp, ocb,
-                      (b0 + gi * coutg) if b0 != NULL else NULL, coutg, &g, oh0, Rb,
-                      o0 + (n * Cout + gi * coutg) * plane, plane)
+            conv_band(vb, kind, src, cstep, ridx, wp0 + gi * wgrp + ob0 * Cg * kH * kW * ocb, ocb,
+                      (b0 + gi * coutg + oc0) if b0 != NULL else NULL, min(coutg, ob1 * ocb) - oc0, &g, oh0, Rb,
+                      o0 + (n * Cout + gi * coutg + oc0) * plane, plane)
         free(band)
         free(rowsrc)
     if failed[0]:

@@ -12,7 +12,7 @@ from typing import Optional, Tuple
 
 import numpy as np
 
-from fastconv import _depthwise, _direct, _plan, _winograd
+from fastconv import _buffers, _depthwise, _direct, _plan, _winograd
 from fastconv._args import ConvArgs
 from fastconv._omp import resolve_threads
 from fastconv._plan import Kind, Plan
@@ -30,11 +30,11 @@ _DRIVERS = {
 }
 
 
-def run(plan: Plan, a: ConvArgs, out: np.ndarray, fill: float = 0.0, num_threads: Optional[int] = None) -> None:
+def run(plan: Plan, a: ConvArgs, out: np.ndarray, fill: float = 0.0) -> None:
     """Compute the layer ``a`` into ``out`` (its exact shape, C-contiguous) with the compiled
-    kernels of ``plan`` (any kind but FFT, SEPARABLE and BIAS_ONLY); ``fill`` is the constant
-    of zero padding."""
-    _DRIVERS[plan.kind](plan, a.x, a.w, a.bias, out, a, fill, num_threads)
+    kernels of ``plan`` (any kind but FFT, SEPARABLE and BIAS_ONLY) on at most ``plan.threads``
+    threads; ``fill`` is the constant of zero padding."""
+    _DRIVERS[plan.kind](plan, a.x, a.w, a.bias, out, a, fill)
 
 
 def layer(
@@ -58,5 +58,25 @@ def correlate(
     """``out`` = the direct kernels' correlation of ``x`` (B, C, H, W) with ``w``
     (C_out, C / groups, kh, kw), padded by ``mode`` with ``pads`` (and ``fill``)."""
     a = layer(x, w, pads, mode, out, groups)
-    nt = resolve_threads(num_threads)
-    run(_plan.direct(a, _plan.vector_bytes(), nt), a, out, fill, num_threads)
+    nt = _plan.small_call_threads(a, resolve_threads(num_threads))
+    run(_plan.direct(a, _plan.vector_bytes(), nt), a, out, fill)
+
+
+def separable(
+    x: np.ndarray,
+    cols: np.ndarray,
+    rows: np.ndarray,
+    pads: Tuple[int, int, int, int],
+    mode: int,
+    fill: float,
+    out: np.ndarray,
+    num_threads: Optional[int],
+) -> None:
+    """``out`` (N, C, Ho, Wo) = channel c of ``x`` (N, C, H, W), padded by ``mode`` with
+    ``pads`` (and ``fill``), correlated with ``outer(cols[c], rows[c])``: a column pass into
+    a buffer of padded width, then a row pass."""
+    N, C = x.shape[:2]
+    kh, kw = cols.shape[1], rows.shape[1]
+    mid = _buffers.empty((N, C, out.shape[2], x.shape[3] + pads[2] + pads[3]), out.dtype)
+    correlate(x, cols.reshape(C, 1, kh, 1), pads, mode, fill, mid, num_threads, groups=C)
+    correlate(mid, rows.reshape(C, 1, 1, kw), (0, 0, 0, 0), 0, 0.0, out, num_threads, groups=C)

@@ -80,6 +80,10 @@ cdef extern from "fastconv/kernels.h" nogil:
                               int count_include_pad, int64_t divisor_override, float *out, float *acc) noexcept nogil
         int64_t (*unpool_plane)(const float *v, int64_t vs0, int64_t vs1, const int64_t *idx,
                                 int64_t is0, int64_t is1, int64_t h, int64_t w, float *out, int64_t size) noexcept nogil
+        void (*max_plane)(const float *x, int64_t H, int64_t W, int64_t xsH, int64_t xsW, float *out,
+                          int64_t *idx) noexcept nogil
+        void (*avg_plane)(const float *x, int64_t H, int64_t W, int64_t xsH, int64_t xsW, int64_t divisor,
+                          float *out) noexcept nogil
     ctypedef struct fc_table_d:
         void (*pack_band)(const double *x, const fc_conv_geom *g, const int64_t *rowsrc, int64_t nrows,
                           double fill, double *dst) noexcept nogil
@@ -107,6 +111,10 @@ cdef extern from "fastconv/kernels.h" nogil:
         int64_t (*unpool_plane)(const double *v, int64_t vs0, int64_t vs1, const int64_t *idx,
                                 int64_t is0, int64_t is1, int64_t h, int64_t w, double *out,
                                 int64_t size) noexcept nogil
+        void (*max_plane)(const double *x, int64_t H, int64_t W, int64_t xsH, int64_t xsW, double *out,
+                          int64_t *idx) noexcept nogil
+        void (*avg_plane)(const double *x, int64_t H, int64_t W, int64_t xsH, int64_t xsW, int64_t divisor,
+                          double *out) noexcept nogil
     const fc_table_f *fc_tables_f(int64_t vb)
     const fc_table_d *fc_tables_d(int64_t vb)
     int64_t fc_conv_vector_bytes()
@@ -214,3 +222,19 @@ cdef inline int64_t unpool_plane(const real_t *v, int64_t vs0, int64_t vs1, cons
         return fc_tables_f(32).unpool_plane(v, vs0, vs1, idx, is0, is1, h, w, out, size)
     else:
         return fc_tables_d(32).unpool_plane(v, vs0, vs1, idx, is0, is1, h, w, out, size)
+
+
+cdef inline void max_plane(const real_t *x, int64_t H, int64_t W, int64_t xsH, int64_t xsW, real_t *out,
+                           int64_t *idx) noexcept nogil:
+    if real_t is float:
+        fc_tables_f(32).max_plane(x, H, W, xsH, xsW, out, idx)
+    else:
+        fc_tables_d(32).max_plane(x, H, W, xsH, xsW, out, idx)
+
+
+cdef inline void avg_plane(const real_t *x, int64_t H, int64_t W, int64_t xsH, int64_t xsW, int64_t divisor,
+                           real_t *out) noexcept nogil:
+    if real_t is float:
+        fc_tables_f(32).avg_plane(x, H, W, xsH, xsW, divisor, out)
+    else:
+        fc_tables_d(32).avg_plane(x, H, W, xsH, xsW, divisor, out)

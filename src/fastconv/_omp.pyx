@@ -77,6 +77,11 @@ def get_num_threads():
     return min(n, _cap)
 
 
+def user_threads():
+    """The count set by :func:`set_num_threads`, or None when none is set."""
+    return _user_threads if _user_threads > 0 else None
+
+
 def set_num_threads(n):
     """Set the default thread count; ``None`` returns to OpenMP's default (``OMP_NUM_THREADS``)."""
     global _user_threads

@@ -15,12 +15,12 @@ kernel runs when (a test checks it against this module).
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Dict, Mapping, Optional, Tuple
 
 import numpy as np
 
-from fastconv import _direct, _tuning
+from fastconv import _direct, _separable, _tuning
 from fastconv._args import ConvArgs, is_cupy
 from fastconv._omp import resolve_threads
 
@@ -122,6 +122,9 @@ class Plan:
         Depthwise sweep: streaming stores.
     tile : int
         Winograd: the output tile m (2 or 4).
+    channel_chunks : int
+        Direct: the output-channel blocks of each band are shared out in this many chunks,
+        each a work item (1: a band is one item).
     threads : int
         Threads at most (the calls' own count may be lower for little work).
     """
@@ -140,6 +143,7 @@ class Plan:
     prefetch_bytes: int = 0
     tile: int = 0
     threads: int = 1
+    channel_chunks: int = 1
 
     @property
     def algorithm(self) -> str:
@@ -351,6 +355,12 @@ def fft_ok(a: ConvArgs) -> bool:
     return cg == 1 and cout == a.groups and a.stride == (1, 1) and a.dilation == (1, 1)
 
 
+def separable_layer(a: ConvArgs) -> bool:
+    """Whether every kernel of a layer with one input channel per output channel is an outer
+    product (:func:`fastconv._separable.factors`); False for other layers."""
+    return fft_ok(a) and a.w.shape[2] * a.w.shape[3] > 1 and _separable.factors(a.w[:, 0]) is not None
+
+
 def fft_pays(taps: int, pixels: int, vb: int, t: Any = _tuning) -> bool:
     """Whether "auto" takes the FFT for a kernel of ``taps`` taps (not separable) on output
     planes of ``pixels`` pixels: FFT_MIN_TAPS (by the direct kernels' vector width ``vb``) and
@@ -385,6 +395,12 @@ def conv2d(
     x, w = a.x, a.w
     # the in-place kernels need finite weights (one input channel per output channel only)
     finite_w = all_finite(w) if w.shape[1] == 1 else None
+    # "auto" takes the separable passes for rank-1 kernels: whether they are is in the key
+    sep = (
+        separable_layer(a)
+        if algorithm == "auto" and finite_w and w.shape[2] * w.shape[3] > _tuning.DIRECT_MAX_TAPS
+        else None
+    )
     key: Tuple[Any, ...] = (
         x.shape,
         x.strides,
@@ -401,6 +417,7 @@ def conv2d(
         _direct.cpu_vector_bytes(),
         _tuning.version,
         finite_w,
+        sep,
     )
     plan = _memo.get(key)
     if plan is None:
@@ -424,6 +441,7 @@ def _conv2d(a: ConvArgs, algorithm: str, nt: int, force: Optional[Force], finite
     """:func:`conv2d` unmemoised; ``finite_ok`` False: the arrays hold NaN or +-inf where a
     Winograd plan would read them (Winograd gives way to the direct kernels)."""
     t = _Table(force)
+    nt = small_call_threads(a, nt, t)
     if algorithm not in ALGORITHMS:
         raise ValueError(f"conv2d: algorithm={algorithm!r} must be one of {', '.join(repr(x) for x in ALGORITHMS)}")
     cout, cg, kh, kw = a.w.shape
@@ -450,8 +468,20 @@ def _conv2d(a: ConvArgs, algorithm: str, nt: int, force: Optional[Force], finite
     vb = vector_bytes(force)
     want = force.kind if force is not None else None
     if want is not None:
-        algorithm = {Kind.FFT: "fft", Kind.WINOGRAD2: "winograd", Kind.WINOGRAD4: "winograd4"}.get(want, "direct")
-        if algorithm == "fft" and not fft_ok(a) or algorithm in _WINOGRAD_KIND and not winograd_ok(a, algorithm, t):
+        algorithm = {
+            Kind.FFT: "fft",
+            Kind.WINOGRAD2: "winograd",
+            Kind.WINOGRAD4: "winograd4",
+            Kind.SEPARABLE: "separable",
+        }.get(want, "direct")
+        if (
+            algorithm == "fft"
+            and not fft_ok(a)
+            or algorithm in _WINOGRAD_KIND
+            and not winograd_ok(a, algorithm, t)
+            or algorithm == "separable"
+            and not (fft_ok(a) and separable_layer(a))
+        ):
             raise ValueError(f"Force.kind={want.name}: the layer cannot take it")
     reason = f"algorithm={algorithm!r}"
     if algorithm == "auto":
@@ -469,7 +499,20 @@ def _conv2d(a: ConvArgs, algorithm: str, nt: int, force: Optional[Force], finite
             return _winograd(a, _WINOGRAD_KIND[algorithm], reason, vb, nt, t)
     if algorithm == "fft":
         return Plan(Kind.FFT, reason, vector_bytes=vb, threads=nt)
+    if algorithm == "separable":
+        return Plan(Kind.SEPARABLE, reason, vector_bytes=vb, threads=nt)
     return direct(a, vb, nt, t, reason=reason, want=want)
+
+
+def small_call_threads(a: ConvArgs, nt: int, t: Any = _tuning) -> int:
+    """``nt``, or 1 for a layer of fewer than PARALLEL_MIN_MACS multiply-adds: too little work
+    to pay for a parallel region."""
+    if nt > 1:
+        N, cout, Ho, Wo = a.out_shape
+        cg, kh, kw = a.w.shape[1:]
+        if N * cout * Ho * Wo * cg * kh * kw < t.PARALLEL_MIN_MACS:
+            return 1
+    return nt
 
 
 def cuda(cin_g: int, cout_g: int, kh: int, kw: int, t: Any = _tuning) -> Tuple[Kind, str]:
@@ -487,6 +530,11 @@ def _auto(a: ConvArgs, vb: int, t: Any) -> Tuple[str, str]:
     """conv2d's "auto": (algorithm, reason)."""
     cout, cg, kh, kw = a.w.shape
     pixels = a.out_shape[2] * a.out_shape[3]
+    if fft_ok(a) and kh * kw > t.DIRECT_MAX_TAPS and separable_layer(a):
+        return "separable", (
+            f"one channel per output channel, {kh}x{kw} taps > DIRECT_MAX_TAPS, and every "
+            f"kernel an outer product (to SEPARABLE_ULPS of every tap)"
+        )
     if fft_ok(a) and fft_pays(kh * kw, pixels, vb, t):
         return "fft", (
             f"one channel per output channel, {kh}x{kw} taps >= FFT_MIN_TAPS and "
@@ -589,9 +637,22 @@ def direct(a: ConvArgs, vb: int, nt: int, t: Any = _tuning, reason: str = "", wa
         # computes (C8, I3)
         R = max(R, ((kH - 1) * dh + sh - 1) // sh)
     per_thread = _items(Ho * N * a.groups, nt)
-    R = max(1, min(R, Ho, max(per_thread, 1)))
-    if in_place:
+    # big weights: bands as tall as BAND_BYTES allows, since each band streams all of the
+    # weights once (the tiles run block by block over the band's rows), and the threads
+    # share a band's output-channel blocks in chunks instead of taking shorter bands
+    big = coutg * cg * kH * kW * isz >= t.SPLIT_CHANNELS_MIN_WEIGHT_BYTES and -(-coutg // ocb) > 1
+    if in_place and big:
+        R = max(1, min(Ho, (t.BAND_BYTES // max(cg * W * isz, 1) - (kH - 1) * dh) // sh))
+    elif in_place:
         R = max(1, min(Ho, per_thread, t.IN_PLACE_BAND_ROWS))  # no band to size: load balance
+    elif big:
+        R = max(1, min(R, Ho))
+    else:
+        R = max(1, min(R, Ho, max(per_thread, 1)))
+    chunks = 1
+    if big and nt > 1:
+        items = N * a.groups * -(-Ho // R)
+        chunks = min(-(-coutg // ocb), -(-(nt * t.ITEMS_PER_THREAD) // items))
     contiguous = in_place or ((R - 1) * sh + (kH - 1) * dh + 1) <= 2 * R * kH
     return Plan(
         kind,
@@ -603,6 +664,7 @@ def direct(a: ConvArgs, vb: int, nt: int, t: Any = _tuning, reason: str = "", wa
         band_rows=R,
         contiguous=contiguous,
         threads=nt,
+        channel_chunks=chunks,
     )
 
 
@@ -748,11 +810,6 @@ def correlate2d(
     if fft_pays(kh * kw, out_pixels, vector_bytes(force), t):
         return Kind.FFT, f"{kh}x{kw} taps >= FFT_MIN_TAPS on {out_pixels} output pixels >= FFT_MIN_PIXELS"
     return Kind.COLUMNS, "auto: the direct kernels"
-
-
-def replace_threads(plan: Plan, nt: int) -> Plan:
-    """The plan with another thread cap (the FFT's direct tiles run one thread each)."""
-    return replace(plan, threads=nt)
 
 
 # ---------------------------------------------------------------------------- the table

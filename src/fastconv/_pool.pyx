@@ -12,10 +12,13 @@ from cython.parallel cimport parallel, prange
 import numpy as np
 
 from fastconv._kernels cimport (
-    avg_pool_rows, fc_col_ranges, fc_pool_geom, max_pool_2x2_rows, max_pool_rows, unpool_plane,
+    avg_plane, avg_pool_rows, fc_col_ranges, fc_pool_geom, max_plane, max_pool_2x2_rows, max_pool_rows,
+    unpool_plane,
 )
 from fastconv._omp cimport resolve_threads
 from fastconv._types cimport real_t
+
+from fastconv import _tuning
 
 
 cdef int64_t _bands(int64_t planes, int64_t Ho, int nt) noexcept:
@@ -46,6 +49,41 @@ cdef object _setup(fc_pool_geom *g, x, out, Py_ssize_t isz, Py_ssize_t kH, Py_ss
     return cols
 
 
+cdef bint _whole_plane(x, out, Py_ssize_t kH, Py_ssize_t kW, Py_ssize_t pH, Py_ssize_t pW, Py_ssize_t dH,
+                       Py_ssize_t dW):
+    """Global pooling: the one window of each plane is the plane (no padding or dilation)."""
+    return (out.shape[2] == 1 and out.shape[3] == 1 and kH == x.shape[2] and kW == x.shape[3]
+            and pH == 0 and pW == 0 and dH == 1 and dW == 1)
+
+
+cdef void _max_planes(const real_t[:, :, :, :] x, real_t[:, :, :, ::1] out, int64_t[:, :, :, ::1] indices,
+                      object num_threads):
+    """Global max pooling: one reduction per plane, planes over the threads."""
+    cdef Py_ssize_t C = x.shape[1], H = x.shape[2], W = x.shape[3], isz = sizeof(real_t)
+    cdef int64_t planes = x.shape[0] * C, p
+    cdef int64_t sN = x.strides[0] // isz, sC = x.strides[1] // isz
+    cdef int64_t xsH = x.strides[2] // isz, xsW = x.strides[3] // isz
+    cdef int nt = resolve_threads(num_threads, max(1, planes * H * W // _tuning.POOL_PLANE_THREAD_ELEMS))
+    cdef const real_t *x0 = &x[0, 0, 0, 0]
+    cdef real_t *o0 = &out[0, 0, 0, 0]
+    cdef int64_t *i0 = &indices[0, 0, 0, 0] if indices is not None else NULL
+    for p in prange(planes, nogil=True, num_threads=nt, schedule="static"):
+        max_plane(x0 + (p // C) * sN + (p % C) * sC, H, W, xsH, xsW, o0 + p, (i0 + p) if i0 != NULL else NULL)
+
+
+cdef void _avg_planes(const real_t[:, :, :, :] x, real_t[:, :, :, ::1] out, int64_t divisor, object num_threads):
+    """Global average pooling: one sum per plane, planes over the threads."""
+    cdef Py_ssize_t C = x.shape[1], H = x.shape[2], W = x.shape[3], isz = sizeof(real_t)
+    cdef int64_t planes = x.shape[0] * C, p
+    cdef int64_t sN = x.strides[0] // isz, sC = x.strides[1] // isz
+    cdef int64_t xsH = x.strides[2] // isz, xsW = x.strides[3] // isz
+    cdef int nt = resolve_threads(num_threads, max(1, planes * H * W // _tuning.POOL_PLANE_THREAD_ELEMS))
+    cdef const real_t *x0 = &x[0, 0, 0, 0]
+    cdef real_t *o0 = &out[0, 0, 0, 0]
+    for p in prange(planes, nogil=True, num_threads=nt, schedule="static"):
+        avg_plane(x0 + (p // C) * sN + (p % C) * sC, H, W, xsH, xsW, divisor, o0 + p)
+
+
 def max_pool2d(const real_t[:, :, :, :] x, real_t[:, :, :, ::1] out, int64_t[:, :, :, ::1] indices,
                Py_ssize_t kH, Py_ssize_t kW, Py_ssize_t sH, Py_ssize_t sW, Py_ssize_t pH,
                Py_ssize_t pW, Py_ssize_t dH, Py_ssize_t dW, object num_threads, object region=None):
@@ -56,6 +94,9 @@ def max_pool2d(const real_t[:, :, :, :] x, real_t[:, :, :, ::1] out, int64_t[:, 
     if planes == 0 or Ho == 0 or Wo == 0:
         return
     cdef Py_ssize_t isz = sizeof(real_t)
+    if region is None and _whole_plane(x, out, kH, kW, pH, pW, dH, dW):
+        _max_planes(x, out, indices, num_threads)
+        return
     cdef fc_pool_geom g
     _cols = _setup(&g, x, out, isz, kH, kW, sH, sW, pH, pW, dH, dW, region)  # g points into it
     cdef bint fast2x2 = (region is None and indices is None and kH == 2 and kW == 2 and sH == 2 and sW == 2
@@ -90,6 +131,9 @@ def avg_pool2d(const real_t[:, :, :, :] x, real_t[:, :, :, ::1] out, Py_ssize_t 
     if planes == 0 or Ho == 0 or Wo == 0:
         return
     cdef Py_ssize_t isz = sizeof(real_t)
+    if region is None and _whole_plane(x, out, kH, kW, pH, pW, 1, 1):
+        _avg_planes(x, out, divisor_override if divisor_override != 0 else kH * kW, num_threads)
+        return
     cdef fc_pool_geom g
     _cols = _setup(&g, x, out, isz, kH, kW, sH, sW, pH, pW, 1, 1, region)  # g points into it
     cdef int64_t sN = x.strides[0] // isz, sC = x.strides[1] // isz

@@ -86,6 +86,12 @@ DW_PREFETCH_BYTES = 262144
 BAND_BYTES = 393216
 #: Work items per thread the planner aims for (load balance; C4 on 2 threads).
 ITEMS_PER_THREAD = 4
+#: Packed weights of a group from this size on: bands as tall as BAND_BYTES allows (every
+#: band streams all the weights once), and the threads share each band's output channels
+#: instead of more, shorter bands (ResNet-18's 256- and 512-channel 3x3 layers on 14x14 and
+#: 7x7 planes at batch 1: 2 threads ran no faster than 1, streaming 9.4 MB of weights per
+#: 1-row band).
+SPLIT_CHANNELS_MIN_WEIGHT_BYTES = 262144
 #: Output rows of a channel-lane band read in place (no band to size): at most this many.
 IN_PLACE_BAND_ROWS = 16
 
@@ -106,6 +112,19 @@ FFT_THREADS_COST = 60000
 #: Kernels of at most this many taps always take the direct kernels in "auto" (no separable
 #: split, no FFT): their direct cost is a few multiply-adds a pixel (I1's 5x5 is above it).
 DIRECT_MAX_TAPS = 9
+#: A kernel is separable when a column and a row of it reproduce every tap to within this
+#: many units in the last place of that tap (in the kernel's dtype): an outer product of two
+#: vectors, rounded to the dtype, passes with 1-3 ulps (an exactness rule, not a speed one).
+SEPARABLE_ULPS = 8
+
+# ---- threads -------------------------------------------------------------------------------
+#: A convolution of fewer multiply-adds than this runs on one thread: starting and joining a
+#: parallel region costs more than the second thread saves (LeNet-sized calls, C1 and C2
+#: at batch 1; measured in benchmarks/results/README.md, "Threads for small calls").
+PARALLEL_MIN_MACS = 500_000
+#: Global pooling (the window is the plane): a thread per this many input elements at most
+#: (P5: planes of 49 elements, 64 x 512 of them).
+POOL_PLANE_THREAD_ELEMS = 65536
 
 # ---- CUDA (cuda/) ---------------------------------------------------------------------------
 #: The implicit-GEMM kernel from this many multiply-adds per output (C_in/groups * kH * kW)

@@ -16,7 +16,7 @@ from fastconv._types cimport real_t
 
 
 def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real_t[::1] bias,
-        real_t[:, :, :, ::1] out, a, real_t fill, object num_threads):
+        real_t[:, :, :, ::1] out, a, real_t fill):
     """Run a Winograd plan: x (N, C, H, W) with 3x3 weights w (C_out, C/groups, 3, 3), unit
     stride, dilation (dh, dw) with m * dw in (2, 4, 8); other arguments as for
     :func:`fastconv._direct.run`."""
@@ -73,7 +73,7 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
     # row phases past the output's height are empty (a dilation of 2**28 on an 8-row plane)
     cdef int64_t nph = min(dh, Ho)
     cdef int64_t nitems = N * G * nph * nb
-    cdef int nt = resolve_threads(num_threads, max(nitems, G * nob))
+    cdef int nt = resolve_threads(plan.threads, max(nitems, G * nob))
     cdef int64_t maxrows = (Rt - 1) * m + A
     cdef int64_t nch = Rt * ncr
     cdef size_t band_elems = <size_t>(Cg * maxrows * g.rstep)

@@ -55,6 +55,58 @@ IMAGE_CASES: Dict[str, Dict[str, Any]] = {
     "I3": dict(shape=(64, 512, 512), k=(7, 7), mode="same", boundary="wrap", gaussian=True),
 }
 BIG_CASES = ("C3", "C9", "I1", "I2")
+
+#: A network's convolution layers: (C_in, H, W, C_out, k, stride, pad, groups), times used.
+Layer = Tuple[int, int, int, int, int, int, int, int]
+
+
+def _resnet18() -> Dict[Layer, int]:
+    """torchvision's ResNet-18 on a 224x224 input: the stem, four stages of two basic
+    blocks (3x3 convolutions) and the 1x1 stride-2 shortcuts."""
+    layers: Dict[Layer, int] = {(3, 224, 224, 64, 7, 2, 3, 1): 1}
+    c, hw = 64, 56
+    for out, first_stride in ((64, 1), (128, 2), (256, 2), (512, 2)):
+        for block in range(2):
+            s = first_stride if block == 0 else 1
+            h2 = hw // s
+            for key in ((c, hw, hw, out, 3, s, 1, 1), (out, h2, h2, out, 3, 1, 1, 1)):
+                layers[key] = layers.get(key, 0) + 1
+            if s != 1 or c != out:
+                key = (c, hw, hw, out, 1, s, 0, 1)
+                layers[key] = layers.get(key, 0) + 1
+            c, hw = out, h2
+    return layers
+
+
+def _mobilenet_v2() -> Dict[Layer, int]:
+    """torchvision's MobileNetV2 (width 1.0) on a 224x224 input: the stem, the inverted
+    residual blocks (1x1 expand, 3x3 depthwise, 1x1 project) and the last 1x1."""
+    layers: Dict[Layer, int] = {(3, 224, 224, 32, 3, 2, 1, 1): 1}
+    c, hw = 32, 112
+    for t, out, n, s0 in (
+        (1, 16, 1, 1),
+        (6, 24, 2, 2),
+        (6, 32, 3, 2),
+        (6, 64, 4, 2),
+        (6, 96, 3, 1),
+        (6, 160, 3, 2),
+        (6, 320, 1, 1),
+    ):
+        for i in range(n):
+            s = s0 if i == 0 else 1
+            hid = c * t
+            keys = [(c, hw, hw, hid, 1, 1, 0, 1)] if t != 1 else []
+            keys += [(hid, hw, hw, hid, 3, s, 1, hid), (hid, -(-hw // s), -(-hw // s), out, 1, 1, 0, 1)]
+            for key in keys:
+                layers[key] = layers.get(key, 0) + 1
+            c, hw = out, -(-hw // s)
+    layers[(320, 7, 7, 1280, 1, 1, 0, 1)] = 1
+    return layers
+
+
+#: ``fastconv bench --networks``: every convolution layer of these networks, at these batches.
+NETWORKS: Dict[str, Callable[[], Dict[Layer, int]]] = {"resnet18": _resnet18, "mobilenet_v2": _mobilenet_v2}
+NETWORK_BATCHES = (1, 8)
 QUICK_CASES = ("C1", "C2", "C7", "C10", "P1", "P4", "I3")
 
 
@@ -283,6 +335,45 @@ def _conv_case(cid: str, nt: int, reps: int, suite: Suite, memory: bool) -> None
     for name, f in peers:
         _time_peer(suite, cid, nt, name, f, ours, t_fc, flops / 1e9, "GFLOP/s", reps, memory, rtol=2e-3)
     _scipy_peer(suite, cid, nt, x, w, s, p, d, g, ours, t_fc, flops)
+
+
+def _network_case(net: str, batch: int, nt: int, reps: int, suite: Suite) -> None:
+    """Every convolution layer of ``net`` at ``batch``, float32: fastconv, PyTorch with NCHW
+    tensors and with ``channels_last`` ones, and "pytorch-best", the faster of the two per
+    layer; then the network's sums (each layer times its uses)."""
+    torch = _torch()
+    rng = np.random.default_rng(0)
+    sums: Dict[str, float] = {}
+    for i, ((C, H, W, Co, k, s, p, g), uses) in enumerate(sorted(NETWORKS[net]().items(), key=lambda kv: -kv[0][1])):
+        cid = f"{net}/b{batch}.{i:02d}"
+        x = rng.standard_normal((batch, C, H, W)).astype(np.float32)
+        w = rng.standard_normal((Co, C // g, k, k)).astype(np.float32)
+        flops = fastconv.conv2d_cost(x.shape, w.shape, s, p, 1, g, bias=False).flops
+        ours = fastconv.conv2d(x, w, None, s, p, 1, g, num_threads=nt)
+        t_fc, r = time_call(lambda: fastconv.conv2d(x, w, None, s, p, 1, g, num_threads=nt), reps)
+        kind = fastconv.explain(x, w, None, s, p, 1, g, num_threads=nt).kind.name
+        what = f"{C}->{Co} {k}x{k}/{s} on {H}x{W}" + (f" g{g}" if g > 1 else "") + f", x{uses}, {kind}"
+        suite.results.append(Result(cid, nt, "fastconv", t_fc, r, flops / t_fc / 1e9, "GFLOP/s", note=what))
+        sums["fastconv"] = sums.get("fastconv", 0.0) + uses * t_fc
+        if torch is None:
+            continue
+        best = None
+        for name, fmt in (("pytorch", torch.contiguous_format), ("pytorch-cl", torch.channels_last)):
+            tx = torch.from_numpy(x).contiguous(memory_format=fmt)
+            tw = torch.from_numpy(w).contiguous(memory_format=fmt)
+            f = lambda: torch.nn.functional.conv2d(tx, tw, None, s, p, 1, g)  # noqa: E731
+            check = _close(ours, f().contiguous().numpy(), 2e-3)
+            t, r = time_call(f, reps)
+            suite.results.append(Result(cid, nt, name, t, r, flops / t / 1e9, "GFLOP/s", t / t_fc, check))
+            sums[name] = sums.get(name, 0.0) + uses * t
+            best = t if best is None else min(best, t)
+        assert best is not None
+        suite.results.append(Result(cid, nt, "pytorch-best", best, r, flops / best / 1e9, "GFLOP/s", best / t_fc))
+        sums["pytorch-best"] = sums.get("pytorch-best", 0.0) + uses * best
+    total = sums.pop("fastconv")
+    suite.results.append(Result(f"{net}/b{batch}", nt, "fastconv", total, reps, note="sum of every conv layer"))
+    for name, t in sums.items():
+        suite.results.append(Result(f"{net}/b{batch}", nt, name, t, reps, speedup=t / total, note="sum"))
 
 
 def _cv2_conv(cv2: Any, x: np.ndarray, w: np.ndarray, p: int) -> np.ndarray:
@@ -516,6 +607,7 @@ def run(
     reps: Optional[int] = None,
     memory: bool = True,
     progress: Optional[Callable[[str], None]] = None,
+    networks: Optional[Sequence[str]] = None,
 ) -> Suite:
     """Run the suite and return its results.
 
@@ -529,9 +621,16 @@ def run(
         The one-minute subset, 3 repetitions.
     reps : int, optional
         Timings per measurement (default 7, or 3 with ``quick``).
+    networks : sequence of str, optional
+        Networks of :data:`NETWORKS` to run layer by layer at each of NETWORK_BATCHES
+        (instead of the cases, unless ``cases`` names some).
     """
     all_ids = list(CONV_CASES) + list(POOL_CASES) + list(IMAGE_CASES)
-    ids = list(cases) if cases else (list(QUICK_CASES) if quick else all_ids)
+    nets = list(networks or ())
+    bad_nets = [n for n in nets if n not in NETWORKS]
+    if bad_nets:
+        raise ValueError(f"bench: unknown network(s) {bad_nets}; known: {', '.join(NETWORKS)}")
+    ids = list(cases) if cases else ([] if nets else list(QUICK_CASES) if quick else all_ids)
     unknown = [c for c in ids if c not in all_ids]
     if unknown:
         raise ValueError(f"bench: unknown case(s) {unknown}; known: {', '.join(all_ids)}")
@@ -539,15 +638,18 @@ def run(
     ths = list(threads) if threads else sorted({1, ncpu})
     reps = reps or (3 if quick else 7)
     suite = Suite(machine=_machine())
-    if not quick:
+    if not quick and ids:
         suite.machine.update(roofline())
-    jobs = [(c, t) for t in ths for c in ids]
+    jobs = [(c, t) for t in ths for c in ids] + [(f"{n}/b{b}", t) for t in ths for n in nets for b in NETWORK_BATCHES]
     for i, (cid, nt) in enumerate(jobs):
         if progress:
             progress(f"[{i + 1}/{len(jobs)}] {cid} threads={nt}")
         _set_threads(nt)
         warm_memory()
-        if cid in CONV_CASES:
+        if "/b" in cid:
+            net, batch = cid.split("/b")
+            _network_case(net, int(batch), nt, reps, suite)
+        elif cid in CONV_CASES:
             _conv_case(cid, nt, reps, suite, memory)
         elif cid in POOL_CASES:
             _pool_case(cid, nt, reps, suite, memory)

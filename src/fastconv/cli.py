@@ -114,7 +114,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         if not args.no_progress:
             print("\r" + msg.ljust(40), end="", file=sys.stderr, flush=True)
 
-    suite = bench.run(cases, threads, quick=args.quick, reps=args.reps, progress=progress)
+    networks = [n.strip() for n in args.networks.split(",")] if args.networks else None
+    suite = bench.run(cases, threads, quick=args.quick, reps=args.reps, progress=progress, networks=networks)
     if not args.no_progress:
         print(file=sys.stderr)
     print(bench.format_table(suite))
@@ -148,6 +149,14 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--cases", help="comma-separated case ids, e.g. C1,C3,P1,I1")
     b.add_argument("--threads", help="comma-separated thread counts (default: 1 and all cores)")
     b.add_argument("--reps", type=int, help="timings per measurement (default 7, 3 with --quick)")
+    b.add_argument(
+        "--networks",
+        nargs="?",
+        const="resnet18,mobilenet_v2",
+        metavar="NAMES",
+        help="every conv layer of ResNet-18 and MobileNetV2 (or the comma-separated NAMES) at batch 1 and 8, "
+        "against PyTorch NCHW and channels_last, with per-network sums (about 10 minutes)",
+    )
     b.add_argument("--json", metavar="PATH", help="write machine-readable results")
     b.add_argument("--plot", metavar="PATH", help="write a PNG bar chart (needs matplotlib)")
     b.add_argument("--no-progress", action="store_true")

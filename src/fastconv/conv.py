@@ -6,7 +6,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from fastconv import _args, _engine, _fft, _plan
+from fastconv import _args, _engine, _fft, _plan, _separable
 from fastconv._args import IntPair
 
 #: Accepted values of ``algorithm``; every one gives the same result within float tolerance.
@@ -74,7 +74,10 @@ def conv2d(
         :func:`fastconv.correlate2d`'s), for layers with one input channel per output channel
         (``C_in / groups == 1`` and ``C_out == groups``), stride 1 and dilation 1, any
         padding; "auto" picks it for such layers where correlate2d does (big kernels on
-        big planes).  "direct" otherwise.  Every algorithm gives the direct kernels' pattern of
+        big planes), and before it, like correlate2d, the separable passes (a column pass
+        then a row pass of the direct kernels) when every kernel of such a layer has more
+        than 9 taps and is an outer product to 8 ulps of every tap (Gaussian and box
+        filters).  "direct" otherwise.  Every algorithm gives the direct kernels' pattern of
         NaN, +inf and -inf: Winograd calls with a non-finite input or weight, and FFT tiles
         or kernels holding one, run the direct kernels.  "direct" is exact per element (each
         output's error is relative to the sum of its products' magnitudes); "winograd",
@@ -137,12 +140,18 @@ def _conv2d(
     buf, user_out = _args.result_buffer(out, shape, a.out_shape, a.dtype, "conv2d", (input, weight, bias))
     if buf.size == 0:
         return _args.finish(buf, user_out, shape)
-    if plan.kind == _plan.Kind.FFT:
+    if plan.kind == _plan.Kind.SEPARABLE:
+        factors = _separable.factors(a.w[:, 0])
+        assert factors is not None  # the planner took this kind because it is not
+        _engine.separable(a.x, *factors, a.pads, a.mode, 0.0, buf, plan.threads)
+        if a.bias is not None:
+            buf += a.bias[:, None, None]
+    elif plan.kind == _plan.Kind.FFT:
         _fft.overlap_save(a.x, a.w[:, 0], a.pads, a.mode, 0.0, buf, num_threads)
         if a.bias is not None:
             buf += a.bias[:, None, None]
     else:
-        _engine.run(plan, a, buf, 0.0, num_threads)
+        _engine.run(plan, a, buf, 0.0)
     return _args.finish(buf, user_out, shape)
 
 

@@ -46,6 +46,7 @@ from typing import Any, Optional, Tuple
 import numpy as np
 
 from fastconv import _args, _buffers, _engine, _fft, _pack, _plan
+from fastconv import _separable as _separable_mod
 from fastconv._omp import resolve_threads
 
 MODES = ("full", "same", "valid")
@@ -59,10 +60,6 @@ BOUNDARIES = {
     "symmetric": "symmetric",
 }
 METHODS = ("auto", "direct", "separable", "fft")
-#: "separable" needs the product of its factors within this many units in the last place of
-#: every tap (in the kernel's dtype).  The factors are a column and a row of the kernel, so
-#: an outer product of two vectors, rounded to the dtype, passes with 1-3 ulps.
-SEPARABLE_ULPS = 8
 
 
 def _check_choice(value: Any, name: str, choices: Any, fn: str) -> None:
@@ -92,29 +89,8 @@ def _finite(a: np.ndarray) -> bool:
     return _pack.all_finite(a.reshape((1, 1) + a.shape))
 
 
-def _separable(k: np.ndarray) -> Optional[Tuple[np.ndarray, np.ndarray]]:
-    """(column, row) of ``k``'s dtype whose outer product reproduces every tap to within
-    ``SEPARABLE_ULPS`` units in the last place of that tap, or None.
-
-    The factors are the column and the row through the largest tap (divided by it): the
-    exact factors of an exact outer product, with the zeros and signs of the taps, so near-
-    zero taps (a windowed filter's taps span 20 orders of magnitude) keep their value, and
-    NaN/inf inputs give the direct method's pattern.  An SVD spreads its rounding over every
-    tap alike and made near-zero taps wrong by a factor of 48."""
-    if min(k.shape) == 1 or not _finite(k):
-        return None  # already 1-D, or a NaN/inf tap: the direct method
-    k64 = k.astype(np.float64)
-    i0, j0 = np.unravel_index(int(np.argmax(np.abs(k64))), k.shape)
-    if k64[i0, j0] == 0:
-        return None
-    col = k64[:, j0].astype(k.dtype)
-    row = (k64[i0, :] / k64[i0, j0]).astype(k.dtype)
-    with np.errstate(over="ignore", under="ignore"):
-        prod = np.outer(col.astype(np.float64), row.astype(np.float64))
-    ulp = np.spacing(np.abs(k)).astype(np.float64)
-    if not np.all(np.abs(prod - k64) <= SEPARABLE_ULPS * ulp):
-        return None
-    return col, row
+#: The factors test (tests and the planner's callers).
+_separable = _separable_mod.factors2d
 
 
 def auto_method(kernel: np.ndarray, out_pixels: int) -> str:
@@ -185,12 +161,9 @@ def _run(
     if how == _plan.Kind.FFT:
         _fft.overlap_save(planes, kk[None], pads, code, fill, out, num_threads)
     elif how == _plan.Kind.SEPARABLE:
-        factors = _separable(kk)
+        factors = _separable_mod.factors(kk[None])
         assert factors is not None  # the planner took this kind because it is not
-        col, row = factors
-        mid = _buffers.empty((planes.shape[0], 1, Ho, W + pads[2] + pads[3]), dtype)
-        _engine.correlate(planes, col.reshape(1, 1, kh, 1), pads, code, fill, mid, num_threads)
-        _engine.correlate(mid, row.reshape(1, 1, 1, kw), (0, 0, 0, 0), 0, 0.0, out, num_threads)
+        _engine.separable(planes, *factors, pads, code, fill, out, num_threads)
     else:  # direct, or "separable" asked for a kernel that is not
         _engine.correlate(planes, kk[None, None], pads, code, fill, out, num_threads)
     return out.reshape(shape)
