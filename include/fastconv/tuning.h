@@ -25,6 +25,9 @@
 /* Phases and band rows whose limits and source rows the packer works out once per call. */
 #define FC_PACK_MAXQ 16
 #define FC_PACK_MAXR 64
+/* Packed weights: a thread per this many elements at most (a parallel region's start costs
+ * about as much as packing them; ResNet-18's 512 -> 512 3x3 has 2.4 million). */
+#define FC_PACK_THREAD_ELEMS 65536
 
 /* ---- direct tiles (direct/) ---- */
 /* Column tile: output channels x vectors of columns.  6 x 2 fills 12 of the 16 AVX2

@@ -9,7 +9,7 @@ from cython.parallel cimport parallel, prange
 import numpy as np
 
 from fastconv._kernels cimport (
-    FC_FLAT_MAX_BYTES, FC_NCOL_32, FC_NCOL_V4, FC_NV_NARROW, FC_NV_WIDE, FC_RB, FC_SUM_BLOCK,
+    FC_FLAT_MAX_BYTES, FC_NCOL_32, FC_NCOL_V4, FC_NV_NARROW, FC_NV_WIDE, FC_PACK_THREAD_ELEMS, FC_RB, FC_SUM_BLOCK,
     FC_KIND_BIAS_ONLY, FC_KIND_COLUMNS, FC_KIND_COLUMNS_NARROW, FC_KIND_CUDA_DIRECT, FC_KIND_CUDA_IGEMM,
     FC_KIND_DW_FLAT, FC_KIND_DW_STRIP, FC_KIND_DW_SWEEP, FC_KIND_FFT, FC_KIND_LANES, FC_KIND_ROWS,
     FC_KIND_SEPARABLE, FC_KIND_WINOGRAD2, FC_KIND_WINOGRAD4, conv_band, fc_alloc, fc_band_rows,
@@ -79,9 +79,17 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
     cdef Py_ssize_t i, gi
     for i in range(4):
         ws[i] = w.strides[i] // isz
-    with nogil:
-        for gi in range(G):
-            pack_weights(vb, &w[gi * coutg, 0, 0, 0], ws, coutg, Cg, kH, kW, ocb, &wpack[gi * wgrp])
+    # one block of ocb channels per item, over the threads: big layers' weights (9.4 MB for
+    # 512 -> 512 3x3) took longer to pack on one thread than their convolution at batch 1
+    cdef int64_t wblk = Cg * kH * kW * ocb, blk, ob
+    cdef const real_t *w0 = &w[0, 0, 0, 0]
+    cdef real_t *wdst = &wpack[0]
+    cdef int ntw = resolve_threads(plan.threads, max(1, G * nob * wblk // FC_PACK_THREAD_ELEMS))
+    for blk in prange(G * nob, nogil=True, num_threads=ntw, schedule="static"):
+        gi = blk // nob
+        ob = blk % nob
+        pack_weights(vb, w0 + (gi * coutg + ob * ocb) * ws[0], ws, min(ocb, coutg - ob * ocb), Cg, kH, kW,
+                     ocb, wdst + gi * wgrp + ob * wblk)
 
     # nb bands of R or R - 1 rows (band b starts at row b * Ho // nb): a thread's run of
     # consecutive bands then covers as many rows as the others'

@@ -51,7 +51,7 @@ cdef extern from "fastconv/plan.h" nogil:
 
 cdef extern from "fastconv/tuning.h" nogil:
     int FC_OCB_WIDE_32, FC_OCB_WIDE_V4, FC_NV_WIDE, FC_NV_NARROW, FC_NCOL_32, FC_NCOL_V4, FC_RB
-    int FC_SUM_BLOCK, FC_WOCB_32, FC_WOCB_V4, FC_FLAT_MAX_BYTES
+    int FC_SUM_BLOCK, FC_WOCB_32, FC_WOCB_V4, FC_FLAT_MAX_BYTES, FC_PACK_THREAD_ELEMS
 
 cdef extern from "fastconv/kernels.h" nogil:
     ctypedef struct fc_table_f:

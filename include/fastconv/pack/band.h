@@ -140,6 +140,24 @@ static void fc_pack_band(const FC_T *x, const fc_conv_geom *g, const int64_t *ro
 static void fc_pack_weights(const FC_T *w, const int64_t *ws, int64_t cout, int64_t cin, int64_t kH, int64_t kW,
                             int64_t ocb, FC_T *dst) {
     const int64_t nob = (cout + ocb - 1) / ocb;
+    if (ws[3] == 1 && ws[2] == kW && ws[1] == kH * kW) {
+        /* each output channel's taps are one contiguous run: read it in order, write it to
+         * its lane of the block (one pass over the source, no index arithmetic per tap) */
+        const int64_t taps = cin * kH * kW;
+        for (int64_t ob = 0; ob < nob; ++ob) {
+            FC_T *blk = dst + ob * taps * ocb;
+            for (int64_t o = 0; o < ocb; ++o) {
+                const int64_t oc = ob * ocb + o;
+                if (oc >= cout) {
+                    for (int64_t j = 0; j < taps; ++j) blk[j * ocb + o] = 0;
+                } else {
+                    const FC_T *src = w + oc * ws[0];
+                    for (int64_t j = 0; j < taps; ++j) blk[j * ocb + o] = src[j];
+                }
+            }
+        }
+        return;
+    }
     for (int64_t ob = 0; ob < nob; ++ob)
         for (int64_t ic = 0; ic < cin; ++ic)
             for (int64_t kh = 0; kh < kH; ++kh)
