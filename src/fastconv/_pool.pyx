@@ -56,9 +56,10 @@ cdef bint _whole_plane(x, out, Py_ssize_t kH, Py_ssize_t kW, Py_ssize_t pH, Py_s
             and pH == 0 and pW == 0 and dH == 1 and dW == 1)
 
 
-cdef void _max_planes(const real_t[:, :, :, :] x, real_t[:, :, :, ::1] out, int64_t[:, :, :, ::1] indices,
-                      object num_threads):
-    """Global max pooling: one reduction per plane, planes over the threads."""
+cdef void _global(const real_t[:, :, :, :] x, real_t[:, :, :, ::1] out, int64_t[:, :, :, ::1] indices,
+                  int64_t divisor, object num_threads):
+    """Global pooling, one reduction per plane, planes over the threads: the maximum (and
+    indices, which may be None) when ``divisor`` is 0, else the sum over ``divisor``."""
     cdef Py_ssize_t C = x.shape[1], H = x.shape[2], W = x.shape[3], isz = sizeof(real_t)
     cdef int64_t planes = x.shape[0] * C, p
     cdef int64_t sN = x.strides[0] // isz, sC = x.strides[1] // isz
@@ -67,21 +68,13 @@ cdef void _max_planes(const real_t[:, :, :, :] x, real_t[:, :, :, ::1] out, int6
     cdef const real_t *x0 = &x[0, 0, 0, 0]
     cdef real_t *o0 = &out[0, 0, 0, 0]
     cdef int64_t *i0 = &indices[0, 0, 0, 0] if indices is not None else NULL
+    cdef const real_t *xp
     for p in prange(planes, nogil=True, num_threads=nt, schedule="static"):
-        max_plane(x0 + (p // C) * sN + (p % C) * sC, H, W, xsH, xsW, o0 + p, (i0 + p) if i0 != NULL else NULL)
-
-
-cdef void _avg_planes(const real_t[:, :, :, :] x, real_t[:, :, :, ::1] out, int64_t divisor, object num_threads):
-    """Global average pooling: one sum per plane, planes over the threads."""
-    cdef Py_ssize_t C = x.shape[1], H = x.shape[2], W = x.shape[3], isz = sizeof(real_t)
-    cdef int64_t planes = x.shape[0] * C, p
-    cdef int64_t sN = x.strides[0] // isz, sC = x.strides[1] // isz
-    cdef int64_t xsH = x.strides[2] // isz, xsW = x.strides[3] // isz
-    cdef int nt = resolve_threads(num_threads, max(1, planes * H * W // _tuning.POOL_PLANE_THREAD_ELEMS))
-    cdef const real_t *x0 = &x[0, 0, 0, 0]
-    cdef real_t *o0 = &out[0, 0, 0, 0]
-    for p in prange(planes, nogil=True, num_threads=nt, schedule="static"):
-        avg_plane(x0 + (p // C) * sN + (p % C) * sC, H, W, xsH, xsW, divisor, o0 + p)
+        xp = x0 + (p // C) * sN + (p % C) * sC
+        if divisor == 0:
+            max_plane(xp, H, W, xsH, xsW, o0 + p, (i0 + p) if i0 != NULL else NULL)
+        else:
+            avg_plane(xp, H, W, xsH, xsW, divisor, o0 + p)
 
 
 def max_pool2d(const real_t[:, :, :, :] x, real_t[:, :, :, ::1] out, int64_t[:, :, :, ::1] indices,
@@ -95,7 +88,7 @@ def max_pool2d(const real_t[:, :, :, :] x, real_t[:, :, :, ::1] out, int64_t[:, 
         return
     cdef Py_ssize_t isz = sizeof(real_t)
     if region is None and _whole_plane(x, out, kH, kW, pH, pW, dH, dW):
-        _max_planes(x, out, indices, num_threads)
+        _global(x, out, indices, 0, num_threads)
         return
     cdef fc_pool_geom g
     _cols = _setup(&g, x, out, isz, kH, kW, sH, sW, pH, pW, dH, dW, region)  # g points into it
@@ -131,8 +124,10 @@ def avg_pool2d(const real_t[:, :, :, :] x, real_t[:, :, :, ::1] out, Py_ssize_t 
     if planes == 0 or Ho == 0 or Wo == 0:
         return
     cdef Py_ssize_t isz = sizeof(real_t)
+    cdef int64_t[:, :, :, ::1] noidx
     if region is None and _whole_plane(x, out, kH, kW, pH, pW, 1, 1):
-        _avg_planes(x, out, divisor_override if divisor_override != 0 else kH * kW, num_threads)
+        noidx = None
+        _global(x, out, noidx, divisor_override if divisor_override != 0 else kH * kW, num_threads)
         return
     cdef fc_pool_geom g
     _cols = _setup(&g, x, out, isz, kH, kW, sH, sW, pH, pW, 1, 1, region)  # g points into it
