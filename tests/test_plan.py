@@ -313,3 +313,41 @@ def test_channel_chunks_are_exact(vb, dtype):
             exact = conv2d_ref(x, w, b, a.stride, a.pads, a.dilation, groups, "zeros")
             eps = np.finfo(dtype).eps
             np.testing.assert_allclose(got, exact, rtol=0, atol=16 * eps * (np.abs(exact).max() + 1))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("vb", WIDTHS)
+def test_column_strided_depthwise_runs_in_place(vb, dtype):
+    """A column stride 2, one input channel per output channel: the in-place kernels at
+    column stride 1 with every other column kept, at widths around the strips' vector, in
+    every padding mode; NaN and +-inf where the packed tiles put them."""
+    r = np.random.default_rng(13)
+    vl = vb // np.dtype(dtype).itemsize
+    force = Force(vector_bytes=vb)
+    for W in sorted({2 * vl - 1, 2 * vl, 2 * vl + 1, 3}):
+        for k, pad, stride, dil, mode in (
+            (3, 1, 2, 1, "zeros"),
+            (3, 1, (1, 2), 1, "reflect"),
+            (5, 2, 2, 1, "circular"),
+            (3, 2, 2, 2, "symmetric"),
+        ):
+            x = r.standard_normal((2, 3, 9, W)).astype(dtype)
+            x[1, 2, 4, W // 2] = np.nan
+            x[0, 1, 2, 0] = np.inf
+            w = r.standard_normal((3, 1, k, k)).astype(dtype)
+            b = r.standard_normal(3).astype(dtype)
+            if W + 2 * pad < (k - 1) * dil + 1:
+                continue
+            a = fastconv._args.conv2d_args(x, w, b, stride, pad, dil, 3, mode)
+            plan = _plan.conv2d(a, "auto", None, force)
+            assert plan.column_step == 2 and plan.kind in (Kind.DW_STRIP, Kind.DW_SWEEP, Kind.DW_FLAT)
+            got = fastconv.conv._conv2d(x, w, b, stride, pad, dil, 3, mode, None, None, "auto", force)
+            packed = fastconv.conv._conv2d(
+                x, w, b, stride, pad, dil, 3, mode, None, None, "auto", Force(kind=Kind.COLUMNS_NARROW, vector_bytes=vb)
+            )
+            np.testing.assert_array_equal(np.isnan(got), np.isnan(packed))
+            np.testing.assert_array_equal(np.isinf(got), np.isinf(packed))
+            fin = np.isfinite(packed)
+            ref = conv2d_ref(np.nan_to_num(x, nan=0, posinf=0), w, b, a.stride, a.pads, a.dilation, 3, mode)
+            eps = np.finfo(dtype).eps
+            np.testing.assert_allclose(got[fin], packed[fin], rtol=0, atol=32 * eps * (np.abs(ref).max() + 1))

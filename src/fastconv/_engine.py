@@ -34,6 +34,12 @@ def run(plan: Plan, a: ConvArgs, out: np.ndarray, fill: float = 0.0) -> None:
     """Compute the layer ``a`` into ``out`` (its exact shape, C-contiguous) with the compiled
     kernels of ``plan`` (any kind but FFT, SEPARABLE and BIAS_ONLY) on at most ``plan.threads``
     threads; ``fill`` is the constant of zero padding."""
+    if plan.column_step > 1:
+        a1 = _plan.column_layer(a, plan.column_step)
+        full = _buffers.empty(a1.out_shape, out.dtype)
+        _DRIVERS[plan.kind](plan, a.x, a.w, a.bias, full, a1, fill)
+        np.copyto(out, full[..., :: plan.column_step][..., : out.shape[3]])
+        return
     _DRIVERS[plan.kind](plan, a.x, a.w, a.bias, out, a, fill)
 
 

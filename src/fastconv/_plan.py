@@ -15,7 +15,7 @@ kernel runs when (a test checks it against this module).
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Dict, Mapping, Optional, Tuple
 
 import numpy as np
@@ -125,6 +125,9 @@ class Plan:
     channel_chunks : int
         Direct: the output-channel blocks of each band are shared out in this many chunks,
         each a work item (1: a band is one item).
+    column_step : int
+        In-place kernels: the layer is computed at column stride 1 (:func:`column_layer`)
+        and every column_step-th column kept (the layer's column stride; 1: none).
     threads : int
         Threads at most (the calls' own count may be lower for little work).
     """
@@ -144,6 +147,7 @@ class Plan:
     tile: int = 0
     threads: int = 1
     channel_chunks: int = 1
+    column_step: int = 1
 
     @property
     def algorithm(self) -> str:
@@ -577,6 +581,14 @@ def direct(a: ConvArgs, vb: int, nt: int, t: Any = _tuning, reason: str = "", wa
         finite_w = all_finite(a.w)
         if in_place_ok(cg, sw, a.x.strides[3], kH, kW, W, isz, sh, dh, dw, finite_w, vb=vb, t=t):
             return _depthwise(a, vb, nt, t, reason, want)
+        # a column stride: the in-place kernels at column stride 1, every sw-th column kept
+        # (sw times the multiply-adds, at the in-place kernels' speed instead of the packed
+        # one-channel tiles')
+        if 1 < sw <= t.DW_MAX_COLUMN_STEP and in_place_ok(
+            cg, 1, a.x.strides[3], kH, kW, W, isz, sh, dh, dw, finite_w, vb=vb, t=t
+        ):
+            p = _depthwise(column_layer(a, sw), vb, nt, t, reason, want)
+            return replace(p, column_step=sw, reason=f"{p.reason}; column stride {sw}: every {sw}th column kept")
     if want in dw_kinds:
         raise ValueError(f"Force.kind={want.name}: the layer cannot take it")
     sizes = _direct.tile_sizes(vb)
@@ -679,6 +691,13 @@ class _Override:
         if name in self._values:
             return self._values[name]
         return getattr(self._base, name)
+
+
+def column_layer(a: ConvArgs, step: int) -> ConvArgs:
+    """The layer ``a`` at column stride 1, whose every ``step``-th output column is ``a``'s."""
+    N, C, Ho, Wo = a.out_shape
+    wo1 = a.x.shape[3] + a.pads[2] + a.pads[3] - (a.w.shape[3] - 1) * a.dilation[1]
+    return a._replace(stride=(a.stride[0], 1), out_shape=(N, C, Ho, wo1))
 
 
 def _depthwise(a: ConvArgs, vb: int, nt: int, t: Any, reason: str, want: Optional[Kind]) -> Plan:

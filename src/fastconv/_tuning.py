@@ -81,6 +81,11 @@ DW_TMP_BYTES = 32768
 #: planes are otherwise read row by row at the latency of each miss).
 DW_PREFETCH_BYTES = 262144
 
+#: One input channel per output channel with a column stride up to this: the in-place
+#: kernels at column stride 1, every stride-th column kept (MobileNetV2's stride-2
+#: depthwise 3x3 layers ran at 2-7 GFLOP/s on the packed one-channel tiles).
+DW_MAX_COLUMN_STEP = 2
+
 # ---- band sizes of the packed kernels -------------------------------------------------------
 #: Bytes of packed input one thread keeps per band: about half an L2 cache (C3, C5, C6).
 BAND_BYTES = 393216
