@@ -180,3 +180,34 @@ def test_cli_output_piped_into_a_closed_reader():
     proc.wait(timeout=300)
     assert "Traceback" not in err, err
     assert proc.returncode == 0
+
+
+def test_sequential_repr():
+    net = nn.Sequential(nn.Conv2d(3, 6, 5), nn.ReLU(), nn.Sequential(nn.MaxPool2d(2, 2)))
+    assert repr(net) == (
+        "Sequential(\n  (0): Conv2d(3, 6, kernel_size=(5, 5), stride=(1, 1))\n  (1): ReLU()\n"
+        "  (2): Sequential(\n    (0): MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)\n"
+        "  )\n)"
+    )
+    assert repr(nn.Sequential()) == "Sequential()"
+
+
+@requires_torch
+def test_sequential_repr_is_pytorchs():
+    import torch
+
+    ours = nn.Sequential(
+        nn.Conv2d(3, 6, 5),
+        nn.ReLU(),
+        nn.MaxPool2d(2, 2),
+        nn.Conv2d(6, 16, 5, padding=1, bias=False),
+        nn.Sequential(nn.AvgPool2d(2)),
+    )
+    theirs = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 6, 5),
+        torch.nn.ReLU(),
+        torch.nn.MaxPool2d(2, 2),
+        torch.nn.Conv2d(6, 16, 5, padding=1, bias=False),
+        torch.nn.Sequential(torch.nn.AvgPool2d(2)),
+    )
+    assert repr(ours) == repr(theirs)

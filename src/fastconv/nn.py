@@ -290,6 +290,16 @@ class Sequential(Module):
             x = layer(x)
         return x
 
+    def __repr__(self) -> str:
+        """PyTorch's layout: one ``(index): layer`` line per layer, nested ones indented."""
+        if not self.layers:
+            return "Sequential()"
+        lines = []
+        for i, layer in enumerate(self.layers):
+            text = repr(layer) if isinstance(layer, Module) else _name(layer)
+            lines.append(f"  ({i}): " + text.replace("\n", "\n  "))
+        return "Sequential(\n" + "\n".join(lines) + "\n)"
+
     def trace(self, x: Any) -> List[Tuple[str, Any]]:
         """Run the chain and return ``(layer name, output)`` after every layer."""
         out = []
