@@ -80,8 +80,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         try:
             import torch
         except ImportError:
-            print("--check: PyTorch is not installed; nothing to compare with")
-            return 0
+            print("--check: PyTorch is not installed, so nothing was checked", file=sys.stderr)
+            return 2
         tm = torch.nn.Sequential(
             torch.nn.Conv2d(3, 6, 5), torch.nn.MaxPool2d(2, 2), torch.nn.Conv2d(6, 16, 5), torch.nn.MaxPool2d(2, 2)
         )
@@ -107,14 +107,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from fastconv import bench
 
-    cases = [c.strip() for c in args.cases.split(",")] if args.cases else None
-    threads = [int(t) for t in args.threads.split(",")] if args.threads else None
+    cases = args.cases
+    threads = args.threads
 
     def progress(msg: str) -> None:
         if not args.no_progress:
             print("\r" + msg.ljust(40), end="", file=sys.stderr, flush=True)
 
-    networks = [n.strip() for n in args.networks.split(",")] if args.networks else None
+    networks = args.networks
     suite = bench.run(cases, threads, quick=args.quick, reps=args.reps, progress=progress, networks=networks)
     if not args.no_progress:
         print(file=sys.stderr)
@@ -136,30 +136,80 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 1 if bad else 0
 
 
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"{v} must be >= 1")
+    return v
+
+
+def _int_list(text: str) -> List[int]:
+    """Comma-separated thread counts, each >= 1."""
+    return [_positive_int(t.strip()) for t in text.split(",")]
+
+
+def _case_list(text: str) -> List[str]:
+    from fastconv import bench
+
+    known = list(bench.CONV_CASES) + list(bench.POOL_CASES) + list(bench.IMAGE_CASES)
+    cases = [c.strip() for c in text.split(",")]
+    bad = [c for c in cases if c not in known]
+    if bad:
+        raise argparse.ArgumentTypeError(f"unknown case(s) {', '.join(bad)}; known: {', '.join(known)}")
+    return cases
+
+
+def _network_list(text: str) -> List[str]:
+    from fastconv import bench
+
+    nets = [n.strip() for n in text.split(",")]
+    bad = [n for n in nets if n not in bench.NETWORKS]
+    if bad:
+        raise argparse.ArgumentTypeError(f"unknown network(s) {', '.join(bad)}; known: {', '.join(bench.NETWORKS)}")
+    return nets
+
+
+def _writable(text: str) -> str:
+    """A path whose folder exists (checked before a run that may take minutes)."""
+    import os
+
+    folder = os.path.dirname(os.path.abspath(text))
+    if not os.path.isdir(folder):
+        raise argparse.ArgumentTypeError(f"folder {folder} does not exist")
+    return text
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from fastconv import __version__
+
     p = argparse.ArgumentParser(prog="fastconv", description="fast CPU 2-D convolution and pooling")
+    p.add_argument("--version", action="version", version=f"fastconv {__version__}")
     sub = p.add_subparsers(dest="command")
     sub.add_parser("info", help="build configuration and a conv2d check against SciPy (default)")
     d = sub.add_parser("demo", help="the LeNet-style pipeline on a batch of random CIFAR-10-sized images")
-    d.add_argument("--batch", type=int, default=4)
-    d.add_argument("--seed", type=int, default=0)
-    d.add_argument("--check", action="store_true", help="compare with PyTorch when it is installed")
+    d.add_argument("--batch", type=_positive_int, default=4, help="images per batch (default 4)")
+    d.add_argument("--seed", type=int, default=0, help="seed of the random images and weights (default 0)")
+    d.add_argument("--check", action="store_true", help="compare with PyTorch (fails when it is not installed)")
     b = sub.add_parser("bench", help="the benchmark suite against every installed peer")
     b.add_argument("--quick", action="store_true", help="the one-minute subset")
-    b.add_argument("--cases", help="comma-separated case ids, e.g. C1,C3,P1,I1")
-    b.add_argument("--threads", help="comma-separated thread counts (default: 1 and all cores)")
-    b.add_argument("--reps", type=int, help="timings per measurement (default 7, 3 with --quick)")
+    b.add_argument("--cases", type=_case_list, help="comma-separated case ids, e.g. C1,C3,P1,I1")
+    b.add_argument("--threads", type=_int_list, help="comma-separated thread counts (default: 1 and all cores)")
+    b.add_argument("--reps", type=_positive_int, help="timings per measurement (default 7, 3 with --quick)")
     b.add_argument(
         "--networks",
         nargs="?",
-        const="resnet18,mobilenet_v2",
+        const=["resnet18", "mobilenet_v2"],
+        type=_network_list,
         metavar="NAMES",
         help="every conv layer of ResNet-18 and MobileNetV2 (or the comma-separated NAMES) at batch 1 and 8, "
         "against PyTorch NCHW and channels_last, with per-network sums (about 10 minutes)",
     )
-    b.add_argument("--json", metavar="PATH", help="write machine-readable results")
-    b.add_argument("--plot", metavar="PATH", help="write a PNG bar chart (needs matplotlib)")
-    b.add_argument("--no-progress", action="store_true")
+    b.add_argument("--json", metavar="PATH", type=_writable, help="write machine-readable results")
+    b.add_argument("--plot", metavar="PATH", type=_writable, help="write a PNG bar chart (needs matplotlib)")
+    b.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
     return p
 
 
