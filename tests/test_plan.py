@@ -341,6 +341,7 @@ def test_column_strided_depthwise_runs_in_place(vb, dtype):
             a = fastconv._args.conv2d_args(x, w, b, stride, pad, dil, 3, mode)
             plan = _plan.conv2d(a, "auto", None, force)
             assert plan.column_step == 2 and plan.kind in (Kind.DW_STRIP, Kind.DW_SWEEP, Kind.DW_FLAT)
+            assert "column step 2" in str(plan)
             got = fastconv.conv._conv2d(x, w, b, stride, pad, dil, 3, mode, None, None, "auto", force)
             packed = fastconv.conv._conv2d(
                 x, w, b, stride, pad, dil, 3, mode, None, None, "auto", Force(kind=Kind.COLUMNS_NARROW, vector_bytes=vb)

@@ -167,6 +167,8 @@ class Plan:
             "band rows": self.band_rows,
             "row group": self.row_group,
             "tile": self.tile,
+            "channel chunks": self.channel_chunks if self.channel_chunks > 1 else 0,
+            "column step": self.column_step if self.column_step > 1 else 0,
         }
         shown = ", ".join(f"{k} {v}" for k, v in blocks.items() if v)
         if shown:
