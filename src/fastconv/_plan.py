@@ -590,7 +590,7 @@ def direct(a: ConvArgs, vb: int, nt: int, t: Any = _tuning, reason: str = "", wa
             cg, 1, a.x.strides[3], kH, kW, W, isz, sh, dh, dw, finite_w, vb=vb, t=t
         ):
             p = _depthwise(column_layer(a, sw), vb, nt, t, reason, want)
-            return replace(p, column_step=sw, reason=f"{p.reason}; column stride {sw}: every {sw}th column kept")
+            return replace(p, column_step=sw, reason=f"{p.reason}; column stride {sw}: one column in {sw} kept")
     if want in dw_kinds:
         raise ValueError(f"Force.kind={want.name}: the layer cannot take it")
     sizes = _direct.tile_sizes(vb)
