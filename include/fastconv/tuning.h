@@ -63,7 +63,7 @@
 /* Lanes per block of the phase-split max-pool interior (P1, P2). */
 #define FC_PBLK 16
 /* Global average pooling: elements per vector partial sum before it is added in double; the
- * float32 error of a plane's mean then stays that of a 256-element sum (P5). */
+ * float32 error of a plane's mean then stays that of a 256-element sum (an exactness rule). */
 #define FC_PLANE_BLOCK 256
 
 /* ---- Winograd (winograd/) ---- */

@@ -79,8 +79,8 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
     cdef Py_ssize_t i, gi
     for i in range(4):
         ws[i] = w.strides[i] // isz
-    # one block of ocb channels per item, over the threads: big layers' weights (9.4 MB for
-    # 512 -> 512 3x3) took longer to pack on one thread than their convolution at batch 1
+    # one block of ocb channels per item, over the threads: at batch 1 a big layer's weights
+    # are as much work to pack as its convolution
     cdef int64_t wblk = Cg * kH * kW * ocb, blk, ob
     cdef const real_t *w0 = &w[0, 0, 0, 0]
     cdef real_t *wdst = &wpack[0]

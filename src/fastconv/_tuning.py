@@ -125,10 +125,10 @@ SEPARABLE_ULPS = 8
 # ---- threads -------------------------------------------------------------------------------
 #: A convolution of fewer multiply-adds than this runs on one thread: starting and joining a
 #: parallel region costs more than the second thread saves (LeNet-sized calls, C1 and C2
-#: at batch 1; measured in benchmarks/results/README.md, "Threads for small calls").
+#: at batch 1; benchmarks/results/README.md, "Threads for small calls").
 PARALLEL_MIN_MACS = 500_000
 #: Global pooling (the window is the plane): a thread per this many input elements at most
-#: (P5: planes of 49 elements, 64 x 512 of them).
+#: (global pooling of (64, 512, 7, 7); benchmarks/results/README.md, "Global pooling").
 POOL_PLANE_THREAD_ELEMS = 65536
 
 # ---- CUDA (cuda/) ---------------------------------------------------------------------------
