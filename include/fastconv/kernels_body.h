@@ -26,7 +26,8 @@
 #include "fastconv/pool/plane.h"
 #define FC_POOL_ENTRIES                                                                                                \
     .max_pool_rows = fc_max_pool_rows, .max_pool_2x2_rows = fc_max_pool_2x2_rows, .avg_pool_rows = fc_avg_pool_rows,   \
-    .unpool_plane = fc_unpool_plane, .max_plane = fc_max_plane, .avg_plane = fc_avg_plane,
+    .unpool_plane = fc_unpool_plane, .max_plane = fc_max_plane, .avg_plane = fc_avg_plane,                             \
+    .avg_pool_backward_plane = fc_avg_pool_backward_plane,
 #else
 #define FC_POOL_ENTRIES
 #endif

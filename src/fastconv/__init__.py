@@ -10,7 +10,8 @@ from fastconv._buffers import buffer_cache_info, set_buffer_cache
 from fastconv._config import show_config
 from fastconv._omp import get_num_threads, openmp_enabled, set_num_threads
 from fastconv._threads import threads
-from fastconv.conv import conv2d, explain
+from fastconv import grad
+from fastconv.conv import conv2d, conv_transpose2d, explain
 from fastconv.pool import avg_pool2d, max_pool2d, max_unpool2d
 from fastconv.shapes import ConvCost, conv2d_cost, conv2d_output_shape, pool2d_output_shape
 from fastconv.signal import convolve2d, correlate2d
@@ -24,10 +25,12 @@ __all__ = [
     "conv2d",
     "conv2d_cost",
     "conv2d_output_shape",
+    "conv_transpose2d",
     "convolve2d",
     "correlate2d",
     "explain",
     "get_num_threads",
+    "grad",
     "max_pool2d",
     "max_unpool2d",
     "openmp_enabled",

@@ -79,7 +79,11 @@ cdef extern from "fastconv/kernels.h" nogil:
         void (*avg_pool_rows)(const float *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1,
                               int count_include_pad, int64_t divisor_override, float *out, float *acc) noexcept nogil
         int64_t (*unpool_plane)(const float *v, int64_t vs0, int64_t vs1, const int64_t *idx,
-                                int64_t is0, int64_t is1, int64_t h, int64_t w, float *out, int64_t size) noexcept nogil
+                                int64_t is0, int64_t is1, int64_t h, int64_t w, float *out, int64_t size, int accumulate) noexcept nogil
+        void (*avg_pool_backward_plane)(const float *g, int64_t Ho, int64_t Wo, float *gx, int64_t H,
+                                        int64_t W, int64_t kH, int64_t kW, int64_t sH, int64_t sW, int64_t pH,
+                                        int64_t pW, int count_include_pad,
+                                        int64_t divisor_override) noexcept nogil
         void (*max_plane)(const float *x, int64_t H, int64_t W, int64_t xsH, int64_t xsW, float *out,
                           int64_t *idx) noexcept nogil
         void (*avg_plane)(const float *x, int64_t H, int64_t W, int64_t xsH, int64_t xsW, int64_t divisor,
@@ -110,7 +114,11 @@ cdef extern from "fastconv/kernels.h" nogil:
                               int count_include_pad, int64_t divisor_override, double *out, double *acc) noexcept nogil
         int64_t (*unpool_plane)(const double *v, int64_t vs0, int64_t vs1, const int64_t *idx,
                                 int64_t is0, int64_t is1, int64_t h, int64_t w, double *out,
-                                int64_t size) noexcept nogil
+                                int64_t size, int accumulate) noexcept nogil
+        void (*avg_pool_backward_plane)(const double *g, int64_t Ho, int64_t Wo, double *gx, int64_t H,
+                                        int64_t W, int64_t kH, int64_t kW, int64_t sH, int64_t sW, int64_t pH,
+                                        int64_t pW, int count_include_pad,
+                                        int64_t divisor_override) noexcept nogil
         void (*max_plane)(const double *x, int64_t H, int64_t W, int64_t xsH, int64_t xsW, double *out,
                           int64_t *idx) noexcept nogil
         void (*avg_plane)(const double *x, int64_t H, int64_t W, int64_t xsH, int64_t xsW, int64_t divisor,
@@ -217,11 +225,23 @@ cdef inline void avg_pool_rows(const real_t *x, const fc_pool_geom *g, int64_t o
 
 
 cdef inline int64_t unpool_plane(const real_t *v, int64_t vs0, int64_t vs1, const int64_t *idx, int64_t is0,
-                                 int64_t is1, int64_t h, int64_t w, real_t *out, int64_t size) noexcept nogil:
+                                 int64_t is1, int64_t h, int64_t w, real_t *out, int64_t size,
+                                 int accumulate) noexcept nogil:
     if real_t is float:
-        return fc_tables_f(32).unpool_plane(v, vs0, vs1, idx, is0, is1, h, w, out, size)
+        return fc_tables_f(32).unpool_plane(v, vs0, vs1, idx, is0, is1, h, w, out, size, accumulate)
     else:
-        return fc_tables_d(32).unpool_plane(v, vs0, vs1, idx, is0, is1, h, w, out, size)
+        return fc_tables_d(32).unpool_plane(v, vs0, vs1, idx, is0, is1, h, w, out, size, accumulate)
+
+
+cdef inline void avg_pool_backward_plane(const real_t *g, int64_t Ho, int64_t Wo, real_t *gx, int64_t H, int64_t W,
+                                         int64_t kH, int64_t kW, int64_t sH, int64_t sW, int64_t pH, int64_t pW,
+                                         int count_include_pad, int64_t divisor_override) noexcept nogil:
+    if real_t is float:
+        fc_tables_f(32).avg_pool_backward_plane(g, Ho, Wo, gx, H, W, kH, kW, sH, sW, pH, pW, count_include_pad,
+                                                divisor_override)
+    else:
+        fc_tables_d(32).avg_pool_backward_plane(g, Ho, Wo, gx, H, W, kH, kW, sH, sW, pH, pW, count_include_pad,
+                                                divisor_override)
 
 
 cdef inline void max_plane(const real_t *x, int64_t H, int64_t W, int64_t xsH, int64_t xsW, real_t *out,

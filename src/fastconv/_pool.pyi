@@ -42,3 +42,22 @@ def max_unpool2d(
     out: npt.NDArray[_Real],  # (N, C, H, W) C-contiguous, zero-filled, written
     num_threads: Optional[int],
 ) -> int: ...  # -1, or the flat position of the first index outside the plane
+def max_pool2d_backward(
+    g: npt.NDArray[_Real],  # (N, C, h, w) gradient of the pooled values
+    indices: npt.NDArray[np.int64],  # (N, C, h, w)
+    out: npt.NDArray[_Real],  # (N, C, H, W) C-contiguous, zero-filled, accumulated
+    num_threads: Optional[int],
+) -> int: ...  # -1, or the flat position of the first index outside the plane
+def avg_pool2d_backward(
+    g: npt.NDArray[_Real],  # (N, C, H_out, W_out) C-contiguous
+    out: npt.NDArray[_Real],  # (N, C, H, W) C-contiguous, zero-filled, accumulated
+    kH: int,
+    kW: int,
+    sH: int,
+    sW: int,
+    pH: int,
+    pW: int,
+    count_include_pad: bool,
+    divisor_override: int,  # int64; 0 means none
+    num_threads: Optional[int],
+) -> None: ...

@@ -12,7 +12,7 @@ from cython.parallel cimport parallel, prange
 import numpy as np
 
 from fastconv._kernels cimport (
-    avg_plane, avg_pool_rows, fc_col_ranges, fc_pool_geom, max_plane, max_pool_2x2_rows, max_pool_rows,
+    avg_plane, avg_pool_backward_plane, avg_pool_rows, fc_col_ranges, fc_pool_geom, max_plane, max_pool_2x2_rows, max_pool_rows,
     unpool_plane,
 )
 from fastconv._omp cimport resolve_threads
@@ -165,6 +165,37 @@ def max_unpool2d(const real_t[:, :, :, :] v, const int64_t[:, :, :, :] indices,
                  real_t[:, :, :, ::1] out, object num_threads):
     """Scatter v into the zero-filled out by indices (per plane).  Returns -1 when all
     indices were valid, else the flat (plane, position) of the first bad one found."""
+    return _scatter(v, indices, out, num_threads, 0)
+
+
+def max_pool2d_backward(const real_t[:, :, :, :] g, const int64_t[:, :, :, :] indices,
+                        real_t[:, :, :, ::1] out, object num_threads):
+    """Add g into the zero-filled out at indices (per plane): the max-pool input gradient.
+    Returns as :func:`max_unpool2d`."""
+    return _scatter(g, indices, out, num_threads, 1)
+
+
+def avg_pool2d_backward(const real_t[:, :, :, ::1] g, real_t[:, :, :, ::1] out, Py_ssize_t kH, Py_ssize_t kW,
+                        Py_ssize_t sH, Py_ssize_t sW, Py_ssize_t pH, Py_ssize_t pW, bint count_include_pad,
+                        int64_t divisor_override, object num_threads):
+    """Average-pool input gradient: g (N, C, H_out, W_out) into the zero-filled out
+    (N, C, H, W), planes over the threads (windows overlap within a plane)."""
+    cdef int64_t planes = g.shape[0] * g.shape[1]
+    cdef int64_t Ho = g.shape[2], Wo = g.shape[3], H = out.shape[2], W = out.shape[3]
+    if planes == 0 or Ho == 0 or Wo == 0:
+        return
+    cdef int nt = resolve_threads(num_threads, max(1, min(planes, planes * Ho * Wo * kH * kW // 32768)))
+    cdef const real_t *g0 = &g[0, 0, 0, 0]
+    cdef real_t *o0 = &out[0, 0, 0, 0]
+    cdef int cip = count_include_pad
+    cdef int64_t p
+    for p in prange(planes, nogil=True, num_threads=nt, schedule="static"):
+        avg_pool_backward_plane(g0 + p * Ho * Wo, Ho, Wo, o0 + p * H * W, H, W, kH, kW, sH, sW, pH, pW, cip,
+                                divisor_override)
+
+
+cdef object _scatter(const real_t[:, :, :, :] v, const int64_t[:, :, :, :] indices, real_t[:, :, :, ::1] out,
+                     object num_threads, int accumulate):
     cdef Py_ssize_t N = v.shape[0], C = v.shape[1], h = v.shape[2], w = v.shape[3]
     cdef int64_t planes = N * C
     if planes == 0 or h == 0 or w == 0:
@@ -186,7 +217,7 @@ def max_unpool2d(const real_t[:, :, :, :] v, const int64_t[:, :, :, :] indices,
         n = p // C
         ch = p % C
         bad[p] = unpool_plane(v0 + n * vsN + ch * vsC, vs0, vs1, ix0 + n * isN + ch * isC,
-                              is0, is1, h, w, o0 + p * size, size)
+                              is0, is1, h, w, o0 + p * size, size, accumulate)
     for p in range(planes):
         if bad[p] >= 0:
             return p * h * w + bad[p]

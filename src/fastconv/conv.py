@@ -222,3 +222,132 @@ def explain(
         fn="explain",
     )
     return _plan.conv2d(a, algorithm, num_threads)
+
+
+def conv_transpose2d(
+    input: Any,
+    weight: Any,
+    bias: Any = None,
+    stride: IntPair = 1,
+    padding: IntPair = 0,
+    output_padding: IntPair = 0,
+    groups: int = 1,
+    dilation: IntPair = 1,
+    *,
+    out: Optional[np.ndarray] = None,
+    num_threads: Optional[int] = None,
+) -> Any:
+    """2-D transposed convolution with PyTorch's semantics (``F.conv_transpose2d``).
+
+    The adjoint of :func:`conv2d`: each input pixel scatters ``weight``, scaled by its
+    value, into the output at ``stride`` spacing; equivalently the gradient of a conv2d
+    with respect to its input.  ``padding`` crops that many rows and columns from each
+    side of the full result and ``output_padding`` adds rows and columns at the bottom and
+    right (receiving only the bias), to pick one of the input sizes a strided conv2d maps
+    to the same output size.
+
+    Parameters
+    ----------
+    input : ndarray of shape (N, C_in, H, W) or (C_in, H, W)
+    weight : ndarray of shape (C_in, C_out // groups, kH, kW)
+        PyTorch's layout for transposed convolutions (in and out swapped against conv2d).
+    bias : ndarray of shape (C_out,), optional
+    stride, padding, output_padding, dilation : int or (int, int)
+        ``stride`` and ``dilation`` >= 1, ``padding`` and ``output_padding`` >= 0, and
+        ``output_padding`` smaller than the stride or the dilation of its axis.
+    groups : int, default 1
+        Must divide C_in; each group maps C_in / groups channels to C_out / groups.
+    out : ndarray, optional
+        Destination of the result's exact shape and dtype.
+    num_threads : int, optional
+        Threads for this call.
+
+    Returns
+    -------
+    ndarray of shape (N, C_out, H_out, W_out) or (C_out, H_out, W_out)
+        ``H_out = (H - 1) * stride - 2 * padding + dilation * (kH - 1) + output_padding + 1``;
+        float32 or float64.  It runs as one :func:`conv2d` per phase of the stride (see
+        :mod:`fastconv.grad`), so the work equals a conv2d's with the same weight.
+
+    Raises
+    ------
+    ValueError
+        Bad shapes, channel/group mismatch, an output_padding not below the stride or the
+        dilation, an empty output, a wrong ``out``.
+    TypeError
+        Complex or non-numeric arrays, CuPy arrays, non-int parameters.
+
+    Examples
+    --------
+    >>> import numpy as np, fastconv
+    >>> x = np.ones((1, 2, 2), dtype=np.float32)
+    >>> fastconv.conv_transpose2d(x, np.ones((1, 1, 2, 2), dtype=np.float32), stride=1)[0]
+    array([[1., 2., 1.],
+           [2., 4., 2.],
+           [1., 2., 1.]], dtype=float32)
+    """
+    from fastconv import grad
+
+    fn = "conv_transpose2d"
+    if _args.array_kind(fn, input=input, weight=weight, bias=bias) == "cupy":
+        raise TypeError(f"{fn}: CuPy arrays are not supported yet; pass NumPy arrays")
+    input = _args.to_numpy(input, "input", fn)
+    weight = _args.to_numpy(weight, "weight", fn)
+    if bias is not None:
+        bias = _args.to_numpy(bias, "bias", fn)
+    dtype = _args.result_dtype(fn, input=input, weight=weight, bias=bias)
+    if input.ndim not in (3, 4):
+        raise ValueError(f"{fn}: input must be 3-D (C_in, H, W) or 4-D (N, C_in, H, W), got shape {input.shape}")
+    if weight.ndim != 4:
+        raise ValueError(f"{fn}: weight must be 4-D (C_in, C_out/groups, kH, kW), got shape {weight.shape}")
+    batched = input.ndim == 4
+    x = input if batched else input[None]
+    N, C, H, W = x.shape
+    Cw, og, kH, kW = weight.shape
+    g = _args.check_int(groups, "groups", fn, 1)
+    if H < 1 or W < 1:
+        raise ValueError(f"{fn}: input shape {input.shape} has an empty spatial dimension")
+    if Cw != C:
+        raise ValueError(f"{fn}: weight.shape[0]={Cw} must equal in_channels={C} (input shape {input.shape})")
+    if C % g:
+        raise ValueError(f"{fn}: groups={g} must divide in_channels={C}")
+    if og < 1 or kH < 1 or kW < 1:
+        raise ValueError(f"{fn}: weight shape {weight.shape} has an empty dimension")
+    s = _args.as_pair(stride, "stride", fn, 1)
+    d = _args.as_pair(dilation, "dilation", fn, 1)
+    p = _args.as_pair(padding, "padding", fn, 0)
+    op = _args.as_pair(output_padding, "output_padding", fn, 0)
+    for i, axis in enumerate("hw"):
+        if op[i] >= max(s[i], d[i]):
+            raise ValueError(
+                f"{fn}: output_padding={op} must be smaller than the stride {s[i]} or the dilation "
+                f"{d[i]} along {axis}"
+            )
+    full = ((H - 1) * s[0] + d[0] * (kH - 1) + 1, (W - 1) * s[1] + d[1] * (kW - 1) + 1)
+    Ho = full[0] - 2 * p[0] + op[0]
+    Wo = full[1] - 2 * p[1] + op[1]
+    if Ho < 1 or Wo < 1:
+        raise ValueError(f"{fn}: padding={p} leaves an empty output ({Ho}, {Wo}) for input size ({H}, {W})")
+    Cout = og * g
+    _args.check_bias(bias, Cout, fn)
+    out_shape = (N, Cout, Ho, Wo)
+    _args.check_result_size(out_shape, 8, fn, "the configuration is too large")
+    shape = out_shape if batched else out_shape[1:]
+    buf, user_out = _args.result_buffer(out, shape, out_shape, dtype, fn, (input, weight, bias))
+    buf[...] = 0
+    if buf.size and C:
+        xk = _args.kernel_ready(x, dtype)
+        wk = _args.kernel_ready(weight, dtype)
+        # the transposed convolution of x is conv2d's input gradient for a conv2d whose
+        # weight is `weight` (C_in "outputs", C_out / groups "inputs"): rows p.. of the
+        # full result land in the output, the output_padding rows past it stay zero
+        Hp, Wp = Ho + p[0], Wo + p[1]
+        if p == (0, 0):
+            grad._transpose_into(xk, wk, s, d, g, buf, num_threads)
+        else:
+            tmp = np.zeros((N, Cout, Hp, Wp), dtype=dtype)
+            grad._transpose_into(xk, wk, s, d, g, tmp, num_threads)
+            buf[...] = tmp[:, :, p[0] :, p[1] :]
+    if bias is not None:
+        buf += np.asarray(bias, dtype=dtype)[:, None, None]
+    return _args.finish(buf, user_out, shape)

@@ -281,18 +281,53 @@ static void fc_avg_pool_rows(const FC_T *x, const fc_pool_geom *g, int64_t oh0, 
     }
 }
 
-/* Scatter for max_unpool2d: out[idx[i]] = v[i] for the n entries of one plane (strided
+/* Scatter for max_unpool2d (accumulate 0: out[idx[i]] = v[i]) and for the max-pool input
+ * gradient (accumulate 1: out[idx[i]] += v[i], so that windows sharing a maximum add up, in
+ * row-major output order as PyTorch's CPU kernel), for the n entries of one plane (strided
  * input, contiguous out of `size` elements).  Returns -1 when every index was inside
  * [0, size), else the position i of the first index outside it (nothing written from then). */
 static int64_t fc_unpool_plane(const FC_T *v, int64_t vs0, int64_t vs1, const int64_t *idx, int64_t is0, int64_t is1,
-                               int64_t h, int64_t w, FC_T *out, int64_t size) {
+                               int64_t h, int64_t w, FC_T *out, int64_t size, int accumulate) {
     for (int64_t i = 0; i < h; ++i)
         for (int64_t j = 0; j < w; ++j) {
             const int64_t k = idx[i * is0 + j * is1];
             if (k < 0 || k >= size) return i * w + j;
-            out[k] = v[i * vs0 + j * vs1];
+            if (accumulate)
+                out[k] += v[i * vs0 + j * vs1];
+            else
+                out[k] = v[i * vs0 + j * vs1];
         }
     return -1;
+}
+
+/* Input gradient of average pooling for one plane: every output window adds its gradient
+ * over its divisor to each input element it covers (g: Ho x Wo contiguous, gx: H x W
+ * contiguous, accumulated).  The window bounds and divisor are fc_avg_pool_rows's, i.e.
+ * PyTorch's: the window clipped to the padded extent for count_include_pad, else to the
+ * input; divisor_override != 0 replaces it. */
+static void fc_avg_pool_backward_plane(const FC_T *g, int64_t Ho, int64_t Wo, FC_T *gx, int64_t H, int64_t W,
+                                       int64_t kH, int64_t kW, int64_t sH, int64_t sW, int64_t pH, int64_t pW,
+                                       int count_include_pad, int64_t divisor_override) {
+    for (int64_t oh = 0; oh < Ho; ++oh) {
+        const int64_t h0 = oh * sH - pH;
+        const int64_t hend = h0 + kH < H + pH ? h0 + kH : H + pH;
+        const int64_t hs = h0 < 0 ? 0 : h0, he = hend > H ? H : hend;
+        for (int64_t ow = 0; ow < Wo; ++ow) {
+            const int64_t w0 = ow * sW - pW;
+            const int64_t wend = w0 + kW < W + pW ? w0 + kW : W + pW;
+            const int64_t ws = w0 < 0 ? 0 : w0, we = wend > W ? W : wend;
+            int64_t div;
+            if (divisor_override != 0)
+                div = divisor_override;
+            else if (count_include_pad)
+                div = (hend - h0) * (wend - w0);
+            else
+                div = (he - hs) * (we - ws);
+            const FC_T delta = g[oh * Wo + ow] / (FC_T)div;
+            for (int64_t h = hs; h < he; ++h)
+                for (int64_t w = ws; w < we; ++w) gx[h * W + w] += delta;
+        }
+    }
 }
 
 #endif /* FASTCONV_POOL_ROWS_H */

@@ -1,0 +1,534 @@
+"""Gradients of convolution and pooling, mirroring ``torch.nn.grad``.
+
+Each function returns what ``torch.autograd`` computes for the same forward call:
+
+- :func:`conv2d_input`, :func:`conv2d_weight`, :func:`conv2d_bias`: the gradients of
+  :func:`fastconv.conv2d` with respect to its input, weight and bias, for every argument
+  form conv2d accepts (``padding="same"`` at any stride, asymmetric padding, every
+  ``padding_mode``: the gradient reaching a padded pixel is added to the source pixel the
+  padding copied, as autograd through ``numpy.pad``/``F.pad`` does);
+- :func:`max_pool2d_input` and :func:`avg_pool2d_input`: the gradients of the pooling
+  functions with respect to their input (overlapping windows accumulate).
+
+How they run.  The input gradient is a transposed convolution.  It is computed by the
+forward engine (:func:`fastconv.conv2d`), one call per phase of the stride: the input rows
+``a`` with ``a % stride == r`` receive contributions only from the kernel taps ``p`` with
+``p * dilation % stride == r``, which form a correlation of ``grad_output`` with that
+sub-kernel, flipped, at dilation ``dilation / gcd(dilation, stride)``.  Every multiply-add
+it runs is one of the transposed convolution's, so the work equals the forward pass's.
+Zero padding of ``grad_output`` multiplies weights by zero, which is not what the exact
+sum does for a weight of +-inf or NaN: such weights run a tap-by-tap exact loop instead.
+The weight gradient is a reduction over batch and output pixels: blocks of at most
+:data:`WEIGHT_BLOCK_BYTES` of input windows are unfolded and reduced with NumPy's
+matrix product (BLAS), so no im2col-sized temporary is ever made.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from fastconv import _args, _pool
+from fastconv._args import IntPair
+
+__all__ = ["avg_pool2d_input", "conv2d_bias", "conv2d_input", "conv2d_weight", "max_pool2d_input"]
+
+#: Largest block of unfolded input windows (bytes) that :func:`conv2d_weight` makes at once.
+WEIGHT_BLOCK_BYTES = 32 * 2**20
+
+_MODE_NAMES = {code: name for name, (code, _) in _args.PADDING_MODES.items()}
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _shape_arg(shape: Any, name: str, fn: str) -> Tuple[int, ...]:
+    """A shape given as a sequence of non-negative ints."""
+    if isinstance(shape, (str, bytes)) or not hasattr(shape, "__iter__"):
+        raise TypeError(f"{fn}: {name} must be a tuple of ints, got {shape!r}")
+    return tuple(_args.check_int(v, name, fn, 0) for v in shape)
+
+
+def _numpy_arrays(fn: str, **arrays: Any) -> List[np.ndarray]:
+    kind = _args.array_kind(fn, **arrays)
+    if kind == "cupy":
+        raise TypeError(f"{fn}: CuPy arrays are not supported by the gradient functions yet; pass NumPy arrays")
+    return [_args.to_numpy(a, name, fn) for name, a in arrays.items()]
+
+
+def _check_grad_shape(grad_output: np.ndarray, expected: Tuple[int, ...], what: str, fn: str) -> None:
+    if tuple(grad_output.shape) != tuple(expected):
+        raise ValueError(f"{fn}: grad_output has shape {tuple(grad_output.shape)}, but {what} gives {tuple(expected)}")
+
+
+# --------------------------------------------------------------------------- convolution
+
+
+def conv2d_input(
+    input_shape: Sequence[int],
+    weight: Any,
+    grad_output: Any,
+    stride: IntPair = 1,
+    padding: Any = 0,
+    dilation: IntPair = 1,
+    groups: int = 1,
+    padding_mode: str = "zeros",
+) -> np.ndarray:
+    """Gradient of :func:`fastconv.conv2d` with respect to its input.
+
+    Parameters
+    ----------
+    input_shape : tuple of int
+        ``(N, C_in, H, W)`` or ``(C_in, H, W)``: the shape of the forward call's input.
+    weight : ndarray of shape (C_out, C_in // groups, kH, kW)
+    grad_output : ndarray
+        Gradient of the loss with respect to the forward result; exactly the shape
+        ``conv2d`` gives for these arguments.
+    stride, padding, dilation, groups, padding_mode
+        As for :func:`fastconv.conv2d` (every padding form and mode).
+
+    Returns
+    -------
+    ndarray of shape ``input_shape``
+        float32 or float64 (``np.result_type(weight, grad_output, np.float32)``).
+
+    Raises
+    ------
+    ValueError
+        A configuration conv2d refuses, or ``grad_output`` of another shape than the
+        forward result.
+    TypeError
+        Non-numeric or complex arrays, CuPy arrays.
+
+    Examples
+    --------
+    >>> import numpy as np, fastconv.grad
+    >>> w = np.ones((1, 1, 2, 2))
+    >>> fastconv.grad.conv2d_input((1, 1, 3, 3), w, np.ones((1, 1, 2, 2)))[0, 0]
+    array([[1., 2., 1.],
+           [2., 4., 2.],
+           [1., 2., 1.]])
+    """
+    fn = "conv2d_input"
+    in_shape = _shape_arg(input_shape, "input_shape", fn)
+    weight, grad_output = _numpy_arrays(fn, weight=weight, grad_output=grad_output)
+    dtype = _args.result_dtype(fn, weight=weight, grad_output=grad_output)
+    mode = _args.padding_mode_code(padding_mode, fn)
+    batched, out_shape, s, d, pads, g = _args.conv2d_geometry(
+        in_shape, weight.shape, stride, padding, dilation, groups, fn
+    )
+    _check_grad_shape(grad_output, out_shape if batched else out_shape[1:], f"conv2d of input_shape {in_shape}", fn)
+    N, C, H, W = in_shape if batched else (1,) + in_shape
+    w = _args.kernel_ready(weight, dtype)
+    go = _args.kernel_ready(grad_output if batched else grad_output[None], dtype)
+    t, b, l, r = pads
+    gx = np.zeros((N, C, H + t + b, W + l + r), dtype=dtype)
+    if gx.size and go.size:
+        _transpose_into(go, w, s, d, g, gx, None)
+    res = _fold_padding(gx, (H, W), pads, _MODE_NAMES[mode])
+    return res if batched else res[0]
+
+
+def conv2d_weight(
+    input: Any,
+    weight_shape: Sequence[int],
+    grad_output: Any,
+    stride: IntPair = 1,
+    padding: Any = 0,
+    dilation: IntPair = 1,
+    groups: int = 1,
+    padding_mode: str = "zeros",
+) -> np.ndarray:
+    """Gradient of :func:`fastconv.conv2d` with respect to its weight.
+
+    Parameters
+    ----------
+    input : ndarray of shape (N, C_in, H, W) or (C_in, H, W)
+        The forward call's input.
+    weight_shape : tuple of int
+        ``(C_out, C_in // groups, kH, kW)``.
+    grad_output : ndarray
+        Gradient with respect to the forward result, of exactly its shape.
+    stride, padding, dilation, groups, padding_mode
+        As for :func:`fastconv.conv2d`.
+
+    Returns
+    -------
+    ndarray of shape ``weight_shape``
+        float32 or float64 (``np.result_type(input, grad_output, np.float32)``).  The sums
+        over batch and output pixels run in NumPy's matrix product (BLAS), in blocks of at
+        most :data:`WEIGHT_BLOCK_BYTES` of unfolded input.
+
+    Raises
+    ------
+    ValueError
+        A configuration conv2d refuses, or ``grad_output`` of another shape than the
+        forward result.
+    TypeError
+        Non-numeric or complex arrays, CuPy arrays.
+
+    Examples
+    --------
+    >>> import numpy as np, fastconv.grad
+    >>> x = np.arange(9.0).reshape(1, 1, 3, 3)
+    >>> fastconv.grad.conv2d_weight(x, (1, 1, 2, 2), np.ones((1, 1, 2, 2)))[0, 0]
+    array([[ 8., 12.],
+           [20., 24.]])
+    """
+    fn = "conv2d_weight"
+    w_shape = _shape_arg(weight_shape, "weight_shape", fn)
+    input, grad_output = _numpy_arrays(fn, input=input, grad_output=grad_output)
+    dtype = _args.result_dtype(fn, input=input, grad_output=grad_output)
+    mode = _args.padding_mode_code(padding_mode, fn)
+    batched, out_shape, s, d, pads, g = _args.conv2d_geometry(
+        input.shape, w_shape, stride, padding, dilation, groups, fn
+    )
+    _check_grad_shape(grad_output, out_shape if batched else out_shape[1:], f"conv2d of input {input.shape}", fn)
+    x = input if batched else input[None]
+    go = grad_output if batched else grad_output[None]
+    return _weight_grad(x, go, w_shape, s, d, pads, _MODE_NAMES[mode], g, dtype)
+
+
+def conv2d_bias(grad_output: Any) -> np.ndarray:
+    """Gradient of :func:`fastconv.conv2d` with respect to its bias.
+
+    Parameters
+    ----------
+    grad_output : ndarray of shape (N, C_out, H_out, W_out) or (C_out, H_out, W_out)
+
+    Returns
+    -------
+    ndarray of shape (C_out,)
+        The sum of ``grad_output`` over batch and pixels (float32 or float64; NumPy's
+        pairwise summation).
+
+    Examples
+    --------
+    >>> import numpy as np, fastconv.grad
+    >>> fastconv.grad.conv2d_bias(np.ones((2, 3, 4, 5)))
+    array([40., 40., 40.])
+    """
+    fn = "conv2d_bias"
+    (go,) = _numpy_arrays(fn, grad_output=grad_output)
+    dtype = _args.result_dtype(fn, grad_output=go)
+    if go.ndim not in (3, 4):
+        raise ValueError(f"{fn}: grad_output must be 3-D (C_out, H, W) or 4-D (N, C_out, H, W), got shape {go.shape}")
+    axes = (0, 2, 3) if go.ndim == 4 else (1, 2)
+    return np.asarray(go.sum(axis=axes, dtype=dtype), dtype=dtype)
+
+
+def _phase_taps(k: int, d: int, s: int, r: int) -> List[int]:
+    """Kernel taps p whose offset p * d falls in phase r of the stride s."""
+    return [p for p in range(k) if (p * d) % s == r]
+
+
+def _transpose_into(
+    go: np.ndarray,
+    w: np.ndarray,
+    s: Tuple[int, int],
+    d: Tuple[int, int],
+    groups: int,
+    gx: np.ndarray,
+    num_threads: Optional[int],
+) -> None:
+    """Add the transposed convolution of ``go`` (N, C_out, Ho, Wo) with the conv2d weight
+    ``w`` (C_out, C_in / groups, kH, kW) into ``gx`` (N, C_in, Hp, Wp): the adjoint of the
+    unpadded ("valid") conv2d, for rows and columns below Hp and Wp.
+
+    Phase r of the rows (a = s * A + r) takes the taps p of :func:`_phase_taps`, whose
+    offsets are p * d = s * P + r with P = P0 + m * d' (m = 0 .. M-1, d' = d / gcd(d, s));
+    then ``gx[s * A + r] = sum_m go[A - P0 - m d'] w[p_m]``, a correlation with the flipped
+    sub-kernel, padded by P0 + (M - 1) d' above."""
+    from fastconv.conv import conv2d
+
+    N, Cout, Ho, Wo = go.shape
+    _, Cg, kH, kW = w.shape
+    og = Cout // groups
+    Hp, Wp = gx.shape[2], gx.shape[3]
+    if not np.isfinite(w).all():
+        _transpose_exact(go, w, s, d, groups, gx)
+        return
+    # per group: (C_in/groups, C_out/groups) blocks, as the conv2d weight of grad_output
+    wt = w.reshape(groups, og, Cg, kH, kW).transpose(0, 2, 1, 3, 4)
+    for rh in range(s[0]):
+        th = _phase_taps(kH, d[0], s[0], rh)
+        if not th:
+            continue
+        for rw in range(s[1]):
+            tw = _phase_taps(kW, d[1], s[1], rw)
+            if not tw:
+                continue
+            sub = wt[:, :, :, th][:, :, :, :, tw][:, :, :, ::-1, ::-1]
+            sub = np.ascontiguousarray(sub).reshape(groups * Cg, og, len(th), len(tw))
+            pad, dil, n_out = [], [], []
+            for taps, dd, ss, r, n_in, n_go in ((th, d[0], s[0], rh, Hp, Ho), (tw, d[1], s[1], rw, Wp, Wo)):
+                step = dd // math.gcd(dd, ss)
+                p0 = (taps[0] * dd - r) // ss
+                last = (taps[-1] * dd - r) // ss
+                n = min((n_in - r + ss - 1) // ss, n_go + last)
+                # below zero when gx stops before the last rows go reaches: cropped below
+                pad.append((last, max(n - n_go - p0, 0)))
+                dil.append(step)
+                n_out.append(n)
+            if n_out[0] <= 0 or n_out[1] <= 0:
+                continue
+            res = conv2d(go, sub, None, 1, tuple(pad), tuple(dil), groups, num_threads=num_threads)
+            gx[:, :, rh::s[0], rw::s[1]][:, :, : n_out[0], : n_out[1]] += res[:, :, : n_out[0], : n_out[1]]
+
+
+def _transpose_exact(
+    go: np.ndarray, w: np.ndarray, s: Tuple[int, int], d: Tuple[int, int], groups: int, gx: np.ndarray
+) -> None:
+    """:func:`_transpose_into` tap by tap, summing only the products that exist (weights
+    holding +-inf or NaN: zero padding would add 0 * inf = NaN where the exact sum has no
+    term)."""
+    N, Cout, Ho, Wo = go.shape
+    _, Cg, kH, kW = w.shape
+    og = Cout // groups
+    Hp, Wp = gx.shape[2], gx.shape[3]
+    for g in range(groups):
+        gg = go[:, g * og : (g + 1) * og]
+        for p in range(kH):
+            for q in range(kW):
+                r0, c0 = p * d[0], q * d[1]
+                nh = min(Ho, (Hp - r0 + s[0] - 1) // s[0])
+                nw = min(Wo, (Wp - c0 + s[1] - 1) // s[1])
+                if nh <= 0 or nw <= 0:
+                    continue
+                contrib = np.einsum("nohw,oc->nchw", gg[:, :, :nh, :nw], w[g * og : (g + 1) * og, :, p, q])
+                gx[:, g * Cg : (g + 1) * Cg, r0 : r0 + s[0] * (nh - 1) + 1 : s[0], c0 : c0 + s[1] * (nw - 1) + 1 : s[1]] += (
+                    contrib
+                )
+
+
+def _fold_padding(gx: np.ndarray, hw: Tuple[int, int], pads: Tuple[int, int, int, int], mode: str) -> np.ndarray:
+    """Gradient of the padded image (N, C, Hp, Wp) -> gradient of the image (N, C, H, W): the
+    adjoint of numpy.pad, adding each padded pixel's gradient to the pixel it copies
+    (nothing for zeros)."""
+    H, W = hw
+    t, _, l, _ = pads
+    if mode == "zeros":
+        return np.ascontiguousarray(gx[:, :, t : t + H, l : l + W])
+    rows = _fold_axis(gx, 2, H, t, mode)
+    return np.ascontiguousarray(_fold_axis(rows, 3, W, l, mode))
+
+
+def _fold_axis(a: np.ndarray, axis: int, n: int, before: int, mode: str) -> np.ndarray:
+    size = a.shape[axis]
+    res = np.array(np.take(a, np.arange(before, before + n), axis=axis))
+    if size == n:
+        return res
+    src = _args.pad_index(np.arange(size) - before, n, mode)
+    sel = [slice(None)] * a.ndim
+    dst = [slice(None)] * a.ndim
+    for i in list(range(before)) + list(range(before + n, size)):
+        sel[axis] = i
+        dst[axis] = int(src[i])
+        res[tuple(dst)] += a[tuple(sel)]
+    return res
+
+
+def _weight_grad(
+    x: np.ndarray,
+    go: np.ndarray,
+    w_shape: Tuple[int, ...],
+    s: Tuple[int, int],
+    d: Tuple[int, int],
+    pads: Tuple[int, int, int, int],
+    mode: str,
+    groups: int,
+    dtype: np.dtype,
+) -> np.ndarray:
+    """sum over n, i, j of go[n, o, i, j] * xpad[n, c, i s + p d, j s + q d], unfolding blocks
+    of (images, output rows) of at most WEIGHT_BLOCK_BYTES and reducing them with matmul."""
+    Cout, Cg, kH, kW = w_shape
+    N, C, H, W = x.shape
+    _, _, Ho, Wo = go.shape
+    og = Cout // groups
+    gw = np.zeros((groups, og, Cg * kH * kW), dtype=dtype)
+    if N == 0 or Cg == 0:
+        return gw.reshape(w_shape)
+    x = _args.kernel_ready(x, dtype)
+    go = _args.kernel_ready(go, dtype)
+    isz = dtype.itemsize
+    per_row = Cg * kH * kW * Wo * isz  # unfolded bytes of one output row of one image and group
+    rows = max(1, min(Ho, WEIGHT_BLOCK_BYTES // max(per_row, 1)))
+    imgs = max(1, min(N, WEIGHT_BLOCK_BYTES // max(per_row * Ho, 1))) if rows == Ho else 1
+    for n0 in range(0, N, imgs):
+        n1 = min(N, n0 + imgs)
+        for i0 in range(0, Ho, rows):
+            i1 = min(Ho, i0 + rows)
+            # the padded input rows this block of output rows reads
+            r0 = i0 * s[0]
+            r1 = (i1 - 1) * s[0] + d[0] * (kH - 1) + 1
+            xp = _padded_rows(x[n0:n1], pads, mode, r0, r1)
+            ni, nr = n1 - n0, i1 - i0
+            for g in range(groups):
+                xg = xp[:, g * Cg : (g + 1) * Cg]
+                sN, sC, sH, sW = (st // isz for st in xg.strides)
+                win = np.lib.stride_tricks.as_strided(
+                    xg,
+                    shape=(Cg, kH, kW, ni, nr, Wo),
+                    strides=tuple(v * isz for v in (sC, d[0] * sH, d[1] * sW, sN, s[0] * sH, s[1] * sW)),
+                    writeable=False,
+                )
+                cols = win.reshape(Cg * kH * kW, ni * nr * Wo)
+                gm = go[n0:n1, g * og : (g + 1) * og, i0:i1].transpose(1, 0, 2, 3).reshape(og, ni * nr * Wo)
+                gw[g] += gm @ cols.T
+    return gw.reshape(w_shape)
+
+
+def _padded_rows(x: np.ndarray, pads: Tuple[int, int, int, int], mode: str, r0: int, r1: int) -> np.ndarray:
+    """Rows [r0, r1) of numpy.pad(x, pads, mode), shape (N, C, r1 - r0, W + l + r), made from
+    the rows of x they copy (a block, never the whole padded image; a view when no padding
+    is involved)."""
+    t, _, l, r = pads
+    H = x.shape[2]
+    idx = _args.pad_index(np.arange(r0, r1) - t, H, mode)
+    if idx[0] >= 0 and np.array_equal(idx, idx[0] + np.arange(len(idx))):
+        rows = x[:, :, idx[0] : idx[0] + len(idx)]
+    elif mode == "zeros":
+        inside = idx >= 0
+        rows = np.zeros(x.shape[:2] + (len(idx), x.shape[3]), dtype=x.dtype)
+        rows[:, :, inside] = x[:, :, idx[inside]]
+    else:
+        rows = x[:, :, idx]
+    if l or r:
+        rows = np.pad(rows, ((0, 0), (0, 0), (0, 0), (l, r)), mode=_args.PADDING_MODES[mode][1])
+    return rows
+
+
+# --------------------------------------------------------------------------- pooling
+
+
+def max_pool2d_input(grad_output: Any, indices: Any, input_shape: Sequence[int]) -> np.ndarray:
+    """Gradient of :func:`fastconv.max_pool2d` with respect to its input.
+
+    Each ``grad_output`` element is added to the input element its window's maximum came
+    from; windows that share a maximum (overlapping windows) accumulate.
+
+    Parameters
+    ----------
+    grad_output : ndarray of shape (N, C, H_out, W_out) or (C, H_out, W_out)
+    indices : integer ndarray of the same shape
+        From ``max_pool2d(..., return_indices=True)``: flat indices ``h * W + w``.
+    input_shape : tuple of int
+        ``(N, C, H, W)`` or ``(C, H, W)``, the pooled input's shape.
+
+    Returns
+    -------
+    ndarray of shape ``input_shape``, float32 or float64
+
+    Raises
+    ------
+    ValueError
+        ``indices`` of another shape than ``grad_output``, an index outside the ``H * W``
+        input plane, or an ``input_shape`` whose batch and channels differ from
+        ``grad_output``'s.
+    TypeError
+        Non-integer indices, non-numeric or CuPy arrays.
+
+    Examples
+    --------
+    >>> import numpy as np, fastconv, fastconv.grad
+    >>> x = np.array([[[1.0, 5.0, 2.0], [0.0, 3.0, 4.0]]])
+    >>> y, i = fastconv.max_pool2d(x, 2, stride=1, return_indices=True)
+    >>> fastconv.grad.max_pool2d_input(np.ones_like(y), i, x.shape)
+    array([[[0., 2., 0.],
+            [0., 0., 0.]]])
+    """
+    fn = "max_pool2d_input"
+    in_shape = _shape_arg(input_shape, "input_shape", fn)
+    go, idx = _numpy_arrays(fn, grad_output=grad_output, indices=indices)
+    dtype = _args.result_dtype(fn, grad_output=go)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"{fn}: indices must be an integer array, got dtype {idx.dtype}")
+    if go.ndim not in (3, 4):
+        raise ValueError(f"{fn}: grad_output must be 3-D (C, H, W) or 4-D (N, C, H, W), got shape {go.shape}")
+    if tuple(idx.shape) != tuple(go.shape):
+        raise ValueError(f"{fn}: indices shape {tuple(idx.shape)} must equal grad_output shape {tuple(go.shape)}")
+    if len(in_shape) != go.ndim or in_shape[:-2] != tuple(go.shape[:-2]):
+        raise ValueError(
+            f"{fn}: input_shape {in_shape} must have grad_output's batch and channels {tuple(go.shape[:-2])} "
+            "followed by (H, W)"
+        )
+    H, W = in_shape[-2:]
+    if H < 1 or W < 1:
+        raise ValueError(f"{fn}: input_shape {in_shape} has an empty spatial dimension")
+    batched = go.ndim == 4
+    g4 = _args.kernel_ready(go if batched else go[None], dtype)
+    i4 = _args.kernel_ready(idx if batched else idx[None], np.dtype(np.int64))
+    out = np.zeros((g4.shape[0], g4.shape[1], H, W), dtype=dtype)
+    bad = _pool.max_pool2d_backward(g4, i4, out, None)
+    if bad >= 0:
+        pos = np.unravel_index(bad, g4.shape)
+        pos = pos if batched else pos[1:]
+        raise ValueError(
+            f"{fn}: indices{tuple(int(v) for v in pos)}={int(idx[pos])} is outside the input "
+            f"plane of {H} x {W} = {H * W} elements (indices from another configuration?)"
+        )
+    return out if batched else out[0]
+
+
+def avg_pool2d_input(
+    grad_output: Any,
+    input_shape: Sequence[int],
+    kernel_size: IntPair,
+    stride: Optional[IntPair] = None,
+    padding: IntPair = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: Optional[int] = None,
+) -> np.ndarray:
+    """Gradient of :func:`fastconv.avg_pool2d` with respect to its input.
+
+    Each window adds ``grad_output / divisor`` to every input element it covers, with the
+    forward call's divisor (``count_include_pad``, ``divisor_override``, windows cut by
+    ``ceil_mode``); overlapping windows accumulate.
+
+    Parameters
+    ----------
+    grad_output : ndarray of shape (N, C, H_out, W_out) or (C, H_out, W_out)
+    input_shape : tuple of int
+        ``(N, C, H, W)`` or ``(C, H, W)``.
+    kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
+        As for :func:`fastconv.avg_pool2d`.
+
+    Returns
+    -------
+    ndarray of shape ``input_shape``, float32 or float64
+
+    Raises
+    ------
+    ValueError
+        A configuration avg_pool2d refuses, or ``grad_output`` of another shape than the
+        pooling of ``input_shape`` gives.
+
+    Examples
+    --------
+    >>> import numpy as np, fastconv.grad
+    >>> fastconv.grad.avg_pool2d_input(np.ones((1, 1, 1)), (1, 2, 2), 2)
+    array([[[0.25, 0.25],
+            [0.25, 0.25]]])
+    """
+    fn = "avg_pool2d_input"
+    in_shape = _shape_arg(input_shape, "input_shape", fn)
+    (go,) = _numpy_arrays(fn, grad_output=grad_output)
+    dtype = _args.result_dtype(fn, grad_output=go)
+    batched, out_shape, k, s, p, _ = _args.pool2d_geometry(in_shape, kernel_size, stride, padding, 1, ceil_mode, fn)
+    _check_grad_shape(go, out_shape if batched else out_shape[1:], f"avg_pool2d of input_shape {in_shape}", fn)
+    if not isinstance(count_include_pad, (bool, np.bool_)):
+        raise TypeError(f"{fn}: count_include_pad must be a bool, got {count_include_pad!r}")
+    div = 0
+    if divisor_override is not None:
+        div = _args.check_int(divisor_override, "divisor_override", fn, -_args.MAX_DIM)
+        if div == 0:
+            raise ValueError(f"{fn}: divisor_override=0 must not be zero")
+    g4 = _args.kernel_ready(go if batched else go[None], dtype)
+    N, C, H, W = in_shape if batched else (1,) + in_shape
+    out = np.zeros((N, C, H, W), dtype=dtype)
+    _pool.avg_pool2d_backward(g4, out, k[0], k[1], s[0], s[1], p[0], p[1], bool(count_include_pad), div, None)
+    return out if batched else out[0]
+
