@@ -6,11 +6,11 @@ never imports CuPy or Dask.
 
 from __future__ import annotations
 
+from fastconv import grad, nn, optim
 from fastconv._buffers import buffer_cache_info, set_buffer_cache
 from fastconv._config import show_config
 from fastconv._omp import get_num_threads, openmp_enabled, set_num_threads
 from fastconv._threads import threads
-from fastconv import grad
 from fastconv.conv import conv2d, conv_transpose2d, explain
 from fastconv.pool import avg_pool2d, max_pool2d, max_unpool2d
 from fastconv.shapes import ConvCost, conv2d_cost, conv2d_output_shape, pool2d_output_shape
@@ -33,6 +33,8 @@ __all__ = [
     "grad",
     "max_pool2d",
     "max_unpool2d",
+    "nn",
+    "optim",
     "openmp_enabled",
     "pool2d_output_shape",
     "set_buffer_cache",

@@ -79,7 +79,8 @@ cdef extern from "fastconv/kernels.h" nogil:
         void (*avg_pool_rows)(const float *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1,
                               int count_include_pad, int64_t divisor_override, float *out, float *acc) noexcept nogil
         int64_t (*unpool_plane)(const float *v, int64_t vs0, int64_t vs1, const int64_t *idx,
-                                int64_t is0, int64_t is1, int64_t h, int64_t w, float *out, int64_t size, int accumulate) noexcept nogil
+                                int64_t is0, int64_t is1, int64_t h, int64_t w, float *out, int64_t size,
+                                int accumulate) noexcept nogil
         void (*avg_pool_backward_plane)(const float *g, int64_t Ho, int64_t Wo, float *gx, int64_t H,
                                         int64_t W, int64_t kH, int64_t kW, int64_t sH, int64_t sW, int64_t pH,
                                         int64_t pW, int count_include_pad,

@@ -12,8 +12,8 @@ from cython.parallel cimport parallel, prange
 import numpy as np
 
 from fastconv._kernels cimport (
-    avg_plane, avg_pool_backward_plane, avg_pool_rows, fc_col_ranges, fc_pool_geom, max_plane, max_pool_2x2_rows, max_pool_rows,
-    unpool_plane,
+    avg_plane, avg_pool_backward_plane, avg_pool_rows, fc_col_ranges, fc_pool_geom, max_plane, max_pool_2x2_rows,
+    max_pool_rows, unpool_plane,
 )
 from fastconv._omp cimport resolve_threads
 from fastconv._types cimport real_t
@@ -95,9 +95,9 @@ def max_pool2d(const real_t[:, :, :, :] x, real_t[:, :, :, ::1] out, int64_t[:, 
     cdef bint fast2x2 = (region is None and indices is None and kH == 2 and kW == 2 and sH == 2 and sW == 2
                          and pH == 0 and pW == 0 and dH == 1 and dW == 1 and g.xsW == 1)
     cdef int64_t sN = x.strides[0] // isz, sC = x.strides[1] // isz
-    cdef int nt = resolve_threads(num_threads)
+    cdef int nt = resolve_threads(num_threads, max(1, planes * Ho * Wo * kH * kW // _tuning.POOL_THREAD_TAPS))
     cdef int64_t nb = _bands(planes, Ho, nt)
-    nt = resolve_threads(num_threads, planes * nb)
+    nt = resolve_threads(nt, planes * nb)
     cdef const real_t *x0 = &x[0, 0, 0, 0]
     cdef real_t *o0 = &out[0, 0, 0, 0]
     cdef int64_t *i0 = &indices[0, 0, 0, 0] if indices is not None else NULL
@@ -132,9 +132,9 @@ def avg_pool2d(const real_t[:, :, :, :] x, real_t[:, :, :, ::1] out, Py_ssize_t 
     cdef fc_pool_geom g
     _cols = _setup(&g, x, out, isz, kH, kW, sH, sW, pH, pW, 1, 1, region)  # g points into it
     cdef int64_t sN = x.strides[0] // isz, sC = x.strides[1] // isz
-    cdef int nt = resolve_threads(num_threads)
+    cdef int nt = resolve_threads(num_threads, max(1, planes * Ho * Wo * kH * kW // _tuning.POOL_THREAD_TAPS))
     cdef int64_t nb = _bands(planes, Ho, nt)
-    nt = resolve_threads(num_threads, planes * nb)
+    nt = resolve_threads(nt, planes * nb)
     cdef const real_t *x0 = &x[0, 0, 0, 0]
     cdef real_t *o0 = &out[0, 0, 0, 0]
     cdef int64_t plane = Ho * Wo, item, p, b, oh0, oh1, org = g.o_org
@@ -184,7 +184,8 @@ def avg_pool2d_backward(const real_t[:, :, :, ::1] g, real_t[:, :, :, ::1] out, 
     cdef int64_t Ho = g.shape[2], Wo = g.shape[3], H = out.shape[2], W = out.shape[3]
     if planes == 0 or Ho == 0 or Wo == 0:
         return
-    cdef int nt = resolve_threads(num_threads, max(1, min(planes, planes * Ho * Wo * kH * kW // 32768)))
+    cdef int64_t taps = planes * Ho * Wo * kH * kW
+    cdef int nt = resolve_threads(num_threads, max(1, min(planes, taps // _tuning.POOL_THREAD_TAPS)))
     cdef const real_t *g0 = &g[0, 0, 0, 0]
     cdef real_t *o0 = &out[0, 0, 0, 0]
     cdef int cip = count_include_pad
@@ -206,7 +207,7 @@ cdef object _scatter(const real_t[:, :, :, :] v, const int64_t[:, :, :, :] indic
     cdef int64_t vs0 = v.strides[2] // isz, vs1 = v.strides[3] // isz
     cdef int64_t isN = indices.strides[0] // 8, isC = indices.strides[1] // 8
     cdef int64_t is0 = indices.strides[2] // 8, is1 = indices.strides[3] // 8
-    cdef int nt = resolve_threads(num_threads, planes)
+    cdef int nt = resolve_threads(num_threads, max(1, min(planes, planes * h * w // _tuning.POOL_THREAD_TAPS)))
     cdef const real_t *v0 = &v[0, 0, 0, 0]
     cdef const int64_t *ix0 = &indices[0, 0, 0, 0]
     cdef real_t *o0 = &out[0, 0, 0, 0]

@@ -130,6 +130,11 @@ PARALLEL_MIN_MACS = 500_000
 #: Global pooling (the window is the plane): a thread per this many input elements at most
 #: (global pooling of (64, 512, 7, 7); benchmarks/results/README.md, "Global pooling").
 POOL_PLANE_THREAD_ELEMS = 65536
+#: Windowed pooling, unpooling and the pooling gradients: a thread per this many window taps
+#: (or scattered elements) at most.  Below it a call runs on one thread: the calls of a small
+#: training step take microseconds, and a second OpenMP team, spinning after them, competes
+#: with NumPy's BLAS threads for the cores (LeNet on 8 x 8 digits trained 2.3x slower).
+POOL_THREAD_TAPS = 65536
 
 # ---- CUDA (cuda/) ---------------------------------------------------------------------------
 #: The implicit-GEMM kernel from this many multiply-adds per output (C_in/groups * kH * kW)

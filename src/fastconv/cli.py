@@ -1,8 +1,9 @@
-"""The ``fastconv`` command: ``info`` (the default), ``demo`` and ``bench``."""
+"""The ``fastconv`` command: ``info`` (the default), ``demo``, ``bench`` and ``train``."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from typing import Any, List, Optional
@@ -136,6 +137,56 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 1 if bad else 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    from fastconv import train
+
+    try:
+        train.require("sklearn", "fastconv train")
+        tqdm = None if args.no_progress else train.require("tqdm", "the progress bar of fastconv train").tqdm
+        if args.plot:
+            train.require("matplotlib", "--plot")
+    except train.MissingExtra as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+
+    def bar(epoch: int, n: int) -> Any:
+        assert tqdm is not None
+        return tqdm(range(n), desc=f"epoch {epoch}/{args.epochs}", unit="batch", leave=False, file=sys.stderr)
+
+    t0 = time.perf_counter()
+    model, hist = train.fit(
+        epochs=args.epochs, seed=args.seed, batch=args.batch, lr=args.lr, progress=None if tqdm is None else bar
+    )
+    total = time.perf_counter() - t0
+    print(model)
+    print(f"\n{'epoch':>5} {'train loss':>11} {'held-out loss':>14} {'held-out accuracy':>18} {'seconds':>8}")
+    for e, a, b, c, d in zip(hist.epochs, hist.train_loss, hist.test_loss, hist.test_accuracy, hist.seconds):
+        print(f"{e:>5} {a:>11.4f} {b:>14.4f} {100 * c:>17.2f}% {d:>8.2f}")
+    print(
+        f"\nheld-out accuracy {100 * hist.test_accuracy[-1]:.2f}% after {args.epochs} epochs, "
+        f"{total:.1f} s in all ({sum(hist.seconds) / len(hist.seconds):.2f} s per epoch)"
+    )
+    if args.json:
+        with open(args.json, "w") as fh:
+            config = dict(epochs=args.epochs, seed=args.seed, batch=args.batch, lr=args.lr)
+            json.dump(dict(hist.as_dict(), config=config, total_seconds=total), fh, indent=1)
+        print(f"wrote {args.json}")
+    if args.plot:
+        train.plot(hist, args.plot)
+        print(f"wrote {args.plot}")
+    return 0
+
+
+def _positive_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not v > 0 or v == float("inf"):
+        raise argparse.ArgumentTypeError(f"{v} must be a positive finite number")
+    return v
+
+
 def _positive_int(text: str) -> int:
     try:
         v = int(text)
@@ -210,6 +261,17 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--json", metavar="PATH", type=_writable, help="write machine-readable results")
     b.add_argument("--plot", metavar="PATH", type=_writable, help="write a PNG bar chart (needs matplotlib)")
     b.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
+    t = sub.add_parser(
+        "train",
+        help="train a LeNet-style network on scikit-learn's handwritten digits (needs fastconv[train])",
+    )
+    t.add_argument("--epochs", type=_positive_int, default=30, help="passes over the training set (default 30)")
+    t.add_argument("--seed", type=int, default=0, help="seed of the weights, split and shuffles (default 0)")
+    t.add_argument("--batch", type=_positive_int, default=32, help="images per step (default 32)")
+    t.add_argument("--lr", type=_positive_float, default=2e-3, help="Adam's learning rate (default 0.002)")
+    t.add_argument("--json", metavar="PATH", type=_writable, help="write the per-epoch history as JSON")
+    t.add_argument("--plot", metavar="PATH", type=_writable, help="write loss and accuracy curves as a PNG")
+    t.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     return p
 
 
@@ -217,7 +279,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     command = args.command or "info"
     try:
-        return {"info": cmd_info, "demo": cmd_demo, "bench": cmd_bench}[command](args)
+        return {"info": cmd_info, "demo": cmd_demo, "bench": cmd_bench, "train": cmd_train}[command](args)
     except BrokenPipeError:
         # the reader (e.g. `fastconv bench | head`) went away: stop quietly, and keep Python's
         # final flush of stdout from raising again

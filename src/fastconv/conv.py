@@ -320,8 +320,7 @@ def conv_transpose2d(
     for i, axis in enumerate("hw"):
         if op[i] >= max(s[i], d[i]):
             raise ValueError(
-                f"{fn}: output_padding={op} must be smaller than the stride {s[i]} or the dilation "
-                f"{d[i]} along {axis}"
+                f"{fn}: output_padding={op} must be smaller than the stride {s[i]} or the dilation {d[i]} along {axis}"
             )
     full = ((H - 1) * s[0] + d[0] * (kH - 1) + 1, (W - 1) * s[1] + d[1] * (kW - 1) + 1)
     Ho = full[0] - 2 * p[0] + op[0]

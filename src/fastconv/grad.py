@@ -262,7 +262,9 @@ def _transpose_into(
                 continue
             sub = wt[:, :, :, th][:, :, :, :, tw][:, :, :, ::-1, ::-1]
             sub = np.ascontiguousarray(sub).reshape(groups * Cg, og, len(th), len(tw))
-            pad, dil, n_out = [], [], []
+            pad: List[Tuple[int, int]] = []
+            dil: List[int] = []
+            n_out: List[int] = []
             for taps, dd, ss, r, n_in, n_go in ((th, d[0], s[0], rh, Hp, Ho), (tw, d[1], s[1], rw, Wp, Wo)):
                 step = dd // math.gcd(dd, ss)
                 p0 = (taps[0] * dd - r) // ss
@@ -274,8 +276,8 @@ def _transpose_into(
                 n_out.append(n)
             if n_out[0] <= 0 or n_out[1] <= 0:
                 continue
-            res = conv2d(go, sub, None, 1, tuple(pad), tuple(dil), groups, num_threads=num_threads)
-            gx[:, :, rh::s[0], rw::s[1]][:, :, : n_out[0], : n_out[1]] += res[:, :, : n_out[0], : n_out[1]]
+            res = conv2d(go, sub, None, 1, (pad[0], pad[1]), (dil[0], dil[1]), groups, num_threads=num_threads)
+            gx[:, :, rh :: s[0], rw :: s[1]][:, :, : n_out[0], : n_out[1]] += res[:, :, : n_out[0], : n_out[1]]
 
 
 def _transpose_exact(
@@ -298,9 +300,9 @@ def _transpose_exact(
                 if nh <= 0 or nw <= 0:
                     continue
                 contrib = np.einsum("nohw,oc->nchw", gg[:, :, :nh, :nw], w[g * og : (g + 1) * og, :, p, q])
-                gx[:, g * Cg : (g + 1) * Cg, r0 : r0 + s[0] * (nh - 1) + 1 : s[0], c0 : c0 + s[1] * (nw - 1) + 1 : s[1]] += (
-                    contrib
-                )
+                gx[
+                    :, g * Cg : (g + 1) * Cg, r0 : r0 + s[0] * (nh - 1) + 1 : s[0], c0 : c0 + s[1] * (nw - 1) + 1 : s[1]
+                ] += contrib
 
 
 def _fold_padding(gx: np.ndarray, hw: Tuple[int, int], pads: Tuple[int, int, int, int], mode: str) -> np.ndarray:
@@ -321,8 +323,8 @@ def _fold_axis(a: np.ndarray, axis: int, n: int, before: int, mode: str) -> np.n
     if size == n:
         return res
     src = _args.pad_index(np.arange(size) - before, n, mode)
-    sel = [slice(None)] * a.ndim
-    dst = [slice(None)] * a.ndim
+    sel: List[Any] = [slice(None)] * a.ndim
+    dst: List[Any] = [slice(None)] * a.ndim
     for i in list(range(before)) + list(range(before + n, size)):
         sel[axis] = i
         dst[axis] = int(src[i])
@@ -396,7 +398,7 @@ def _padded_rows(x: np.ndarray, pads: Tuple[int, int, int, int], mode: str, r0: 
     else:
         rows = x[:, :, idx]
     if l or r:
-        rows = np.pad(rows, ((0, 0), (0, 0), (0, 0), (l, r)), mode=_args.PADDING_MODES[mode][1])
+        rows = np.pad(rows, ((0, 0), (0, 0), (0, 0), (l, r)), mode=_args.PADDING_MODES[mode][1])  # type: ignore[call-overload]
     return rows
 
 
@@ -531,4 +533,3 @@ def avg_pool2d_input(
     out = np.zeros((N, C, H, W), dtype=dtype)
     _pool.avg_pool2d_backward(g4, out, k[0], k[1], s[0], s[1], p[0], p[1], bool(count_include_pad), div, None)
     return out if batched else out[0]
-

@@ -10,6 +10,7 @@ from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Seque
 import numpy as np
 
 from fastconv import _args
+from fastconv import grad as _grad
 from fastconv._args import IntPair
 from fastconv.conv import conv2d
 from fastconv.pool import avg_pool2d, max_pool2d, max_unpool2d, unpool_output_size
@@ -19,11 +20,48 @@ Shape = Tuple[int, ...]
 
 
 class Module:
-    """Base class: a callable layer with optional parameters."""
+    """Base class: a callable layer with optional parameters.
+
+    Training: in training mode (the default, :meth:`train`) a call keeps what
+    :meth:`backward` needs; ``backward(grad_output)`` returns the gradient with respect to
+    the call's input and adds the parameters' gradients into :attr:`grads` (they add up
+    over calls until :meth:`zero_grad`, as in PyTorch).  :meth:`eval` stops keeping the
+    forward state (inference: less memory, and max pooling skips its indices).
+    """
+
+    training: bool = True
 
     def parameters(self) -> Dict[str, np.ndarray]:
         """Named parameter arrays (``weight``, ``bias``) of this layer."""
         return {}
+
+    def gradients(self) -> Dict[str, Optional[np.ndarray]]:
+        """The gradient of each parameter (same keys as :meth:`parameters`); None before
+        any :meth:`backward` and after :meth:`zero_grad`."""
+        return {k: self.grads.get(k) for k in self.parameters()}
+
+    def zero_grad(self) -> None:
+        """Forget the accumulated parameter gradients (PyTorch's ``set_to_none=True``)."""
+        self.__dict__["_grads"] = {}
+
+    @property
+    def grads(self) -> Dict[str, np.ndarray]:
+        """Accumulated parameter gradients by name (empty before the first backward)."""
+        return self.__dict__.setdefault("_grads", {})
+
+    def train(self, mode: bool = True) -> "Module":
+        """Training mode (``mode=True``) or evaluation mode; returns self."""
+        self.training = bool(mode)
+        return self
+
+    def eval(self) -> "Module":
+        """Evaluation mode: ``self.train(False)``."""
+        return self.train(False)
+
+    def backward(self, grad_output: Any) -> Any:
+        """Gradient with respect to the last call's input, given the gradient with respect
+        to its output; parameter gradients are added into :attr:`grads`."""
+        raise NotImplementedError(f"{type(self).__name__} has no backward")
 
     def output_shape(self, input_shape: Sequence[int]) -> Shape:
         """Shape of ``self(x)`` for an input of ``input_shape``, without computing it."""
@@ -35,6 +73,34 @@ class Module:
 
     def __call__(self, x: Any) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    # helpers for the layers
+    def _keep(self, **state: Any) -> None:
+        """Remember what backward needs (training mode only)."""
+        self.__dict__["_saved"] = state if self.training else None
+
+    def _saved_state(self) -> Dict[str, Any]:
+        saved = self.__dict__.get("_saved")
+        if saved is None:
+            raise RuntimeError(
+                f"{type(self).__name__}.backward: no forward call to differentiate (call the layer "
+                "in training mode, layer.train(), before backward)"
+            )
+        return saved
+
+    def _add_grad(self, name: str, value: np.ndarray) -> None:
+        grads = self.grads
+        if grads.get(name) is None:
+            grads[name] = value
+        else:
+            grads[name] = grads[name] + value
+
+
+def _grad_like(fn: str, grad_output: Any, shape: Tuple[int, ...]) -> np.ndarray:
+    g = _args.to_numpy(grad_output, "grad_output", fn)
+    if tuple(g.shape) != tuple(shape):
+        raise ValueError(f"{fn}: grad_output has shape {tuple(g.shape)}, the forward result had shape {tuple(shape)}")
+    return g
 
 
 class Conv2d(Module):
@@ -105,9 +171,21 @@ class Conv2d(Module):
         )
 
     def __call__(self, x: Any) -> Any:
-        return conv2d(
-            x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups, self.padding_mode
-        )
+        y = conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups, self.padding_mode)
+        self._keep(x=x, out_shape=y.shape)
+        return y
+
+    def backward(self, grad_output: Any) -> Any:
+        """Input gradient (:func:`fastconv.grad.conv2d_input`); adds the weight and bias
+        gradients into ``grads``."""
+        saved = self._saved_state()
+        x = saved["x"]
+        g = _grad_like("Conv2d.backward", grad_output, saved["out_shape"])
+        args = (self.stride, self.padding, self.dilation, self.groups, self.padding_mode)
+        self._add_grad("weight", _grad.conv2d_weight(x, self.weight.shape, g, *args).astype(self.weight.dtype))
+        if self.bias is not None:
+            self._add_grad("bias", _grad.conv2d_bias(g).astype(self.bias.dtype))
+        return _grad.conv2d_input(x.shape, self.weight, g, *args)
 
     def parameters(self) -> Dict[str, np.ndarray]:
         p = {"weight": self.weight}
@@ -168,9 +246,20 @@ class MaxPool2d(Module):
         self.ceil_mode = ceil_mode
 
     def __call__(self, x: Any) -> Any:
-        return max_pool2d(
-            x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode, self.return_indices
+        keep = self.training and not _args.is_cupy(x)
+        res = max_pool2d(
+            x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode, self.return_indices or keep
         )
+        if keep:
+            self._keep(indices=res[1], in_shape=np.shape(x))
+        else:
+            self._keep()
+        return res if self.return_indices or not keep else res[0]
+
+    def backward(self, grad_output: Any) -> Any:
+        """Input gradient (:func:`fastconv.grad.max_pool2d_input`) of the values' gradient."""
+        saved = self._saved_state()
+        return _grad.max_pool2d_input(grad_output, saved["indices"], saved["in_shape"])
 
     def output_shape(self, input_shape: Sequence[int]) -> Shape:
         return pool2d_output_shape(
@@ -204,8 +293,23 @@ class AvgPool2d(Module):
         self.divisor_override = divisor_override
 
     def __call__(self, x: Any) -> Any:
+        self._keep(in_shape=np.shape(x))
         return avg_pool2d(
             x,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.ceil_mode,
+            self.count_include_pad,
+            self.divisor_override,
+        )
+
+    def backward(self, grad_output: Any) -> Any:
+        """Input gradient (:func:`fastconv.grad.avg_pool2d_input`)."""
+        saved = self._saved_state()
+        return _grad.avg_pool2d_input(
+            grad_output,
+            saved["in_shape"],
             self.kernel_size,
             self.stride,
             self.padding,
@@ -232,7 +336,17 @@ class MaxUnpool2d(Module):
     def __call__(self, x: Any, indices: Any = None, output_size: Optional[Sequence[int]] = None) -> Any:
         if indices is None:
             raise TypeError("MaxUnpool2d: call it as layer(x, indices) with the pooling indices")
-        return max_unpool2d(x, indices, self.kernel_size, self.stride, self.padding, output_size)
+        y = max_unpool2d(x, indices, self.kernel_size, self.stride, self.padding, output_size)
+        self._keep(indices=indices, out_shape=y.shape)
+        return y
+
+    def backward(self, grad_output: Any) -> Any:
+        """Gradient with respect to the unpooled values: ``grad_output`` read at the indices."""
+        saved = self._saved_state()
+        g = _grad_like("MaxUnpool2d.backward", grad_output, saved["out_shape"])
+        idx = np.asarray(saved["indices"], dtype=np.int64)
+        flat = g.reshape(g.shape[:-2] + (-1,))
+        return np.take_along_axis(flat, idx.reshape(idx.shape[:-2] + (-1,)), axis=-1).reshape(idx.shape)
 
     def output_shape(self, input_shape: Sequence[int]) -> Shape:
         k = _args.as_pair(self.kernel_size, "kernel_size", "MaxUnpool2d")
@@ -249,7 +363,16 @@ class ReLU(Module):
     """Element-wise ``max(x, 0)`` (NaN propagates, as in PyTorch)."""
 
     def __call__(self, x: Any) -> Any:
-        return _relu(x)
+        y = _relu(x)
+        self._keep(y=y)
+        return y
+
+    def backward(self, grad_output: Any) -> Any:
+        """``grad_output`` where the result was positive, else 0 (PyTorch's rule: NaN
+        inputs pass no gradient)."""
+        y = self._saved_state()["y"]
+        g = _grad_like("ReLU.backward", grad_output, y.shape)
+        return np.where(y > 0, g, np.zeros((), dtype=g.dtype))
 
     def __repr__(self) -> str:
         return "ReLU()"
@@ -299,6 +422,52 @@ class Sequential(Module):
             text = repr(layer) if isinstance(layer, Module) else _name(layer)
             lines.append(f"  ({i}): " + text.replace("\n", "\n  "))
         return "Sequential(\n" + "\n".join(lines) + "\n)"
+
+    def backward(self, grad_output: Any) -> Any:
+        """Back-propagate through the layers in reverse order; returns the gradient with
+        respect to the chain's input.  Every layer must be a :class:`Module` (a plain
+        callable has no backward: use :class:`ReLU` instead of a function)."""
+        g = grad_output
+        for i in reversed(range(len(self.layers))):
+            layer = self.layers[i]
+            if not isinstance(layer, Module):
+                raise TypeError(
+                    f"Sequential.backward: layer {i} ({_name(layer)}) is a plain callable without a backward; "
+                    "use a fastconv.nn layer"
+                )
+            g = layer.backward(g)
+        return g
+
+    def parameters(self) -> Dict[str, np.ndarray]:
+        """Every layer's parameters by PyTorch's key names (``"0.weight"``, ...): the arrays
+        themselves, which an optimizer updates in place."""
+        return self.state_dict()
+
+    def gradients(self) -> Dict[str, Optional[np.ndarray]]:
+        return {
+            f"{i}.{k}": v
+            for i, layer in enumerate(self.layers)
+            if isinstance(layer, Module)
+            for k, v in layer.gradients().items()
+        }
+
+    def zero_grad(self) -> None:
+        for layer in self.layers:
+            if isinstance(layer, Module):
+                layer.zero_grad()
+
+    def train(self, mode: bool = True) -> "Sequential":
+        self.training = bool(mode)
+        for layer in self.layers:
+            if isinstance(layer, Module):
+                layer.train(mode)
+        return self
+
+    def save_state_dict(self, path: Union[str, "os.PathLike[str]"]) -> None:
+        """Save the parameters to an ``.npz`` under PyTorch's key names, readable by
+        :meth:`load_state_dict` and, through ``torch.from_numpy``, by PyTorch's
+        ``load_state_dict``."""
+        np.savez(path, **self.state_dict())  # type: ignore[arg-type]
 
     def trace(self, x: Any) -> List[Tuple[str, Any]]:
         """Run the chain and return ``(layer name, output)`` after every layer."""
@@ -460,3 +629,325 @@ def _fmt(row: Sequence[str], widths: Sequence[int]) -> str:
 
 def _name(layer: Any) -> str:
     return type(layer).__name__ if isinstance(layer, Module) else getattr(layer, "__name__", type(layer).__name__)
+
+
+def _init_uniform(gen: np.random.Generator, bound: float, shape: Tuple[int, ...], dt: np.dtype) -> np.ndarray:
+    return gen.uniform(-bound, bound, size=shape).astype(dt)
+
+
+def _layer_dtype(dtype: Any, fn: str) -> np.dtype:
+    dt = np.dtype(dtype)
+    if dt not in (np.float32, np.float64):
+        raise TypeError(f"{fn}: dtype={dt} must be float32 or float64")
+    return dt
+
+
+def _generator(rng: Union[np.random.Generator, int, None]) -> np.random.Generator:
+    return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+
+
+class ConvTranspose2d(Module):
+    """Transposed convolution layer, ``torch.nn.ConvTranspose2d``'s arguments and
+    initialisation (see :func:`fastconv.conv_transpose2d`).
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+    kernel_size : int or (int, int)
+    stride, padding, output_padding, groups, dilation
+        As for :func:`fastconv.conv_transpose2d`.
+    bias : bool, default True
+    dtype : numpy dtype, default float32
+    rng : numpy.random.Generator or int, optional
+
+    Attributes
+    ----------
+    weight : ndarray of shape (in_channels, out_channels // groups, kH, kW)
+        Uniform in +-1/sqrt(fan_in) with PyTorch's fan_in for this layout,
+        ``out_channels // groups * kH * kW``.
+    bias : ndarray of shape (out_channels,) or None
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: IntPair,
+        stride: IntPair = 1,
+        padding: IntPair = 0,
+        output_padding: IntPair = 0,
+        groups: int = 1,
+        bias: bool = True,
+        dilation: IntPair = 1,
+        *,
+        dtype: Any = np.float32,
+        rng: Union[np.random.Generator, int, None] = None,
+    ) -> None:
+        fn = "ConvTranspose2d"
+        self.in_channels = _args.check_int(in_channels, "in_channels", fn, 1)
+        self.out_channels = _args.check_int(out_channels, "out_channels", fn, 1)
+        self.kernel_size = _args.as_pair(kernel_size, "kernel_size", fn, 1)
+        self.stride = _args.as_pair(stride, "stride", fn, 1)
+        self.padding = _args.as_pair(padding, "padding", fn, 0)
+        self.output_padding = _args.as_pair(output_padding, "output_padding", fn, 0)
+        self.dilation = _args.as_pair(dilation, "dilation", fn, 1)
+        self.groups = _args.check_int(groups, "groups", fn, 1)
+        if self.in_channels % self.groups or self.out_channels % self.groups:
+            raise ValueError(
+                f"{fn}: groups={self.groups} must divide in_channels={self.in_channels} "
+                f"and out_channels={self.out_channels}"
+            )
+        dt = _layer_dtype(dtype, fn)
+        gen = _generator(rng)
+        kH, kW = self.kernel_size
+        bound = 1.0 / math.sqrt(self.out_channels // self.groups * kH * kW)
+        self.weight: np.ndarray = _init_uniform(
+            gen, bound, (self.in_channels, self.out_channels // self.groups, kH, kW), dt
+        )
+        self.bias: Optional[np.ndarray] = _init_uniform(gen, bound, (self.out_channels,), dt) if bias else None
+
+    def __call__(self, x: Any) -> Any:
+        from fastconv.conv import conv_transpose2d
+
+        y = conv_transpose2d(
+            x, self.weight, self.bias, self.stride, self.padding, self.output_padding, self.groups, self.dilation
+        )
+        self._keep(x=x, out_shape=y.shape)
+        return y
+
+    def backward(self, grad_output: Any) -> Any:
+        """Input gradient (a conv2d of ``grad_output`` with the weight); adds the weight and
+        bias gradients into ``grads``."""
+        saved = self._saved_state()
+        x = np.asarray(saved["x"])
+        g = _grad_like("ConvTranspose2d.backward", grad_output, saved["out_shape"])
+        dt = np.result_type(x, g, self.weight, np.float32)
+        batched = g.ndim == 4
+        g4 = g if batched else g[None]
+        x4 = x if batched else x[None]
+        # the layer is conv2d's input gradient: its own input gradient is that conv2d
+        gx = conv2d(g4, self.weight, None, self.stride, self.padding, self.dilation, self.groups)
+        gx = gx[:, :, : x4.shape[2], : x4.shape[3]]  # output_padding >= stride adds rows conv2d sees
+        p = self.padding
+        gw = _grad._weight_grad(
+            g4, x4, self.weight.shape, self.stride, self.dilation, (p[0], p[0], p[1], p[1]), "zeros", self.groups, dt
+        )
+        self._add_grad("weight", gw.astype(self.weight.dtype))
+        if self.bias is not None:
+            self._add_grad("bias", _grad.conv2d_bias(g).astype(self.bias.dtype))
+        gx = np.ascontiguousarray(gx)
+        return gx if batched else gx[0]
+
+    def parameters(self) -> Dict[str, np.ndarray]:
+        p = {"weight": self.weight}
+        if self.bias is not None:
+            p["bias"] = self.bias
+        return p
+
+    def __repr__(self) -> str:
+        s = f"ConvTranspose2d({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}"
+        s += f", stride={self.stride}"
+        if self.padding != (0, 0):
+            s += f", padding={self.padding}"
+        if self.output_padding != (0, 0):
+            s += f", output_padding={self.output_padding}"
+        if self.dilation != (1, 1):
+            s += f", dilation={self.dilation}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        return s + ")"
+
+
+class Linear(Module):
+    """Fully connected layer ``y = x @ weight.T + bias``, ``torch.nn.Linear``'s arguments
+    and initialisation.
+
+    Parameters
+    ----------
+    in_features, out_features : int
+    bias : bool, default True
+    dtype : numpy dtype, default float32
+    rng : numpy.random.Generator or int, optional
+
+    Attributes
+    ----------
+    weight : ndarray of shape (out_features, in_features)
+        Uniform in +-1/sqrt(in_features) (PyTorch's default).
+    bias : ndarray of shape (out_features,) or None
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        *,
+        dtype: Any = np.float32,
+        rng: Union[np.random.Generator, int, None] = None,
+    ) -> None:
+        fn = "Linear"
+        self.in_features = _args.check_int(in_features, "in_features", fn, 1)
+        self.out_features = _args.check_int(out_features, "out_features", fn, 1)
+        dt = _layer_dtype(dtype, fn)
+        gen = _generator(rng)
+        bound = 1.0 / math.sqrt(self.in_features)
+        self.weight: np.ndarray = _init_uniform(gen, bound, (self.out_features, self.in_features), dt)
+        self.bias: Optional[np.ndarray] = _init_uniform(gen, bound, (self.out_features,), dt) if bias else None
+
+    def __call__(self, x: Any) -> Any:
+        fn = "Linear"
+        x = _args.to_numpy(x, "input", fn)
+        dt = _args.result_dtype(fn, input=x, weight=self.weight)
+        if x.ndim < 1 or x.shape[-1] != self.in_features:
+            raise ValueError(
+                f"{fn}: input's last dimension must be in_features={self.in_features}, got shape {x.shape}"
+            )
+        y = np.matmul(x.astype(dt, copy=False), self.weight.T.astype(dt, copy=False))
+        if self.bias is not None:
+            y += self.bias
+        self._keep(x=x, out_shape=y.shape)
+        return y
+
+    def backward(self, grad_output: Any) -> Any:
+        """Input gradient ``grad_output @ weight``; adds ``grad_output.T @ x`` and the bias
+        gradient into ``grads``."""
+        saved = self._saved_state()
+        x = saved["x"]
+        g = _grad_like("Linear.backward", grad_output, saved["out_shape"])
+        g2 = g.reshape(-1, self.out_features)
+        x2 = x.reshape(-1, self.in_features)
+        self._add_grad("weight", (g2.T @ x2).astype(self.weight.dtype))
+        if self.bias is not None:
+            self._add_grad("bias", g2.sum(axis=0).astype(self.bias.dtype))
+        return g @ self.weight
+
+    def parameters(self) -> Dict[str, np.ndarray]:
+        p = {"weight": self.weight}
+        if self.bias is not None:
+            p["bias"] = self.bias
+        return p
+
+    def output_shape(self, input_shape: Sequence[int]) -> Shape:
+        return tuple(input_shape)[:-1] + (self.out_features,)
+
+    def macs(self, input_shape: Sequence[int]) -> int:
+        return math.prod(tuple(input_shape)[:-1]) * self.in_features * self.out_features
+
+    def __repr__(self) -> str:
+        return f"Linear(in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None})"
+
+
+class Flatten(Module):
+    """``torch.nn.Flatten``: merge dimensions ``start_dim .. end_dim`` (default: all but the
+    batch dimension)."""
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
+        self.start_dim = start_dim
+        self.end_dim = end_dim
+
+    def _span(self, ndim: int) -> Tuple[int, int]:
+        a = self.start_dim + ndim if self.start_dim < 0 else self.start_dim
+        b = self.end_dim + ndim if self.end_dim < 0 else self.end_dim
+        if not 0 <= a <= b < max(ndim, 1):
+            raise ValueError(
+                f"Flatten: start_dim={self.start_dim}, end_dim={self.end_dim} do not name a range of the "
+                f"{ndim} dimensions of the input"
+            )
+        return a, b
+
+    def output_shape(self, input_shape: Sequence[int]) -> Shape:
+        shape = tuple(input_shape)
+        a, b = self._span(len(shape))
+        return shape[:a] + (math.prod(shape[a : b + 1]),) + shape[b + 1 :]
+
+    def __call__(self, x: Any) -> Any:
+        self._keep(in_shape=np.shape(x))
+        return x.reshape(self.output_shape(x.shape))
+
+    def backward(self, grad_output: Any) -> Any:
+        return np.reshape(grad_output, self._saved_state()["in_shape"])
+
+    def __repr__(self) -> str:
+        return f"Flatten(start_dim={self.start_dim}, end_dim={self.end_dim})"
+
+
+class CrossEntropyLoss(Module):
+    """``torch.nn.CrossEntropyLoss`` on logits ``(N, C)`` and class indices ``(N,)``:
+    a numerically stable log-softmax followed by the negative log-likelihood.
+
+    Parameters
+    ----------
+    reduction : {"mean", "sum", "none"}, default "mean"
+    label_smoothing : float in [0, 1], default 0
+        The target becomes ``(1 - label_smoothing)`` on the class plus
+        ``label_smoothing / C`` on every class (PyTorch's rule).
+
+    Notes
+    -----
+    Called as ``loss(logits, target)``; ``backward()`` (``grad_output`` 1 by default, or the
+    per-sample gradient for ``reduction="none"``) returns the gradient with respect to the
+    logits: ``softmax - target_distribution``, divided by N for the mean.
+    """
+
+    def __init__(self, reduction: str = "mean", label_smoothing: float = 0.0) -> None:
+        if reduction not in ("mean", "sum", "none"):
+            raise ValueError(f"CrossEntropyLoss: reduction={reduction!r} must be 'mean', 'sum' or 'none'")
+        if isinstance(label_smoothing, (bool, np.bool_)) or not isinstance(label_smoothing, (int, float, np.floating)):
+            raise TypeError(f"CrossEntropyLoss: label_smoothing must be a float, got {label_smoothing!r}")
+        if not 0.0 <= float(label_smoothing) <= 1.0:
+            raise ValueError(f"CrossEntropyLoss: label_smoothing={label_smoothing} must be in [0, 1]")
+        self.reduction = reduction
+        self.label_smoothing = float(label_smoothing)
+
+    def __call__(self, input: Any, target: Any = None) -> Any:
+        fn = "CrossEntropyLoss"
+        if target is None:
+            raise TypeError(f"{fn}: call it as loss(logits, target)")
+        x = _args.to_numpy(input, "input", fn)
+        t = _args.to_numpy(target, "target", fn)
+        dt = _args.result_dtype(fn, input=x)
+        if x.ndim != 2:
+            raise ValueError(f"{fn}: input must be (N, C) logits, got shape {x.shape}")
+        if t.dtype.kind not in "iu":
+            raise TypeError(f"{fn}: target must hold integer class indices, got dtype {t.dtype}")
+        N, C = x.shape
+        if t.shape != (N,):
+            raise ValueError(f"{fn}: target must have shape (N,) = ({N},), got {t.shape}")
+        if N and (t.min() < 0 or t.max() >= C):
+            bad = int(t[(t < 0) | (t >= C)][0])
+            raise ValueError(f"{fn}: target value {bad} is not a class index in [0, {C})")
+        x = x.astype(dt, copy=False)
+        z = x - x.max(axis=1, keepdims=True)
+        lse = np.log(np.exp(z).sum(axis=1, keepdims=True))
+        logp = z - lse
+        eps = self.label_smoothing
+        rows = np.arange(N)
+        loss = -logp[rows, t]
+        if eps:
+            loss = (1.0 - eps) * loss - eps / C * logp.sum(axis=1)
+        self._keep(logp=logp, target=t)
+        if self.reduction == "none":
+            return loss.astype(dt)
+        total = loss.sum(dtype=dt)
+        return dt.type(total / N) if self.reduction == "mean" else dt.type(total)
+
+    def backward(self, grad_output: Any = 1.0) -> Any:
+        """Gradient with respect to the logits."""
+        saved = self._saved_state()
+        logp, t = saved["logp"], saved["target"]
+        N, C = logp.shape
+        g = np.exp(logp)
+        eps = self.label_smoothing
+        if eps:
+            g -= eps / C
+        g[np.arange(N), t] -= 1.0 - eps
+        if self.reduction == "none":
+            go = _grad_like("CrossEntropyLoss.backward", grad_output, (N,))
+            return (g * go[:, None]).astype(logp.dtype)
+        scale = float(np.asarray(grad_output)) / (N if self.reduction == "mean" and N else 1)
+        return (g * scale).astype(logp.dtype)
+
+    def __repr__(self) -> str:
+        return "CrossEntropyLoss()"

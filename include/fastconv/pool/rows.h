@@ -161,10 +161,12 @@ static void fc_max_pool_rows(const FC_T *x, const fc_pool_geom *g, int64_t oh0, 
             ow_hi = ow_lo;
             break;
         }
-    /* strided columns: the phase-split interior, when its scratch can be had */
+    /* strided columns: the phase-split interior, when its scratch can be had and the
+     * interior fills a block of lanes (narrower rows, e.g. 4 outputs of an 8-wide plane,
+     * would spend more on the rounded-up blocks and the allocation than they save) */
     void *scratch = NULL;
     const fc_phased_dims pd = fc_phased_layout(g, ow_hi - ow_lo, sizeof(FC_T));
-    if (g->sW > 1 && ow_hi > ow_lo && kH * kW <= ((int64_t)1 << 24))
+    if (g->sW > 1 && ow_hi - ow_lo >= FC_PBLK && kH * kW <= ((int64_t)1 << 24))
         scratch = calloc(1, pd.bytes); /* zeroed: the dropped lanes read defined values */
     for (int64_t oh = oh0; oh < oh1; ++oh) {
         const int64_t h0 = oh * sH - pH;

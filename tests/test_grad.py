@@ -1,0 +1,342 @@
+"""Gradients (fastconv.grad) and conv_transpose2d: against torch.autograd over random
+configuration grids, and without PyTorch against float64 finite differences and the
+adjoint identity <conv2d(x, w), g> == <x, conv2d_input(x.shape, w, g)>."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import fastconv
+from fastconv import _args, grad
+
+from conftest import requires_torch
+from helpers import MODES
+
+TORCH_MODES = {"zeros": "constant", "reflect": "reflect", "replicate": "replicate", "circular": "circular"}
+
+
+def _conv_config(rng, trial):
+    """A random conv2d configuration that conv2d accepts: (x, w, kwargs)."""
+    while True:
+        dt = (np.float32, np.float64)[trial % 2]
+        g = int(rng.choice([1, 2, 3]))
+        cg, og = (int(v) for v in rng.integers(1, 4, 2))
+        kh, kw = (int(v) for v in rng.integers(1, 5, 2))
+        s = tuple(int(v) for v in rng.integers(1, 4, 2))
+        d = tuple(int(v) for v in rng.integers(1, 3, 2))
+        H, W = (int(v) for v in rng.integers(5, 13, 2))
+        N = int(rng.integers(1, 3))
+        form = trial % 4
+        if form == 0:
+            pad = "same"
+        elif form == 1:
+            pad = (
+                (int(rng.integers(0, 4)), int(rng.integers(0, 4))),
+                (int(rng.integers(0, 4)), int(rng.integers(0, 4))),
+            )
+        elif form == 2:
+            pad = (int(rng.integers(0, 3)), int(rng.integers(0, 3)))
+        else:
+            pad = "valid"
+        kw_ = dict(stride=s, padding=pad, dilation=d, groups=g, padding_mode=MODES[trial % len(MODES)])
+        x = rng.standard_normal((N, g * cg, H, W)).astype(dt)
+        w = rng.standard_normal((g * og, cg, kh, kw)).astype(dt)
+        try:
+            fastconv.conv2d(x, w, **kw_)
+        except ValueError:
+            continue
+        return x, w, kw_
+
+
+@requires_torch
+@pytest.mark.parametrize("trial", range(120))
+def test_conv2d_gradients_match_autograd(trial):
+    import torch
+    import torch.nn.functional as F
+
+    rng = np.random.default_rng(1000 + trial)
+    x, w, kw = _conv_config(rng, trial)
+    if kw["padding_mode"] == "symmetric":
+        kw["padding_mode"] = "zeros"
+    y = fastconv.conv2d(x, w, **kw)
+    go = rng.standard_normal(y.shape).astype(x.dtype)
+    pads = _args.normalize_padding(kw["padding"], w.shape[2:], kw["stride"], kw["dilation"], x.shape[2:], "t")
+    xt = torch.tensor(x, requires_grad=True)
+    wt = torch.tensor(w, requires_grad=True)
+    bt = torch.zeros(w.shape[0], dtype=xt.dtype, requires_grad=True)
+    mode = TORCH_MODES[kw["padding_mode"]]
+    # torch's reflect/circular need the padding below the size; numpy.pad's meaning beyond
+    # that is covered by the adjoint tests
+    if mode != "constant" and (max(pads[:2]) >= x.shape[2] or max(pads[2:]) >= x.shape[3]):
+        mode = "constant"
+        kw["padding_mode"] = "zeros"
+        y = fastconv.conv2d(x, w, **kw)
+    xp = F.pad(xt, (pads[2], pads[3], pads[0], pads[1]), mode=mode) if any(pads) else xt
+    F.conv2d(xp, wt, bt, kw["stride"], 0, kw["dilation"], kw["groups"]).backward(torch.tensor(go))
+    tol = dict(rtol=2e-4, atol=2e-4) if x.dtype == np.float32 else dict(rtol=1e-10, atol=1e-10)
+    args = (kw["stride"], kw["padding"], kw["dilation"], kw["groups"], kw["padding_mode"])
+    gi = grad.conv2d_input(x.shape, w, go, *args)
+    gw = grad.conv2d_weight(x, w.shape, go, *args)
+    gb = grad.conv2d_bias(go)
+    assert gi.shape == x.shape and gi.dtype == x.dtype
+    assert gw.shape == w.shape and gw.dtype == x.dtype
+    np.testing.assert_allclose(gi, xt.grad.numpy(), **tol)
+    np.testing.assert_allclose(gw, wt.grad.numpy(), **tol)
+    np.testing.assert_allclose(gb, bt.grad.numpy(), **tol)
+    # unbatched input: the same numbers
+    gi0 = grad.conv2d_input(x.shape[1:], w, go[0], *args)
+    np.testing.assert_allclose(gi0, gi[0] if x.shape[0] == 1 else grad.conv2d_input(x[:1].shape, w, go[:1], *args)[0])
+
+
+@pytest.mark.parametrize("trial", range(80))
+def test_conv2d_input_is_the_adjoint(trial):
+    """<conv2d(x, w), g> == <x, conv2d_input(x.shape, w, g)> and the same for the weight, for
+    every padding mode at any padding size (numpy.pad semantics), in float64."""
+    rng = np.random.default_rng(trial)
+    x, w, kw = _conv_config(rng, 1)  # float64
+    if trial % 3 == 0:  # padding larger than the plane, every mode
+        kw["padding"] = ((x.shape[2] + 1, 2), (1, x.shape[3] + 2))
+        kw["padding_mode"] = MODES[trial % len(MODES)]
+    y = fastconv.conv2d(x, w, **kw)
+    go = rng.standard_normal(y.shape)
+    args = (kw["stride"], kw["padding"], kw["dilation"], kw["groups"], kw["padding_mode"])
+    lhs = float(np.vdot(y, go))
+    np.testing.assert_allclose(np.vdot(x, grad.conv2d_input(x.shape, w, go, *args)), lhs, rtol=1e-10)
+    np.testing.assert_allclose(np.vdot(w, grad.conv2d_weight(x, w.shape, go, *args)), lhs, rtol=1e-10)
+
+
+def _finite_difference(f, a, eps=1e-6, count=6, rng=None):
+    """Central differences of the scalar f at `count` random entries of a (float64)."""
+    rng = rng or np.random.default_rng(0)
+    out = []
+    for flat in rng.choice(a.size, size=min(count, a.size), replace=False):
+        idx = np.unravel_index(flat, a.shape)
+        old = a[idx]
+        a[idx] = old + eps
+        fp = f()
+        a[idx] = old - eps
+        fm = f()
+        a[idx] = old
+        out.append((idx, (fp - fm) / (2 * eps)))
+    return out
+
+
+@pytest.mark.parametrize("trial", range(12))
+def test_conv2d_gradients_match_finite_differences(trial):
+    rng = np.random.default_rng(50 + trial)
+    x, w, kw = _conv_config(rng, 1)
+    go = rng.standard_normal(fastconv.conv2d(x, w, **kw).shape)
+    args = (kw["stride"], kw["padding"], kw["dilation"], kw["groups"], kw["padding_mode"])
+
+    def loss():
+        return float(np.vdot(fastconv.conv2d(x, w, **kw), go))
+
+    gi = grad.conv2d_input(x.shape, w, go, *args)
+    gw = grad.conv2d_weight(x, w.shape, go, *args)
+    for idx, fd in _finite_difference(loss, x, rng=rng):
+        assert gi[idx] == pytest.approx(fd, rel=1e-6, abs=1e-7)
+    for idx, fd in _finite_difference(loss, w, rng=rng):
+        assert gw[idx] == pytest.approx(fd, rel=1e-6, abs=1e-7)
+
+
+@requires_torch
+@pytest.mark.parametrize("stride", [1, 2])
+def test_non_finite_weights_sum_only_existing_products(stride):
+    """A weight of inf or NaN: zero padding of grad_output must not add 0 * inf."""
+    import torch
+    import torch.nn.functional as F
+
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((1, 2, 7, 7))
+    w = rng.standard_normal((3, 2, 3, 3))
+    w[0, 1, 0, 0] = np.inf
+    w[1, 0, 2, 2] = np.nan
+    go = rng.standard_normal(fastconv.conv2d(x, w, stride=stride, padding=1).shape)
+    xt = torch.tensor(x, requires_grad=True)
+    F.conv2d(xt, torch.tensor(w), stride=stride, padding=1).backward(torch.tensor(go))
+    np.testing.assert_allclose(grad.conv2d_input(x.shape, w, go, stride, 1), xt.grad.numpy(), rtol=1e-12)
+
+
+@requires_torch
+@pytest.mark.parametrize("trial", range(80))
+def test_conv_transpose2d_matches_torch(trial):
+    import torch
+    import torch.nn.functional as F
+
+    rng = np.random.default_rng(2000 + trial)
+    dt = (np.float32, np.float64)[trial % 2]
+    g = int(rng.choice([1, 2]))
+    cin, cog = g * int(rng.integers(1, 4)), int(rng.integers(1, 4))
+    k = tuple(int(v) for v in rng.integers(1, 5, 2))
+    s = tuple(int(v) for v in rng.integers(1, 4, 2))
+    d = tuple(int(v) for v in rng.integers(1, 3, 2))
+    p = tuple(int(v) for v in rng.integers(0, 3, 2))
+    op = tuple(int(rng.integers(0, max(s[i], d[i]))) for i in range(2))
+    x = rng.standard_normal((int(rng.integers(1, 3)), cin, int(rng.integers(2, 9)), int(rng.integers(2, 9)))).astype(dt)
+    w = rng.standard_normal((cin, cog, *k)).astype(dt)
+    b = rng.standard_normal(cog * g).astype(dt) if trial % 3 else None
+    try:
+        ref = F.conv_transpose2d(
+            torch.tensor(x), torch.tensor(w), None if b is None else torch.tensor(b), s, p, op, g, d
+        ).numpy()
+    except RuntimeError:
+        ref = None
+    if ref is None or 0 in ref.shape[2:]:  # PyTorch refuses an empty plane in most paths
+        with pytest.raises(ValueError):
+            fastconv.conv_transpose2d(x, w, b, s, p, op, g, d)
+        return
+    res = fastconv.conv_transpose2d(x, w, b, s, p, op, g, d)
+    tol = dict(rtol=2e-4, atol=2e-4) if dt == np.float32 else dict(rtol=1e-10, atol=1e-10)
+    assert res.shape == ref.shape and res.dtype == dt
+    np.testing.assert_allclose(res, ref, **tol)
+    un = fastconv.conv_transpose2d(x[0], w, b, s, p, op, g, d)
+    np.testing.assert_allclose(un, res[0], **tol)
+    out = np.empty_like(res)
+    assert fastconv.conv_transpose2d(x, w, b, s, p, op, g, d, out=out) is out
+    np.testing.assert_array_equal(out, res)
+
+
+def test_conv_transpose2d_is_conv2d_input_gradient():
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2, 4, 9, 8))
+    w = rng.standard_normal((6, 2, 3, 2))
+    go = rng.standard_normal(fastconv.conv2d(x, w, stride=2, padding=1, groups=2).shape)
+    via_grad = grad.conv2d_input(x.shape, w, go, 2, 1, 1, 2)
+    full = fastconv.conv_transpose2d(go, w, stride=2, padding=1, groups=2, output_padding=(1, 1))
+    np.testing.assert_allclose(full[:, :, :9, :8], via_grad, rtol=1e-12)
+
+
+# ------------------------------------------------------------------------------- pooling
+
+
+@requires_torch
+@pytest.mark.parametrize("trial", range(80))
+def test_pool_gradients_match_autograd(trial):
+    import torch
+    import torch.nn.functional as F
+
+    rng = np.random.default_rng(3000 + trial)
+    dt = (np.float32, np.float64)[trial % 2]
+    k = tuple(int(v) for v in rng.integers(1, 5, 2))
+    s = tuple(int(v) for v in rng.integers(1, 4, 2))  # strides below the kernel overlap
+    p = tuple(int(rng.integers(0, kk // 2 + 1)) for kk in k)
+    dil = tuple(int(v) for v in rng.integers(1, 3, 2))
+    cm = bool(trial % 2)
+    x = rng.standard_normal((2, 3, int(rng.integers(4, 11)), int(rng.integers(4, 11)))).astype(dt)
+    if trial % 5 == 0:
+        x = np.round(x)  # ties
+    if trial % 7 == 0:
+        x[0, 0, 1, 1] = np.nan
+        x[1, 2, 0, :2] = np.nan
+    try:
+        y, idx = fastconv.max_pool2d(x, k, s, p, dil, cm, True)
+    except ValueError:
+        return
+    go = rng.standard_normal(y.shape).astype(dt)
+    xt = torch.tensor(x, requires_grad=True)
+    F.max_pool2d(xt, k, s, p, dil, cm).backward(torch.tensor(go))
+    gi = grad.max_pool2d_input(go, idx, x.shape)
+    np.testing.assert_allclose(gi, xt.grad.numpy(), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(grad.max_pool2d_input(go[0], idx[0], x.shape[1:]), gi[0], rtol=1e-6, atol=1e-6)
+
+    cip = bool(rng.integers(0, 2))
+    dov = (None, 3, -2)[trial % 3]
+    try:
+        y = fastconv.avg_pool2d(x, k, s, p, cm, cip, dov)
+    except ValueError:
+        return
+    go = rng.standard_normal(y.shape).astype(dt)
+    xt = torch.tensor(x, requires_grad=True)
+    F.avg_pool2d(xt, k, s, p, cm, cip, dov).backward(torch.tensor(go))
+    gi = grad.avg_pool2d_input(go, x.shape, k, s, p, cm, cip, dov)
+    np.testing.assert_allclose(gi, xt.grad.numpy(), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("trial", range(10))
+def test_pool_gradients_are_adjoints(trial):
+    """Without PyTorch: the avg-pool gradient is the adjoint of the (linear) avg pool, and the
+    max-pool gradient is the adjoint of the gather x -> x.flat[indices]."""
+    rng = np.random.default_rng(trial)
+    x = rng.standard_normal((2, 2, 9, 7))
+    k, s, p, cm = (3, 2), (2, 1), (1, 1), bool(trial % 2)
+    y = fastconv.avg_pool2d(x, k, s, p, cm, bool(trial % 3), None)
+    go = rng.standard_normal(y.shape)
+    gi = grad.avg_pool2d_input(go, x.shape, k, s, p, cm, bool(trial % 3))
+    np.testing.assert_allclose(np.vdot(y, go), np.vdot(x, gi), rtol=1e-12)
+    y, idx = fastconv.max_pool2d(x, k, s, p, 1, cm, True)
+    gathered = np.take_along_axis(x.reshape(2, 2, -1), idx.reshape(2, 2, -1), axis=-1)
+    np.testing.assert_array_equal(gathered.reshape(y.shape), y)
+    go = rng.standard_normal(y.shape)
+    np.testing.assert_allclose(np.vdot(y, go), np.vdot(x, grad.max_pool2d_input(go, idx, x.shape)), rtol=1e-12)
+
+
+# ----------------------------------------------------------------------------- bad input
+
+
+def test_bad_gradient_arguments_are_named():
+    w = np.ones((4, 2, 3, 3))
+    with pytest.raises(ValueError, match="grad_output has shape"):
+        grad.conv2d_input((1, 2, 8, 8), w, np.ones((1, 4, 5, 6)))
+    with pytest.raises(ValueError, match="grad_output has shape"):
+        grad.conv2d_weight(np.ones((1, 2, 8, 8)), (4, 2, 3, 3), np.ones((1, 4, 7, 6)))
+    with pytest.raises(ValueError, match="groups=3 must divide"):
+        grad.conv2d_input((1, 2, 8, 8), w, np.ones((1, 4, 6, 6)), groups=3)
+    with pytest.raises(TypeError, match="input_shape"):
+        grad.conv2d_input("1,2,8,8", w, np.ones((1, 4, 6, 6)))
+    with pytest.raises(ValueError, match="indices shape"):
+        grad.max_pool2d_input(np.ones((1, 2, 3, 3)), np.zeros((1, 2, 3, 2), np.int64), (1, 2, 6, 6))
+    with pytest.raises(ValueError, match="outside the input plane"):
+        grad.max_pool2d_input(np.ones((1, 2, 3, 3)), np.full((1, 2, 3, 3), 36), (1, 2, 6, 6))
+    with pytest.raises(ValueError, match="outside the input plane"):
+        grad.max_pool2d_input(np.ones((1, 2, 3, 3)), np.full((1, 2, 3, 3), -1), (1, 2, 6, 6))
+    with pytest.raises(TypeError, match="integer"):
+        grad.max_pool2d_input(np.ones((1, 2, 3, 3)), np.ones((1, 2, 3, 3)), (1, 2, 6, 6))
+    with pytest.raises(ValueError, match="batch and channels"):
+        grad.max_pool2d_input(np.ones((1, 2, 3, 3)), np.zeros((1, 2, 3, 3), np.int64), (1, 3, 6, 6))
+    with pytest.raises(ValueError, match="grad_output has shape"):
+        grad.avg_pool2d_input(np.ones((1, 2, 4, 3)), (1, 2, 6, 6), 2)
+    with pytest.raises(ValueError, match="output_padding"):
+        fastconv.conv_transpose2d(np.ones((1, 2, 4, 4)), np.ones((2, 1, 3, 3)), stride=2, output_padding=2)
+    with pytest.raises(ValueError, match="weight.shape\\[0\\]"):
+        fastconv.conv_transpose2d(np.ones((1, 2, 4, 4)), np.ones((3, 1, 3, 3)))
+    with pytest.raises(TypeError, match="complex"):
+        grad.conv2d_input((1, 2, 8, 8), w.astype(complex), np.ones((1, 4, 6, 6)))
+
+
+def test_inputs_are_not_modified_and_any_strides_work():
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((3, 4, 10, 12)).astype(np.float32)[:, :, ::-1, ::2]
+    w = np.asfortranarray(rng.standard_normal((6, 4, 3, 3)).astype(np.float32))
+    go = rng.standard_normal(fastconv.conv2d(x, w, padding=1).shape).astype(np.float32).transpose(0, 1, 3, 2).copy()
+    go = go.transpose(0, 1, 3, 2)
+    copies = [a.copy() for a in (x, w, go)]
+    gi = grad.conv2d_input(x.shape, w, go, padding=1)
+    gw = grad.conv2d_weight(x, w.shape, go, padding=1)
+    for a, c in zip((x, w, go), copies):
+        np.testing.assert_array_equal(a, c)
+    xc, wc, gc = (np.ascontiguousarray(a, dtype=np.float64) for a in (x, w, go))
+    np.testing.assert_allclose(gi, grad.conv2d_input(xc.shape, wc, gc, padding=1), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(gw, grad.conv2d_weight(xc, wc.shape, gc, padding=1), rtol=1e-4, atol=1e-4)
+
+
+def test_weight_gradient_in_blocks(monkeypatch):
+    """Blocks of images and of output rows (WEIGHT_BLOCK_BYTES) give the one-block result."""
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((3, 4, 20, 17))
+    go = rng.standard_normal(fastconv.conv2d(x, np.ones((6, 2, 3, 3)), stride=2, padding="same", groups=2).shape)
+    whole = grad.conv2d_weight(x, (6, 2, 3, 3), go, 2, "same", 1, 2, "reflect")
+    for block in (1, 2000, 20000):
+        monkeypatch.setattr(grad, "WEIGHT_BLOCK_BYTES", block)
+        np.testing.assert_allclose(
+            grad.conv2d_weight(x, (6, 2, 3, 3), go, 2, "same", 1, 2, "reflect"), whole, rtol=1e-12
+        )
+
+
+def test_empty_batch_and_zero_size():
+    w = np.ones((4, 2, 3, 3), np.float32)
+    gi = grad.conv2d_input((0, 2, 8, 8), w, np.ones((0, 4, 6, 6), np.float32))
+    assert gi.shape == (0, 2, 8, 8)
+    gw = grad.conv2d_weight(np.ones((0, 2, 8, 8), np.float32), w.shape, np.ones((0, 4, 6, 6), np.float32))
+    assert gw.shape == w.shape and not gw.any()
+    assert fastconv.conv_transpose2d(np.ones((0, 2, 4, 4)), np.ones((2, 3, 3, 3))).shape == (0, 3, 6, 6)
