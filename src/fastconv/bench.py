@@ -54,7 +54,15 @@ IMAGE_CASES: Dict[str, Dict[str, Any]] = {
     "I2": dict(shape=(2048, 2048), k=(31, 31), mode="same", boundary="fill"),
     "I3": dict(shape=(64, 512, 512), k=(7, 7), mode="same", boundary="wrap", gaussian=True),
 }
-BIG_CASES = ("C3", "C9", "I1", "I2")
+#: Gradient and training cases (B1-B5): see _grad_case.
+GRAD_CASES: Dict[str, str] = {
+    "B1": "conv2d_input and conv2d_weight of the C-case layers C1-C7, C10",
+    "B2": "max-pool backward from indices on P1 and P2, avg-pool backward on P4",
+    "B3": "conv_transpose2d (8, 128, 64, 64) -> 64 channels: k2 s2, and k4 s2 p1",
+    "B4": "one LeNet training step (forward, backward, SGD) on a (64, 3, 32, 32) batch",
+    "B5": "one epoch of `fastconv train` on scikit-learn's digits",
+}
+BIG_CASES = ("C3", "C9", "I1", "I2", "B1/C3.input", "B1/C3.weight")
 
 #: A network's convolution layers: (C_in, H, W, C_out, k, stride, pad, groups), times used.
 Layer = Tuple[int, int, int, int, int, int, int, int]
@@ -597,6 +605,208 @@ def roofline(reps: int = 5) -> Dict[str, float]:
     return {"sgemm_gflops": 2 * 2048**3 / t / 1e9, "copy_gbps": 2 * big.nbytes / tc / 1e9}
 
 
+# ----------------------------------------------------------------------------- gradients
+
+
+def _blas_threads(n: int) -> Any:
+    """NumPy's BLAS (conv2d_weight's reductions, Linear layers) limited to n threads, like
+    fastconv's and PyTorch's, when threadpoolctl is installed."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        import contextlib
+
+        return contextlib.nullcontext()
+    return threadpool_limits(n, user_api="blas")
+
+
+def _grad_case(cid: str, nt: int, reps: int, suite: Suite, memory: bool) -> None:
+    with _blas_threads(nt):
+        {"B1": _b1, "B2": _b2, "B3": _b3, "B4": _b4, "B5": _b5}[cid](nt, reps, suite, memory)
+
+
+def _b1(nt: int, reps: int, suite: Suite, memory: bool) -> None:
+    from fastconv import grad
+
+    torch = _torch()
+    for conv in ("C1", "C2", "C3", "C4", "C5", "C6", "C7", "C10"):
+        N, C, H, W, Co, k, s, p, d, g = CONV_CASES[conv]
+        rng = np.random.default_rng(0)
+        x = rng.standard_normal((N, C, H, W)).astype(np.float32)
+        w = rng.standard_normal((Co, C // g, k, k)).astype(np.float32)
+        go = rng.standard_normal(fastconv.conv2d_output_shape(x.shape, w.shape, s, p, d)).astype(np.float32)
+        flops = fastconv.conv2d_cost(x.shape, w.shape, s, p, d, g, bias=False).flops / 1e9
+        for part in ("input", "weight"):
+            cid = f"B1/{conv}.{part}"
+            if part == "input":
+                f = lambda: grad.conv2d_input(x.shape, w, go, s, p, d, g)  # noqa: E731
+            else:
+                f = lambda: grad.conv2d_weight(x, w.shape, go, s, p, d, g)  # noqa: E731
+            ours = f()
+            t_fc, r = time_call(f, reps)
+            mem = peak_extra_mb(f) if memory and cid in BIG_CASES else None
+            suite.results.append(Result(cid, nt, "fastconv", t_fc, r, flops / t_fc, "GFLOP/s", peak_extra_mb=mem))
+            if torch is not None:
+                tx, tw, tg = torch.from_numpy(x), torch.from_numpy(w), torch.from_numpy(go)
+                if part == "input":
+                    tf = lambda: torch.nn.grad.conv2d_input(x.shape, tw, tg, s, p, d, g)  # noqa: E731
+                else:
+                    tf = lambda: torch.nn.grad.conv2d_weight(tx, w.shape, tg, s, p, d, g)  # noqa: E731
+                _time_peer(suite, cid, nt, "pytorch", tf, ours, t_fc, flops, "GFLOP/s", reps, memory, rtol=2e-3)
+
+
+def _b2(nt: int, reps: int, suite: Suite, memory: bool) -> None:
+    from fastconv import grad
+
+    torch = _torch()
+    for case in ("P1", "P2", "P4"):
+        c = POOL_CASES[case]
+        k, s, p = c["k"], c["s"], c["p"]
+        x = np.random.default_rng(1).standard_normal(c["shape"]).astype(np.float32)
+        cid = f"B2/{case}"
+        if c["op"] == "max":
+            y, idx = fastconv.max_pool2d(x, k, s, p, return_indices=True)
+            go = np.random.default_rng(2).standard_normal(y.shape).astype(np.float32)
+            f = lambda: grad.max_pool2d_input(go, idx, x.shape)  # noqa: E731
+        else:
+            cm, cip = c["ceil_mode"], c["count_include_pad"]
+            y = fastconv.avg_pool2d(x, k, s, p, cm, cip)
+            go = np.random.default_rng(2).standard_normal(y.shape).astype(np.float32)
+            f = lambda: grad.avg_pool2d_input(go, x.shape, k, s, p, cm, cip)  # noqa: E731
+        ours = f()
+        gb = (ours.nbytes + go.nbytes) / 1e9
+        t_fc, r = time_call(f, reps)
+        suite.results.append(Result(cid, nt, "fastconv", t_fc, r, gb / t_fc, "GB/s"))
+        if torch is None:
+            continue
+        tx, tg = torch.from_numpy(x), torch.from_numpy(go)
+        if c["op"] == "max":
+            ti = torch.from_numpy(idx)
+            tf = lambda: torch.ops.aten.max_pool2d_with_indices_backward(  # noqa: E731
+                tg, tx, [k, k], [s, s], [p, p], [1, 1], False, ti
+            )
+        else:
+            tf = lambda: torch.ops.aten.avg_pool2d_backward(tg, tx, [k, k], [s, s], [p, p], cm, cip, None)  # noqa: E731
+        _time_peer(suite, cid, nt, "pytorch", tf, ours, t_fc, gb, "GB/s", reps, memory)
+
+
+def _b3(nt: int, reps: int, suite: Suite, memory: bool) -> None:
+    torch = _torch()
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((8, 128, 64, 64)).astype(np.float32)
+    for name, k, s, p in (("B3/k2s2", 2, 2, 0), ("B3/k4s2p1", 4, 2, 1)):
+        w = rng.standard_normal((128, 64, k, k)).astype(np.float32)
+        flops = 2 * x.size * 64 * k * k / 1e9
+        f = lambda: fastconv.conv_transpose2d(x, w, None, s, p, num_threads=nt)  # noqa: E731
+        ours = f()
+        t_fc, r = time_call(f, reps)
+        suite.results.append(Result(name, nt, "fastconv", t_fc, r, flops / t_fc, "GFLOP/s"))
+        if torch is not None:
+            tx, tw = torch.from_numpy(x), torch.from_numpy(w)
+            tf = lambda: torch.nn.functional.conv_transpose2d(tx, tw, None, s, p)  # noqa: E731
+            _time_peer(suite, name, nt, "pytorch", tf, ours, t_fc, flops, "GFLOP/s", reps, memory, rtol=2e-3)
+
+
+def _lenet_pair(torch: Any) -> Tuple[Any, Any]:
+    """The classic LeNet (CIFAR-10 sized) in fastconv, and in PyTorch with the same weights."""
+    from fastconv import nn
+
+    rng = np.random.default_rng(0)
+    model = nn.Sequential(
+        nn.Conv2d(3, 6, 5, rng=rng),
+        nn.ReLU(),
+        nn.MaxPool2d(2, 2),
+        nn.Conv2d(6, 16, 5, rng=rng),
+        nn.ReLU(),
+        nn.MaxPool2d(2, 2),
+        nn.Flatten(),
+        nn.Linear(400, 120, rng=rng),
+        nn.ReLU(),
+        nn.Linear(120, 84, rng=rng),
+        nn.ReLU(),
+        nn.Linear(84, 10, rng=rng),
+    )
+    if torch is None:
+        return model, None
+    tnn = torch.nn
+    tm = tnn.Sequential(
+        tnn.Conv2d(3, 6, 5),
+        tnn.ReLU(),
+        tnn.MaxPool2d(2, 2),
+        tnn.Conv2d(6, 16, 5),
+        tnn.ReLU(),
+        tnn.MaxPool2d(2, 2),
+        tnn.Flatten(),
+        tnn.Linear(400, 120),
+        tnn.ReLU(),
+        tnn.Linear(120, 84),
+        tnn.ReLU(),
+        tnn.Linear(84, 10),
+    )
+    tm.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in model.state_dict().items()})
+    return model, tm
+
+
+def _b4(nt: int, reps: int, suite: Suite, memory: bool) -> None:
+    from fastconv import nn, optim
+
+    torch = _torch()
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((64, 3, 32, 32)).astype(np.float32)
+    y = rng.integers(0, 10, 64)
+    model, tm = _lenet_pair(torch)
+    opt = optim.SGD(model, lr=1e-3, momentum=0.9)
+    loss_fn = nn.CrossEntropyLoss()
+
+    def step() -> Any:
+        with fastconv.threads(nt):
+            opt.zero_grad()
+            loss = loss_fn(model(x), y)
+            model.backward(loss_fn.backward(), input_grad=False)
+            opt.step()
+        return np.asarray(loss)
+
+    ours = step()  # the first step's loss, from the shared initial weights
+    t_fc, r = time_call(step, reps)
+    suite.results.append(Result("B4", nt, "fastconv", t_fc, r, note="forward, backward, SGD step"))
+    if torch is None:
+        return
+    topt = torch.optim.SGD(tm.parameters(), lr=1e-3, momentum=0.9)
+    tloss = torch.nn.CrossEntropyLoss()
+    tx, ty = torch.from_numpy(x), torch.from_numpy(y)
+
+    def tstep() -> Any:
+        topt.zero_grad()
+        loss = tloss(tm(tx), ty)
+        loss.backward()
+        topt.step()
+        return loss.detach().numpy()
+
+    _time_peer(suite, "B4", nt, "pytorch", tstep, ours, t_fc, 1.0, "steps", reps, False, rtol=1e-4)
+    suite.results[-1].rate = None
+
+
+def _b5(nt: int, reps: int, suite: Suite, memory: bool) -> None:
+    try:
+        from fastconv import train
+
+        train.require("sklearn", "bench case B5")
+    except ImportError as exc:
+        suite.results.append(Result("B5", nt, "fastconv", None, 0, check="skipped", note=str(exc)))
+        return
+    times = []
+    acc = 0.0
+    for _ in range(max(3, reps // 2)):
+        with fastconv.threads(nt):
+            _, hist = train.fit(epochs=1, seed=0)
+        times.append(hist.seconds[0])
+        acc = hist.test_accuracy[0]
+    t = float(np.median(times))
+    suite.results.append(
+        Result("B5", nt, "fastconv", t, len(times), note=f"one epoch, held-out accuracy {100 * acc:.1f}% after it")
+    )
+
+
 # ----------------------------------------------------------------------------- driver
 
 
@@ -614,7 +824,7 @@ def run(
     Parameters
     ----------
     cases : sequence of str, optional
-        Case ids (C1-C10, P1-P4, I1-I3); all by default, ``QUICK_CASES`` with ``quick``.
+        Case ids (C1-C10, P1-P4, I1-I3, B1-B5); all by default, ``QUICK_CASES`` with ``quick``.
     threads : sequence of int, optional
         Thread counts; by default 1 and all cores.
     quick : bool
@@ -625,7 +835,7 @@ def run(
         Networks of :data:`NETWORKS` to run layer by layer at each of NETWORK_BATCHES
         (instead of the cases, unless ``cases`` names some).
     """
-    all_ids = list(CONV_CASES) + list(POOL_CASES) + list(IMAGE_CASES)
+    all_ids = list(CONV_CASES) + list(POOL_CASES) + list(IMAGE_CASES) + list(GRAD_CASES)
     nets = list(networks or ())
     bad_nets = [n for n in nets if n not in NETWORKS]
     if bad_nets:
@@ -653,6 +863,8 @@ def run(
             _conv_case(cid, nt, reps, suite, memory)
         elif cid in POOL_CASES:
             _pool_case(cid, nt, reps, suite, memory)
+        elif cid in GRAD_CASES:
+            _grad_case(cid, nt, reps, suite, memory)
         else:
             _image_case(cid, nt, reps, suite, memory)
     return suite
@@ -689,7 +901,7 @@ def format_table(suite: Suite) -> str:
     if "sgemm_gflops" in m:
         lines.append(f"roofline: NumPy sgemm 2048^3 {m['sgemm_gflops']:.0f} GFLOP/s, copy {m['copy_gbps']:.1f} GB/s")
     hdr = (
-        f"{'case':<9}{'thr':>4}  {'implementation':<22}{'median':>12}{'rate':>18}{'speed-up':>10}  "
+        f"{'case':<14}{'thr':>4}  {'implementation':<22}{'median':>12}{'rate':>18}{'speed-up':>10}  "
         f"{'check':<8}{'peak MB':>9}  note"
     )
     lines += [hdr, "-" * len(hdr)]
@@ -700,7 +912,7 @@ def format_table(suite: Suite) -> str:
         mem = "" if r.peak_extra_mb is None else f"{r.peak_extra_mb:8.1f}"
         approx = "~" if r.note.startswith("~") else " "
         lines.append(
-            f"{r.case:<9}{r.threads:>4}  {r.impl:<22}{approx}{t:>11}{rate:>18}{sp:>10}  {r.check:<8}{mem:>9}  {r.note}"
+            f"{r.case:<14}{r.threads:>4}  {r.impl:<22}{approx}{t:>11}{rate:>18}{sp:>10}  {r.check:<8}{mem:>9}  {r.note}"
         )
     return "\n".join(lines)
 

@@ -370,15 +370,19 @@ def _weight_grad(
             for g in range(groups):
                 xg = xp[:, g * Cg : (g + 1) * Cg]
                 sN, sC, sH, sW = (st // isz for st in xg.strides)
+                # per image, (taps, pixels) with the pixels (rows of output columns) last: the
+                # copy's inner loop runs along input rows, and one matrix product per image
+                # (C_out/groups x pixels times pixels x taps) beats one long product over
+                # every image, whose tiny result shape leaves BLAS memory-bound
                 win = np.lib.stride_tricks.as_strided(
                     xg,
-                    shape=(Cg, kH, kW, ni, nr, Wo),
-                    strides=tuple(v * isz for v in (sC, d[0] * sH, d[1] * sW, sN, s[0] * sH, s[1] * sW)),
+                    shape=(ni, Cg, kH, kW, nr, Wo),
+                    strides=tuple(v * isz for v in (sN, sC, d[0] * sH, d[1] * sW, s[0] * sH, s[1] * sW)),
                     writeable=False,
                 )
-                cols = win.reshape(Cg * kH * kW, ni * nr * Wo)
-                gm = go[n0:n1, g * og : (g + 1) * og, i0:i1].transpose(1, 0, 2, 3).reshape(og, ni * nr * Wo)
-                gw[g] += gm @ cols.T
+                cols = win.reshape(ni, Cg * kH * kW, nr * Wo)
+                gm = go[n0:n1, g * og : (g + 1) * og, i0:i1].reshape(ni, og, nr * Wo)
+                gw[g] += np.matmul(gm, cols.transpose(0, 2, 1)).sum(axis=0)
     return gw.reshape(w_shape)
 
 

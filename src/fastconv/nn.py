@@ -74,6 +74,12 @@ class Module:
     def __call__(self, x: Any) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def _backward_params(self, grad_output: Any) -> None:
+        """The parameter gradients of :meth:`backward` without the input gradient (layers
+        whose input gradient costs real work override it)."""
+        if self.parameters():
+            self.backward(grad_output)
+
     # helpers for the layers
     def _keep(self, **state: Any) -> None:
         """Remember what backward needs (training mode only)."""
@@ -178,6 +184,14 @@ class Conv2d(Module):
     def backward(self, grad_output: Any) -> Any:
         """Input gradient (:func:`fastconv.grad.conv2d_input`); adds the weight and bias
         gradients into ``grads``."""
+        x, g = self._backward_params_of(grad_output)
+        args = (self.stride, self.padding, self.dilation, self.groups, self.padding_mode)
+        return _grad.conv2d_input(x.shape, self.weight, g, *args)
+
+    def _backward_params(self, grad_output: Any) -> None:
+        self._backward_params_of(grad_output)
+
+    def _backward_params_of(self, grad_output: Any) -> Tuple[Any, np.ndarray]:
         saved = self._saved_state()
         x = saved["x"]
         g = _grad_like("Conv2d.backward", grad_output, saved["out_shape"])
@@ -185,7 +199,7 @@ class Conv2d(Module):
         self._add_grad("weight", _grad.conv2d_weight(x, self.weight.shape, g, *args).astype(self.weight.dtype))
         if self.bias is not None:
             self._add_grad("bias", _grad.conv2d_bias(g).astype(self.bias.dtype))
-        return _grad.conv2d_input(x.shape, self.weight, g, *args)
+        return x, g
 
     def parameters(self) -> Dict[str, np.ndarray]:
         p = {"weight": self.weight}
@@ -372,7 +386,10 @@ class ReLU(Module):
         inputs pass no gradient)."""
         y = self._saved_state()["y"]
         g = _grad_like("ReLU.backward", grad_output, y.shape)
-        return np.where(y > 0, g, np.zeros((), dtype=g.dtype))
+        res = g * (y > 0)  # a product with the mask runs ~10x faster than np.where
+        if not np.isfinite(g).all():  # but inf or NaN times False would not be 0
+            res = np.where(y > 0, g, np.zeros((), dtype=res.dtype))
+        return res
 
     def __repr__(self) -> str:
         return "ReLU()"
@@ -423,10 +440,14 @@ class Sequential(Module):
             lines.append(f"  ({i}): " + text.replace("\n", "\n  "))
         return "Sequential(\n" + "\n".join(lines) + "\n)"
 
-    def backward(self, grad_output: Any) -> Any:
+    def backward(self, grad_output: Any, *, input_grad: bool = True) -> Any:
         """Back-propagate through the layers in reverse order; returns the gradient with
         respect to the chain's input.  Every layer must be a :class:`Module` (a plain
-        callable has no backward: use :class:`ReLU` instead of a function)."""
+        callable has no backward: use :class:`ReLU` instead of a function).
+
+        ``input_grad=False`` returns None and skips the first layer's input gradient (for a
+        convolution, as much work as its forward pass) where only the parameters learn:
+        PyTorch skips it too for an input that does not require grad."""
         g = grad_output
         for i in reversed(range(len(self.layers))):
             layer = self.layers[i]
@@ -435,6 +456,9 @@ class Sequential(Module):
                     f"Sequential.backward: layer {i} ({_name(layer)}) is a plain callable without a backward; "
                     "use a fastconv.nn layer"
                 )
+            if i == 0 and not input_grad:
+                layer._backward_params(g)
+                return None
             g = layer.backward(g)
         return g
 

@@ -161,7 +161,7 @@ def _fit(
             idx = order[b * batch : (b + 1) * batch]
             opt.zero_grad()
             loss = loss_fn(model(xtr[idx]), ytr[idx])
-            model.backward(loss_fn.backward())
+            model.backward(loss_fn.backward(), input_grad=False)
             opt.step()
             total += float(loss) * len(idx)
             if hasattr(steps, "set_postfix"):
