@@ -621,7 +621,10 @@ def _blas_threads(n: int) -> Any:
 
 
 def _grad_case(cid: str, nt: int, reps: int, suite: Suite, memory: bool) -> None:
-    with _blas_threads(nt):
+    # the training cases run NumPy's BLAS (the Linear layers) on one thread, as `fastconv
+    # train` does: BLAS threads spinning beside fastconv's OpenMP team on the same cores
+    # made a 2-thread LeNet step 1.8x slower
+    with _blas_threads(1 if cid in ("B4", "B5") else nt):
         {"B1": _b1, "B2": _b2, "B3": _b3, "B4": _b4, "B5": _b5}[cid](nt, reps, suite, memory)
 
 
@@ -768,7 +771,7 @@ def _b4(nt: int, reps: int, suite: Suite, memory: bool) -> None:
 
     ours = step()  # the first step's loss, from the shared initial weights
     t_fc, r = time_call(step, reps)
-    suite.results.append(Result("B4", nt, "fastconv", t_fc, r, note="forward, backward, SGD step"))
+    suite.results.append(Result("B4", nt, "fastconv", t_fc, r, note="forward, backward, SGD step; BLAS 1 thread"))
     if torch is None:
         return
     topt = torch.optim.SGD(tm.parameters(), lr=1e-3, momentum=0.9)
