@@ -126,18 +126,20 @@ def _conv2d(
     num_threads: Optional[int],
     algorithm: str,
     force: Optional[_plan.Force],
+    fn: str = "conv2d",
 ) -> Any:
-    """conv2d with a :class:`fastconv._plan.Force` (tests): validate, plan, run."""
-    a = _args.conv2d_args(input, weight, bias, stride, padding, dilation, groups, padding_mode)
+    """conv2d with a :class:`fastconv._plan.Force` (tests): validate, plan, run.  ``fn``
+    names the public function in error messages (conv1d and conv3d run through here)."""
+    a = _args.conv2d_args(input, weight, bias, stride, padding, dilation, groups, padding_mode, fn)
     plan = _plan.conv2d(a, algorithm, num_threads, force)
     shape = a.out_shape if a.batched else a.out_shape[1:]
     if plan.kind == _plan.Kind.BIAS_ONLY:
-        return _args.fill_bias(a, out, shape, "conv2d", (input, weight, bias))
+        return _args.fill_bias(a, out, shape, fn, (input, weight, bias))
     if _args.is_cupy(a.x):
         from fastconv import cuda
 
         return cuda.conv2d(a, out=out, kernel=cuda.KIND_KERNELS[plan.kind])
-    buf, user_out = _args.result_buffer(out, shape, a.out_shape, a.dtype, "conv2d", (input, weight, bias))
+    buf, user_out = _args.result_buffer(out, shape, a.out_shape, a.dtype, fn, (input, weight, bias))
     if buf.size == 0:
         return _args.finish(buf, user_out, shape)
     if plan.kind == _plan.Kind.SEPARABLE:

@@ -975,3 +975,160 @@ class CrossEntropyLoss(Module):
 
     def __repr__(self) -> str:
         return "CrossEntropyLoss()"
+
+
+class _ConvNd(Module):
+    """Conv1d / Conv3d: PyTorch's arguments and initialisation over :mod:`fastconv.nd`."""
+
+    _nd = 0
+    _name = ""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: Any,
+        stride: Any = 1,
+        padding: Any = 0,
+        dilation: Any = 1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        *,
+        dtype: Any = np.float32,
+        rng: Union[np.random.Generator, int, None] = None,
+    ) -> None:
+        fn = self._name
+        self.in_channels = _args.check_int(in_channels, "in_channels", fn, 1)
+        self.out_channels = _args.check_int(out_channels, "out_channels", fn, 1)
+        self.groups = _args.check_int(groups, "groups", fn, 1)
+        if self.in_channels % self.groups or self.out_channels % self.groups:
+            raise ValueError(
+                f"{fn}: groups={self.groups} must divide in_channels={self.in_channels} "
+                f"and out_channels={self.out_channels}"
+            )
+        k = kernel_size if isinstance(kernel_size, (tuple, list)) else (kernel_size,) * self._nd
+        if len(k) != self._nd:
+            raise ValueError(f"{fn}: kernel_size={kernel_size!r} must be an int or {self._nd} ints")
+        self.kernel_size = tuple(_args.check_int(v, "kernel_size", fn, 1) for v in k)
+        self.stride, self.padding, self.dilation = stride, padding, dilation
+        _args.padding_mode_code(padding_mode, fn)
+        self.padding_mode = padding_mode
+        dt = _layer_dtype(dtype, fn)
+        gen = _generator(rng)
+        bound = 1.0 / math.sqrt(self.in_channels // self.groups * math.prod(self.kernel_size))
+        shape = (self.out_channels, self.in_channels // self.groups) + self.kernel_size
+        self.weight: np.ndarray = _init_uniform(gen, bound, shape, dt)
+        self.bias: Optional[np.ndarray] = _init_uniform(gen, bound, (self.out_channels,), dt) if bias else None
+
+    def __call__(self, x: Any) -> Any:
+        from fastconv import nd
+
+        f = nd.conv1d if self._nd == 1 else nd.conv3d
+        return f(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups, self.padding_mode)
+
+    def parameters(self) -> Dict[str, np.ndarray]:
+        p = {"weight": self.weight}
+        if self.bias is not None:
+            p["bias"] = self.bias
+        return p
+
+    def __repr__(self) -> str:
+        return (
+            f"{self._name}({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+            f"stride={self.stride}, padding={self.padding})"
+        )
+
+
+class Conv1d(_ConvNd):
+    """``torch.nn.Conv1d``'s arguments and initialisation; see :func:`fastconv.conv1d`.
+    Forward only (no ``backward`` yet)."""
+
+    _nd = 1
+    _name = "Conv1d"
+
+
+class Conv3d(_ConvNd):
+    """``torch.nn.Conv3d``'s arguments and initialisation; see :func:`fastconv.conv3d`.
+    Forward only (no ``backward`` yet)."""
+
+    _nd = 3
+    _name = "Conv3d"
+
+
+class _PoolNd(Module):
+    _f = ""
+
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, *args: Any, **kwargs: Any) -> None:
+        self.kernel_size = kernel_size
+        self.stride = stride if stride is not None else kernel_size
+        self.padding = padding
+        self.args = args
+        self.kwargs = kwargs
+
+    def __call__(self, x: Any) -> Any:
+        from fastconv import nd
+
+        return getattr(nd, self._f)(x, self.kernel_size, self.stride, self.padding, *self.args, **self.kwargs)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding})"
+
+
+class MaxPool1d(_PoolNd):
+    """``torch.nn.MaxPool1d(kernel_size, stride=None, padding=0, dilation=1,
+    return_indices=False, ceil_mode=False)``; see :func:`fastconv.max_pool1d`."""
+
+    _f = "max_pool1d"
+
+    def __init__(
+        self,
+        kernel_size: Any,
+        stride: Any = None,
+        padding: Any = 0,
+        dilation: Any = 1,
+        return_indices: bool = False,
+        ceil_mode: bool = False,
+    ) -> None:
+        super().__init__(kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+
+
+class MaxPool3d(MaxPool1d):
+    """``torch.nn.MaxPool3d``; see :func:`fastconv.max_pool3d`."""
+
+    _f = "max_pool3d"
+
+
+class AvgPool1d(_PoolNd):
+    """``torch.nn.AvgPool1d(kernel_size, stride=None, padding=0, ceil_mode=False,
+    count_include_pad=True)``; see :func:`fastconv.avg_pool1d`."""
+
+    _f = "avg_pool1d"
+
+    def __init__(
+        self,
+        kernel_size: Any,
+        stride: Any = None,
+        padding: Any = 0,
+        ceil_mode: bool = False,
+        count_include_pad: bool = True,
+    ) -> None:
+        super().__init__(kernel_size, stride, padding, ceil_mode, count_include_pad)
+
+
+class AvgPool3d(_PoolNd):
+    """``torch.nn.AvgPool3d(kernel_size, stride=None, padding=0, ceil_mode=False,
+    count_include_pad=True, divisor_override=None)``; see :func:`fastconv.avg_pool3d`."""
+
+    _f = "avg_pool3d"
+
+    def __init__(
+        self,
+        kernel_size: Any,
+        stride: Any = None,
+        padding: Any = 0,
+        ceil_mode: bool = False,
+        count_include_pad: bool = True,
+        divisor_override: Optional[int] = None,
+    ) -> None:
+        super().__init__(kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)

@@ -1,0 +1,231 @@
+"""conv1d/conv3d and 1-D/3-D pooling against PyTorch over random grids, and without
+PyTorch against float64 loops built from SciPy's N-dimensional correlate."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.signal
+
+import fastconv
+from fastconv import _args
+
+from conftest import requires_torch
+from helpers import MODES
+
+TORCH_MODES = {"zeros": "zeros", "reflect": "reflect", "replicate": "replicate", "circular": "circular"}
+
+
+def _reference_conv(x, w, stride, pads, dil, groups, mode):
+    """float64 N-D convolution (batched, grouped) from numpy.pad and scipy.signal.correlate
+    of the dilated kernel."""
+    xp = np.pad(x.astype(np.float64), [(0, 0), (0, 0)] + list(pads), mode=_args.PADDING_MODES[mode][1])
+    O, cg = w.shape[:2]
+    og = O // groups
+    outs = []
+    for n in range(x.shape[0]):
+        chans = []
+        for o in range(O):
+            g = o // og
+            acc = 0
+            for c in range(cg):
+                k = w[o, c].astype(np.float64)
+                kd = np.zeros(tuple((s - 1) * d + 1 for s, d in zip(k.shape, dil)))
+                kd[tuple(slice(None, None, d) for d in dil)] = k
+                acc = acc + scipy.signal.correlate(xp[n, g * cg + c], kd, mode="valid", method="direct")
+            chans.append(acc[tuple(slice(None, None, s) for s in stride)])
+        outs.append(chans)
+    return np.array(outs).reshape((x.shape[0], O) + outs[0][0].shape)
+
+
+@pytest.mark.parametrize("trial", range(40))
+def test_conv1d_conv3d_match_reference(trial):
+    rng = np.random.default_rng(trial)
+    mode = MODES[trial % len(MODES)]
+    g = int(rng.choice([1, 2]))
+    cg, og = (int(v) for v in rng.integers(1, 3, 2))
+    if trial % 2:
+        k = (int(rng.integers(1, 4)),)
+        s, d = (int(rng.integers(1, 3)),), (int(rng.integers(1, 3)),)
+        x = rng.standard_normal((2, g * cg, int(rng.integers(6, 12))))
+        p = int(rng.integers(0, 4))
+        pads, f, padding = [(p, p)], fastconv.conv1d, p
+    else:
+        k = tuple(int(v) for v in rng.integers(1, 4, 3))
+        s, d = tuple(int(v) for v in rng.integers(1, 3, 3)), tuple(int(v) for v in rng.integers(1, 3, 3))
+        x = rng.standard_normal((2, g * cg, 5, 6, 7))
+        p3 = tuple(int(v) for v in rng.integers(0, 3, 3))
+        pads, f, padding = [(v, v) for v in p3], fastconv.conv3d, p3
+    w = rng.standard_normal((g * og, cg) + k)
+    try:
+        ref = _reference_conv(x, w, s, pads, d, g, mode)
+    except ValueError:
+        return
+    if 0 in ref.shape:
+        return
+    res = f(x, w, None, s, padding, d, g, mode)
+    np.testing.assert_allclose(res, ref, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(f(x[0], w, None, s, padding, d, g, mode), ref[0], rtol=1e-10, atol=1e-10)
+
+
+@requires_torch
+@pytest.mark.filterwarnings("ignore:Using padding='same'")
+@pytest.mark.parametrize("trial", range(40))
+def test_conv1d_conv3d_match_torch(trial):
+    import torch
+    import torch.nn.functional as F
+
+    rng = np.random.default_rng(100 + trial)
+    dt = (np.float32, np.float64)[trial % 2]
+    g = int(rng.choice([1, 2]))
+    cg, og = (int(v) for v in rng.integers(1, 4, 2))
+    b = rng.standard_normal(g * og).astype(dt)
+    same = trial % 3 == 0
+    if trial % 2:
+        k = (int(rng.integers(1, 6)),)
+        s, d = (1 if same else int(rng.integers(1, 3)),), (int(rng.integers(1, 3)),)
+        x = rng.standard_normal((2, g * cg, int(rng.integers(8, 30)))).astype(dt)
+        p = "same" if same else int(rng.integers(0, 3))
+        f, tf = fastconv.conv1d, F.conv1d
+    else:
+        k = tuple(int(v) for v in rng.integers(1, 4, 3))
+        s = (1, 1, 1) if same else tuple(int(v) for v in rng.integers(1, 3, 3))
+        d = tuple(int(v) for v in rng.integers(1, 3, 3))
+        x = rng.standard_normal((2, g * cg, 6, 7, 8)).astype(dt)
+        p = "same" if same else tuple(int(v) for v in rng.integers(0, 3, 3))
+        f, tf = fastconv.conv3d, F.conv3d
+    w = rng.standard_normal((g * og, cg) + k).astype(dt)
+    try:
+        ref = tf(torch.tensor(x), torch.tensor(w), torch.tensor(b), s, p, d, g).numpy()
+    except RuntimeError:
+        with pytest.raises(ValueError):
+            f(x, w, b, s, p, d, g)
+        return
+    res = f(x, w, b, s, p, d, g)
+    tol = dict(rtol=1e-4, atol=1e-4) if dt == np.float32 else dict(rtol=1e-10, atol=1e-10)
+    assert res.dtype == dt
+    np.testing.assert_allclose(res, ref, **tol)
+
+
+@requires_torch
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
+def test_conv3d_padding_modes_match_torch(mode):
+    import torch
+
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((1, 2, 5, 6, 7))
+    layer = torch.nn.Conv3d(2, 3, 3, padding=(1, 2, 1), padding_mode=mode).double()
+    ref = layer(torch.tensor(x)).detach().numpy()
+    w, b = layer.weight.detach().numpy(), layer.bias.detach().numpy()
+    np.testing.assert_allclose(fastconv.conv3d(x, w, b, 1, (1, 2, 1), 1, 1, mode), ref, rtol=1e-10, atol=1e-12)
+    layer1 = torch.nn.Conv1d(2, 3, 3, padding=2, padding_mode=mode).double()
+    x1 = rng.standard_normal((2, 2, 9))
+    ref1 = layer1(torch.tensor(x1)).detach().numpy()
+    w1, b1 = layer1.weight.detach().numpy(), layer1.bias.detach().numpy()
+    np.testing.assert_allclose(fastconv.conv1d(x1, w1, b1, 1, 2, 1, 1, mode), ref1, rtol=1e-10, atol=1e-12)
+
+
+@requires_torch
+@pytest.mark.parametrize("trial", range(60))
+def test_pool1d_pool3d_match_torch(trial):
+    import torch
+    import torch.nn.functional as F
+
+    rng = np.random.default_rng(200 + trial)
+    dt = (np.float32, np.float64)[trial % 2]
+    three = trial % 2 == 0
+    n = 3 if three else 1
+    k = tuple(int(v) for v in rng.integers(1, 4, n))
+    s = tuple(int(v) for v in rng.integers(1, 3, n))
+    p = tuple(int(rng.integers(0, kk // 2 + 1)) for kk in k)
+    dl = tuple(int(v) for v in rng.integers(1, 3, n))
+    cm = bool(trial % 3 == 0)
+    shape = (2, 3, 5, 6, 7) if three else (2, 3, int(rng.integers(5, 15)))
+    x = rng.standard_normal(shape).astype(dt)
+    if trial % 5 == 0:
+        x = np.round(x)  # ties
+    if trial % 7 == 0:
+        x.flat[rng.integers(0, x.size, 4)] = np.nan
+    fmax, tmax = (fastconv.max_pool3d, F.max_pool3d) if three else (fastconv.max_pool1d, F.max_pool1d)
+    try:
+        rv, ri = tmax(torch.tensor(x), k, s, p, dl, cm, True)
+    except RuntimeError:
+        with pytest.raises(ValueError):
+            fmax(x, k, s, p, dl, cm, True)
+        return
+    v, i = fmax(x, k, s, p, dl, cm, True)
+    np.testing.assert_array_equal(v, rv.numpy())
+    np.testing.assert_array_equal(i, ri.numpy())
+    v0 = fmax(x[0], k, s, p, dl, cm, False)
+    np.testing.assert_array_equal(v0, v[0])
+    fun = fastconv.max_unpool3d if three else fastconv.max_unpool1d
+    tun = F.max_unpool3d if three else F.max_unpool1d
+    try:
+        unpooled = tun(rv, ri, k, s, p).numpy()
+    except RuntimeError:  # indices past the default output size (dilation, ceil_mode)
+        with pytest.raises(ValueError):
+            fun(v, i, k, s, p)
+    else:
+        np.testing.assert_array_equal(fun(v, i, k, s, p), unpooled)
+
+    cip = bool(trial % 4 < 2)
+    favg, tavg = (fastconv.avg_pool3d, F.avg_pool3d) if three else (fastconv.avg_pool1d, F.avg_pool1d)
+    extra = ((None, 3, -2)[trial % 3],) if three else ()
+    ref = tavg(torch.tensor(x), k, s, p, cm, cip, *extra).numpy()
+    res = favg(x, k, s, p, cm, cip, *extra)
+    tol = dict(rtol=1e-5, atol=1e-6) if dt == np.float32 else dict(rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(res, ref, **tol)
+
+
+def test_bad_input_names_the_function():
+    with pytest.raises(ValueError, match="conv1d: groups=3 must divide"):
+        fastconv.conv1d(np.ones((1, 4, 9)), np.ones((3, 1, 3)), groups=3)
+    with pytest.raises(ValueError, match="conv1d: input must be"):
+        fastconv.conv1d(np.ones((1, 1, 4, 9)), np.ones((3, 1, 3)))
+    with pytest.raises(ValueError, match="conv3d: weight must be 5-D"):
+        fastconv.conv3d(np.ones((1, 1, 4, 4, 4)), np.ones((3, 1, 3, 3)))
+    with pytest.raises(ValueError, match="conv3d: kernel depth"):
+        fastconv.conv3d(np.ones((1, 1, 2, 4, 4)), np.ones((3, 1, 3, 3, 3)))
+    with pytest.raises(ValueError, match="max_pool3d: padding"):
+        fastconv.max_pool3d(np.ones((1, 1, 4, 4, 4)), 2, padding=(2, 0, 0))
+    with pytest.raises(ValueError, match="max_unpool3d: indices"):
+        fastconv.max_unpool3d(np.ones((1, 1, 2, 2, 2)), np.full((1, 1, 2, 2, 2), 64), 2)
+    with pytest.raises(ValueError, match="stride"):
+        fastconv.conv3d(np.ones((1, 1, 4, 4, 4)), np.ones((1, 1, 2, 2, 2)), stride=(1, 2))
+
+
+@requires_torch
+def test_layers_match_torch():
+    import torch
+
+    from fastconv import nn
+
+    rng = np.random.default_rng(5)
+    x1 = rng.standard_normal((2, 4, 20))
+    x3 = rng.standard_normal((2, 4, 6, 7, 8))
+    pairs = [
+        (
+            nn.Conv1d(4, 6, 3, stride=2, padding=1, groups=2, dtype=np.float64),
+            torch.nn.Conv1d(4, 6, 3, 2, 1, groups=2),
+            x1,
+        ),
+        (
+            nn.Conv3d(4, 2, (1, 3, 2), padding="same", dtype=np.float64),
+            torch.nn.Conv3d(4, 2, (1, 3, 2), padding="same"),
+            x3,
+        ),
+        (nn.MaxPool1d(3, 2, 1, ceil_mode=True), torch.nn.MaxPool1d(3, 2, 1, ceil_mode=True), x1),
+        (nn.MaxPool3d(2, return_indices=True), torch.nn.MaxPool3d(2, return_indices=True), x3),
+        (nn.AvgPool1d(3, 2, 1, count_include_pad=False), torch.nn.AvgPool1d(3, 2, 1, count_include_pad=False), x1),
+        (nn.AvgPool3d(3, 2, 1, True, True, 5), torch.nn.AvgPool3d(3, 2, 1, True, True, 5), x3),
+    ]
+    for ours, theirs, x in pairs:
+        theirs = theirs.double()
+        if ours.parameters():
+            theirs.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in ours.parameters().items()})
+        ref = theirs(torch.tensor(x))
+        res = ours(x)
+        if isinstance(ref, tuple):
+            np.testing.assert_array_equal(res[1], ref[1].numpy())
+            ref, res = ref[0], res[0]
+        np.testing.assert_allclose(res, ref.detach().numpy(), rtol=1e-10, atol=1e-12, err_msg=repr(ours))
