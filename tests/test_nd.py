@@ -229,3 +229,71 @@ def test_layers_match_torch():
             np.testing.assert_array_equal(res[1], ref[1].numpy())
             ref, res = ref[0], res[0]
         np.testing.assert_allclose(res, ref.detach().numpy(), rtol=1e-10, atol=1e-12, err_msg=repr(ours))
+
+
+# ------------------------------------------------------------------ N-D correlate / convolve
+
+
+@pytest.mark.parametrize("trial", range(60))
+@pytest.mark.parametrize("fname", ["correlate", "convolve"])
+def test_correlate_convolve_match_scipy(trial, fname):
+    """Dimensions 1-4, every mode and method, against scipy.signal's direct method."""
+    rng = np.random.default_rng(trial)
+    nd = 1 + trial % 4
+    a = rng.standard_normal(tuple(int(v) for v in rng.integers(1, 9, nd)))
+    b = rng.standard_normal(tuple(int(v) for v in rng.integers(1, 6, nd)))
+    if trial % 5 == 0:
+        a, b = a.astype(np.float32), b.astype(np.float32)
+    ours, theirs = getattr(fastconv, fname), getattr(scipy.signal, fname)
+    for mode in ("full", "same", "valid"):
+        try:
+            ref = theirs(a, b, mode, method="direct")
+        except ValueError:
+            with pytest.raises(ValueError, match="valid mode"):
+                ours(a, b, mode)
+            continue
+        for method in ("auto", "direct", "fft"):
+            res = ours(a, b, mode, method)
+            assert res.shape == ref.shape and res.dtype == ref.dtype
+            tol = 1e-4 if a.dtype == np.float32 else 1e-10
+            np.testing.assert_allclose(res, ref, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("fname", ["correlate", "convolve"])
+def test_axes_is_a_loop_over_batch_axes(fname):
+    rng = np.random.default_rng(4)
+    ours, theirs = getattr(fastconv, fname), getattr(scipy.signal, fname)
+    img = rng.standard_normal((12, 10, 3))  # (H, W, C)
+    k = rng.standard_normal((4, 3, 1))  # one kernel for every channel
+    res = ours(img, k, "same", axes=(0, 1))
+    for c in range(3):
+        np.testing.assert_allclose(res[:, :, c], theirs(img[:, :, c], k[:, :, 0], "same"), rtol=1e-10, atol=1e-12)
+    kc = rng.standard_normal((4, 3, 3))  # one kernel per channel
+    res = ours(img, kc, "full", axes=[1, -3])
+    for c in range(3):
+        np.testing.assert_allclose(res[:, :, c], theirs(img[:, :, c], kc[:, :, c]), rtol=1e-10, atol=1e-12)
+    vol = rng.standard_normal((2, 5, 6, 7))  # batch of volumes, 3-D kernel
+    kv = rng.standard_normal((1, 3, 2, 4))
+    res = ours(vol, kv, "valid", axes=(1, 2, 3))
+    for i in range(2):
+        np.testing.assert_allclose(res[i], theirs(vol[i], kv[0], "valid"), rtol=1e-10, atol=1e-12)
+    sig = rng.standard_normal((3, 50))
+    np.testing.assert_allclose(
+        ours(sig, np.ones((1, 5)) / 5, "same", axes=-1), [theirs(s, np.ones(5) / 5, "same") for s in sig], rtol=1e-12
+    )
+
+
+def test_correlate_bad_input():
+    with pytest.raises(ValueError, match="same number of dimensions"):
+        fastconv.correlate(np.ones((3, 3)), np.ones(3))
+    with pytest.raises(ValueError, match="out of range"):
+        fastconv.correlate(np.ones((3, 3)), np.ones((2, 2)), axes=2)
+    with pytest.raises(ValueError, match="batch axis"):
+        fastconv.correlate(np.ones((3, 4)), np.ones((2, 2)), axes=0)
+    with pytest.raises(ValueError, match="mode"):
+        fastconv.convolve(np.ones(3), np.ones(2), "middle")
+    with pytest.raises(ValueError, match="method"):
+        fastconv.convolve(np.ones(3), np.ones(2), method="separable")
+    with pytest.raises(TypeError, match="complex"):
+        fastconv.correlate(np.ones(3, complex), np.ones(2))
+    assert fastconv.correlate(np.ones(0), np.ones(2)).size == 0

@@ -15,7 +15,7 @@ from fastconv.conv import conv2d, conv_transpose2d, explain
 from fastconv.nd import avg_pool1d, avg_pool3d, conv1d, conv3d, max_pool1d, max_pool3d, max_unpool1d, max_unpool3d
 from fastconv.pool import avg_pool2d, max_pool2d, max_unpool2d
 from fastconv.shapes import ConvCost, conv2d_cost, conv2d_output_shape, pool2d_output_shape
-from fastconv.signal import convolve2d, correlate2d
+from fastconv.signal import convolve, convolve2d, correlate, correlate2d
 
 __version__ = "0.1.0"
 
@@ -31,7 +31,9 @@ __all__ = [
     "conv2d_cost",
     "conv2d_output_shape",
     "conv_transpose2d",
+    "convolve",
     "convolve2d",
+    "correlate",
     "correlate2d",
     "explain",
     "get_num_threads",

@@ -152,11 +152,30 @@ def _run(
 
         return cuda.correlate2d(in1, k, dtype, pads, code, fill, shape)
 
-    planes = _args.kernel_ready(in1.reshape((-1, 1, H, W)), dtype)
+    return _planes(in1.reshape((-1, 1, H, W)), k, pads, code, fill, method, num_threads, dtype).reshape(shape)
+
+
+def _planes(
+    planes: np.ndarray,
+    k: np.ndarray,
+    pads: Tuple[int, int, int, int],
+    code: int,
+    fill: float,
+    method: str,
+    num_threads: Optional[int],
+    dtype: np.dtype,
+) -> np.ndarray:
+    """Correlate every plane of ``planes`` (B, 1, H, W) with the 2-D kernel ``k``, padded by
+    ``pads`` (top, bottom, left, right) in padding mode ``code``: (B, 1, H_out, W_out), by
+    the method the planner picks for ``method``."""
+    planes = _args.kernel_ready(planes, dtype)
+    kh, kw = k.shape
+    Ho = planes.shape[2] + pads[0] + pads[1] - kh + 1
+    Wo = planes.shape[3] + pads[2] + pads[3] - kw + 1
     kk = np.ascontiguousarray(k, dtype=dtype)
     out = _buffers.empty((planes.shape[0], 1, Ho, Wo), dtype)
     if planes.shape[0] == 0:
-        return out.reshape(shape)
+        return out
     how, _ = _plan.correlate2d(kk, Ho * Wo, method, _separable)
     if how == _plan.Kind.FFT:
         _fft.overlap_save(planes, kk[None], pads, code, fill, out, num_threads)
@@ -166,7 +185,7 @@ def _run(
         _engine.separable(planes, *factors, pads, code, fill, out, num_threads)
     else:  # direct, or "separable" asked for a kernel that is not
         _engine.correlate(planes, kk[None, None], pads, code, fill, out, num_threads)
-    return out.reshape(shape)
+    return out
 
 
 def _valid_swapped(
@@ -282,3 +301,191 @@ def convolve2d(
            [0., 0., 1.]])
     """
     return _run("convolve2d", in1, in2, mode, boundary, fillvalue, method, num_threads, flip=True)
+
+
+# --------------------------------------------------------------------------- N-D
+
+
+def correlate(
+    in1: Any,
+    in2: Any,
+    mode: str = "full",
+    method: str = "auto",
+    *,
+    axes: Any = None,
+    num_threads: Optional[int] = None,
+) -> np.ndarray:
+    """N-dimensional cross-correlation, a drop-in for ``scipy.signal.correlate`` on real
+    arrays, with ``axes`` (as ``scipy.signal.fftconvolve``'s) for batch axes.
+
+    Parameters
+    ----------
+    in1, in2 : ndarray
+        Real arrays of the same number of dimensions (1-D signals, images, volumes, ...).
+    mode : {"full", "valid", "same"}, default "full"
+        SciPy's modes: "same" has in1's shape, centred on the full result as SciPy centres
+        it; "valid" needs one input at least as large as the other on every correlated axis
+        (when in2 is the larger the inputs swap and the result is reversed, as in SciPy).
+    method : {"auto", "direct", "fft"}, default "auto"
+        "direct": the direct kernels; "fft": overlap-save FFT on each 2-D plane; "auto":
+        the planner's choice per plane (direct, separable passes, or FFT for big kernels),
+        as :func:`correlate2d`.  Every method gives the same result within float tolerance.
+    axes : int or sequence of int, optional
+        The axes to correlate over (default: all).  On the other axes ("batch" axes) in1 and
+        in2 must have equal sizes or size 1 (broadcast): ``correlate(img_hwc, k[:, :, None],
+        "same", axes=(0, 1))`` filters each channel of an (H, W, C) image.
+    num_threads : int, optional
+
+    Returns
+    -------
+    ndarray
+        float32 when both inputs are float32, else float64 (integers are promoted, never
+        accumulated with wrap-around; SciPy keeps integer dtypes).
+
+    Notes
+    -----
+    1-D correlation runs as 2-D with a unit row; 3-D and higher as a sum, over the kernel's
+    taps on the leading correlated axes, of 2-D correlations of all the matching planes at
+    once (see :mod:`fastconv.nd`).
+
+    Examples
+    --------
+    >>> import numpy as np, fastconv
+    >>> fastconv.correlate(np.array([1.0, 2.0, 3.0]), np.array([0.0, 1.0, 0.5]))
+    array([0.5, 2. , 3.5, 3. , 0. ])
+    """
+    return _nd("correlate", in1, in2, mode, method, axes, num_threads, flip=False)
+
+
+def convolve(
+    in1: Any,
+    in2: Any,
+    mode: str = "full",
+    method: str = "auto",
+    *,
+    axes: Any = None,
+    num_threads: Optional[int] = None,
+) -> np.ndarray:
+    """N-dimensional convolution, a drop-in for ``scipy.signal.convolve`` on real arrays;
+    arguments as :func:`correlate` (the kernel is flipped on the correlated axes; "valid"
+    with in2 the larger swaps the inputs, as convolution commutes).
+
+    Examples
+    --------
+    >>> import numpy as np, fastconv
+    >>> fastconv.convolve(np.array([1.0, 2.0, 3.0]), np.array([0.0, 1.0, 0.5]))
+    array([0. , 1. , 2.5, 4. , 1.5])
+    """
+    return _nd("convolve", in1, in2, mode, method, axes, num_threads, flip=True)
+
+
+ND_METHODS = ("auto", "direct", "fft")
+
+
+def _nd(
+    fn: str, in1: Any, in2: Any, mode: str, method: str, axes: Any, num_threads: Optional[int], flip: bool
+) -> np.ndarray:
+    if _args.array_kind(fn, in1=in1, in2=in2) == "cupy":
+        raise TypeError(f"{fn}: CuPy arrays are not supported by the N-D functions yet; pass NumPy arrays")
+    a = _args.to_numpy(in1, "in1", fn)
+    b = _args.to_numpy(in2, "in2", fn)
+    _check_choice(mode, "mode", MODES, fn)
+    _check_choice(method, "method", ND_METHODS, fn)
+    dtype = _args.result_dtype(fn, in1=a, in2=b)
+    resolve_threads(num_threads)
+    if a.ndim != b.ndim:
+        raise ValueError(f"{fn}: in1 and in2 must have the same number of dimensions, got {a.ndim} and {b.ndim}")
+    if a.ndim == 0:
+        raise ValueError(f"{fn}: in1 and in2 must be at least 1-D, got 0-D arrays")
+    nd = a.ndim
+    if axes is None:
+        ax = list(range(nd))
+    else:
+        raw = [axes] if not isinstance(axes, (tuple, list)) else list(axes)
+        ax = []
+        for v in raw:
+            i = _args.check_int(v, "axes", fn, -nd) if not isinstance(v, (bool, np.bool_)) else v
+            if isinstance(i, (bool, np.bool_)) or not -nd <= i < nd:
+                raise ValueError(f"{fn}: axes={axes!r}: axis {v!r} is out of range for {nd}-D inputs")
+            ax.append(i % nd)
+        if len(set(ax)) != len(ax) or not ax:
+            raise ValueError(f"{fn}: axes={axes!r} must name distinct axes, at least one")
+    batch = [i for i in range(nd) if i not in ax]
+    for i in batch:
+        if a.shape[i] != b.shape[i] and 1 not in (a.shape[i], b.shape[i]):
+            raise ValueError(
+                f"{fn}: in1 {a.shape} and in2 {b.shape} differ on batch axis {i}; they must be equal or 1 there"
+            )
+    if a.size == 0 or b.size == 0:
+        return np.array([], dtype=dtype)
+    n = [a.shape[i] for i in ax]
+    k = [b.shape[i] for i in ax]
+    if mode == "valid" and not all(x >= y for x, y in zip(n, k)):
+        if not all(y >= x for x, y in zip(n, k)):
+            raise ValueError(
+                f"{fn}: in valid mode one of in1 {tuple(n)} and in2 {tuple(k)} must be at least as large as "
+                "the other on every correlated axis"
+            )
+        res = _nd(fn, b, a, mode, method, axes, num_threads, flip)
+        return res if flip else np.ascontiguousarray(np.flip(res, axis=ax))
+    # correlated axes last, batch axes first
+    am = np.moveaxis(a, ax, range(nd - len(ax), nd))
+    bm = np.moveaxis(b, ax, range(nd - len(ax), nd))
+    if flip:
+        bm = np.flip(bm, axis=tuple(range(nd - len(ax), nd)))
+    if mode == "full":
+        pads = [(kk - 1, kk - 1) for kk in k]
+    elif mode == "same":  # SciPy centres "same" on the full result: (K - 1) // 2 after
+        pads = [(kk // 2, (kk - 1) // 2) for kk in k]
+    else:
+        pads = [(0, 0) for _ in k]
+    nb = len(batch)
+    lead_a, lead_b = am.shape[:nb], bm.shape[:nb]
+    lead = tuple(max(x, y) for x, y in zip(lead_a, lead_b))
+    out_sp = tuple(x + p0 + p1 - kk + 1 for x, (p0, p1), kk in zip(n, pads, k))
+    _args.check_result_size(lead + out_sp, dtype.itemsize, fn, "the inputs are too large")
+    if all(v == 1 for v in lead_b):  # one kernel for every batch entry
+        res = _core(np.broadcast_to(am, lead + tuple(n)), bm.reshape(k), pads, method, num_threads, dtype)
+    else:
+        ab = np.broadcast_to(am, lead + tuple(n))
+        bb = np.broadcast_to(bm, lead + tuple(k))
+        res = np.empty(lead + out_sp, dtype=dtype)
+        for idx in np.ndindex(*lead):
+            res[idx] = _core(ab[idx], bb[idx], pads, method, num_threads, dtype)
+    # back to the caller's axis order
+    return np.ascontiguousarray(np.moveaxis(res, range(nd - len(ax), nd), ax))
+
+
+def _core(
+    x: np.ndarray, k: np.ndarray, pads: Any, method: str, num_threads: Optional[int], dtype: np.dtype
+) -> np.ndarray:
+    """Zero-padded correlation of x (batch..., n_1 .. n_m) with k (k_1 .. k_m) over the last
+    m axes."""
+    m = k.ndim
+    lead = x.shape[: x.ndim - m]
+    n = x.shape[x.ndim - m :]
+    out_sp = tuple(v + p0 + p1 - kk + 1 for v, (p0, p1), kk in zip(n, pads, k.shape))
+    if m == 1:
+        res = _planes(x.reshape(-1, 1, 1, n[0]), k[None], (0, 0) + tuple(pads[0]), 0, 0.0, method, num_threads, dtype)
+        return res.reshape(lead + out_sp)
+    if m == 2:
+        p = tuple(pads[0]) + tuple(pads[1])
+        return _planes(x.reshape((-1, 1) + n), k, p, 0, 0.0, method, num_threads, dtype).reshape(lead + out_sp)
+    # m >= 3: for each tap of the leading correlated axes, the 2-D correlation of the
+    # planes it reads (a block of the leading axes) lands on a block of the output
+    out = np.zeros(lead + out_sp, dtype=dtype)
+    nl = len(lead)
+    H, W = n[-2:]
+    for tap in np.ndindex(*k.shape[:-2]):
+        src, dst = [], []
+        for t, v, o, (p0, _) in zip(tap, n[:-2], out_sp[:-2], pads[:-2]):
+            lo, hi = max(0, p0 - t), min(o, v + p0 - t)
+            src.append(slice(lo + t - p0, hi + t - p0))
+            dst.append(slice(lo, hi))
+        if any(s.stop <= s.start for s in src):
+            continue
+        block = x[(Ellipsis,) + tuple(src) + (slice(None), slice(None))]
+        p = tuple(pads[-2]) + tuple(pads[-1])
+        r = _planes(block.reshape((-1, 1, H, W)), k[tap], p, 0, 0.0, method, num_threads, dtype)
+        out[(slice(None),) * nl + tuple(dst)] += r.reshape(block.shape[:-2] + out_sp[-2:])
+    return out
