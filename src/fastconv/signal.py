@@ -427,7 +427,7 @@ def _nd(
                 "the other on every correlated axis"
             )
         res = _nd(fn, b, a, mode, method, axes, num_threads, flip)
-        return res if flip else np.ascontiguousarray(np.flip(res, axis=ax))
+        return res if flip else np.ascontiguousarray(np.flip(res, axis=tuple(ax)))
     # correlated axes last, batch axes first
     am = np.moveaxis(a, ax, range(nd - len(ax), nd))
     bm = np.moveaxis(b, ax, range(nd - len(ax), nd))
@@ -471,6 +471,8 @@ def _core(
     if m == 2:
         p = tuple(pads[0]) + tuple(pads[1])
         return _planes(x.reshape((-1, 1) + n), k, p, 0, 0.0, method, num_threads, dtype).reshape(lead + out_sp)
+    if m == 3 and method != "fft" and (method == "direct" or auto_method(k[0], out_sp[1] * out_sp[2]) == "direct"):
+        return _volume_direct(x, k, pads, num_threads, dtype).reshape(lead + out_sp)
     # m >= 3: for each tap of the leading correlated axes, the 2-D correlation of the
     # planes it reads (a block of the leading axes) lands on a block of the output
     out = np.zeros(lead + out_sp, dtype=dtype)
@@ -488,4 +490,45 @@ def _core(
         p = tuple(pads[-2]) + tuple(pads[-1])
         r = _planes(block.reshape((-1, 1, H, W)), k[tap], p, 0, 0.0, method, num_threads, dtype)
         out[(slice(None),) * nl + tuple(dst)] += r.reshape(block.shape[:-2] + out_sp[-2:])
+    return out
+
+
+def _volume_direct(x: np.ndarray, k: np.ndarray, pads: Any, num_threads: Optional[int], dtype: np.dtype) -> np.ndarray:
+    """3-D correlation of x (batch..., D, H, W) with k (kD, kH, kW) as conv2d calls whose
+    kD input channels are the kD consecutive depth slices an output slice reads: a strided
+    view of x, no copy, so that the direct kernels sum over kernel depth in registers instead
+    of one pass over the result per depth tap.  Output slices whose window reaches into the
+    depth padding read a small zero-padded copy of the planes at the ends."""
+    from fastconv.conv import conv2d
+
+    D, H, W = x.shape[-3:]
+    kD = k.shape[0]
+    (p0, p1), ph, pw = pads
+    Do = D + p0 + p1 - kD + 1
+    vol = _args.kernel_ready(np.ascontiguousarray(x.reshape((-1, D, H, W))), dtype)
+    w = np.ascontiguousarray(k[None], dtype=dtype)
+    hw = (tuple(ph), tuple(pw))
+    Ho, Wo = H + ph[0] + ph[1] - k.shape[1] + 1, W + pw[0] + pw[1] - k.shape[2] + 1
+    out = np.empty((vol.shape[0], Do, Ho, Wo), dtype=dtype)
+    lo, hi = min(p0, Do), max(min(Do, D - kD + 1 + p0), min(p0, Do))
+
+    def run(planes: np.ndarray, first: int, count: int, dst: slice, b: int) -> None:
+        sd = planes.strides[0]
+        view = np.lib.stride_tricks.as_strided(
+            planes[first:], shape=(count, kD, H, W), strides=(sd, sd) + planes.strides[1:], writeable=False
+        )
+        out[b, dst] = conv2d(view, w, None, 1, hw, num_threads=num_threads)[:, 0]
+
+    for b in range(vol.shape[0]):
+        if hi > lo:
+            run(vol[b], lo - p0, hi - lo, slice(lo, hi), b)
+        for a, e in ((0, lo), (hi, Do)):
+            if e <= a:
+                continue
+            ends = np.zeros((e - a + kD - 1, H, W), dtype=dtype)  # planes a - p0 .. e - 1 - p0 + kD - 1
+            s0 = a - p0
+            src_lo, src_hi = max(s0, 0), min(s0 + ends.shape[0], D)
+            if src_hi > src_lo:
+                ends[src_lo - s0 : src_hi - s0] = vol[b, src_lo:src_hi]
+            run(ends, 0, e - a, slice(a, e), b)
     return out
