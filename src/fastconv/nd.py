@@ -240,6 +240,9 @@ def conv3d(
             f"{fn}: kernel depth {kD} with dilation {d[0]} spans {d[0] * (kD - 1) + 1}, more than the "
             f"padded depth {D + pd[0] + pd[1]}"
         )
+    if groups == 1 and d[0] == 1 and kD > 1:
+        full = _conv3d_depth_channels(x5, w, bias, s, hw_pad, d, pd, Do, mode, num_threads)
+        return _finish(full if batched else full[0], out, fn)
     res: Optional[np.ndarray] = None
     od = np.arange(Do)
     for kd in range(kD):
@@ -275,6 +278,47 @@ def conv3d(
     Cout, Ho, Wo = res.shape[1:]
     full = np.ascontiguousarray(res.reshape(N, Do, Cout, Ho, Wo).transpose(0, 2, 1, 3, 4))
     return _finish(full if batched else full[0], out, fn)
+
+
+def _conv3d_depth_channels(
+    x5: np.ndarray,
+    w: np.ndarray,
+    bias: Any,
+    s: Tuple[int, int, int],
+    hw_pad: Any,
+    d: Tuple[int, int, int],
+    pd: Tuple[int, int],
+    Do: int,
+    mode: str,
+    num_threads: Optional[int],
+) -> np.ndarray:
+    """conv3d (groups 1, depth dilation 1) as one conv2d per image whose input channels are
+    the (kernel depth, channel) pairs an output slice reads: with the input copied once to
+    (N, D + padding, C, H, W), the kD consecutive slices of C channels are one run of kD * C
+    planes, a strided view, so the direct and Winograd kernels sum over depth and channels
+    in one reduction (instead of one pass over the result per depth tap)."""
+    from fastconv.conv import conv2d
+
+    N, C, D, H, W = x5.shape
+    O, _, kD, kH, kW = w.shape
+    dtype = np.result_type(x5, w, np.float32)
+    src = _args.pad_index(np.arange(-pd[0], D + pd[1]), D, mode)
+    xs = np.zeros((N, len(src), C, H, W), dtype=dtype)
+    inside = src >= 0
+    xs[:, inside] = x5[:, :, src[inside]].transpose(0, 2, 1, 3, 4)
+    w2 = np.ascontiguousarray(w.transpose(0, 2, 1, 3, 4), dtype=dtype).reshape(O, kD * C, kH, kW)
+    plane = C * H * W * xs.itemsize
+    res = None
+    for n in range(N):
+        view = np.lib.stride_tricks.as_strided(
+            xs[n], shape=(Do, kD * C, H, W), strides=(s[0] * plane,) + xs[n].strides[1:], writeable=False
+        )
+        y = conv2d(view, w2, bias, s[1:], hw_pad, d[1:], 1, mode, num_threads=num_threads)
+        if res is None:
+            res = np.empty((N, O, Do) + y.shape[2:], dtype=dtype)
+        res[n] = y.transpose(1, 0, 2, 3)
+    assert res is not None
+    return res
 
 
 # --------------------------------------------------------------------------- pooling
