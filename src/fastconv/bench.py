@@ -62,7 +62,16 @@ GRAD_CASES: Dict[str, str] = {
     "B4": "one LeNet training step (forward, backward, SGD) on a (64, 3, 32, 32) batch",
     "B5": "one epoch of `fastconv train` on scikit-learn's digits",
 }
-BIG_CASES = ("C3", "C9", "I1", "I2", "B1/C3.input", "B1/C3.weight")
+#: Signal, volume and layout cases (V1-V6): see _volume_case.
+VOLUME_CASES: Dict[str, str] = {
+    "V1": "volume 256^3 float32, 5^3 kernel, mode same",
+    "V2": "conv3d (2, 16, 16, 112, 112), 3^3, 16 -> 32 channels, padding 1",
+    "V3": "1-D signal of 10^7 samples, 101 taps, mode same",
+    "V4": "conv1d (32, 64, 4096), kernel 9, 64 -> 64 channels, padding 4",
+    "V5": "C5, C6, C7 with channels-last (NHWC-strided) input",
+    "V6": "(3000, 4000, 3) RGB image, 15 x 15 Gaussian per channel, axes=(0, 1)",
+}
+BIG_CASES = ("C3", "C9", "I1", "I2", "B1/C3.input", "B1/C3.weight", "V1")
 
 #: A network's convolution layers: (C_in, H, W, C_out, k, stride, pad, groups), times used.
 Layer = Tuple[int, int, int, int, int, int, int, int]
@@ -810,6 +819,92 @@ def _b5(nt: int, reps: int, suite: Suite, memory: bool) -> None:
     )
 
 
+# ----------------------------------------------------------------------------- N-D and layouts
+
+
+def _volume_case(cid: str, nt: int, reps: int, suite: Suite, memory: bool) -> None:
+    import scipy.ndimage
+    import scipy.signal
+
+    torch = _torch()
+    rng = np.random.default_rng(5)
+    peers: List[Tuple[str, Callable[[], Any]]] = []
+    if cid == "V1":
+        v = rng.standard_normal((256, 256, 256)).astype(np.float32)
+        k = rng.standard_normal((5, 5, 5)).astype(np.float32)
+        f = lambda: fastconv.correlate(v, k, "same", num_threads=nt)  # noqa: E731
+        work, unit = 2 * v.size * k.size / 1e9, "GFLOP/s"
+        peers.append(("scipy-correlate", lambda: scipy.signal.correlate(v, k, "same")))
+        peers.append(("scipy-ndimage", lambda: scipy.ndimage.correlate(v, k, mode="constant")))
+        if torch is not None:
+            tv, tk = torch.from_numpy(v)[None, None], torch.from_numpy(k)[None, None]
+            peers.append(("pytorch", lambda: torch.nn.functional.conv3d(tv, tk, padding=2)[0, 0]))
+    elif cid == "V2":
+        x = rng.standard_normal((2, 16, 16, 112, 112)).astype(np.float32)
+        w = rng.standard_normal((32, 16, 3, 3, 3)).astype(np.float32)
+        f = lambda: fastconv.conv3d(x, w, padding=1, num_threads=nt)  # noqa: E731
+        work, unit = 2 * 2 * 32 * 16 * 27 * 16 * 112 * 112 / 1e9, "GFLOP/s"
+        if torch is not None:
+            tx, tw = torch.from_numpy(x), torch.from_numpy(w)
+            peers.append(("pytorch", lambda: torch.nn.functional.conv3d(tx, tw, padding=1)))
+    elif cid == "V3":
+        sig = rng.standard_normal(10**7).astype(np.float32)
+        k1 = rng.standard_normal(101).astype(np.float32)
+        f = lambda: fastconv.correlate(sig, k1, "same", num_threads=nt)  # noqa: E731
+        work, unit = 2 * sig.size * k1.size / 1e9, "GFLOP/s"
+        peers.append(("scipy-correlate", lambda: scipy.signal.correlate(sig, k1, "same")))
+        peers.append(("numpy-convolve", lambda: np.convolve(sig, k1[::-1], "same")))
+    elif cid == "V4":
+        x = rng.standard_normal((32, 64, 4096)).astype(np.float32)
+        w = rng.standard_normal((64, 64, 9)).astype(np.float32)
+        f = lambda: fastconv.conv1d(x, w, padding=4, num_threads=nt)  # noqa: E731
+        work, unit = 2 * 32 * 64 * 4096 * 64 * 9 / 1e9, "GFLOP/s"
+        if torch is not None:
+            tx, tw = torch.from_numpy(x), torch.from_numpy(w)
+            peers.append(("pytorch", lambda: torch.nn.functional.conv1d(tx, tw, padding=4)))
+    elif cid == "V6":
+        img = rng.random((3000, 4000, 3)).astype(np.float32)
+        g1 = np.exp(-0.5 * ((np.arange(15) - 7) / 2.5) ** 2)
+        kk = (np.outer(g1, g1) / np.outer(g1, g1).sum()).astype(np.float32)
+        f = lambda: fastconv.correlate(img, kk[:, :, None], "same", axes=(0, 1), num_threads=nt)  # noqa: E731
+        work, unit = 2 * img.size * kk.size / 1e9, "GFLOP/s"
+        peers.append(
+            (
+                "scipy-ndimage",
+                lambda: np.stack([scipy.ndimage.correlate(img[:, :, c], kk, mode="constant") for c in range(3)], -1),
+            )
+        )
+        cv2 = _cv2()
+        if cv2 is not None:
+            peers.append(("opencv", lambda: cv2.filter2D(img, -1, kk, borderType=cv2.BORDER_CONSTANT)))
+    else:  # V5: channels-last input of C5, C6, C7
+        for conv in ("C5", "C6", "C7"):
+            N, C, H, W, Co, kk5, st, p, d, g = CONV_CASES[conv]
+            x = rng.standard_normal((N, C, H, W)).astype(np.float32)
+            w = rng.standard_normal((Co, C // g, kk5, kk5)).astype(np.float32)
+            xcl = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)  # NHWC memory, NCHW shape
+            flops = fastconv.conv2d_cost(x.shape, w.shape, st, p, d, g, bias=False).flops / 1e9
+            f = lambda: fastconv.conv2d(xcl, w, None, st, p, d, g, num_threads=nt)  # noqa: E731
+            ours = f()
+            t_fc, r = time_call(f, reps)
+            name = f"V5/{conv}"
+            suite.results.append(Result(name, nt, "fastconv", t_fc, r, flops / t_fc, "GFLOP/s", note="NHWC input"))
+            own = lambda: fastconv.conv2d(x, w, None, st, p, d, g, num_threads=nt)  # noqa: E731
+            _time_peer(suite, name, nt, "fastconv-nchw", own, ours, t_fc, flops, "GFLOP/s", reps, False, rtol=2e-3)
+            if torch is not None:
+                tx = torch.from_numpy(x).contiguous(memory_format=torch.channels_last)
+                tw = torch.from_numpy(w).contiguous(memory_format=torch.channels_last)
+                tf = lambda: torch.nn.functional.conv2d(tx, tw, None, st, p, d, g)  # noqa: E731
+                _time_peer(suite, name, nt, "pytorch-cl", tf, ours, t_fc, flops, "GFLOP/s", reps, False, rtol=2e-3)
+        return
+    ours = f()
+    t_fc, r = time_call(f, reps)
+    mem = peak_extra_mb(f) if memory and cid in BIG_CASES else None
+    suite.results.append(Result(cid, nt, "fastconv", t_fc, r, work / t_fc, unit, peak_extra_mb=mem))
+    for name, pf in peers:
+        _time_peer(suite, cid, nt, name, pf, ours, t_fc, work, unit, reps, memory, rtol=2e-3)
+
+
 # ----------------------------------------------------------------------------- driver
 
 
@@ -827,7 +922,7 @@ def run(
     Parameters
     ----------
     cases : sequence of str, optional
-        Case ids (C1-C10, P1-P4, I1-I3, B1-B5); all by default, ``QUICK_CASES`` with ``quick``.
+        Case ids (C1-C10, P1-P4, I1-I3, B1-B5, V1-V6); all by default, ``QUICK_CASES`` with ``quick``.
     threads : sequence of int, optional
         Thread counts; by default 1 and all cores.
     quick : bool
@@ -838,7 +933,7 @@ def run(
         Networks of :data:`NETWORKS` to run layer by layer at each of NETWORK_BATCHES
         (instead of the cases, unless ``cases`` names some).
     """
-    all_ids = list(CONV_CASES) + list(POOL_CASES) + list(IMAGE_CASES) + list(GRAD_CASES)
+    all_ids = list(CONV_CASES) + list(POOL_CASES) + list(IMAGE_CASES) + list(GRAD_CASES) + list(VOLUME_CASES)
     nets = list(networks or ())
     bad_nets = [n for n in nets if n not in NETWORKS]
     if bad_nets:
@@ -868,6 +963,8 @@ def run(
             _pool_case(cid, nt, reps, suite, memory)
         elif cid in GRAD_CASES:
             _grad_case(cid, nt, reps, suite, memory)
+        elif cid in VOLUME_CASES:
+            _volume_case(cid, nt, reps, suite, memory)
         else:
             _image_case(cid, nt, reps, suite, memory)
     return suite

@@ -205,7 +205,7 @@ def _int_list(text: str) -> List[int]:
 def _case_list(text: str) -> List[str]:
     from fastconv import bench
 
-    known = list(bench.CONV_CASES) + list(bench.POOL_CASES) + list(bench.IMAGE_CASES) + list(bench.GRAD_CASES)
+    known = [*bench.CONV_CASES, *bench.POOL_CASES, *bench.IMAGE_CASES, *bench.GRAD_CASES, *bench.VOLUME_CASES]
     cases = [c.strip() for c in text.split(",")]
     bad = [c for c in cases if c not in known]
     if bad:
