@@ -27,7 +27,9 @@ enum fc_kind {
     FC_KIND_BIAS_ONLY = 12, /* no input channel: the bias broadcast */
     /* CuPy arrays: the CUDA kernels (fastconv/cuda/kernels.cu) */
     FC_KIND_CUDA_DIRECT = 13, /* fc_conv2d: one thread per output, shared-memory tiles */
-    FC_KIND_CUDA_IGEMM = 14   /* fc_conv2d_igemm: implicit GEMM for channel-heavy layers */
+    FC_KIND_CUDA_IGEMM = 14,  /* fc_conv2d_igemm: implicit GEMM for channel-heavy layers */
+    /* channels-last depthwise (depthwise/nhwc.h) */
+    FC_KIND_DW_NHWC = 15 /* channels across the vector lanes, NHWC data read in place */
 };
 
 #endif /* FASTCONV_PLAN_H */

@@ -16,3 +16,12 @@ def run(
     a: Any,  # fastconv._args.ConvArgs: stride, dilation, pads, mode, groups
     fill: float,
 ) -> None: ...
+def run_nhwc(
+    plan: Any,  # fastconv._plan.Plan of kind DW_NHWC
+    x: npt.NDArray[_Real],  # (N, C, H, W) with channel stride one element (channels-last memory)
+    w: npt.NDArray[_Real],  # (C, 1, kH, kW), any element strides
+    bias: Optional[npt.NDArray[_Real]],  # (C,) contiguous, or None
+    out: npt.NDArray[_Real],  # (N, C, H_out, W_out) channels-last or C-contiguous, written
+    a: Any,  # fastconv._args.ConvArgs: stride, dilation, pads
+    fill: float,
+) -> None: ...

@@ -11,7 +11,7 @@ import numpy as np
 
 from fastconv._geom cimport geometry
 from fastconv._kernels cimport (
-    dw_band, fc_alloc, fc_conv_geom, fc_pad_map, pack_weights,
+    dw_band, dw_nhwc_rows, fc_alloc, fc_conv_geom, fc_pad_map, pack_weights,
 )
 from fastconv._omp cimport resolve_threads
 from fastconv._types cimport real_t
@@ -120,3 +120,42 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
     if failed[0]:
         raise MemoryError("conv2d: could not allocate the per-thread row lists and edge buffers "
                           f"({(span + gspan) * sizeof(real_t *) + (gspan * ew + tmp_elems) * isz} bytes)")
+
+
+def run_nhwc(plan, x, w, bias, out, a, fill):
+    """Run a DW_NHWC plan: x (N, C, H, W) with channel stride 1 (channels-last memory), one
+    output channel per input channel (w (C, 1, kH, kW)), zero padding.  ``out`` (N, C,
+    H_out, W_out) in either layout, any element strides (a channels-first one is written
+    channel by channel)."""
+    _run_nhwc(plan, x, w, bias, out, a, fill)
+
+
+def _run_nhwc(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real_t[::1] bias,
+              real_t[:, :, :, :] out, a, real_t fill):
+    cdef Py_ssize_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3]
+    cdef Py_ssize_t kH = w.shape[2], kW = w.shape[3], Ho = out.shape[2], Wo = out.shape[3]
+    cdef Py_ssize_t isz = sizeof(real_t)
+    if N == 0 or C == 0 or Ho == 0 or Wo == 0:
+        return
+    dtype = np.float32 if real_t is float else np.float64
+    # taps as (kH, kW, C): each tap's C weights contiguous, like the pixels
+    wt_a = np.ascontiguousarray(np.asarray(w)[:, 0].transpose(1, 2, 0), dtype=dtype)
+    cdef const real_t[:, :, ::1] wt = wt_a
+    cdef const real_t *bp = &bias[0] if bias is not None else NULL
+    cdef int64_t sN = x.strides[0] // isz, xsH = x.strides[2] // isz, xsW = x.strides[3] // isz
+    cdef int64_t oN = out.strides[0] // isz, osH = out.strides[2] // isz, osW = out.strides[3] // isz
+    cdef int64_t osC = out.strides[1] // isz
+    cdef int64_t sh = a.stride[0], sw = a.stride[1], dh = a.dilation[0], dw = a.dilation[1]
+    cdef int64_t pt = a.pads[0], pl = a.pads[2]
+    cdef int64_t R = plan.band_rows
+    cdef int64_t nb = (Ho + R - 1) // R
+    cdef int nt = resolve_threads(plan.threads, N * nb)
+    cdef const real_t *x0 = &x[0, 0, 0, 0]
+    cdef real_t *o0 = &out[0, 0, 0, 0]
+    cdef int64_t item, n, oh0, oh1
+    for item in prange(N * nb, nogil=True, num_threads=nt, schedule="static"):
+        n = item // nb
+        oh0 = (item % nb) * R
+        oh1 = min(oh0 + R, Ho)
+        dw_nhwc_rows(x0 + n * sN, H, W, C, xsH, xsW, &wt[0, 0, 0], bp, kH, kW, sh, sw, dh, dw, pt, pl, oh0, oh1,
+                     Wo, o0 + n * oN, osH, osW, osC)

@@ -11,7 +11,7 @@ import numpy as np
 from fastconv._kernels cimport (
     FC_FLAT_MAX_BYTES, FC_NCOL_32, FC_NCOL_V4, FC_NV_NARROW, FC_NV_WIDE, FC_PACK_THREAD_ELEMS, FC_RB, FC_SUM_BLOCK,
     FC_KIND_BIAS_ONLY, FC_KIND_COLUMNS, FC_KIND_COLUMNS_NARROW, FC_KIND_CUDA_DIRECT, FC_KIND_CUDA_IGEMM,
-    FC_KIND_DW_FLAT, FC_KIND_DW_STRIP, FC_KIND_DW_SWEEP, FC_KIND_FFT, FC_KIND_LANES, FC_KIND_ROWS,
+    FC_KIND_DW_FLAT, FC_KIND_DW_NHWC, FC_KIND_DW_STRIP, FC_KIND_DW_SWEEP, FC_KIND_FFT, FC_KIND_LANES, FC_KIND_ROWS,
     FC_KIND_SEPARABLE, FC_KIND_WINOGRAD2, FC_KIND_WINOGRAD4, conv_band, fc_alloc, fc_band_rows,
     fc_conv_geom, fc_conv_vector_bytes, fc_ocb_wide, fc_wino_ocb, pack_band, pack_weights,
 )
@@ -38,7 +38,7 @@ def kinds():
             "LANES": FC_KIND_LANES, "DW_STRIP": FC_KIND_DW_STRIP, "DW_SWEEP": FC_KIND_DW_SWEEP,
             "DW_FLAT": FC_KIND_DW_FLAT, "WINOGRAD2": FC_KIND_WINOGRAD2, "WINOGRAD4": FC_KIND_WINOGRAD4,
             "FFT": FC_KIND_FFT, "SEPARABLE": FC_KIND_SEPARABLE, "BIAS_ONLY": FC_KIND_BIAS_ONLY,
-            "CUDA_DIRECT": FC_KIND_CUDA_DIRECT, "CUDA_IGEMM": FC_KIND_CUDA_IGEMM}
+            "CUDA_DIRECT": FC_KIND_CUDA_DIRECT, "CUDA_IGEMM": FC_KIND_CUDA_IGEMM, "DW_NHWC": FC_KIND_DW_NHWC}
 
 
 def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real_t[::1] bias,

@@ -27,13 +27,16 @@ _DRIVERS = {
     Kind.DW_FLAT: _depthwise.run,
     Kind.WINOGRAD2: _winograd.run,
     Kind.WINOGRAD4: _winograd.run,
+    Kind.DW_NHWC: _depthwise.run_nhwc,
 }
 
 
 def run(plan: Plan, a: ConvArgs, out: np.ndarray, fill: float = 0.0) -> None:
     """Compute the layer ``a`` into ``out`` (its exact shape, C-contiguous) with the compiled
     kernels of ``plan`` (any kind but FFT, SEPARABLE and BIAS_ONLY) on at most ``plan.threads``
-    threads; ``fill`` is the constant of zero padding."""
+    threads; ``fill`` is the constant of zero padding.  DW_NHWC writes ``out`` in either
+    layout (C-contiguous, or channels-last: ``out.transpose(0, 2, 3, 1)`` C-contiguous);
+    every other kind needs it C-contiguous."""
     if plan.column_step > 1:
         a1 = _plan.column_layer(a, plan.column_step)
         full = _buffers.empty(a1.out_shape, out.dtype)

@@ -48,6 +48,7 @@ cdef extern from "fastconv/plan.h" nogil:
         FC_KIND_WINOGRAD2, FC_KIND_WINOGRAD4
         FC_KIND_FFT, FC_KIND_SEPARABLE, FC_KIND_BIAS_ONLY
         FC_KIND_CUDA_DIRECT, FC_KIND_CUDA_IGEMM
+        FC_KIND_DW_NHWC
 
 cdef extern from "fastconv/tuning.h" nogil:
     int FC_OCB_WIDE_32, FC_OCB_WIDE_V4, FC_NV_WIDE, FC_NV_NARROW, FC_NCOL_32, FC_NCOL_V4, FC_RB
@@ -85,6 +86,10 @@ cdef extern from "fastconv/kernels.h" nogil:
                                         int64_t W, int64_t kH, int64_t kW, int64_t sH, int64_t sW, int64_t pH,
                                         int64_t pW, int count_include_pad,
                                         int64_t divisor_override) noexcept nogil
+        void (*dw_nhwc_rows)(const float *x, int64_t H, int64_t W, int64_t C, int64_t xsH, int64_t xsW,
+                             const float *wt, const float *bias, int64_t kH, int64_t kW, int64_t sH, int64_t sW,
+                             int64_t dH, int64_t dW, int64_t pt, int64_t pl, int64_t oh0, int64_t oh1, int64_t Wo,
+                             float *out, int64_t osH, int64_t osW, int64_t osC) noexcept nogil
         void (*max_plane)(const float *x, int64_t H, int64_t W, int64_t xsH, int64_t xsW, float *out,
                           int64_t *idx) noexcept nogil
         void (*avg_plane)(const float *x, int64_t H, int64_t W, int64_t xsH, int64_t xsW, int64_t divisor,
@@ -120,6 +125,10 @@ cdef extern from "fastconv/kernels.h" nogil:
                                         int64_t W, int64_t kH, int64_t kW, int64_t sH, int64_t sW, int64_t pH,
                                         int64_t pW, int count_include_pad,
                                         int64_t divisor_override) noexcept nogil
+        void (*dw_nhwc_rows)(const double *x, int64_t H, int64_t W, int64_t C, int64_t xsH, int64_t xsW,
+                             const double *wt, const double *bias, int64_t kH, int64_t kW, int64_t sH, int64_t sW,
+                             int64_t dH, int64_t dW, int64_t pt, int64_t pl, int64_t oh0, int64_t oh1, int64_t Wo,
+                             double *out, int64_t osH, int64_t osW, int64_t osC) noexcept nogil
         void (*max_plane)(const double *x, int64_t H, int64_t W, int64_t xsH, int64_t xsW, double *out,
                           int64_t *idx) noexcept nogil
         void (*avg_plane)(const double *x, int64_t H, int64_t W, int64_t xsH, int64_t xsW, int64_t divisor,
@@ -259,3 +268,15 @@ cdef inline void avg_plane(const real_t *x, int64_t H, int64_t W, int64_t xsH, i
         fc_tables_f(32).avg_plane(x, H, W, xsH, xsW, divisor, out)
     else:
         fc_tables_d(32).avg_plane(x, H, W, xsH, xsW, divisor, out)
+
+
+cdef inline void dw_nhwc_rows(const real_t *x, int64_t H, int64_t W, int64_t C, int64_t xsH, int64_t xsW,
+                              const real_t *wt, const real_t *bias, int64_t kH, int64_t kW, int64_t sH, int64_t sW,
+                              int64_t dH, int64_t dW, int64_t pt, int64_t pl, int64_t oh0, int64_t oh1, int64_t Wo,
+                              real_t *out, int64_t osH, int64_t osW, int64_t osC) noexcept nogil:
+    if real_t is float:
+        fc_tables_f(32).dw_nhwc_rows(x, H, W, C, xsH, xsW, wt, bias, kH, kW, sH, sW, dH, dW, pt, pl, oh0, oh1, Wo,
+                                     out, osH, osW, osC)
+    else:
+        fc_tables_d(32).dw_nhwc_rows(x, H, W, C, xsH, xsW, wt, bias, kH, kW, sH, sW, dH, dW, pt, pl, oh0, oh1, Wo,
+                                     out, osH, osW, osC)

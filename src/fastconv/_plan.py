@@ -42,6 +42,7 @@ class Kind(enum.IntEnum):
     BIAS_ONLY = 12
     CUDA_DIRECT = 13
     CUDA_IGEMM = 14
+    DW_NHWC = 15
 
 
 #: What each kind is, for explanations and the architecture document.
@@ -60,6 +61,7 @@ DESCRIPTIONS: Dict[Kind, str] = {
     Kind.BIAS_ONLY: "no input channel: the bias broadcast",
     Kind.CUDA_DIRECT: "CUDA fc_conv2d (CuPy arrays): one thread per output, shared-memory tiles",
     Kind.CUDA_IGEMM: "CUDA fc_conv2d_igemm (CuPy arrays): implicit GEMM for channel-heavy layers",
+    Kind.DW_NHWC: "channels-last depthwise: channels across the vector lanes, NHWC data read in place",
 }
 
 #: conv2d's ``algorithm`` values.
@@ -565,6 +567,28 @@ def _auto(a: ConvArgs, vb: int, t: Any) -> Tuple[str, str]:
     return "direct", "auto: no FFT or Winograd rule applies"
 
 
+def channels_last(x: Any) -> bool:
+    """Whether x (N, C, H, W) lies in channels-last memory: channel stride one element and
+    more than one channel (PyTorch's ``channels_last``, ``x.transpose(0, 2, 3, 1)`` views)."""
+    return x.shape[1] > 1 and x.strides[1] == x.itemsize and x.strides[3] >= x.shape[1] * x.itemsize
+
+
+def nhwc_depthwise(a: ConvArgs) -> bool:
+    """A depthwise layer on channels-last input that the NHWC kernel takes: one input channel
+    per output channel and group, zero padding, and finite weights (its skipped padding taps
+    equal 0 * w only for finite w)."""
+    C = a.x.shape[1]
+    return (
+        channels_last(a.x)
+        and a.groups == C
+        and a.w.shape[0] == C
+        and a.w.shape[1] == 1
+        and a.mode == 0
+        and a.x.strides[2] % a.x.itemsize == 0
+        and (not any(a.pads) or all_finite(a.w))
+    )
+
+
 def direct(a: ConvArgs, vb: int, nt: int, t: Any = _tuning, reason: str = "", want: Optional[Kind] = None) -> Plan:
     """The plan of the direct kernels for a NumPy layer ``a``: in-place kernels for one input
     channel per output channel where they pay, else tiles over packed bands."""
@@ -577,6 +601,12 @@ def direct(a: ConvArgs, vb: int, nt: int, t: Any = _tuning, reason: str = "", wa
     coutg = cout // a.groups
     vl = vb // isz
     dw_kinds = (Kind.DW_STRIP, Kind.DW_SWEEP, Kind.DW_FLAT)
+    if want == Kind.DW_NHWC or (want is None and nhwc_depthwise(a)):
+        if not nhwc_depthwise(a):
+            raise ValueError("Force.kind=DW_NHWC: needs channels-last input of a depthwise layer, zero padding")
+        why = "channels-last depthwise layer (channel stride 1, C_in = C_out = groups, zero padding, finite weights)"
+        R = max(1, min(Ho, _items(Ho * N, nt)))
+        return Plan(Kind.DW_NHWC, f"{reason}: {why}" if reason else why, vector_bytes=vb, band_rows=R, threads=nt)
     if want in dw_kinds:
         t = _Override(t, IN_PLACE=2)
     if cg == 1 and want not in (Kind.COLUMNS, Kind.COLUMNS_NARROW, Kind.ROWS, Kind.LANES):

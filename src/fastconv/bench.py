@@ -884,11 +884,15 @@ def _volume_case(cid: str, nt: int, reps: int, suite: Suite, memory: bool) -> No
             w = rng.standard_normal((Co, C // g, kk5, kk5)).astype(np.float32)
             xcl = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)  # NHWC memory, NCHW shape
             flops = fastconv.conv2d_cost(x.shape, w.shape, st, p, d, g, bias=False).flops / 1e9
-            f = lambda: fastconv.conv2d(xcl, w, None, st, p, d, g, num_threads=nt)  # noqa: E731
+            f = lambda: fastconv.conv2d(  # noqa: E731
+                xcl, w, None, st, p, d, g, num_threads=nt, memory_format="preserve"
+            )
             ours = f()
             t_fc, r = time_call(f, reps)
             name = f"V5/{conv}"
-            suite.results.append(Result(name, nt, "fastconv", t_fc, r, flops / t_fc, "GFLOP/s", note="NHWC input"))
+            suite.results.append(
+                Result(name, nt, "fastconv", t_fc, r, flops / t_fc, "GFLOP/s", note="NHWC input and result")
+            )
             own = lambda: fastconv.conv2d(x, w, None, st, p, d, g, num_threads=nt)  # noqa: E731
             _time_peer(suite, name, nt, "fastconv-nchw", own, ours, t_fc, flops, "GFLOP/s", reps, False, rtol=2e-3)
             if torch is not None:

@@ -6,11 +6,13 @@ from typing import Any, Optional
 
 import numpy as np
 
-from fastconv import _args, _engine, _fft, _plan, _separable
+from fastconv import _args, _buffers, _engine, _fft, _plan, _separable
 from fastconv._args import IntPair
 
 #: Accepted values of ``algorithm``; every one gives the same result within float tolerance.
 ALGORITHMS = _plan.ALGORITHMS
+#: Accepted values of ``memory_format``.
+MEMORY_FORMATS = ("contiguous", "preserve", "channels_last")
 
 
 def conv2d(
@@ -26,6 +28,7 @@ def conv2d(
     out: Optional[np.ndarray] = None,
     num_threads: Optional[int] = None,
     algorithm: str = "auto",
+    memory_format: str = "contiguous",
 ) -> Any:
     """2-D convolution (cross-correlation, no kernel flip) with PyTorch's semantics.
 
@@ -83,6 +86,14 @@ def conv2d(
         output's error is relative to the sum of its products' magnitudes); "winograd",
         "winograd4" and "fft" per maximum (relative to the largest values of a tile or
         plane).  CuPy arrays always run the CUDA direct kernel.
+    memory_format : {"contiguous", "preserve", "channels_last"}, default "contiguous"
+        Layout of the result (ignored with ``out``): "contiguous" a C-contiguous (N, C, H,
+        W) array; "channels_last" an (N, C, H, W) view of channels-last memory (the array
+        ``y.transpose(0, 2, 3, 1)`` is C-contiguous), PyTorch's ``channels_last``;
+        "preserve" channels-last for a channels-last input (channel stride one element,
+        e.g. ``x_nhwc.transpose(0, 3, 1, 2)``), else contiguous.  Channels-last input is
+        read where it lies; depthwise layers on it run a kernel with the channels across
+        the vector lanes, fastest with a channels-last result.
 
     Returns
     -------
@@ -109,7 +120,19 @@ def conv2d(
            [81., 90.]], dtype=float32)
     """
     return _conv2d(
-        input, weight, bias, stride, padding, dilation, groups, padding_mode, out, num_threads, algorithm, None
+        input,
+        weight,
+        bias,
+        stride,
+        padding,
+        dilation,
+        groups,
+        padding_mode,
+        out,
+        num_threads,
+        algorithm,
+        None,
+        memory_format=memory_format,
     )
 
 
@@ -127,6 +150,7 @@ def _conv2d(
     algorithm: str,
     force: Optional[_plan.Force],
     fn: str = "conv2d",
+    memory_format: str = "contiguous",
 ) -> Any:
     """conv2d with a :class:`fastconv._plan.Force` (tests): validate, plan, run.  ``fn``
     names the public function in error messages (conv1d and conv3d run through here)."""
@@ -139,6 +163,35 @@ def _conv2d(
         from fastconv import cuda
 
         return cuda.conv2d(a, out=out, kernel=cuda.KIND_KERNELS[plan.kind])
+    if memory_format not in MEMORY_FORMATS:
+        raise ValueError(
+            f"{fn}: memory_format={memory_format!r} must be one of {', '.join(repr(m) for m in MEMORY_FORMATS)}"
+        )
+    last = out is None and (
+        memory_format == "channels_last" or (memory_format == "preserve" and _plan.channels_last(a.x))
+    )
+    if last and a.out_shape[1] > 1:
+        N, C, Ho, Wo = a.out_shape
+        nhwc = _buffers.empty((N, Ho, Wo, C), a.dtype).transpose(0, 3, 1, 2)
+        if nhwc.size and plan.kind == _plan.Kind.DW_NHWC:
+            _engine.run(plan, a, nhwc, 0.0)
+        elif nhwc.size:
+            nhwc[...] = _conv2d(
+                input,
+                weight,
+                bias,
+                stride,
+                padding,
+                dilation,
+                groups,
+                padding_mode,
+                None,
+                num_threads,
+                algorithm,
+                force,
+                fn,
+            ).reshape(a.out_shape)
+        return nhwc if a.batched else nhwc[0]
     buf, user_out = _args.result_buffer(out, shape, a.out_shape, a.dtype, fn, (input, weight, bias))
     if buf.size == 0:
         return _args.finish(buf, user_out, shape)

@@ -1,0 +1,90 @@
+"""Channels-last (NHWC-strided) input and the ``memory_format`` of conv2d results."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import fastconv
+from fastconv import _plan
+
+from conftest import requires_torch
+from helpers import MODES
+
+
+def _nhwc(x):
+    """x's values in channels-last memory, as an (N, C, H, W) view."""
+    return np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+
+
+@pytest.mark.parametrize("trial", range(60))
+def test_channels_last_input_equals_nchw(trial):
+    """Every layer on channels-last input (depthwise: the NHWC kernel) gives the NCHW result,
+    in every memory_format."""
+    rng = np.random.default_rng(trial)
+    dt = (np.float32, np.float64)[trial % 2]
+    C = int(rng.integers(2, 100))
+    dw = trial % 3 != 0
+    g = C if dw else int(rng.choice([1, 2]) if C % 2 == 0 else 1)
+    cout = C if dw else g * int(rng.integers(1, 4))
+    k = tuple(int(v) for v in rng.integers(1, 6, 2))
+    s = tuple(int(v) for v in rng.integers(1, 3, 2))
+    d = tuple(int(v) for v in rng.integers(1, 3, 2))
+    p = "same" if trial % 7 == 0 else tuple(int(v) for v in rng.integers(0, 3, 2))
+    mode = "zeros" if trial % 4 else MODES[trial % len(MODES)]
+    x = rng.standard_normal((int(rng.integers(1, 3)), C, int(rng.integers(6, 20)), int(rng.integers(6, 20)))).astype(dt)
+    w = rng.standard_normal((cout, C // g) + k).astype(dt)
+    b = rng.standard_normal(cout).astype(dt)
+    try:
+        ref = fastconv.conv2d(x, w, b, s, p, d, g, mode)
+    except ValueError:
+        return
+    xl = _nhwc(x)
+    if dw and mode == "zeros":
+        assert fastconv.explain(xl, w, b, s, p, d, g, mode).kind == _plan.Kind.DW_NHWC
+    tol = dict(rtol=1e-5, atol=1e-5) if dt == np.float32 else dict(rtol=1e-12, atol=1e-12)
+    for fmt in ("contiguous", "preserve", "channels_last"):
+        res = fastconv.conv2d(xl, w, b, s, p, d, g, mode, memory_format=fmt)
+        np.testing.assert_allclose(res, ref, **tol)
+        if fmt == "contiguous":
+            assert res.flags.c_contiguous
+        else:
+            assert res.transpose(0, 2, 3, 1).flags.c_contiguous
+    assert fastconv.conv2d(x, w, b, s, p, d, g, mode, memory_format="preserve").flags.c_contiguous
+    np.testing.assert_allclose(fastconv.conv2d(xl[0], w, b, s, p, d, g, mode, memory_format="preserve"), ref[0], **tol)
+
+
+def test_nhwc_depthwise_keeps_non_finite_patterns():
+    """Non-finite weights with zero padding leave the NHWC kernel (skipped padding taps are
+    not 0 * inf); NaN and inf inputs propagate as in the NCHW kernels."""
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((2, 8, 9, 10)).astype(np.float32)
+    x[0, 3, 4, 5] = np.nan
+    x[1, 2, 0, 0] = np.inf
+    w = rng.standard_normal((8, 1, 3, 3)).astype(np.float32)
+    xl = _nhwc(x)
+    ref = fastconv.conv2d(x, w, None, 1, 1, 1, 8)
+    np.testing.assert_array_equal(np.isnan(fastconv.conv2d(xl, w, None, 1, 1, 1, 8)), np.isnan(ref))
+    w[2, 0, 0, 0] = np.inf
+    assert fastconv.explain(xl, w, None, 1, 1, 1, 8).kind != _plan.Kind.DW_NHWC
+    ref = fastconv.conv2d(x, w, None, 1, 1, 1, 8)
+    np.testing.assert_array_equal(np.isnan(fastconv.conv2d(xl, w, None, 1, 1, 1, 8)), np.isnan(ref))
+
+
+def test_memory_format_is_checked():
+    with pytest.raises(ValueError, match="memory_format"):
+        fastconv.conv2d(np.ones((1, 2, 4, 4)), np.ones((2, 1, 3, 3)), groups=2, memory_format="nhwc")
+
+
+@requires_torch
+def test_matches_torch_channels_last():
+    import torch
+
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((2, 32, 14, 14)).astype(np.float32)
+    w = rng.standard_normal((32, 1, 3, 3)).astype(np.float32)
+    tx = torch.from_numpy(x).contiguous(memory_format=torch.channels_last)
+    ref = torch.nn.functional.conv2d(tx, torch.from_numpy(w), None, 2, 1, 1, 32)
+    res = fastconv.conv2d(_nhwc(x), w, None, 2, 1, 1, 32, memory_format="preserve")
+    np.testing.assert_allclose(res, ref.numpy(), rtol=1e-5, atol=1e-5)
+    assert res.strides == tuple(s * 4 for s in ref.stride())
