@@ -501,6 +501,19 @@ def pool2d_geometry(
     return batched, out_shape, k, s, p, d
 
 
+def avg_divisor(count_include_pad: Any, divisor_override: Any, fn: str) -> int:
+    """Check average pooling's ``count_include_pad`` (a bool) and ``divisor_override``
+    (PyTorch's rule: any int but 0, a negative one too); return the override, 0 for none."""
+    if not isinstance(count_include_pad, (bool, np.bool_)):
+        raise TypeError(f"{fn}: count_include_pad must be a bool, got {count_include_pad!r}")
+    if divisor_override is None:
+        return 0
+    div = check_int(divisor_override, "divisor_override", fn, -MAX_DIM)
+    if div == 0:
+        raise ValueError(f"{fn}: divisor_override=0 must not be zero")
+    return div
+
+
 def _empty_window(n: int, o: int, k: int, s: int, p: int, d: int) -> int:
     """The first of the ``o`` dilated windows (window i starts at ``i * s - p``, its ``k``
     taps ``d`` apart) with no tap in ``[0, n)``, or -1, without a window-by-tap table.

@@ -525,13 +525,7 @@ def avg_pool2d_input(
     dtype = _args.result_dtype(fn, grad_output=go)
     batched, out_shape, k, s, p, _ = _args.pool2d_geometry(in_shape, kernel_size, stride, padding, 1, ceil_mode, fn)
     _check_grad_shape(go, out_shape if batched else out_shape[1:], f"avg_pool2d of input_shape {in_shape}", fn)
-    if not isinstance(count_include_pad, (bool, np.bool_)):
-        raise TypeError(f"{fn}: count_include_pad must be a bool, got {count_include_pad!r}")
-    div = 0
-    if divisor_override is not None:
-        div = _args.check_int(divisor_override, "divisor_override", fn, -_args.MAX_DIM)
-        if div == 0:
-            raise ValueError(f"{fn}: divisor_override=0 must not be zero")
+    div = _args.avg_divisor(count_include_pad, divisor_override, fn)
     g4 = _args.kernel_ready(go if batched else go[None], dtype)
     N, C, H, W = in_shape if batched else (1,) + in_shape
     out = np.zeros((N, C, H, W), dtype=dtype)

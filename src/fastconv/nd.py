@@ -539,13 +539,7 @@ def avg_pool3d(
     k = _triple(kernel_size, "kernel_size", fn, 1)
     s = k if _args.default_stride(stride) else _triple(stride, "stride", fn, 1)
     p = _triple(padding, "padding", fn, 0)
-    if not isinstance(count_include_pad, (bool, np.bool_)):
-        raise TypeError(f"{fn}: count_include_pad must be a bool, got {count_include_pad!r}")
-    div = 0
-    if divisor_override is not None:
-        div = _args.check_int(divisor_override, "divisor_override", fn, -_args.MAX_DIM)
-        if div == 0:
-            raise ValueError(f"{fn}: divisor_override=0 must not be zero")
+    div = _args.avg_divisor(count_include_pad, divisor_override, fn)
     Do, starts = _depth_windows(D, k[0], s[0], p[0], 1, ceil_mode, fn)
     total: Optional[np.ndarray] = None
     for kd in range(k[0]):

@@ -33,7 +33,7 @@ class Module:
 
     def parameters(self) -> Dict[str, np.ndarray]:
         """Named parameter arrays (``weight``, ``bias``) of this layer."""
-        return {}
+        return {k: v for k in ("weight", "bias") if isinstance(v := self.__dict__.get(k), np.ndarray)}
 
     def gradients(self) -> Dict[str, Optional[np.ndarray]]:
         """The gradient of each parameter (same keys as :meth:`parameters`); None before
@@ -200,12 +200,6 @@ class Conv2d(Module):
         if self.bias is not None:
             self._add_grad("bias", _grad.conv2d_bias(g).astype(self.bias.dtype))
         return x, g
-
-    def parameters(self) -> Dict[str, np.ndarray]:
-        p = {"weight": self.weight}
-        if self.bias is not None:
-            p["bias"] = self.bias
-        return p
 
     def output_shape(self, input_shape: Sequence[int]) -> Shape:
         return self.cost(input_shape).output_shape
@@ -762,12 +756,6 @@ class ConvTranspose2d(Module):
         gx = np.ascontiguousarray(gx)
         return gx if batched else gx[0]
 
-    def parameters(self) -> Dict[str, np.ndarray]:
-        p = {"weight": self.weight}
-        if self.bias is not None:
-            p["bias"] = self.bias
-        return p
-
     def __repr__(self) -> str:
         s = f"ConvTranspose2d({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}"
         s += f", stride={self.stride}"
@@ -846,12 +834,6 @@ class Linear(Module):
         if self.bias is not None:
             self._add_grad("bias", g2.sum(axis=0).astype(self.bias.dtype))
         return g @ self.weight
-
-    def parameters(self) -> Dict[str, np.ndarray]:
-        p = {"weight": self.weight}
-        if self.bias is not None:
-            p["bias"] = self.bias
-        return p
 
     def output_shape(self, input_shape: Sequence[int]) -> Shape:
         return tuple(input_shape)[:-1] + (self.out_features,)
@@ -1026,12 +1008,6 @@ class _ConvNd(Module):
 
         f = nd.conv1d if self._nd == 1 else nd.conv3d
         return f(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups, self.padding_mode)
-
-    def parameters(self) -> Dict[str, np.ndarray]:
-        p = {"weight": self.weight}
-        if self.bias is not None:
-            p["bias"] = self.bias
-        return p
 
     def __repr__(self) -> str:
         return (

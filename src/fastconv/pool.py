@@ -188,13 +188,7 @@ def avg_pool2d(
     fn = "avg_pool2d"
     input, dtype = _prepare(fn, input)
     batched, out_shape, k, s, p, _ = _args.pool2d_geometry(input.shape, kernel_size, stride, padding, 1, ceil_mode, fn)
-    if not isinstance(count_include_pad, (bool, np.bool_)):
-        raise TypeError(f"{fn}: count_include_pad must be a bool, got {count_include_pad!r}")
-    div = 0
-    if divisor_override is not None:  # PyTorch's rule: any int but 0 (a negative one flips the sign)
-        div = _args.check_int(divisor_override, "divisor_override", fn, -_args.MAX_DIM)
-        if div == 0:
-            raise ValueError(f"{fn}: divisor_override=0 must not be zero")
+    div = _args.avg_divisor(count_include_pad, divisor_override, fn)
     resolve_threads(num_threads)
     x = input if batched else input[None]
     if _args.is_cupy(x):
