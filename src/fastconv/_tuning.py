@@ -133,7 +133,7 @@ POOL_PLANE_THREAD_ELEMS = 65536
 #: Windowed pooling, unpooling and the pooling gradients: a thread per this many window taps
 #: (or scattered elements) at most.  Below it a call runs on one thread: the calls of a small
 #: training step take microseconds, and a second OpenMP team, spinning after them, competes
-#: with NumPy's BLAS threads for the cores (LeNet on 8 x 8 digits trained 2.3x slower).
+#: with NumPy's BLAS threads for the cores (benchmarks/results/README.md, "Gradients").
 POOL_THREAD_TAPS = 65536
 
 # ---- CUDA (cuda/) ---------------------------------------------------------------------------

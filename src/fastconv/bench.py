@@ -631,8 +631,8 @@ def _blas_threads(n: int) -> Any:
 
 def _grad_case(cid: str, nt: int, reps: int, suite: Suite, memory: bool) -> None:
     # the training cases run NumPy's BLAS (the Linear layers) on one thread, as `fastconv
-    # train` does: BLAS threads spinning beside fastconv's OpenMP team on the same cores
-    # made a 2-thread LeNet step 1.8x slower
+    # train` does: BLAS threads spinning beside fastconv's OpenMP team compete for the
+    # same cores
     with _blas_threads(1 if cid in ("B4", "B5") else nt):
         {"B1": _b1, "B2": _b2, "B3": _b3, "B4": _b4, "B5": _b5}[cid](nt, reps, suite, memory)
 

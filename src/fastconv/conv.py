@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Optional, Tuple
 
 import numpy as np
 
@@ -154,6 +154,10 @@ def _conv2d(
 ) -> Any:
     """conv2d with a :class:`fastconv._plan.Force` (tests): validate, plan, run.  ``fn``
     names the public function in error messages (conv1d and conv3d run through here)."""
+    if memory_format not in MEMORY_FORMATS:
+        raise ValueError(
+            f"{fn}: memory_format={memory_format!r} must be one of {', '.join(repr(m) for m in MEMORY_FORMATS)}"
+        )
     a = _args.conv2d_args(input, weight, bias, stride, padding, dilation, groups, padding_mode, fn)
     plan = _plan.conv2d(a, algorithm, num_threads, force)
     shape = a.out_shape if a.batched else a.out_shape[1:]
@@ -163,36 +167,36 @@ def _conv2d(
         from fastconv import cuda
 
         return cuda.conv2d(a, out=out, kernel=cuda.KIND_KERNELS[plan.kind])
-    if memory_format not in MEMORY_FORMATS:
-        raise ValueError(
-            f"{fn}: memory_format={memory_format!r} must be one of {', '.join(repr(m) for m in MEMORY_FORMATS)}"
-        )
-    last = out is None and (
-        memory_format == "channels_last" or (memory_format == "preserve" and _plan.channels_last(a.x))
+    last = (
+        out is None
+        and a.out_shape[1] > 1
+        and (memory_format == "channels_last" or (memory_format == "preserve" and _plan.channels_last(a.x)))
     )
-    if last and a.out_shape[1] > 1:
+    if last:
+        # a channels-last result: (N, C, H, W) view of (N, H, W, C) memory, which DW_NHWC
+        # writes directly and every other kind through a copy of its C-contiguous result
         N, C, Ho, Wo = a.out_shape
         nhwc = _buffers.empty((N, Ho, Wo, C), a.dtype).transpose(0, 3, 1, 2)
-        if nhwc.size and plan.kind == _plan.Kind.DW_NHWC:
-            _engine.run(plan, a, nhwc, 0.0)
-        elif nhwc.size:
-            nhwc[...] = _conv2d(
-                input,
-                weight,
-                bias,
-                stride,
-                padding,
-                dilation,
-                groups,
-                padding_mode,
-                None,
-                num_threads,
-                algorithm,
-                force,
-                fn,
-            ).reshape(a.out_shape)
+        if plan.kind == _plan.Kind.DW_NHWC:
+            if nhwc.size:
+                _engine.run(plan, a, nhwc, 0.0)
+        else:
+            nhwc[...] = _run(plan, a, None, shape, fn, (input, weight, bias), num_threads).reshape(a.out_shape)
         return nhwc if a.batched else nhwc[0]
-    buf, user_out = _args.result_buffer(out, shape, a.out_shape, a.dtype, fn, (input, weight, bias))
+    return _run(plan, a, out, shape, fn, (input, weight, bias), num_threads)
+
+
+def _run(
+    plan: _plan.Plan,
+    a: _args.ConvArgs,
+    out: Optional[np.ndarray],
+    shape: Tuple[int, ...],
+    fn: str,
+    inputs: Tuple[Any, ...],
+    num_threads: Optional[int],
+) -> np.ndarray:
+    """Run a NumPy plan into ``out`` (or a new C-contiguous result) of public ``shape``."""
+    buf, user_out = _args.result_buffer(out, shape, a.out_shape, a.dtype, fn, inputs)
     if buf.size == 0:
         return _args.finish(buf, user_out, shape)
     if plan.kind == _plan.Kind.SEPARABLE:

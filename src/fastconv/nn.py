@@ -380,7 +380,7 @@ class ReLU(Module):
         inputs pass no gradient)."""
         y = self._saved_state()["y"]
         g = _grad_like("ReLU.backward", grad_output, y.shape)
-        res = g * (y > 0)  # a product with the mask runs ~10x faster than np.where
+        res = g * (y > 0)  # a product with the mask: much faster than np.where on large arrays
         if not np.isfinite(g).all():  # but inf or NaN times False would not be 0
             res = np.where(y > 0, g, np.zeros((), dtype=res.dtype))
         return res

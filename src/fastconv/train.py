@@ -125,7 +125,7 @@ def fit(
 def _blas_single_thread() -> Any:
     """NumPy's BLAS on one thread for the small matrix products of a training step, when
     threadpoolctl (a scikit-learn dependency) is there: BLAS threads spinning beside
-    fastconv's OpenMP threads made the steps about twice as slow on 2 cores."""
+    fastconv's OpenMP threads compete for the same cores (benchmarks/results/README.md)."""
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:  # pragma: no cover - scikit-learn brings it
