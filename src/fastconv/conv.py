@@ -8,6 +8,7 @@ import numpy as np
 
 from fastconv import _args, _buffers, _engine, _fft, _plan, _separable
 from fastconv._args import IntPair
+from fastconv.typing import Algorithm, ArrayLike, MemoryFormat, NDArray, Padding, PaddingMode
 
 #: Accepted values of ``algorithm``; every one gives the same result within float tolerance.
 ALGORITHMS = _plan.ALGORITHMS
@@ -16,20 +17,20 @@ MEMORY_FORMATS = ("contiguous", "preserve", "channels_last")
 
 
 def conv2d(
-    input: Any,
-    weight: Any,
-    bias: Any = None,
+    input: ArrayLike,
+    weight: ArrayLike,
+    bias: Optional[ArrayLike] = None,
     stride: IntPair = 1,
-    padding: Any = 0,
+    padding: Padding = 0,
     dilation: IntPair = 1,
     groups: int = 1,
-    padding_mode: str = "zeros",
+    padding_mode: PaddingMode = "zeros",
     *,
-    out: Optional[np.ndarray] = None,
+    out: Optional[NDArray] = None,
     num_threads: Optional[int] = None,
-    algorithm: str = "auto",
-    memory_format: str = "contiguous",
-) -> Any:
+    algorithm: Algorithm = "auto",
+    memory_format: MemoryFormat = "contiguous",
+) -> NDArray:
     """2-D convolution (cross-correlation, no kernel flip) with PyTorch's semantics.
 
     Each output channel ``o`` of group ``g`` is the sum over that group's input channels of
@@ -215,17 +216,17 @@ def _run(
 
 
 def explain(
-    input: Any,
-    weight: Any,
-    bias: Any = None,
+    input: ArrayLike,
+    weight: ArrayLike,
+    bias: Optional[ArrayLike] = None,
     stride: IntPair = 1,
-    padding: Any = 0,
+    padding: Padding = 0,
     dilation: IntPair = 1,
     groups: int = 1,
-    padding_mode: str = "zeros",
+    padding_mode: PaddingMode = "zeros",
     *,
     num_threads: Optional[int] = None,
-    algorithm: str = "auto",
+    algorithm: Algorithm = "auto",
     dtype: Any = np.float32,
 ) -> _plan.Plan:
     """Which kernel :func:`conv2d` runs for these arguments, and why.
@@ -284,18 +285,18 @@ def explain(
 
 
 def conv_transpose2d(
-    input: Any,
-    weight: Any,
-    bias: Any = None,
+    input: ArrayLike,
+    weight: ArrayLike,
+    bias: Optional[ArrayLike] = None,
     stride: IntPair = 1,
     padding: IntPair = 0,
     output_padding: IntPair = 0,
     groups: int = 1,
     dilation: IntPair = 1,
     *,
-    out: Optional[np.ndarray] = None,
+    out: Optional[NDArray] = None,
     num_threads: Optional[int] = None,
-) -> Any:
+) -> NDArray:
     """2-D transposed convolution with PyTorch's semantics (``F.conv_transpose2d``).
 
     The adjoint of :func:`conv2d`: each input pixel scatters ``weight``, scaled by its

@@ -33,6 +33,7 @@ import numpy as np
 from fastconv import _args, _pool
 from fastconv import conv as _conv_mod
 from fastconv import signal as _sig
+from fastconv.typing import Boundary, Correlate2DMethod, Mode, PaddingMode
 
 Origin = Tuple[int, int, int, int, int, int]  # (H, W, r_org, c_org, o_org, q0), see fastconv._pool
 
@@ -164,7 +165,7 @@ def conv2d(
     padding: Any = 0,
     dilation: Any = 1,
     groups: int = 1,
-    padding_mode: str = "zeros",
+    padding_mode: PaddingMode = "zeros",
     *,
     num_threads: Optional[int] = 1,
 ) -> Any:
@@ -205,10 +206,10 @@ def _signal(
     fn: str,
     in1: Any,
     in2: Any,
-    mode: str,
-    boundary: str,
+    mode: Mode,
+    boundary: Boundary,
     fillvalue: Any,
-    method: str,
+    method: Correlate2DMethod,
     num_threads: Optional[int],
     flip: bool,
 ) -> Any:
@@ -252,11 +253,11 @@ def _signal(
 def correlate2d(
     in1: Any,
     in2: Any,
-    mode: str = "full",
-    boundary: str = "fill",
+    mode: Mode = "full",
+    boundary: Boundary = "fill",
     fillvalue: Any = 0,
     *,
-    method: str = "auto",
+    method: Correlate2DMethod = "auto",
     num_threads: Optional[int] = 1,
 ) -> Any:
     """Lazy :func:`fastconv.correlate2d` of a dask array ``(..., H, W)``; leading axes map
@@ -267,11 +268,11 @@ def correlate2d(
 def convolve2d(
     in1: Any,
     in2: Any,
-    mode: str = "full",
-    boundary: str = "fill",
+    mode: Mode = "full",
+    boundary: Boundary = "fill",
     fillvalue: Any = 0,
     *,
-    method: str = "auto",
+    method: Correlate2DMethod = "auto",
     num_threads: Optional[int] = 1,
 ) -> Any:
     """Lazy :func:`fastconv.convolve2d` of a dask array ``(..., H, W)``."""

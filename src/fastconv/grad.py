@@ -32,6 +32,7 @@ import numpy as np
 
 from fastconv import _args, _pool
 from fastconv._args import IntPair
+from fastconv.typing import ArrayLike, NDArray, Padding, PaddingMode
 
 __all__ = ["avg_pool2d_input", "conv2d_bias", "conv2d_input", "conv2d_weight", "max_pool2d_input"]
 
@@ -68,14 +69,14 @@ def _check_grad_shape(grad_output: np.ndarray, expected: Tuple[int, ...], what: 
 
 def conv2d_input(
     input_shape: Sequence[int],
-    weight: Any,
-    grad_output: Any,
+    weight: ArrayLike,
+    grad_output: ArrayLike,
     stride: IntPair = 1,
-    padding: Any = 0,
+    padding: Padding = 0,
     dilation: IntPair = 1,
     groups: int = 1,
-    padding_mode: str = "zeros",
-) -> np.ndarray:
+    padding_mode: PaddingMode = "zeros",
+) -> NDArray:
     """Gradient of :func:`fastconv.conv2d` with respect to its input.
 
     Parameters
@@ -132,15 +133,15 @@ def conv2d_input(
 
 
 def conv2d_weight(
-    input: Any,
+    input: ArrayLike,
     weight_shape: Sequence[int],
-    grad_output: Any,
+    grad_output: ArrayLike,
     stride: IntPair = 1,
-    padding: Any = 0,
+    padding: Padding = 0,
     dilation: IntPair = 1,
     groups: int = 1,
-    padding_mode: str = "zeros",
-) -> np.ndarray:
+    padding_mode: PaddingMode = "zeros",
+) -> NDArray:
     """Gradient of :func:`fastconv.conv2d` with respect to its weight.
 
     Parameters
@@ -191,7 +192,7 @@ def conv2d_weight(
     return _weight_grad(x, go, w_shape, s, d, pads, _MODE_NAMES[mode], g, dtype)
 
 
-def conv2d_bias(grad_output: Any) -> np.ndarray:
+def conv2d_bias(grad_output: ArrayLike) -> NDArray:
     """Gradient of :func:`fastconv.conv2d` with respect to its bias.
 
     Parameters
@@ -409,7 +410,7 @@ def _padded_rows(x: np.ndarray, pads: Tuple[int, int, int, int], mode: str, r0: 
 # --------------------------------------------------------------------------- pooling
 
 
-def max_pool2d_input(grad_output: Any, indices: Any, input_shape: Sequence[int]) -> np.ndarray:
+def max_pool2d_input(grad_output: ArrayLike, indices: ArrayLike, input_shape: Sequence[int]) -> NDArray:
     """Gradient of :func:`fastconv.max_pool2d` with respect to its input.
 
     Each ``grad_output`` element is added to the input element its window's maximum came
@@ -479,7 +480,7 @@ def max_pool2d_input(grad_output: Any, indices: Any, input_shape: Sequence[int])
 
 
 def avg_pool2d_input(
-    grad_output: Any,
+    grad_output: ArrayLike,
     input_shape: Sequence[int],
     kernel_size: IntPair,
     stride: Optional[IntPair] = None,
@@ -487,7 +488,7 @@ def avg_pool2d_input(
     ceil_mode: bool = False,
     count_include_pad: bool = True,
     divisor_override: Optional[int] = None,
-) -> np.ndarray:
+) -> NDArray:
     """Gradient of :func:`fastconv.avg_pool2d` with respect to its input.
 
     Each window adds ``grad_output / divisor`` to every input element it covers, with the

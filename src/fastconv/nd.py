@@ -10,12 +10,13 @@ NaN and divisor rules carried over exactly (they factor by axis).
 
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence, Tuple, Union
+from typing import Any, Literal, Optional, Sequence, Tuple, Union, cast, overload
 
 import numpy as np
 
 from fastconv import _args, _pool
 from fastconv.pool import avg_pool2d, max_pool2d, max_unpool2d
+from fastconv.typing import ArrayLike, NDArray, Padding, PaddingMode
 
 __all__ = [
     "avg_pool1d",
@@ -82,18 +83,18 @@ def _numpy(fn: str, **arrays: Any) -> None:
 
 
 def conv1d(
-    input: Any,
-    weight: Any,
-    bias: Any = None,
+    input: ArrayLike,
+    weight: ArrayLike,
+    bias: Optional[ArrayLike] = None,
     stride: Int1 = 1,
-    padding: Any = 0,
+    padding: Padding = 0,
     dilation: Int1 = 1,
     groups: int = 1,
-    padding_mode: str = "zeros",
+    padding_mode: PaddingMode = "zeros",
     *,
-    out: Optional[np.ndarray] = None,
+    out: Optional[NDArray] = None,
     num_threads: Optional[int] = None,
-) -> np.ndarray:
+) -> NDArray:
     """1-D convolution (cross-correlation) with ``torch.nn.functional.conv1d``'s semantics.
 
     Parameters
@@ -156,18 +157,18 @@ def conv1d(
 
 
 def conv3d(
-    input: Any,
-    weight: Any,
-    bias: Any = None,
+    input: ArrayLike,
+    weight: ArrayLike,
+    bias: Optional[ArrayLike] = None,
     stride: Int3 = 1,
-    padding: Any = 0,
+    padding: Padding = 0,
     dilation: Int3 = 1,
     groups: int = 1,
-    padding_mode: str = "zeros",
+    padding_mode: PaddingMode = "zeros",
     *,
-    out: Optional[np.ndarray] = None,
+    out: Optional[NDArray] = None,
     num_threads: Optional[int] = None,
-) -> np.ndarray:
+) -> NDArray:
     """3-D convolution (cross-correlation) with ``torch.nn.functional.conv3d``'s semantics.
 
     Runs as a sum over kernel depth of 2-D convolutions (:func:`fastconv.conv2d`, whose
@@ -227,7 +228,7 @@ def conv3d(
     elif (
         isinstance(padding, (tuple, list)) and len(padding) == 3 and all(isinstance(p, (tuple, list)) for p in padding)
     ):
-        (f0, f1), ph, pw = padding
+        (f0, f1), ph, pw = cast(Any, padding)
         pd = (_args.check_int(f0, "padding", fn, 0), _args.check_int(f1, "padding", fn, 0))
         hw_pad = (tuple(ph), tuple(pw))
     else:
@@ -313,7 +314,7 @@ def _conv3d_depth_channels(
         view = np.lib.stride_tricks.as_strided(
             xs[n], shape=(Do, kD * C, H, W), strides=(s[0] * plane,) + xs[n].strides[1:], writeable=False
         )
-        y = conv2d(view, w2, bias, s[1:], hw_pad, d[1:], 1, mode, num_threads=num_threads)
+        y = conv2d(view, w2, bias, s[1:], hw_pad, d[1:], 1, cast(PaddingMode, mode), num_threads=num_threads)
         if res is None:
             res = np.empty((N, O, Do) + y.shape[2:], dtype=dtype)
         res[n] = y.transpose(1, 0, 2, 3)
@@ -324,8 +325,58 @@ def _conv3d_depth_channels(
 # --------------------------------------------------------------------------- pooling
 
 
+@overload
 def max_pool1d(
-    input: Any,
+    input: ArrayLike,
+    kernel_size: Int1,
+    stride: Optional[Int1] = ...,
+    padding: Int1 = ...,
+    dilation: Int1 = ...,
+    ceil_mode: bool = ...,
+    return_indices: Literal[False] = ...,
+    *,
+    num_threads: Optional[int] = ...,
+) -> NDArray: ...
+@overload
+def max_pool1d(
+    input: ArrayLike,
+    kernel_size: Int1,
+    stride: Optional[Int1] = ...,
+    padding: Int1 = ...,
+    dilation: Int1 = ...,
+    ceil_mode: bool = ...,
+    *,
+    return_indices: Literal[True],
+    num_threads: Optional[int] = ...,
+) -> Tuple[NDArray, NDArray]: ...
+@overload
+def max_pool1d(
+    input: ArrayLike,
+    kernel_size: Int1,
+    stride: Optional[Int1],
+    padding: Int1,
+    dilation: Int1,
+    ceil_mode: bool,
+    return_indices: Literal[True],
+    *,
+    num_threads: Optional[int] = ...,
+) -> Tuple[NDArray, NDArray]: ...
+@overload
+def max_pool1d(
+    input: ArrayLike,
+    kernel_size: Int1,
+    stride: Optional[Int1] = ...,
+    padding: Int1 = ...,
+    dilation: Int1 = ...,
+    ceil_mode: bool = ...,
+    return_indices: bool = ...,
+    *,
+    num_threads: Optional[int] = ...,
+) -> Union[NDArray, Tuple[NDArray, NDArray]]: ...
+
+
+def max_pool1d(
+    input: ArrayLike,
     kernel_size: Int1,
     stride: Optional[Int1] = None,
     padding: Int1 = 0,
@@ -334,7 +385,7 @@ def max_pool1d(
     return_indices: bool = False,
     *,
     num_threads: Optional[int] = None,
-) -> Any:
+) -> Union[NDArray, Tuple[NDArray, NDArray]]:
     """1-D max pooling (``torch.nn.functional.max_pool1d``): input (N, C, L) or (C, L);
     indices are positions along L.  Ties, NaN and ceil_mode as :func:`fastconv.max_pool2d`.
 
@@ -365,7 +416,7 @@ def max_pool1d(
 
 
 def avg_pool1d(
-    input: Any,
+    input: ArrayLike,
     kernel_size: Int1,
     stride: Optional[Int1] = None,
     padding: Int1 = 0,
@@ -373,7 +424,7 @@ def avg_pool1d(
     count_include_pad: bool = True,
     *,
     num_threads: Optional[int] = None,
-) -> np.ndarray:
+) -> NDArray:
     """1-D average pooling (``torch.nn.functional.avg_pool1d``), divisor rules as
     :func:`fastconv.avg_pool2d`.
 
@@ -402,13 +453,13 @@ def avg_pool1d(
 
 
 def max_unpool1d(
-    input: Any,
-    indices: Any,
+    input: ArrayLike,
+    indices: ArrayLike,
     kernel_size: Int1,
     stride: Optional[Int1] = None,
     padding: Int1 = 0,
     output_size: Optional[Sequence[int]] = None,
-) -> np.ndarray:
+) -> NDArray:
     """``torch.nn.functional.max_unpool1d``: scatter into zeros of length
     ``(L_in - 1) * stride - 2 * padding + kernel_size`` (or ``output_size``)."""
     fn = "max_unpool1d"
@@ -441,8 +492,58 @@ def _depth_windows(D: int, kD: int, sD: int, pD: int, dD: int, ceil_mode: bool, 
     return Do, np.arange(Do) * sD - pD
 
 
+@overload
 def max_pool3d(
-    input: Any,
+    input: ArrayLike,
+    kernel_size: Int3,
+    stride: Optional[Int3] = ...,
+    padding: Int3 = ...,
+    dilation: Int3 = ...,
+    ceil_mode: bool = ...,
+    return_indices: Literal[False] = ...,
+    *,
+    num_threads: Optional[int] = ...,
+) -> NDArray: ...
+@overload
+def max_pool3d(
+    input: ArrayLike,
+    kernel_size: Int3,
+    stride: Optional[Int3] = ...,
+    padding: Int3 = ...,
+    dilation: Int3 = ...,
+    ceil_mode: bool = ...,
+    *,
+    return_indices: Literal[True],
+    num_threads: Optional[int] = ...,
+) -> Tuple[NDArray, NDArray]: ...
+@overload
+def max_pool3d(
+    input: ArrayLike,
+    kernel_size: Int3,
+    stride: Optional[Int3],
+    padding: Int3,
+    dilation: Int3,
+    ceil_mode: bool,
+    return_indices: Literal[True],
+    *,
+    num_threads: Optional[int] = ...,
+) -> Tuple[NDArray, NDArray]: ...
+@overload
+def max_pool3d(
+    input: ArrayLike,
+    kernel_size: Int3,
+    stride: Optional[Int3] = ...,
+    padding: Int3 = ...,
+    dilation: Int3 = ...,
+    ceil_mode: bool = ...,
+    return_indices: bool = ...,
+    *,
+    num_threads: Optional[int] = ...,
+) -> Union[NDArray, Tuple[NDArray, NDArray]]: ...
+
+
+def max_pool3d(
+    input: ArrayLike,
     kernel_size: Int3,
     stride: Optional[Int3] = None,
     padding: Int3 = 0,
@@ -451,7 +552,7 @@ def max_pool3d(
     return_indices: bool = False,
     *,
     num_threads: Optional[int] = None,
-) -> Any:
+) -> Union[NDArray, Tuple[NDArray, NDArray]]:
     """3-D max pooling (``torch.nn.functional.max_pool3d``): input (N, C, D, H, W) or
     (C, D, H, W); indices are flat ``d * H * W + h * W + w``.  Ties go to the first maximum
     in (d, h, w) order, a NaN gives NaN and the last NaN's index, as in PyTorch.
@@ -509,7 +610,7 @@ def max_pool3d(
 
 
 def avg_pool3d(
-    input: Any,
+    input: ArrayLike,
     kernel_size: Int3,
     stride: Optional[Int3] = None,
     padding: Int3 = 0,
@@ -518,7 +619,7 @@ def avg_pool3d(
     divisor_override: Optional[int] = None,
     *,
     num_threads: Optional[int] = None,
-) -> np.ndarray:
+) -> NDArray:
     """3-D average pooling (``torch.nn.functional.avg_pool3d``), PyTorch's divisor rules:
     the window clipped to the padded extent (``count_include_pad``) or to the input, or
     ``divisor_override``.
@@ -571,13 +672,13 @@ def avg_pool3d(
 
 
 def max_unpool3d(
-    input: Any,
-    indices: Any,
+    input: ArrayLike,
+    indices: ArrayLike,
     kernel_size: Int3,
     stride: Optional[Int3] = None,
     padding: Int3 = 0,
     output_size: Optional[Sequence[int]] = None,
-) -> np.ndarray:
+) -> NDArray:
     """``torch.nn.functional.max_unpool3d``: scatter into zeros of
     ``(D_in - 1) * stride - 2 * padding + kernel_size`` per axis (or ``output_size``, within
     one stride of it), at the flat ``d * H * W + h * W + w`` indices."""

@@ -15,6 +15,7 @@ from fastconv._args import IntPair
 from fastconv.conv import conv2d
 from fastconv.pool import avg_pool2d, max_pool2d, max_unpool2d, unpool_output_size
 from fastconv.shapes import ConvCost, conv2d_cost, pool2d_output_shape
+from fastconv.typing import ArrayLike, NDArray, Padding, PaddingMode, Reduction
 
 Shape = Tuple[int, ...]
 
@@ -58,7 +59,7 @@ class Module:
         """Evaluation mode: ``self.train(False)``."""
         return self.train(False)
 
-    def backward(self, grad_output: Any) -> Any:
+    def backward(self, grad_output: ArrayLike) -> NDArray:
         """Gradient with respect to the last call's input, given the gradient with respect
         to its output; parameter gradients are added into :attr:`grads`."""
         raise NotImplementedError(f"{type(self).__name__} has no backward")
@@ -139,11 +140,11 @@ class Conv2d(Module):
         out_channels: int,
         kernel_size: IntPair,
         stride: IntPair = 1,
-        padding: Any = 0,
+        padding: Padding = 0,
         dilation: IntPair = 1,
         groups: int = 1,
         bias: bool = True,
-        padding_mode: str = "zeros",
+        padding_mode: PaddingMode = "zeros",
         *,
         dtype: Any = np.float32,
         rng: Union[np.random.Generator, int, None] = None,
@@ -153,11 +154,11 @@ class Conv2d(Module):
         self.out_channels = _args.check_int(out_channels, "out_channels", fn, 1)
         self.kernel_size = _args.as_pair(kernel_size, "kernel_size", fn, 1)
         self.stride = _args.as_pair(stride, "stride", fn, 1)
-        self.padding = padding if isinstance(padding, str) else _norm_pad(padding, fn)
+        self.padding: Padding = padding if isinstance(padding, str) else _norm_pad(padding, fn)
         self.dilation = _args.as_pair(dilation, "dilation", fn, 1)
         self.groups = _args.check_int(groups, "groups", fn, 1)
         _args.padding_mode_code(padding_mode, fn)
-        self.padding_mode = padding_mode
+        self.padding_mode: PaddingMode = padding_mode
         if self.in_channels % self.groups or self.out_channels % self.groups:
             raise ValueError(
                 f"{fn}: groups={self.groups} must divide in_channels={self.in_channels} "
@@ -176,12 +177,12 @@ class Conv2d(Module):
             gen.uniform(-bound, bound, size=self.out_channels).astype(dt) if bias else None
         )
 
-    def __call__(self, x: Any) -> Any:
+    def __call__(self, x: ArrayLike) -> NDArray:
         y = conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups, self.padding_mode)
         self._keep(x=x, out_shape=y.shape)
         return y
 
-    def backward(self, grad_output: Any) -> Any:
+    def backward(self, grad_output: ArrayLike) -> NDArray:
         """Input gradient (:func:`fastconv.grad.conv2d_input`); adds the weight and bias
         gradients into ``grads``."""
         x, g = self._backward_params_of(grad_output)
@@ -216,7 +217,7 @@ class Conv2d(Module):
     def __repr__(self) -> str:
         s = f"Conv2d({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
         if self.padding != (0, 0):
-            s += f", padding={self.padding!r}" if isinstance(self.padding, str) else f", padding={self.padding}"
+            s += f", padding={self.padding}"  # "same" unquoted, as PyTorch prints it
         if self.dilation != (1, 1):
             s += f", dilation={self.dilation}"
         if self.groups != 1:
@@ -264,7 +265,7 @@ class MaxPool2d(Module):
             self._keep()
         return res if self.return_indices or not keep else res[0]
 
-    def backward(self, grad_output: Any) -> Any:
+    def backward(self, grad_output: ArrayLike) -> NDArray:
         """Input gradient (:func:`fastconv.grad.max_pool2d_input`) of the values' gradient."""
         saved = self._saved_state()
         return _grad.max_pool2d_input(grad_output, saved["indices"], saved["in_shape"])
@@ -300,7 +301,7 @@ class AvgPool2d(Module):
         self.count_include_pad = count_include_pad
         self.divisor_override = divisor_override
 
-    def __call__(self, x: Any) -> Any:
+    def __call__(self, x: ArrayLike) -> NDArray:
         self._keep(in_shape=np.shape(x))
         return avg_pool2d(
             x,
@@ -312,7 +313,7 @@ class AvgPool2d(Module):
             self.divisor_override,
         )
 
-    def backward(self, grad_output: Any) -> Any:
+    def backward(self, grad_output: ArrayLike) -> NDArray:
         """Input gradient (:func:`fastconv.grad.avg_pool2d_input`)."""
         saved = self._saved_state()
         return _grad.avg_pool2d_input(
@@ -348,7 +349,7 @@ class MaxUnpool2d(Module):
         self._keep(indices=indices, out_shape=y.shape)
         return y
 
-    def backward(self, grad_output: Any) -> Any:
+    def backward(self, grad_output: ArrayLike) -> NDArray:
         """Gradient with respect to the unpooled values: ``grad_output`` read at the indices."""
         saved = self._saved_state()
         g = _grad_like("MaxUnpool2d.backward", grad_output, saved["out_shape"])
@@ -364,18 +365,21 @@ class MaxUnpool2d(Module):
         return tuple(input_shape)[:-2] + hw
 
     def __repr__(self) -> str:
-        return f"MaxUnpool2d(kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding})"
+        k = _args.as_pair(self.kernel_size, "kernel_size", "MaxUnpool2d", 1)
+        s = _args.as_pair(self.stride, "stride", "MaxUnpool2d", 1)
+        p = _args.as_pair(self.padding, "padding", "MaxUnpool2d", 0)
+        return f"MaxUnpool2d(kernel_size={k}, stride={s}, padding={p})"  # PyTorch stores pairs
 
 
 class ReLU(Module):
     """Element-wise ``max(x, 0)`` (NaN propagates, as in PyTorch)."""
 
-    def __call__(self, x: Any) -> Any:
+    def __call__(self, x: ArrayLike) -> NDArray:
         y = _relu(x)
         self._keep(y=y)
         return y
 
-    def backward(self, grad_output: Any) -> Any:
+    def backward(self, grad_output: ArrayLike) -> NDArray:
         """``grad_output`` where the result was positive, else 0 (PyTorch's rule: NaN
         inputs pass no gradient)."""
         y = self._saved_state()["y"]
@@ -724,7 +728,7 @@ class ConvTranspose2d(Module):
         )
         self.bias: Optional[np.ndarray] = _init_uniform(gen, bound, (self.out_channels,), dt) if bias else None
 
-    def __call__(self, x: Any) -> Any:
+    def __call__(self, x: ArrayLike) -> NDArray:
         from fastconv.conv import conv_transpose2d
 
         y = conv_transpose2d(
@@ -733,7 +737,7 @@ class ConvTranspose2d(Module):
         self._keep(x=x, out_shape=y.shape)
         return y
 
-    def backward(self, grad_output: Any) -> Any:
+    def backward(self, grad_output: ArrayLike) -> NDArray:
         """Input gradient (a conv2d of ``grad_output`` with the weight); adds the weight and
         bias gradients into ``grads``."""
         saved = self._saved_state()
@@ -808,7 +812,7 @@ class Linear(Module):
         self.weight: np.ndarray = _init_uniform(gen, bound, (self.out_features, self.in_features), dt)
         self.bias: Optional[np.ndarray] = _init_uniform(gen, bound, (self.out_features,), dt) if bias else None
 
-    def __call__(self, x: Any) -> Any:
+    def __call__(self, x: ArrayLike) -> NDArray:
         fn = "Linear"
         x = _args.to_numpy(x, "input", fn)
         dt = _args.result_dtype(fn, input=x, weight=self.weight)
@@ -822,7 +826,7 @@ class Linear(Module):
         self._keep(x=x, out_shape=y.shape)
         return y
 
-    def backward(self, grad_output: Any) -> Any:
+    def backward(self, grad_output: ArrayLike) -> NDArray:
         """Input gradient ``grad_output @ weight``; adds ``grad_output.T @ x`` and the bias
         gradient into ``grads``."""
         saved = self._saved_state()
@@ -846,7 +850,7 @@ class Linear(Module):
 
 
 class Flatten(Module):
-    """``torch.nn.Flatten``: merge dimensions ``start_dim .. end_dim`` (default: all but the
+    """``torch.nn.Flatten``: merge dimensions ``start_dim`` to ``end_dim`` (default: all but the
     batch dimension)."""
 
     def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
@@ -868,11 +872,12 @@ class Flatten(Module):
         a, b = self._span(len(shape))
         return shape[:a] + (math.prod(shape[a : b + 1]),) + shape[b + 1 :]
 
-    def __call__(self, x: Any) -> Any:
-        self._keep(in_shape=np.shape(x))
-        return x.reshape(self.output_shape(x.shape))
+    def __call__(self, x: ArrayLike) -> NDArray:
+        xa: Any = x  # a NumPy or CuPy array: reshaped as it is, never copied to the host
+        self._keep(in_shape=np.shape(xa))
+        return xa.reshape(self.output_shape(xa.shape))
 
-    def backward(self, grad_output: Any) -> Any:
+    def backward(self, grad_output: ArrayLike) -> NDArray:
         return np.reshape(grad_output, self._saved_state()["in_shape"])
 
     def __repr__(self) -> str:
@@ -897,7 +902,7 @@ class CrossEntropyLoss(Module):
     logits: ``softmax - target_distribution``, divided by N for the mean.
     """
 
-    def __init__(self, reduction: str = "mean", label_smoothing: float = 0.0) -> None:
+    def __init__(self, reduction: Reduction = "mean", label_smoothing: float = 0.0) -> None:
         if reduction not in ("mean", "sum", "none"):
             raise ValueError(f"CrossEntropyLoss: reduction={reduction!r} must be 'mean', 'sum' or 'none'")
         if isinstance(label_smoothing, (bool, np.bool_)) or not isinstance(label_smoothing, (int, float, np.floating)):
@@ -971,11 +976,11 @@ class _ConvNd(Module):
         out_channels: int,
         kernel_size: Any,
         stride: Any = 1,
-        padding: Any = 0,
+        padding: Padding = 0,
         dilation: Any = 1,
         groups: int = 1,
         bias: bool = True,
-        padding_mode: str = "zeros",
+        padding_mode: PaddingMode = "zeros",
         *,
         dtype: Any = np.float32,
         rng: Union[np.random.Generator, int, None] = None,
@@ -993,9 +998,14 @@ class _ConvNd(Module):
         if len(k) != self._nd:
             raise ValueError(f"{fn}: kernel_size={kernel_size!r} must be an int or {self._nd} ints")
         self.kernel_size = tuple(_args.check_int(v, "kernel_size", fn, 1) for v in k)
-        self.stride, self.padding, self.dilation = stride, padding, dilation
+
+        # ints become one per spatial axis, as PyTorch stores them (validated at the call)
+        def per_axis(v: Any) -> Any:
+            return (v,) * self._nd if isinstance(v, int) and not isinstance(v, bool) else v
+
+        self.stride, self.padding, self.dilation = per_axis(stride), per_axis(padding), per_axis(dilation)
         _args.padding_mode_code(padding_mode, fn)
-        self.padding_mode = padding_mode
+        self.padding_mode: PaddingMode = padding_mode
         dt = _layer_dtype(dtype, fn)
         gen = _generator(rng)
         bound = 1.0 / math.sqrt(self.in_channels // self.groups * math.prod(self.kernel_size))
@@ -1003,17 +1013,27 @@ class _ConvNd(Module):
         self.weight: np.ndarray = _init_uniform(gen, bound, shape, dt)
         self.bias: Optional[np.ndarray] = _init_uniform(gen, bound, (self.out_channels,), dt) if bias else None
 
-    def __call__(self, x: Any) -> Any:
+    def __call__(self, x: ArrayLike) -> NDArray:
         from fastconv import nd
 
         f = nd.conv1d if self._nd == 1 else nd.conv3d
         return f(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups, self.padding_mode)
 
     def __repr__(self) -> str:
-        return (
-            f"{self._name}({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-            f"stride={self.stride}, padding={self.padding})"
-        )
+        """PyTorch's layout: the arguments that differ from their defaults."""
+        s = f"{self._name}({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}"
+        s += f", stride={self.stride}"
+        if self.padding != (0,) * self._nd:
+            s += f", padding={self.padding}"
+        if self.dilation != (1,) * self._nd:
+            s += f", dilation={self.dilation}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        if self.padding_mode != "zeros":
+            s += f", padding_mode={self.padding_mode}"
+        return s + ")"
 
 
 class Conv1d(_ConvNd):
@@ -1034,18 +1054,21 @@ class Conv3d(_ConvNd):
 
 class _PoolNd(Module):
     _f = ""
+    #: the call's arguments after (kernel_size, stride, padding), by name, in order
+    _extra: Tuple[str, ...] = ()
 
-    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, **extra: Any) -> None:
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
         self.padding = padding
-        self.args = args
-        self.kwargs = kwargs
+        for name in self._extra:
+            setattr(self, name, extra[name])
 
     def __call__(self, x: Any) -> Any:
         from fastconv import nd
 
-        return getattr(nd, self._f)(x, self.kernel_size, self.stride, self.padding, *self.args, **self.kwargs)
+        args = [getattr(self, name) for name in self._extra]
+        return getattr(nd, self._f)(x, self.kernel_size, self.stride, self.padding, *args)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding})"
@@ -1056,6 +1079,10 @@ class MaxPool1d(_PoolNd):
     return_indices=False, ceil_mode=False)``; see :func:`fastconv.max_pool1d`."""
 
     _f = "max_pool1d"
+    _extra = ("dilation", "ceil_mode", "return_indices")
+    dilation: Any
+    ceil_mode: bool
+    return_indices: bool
 
     def __init__(
         self,
@@ -1066,7 +1093,15 @@ class MaxPool1d(_PoolNd):
         return_indices: bool = False,
         ceil_mode: bool = False,
     ) -> None:
-        super().__init__(kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+        super().__init__(
+            kernel_size, stride, padding, dilation=dilation, ceil_mode=ceil_mode, return_indices=return_indices
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+            f"dilation={self.dilation}, ceil_mode={self.ceil_mode})"
+        )
 
 
 class MaxPool3d(MaxPool1d):
@@ -1080,6 +1115,7 @@ class AvgPool1d(_PoolNd):
     count_include_pad=True)``; see :func:`fastconv.avg_pool1d`."""
 
     _f = "avg_pool1d"
+    _extra = ("ceil_mode", "count_include_pad")
 
     def __init__(
         self,
@@ -1089,7 +1125,17 @@ class AvgPool1d(_PoolNd):
         ceil_mode: bool = False,
         count_include_pad: bool = True,
     ) -> None:
-        super().__init__(kernel_size, stride, padding, ceil_mode, count_include_pad)
+        # PyTorch stores AvgPool1d's sizes as 1-tuples
+        def one(v: Any) -> Any:
+            return (v,) if isinstance(v, int) and not isinstance(v, bool) else v
+
+        super().__init__(
+            one(kernel_size),
+            one(stride if stride is not None else kernel_size),
+            one(padding),
+            ceil_mode=ceil_mode,
+            count_include_pad=count_include_pad,
+        )
 
 
 class AvgPool3d(_PoolNd):
@@ -1097,6 +1143,7 @@ class AvgPool3d(_PoolNd):
     count_include_pad=True, divisor_override=None)``; see :func:`fastconv.avg_pool3d`."""
 
     _f = "avg_pool3d"
+    _extra = ("ceil_mode", "count_include_pad", "divisor_override")
 
     def __init__(
         self,
@@ -1107,4 +1154,11 @@ class AvgPool3d(_PoolNd):
         count_include_pad: bool = True,
         divisor_override: Optional[int] = None,
     ) -> None:
-        super().__init__(kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
+        super().__init__(
+            kernel_size,
+            stride,
+            padding,
+            ceil_mode=ceil_mode,
+            count_include_pad=count_include_pad,
+            divisor_override=divisor_override,
+        )

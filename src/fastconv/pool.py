@@ -10,6 +10,7 @@ import numpy as np
 from fastconv import _args, _buffers, _pool
 from fastconv._args import IntPair
 from fastconv._omp import resolve_threads
+from fastconv.typing import ArrayLike, NDArray
 
 
 def _prepare(fn: str, input: Any) -> Tuple[Any, np.dtype]:
@@ -22,7 +23,7 @@ def _prepare(fn: str, input: Any) -> Tuple[Any, np.dtype]:
 
 @overload
 def max_pool2d(
-    input: Any,
+    input: ArrayLike,
     kernel_size: IntPair,
     stride: Optional[IntPair] = ...,
     padding: IntPair = ...,
@@ -31,10 +32,10 @@ def max_pool2d(
     return_indices: Literal[False] = ...,
     *,
     num_threads: Optional[int] = ...,
-) -> Any: ...
+) -> NDArray: ...
 @overload
 def max_pool2d(
-    input: Any,
+    input: ArrayLike,
     kernel_size: IntPair,
     stride: Optional[IntPair] = ...,
     padding: IntPair = ...,
@@ -43,10 +44,10 @@ def max_pool2d(
     *,
     return_indices: Literal[True],
     num_threads: Optional[int] = ...,
-) -> Tuple[Any, Any]: ...
+) -> Tuple[NDArray, NDArray]: ...
 @overload
 def max_pool2d(
-    input: Any,
+    input: ArrayLike,
     kernel_size: IntPair,
     stride: Optional[IntPair],
     padding: IntPair,
@@ -55,10 +56,10 @@ def max_pool2d(
     return_indices: Literal[True],
     *,
     num_threads: Optional[int] = ...,
-) -> Tuple[Any, Any]: ...
+) -> Tuple[NDArray, NDArray]: ...
 @overload
 def max_pool2d(
-    input: Any,
+    input: ArrayLike,
     kernel_size: IntPair,
     stride: Optional[IntPair] = ...,
     padding: IntPair = ...,
@@ -67,9 +68,9 @@ def max_pool2d(
     return_indices: bool = ...,
     *,
     num_threads: Optional[int] = ...,
-) -> Union[Any, Tuple[Any, Any]]: ...
+) -> Union[NDArray, Tuple[NDArray, NDArray]]: ...
 def max_pool2d(
-    input: Any,
+    input: ArrayLike,
     kernel_size: IntPair,
     stride: Optional[IntPair] = None,
     padding: IntPair = 0,
@@ -78,7 +79,7 @@ def max_pool2d(
     return_indices: bool = False,
     *,
     num_threads: Optional[int] = None,
-) -> Union[Any, Tuple[Any, Any]]:
+) -> Union[NDArray, Tuple[NDArray, NDArray]]:
     """2-D max pooling with PyTorch's semantics (``torch.nn.functional.max_pool2d``).
 
     Parameters
@@ -122,12 +123,12 @@ def max_pool2d(
             [14., 16.]]], dtype=float32)
     """
     fn = "max_pool2d"
-    input, dtype = _prepare(fn, input)
+    x_in, dtype = _prepare(fn, input)
     batched, out_shape, k, s, p, d = _args.pool2d_geometry(
-        input.shape, kernel_size, stride, padding, dilation, ceil_mode, fn
+        x_in.shape, kernel_size, stride, padding, dilation, ceil_mode, fn
     )
     resolve_threads(num_threads)
-    x = input if batched else input[None]
+    x = x_in if batched else x_in[None]
     if _args.is_cupy(x):
         from fastconv import cuda
 
@@ -144,7 +145,7 @@ def max_pool2d(
 
 
 def avg_pool2d(
-    input: Any,
+    input: ArrayLike,
     kernel_size: IntPair,
     stride: Optional[IntPair] = None,
     padding: IntPair = 0,
@@ -153,7 +154,7 @@ def avg_pool2d(
     divisor_override: Optional[int] = None,
     *,
     num_threads: Optional[int] = None,
-) -> Any:
+) -> NDArray:
     """2-D average pooling with PyTorch's semantics (``torch.nn.functional.avg_pool2d``).
 
     Parameters
@@ -186,11 +187,11 @@ def avg_pool2d(
            [42.5, 45.5, 48. ]])
     """
     fn = "avg_pool2d"
-    input, dtype = _prepare(fn, input)
-    batched, out_shape, k, s, p, _ = _args.pool2d_geometry(input.shape, kernel_size, stride, padding, 1, ceil_mode, fn)
+    x_in, dtype = _prepare(fn, input)
+    batched, out_shape, k, s, p, _ = _args.pool2d_geometry(x_in.shape, kernel_size, stride, padding, 1, ceil_mode, fn)
     div = _args.avg_divisor(count_include_pad, divisor_override, fn)
     resolve_threads(num_threads)
-    x = input if batched else input[None]
+    x = x_in if batched else x_in[None]
     if _args.is_cupy(x):
         from fastconv import cuda
 
@@ -237,15 +238,15 @@ def unpool_output_size(
 
 
 def max_unpool2d(
-    input: Any,
-    indices: Any,
+    input: ArrayLike,
+    indices: ArrayLike,
     kernel_size: IntPair,
     stride: Optional[IntPair] = None,
     padding: IntPair = 0,
     output_size: Optional[Sequence[int]] = None,
     *,
     num_threads: Optional[int] = None,
-) -> Any:
+) -> NDArray:
     """Partial inverse of :func:`max_pool2d` (``torch.nn.functional.max_unpool2d``).
 
     Parameters
@@ -276,24 +277,26 @@ def max_unpool2d(
     """
     fn = "max_unpool2d"
     kind = _args.array_kind(fn, input=input, indices=indices)
+    x_in: Any = input
+    ix_in: Any = indices
     if kind == "numpy":
-        input = _args.to_numpy(input, "input", fn)
-        indices = _args.to_numpy(indices, "indices", fn)
-    dtype = _args.result_dtype(fn, input=input)
-    if indices.dtype.kind not in "iu":
-        raise TypeError(f"{fn}: indices must be an integer array, got dtype {indices.dtype}")
-    if input.ndim not in (3, 4):
-        raise ValueError(f"{fn}: input must be 3-D (C, H, W) or 4-D (N, C, H, W), got shape {input.shape}")
-    if tuple(indices.shape) != tuple(input.shape):
-        raise ValueError(f"{fn}: indices shape {tuple(indices.shape)} must equal input shape {tuple(input.shape)}")
+        x_in = _args.to_numpy(input, "input", fn)
+        ix_in = _args.to_numpy(indices, "indices", fn)
+    dtype = _args.result_dtype(fn, input=x_in)
+    if ix_in.dtype.kind not in "iu":
+        raise TypeError(f"{fn}: indices must be an integer array, got dtype {ix_in.dtype}")
+    if x_in.ndim not in (3, 4):
+        raise ValueError(f"{fn}: input must be 3-D (C, H, W) or 4-D (N, C, H, W), got shape {x_in.shape}")
+    if tuple(ix_in.shape) != tuple(x_in.shape):
+        raise ValueError(f"{fn}: indices shape {tuple(ix_in.shape)} must equal input shape {tuple(x_in.shape)}")
     k = _args.as_pair(kernel_size, "kernel_size", fn, 1)
     s = k if _args.default_stride(stride) else _args.as_pair(stride, "stride", fn, 1)
     p = _args.as_pair(padding, "padding", fn, 0)
-    H, W = unpool_output_size(input.shape[-2:], k, s, p, output_size, input.ndim, fn)
+    H, W = unpool_output_size(x_in.shape[-2:], k, s, p, output_size, x_in.ndim, fn)
     resolve_threads(num_threads)
-    batched = input.ndim == 4
-    x = input if batched else input[None]
-    ix = indices if batched else indices[None]
+    batched = x_in.ndim == 4
+    x = x_in if batched else x_in[None]
+    ix = ix_in if batched else ix_in[None]
     out_shape = (x.shape[0], x.shape[1], H, W)
     _args.check_result_size(out_shape, 8, fn, "output_size is too large")
     if kind == "cupy":

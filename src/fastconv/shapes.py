@@ -6,9 +6,10 @@ the same rules, and the same messages, as the functions whose results they descr
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple, Optional, Sequence, Tuple
+from typing import NamedTuple, Optional, Sequence, Tuple
 
 from fastconv._args import IntPair, conv2d_geometry, pool2d_geometry
+from fastconv.typing import Padding
 
 __all__ = ["ConvCost", "conv2d_cost", "conv2d_output_shape", "pool2d_output_shape"]
 
@@ -26,7 +27,7 @@ def conv2d_output_shape(
     input_shape: Sequence[int],
     weight_shape: Sequence[int],
     stride: IntPair = 1,
-    padding: Any = 0,
+    padding: Padding = 0,
     dilation: IntPair = 1,
 ) -> Tuple[int, ...]:
     """Shape of ``conv2d(input, weight, ...)`` without computing it.
@@ -95,7 +96,7 @@ def conv2d_cost(
     input_shape: Sequence[int],
     weight_shape: Sequence[int],
     stride: IntPair = 1,
-    padding: Any = 0,
+    padding: Padding = 0,
     dilation: IntPair = 1,
     groups: int = 1,
     bias: bool = True,

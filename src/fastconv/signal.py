@@ -48,6 +48,7 @@ import numpy as np
 from fastconv import _args, _buffers, _engine, _fft, _pack, _plan
 from fastconv import _separable as _separable_mod
 from fastconv._omp import resolve_threads
+from fastconv.typing import ArrayLike, Boundary, Correlate2DMethod, CorrelateMethod, Mode, NDArray
 
 MODES = ("full", "same", "valid")
 #: boundary name -> conv2d padding mode (SciPy's aliases included)
@@ -223,15 +224,15 @@ def _valid_swapped(
 
 
 def correlate2d(
-    in1: Any,
-    in2: Any,
-    mode: str = "full",
-    boundary: str = "fill",
+    in1: ArrayLike,
+    in2: ArrayLike,
+    mode: Mode = "full",
+    boundary: Boundary = "fill",
     fillvalue: Any = 0,
     *,
-    method: str = "auto",
+    method: Correlate2DMethod = "auto",
     num_threads: Optional[int] = None,
-) -> Any:
+) -> NDArray:
     """Cross-correlate 2-D planes with a 2-D kernel, like ``scipy.signal.correlate2d``.
 
     Parameters
@@ -278,15 +279,15 @@ def correlate2d(
 
 
 def convolve2d(
-    in1: Any,
-    in2: Any,
-    mode: str = "full",
-    boundary: str = "fill",
+    in1: ArrayLike,
+    in2: ArrayLike,
+    mode: Mode = "full",
+    boundary: Boundary = "fill",
     fillvalue: Any = 0,
     *,
-    method: str = "auto",
+    method: Correlate2DMethod = "auto",
     num_threads: Optional[int] = None,
-) -> Any:
+) -> NDArray:
     """Convolve 2-D planes with a 2-D kernel, like ``scipy.signal.convolve2d``.
 
     Same parameters, results and errors as :func:`correlate2d`; the kernel is flipped, and
@@ -307,14 +308,14 @@ def convolve2d(
 
 
 def correlate(
-    in1: Any,
-    in2: Any,
-    mode: str = "full",
-    method: str = "auto",
+    in1: ArrayLike,
+    in2: ArrayLike,
+    mode: Mode = "full",
+    method: CorrelateMethod = "auto",
     *,
     axes: Any = None,
     num_threads: Optional[int] = None,
-) -> np.ndarray:
+) -> NDArray:
     """N-dimensional cross-correlation, a drop-in for ``scipy.signal.correlate`` on real
     arrays, with ``axes`` (as ``scipy.signal.fftconvolve``'s) for batch axes.
 
@@ -358,14 +359,14 @@ def correlate(
 
 
 def convolve(
-    in1: Any,
-    in2: Any,
-    mode: str = "full",
-    method: str = "auto",
+    in1: ArrayLike,
+    in2: ArrayLike,
+    mode: Mode = "full",
+    method: CorrelateMethod = "auto",
     *,
     axes: Any = None,
     num_threads: Optional[int] = None,
-) -> np.ndarray:
+) -> NDArray:
     """N-dimensional convolution, a drop-in for ``scipy.signal.convolve`` on real arrays;
     arguments as :func:`correlate` (the kernel is flipped on the correlated axes; "valid"
     with in2 the larger swaps the inputs, as convolution commutes).
