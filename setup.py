@@ -5,6 +5,7 @@ Environment switches
 FASTCONV_NO_OPENMP=1       build without OpenMP (serial kernels, still fully working).
 FASTCONV_FAIL_NO_OPENMP=1  fail the build when OpenMP cannot be compiled and run.
 FASTCONV_DEBUG=1           turn Cython bounds/wraparound/initialized checks back on, -O0 -g.
+                           (Release builds carry no debug information: -g0.)
 FASTCONV_NATIVE=1          add -march=native (opt-in; never use it for a wheel you share).
 FASTCONV_SANITIZE=address|undefined|address,undefined
                            build with the given sanitizers (see scripts/run_sanitized.sh).
@@ -44,16 +45,26 @@ OPENMP_TEST = textwrap.dedent(
 )
 
 
+def _env_flags(*names):
+    """The words of the named environment variables (CFLAGS, LDFLAGS, ...), in order."""
+    return [w for n in names for w in os.environ.get(n, "").split()]
+
+
 def _probe_openmp(compiler_cmd):
-    """Compile and run a tiny OpenMP program; return (compile_flags, link_flags) or None."""
+    """Compile and run a tiny OpenMP program; return (compile_flags, link_flags) or None.
+
+    The probe sees the user's CPPFLAGS/CFLAGS and LDFLAGS, as the real build does: on macOS,
+    Homebrew's libomp is found through them (``-I$(brew --prefix libomp)/include`` and
+    ``-L$(brew --prefix libomp)/lib``)."""
     candidates = [(["-fopenmp"], ["-fopenmp"]), (["-Xpreprocessor", "-fopenmp"], ["-lomp"])]
+    env_c, env_l = _env_flags("CPPFLAGS", "CFLAGS"), _env_flags("LDFLAGS")
     with tempfile.TemporaryDirectory() as tmp:
         src = os.path.join(tmp, "omp_test.c")
         exe = os.path.join(tmp, "omp_test")
         with open(src, "w") as f:
             f.write(OPENMP_TEST)
         for cflags, lflags in candidates:
-            cmd = list(compiler_cmd) + cflags + [src, "-o", exe] + lflags
+            cmd = list(compiler_cmd) + env_c + cflags + [src, "-o", exe] + env_l + lflags
             try:
                 subprocess.run(cmd, check=True, capture_output=True, timeout=120)
                 out = subprocess.run([exe], check=True, capture_output=True, timeout=60)
@@ -83,11 +94,16 @@ class BuildExt(build_ext):
             if omp is None:
                 msg = (
                     "fastconv: could not compile and run an OpenMP test program with "
-                    f"{' '.join(cc)}; building SERIAL kernels."
+                    f"{' '.join(cc)}; building SERIAL kernels (every function works, on one core). "
+                    "Install OpenMP (gcc: libgomp; clang: libomp, e.g. `brew install libomp` with "
+                    "CPPFLAGS/LDFLAGS pointing at it) and rebuild for parallel kernels."
                 )
                 if _flag("FASTCONV_FAIL_NO_OPENMP"):
                     raise RuntimeError(msg + " (FASTCONV_FAIL_NO_OPENMP is set)")
-                print("WARNING: " + msg, file=sys.stderr)
+                bar = "!" * 78
+                print(f"\n{bar}\nWARNING: {msg}\n{bar}\n", file=sys.stderr)
+            else:
+                print(f"fastconv: OpenMP found ({' '.join(omp[0])}); building parallel kernels", file=sys.stderr)
         for ext in self.extensions:
             if omp is not None:
                 ext.extra_compile_args += omp[0]
@@ -96,7 +112,8 @@ class BuildExt(build_ext):
 
 
 def _compile_args():
-    args = ["-O3", "-ffp-contract=fast", "-fno-math-errno", "-std=gnu11"]
+    # -g0 overrides the -g of Python's own CFLAGS: a release wheel carries no debug information
+    args = ["-O3", "-g0", "-ffp-contract=fast", "-fno-math-errno", "-std=gnu11"]
     if _flag("FASTCONV_DEBUG"):
         args = ["-O0", "-g", "-ffp-contract=fast", "-std=gnu11"]
     if _flag("FASTCONV_NATIVE"):

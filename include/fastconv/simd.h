@@ -17,6 +17,7 @@
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(FC_NO_MULTIVERSION) &&                 \
     !defined(__SANITIZE_ADDRESS__)
 #define FC_MULTIVERSION __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#define FC_MULTIVERSION_ON 1
 #else
 #define FC_MULTIVERSION
 #endif
@@ -77,17 +78,35 @@ typedef double fc_vd __attribute__((vector_size(32)));
 typedef float fc_vf64 __attribute__((vector_size(64)));
 typedef double fc_vd64 __attribute__((vector_size(64)));
 
-/* The SIMD level the running CPU offers (for show_config). */
-static inline const char *fc_simd_level(void) {
-#if defined(__x86_64__) && defined(__GNUC__)
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f")) return "AVX-512";
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "AVX2+FMA";
+/* The SIMD levels compiled into the kernels, best first (for show_config): three clones
+ * with runtime dispatch on x86-64 GCC, otherwise the one level the compiler flags allow
+ * (Clang and sanitizer builds, other architectures, -march builds). */
+static inline const char *fc_simd_compiled(void) {
+#if defined(FC_MULTIVERSION_ON)
+    return "AVX-512, AVX2+FMA, SSE2 (runtime dispatch)";
+#elif defined(__AVX512F__)
+    return "AVX-512";
+#elif defined(__AVX2__) && defined(__FMA__)
+    return "AVX2+FMA";
+#elif defined(__SSE2__)
     return "SSE2";
-#elif defined(__aarch64__)
+#elif defined(__ARM_NEON) || defined(__aarch64__)
     return "NEON";
 #else
     return "generic";
+#endif
+}
+
+/* The SIMD level the kernels run at on this CPU: the best compiled level it supports (the
+ * clone the loader picks, by the same x86-64-v4 / v3 tests). */
+static inline const char *fc_simd_level(void) {
+#if defined(FC_MULTIVERSION_ON)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("x86-64-v4")) return "AVX-512";
+    if (__builtin_cpu_supports("x86-64-v3")) return "AVX2+FMA";
+    return "SSE2";
+#else
+    return fc_simd_compiled();
 #endif
 }
 

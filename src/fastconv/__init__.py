@@ -11,15 +11,15 @@ from fastconv._buffers import buffer_cache_info, set_buffer_cache
 from fastconv._config import show_config
 from fastconv._omp import get_num_threads, openmp_enabled, set_num_threads
 from fastconv._threads import threads
+from fastconv._version import __version__
 from fastconv.conv import conv2d, conv_transpose2d, explain
 from fastconv.nd import avg_pool1d, avg_pool3d, conv1d, conv3d, max_pool1d, max_pool3d, max_unpool1d, max_unpool3d
 from fastconv.pool import avg_pool2d, max_pool2d, max_unpool2d
 from fastconv.shapes import ConvCost, conv2d_cost, conv2d_output_shape, pool2d_output_shape
 from fastconv.signal import convolve, convolve2d, correlate, correlate2d
 
-__version__ = "0.1.0"
-
 __all__ = [
+    "__version__",
     "ConvCost",
     "avg_pool1d",
     "avg_pool2d",

@@ -22,6 +22,7 @@ def config() -> Dict[str, Any]:
         "openmp": _omp.openmp_enabled(),
         "threads": _omp.get_num_threads(),
         "simd": _omp.simd_level(),
+        "simd compiled": _omp.simd_compiled(),
         "conv vector bits": 8 * _direct.cpu_vector_bytes(),
         "buffer cache MiB": _buffers.buffer_cache_info()["limit"] / (1 << 20),
         "cupy": cuda.cupy_version(),

@@ -64,8 +64,15 @@ def compiler():
 
 
 def simd_level():
-    """Return the SIMD level the kernels dispatch to on this CPU, e.g. ``'AVX2+FMA'``."""
+    """Return the SIMD level the kernels run at on this CPU, e.g. ``'AVX2+FMA'``: the best
+    of :func:`simd_compiled` that the CPU supports."""
     return fc_simd_level().decode()
+
+
+def simd_compiled():
+    """Return the SIMD levels compiled into the kernels, e.g. ``'AVX-512, AVX2+FMA, SSE2
+    (runtime dispatch)'``, or the single level of a build without runtime dispatch."""
+    return fc_simd_compiled().decode()
 
 
 def get_num_threads():
