@@ -135,6 +135,38 @@ def test_cli_info():
     proc = _cli("info")
     assert proc.returncode == 0, proc.stderr
     assert "openmp" in proc.stdout and "result matches SciPy" in proc.stdout
+    # a real peer is timed: SciPy's correlate with its own method choice (PyTorch too, when installed)
+    assert "scipy.signal.correlate (method auto)" in proc.stdout and "as fast" in proc.stdout
+    assert "simd compiled" in proc.stdout
+
+
+def test_cli_info_json():
+    proc = _cli("info", "--json")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["config"]["fastconv"] == fastconv.__version__ and data["config"]["openmp"] is not None
+    check = data["check"]
+    assert check["ok"] and check["max_relative_error"] < 1e-5 and check["fastconv_ms"] > 0
+    assert any(name.startswith("scipy.signal.correlate") for name in check["peers"])
+    assert all(p["speedup"] > 0 for p in check["peers"].values())
+
+
+def test_cli_bench_prints_each_case_as_it_finishes():
+    """Without a terminal: one plain progress line per case on stderr (no carriage
+    returns), the table's rows on stdout, and the run's duration."""
+    proc = _cli("bench", "--cases", "C1,P4", "--threads", "1", "--reps", "1")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "\r" not in proc.stderr
+    lines = proc.stderr.splitlines()
+    assert lines[0].startswith("bench: [1/2] C1 threads=1") and lines[1].startswith("bench: [2/2] P4 threads=1")
+    assert "left)" in lines[1]  # the estimate of the time left
+    out = proc.stdout
+    assert out.index("C1 ") < out.index("P4 ") < out.index("2 cases in")
+
+
+def test_cli_bench_help_says_how_long():
+    proc = _cli("bench", "--help")
+    assert proc.returncode == 0 and "minutes" in proc.stdout and "--quick" in proc.stdout
 
 
 def test_cli_demo():
@@ -250,3 +282,41 @@ def test_sequential_repr_is_pytorchs():
         torch.nn.Sequential(torch.nn.AvgPool2d(2)),
     )
     assert repr(ours) == repr(theirs)
+
+
+LAYER_REPRS = [
+    "Conv2d(3, 6, 5)",
+    "Conv2d(3, 6, (5, 3), stride=2, padding=1, dilation=2, groups=3, bias=False, padding_mode='reflect')",
+    "Conv2d(3, 6, 3, padding='same')",
+    "Conv1d(3, 6, 5, stride=2, padding=1)",
+    "Conv1d(4, 4, 3, padding='same', dilation=2, groups=2, padding_mode='circular')",
+    "Conv3d(3, 6, 3, padding=1, bias=False)",
+    "ConvTranspose2d(8, 4, 2, stride=2)",
+    "ConvTranspose2d(8, 4, 3, stride=2, padding=1, output_padding=1, groups=2, bias=False)",
+    "MaxPool1d(3, 2, 1, 2, True, True)",
+    "MaxPool2d(3, stride=2, padding=1, return_indices=True, ceil_mode=True)",
+    "MaxPool3d(2, stride=1)",
+    "AvgPool1d(3, 2, 1, True, False)",
+    "AvgPool2d(3, stride=1, padding=1, ceil_mode=True, count_include_pad=False, divisor_override=4)",
+    "AvgPool3d(2)",
+    "MaxUnpool2d(2, stride=2)",
+    "ReLU()",
+    "Flatten(0, 2)",
+    "Linear(4, 2, bias=False)",
+    "CrossEntropyLoss(label_smoothing=0.1, reduction='sum')",
+]
+
+
+@requires_torch
+@pytest.mark.parametrize("expr", LAYER_REPRS)
+def test_layer_repr_is_pytorchs(expr):
+    import torch
+
+    assert repr(eval("nn." + expr)) == repr(eval("torch.nn." + expr, {"torch": torch}))
+
+
+def test_layer_reprs_without_torch():
+    """Every layer shows its class and arguments (PyTorch's form), never an object address."""
+    for expr in LAYER_REPRS:
+        text = repr(eval("nn." + expr))
+        assert text.startswith(expr.split("(")[0] + "(") and " at 0x" not in text

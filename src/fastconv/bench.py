@@ -146,6 +146,8 @@ class Result:
 class Suite:
     results: List[Result] = field(default_factory=list)
     machine: Dict[str, Any] = field(default_factory=dict)
+    #: seconds each job took (``"C3 threads=1"``: the case with all its peers), and in all
+    seconds: Dict[str, float] = field(default_factory=dict)
 
 
 # ----------------------------------------------------------------------------- timing
@@ -543,11 +545,15 @@ def _image_case(cid: str, nt: int, reps: int, suite: Suite, memory: bool) -> Non
     else:
         ker = rng.standard_normal((kh, kw)).astype(np.float32)
     mode, boundary = c["mode"], c["boundary"]
+    # flops are counted for the work each implementation does: kH*kW multiply-adds per
+    # pixel for a 2-D filter, kH + kW for two 1-D passes (a separable kernel)
     flops = 2 * img.size * kh * kw
+    flops_1d = 2 * img.size * (kh + kw)
     f_fc = lambda: fastconv.correlate2d(img, ker, mode, boundary, num_threads=nt)  # noqa: E731
     ours = f_fc()
     t_fc, r = time_call(f_fc, reps)
     mem = peak_extra_mb(f_fc) if memory and cid in BIG_CASES else None
+    method = auto_method(ker, ours.shape[-2] * ours.shape[-1])
     suite.results.append(
         Result(
             cid,
@@ -555,10 +561,10 @@ def _image_case(cid: str, nt: int, reps: int, suite: Suite, memory: bool) -> Non
             "fastconv",
             t_fc,
             r,
-            flops / t_fc / 1e9,
+            (flops_1d if method == "separable" else flops) / t_fc / 1e9,
             "GFLOP/s",
             peak_extra_mb=mem,
-            note=f"method={auto_method(ker, ours.shape[-2] * ours.shape[-1])}",
+            note=f"method={method}",
         )
     )
     nd_mode = {"fill": "constant", "wrap": "wrap", "symm": "reflect"}[boundary]
@@ -594,6 +600,17 @@ def _image_case(cid: str, nt: int, reps: int, suite: Suite, memory: bool) -> Non
             )
     for name, f in peers:
         _time_peer(suite, cid, nt, name, f, ours, t_fc, flops / 1e9, "GFLOP/s", reps, memory, rtol=2e-3)
+    if c.get("gaussian"):
+        # the fair peer of a separable kernel: SciPy's own two 1-D passes
+        g1 = np.ascontiguousarray(ker.sum(axis=1) / np.sqrt(ker.sum()), dtype=np.float32)
+
+        def two_pass() -> np.ndarray:
+            rows = [ndimage.correlate1d(pl, g1, axis=-1, mode=nd_mode) for pl in planes]
+            return np.stack([ndimage.correlate1d(pl, g1, axis=-2, mode=nd_mode) for pl in rows]).reshape(ours.shape)
+
+        _time_peer(
+            suite, cid, nt, "scipy-correlate1d-x2", two_pass, ours, t_fc, flops_1d / 1e9, "GFLOP/s", reps, memory, 2e-3
+        )
     # scipy.signal.correlate2d: brute force and single-threaded; one timed run
     if img.ndim == 2:
         t0 = time.perf_counter()
@@ -918,8 +935,9 @@ def run(
     quick: bool = False,
     reps: Optional[int] = None,
     memory: bool = True,
-    progress: Optional[Callable[[str], None]] = None,
+    progress: Optional[Callable[[int, int, str], None]] = None,
     networks: Optional[Sequence[str]] = None,
+    report: Optional[Callable[[Suite, List[Result]], None]] = None,
 ) -> Suite:
     """Run the suite and return its results.
 
@@ -936,6 +954,11 @@ def run(
     networks : sequence of str, optional
         Networks of :data:`NETWORKS` to run layer by layer at each of NETWORK_BATCHES
         (instead of the cases, unless ``cases`` names some).
+    progress : callable, optional
+        ``progress(i, n, label)`` before job ``i`` of ``n`` (0-based) starts.
+    report : callable, optional
+        ``report(suite, rows)`` after each job, with the rows it added (to print results as
+        they come).
     """
     all_ids = list(CONV_CASES) + list(POOL_CASES) + list(IMAGE_CASES) + list(GRAD_CASES) + list(VOLUME_CASES)
     nets = list(networks or ())
@@ -953,9 +976,12 @@ def run(
     if not quick and ids:
         suite.machine.update(roofline())
     jobs = [(c, t) for t in ths for c in ids] + [(f"{n}/b{b}", t) for t in ths for n in nets for b in NETWORK_BATCHES]
+    t_start = time.perf_counter()
     for i, (cid, nt) in enumerate(jobs):
+        label = f"{cid} threads={nt}"
         if progress:
-            progress(f"[{i + 1}/{len(jobs)}] {cid} threads={nt}")
+            progress(i, len(jobs), label)
+        t_job, first = time.perf_counter(), len(suite.results)
         _set_threads(nt)
         warm_memory()
         if "/b" in cid:
@@ -971,6 +997,10 @@ def run(
             _volume_case(cid, nt, reps, suite, memory)
         else:
             _image_case(cid, nt, reps, suite, memory)
+        suite.seconds[label] = time.perf_counter() - t_job
+        if report:
+            report(suite, suite.results[first:])
+    suite.seconds["total"] = time.perf_counter() - t_start
     return suite
 
 
@@ -995,21 +1025,26 @@ def _machine() -> Dict[str, Any]:
     }
 
 
-def format_table(suite: Suite) -> str:
-    lines = []
-    m = suite.machine
-    lines.append(
+def format_header(machine: Dict[str, Any]) -> str:
+    """The table's first lines: the machine, the roofline, the column names."""
+    m = machine
+    lines = [
         f"fastconv {m.get('fastconv')}  {m.get('date')}  {m.get('cores')} cores  SIMD {m.get('simd')}  "
         f"numpy {m.get('numpy')}  scipy {m.get('scipy')}  torch {m.get('torch')}  opencv {m.get('opencv')}"
-    )
+    ]
     if "sgemm_gflops" in m:
         lines.append(f"roofline: NumPy sgemm 2048^3 {m['sgemm_gflops']:.0f} GFLOP/s, copy {m['copy_gbps']:.1f} GB/s")
     hdr = (
         f"{'case':<14}{'thr':>4}  {'implementation':<22}{'median':>12}{'rate':>18}{'speed-up':>10}  "
         f"{'check':<8}{'peak MB':>9}  note"
     )
-    lines += [hdr, "-" * len(hdr)]
-    for r in suite.results:
+    return "\n".join(lines + [hdr, "-" * len(hdr)])
+
+
+def format_rows(rows: Sequence[Result]) -> str:
+    """One table line per result."""
+    lines = []
+    for r in rows:
         t = "-" if r.time_s is None else (f"{r.time_s * 1e3:10.3f} ms")
         rate = "" if r.rate is None else f"{r.rate:9.2f} {r.unit}"
         sp = "" if r.speedup is None else f"{r.speedup:9.2f}x"
@@ -1021,8 +1056,15 @@ def format_table(suite: Suite) -> str:
     return "\n".join(lines)
 
 
+def format_table(suite: Suite) -> str:
+    """The whole table: :func:`format_header` and one line per result."""
+    return format_header(suite.machine) + "\n" + format_rows(suite.results)
+
+
 def to_json(suite: Suite) -> str:
-    return json.dumps({"machine": suite.machine, "results": [asdict(r) for r in suite.results]}, indent=1)
+    return json.dumps(
+        {"machine": suite.machine, "results": [asdict(r) for r in suite.results], "seconds": suite.seconds}, indent=1
+    )
 
 
 def plot(suite: Suite, path: str) -> None:
