@@ -3,12 +3,22 @@ so the examples cannot rot."""
 
 import os
 import re
+import runpy
 
 import pytest
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 DOCS = ["README.md"] + sorted(
-    os.path.join("docs", f) for f in os.listdir(os.path.join(ROOT, "docs")) if f.endswith(".md")
+    os.path.relpath(os.path.join(folder, f), ROOT)
+    for folder, subdirs, files in os.walk(os.path.join(ROOT, "docs"))
+    if "_build" not in folder and "auto_examples" not in folder
+    for f in files
+    if f.endswith(".md")
+)
+#: The gallery (docs/examples/plot_*.py): run at the docs build, and here, so that they are
+#: tested wherever the tests run.
+EXAMPLES = sorted(
+    f for f in os.listdir(os.path.join(ROOT, "docs", "examples")) if f.startswith("plot_") and f.endswith(".py")
 )
 BLOCKS = [
     pytest.param(code, id=f"{doc}:{n}")
@@ -27,3 +37,35 @@ def test_code_block_runs(code, tmp_path, monkeypatch):
 
 def test_the_readme_has_examples():
     assert any("README.md" in p.id for p in BLOCKS)
+
+
+def test_the_guide_pages_are_collected():
+    assert any("guide" in p.id for p in BLOCKS) and len(EXAMPLES) >= 4
+
+
+def test_readme_links_resolve():
+    """Every relative link of the README and the docs points at a file that exists."""
+    for doc in DOCS:
+        text = open(os.path.join(ROOT, doc)).read()
+        for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", text):
+            path = os.path.normpath(os.path.join(ROOT, os.path.dirname(doc), target))
+            assert os.path.exists(path), f"{doc}: broken link {target}"
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_gallery_example_runs(name, tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib")
+    if "lenet" in name:
+        pytest.importorskip("sklearn")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    monkeypatch.chdir(tmp_path)
+    path = os.path.join(ROOT, "docs", "examples", name)
+    try:
+        runpy.run_path(path, run_name="__main__")
+        assert plt.get_fignums(), f"{name} drew no figure"
+    finally:
+        plt.close("all")
