@@ -1,6 +1,8 @@
 """Every Python code block of the README and the docs runs as written (in a scratch folder),
 so the examples cannot rot."""
 
+import doctest
+import importlib
 import os
 import re
 import runpy
@@ -69,3 +71,49 @@ def test_gallery_example_runs(name, tmp_path, monkeypatch):
         assert plt.get_fignums(), f"{name} drew no figure"
     finally:
         plt.close("all")
+
+
+#: Modules whose docstrings the API pages render: their ``>>>`` examples run as doctests.
+DOCTEST_MODULES = [
+    "fastconv",
+    "fastconv.conv",
+    "fastconv.pool",
+    "fastconv.signal",
+    "fastconv.nd",
+    "fastconv.grad",
+    "fastconv.shapes",
+    "fastconv.nn",
+    "fastconv.optim",
+    "fastconv.typing",
+    "fastconv._threads",
+    "fastconv._config",
+    "fastconv.dask",
+    "fastconv.cuda",
+]
+
+
+@pytest.mark.parametrize("module", DOCTEST_MODULES)
+def test_docstring_examples_run(module):
+    if module == "fastconv.dask":
+        pytest.importorskip("dask")
+    mod = importlib.import_module(module)
+    tests = [t for t in doctest.DocTestFinder().find(mod, module) if t.examples]
+    runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS)
+    report: list = []
+    for t in tests:
+        runner.run(t, out=report.append)
+    assert runner.summarize(verbose=False).failed == 0, "".join(report)
+
+
+def test_api_page_lists_every_public_name():
+    """docs/api.rst names every function of fastconv.__all__ and every layer of fastconv.nn."""
+    import fastconv
+    from fastconv import nn
+
+    text = open(os.path.join(ROOT, "docs", "api.rst")).read()
+    listed = set(re.findall(r"^   (\w+)$", text, flags=re.M))
+    modules = {"grad", "nn", "optim", "__version__"}
+    missing = [n for n in fastconv.__all__ if n not in modules and n not in listed]
+    layers = [n for n, v in vars(nn).items() if isinstance(v, type) and issubclass(v, nn.Module) and n[0] != "_"]
+    missing += [n for n in layers if n not in listed]
+    assert not missing, f"not on the API page: {missing}"
