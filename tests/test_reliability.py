@@ -128,3 +128,19 @@ def test_nan_and_inf_propagate_like_torch_semantics():
     assert np.isnan(y[0, 0, 1:4, 1:4]).all()
     assert np.isinf(y[0, 0, 0, 0]) and np.isinf(y[0, 0, 1, 0])
     assert np.isfinite(y[0, 0, 4, 0])
+
+
+def test_show_config_reports_the_simd_levels_compiled_in():
+    """The level in use is one of those compiled in; a build without runtime dispatch
+    (Clang, sanitizers) reports its single level for both."""
+    import io
+
+    from fastconv import _omp
+
+    compiled, used = _omp.simd_compiled(), _omp.simd_level()
+    assert used in compiled
+    if "runtime dispatch" not in compiled:
+        assert used == compiled
+    buf = io.StringIO()
+    fastconv.show_config(buf)
+    assert f"simd compiled    : {compiled}" in buf.getvalue() and f"simd             : {used}" in buf.getvalue()
