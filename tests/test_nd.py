@@ -297,3 +297,32 @@ def test_correlate_bad_input():
     with pytest.raises(TypeError, match="complex"):
         fastconv.correlate(np.ones(3, complex), np.ones(2))
     assert fastconv.correlate(np.ones(0), np.ones(2)).size == 0
+
+
+EMPTY_BATCH_CALLS = {
+    "conv1d": lambda f, x3, x5: f.conv1d(x3, np.ones((4, 3, 3), np.float32), padding=1),
+    "conv1d-groups-reflect": lambda f, x3, x5: f.conv1d(
+        x3, np.ones((6, 1, 3), np.float32), groups=3, padding=1, padding_mode="reflect"
+    ),
+    "conv3d": lambda f, x3, x5: f.conv3d(x5, np.ones((4, 3, 3, 3, 3), np.float32), padding=1),
+    "conv3d-depth-channels-reflect": lambda f, x3, x5: f.conv3d(
+        x5, np.ones((4, 3, 3, 2, 3), np.float32), padding=(1, 0, 2), stride=(2, 1, 1), padding_mode="reflect"
+    ),
+    "conv3d-groups": lambda f, x3, x5: f.conv3d(x5, np.ones((6, 1, 3, 3, 3), np.float32), groups=3),
+    "max_pool1d": lambda f, x3, x5: f.max_pool1d(x3, 2, return_indices=True)[1],
+    "avg_pool1d": lambda f, x3, x5: f.avg_pool1d(x3, 2, ceil_mode=True),
+    "max_pool3d": lambda f, x3, x5: f.max_pool3d(x5, 2, return_indices=True)[0],
+    "avg_pool3d": lambda f, x3, x5: f.avg_pool3d(x5, 2, padding=1, ceil_mode=True),
+    "max_unpool1d": lambda f, x3, x5: f.max_unpool1d(*f.max_pool1d(x3, 2, return_indices=True), 2),
+    "max_unpool3d": lambda f, x3, x5: f.max_unpool3d(*f.max_pool3d(x5, 2, return_indices=True), 2),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EMPTY_BATCH_CALLS))
+def test_empty_batch(name):
+    """A batch of 0 gives an empty result of the shape a batch of 1 has, with N = 0 (as in
+    PyTorch), instead of failing inside the depth loops."""
+    call = EMPTY_BATCH_CALLS[name]
+    one = call(fastconv, np.ones((1, 3, 9), np.float32), np.ones((1, 3, 9, 8, 7), np.float32))
+    empty = call(fastconv, np.ones((0, 3, 9), np.float32), np.ones((0, 3, 9, 8, 7), np.float32))
+    assert empty.shape == (0,) + one.shape[1:] and empty.dtype == one.dtype

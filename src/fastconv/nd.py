@@ -309,16 +309,15 @@ def _conv3d_depth_channels(
     xs[:, inside] = x5[:, :, src[inside]].transpose(0, 2, 1, 3, 4)
     w2 = np.ascontiguousarray(w.transpose(0, 2, 1, 3, 4), dtype=dtype).reshape(O, kD * C, kH, kW)
     plane = C * H * W * xs.itemsize
-    res = None
+    # the output planes' size (and the validation of their arguments), from an empty batch
+    Ho, Wo = conv2d(np.empty((0, kD * C, H, W), dtype), w2, bias, s[1:], hw_pad, d[1:], 1, cast(PaddingMode, mode)).shape[2:]
+    res = np.empty((N, O, Do, Ho, Wo), dtype=dtype)
     for n in range(N):
         view = np.lib.stride_tricks.as_strided(
             xs[n], shape=(Do, kD * C, H, W), strides=(s[0] * plane,) + xs[n].strides[1:], writeable=False
         )
         y = conv2d(view, w2, bias, s[1:], hw_pad, d[1:], 1, cast(PaddingMode, mode), num_threads=num_threads)
-        if res is None:
-            res = np.empty((N, O, Do) + y.shape[2:], dtype=dtype)
         res[n] = y.transpose(1, 0, 2, 3)
-    assert res is not None
     return res
 
 
@@ -591,8 +590,8 @@ def max_pool3d(
         sl = x5[:, :, src[ok]].reshape(N, C * int(ok.sum()), H, W)
         v, i = max_pool2d(sl, k[1:], s[1:], p[1:], dl[1:], ceil_mode, True, num_threads=num_threads)
         Ho, Wo = v.shape[2:]
-        v = v.reshape(N, C, -1, Ho, Wo)
-        i = i.reshape(N, C, -1, Ho, Wo) + (src[ok] * H * W)[None, None, :, None, None]
+        v = v.reshape(N, C, int(ok.sum()), Ho, Wo)
+        i = i.reshape(N, C, int(ok.sum()), Ho, Wo) + (src[ok] * H * W)[None, None, :, None, None]
         if best is None:
             best = np.full((N, C, Do, Ho, Wo), -np.inf, dtype=dtype)
             idx = np.zeros((N, C, Do, Ho, Wo), dtype=np.int64)
@@ -654,7 +653,7 @@ def avg_pool3d(
         Ho, Wo = v.shape[2:]
         if total is None:
             total = np.zeros((N, C, Do, Ho, Wo), dtype=dtype)
-        total[:, :, ok] += v.reshape(N, C, -1, Ho, Wo)
+        total[:, :, ok] += v.reshape(N, C, int(ok.sum()), Ho, Wo)
     assert total is not None
     if div:
         total /= dtype.type(div)
@@ -712,8 +711,9 @@ def max_unpool3d(
     plane = size[0] * size[1] * size[2]
     _args.check_result_size((N, C, plane), 8, fn, "output_size is too large")
     res = np.zeros((N, C, 1, plane), dtype=dtype)
-    vk = _args.kernel_ready(v5.reshape(N, C, 1, -1), dtype)
-    ik = _args.kernel_ready(i5.reshape(N, C, 1, -1), np.dtype(np.int64))
+    n_in = int(np.prod(v5.shape[2:]))
+    vk = _args.kernel_ready(v5.reshape(N, C, 1, n_in), dtype)
+    ik = _args.kernel_ready(i5.reshape(N, C, 1, n_in), np.dtype(np.int64))
     bad = _pool.max_unpool2d(vk, ik, res, None)
     if bad >= 0:
         pos = np.unravel_index(bad, v5.shape)
