@@ -4,6 +4,7 @@ against the shapes the functions really produce."""
 import numpy as np
 import pytest
 
+import fastconv
 from fastconv import ConvCost, conv2d, conv2d_cost, conv2d_output_shape, pool2d_output_shape
 
 from conftest import requires_torch
@@ -94,3 +95,103 @@ def test_pool_shapes_vs_torch(n, k, s, p, d, ceil):
             pool2d_output_shape((1, 1, n, n), k, s, p, d, ceil)
         return
     assert pool2d_output_shape((1, 1, n, n), k, s, p, d, ceil) == tuple(expect)
+
+
+def _random_nd_conv(rng, nd):
+    """A random conv1d/conv3d configuration (possibly invalid), small enough to run."""
+    groups = int(rng.choice([1, 2]))
+    cin, cout = groups * int(rng.integers(1, 3)), groups * int(rng.integers(1, 3))
+    size = tuple(int(v) for v in rng.integers(1, 9, nd))
+    k = tuple(int(v) for v in rng.integers(1, 4, nd))
+    s = tuple(int(v) for v in rng.integers(1, 3, nd))
+    d = tuple(int(v) for v in rng.integers(1, 3, nd))
+    form = rng.integers(0, 4)
+    if form == 0:
+        padding = int(rng.integers(0, 3))
+    elif form == 1:
+        padding = tuple(int(v) for v in rng.integers(0, 3, nd))
+    elif form == 2:
+        padding = str(rng.choice(["same", "valid"]))
+        if padding == "same":
+            s = (1,) * nd  # torch refuses "same" with a stride; ours allows it, the helpers must agree
+    else:
+        padding = tuple((int(a), int(b)) for a, b in rng.integers(0, 3, (nd, 2)))
+        if nd == 1:
+            padding = padding[0]  # conv1d's asymmetric form is (left, right)
+    batched = bool(rng.integers(0, 2))
+    in_shape = ((int(rng.integers(0, 3)),) if batched else ()) + (cin,) + size
+    w_shape = (cout, cin // groups) + k
+    return in_shape, w_shape, s, padding, d, groups
+
+
+@pytest.mark.parametrize("nd", [1, 3])
+def test_nd_conv_shape_and_cost_helpers_match_the_functions(nd):
+    """conv1d/conv3d_output_shape and _cost agree with the shapes of real calls, and refuse
+    exactly the configurations the functions refuse."""
+    rng = np.random.default_rng(nd)
+    conv = fastconv.conv1d if nd == 1 else fastconv.conv3d
+    shape_fn = fastconv.conv1d_output_shape if nd == 1 else fastconv.conv3d_output_shape
+    cost_fn = fastconv.conv1d_cost if nd == 1 else fastconv.conv3d_cost
+    ran = 0
+    for _ in range(150):
+        in_shape, w_shape, s, p, d, g = _random_nd_conv(rng, nd)
+        x, w = np.ones(in_shape, np.float32), np.ones(w_shape, np.float32)
+        try:
+            ref = conv(x, w, None, s, p, d, g).shape
+        except ValueError:
+            with pytest.raises(ValueError):
+                shape_fn(in_shape, w_shape, s, p, d)
+            continue
+        ran += 1
+        assert shape_fn(in_shape, w_shape, s, p, d) == ref
+        cost = cost_fn(in_shape, w_shape, s, p, d, g, bias=True)
+        assert cost.output_shape == ref
+        assert cost.params == int(np.prod(w_shape)) + w_shape[0]
+        assert cost.macs == int(np.prod(ref)) * int(np.prod(w_shape[1:])) and cost.flops == 2 * cost.macs
+    assert ran > 50
+
+
+@pytest.mark.parametrize("nd", [1, 3])
+def test_nd_pool_shape_helpers_match_the_functions(nd):
+    rng = np.random.default_rng(10 + nd)
+    pools = [fastconv.max_pool1d, fastconv.avg_pool1d] if nd == 1 else [fastconv.max_pool3d, fastconv.avg_pool3d]
+    shape_fn = fastconv.pool1d_output_shape if nd == 1 else fastconv.pool3d_output_shape
+    ran = 0
+    for _ in range(150):
+        size = tuple(int(v) for v in rng.integers(1, 10, nd))
+        k = tuple(int(v) for v in rng.integers(1, 4, nd))
+        s = None if rng.integers(0, 3) == 0 else tuple(int(v) for v in rng.integers(1, 4, nd))
+        p = tuple(int(v) for v in rng.integers(0, 2, nd))
+        ceil = bool(rng.integers(0, 2))
+        in_shape = (int(rng.integers(1, 3)), 2) + size
+        x = np.ones(in_shape, np.float32)
+        for pool in pools:
+            try:
+                ref = pool(x, k, s, p, ceil_mode=ceil).shape
+            except ValueError:
+                with pytest.raises(ValueError):
+                    shape_fn(in_shape, k, s, p, 1, ceil)
+                continue
+            ran += 1
+            assert shape_fn(in_shape, k, s, p, 1, ceil) == ref
+            assert shape_fn(in_shape[1:], k, s, p, 1, ceil) == ref[1:]
+    assert ran > 50
+
+
+@requires_torch
+def test_nd_shape_helpers_match_pytorch():
+    import torch
+
+    F = torch.nn.functional
+    assert fastconv.conv1d_output_shape((4, 6, 50), (8, 3, 5), 2, 3, 2) == tuple(
+        F.conv1d(torch.ones(4, 6, 50), torch.ones(8, 3, 5), None, 2, 3, 2, 2).shape
+    )
+    assert fastconv.conv3d_output_shape((2, 4, 9, 10, 11), (6, 4, 3, 2, 3), (2, 1, 3), (1, 0, 2), (1, 2, 1)) == tuple(
+        F.conv3d(torch.ones(2, 4, 9, 10, 11), torch.ones(6, 4, 3, 2, 3), None, (2, 1, 3), (1, 0, 2), (1, 2, 1)).shape
+    )
+    assert fastconv.pool3d_output_shape((1, 2, 9, 8, 7), 3, 2, 1, 1, True) == tuple(
+        F.max_pool3d(torch.ones(1, 2, 9, 8, 7), 3, 2, 1, 1, True).shape
+    )
+    assert fastconv.pool1d_output_shape((1, 2, 9), 2, 2, 1, 2, True) == tuple(
+        F.max_pool1d(torch.ones(1, 2, 9), 2, 2, 1, 2, True).shape
+    )

@@ -15,7 +15,18 @@ from fastconv._version import __version__
 from fastconv.conv import conv2d, conv_transpose2d, explain
 from fastconv.nd import avg_pool1d, avg_pool3d, conv1d, conv3d, max_pool1d, max_pool3d, max_unpool1d, max_unpool3d
 from fastconv.pool import avg_pool2d, max_pool2d, max_unpool2d
-from fastconv.shapes import ConvCost, conv2d_cost, conv2d_output_shape, pool2d_output_shape
+from fastconv.shapes import (
+    ConvCost,
+    conv1d_cost,
+    conv1d_output_shape,
+    conv2d_cost,
+    conv2d_output_shape,
+    conv3d_cost,
+    conv3d_output_shape,
+    pool1d_output_shape,
+    pool2d_output_shape,
+    pool3d_output_shape,
+)
 from fastconv.signal import convolve, convolve2d, correlate, correlate2d
 
 __all__ = [
@@ -28,8 +39,12 @@ __all__ = [
     "conv1d",
     "conv2d",
     "conv3d",
+    "conv1d_cost",
+    "conv1d_output_shape",
     "conv2d_cost",
     "conv2d_output_shape",
+    "conv3d_cost",
+    "conv3d_output_shape",
     "conv_transpose2d",
     "convolve",
     "convolve2d",
@@ -47,7 +62,9 @@ __all__ = [
     "nn",
     "optim",
     "openmp_enabled",
+    "pool1d_output_shape",
     "pool2d_output_shape",
+    "pool3d_output_shape",
     "set_buffer_cache",
     "set_num_threads",
     "show_config",

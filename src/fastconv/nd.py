@@ -56,6 +56,43 @@ def _triple(value: Any, name: str, fn: str, minimum: int) -> Tuple[int, int, int
     return (v, v, v)
 
 
+def pad1d_as_2d(padding: Any, fn: str) -> Any:
+    """conv1d's ``padding`` as the conv2d padding of a unit row: an int, ``(p,)`` or
+    ``(left, right)``, or "valid"/"same" as they are."""
+    if isinstance(padding, str):
+        return padding
+    if isinstance(padding, (tuple, list)) and len(padding) == 2:
+        return ((0, 0), (_args.check_int(padding[0], "padding", fn, 0), _args.check_int(padding[1], "padding", fn, 0)))
+    p = _one(padding, "padding", fn, 0)
+    return ((0, 0), (p, p))
+
+
+def conv3d_depth(padding: Any, D: int, kD: int, sD: int, dD: int, fn: str) -> Tuple[Tuple[int, int], Any, int]:
+    """conv3d's ``padding`` split into the depth padding (front, back), the conv2d padding
+    of each slice, and the output depth (validated: the kernel must fit)."""
+    if isinstance(padding, str):
+        pads = _args.normalize_padding(padding, (kD, 1), (sD, 1), (dD, 1), (D, 1), fn)
+        pd = (pads[0], pads[1])
+        hw_pad: Any = padding
+    elif (
+        isinstance(padding, (tuple, list)) and len(padding) == 3 and all(isinstance(p, (tuple, list)) for p in padding)
+    ):
+        (f0, f1), ph, pw = cast(Any, padding)
+        pd = (_args.check_int(f0, "padding", fn, 0), _args.check_int(f1, "padding", fn, 0))
+        hw_pad = (tuple(ph), tuple(pw))
+    else:
+        p3 = _triple(padding, "padding", fn, 0)
+        pd = (p3[0], p3[0])
+        hw_pad = (p3[1], p3[2])
+    Do = _args.conv_out_size(D, pd[0], pd[1], kD, sD, dD)
+    if Do < 1:
+        raise ValueError(
+            f"{fn}: kernel depth {kD} with dilation {dD} spans {dD * (kD - 1) + 1}, more than the "
+            f"padded depth {D + pd[0] + pd[1]}"
+        )
+    return pd, hw_pad, Do
+
+
 def _check_rank(x: Any, ranks: Tuple[int, int], what: str, fn: str) -> None:
     if np.ndim(x) not in ranks:
         raise ValueError(f"{fn}: input must be {ranks[0]}-D or {ranks[1]}-D {what}, got shape {np.shape(x)}")
@@ -130,13 +167,7 @@ def conv1d(
         raise ValueError(f"{fn}: weight must be 3-D (C_out, C_in/groups, k), got shape {np.shape(weight)}")
     s = _one(stride, "stride", fn, 1)
     d = _one(dilation, "dilation", fn, 1)
-    if isinstance(padding, str):
-        pad: Any = padding
-    elif isinstance(padding, (tuple, list)) and len(padding) == 2:
-        pad = ((0, 0), (_args.check_int(padding[0], "padding", fn, 0), _args.check_int(padding[1], "padding", fn, 0)))
-    else:
-        p = _one(padding, "padding", fn, 0)
-        pad = ((0, 0), (p, p))
+    pad = pad1d_as_2d(padding, fn)
     x = np.asarray(input)
     res = _conv2d(
         x[..., None, :],
@@ -220,27 +251,7 @@ def conv3d(
         raise ValueError(f"{fn}: weight shape {w.shape} has an empty dimension")
     _args.padding_mode_code(padding_mode, fn)
     mode = str(padding_mode)
-    # depth padding (front, back) and the 2-D padding of each slice
-    if isinstance(padding, str):
-        pads = _args.normalize_padding(padding, (kD, 1), (s[0], 1), (d[0], 1), (D, 1), fn)
-        pd = (pads[0], pads[1])
-        hw_pad: Any = padding
-    elif (
-        isinstance(padding, (tuple, list)) and len(padding) == 3 and all(isinstance(p, (tuple, list)) for p in padding)
-    ):
-        (f0, f1), ph, pw = cast(Any, padding)
-        pd = (_args.check_int(f0, "padding", fn, 0), _args.check_int(f1, "padding", fn, 0))
-        hw_pad = (tuple(ph), tuple(pw))
-    else:
-        p3 = _triple(padding, "padding", fn, 0)
-        pd = (p3[0], p3[0])
-        hw_pad = (p3[1], p3[2])
-    Do = _args.conv_out_size(D, pd[0], pd[1], kD, s[0], d[0])
-    if Do < 1:
-        raise ValueError(
-            f"{fn}: kernel depth {kD} with dilation {d[0]} spans {d[0] * (kD - 1) + 1}, more than the "
-            f"padded depth {D + pd[0] + pd[1]}"
-        )
+    pd, hw_pad, Do = conv3d_depth(padding, D, kD, s[0], d[0], fn)
     if groups == 1 and d[0] == 1 and kD > 1:
         full = _conv3d_depth_channels(x5, w, bias, s, hw_pad, d, pd, Do, mode, num_threads)
         return _finish(full if batched else full[0], out, fn)
@@ -310,7 +321,9 @@ def _conv3d_depth_channels(
     w2 = np.ascontiguousarray(w.transpose(0, 2, 1, 3, 4), dtype=dtype).reshape(O, kD * C, kH, kW)
     plane = C * H * W * xs.itemsize
     # the output planes' size (and the validation of their arguments), from an empty batch
-    Ho, Wo = conv2d(np.empty((0, kD * C, H, W), dtype), w2, bias, s[1:], hw_pad, d[1:], 1, cast(PaddingMode, mode)).shape[2:]
+    Ho, Wo = conv2d(
+        np.empty((0, kD * C, H, W), dtype), w2, bias, s[1:], hw_pad, d[1:], 1, cast(PaddingMode, mode)
+    ).shape[2:]
     res = np.empty((N, O, Do, Ho, Wo), dtype=dtype)
     for n in range(N):
         view = np.lib.stride_tricks.as_strided(
