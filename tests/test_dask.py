@@ -102,6 +102,77 @@ def test_errors_are_the_in_memory_ones():
         fd.conv2d([1, 2], np.zeros((1, 1, 1, 1)))
 
 
+@pytest.mark.parametrize("chunks", [(1, -1, 7), (2, -1, 3), (3, -1, 100)])  # 3: smaller than the halo
+@pytest.mark.parametrize("mode", MODES)
+def test_conv1d_equals_in_memory(chunks, mode):
+    r = np.random.default_rng(len(mode) + 1)
+    x = r.standard_normal((3, 4, 61)).astype(np.float32)
+    for k, s, d, pad, g in [(3, 1, 1, 1, 1), (5, 2, 2, (4, 1), 2), (9, 1, 1, "same", 4), (4, 3, 1, "valid", 1)]:
+        w = r.standard_normal((4, 4 // g, k)).astype(np.float32)
+        b = r.standard_normal(4).astype(np.float32)
+        ref = fastconv.conv1d(x, w, b, s, pad, d, g, mode)
+        got = fd.conv1d(da.from_array(x, chunks=chunks), w, b, s, pad, d, g, mode)
+        assert got.shape == ref.shape
+        np.testing.assert_allclose(got.compute(), ref, rtol=1e-6, atol=1e-5)
+    unbatched = fd.conv1d(da.from_array(x[0], chunks=(4, 9)), w, b).compute()
+    np.testing.assert_allclose(unbatched, fastconv.conv1d(x[0], w, b), rtol=1e-6, atol=1e-5)
+
+
+@pytest.mark.parametrize("chunks", [(1, -1, 3, 5, 4), (2, -1, 9, 2, 13)])
+@pytest.mark.parametrize("mode", ["zeros", "reflect", "circular", "symmetric"])
+def test_conv3d_equals_in_memory(chunks, mode):
+    """Volumes chunked along depth, height and width; halos in all three."""
+    r = np.random.default_rng(len(mode) + 2)
+    x = r.standard_normal((2, 3, 9, 10, 13))
+    for k, s, d, pad, g in [
+        ((3, 3, 3), 1, 1, 1, 1),
+        ((3, 2, 3), (2, 1, 3), (1, 2, 1), ((0, 2), (1, 1), (2, 0)), 1),
+        ((2, 3, 3), 1, (2, 1, 1), "same", 3),
+    ]:
+        w = r.standard_normal((6, 3 // g) + k)
+        ref = fastconv.conv3d(x, w, None, s, pad, d, g, mode)
+        got = fd.conv3d(da.from_array(x, chunks=chunks), w, None, s, pad, d, g, mode)
+        assert got.shape == ref.shape
+        np.testing.assert_allclose(got.compute(), ref, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("mode", ["full", "same", "valid"])
+@pytest.mark.parametrize("flip", [False, True])
+def test_nd_correlate_equals_scipy(mode, flip):
+    """1-D signals, (H, W, C) images filtered per channel (axes=(0, 1)) and 3-D volumes,
+    chunked along every axis, against scipy.signal.correlate/convolve."""
+    import scipy.signal
+
+    r = np.random.default_rng(7)
+    f, ref_f = (fd.convolve, scipy.signal.convolve) if flip else (fd.correlate, scipy.signal.correlate)
+    sig, k1 = r.standard_normal(1000), r.standard_normal(31)
+    np.testing.assert_allclose(f(da.from_array(sig, chunks=97), k1, mode).compute(), ref_f(sig, k1, mode), atol=1e-10)
+    img, k2 = r.standard_normal((40, 50, 3)), r.standard_normal((5, 4, 1))
+    got = f(da.from_array(img, chunks=(13, 17, 1)), k2, mode, axes=(0, 1)).compute()
+    ref = np.stack([ref_f(img[..., c], k2[..., 0], mode) for c in range(3)], axis=-1)
+    np.testing.assert_allclose(got, ref, atol=1e-10)
+    vol, k3 = r.standard_normal((20, 21, 22)).astype(np.float32), r.standard_normal((3, 4, 5)).astype(np.float32)
+    got = f(da.from_array(vol, chunks=(7, 8, 6)), k3, mode, method="direct").compute()
+    np.testing.assert_allclose(got, ref_f(vol, k3, mode), rtol=1e-4, atol=1e-4)
+    assert got.dtype == np.float32
+
+
+def test_nd_errors():
+    dx = da.zeros((10, 12, 3), chunks=5)
+    with pytest.raises(ValueError, match="size 1 on the batch axes"):
+        fd.correlate(dx, np.ones((3, 3, 3)), axes=(0, 1))
+    with pytest.raises(ValueError, match="valid mode only with in2"):
+        fd.correlate(dx, np.ones((11, 3, 1)), "valid")
+    with pytest.raises(ValueError, match="mode='sam'"):
+        fd.correlate(dx, np.ones((3, 3, 1)), "sam")
+    with pytest.raises(ValueError, match="out of range"):
+        fd.convolve(dx, np.ones((3, 3, 1)), axes=(0, 5))
+    with pytest.raises(ValueError, match="groups=3 must divide"):
+        fd.conv1d(da.zeros((1, 4, 20), chunks=5), np.zeros((3, 1, 3)), groups=3)
+    with pytest.raises(ValueError, match="kernel depth"):
+        fd.conv3d(da.zeros((1, 2, 2, 8, 8), chunks=4), np.zeros((1, 2, 3, 3, 3)))
+
+
 def test_local_cluster_processes():
     distributed = pytest.importorskip("distributed")
     r = np.random.default_rng(3)

@@ -33,11 +33,21 @@ import numpy as np
 from fastconv import _args, _pool
 from fastconv import conv as _conv_mod
 from fastconv import signal as _sig
-from fastconv.typing import Boundary, Correlate2DMethod, Mode, PaddingMode
+from fastconv.typing import Boundary, Correlate2DMethod, CorrelateMethod, Mode, PaddingMode
 
 Origin = Tuple[int, int, int, int, int, int]  # (H, W, r_org, c_org, o_org, q0), see fastconv._pool
 
-__all__ = ["conv2d", "correlate2d", "convolve2d", "max_pool2d", "avg_pool2d"]
+__all__ = [
+    "avg_pool2d",
+    "conv1d",
+    "conv2d",
+    "conv3d",
+    "convolve",
+    "convolve2d",
+    "correlate",
+    "correlate2d",
+    "max_pool2d",
+]
 
 
 def _da() -> Any:
@@ -123,31 +133,52 @@ def _spatial_blocks(
     dtype: np.dtype,
     out_channels: Optional[int] = None,
 ) -> Any:
+    """The 2-D case of :func:`_blocks_nd`: x is (..., H, W), pads (top, bottom, left, right)."""
+    return _blocks_nd(x, (Ho, Wo), (pads[0], pads[2]), ext, stride, mode, fill, block, dtype, out_channels)
+
+
+def _blocks_nd(
+    x: Any,
+    out_sizes: Sequence[int],
+    pads_before: Sequence[int],
+    ext: Sequence[int],
+    stride: Sequence[int],
+    mode: str,
+    fill: float,
+    block: Callable[[Any], Any],
+    dtype: np.dtype,
+    out_channels: Optional[int] = None,
+) -> Any:
     """Assemble the result from output blocks, each computed by ``block`` on the padded input
-    region it reads.  x: (..., H, W) dask array; ``block`` maps a NumPy region to the block.
-    The leading axes keep their chunks, but axis 1 becomes ``out_channels`` (conv2d)."""
+    region it reads.  x: (lead..., S_1 .. S_m) dask array with m = len(out_sizes) spatial
+    axes; along spatial axis i an output block [o0, o1) reads the padded positions
+    ``o0 * stride .. (o1 - 1) * stride + ext - 1`` (ext: the dilated kernel's extent), gathered
+    through the padding mode's index map.  The leading axes keep their chunks, but axis 1
+    becomes ``out_channels`` (the convolutions)."""
     da = _da()
-    H, W = x.shape[-2:]
-    rb = _out_bounds(x.chunks[-2], Ho, pads[0], stride[0])
-    cb = _out_bounds(x.chunks[-1], Wo, pads[2], stride[1])
-    rows = []
-    for o0, o1 in zip(rb[:-1], rb[1:]):
-        ridx = _args.pad_index(np.arange(o0 * stride[0], (o1 - 1) * stride[0] + ext[0]) - pads[0], H, mode)
-        xr = _take(x, x.ndim - 2, ridx, fill)
-        cols = []
-        for q0, q1 in zip(cb[:-1], cb[1:]):
-            cidx = _args.pad_index(np.arange(q0 * stride[1], (q1 - 1) * stride[1] + ext[1]) - pads[2], W, mode)
-            region = _take(xr, x.ndim - 1, cidx, fill).rechunk(x.chunks[:-2] + (-1, -1))
-            lead = list(region.chunks[:-2])
+    m = len(out_sizes)
+    lead = x.ndim - m
+    bounds = [_out_bounds(x.chunks[lead + i], out_sizes[i], pads_before[i], stride[i]) for i in range(m)]
+
+    def build(xr: Any, i: int, sizes: Tuple[int, ...]) -> Any:
+        if i == m:
+            region = xr.rechunk(x.chunks[:lead] + (-1,) * m)
+            chunks = list(region.chunks[:lead])
             if out_channels is not None:
-                lead[1] = (out_channels,)
-            cols.append(region.map_blocks(block, dtype=dtype, chunks=tuple(lead) + ((o1 - o0,), (q1 - q0,))))
-        rows.append(cols)
-    return da.block(_nest(rows, x.ndim - 2))
+                chunks[1] = (out_channels,)
+            return region.map_blocks(block, dtype=dtype, chunks=tuple(chunks) + tuple((n,) for n in sizes))
+        axis, n = lead + i, x.shape[lead + i]
+        parts = []
+        for o0, o1 in zip(bounds[i][:-1], bounds[i][1:]):
+            idx = _args.pad_index(np.arange(o0 * stride[i], (o1 - 1) * stride[i] + ext[i]) - pads_before[i], n, mode)
+            parts.append(build(_take(xr, axis, idx, fill), i + 1, sizes + (o1 - o0,)))
+        return parts
+
+    return da.block(_nest(build(x, 0, ()), lead))
 
 
-def _nest(rows: List[List[Any]], lead: int) -> Any:
-    """da.block wants one list level per axis: wrap the (rows x cols) grid for the lead axes."""
+def _nest(rows: List[Any], lead: int) -> Any:
+    """da.block wants one list level per axis: wrap the grid of the spatial axes for the lead axes."""
     grid: Any = rows
     for _ in range(lead):
         grid = [grid]
@@ -277,6 +308,189 @@ def convolve2d(
 ) -> Any:
     """Lazy :func:`fastconv.convolve2d` of a dask array ``(..., H, W)``."""
     return _signal("convolve2d", in1, in2, mode, boundary, fillvalue, method, num_threads, flip=True)
+
+
+def conv1d(
+    input: Any,
+    weight: Any,
+    bias: Any = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+    padding_mode: PaddingMode = "zeros",
+    *,
+    num_threads: Optional[int] = 1,
+) -> Any:
+    """Lazy :func:`fastconv.conv1d` of a dask array ``(N, C_in, L)`` or ``(C_in, L)``.
+
+    The batch axis maps block to block, L may be chunked (each output block computed from the
+    input it reads, every padding mode exact at the outer edges); the channel axis is brought
+    into one chunk.  ``weight`` and ``bias`` are used in memory.
+
+    Returns
+    -------
+    dask.array of shape (N, C_out, L_out) or (C_out, L_out)
+    """
+    from fastconv import nd as _nd
+
+    fn = "conv1d"
+    x = _as_dask(input, "input", fn)
+    w = _args.to_numpy(_concrete(weight), "weight", fn)
+    b = None if bias is None else _args.to_numpy(_concrete(bias), "bias", fn)
+    if x.ndim not in (2, 3):
+        raise ValueError(f"{fn}: input must be (C_in, L) or (N, C_in, L), got shape {tuple(x.shape)}")
+    # every check, the dtype and the output length by the in-memory function, on an empty batch
+    probe = _nd.conv1d(
+        np.empty((0,) + tuple(x.shape[-2:]), x.dtype), w, b, stride, padding, dilation, groups, padding_mode
+    )
+    dtype, (Cout, Lo) = probe.dtype, probe.shape[1:]
+    s, d = _nd._one(stride, "stride", fn, 1), _nd._one(dilation, "dilation", fn, 1)
+    k = w.shape[-1]
+    pads = _args.normalize_padding(_nd.pad1d_as_2d(padding, fn), (1, k), (1, s), (1, d), (1, x.shape[-1]), fn)
+    wk, bk = _args.kernel_ready(w, dtype), None if b is None else np.ascontiguousarray(b, dtype=dtype)
+    batched = x.ndim == 3
+    xb = (x if batched else x[None]).rechunk({1: -1}).astype(dtype)
+
+    def block(region: np.ndarray) -> np.ndarray:
+        return _nd.conv1d(region, wk, bk, s, 0, d, groups, num_threads=num_threads)
+
+    res = _blocks_nd(xb, (Lo,), (pads[2],), (d * (k - 1) + 1,), (s,), padding_mode, 0.0, block, dtype, Cout)
+    return res if batched else res[0]
+
+
+def conv3d(
+    input: Any,
+    weight: Any,
+    bias: Any = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+    padding_mode: PaddingMode = "zeros",
+    *,
+    num_threads: Optional[int] = 1,
+) -> Any:
+    """Lazy :func:`fastconv.conv3d` of a dask array ``(N, C_in, D, H, W)`` or
+    ``(C_in, D, H, W)``: volumes bigger than memory, chunked along D, H and W.
+
+    Each output block is computed from exactly the input it reads (its halo), with the
+    padding mode applied only at the volume's outer faces; the channel axis is brought into
+    one chunk; ``weight`` and ``bias`` are used in memory.
+
+    Returns
+    -------
+    dask.array of shape (N, C_out, D_out, H_out, W_out), or without N for unbatched input
+    """
+    from fastconv import nd as _nd
+
+    fn = "conv3d"
+    x = _as_dask(input, "input", fn)
+    w = _args.to_numpy(_concrete(weight), "weight", fn)
+    b = None if bias is None else _args.to_numpy(_concrete(bias), "bias", fn)
+    if x.ndim not in (4, 5):
+        raise ValueError(f"{fn}: input must be (C_in, D, H, W) or (N, C_in, D, H, W), got shape {tuple(x.shape)}")
+    probe = _nd.conv3d(
+        np.empty((0,) + tuple(x.shape[-4:]), x.dtype), w, b, stride, padding, dilation, groups, padding_mode
+    )
+    dtype, (Cout, Do, Ho, Wo) = probe.dtype, probe.shape[1:]
+    s, d = _nd._triple(stride, "stride", fn, 1), _nd._triple(dilation, "dilation", fn, 1)
+    D, H, W = x.shape[-3:]
+    kD, kH, kW = w.shape[2:]
+    pd, hw_pad, _ = _nd.conv3d_depth(padding, D, kD, s[0], d[0], fn)
+    hw = _args.normalize_padding(hw_pad, (kH, kW), s[1:], d[1:], (H, W), fn)
+    wk, bk = _args.kernel_ready(w, dtype), None if b is None else np.ascontiguousarray(b, dtype=dtype)
+    batched = x.ndim == 5
+    xb = (x if batched else x[None]).rechunk({1: -1}).astype(dtype)
+    ext = tuple(dd * (kk - 1) + 1 for dd, kk in zip(d, (kD, kH, kW)))
+
+    def block(region: np.ndarray) -> np.ndarray:
+        return _nd.conv3d(region, wk, bk, s, 0, d, groups, num_threads=num_threads)
+
+    res = _blocks_nd(xb, (Do, Ho, Wo), (pd[0], hw[0], hw[2]), ext, s, padding_mode, 0.0, block, dtype, Cout)
+    return res if batched else res[0]
+
+
+def _nd_signal(
+    fn: str, in1: Any, in2: Any, mode: Mode, method: CorrelateMethod, axes: Any, num_threads: Optional[int], flip: bool
+) -> Any:
+    da = _da()
+    x = _as_dask(in1, "in1", fn)
+    k = _args.to_numpy(_concrete(in2), "in2", fn)
+    _sig._check_choice(mode, "mode", _sig.MODES, fn)
+    _sig._check_choice(method, "method", _sig.ND_METHODS, fn)
+    dtype = _args.result_dtype(fn, in1=x, in2=k)
+    if x.ndim != k.ndim or x.ndim == 0:
+        raise ValueError(f"{fn}: in1 and in2 must have the same number of dimensions (>= 1), got {x.ndim} and {k.ndim}")
+    nd = x.ndim
+    ax = _sig.nd_axes(axes, nd, fn)
+    batch = [i for i in range(nd) if i not in ax]
+    if any(k.shape[i] != 1 for i in batch):
+        raise ValueError(
+            f"{fn}: the dask back end takes one kernel for every batch entry: in2 {k.shape} must have size 1 "
+            f"on the batch axes {batch}"
+        )
+    if x.size == 0 or k.size == 0:
+        return da.from_array(np.array([], dtype=dtype))
+    n, kk = [x.shape[i] for i in ax], [k.shape[i] for i in ax]
+    if mode == "valid" and any(a < b for a, b in zip(n, kk)):
+        raise ValueError(
+            f"{fn}: the dask back end computes valid mode only with in2 {tuple(kk)} no larger than in1 "
+            f"{tuple(n)} on every correlated axis; use the in-memory function for the swap"
+        )
+    m = len(ax)
+    tail = tuple(range(nd - m, nd))
+    km = np.moveaxis(k, ax, tail).reshape(kk)
+    km = np.ascontiguousarray(np.flip(km) if flip else km, dtype=dtype)
+    pads = _sig.mode_pads(mode, kk)
+    out = [v + p0 + p1 - q + 1 for v, (p0, p1), q in zip(n, pads, kk)]
+    none = [(0, 0)] * m
+
+    def block(region: np.ndarray) -> np.ndarray:
+        return _sig._core(region, km, none, method, num_threads, dtype)
+
+    xm = da.moveaxis(x, ax, tail).astype(dtype)
+    res = _blocks_nd(xm, out, [p[0] for p in pads], kk, (1,) * m, "zeros", 0.0, block, dtype)
+    return da.moveaxis(res, tail, ax)
+
+
+def correlate(
+    in1: Any,
+    in2: Any,
+    mode: Mode = "full",
+    method: CorrelateMethod = "auto",
+    *,
+    axes: Any = None,
+    num_threads: Optional[int] = 1,
+) -> Any:
+    """Lazy :func:`fastconv.correlate` (``scipy.signal.correlate`` in any number of
+    dimensions) of a dask array: 1-D signals, images, 3-D volumes, chunked along any axis.
+
+    ``in2`` is used in memory and must have size 1 on the batch axes (the axes not in
+    ``axes``): one kernel for every batch entry, e.g. ``axes=(0, 1)`` on an ``(H, W, C)``
+    image with a ``(kH, kW, 1)`` kernel.  Valid mode needs ``in2`` no larger than ``in1`` on
+    the correlated axes.  Each output block is computed from the input it reads.
+
+    Returns
+    -------
+    dask.array
+        Equal to the in-memory result.
+    """
+    return _nd_signal("correlate", in1, in2, mode, method, axes, num_threads, flip=False)
+
+
+def convolve(
+    in1: Any,
+    in2: Any,
+    mode: Mode = "full",
+    method: CorrelateMethod = "auto",
+    *,
+    axes: Any = None,
+    num_threads: Optional[int] = 1,
+) -> Any:
+    """Lazy :func:`fastconv.convolve` (``scipy.signal.convolve``) of a dask array; as
+    :func:`correlate`, with the kernel flipped."""
+    return _nd_signal("convolve", in1, in2, mode, method, axes, num_threads, flip=True)
 
 
 def _pool_blocks(

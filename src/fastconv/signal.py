@@ -41,7 +41,7 @@ the taps).
 
 from __future__ import annotations
 
-from typing import Any, Optional, Tuple
+from typing import Any, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -383,6 +383,32 @@ def convolve(
 ND_METHODS = ("auto", "direct", "fft")
 
 
+def nd_axes(axes: Any, nd: int, fn: str) -> List[int]:
+    """The correlated axes of ``axes=`` (None: all), as distinct non-negative ints."""
+    if axes is None:
+        return list(range(nd))
+    raw = [axes] if not isinstance(axes, (tuple, list)) else list(axes)
+    ax = []
+    for v in raw:
+        i = _args.check_int(v, "axes", fn, -nd) if not isinstance(v, (bool, np.bool_)) else v
+        if isinstance(i, (bool, np.bool_)) or not -nd <= i < nd:
+            raise ValueError(f"{fn}: axes={axes!r}: axis {v!r} is out of range for {nd}-D inputs")
+        ax.append(i % nd)
+    if len(set(ax)) != len(ax) or not ax:
+        raise ValueError(f"{fn}: axes={axes!r} must name distinct axes, at least one")
+    return ax
+
+
+def mode_pads(mode: str, k: Sequence[int]) -> List[Tuple[int, int]]:
+    """Zero padding (before, after) of each correlated axis for SciPy's modes; "same" is
+    centred on the full result, as SciPy does: (K - 1) // 2 after."""
+    if mode == "full":
+        return [(kk - 1, kk - 1) for kk in k]
+    if mode == "same":
+        return [(kk // 2, (kk - 1) // 2) for kk in k]
+    return [(0, 0) for _ in k]
+
+
 def _nd(
     fn: str, in1: Any, in2: Any, mode: str, method: str, axes: Any, num_threads: Optional[int], flip: bool
 ) -> np.ndarray:
@@ -399,18 +425,7 @@ def _nd(
     if a.ndim == 0:
         raise ValueError(f"{fn}: in1 and in2 must be at least 1-D, got 0-D arrays")
     nd = a.ndim
-    if axes is None:
-        ax = list(range(nd))
-    else:
-        raw = [axes] if not isinstance(axes, (tuple, list)) else list(axes)
-        ax = []
-        for v in raw:
-            i = _args.check_int(v, "axes", fn, -nd) if not isinstance(v, (bool, np.bool_)) else v
-            if isinstance(i, (bool, np.bool_)) or not -nd <= i < nd:
-                raise ValueError(f"{fn}: axes={axes!r}: axis {v!r} is out of range for {nd}-D inputs")
-            ax.append(i % nd)
-        if len(set(ax)) != len(ax) or not ax:
-            raise ValueError(f"{fn}: axes={axes!r} must name distinct axes, at least one")
+    ax = nd_axes(axes, nd, fn)
     batch = [i for i in range(nd) if i not in ax]
     for i in batch:
         if a.shape[i] != b.shape[i] and 1 not in (a.shape[i], b.shape[i]):
@@ -434,12 +449,7 @@ def _nd(
     bm = np.moveaxis(b, ax, range(nd - len(ax), nd))
     if flip:
         bm = np.flip(bm, axis=tuple(range(nd - len(ax), nd)))
-    if mode == "full":
-        pads = [(kk - 1, kk - 1) for kk in k]
-    elif mode == "same":  # SciPy centres "same" on the full result: (K - 1) // 2 after
-        pads = [(kk // 2, (kk - 1) // 2) for kk in k]
-    else:
-        pads = [(0, 0) for _ in k]
+    pads = mode_pads(mode, k)
     nb = len(batch)
     lead_a, lead_b = am.shape[:nb], bm.shape[:nb]
     lead = tuple(max(x, y) for x, y in zip(lead_a, lead_b))
