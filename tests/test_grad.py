@@ -340,3 +340,131 @@ def test_empty_batch_and_zero_size():
     gw = grad.conv2d_weight(np.ones((0, 2, 8, 8), np.float32), w.shape, np.ones((0, 4, 6, 6), np.float32))
     assert gw.shape == w.shape and not gw.any()
     assert fastconv.conv_transpose2d(np.ones((0, 2, 4, 4)), np.ones((2, 3, 3, 3))).shape == (0, 3, 6, 6)
+
+
+# --------------------------------------------------------------------------- 1-D and 3-D
+
+
+def _random_conv_nd(rng, nd):
+    g = int(rng.choice([1, 2]))
+    cin, cout = 2 * g, 2 * g
+    size = tuple(int(v) for v in rng.integers(4, 9 if nd == 3 else 20, nd))
+    k = tuple(int(v) for v in rng.integers(1, 4, nd))
+    s = tuple(int(v) for v in rng.integers(1, 3, nd))
+    d = tuple(int(v) for v in rng.integers(1, 3, nd))
+    p = tuple(int(v) for v in rng.integers(0, 2, nd))
+    mode = str(rng.choice(["zeros", "reflect", "replicate", "circular", "symmetric"]))
+    x = rng.standard_normal((2, cin) + size)
+    w = rng.standard_normal((cout, cin // g) + k)
+    return x, w, s, p, d, g, mode
+
+
+@pytest.mark.parametrize("nd", [1, 3])
+def test_nd_conv_gradients_adjoint_identities(nd):
+    """<conv(x, w), g> == <x, conv_input(x.shape, w, g)> == <w, conv_weight(x, w.shape, g)>:
+    convolution is linear in x and in w, for every padding mode (float64, no peer needed)."""
+    rng = np.random.default_rng(40 + nd)
+    conv = fastconv.conv1d if nd == 1 else fastconv.conv3d
+    gin = fastconv.grad.conv1d_input if nd == 1 else fastconv.grad.conv3d_input
+    gwt = fastconv.grad.conv1d_weight if nd == 1 else fastconv.grad.conv3d_weight
+    ran = 0
+    for _ in range(40):
+        x, w, s, p, d, g, mode = _random_conv_nd(rng, nd)
+        try:
+            y = conv(x, w, None, s, p, d, g, mode)
+        except ValueError:
+            continue
+        ran += 1
+        go = rng.standard_normal(y.shape)
+        lhs = float(np.vdot(y, go))
+        assert np.isclose(lhs, np.vdot(x, gin(x.shape, w, go, s, p, d, g, mode)), rtol=1e-9)
+        assert np.isclose(lhs, np.vdot(w, gwt(x, w.shape, go, s, p, d, g, mode)), rtol=1e-9)
+    assert ran >= 15
+
+
+@requires_torch
+@pytest.mark.parametrize("nd", [1, 3])
+def test_nd_conv_gradients_equal_autograd(nd):
+    import torch
+
+    F = torch.nn.functional
+    rng = np.random.default_rng(50 + nd)
+    conv = fastconv.conv1d if nd == 1 else fastconv.conv3d
+    tconv = F.conv1d if nd == 1 else F.conv3d
+    gin = fastconv.grad.conv1d_input if nd == 1 else fastconv.grad.conv3d_input
+    gwt = fastconv.grad.conv1d_weight if nd == 1 else fastconv.grad.conv3d_weight
+    ran = 0
+    for _ in range(40):
+        x, w, s, p, d, g, mode = _random_conv_nd(rng, nd)
+        if mode == "symmetric":
+            mode = "zeros"  # F.pad has no symmetric mode
+        try:
+            y = conv(x, w, None, s, p, d, g, mode)
+        except ValueError:
+            continue
+        ran += 1
+        go = rng.standard_normal(y.shape)
+        tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+        if mode == "zeros":
+            ty = tconv(tx, tw, None, s, p, d, g)
+        else:
+            flat = tuple(v for pp in reversed(p) for v in (pp, pp))
+            ty = tconv(F.pad(tx, flat, mode=mode), tw, None, s, 0, d, g)
+        ty.backward(torch.from_numpy(go))
+        np.testing.assert_allclose(gin(x.shape, w, go, s, p, d, g, mode), tx.grad.numpy(), rtol=1e-10, atol=1e-10)
+        np.testing.assert_allclose(gwt(x, w.shape, go, s, p, d, g, mode), tw.grad.numpy(), rtol=1e-10, atol=1e-10)
+    assert ran >= 15
+
+
+@pytest.mark.parametrize("ceil", [False, True])
+def test_nd_pool_gradients(ceil):
+    """Max pooling: <values, g> == <x, max_poolNd_input(g, indices)>; average pooling is
+    linear: <avg_poolNd(x), g> == <x, avg_poolNd_input(g)>, every divisor rule."""
+    rng = np.random.default_rng(60 + ceil)
+    x1, x3 = rng.standard_normal((2, 3, 17)), rng.standard_normal((2, 3, 9, 8, 7))
+    v, i = fastconv.max_pool1d(x1, 3, 2, 1, 2, ceil, return_indices=True)
+    g = rng.standard_normal(v.shape)
+    assert np.isclose(np.vdot(v, g), np.vdot(x1, fastconv.grad.max_pool1d_input(g, i, x1.shape)))
+    v, i = fastconv.max_pool3d(x3, 3, 2, 1, 1, ceil, return_indices=True)
+    g = rng.standard_normal(v.shape)
+    assert np.isclose(np.vdot(v, g), np.vdot(x3, fastconv.grad.max_pool3d_input(g, i, x3.shape)))
+    for cip in (True, False):
+        v = fastconv.avg_pool1d(x1, 3, 2, 1, ceil, cip)
+        g = rng.standard_normal(v.shape)
+        assert np.isclose(np.vdot(v, g), np.vdot(x1, fastconv.grad.avg_pool1d_input(g, x1.shape, 3, 2, 1, ceil, cip)))
+        for dov in (None, 5):
+            v = fastconv.avg_pool3d(x3, (3, 2, 3), (2, 1, 2), (1, 1, 0), ceil, cip, dov)
+            g = rng.standard_normal(v.shape)
+            gx = fastconv.grad.avg_pool3d_input(g, x3.shape, (3, 2, 3), (2, 1, 2), (1, 1, 0), ceil, cip, dov)
+            assert np.isclose(np.vdot(v, g), np.vdot(x3, gx))
+
+
+@requires_torch
+def test_nd_pool_gradients_equal_autograd():
+    import torch
+
+    F = torch.nn.functional
+    rng = np.random.default_rng(70)
+    x3 = rng.standard_normal((2, 3, 9, 8, 7))
+    tx = torch.tensor(x3, requires_grad=True)
+    v, i = fastconv.max_pool3d(x3, 3, 2, 1, ceil_mode=True, return_indices=True)
+    g = rng.standard_normal(v.shape)
+    F.max_pool3d(tx, 3, 2, 1, ceil_mode=True).backward(torch.from_numpy(g))
+    np.testing.assert_allclose(fastconv.grad.max_pool3d_input(g, i, x3.shape), tx.grad.numpy())
+    for cip, dov in ((True, None), (False, None), (False, 5)):
+        tx = torch.tensor(x3, requires_grad=True)
+        F.avg_pool3d(tx, 3, 2, 1, True, cip, dov).backward(torch.from_numpy(g))
+        got = fastconv.grad.avg_pool3d_input(g, x3.shape, 3, 2, 1, True, cip, dov)
+        np.testing.assert_allclose(got, tx.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_nd_gradient_bad_input():
+    w = np.ones((2, 2, 3))
+    with pytest.raises(ValueError, match="grad_output has shape"):
+        fastconv.grad.conv1d_input((1, 2, 10), w, np.ones((1, 2, 9)))
+    with pytest.raises(ValueError, match="grad_output has shape"):
+        fastconv.grad.conv3d_weight(np.ones((1, 2, 4, 4, 4)), (2, 2, 3, 3, 3), np.ones((1, 2, 3, 2, 2)))
+    with pytest.raises(ValueError, match="grad_output has shape"):
+        fastconv.grad.avg_pool3d_input(np.ones((1, 2, 3, 3, 3)), (1, 2, 4, 4, 4), 2)
+    with pytest.raises(ValueError, match="indices shape"):
+        fastconv.grad.max_pool3d_input(np.ones((1, 2, 2, 2, 2)), np.zeros((1, 2, 2, 2), np.int64), (1, 2, 4, 4, 4))

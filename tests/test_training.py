@@ -295,3 +295,82 @@ def test_train_command_names_the_missing_extra(monkeypatch, capsys):
     monkeypatch.setattr("importlib.import_module", lambda name: no_sklearn(name))
     assert cli.main(["train", "--epochs", "1", "--no-progress"]) == 2
     assert "fastconv[train]" in capsys.readouterr().err
+
+
+def _nd_pair(torch, nd):
+    """The same small network in fastconv.nn and torch.nn, for 1-D or 3-D data."""
+    from fastconv import nn as fnn
+
+    C = {1: "1d", 3: "3d"}[nd]
+    ours = fnn.Sequential(
+        getattr(fnn, "Conv" + C)(2, 4, 3, padding=1, padding_mode="reflect", rng=0),
+        fnn.ReLU(),
+        getattr(fnn, "MaxPool" + C)(2),
+        getattr(fnn, "Conv" + C)(4, 4, 3, stride=2, groups=2, rng=1),
+        getattr(fnn, "AvgPool" + C)(2, ceil_mode=True, count_include_pad=False),
+    )
+    for layer in ours:
+        if hasattr(layer, "weight"):
+            layer.weight = layer.weight.astype(np.float64)
+            layer.bias = layer.bias.astype(np.float64)
+    theirs = torch.nn.Sequential(
+        getattr(torch.nn, "Conv" + C)(2, 4, 3, padding=1, padding_mode="reflect"),
+        torch.nn.ReLU(),
+        getattr(torch.nn, "MaxPool" + C)(2),
+        getattr(torch.nn, "Conv" + C)(4, 4, 3, stride=2, groups=2),
+        getattr(torch.nn, "AvgPool" + C)(2, ceil_mode=True, count_include_pad=False),
+    ).double()
+    theirs.load_state_dict({k: torch.from_numpy(v) for k, v in ours.state_dict().items()})
+    return ours, theirs
+
+
+@requires_torch
+@pytest.mark.parametrize("nd", [1, 3])
+def test_nd_layers_backward_equal_autograd(nd):
+    """Conv1d/3d, MaxPool1d/3d and AvgPool1d/3d learn: input and parameter gradients equal
+    PyTorch's through a small network."""
+    import torch
+
+    ours, theirs = _nd_pair(torch, nd)
+    rng = np.random.default_rng(nd)
+    x = rng.standard_normal((2, 2) + ((40,) if nd == 1 else (12, 11, 10)))
+    y = ours(x)
+    tx = torch.tensor(x, requires_grad=True)
+    ty = theirs(tx)
+    np.testing.assert_allclose(y, ty.detach().numpy(), rtol=1e-12, atol=1e-12)
+    g = rng.standard_normal(y.shape)
+    gx = ours.backward(g)
+    ty.backward(torch.from_numpy(g))
+    np.testing.assert_allclose(gx, tx.grad.numpy(), rtol=1e-10, atol=1e-12)
+    tparams = dict(theirs.named_parameters())
+    for i, layer in enumerate(ours):
+        for name, value in layer.gradients().items():
+            np.testing.assert_allclose(value, tparams[f"{i}.{name}"].grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_conv1d_layer_gradient_finite_differences():
+    """Without a peer: the weight gradient of a Conv1d + AvgPool1d loss against central
+    differences in float64."""
+    from fastconv import nn as fnn
+
+    rng = np.random.default_rng(5)
+    conv = fnn.Conv1d(3, 2, 4, stride=2, padding=2, padding_mode="circular", dtype=np.float64, rng=0)
+    pool = fnn.AvgPool1d(3, 1, 1)
+    x = rng.standard_normal((2, 3, 15))
+    t = rng.standard_normal(pool(conv(x)).shape)
+
+    def loss() -> float:
+        return float(np.sum(pool(conv(x)) * t))
+
+    loss()
+    conv.backward(pool.backward(t))
+    gw = conv.gradients()["weight"]
+    eps = 1e-6
+    for idx in [(0, 0, 0), (1, 2, 3), (0, 1, 2)]:
+        w0 = conv.weight[idx]
+        conv.weight[idx] = w0 + eps
+        up = loss()
+        conv.weight[idx] = w0 - eps
+        down = loss()
+        conv.weight[idx] = w0
+        assert np.isclose(gw[idx], (up - down) / (2 * eps), rtol=1e-6, atol=1e-8)

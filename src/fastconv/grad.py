@@ -31,10 +31,25 @@ from typing import Any, List, Optional, Sequence, Tuple
 import numpy as np
 
 from fastconv import _args, _pool
+from fastconv import shapes as _shapes
 from fastconv._args import IntPair
 from fastconv.typing import ArrayLike, NDArray, Padding, PaddingMode
 
-__all__ = ["avg_pool2d_input", "conv2d_bias", "conv2d_input", "conv2d_weight", "max_pool2d_input"]
+__all__ = [
+    "avg_pool1d_input",
+    "avg_pool2d_input",
+    "avg_pool3d_input",
+    "conv1d_input",
+    "conv1d_weight",
+    "conv2d_bias",
+    "conv2d_input",
+    "conv2d_weight",
+    "conv3d_input",
+    "conv3d_weight",
+    "max_pool1d_input",
+    "max_pool2d_input",
+    "max_pool3d_input",
+]
 
 #: Largest block of unfolded input windows (bytes) that :func:`conv2d_weight` makes at once.
 WEIGHT_BLOCK_BYTES = 32 * 2**20
@@ -532,3 +547,358 @@ def avg_pool2d_input(
     out = np.zeros((N, C, H, W), dtype=dtype)
     _pool.avg_pool2d_backward(g4, out, k[0], k[1], s[0], s[1], p[0], p[1], bool(count_include_pad), div, None)
     return out if batched else out[0]
+
+
+# --------------------------------------------------------------------------- 1-D and 3-D
+#
+# A 1-D convolution or pooling is the 2-D one of a unit row, so its gradients are the 2-D
+# gradients of that row.  A 3-D convolution is a sum over the kernel depth of 2-D
+# convolutions of depth slices (fastconv.nd), so its input gradient is the sum of the 2-D
+# input gradients of those slices, added back at the depth each slice was read from (a
+# padded depth that maps to a source slice folds onto it, as numpy.pad's adjoint does), and
+# its weight gradient is, depth tap by depth tap, a 2-D weight gradient.
+
+
+def _unit_row(shape: Tuple[int, ...]) -> Tuple[int, ...]:
+    return shape[:-1] + (1, shape[-1])
+
+
+def conv1d_input(
+    input_shape: Sequence[int],
+    weight: ArrayLike,
+    grad_output: ArrayLike,
+    stride: Any = 1,
+    padding: Padding = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+    padding_mode: PaddingMode = "zeros",
+) -> NDArray:
+    """Gradient of :func:`fastconv.conv1d` with respect to its input
+    (``torch.nn.grad.conv1d_input``).
+
+    Parameters
+    ----------
+    input_shape : tuple of int
+        ``(N, C_in, L)`` or ``(C_in, L)``.
+    weight : ndarray of shape (C_out, C_in // groups, k)
+    grad_output : ndarray
+        Exactly the shape conv1d gives for these arguments.
+    stride, padding, dilation, groups, padding_mode
+        As for :func:`fastconv.conv1d`.
+
+    Returns
+    -------
+    ndarray of shape ``input_shape``
+    """
+    from fastconv import nd
+
+    fn = "conv1d_input"
+    w, go = _numpy_arrays(fn, weight=weight, grad_output=grad_output)
+    shape = _shape_arg(input_shape, "input_shape", fn)
+    _check_grad_shape(go, _shapes._conv_shape(shape, w.shape, stride, padding, dilation, groups, 1, fn), "conv1d", fn)
+    s, d = nd._one(stride, "stride", fn, 1), nd._one(dilation, "dilation", fn, 1)
+    res = conv2d_input(
+        _unit_row(shape),
+        w[..., None, :],
+        go[..., None, :],
+        (1, s),
+        nd.pad1d_as_2d(padding, fn),
+        (1, d),
+        groups,
+        padding_mode,
+    )
+    return res[..., 0, :]
+
+
+def conv1d_weight(
+    input: ArrayLike,
+    weight_shape: Sequence[int],
+    grad_output: ArrayLike,
+    stride: Any = 1,
+    padding: Padding = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+    padding_mode: PaddingMode = "zeros",
+) -> NDArray:
+    """Gradient of :func:`fastconv.conv1d` with respect to its weight
+    (``torch.nn.grad.conv1d_weight``); arguments as :func:`conv1d_input`, with the forward
+    call's ``input`` and the weight's shape ``(C_out, C_in // groups, k)``.
+
+    Returns
+    -------
+    ndarray of shape ``weight_shape``
+    """
+    from fastconv import nd
+
+    fn = "conv1d_weight"
+    x, go = _numpy_arrays(fn, input=input, grad_output=grad_output)
+    wshape = _shape_arg(weight_shape, "weight_shape", fn)
+    _check_grad_shape(go, _shapes._conv_shape(x.shape, wshape, stride, padding, dilation, groups, 1, fn), "conv1d", fn)
+    s, d = nd._one(stride, "stride", fn, 1), nd._one(dilation, "dilation", fn, 1)
+    res = conv2d_weight(
+        x[..., None, :],
+        _unit_row(wshape),
+        go[..., None, :],
+        (1, s),
+        nd.pad1d_as_2d(padding, fn),
+        (1, d),
+        groups,
+        padding_mode,
+    )
+    return res[..., 0, :]
+
+
+def _conv3d_setup(
+    fn: str,
+    in_shape: Tuple[int, ...],
+    w_shape: Tuple[int, ...],
+    go: np.ndarray,
+    stride: Any,
+    padding: Any,
+    dilation: Any,
+    groups: int,
+    padding_mode: str,
+) -> Tuple[bool, Tuple[int, ...], np.ndarray, Any, Any, Any, np.ndarray]:
+    """Checks; then (batched, 5-D input shape, grad as (N * D_out, C_out, H_out, W_out)
+    images, 2-D stride, 2-D padding, 2-D dilation, the source depth of each (tap, output
+    depth) pair: -1 where it reads zero padding)."""
+    from fastconv import nd
+
+    out = _shapes._conv_shape(in_shape, w_shape, stride, padding, dilation, groups, 3, fn)
+    _check_grad_shape(go, out, "conv3d", fn)
+    _args.padding_mode_code(padding_mode, fn)
+    batched = len(in_shape) == 5
+    shape5 = in_shape if batched else (1,) + in_shape
+    g5 = go if batched else go[None]
+    N, O, Do, Ho, Wo = g5.shape
+    s, d = nd._triple(stride, "stride", fn, 1), nd._triple(dilation, "dilation", fn, 1)
+    kD = w_shape[2]
+    pd, hw_pad, _ = nd.conv3d_depth(padding, shape5[2], kD, s[0], d[0], fn)
+    od = np.arange(Do)
+    src = np.stack([_args.pad_index(od * s[0] + kd * d[0] - pd[0], shape5[2], padding_mode) for kd in range(kD)])
+    g2 = np.ascontiguousarray(g5.transpose(0, 2, 1, 3, 4)).reshape(N * Do, O, Ho, Wo)
+    return batched, shape5, g2, s[1:], hw_pad, d[1:], src
+
+
+def conv3d_input(
+    input_shape: Sequence[int],
+    weight: ArrayLike,
+    grad_output: ArrayLike,
+    stride: Any = 1,
+    padding: Padding = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+    padding_mode: PaddingMode = "zeros",
+) -> NDArray:
+    """Gradient of :func:`fastconv.conv3d` with respect to its input
+    (``torch.nn.grad.conv3d_input``).
+
+    Parameters
+    ----------
+    input_shape : tuple of int
+        ``(N, C_in, D, H, W)`` or ``(C_in, D, H, W)``.
+    weight : ndarray of shape (C_out, C_in // groups, kD, kH, kW)
+    grad_output : ndarray
+        Exactly the shape conv3d gives for these arguments.
+    stride, padding, dilation, groups, padding_mode
+        As for :func:`fastconv.conv3d` (every padding form and mode).
+
+    Returns
+    -------
+    ndarray of shape ``input_shape``
+    """
+    fn = "conv3d_input"
+    w, go = _numpy_arrays(fn, weight=weight, grad_output=grad_output)
+    shape = _shape_arg(input_shape, "input_shape", fn)
+    batched, (N, C, D, H, W), g2, s2, pad2, d2, src = _conv3d_setup(
+        fn, shape, w.shape, go, stride, padding, dilation, groups, padding_mode
+    )
+    Do = src.shape[1]
+    dtype = _args.result_dtype(fn, weight=w, grad_output=go)
+    gx = np.zeros((N, C, D, H, W), dtype=dtype)
+    for kd in range(w.shape[2]):
+        if (src[kd] < 0).all():
+            continue
+        gi = conv2d_input((N * Do, C, H, W), w[:, :, kd], g2, s2, pad2, d2, groups, padding_mode)
+        gi = gi.reshape(N, Do, C, H, W)
+        for o in np.flatnonzero(src[kd] >= 0):  # one output depth may fold onto a source twice
+            gx[:, :, src[kd, o]] += gi[:, o]
+    return gx if batched else gx[0]
+
+
+def conv3d_weight(
+    input: ArrayLike,
+    weight_shape: Sequence[int],
+    grad_output: ArrayLike,
+    stride: Any = 1,
+    padding: Padding = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+    padding_mode: PaddingMode = "zeros",
+) -> NDArray:
+    """Gradient of :func:`fastconv.conv3d` with respect to its weight
+    (``torch.nn.grad.conv3d_weight``); arguments as :func:`conv3d_input`, with the forward
+    call's ``input`` and the weight's shape ``(C_out, C_in // groups, kD, kH, kW)``.
+
+    Returns
+    -------
+    ndarray of shape ``weight_shape``
+    """
+    fn = "conv3d_weight"
+    x, go = _numpy_arrays(fn, input=input, grad_output=grad_output)
+    wshape = _shape_arg(weight_shape, "weight_shape", fn)
+    batched, (N, C, D, H, W), g2, s2, pad2, d2, src = _conv3d_setup(
+        fn, tuple(x.shape), wshape, go, stride, padding, dilation, groups, padding_mode
+    )
+    x5 = x if batched else x[None]
+    Do = src.shape[1]
+    dtype = _args.result_dtype(fn, input=x, grad_output=go)
+    gw = np.zeros(wshape, dtype=dtype)
+    for kd in range(wshape[2]):
+        ok = src[kd] >= 0
+        if not ok.any():
+            continue
+        sl = np.zeros((N, C, Do, H, W), dtype=dtype)
+        sl[:, :, ok] = x5[:, :, src[kd, ok]]
+        imgs = np.ascontiguousarray(sl.transpose(0, 2, 1, 3, 4)).reshape(N * Do, C, H, W)
+        gw[:, :, kd] = conv2d_weight(imgs, wshape[:2] + wshape[3:], g2, s2, pad2, d2, groups, padding_mode)
+    return gw
+
+
+def max_pool1d_input(grad_output: ArrayLike, indices: ArrayLike, input_shape: Sequence[int]) -> NDArray:
+    """Gradient of :func:`fastconv.max_pool1d` with respect to its input: each
+    ``grad_output`` element added at its window's maximum (``indices``: positions along L).
+
+    Returns
+    -------
+    ndarray of shape ``input_shape`` (``(N, C, L)`` or ``(C, L)``)
+    """
+    fn = "max_pool1d_input"
+    go, ix = _numpy_arrays(fn, grad_output=grad_output, indices=indices)
+    shape = _shape_arg(input_shape, "input_shape", fn)
+    if len(shape) not in (2, 3) or go.ndim != len(shape):
+        raise ValueError(f"{fn}: input_shape {shape} and grad_output {go.shape} must both be (C, L) or (N, C, L)")
+    res = max_pool2d_input(go[..., None, :], ix[..., None, :], _unit_row(shape))
+    return res[..., 0, :]
+
+
+def max_pool3d_input(grad_output: ArrayLike, indices: ArrayLike, input_shape: Sequence[int]) -> NDArray:
+    """Gradient of :func:`fastconv.max_pool3d` with respect to its input: each
+    ``grad_output`` element added at its window's maximum (``indices``: flat
+    ``(d * H + h) * W + w`` positions in the volume, PyTorch's).
+
+    Returns
+    -------
+    ndarray of shape ``input_shape`` (``(N, C, D, H, W)`` or ``(C, D, H, W)``)
+    """
+    fn = "max_pool3d_input"
+    go, ix = _numpy_arrays(fn, grad_output=grad_output, indices=indices)
+    shape = _shape_arg(input_shape, "input_shape", fn)
+    if len(shape) not in (4, 5) or go.ndim != len(shape):
+        raise ValueError(
+            f"{fn}: input_shape {shape} and grad_output {go.shape} must both be (C, D, H, W) or (N, C, D, H, W)"
+        )
+    lead, vol = shape[:-3], int(np.prod(shape[-3:]))
+    flat = (*go.shape[:-3], 1, int(np.prod(go.shape[-3:])))
+    if tuple(ix.shape) != tuple(go.shape):
+        raise ValueError(f"{fn}: indices shape {tuple(ix.shape)} must equal grad_output shape {tuple(go.shape)}")
+    res = max_pool2d_input(go.reshape(flat), ix.reshape(flat), lead + (1, vol))
+    return res.reshape(shape)
+
+
+def avg_pool1d_input(
+    grad_output: ArrayLike,
+    input_shape: Sequence[int],
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+) -> NDArray:
+    """Gradient of :func:`fastconv.avg_pool1d` with respect to its input (arguments as
+    there; ``input_shape`` ``(N, C, L)`` or ``(C, L)``).
+
+    Returns
+    -------
+    ndarray of shape ``input_shape``
+    """
+    from fastconv import nd
+
+    fn = "avg_pool1d_input"
+    (go,) = _numpy_arrays(fn, grad_output=grad_output)
+    shape = _shape_arg(input_shape, "input_shape", fn)
+    if len(shape) not in (2, 3) or go.ndim != len(shape):
+        raise ValueError(f"{fn}: input_shape {shape} and grad_output {go.shape} must both be (C, L) or (N, C, L)")
+    k = nd._one(kernel_size, "kernel_size", fn, 1)
+    s = k if _args.default_stride(stride) else nd._one(stride, "stride", fn, 1)
+    p = nd._one(padding, "padding", fn, 0)
+    res = avg_pool2d_input(go[..., None, :], _unit_row(shape), (1, k), (1, s), (0, p), ceil_mode, count_include_pad)
+    return res[..., 0, :]
+
+
+def avg_pool3d_input(
+    grad_output: ArrayLike,
+    input_shape: Sequence[int],
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: Optional[int] = None,
+) -> NDArray:
+    """Gradient of :func:`fastconv.avg_pool3d` with respect to its input (arguments as
+    there; ``input_shape`` ``(N, C, D, H, W)`` or ``(C, D, H, W)``).
+
+    avg_pool3d is the window sums of the 2-D slices, summed over the kernel depth and
+    divided by each window's divisor; its gradient divides first, then routes each depth
+    tap's share back through the 2-D window sums.
+
+    Returns
+    -------
+    ndarray of shape ``input_shape``
+    """
+    from fastconv import nd
+
+    fn = "avg_pool3d_input"
+    (go,) = _numpy_arrays(fn, grad_output=grad_output)
+    shape = _shape_arg(input_shape, "input_shape", fn)
+    if len(shape) not in (4, 5):
+        raise ValueError(f"{fn}: input_shape must be (C, D, H, W) or (N, C, D, H, W), got {shape}")
+    expected = _shapes.pool3d_output_shape(shape, kernel_size, stride, padding, 1, ceil_mode)
+    _check_grad_shape(go, expected, "avg_pool3d", fn)
+    dtype = _args.result_dtype(fn, grad_output=go)
+    g5 = (go if len(shape) == 5 else go[None]).astype(dtype)
+    N, C, D, H, W = shape if len(shape) == 5 else (1,) + shape
+    _, _, Do, Ho, Wo = g5.shape
+    k = nd._triple(kernel_size, "kernel_size", fn, 1)
+    s = k if _args.default_stride(stride) else nd._triple(stride, "stride", fn, 1)
+    p = nd._triple(padding, "padding", fn, 0)
+    div = _args.avg_divisor(count_include_pad, divisor_override, fn)
+    if div:
+        g5 = g5 / dtype.type(div)
+    else:  # the divisors avg_pool3d uses (fastconv.nd.avg_pool3d)
+        fac = []
+        for n, o, kk, ss, pp in ((D, Do, k[0], s[0], p[0]), (H, Ho, k[1], s[1], p[1]), (W, Wo, k[2], s[2], p[2])):
+            a0 = np.arange(o) * ss - pp
+            aend = np.minimum(a0 + kk, n + pp)
+            fac.append(aend - a0 if count_include_pad else np.minimum(aend, n) - np.maximum(a0, 0))
+        g5 = g5 / (fac[0][:, None, None] * fac[1][None, :, None] * fac[2][None, None, :]).astype(dtype)
+    _, starts = nd._depth_windows(D, k[0], s[0], p[0], 1, ceil_mode, fn)
+    gx = np.zeros((N, C, D, H, W), dtype=dtype)
+    for kd in range(k[0]):
+        src = starts + kd
+        ok = np.flatnonzero((src >= 0) & (src < D))
+        if not len(ok):
+            continue
+        gi = avg_pool2d_input(
+            g5[:, :, ok].reshape(N, C * len(ok), Ho, Wo),
+            (N, C * len(ok), H, W),
+            k[1:],
+            s[1:],
+            p[1:],
+            ceil_mode,
+            True,
+            1,
+        )
+        gx[:, :, src[ok]] += gi.reshape(N, C, len(ok), H, W)  # distinct depths for one tap
+    return gx if len(shape) == 5 else gx[0]

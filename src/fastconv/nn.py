@@ -1017,7 +1017,33 @@ class _ConvNd(Module):
         from fastconv import nd
 
         f = nd.conv1d if self._nd == 1 else nd.conv3d
-        return f(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups, self.padding_mode)
+        y = f(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups, self.padding_mode)
+        self._keep(x=x, out_shape=y.shape)
+        return y
+
+    def backward(self, grad_output: ArrayLike) -> NDArray:
+        """Input gradient (:func:`fastconv.grad.conv1d_input` / ``conv3d_input``); adds the
+        weight and bias gradients into ``grads``."""
+        x, g = self._backward_params_of(grad_output)
+        f = _grad.conv1d_input if self._nd == 1 else _grad.conv3d_input
+        return f(np.shape(x), self.weight, g, *self._args())
+
+    def _backward_params(self, grad_output: Any) -> None:
+        self._backward_params_of(grad_output)
+
+    def _args(self) -> Tuple[Any, Any, Any, int, PaddingMode]:
+        return (self.stride, self.padding, self.dilation, self.groups, self.padding_mode)
+
+    def _backward_params_of(self, grad_output: Any) -> Tuple[Any, np.ndarray]:
+        saved = self._saved_state()
+        x = saved["x"]
+        g = _grad_like(f"{self._name}.backward", grad_output, saved["out_shape"])
+        f = _grad.conv1d_weight if self._nd == 1 else _grad.conv3d_weight
+        self._add_grad("weight", f(x, self.weight.shape, g, *self._args()).astype(self.weight.dtype))
+        if self.bias is not None:
+            axes = tuple(i for i in range(g.ndim) if i != g.ndim - self._nd - 1)  # all but the channels
+            self._add_grad("bias", g.sum(axis=axes).astype(self.bias.dtype))
+        return x, g
 
     def __repr__(self) -> str:
         """PyTorch's layout: the arguments that differ from their defaults."""
@@ -1037,16 +1063,14 @@ class _ConvNd(Module):
 
 
 class Conv1d(_ConvNd):
-    """``torch.nn.Conv1d``'s arguments and initialisation; see :func:`fastconv.conv1d`.
-    Forward only (no ``backward`` yet)."""
+    """``torch.nn.Conv1d``'s arguments and initialisation; see :func:`fastconv.conv1d`."""
 
     _nd = 1
     _name = "Conv1d"
 
 
 class Conv3d(_ConvNd):
-    """``torch.nn.Conv3d``'s arguments and initialisation; see :func:`fastconv.conv3d`.
-    Forward only (no ``backward`` yet)."""
+    """``torch.nn.Conv3d``'s arguments and initialisation; see :func:`fastconv.conv3d`."""
 
     _nd = 3
     _name = "Conv3d"
@@ -1068,7 +1092,17 @@ class _PoolNd(Module):
         from fastconv import nd
 
         args = [getattr(self, name) for name in self._extra]
-        return getattr(nd, self._f)(x, self.kernel_size, self.stride, self.padding, *args)
+        y = getattr(nd, self._f)(x, self.kernel_size, self.stride, self.padding, *args)
+        self._keep(in_shape=np.shape(x), out_shape=np.shape(y))
+        return y
+
+    def backward(self, grad_output: ArrayLike) -> NDArray:
+        """Input gradient (``fastconv.grad.avg_pool1d_input`` / ``avg_pool3d_input``)."""
+        saved = self._saved_state()
+        g = _grad_like(f"{type(self).__name__}.backward", grad_output, saved["out_shape"])
+        f = getattr(_grad, self._f + "_input")
+        args = [getattr(self, name) for name in self._extra]
+        return f(g, saved["in_shape"], self.kernel_size, self.stride, self.padding, *args)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding})"
@@ -1096,6 +1130,27 @@ class MaxPool1d(_PoolNd):
         super().__init__(
             kernel_size, stride, padding, dilation=dilation, ceil_mode=ceil_mode, return_indices=return_indices
         )
+
+    def __call__(self, x: Any) -> Any:
+        from fastconv import nd
+
+        keep = self.training and not _args.is_cupy(x)
+        f = getattr(nd, self._f)
+        res = f(
+            x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode, self.return_indices or keep
+        )
+        if keep:
+            self._keep(indices=res[1], in_shape=np.shape(x))
+        else:
+            self._keep()
+        return res if self.return_indices or not keep else res[0]
+
+    def backward(self, grad_output: ArrayLike) -> NDArray:
+        """Input gradient (``fastconv.grad.max_pool1d_input`` / ``max_pool3d_input``) of the
+        values' gradient."""
+        saved = self._saved_state()
+        g = _grad_like(f"{type(self).__name__}.backward", grad_output, saved["indices"].shape)
+        return getattr(_grad, self._f + "_input")(g, saved["indices"], saved["in_shape"])
 
     def __repr__(self) -> str:
         return (
