@@ -88,3 +88,83 @@ def test_matches_torch_channels_last():
     res = fastconv.conv2d(_nhwc(x), w, None, 2, 1, 1, 32, memory_format="preserve")
     np.testing.assert_allclose(res, ref.numpy(), rtol=1e-5, atol=1e-5)
     assert res.strides == tuple(s * 4 for s in ref.stride())
+
+
+def _random_pool(rng):
+    N, C, H, W = int(rng.integers(0, 3)), int(rng.integers(2, 80)), int(rng.integers(1, 12)), int(rng.integers(1, 12))
+    k = (int(rng.integers(1, 4)), int(rng.integers(1, 4)))
+    s = (int(rng.integers(1, 3)), int(rng.integers(1, 3)))
+    p = (int(rng.integers(0, k[0] // 2 + 1)), int(rng.integers(0, k[1] // 2 + 1)))
+    d = (int(rng.integers(1, 3)), int(rng.integers(1, 3)))
+    dtype = np.float32 if rng.integers(0, 2) else np.float64
+    x = rng.standard_normal((N, H, W, C)).astype(dtype)
+    if rng.integers(0, 3) == 0:
+        x[rng.random(x.shape) < 0.1] = np.nan
+    if rng.integers(0, 3) == 0:
+        x[rng.random(x.shape) < 0.05] = -np.inf
+    if rng.integers(0, 3) == 0:
+        x = np.round(x)  # ties: the first maximum wins
+    return x.transpose(0, 3, 1, 2), k, s, p, d, bool(rng.integers(0, 2))
+
+
+@pytest.mark.parametrize("trial", range(4))
+def test_channels_last_pooling_equals_nchw(trial):
+    """Pooling reads channels-last input where it lies (pool/nhwc.h): values, indices, NaN,
+    -inf and ties as the NCHW kernels, for every result layout."""
+    rng = np.random.default_rng(100 + trial)
+    ran = 0
+    for _ in range(60):
+        xcl, k, s, p, d, ceil = _random_pool(rng)
+        assert _plan.nhwc_pool(xcl, xcl.dtype) or xcl.size == 0  # the kernel under test runs
+        xc = np.ascontiguousarray(xcl)
+        try:
+            ref_v, ref_i = fastconv.max_pool2d(xc, k, s, p, d, ceil, True)
+        except ValueError:
+            continue
+        ran += 1
+        for fmt in ("contiguous", "preserve", "channels_last"):
+            v, i = fastconv.max_pool2d(xcl, k, s, p, d, ceil, True, memory_format=fmt)
+            np.testing.assert_array_equal(v, ref_v)
+            np.testing.assert_array_equal(i, ref_i)
+            assert (v.transpose(0, 2, 3, 1) if fmt != "contiguous" else v).flags.c_contiguous
+            np.testing.assert_array_equal(fastconv.max_pool2d(xcl, k, s, p, d, ceil, memory_format=fmt), ref_v)
+            for cip, div in ((True, None), (False, None), (True, 3)):
+                try:
+                    ref_a = fastconv.avg_pool2d(xc, k, s, p, ceil, cip, div)
+                except ValueError:
+                    continue
+                got = fastconv.avg_pool2d(xcl, k, s, p, ceil, cip, div, memory_format=fmt)
+                np.testing.assert_allclose(got, ref_a, rtol=1e-6, atol=1e-6)
+    assert ran > 20
+
+
+def test_pool_memory_format():
+    x = np.random.default_rng(0).standard_normal((2, 3, 8, 8)).astype(np.float32)  # NCHW input
+    y = fastconv.max_pool2d(x, 2, memory_format="channels_last")
+    assert y.transpose(0, 2, 3, 1).flags.c_contiguous
+    np.testing.assert_array_equal(y, fastconv.max_pool2d(x, 2))
+    assert fastconv.avg_pool2d(x, 2, memory_format="preserve").flags.c_contiguous
+    with pytest.raises(ValueError, match="memory_format='nhwc'"):
+        fastconv.max_pool2d(x, 2, memory_format="nhwc")
+    with pytest.raises(ValueError, match="memory_format='nhwc'"):
+        fastconv.avg_pool2d(x, 2, memory_format="nhwc")
+
+
+@requires_torch
+def test_channels_last_pooling_matches_torch():
+    import torch
+
+    F = torch.nn.functional
+    rng = np.random.default_rng(7)
+    for _ in range(30):
+        xcl, k, s, p, d, ceil = _random_pool(rng)
+        tx = torch.from_numpy(np.ascontiguousarray(xcl)).contiguous(memory_format=torch.channels_last)
+        try:
+            v, i = fastconv.max_pool2d(xcl, k, s, p, d, ceil, True, memory_format="preserve")
+        except ValueError:
+            continue
+        tv, ti = F.max_pool2d(tx, k, s, p, d, ceil, True)
+        np.testing.assert_array_equal(v, tv.numpy())
+        np.testing.assert_array_equal(i, ti.numpy())
+        a = fastconv.avg_pool2d(xcl, k, s, p, ceil, False, memory_format="preserve")
+        np.testing.assert_allclose(a, F.avg_pool2d(tx, k, s, p, ceil, False).numpy(), rtol=1e-6, atol=1e-6)

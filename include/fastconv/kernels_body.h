@@ -25,10 +25,12 @@
 #include "fastconv/pool/rows.h"
 #include "fastconv/pool/plane.h"
 #include "fastconv/depthwise/nhwc.h"
+#include "fastconv/pool/nhwc.h"
 #define FC_POOL_ENTRIES                                                                                                \
     .max_pool_rows = fc_max_pool_rows, .max_pool_2x2_rows = fc_max_pool_2x2_rows, .avg_pool_rows = fc_avg_pool_rows,   \
     .unpool_plane = fc_unpool_plane, .max_plane = fc_max_plane, .avg_plane = fc_avg_plane,                             \
-    .avg_pool_backward_plane = fc_avg_pool_backward_plane, .dw_nhwc_rows = fc_dw_nhwc_rows,
+    .avg_pool_backward_plane = fc_avg_pool_backward_plane, .dw_nhwc_rows = fc_dw_nhwc_rows,                            \
+    .pool_nhwc_rows = fc_pool_nhwc_rows,
 #else
 #define FC_POOL_ENTRIES
 #endif

@@ -568,3 +568,27 @@ def correlate_pads(mode: str, kh: int, kw: int, flip: bool) -> Tuple[int, int, i
         l = kw // 2 if flip else (kw - 1) // 2
         return (t, kh - 1 - t, l, kw - 1 - l)
     return (0, 0, 0, 0)
+
+
+#: Accepted values of ``memory_format`` (conv2d, max_pool2d, avg_pool2d).
+MEMORY_FORMATS = ("contiguous", "preserve", "channels_last")
+
+
+def is_channels_last(x: Any) -> bool:
+    """Whether x (N, C, H, W) lies in channels-last memory: channel stride one element and
+    more than one channel (PyTorch's ``channels_last``, ``x.transpose(0, 2, 3, 1)`` views)."""
+    return x.shape[1] > 1 and x.strides[1] == x.itemsize and x.strides[3] >= x.shape[1] * x.itemsize
+
+
+def check_memory_format(memory_format: Any, fn: str) -> None:
+    if not isinstance(memory_format, str) or memory_format not in MEMORY_FORMATS:
+        raise ValueError(
+            f"{fn}: memory_format={memory_format!r} must be one of {', '.join(repr(m) for m in MEMORY_FORMATS)}"
+        )
+
+
+def wants_channels_last(memory_format: Any, x: Any, fn: str) -> bool:
+    """Validate ``memory_format``; whether the result of an op on x (N, C, H, W) is to be
+    channels-last ("channels_last", or "preserve" with a channels-last x)."""
+    check_memory_format(memory_format, fn)
+    return memory_format == "channels_last" or (memory_format == "preserve" and is_channels_last(x))

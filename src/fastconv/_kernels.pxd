@@ -90,6 +90,11 @@ cdef extern from "fastconv/kernels.h" nogil:
                              const float *wt, const float *bias, int64_t kH, int64_t kW, int64_t sH, int64_t sW,
                              int64_t dH, int64_t dW, int64_t pt, int64_t pl, int64_t oh0, int64_t oh1, int64_t Wo,
                              float *out, int64_t osH, int64_t osW, int64_t osC) noexcept nogil
+        void (*pool_nhwc_rows)(int op, const float *x, int64_t H, int64_t W, int64_t C, int64_t xsH, int64_t xsW,
+                               int64_t kH, int64_t kW, int64_t sH, int64_t sW, int64_t dH, int64_t dW, int64_t pt,
+                               int64_t pl, int64_t oh0, int64_t oh1, int64_t Wo, float *out, int64_t *idx,
+                               int64_t osH, int64_t osW, int64_t osC, int count_include_pad,
+                               int64_t divisor_override) noexcept nogil
         void (*max_plane)(const float *x, int64_t H, int64_t W, int64_t xsH, int64_t xsW, float *out,
                           int64_t *idx) noexcept nogil
         void (*avg_plane)(const float *x, int64_t H, int64_t W, int64_t xsH, int64_t xsW, int64_t divisor,
@@ -129,6 +134,11 @@ cdef extern from "fastconv/kernels.h" nogil:
                              const double *wt, const double *bias, int64_t kH, int64_t kW, int64_t sH, int64_t sW,
                              int64_t dH, int64_t dW, int64_t pt, int64_t pl, int64_t oh0, int64_t oh1, int64_t Wo,
                              double *out, int64_t osH, int64_t osW, int64_t osC) noexcept nogil
+        void (*pool_nhwc_rows)(int op, const double *x, int64_t H, int64_t W, int64_t C, int64_t xsH, int64_t xsW,
+                               int64_t kH, int64_t kW, int64_t sH, int64_t sW, int64_t dH, int64_t dW, int64_t pt,
+                               int64_t pl, int64_t oh0, int64_t oh1, int64_t Wo, double *out, int64_t *idx,
+                               int64_t osH, int64_t osW, int64_t osC, int count_include_pad,
+                               int64_t divisor_override) noexcept nogil
         void (*max_plane)(const double *x, int64_t H, int64_t W, int64_t xsH, int64_t xsW, double *out,
                           int64_t *idx) noexcept nogil
         void (*avg_plane)(const double *x, int64_t H, int64_t W, int64_t xsH, int64_t xsW, int64_t divisor,
@@ -209,6 +219,19 @@ cdef inline void wino_band(int64_t vb, int kind, const real_t *band, int64_t nro
 
 
 # pooling: dtype-only kernels, in the 32-byte tables
+cdef inline void pool_nhwc_rows(int op, const real_t *x, int64_t H, int64_t W, int64_t C, int64_t xsH, int64_t xsW,
+                                int64_t kH, int64_t kW, int64_t sH, int64_t sW, int64_t dH, int64_t dW, int64_t pt,
+                                int64_t pl, int64_t oh0, int64_t oh1, int64_t Wo, real_t *out, int64_t *idx,
+                                int64_t osH, int64_t osW, int64_t osC, int count_include_pad,
+                                int64_t divisor_override) noexcept nogil:
+    if real_t is float:
+        fc_tables_f(32).pool_nhwc_rows(op, x, H, W, C, xsH, xsW, kH, kW, sH, sW, dH, dW, pt, pl, oh0, oh1, Wo, out,
+                                       idx, osH, osW, osC, count_include_pad, divisor_override)
+    else:
+        fc_tables_d(32).pool_nhwc_rows(op, x, H, W, C, xsH, xsW, kH, kW, sH, sW, dH, dW, pt, pl, oh0, oh1, Wo, out,
+                                       idx, osH, osW, osC, count_include_pad, divisor_override)
+
+
 cdef inline void max_pool_rows(const real_t *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1,
                                real_t *out, int64_t *idx) noexcept nogil:
     if real_t is float:

@@ -21,7 +21,7 @@ from typing import Any, Dict, Mapping, Optional, Tuple
 import numpy as np
 
 from fastconv import _direct, _separable, _tuning
-from fastconv._args import ConvArgs, is_cupy
+from fastconv._args import ConvArgs, is_channels_last, is_cupy
 from fastconv._omp import resolve_threads
 
 
@@ -567,10 +567,14 @@ def _auto(a: ConvArgs, vb: int, t: Any) -> Tuple[str, str]:
     return "direct", "auto: no FFT or Winograd rule applies"
 
 
-def channels_last(x: Any) -> bool:
-    """Whether x (N, C, H, W) lies in channels-last memory: channel stride one element and
-    more than one channel (PyTorch's ``channels_last``, ``x.transpose(0, 2, 3, 1)`` views)."""
-    return x.shape[1] > 1 and x.strides[1] == x.itemsize and x.strides[3] >= x.shape[1] * x.itemsize
+channels_last = is_channels_last
+
+
+def nhwc_pool(x: Any, dtype: np.dtype) -> bool:
+    """Pooling reads x (N, C, H, W) where it lies with the channels-last kernel
+    (pool/nhwc.h): channels-last memory of the result dtype, every stride a whole number of
+    elements."""
+    return x.dtype == dtype and channels_last(x) and all(v % x.itemsize == 0 for v in x.strides)
 
 
 def nhwc_depthwise(a: ConvArgs) -> bool:

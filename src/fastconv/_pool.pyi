@@ -61,3 +61,20 @@ def avg_pool2d_backward(
     divisor_override: int,  # int64; 0 means none
     num_threads: Optional[int],
 ) -> None: ...
+def pool2d_nhwc(
+    op: int,  # 0: max, 1: average
+    x: npt.NDArray[_Real],  # (N, H, W, C) with unit channel stride
+    out: npt.NDArray[_Real],  # (N, H_out, W_out, C), any strides
+    indices: Optional[npt.NDArray[np.int64]],  # the same layout as out, or None
+    kH: int,
+    kW: int,
+    sH: int,
+    sW: int,
+    pH: int,
+    pW: int,
+    dH: int,
+    dW: int,
+    count_include_pad: bool,
+    divisor_override: int,  # int64; 0 means none
+    num_threads: Optional[int],
+) -> None: ...

@@ -13,7 +13,7 @@ import numpy as np
 
 from fastconv._kernels cimport (
     avg_plane, avg_pool_backward_plane, avg_pool_rows, fc_col_ranges, fc_pool_geom, max_plane, max_pool_2x2_rows,
-    max_pool_rows, unpool_plane,
+    max_pool_rows, pool_nhwc_rows, unpool_plane,
 )
 from fastconv._omp cimport resolve_threads
 from fastconv._types cimport real_t
@@ -223,3 +223,32 @@ cdef object _scatter(const real_t[:, :, :, :] v, const int64_t[:, :, :, :] indic
         if bad[p] >= 0:
             return p * h * w + bad[p]
     return -1
+
+
+def pool2d_nhwc(int op, const real_t[:, :, :, :] x, real_t[:, :, :, :] out, int64_t[:, :, :, :] indices,
+                Py_ssize_t kH, Py_ssize_t kW, Py_ssize_t sH, Py_ssize_t sW, Py_ssize_t pH, Py_ssize_t pW,
+                Py_ssize_t dH, Py_ssize_t dW, bint count_include_pad, int64_t divisor_override, object num_threads):
+    """Max (op 0; indices may be None) or average (op 1) pooling of channels-last data: x is
+    (N, H, W, C) with unit channel stride, out and indices (N, H_out, W_out, C) views of the
+    result with equal strides (a channels-last result, or the transposed view of a
+    channels-first one).  Work items: (image, band of output rows)."""
+    cdef Py_ssize_t N = x.shape[0], H = x.shape[1], W = x.shape[2], C = x.shape[3]
+    cdef Py_ssize_t Ho = out.shape[1], Wo = out.shape[2], isz = sizeof(real_t)
+    if N == 0 or C == 0 or Ho == 0 or Wo == 0:
+        return
+    cdef int64_t sN = x.strides[0] // isz, xsH = x.strides[1] // isz, xsW = x.strides[2] // isz
+    cdef int64_t oN = out.strides[0] // isz, osH = out.strides[1] // isz, osW = out.strides[2] // isz
+    cdef int64_t osC = out.strides[3] // isz
+    cdef int nt = resolve_threads(num_threads, max(1, N * C * Ho * Wo * kH * kW // _tuning.POOL_THREAD_TAPS))
+    cdef int64_t nb = _bands(N, Ho, nt)
+    nt = resolve_threads(nt, N * nb)
+    cdef const real_t *x0 = &x[0, 0, 0, 0]
+    cdef real_t *o0 = &out[0, 0, 0, 0]
+    cdef int64_t *i0 = &indices[0, 0, 0, 0] if indices is not None else NULL
+    cdef int64_t item, n, b
+    for item in prange(N * nb, nogil=True, num_threads=nt, schedule="static"):
+        n = item // nb
+        b = item % nb
+        pool_nhwc_rows(op, x0 + n * sN, H, W, C, xsH, xsW, kH, kW, sH, sW, dH, dW, pH, pW, b * Ho // nb,
+                       (b + 1) * Ho // nb, Wo, o0 + n * oN, (i0 + n * oN) if i0 != NULL else NULL, osH, osW, osC,
+                       count_include_pad, divisor_override)

@@ -68,7 +68,7 @@ VOLUME_CASES: Dict[str, str] = {
     "V2": "conv3d (2, 16, 16, 112, 112), 3^3, 16 -> 32 channels, padding 1",
     "V3": "1-D signal of 10^7 samples, 101 taps, mode same",
     "V4": "conv1d (32, 64, 4096), kernel 9, 64 -> 64 channels, padding 4",
-    "V5": "C5, C6, C7 with channels-last (NHWC-strided) input",
+    "V5": "C5, C6, C7 and pooling P1, P2, P4 with channels-last (NHWC-strided) input",
     "V6": "(3000, 4000, 3) RGB image, 15 x 15 Gaussian per channel, axes=(0, 1)",
 }
 BIG_CASES = ("C3", "C9", "I1", "I2", "B1/C3.input", "B1/C3.weight", "V1")
@@ -917,6 +917,31 @@ def _volume_case(cid: str, nt: int, reps: int, suite: Suite, memory: bool) -> No
                 tw = torch.from_numpy(w).contiguous(memory_format=torch.channels_last)
                 tf = lambda: torch.nn.functional.conv2d(tx, tw, None, st, p, d, g)  # noqa: E731
                 _time_peer(suite, name, nt, "pytorch-cl", tf, ours, t_fc, flops, "GFLOP/s", reps, False, rtol=2e-3)
+        for pool in ("P1", "P2", "P4"):  # pooling of channels-last data, result channels-last too
+            c = POOL_CASES[pool]
+            kk, ps, pp = c["k"], c["s"], c["p"]
+            x = rng.standard_normal(c["shape"]).astype(np.float32)
+            xcl = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+            if c["op"] == "max":
+                f = lambda: fastconv.max_pool2d(xcl, kk, ps, pp, num_threads=nt, memory_format="preserve")  # noqa: E731
+                own = lambda: fastconv.max_pool2d(x, kk, ps, pp, num_threads=nt)  # noqa: E731
+            else:
+                extra = dict(ceil_mode=c["ceil_mode"], count_include_pad=c["count_include_pad"])
+                f = lambda: fastconv.avg_pool2d(xcl, kk, ps, pp, **extra, num_threads=nt, memory_format="preserve")  # noqa: E731
+                own = lambda: fastconv.avg_pool2d(x, kk, ps, pp, **extra, num_threads=nt)  # noqa: E731
+            ours = f()
+            t_fc, r = time_call(f, reps)
+            gbytes = (x.nbytes + ours.nbytes) / 1e9
+            name = f"V5/{pool}"
+            suite.results.append(Result(name, nt, "fastconv", t_fc, r, gbytes / t_fc, "GB/s", note="NHWC in and out"))
+            _time_peer(suite, name, nt, "fastconv-nchw", own, ours, t_fc, gbytes, "GB/s", reps, False)
+            if torch is not None:
+                tx = torch.from_numpy(x).contiguous(memory_format=torch.channels_last)
+                if c["op"] == "max":
+                    tf = lambda: torch.nn.functional.max_pool2d(tx, kk, ps, pp)  # noqa: E731
+                else:
+                    tf = lambda: torch.nn.functional.avg_pool2d(tx, kk, ps, pp, **extra)  # noqa: E731
+                _time_peer(suite, name, nt, "pytorch-cl", tf, ours, t_fc, gbytes, "GB/s", reps, False)
         return
     ours = f()
     t_fc, r = time_call(f, reps)

@@ -13,7 +13,7 @@ from fastconv.typing import Algorithm, ArrayLike, MemoryFormat, NDArray, Padding
 #: Accepted values of ``algorithm``; every one gives the same result within float tolerance.
 ALGORITHMS = _plan.ALGORITHMS
 #: Accepted values of ``memory_format``.
-MEMORY_FORMATS = ("contiguous", "preserve", "channels_last")
+MEMORY_FORMATS = _args.MEMORY_FORMATS
 
 
 def conv2d(
@@ -155,10 +155,7 @@ def _conv2d(
 ) -> Any:
     """conv2d with a :class:`fastconv._plan.Force` (tests): validate, plan, run.  ``fn``
     names the public function in error messages (conv1d and conv3d run through here)."""
-    if memory_format not in MEMORY_FORMATS:
-        raise ValueError(
-            f"{fn}: memory_format={memory_format!r} must be one of {', '.join(repr(m) for m in MEMORY_FORMATS)}"
-        )
+    _args.check_memory_format(memory_format, fn)  # before any kind returns
     a = _args.conv2d_args(input, weight, bias, stride, padding, dilation, groups, padding_mode, fn)
     plan = _plan.conv2d(a, algorithm, num_threads, force)
     shape = a.out_shape if a.batched else a.out_shape[1:]
@@ -168,11 +165,7 @@ def _conv2d(
         from fastconv import cuda
 
         return cuda.conv2d(a, out=out, kernel=cuda.KIND_KERNELS[plan.kind])
-    last = (
-        out is None
-        and a.out_shape[1] > 1
-        and (memory_format == "channels_last" or (memory_format == "preserve" and _plan.channels_last(a.x)))
-    )
+    last = out is None and a.out_shape[1] > 1 and _args.wants_channels_last(memory_format, a.x, fn)
     if last:
         # a channels-last result: (N, C, H, W) view of (N, H, W, C) memory, which DW_NHWC
         # writes directly and every other kind through a copy of its C-contiguous result

@@ -7,10 +7,10 @@ from typing import Any, Literal, Optional, Sequence, Tuple, Union, overload
 
 import numpy as np
 
-from fastconv import _args, _buffers, _pool
+from fastconv import _args, _buffers, _plan, _pool
 from fastconv._args import IntPair
 from fastconv._omp import resolve_threads
-from fastconv.typing import ArrayLike, NDArray
+from fastconv.typing import ArrayLike, MemoryFormat, NDArray
 
 
 def _prepare(fn: str, input: Any) -> Tuple[Any, np.dtype]:
@@ -32,6 +32,7 @@ def max_pool2d(
     return_indices: Literal[False] = ...,
     *,
     num_threads: Optional[int] = ...,
+    memory_format: MemoryFormat = ...,
 ) -> NDArray: ...
 @overload
 def max_pool2d(
@@ -44,6 +45,7 @@ def max_pool2d(
     *,
     return_indices: Literal[True],
     num_threads: Optional[int] = ...,
+    memory_format: MemoryFormat = ...,
 ) -> Tuple[NDArray, NDArray]: ...
 @overload
 def max_pool2d(
@@ -56,6 +58,7 @@ def max_pool2d(
     return_indices: Literal[True],
     *,
     num_threads: Optional[int] = ...,
+    memory_format: MemoryFormat = ...,
 ) -> Tuple[NDArray, NDArray]: ...
 @overload
 def max_pool2d(
@@ -68,6 +71,7 @@ def max_pool2d(
     return_indices: bool = ...,
     *,
     num_threads: Optional[int] = ...,
+    memory_format: MemoryFormat = ...,
 ) -> Union[NDArray, Tuple[NDArray, NDArray]]: ...
 def max_pool2d(
     input: ArrayLike,
@@ -79,6 +83,7 @@ def max_pool2d(
     return_indices: bool = False,
     *,
     num_threads: Optional[int] = None,
+    memory_format: MemoryFormat = "contiguous",
 ) -> Union[NDArray, Tuple[NDArray, NDArray]]:
     """2-D max pooling with PyTorch's semantics (``torch.nn.functional.max_pool2d``).
 
@@ -99,6 +104,12 @@ def max_pool2d(
         Also return the int64 flat index ``h * W + w`` of each maximum in its input plane.
     num_threads : int, optional
         Threads for this call.
+    memory_format : {"contiguous", "preserve", "channels_last"}, default "contiguous"
+        Layout of the result (and indices), as for :func:`fastconv.conv2d`: "contiguous"
+        C-contiguous (N, C, H_out, W_out); "channels_last" an (N, C, H_out, W_out) view of
+        channels-last memory; "preserve" channels-last for a channels-last input.
+        Channels-last input (``x_nhwc.transpose(0, 3, 1, 2)``, PyTorch's
+        ``channels_last``) is read where it lies, the channels across the vector lanes.
 
     Returns
     -------
@@ -134,10 +145,16 @@ def max_pool2d(
 
         vals, idx = cuda.max_pool2d(x, dtype, out_shape, k, s, p, d, bool(return_indices))
     else:
-        x = _args.kernel_ready(x, dtype)
-        vals = _buffers.empty(out_shape, dtype)
-        idx = _buffers.empty(out_shape, np.int64) if return_indices else None
-        _pool.max_pool2d(x, vals, idx, k[0], k[1], s[0], s[1], p[0], p[1], d[0], d[1], num_threads)
+        last = _args.wants_channels_last(memory_format, x, fn)
+        if _plan.nhwc_pool(x, dtype):
+            vals, idx = _nhwc(0, x, out_shape, dtype, k, s, p, d, bool(return_indices), True, 0, num_threads, last)
+        else:
+            x = _args.kernel_ready(x, dtype)
+            vals = _buffers.empty(out_shape, dtype)
+            idx = _buffers.empty(out_shape, np.int64) if return_indices else None
+            _pool.max_pool2d(x, vals, idx, k[0], k[1], s[0], s[1], p[0], p[1], d[0], d[1], num_threads)
+            if last:
+                vals, idx = _to_channels_last(vals), None if idx is None else _to_channels_last(idx)
     if not batched:
         vals = vals[0]
         idx = idx[0] if idx is not None else None
@@ -154,6 +171,7 @@ def avg_pool2d(
     divisor_override: Optional[int] = None,
     *,
     num_threads: Optional[int] = None,
+    memory_format: MemoryFormat = "contiguous",
 ) -> NDArray:
     """2-D average pooling with PyTorch's semantics (``torch.nn.functional.avg_pool2d``).
 
@@ -173,6 +191,12 @@ def avg_pool2d(
     divisor_override : int, optional
         Divide every window's sum by this instead: any int but 0 (negative too, as PyTorch).
     num_threads : int, optional
+    memory_format : {"contiguous", "preserve", "channels_last"}, default "contiguous"
+        Layout of the result (and indices), as for :func:`fastconv.conv2d`: "contiguous"
+        C-contiguous (N, C, H_out, W_out); "channels_last" an (N, C, H_out, W_out) view of
+        channels-last memory; "preserve" channels-last for a channels-last input.
+        Channels-last input (``x_nhwc.transpose(0, 3, 1, 2)``, PyTorch's
+        ``channels_last``) is read where it lies, the channels across the vector lanes.
 
     Returns
     -------
@@ -197,10 +221,68 @@ def avg_pool2d(
 
         out = cuda.avg_pool2d(x, dtype, out_shape, k, s, p, bool(count_include_pad), div)
     else:
-        x = _args.kernel_ready(x, dtype)
-        out = _buffers.empty(out_shape, dtype)
-        _pool.avg_pool2d(x, out, k[0], k[1], s[0], s[1], p[0], p[1], bool(count_include_pad), div, num_threads)
+        last = _args.wants_channels_last(memory_format, x, fn)
+        if _plan.nhwc_pool(x, dtype):
+            out, _ = _nhwc(
+                1, x, out_shape, dtype, k, s, p, (1, 1), False, bool(count_include_pad), div, num_threads, last
+            )
+        else:
+            x = _args.kernel_ready(x, dtype)
+            out = _buffers.empty(out_shape, dtype)
+            _pool.avg_pool2d(x, out, k[0], k[1], s[0], s[1], p[0], p[1], bool(count_include_pad), div, num_threads)
+            if last:
+                out = _to_channels_last(out)
     return out if batched else out[0]
+
+
+def _nhwc(
+    op: int,
+    x: np.ndarray,
+    out_shape: Tuple[int, int, int, int],
+    dtype: np.dtype,
+    k: Tuple[int, int],
+    s: Tuple[int, int],
+    p: Tuple[int, int],
+    d: Tuple[int, int],
+    with_indices: bool,
+    count_include_pad: bool,
+    divisor: int,
+    num_threads: Optional[int],
+    last: bool,
+) -> Tuple[np.ndarray, Optional[np.ndarray]]:
+    """Pooling of channels-last x (N, C, H, W) read where it lies (pool/nhwc.h), op 0 max, 1
+    average.  The result (and indices) are channels-last when ``last``, else C-contiguous,
+    written through their transposed (N, H_out, W_out, C) views."""
+    N, C, Ho, Wo = out_shape
+    if last:
+        vals = _buffers.empty((N, Ho, Wo, C), dtype).transpose(0, 3, 1, 2)
+        idx = np.empty((N, Ho, Wo, C), np.int64).transpose(0, 3, 1, 2) if with_indices else None
+    else:
+        vals = _buffers.empty(out_shape, dtype)
+        idx = _buffers.empty(out_shape, np.int64) if with_indices else None
+    _pool.pool2d_nhwc(
+        op,
+        x.transpose(0, 2, 3, 1),
+        vals.transpose(0, 2, 3, 1),
+        None if idx is None else idx.transpose(0, 2, 3, 1),
+        k[0],
+        k[1],
+        s[0],
+        s[1],
+        p[0],
+        p[1],
+        d[0],
+        d[1],
+        count_include_pad,
+        divisor,
+        num_threads,
+    )
+    return vals, idx
+
+
+def _to_channels_last(a: np.ndarray) -> np.ndarray:
+    """The (N, C, H, W) view of a channels-last copy of a."""
+    return np.ascontiguousarray(a.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
 
 
 def unpool_output_size(
