@@ -14,12 +14,12 @@ python3 -m venv "$VENV"
 # shellcheck disable=SC1091
 . "$VENV/bin/activate"
 python -m pip install -q --upgrade pip
-python -m pip install -q "setuptools>=64" wheel "Cython>=3.1" "numpy>=1.25" scipy pytest hypothesis
+python -m pip install -q "setuptools>=77" wheel "Cython>=3.1" "numpy>=1.25" scipy pytest hypothesis
 # Build from a clean copy: an in-tree build/ from a normal build would otherwise be reused
 # and the extension would not be instrumented.
 SRC="$(mktemp -d)/src"
 mkdir -p "$SRC"
-cp -r setup.py pyproject.toml MANIFEST.in README.md include src "$SRC"/
+cp -r setup.py pyproject.toml MANIFEST.in README.md LICENSE include src "$SRC"/
 rm -rf "$SRC"/src/fastconv/*.so "$SRC"/src/fastconv/*.c
 FASTCONV_SANITIZE=address,undefined python -m pip install -q --no-build-isolation "$SRC"
 SO="$(ls "$(python -c 'import sysconfig; print(sysconfig.get_paths()["platlib"])')"/fastconv/_direct*.so)"

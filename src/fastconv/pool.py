@@ -134,6 +134,7 @@ def max_pool2d(
             [14., 16.]]], dtype=float32)
     """
     fn = "max_pool2d"
+    _args.check_memory_format(memory_format, fn)
     x_in, dtype = _prepare(fn, input)
     batched, out_shape, k, s, p, d = _args.pool2d_geometry(
         x_in.shape, kernel_size, stride, padding, dilation, ceil_mode, fn
@@ -211,6 +212,7 @@ def avg_pool2d(
            [42.5, 45.5, 48. ]])
     """
     fn = "avg_pool2d"
+    _args.check_memory_format(memory_format, fn)
     x_in, dtype = _prepare(fn, input)
     batched, out_shape, k, s, p, _ = _args.pool2d_geometry(x_in.shape, kernel_size, stride, padding, 1, ceil_mode, fn)
     div = _args.avg_divisor(count_include_pad, divisor_override, fn)
