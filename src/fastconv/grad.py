@@ -876,13 +876,8 @@ def avg_pool3d_input(
     div = _args.avg_divisor(count_include_pad, divisor_override, fn)
     if div:
         g5 = g5 / dtype.type(div)
-    else:  # the divisors avg_pool3d uses (fastconv.nd.avg_pool3d)
-        fac = []
-        for n, o, kk, ss, pp in ((D, Do, k[0], s[0], p[0]), (H, Ho, k[1], s[1], p[1]), (W, Wo, k[2], s[2], p[2])):
-            a0 = np.arange(o) * ss - pp
-            aend = np.minimum(a0 + kk, n + pp)
-            fac.append(aend - a0 if count_include_pad else np.minimum(aend, n) - np.maximum(a0, 0))
-        g5 = g5 / (fac[0][:, None, None] * fac[1][None, :, None] * fac[2][None, None, :]).astype(dtype)
+    else:  # the divisors avg_pool3d uses
+        g5 = g5 / nd.avg3d_divisors((D, H, W), (Do, Ho, Wo), k, s, p, count_include_pad).astype(dtype)
     _, starts = nd._depth_windows(D, k[0], s[0], p[0], 1, ceil_mode, fn)
     gx = np.zeros((N, C, D, H, W), dtype=dtype)
     for kd in range(k[0]):
