@@ -103,6 +103,20 @@ class Module:
             grads[name] = grads[name] + value
 
 
+def _max_pool_call(layer: Any, f: Callable[..., Any], x: Any) -> Any:
+    """A max-pool layer's call: in training mode it keeps the indices for backward (asking
+    the function for them even when the layer does not return them)."""
+    keep = layer.training and not _args.is_cupy(x)
+    res = f(
+        x, layer.kernel_size, layer.stride, layer.padding, layer.dilation, layer.ceil_mode, layer.return_indices or keep
+    )
+    if keep:
+        layer._keep(indices=res[1], in_shape=np.shape(x))
+    else:
+        layer._keep()
+    return res if layer.return_indices or not keep else res[0]
+
+
 def _grad_like(fn: str, grad_output: Any, shape: Tuple[int, ...]) -> np.ndarray:
     g = _args.to_numpy(grad_output, "grad_output", fn)
     if tuple(g.shape) != tuple(shape):
@@ -255,15 +269,7 @@ class MaxPool2d(Module):
         self.ceil_mode = ceil_mode
 
     def __call__(self, x: Any) -> Any:
-        keep = self.training and not _args.is_cupy(x)
-        res = max_pool2d(
-            x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode, self.return_indices or keep
-        )
-        if keep:
-            self._keep(indices=res[1], in_shape=np.shape(x))
-        else:
-            self._keep()
-        return res if self.return_indices or not keep else res[0]
+        return _max_pool_call(self, max_pool2d, x)
 
     def backward(self, grad_output: ArrayLike) -> NDArray:
         """Input gradient (:func:`fastconv.grad.max_pool2d_input`) of the values' gradient."""
@@ -1134,16 +1140,7 @@ class MaxPool1d(_PoolNd):
     def __call__(self, x: Any) -> Any:
         from fastconv import nd
 
-        keep = self.training and not _args.is_cupy(x)
-        f = getattr(nd, self._f)
-        res = f(
-            x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode, self.return_indices or keep
-        )
-        if keep:
-            self._keep(indices=res[1], in_shape=np.shape(x))
-        else:
-            self._keep()
-        return res if self.return_indices or not keep else res[0]
+        return _max_pool_call(self, getattr(nd, self._f), x)
 
     def backward(self, grad_output: ArrayLike) -> NDArray:
         """Input gradient (``fastconv.grad.max_pool1d_input`` / ``max_pool3d_input``) of the
