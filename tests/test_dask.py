@@ -173,6 +173,23 @@ def test_nd_errors():
         fd.conv3d(da.zeros((1, 2, 2, 8, 8), chunks=4), np.zeros((1, 2, 3, 3, 3)))
 
 
+@pytest.mark.parametrize("chunks", [(1, -1, 7), (2, -1, 40)])
+def test_pool1d_equals_in_memory(chunks):
+    r = np.random.default_rng(9)
+    x = r.standard_normal((2, 3, 61)).astype(np.float32)
+    dx = da.from_array(x, chunks=chunks)
+    for k, s, p, d, ceil in [(3, 2, 1, 1, False), (4, None, 2, 1, True), (3, 1, 1, 2, False)]:
+        v, i = fd.max_pool1d(dx, k, s, p, d, ceil, True)
+        V, I = fastconv.max_pool1d(x, k, s, p, d, ceil, True)
+        np.testing.assert_array_equal(v.compute(), V)
+        np.testing.assert_array_equal(i.compute(), I)
+        if d == 1:
+            for cip in (True, False):
+                got = fd.avg_pool1d(dx, k, s, p, ceil, cip).compute()
+                np.testing.assert_allclose(got, fastconv.avg_pool1d(x, k, s, p, ceil, cip), rtol=1e-6)
+    np.testing.assert_array_equal(fd.max_pool1d(dx[0], 3).compute(), fastconv.max_pool1d(x[0], 3))
+
+
 def test_local_cluster_processes():
     distributed = pytest.importorskip("distributed")
     r = np.random.default_rng(3)

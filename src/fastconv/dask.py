@@ -38,6 +38,7 @@ from fastconv.typing import Boundary, Correlate2DMethod, CorrelateMethod, Mode, 
 Origin = Tuple[int, int, int, int, int, int]  # (H, W, r_org, c_org, o_org, q0), see fastconv._pool
 
 __all__ = [
+    "avg_pool1d",
     "avg_pool2d",
     "conv1d",
     "conv2d",
@@ -46,6 +47,7 @@ __all__ = [
     "convolve2d",
     "correlate",
     "correlate2d",
+    "max_pool1d",
     "max_pool2d",
 ]
 
@@ -597,3 +599,57 @@ def avg_pool2d(
         return v, None
 
     return _pool_blocks(fn, x, kernel_size, stride, padding, 1, ceil_mode, kernel, False)
+
+
+def max_pool1d(
+    input: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+    *,
+    num_threads: Optional[int] = 1,
+) -> Any:
+    """Lazy :func:`fastconv.max_pool1d` of a dask array ``(N, C, L)`` or ``(C, L)``, L
+    chunked or not: the 2-D pooling of a unit row; indices are global positions along L."""
+    from fastconv import nd
+
+    fn = "max_pool1d"
+    x = _as_dask(input, "input", fn)
+    if x.ndim not in (2, 3):
+        raise ValueError(f"{fn}: input must be (C, L) or (N, C, L), got shape {tuple(x.shape)}")
+    k = nd._one(kernel_size, "kernel_size", fn, 1)
+    s = k if _args.default_stride(stride) else nd._one(stride, "stride", fn, 1)
+    p, d = nd._one(padding, "padding", fn, 0), nd._one(dilation, "dilation", fn, 1)
+    res = max_pool2d(
+        x[..., None, :], (1, k), (1, s), (0, p), (1, d), ceil_mode, return_indices, num_threads=num_threads
+    )
+    if return_indices:
+        return res[0][..., 0, :], res[1][..., 0, :]
+    return res[..., 0, :]
+
+
+def avg_pool1d(
+    input: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    *,
+    num_threads: Optional[int] = 1,
+) -> Any:
+    """Lazy :func:`fastconv.avg_pool1d` of a dask array ``(N, C, L)`` or ``(C, L)``."""
+    from fastconv import nd
+
+    fn = "avg_pool1d"
+    x = _as_dask(input, "input", fn)
+    if x.ndim not in (2, 3):
+        raise ValueError(f"{fn}: input must be (C, L) or (N, C, L), got shape {tuple(x.shape)}")
+    k = nd._one(kernel_size, "kernel_size", fn, 1)
+    s = k if _args.default_stride(stride) else nd._one(stride, "stride", fn, 1)
+    p = nd._one(padding, "padding", fn, 0)
+    res = avg_pool2d(x[..., None, :], (1, k), (1, s), (0, p), ceil_mode, count_include_pad, num_threads=num_threads)
+    return res[..., 0, :]
