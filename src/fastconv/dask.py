@@ -76,6 +76,19 @@ def _concrete(a: Any) -> Any:
     return a.compute() if hasattr(a, "compute") and not isinstance(a, np.ndarray) else np.asarray(a)
 
 
+def _conv_operands(fn: str, input: Any, weight: Any, bias: Any) -> Tuple[Any, np.ndarray, Optional[np.ndarray]]:
+    """A convolution's operands: the input as a dask array, weight and bias in memory."""
+    x = _as_dask(input, "input", fn)
+    w = _args.to_numpy(_concrete(weight), "weight", fn)
+    b = None if bias is None else _args.to_numpy(_concrete(bias), "bias", fn)
+    return x, w, b
+
+
+def _kernel_operands(w: np.ndarray, b: Optional[np.ndarray], dtype: np.dtype) -> Tuple[np.ndarray, Any]:
+    """Weight and bias in the result dtype, made once for every block."""
+    return _args.kernel_ready(w, dtype), None if b is None else np.ascontiguousarray(b, dtype=dtype)
+
+
 def _take(x: Any, axis: int, idx: np.ndarray, fill: float) -> Any:
     """x gathered along ``axis`` at idx (with -1 meaning ``fill``), as cheap slices where the
     indices form runs."""
@@ -212,17 +225,14 @@ def conv2d(
     dask.array of shape (N, C_out, H_out, W_out) or (C_out, H_out, W_out)
     """
     fn = "conv2d"
-    x = _as_dask(input, "input", fn)
-    w = _args.to_numpy(_concrete(weight), "weight", fn)
-    b = None if bias is None else _args.to_numpy(_concrete(bias), "bias", fn)
+    x, w, b = _conv_operands(fn, input, weight, bias)
     dtype = _args.result_dtype(fn, input=x, weight=w, bias=b)
     _args.padding_mode_code(padding_mode, fn)
     batched, out_shape, st, dil, pads, g = _args.conv2d_geometry(
         x.shape, w.shape, stride, padding, dilation, groups, fn
     )
     _args.check_bias(b, out_shape[1], fn)
-    wk = _args.kernel_ready(w, dtype)
-    bk = None if b is None else np.ascontiguousarray(b, dtype=dtype)
+    wk, bk = _kernel_operands(w, b, dtype)
     N, Cout, Ho, Wo = out_shape
     xb = (x if batched else x[None]).rechunk({1: -1}).astype(dtype)
     kH, kW = wk.shape[2:]
@@ -337,9 +347,7 @@ def conv1d(
     from fastconv import nd as _nd
 
     fn = "conv1d"
-    x = _as_dask(input, "input", fn)
-    w = _args.to_numpy(_concrete(weight), "weight", fn)
-    b = None if bias is None else _args.to_numpy(_concrete(bias), "bias", fn)
+    x, w, b = _conv_operands(fn, input, weight, bias)
     if x.ndim not in (2, 3):
         raise ValueError(f"{fn}: input must be (C_in, L) or (N, C_in, L), got shape {tuple(x.shape)}")
     # every check, the dtype and the output length by the in-memory function, on an empty batch
@@ -350,7 +358,7 @@ def conv1d(
     s, d = _nd._one(stride, "stride", fn, 1), _nd._one(dilation, "dilation", fn, 1)
     k = w.shape[-1]
     pads = _args.normalize_padding(_nd.pad1d_as_2d(padding, fn), (1, k), (1, s), (1, d), (1, x.shape[-1]), fn)
-    wk, bk = _args.kernel_ready(w, dtype), None if b is None else np.ascontiguousarray(b, dtype=dtype)
+    wk, bk = _kernel_operands(w, b, dtype)
     batched = x.ndim == 3
     xb = (x if batched else x[None]).rechunk({1: -1}).astype(dtype)
 
@@ -387,9 +395,7 @@ def conv3d(
     from fastconv import nd as _nd
 
     fn = "conv3d"
-    x = _as_dask(input, "input", fn)
-    w = _args.to_numpy(_concrete(weight), "weight", fn)
-    b = None if bias is None else _args.to_numpy(_concrete(bias), "bias", fn)
+    x, w, b = _conv_operands(fn, input, weight, bias)
     if x.ndim not in (4, 5):
         raise ValueError(f"{fn}: input must be (C_in, D, H, W) or (N, C_in, D, H, W), got shape {tuple(x.shape)}")
     probe = _nd.conv3d(
@@ -401,7 +407,7 @@ def conv3d(
     kD, kH, kW = w.shape[2:]
     pd, hw_pad, _ = _nd.conv3d_depth(padding, D, kD, s[0], d[0], fn)
     hw = _args.normalize_padding(hw_pad, (kH, kW), s[1:], d[1:], (H, W), fn)
-    wk, bk = _args.kernel_ready(w, dtype), None if b is None else np.ascontiguousarray(b, dtype=dtype)
+    wk, bk = _kernel_operands(w, b, dtype)
     batched = x.ndim == 5
     xb = (x if batched else x[None]).rechunk({1: -1}).astype(dtype)
     ext = tuple(dd * (kk - 1) + 1 for dd, kk in zip(d, (kD, kH, kW)))
