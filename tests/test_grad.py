@@ -321,11 +321,17 @@ def test_inputs_are_not_modified_and_any_strides_work():
 
 
 def test_weight_gradient_in_blocks(monkeypatch):
-    """Blocks of images and of output rows (WEIGHT_BLOCK_BYTES) give the one-block result."""
+    """Blocks of images and of output rows (WEIGHT_BLOCK_BYTES) give the one-block result
+    (the BLAS engine's blocks), and the other engines the same numbers."""
+    from fastconv import _plan
+
     rng = np.random.default_rng(11)
     x = rng.standard_normal((3, 4, 20, 17))
     go = rng.standard_normal(fastconv.conv2d(x, np.ones((6, 2, 3, 3)), stride=2, padding="same", groups=2).shape)
+    planned = grad.conv2d_weight(x, (6, 2, 3, 3), go, 2, "same", 1, 2, "reflect")
+    monkeypatch.setattr(_plan, "weight_grad", lambda *a, **k: "matmul")
     whole = grad.conv2d_weight(x, (6, 2, 3, 3), go, 2, "same", 1, 2, "reflect")
+    np.testing.assert_allclose(planned, whole, rtol=1e-12)
     for block in (1, 2000, 20000):
         monkeypatch.setattr(grad, "WEIGHT_BLOCK_BYTES", block)
         np.testing.assert_allclose(
@@ -468,3 +474,150 @@ def test_nd_gradient_bad_input():
         fastconv.grad.avg_pool3d_input(np.ones((1, 2, 3, 3, 3)), (1, 2, 4, 4, 4), 2)
     with pytest.raises(ValueError, match="indices shape"):
         fastconv.grad.max_pool3d_input(np.ones((1, 2, 2, 2, 2)), np.zeros((1, 2, 2, 2), np.int64), (1, 2, 4, 4, 4))
+
+
+# --------------------------------------------------------------------------- depthwise weight gradient
+
+
+def _weight_grad_reference(x, go, w_shape, stride, pads, dilation, groups, mode):
+    """float64 sum of go * padded x per tap, the padding made by numpy.pad (explicit values,
+    so a non-finite gradient meets the zeros of the padding as autograd through F.pad
+    multiplies them)."""
+    Cout, Cg, kH, kW = w_shape
+    t, b, l, r = pads
+    xp = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (t, b), (l, r)), mode=_args.PADDING_MODES[mode][1])
+    go = go.astype(np.float64)
+    Ho, Wo = go.shape[2:]
+    og = Cout // groups
+    gw = np.zeros(w_shape)
+    with np.errstate(invalid="ignore", over="ignore"):
+        for o in range(Cout):
+            for c in range(Cg):
+                src = xp[:, (o // og) * Cg + c]
+                for p in range(kH):
+                    for q in range(kW):
+                        r0, c0 = p * dilation[0], q * dilation[1]
+                        rows = slice(r0, r0 + stride[0] * (Ho - 1) + 1, stride[0])
+                        win = src[:, rows, c0 : c0 + stride[1] * (Wo - 1) + 1 : stride[1]]
+                        gw[o, c, p, q] = np.sum(go[:, o] * win)
+    return gw
+
+
+WEIGHT_ENGINES = ("planes", "tiles_in", "tiles_out", "matmul")
+
+
+def _force_engine(monkeypatch, engine):
+    from fastconv import _plan
+
+    monkeypatch.setattr(_plan, "weight_grad", lambda *a, **k: engine)
+
+
+@pytest.mark.parametrize("engine", WEIGHT_ENGINES)
+@pytest.mark.parametrize("trial", range(40))
+def test_weight_gradient_engines_match_float64_reference(trial, engine, monkeypatch):
+    """Every weight-gradient engine the planner names: the plane-pair kernel
+    (depthwise/grad.h), the register tiles (direct/wgrad.h) with either side across the
+    lanes, and BLAS; one input channel per group (depthwise, channel multipliers) and
+    several, channel counts around the vector and tile sizes; every padding form and mode,
+    strides, dilations, rows longer than two vectors and not a multiple of one, planes
+    longer than one run of products."""
+    rng = np.random.default_rng(7000 + trial)
+    cg = 1 if trial % 4 == 0 else int(rng.choice([2, 3, 5, 7, 17]))
+    while True:
+        dt = (np.float32, np.float64)[trial % 2]
+        N, C, mult = int(rng.integers(1, 4)), cg * int(rng.integers(1, 3)), int(rng.choice([1, 2, 5, 7, 13]))
+        kh, kw = (int(v) for v in rng.integers(1, 6, 2))
+        s = tuple(int(v) for v in rng.integers(1, 4, 2))
+        d = tuple(int(v) for v in rng.integers(1, 3, 2))
+        H, W = int(rng.integers(1, 40)), int(rng.choice([3, 17, 33, 50, 71]))
+        pad = ("same", "valid", (int(rng.integers(0, 3)), int(rng.integers(0, 4))))[trial % 3]
+        mode = MODES[trial % len(MODES)]
+        x = rng.standard_normal((N, C, H, W)).astype(dt)
+        groups = C // cg
+        w_shape = (groups * mult, cg, kh, kw)
+        try:
+            y = fastconv.conv2d(
+                x, np.ones(w_shape, dt), stride=s, padding=pad, dilation=d, groups=groups, padding_mode=mode
+            )
+        except ValueError:
+            continue
+        break
+    _force_engine(monkeypatch, engine)
+    go = rng.standard_normal(y.shape).astype(dt)
+    pads = _args.normalize_padding(pad, (kh, kw), s, d, (H, W), "t")
+    gw = grad.conv2d_weight(x, w_shape, go, s, pad, d, groups, mode)
+    ref = _weight_grad_reference(x, go, w_shape, s, pads, d, groups, mode)
+    assert gw.dtype == dt and gw.shape == w_shape
+    tol = 1e-5 if dt == np.float32 else 1e-12
+    scale = _weight_grad_reference(np.abs(x), np.abs(go), w_shape, s, pads, d, groups, mode)
+    assert np.all(np.abs(gw - ref) <= tol * (scale + 1e-30))
+
+
+@pytest.mark.parametrize("engine", WEIGHT_ENGINES)
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+@pytest.mark.parametrize("groups", [6, 2])
+def test_weight_gradient_non_finite(dt, groups, engine, monkeypatch):
+    """NaN and +-inf in the input (inside and on the border) and in grad_output: the NaN/inf
+    pattern of the explicit-padding sum, planes with and without them in one call."""
+    _force_engine(monkeypatch, engine)
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2, 6, 20, 37)).astype(dt)
+    go = rng.standard_normal((2, 6, 20, 37)).astype(dt)
+    x[0, 1, 5, 5] = np.nan
+    x[1, 2, 0, 0] = np.inf
+    x[1, 3, 19, 36] = -np.inf
+    go[0, 4, 0, 0] = np.inf  # meets the zero padding: NaN for the taps that read it
+    go[1, 5, 10, 10] = np.nan
+    w_shape = (6, 6 // groups, 3, 3)
+    for mode in ("zeros", "reflect"):
+        gw = grad.conv2d_weight(x, w_shape, go, 1, 1, 1, groups, mode)
+        ref = _weight_grad_reference(x, go, w_shape, (1, 1), (1, 1, 1, 1), (1, 1), groups, mode)
+        np.testing.assert_array_equal(np.isnan(gw), np.isnan(ref))
+        np.testing.assert_array_equal(np.isposinf(gw), np.isposinf(ref))
+        np.testing.assert_array_equal(np.isneginf(gw), np.isneginf(ref))
+        ok = np.isfinite(ref)
+        np.testing.assert_allclose(gw[ok], ref[ok], rtol=1e-4 if dt == np.float32 else 1e-12, atol=1e-3)
+
+
+@pytest.mark.parametrize("engine", ["planes", "tiles_in", "tiles_out"])
+def test_weight_gradient_float32_deep_sum(engine, monkeypatch):
+    """A 1000 x 1000 plane: a million float32 products per tap, summed in short runs into
+    float64, stay within a few float32 roundings of the float64 sum."""
+    _force_engine(monkeypatch, engine)
+    rng = np.random.default_rng(9)
+    x = (rng.random((1, 2, 1000, 1000)) + 0.5).astype(np.float32)
+    go = (rng.random((1, 2, 1000, 1000)) + 0.5).astype(np.float32)
+    gw = grad.conv2d_weight(x, (2, 2, 3, 3), go, 1, 1)
+    ref = _weight_grad_reference(x, go, (2, 2, 3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1, "zeros")
+    np.testing.assert_allclose(gw, ref, rtol=2e-6)
+
+
+@pytest.mark.parametrize("trial", range(30))
+def test_weight_gradient_planner_names_an_engine(trial):
+    """The planner's rule: plane pairs for one input channel per group and tiny groups,
+    BLAS for 1x1 unit-stride kernels, else tiles with the side that fills the lanes."""
+    from fastconv import _plan, _tuning
+
+    rng = np.random.default_rng(trial)
+    cg, og = (int(v) for v in rng.integers(1, 70, 2))
+    taps = int(rng.choice([1, 9, 25]))
+    s = (1, 1) if trial % 2 else (2, 2)
+    vb = (32, 64)[trial % 3 == 0]
+    engine = _plan.weight_grad(cg, og, taps, s, 4, vb)
+    if cg == 1 or cg * og <= _tuning.WEIGHT_GRAD_PLANES_MAX_PAIRS:
+        assert engine == "planes"
+    elif taps == 1 and s == (1, 1):
+        assert engine == "matmul"
+    else:
+        vl, mr = vb // 4, (_tuning.WEIGHT_TILE_ROWS_V4 if vb == 64 else _tuning.WEIGHT_TILE_ROWS_32)
+        fill_in = cg / (-(-cg // vl) * vl) * og / (-(-og // mr) * mr)
+        fill_out = og / (-(-og // vl) * vl) * cg / (-(-cg // mr) * mr)
+        assert engine == ("tiles_out" if fill_out > fill_in else "tiles_in")
+
+
+def test_weight_tile_rows_match_the_kernels():
+    from fastconv import _direct, _tuning
+
+    # (Cp, Op) with the output channels across the lanes: Cp padded to whole tile rows
+    assert _direct.weight_tile_sizes(64, 4, 1, 1, True)[0] == _tuning.WEIGHT_TILE_ROWS_V4
+    assert _direct.weight_tile_sizes(32, 4, 1, 1, True)[0] == _tuning.WEIGHT_TILE_ROWS_32

@@ -29,6 +29,17 @@
     void (*dw_band)(int kind, const T *x, int64_t xsH, const fc_conv_geom *g, const int64_t *colmap, const T *fillrow, \
                     T fill, const T *w, T b, int64_t oh0, int64_t R, T *out, int64_t rg, const T **rowp, T *edge,      \
                     const T **eptr, T *tmp, const T *nx, int64_t nxrows, int stream);                                  \
+    /* direct/wgrad.h */                                                                                               \
+    void (*wgrad_rows)(int vec_out, const T *x, int64_t xsC, int64_t xsH, const int64_t *rowsrc,                       \
+                       const int64_t *colsrc, int64_t c0, int64_t c1, int64_t pl, int64_t Wp, int64_t Cg, int64_t Cp,  \
+                       const T *g, int64_t og, int64_t Op, int64_t Ho, int64_t Wo, int64_t kH, int64_t kW, int64_t sH, \
+                       int64_t sW, int64_t dH, int64_t dW, int64_t i0, int64_t i1, T *xb, T *gb, T *acc, double *tot,  \
+                       const T *nx, const T *ng, int64_t ni0, int64_t ni1);                                            \
+    /* depthwise/grad.h */                                                                                             \
+    void (*dw_wgrad_plane)(const T *x, int64_t xsH, const int64_t *rowsrc, const int64_t *colsrc, int64_t c0,          \
+                           int64_t c1, int64_t pl, const T *g, int64_t Ho, int64_t Wo, int64_t kH, int64_t kW,         \
+                           int64_t sH, int64_t sW, int64_t dH, int64_t dW, T *buf, double *sums, const T *nx,          \
+                           int64_t nxn, const T *ng, int64_t ngn);                                                     \
     /* winograd/transform.h, winograd/band.h */                                                                        \
     void (*wino_weights)(int m, const T *w, const int64_t *ws, int64_t nvalid, int64_t cin, int64_t ocb, int64_t xs,   \
                          T *U);                                                                                        \

@@ -14,10 +14,12 @@
 #include "fastconv/direct/tile_lanes.h"
 #include "fastconv/direct/tile_rows.h"
 #include "fastconv/direct/band.h"
+#include "fastconv/direct/wgrad.h"
 #include "fastconv/depthwise/strip.h"
 #include "fastconv/depthwise/sweep.h"
 #include "fastconv/depthwise/flat.h"
 #include "fastconv/depthwise/band.h"
+#include "fastconv/depthwise/grad.h"
 #include "fastconv/winograd/transform.h"
 #include "fastconv/winograd/gemm.h"
 #include "fastconv/winograd/band.h"
@@ -41,6 +43,8 @@
      .pack_weights = fc_pack_weights,                                                                                  \
      .conv_band = fc_conv_band,                                                                                        \
      .dw_band = fc_dw_band,                                                                                            \
+     .dw_wgrad_plane = fc_dw_wgrad_plane,                                                                              \
+     .wgrad_rows = fc_wgrad_rows,                                                                              \
      .wino_weights = fc_wino_weights,                                                                                  \
      .wino_band = fc_wino_band,                                                                                        \
      FC_POOL_ENTRIES}

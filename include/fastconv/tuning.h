@@ -51,6 +51,14 @@
  * strips (C8, C7). */
 #define FC_RB 4
 
+/* Weight-gradient tile (direct/wgrad.h): output channels x vectors of input channels in
+ * registers, 6 x 4 = 24 accumulators of the 32 AVX-512 registers with 4 input vectors and a
+ * broadcast; 6 x 2 = 12 of AVX2's 16 (C5, C6, C10). */
+#define FC_WG_MR_V4 6
+#define FC_WG_NV_V4 4
+#define FC_WG_MR_32 6
+#define FC_WG_NV_32 2
+
 /* ---- depthwise (depthwise/) ---- */
 /* Accumulator chains per output row of the 5x5 sweep: one chain was bound by FMA latency
  * (C9: 4.2 -> 3.3 ns per output vector); 3x3 keeps one (memory-bound). */
@@ -58,6 +66,9 @@
 /* Flat kernel: h * W * sizeof(T) at most (h = k / 2), which bounds its border copy; beyond
  * it the row sweep, which shares loads between rows, wins (C7). */
 #define FC_FLAT_MAX_BYTES 1024
+/* Weight gradient (depthwise/grad.h): elements past a padded plane that the masked last
+ * vector of a row may read, at least the widest vector's lanes (16 floats). */
+#define FC_DWG_SLACK 64
 
 /* ---- pooling (pool/) ---- */
 /* Lanes per block of the phase-split max-pool interior (P1, P2). */

@@ -25,3 +25,20 @@ def run_nhwc(
     a: Any,  # fastconv._args.ConvArgs: stride, dilation, pads
     fill: float,
 ) -> None: ...
+def weight_grad(
+    x: npt.NDArray[_Real],  # (N, C_in, H, W) C-contiguous
+    go: npt.NDArray[_Real],  # (N, C_out, H_out, W_out) C-contiguous
+    sums: npt.NDArray[np.float64],  # (C_out, C_in / groups * kH * kW) C-contiguous, added into
+    groups: int,
+    kH: int,
+    kW: int,
+    stride: Any,  # (sH, sW)
+    dilation: Any,  # (dH, dW)
+    rowsrc: npt.NDArray[np.int64],  # source row of each padded row the taps read (-1: zero)
+    colsrc: npt.NDArray[np.int64],  # source column of each padded column the taps read (-1: zero)
+    c0: int,
+    c1: int,  # padded columns [c0, c1) copy columns c - pl
+    pl: int,
+    vb: int,  # vector bytes of the kernel table (fastconv._plan.vector_bytes)
+    num_threads: Optional[int],
+) -> None: ...

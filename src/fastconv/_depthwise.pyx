@@ -5,13 +5,14 @@ each read where it lies, with the next item's rows prefetched.  Private: see
 
 from libc.stdint cimport int64_t
 from libc.stdlib cimport free, malloc
+from libc.string cimport memset
 from cython.parallel cimport parallel, prange
 
 import numpy as np
 
 from fastconv._geom cimport geometry
 from fastconv._kernels cimport (
-    dw_band, dw_nhwc_rows, fc_alloc, fc_conv_geom, fc_pad_map, pack_weights,
+    dw_band, dw_nhwc_rows, dw_wgrad_plane, fc_alloc, fc_dwg_buffer_elems, fc_conv_geom, fc_pad_map, pack_weights,
 )
 from fastconv._omp cimport resolve_threads
 from fastconv._types cimport real_t
@@ -159,3 +160,52 @@ def _run_nhwc(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, cons
         oh1 = min(oh0 + R, Ho)
         dw_nhwc_rows(x0 + n * sN, H, W, C, xsH, xsW, &wt[0, 0, 0], bp, kH, kW, sh, sw, dh, dw, pt, pl, oh0, oh1,
                      Wo, o0 + n * oN, osH, osW, osC)
+
+
+def weight_grad(const real_t[:, :, :, ::1] x, const real_t[:, :, :, ::1] go, double[:, ::1] sums,
+                Py_ssize_t groups, Py_ssize_t kH, Py_ssize_t kW, stride, dilation, const int64_t[::1] rowsrc,
+                const int64_t[::1] colsrc, int64_t c0, int64_t c1, int64_t pl, int64_t vb, num_threads):
+    """Add the weight gradient of a convolution into ``sums`` (C_out, C_in / groups * kH * kW)
+    plane pair by plane pair: (output channel, input channel of its group) pairs over the
+    threads, every image's pair of planes through the depthwise/grad.h kernel.  x (N, C_in,
+    H, W) and go (N, C_out, Ho, Wo) C-contiguous; rowsrc / colsrc the padding maps of the
+    padded rows and columns the taps read, with columns [c0, c1) copying columns c - pl."""
+    cdef Py_ssize_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3]
+    cdef Py_ssize_t Cout = go.shape[1], Ho = go.shape[2], Wo = go.shape[3]
+    if N == 0 or Cout == 0 or Ho == 0 or Wo == 0:
+        return
+    cdef int64_t cg = C // groups, og = Cout // groups, taps = kH * kW
+    cdef int64_t sH = stride[0], sW = stride[1], dH = dilation[0], dW = dilation[1]
+    cdef int64_t nbuf = fc_dwg_buffer_elems(Ho, Wo, kH, kW, sH, sW, dH, dW)
+    cdef int nt = resolve_threads(num_threads, Cout * cg)
+    cdef const real_t *x0 = &x[0, 0, 0, 0]
+    cdef const real_t *g0 = &go[0, 0, 0, 0]
+    cdef const int64_t *rs = &rowsrc[0]
+    cdef const int64_t *cs = &colsrc[0]
+    cdef double *s0 = &sums[0, 0]
+    cdef int failed[1]
+    failed[0] = 0
+    cdef real_t *buf
+    cdef Py_ssize_t item, o, ci, n
+    with nogil, parallel(num_threads=nt):
+        buf = <real_t *>fc_alloc(nbuf * sizeof(real_t))
+        if buf == NULL:
+            failed[0] = 1
+        else:
+            memset(buf, 0, nbuf * sizeof(real_t))
+        for item in prange(Cout * cg, schedule="static"):
+            if buf == NULL:
+                continue
+            o = item // cg
+            ci = (o // og) * cg + item % cg
+            for n in range(N):
+                # the next image's planes of this pair are prefetched during this one's taps
+                dw_wgrad_plane(vb, x0 + (n * C + ci) * H * W, W, rs, cs, c0, c1, pl,
+                               g0 + (n * Cout + o) * Ho * Wo, Ho, Wo, kH, kW, sH, sW, dH, dW, buf,
+                               s0 + item * taps,
+                               x0 + ((n + 1) * C + ci) * H * W if n + 1 < N else NULL, H * W,
+                               g0 + ((n + 1) * Cout + o) * Ho * Wo if n + 1 < N else NULL, Ho * Wo)
+        free(buf)
+    if failed[0]:
+        raise MemoryError("conv2d_weight: could not allocate the per-thread plane buffers "
+                          f"({nbuf * sizeof(real_t)} bytes)")

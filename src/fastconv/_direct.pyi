@@ -1,6 +1,6 @@
 # Stub for the compiled module fastconv._direct (driver of the direct kernels).
 # Arrays: float32 or float64, all of one dtype (the Cython fused type real_t).
-from typing import Any, Dict, Optional, Union
+from typing import Any, Dict, Optional, Tuple, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -18,4 +18,24 @@ def run(
     out: npt.NDArray[_Real],  # (N, C_out, H_out, W_out) C-contiguous, written
     a: Any,  # fastconv._args.ConvArgs: stride, dilation, pads, mode, groups
     fill: float,
+) -> None: ...
+def weight_tile_sizes(vb: int, isz: int, cin_g: int, cout_g: int, vec_out: bool) -> Tuple[int, int]: ...
+def weight_grad(
+    x: npt.NDArray[_Real],  # (N, C_in, H, W) C-contiguous
+    go: npt.NDArray[_Real],  # (N, C_out, H_out, W_out) C-contiguous
+    tot: npt.NDArray[np.float64],  # (threads, groups, kH * kW, Op * Cp) C-contiguous, added into
+    groups: int,
+    kH: int,
+    kW: int,
+    stride: Any,  # (sH, sW)
+    dilation: Any,  # (dH, dW)
+    rowsrc: npt.NDArray[np.int64],  # source row of every padded row (-1: zero)
+    colsrc: npt.NDArray[np.int64],  # source column of each padded column the taps read (-1: zero)
+    c0: int,
+    c1: int,  # padded columns [c0, c1) copy columns c - pl
+    pl: int,
+    vec_out: bool,  # the output channels across the vector lanes (else the input channels)
+    band_rows: int,
+    vb: int,  # vector bytes of the kernel table (fastconv._plan.vector_bytes)
+    num_threads: Optional[int],
 ) -> None: ...

@@ -4,7 +4,8 @@ each band and runs the planner's tiles on it.  Private: see :mod:`fastconv._plan
 
 from libc.stdint cimport int64_t
 from libc.stdlib cimport free, malloc
-from cython.parallel cimport parallel, prange
+from cython.parallel cimport parallel, prange, threadid
+from libc.string cimport memset
 
 import numpy as np
 
@@ -14,6 +15,7 @@ from fastconv._kernels cimport (
     FC_KIND_DW_FLAT, FC_KIND_DW_NHWC, FC_KIND_DW_STRIP, FC_KIND_DW_SWEEP, FC_KIND_FFT, FC_KIND_LANES, FC_KIND_ROWS,
     FC_KIND_SEPARABLE, FC_KIND_WINOGRAD2, FC_KIND_WINOGRAD4, conv_band, fc_alloc, fc_band_rows,
     fc_conv_geom, fc_conv_vector_bytes, fc_ocb_wide, fc_wino_ocb, pack_band, pack_weights,
+    FC_WG_MR_32, FC_WG_MR_V4, wgrad_rows,
 )
 from fastconv._geom cimport geometry
 from fastconv._omp cimport resolve_threads
@@ -158,3 +160,82 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
     if failed[0]:
         raise MemoryError("conv2d: could not allocate the per-thread band buffer "
                           f"({band_elems * isz} bytes)")
+
+
+def weight_tile_sizes(int64_t vb, int64_t isz, int64_t cin_g, int64_t cout_g, bint vec_out):
+    """(Cp, Op): a group's input and output channels padded for direct/wgrad.h with vector
+    width ``vb`` and element size ``isz``: the channels across the lanes (the output ones
+    with ``vec_out``) to whole vectors, the others to whole register tiles."""
+    cdef int64_t vl = vb // isz, mr = FC_WG_MR_V4 if vb == 64 else FC_WG_MR_32
+    if vec_out:
+        return (cin_g + mr - 1) // mr * mr, (cout_g + vl - 1) // vl * vl
+    return (cin_g + vl - 1) // vl * vl, (cout_g + mr - 1) // mr * mr
+
+
+def weight_grad(const real_t[:, :, :, ::1] x, const real_t[:, :, :, ::1] go, double[:, :, :, ::1] tot,
+                Py_ssize_t groups, Py_ssize_t kH, Py_ssize_t kW, stride, dilation, const int64_t[::1] rowsrc,
+                const int64_t[::1] colsrc, int64_t c0, int64_t c1, int64_t pl, bint vec_out, int64_t band_rows,
+                int64_t vb, num_threads):
+    """Add the weight gradient of a convolution into ``tot`` (threads, groups, kH * kW, Op *
+    Cp): (image, group, band of ``band_rows`` output rows) items over the threads, each
+    through direct/wgrad.h into its thread's slice (summed by the caller).  x (N, C_in, H,
+    W) and go (N, C_out, Ho, Wo) C-contiguous; rowsrc (every padded row) and colsrc (the
+    padded columns the taps read) the padding maps, padded columns [c0, c1) copying
+    columns c - pl; ``vec_out``: the output channels across the vector lanes."""
+    cdef Py_ssize_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3]
+    cdef Py_ssize_t Cout = go.shape[1], Ho = go.shape[2], Wo = go.shape[3]
+    if N == 0 or Cout == 0 or Ho == 0 or Wo == 0:
+        return
+    cdef int64_t isz = sizeof(real_t)
+    cdef int64_t cg = C // groups, og = Cout // groups, Cp, Op
+    Cp, Op = weight_tile_sizes(vb, isz, cg, og, vec_out)
+    cdef int64_t sH = stride[0], sW = stride[1], dH = dilation[0], dW = dilation[1]
+    cdef int64_t Wp = colsrc.shape[0], R = band_rows
+    cdef int64_t nb = (Ho + R - 1) // R
+    cdef int64_t nitems = N * groups * nb
+    cdef int nt = resolve_threads(num_threads, nitems)
+    if nt > tot.shape[0]:
+        nt = <int>tot.shape[0]
+    cdef int64_t nxb = ((R - 1) * sH + (kH - 1) * dH + 1) * Wp * Cp
+    cdef int64_t ngb = R * Wo * Op
+    cdef int64_t nacc = kH * kW * Op * Cp
+    cdef const real_t *x0 = &x[0, 0, 0, 0]
+    cdef const real_t *g0 = &go[0, 0, 0, 0]
+    cdef const int64_t *rs = &rowsrc[0]
+    cdef const int64_t *cs = &colsrc[0]
+    cdef double *t0 = &tot[0, 0, 0, 0]
+    cdef int64_t tstride = groups * nacc
+    cdef int vo = vec_out
+    cdef int failed[1]
+    failed[0] = 0
+    cdef real_t *buf
+    cdef Py_ssize_t item
+    cdef int64_t n, grp, b, i0, i1, nn, ngrp, ni0
+    with nogil, parallel(num_threads=nt):
+        buf = <real_t *>fc_alloc((nxb + ngb + nacc) * sizeof(real_t))
+        if buf == NULL:
+            failed[0] = 1
+        else:
+            memset(buf, 0, (nxb + ngb) * sizeof(real_t))  # the padded channels stay zero
+        for item in prange(nitems, schedule="static"):
+            if buf == NULL:
+                continue
+            n = item // (groups * nb)
+            grp = (item // nb) % groups
+            b = item % nb
+            i0 = b * R
+            i1 = min(Ho, i0 + R)
+            # the next item (this thread's, in the static schedule) is prefetched during this one
+            nn = (item + 1) // (groups * nb)
+            ngrp = ((item + 1) // nb) % groups
+            ni0 = ((item + 1) % nb) * R
+            wgrad_rows(vb, vo, x0 + (n * C + grp * cg) * H * W, H * W, W, rs, cs, c0, c1, pl, Wp, cg, Cp,
+                       g0 + (n * Cout + grp * og) * Ho * Wo, og, Op, Ho, Wo, kH, kW, sH, sW, dH, dW, i0, i1,
+                       buf, buf + nxb, buf + nxb + ngb, t0 + threadid() * tstride + grp * nacc,
+                       x0 + (nn * C + ngrp * cg) * H * W if item + 1 < nitems else NULL,
+                       g0 + (nn * Cout + ngrp * og) * Ho * Wo if item + 1 < nitems else NULL,
+                       ni0, min(Ho, ni0 + R))
+        free(buf)
+    if failed[0]:
+        raise MemoryError("conv2d_weight: could not allocate the per-thread band buffers "
+                          f"({(nxb + ngb + nacc) * isz} bytes)")

@@ -53,6 +53,11 @@ cdef extern from "fastconv/plan.h" nogil:
 cdef extern from "fastconv/tuning.h" nogil:
     int FC_OCB_WIDE_32, FC_OCB_WIDE_V4, FC_NV_WIDE, FC_NV_NARROW, FC_NCOL_32, FC_NCOL_V4, FC_RB
     int FC_SUM_BLOCK, FC_WOCB_32, FC_WOCB_V4, FC_FLAT_MAX_BYTES, FC_PACK_THREAD_ELEMS
+    int FC_WG_MR_V4, FC_WG_NV_V4, FC_WG_MR_32, FC_WG_NV_32
+
+cdef extern from "fastconv/depthwise/grad_size.h" nogil:
+    int64_t fc_dwg_buffer_elems(int64_t Ho, int64_t Wo, int64_t kH, int64_t kW, int64_t sH, int64_t sW,
+                                int64_t dH, int64_t dW)
 
 cdef extern from "fastconv/kernels.h" nogil:
     ctypedef struct fc_table_f:
@@ -67,6 +72,17 @@ cdef extern from "fastconv/kernels.h" nogil:
                         const float *fillrow, float fill, const float *w, float b, int64_t oh0, int64_t R,
                         float *out, int64_t rg, const float **rowp, float *edge, const float **eptr,
                         float *tmp, const float *nx, int64_t nxrows, int stream) noexcept nogil
+        void (*wgrad_rows)(int vec_out, const float *x, int64_t xsC, int64_t xsH, const int64_t *rowsrc,
+                           const int64_t *colsrc, int64_t c0, int64_t c1, int64_t pl, int64_t Wp, int64_t Cg,
+                           int64_t Cp, const float *g, int64_t og, int64_t Op, int64_t Ho, int64_t Wo, int64_t kH,
+                           int64_t kW, int64_t sH, int64_t sW, int64_t dH, int64_t dW, int64_t i0, int64_t i1,
+                           float *xb, float *gb, float *acc, double *tot, const float *nx, const float *ng,
+                           int64_t ni0, int64_t ni1) noexcept nogil
+        void (*dw_wgrad_plane)(const float *x, int64_t xsH, const int64_t *rowsrc, const int64_t *colsrc,
+                               int64_t c0, int64_t c1, int64_t pl, const float *g, int64_t Ho, int64_t Wo,
+                               int64_t kH, int64_t kW, int64_t sH, int64_t sW, int64_t dH, int64_t dW,
+                               float *buf, double *sums, const float *nx, int64_t nxn, const float *ng,
+                               int64_t ngn) noexcept nogil
         void (*wino_weights)(int m, const float *w, const int64_t *ws, int64_t nvalid, int64_t cin,
                              int64_t ocb, int64_t xs, float *U) noexcept nogil
         void (*wino_band)(int kind, const float *band, int64_t nrows, const fc_conv_geom *g, int64_t Rt,
@@ -111,6 +127,17 @@ cdef extern from "fastconv/kernels.h" nogil:
                         const double *fillrow, double fill, const double *w, double b, int64_t oh0,
                         int64_t R, double *out, int64_t rg, const double **rowp, double *edge,
                         const double **eptr, double *tmp, const double *nx, int64_t nxrows, int stream) noexcept nogil
+        void (*wgrad_rows)(int vec_out, const double *x, int64_t xsC, int64_t xsH, const int64_t *rowsrc,
+                           const int64_t *colsrc, int64_t c0, int64_t c1, int64_t pl, int64_t Wp, int64_t Cg,
+                           int64_t Cp, const double *g, int64_t og, int64_t Op, int64_t Ho, int64_t Wo, int64_t kH,
+                           int64_t kW, int64_t sH, int64_t sW, int64_t dH, int64_t dW, int64_t i0, int64_t i1,
+                           double *xb, double *gb, double *acc, double *tot, const double *nx, const double *ng,
+                           int64_t ni0, int64_t ni1) noexcept nogil
+        void (*dw_wgrad_plane)(const double *x, int64_t xsH, const int64_t *rowsrc, const int64_t *colsrc,
+                               int64_t c0, int64_t c1, int64_t pl, const double *g, int64_t Ho, int64_t Wo,
+                               int64_t kH, int64_t kW, int64_t sH, int64_t sW, int64_t dH, int64_t dW,
+                               double *buf, double *sums, const double *nx, int64_t nxn, const double *ng,
+                               int64_t ngn) noexcept nogil
         void (*wino_weights)(int m, const double *w, const int64_t *ws, int64_t nvalid, int64_t cin,
                              int64_t ocb, int64_t xs, double *U) noexcept nogil
         void (*wino_band)(int kind, const double *band, int64_t nrows, const fc_conv_geom *g, int64_t Rt,
@@ -196,6 +223,33 @@ cdef inline void dw_band(int64_t vb, int kind, const real_t *x, int64_t xsH, con
     else:
         fc_tables_d(vb).dw_band(kind, x, xsH, g, colmap, fillrow, fill, w, b, oh0, R, out, rg, rowp, edge,
                                 eptr, tmp, nx, nxrows, stream)
+
+
+cdef inline void wgrad_rows(int64_t vb, int vec_out, const real_t *x, int64_t xsC, int64_t xsH,
+                            const int64_t *rowsrc, const int64_t *colsrc, int64_t c0, int64_t c1, int64_t pl,
+                            int64_t Wp, int64_t Cg, int64_t Cp, const real_t *g, int64_t og, int64_t Op, int64_t Ho,
+                            int64_t Wo, int64_t kH, int64_t kW, int64_t sH, int64_t sW, int64_t dH, int64_t dW,
+                            int64_t i0, int64_t i1, real_t *xb, real_t *gb, real_t *acc, double *tot,
+                            const real_t *nx, const real_t *ng, int64_t ni0, int64_t ni1) noexcept nogil:
+    if real_t is float:
+        fc_tables_f(vb).wgrad_rows(vec_out, x, xsC, xsH, rowsrc, colsrc, c0, c1, pl, Wp, Cg, Cp, g, og, Op, Ho, Wo,
+                                   kH, kW, sH, sW, dH, dW, i0, i1, xb, gb, acc, tot, nx, ng, ni0, ni1)
+    else:
+        fc_tables_d(vb).wgrad_rows(vec_out, x, xsC, xsH, rowsrc, colsrc, c0, c1, pl, Wp, Cg, Cp, g, og, Op, Ho, Wo,
+                                   kH, kW, sH, sW, dH, dW, i0, i1, xb, gb, acc, tot, nx, ng, ni0, ni1)
+
+
+cdef inline void dw_wgrad_plane(int64_t vb, const real_t *x, int64_t xsH, const int64_t *rowsrc,
+                                const int64_t *colsrc, int64_t c0, int64_t c1, int64_t pl, const real_t *g,
+                                int64_t Ho, int64_t Wo, int64_t kH, int64_t kW, int64_t sH, int64_t sW, int64_t dH,
+                                int64_t dW, real_t *buf, double *sums, const real_t *nx, int64_t nxn,
+                                const real_t *ng, int64_t ngn) noexcept nogil:
+    if real_t is float:
+        fc_tables_f(vb).dw_wgrad_plane(x, xsH, rowsrc, colsrc, c0, c1, pl, g, Ho, Wo, kH, kW, sH, sW, dH, dW, buf,
+                                       sums, nx, nxn, ng, ngn)
+    else:
+        fc_tables_d(vb).dw_wgrad_plane(x, xsH, rowsrc, colsrc, c0, c1, pl, g, Ho, Wo, kH, kW, sH, sW, dH, dW, buf,
+                                       sums, nx, nxn, ng, ngn)
 
 
 cdef inline void wino_weights(int64_t vb, int m, const real_t *w, const int64_t *ws, int64_t nvalid,

@@ -593,6 +593,42 @@ def nhwc_depthwise(a: ConvArgs) -> bool:
     )
 
 
+def weight_grad(
+    cin_g: int, cout_g: int, taps: int, stride: Tuple[int, int], isz: int, vb: int, t: Any = _tuning
+) -> str:
+    """The engine of ``grad.conv2d_weight``:
+
+    - ``"planes"`` (depthwise/grad.h, plane pair by plane pair) for one input channel per
+      group, where a matrix product would have one column per output channel (C7: 0.16x
+      PyTorch through BLAS), and for groups of at most ``WEIGHT_GRAD_PLANES_MAX_PAIRS``
+      channel pairs (LeNet's 3 -> 6);
+    - ``"matmul"`` (the windows unfolded and reduced by NumPy's BLAS) for a 1x1 unit-stride
+      kernel, a plain matrix product with nothing to unfold (C4);
+    - else ``"tiles_in"`` / ``"tiles_out"`` (direct/wgrad.h), the input or the output
+      channels across the vector lanes, whichever fills more of the lanes and tiles.
+    """
+    if cin_g == 1 or cin_g * cout_g <= t.WEIGHT_GRAD_PLANES_MAX_PAIRS:
+        return "planes"
+    if taps == 1 and tuple(stride) == (1, 1):
+        return "matmul"
+    vl = vb // isz
+    mr = t.WEIGHT_TILE_ROWS_V4 if vb == 64 else t.WEIGHT_TILE_ROWS_32
+
+    def filled(lanes: int, rows: int) -> float:
+        return lanes / (-(-lanes // vl) * vl) * rows / (-(-rows // mr) * mr)
+
+    return "tiles_out" if filled(cout_g, cin_g) > filled(cin_g, cout_g) else "tiles_in"
+
+
+def weight_grad_band_rows(planes: int, Ho: int, nt: int, t: Any = _tuning) -> int:
+    """Output rows per work item of the ``"tiles"`` weight gradient: at most
+    ``WEIGHT_GRAD_BAND_ROWS`` (the band's float32 sums, then float64), fewer when the
+    ``planes`` (images x groups) would give under ``ITEMS_PER_THREAD`` items per thread."""
+    want = max(1, t.ITEMS_PER_THREAD * nt)
+    rows = (planes * Ho + want - 1) // want if planes * Ho >= want else 1
+    return max(1, min(t.WEIGHT_GRAD_BAND_ROWS, rows, Ho))
+
+
 def direct(a: ConvArgs, vb: int, nt: int, t: Any = _tuning, reason: str = "", want: Optional[Kind] = None) -> Plan:
     """The plan of the direct kernels for a NumPy layer ``a``: in-place kernels for one input
     channel per output channel where they pay, else tiles over packed bands."""

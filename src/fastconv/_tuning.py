@@ -145,6 +145,20 @@ CUDA_GEMM_MIN_K = 64
 CUDA_GEMM_MIN_COUT = 16
 
 
+# ---- gradients (grad.conv2d_weight) -------------------------------------------------------
+#: Most (output channel, input channel) pairs per group for which the weight gradient runs
+#: plane pair by plane pair (depthwise/grad.h) rather than as unfolded windows through
+#: BLAS: the plane kernel's speed does not grow with the channels, BLAS's does.
+WEIGHT_GRAD_PLANES_MAX_PAIRS = 32
+#: Rows of the weight-gradient register tiles (FC_WG_MR_V4 / FC_WG_MR_32 of tuning.h, which
+#: the tests compare), for the planner's choice of which channels go across the lanes.
+WEIGHT_TILE_ROWS_V4 = 6
+WEIGHT_TILE_ROWS_32 = 6
+#: Most output rows per work item of the tiled weight gradient: its float32 row sums go into
+#: float64 once per band.
+WEIGHT_GRAD_BAND_ROWS = 8
+
+
 # ---- the version --------------------------------------------------------------------------
 #: Bumped by every assignment to a name of this module (a test's monkeypatch): the planner's
 #: memo of plans keys on it.  Mutating a dict value in place does not bump it.

@@ -30,7 +30,7 @@ from typing import Any, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from fastconv import _args, _pool
+from fastconv import _args, _plan, _pool
 from fastconv import shapes as _shapes
 from fastconv._args import IntPair
 from fastconv.typing import ArrayLike, NDArray, Padding, PaddingMode
@@ -173,9 +173,12 @@ def conv2d_weight(
     Returns
     -------
     ndarray of shape ``weight_shape``
-        float32 or float64 (``np.result_type(input, grad_output, np.float32)``).  The sums
-        over batch and output pixels run in NumPy's matrix product (BLAS), in blocks of at
-        most :data:`WEIGHT_BLOCK_BYTES` of unfolded input.
+        float32 or float64 (``np.result_type(input, grad_output, np.float32)``).  Compiled
+        kernels (register tiles over channels-last bands; plane pairs for depthwise layers)
+        sum short float32 runs into float64; a 1x1 unit-stride kernel is one matrix product
+        through NumPy's BLAS (in blocks of at most :data:`WEIGHT_BLOCK_BYTES` of unfolded
+        input in general).  The padding is explicit, as with autograd through ``F.pad``: an
+        infinite ``grad_output`` meeting padded zeros gives NaN.
 
     Raises
     ------
@@ -370,6 +373,13 @@ def _weight_grad(
         return gw.reshape(w_shape)
     x = _args.kernel_ready(x, dtype)
     go = _args.kernel_ready(go, dtype)
+    engine = _plan.weight_grad(Cg, og, kH * kW, s, dtype.itemsize, _plan.vector_bytes())
+    if engine != "matmul":  # the compiled drivers read C-contiguous planes
+        x, go = np.ascontiguousarray(x), np.ascontiguousarray(go)
+    if engine == "planes":
+        return _plane_weight_grad(x, go, w_shape, s, d, pads, mode, groups, dtype)
+    if engine != "matmul":
+        return _tile_weight_grad(x, go, w_shape, s, d, pads, mode, groups, dtype, engine == "tiles_out")
     isz = dtype.itemsize
     per_row = Cg * kH * kW * Wo * isz  # unfolded bytes of one output row of one image and group
     rows = max(1, min(Ho, WEIGHT_BLOCK_BYTES // max(per_row, 1)))
@@ -398,8 +408,81 @@ def _weight_grad(
                 )
                 cols = win.reshape(ni, Cg * kH * kW, nr * Wo)
                 gm = go[n0:n1, g * og : (g + 1) * og, i0:i1].reshape(ni, og, nr * Wo)
-                gw[g] += np.matmul(gm, cols.transpose(0, 2, 1)).sum(axis=0)
+                with np.errstate(invalid="ignore", over="ignore"):  # non-finite data: NaN/inf, silently
+                    gw[g] += np.matmul(gm, cols.transpose(0, 2, 1)).sum(axis=0)
     return gw.reshape(w_shape)
+
+
+def _plane_weight_grad(
+    x: np.ndarray,
+    go: np.ndarray,
+    w_shape: Tuple[int, ...],
+    s: Tuple[int, int],
+    d: Tuple[int, int],
+    pads: Tuple[int, int, int, int],
+    mode: str,
+    groups: int,
+    dtype: np.dtype,
+) -> np.ndarray:
+    """:func:`_weight_grad` plane pair by plane pair: each (image, output channel, input
+    channel of its group) summed by the depthwise/grad.h kernel into float64 sums per tap."""
+    from fastconv import _depthwise
+
+    Cout, Cg, kH, kW = w_shape
+    W = x.shape[3]
+    Ho, Wo = go.shape[2:]
+    sums = np.zeros((Cout, Cg * kH * kW))
+    if go.size:
+        t, _, l, _ = pads
+        Hp = (Ho - 1) * s[0] + (kH - 1) * d[0] + 1
+        Wp = (Wo - 1) * s[1] + (kW - 1) * d[1] + 1
+        rowsrc = np.ascontiguousarray(_args.pad_index(np.arange(Hp) - t, x.shape[2], mode))
+        colsrc = np.ascontiguousarray(_args.pad_index(np.arange(Wp) - l, W, mode))
+        c0, c1 = min(l, Wp), min(l + W, Wp)
+        _depthwise.weight_grad(x, go, sums, groups, kH, kW, s, d, rowsrc, colsrc, c0, c1, l, _plan.vector_bytes(), None)
+    return sums.astype(dtype).reshape(w_shape)
+
+
+def _tile_weight_grad(
+    x: np.ndarray,
+    go: np.ndarray,
+    w_shape: Tuple[int, ...],
+    s: Tuple[int, int],
+    d: Tuple[int, int],
+    pads: Tuple[int, int, int, int],
+    mode: str,
+    groups: int,
+    dtype: np.dtype,
+    vec_out: bool,
+) -> np.ndarray:
+    """:func:`_weight_grad` by register tiles (direct/wgrad.h): bands of output rows of one
+    image and group over the threads, each thread's sums in float64 slices added here;
+    ``vec_out``: the output channels across the vector lanes, else the input channels."""
+    from fastconv import _direct, _omp
+
+    Cout, Cg, kH, kW = w_shape
+    N, _, H, W = x.shape
+    Ho, Wo = go.shape[2:]
+    og = Cout // groups
+    vb = _plan.vector_bytes()
+    Cp, Op = _direct.weight_tile_sizes(vb, dtype.itemsize, Cg, og, vec_out)
+    t, _, l, _ = pads
+    Hp = (Ho - 1) * s[0] + (kH - 1) * d[0] + 1
+    Wp = (Wo - 1) * s[1] + (kW - 1) * d[1] + 1
+    rowsrc = np.ascontiguousarray(_args.pad_index(np.arange(Hp) - t, H, mode))
+    colsrc = np.ascontiguousarray(_args.pad_index(np.arange(Wp) - l, W, mode))
+    nt = _omp.resolve_threads(None, N * groups * Ho)
+    rows = _plan.weight_grad_band_rows(N * groups, Ho, nt)
+    c0, c1 = min(l, Wp), min(l + W, Wp)
+    tot = np.zeros((nt, groups, kH * kW, Op * Cp))
+    _direct.weight_grad(x, go, tot, groups, kH, kW, s, d, rowsrc, colsrc, c0, c1, l, vec_out, rows, vb, nt)
+    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf across threads is NaN, as in one sum
+        sums = tot.sum(axis=0)
+    if vec_out:  # [group][tap][input channel][output channel]
+        gw = sums.reshape(groups, kH, kW, Cp, Op)[:, :, :, :Cg, :og].transpose(0, 4, 3, 1, 2)
+    else:  # [group][tap][output channel][input channel]
+        gw = sums.reshape(groups, kH, kW, Op, Cp)[:, :, :, :og, :Cg].transpose(0, 3, 4, 1, 2)
+    return np.ascontiguousarray(gw, dtype=dtype).reshape(w_shape)
 
 
 def _padded_rows(x: np.ndarray, pads: Tuple[int, int, int, int], mode: str, r0: int, r1: int) -> np.ndarray:

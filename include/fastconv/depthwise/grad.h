@@ -1,0 +1,217 @@
+/*
+ * fastconv/depthwise/grad.h - the weight gradient of a depthwise convolution, one plane
+ * pair at a time.
+ *
+ * For an output channel o reading one input channel, the gradient of tap (p, q) is
+ *     sum over output pixels (i, j) of g[i, j] * xpad[i sH + p dH, j sW + q dW],
+ * the input padded as the forward call pads it.  The plane's padded rows are first made
+ * in a small buffer (explicit fill values, so a non-finite output gradient meets the
+ * zeros of the padding exactly as autograd multiplies them), split by column phase when
+ * sW > 1: padded column c = k sW + f lies at buf[r ldx + f pw + k], so every tap reads
+ * consecutive elements for consecutive output columns.  Then, per kernel row p and per
+ * block of up to FC_DWG_Q taps of that row, the products are summed across the output
+ * columns in vector registers (two vectors of columns at a time, FC_DWG_Q taps sharing
+ * each load of g), over FC_DWG_ROWS output rows, and each such partial sum is added into
+ * the caller's double accumulators.
+ *
+ * No checking is done here: the driver (_depthwise.pyx) passes the padding maps of the
+ * layer's padding mode and a buffer of fc_dwg_buffer_elems elements.
+ */
+#ifndef FASTCONV_DEPTHWISE_GRAD_H
+#define FASTCONV_DEPTHWISE_GRAD_H
+
+#include <stdint.h>
+#include <string.h>
+#include "fastconv/simd.h"
+#include "fastconv/depthwise/grad_size.h"
+
+/* Taps summed together: 2 x 4 accumulators, 2 vectors of g and the loaded input vector
+ * stay in the 16 registers of AVX2. */
+#define FC_DWG_Q 4
+/* Elements of one run of products that a vector lane sums before the run goes into the
+ * double sums: a lane's float32 running sum then has at most FC_DWG_RUN / (2 FC_VL) terms. */
+#define FC_DWG_RUN 1024
+
+FC_INLINE FC_V fc_dwg_load(const FC_T *p) {
+    FC_V v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+FC_INLINE FC_T fc_dwg_hsum(FC_V v) {
+    FC_T lanes[FC_VL];
+    memcpy(lanes, &v, sizeof lanes);
+    FC_T s = 0;
+    for (int64_t k = 0; k < FC_VL; ++k) s += lanes[k];
+    return s;
+}
+
+/* sums[t] += sum over rows i < nr, columns j < n of g[i gs + j] x[i xs + off[t] + j], for
+ * t < nq (a compile-time constant at each call).  Rows of g hold zeros from column n up
+ * to the next multiple of FC_VL; the last partial vector of a row reads x up to FC_VL - 1
+ * elements further and masks those lanes to zero, so whatever lies there (a NaN of the
+ * next column) adds exactly nothing. */
+FC_INLINE void fc_dwg_sum(const FC_T *g, int64_t gs, int64_t nr, int64_t n, const FC_T *x, int64_t xs,
+                          const int64_t *off, const int nq, double *sums) {
+    FC_V a0[FC_DWG_Q], a1[FC_DWG_Q];
+    for (int q = 0; q < nq; ++q) {
+        a0[q] = (FC_V){0};
+        a1[q] = (FC_V){0};
+    }
+    FC_T lane[FC_VL];
+    for (int64_t u = 0; u < FC_VL; ++u) lane[u] = (FC_T)u;
+    const fc_sel tail = fc_dwg_load(lane) < (FC_T)(n % FC_VL); /* all bits set below n % FC_VL */
+    int64_t run = 0;
+    for (int64_t i = 0; i < nr; ++i) {
+        const FC_T *gr = g + i * gs;
+        const FC_T *xr = x + i * xs;
+        int64_t j = 0;
+        for (; j + 2 * FC_VL <= n; j += 2 * FC_VL) {
+            const FC_V g0 = fc_dwg_load(gr + j), g1 = fc_dwg_load(gr + j + FC_VL);
+            for (int q = 0; q < nq; ++q) {
+                a0[q] += g0 * fc_dwg_load(xr + off[q] + j);
+                a1[q] += g1 * fc_dwg_load(xr + off[q] + j + FC_VL);
+            }
+        }
+        if (j + FC_VL <= n) {
+            const FC_V g0 = fc_dwg_load(gr + j);
+            for (int q = 0; q < nq; ++q) a0[q] += g0 * fc_dwg_load(xr + off[q] + j);
+            j += FC_VL;
+        }
+        if (j < n) {
+            const FC_V g0 = fc_dwg_load(gr + j);
+            for (int q = 0; q < nq; ++q) a1[q] += g0 * (FC_V)((fc_sel)fc_dwg_load(xr + off[q] + j) & tail);
+        }
+        run += n;
+        if (run >= FC_DWG_RUN || i == nr - 1) {
+            for (int q = 0; q < nq; ++q) {
+                sums[q] += (double)fc_dwg_hsum(a0[q] + a1[q]);
+                a0[q] = (FC_V){0};
+                a1[q] = (FC_V){0};
+            }
+            run = 0;
+        }
+    }
+}
+
+/* The planes of fc_dw_wgrad_plane's buffer: padded position (r, c) of the input plane is
+ * element (r / sH) pw + c / sW of phase plane (r % sH, c % sW), each phase plane Hq x pw. */
+FC_INLINE void fc_dwg_dims(int64_t Ho, int64_t Wo, int64_t kH, int64_t kW, int64_t sH, int64_t sW, int64_t dH,
+                           int64_t dW, int64_t *Hq, int64_t *pw) {
+    const int64_t Hp = (Ho - 1) * sH + (kH - 1) * dH + 1, Wp = (Wo - 1) * sW + (kW - 1) * dW + 1;
+    *Hq = (Hp + sH - 1) / sH;
+    *pw = (Wp + sW - 1) / sW;
+}
+
+/* sums[p kW + q] += the gradient of tap (p, q) from one input plane and one output-gradient
+ * plane.  x: the input plane, row stride xsH, column stride 1; rowsrc[r] / colsrc[c]: the
+ * source row / column of padded row r < Hp / column c < Wp (-1: the zero fill) of the
+ * padded positions the taps read; padded columns [c0, c1) copy columns c - pl (the
+ * interior, copied as a run); g: the (Ho, Wo) output gradient, contiguous; buf:
+ * fc_dwg_buffer_elems elements, zeroed by the caller before its first plane (the fills
+ * below write the same positions every time, the zeros around them stay); nx / ng: nxn /
+ * ngn elements of the next call's input and output-gradient planes to prefetch, or NULL.
+ *
+ * With the output gradient in rows of pw (zeros from column Wo), tap (p, q) multiplies it
+ * element by element with the run of its phase plane starting at (p dH / sH) pw + q dW / sW:
+ * one run of Ho pw products per tap when the input plane is finite (the extra columns
+ * meet zeros), row by row with the masked columns otherwise. */
+FC_ATTR
+static void fc_dw_wgrad_plane(const FC_T *x, int64_t xsH, const int64_t *rowsrc, const int64_t *colsrc, int64_t c0,
+                              int64_t c1, int64_t pl, const FC_T *g, int64_t Ho, int64_t Wo, int64_t kH, int64_t kW,
+                              int64_t sH, int64_t sW, int64_t dH, int64_t dW, FC_T *buf, double *sums, const FC_T *nx,
+                              int64_t nxn, const FC_T *ng, int64_t ngn) {
+    const int64_t Hp = (Ho - 1) * sH + (kH - 1) * dH + 1, Wp = (Wo - 1) * sW + (kW - 1) * dW + 1;
+    int64_t Hq, pw;
+    fc_dwg_dims(Ho, Wo, kH, kW, sH, sW, dH, dW, &Hq, &pw);
+    const int64_t pstep = Hq * pw; /* one phase plane */
+    FC_T *gb = buf + (sH * sW * Hq + 1) * pw + FC_DWG_SLACK;
+    for (int64_t r = 0; r < Hp; ++r) {
+        const int64_t sr = rowsrc[r];
+        for (int64_t f = 0; f < sW; ++f) {
+            FC_T *FC_RESTRICT d = buf + ((r % sH) * sW + f) * pstep + (r / sH) * pw;
+            if (sr < 0) {
+                for (int64_t k = 0; k < pw; ++k) d[k] = 0;
+                continue;
+            }
+            const FC_T *FC_RESTRICT src = x + sr * xsH;
+            /* phase columns [klo, khi) lie in the interior run [c0, c1) */
+            const int64_t klo = c0 > f ? (c0 - f + sW - 1) / sW : 0;
+            const int64_t khi = c1 > f ? (c1 - f + sW - 1) / sW : 0;
+            for (int64_t k = 0; k < klo && k < pw; ++k) {
+                const int64_t c = k * sW + f;
+                d[k] = (c >= Wp || colsrc[c] < 0) ? (FC_T)0 : src[colsrc[c]];
+            }
+            if (khi > klo) {
+                const FC_T *FC_RESTRICT s = src + (klo * sW + f - pl);
+                const int64_t n = khi - klo;
+                if (sW == 1) /* constant strides the compiler vectorises */
+                    for (int64_t u = 0; u < n; ++u) d[klo + u] = s[u];
+                else if (sW == 2)
+                    for (int64_t u = 0; u < n; ++u) d[klo + u] = s[2 * u];
+                else
+                    for (int64_t u = 0; u < n; ++u) d[klo + u] = s[u * sW];
+            }
+            for (int64_t k = khi > klo ? khi : klo; k < pw; ++k) {
+                const int64_t c = k * sW + f;
+                d[k] = (c >= Wp || colsrc[c] < 0) ? (FC_T)0 : src[colsrc[c]];
+            }
+        }
+    }
+    /* the phase planes are one run: x - x sums to NaN once a non-finite value was copied */
+    FC_V bad = (FC_V){0}, bad1 = (FC_V){0}; /* two chains: the adds' latency, not one chain */
+    FC_T badt = 0;
+    const int64_t nx_all = sH * sW * pstep;
+    int64_t k = 0;
+    for (; k + 2 * FC_VL <= nx_all; k += 2 * FC_VL) {
+        const FC_V v = fc_dwg_load(buf + k), v1 = fc_dwg_load(buf + k + FC_VL);
+        bad += v - v;
+        bad1 += v1 - v1;
+    }
+    bad += bad1;
+    for (; k + FC_VL <= nx_all; k += FC_VL) {
+        const FC_V v = fc_dwg_load(buf + k);
+        bad += v - v;
+    }
+    for (; k < nx_all; ++k) badt += buf[k] - buf[k];
+    for (int64_t i = 0; i < Ho; ++i) {
+        const FC_T *FC_RESTRICT s = g + i * Wo;
+        FC_T *FC_RESTRICT d = gb + i * pw;
+        for (int64_t j = 0; j < Wo; ++j) d[j] = s[j];
+    }
+    const int finite = fc_dwg_hsum(bad) + badt == 0;
+    const int64_t L = Ho * pw;
+    int64_t off[FC_DWG_Q];
+    const int64_t ngroups = (kH * kW + FC_DWG_Q - 1) / FC_DWG_Q;
+    for (int64_t t0 = 0; t0 < kH * kW; t0 += FC_DWG_Q) {
+        const int nq = (int)(kH * kW - t0 < FC_DWG_Q ? kH * kW - t0 : FC_DWG_Q);
+        /* a slice of the next plane pair per group of taps: the reads of the next call then
+         * come from the cache, not from a cold stream per plane */
+        const int64_t gi = t0 / FC_DWG_Q, isz = (int64_t)sizeof(FC_T);
+        const int64_t xa = gi * nxn / ngroups, xb = (gi + 1) * nxn / ngroups;
+        const int64_t ga = gi * ngn / ngroups, gz = (gi + 1) * ngn / ngroups;
+        if (nx) fc_prefetch_bytes(nx + xa, (xb - xa) * isz);
+        if (ng) fc_prefetch_bytes(ng + ga, (gz - ga) * isz);
+        for (int t = 0; t < nq; ++t) {
+            const int64_t eh = (t0 + t) / kW * dH, ew = (t0 + t) % kW * dW;
+            off[t] = ((eh % sH) * sW + ew % sW) * pstep + (eh / sH) * pw + ew / sW;
+        }
+#define FC_DWG_CALL(NQ)                                                                                                \
+    do {                                                                                                               \
+        if (finite)                                                                                                    \
+            for (int64_t l0 = 0; l0 < L; l0 += FC_DWG_RUN)                                                             \
+                fc_dwg_sum(gb + l0, 0, 1, L - l0 < FC_DWG_RUN ? L - l0 : FC_DWG_RUN, buf + l0, 0, off, NQ, sums + t0); \
+        else                                                                                                           \
+            fc_dwg_sum(gb, pw, Ho, Wo, buf, pw, off, NQ, sums + t0);                                                   \
+    } while (0)
+        switch (nq) { /* constant tap counts: the accumulators stay in registers */
+        case 4: FC_DWG_CALL(4); break;
+        case 3: FC_DWG_CALL(3); break;
+        case 2: FC_DWG_CALL(2); break;
+        default: FC_DWG_CALL(1); break;
+        }
+#undef FC_DWG_CALL
+    }
+}
+
+#endif /* FASTCONV_DEPTHWISE_GRAD_H */
