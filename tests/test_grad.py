@@ -476,7 +476,7 @@ def test_nd_gradient_bad_input():
         fastconv.grad.max_pool3d_input(np.ones((1, 2, 2, 2, 2)), np.zeros((1, 2, 2, 2), np.int64), (1, 2, 4, 4, 4))
 
 
-# --------------------------------------------------------------------------- depthwise weight gradient
+# --------------------------------------------------------------------------- weight-gradient engines
 
 
 def _weight_grad_reference(x, go, w_shape, stride, pads, dilation, groups, mode):
@@ -621,3 +621,32 @@ def test_weight_tile_rows_match_the_kernels():
     # (Cp, Op) with the output channels across the lanes: Cp padded to whole tile rows
     assert _direct.weight_tile_sizes(64, 4, 1, 1, True)[0] == _tuning.WEIGHT_TILE_ROWS_V4
     assert _direct.weight_tile_sizes(32, 4, 1, 1, True)[0] == _tuning.WEIGHT_TILE_ROWS_32
+
+
+@pytest.mark.parametrize("trial", range(40))
+def test_unit_stride_input_gradient_equals_tap_by_tap_sum(trial):
+    """Unit stride (one conv2d with the flipped weight, cropped by its own padding or
+    folded): element by element the tap-by-tap einsum sum, for every mode and padding size
+    (beyond the kernel's reach, asymmetric), dilation, groups, float32 and float64."""
+    rng = np.random.default_rng(9100 + trial)
+    while True:
+        x, w, kw = _conv_config(rng, trial)
+        kw["stride"] = 1
+        kw["padding_mode"] = MODES[trial % len(MODES)]
+        if trial % 4 == 3:
+            kw["padding"] = ((int(rng.integers(0, 6)), int(rng.integers(0, 6))), (int(rng.integers(0, 6)), 0))
+        try:
+            y = fastconv.conv2d(x, w, **kw)
+        except ValueError:
+            continue
+        break
+    go = rng.standard_normal(y.shape).astype(x.dtype)
+    args = (1, kw["padding"], kw["dilation"], kw["groups"], kw["padding_mode"])
+    pads = _args.normalize_padding(kw["padding"], w.shape[2:], (1, 1), kw["dilation"], x.shape[2:], "t")
+    gx = np.zeros(x.shape[:2] + (x.shape[2] + pads[0] + pads[1], x.shape[3] + pads[2] + pads[3]))
+    grad._transpose_exact(go.astype(np.float64), w.astype(np.float64), (1, 1), kw["dilation"], kw["groups"], gx)
+    ref = grad._fold_padding(gx, x.shape[2:], pads, kw["padding_mode"])
+    got = grad.conv2d_input(x.shape, w, go, *args)
+    assert got.dtype == x.dtype
+    tol = 1e-4 if x.dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(got, ref, rtol=tol, atol=tol * max(1.0, np.abs(ref).max()))

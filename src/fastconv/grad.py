@@ -140,11 +140,41 @@ def conv2d_input(
     w = _args.kernel_ready(weight, dtype)
     go = _args.kernel_ready(grad_output if batched else grad_output[None], dtype)
     t, b, l, r = pads
+    if s == (1, 1) and go.size and np.isfinite(w).all():
+        res = _unit_stride_input_grad(go, w, d, g, (H, W), pads, _MODE_NAMES[mode])
+        return res if batched else res[0]
     gx = np.zeros((N, C, H + t + b, W + l + r), dtype=dtype)
     if gx.size and go.size:
         _transpose_into(go, w, s, d, g, gx, None)
     res = _fold_padding(gx, (H, W), pads, _MODE_NAMES[mode])
     return res if batched else res[0]
+
+
+def _unit_stride_input_grad(
+    go: np.ndarray,
+    w: np.ndarray,
+    d: Tuple[int, int],
+    groups: int,
+    hw: Tuple[int, int],
+    pads: Tuple[int, int, int, int],
+    mode: str,
+) -> np.ndarray:
+    """The input gradient of a unit-stride layer with finite weights: one conv2d of
+    ``go`` with the flipped, transposed weight.  Its "full" result is the gradient of the
+    padded image; zero padding within the kernel's reach is cropped by conv2d's own padding
+    instead (no padded gradient, no copy), other modes fold the padded result."""
+    from fastconv.conv import conv2d
+
+    _, Cg, kH, kW = w.shape
+    og = w.shape[0] // groups
+    wt = w.reshape(groups, og, Cg, kH, kW).transpose(0, 2, 1, 3, 4)[:, :, :, ::-1, ::-1]
+    wt = np.ascontiguousarray(wt).reshape(groups * Cg, og, kH, kW)
+    eh, ew = (kH - 1) * d[0], (kW - 1) * d[1]
+    t, b, l, r = pads
+    if mode == "zeros" and max(t, b) <= eh and max(l, r) <= ew:
+        return conv2d(go, wt, None, 1, ((eh - t, eh - b), (ew - l, ew - r)), d, groups)
+    gx = conv2d(go, wt, None, 1, ((eh, eh), (ew, ew)), d, groups)
+    return _fold_padding(gx, hw, pads, mode)
 
 
 def conv2d_weight(
