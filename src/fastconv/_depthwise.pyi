@@ -28,7 +28,7 @@ def run_nhwc(
 def weight_grad(
     x: npt.NDArray[_Real],  # (N, C_in, H, W) C-contiguous
     go: npt.NDArray[_Real],  # (N, C_out, H_out, W_out) C-contiguous
-    sums: npt.NDArray[np.float64],  # (C_out, C_in / groups * kH * kW) C-contiguous, added into
+    sums: npt.NDArray[np.float64],  # (threads, C_out, C_in / groups * kH * kW * vb / itemsize), added into
     groups: int,
     kH: int,
     kW: int,

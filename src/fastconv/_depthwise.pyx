@@ -6,7 +6,7 @@ each read where it lies, with the next item's rows prefetched.  Private: see
 from libc.stdint cimport int64_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memset
-from cython.parallel cimport parallel, prange
+from cython.parallel cimport parallel, prange, threadid
 
 import numpy as np
 
@@ -162,49 +162,71 @@ def _run_nhwc(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, cons
                      Wo, o0 + n * oN, osH, osW, osC)
 
 
-def weight_grad(const real_t[:, :, :, ::1] x, const real_t[:, :, :, ::1] go, double[:, ::1] sums,
+def weight_grad(const real_t[:, :, :, ::1] x, const real_t[:, :, :, ::1] go, double[:, :, ::1] sums,
                 Py_ssize_t groups, Py_ssize_t kH, Py_ssize_t kW, stride, dilation, const int64_t[::1] rowsrc,
                 const int64_t[::1] colsrc, int64_t c0, int64_t c1, int64_t pl, int64_t vb, num_threads):
-    """Add the weight gradient of a convolution into ``sums`` (C_out, C_in / groups * kH * kW)
-    plane pair by plane pair: (output channel, input channel of its group) pairs over the
-    threads, every image's pair of planes through the depthwise/grad.h kernel.  x (N, C_in,
-    H, W) and go (N, C_out, Ho, Wo) C-contiguous; rowsrc / colsrc the padding maps of the
-    padded rows and columns the taps read, with columns [c0, c1) copying columns c - pl."""
+    """Add the weight gradient of a convolution into ``sums`` (threads, C_out, C_in / groups *
+    kH * kW * lanes; lanes = vb / itemsize; the caller sums over the threads and lanes)
+    plane pair by plane pair: (image, input channel) items over the threads, each input
+    plane padded once and paired with every output channel of its group through the
+    depthwise/grad.h kernel.  x (N, C_in, H, W) and go (N, C_out, Ho, Wo) C-contiguous;
+    rowsrc / colsrc the padding maps of the padded rows and columns the taps read, with
+    columns [c0, c1) copying columns c - pl."""
     cdef Py_ssize_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3]
     cdef Py_ssize_t Cout = go.shape[1], Ho = go.shape[2], Wo = go.shape[3]
     if N == 0 or Cout == 0 or Ho == 0 or Wo == 0:
         return
-    cdef int64_t cg = C // groups, og = Cout // groups, taps = kH * kW
+    cdef int64_t cg = C // groups, og = Cout // groups, vl = vb // sizeof(real_t)
+    cdef int64_t pair = kH * kW * vl  # the sums of one (output channel, input channel) pair
     cdef int64_t sH = stride[0], sW = stride[1], dH = dilation[0], dW = dilation[1]
     cdef int64_t nbuf = fc_dwg_buffer_elems(Ho, Wo, kH, kW, sH, sW, dH, dW)
-    cdef int nt = resolve_threads(num_threads, Cout * cg)
+    cdef int nt = resolve_threads(num_threads, N * C)
+    if nt > sums.shape[0]:
+        nt = <int>sums.shape[0]
     cdef const real_t *x0 = &x[0, 0, 0, 0]
     cdef const real_t *g0 = &go[0, 0, 0, 0]
     cdef const int64_t *rs = &rowsrc[0]
     cdef const int64_t *cs = &colsrc[0]
-    cdef double *s0 = &sums[0, 0]
+    cdef double *s0 = &sums[0, 0, 0]
+    cdef int64_t tstride = Cout * cg * pair
     cdef int failed[1]
     failed[0] = 0
     cdef real_t *buf
-    cdef Py_ssize_t item, o, ci, n
+    cdef int finite_x
+    cdef Py_ssize_t item
+    cdef int64_t n, ci, grp, o, oo, nn, nci
+    cdef const real_t *nxp
+    cdef const real_t *ngp
     with nogil, parallel(num_threads=nt):
         buf = <real_t *>fc_alloc(nbuf * sizeof(real_t))
         if buf == NULL:
             failed[0] = 1
         else:
             memset(buf, 0, nbuf * sizeof(real_t))
-        for item in prange(Cout * cg, schedule="static"):
+        finite_x = 1
+        for item in prange(N * C, schedule="static"):
             if buf == NULL:
                 continue
-            o = item // cg
-            ci = (o // og) * cg + item % cg
-            for n in range(N):
-                # the next image's planes of this pair are prefetched during this one's taps
+            n = item // C
+            ci = item % C
+            grp = ci // cg
+            for oo in range(og):
+                o = grp * og + oo
+                # prefetched during this pair: the next output channel's gradient plane, or
+                # the next item's input plane and first gradient plane
+                nxp = NULL
+                ngp = NULL
+                if oo + 1 < og:
+                    ngp = g0 + (n * Cout + o + 1) * Ho * Wo
+                elif item + 1 < N * C:
+                    nn = (item + 1) // C
+                    nci = (item + 1) % C
+                    nxp = x0 + (nn * C + nci) * H * W
+                    ngp = g0 + (nn * Cout + (nci // cg) * og) * Ho * Wo
                 dw_wgrad_plane(vb, x0 + (n * C + ci) * H * W, W, rs, cs, c0, c1, pl,
                                g0 + (n * Cout + o) * Ho * Wo, Ho, Wo, kH, kW, sH, sW, dH, dW, buf,
-                               s0 + item * taps,
-                               x0 + ((n + 1) * C + ci) * H * W if n + 1 < N else NULL, H * W,
-                               g0 + ((n + 1) * Cout + o) * Ho * Wo if n + 1 < N else NULL, Ho * Wo)
+                               s0 + threadid() * tstride + (o * cg + ci % cg) * pair, oo == 0, &finite_x,
+                               nxp, H * W, ngp, Ho * Wo)
         free(buf)
     if failed[0]:
         raise MemoryError("conv2d_weight: could not allocate the per-thread plane buffers "

@@ -455,13 +455,19 @@ def _plane_weight_grad(
     dtype: np.dtype,
 ) -> np.ndarray:
     """:func:`_weight_grad` plane pair by plane pair: each (image, output channel, input
-    channel of its group) summed by the depthwise/grad.h kernel into float64 sums per tap."""
+    channel of its group) summed by the depthwise/grad.h kernel into float64 sums per tap,
+    vector lane and thread, added here."""
     from fastconv import _depthwise
 
     Cout, Cg, kH, kW = w_shape
     W = x.shape[3]
     Ho, Wo = go.shape[2:]
-    sums = np.zeros((Cout, Cg * kH * kW))
+    from fastconv import _omp
+
+    vb = _plan.vector_bytes()
+    lanes = vb // dtype.itemsize
+    nt = _omp.resolve_threads(None, x.shape[0] * x.shape[1])
+    sums = np.zeros((nt, Cout, Cg * kH * kW, lanes))
     if go.size:
         t, _, l, _ = pads
         Hp = (Ho - 1) * s[0] + (kH - 1) * d[0] + 1
@@ -469,8 +475,11 @@ def _plane_weight_grad(
         rowsrc = np.ascontiguousarray(_args.pad_index(np.arange(Hp) - t, x.shape[2], mode))
         colsrc = np.ascontiguousarray(_args.pad_index(np.arange(Wp) - l, W, mode))
         c0, c1 = min(l, Wp), min(l + W, Wp)
-        _depthwise.weight_grad(x, go, sums, groups, kH, kW, s, d, rowsrc, colsrc, c0, c1, l, _plan.vector_bytes(), None)
-    return sums.astype(dtype).reshape(w_shape)
+        _depthwise.weight_grad(
+            x, go, sums.reshape(nt, Cout, -1), groups, kH, kW, s, d, rowsrc, colsrc, c0, c1, l, vb, nt
+        )
+    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf across lanes is NaN, as in one sum
+        return sums.sum(axis=(0, 3)).astype(dtype).reshape(w_shape)
 
 
 def _tile_weight_grad(

@@ -46,7 +46,8 @@ FC_INLINE FC_T fc_dwg_hsum(FC_V v) {
     return s;
 }
 
-/* sums[t] += sum over rows i < nr, columns j < n of g[i gs + j] x[i xs + off[t] + j], for
+/* sums[t FC_VL + lane] += lane's share of the sum over rows i < nr, columns j < n of
+ * g[i gs + j] x[i xs + off[t] + j] (the lanes of tap t add up to its sum), for
  * t < nq (a compile-time constant at each call).  Rows of g hold zeros from column n up
  * to the next multiple of FC_VL; the last partial vector of a row reads x up to FC_VL - 1
  * elements further and masks those lanes to zero, so whatever lies there (a NaN of the
@@ -85,7 +86,12 @@ FC_INLINE void fc_dwg_sum(const FC_T *g, int64_t gs, int64_t nr, int64_t n, cons
         run += n;
         if (run >= FC_DWG_RUN || i == nr - 1) {
             for (int q = 0; q < nq; ++q) {
-                sums[q] += (double)fc_dwg_hsum(a0[q] + a1[q]);
+                /* lane by lane into the caller's sums (summed over the lanes at the very end):
+                 * independent adds, not a chain of FC_VL dependent ones per tap */
+                FC_T lanes[FC_VL];
+                const FC_V v = a0[q] + a1[q];
+                memcpy(lanes, &v, sizeof lanes);
+                for (int64_t k = 0; k < FC_VL; ++k) sums[q * FC_VL + k] += (double)lanes[k];
                 a0[q] = (FC_V){0};
                 a1[q] = (FC_V){0};
             }
@@ -103,14 +109,16 @@ FC_INLINE void fc_dwg_dims(int64_t Ho, int64_t Wo, int64_t kH, int64_t kW, int64
     *pw = (Wp + sW - 1) / sW;
 }
 
-/* sums[p kW + q] += the gradient of tap (p, q) from one input plane and one output-gradient
- * plane.  x: the input plane, row stride xsH, column stride 1; rowsrc[r] / colsrc[c]: the
+/* sums[(p kW + q) FC_VL + lane] += lane's share of the gradient of tap (p, q) from one input
+ * plane and one output-gradient plane (the caller sums over the lanes).  x: the input plane, row stride xsH, column stride 1; rowsrc[r] / colsrc[c]: the
  * source row / column of padded row r < Hp / column c < Wp (-1: the zero fill) of the
  * padded positions the taps read; padded columns [c0, c1) copy columns c - pl (the
  * interior, copied as a run); g: the (Ho, Wo) output gradient, contiguous; buf:
  * fc_dwg_buffer_elems elements, zeroed by the caller before its first plane (the fills
  * below write the same positions every time, the zeros around them stay); nx / ng: nxn /
  * ngn elements of the next call's input and output-gradient planes to prefetch, or NULL.
+ * fill = 0: the buffer still holds this input plane from the previous call (the next output
+ * channel of the same input channel), whose finiteness that call left in *finite_x. 
  *
  * With the output gradient in rows of pw (zeros from column Wo), tap (p, q) multiplies it
  * element by element with the run of its phase plane starting at (p dH / sH) pw + q dW / sW:
@@ -119,14 +127,14 @@ FC_INLINE void fc_dwg_dims(int64_t Ho, int64_t Wo, int64_t kH, int64_t kW, int64
 FC_ATTR
 static void fc_dw_wgrad_plane(const FC_T *x, int64_t xsH, const int64_t *rowsrc, const int64_t *colsrc, int64_t c0,
                               int64_t c1, int64_t pl, const FC_T *g, int64_t Ho, int64_t Wo, int64_t kH, int64_t kW,
-                              int64_t sH, int64_t sW, int64_t dH, int64_t dW, FC_T *buf, double *sums, const FC_T *nx,
-                              int64_t nxn, const FC_T *ng, int64_t ngn) {
+                              int64_t sH, int64_t sW, int64_t dH, int64_t dW, FC_T *buf, double *sums, int fill,
+                              int *finite_x, const FC_T *nx, int64_t nxn, const FC_T *ng, int64_t ngn) {
     const int64_t Hp = (Ho - 1) * sH + (kH - 1) * dH + 1, Wp = (Wo - 1) * sW + (kW - 1) * dW + 1;
     int64_t Hq, pw;
     fc_dwg_dims(Ho, Wo, kH, kW, sH, sW, dH, dW, &Hq, &pw);
     const int64_t pstep = Hq * pw; /* one phase plane */
     FC_T *gb = buf + (sH * sW * Hq + 1) * pw + FC_DWG_SLACK;
-    for (int64_t r = 0; r < Hp; ++r) {
+    for (int64_t r = 0; r < Hp && fill; ++r) {
         const int64_t sr = rowsrc[r];
         for (int64_t f = 0; f < sW; ++f) {
             FC_T *FC_RESTRICT d = buf + ((r % sH) * sW + f) * pstep + (r / sH) * pw;
@@ -158,28 +166,31 @@ static void fc_dw_wgrad_plane(const FC_T *x, int64_t xsH, const int64_t *rowsrc,
             }
         }
     }
-    /* the phase planes are one run: x - x sums to NaN once a non-finite value was copied */
-    FC_V bad = (FC_V){0}, bad1 = (FC_V){0}; /* two chains: the adds' latency, not one chain */
-    FC_T badt = 0;
-    const int64_t nx_all = sH * sW * pstep;
-    int64_t k = 0;
-    for (; k + 2 * FC_VL <= nx_all; k += 2 * FC_VL) {
-        const FC_V v = fc_dwg_load(buf + k), v1 = fc_dwg_load(buf + k + FC_VL);
-        bad += v - v;
-        bad1 += v1 - v1;
+    if (fill) {
+        /* the phase planes are one run: x - x sums to NaN once a non-finite value was copied */
+        FC_V bad = (FC_V){0}, bad1 = (FC_V){0}; /* two chains: the adds' latency, not one chain */
+        FC_T badt = 0;
+        const int64_t nx_all = sH * sW * pstep;
+        int64_t k = 0;
+        for (; k + 2 * FC_VL <= nx_all; k += 2 * FC_VL) {
+            const FC_V v = fc_dwg_load(buf + k), v1 = fc_dwg_load(buf + k + FC_VL);
+            bad += v - v;
+            bad1 += v1 - v1;
+        }
+        bad += bad1;
+        for (; k + FC_VL <= nx_all; k += FC_VL) {
+            const FC_V v = fc_dwg_load(buf + k);
+            bad += v - v;
+        }
+        for (; k < nx_all; ++k) badt += buf[k] - buf[k];
+        *finite_x = fc_dwg_hsum(bad) + badt == 0;
     }
-    bad += bad1;
-    for (; k + FC_VL <= nx_all; k += FC_VL) {
-        const FC_V v = fc_dwg_load(buf + k);
-        bad += v - v;
-    }
-    for (; k < nx_all; ++k) badt += buf[k] - buf[k];
     for (int64_t i = 0; i < Ho; ++i) {
         const FC_T *FC_RESTRICT s = g + i * Wo;
         FC_T *FC_RESTRICT d = gb + i * pw;
         for (int64_t j = 0; j < Wo; ++j) d[j] = s[j];
     }
-    const int finite = fc_dwg_hsum(bad) + badt == 0;
+    const int finite = *finite_x;
     const int64_t L = Ho * pw;
     int64_t off[FC_DWG_Q];
     const int64_t ngroups = (kH * kW + FC_DWG_Q - 1) / FC_DWG_Q;
@@ -200,9 +211,10 @@ static void fc_dw_wgrad_plane(const FC_T *x, int64_t xsH, const int64_t *rowsrc,
     do {                                                                                                               \
         if (finite)                                                                                                    \
             for (int64_t l0 = 0; l0 < L; l0 += FC_DWG_RUN)                                                             \
-                fc_dwg_sum(gb + l0, 0, 1, L - l0 < FC_DWG_RUN ? L - l0 : FC_DWG_RUN, buf + l0, 0, off, NQ, sums + t0); \
+                fc_dwg_sum(gb + l0, 0, 1, L - l0 < FC_DWG_RUN ? L - l0 : FC_DWG_RUN, buf + l0, 0, off, NQ,             \
+                           sums + t0 * FC_VL);                                                                         \
         else                                                                                                           \
-            fc_dwg_sum(gb, pw, Ho, Wo, buf, pw, off, NQ, sums + t0);                                                   \
+            fc_dwg_sum(gb, pw, Ho, Wo, buf, pw, off, NQ, sums + t0 * FC_VL);                                           \
     } while (0)
         switch (nq) { /* constant tap counts: the accumulators stay in registers */
         case 4: FC_DWG_CALL(4); break;
