@@ -324,3 +324,21 @@ def test_global_pooling_against_torch(dtype):
         rtol=0,
         atol=16 * np.finfo(dtype).eps * np.abs(y).mean(axis=(2, 3)).max(),
     )
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("kind", ["normal", "ties", "special"])
+@pytest.mark.parametrize("ceil", [False, True])
+def test_max_pool_2x2_stride_2_fast_path(ceil, kind, dtype):
+    """The dedicated 2x2 stride-2 kernel, with and without indices: odd sizes with
+    ceil_mode (a last window cut by the edge goes to the general kernel; the 2x2 one would
+    read the next plane's first row), planes whose neighbours hold larger values, NaN/inf."""
+    for H in (4, 5, 6, 7):
+        for W in (2, 3, 8, 9, 33):
+            x = _data((3, 2, H, W), H * 100 + W, dtype, kind)
+            x[1::2] += 1000  # a read past a plane's end would pick these up
+            ref_v, ref_i = max_pool_ref(x, (2, 2), (2, 2), (0, 0), (1, 1), ceil)
+            v, i = max_pool2d(x, 2, 2, ceil_mode=ceil, return_indices=True)
+            np.testing.assert_array_equal(v, ref_v.astype(dtype))
+            np.testing.assert_array_equal(i, ref_i)
+            np.testing.assert_array_equal(max_pool2d(x, 2, 2, ceil_mode=ceil), v)

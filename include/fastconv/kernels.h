@@ -48,7 +48,7 @@
                       int64_t Ho, int64_t Wo, int64_t ldo);                                                            \
     /* pool/rows.h (in the 32-byte variants only; NULL in the others) */                                               \
     void (*max_pool_rows)(const T *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1, T *out, int64_t *idx);          \
-    void (*max_pool_2x2_rows)(const T *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1, T *out);                    \
+    void (*max_pool_2x2_rows)(const T *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1, T *out, int64_t *idx);      \
     void (*avg_pool_rows)(const T *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1, int count_include_pad,          \
                           int64_t divisor_override, T *out, T *acc);                                                   \
     int64_t (*unpool_plane)(const T *v, int64_t vs0, int64_t vs1, const int64_t *idx, int64_t is0, int64_t is1,        \

@@ -92,7 +92,7 @@ cdef extern from "fastconv/kernels.h" nogil:
         void (*max_pool_rows)(const float *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1,
                               float *out, int64_t *idx) noexcept nogil
         void (*max_pool_2x2_rows)(const float *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1,
-                                  float *out) noexcept nogil
+                                  float *out, int64_t *idx) noexcept nogil
         void (*avg_pool_rows)(const float *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1,
                               int count_include_pad, int64_t divisor_override, float *out, float *acc) noexcept nogil
         int64_t (*unpool_plane)(const float *v, int64_t vs0, int64_t vs1, const int64_t *idx,
@@ -147,7 +147,7 @@ cdef extern from "fastconv/kernels.h" nogil:
         void (*max_pool_rows)(const double *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1,
                               double *out, int64_t *idx) noexcept nogil
         void (*max_pool_2x2_rows)(const double *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1,
-                                  double *out) noexcept nogil
+                                  double *out, int64_t *idx) noexcept nogil
         void (*avg_pool_rows)(const double *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1,
                               int count_include_pad, int64_t divisor_override, double *out, double *acc) noexcept nogil
         int64_t (*unpool_plane)(const double *v, int64_t vs0, int64_t vs1, const int64_t *idx,
@@ -295,11 +295,11 @@ cdef inline void max_pool_rows(const real_t *x, const fc_pool_geom *g, int64_t o
 
 
 cdef inline void max_pool_2x2_rows(const real_t *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1,
-                                   real_t *out) noexcept nogil:
+                                   real_t *out, int64_t *idx) noexcept nogil:
     if real_t is float:
-        fc_tables_f(32).max_pool_2x2_rows(x, g, oh0, oh1, out)
+        fc_tables_f(32).max_pool_2x2_rows(x, g, oh0, oh1, out, idx)
     else:
-        fc_tables_d(32).max_pool_2x2_rows(x, g, oh0, oh1, out)
+        fc_tables_d(32).max_pool_2x2_rows(x, g, oh0, oh1, out, idx)
 
 
 cdef inline void avg_pool_rows(const real_t *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1,

@@ -92,8 +92,11 @@ def max_pool2d(const real_t[:, :, :, :] x, real_t[:, :, :, ::1] out, int64_t[:, 
         return
     cdef fc_pool_geom g
     _cols = _setup(&g, x, out, isz, kH, kW, sH, sW, pH, pW, dH, dW, region)  # g points into it
-    cdef bint fast2x2 = (region is None and indices is None and kH == 2 and kW == 2 and sH == 2 and sW == 2
-                         and pH == 0 and pW == 0 and dH == 1 and dW == 1 and g.xsW == 1)
+    # every window whole (ceil_mode can add a last window cut by the edge, which the 2x2
+    # kernel would read past)
+    cdef bint fast2x2 = (region is None and kH == 2 and kW == 2 and sH == 2 and sW == 2
+                         and pH == 0 and pW == 0 and dH == 1 and dW == 1 and g.xsW == 1
+                         and 2 * Ho <= g.H and 2 * Wo <= g.W)
     cdef int64_t sN = x.strides[0] // isz, sC = x.strides[1] // isz
     cdef int nt = resolve_threads(num_threads, max(1, planes * Ho * Wo * kH * kW // _tuning.POOL_THREAD_TAPS))
     cdef int64_t nb = _bands(planes, Ho, nt)
@@ -110,7 +113,7 @@ def max_pool2d(const real_t[:, :, :, :] x, real_t[:, :, :, ::1] out, int64_t[:, 
         oh1 = org + (b + 1) * Ho // nb
         xp = x0 + (p // C) * sN + (p % C) * sC
         if fast2x2:
-            max_pool_2x2_rows(xp, &g, oh0, oh1, o0 + p * plane)
+            max_pool_2x2_rows(xp, &g, oh0, oh1, o0 + p * plane, (i0 + p * plane) if i0 != NULL else NULL)
         else:
             max_pool_rows(xp, &g, oh0, oh1, o0 + p * plane, (i0 + p * plane) if i0 != NULL else NULL)
 

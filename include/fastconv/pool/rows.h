@@ -186,15 +186,48 @@ static void fc_max_pool_rows(const FC_T *x, const fc_pool_geom *g, int64_t oh0, 
     free(scratch);
 }
 
-/* Max pooling without indices, 2x2 windows with stride 2, no padding or dilation, on a
- * plane with unit column stride: the most common case.  NaN handling matches the general
- * kernel: (v > best || v != v) keeps the later NaN. */
+/* Max pooling, 2x2 windows with stride 2, no padding or dilation, on a plane with unit
+ * column stride: the most common case (idx may be NULL).  NaN handling and tap order match
+ * the general kernel: (v > best || v != v) keeps the later NaN; the index of the winner is
+ * h * W + w in the plane, as there. */
 FC_MULTIVERSION
-static void fc_max_pool_2x2_rows(const FC_T *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1, FC_T *out) {
+static void fc_max_pool_2x2_rows(const FC_T *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1, FC_T *out,
+                                 int64_t *idx) {
+    const int64_t W = g->W;
     for (int64_t oh = oh0; oh < oh1; ++oh) {
         const FC_T *r0 = x + (2 * oh) * g->xsH;
         const FC_T *r1 = r0 + g->xsH;
         FC_T *orow = out + oh * g->Wo;
+        if (idx) {
+            /* the winning tap (0 .. 3, row-major) kept as FC_T beside the maximum, so that
+             * the compares and selects vectorise; its index h * W + w in a second pass */
+            int64_t *irow = idx + oh * g->Wo;
+            const int64_t base = 2 * oh * W;
+            FC_T tap[256];
+            for (int64_t ow0 = 0; ow0 < g->Wo; ow0 += 256) {
+                const int64_t n = g->Wo - ow0 < 256 ? g->Wo - ow0 : 256;
+                const FC_T *a0 = r0 + 2 * ow0, *a1 = r1 + 2 * ow0;
+                FC_T *ob = orow + ow0;
+                for (int64_t u = 0; u < n; ++u) {
+                    FC_T best = a0[2 * u], t = 0, v = a0[2 * u + 1];
+                    t = (v > best || v != v) ? (FC_T)1 : t;
+                    best = (v > best || v != v) ? v : best;
+                    v = a1[2 * u];
+                    t = (v > best || v != v) ? (FC_T)2 : t;
+                    best = (v > best || v != v) ? v : best;
+                    v = a1[2 * u + 1];
+                    t = (v > best || v != v) ? (FC_T)3 : t;
+                    best = (v > best || v != v) ? v : best;
+                    ob[u] = best;
+                    tap[u] = t;
+                }
+                for (int64_t u = 0; u < n; ++u) {
+                    const int64_t at = (int64_t)tap[u];
+                    irow[ow0 + u] = base + 2 * (ow0 + u) + (at & 1) + (at >> 1) * W;
+                }
+            }
+            continue;
+        }
         for (int64_t ow = 0; ow < g->Wo; ++ow) {
             FC_T best = r0[2 * ow];
             FC_T v = r0[2 * ow + 1];
