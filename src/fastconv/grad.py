@@ -26,7 +26,7 @@ matrix product (BLAS), so no im2col-sized temporary is ever made.
 from __future__ import annotations
 
 import math
-from typing import Any, List, Optional, Sequence, Tuple
+from typing import Any, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -406,10 +406,9 @@ def _weight_grad(
     engine = _plan.weight_grad(Cg, og, kH * kW, s, dtype.itemsize, _plan.vector_bytes())
     if engine != "matmul":  # the compiled drivers read C-contiguous planes
         x, go = np.ascontiguousarray(x), np.ascontiguousarray(go)
-    if engine == "planes":
-        return _plane_weight_grad(x, go, w_shape, s, d, pads, mode, groups, dtype)
     if engine != "matmul":
-        return _tile_weight_grad(x, go, w_shape, s, d, pads, mode, groups, dtype, engine == "tiles_out")
+        a = _WeightGrad(x, go, w_shape, s, d, pads, mode, groups, dtype)
+        return _plane_weight_grad(a) if engine == "planes" else _tile_weight_grad(a, engine == "tiles_out")
     isz = dtype.itemsize
     per_row = Cg * kH * kW * Wo * isz  # unfolded bytes of one output row of one image and group
     rows = max(1, min(Ho, WEIGHT_BLOCK_BYTES // max(per_row, 1)))
@@ -443,85 +442,79 @@ def _weight_grad(
     return gw.reshape(w_shape)
 
 
-def _plane_weight_grad(
-    x: np.ndarray,
-    go: np.ndarray,
-    w_shape: Tuple[int, ...],
-    s: Tuple[int, int],
-    d: Tuple[int, int],
-    pads: Tuple[int, int, int, int],
-    mode: str,
-    groups: int,
-    dtype: np.dtype,
-) -> np.ndarray:
+class _WeightGrad(NamedTuple):
+    """One conv2d_weight call for the compiled engines: x and go C-contiguous in the result
+    dtype, the padding resolved."""
+
+    x: np.ndarray
+    go: np.ndarray
+    w_shape: Tuple[int, ...]
+    s: Tuple[int, int]
+    d: Tuple[int, int]
+    pads: Tuple[int, int, int, int]
+    mode: str
+    groups: int
+    dtype: np.dtype
+
+
+def _tap_maps(a: _WeightGrad) -> Tuple[np.ndarray, np.ndarray, int, int]:
+    """What the compiled engines read of the padding: the source row of every padded row
+    and the source column of every padded column the taps reach (-1: the zero fill), and
+    the interior run [c0, c1) of padded columns that copy column c - left."""
+    _, _, kH, kW = a.w_shape
+    H, W = a.x.shape[2:]
+    Ho, Wo = a.go.shape[2:]
+    t, _, l, _ = a.pads
+    Hp = (Ho - 1) * a.s[0] + (kH - 1) * a.d[0] + 1
+    Wp = (Wo - 1) * a.s[1] + (kW - 1) * a.d[1] + 1
+    rowsrc = np.ascontiguousarray(_args.pad_index(np.arange(Hp) - t, H, a.mode))
+    colsrc = np.ascontiguousarray(_args.pad_index(np.arange(Wp) - l, W, a.mode))
+    return rowsrc, colsrc, min(l, Wp), min(l + W, Wp)
+
+
+def _plane_weight_grad(a: _WeightGrad) -> np.ndarray:
     """:func:`_weight_grad` plane pair by plane pair: each (image, output channel, input
     channel of its group) summed by the depthwise/grad.h kernel into float64 sums per tap,
     vector lane and thread, added here."""
-    from fastconv import _depthwise
+    from fastconv import _depthwise, _omp
 
-    Cout, Cg, kH, kW = w_shape
-    W = x.shape[3]
-    Ho, Wo = go.shape[2:]
-    from fastconv import _omp
-
+    Cout, Cg, kH, kW = a.w_shape
     vb = _plan.vector_bytes()
-    lanes = vb // dtype.itemsize
-    nt = _omp.resolve_threads(None, x.shape[0] * x.shape[1])
-    sums = np.zeros((nt, Cout, Cg * kH * kW, lanes))
-    if go.size:
-        t, _, l, _ = pads
-        Hp = (Ho - 1) * s[0] + (kH - 1) * d[0] + 1
-        Wp = (Wo - 1) * s[1] + (kW - 1) * d[1] + 1
-        rowsrc = np.ascontiguousarray(_args.pad_index(np.arange(Hp) - t, x.shape[2], mode))
-        colsrc = np.ascontiguousarray(_args.pad_index(np.arange(Wp) - l, W, mode))
-        c0, c1 = min(l, Wp), min(l + W, Wp)
-        _depthwise.weight_grad(
-            x, go, sums.reshape(nt, Cout, -1), groups, kH, kW, s, d, rowsrc, colsrc, c0, c1, l, vb, nt
-        )
+    nt = _omp.resolve_threads(None, a.x.shape[0] * a.x.shape[1])
+    sums = np.zeros((nt, Cout, Cg * kH * kW, vb // a.dtype.itemsize))
+    if a.go.size:
+        rowsrc, colsrc, c0, c1 = _tap_maps(a)
+        flat = sums.reshape(nt, Cout, -1)
+        _depthwise.weight_grad(a.x, a.go, flat, a.groups, kH, kW, a.s, a.d, rowsrc, colsrc, c0, c1, a.pads[2], vb, nt)
     with np.errstate(invalid="ignore", over="ignore"):  # inf - inf across lanes is NaN, as in one sum
-        return sums.sum(axis=(0, 3)).astype(dtype).reshape(w_shape)
+        return sums.sum(axis=(0, 3)).astype(a.dtype).reshape(a.w_shape)
 
 
-def _tile_weight_grad(
-    x: np.ndarray,
-    go: np.ndarray,
-    w_shape: Tuple[int, ...],
-    s: Tuple[int, int],
-    d: Tuple[int, int],
-    pads: Tuple[int, int, int, int],
-    mode: str,
-    groups: int,
-    dtype: np.dtype,
-    vec_out: bool,
-) -> np.ndarray:
+def _tile_weight_grad(a: _WeightGrad, vec_out: bool) -> np.ndarray:
     """:func:`_weight_grad` by register tiles (direct/wgrad.h): bands of output rows of one
     image and group over the threads, each thread's sums in float64 slices added here;
     ``vec_out``: the output channels across the vector lanes, else the input channels."""
     from fastconv import _direct, _omp
 
-    Cout, Cg, kH, kW = w_shape
-    N, _, H, W = x.shape
-    Ho, Wo = go.shape[2:]
+    Cout, Cg, kH, kW = a.w_shape
+    N, groups, Ho = a.x.shape[0], a.groups, a.go.shape[2]
     og = Cout // groups
     vb = _plan.vector_bytes()
-    Cp, Op = _direct.weight_tile_sizes(vb, dtype.itemsize, Cg, og, vec_out)
-    t, _, l, _ = pads
-    Hp = (Ho - 1) * s[0] + (kH - 1) * d[0] + 1
-    Wp = (Wo - 1) * s[1] + (kW - 1) * d[1] + 1
-    rowsrc = np.ascontiguousarray(_args.pad_index(np.arange(Hp) - t, H, mode))
-    colsrc = np.ascontiguousarray(_args.pad_index(np.arange(Wp) - l, W, mode))
+    Cp, Op = _direct.weight_tile_sizes(vb, a.dtype.itemsize, Cg, og, vec_out)
+    rowsrc, colsrc, c0, c1 = _tap_maps(a)
     nt = _omp.resolve_threads(None, N * groups * Ho)
     rows = _plan.weight_grad_band_rows(N * groups, Ho, nt)
-    c0, c1 = min(l, Wp), min(l + W, Wp)
     tot = np.zeros((nt, groups, kH * kW, Op * Cp))
-    _direct.weight_grad(x, go, tot, groups, kH, kW, s, d, rowsrc, colsrc, c0, c1, l, vec_out, rows, vb, nt)
+    _direct.weight_grad(
+        a.x, a.go, tot, groups, kH, kW, a.s, a.d, rowsrc, colsrc, c0, c1, a.pads[2], vec_out, rows, vb, nt
+    )
     with np.errstate(invalid="ignore", over="ignore"):  # inf - inf across threads is NaN, as in one sum
         sums = tot.sum(axis=0)
     if vec_out:  # [group][tap][input channel][output channel]
         gw = sums.reshape(groups, kH, kW, Cp, Op)[:, :, :, :Cg, :og].transpose(0, 4, 3, 1, 2)
     else:  # [group][tap][output channel][input channel]
         gw = sums.reshape(groups, kH, kW, Op, Cp)[:, :, :, :og, :Cg].transpose(0, 3, 4, 1, 2)
-    return np.ascontiguousarray(gw, dtype=dtype).reshape(w_shape)
+    return np.ascontiguousarray(gw, dtype=a.dtype).reshape(a.w_shape)
 
 
 def _padded_rows(x: np.ndarray, pads: Tuple[int, int, int, int], mode: str, r0: int, r1: int) -> np.ndarray:
