@@ -1,18 +1,21 @@
 /*
- * fastconv/depthwise/grad.h - the weight gradient of a depthwise convolution, one plane
- * pair at a time.
+ * fastconv/depthwise/grad.h - the weight gradient of a convolution one plane pair at a
+ * time: depthwise layers, and groups with few channel pairs.
  *
- * For an output channel o reading one input channel, the gradient of tap (p, q) is
- *     sum over output pixels (i, j) of g[i, j] * xpad[i sH + p dH, j sW + q dW],
- * the input padded as the forward call pads it.  The plane's padded rows are first made
- * in a small buffer (explicit fill values, so a non-finite output gradient meets the
- * zeros of the padding exactly as autograd multiplies them), split by column phase when
- * sW > 1: padded column c = k sW + f lies at buf[r ldx + f pw + k], so every tap reads
- * consecutive elements for consecutive output columns.  Then, per kernel row p and per
- * block of up to FC_DWG_Q taps of that row, the products are summed across the output
- * columns in vector registers (two vectors of columns at a time, FC_DWG_Q taps sharing
- * each load of g), over FC_DWG_ROWS output rows, and each such partial sum is added into
- * the caller's double accumulators.
+ * For an output channel o and an input channel of its group, the gradient of tap (p, q) is
+ *     sum over images and output pixels (i, j) of g[i, j] * xpad[i sH + p dH, j sW + q dW],
+ * the input padded as the forward call pads it.  The input plane's padded rows and
+ * columns are first made in a buffer (explicit fill values, so a non-finite output
+ * gradient meets the zeros of the padding exactly as autograd multiplies them), split into
+ * sH x sW phase planes: padded position (r, c) lies in phase plane (r % sH, c % sW) at
+ * row r / sH, column c / sW, rows of pw.  The output gradient is copied into rows of pw
+ * too, zeros past column Wo.  Tap (p, q) then multiplies it element by element with the
+ * run of its phase plane that starts at (p dH / sH) pw + q dW / sW: when the input plane
+ * is finite, as one run of Ho pw products (the extra columns meet zeros); otherwise row by
+ * row with the lanes past Wo masked, so no product outside the exact sum is formed.  Up to
+ * FC_DWG_Q taps share each load of the gradient; each run of FC_DWG_RUN products is added
+ * into the caller's float64 sums lane by lane.  A plane stays in the buffer for the next
+ * output channel of the same input channel (fill = 0).
  *
  * No checking is done here: the driver (_depthwise.pyx) passes the padding maps of the
  * layer's padding mode and a buffer of fc_dwg_buffer_elems elements.

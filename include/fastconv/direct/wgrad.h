@@ -11,15 +11,15 @@
  * output-gradient rows pixel by pixel with the output channels contiguous (padded to Op).
  * A tile then holds FC_WG_MR channels of one side x up to FC_WG_NV vectors of channels of
  * the other in registers and runs along an output row: per pixel FC_WG_NV vector loads,
- * FC_WG_MR broadcasts and FC_WG_MR x FC_WG_NV fused multiply-adds.  The input channels go
- * across the lanes, or the output channels where a group has fewer inputs than outputs
- * (LeNet's 6 -> 16: one vector of 16 outputs against 6 broadcast inputs).  Every row's tile sums go into the
- * band's FC_T accumulators, and the band's into the caller's double sums.  The padded
- * lanes (input channels past Cg, output channels past the group's) are computed and never
- * read.
+ * FC_WG_MR broadcasts and FC_WG_MR x FC_WG_NV fused multiply-adds.  The input channels
+ * go across the lanes, or the output channels where that fills more of them (LeNet's
+ * 6 -> 16: one vector of 16 outputs against 6 broadcast inputs).  Every row's tile sums
+ * go into the band's FC_T accumulators, and the band's into the caller's double sums.
+ * The padded lanes (input channels past Cg, output channels past the group's) are
+ * computed and never read.
  *
- * No checking is done here: the driver (_direct.pyx) passes valid maps and buffers of
- * fc_wg_buffer_elems elements.
+ * No checking is done here: the driver (_direct.pyx) sizes the buffers and passes valid
+ * padding maps.
  */
 #ifndef FASTCONV_DIRECT_WGRAD_H
 #define FASTCONV_DIRECT_WGRAD_H
