@@ -44,7 +44,7 @@
      .conv_band = fc_conv_band,                                                                                        \
      .dw_band = fc_dw_band,                                                                                            \
      .dw_wgrad_plane = fc_dw_wgrad_plane,                                                                              \
-     .wgrad_rows = fc_wgrad_rows,                                                                              \
+     .wgrad_rows = fc_wgrad_rows,                                                                                      \
      .wino_weights = fc_wino_weights,                                                                                  \
      .wino_band = fc_wino_band,                                                                                        \
      FC_POOL_ENTRIES}
