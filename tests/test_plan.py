@@ -49,7 +49,8 @@ def _check(x, w, b, kind, vb, stride=1, padding=0, dilation=1, groups=1, mode="z
     s = a.stride
     ref = conv2d_ref(x, w, b, s, a.pads, a.dilation, groups, mode)
     eps = np.finfo(x.dtype).eps
-    scale = np.sqrt(w[0].size) * np.abs(ref).max() + 1
+    finite = ref[np.isfinite(ref)]  # NaN and inf must match exactly (assert_allclose)
+    scale = np.sqrt(w[0].size) * (np.abs(finite).max() if finite.size else 0) + 1
     tol = {Kind.WINOGRAD4: 64}.get(kind, 8) * eps * scale
     np.testing.assert_allclose(got, ref, rtol=0, atol=tol)
 
@@ -81,6 +82,24 @@ def test_lanes_at_tile_edges(vb, dtype):
                 x = r.standard_normal((1, 4, 5, W)).astype(dtype)
                 w = r.standard_normal((coutg, 4, k, k)).astype(dtype)
                 _check(x, w, None, Kind.LANES, vb, padding=pad)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("vb", WIDTHS)
+def test_weight_packing_paths(vb, dtype):
+    """The weight packer (pack/band.h): whole VL x VL squares transposed in registers plus a
+    tail of taps (channel-lane blocks), steps of FC_PACK_TAPS taps element by element (column
+    blocks of 12 or 6 channels), partial last blocks, and strided weights (the general path);
+    180 taps per output channel, with NaN and inf weights in the squares and the tail."""
+    r = np.random.default_rng(5)
+    x = r.standard_normal((1, 20, 6, 9)).astype(dtype)
+    for cout in (37, 2 * (vb // np.dtype(dtype).itemsize)):
+        w = r.standard_normal((cout, 40, 3, 3)).astype(dtype)
+        w[3, 2, 1, 1] = np.nan  # tap 19: a transposed square
+        w[cout - 1, 39, 2, 2] = np.inf  # the last tap, of the last channel
+        for ws in (w[:, ::2], np.ascontiguousarray(w[:, ::2])):
+            for kind in (Kind.LANES, Kind.COLUMNS):
+                _check(x, ws, None, kind, vb, padding=1)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -8,6 +8,7 @@
 #include "fastconv/pad.h"
 #include "fastconv/variants.h"
 
+#include "fastconv/transpose.h"
 #include "fastconv/pack/band.h"
 #include "fastconv/direct/sums.h"
 #include "fastconv/direct/tile_columns.h"

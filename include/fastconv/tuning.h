@@ -25,6 +25,9 @@
 /* Phases and band rows whose limits and source rows the packer works out once per call. */
 #define FC_PACK_MAXQ 16
 #define FC_PACK_MAXR 64
+/* Taps of every channel per step of the element-by-element weight packer: 64 taps of a
+ * 12-channel block are 3 kB of destination, which stays in L1 while the step writes it. */
+#define FC_PACK_TAPS 64
 /* Packed weights: a thread per this many elements at most (a parallel region's start costs
  * about as much as packing them; ResNet-18's 512 -> 512 3x3 has 2.4 million). */
 #define FC_PACK_THREAD_ELEMS 65536
@@ -47,6 +50,8 @@
  * in 32; C4, LeNet C2). */
 #define FC_NCOL_32 6
 #define FC_NCOL_V4 14
+/* Most taps whose offsets a channel-lane tile tabulates (one flat loop over them): 7x7. */
+#define FC_CTILE_TAPS 49
 /* Row tile: output rows per tile of the one-channel row-blocked kernel and of the depthwise
  * strips (C8, C7). */
 #define FC_RB 4

@@ -8,9 +8,11 @@
  * total kept in memory, the group total every FC_SUM_GROUP blocks into the grand total
  * (fc_sum_flush).  One chain of thousands of products (512 channels x 3 x 3) rounds every
  * addition at the size of the whole sum; the levels keep the float32 error of deep
- * reductions below PyTorch's.  The blocks are separate calls, not a loop inside the tile:
- * the tile's loops stay those of one block, with nothing but its accumulators live in the
- * vector registers.
+ * reductions below PyTorch's.  For the column and row tiles the blocks are separate calls
+ * (FC_SUM_BLOCKS): the tile's loops stay those of one block, with nothing but its
+ * accumulators live in the vector registers.  The channel-lane tiles loop over the blocks
+ * themselves, each block flushed the same way: their calls and set-up per block cost 2-5%
+ * on 3x3 layers with 256-512 channels.
  */
 #ifndef FASTCONV_DIRECT_SUMS_H
 #define FASTCONV_DIRECT_SUMS_H

@@ -7,32 +7,6 @@
 #ifndef FASTCONV_DIRECT_TILE_LANES_H
 #define FASTCONV_DIRECT_TILE_LANES_H
 
-/* Interleave a and b: lo = a0 b0 a1 b1 ... (their first halves), hi = the second halves. */
-FC_INLINE void fc_zip(FC_V a, FC_V b, FC_V *lo, FC_V *hi) {
-    fc_sel sl, sh;
-#pragma GCC unroll 16
-    for (int l = 0; l < FC_VL; ++l) {
-        sl[l] = (l & 1 ? FC_VL : 0) + l / 2;
-        sh[l] = sl[l] + FC_VL / 2;
-    }
-    *lo = FC_SHUFFLE2(a, b, sl);
-    *hi = FC_SHUFFLE2(a, b, sh);
-}
-
-/* Interleave the K (a power of 2, <= 16) vectors a[k] lane by lane: out = a[0][0] a[1][0] ...
- * a[K-1][0] a[0][1] ... over K vectors, by log2(K) rounds of pairwise zips (a perfect
- * shuffle; K is a constant after inlining, so a[] stays in registers).  With K = VL this
- * transposes a VL x VL block: vector k then holds lane k of every a[j]. */
-FC_INLINE void fc_zipn(FC_V *a, int K) {
-    FC_V b[16];
-    for (int h = 1; h < K; h *= 2) {
-#pragma GCC unroll 16
-        for (int i = 0; i < K / 2; ++i) fc_zip(a[i], a[i + K / 2], &b[2 * i], &b[2 * i + 1]);
-#pragma GCC unroll 16
-        for (int i = 0; i < K; ++i) a[i] = b[i];
-    }
-}
-
 /* Store channel-lane accumulators: cols[c * cst] (c < NC) holds output column c of VL
  * channels; channel o < nval gets its NC columns at dst + o * plane.  VL columns at a time
  * are transposed in registers (fc_zipn over VL vectors), then each channel's run is one
@@ -55,32 +29,35 @@ FC_INLINE void fc_ctile_store(const FC_V *cols, int cst, const int NC, int64_t n
 /* Channel-lane tile: the vector lanes hold NV*VL output channels (NV = 1 or 2 vectors) and
  * the tile covers NC <= FC_NCOL adjacent output columns of one row, so no lane is wasted when
  * the channel count is a multiple of VL, whatever the output width (the column tiles above
- * waste lanes when Wo is not a multiple of their width: 56 columns fill 64 lanes).  Per tap:
- * NV weight-vector loads, NC input scalars broadcast, NV*NC FMAs.  The weights of one tap
- * are wst apart (the packing block: NV*VL, or 2*VL for a one-vector last block).  The
- * accumulators hold (column, channel) and are transposed in registers on the way out
- * (fc_ctile_store), a cost that the tap count (>= the caller's threshold) hides.  One vector
- * of channels serves narrow rows, where the column tiles would leave most lanes empty, and
- * the last VL channels of a group packed in blocks of 2*VL. */
+ * waste lanes when Wo is not a multiple of their width: 56 columns fill 64 lanes).  Per tap: NV weight-vector
+ * loads, NC input scalars broadcast, NV*NC FMAs.  The weights of one tap are wst apart (the
+ * packing block: NV*VL, or 2*VL for a one-vector last block).  The accumulators hold
+ * (column, channel) and are transposed in registers on the way out (fc_ctile_store), a cost
+ * that the tap count (>= the caller's threshold) hides.  One vector of channels serves narrow
+ * rows, where the column tiles would leave most lanes empty, and the last VL channels of a
+ * group packed in blocks of 2*VL.  One call runs every block of input channels [ic0, ic1),
+ * icb at a time, the upper levels of the sums going through tot (direct/sums.h). */
 FC_INLINE void fc_ctile(const FC_T *xcol, int64_t cstep, const int64_t *ridx, const FC_T *wblk, int64_t wst,
                         const fc_conv_geom *g, const FC_T *bias, int64_t oc0, int64_t cout, FC_T *out, int64_t plane,
-                        int64_t oh, int64_t j0, int64_t ic0, int64_t ic1, int64_t icb, FC_V *tot, const int NC,
-                        const int NV) {
+                        int64_t oh, int64_t j0, int64_t icb, FC_V *tot, const int NC, const int NV) {
     FC_V acc[FC_NCOL][2];
     FC_V bv[2] = {(FC_V){0}, (FC_V){0}};
-    if (ic0 == 0 && bias != NULL) { /* the first block starts from the bias */
+    if (bias != NULL) { /* the first block starts from the bias */
         FC_T bt[2 * FC_VL];
         for (int l = 0; l < NV * FC_VL; ++l) bt[l] = oc0 + l < cout ? bias[oc0 + l] : (FC_T)0;
 #pragma GCC unroll 2
         for (int v = 0; v < NV; ++v) memcpy(&bv[v], bt + v * FC_VL, sizeof(FC_V));
     }
-#pragma GCC unroll 16
-    for (int c = 0; c < NC; ++c)
-#pragma GCC unroll 2
-        for (int v = 0; v < NV; ++v) acc[c][v] = bv[v];
-    const int64_t kH = g->kH, kW = g->kW, rowstep = g->rstep;
+    const int64_t kH = g->kH, kW = g->kW, rowstep = g->rstep, taps = kH * kW, C = g->C;
     if (NV == 2) wst = 2 * FC_VL; /* the only block two vectors come in: a constant step */
-    const FC_T *w = wblk + ic0 * kH * kW * wst;
+    /* The taps' offsets in one table, and one loop over them per channel: the kh and kw loops
+     * of 3 trips each cost spills and a multiply per row (ResNet-18's 3x3 layers on 7x7 and
+     * 14x14 planes: 85 -> 95 GFLOP/s). */
+    int64_t toff[FC_CTILE_TAPS];
+    if (taps <= FC_CTILE_TAPS)
+        for (int64_t kh = 0; kh < kH; ++kh)
+            for (int64_t kw = 0; kw < kW; ++kw) toff[kh * kW + kw] = ridx[kh] * rowstep + g->xoff[kw];
+/* one tap: xp the tile's first input column */
 #define FC_CTILE_TAP(xp)                                                                                               \
     do {                                                                                                               \
         const FC_T *xq_ = (xp); /* one pointer: GCC gave each column its own spilled index */                          \
@@ -91,81 +68,84 @@ FC_INLINE void fc_ctile(const FC_T *xcol, int64_t cstep, const int64_t *ridx, co
             _Pragma("GCC unroll 2") for (int v = 0; v < NV; ++v) acc[c][v] += wv[v] * xv;                              \
         }                                                                                                              \
     } while (0)
-    if (kH == 1 && kW == 1) {
-        /* 1x1 layers: one loop over the channels.  The general loop nest below runs two
-         * one-trip loops per channel, whose bookkeeping takes about as many instructions as
-         * the FMAs. */
-        const FC_T *xp = xcol + ic0 * cstep + ridx[0] * rowstep + g->xoff[0];
-        for (int64_t ic = ic0; ic < ic1; ++ic, xp += cstep, w += wst) {
-            /* The next tiles' inputs into L2, 8 lines ahead: a tile reads one short run of
-             * every channel, too many streams for the hardware prefetchers, so planes
-             * bigger than the caches would wait on memory.  A tile moves at most 14
-             * elements along, so one line per channel (two for double) keeps ahead. */
-            __builtin_prefetch((const char *)xp + 512, 0, 1);
-            if (NC * sizeof(FC_T) > 64) __builtin_prefetch((const char *)xp + 576, 0, 1);
-            FC_CTILE_TAP(xp);
-        }
-    } else {
-        for (int64_t ic = ic0; ic < ic1; ++ic)
-            for (int64_t kh = 0; kh < kH; ++kh) {
-                const FC_T *xr = xcol + ic * cstep + ridx[kh] * rowstep;
-                for (int64_t kw = 0; kw < kW; ++kw, w += wst) FC_CTILE_TAP(xr + g->xoff[kw]);
+    for (int64_t ic0 = 0; ic0 < C; ic0 += icb) {
+        const int64_t ic1 = C - ic0 <= icb ? C : ic0 + icb;
+#pragma GCC unroll 16
+        for (int c = 0; c < NC; ++c)
+#pragma GCC unroll 2
+            for (int v = 0; v < NV; ++v) acc[c][v] = ic0 == 0 ? bv[v] : (FC_V){0};
+        const FC_T *w = wblk + ic0 * taps * wst;
+        if (kH == 1 && kW == 1) {
+            /* 1x1 layers: one loop over the channels.  The general loop nest below runs two
+             * one-trip loops per channel, whose bookkeeping takes about as many instructions
+             * as the FMAs. */
+            const FC_T *xp = xcol + ic0 * cstep + toff[0];
+            for (int64_t ic = ic0; ic < ic1; ++ic, xp += cstep, w += wst) {
+                /* The next tiles' inputs into L2, 8 lines ahead: a tile reads one short run
+                 * of every channel, too many streams for the hardware prefetchers, so planes
+                 * bigger than the caches would wait on memory.  A tile moves at most 14
+                 * elements along, so one line per channel (two for double) keeps ahead. */
+                __builtin_prefetch((const char *)xp + 512, 0, 1);
+                if (NC * sizeof(FC_T) > 64) __builtin_prefetch((const char *)xp + 576, 0, 1);
+                FC_CTILE_TAP(xp);
             }
+        } else if (taps <= FC_CTILE_TAPS) {
+            const FC_T *xc = xcol + ic0 * cstep;
+            for (int64_t ic = ic0; ic < ic1; ++ic, xc += cstep)
+                for (int64_t t = 0; t < taps; ++t, w += wst) FC_CTILE_TAP(xc + toff[t]);
+        } else {
+            for (int64_t ic = ic0; ic < ic1; ++ic)
+                for (int64_t kh = 0; kh < kH; ++kh) {
+                    const FC_T *xr = xcol + ic * cstep + ridx[kh] * rowstep;
+                    for (int64_t kw = 0; kw < kW; ++kw, w += wst) FC_CTILE_TAP(xr + g->xoff[kw]);
+                }
+        }
+        if (fc_sum_flush(tot, &acc[0][0], NC, NV, 2, ic0, ic1, icb, C)) continue;
+        FC_T *dst = out + oc0 * plane + oh * g->Wo + j0;
+#pragma GCC unroll 2
+        for (int v = 0; v < NV; ++v) {
+            const int64_t nval = cout - oc0 - v * FC_VL < FC_VL ? cout - oc0 - v * FC_VL : FC_VL;
+            if (nval > 0) fc_ctile_store(&acc[0][v], 2, NC, nval, dst + v * FC_VL * plane, plane);
+        }
     }
 #undef FC_CTILE_TAP
-    if (fc_sum_flush(tot, &acc[0][0], NC, NV, 2, ic0, ic1, icb, g->C)) return;
-    FC_T *dst = out + oc0 * plane + oh * g->Wo + j0;
-#pragma GCC unroll 2
-    for (int v = 0; v < NV; ++v) {
-        const int64_t nval = cout - oc0 - v * FC_VL < FC_VL ? cout - oc0 - v * FC_VL : FC_VL;
-        if (nval > 0) fc_ctile_store(&acc[0][v], 2, NC, nval, dst + v * FC_VL * plane, plane);
-    }
 }
 
 /* One function per (columns, vectors): fc_ctile<NV>_<NC>. */
 #define FC_DEF_CTILE(NAME, NC_, NV_)                                                                                   \
     FC_ATTR __attribute__((noinline)) static void NAME(                                                                \
         const FC_T *xcol, int64_t cstep, const int64_t *ridx, const FC_T *wblk, int64_t wst, const fc_conv_geom *g,    \
-        const FC_T *bias, int64_t oc0, int64_t cout, FC_T *out, int64_t plane, int64_t oh, int64_t j0, int64_t ic0,    \
-        int64_t ic1, int64_t icb, FC_V *tot) {                                                                         \
-        fc_ctile(xcol, cstep, ridx, wblk, wst, g, bias, oc0, cout, out, plane, oh, j0, ic0, ic1, icb, tot, NC_, NV_);  \
+        const FC_T *bias, int64_t oc0, int64_t cout, FC_T *out, int64_t plane, int64_t oh, int64_t j0, int64_t icb,    \
+        FC_V *tot) {                                                                                                   \
+        fc_ctile(xcol, cstep, ridx, wblk, wst, g, bias, oc0, cout, out, plane, oh, j0, icb, tot, NC_, NV_);            \
     }
-FC_DEF_CTILE(fc_ctile2_1, 1, 2)
-FC_DEF_CTILE(fc_ctile1_1, 1, 1)
-FC_DEF_CTILE(fc_ctile2_2, 2, 2)
-FC_DEF_CTILE(fc_ctile1_2, 2, 1)
-FC_DEF_CTILE(fc_ctile2_3, 3, 2)
-FC_DEF_CTILE(fc_ctile1_3, 3, 1)
-FC_DEF_CTILE(fc_ctile2_4, 4, 2)
-FC_DEF_CTILE(fc_ctile1_4, 4, 1)
-FC_DEF_CTILE(fc_ctile2_5, 5, 2)
-FC_DEF_CTILE(fc_ctile1_5, 5, 1)
-FC_DEF_CTILE(fc_ctile2_6, 6, 2)
-FC_DEF_CTILE(fc_ctile1_6, 6, 1)
+#define FC_DEF_CTILES(NC_)                                                                                             \
+    FC_DEF_CTILE(fc_ctile2_##NC_, NC_, 2)                                                                              \
+    FC_DEF_CTILE(fc_ctile1_##NC_, NC_, 1)
+FC_DEF_CTILES(1)
+FC_DEF_CTILES(2)
+FC_DEF_CTILES(3)
+FC_DEF_CTILES(4)
+FC_DEF_CTILES(5)
+FC_DEF_CTILES(6)
 #if FC_NCOL > 6
-FC_DEF_CTILE(fc_ctile2_7, 7, 2)
-FC_DEF_CTILE(fc_ctile1_7, 7, 1)
-FC_DEF_CTILE(fc_ctile2_8, 8, 2)
-FC_DEF_CTILE(fc_ctile1_8, 8, 1)
-FC_DEF_CTILE(fc_ctile2_9, 9, 2)
-FC_DEF_CTILE(fc_ctile1_9, 9, 1)
-FC_DEF_CTILE(fc_ctile2_10, 10, 2)
-FC_DEF_CTILE(fc_ctile1_10, 10, 1)
-FC_DEF_CTILE(fc_ctile2_11, 11, 2)
-FC_DEF_CTILE(fc_ctile1_11, 11, 1)
-FC_DEF_CTILE(fc_ctile2_12, 12, 2)
-FC_DEF_CTILE(fc_ctile1_12, 12, 1)
-FC_DEF_CTILE(fc_ctile2_13, 13, 2)
-FC_DEF_CTILE(fc_ctile1_13, 13, 1)
-FC_DEF_CTILE(fc_ctile2_14, 14, 2)
-FC_DEF_CTILE(fc_ctile1_14, 14, 1)
+FC_DEF_CTILES(7)
+FC_DEF_CTILES(8)
+FC_DEF_CTILES(9)
+FC_DEF_CTILES(10)
+FC_DEF_CTILES(11)
+FC_DEF_CTILES(12)
+FC_DEF_CTILES(13)
+FC_DEF_CTILES(14)
 #endif
+#undef FC_DEF_CTILES
 #undef FC_DEF_CTILE
 
 /* Channel-lane tiles over columns [0, Wo) of one output row: as few tiles as FC_NCOL allows,
  * of balanced widths.  A narrow last tile has too few accumulators to hide the FMA latency
- * (100 columns: 4 x 13 + 4 x 12, not 7 x 14 + 2).  nov vectors of channels, whose weights are packed in blocks of wst
- * channels (nov * VL, or 2 * VL for the one-vector last block of a group). */
+ * (100 columns: 4 x 13 + 4 x 12, not 7 x 14 + 2).  nov vectors of channels, whose weights
+ * are packed in blocks of wst channels (nov * VL, or 2 * VL for the one-vector last block of
+ * a group). */
 FC_INLINE void fc_ctile_row(const FC_T *xband, int64_t cstep, const int64_t *ridx, const FC_T *wblk, int64_t wst,
                             const fc_conv_geom *g, const FC_T *bias, int64_t oc0, int64_t cout, FC_T *out,
                             int64_t plane, int64_t oh, int nov) {
@@ -174,15 +154,15 @@ FC_INLINE void fc_ctile_row(const FC_T *xband, int64_t cstep, const int64_t *rid
     FC_V tot[FC_SUM_VECS];
     for (int64_t t = 0; t < ntile; ++t) {
         const int64_t j0 = t * g->Wo / ntile, nc = (t + 1) * g->Wo / ntile - j0;
-/* FC_CTN(NV, NC)(ic0, ic1): the call of the NV-vector, NC-column tile for one block */
-#define FC_CTN(NV_, NC_) fc_ctile##NV_##_##NC_ FC_CTARGS
-#define FC_CTARGS(a, b) (xband + j0, cstep, ridx, wblk, wst, g, bias, oc0, cout, out, plane, oh, j0, a, b, icb, tot)
+/* FC_CTN(NV, NC): the call of the NV-vector, NC-column tile */
+#define FC_CTN(NV_, NC_)                                                                                               \
+    fc_ctile##NV_##_##NC_(xband + j0, cstep, ridx, wblk, wst, g, bias, oc0, cout, out, plane, oh, j0, icb, tot)
 #define FC_CT(NC_)                                                                                                     \
     case NC_:                                                                                                          \
         if (nov == 2)                                                                                                  \
-            FC_SUM_BLOCKS(g->C, icb, FC_CTN(2, NC_));                                                                  \
+            FC_CTN(2, NC_);                                                                                            \
         else                                                                                                           \
-            FC_SUM_BLOCKS(g->C, icb, FC_CTN(1, NC_));                                                                  \
+            FC_CTN(1, NC_);                                                                                            \
         break;
         /* one case label per FC_CT, which the formatter cannot see */
         /* clang-format off */
@@ -196,7 +176,6 @@ FC_INLINE void fc_ctile_row(const FC_T *xband, int64_t cstep, const int64_t *rid
         /* clang-format on */
 #undef FC_CT
 #undef FC_CTN
-#undef FC_CTARGS
     }
 }
 
