@@ -36,8 +36,8 @@ static inline void fc_pack_limits(const fc_conv_geom *g, int64_t p, int64_t lim[
 }
 /* Pack the padded rows rowsrc[0 .. nrows) of all g->C channels of one group (x points at the
  * group's first channel of one sample) into dst[C][nrows][npha][Wq]. */
-static void fc_pack_band(const FC_T *x, const fc_conv_geom *g, const int64_t *rowsrc, int64_t nrows, FC_T fill,
-                         FC_T *dst) {
+FC_ATTR static void fc_pack_band(const FC_T *x, const fc_conv_geom *g, const int64_t *rowsrc, int64_t nrows, FC_T fill,
+                                 FC_T *dst) {
     const int64_t sw = g->sw, Wq = g->Wq, npha = g->npha;
     const int64_t col_lo = g->pl;
     /* The limits of each phase and the source row of each band row are the same for every

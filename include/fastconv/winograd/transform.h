@@ -20,8 +20,8 @@ static const double fc_wino_G4[6][3] = {{1. / 4, 0, 0},
  * the block's channels.  w[o][c][kh][kw] has element strides ws[4]. */
 #define FC_WOCB_MAX 8
 #define FC_DEF_WINO_WEIGHTS(NAME, G_, AA_)                                                                             \
-    static void NAME(const FC_T *w, const int64_t *ws, int64_t nvalid, int64_t cin, int64_t ocb, int64_t xs,           \
-                     FC_T *U) {                                                                                        \
+    FC_ATTR static void NAME(const FC_T *w, const int64_t *ws, int64_t nvalid, int64_t cin, int64_t ocb, int64_t xs,   \
+                             FC_T *U) {                                                                                \
         enum { A = AA_ };                                                                                              \
         const double (*G)[3] = G_;                                                                                     \
         for (int64_t c = 0; c < cin; ++c) {                                                                            \
