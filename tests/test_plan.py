@@ -104,6 +104,58 @@ def test_weight_packing_paths(vb, dtype):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("vb", WIDTHS)
+def test_depthwise_planes_at_tile_edges(vb, dtype):
+    """VL planes at a time (depthwise/plane.h): channel counts around one and two blocks of VL,
+    planes whose pixel counts leave a partial transpose square in and out, output rows that
+    leave 1-3 pixels after the groups of four, strides, dilation, channel multipliers, every
+    padding mode, strided input views, with and without bias; NaN in the input and inf in
+    the weights (with zero padding an inf tap on the padding makes NaN, as PyTorch's)."""
+    vl = vb // np.dtype(dtype).itemsize
+    r = np.random.default_rng(6)
+    shapes = [  # (C_in, multiplier, H, W, k, stride, padding, dilation, mode)
+        (vl - 1, 1, 7, 7, 3, 1, 1, 1, "zeros"),
+        (vl, 1, 5, 6, 3, 2, 1, 1, "reflect"),
+        (vl + 1, 1, 9, 5, 5, 1, 2, 1, "circular"),
+        (2 * vl + 1, 1, 4, 4, 3, 1, 1, 1, "replicate"),
+        (3, 2, 11, 13, 3, (2, 3), (0, 2), 2, "zeros"),
+        (vl // 2 + 1, 2, 6, 9, 7, 1, 3, 1, "zeros"),
+        (5, 1, 1, 1, 3, 1, 1, 1, "zeros"),
+    ]
+    for cin, mult, H, W, k, s, p, d, mode in shapes:
+        x = r.standard_normal((2, cin, H, W)).astype(dtype)
+        w = r.standard_normal((cin * mult, 1, k, k)).astype(dtype)
+        b = r.standard_normal(cin * mult).astype(dtype)
+        if d == 1:  # the reference's dilated kernel would multiply NaN by its zero holes
+            x[1, cin - 1, H // 2, W - 1] = np.nan
+        w[0, 0, 0, 0] = np.inf
+        w[-1, 0, k - 1, k // 2] = -np.inf
+        for xs in (x, x[:, :, ::-1, :], np.asfortranarray(x)):
+            for bias in (b, None):
+                _check(xs, w, bias, Kind.DW_PLANE, vb, s, p, d, cin, mode)
+
+
+def test_depthwise_planes_rule():
+    """plane_depthwise: small and strided depthwise planes, not the flat kernel's 3x3 ones."""
+    t = fastconv._tuning
+
+    def kind(C, H, k, s):
+        x = np.zeros((1, C, H, H), np.float32)
+        w = np.zeros((C, 1, k, k), np.float32)
+        return fastconv.explain(x, w, padding=k // 2, stride=s, groups=C).kind
+
+    assert kind(960, 7, 3, 1) == Kind.DW_PLANE
+    assert kind(576, 14, 3, 2) == Kind.DW_PLANE
+    assert kind(64, 20, 7, 1) == Kind.DW_PLANE
+    side = int(t.DW_PLANE_MAX_ELEMS**0.5)
+    assert kind(8, side + 8, 3, 2) != Kind.DW_PLANE
+    side = int(t.DW_PLANE_MAX_ELEMS_UNIT**0.5)
+    assert kind(8, side + 8, 3, 1) != Kind.DW_PLANE
+    if CPU_VB == 64:
+        assert kind(144, 28, 3, 1) == Kind.DW_FLAT
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("vb", WIDTHS)
 def test_rows_and_narrow_at_tile_edges(vb, dtype):
     sz = _direct.tile_sizes(vb)
     vl = vb // np.dtype(dtype).itemsize
@@ -336,10 +388,12 @@ def test_channel_chunks_are_exact(vb, dtype):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("vb", WIDTHS)
-def test_column_strided_depthwise_runs_in_place(vb, dtype):
-    """A column stride 2, one input channel per output channel: the in-place kernels at
-    column stride 1 with every other column kept, at widths around the strips' vector, in
-    every padding mode; NaN and +-inf where the packed tiles put them."""
+def test_column_strided_depthwise_runs_in_place(vb, dtype, monkeypatch):
+    """A column stride 2, one input channel per output channel, planes too big for the
+    kernel of VL planes at a time: the in-place kernels at column stride 1 with every other
+    column kept, at widths around the strips' vector, in every padding mode; NaN and +-inf
+    where the packed tiles put them."""
+    monkeypatch.setattr(fastconv._tuning, "DW_PLANE_MAX_ELEMS", 0)
     r = np.random.default_rng(13)
     vl = vb // np.dtype(dtype).itemsize
     force = Force(vector_bytes=vb)

@@ -29,6 +29,9 @@
     void (*dw_band)(int kind, const T *x, int64_t xsH, const fc_conv_geom *g, const int64_t *colmap, const T *fillrow, \
                     T fill, const T *w, T b, int64_t oh0, int64_t R, T *out, int64_t rg, const T **rowp, T *edge,      \
                     const T **eptr, T *tmp, const T *nx, int64_t nxrows, int stream);                                  \
+    /* depthwise/plane.h */                                                                                            \
+    void (*dw_planes)(const T *const *xp, int64_t xsH, int64_t xsW, const fc_conv_geom *g, const int64_t *rowmap,      \
+                      const int64_t *colmap, T fill, const T *w, const T *bias, int64_t nval, T *const *op, T *buf);   \
     /* direct/wgrad.h */                                                                                               \
     void (*wgrad_rows)(int vec_out, const T *x, int64_t xsC, int64_t xsH, const int64_t *rowsrc,                       \
                        const int64_t *colsrc, int64_t c0, int64_t c1, int64_t pl, int64_t Wp, int64_t Cg, int64_t Cp,  \

@@ -19,6 +19,7 @@
 #include "fastconv/depthwise/strip.h"
 #include "fastconv/depthwise/sweep.h"
 #include "fastconv/depthwise/flat.h"
+#include "fastconv/depthwise/plane.h"
 #include "fastconv/depthwise/band.h"
 #include "fastconv/depthwise/grad.h"
 #include "fastconv/winograd/transform.h"
@@ -44,6 +45,7 @@
      .pack_weights = fc_pack_weights,                                                                                  \
      .conv_band = fc_conv_band,                                                                                        \
      .dw_band = fc_dw_band,                                                                                            \
+     .dw_planes = fc_dw_planes,                                                                                        \
      .dw_wgrad_plane = fc_dw_wgrad_plane,                                                                              \
      .wgrad_rows = fc_wgrad_rows,                                                                                      \
      .wino_weights = fc_wino_weights,                                                                                  \

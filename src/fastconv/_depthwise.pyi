@@ -16,6 +16,15 @@ def run(
     a: Any,  # fastconv._args.ConvArgs: stride, dilation, pads, mode, groups
     fill: float,
 ) -> None: ...
+def run_planes(
+    plan: Any,  # fastconv._plan.Plan of kind DW_PLANE
+    x: npt.NDArray[_Real],  # (N, C_in, H, W), any element strides, C_in = groups
+    w: npt.NDArray[_Real],  # (C_out, 1, kH, kW), any element strides
+    bias: Optional[npt.NDArray[_Real]],  # (C_out,) contiguous, or None
+    out: npt.NDArray[_Real],  # (N, C_out, H_out, W_out) C-contiguous, written
+    a: Any,  # fastconv._args.ConvArgs: stride, dilation, pads, mode, groups
+    fill: float,
+) -> None: ...
 def run_nhwc(
     plan: Any,  # fastconv._plan.Plan of kind DW_NHWC
     x: npt.NDArray[_Real],  # (N, C, H, W) with channel stride one element (channels-last memory)

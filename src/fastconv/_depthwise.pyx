@@ -12,7 +12,8 @@ import numpy as np
 
 from fastconv._geom cimport geometry
 from fastconv._kernels cimport (
-    dw_band, dw_nhwc_rows, dw_wgrad_plane, fc_alloc, fc_dwg_buffer_elems, fc_conv_geom, fc_pad_map, pack_weights,
+    dw_band, dw_nhwc_rows, dw_planes, dw_wgrad_plane, fc_alloc, fc_dwg_buffer_elems, fc_conv_geom, fc_pad_map,
+    pack_weights,
 )
 from fastconv._omp cimport resolve_threads
 from fastconv._types cimport real_t
@@ -121,6 +122,78 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
     if failed[0]:
         raise MemoryError("conv2d: could not allocate the per-thread row lists and edge buffers "
                           f"({(span + gspan) * sizeof(real_t *) + (gspan * ew + tmp_elems) * isz} bytes)")
+
+
+def run_planes(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real_t[::1] bias,
+               real_t[:, :, :, ::1] out, a, real_t fill):
+    """Run a DW_PLANE plan (depthwise/plane.h): x (N, C, H, W) with any strides, w (C_out, 1,
+    kH, kW), output channel oc reading input channel oc // (C_out / groups); (image, block of
+    VL output channels) items over the threads.  Other arguments as for
+    :func:`fastconv._direct.run`."""
+    cdef Py_ssize_t N = x.shape[0], H = x.shape[2], W = x.shape[3]
+    cdef Py_ssize_t Cout = w.shape[0], kH = w.shape[2], kW = w.shape[3]
+    cdef Py_ssize_t Ho = out.shape[2], Wo = out.shape[3], isz = sizeof(real_t)
+    if N == 0 or Cout == 0 or Ho == 0 or Wo == 0:
+        return
+    cdef int64_t coutg = Cout // a.groups, vb = plan.vector_bytes, vl = vb // isz, taps = kH * kW
+    dtype = np.float32 if real_t is float else np.float64
+    cdef fc_conv_geom g
+    geometry(&g, x, w, out, a)
+    cdef int64_t Hp = (Ho - 1) * g.sh + (kH - 1) * g.dh + 1, Wp = (Wo - 1) * g.sw + (kW - 1) * g.dw + 1
+    rowmap_a = np.empty(Hp, dtype=np.int64)
+    colmap_a = np.empty(Wp, dtype=np.int64)
+    cdef int64_t[::1] rowmap = rowmap_a
+    cdef int64_t[::1] colmap = colmap_a
+    fc_pad_map(&rowmap[0], Hp, g.pt, H, g.mode)
+    fc_pad_map(&colmap[0], Wp, g.pl, W, g.mode)
+    # weights as (block, tap, lane) and the bias as (block, lane), zero past C_out
+    cdef int64_t nblk = (Cout + vl - 1) // vl
+    wb_a = np.zeros((nblk * vl, taps), dtype=dtype)
+    wb_a[:Cout] = np.asarray(w).reshape(Cout, taps)
+    wb_a = np.ascontiguousarray(wb_a.reshape(nblk, vl, taps).transpose(0, 2, 1))
+    cdef const real_t[:, :, ::1] wb = wb_a
+    bb_a = np.zeros(nblk * vl if bias is not None else 1, dtype=dtype)
+    if bias is not None:
+        bb_a[:Cout] = bias
+    cdef const real_t[::1] bb = bb_a
+    cdef const real_t *bb0 = &bb[0] if bias is not None else NULL
+    cdef int64_t nitems = N * nblk
+    cdef int nt = resolve_threads(plan.threads, nitems)
+    cdef size_t scratch = <size_t>((H * W + vl) * vl + Hp * Wp * vl + (Ho * Wo + vl) * vl)
+    cdef const real_t *x0 = &x[0, 0, 0, 0]
+    cdef real_t *o0 = &out[0, 0, 0, 0]
+    cdef const real_t *wb0 = &wb[0, 0, 0]
+    cdef const int64_t *rm = &rowmap[0]
+    cdef const int64_t *cm = &colmap[0]
+    cdef int64_t sN = x.strides[0] // isz, plane = Ho * Wo
+    cdef int failed[1]
+    failed[0] = 0
+    cdef real_t *buf
+    cdef const real_t **xp
+    cdef real_t **op
+    cdef int64_t item, n, blk, oc0, nval, lane
+    with nogil, parallel(num_threads=nt):
+        buf = <real_t *>fc_alloc(scratch * sizeof(real_t))
+        xp = <const real_t **>malloc(2 * vl * sizeof(real_t *))
+        op = <real_t **>(xp + vl)
+        if buf == NULL or xp == NULL:
+            failed[0] = 1
+        for item in prange(nitems, schedule="static"):
+            if buf == NULL or xp == NULL:
+                continue
+            n = item // nblk
+            blk = item % nblk
+            oc0 = blk * vl
+            nval = min(vl, Cout - oc0)
+            for lane in range(nval):
+                xp[lane] = x0 + n * sN + ((oc0 + lane) // coutg) * g.xsC
+                op[lane] = o0 + (n * Cout + oc0 + lane) * plane
+            dw_planes(vb, xp, g.xsH, g.xsW, &g, rm, cm, fill, wb0 + blk * taps * vl,
+                      (bb0 + blk * vl) if bb0 != NULL else NULL, nval, op, buf)
+        free(buf)
+        free(<void *>xp)
+    if failed[0]:
+        raise MemoryError(f"conv2d: could not allocate the per-thread plane buffer ({scratch * isz} bytes)")
 
 
 def run_nhwc(plan, x, w, bias, out, a, fill):

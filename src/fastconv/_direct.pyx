@@ -10,11 +10,11 @@ from libc.string cimport memset
 import numpy as np
 
 from fastconv._kernels cimport (
-    FC_FLAT_MAX_BYTES, FC_NCOL_32, FC_NCOL_V4, FC_NV_NARROW, FC_NV_WIDE, FC_PACK_THREAD_ELEMS, FC_RB, FC_SUM_BLOCK,
-    FC_KIND_BIAS_ONLY, FC_KIND_COLUMNS, FC_KIND_COLUMNS_NARROW, FC_KIND_CUDA_DIRECT, FC_KIND_CUDA_IGEMM,
-    FC_KIND_DW_FLAT, FC_KIND_DW_NHWC, FC_KIND_DW_STRIP, FC_KIND_DW_SWEEP, FC_KIND_FFT, FC_KIND_LANES, FC_KIND_ROWS,
-    FC_KIND_SEPARABLE, FC_KIND_WINOGRAD2, FC_KIND_WINOGRAD4, conv_band, fc_alloc, fc_band_rows,
-    fc_conv_geom, fc_conv_vector_bytes, fc_ocb_wide, fc_wino_ocb, pack_band, pack_weights,
+    FC_DW_PLANE_TAPS, FC_FLAT_MAX_BYTES, FC_NCOL_32, FC_NCOL_V4, FC_NV_NARROW, FC_NV_WIDE, FC_PACK_THREAD_ELEMS,
+    FC_RB, FC_SUM_BLOCK, FC_KIND_BIAS_ONLY, FC_KIND_COLUMNS, FC_KIND_COLUMNS_NARROW, FC_KIND_CUDA_DIRECT,
+    FC_KIND_CUDA_IGEMM, FC_KIND_DW_FLAT, FC_KIND_DW_NHWC, FC_KIND_DW_PLANE, FC_KIND_DW_STRIP, FC_KIND_DW_SWEEP,
+    FC_KIND_FFT, FC_KIND_LANES, FC_KIND_ROWS, FC_KIND_SEPARABLE, FC_KIND_WINOGRAD2, FC_KIND_WINOGRAD4, conv_band,
+    fc_alloc, fc_band_rows, fc_conv_geom, fc_conv_vector_bytes, fc_ocb_wide, fc_wino_ocb, pack_band, pack_weights,
     FC_WG_MR_32, FC_WG_MR_V4, wgrad_rows,
 )
 from fastconv._geom cimport geometry
@@ -31,7 +31,7 @@ def tile_sizes(Py_ssize_t vb):
     """The C kernels' tile sizes for vector width ``vb`` (include/fastconv/tuning.h)."""
     return {"ocb_wide": fc_ocb_wide(vb), "nv_wide": FC_NV_WIDE, "nv_narrow": FC_NV_NARROW,
             "ncol": FC_NCOL_V4 if vb == 64 else FC_NCOL_32, "rb": FC_RB, "wino_ocb": fc_wino_ocb(vb),
-            "flat_max_bytes": FC_FLAT_MAX_BYTES, "sum_block": FC_SUM_BLOCK}
+            "flat_max_bytes": FC_FLAT_MAX_BYTES, "sum_block": FC_SUM_BLOCK, "dw_plane_taps": FC_DW_PLANE_TAPS}
 
 
 def kinds():
@@ -40,7 +40,8 @@ def kinds():
             "LANES": FC_KIND_LANES, "DW_STRIP": FC_KIND_DW_STRIP, "DW_SWEEP": FC_KIND_DW_SWEEP,
             "DW_FLAT": FC_KIND_DW_FLAT, "WINOGRAD2": FC_KIND_WINOGRAD2, "WINOGRAD4": FC_KIND_WINOGRAD4,
             "FFT": FC_KIND_FFT, "SEPARABLE": FC_KIND_SEPARABLE, "BIAS_ONLY": FC_KIND_BIAS_ONLY,
-            "CUDA_DIRECT": FC_KIND_CUDA_DIRECT, "CUDA_IGEMM": FC_KIND_CUDA_IGEMM, "DW_NHWC": FC_KIND_DW_NHWC}
+            "CUDA_DIRECT": FC_KIND_CUDA_DIRECT, "CUDA_IGEMM": FC_KIND_CUDA_IGEMM, "DW_NHWC": FC_KIND_DW_NHWC,
+            "DW_PLANE": FC_KIND_DW_PLANE}
 
 
 def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real_t[::1] bias,

@@ -25,6 +25,7 @@ _DRIVERS = {
     Kind.DW_STRIP: _depthwise.run,
     Kind.DW_SWEEP: _depthwise.run,
     Kind.DW_FLAT: _depthwise.run,
+    Kind.DW_PLANE: _depthwise.run_planes,
     Kind.WINOGRAD2: _winograd.run,
     Kind.WINOGRAD4: _winograd.run,
     Kind.DW_NHWC: _depthwise.run_nhwc,

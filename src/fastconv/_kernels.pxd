@@ -48,11 +48,11 @@ cdef extern from "fastconv/plan.h" nogil:
         FC_KIND_WINOGRAD2, FC_KIND_WINOGRAD4
         FC_KIND_FFT, FC_KIND_SEPARABLE, FC_KIND_BIAS_ONLY
         FC_KIND_CUDA_DIRECT, FC_KIND_CUDA_IGEMM
-        FC_KIND_DW_NHWC
+        FC_KIND_DW_NHWC, FC_KIND_DW_PLANE
 
 cdef extern from "fastconv/tuning.h" nogil:
     int FC_OCB_WIDE_32, FC_OCB_WIDE_V4, FC_NV_WIDE, FC_NV_NARROW, FC_NCOL_32, FC_NCOL_V4, FC_RB
-    int FC_SUM_BLOCK, FC_WOCB_32, FC_WOCB_V4, FC_FLAT_MAX_BYTES, FC_PACK_THREAD_ELEMS
+    int FC_SUM_BLOCK, FC_WOCB_32, FC_WOCB_V4, FC_FLAT_MAX_BYTES, FC_PACK_THREAD_ELEMS, FC_DW_PLANE_TAPS
     int FC_WG_MR_V4, FC_WG_NV_V4, FC_WG_MR_32, FC_WG_NV_32
 
 cdef extern from "fastconv/depthwise/grad_size.h" nogil:
@@ -72,6 +72,9 @@ cdef extern from "fastconv/kernels.h" nogil:
                         const float *fillrow, float fill, const float *w, float b, int64_t oh0, int64_t R,
                         float *out, int64_t rg, const float **rowp, float *edge, const float **eptr,
                         float *tmp, const float *nx, int64_t nxrows, int stream) noexcept nogil
+        void (*dw_planes)(const float *const *xp, int64_t xsH, int64_t xsW, const fc_conv_geom *g,
+                          const int64_t *rowmap, const int64_t *colmap, float fill, const float *w,
+                          const float *bias, int64_t nval, float *const *op, float *buf) noexcept nogil
         void (*wgrad_rows)(int vec_out, const float *x, int64_t xsC, int64_t xsH, const int64_t *rowsrc,
                            const int64_t *colsrc, int64_t c0, int64_t c1, int64_t pl, int64_t Wp, int64_t Cg,
                            int64_t Cp, const float *g, int64_t og, int64_t Op, int64_t Ho, int64_t Wo, int64_t kH,
@@ -127,6 +130,9 @@ cdef extern from "fastconv/kernels.h" nogil:
                         const double *fillrow, double fill, const double *w, double b, int64_t oh0,
                         int64_t R, double *out, int64_t rg, const double **rowp, double *edge,
                         const double **eptr, double *tmp, const double *nx, int64_t nxrows, int stream) noexcept nogil
+        void (*dw_planes)(const double *const *xp, int64_t xsH, int64_t xsW, const fc_conv_geom *g,
+                          const int64_t *rowmap, const int64_t *colmap, double fill, const double *w,
+                          const double *bias, int64_t nval, double *const *op, double *buf) noexcept nogil
         void (*wgrad_rows)(int vec_out, const double *x, int64_t xsC, int64_t xsH, const int64_t *rowsrc,
                            const int64_t *colsrc, int64_t c0, int64_t c1, int64_t pl, int64_t Wp, int64_t Cg,
                            int64_t Cp, const double *g, int64_t og, int64_t Op, int64_t Ho, int64_t Wo, int64_t kH,
@@ -223,6 +229,15 @@ cdef inline void dw_band(int64_t vb, int kind, const real_t *x, int64_t xsH, con
     else:
         fc_tables_d(vb).dw_band(kind, x, xsH, g, colmap, fillrow, fill, w, b, oh0, R, out, rg, rowp, edge,
                                 eptr, tmp, nx, nxrows, stream)
+
+
+cdef inline void dw_planes(int64_t vb, const real_t *const *xp, int64_t xsH, int64_t xsW, const fc_conv_geom *g,
+                           const int64_t *rowmap, const int64_t *colmap, real_t fill, const real_t *w,
+                           const real_t *bias, int64_t nval, real_t *const *op, real_t *buf) noexcept nogil:
+    if real_t is float:
+        fc_tables_f(vb).dw_planes(xp, xsH, xsW, g, rowmap, colmap, fill, w, bias, nval, op, buf)
+    else:
+        fc_tables_d(vb).dw_planes(xp, xsH, xsW, g, rowmap, colmap, fill, w, bias, nval, op, buf)
 
 
 cdef inline void wgrad_rows(int64_t vb, int vec_out, const real_t *x, int64_t xsC, int64_t xsH,

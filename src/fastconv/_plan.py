@@ -43,6 +43,7 @@ class Kind(enum.IntEnum):
     CUDA_DIRECT = 13
     CUDA_IGEMM = 14
     DW_NHWC = 15
+    DW_PLANE = 16
 
 
 #: What each kind is, for explanations and the architecture document.
@@ -62,6 +63,7 @@ DESCRIPTIONS: Dict[Kind, str] = {
     Kind.CUDA_DIRECT: "CUDA fc_conv2d (CuPy arrays): one thread per output, shared-memory tiles",
     Kind.CUDA_IGEMM: "CUDA fc_conv2d_igemm (CuPy arrays): implicit GEMM for channel-heavy layers",
     Kind.DW_NHWC: "channels-last depthwise: channels across the vector lanes, NHWC data read in place",
+    Kind.DW_PLANE: "one input channel per output channel, small plane whole: phase planes, outputs as one run",
 }
 
 #: conv2d's ``algorithm`` values.
@@ -304,6 +306,49 @@ def sweeps(kH: int, kW: int, sh: int, dh: int, dw: int, W: int, isz: int, t: Any
         and dw == 1
         and W * isz >= t.SWEEP_MIN_ROW_BYTES[kH]
     )
+
+
+def flat_depthwise(a: ConvArgs, vb: int) -> bool:
+    """Whether a layer with one input channel per group can take the flat kernel
+    (depthwise/flat.h): a 3x3 or 5x5 "same" zero-padded plane of contiguous rows, at least
+    a vector wide and at most FC_FLAT_MAX_BYTES a kernel half-height, 64-byte vectors."""
+    N, C, H, W = a.x.shape
+    kH, kW = a.w.shape[2:]
+    Ho, Wo = a.out_shape[2:]
+    isz = a.x.itemsize
+    h = kH // 2
+    return (
+        vb == 64
+        and kH in (3, 5)
+        and kW == kH
+        and a.stride == (1, 1)
+        and a.dilation == (1, 1)
+        and a.pads[0] == h
+        and a.pads[2] == h
+        and Ho == H
+        and Wo == W
+        and a.mode == 0
+        and a.x.strides[2] == W * isz
+        and a.x.strides[3] == isz
+        and W >= vb // isz + h - 1
+        and h * W * isz <= _direct.tile_sizes(vb)["flat_max_bytes"]
+    )
+
+
+def plane_depthwise(a: ConvArgs, vb: int, t: Any = _tuning) -> bool:
+    """Whether a layer with one input channel per group takes the kernel of VL planes at a
+    time (depthwise/plane.h): at most DW_PLANE_MAX_TAPS taps and a padded plane of at most
+    DW_PLANE_MAX_ELEMS elements (DW_PLANE_MAX_ELEMS_UNIT at unit stride), any stride,
+    dilation, padding mode and weights, except where the flat kernel runs faster (3x3, or
+    5x5 beyond DW_PLANE_MAX_FLAT5_ELEMS)."""
+    kH, kW = a.w.shape[2:]
+    Ho, Wo = a.out_shape[2:]
+    Hp = (Ho - 1) * a.stride[0] + (kH - 1) * a.dilation[0] + 1
+    Wp = (Wo - 1) * a.stride[1] + (kW - 1) * a.dilation[1] + 1
+    unit = tuple(a.stride) == (1, 1)
+    if kH * kW > t.DW_PLANE_MAX_TAPS or Hp * Wp > (t.DW_PLANE_MAX_ELEMS_UNIT if unit else t.DW_PLANE_MAX_ELEMS):
+        return False
+    return not flat_depthwise(a, vb) or (kH == 5 and Hp * Wp <= t.DW_PLANE_MAX_FLAT5_ELEMS)
 
 
 def in_place_ok(
@@ -647,6 +692,14 @@ def direct(a: ConvArgs, vb: int, nt: int, t: Any = _tuning, reason: str = "", wa
         why = "channels-last depthwise layer (channel stride 1, C_in = C_out = groups, zero padding, finite weights)"
         R = max(1, min(Ho, _items(Ho * N, nt)))
         return Plan(Kind.DW_NHWC, f"{reason}: {why}" if reason else why, vector_bytes=vb, band_rows=R, threads=nt)
+    if want == Kind.DW_PLANE or (want is None and cg == 1 and plane_depthwise(a, vb, t)):
+        if cg != 1 or kH * kW > _direct.tile_sizes(vb)["dw_plane_taps"]:
+            raise ValueError("Force.kind=DW_PLANE: needs one input channel per group and at most FC_DW_PLANE_TAPS taps")
+        why = (
+            f"one input channel per output channel, {Ho}x{Wo} output plane whole "
+            "(plane_depthwise: DW_PLANE_MAX_TAPS, DW_PLANE_MAX_ELEMS, DW_PLANE_MAX_FLAT5_ELEMS)"
+        )
+        return Plan(Kind.DW_PLANE, f"{reason}: {why}" if reason else why, vector_bytes=vb, band_rows=Ho, threads=nt)
     if want in dw_kinds:
         t = _Override(t, IN_PLACE=2)
     if cg == 1 and want not in (Kind.COLUMNS, Kind.COLUMNS_NARROW, Kind.ROWS, Kind.LANES):
@@ -779,25 +832,10 @@ def _depthwise(a: ConvArgs, vb: int, nt: int, t: Any, reason: str, want: Optiona
     Ho, Wo = a.out_shape[2:]
     sh = a.stride[0]
     dh, dw = a.dilation
-    pt, pl = a.pads[0], a.pads[2]
+    pl = a.pads[2]
     isz = a.x.itemsize
     vl = vb // isz
-    h = kH // 2
-    flat = (
-        vb == 64
-        and kH in (3, 5)
-        and kW == kH
-        and a.stride == (1, 1)
-        and a.dilation == (1, 1)
-        and pt == h
-        and pl == h
-        and Ho == H
-        and Wo == W
-        and a.mode == 0
-        and a.x.strides[2] == W * isz
-        and W >= vl + h - 1
-        and h * W * isz <= _direct.tile_sizes(vb)["flat_max_bytes"]
-    )
+    flat = flat_depthwise(a, vb)
     R = max(1, min(Ho, _items(Ho * N * cout, nt)))
     reach = (kH - 1) * dh + 1
     ew = vl + (kW - 1) * dw

@@ -81,6 +81,20 @@ DW_TMP_BYTES = 32768
 #: planes are otherwise read row by row at the latency of each miss).
 DW_PREFETCH_BYTES = 262144
 
+#: VL planes at a time with the channels across the lanes (depthwise/plane.h) for padded
+#: planes of at most this many elements and at most DW_PLANE_MAX_TAPS taps (<=
+#: FC_DW_PLANE_TAPS): against the row kernels, 1 thread, 3x3 960 ch on 7x7 3.5x, 576 on
+#: 14x14 1.8x (stride 2: 3.2x), stride 2 on 56x56 1.7x and on 112x112 1.4x (MobileNetV2's
+#: largest plane; its buffers then outgrow L2), 7x7 kernels on 20x20 2.5x.  The flat kernel
+#: keeps the 3x3 "same" planes it takes (0.56-0.69x there) and the 5x5 ones beyond
+#: DW_PLANE_MAX_FLAT5_ELEMS (28x28: 1.5x, 64x64: 0.87x).  At unit stride the strips keep
+#: planes beyond DW_PLANE_MAX_ELEMS_UNIT (56x56 with 32-byte vectors: 0.9x, 64x64 0.7x;
+#: 28x28 1.1x).
+DW_PLANE_MAX_ELEMS = 16384
+DW_PLANE_MAX_ELEMS_UNIT = 1024
+DW_PLANE_MAX_TAPS = 49
+DW_PLANE_MAX_FLAT5_ELEMS = 2048
+
 #: One input channel per output channel with a column stride up to this: the in-place
 #: kernels at column stride 1, every stride-th column kept (MobileNetV2's stride-2
 #: depthwise 3x3 layers ran at 2-7 GFLOP/s on the packed one-channel tiles).

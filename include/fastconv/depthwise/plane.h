@@ -1,0 +1,118 @@
+/*
+ * fastconv/depthwise/plane.h - small planes, VL channels at a time (FC_KIND_DW_PLANE): one
+ * input channel per output channel, any stride, dilation, padding mode and weights.  Part of
+ * a variant (fastconv/variants.h); no checking is done here.
+ *
+ * The row kernels pay per row and per plane for their geometry: a 7x7 plane is seven
+ * partial vectors per tap and an edge buffer per row (MobileNetV2's 960-channel 3x3 on 7x7
+ * took 0.19 us a plane, 0.3x PyTorch with channels_last data).  Here VL planes go together
+ * with the channels across the vector lanes, as channels-last kernels have them:
+ *   1. the planes are transposed in registers, VL pixels of VL planes at a time (fc_zipn),
+ *      into T[pixel][lane], with one more pixel that is the fill;
+ *   2. the padded plane P[padded row][padded column][lane] is copied from T by the padding
+ *      maps, so that every tap reads a real padded value (NaN and inf follow the exact
+ *      path's products, weights included);
+ *   3. each output pixel is the bias plus its taps' products in row-major order, a weight
+ *      vector times a vector of P per tap, four pixels at a time (one chain a pixel would
+ *      wait on the FMA latency);
+ *   4. the outputs O[pixel][lane] are transposed back into the VL output planes.
+ */
+#ifndef FASTCONV_DEPTHWISE_PLANE_H
+#define FASTCONV_DEPTHWISE_PLANE_H
+
+FC_INLINE FC_V fc_plane_load(const FC_T *p) {
+    FC_V v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/* JP output pixels from column j of output row i (pointer prow: the row's first padded row
+ * in P; orow: its first output in O): the bias plus the taps. */
+#define FC_DW_PLANE_PIXELS(JP)                                                                                         \
+    do {                                                                                                               \
+        FC_V acc_[JP];                                                                                                 \
+        _Pragma("GCC unroll 4") for (int u = 0; u < JP; ++u) acc_[u] = bv;                                             \
+        for (int64_t t = 0; t < taps; ++t) {                                                                           \
+            const FC_T *p_ = prow + j * sW * FC_VL + toff[t];                                                          \
+            _Pragma("GCC unroll 4") for (int u = 0; u < JP; ++u) acc_[u] +=                                            \
+                wv[t] * fc_plane_load(p_ + u * sW * FC_VL);                                                            \
+        }                                                                                                              \
+        memcpy(orow + j * FC_VL, acc_, sizeof acc_);                                                                   \
+    } while (0)
+
+/* Output planes op[l] (Ho x Wo, contiguous), l < nval <= VL, from the input planes xp[l]
+ * (rows xsH apart, columns xsW apart), g's geometry; rowmap / colmap: the input row / column
+ * each padded row / column reads, or -1 (fill), for the (Ho - 1) sH + (kH - 1) dH + 1 rows
+ * and the (Wo - 1) sW + (kW - 1) dW + 1 columns; w: the taps' weight vectors, w[t * VL + l]
+ * (at most FC_DW_PLANE_TAPS taps); bias: VL values or NULL.  buf: (H W + VL) VL + Hp Wp VL +
+ * (Ho Wo + VL) VL elements (Hp, Wp: the padded rows and columns read). */
+FC_ATTR static void fc_dw_planes(const FC_T *const *xp, int64_t xsH, int64_t xsW, const fc_conv_geom *g,
+                                 const int64_t *rowmap, const int64_t *colmap, FC_T fill, const FC_T *w,
+                                 const FC_T *bias, int64_t nval, FC_T *const *op, FC_T *buf) {
+    const int64_t H = g->H, W = g->W, kH = g->kH, kW = g->kW, sH = g->sh, sW = g->sw, dH = g->dh, dW = g->dw;
+    const int64_t Ho = g->Ho, Wo = g->Wo;
+    const int64_t Hp = (Ho - 1) * sH + (kH - 1) * dH + 1, Wp = (Wo - 1) * sW + (kW - 1) * dW + 1;
+    const int64_t npix = H * W, nout = Ho * Wo;
+    FC_T *T = buf, *P = T + (npix + FC_VL) * FC_VL, *O = P + Hp * Wp * FC_VL;
+    /* 1. T[p][l] = pixel p of plane l (0 past nval) */
+    if (xsW == 1 && xsH == W) {
+        int64_t p0 = 0;
+        for (; p0 + FC_VL <= npix; p0 += FC_VL) {
+            FC_V t[FC_VL];
+#pragma GCC unroll 16
+            for (int l = 0; l < FC_VL; ++l) t[l] = l < nval ? fc_plane_load(xp[l] + p0) : (FC_V){0};
+            fc_zipn(t, FC_VL);
+#pragma GCC unroll 16
+            for (int k = 0; k < FC_VL; ++k) memcpy(T + (p0 + k) * FC_VL, &t[k], sizeof(FC_V));
+        }
+        for (; p0 < npix; ++p0)
+            for (int64_t l = 0; l < FC_VL; ++l) T[p0 * FC_VL + l] = l < nval ? xp[l][p0] : (FC_T)0;
+    } else {
+        for (int64_t h = 0; h < H; ++h)
+            for (int64_t c = 0; c < W; ++c)
+                for (int64_t l = 0; l < FC_VL; ++l)
+                    T[(h * W + c) * FC_VL + l] = l < nval ? xp[l][h * xsH + c * xsW] : (FC_T)0;
+    }
+    const FC_V fv = (FC_V){0} + fill;
+    memcpy(T + npix * FC_VL, &fv, sizeof fv);
+    /* 2. P[r][c] = T[the pixel padded (r, c) reads, or the fill] */
+    for (int64_t r = 0; r < Hp; ++r) {
+        const int64_t rm = rowmap[r];
+        FC_T *d = P + r * Wp * FC_VL;
+        for (int64_t c = 0; c < Wp; ++c) {
+            const int64_t cm = colmap[c], src = rm < 0 || cm < 0 ? npix : rm * W + cm;
+            memcpy(d + c * FC_VL, T + src * FC_VL, sizeof(FC_V));
+        }
+    }
+    /* 3. the sums */
+    const int64_t taps = kH * kW;
+    int64_t toff[FC_DW_PLANE_TAPS];
+    FC_V wv[FC_DW_PLANE_TAPS];
+    for (int64_t kh = 0; kh < kH; ++kh)
+        for (int64_t kw = 0; kw < kW; ++kw) toff[kh * kW + kw] = (kh * dH * Wp + kw * dW) * FC_VL;
+    for (int64_t t = 0; t < taps; ++t) wv[t] = fc_plane_load(w + t * FC_VL);
+    const FC_V bv = bias != NULL ? fc_plane_load(bias) : (FC_V){0};
+    for (int64_t i = 0; i < Ho; ++i) {
+        const FC_T *prow = P + i * sH * Wp * FC_VL;
+        FC_T *orow = O + i * Wo * FC_VL;
+        int64_t j = 0;
+        for (; j + 4 <= Wo; j += 4) FC_DW_PLANE_PIXELS(4);
+        for (; j < Wo; ++j) FC_DW_PLANE_PIXELS(1);
+    }
+    /* 4. op[l][p] = O[p][l] */
+    int64_t p0 = 0;
+    for (; p0 + FC_VL <= nout; p0 += FC_VL) {
+        FC_V t[FC_VL];
+#pragma GCC unroll 16
+        for (int k = 0; k < FC_VL; ++k) t[k] = fc_plane_load(O + (p0 + k) * FC_VL);
+        fc_zipn(t, FC_VL);
+#pragma GCC unroll 16
+        for (int l = 0; l < FC_VL; ++l)
+            if (l < nval) memcpy(op[l] + p0, &t[l], sizeof(FC_V));
+    }
+    for (; p0 < nout; ++p0)
+        for (int64_t l = 0; l < nval; ++l) op[l][p0] = O[p0 * FC_VL + l];
+}
+#undef FC_DW_PLANE_PIXELS
+
+#endif /* FASTCONV_DEPTHWISE_PLANE_H */
