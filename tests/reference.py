@@ -19,8 +19,11 @@ NUMPY_PAD = {
 
 def conv2d_ref(x, w, b=None, stride=(1, 1), pads=(0, 0, 0, 0), dilation=(1, 1), groups=1, padding_mode="zeros"):
     """conv2d in float64: numpy.pad, then scipy.signal.correlate (method="direct") of each
-    (output channel, input channel) pair with the zero-dilated kernel, summed over the group's
-    input channels, subsampled by the stride, plus bias.  x is 4-D, pads (t, b, l, r)."""
+    (output channel, input channel) pair, summed over the group's input channels, subsampled
+    by the stride, plus bias.  x is 4-D, pads (t, b, l, r).  A dilated kernel is correlated
+    with each (row, column) dilation phase of the padded input, so that only the kernel's
+    taps form products (a zero-dilated kernel would multiply the input between taps by 0,
+    and a NaN or inf there would spoil outputs that never read it)."""
     x = np.asarray(x, dtype=np.float64)
     w = np.asarray(w, dtype=np.float64)
     N, C, H, W = x.shape
@@ -28,19 +31,23 @@ def conv2d_ref(x, w, b=None, stride=(1, 1), pads=(0, 0, 0, 0), dilation=(1, 1), 
     t, bo, l, r = pads
     xp = np.pad(x, ((0, 0), (0, 0), (t, bo), (l, r)), mode=NUMPY_PAD[padding_mode])
     dh, dw = dilation
-    wd = np.zeros((Cout, Cg, dh * (kH - 1) + 1, dw * (kW - 1) + 1))
-    wd[:, :, ::dh, ::dw] = w
     coutg = Cout // groups
     sh, sw = stride
-    Ho = (xp.shape[2] - wd.shape[2]) // sh + 1
-    Wo = (xp.shape[3] - wd.shape[3]) // sw + 1
+    Hv = xp.shape[2] - dh * (kH - 1)  # rows and columns of the unit-stride result
+    Wv = xp.shape[3] - dw * (kW - 1)
+    Ho = (Hv - 1) // sh + 1
+    Wo = (Wv - 1) // sw + 1
     out = np.zeros((N, Cout, Ho, Wo))
     for n in range(N):
         for o in range(Cout):
             g = o // coutg
-            acc = np.zeros((xp.shape[2] - wd.shape[2] + 1, xp.shape[3] - wd.shape[3] + 1))
+            acc = np.zeros((Hv, Wv))
             for c in range(Cg):
-                acc += correlate(xp[n, g * Cg + c], wd[o, c], mode="valid", method="direct")
+                for ph in range(min(dh, Hv)):
+                    for pw in range(min(dw, Wv)):
+                        # rows ph, ph + dh, ... of the result read rows ph + (a + kh) dh
+                        y = correlate(xp[n, g * Cg + c, ph::dh, pw::dw], w[o, c], mode="valid", method="direct")
+                        acc[ph::dh, pw::dw] += y
             out[n, o] = acc[::sh, ::sw][:Ho, :Wo]
             if b is not None:
                 out[n, o] += float(b[o])
