@@ -30,8 +30,8 @@ enum fc_kind {
     FC_KIND_CUDA_IGEMM = 14,  /* fc_conv2d_igemm: implicit GEMM for channel-heavy layers */
     /* channels-last depthwise (depthwise/nhwc.h) */
     FC_KIND_DW_NHWC = 15, /* channels across the vector lanes, NHWC data read in place */
-    /* one input channel per output channel, small planes (depthwise/plane.h) */
-    FC_KIND_DW_PLANE = 16 /* the padded plane copied into phase planes, outputs as one run */
+    /* one input channel per output channel, small or strided planes (depthwise/plane.h) */
+    FC_KIND_DW_PLANE = 16 /* VL planes transposed: the channels across the vector lanes */
 };
 
 #endif /* FASTCONV_PLAN_H */

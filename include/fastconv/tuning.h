@@ -71,8 +71,8 @@
 /* Flat kernel: h * W * sizeof(T) at most (h = k / 2), which bounds its border copy; beyond
  * it the row sweep, which shares loads between rows, wins (C7). */
 #define FC_FLAT_MAX_BYTES 1024
-/* Most taps of the whole-plane kernel (depthwise/plane.h), whose offsets it tabulates; the
- * planner's DW_PLANE_MAX_TAPS is at most this. */
+/* Most taps of the kernel of VL depthwise planes (depthwise/plane.h), whose offsets and
+ * weight vectors it holds in arrays; the planner's DW_PLANE_MAX_TAPS is at most this. */
 #define FC_DW_PLANE_TAPS 49
 /* Weight gradient (depthwise/grad.h): elements past a padded plane that the masked last
  * vector of a row may read, at least the widest vector's lanes (16 floats). */

@@ -63,7 +63,7 @@ DESCRIPTIONS: Dict[Kind, str] = {
     Kind.CUDA_DIRECT: "CUDA fc_conv2d (CuPy arrays): one thread per output, shared-memory tiles",
     Kind.CUDA_IGEMM: "CUDA fc_conv2d_igemm (CuPy arrays): implicit GEMM for channel-heavy layers",
     Kind.DW_NHWC: "channels-last depthwise: channels across the vector lanes, NHWC data read in place",
-    Kind.DW_PLANE: "one input channel per output channel, small plane whole: phase planes, outputs as one run",
+    Kind.DW_PLANE: "one input channel per output channel, a vector of channels at a time across the lanes",
 }
 
 #: conv2d's ``algorithm`` values.
@@ -696,7 +696,7 @@ def direct(a: ConvArgs, vb: int, nt: int, t: Any = _tuning, reason: str = "", wa
         if cg != 1 or kH * kW > _direct.tile_sizes(vb)["dw_plane_taps"]:
             raise ValueError("Force.kind=DW_PLANE: needs one input channel per group and at most FC_DW_PLANE_TAPS taps")
         why = (
-            f"one input channel per output channel, {Ho}x{Wo} output plane whole "
+            f"one input channel per output channel, {Ho}x{Wo} output plane, VL channels at a time "
             "(plane_depthwise: DW_PLANE_MAX_TAPS, DW_PLANE_MAX_ELEMS, DW_PLANE_MAX_FLAT5_ELEMS)"
         )
         return Plan(Kind.DW_PLANE, f"{reason}: {why}" if reason else why, vector_bytes=vb, band_rows=Ho, threads=nt)
