@@ -41,6 +41,14 @@ FC_INLINE FC_V fc_plane_load(const FC_T *p) {
         memcpy(orow + j * FC_VL, acc_, sizeof acc_);                                                                   \
     } while (0)
 
+/* t[k] = pixel p0 + k of the contiguous planes xp[l], l < nval, across the lanes (0 in the
+ * lanes past nval): a VL x VL square transposed in registers. */
+FC_INLINE void fc_plane_square(const FC_T *const *xp, int64_t p0, int64_t nval, FC_V *t) {
+#pragma GCC unroll 16
+    for (int l = 0; l < FC_VL; ++l) t[l] = l < nval ? fc_plane_load(xp[l] + p0) : (FC_V){0};
+    fc_zipn(t, FC_VL);
+}
+
 /* T[p][l] = pixel p (row-major) of plane l, l < nval; 0 in the lanes past nval. */
 FC_INLINE void fc_dw_planes_gather(const FC_T *const *xp, int64_t xsH, int64_t xsW, int64_t H, int64_t W, int64_t nval,
                                    FC_T *T) {
@@ -49,9 +57,7 @@ FC_INLINE void fc_dw_planes_gather(const FC_T *const *xp, int64_t xsH, int64_t x
         int64_t p0 = 0;
         for (; p0 + FC_VL <= npix; p0 += FC_VL) {
             FC_V t[FC_VL];
-#pragma GCC unroll 16
-            for (int l = 0; l < FC_VL; ++l) t[l] = l < nval ? fc_plane_load(xp[l] + p0) : (FC_V){0};
-            fc_zipn(t, FC_VL);
+            fc_plane_square(xp, p0, nval, t);
 #pragma GCC unroll 16
             for (int k = 0; k < FC_VL; ++k) memcpy(T + (p0 + k) * FC_VL, &t[k], sizeof(FC_V));
         }
@@ -94,9 +100,7 @@ FC_ATTR static void fc_dw_planes(const FC_T *const *xp, int64_t xsH, int64_t xsW
         int64_t p0 = 0, h0 = 0, w0 = 0; /* (h0, w0): pixel p0 */
         for (; p0 + FC_VL <= npix; p0 += FC_VL) {
             FC_V t[FC_VL];
-#pragma GCC unroll 16
-            for (int l = 0; l < FC_VL; ++l) t[l] = l < nval ? fc_plane_load(xp[l] + p0) : (FC_V){0};
-            fc_zipn(t, FC_VL);
+            fc_plane_square(xp, p0, nval, t);
             int64_t h = h0, c = w0;
             for (int k = 0; k < FC_VL; ++k) {
                 if (h + pt < Hp && c + pl < Wp) memcpy(P + ((h + pt) * Wp + c + pl) * FC_VL, &t[k], sizeof(FC_V));

@@ -29,13 +29,13 @@ FC_INLINE void fc_ctile_store(const FC_V *cols, int cst, const int NC, int64_t n
 /* Channel-lane tile: the vector lanes hold NV*VL output channels (NV = 1 or 2 vectors) and
  * the tile covers NC <= FC_NCOL adjacent output columns of one row, so no lane is wasted when
  * the channel count is a multiple of VL, whatever the output width (the column tiles above
- * waste lanes when Wo is not a multiple of their width: 56 columns fill 64 lanes).  Per tap: NV weight-vector
- * loads, NC input scalars broadcast, NV*NC FMAs.  The weights of one tap are wst apart (the
- * packing block: NV*VL, or 2*VL for a one-vector last block).  The accumulators hold
- * (column, channel) and are transposed in registers on the way out (fc_ctile_store), a cost
- * that the tap count (>= the caller's threshold) hides.  One vector of channels serves narrow
- * rows, where the column tiles would leave most lanes empty, and the last VL channels of a
- * group packed in blocks of 2*VL.  One call runs every block of input channels [ic0, ic1),
+ * waste lanes when Wo is not a multiple of their width: 56 columns fill 64 lanes).  Per
+ * tap: NV weight-vector loads, NC input scalars broadcast, NV*NC FMAs.  The weights of one
+ * tap are wst apart (the packing block: NV*VL, or 2*VL for a one-vector last block).  The
+ * accumulators hold (column, channel) and are transposed in registers on the way out
+ * (fc_ctile_store), a cost that the tap count (>= the caller's threshold) hides.  One vector
+ * of channels serves narrow rows, where the column tiles would leave most lanes empty, and
+ * the last VL channels of a group packed in blocks of 2*VL.  One call runs every block of input channels [ic0, ic1),
  * icb at a time, the upper levels of the sums going through tot (direct/sums.h). */
 FC_INLINE void fc_ctile(const FC_T *xcol, int64_t cstep, const int64_t *ridx, const FC_T *wblk, int64_t wst,
                         const fc_conv_geom *g, const FC_T *bias, int64_t oc0, int64_t cout, FC_T *out, int64_t plane,
