@@ -65,8 +65,8 @@ def conv2d(
         kernel runs is the planner's choice, see :func:`fastconv.explain`); its float32
         sums run in blocks of about 80 products, with an error no larger than PyTorch's.
         "winograd": Winograd F(2x2, 3x3), 4 instead of 9 multiply-adds per output and input
-        channel; its float32 error is 0.75-0.83x PyTorch's up to 128 input channels, 0.99x
-        with 512 (sums in blocks of 16 channels); "winograd4": F(4x4, 3x3), 2.25
+        channel; its float32 error is 0.92-0.97x PyTorch's up to 128 input channels, about
+        1.0x with 256-512 (sums in blocks of 32 channels); "winograd4": F(4x4, 3x3), 2.25
         multiply-adds, about ten times the float32 rounding error of "direct".  Both need a
         3x3 kernel with
         stride 1 (any padding, mode or groups); a dilated layer runs as one undilated
