@@ -54,6 +54,43 @@ def test_channels_last_input_equals_nchw(trial):
     np.testing.assert_allclose(fastconv.conv2d(xl[0], w, b, s, p, d, g, mode, memory_format="preserve"), ref[0], **tol)
 
 
+@pytest.mark.parametrize("vb", [32, 64])
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+@pytest.mark.parametrize("kind", ["LANES", "COLUMNS", "WINOGRAD2"])
+def test_channels_last_bands_and_lane_stores_are_exact(kind, dt, vb):
+    """Channels-last input is packed VL channels x VL columns at a time (pack/band.h) and
+    the channel-lane tiles store a channels-last result straight from their accumulators:
+    both give the NCHW path's bits, at channel counts around the square size (remainder
+    channels and columns element by element), strides 1-3 (phases), every padding mode,
+    reversed views, groups, partial channel blocks and NaN/inf inputs.  Winograd's bands
+    come from the same packer."""
+    rng = np.random.default_rng(vb + (dt == np.float64) + len(kind))
+    force = _plan.Force(kind=_plan.Kind[kind], vector_bytes=vb)
+    vl = vb // np.dtype(dt).itemsize
+    shapes = [(vl, 1), (vl + 3, 1), (2 * vl, 2), (3, 1), (2 * vl + 1, 1)]
+    for trial, (C, g) in enumerate(shapes):
+        s = 1 if kind == "WINOGRAD2" else int(rng.integers(1, 4))
+        k = 3 if kind == "WINOGRAD2" else int(rng.integers(1, 5))
+        mode = MODES[trial % len(MODES)]
+        x = rng.standard_normal((2, C, int(rng.integers(5, 12)), int(rng.integers(vl - 2, 3 * vl + 3)))).astype(dt)
+        if kind != "WINOGRAD2":  # (Winograd leaves non-finite layers to the direct kernels)
+            x[0, C - 1, 1, -1] = np.nan
+            x[1, 0, -1, 0] = np.inf
+        cout = g * int(rng.integers(3, 3 * vl // g + 3))
+        w = rng.standard_normal((cout, C // g, k, k)).astype(dt)
+        b = rng.standard_normal(cout).astype(dt)
+        xl = _nhwc(x)
+        for xin in (xl, xl[:, :, ::-1, ::-1]):
+            ref = fastconv.conv._conv2d(
+                np.ascontiguousarray(xin), w, b, s, k // 2, 1, g, mode, None, None, "auto", force
+            )
+            for fmt in ("contiguous", "channels_last"):
+                got = fastconv.conv._conv2d(
+                    xin, w, b, s, k // 2, 1, g, mode, None, None, "auto", force, memory_format=fmt
+                )
+                np.testing.assert_array_equal(got, ref, err_msg=f"{kind} {C} {g} {cout} {s} {k} {mode} {fmt}")
+
+
 def test_nhwc_depthwise_keeps_non_finite_patterns():
     """Non-finite weights with zero padding leave the NHWC kernel (skipped padding taps are
     not 0 * inf); NaN and inf inputs propagate as in the NCHW kernels."""

@@ -36,7 +36,7 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
     dtype = np.float32 if real_t is float else np.float64
 
     cdef fc_conv_geom g
-    geometry(&g, x, w, out, a)
+    geometry(&g, x, w, out.shape[2], out.shape[3], a)
     g.Wp = Wo + (kW - 1) * g.dw
     cdef int64_t sN = x.strides[0] // isz
     cdef int64_t sh = g.sh, dh = g.dh, pt = g.pt
@@ -138,7 +138,7 @@ def run_planes(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, con
     cdef int64_t coutg = Cout // a.groups, vb = plan.vector_bytes, vl = vb // isz, taps = kH * kW
     dtype = np.float32 if real_t is float else np.float64
     cdef fc_conv_geom g
-    geometry(&g, x, w, out, a)
+    geometry(&g, x, w, out.shape[2], out.shape[3], a)
     cdef int64_t Hp = (Ho - 1) * g.sh + (kH - 1) * g.dh + 1, Wp = (Wo - 1) * g.sw + (kW - 1) * g.dw + 1
     rowmap_a = np.empty(Hp, dtype=np.int64)
     colmap_a = np.empty(Wp, dtype=np.int64)

@@ -15,7 +15,7 @@ def run(
     x: npt.NDArray[_Real],  # (N, C_in, H, W), any element strides
     w: npt.NDArray[_Real],  # (C_out, C_in // groups, kH, kW), any element strides
     bias: Optional[npt.NDArray[_Real]],  # (C_out,) contiguous, or None
-    out: npt.NDArray[_Real],  # (N, C_out, H_out, W_out) C-contiguous, written
+    out: npt.NDArray[_Real],  # (N, C_out, H_out, W_out) C-contiguous (or channels-last for LANES), written
     a: Any,  # fastconv._args.ConvArgs: stride, dilation, pads, mode, groups
     fill: float,
 ) -> None: ...

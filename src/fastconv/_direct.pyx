@@ -45,11 +45,13 @@ def kinds():
 
 
 def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real_t[::1] bias,
-        real_t[:, :, :, ::1] out, a, real_t fill):
+        real_t[:, :, :, :] out, a, real_t fill):
     """Run a direct plan: x (N, C, H, W) with w (C_out, C/groups, kH, kW) into out, the
     stride, dilation, padding (top and left; the others follow from out's shape), mode and
     groups of the layer ``a`` (:class:`fastconv._args.ConvArgs`), ``fill`` the constant of
-    zero padding.  No validation: the front and the planner did it."""
+    zero padding.  ``out`` C-contiguous, or for channel-lane tiles also channels-last
+    (``out.transpose(0, 2, 3, 1)`` C-contiguous).  No validation: the front and the planner
+    did it."""
     cdef Py_ssize_t N = x.shape[0]
     cdef Py_ssize_t Cout = w.shape[0], Cg = w.shape[1], kH = w.shape[2], kW = w.shape[3]
     cdef Py_ssize_t Ho = out.shape[2], Wo = out.shape[3]
@@ -57,6 +59,11 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
         return
     cdef Py_ssize_t G = a.groups, coutg = Cout // G, isz = sizeof(real_t)
     cdef int kind = plan.kind
+    # out is C-contiguous, or channels-last (a channel stride of one element), which only
+    # the channel-lane tiles write
+    cdef bint last = Cout > 1 and Ho * Wo > 1 and out.strides[1] == sizeof(real_t)  # (one layout at 1x1)
+    if last and kind != FC_KIND_LANES:
+        raise ValueError("_direct.run: only LANES writes a channels-last result")
     cdef int64_t vb = plan.vector_bytes
     cdef int64_t ocb = plan.channel_block
     pstart_a, xoff_a, Wq = plan.layout
@@ -64,7 +71,7 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
     cdef const int64_t[::1] xoff = xoff_a
 
     cdef fc_conv_geom g
-    geometry(&g, x, w, out, a)
+    geometry(&g, x, w, out.shape[2], out.shape[3], a)
     g.Wp = (Wo - 1) * g.sw + (kW - 1) * g.dw + 1  # padded columns past this one are never read
     g.npha = pstart.shape[0]; g.pstart = &pstart[0]; g.Wq = Wq; g.xoff = &xoff[0]
     g.rstep = g.npha * Wq
@@ -109,7 +116,10 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
     cdef real_t *o0 = &out[0, 0, 0, 0]
     cdef const real_t *b0 = &bias[0] if bias is not None else NULL
     cdef const real_t *wp0 = &wpack[0]
-    cdef int64_t plane = Ho * Wo
+    cdef int64_t plane = 1 if last else Ho * Wo  # between output channels
+    if last:
+        g.osH = Wo * Cout
+        g.osW = Cout
     cdef int failed[1]
     failed[0] = 0
     cdef real_t *band
@@ -155,7 +165,7 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
                 cstep = nrows * g.rstep
             conv_band(vb, kind, src, cstep, ridx, wp0 + gi * wgrp + ob0 * Cg * kH * kW * ocb, ocb,
                       (b0 + gi * coutg + oc0) if b0 != NULL else NULL, min(coutg, ob1 * ocb) - oc0, &g, oh0, Rb,
-                      o0 + (n * Cout + gi * coutg + oc0) * plane, plane)
+                      o0 + n * Cout * Ho * Wo + (gi * coutg + oc0) * plane, plane)
         free(band)
         free(rowsrc)
     if failed[0]:

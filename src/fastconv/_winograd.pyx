@@ -37,7 +37,7 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
     dtype = np.float32 if real_t is float else np.float64
 
     cdef fc_conv_geom g
-    geometry(&g, x, w, out, a)
+    geometry(&g, x, w, out.shape[2], out.shape[3], a)
     cdef int64_t dh = g.dh, dw = g.dw
     # A dilated layer is dh x dw undilated ones on the output's row and column phases: row
     # phase pr (output rows pr + dh*i) is a separate work item, the dw column phases of a

@@ -33,7 +33,8 @@ FC_INLINE void fc_ctile_store(const FC_V *cols, int cst, const int NC, int64_t n
  * tap: NV weight-vector loads, NC input scalars broadcast, NV*NC FMAs.  The weights of one
  * tap are wst apart (the packing block: NV*VL, or 2*VL for a one-vector last block).  The
  * accumulators hold (column, channel) and are transposed in registers on the way out
- * (fc_ctile_store), a cost that the tap count (>= the caller's threshold) hides.  One vector
+ * (fc_ctile_store), a cost that the tap count (>= the caller's threshold) hides; for a
+ * channels-last result (plane = 1, column stride g->osW) they are stored as they are.  One vector
  * of channels serves narrow rows, where the column tiles would leave most lanes empty, and
  * the last VL channels of a group packed in blocks of 2*VL.  One call runs every block of input channels [ic0, ic1),
  * icb at a time, the upper levels of the sums going through tot (direct/sums.h). */
@@ -101,11 +102,22 @@ FC_INLINE void fc_ctile(const FC_T *xcol, int64_t cstep, const int64_t *ridx, co
                 }
         }
         if (fc_sum_flush(tot, &acc[0][0], NC, NV, 2, ic0, ic1, icb, C)) continue;
-        FC_T *dst = out + oc0 * plane + oh * g->Wo + j0;
+        FC_T *dst = out + oc0 * plane + oh * g->osH + j0 * g->osW;
 #pragma GCC unroll 2
         for (int v = 0; v < NV; ++v) {
             const int64_t nval = cout - oc0 - v * FC_VL < FC_VL ? cout - oc0 - v * FC_VL : FC_VL;
-            if (nval > 0) fc_ctile_store(&acc[0][v], 2, NC, nval, dst + v * FC_VL * plane, plane);
+            if (nval <= 0) continue;
+            if (plane == 1) { /* channels-last result: each accumulator is a column's channels */
+#pragma GCC unroll 16
+                for (int c = 0; c < NC; ++c) {
+                    if (nval == FC_VL)
+                        memcpy(dst + c * g->osW + v * FC_VL, &acc[c][v], sizeof(FC_V));
+                    else
+                        memcpy(dst + c * g->osW + v * FC_VL, &acc[c][v], (size_t)nval * sizeof(FC_T));
+                }
+            } else {
+                fc_ctile_store(&acc[0][v], 2, NC, nval, dst + v * FC_VL * plane, plane);
+            }
         }
     }
 #undef FC_CTILE_TAP

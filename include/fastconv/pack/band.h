@@ -59,6 +59,9 @@ FC_ATTR static void fc_pack_band(const FC_T *x, const fc_conv_geom *g, const int
         jc1 = lims[0][1] < lims[1][1] ? lims[0][1] : lims[1][1];
         if (jc1 < jc0) jc1 = jc0;
     }
+    /* Channels-last input (channel stride 1): the real columns of the first csq channels go
+     * in VL x VL squares below; here only their padding. */
+    const int64_t csq = g->xsC == 1 && g->xsW != 1 ? g->C / FC_VL * FC_VL : 0;
     for (int64_t c = 0; c < g->C; ++c) {
         /* the rows of the channel FC_PACK_AHEAD on, prefetched: short rows of channels a
          * plane apart escape the hardware prefetcher, and packing then waits on each miss in
@@ -102,7 +105,9 @@ FC_ATTR static void fc_pack_band(const FC_T *x, const fc_conv_geom *g, const int
                     d[j] = s < 0 ? fill : srow[s * g->xsW];
                 }
                 const int64_t base = jlo * sw + p - col_lo;
-                if (fuse2) { /* the real columns the fused pass left: those only this phase
+                if (c < csq) {
+                    /* in squares below */
+                } else if (fuse2) { /* the real columns the fused pass left: those only this phase
                               * reaches (at most one each side), or all when none is shared */
                     const int64_t e0 = jc0 < jhi ? jc0 : jhi, e1 = jc1 > jlo ? jc1 : jlo;
                     for (int64_t j = jlo; j < e0; ++j) d[j] = srow[j * 2 + p - col_lo];
@@ -129,6 +134,36 @@ FC_ATTR static void fc_pack_band(const FC_T *x, const fc_conv_geom *g, const int
                     d[j] = s < 0 ? fill : srow[s * g->xsW];
                 }
                 if (Wq > jw) memset(d + jw, 0, (size_t)(Wq - jw) * sizeof(FC_T));
+            }
+        }
+    }
+    /* The real columns of channels-last rows, VL channels x VL columns at a time: VL vector
+     * loads (a column's channels), a transpose in registers, VL vector stores (a channel's
+     * columns).  Channel by channel, each element came from its own cache line, and a band
+     * of C5's rows (64 channels x 56 columns x 5 rows, 70 kB) no longer fit L1 between one
+     * channel's pass and the next. */
+    const int64_t cst = nrows * npha * Wq; /* between channels of the band */
+    for (int64_t rr = 0; rr < nrows && csq > 0; ++rr) {
+        const int64_t sr = FC_PACK_SRC_ROW(rr);
+        if (sr < 0) continue;
+        for (int64_t q = 0; q < npha; ++q) {
+            int64_t lim[3];
+            fc_pack_limits(g, g->pstart[q], lim);
+            const int64_t jlo = lim[0], jhi = lim[1], step = sw * g->xsW;
+            const FC_T *s0 = x + sr * g->xsH + (jlo * sw + g->pstart[q] - col_lo) * g->xsW; /* column jlo */
+            FC_T *d0 = dst + (rr * npha + q) * Wq;
+            for (int64_t c0 = 0; c0 < csq; c0 += FC_VL) {
+                int64_t j = jlo;
+                for (; j + FC_VL <= jhi; j += FC_VL) {
+                    FC_V t[FC_VL];
+#pragma GCC unroll 16
+                    for (int i = 0; i < FC_VL; ++i) memcpy(&t[i], s0 + (j - jlo + i) * step + c0, sizeof(FC_V));
+                    fc_zipn(t, FC_VL);
+#pragma GCC unroll 16
+                    for (int i = 0; i < FC_VL; ++i) memcpy(d0 + (c0 + i) * cst + j, &t[i], sizeof(FC_V));
+                }
+                for (; j < jhi; ++j)
+                    for (int i = 0; i < FC_VL; ++i) d0[(c0 + i) * cst + j] = s0[(j - jlo) * step + c0 + i];
             }
         }
     }
