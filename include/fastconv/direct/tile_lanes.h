@@ -34,21 +34,17 @@ FC_INLINE void fc_ctile_store(const FC_V *cols, int cst, const int NC, int64_t n
  * tap are wst apart (the packing block: NV*VL, or 2*VL for a one-vector last block).  The
  * accumulators hold (column, channel) and are transposed in registers on the way out
  * (fc_ctile_store), a cost that the tap count (>= the caller's threshold) hides; for a
- * channels-last result (plane = 1, column stride g->osW) they are stored as they are.  One vector
- * of channels serves narrow rows, where the column tiles would leave most lanes empty, and
- * the last VL channels of a group packed in blocks of 2*VL.  One call runs every block of input channels [ic0, ic1),
- * icb at a time, the upper levels of the sums going through tot (direct/sums.h). */
+ * channels-last result (plane = 1, column stride g->osW) they are stored as they are.  One
+ * vector of channels serves narrow rows, where the column tiles would leave most lanes
+ * empty, and the last VL channels of a group packed in blocks of 2*VL.  One call runs every
+ * block of input channels [ic0, ic1), icb at a time, the upper levels of the sums going
+ * through tot (direct/sums.h).  The bias is added at the store: 14 x 2 accumulators, two
+ * weight vectors and a broadcast take 31 of the 32 vector registers, and bias vectors held
+ * across the tap loop pushed an accumulator onto the stack (a store and a reload per tap). */
 FC_INLINE void fc_ctile(const FC_T *xcol, int64_t cstep, const int64_t *ridx, const FC_T *wblk, int64_t wst,
                         const fc_conv_geom *g, const FC_T *bias, int64_t oc0, int64_t cout, FC_T *out, int64_t plane,
                         int64_t oh, int64_t j0, int64_t icb, FC_V *tot, const int NC, const int NV) {
     FC_V acc[FC_NCOL][2];
-    FC_V bv[2] = {(FC_V){0}, (FC_V){0}};
-    if (bias != NULL) { /* the first block starts from the bias */
-        FC_T bt[2 * FC_VL];
-        for (int l = 0; l < NV * FC_VL; ++l) bt[l] = oc0 + l < cout ? bias[oc0 + l] : (FC_T)0;
-#pragma GCC unroll 2
-        for (int v = 0; v < NV; ++v) memcpy(&bv[v], bt + v * FC_VL, sizeof(FC_V));
-    }
     const int64_t kH = g->kH, kW = g->kW, rowstep = g->rstep, taps = kH * kW, C = g->C;
     if (NV == 2) wst = 2 * FC_VL; /* the only block two vectors come in: a constant step */
     /* The taps' offsets in one table, and one loop over them per channel: the kh and kw loops
@@ -74,7 +70,7 @@ FC_INLINE void fc_ctile(const FC_T *xcol, int64_t cstep, const int64_t *ridx, co
 #pragma GCC unroll 16
         for (int c = 0; c < NC; ++c)
 #pragma GCC unroll 2
-            for (int v = 0; v < NV; ++v) acc[c][v] = ic0 == 0 ? bv[v] : (FC_V){0};
+            for (int v = 0; v < NV; ++v) acc[c][v] = (FC_V){0};
         const FC_T *w = wblk + ic0 * taps * wst;
         if (kH == 1 && kW == 1) {
             /* 1x1 layers: one loop over the channels.  The general loop nest below runs two
@@ -102,6 +98,17 @@ FC_INLINE void fc_ctile(const FC_T *xcol, int64_t cstep, const int64_t *ridx, co
                 }
         }
         if (fc_sum_flush(tot, &acc[0][0], NC, NV, 2, ic0, ic1, icb, C)) continue;
+        if (bias != NULL) {
+            FC_T bt[2 * FC_VL];
+            for (int l = 0; l < NV * FC_VL; ++l) bt[l] = oc0 + l < cout ? bias[oc0 + l] : (FC_T)0;
+#pragma GCC unroll 2
+            for (int v = 0; v < NV; ++v) {
+                FC_V bv;
+                memcpy(&bv, bt + v * FC_VL, sizeof(FC_V));
+#pragma GCC unroll 16
+                for (int c = 0; c < NC; ++c) acc[c][v] += bv;
+            }
+        }
         FC_T *dst = out + oc0 * plane + oh * g->osH + j0 * g->osW;
 #pragma GCC unroll 2
         for (int v = 0; v < NV; ++v) {
