@@ -44,8 +44,18 @@ FC_INLINE FC_V fc_plane_load(const FC_T *p) {
 /* t[k] = pixel p0 + k of the contiguous planes xp[l], l < nval, across the lanes (0 in the
  * lanes past nval): a VL x VL square transposed in registers. */
 FC_INLINE void fc_plane_square(const FC_T *const *xp, int64_t p0, int64_t nval, FC_V *t) {
+    if (nval == FC_VL) { /* the common case without a test per load, which kept t in memory */
 #pragma GCC unroll 16
-    for (int l = 0; l < FC_VL; ++l) t[l] = l < nval ? fc_plane_load(xp[l] + p0) : (FC_V){0};
+        for (int l = 0; l < FC_VL; ++l) {
+            t[l] = fc_plane_load(xp[l] + p0);
+            /* the same planes 8 lines on: VL streams of short steps, which the hardware
+             * prefetchers follow too late */
+            __builtin_prefetch((const char *)(xp[l] + p0) + 512, 0, 1);
+        }
+    } else {
+#pragma GCC unroll 16
+        for (int l = 0; l < FC_VL; ++l) t[l] = l < nval ? fc_plane_load(xp[l] + p0) : (FC_V){0};
+    }
     fc_zipn(t, FC_VL);
 }
 
@@ -161,9 +171,14 @@ FC_ATTR static void fc_dw_planes(const FC_T *const *xp, int64_t xsH, int64_t xsW
 #pragma GCC unroll 16
         for (int k = 0; k < FC_VL; ++k) t[k] = fc_plane_load(O + (p0 + k) * FC_VL);
         fc_zipn(t, FC_VL);
+        if (nval == FC_VL) { /* (as in fc_plane_square) */
 #pragma GCC unroll 16
-        for (int l = 0; l < FC_VL; ++l)
-            if (l < nval) memcpy(op[l] + p0, &t[l], sizeof(FC_V));
+            for (int l = 0; l < FC_VL; ++l) memcpy(op[l] + p0, &t[l], sizeof(FC_V));
+        } else {
+#pragma GCC unroll 16
+            for (int l = 0; l < FC_VL; ++l)
+                if (l < nval) memcpy(op[l] + p0, &t[l], sizeof(FC_V));
+        }
     }
     for (; p0 < nout; ++p0)
         for (int64_t l = 0; l < nval; ++l) op[l][p0] = O[p0 * FC_VL + l];
