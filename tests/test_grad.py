@@ -106,6 +106,37 @@ def test_conv2d_input_is_the_adjoint(trial):
     np.testing.assert_allclose(np.vdot(w, grad.conv2d_weight(x, w.shape, go, *args)), lhs, rtol=1e-10)
 
 
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+def test_strided_input_grad_phases_written_in_place(dt, monkeypatch):
+    """Strided layers' input-gradient phases that the channel-lane tiles run are written
+    straight into their strided view of the result (any output strides in _direct.run):
+    the same numbers as one conv2d per phase added in, at partial channel blocks, row and
+    column strides 2-3, dilation, groups, padding and NaN in grad_output."""
+    rng = np.random.default_rng(3)
+    configs = [
+        ((2, 97, 17, 19), (40, 97, 3, 3), dict(stride=2, padding=1)),
+        ((1, 96, 20, 23), (70, 48, 5, 4), dict(stride=(3, 2), padding=(2, 1), dilation=(1, 2), groups=2)),
+        ((2, 48, 15, 30), (20, 48, 2, 2), dict(stride=2)),
+        ((1, 64, 14, 14), (64, 64, 1, 1), dict(stride=2)),
+    ]
+    used = []
+    real = grad._phase_in_place
+
+    def spy(*args):
+        used.append(real(*args))
+        return used[-1]
+
+    for xs, ws, kw in configs:
+        w = rng.standard_normal(ws).astype(dt)
+        go = rng.standard_normal(fastconv.conv2d(np.zeros(xs, dt), w, **kw).shape).astype(dt)
+        go[0, 1, 2, 3] = np.nan
+        monkeypatch.setattr(grad, "_phase_in_place", spy)
+        got = grad.conv2d_input(xs, w, go, **kw)
+        monkeypatch.setattr(grad, "_phase_in_place", lambda *args: False)
+        np.testing.assert_array_equal(got, grad.conv2d_input(xs, w, go, **kw))
+    assert any(used) and sum(used) >= 8, used
+
+
 def _finite_difference(f, a, eps=1e-6, count=6, rng=None):
     """Central differences of the scalar f at `count` random entries of a (float64)."""
     rng = rng or np.random.default_rng(0)

@@ -49,9 +49,9 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
     """Run a direct plan: x (N, C, H, W) with w (C_out, C/groups, kH, kW) into out, the
     stride, dilation, padding (top and left; the others follow from out's shape), mode and
     groups of the layer ``a`` (:class:`fastconv._args.ConvArgs`), ``fill`` the constant of
-    zero padding.  ``out`` C-contiguous, or for channel-lane tiles also channels-last
-    (``out.transpose(0, 2, 3, 1)`` C-contiguous).  No validation: the front and the planner
-    did it."""
+    zero padding.  ``out`` C-contiguous, or for channel-lane tiles any positive strides
+    (a channels-last result, every stride-th pixel of an input gradient).  No validation:
+    the front and the planner did it."""
     cdef Py_ssize_t N = x.shape[0]
     cdef Py_ssize_t Cout = w.shape[0], Cg = w.shape[1], kH = w.shape[2], kW = w.shape[3]
     cdef Py_ssize_t Ho = out.shape[2], Wo = out.shape[3]
@@ -59,11 +59,15 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
         return
     cdef Py_ssize_t G = a.groups, coutg = Cout // G, isz = sizeof(real_t)
     cdef int kind = plan.kind
-    # out is C-contiguous, or channels-last (a channel stride of one element), which only
-    # the channel-lane tiles write
-    cdef bint last = Cout > 1 and Ho * Wo > 1 and out.strides[1] == sizeof(real_t)  # (one layout at 1x1)
-    if last and kind != FC_KIND_LANES:
-        raise ValueError("_direct.run: only LANES writes a channels-last result")
+    # out's element strides: the channel-lane tiles write any; the other kinds a
+    # C-contiguous out (the strides of its length-1 axes do not matter)
+    cdef int64_t oN = out.strides[0] // isz, oC = out.strides[1] // isz
+    cdef int64_t oH = out.strides[2] // isz, oW = out.strides[3] // isz
+    if kind != FC_KIND_LANES:
+        if not ((N == 1 or oN == Cout * Ho * Wo) and (Cout == 1 or oC == Ho * Wo) and (Ho == 1 or oH == Wo)
+                and (Wo == 1 or oW == 1)):
+            raise ValueError("_direct.run: only LANES writes a result that is not C-contiguous")
+        oN, oC, oH, oW = Cout * Ho * Wo, Ho * Wo, Wo, 1
     cdef int64_t vb = plan.vector_bytes
     cdef int64_t ocb = plan.channel_block
     pstart_a, xoff_a, Wq = plan.layout
@@ -116,10 +120,9 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
     cdef real_t *o0 = &out[0, 0, 0, 0]
     cdef const real_t *b0 = &bias[0] if bias is not None else NULL
     cdef const real_t *wp0 = &wpack[0]
-    cdef int64_t plane = 1 if last else Ho * Wo  # between output channels
-    if last:
-        g.osH = Wo * Cout
-        g.osW = Cout
+    cdef int64_t plane = oC  # between output channels
+    g.osH = oH
+    g.osW = oW
     cdef int failed[1]
     failed[0] = 0
     cdef real_t *band
@@ -165,7 +168,7 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
                 cstep = nrows * g.rstep
             conv_band(vb, kind, src, cstep, ridx, wp0 + gi * wgrp + ob0 * Cg * kH * kW * ocb, ocb,
                       (b0 + gi * coutg + oc0) if b0 != NULL else NULL, min(coutg, ob1 * ocb) - oc0, &g, oh0, Rb,
-                      o0 + n * Cout * Ho * Wo + (gi * coutg + oc0) * plane, plane)
+                      o0 + n * oN + (gi * coutg + oc0) * plane, plane)
         free(band)
         free(rowsrc)
     if failed[0]:

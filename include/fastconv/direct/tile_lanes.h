@@ -8,11 +8,14 @@
 #define FASTCONV_DIRECT_TILE_LANES_H
 
 /* Store channel-lane accumulators: cols[c * cst] (c < NC) holds output column c of VL
- * channels; channel o < nval gets its NC columns at dst + o * plane.  VL columns at a time
- * are transposed in registers (fc_zipn over VL vectors), then each channel's run is one
- * store of nc elements: 16 channels x 14 columns cost about 64 shuffles and 16 stores where
- * a scalar transpose through memory costs 224 loads and stores. */
-FC_INLINE void fc_ctile_store(const FC_V *cols, int cst, const int NC, int64_t nval, FC_T *dst, int64_t plane) {
+ * channels; channel o < nval gets its NC columns at dst + o * plane, ocs apart.  VL columns
+ * at a time are transposed in registers (fc_zipn over VL vectors), then each channel's run
+ * is one store of nc elements (16 channels x 14 columns cost about 64 shuffles and 16
+ * stores where a scalar transpose through memory costs 224 loads and stores), or nc
+ * element stores when the columns are not adjacent (every stride-th column of a strided
+ * layer's input gradient, grad.py). */
+FC_INLINE void fc_ctile_store(const FC_V *cols, int cst, const int NC, int64_t nval, FC_T *dst, int64_t plane,
+                              int64_t ocs) {
 #pragma GCC unroll 2
     for (int c0 = 0; c0 < NC; c0 += FC_VL) {
         const int nc = NC - c0 < FC_VL ? NC - c0 : FC_VL;
@@ -21,8 +24,16 @@ FC_INLINE void fc_ctile_store(const FC_V *cols, int cst, const int NC, int64_t n
         for (int c = 0; c < FC_VL; ++c) t[c] = c < nc ? cols[(c0 + c) * cst] : (FC_V){0};
         fc_zipn(t, FC_VL);
 #pragma GCC unroll 16
-        for (int o = 0; o < FC_VL; ++o)
-            if (o < nval) memcpy(dst + o * plane + c0, &t[o], (size_t)nc * sizeof(FC_T));
+        for (int o = 0; o < FC_VL; ++o) {
+            if (o >= nval) continue;
+            if (ocs == 1) {
+                memcpy(dst + o * plane + c0, &t[o], (size_t)nc * sizeof(FC_T));
+            } else {
+                FC_T run[FC_VL];
+                memcpy(run, &t[o], sizeof run);
+                for (int c = 0; c < nc; ++c) dst[o * plane + (c0 + c) * ocs] = run[c];
+            }
+        }
     }
 }
 
@@ -34,7 +45,8 @@ FC_INLINE void fc_ctile_store(const FC_V *cols, int cst, const int NC, int64_t n
  * tap are wst apart (the packing block: NV*VL, or 2*VL for a one-vector last block).  The
  * accumulators hold (column, channel) and are transposed in registers on the way out
  * (fc_ctile_store), a cost that the tap count (>= the caller's threshold) hides; for a
- * channels-last result (plane = 1, column stride g->osW) they are stored as they are.  One
+ * channels-last result (plane = 1) they are stored as they are.  Output rows lie g->osH
+ * apart and columns g->osW (any layout and strides).  One
  * vector of channels serves narrow rows, where the column tiles would leave most lanes
  * empty, and the last VL channels of a group packed in blocks of 2*VL.  One call runs every
  * block of input channels [ic0, ic1), icb at a time, the upper levels of the sums going
@@ -123,7 +135,7 @@ FC_INLINE void fc_ctile(const FC_T *xcol, int64_t cstep, const int64_t *ridx, co
                         memcpy(dst + c * g->osW + v * FC_VL, &acc[c][v], (size_t)nval * sizeof(FC_T));
                 }
             } else {
-                fc_ctile_store(&acc[0][v], 2, NC, nval, dst + v * FC_VL * plane, plane);
+                fc_ctile_store(&acc[0][v], 2, NC, nval, dst + v * FC_VL * plane, plane, g->osW);
             }
         }
     }
