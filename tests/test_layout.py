@@ -41,7 +41,7 @@ def test_channels_last_input_equals_nchw(trial):
         return
     xl = _nhwc(x)
     if dw and mode == "zeros":
-        assert fastconv.explain(xl, w, b, s, p, d, g, mode).kind == _plan.Kind.DW_NHWC
+        assert fastconv.explain(xl, w, b, s, p, d, g, mode).kind in (_plan.Kind.DW_NHWC, _plan.Kind.DW_PLANE)
     tol = dict(rtol=1e-5, atol=1e-5) if dt == np.float32 else dict(rtol=1e-12, atol=1e-12)
     for fmt in ("contiguous", "preserve", "channels_last"):
         res = fastconv.conv2d(xl, w, b, s, p, d, g, mode, memory_format=fmt)
@@ -89,6 +89,40 @@ def test_channels_last_bands_and_lane_stores_are_exact(kind, dt, vb):
                     xin, w, b, s, k // 2, 1, g, mode, None, None, "auto", force, memory_format=fmt
                 )
                 np.testing.assert_array_equal(got, ref, err_msg=f"{kind} {C} {g} {cout} {s} {k} {mode} {fmt}")
+
+
+@pytest.mark.parametrize("vb", [32, 64])
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+def test_depthwise_planes_on_channels_last_data_are_exact(dt, vb):
+    """DW_PLANE reads channels-last input a pixel's VL channels at a time and writes a
+    channels-last result the same way (no transposes): the NCHW path's bits for channel
+    counts around VL (a partial last block), strides, dilation, every padding mode, bias,
+    NaN/inf inputs and weights; its rule takes unit-stride small planes."""
+    rng = np.random.default_rng(vb + (dt == np.float64))
+    force = _plan.Force(kind=_plan.Kind.DW_PLANE, vector_bytes=vb)
+    vl = vb // np.dtype(dt).itemsize
+    for trial, C in enumerate((2, vl, vl + 3, 2 * vl + 1)):
+        mode = MODES[trial % len(MODES)]
+        k = (3, 3) if trial % 2 else (2, 5)
+        s, d = (1 + trial % 2, 1), (1, 1 + trial % 3)
+        x = rng.standard_normal((2, C, int(rng.integers(9, 15)), int(rng.integers(9, 15)))).astype(dt)
+        x[0, C - 1, 0, 0] = np.nan
+        x[1, 0, -1, -1] = -np.inf
+        w = rng.standard_normal((C, 1) + k).astype(dt)
+        w[C // 2, 0, 0, 0] = np.inf
+        b = rng.standard_normal(C).astype(dt)
+        args = (w, b, s, (1, 2), d, C, mode, None, None, "auto", force)
+        ref = fastconv.conv._conv2d(x, *args)
+        for fmt in ("contiguous", "channels_last"):
+            got = fastconv.conv._conv2d(_nhwc(x), *args, memory_format=fmt)
+            np.testing.assert_array_equal(got, ref, err_msg=f"{C} {k} {s} {d} {mode} {fmt}")
+    xl = _nhwc(np.zeros((1, 96, 14, 14), np.float32))
+    w = np.zeros((96, 1, 3, 3), np.float32)
+    assert fastconv.explain(xl, w, padding=1, groups=96).kind == _plan.Kind.DW_PLANE
+    assert fastconv.explain(xl, w, stride=2, padding=1, groups=96).kind == _plan.Kind.DW_NHWC
+    assert fastconv.explain(_nhwc(np.zeros((1, 96, 56, 56), np.float32)), w, padding=1, groups=96).kind == (
+        _plan.Kind.DW_NHWC
+    )
 
 
 def test_nhwc_depthwise_keeps_non_finite_patterns():

@@ -125,11 +125,11 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
 
 
 def run_planes(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real_t[::1] bias,
-               real_t[:, :, :, ::1] out, a, real_t fill):
+               real_t[:, :, :, :] out, a, real_t fill):
     """Run a DW_PLANE plan (depthwise/plane.h): x (N, C, H, W) with any strides, w (C_out, 1,
     kH, kW), output channel oc reading input channel oc // (C_out / groups); (image, block of
-    VL output channels) items over the threads.  Other arguments as for
-    :func:`fastconv._direct.run`."""
+    VL output channels) items over the threads.  ``out`` C-contiguous or channels-last (a
+    channel stride of one element).  Other arguments as for :func:`fastconv._direct.run`."""
     cdef Py_ssize_t N = x.shape[0], H = x.shape[2], W = x.shape[3]
     cdef Py_ssize_t Cout = w.shape[0], kH = w.shape[2], kW = w.shape[3]
     cdef Py_ssize_t Ho = out.shape[2], Wo = out.shape[3], isz = sizeof(real_t)
@@ -165,7 +165,11 @@ def run_planes(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, con
     cdef const real_t *wb0 = &wb[0, 0, 0]
     cdef const int64_t *rm = &rowmap[0]
     cdef const int64_t *cm = &colmap[0]
-    cdef int64_t sN = x.strides[0] // isz, plane = Ho * Wo
+    cdef int64_t sN = x.strides[0] // isz, plane = Ho * Wo, oN = Cout * plane
+    if Cout > 1 and plane > 1 and out.strides[1] == isz:  # channels-last: planes a channel apart
+        plane = 1
+        g.osH = out.strides[2] // isz
+        g.osW = out.strides[3] // isz
     cdef int failed[1]
     failed[0] = 0
     cdef real_t *buf
@@ -187,7 +191,7 @@ def run_planes(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, con
             nval = min(vl, Cout - oc0)
             for lane in range(nval):
                 xp[lane] = x0 + n * sN + ((oc0 + lane) // coutg) * g.xsC
-                op[lane] = o0 + (n * Cout + oc0 + lane) * plane
+                op[lane] = o0 + n * oN + (oc0 + lane) * plane
             dw_planes(vb, xp, g.xsH, g.xsW, &g, rm, cm, fill, wb0 + blk * taps * vl,
                       (bb0 + blk * vl) if bb0 != NULL else NULL, nval, op, buf)
         free(buf)

@@ -35,9 +35,9 @@ _DRIVERS = {
 def run(plan: Plan, a: ConvArgs, out: np.ndarray, fill: float = 0.0) -> None:
     """Compute the layer ``a`` into ``out`` (its exact shape, C-contiguous) with the compiled
     kernels of ``plan`` (any kind but FFT, SEPARABLE and BIAS_ONLY) on at most ``plan.threads``
-    threads; ``fill`` is the constant of zero padding.  DW_NHWC and LANES write ``out`` in
-    either layout (C-contiguous, or channels-last: ``out.transpose(0, 2, 3, 1)``
-    C-contiguous); every other kind needs it C-contiguous."""
+    threads; ``fill`` is the constant of zero padding.  DW_NHWC and DW_PLANE write ``out``
+    in either layout (C-contiguous, or channels-last: ``out.transpose(0, 2, 3, 1)``
+    C-contiguous), LANES with any strides; every other kind needs it C-contiguous."""
     if plan.column_step > 1:
         a1 = _plan.column_layer(a, plan.column_step)
         full = _buffers.empty(a1.out_shape, out.dtype)

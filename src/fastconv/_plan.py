@@ -351,6 +351,30 @@ def plane_depthwise(a: ConvArgs, vb: int, t: Any = _tuning) -> bool:
     return not flat_depthwise(a, vb) or (kH == 5 and Hp * Wp <= t.DW_PLANE_MAX_FLAT5_ELEMS)
 
 
+def plane_nhwc_depthwise(a: ConvArgs, t: Any = _tuning) -> bool:
+    """Whether a depthwise layer on channels-last input takes the kernel of VL planes at a
+    time (depthwise/plane.h), which reads a pixel's VL channels with one load there (no
+    transposes): channel stride one element, one input and one output channel per group,
+    unit stride, at most DW_PLANE_MAX_TAPS taps and a padded plane of at most
+    DW_PLANE_MAX_ELEMS_UNIT elements; any dilation, padding mode and weights.  Strided
+    layers and bigger planes run DW_NHWC (each pass over VL channels reads one line in C /
+    VL of the image there: 1.3-2.5x DW_NHWC's time on 56x56 and 112x112 planes)."""
+    C = a.x.shape[1]
+    kH, kW = a.w.shape[2:]
+    Ho, Wo = a.out_shape[2:]
+    Hp = (Ho - 1) * a.stride[0] + (kH - 1) * a.dilation[0] + 1
+    Wp = (Wo - 1) * a.stride[1] + (kW - 1) * a.dilation[1] + 1
+    return (
+        C > 1
+        and a.x.strides[1] == a.x.itemsize
+        and a.groups == C
+        and a.w.shape[0] == C
+        and tuple(a.stride) == (1, 1)
+        and kH * kW <= t.DW_PLANE_MAX_TAPS
+        and Hp * Wp <= t.DW_PLANE_MAX_ELEMS_UNIT
+    )
+
+
 def in_place_ok(
     Cg: int,
     sw: int,
@@ -686,6 +710,12 @@ def direct(a: ConvArgs, vb: int, nt: int, t: Any = _tuning, reason: str = "", wa
     coutg = cout // a.groups
     vl = vb // isz
     dw_kinds = (Kind.DW_STRIP, Kind.DW_SWEEP, Kind.DW_FLAT)
+    if want is None and plane_nhwc_depthwise(a, t):
+        why = (
+            f"channels-last depthwise layer, {Ho}x{Wo} output plane: VL channels at a time, read and "
+            "written without transposes (plane_nhwc_depthwise: DW_PLANE_MAX_TAPS, DW_PLANE_MAX_ELEMS_UNIT)"
+        )
+        return Plan(Kind.DW_PLANE, f"{reason}: {why}" if reason else why, vector_bytes=vb, band_rows=Ho, threads=nt)
     if want == Kind.DW_NHWC or (want is None and nhwc_depthwise(a)):
         if not nhwc_depthwise(a):
             raise ValueError("Force.kind=DW_NHWC: needs channels-last input of a depthwise layer, zero padding")

@@ -167,12 +167,12 @@ def _conv2d(
         return cuda.conv2d(a, out=out, kernel=cuda.KIND_KERNELS[plan.kind])
     last = out is None and a.out_shape[1] > 1 and _args.wants_channels_last(memory_format, a.x, fn)
     if last:
-        # a channels-last result: (N, C, H, W) view of (N, H, W, C) memory, which DW_NHWC
-        # and the channel-lane tiles write directly and every other kind through a copy of
-        # its C-contiguous result
+        # a channels-last result: (N, C, H, W) view of (N, H, W, C) memory, which DW_NHWC,
+        # DW_PLANE and the channel-lane tiles write directly and every other kind through a
+        # copy of its C-contiguous result
         N, C, Ho, Wo = a.out_shape
         nhwc = _buffers.empty((N, Ho, Wo, C), a.dtype).transpose(0, 3, 1, 2)
-        if plan.kind in (_plan.Kind.DW_NHWC, _plan.Kind.LANES):
+        if plan.kind in (_plan.Kind.DW_NHWC, _plan.Kind.DW_PLANE, _plan.Kind.LANES):
             if nhwc.size:
                 _engine.run(plan, a, nhwc, 0.0)
         else:

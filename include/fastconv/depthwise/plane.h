@@ -81,8 +81,9 @@ FC_INLINE void fc_dw_planes_gather(const FC_T *const *xp, int64_t xsH, int64_t x
     }
 }
 
-/* Output planes op[l] (Ho x Wo, contiguous), l < nval <= VL, from the input planes xp[l]
- * (rows xsH apart, columns xsW apart), g's geometry; rowmap / colmap: the input row / column
+/* Output planes op[l] (Ho x Wo, contiguous; or channels-last: op[l] = op[0] + l, rows g->osH
+ * and columns g->osW apart), l < nval <= VL, from the input planes xp[l] (rows xsH apart,
+ * columns xsW apart; channels-last when xp[l] = xp[0] + l), g's geometry; rowmap / colmap: the input row / column
  * each padded row / column reads, or -1 (fill), for the (Ho - 1) sH + (kH - 1) dH + 1 rows
  * and the (Wo - 1) sW + (kW - 1) dW + 1 columns; w: the taps' weight vectors, w[t * VL + l]
  * (at most FC_DW_PLANE_TAPS taps); bias: VL values or NULL.  buf: (H W + VL) VL + Hp Wp VL +
@@ -96,7 +97,36 @@ FC_ATTR static void fc_dw_planes(const FC_T *const *xp, int64_t xsH, int64_t xsW
     const int64_t npix = H * W, nout = Ho * Wo;
     FC_T *T = buf, *P = T + (npix + FC_VL) * FC_VL, *O = P + Hp * Wp * FC_VL;
     const FC_V fv = (FC_V){0} + fill;
-    if (g->mode == FC_PAD_ZEROS && xsW == 1 && xsH == W) {
+    /* channels-last data: the lanes' channels adjacent in memory, a pixel's VL channels one
+     * vector load (store), so no transposes */
+    int lanes_in = 1, lanes_out = 1;
+    for (int64_t l = 1; l < nval; ++l) {
+        lanes_in &= xp[l] == xp[0] + l;
+        lanes_out &= op[l] == op[0] + l;
+    }
+    lanes_in &= xsW != 1;
+    lanes_out &= g->osW != 1;
+    if (lanes_in) {
+        /* 1-2: P[r][c] = the pixel padded (r, c) reads, or the fill */
+        for (int64_t r = 0; r < Hp; ++r) {
+            const int64_t rm = rowmap[r];
+            FC_T *d = P + r * Wp * FC_VL;
+            for (int64_t c = 0; c < Wp; ++c) {
+                const int64_t cm = colmap[c];
+                FC_V v = fv;
+                if (rm >= 0 && cm >= 0) {
+                    const FC_T *src = xp[0] + rm * xsH + cm * xsW;
+                    if (nval == FC_VL) {
+                        memcpy(&v, src, sizeof v);
+                    } else {
+                        v = (FC_V){0};
+                        memcpy(&v, src, (size_t)nval * sizeof(FC_T));
+                    }
+                }
+                memcpy(d + c * FC_VL, &v, sizeof v);
+            }
+        }
+    } else if (g->mode == FC_PAD_ZEROS && xsW == 1 && xsH == W) {
         /* 1-2 in one pass for zero padding: the fill around, and the squares of pixels
          * transposed straight into P's interior (T is a pass over twice the plane, which on
          * 112 x 112 planes outgrows L2) */
@@ -165,6 +195,17 @@ FC_ATTR static void fc_dw_planes(const FC_T *const *xp, int64_t xsH, int64_t xsW
         }
     }
     /* 4. op[l][p] = O[p][l] */
+    if (lanes_out) { /* a pixel's channels: one store */
+        for (int64_t i = 0; i < Ho; ++i)
+            for (int64_t j = 0; j < Wo; ++j) {
+                FC_T *d = op[0] + i * g->osH + j * g->osW;
+                if (nval == FC_VL) /* (a constant size: one vector store, not a call) */
+                    memcpy(d, O + (i * Wo + j) * FC_VL, sizeof(FC_V));
+                else
+                    memcpy(d, O + (i * Wo + j) * FC_VL, (size_t)nval * sizeof(FC_T));
+            }
+        return;
+    }
     int64_t p0 = 0;
     for (; p0 + FC_VL <= nout; p0 += FC_VL) {
         FC_V t[FC_VL];
