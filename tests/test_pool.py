@@ -87,6 +87,23 @@ def test_max_pool_2x2_fast_path_and_layouts(shape):
     np.testing.assert_array_equal(max_pool2d(flipped, 2), (ref_f if x.ndim == 4 else ref_f[0]).astype(np.float32))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("W", [2, 3, 9, 20, 31, 33])
+def test_max_pool_2x2_short_rows_with_indices(W, dtype):
+    """Rows of fewer than 16 outputs (LeNet's planes) go one padded block at a time: values
+    and indices as the reference, with ties, NaN, -inf and an odd last column."""
+    r = np.random.default_rng(W)
+    x = r.integers(-3, 3, (3, 5, 7, W)).astype(dtype)  # many ties
+    x[0, 0, 1, 0] = np.nan
+    x[1, 2, :2, :2] = -np.inf
+    x[2, 4, 0, W - 1] = np.nan
+    ref_v, ref_i = max_pool_ref(x, (2, 2), (2, 2), (0, 0), (1, 1), False)
+    v, i = max_pool2d(x, 2, return_indices=True)
+    np.testing.assert_array_equal(v, ref_v.astype(dtype))
+    np.testing.assert_array_equal(i, ref_i)
+    np.testing.assert_array_equal(max_pool2d(x, 2), v)
+
+
 def test_textbook_examples():
     x = np.arange(1, 17, dtype=np.float32).reshape(1, 1, 4, 4)
     np.testing.assert_array_equal(max_pool2d(x, 2, 2)[0, 0], [[6, 8], [14, 16]])
