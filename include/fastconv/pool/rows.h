@@ -189,25 +189,21 @@ static void fc_max_pool_rows(const FC_T *x, const fc_pool_geom *g, int64_t oh0, 
 /* Outputs of a short row of the 2x2 kernel below. */
 #define FC_MAX2_BLOCK 16
 
-/* One block of FC_MAX2_BLOCK 2x2 maxima of the row pair (a0, a1) into ob and the winning
- * taps (0 .. 3, row-major) into tap.  A constant trip count, so that the compares and
- * selects vectorise: rows of a few outputs (LeNet's 10 x 10 planes) went through the scalar
- * remainder of the loops below, whose compares branched on the data (a misprediction every
- * other pixel: 280 -> 112 us on (64, 16, 10, 10)). */
-FC_INLINE void fc_max2x2_block(const FC_T *a0, const FC_T *a1, FC_T *ob, FC_T *tap) {
-    for (int u = 0; u < FC_MAX2_BLOCK; ++u) {
-        FC_T best = a0[2 * u], t = 0, v = a0[2 * u + 1];
-        t = (v > best || v != v) ? (FC_T)1 : t;
-        best = (v > best || v != v) ? v : best;
-        v = a1[2 * u];
-        t = (v > best || v != v) ? (FC_T)2 : t;
-        best = (v > best || v != v) ? v : best;
-        v = a1[2 * u + 1];
-        t = (v > best || v != v) ? (FC_T)3 : t;
-        best = (v > best || v != v) ? v : best;
-        ob[u] = best;
-        tap[u] = t;
-    }
+/* The 2x2 maximum at output u of the row pair (a0, a1), its winning tap (0 .. 3, row-major)
+ * into *tap as FC_T, so that the compares and selects vectorise: (v > best || v != v) keeps
+ * the later NaN, as the general kernel does. */
+FC_INLINE FC_T fc_max2x2_at(const FC_T *a0, const FC_T *a1, int64_t u, FC_T *tap) {
+    FC_T best = a0[2 * u], t = 0, v = a0[2 * u + 1];
+    t = (v > best || v != v) ? (FC_T)1 : t;
+    best = (v > best || v != v) ? v : best;
+    v = a1[2 * u];
+    t = (v > best || v != v) ? (FC_T)2 : t;
+    best = (v > best || v != v) ? v : best;
+    v = a1[2 * u + 1];
+    t = (v > best || v != v) ? (FC_T)3 : t;
+    best = (v > best || v != v) ? v : best;
+    *tap = t;
+    return best;
 }
 
 /* fc_max_pool_2x2_rows for rows of fewer than FC_MAX2_BLOCK outputs: each row one block
@@ -223,7 +219,10 @@ static void fc_max_pool_2x2_short(const FC_T *x, const fc_pool_geom *g, int64_t 
         FC_T t0[2 * FC_MAX2_BLOCK] = {0}, t1[2 * FC_MAX2_BLOCK] = {0}, ob[FC_MAX2_BLOCK], tap[FC_MAX2_BLOCK];
         memcpy(t0, r0, (size_t)(2 * n) * sizeof(FC_T));
         memcpy(t1, r1, (size_t)(2 * n) * sizeof(FC_T));
-        fc_max2x2_block(t0, t1, ob, tap);
+        /* a constant trip count, so that the selects vectorise: rows of a few outputs went
+         * through the scalar remainder of the long rows' loops, whose compares branched on
+         * the data (a misprediction every other pixel: 280 -> 112 us on (64, 16, 10, 10)) */
+        for (int u = 0; u < FC_MAX2_BLOCK; ++u) ob[u] = fc_max2x2_at(t0, t1, u, &tap[u]);
         memcpy(out + oh * n, ob, (size_t)n * sizeof(FC_T));
         if (idx)
             for (int64_t u = 0; u < n; ++u) {
@@ -237,7 +236,7 @@ static void fc_max_pool_2x2_short(const FC_T *x, const fc_pool_geom *g, int64_t 
  * column stride: the most common case (idx may be NULL).  NaN handling and tap order match
  * the general kernel: (v > best || v != v) keeps the later NaN; the index of the winner is
  * h * W + w in the plane, as there.  Rows of fewer than FC_MAX2_BLOCK outputs go through
- * fc_max2x2_block. */
+ * fc_max_pool_2x2_short. */
 FC_MULTIVERSION
 static void fc_max_pool_2x2_rows(const FC_T *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1, FC_T *out,
                                  int64_t *idx) {
@@ -251,8 +250,7 @@ static void fc_max_pool_2x2_rows(const FC_T *x, const fc_pool_geom *g, int64_t o
         const FC_T *r1 = r0 + g->xsH;
         FC_T *orow = out + oh * g->Wo;
         if (idx) {
-            /* the winning tap (0 .. 3, row-major) kept as FC_T beside the maximum, so that
-             * the compares and selects vectorise; its index h * W + w in a second pass */
+            /* the winning taps, then their indices h * W + w in a second pass */
             int64_t *irow = idx + oh * g->Wo;
             const int64_t base = 2 * oh * W;
             FC_T tap[256];
@@ -260,19 +258,7 @@ static void fc_max_pool_2x2_rows(const FC_T *x, const fc_pool_geom *g, int64_t o
                 const int64_t n = g->Wo - ow0 < 256 ? g->Wo - ow0 : 256;
                 const FC_T *a0 = r0 + 2 * ow0, *a1 = r1 + 2 * ow0;
                 FC_T *ob = orow + ow0;
-                for (int64_t u = 0; u < n; ++u) {
-                    FC_T best = a0[2 * u], t = 0, v = a0[2 * u + 1];
-                    t = (v > best || v != v) ? (FC_T)1 : t;
-                    best = (v > best || v != v) ? v : best;
-                    v = a1[2 * u];
-                    t = (v > best || v != v) ? (FC_T)2 : t;
-                    best = (v > best || v != v) ? v : best;
-                    v = a1[2 * u + 1];
-                    t = (v > best || v != v) ? (FC_T)3 : t;
-                    best = (v > best || v != v) ? v : best;
-                    ob[u] = best;
-                    tap[u] = t;
-                }
+                for (int64_t u = 0; u < n; ++u) ob[u] = fc_max2x2_at(a0, a1, u, &tap[u]);
                 for (int64_t u = 0; u < n; ++u) {
                     const int64_t at = (int64_t)tap[u];
                     irow[ow0 + u] = base + 2 * (ow0 + u) + (at & 1) + (at >> 1) * W;
