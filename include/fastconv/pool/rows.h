@@ -207,8 +207,8 @@ FC_INLINE FC_T fc_max2x2_at(const FC_T *a0, const FC_T *a1, int64_t u, FC_T *tap
 }
 
 /* fc_max_pool_2x2_rows for rows of fewer than FC_MAX2_BLOCK outputs: each row one block
- * through a padded copy (a function of its own: inside the long rows' one, it slowed P1 by
- * a third). */
+ * through a padded copy (a function of its own: inside the long rows' one, the branch
+ * slowed their vectorised loop). */
 FC_MULTIVERSION
 static void fc_max_pool_2x2_short(const FC_T *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1, FC_T *out,
                                   int64_t *idx) {
@@ -221,7 +221,7 @@ static void fc_max_pool_2x2_short(const FC_T *x, const fc_pool_geom *g, int64_t 
         memcpy(t1, r1, (size_t)(2 * n) * sizeof(FC_T));
         /* a constant trip count, so that the selects vectorise: rows of a few outputs went
          * through the scalar remainder of the long rows' loops, whose compares branched on
-         * the data (a misprediction every other pixel: 280 -> 112 us on (64, 16, 10, 10)) */
+         * the data (a misprediction every other pixel) */
         for (int u = 0; u < FC_MAX2_BLOCK; ++u) ob[u] = fc_max2x2_at(t0, t1, u, &tap[u]);
         memcpy(out + oh * n, ob, (size_t)n * sizeof(FC_T));
         if (idx)
