@@ -1264,3 +1264,61 @@ def test_wide_one_channel_bands(k, W, dtype, rng):
         )
         ref = fft_ref(x, w, None, pads, "reflect")
         _close(got, ref, dtype, w[0].size)
+
+
+@pytest.mark.parametrize("vb", [32, 64])
+@pytest.mark.parametrize("kind", ["COLUMNS", "COLUMNS_NARROW", "ROWS", "LANES"])
+def test_column_chunks_are_exact(kind, vb):
+    """Wide rows are split into column chunks, each its own work item and band (the
+    geometry of a narrower plane whose left padding is shifted): the whole-row path's bits
+    for every padding mode (a chunk's band maps its padded columns to the same source
+    columns), strides and dilations (phases), asymmetric padding, a last partial chunk,
+    1 and 2 threads, and NaN/inf at the plane's and the chunks' edges."""
+    rng = np.random.default_rng(vb + len(kind))
+    dt = np.float32 if kind in ("COLUMNS", "ROWS") else np.float64
+    chunked = {"COLUMN_CHUNK_MIN": 16, "BAND_BYTES": 256}
+    for trial in range(6):
+        mode = MODES[trial % len(MODES)]
+        s = 1 if kind == "ROWS" else int(rng.integers(1, 4))
+        d = 1 if kind == "ROWS" else int(rng.integers(1, 3))
+        k = (int(rng.integers(5, 8)) if kind == "ROWS" else int(rng.integers(1, 6)), int(rng.integers(1, 8)))
+        C, cout = int(rng.integers(1, 4)), (int(rng.integers(3, 40)) if kind != "ROWS" else 1)
+        H, W = int(rng.integers(k[0] * d, 12)), int(rng.integers(300, 900))
+        x = rng.standard_normal((2, C, H, W)).astype(dt)
+        for col in (0, W - 1, 64 * s, 128 * s + 1, int(rng.integers(0, W))):
+            x[int(rng.integers(0, 2)), int(rng.integers(0, C)), int(rng.integers(0, H)), col] = rng.choice(
+                [np.nan, np.inf, -np.inf]
+            )
+        w = rng.standard_normal((cout, C) + k).astype(dt)
+        b = rng.standard_normal(cout).astype(dt)
+        pad = ((k[0] // 2, k[0] // 2), (int(rng.integers(0, k[1])), int(rng.integers(0, k[1]))))
+        args = (x, w, b, s, pad, d, 1, mode, None)
+        whole = _plan.Force(kind=_plan.Kind[kind], vector_bytes=vb)
+        split = _plan.Force(kind=_plan.Kind[kind], vector_bytes=vb, tuning=chunked)
+        for nt in (1, 2):
+            a = fastconv._args.conv2d_args(x, w, b, s, pad, d, 1, mode)
+            plan = _plan.conv2d(a, "direct", nt, split)
+            assert plan.column_chunk and plan.column_chunk < a.out_shape[3], plan
+            ref = fastconv.conv._conv2d(*args, nt, "direct", whole)
+            got = fastconv.conv._conv2d(*args, nt, "direct", split)
+            np.testing.assert_array_equal(got, ref, err_msg=f"{kind} {mode} s={s} d={d} k={k} {pad} nt={nt}")
+
+
+def test_one_row_signal_is_shared_by_the_threads(rng):
+    """A 1-D signal is one plane row: its column chunks are the threads' work items (the
+    planner's default tuning), with SciPy's result and non-finite pattern."""
+    import scipy.signal
+
+    x = rng.standard_normal(40_000)
+    k = rng.standard_normal(101)
+    x[[0, 17, 5_000, 20_480, 39_999]] = [np.nan, np.inf, -np.inf, np.nan, np.inf]
+    a = fastconv._args.conv2d_args(x[None, None, None], k[None, None, None], None, 1, (0, 50), 1, 1, "zeros")
+    assert _plan.conv2d(a, "direct", 2).column_chunk > 0
+    ref = scipy.signal.correlate(x, k, "same", method="direct")
+    for nt in (1, 2):
+        got = fastconv.correlate(x, k, "same", method="direct", num_threads=nt)
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(ref))
+        np.testing.assert_array_equal(np.isposinf(got), np.isposinf(ref))
+        np.testing.assert_array_equal(np.isneginf(got), np.isneginf(ref))
+        fin = np.isfinite(ref)
+        np.testing.assert_allclose(got[fin], ref[fin], rtol=1e-10, atol=1e-10)

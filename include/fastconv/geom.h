@@ -30,9 +30,10 @@ typedef struct {
     const int64_t *xoff;    /* per kernel column: offset of its tap inside a packed row */
     int64_t rstep;          /* elements between band rows: npha * Wq, or xsH when the
                                 * kernels read the input in place */
-    int64_t osH, osW;       /* output row and column strides, in elements: Wo and 1, or any
-                                * (channel-lane tiles only: a channels-last result, or every
-                                * stride-th column of a strided layer's input gradient) */
+    int64_t osH, osW;       /* output row and column strides, in elements: Wo and 1; osH
+                                * more than Wo where Wo is one column chunk of a wider plane;
+                                * any (channel-lane tiles only: a channels-last result, or
+                                * every stride-th column of a strided layer's input gradient) */
 } fc_conv_geom;
 
 /* Build the row list of a band: the padded rows read by output rows [oh0, oh0 + R).

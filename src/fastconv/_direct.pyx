@@ -112,7 +112,11 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
     cdef int64_t maxrows = (R - 1) * g.sh + (kH - 1) * g.dh + 1 if contiguous else R * kH
     cdef int64_t nb = (Ho + R - 1) // R
     cdef int64_t nch = plan.channel_chunks  # items per band: chunks of its channel blocks
-    cdef int64_t nitems = N * G * nb * nch
+    # column chunks of cw output columns (wide rows): each its own band, of the chunk's
+    # padded columns (the geometry of a narrower plane whose left padding is shifted)
+    cdef int64_t cw = plan.column_chunk if plan.column_chunk else Wo
+    cdef int64_t ncc = (Wo + cw - 1) // cw
+    cdef int64_t nitems = N * G * nb * ncc * nch
     cdef int nt = resolve_threads(plan.threads, nitems)
     cdef size_t band_elems = 1 if in_place else <size_t>(Cg * maxrows * g.npha * Wq)
 
@@ -129,7 +133,8 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
     cdef int64_t *rowsrc
     cdef int64_t *ridx
     cdef int64_t *packed
-    cdef int64_t item, n, rem, b, oh0, Rb, nrows, cstep, ch, ob0, ob1, oc0
+    cdef int64_t item, n, rem, b, oh0, Rb, nrows, cstep, ch, ob0, ob1, oc0, cc, j0
+    cdef fc_conv_geom gc
     cdef const real_t *xg
     cdef const real_t *src
 
@@ -146,29 +151,35 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
             if band == NULL or rowsrc == NULL:
                 continue
             ch = item % nch  # chunks innermost: a thread's run of items shares bands
-            n = item // nch // (G * nb)
-            rem = item // nch % (G * nb)
+            cc = item // nch % ncc
+            n = item // nch // ncc // (G * nb)
+            rem = item // nch // ncc % (G * nb)
             gi = rem // nb
             b = rem % nb
+            gc = g
+            j0 = cc * cw
+            gc.Wo = min(cw, Wo - j0)
+            gc.pl = g.pl - j0 * g.sw
+            gc.Wp = (gc.Wo - 1) * g.sw + (kW - 1) * g.dw + 1
             ob0 = ch * nob // nch
             ob1 = (ch + 1) * nob // nch
             oc0 = ob0 * ocb
             oh0 = b * Ho // nb
             Rb = (b + 1) * Ho // nb - oh0
-            nrows = fc_band_rows(&g, oh0, Rb, contiguous, rowsrc, ridx)
+            nrows = fc_band_rows(&gc, oh0, Rb, contiguous, rowsrc, ridx)
             xg = x0 + n * sN + gi * Cg * g.xsC
             if in_place:  # the band is the input from row oh0 * sh on
                 src = xg + oh0 * g.sh * g.xsH
                 cstep = g.xsC
             else:
-                if packed[0] != item // nch:  # the chunks of one band pack it once
-                    pack_band(vb, xg, &g, rowsrc, nrows, fill, band)
+                if packed[0] != item // nch:  # the channel chunks of one band pack it once
+                    pack_band(vb, xg, &gc, rowsrc, nrows, fill, band)
                     packed[0] = item // nch
                 src = band
                 cstep = nrows * g.rstep
             conv_band(vb, kind, src, cstep, ridx, wp0 + gi * wgrp + ob0 * Cg * kH * kW * ocb, ocb,
-                      (b0 + gi * coutg + oc0) if b0 != NULL else NULL, min(coutg, ob1 * ocb) - oc0, &g, oh0, Rb,
-                      o0 + n * oN + (gi * coutg + oc0) * plane, plane)
+                      (b0 + gi * coutg + oc0) if b0 != NULL else NULL, min(coutg, ob1 * ocb) - oc0, &gc, oh0, Rb,
+                      o0 + n * oN + (gi * coutg + oc0) * plane + j0 * oW, plane)
         free(band)
         free(rowsrc)
     if failed[0]:

@@ -132,6 +132,9 @@ class Plan:
     column_step : int
         In-place kernels: the layer is computed at column stride 1 (:func:`column_layer`)
         and every column_step-th column kept (the layer's column stride; 1: none).
+    column_chunk : int
+        Direct, packed bands: output columns per work item (0: whole rows); the layout is
+        that of one chunk.
     threads : int
         Threads at most (the calls' own count may be lower for little work).
     """
@@ -152,6 +155,7 @@ class Plan:
     threads: int = 1
     channel_chunks: int = 1
     column_step: int = 1
+    column_chunk: int = 0
 
     @property
     def algorithm(self) -> str:
@@ -173,6 +177,7 @@ class Plan:
             "tile": self.tile,
             "channel chunks": self.channel_chunks if self.channel_chunks > 1 else 0,
             "column step": self.column_step if self.column_step > 1 else 0,
+            "column chunk": self.column_chunk,
         }
         shown = ", ".join(f"{k} {v}" for k, v in blocks.items() if v)
         if shown:
@@ -781,7 +786,6 @@ def direct(a: ConvArgs, vb: int, nt: int, t: Any = _tuning, reason: str = "", wa
         why = why or f"{coutg} output channel(s) per group, unit row stride, kernel height >= ROWS_MIN_KH"
     else:
         raise ValueError("Force.kind=ROWS needs stride and dilation 1 in height")
-    pstart, xoff, Wq = lay = layout(kW, sw, dw, wo_pad)
     Wp = (Wo - 1) * sw + (kW - 1) * dw + 1
     # channel-lane tiles read exactly the columns their outputs need: where no padding is
     # read, with column stride 1 and contiguous columns, they read the input in place
@@ -795,6 +799,10 @@ def direct(a: ConvArgs, vb: int, nt: int, t: Any = _tuning, reason: str = "", wa
         and (Ho - 1) * sh + (kH - 1) * dh + 1 <= H
         and t.IN_PLACE != 0
     )
+    cw = 0 if in_place else column_chunk(a, wo_pad, vw, nt, t)
+    if cw:
+        wo_pad = cw
+    pstart, xoff, Wq = lay = layout(kW, sw, dw, wo_pad)
     # band height: one band's packed rows near BAND_BYTES, but enough items for every thread
     row_bytes = cg * len(pstart) * Wq * isz
     R = (t.BAND_BYTES // max(row_bytes, 1) - (kH - 1) * dh) // sh
@@ -832,7 +840,30 @@ def direct(a: ConvArgs, vb: int, nt: int, t: Any = _tuning, reason: str = "", wa
         contiguous=contiguous,
         threads=nt,
         channel_chunks=chunks,
+        column_chunk=cw,
     )
+
+
+def column_chunk(a: ConvArgs, wo_pad: int, vw: int, nt: int, t: Any = _tuning) -> int:
+    """Output columns per work item of a packed direct plan, 0 for whole rows: rows of at
+    least 2 * COLUMN_CHUNK_MIN columns are split (chunks of at least COLUMN_CHUNK_MIN, whole
+    tiles of ``vw`` columns) so that one chunk's band of packed rows fits BAND_BYTES and,
+    on several threads, the plane's rows and chunks make ITEMS_PER_THREAD items per thread."""
+    N, Cin, H, W = a.x.shape
+    Cout, cg, kH, kW = a.w.shape
+    Ho, Wo = a.out_shape[2:]
+    if Wo < 2 * t.COLUMN_CHUNK_MIN:
+        return 0
+    npha = len(layout(kW, a.stride[1], a.dilation[1], wo_pad)[0])
+    col_bytes = cg * ((kH - 1) * a.dilation[0] + 1) * npha * a.x.itemsize  # one output row's band, per column
+    cw = t.BAND_BYTES // max(col_bytes, 1)
+    items = N * a.groups * Ho
+    if nt > 1 and items < nt * t.ITEMS_PER_THREAD:
+        cw = min(cw, -(-Wo // -(-(nt * t.ITEMS_PER_THREAD) // items)))
+    cw = max(t.COLUMN_CHUNK_MIN, cw)
+    if cw >= Wo:
+        return 0
+    return -(-Wo // -(-Wo // cw) // vw) * vw  # as many chunks, evened out, whole tiles
 
 
 class _Override:

@@ -114,6 +114,11 @@ ITEMS_PER_THREAD = 4
 SPLIT_CHANNELS_MIN_WEIGHT_BYTES = 262144
 #: Output rows of a channel-lane band read in place (no band to size): at most this many.
 IN_PLACE_BAND_ROWS = 16
+#: Wide rows (1-D signals, very wide planes): the packed kinds split rows of at least twice
+#: this many output columns into chunks of at least this many, so that a band of one chunk
+#: stays near BAND_BYTES and a plane of a few rows gives every thread items (V3: one
+#: 10^7-sample row was one band of 40 MB, packed and read back from memory by one thread).
+COLUMN_CHUNK_MIN = 1024
 
 # ---- correlate2d "auto", and the FFT ---------------------------------------------------------
 #: "auto" switches from the direct kernels to the FFT at this many kernel taps (not

@@ -528,7 +528,7 @@ def _volume_direct(x: np.ndarray, k: np.ndarray, pads: Any, num_threads: Optiona
         view = np.lib.stride_tricks.as_strided(
             planes[first:], shape=(count, kD, H, W), strides=(sd, sd) + planes.strides[1:], writeable=False
         )
-        out[b, dst] = conv2d(view, w, None, 1, hw, num_threads=num_threads)[:, 0]
+        conv2d(view, w, None, 1, hw, num_threads=num_threads, out=out[b, dst, None])  # written in place
 
     for b in range(vol.shape[0]):
         if hi > lo:

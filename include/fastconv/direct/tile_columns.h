@@ -48,7 +48,7 @@ FC_INLINE void fc_tile(const FC_T *xcol, int64_t cstep, const int64_t *ridx, con
 #pragma GCC unroll 16
     for (int o = 0; o < OCB; ++o) {
         if (oc0 + o >= cout) break;
-        FC_T *dst = out + (oc0 + o) * plane + oh * g->Wo + j0;
+        FC_T *dst = out + (oc0 + o) * plane + oh * g->osH + j0;
         if (n == NV * FC_VL) {
             memcpy(dst, &acc[o][0], (size_t)NV * sizeof(FC_V));
         } else {

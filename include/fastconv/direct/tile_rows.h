@@ -60,7 +60,7 @@ FC_INLINE void fc_tile_rows(const FC_T *xcol, int64_t cstep, int64_t r0, int64_t
     if (fc_sum_flush(tot, &acc[0][0], FC_RB, FC_NV_WIDE, FC_NV_WIDE, ic0, ic1, icb, g->C)) return;
     const int64_t n = g->Wo - j0 < FC_NV_WIDE * FC_VL ? g->Wo - j0 : FC_NV_WIDE * FC_VL;
     for (int64_t r = 0; r < rb; ++r) {
-        FC_T *dst = out + (oh + r) * g->Wo + j0;
+        FC_T *dst = out + (oh + r) * g->osH + j0;
         FC_T tmp[FC_NV_WIDE * FC_VL];
         memcpy(tmp, &acc[r][0], (size_t)FC_NV_WIDE * sizeof(FC_V));
         memcpy(dst, tmp, (size_t)n * sizeof(FC_T));
