@@ -1304,6 +1304,42 @@ def test_column_chunks_are_exact(kind, vb):
             np.testing.assert_array_equal(got, ref, err_msg=f"{kind} {mode} s={s} d={d} k={k} {pad} nt={nt}")
 
 
+@pytest.mark.parametrize("vb", [32, 64])
+@pytest.mark.parametrize("kind", ["COLUMNS", "COLUMNS_NARROW"])
+def test_flat_rows_are_exact(kind, vb):
+    """Column tiles at unit stride run a band's rows as one flat row of the padded width
+    (taps kh * dh * Wp + kw * dw apart; the columns past the plane dropped, the last tiles
+    reading zeroed slack past the band): the row-by-row path's bits for every padding mode,
+    dilations, groups, bias, partial bands and channel blocks, 1 and 2 threads, and NaN/inf
+    at the plane's corners and edges (which flat rows put next to the row before's)."""
+    rng = np.random.default_rng(vb + len(kind))
+    flat = _plan.Force(kind=_plan.Kind[kind], vector_bytes=vb, tuning={"FLAT_MIN_GAIN": 0.0})
+    rows = _plan.Force(kind=_plan.Kind[kind], vector_bytes=vb, tuning={"FLAT_MIN_GAIN": 1e9})
+    for trial in range(8):
+        dt = (np.float32, np.float64)[trial % 2]
+        mode = MODES[trial % len(MODES)]
+        dh, dw = int(rng.integers(1, 3)), int(rng.integers(1, 4))
+        k = (int(rng.integers(1, 6)), int(rng.integers(1, 6)))
+        g = int(rng.integers(1, 3))
+        C = g * int(rng.integers(1, 5))
+        cout = g * (int(rng.integers(3, 20)) if kind == "COLUMNS" else 1)
+        H, W = int(rng.integers(k[0] * dh, 20)), int(rng.integers(k[1] * dw, 20))
+        x = rng.standard_normal((int(rng.integers(1, 4)), C, H, W)).astype(dt)
+        for r, c in ((0, 0), (H - 1, W - 1), (0, W - 1), (H - 1, 0), (H // 2, W - 1), (H // 2, 0)):
+            x[0, int(rng.integers(0, C)), r, c] = rng.choice([np.nan, np.inf, -np.inf])
+        w = rng.standard_normal((cout, C // g) + k).astype(dt)
+        b = rng.standard_normal(cout).astype(dt)
+        pad = ((int(rng.integers(0, k[0])), int(rng.integers(0, k[0]))), (int(rng.integers(0, k[1])), 1))
+        args = (x, w, b, 1, pad, (dh, dw), g, mode, None)
+        a = fastconv._args.conv2d_args(x, w, b, 1, pad, (dh, dw), g, mode)
+        for nt in (1, 2):
+            assert _plan.conv2d(a, "direct", nt, flat).flat
+            assert not _plan.conv2d(a, "direct", nt, rows).flat
+            ref = fastconv.conv._conv2d(*args, nt, "direct", rows)
+            got = fastconv.conv._conv2d(*args, nt, "direct", flat)
+            np.testing.assert_array_equal(got, ref, err_msg=f"{kind} {mode} d={dh, dw} k={k} {pad} g={g} nt={nt}")
+
+
 def test_one_row_signal_is_shared_by_the_threads(rng):
     """A 1-D signal is one plane row: its column chunks are the threads' work items (the
     planner's default tuning), with SciPy's result and non-finite pattern."""

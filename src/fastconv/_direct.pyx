@@ -5,7 +5,7 @@ each band and runs the planner's tiles on it.  Private: see :mod:`fastconv._plan
 from libc.stdint cimport int64_t
 from libc.stdlib cimport free, malloc
 from cython.parallel cimport parallel, prange, threadid
-from libc.string cimport memset
+from libc.string cimport memcpy, memset
 
 import numpy as np
 
@@ -119,6 +119,14 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
     cdef int64_t nitems = N * G * nb * ncc * nch
     cdef int nt = resolve_threads(plan.threads, nitems)
     cdef size_t band_elems = 1 if in_place else <size_t>(Cg * maxrows * g.npha * Wq)
+    # flat rows: a band's Rb rows are one row of (Rb - 1) * Wq + Wo columns (taps kh * dh *
+    # Wq + kw * dw apart) into a per-thread result of Rb rows of Wq columns, whose first Wo
+    # columns are kept; the last tiles read up to a vector past the band (zeroed slack)
+    cdef bint flat = plan.flat
+    cdef int64_t vl = vb // isz
+    cdef size_t slack = <size_t>vl if flat else 0
+    cdef int64_t wq = Wq
+    cdef size_t tmp_elems = <size_t>(((coutg + ocb - 1) // ocb * ocb) * R * wq) if flat else 0
 
     cdef const real_t *x0 = &x[0, 0, 0, 0]
     cdef real_t *o0 = &out[0, 0, 0, 0]
@@ -135,11 +143,13 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
     cdef int64_t *packed
     cdef int64_t item, n, rem, b, oh0, Rb, nrows, cstep, ch, ob0, ob1, oc0, cc, j0
     cdef fc_conv_geom gc
+    cdef real_t *ftmp
+    cdef int64_t r, oc
     cdef const real_t *xg
     cdef const real_t *src
 
     with nogil, parallel(num_threads=nt):
-        band = <real_t *>fc_alloc(band_elems * sizeof(real_t))
+        band = <real_t *>fc_alloc((band_elems + slack + tmp_elems) * sizeof(real_t))
         rowsrc = <int64_t *>malloc((maxrows + R * kH + 1) * sizeof(int64_t))
         ridx = rowsrc + maxrows
         packed = ridx + R * kH  # the band (item // nch) this thread's buffer holds, or -1
@@ -147,6 +157,9 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
             failed[0] = 1
         else:
             packed[0] = -1
+            if flat:
+                memset(band + band_elems, 0, slack * sizeof(real_t))
+        ftmp = band + band_elems + slack
         for item in prange(nitems, schedule="static"):
             if band == NULL or rowsrc == NULL:
                 continue
@@ -177,6 +190,16 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
                     packed[0] = item // nch
                 src = band
                 cstep = nrows * g.rstep
+            if flat:
+                gc.Wo = (Rb - 1) * wq + Wo
+                conv_band(vb, kind, src, cstep, ridx, wp0 + gi * wgrp + ob0 * Cg * kH * kW * ocb, ocb,
+                          (b0 + gi * coutg + oc0) if b0 != NULL else NULL, min(coutg, ob1 * ocb) - oc0, &gc, 0, 1,
+                          ftmp, R * wq)
+                for oc in range(min(coutg, ob1 * ocb) - oc0):
+                    for r in range(Rb):
+                        memcpy(o0 + n * oN + (gi * coutg + oc0 + oc) * plane + (oh0 + r) * oH,
+                               ftmp + oc * R * wq + r * wq, Wo * isz)
+                continue
             conv_band(vb, kind, src, cstep, ridx, wp0 + gi * wgrp + ob0 * Cg * kH * kW * ocb, ocb,
                       (b0 + gi * coutg + oc0) if b0 != NULL else NULL, min(coutg, ob1 * ocb) - oc0, &gc, oh0, Rb,
                       o0 + n * oN + (gi * coutg + oc0) * plane + j0 * oW, plane)

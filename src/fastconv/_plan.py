@@ -135,6 +135,9 @@ class Plan:
     column_chunk : int
         Direct, packed bands: output columns per work item (0: whole rows); the layout is
         that of one chunk.
+    flat : bool
+        Direct column tiles: a band's rows run as one flat row of the band's padded width
+        (unit stride; the columns past the plane's dropped).
     threads : int
         Threads at most (the calls' own count may be lower for little work).
     """
@@ -156,6 +159,7 @@ class Plan:
     channel_chunks: int = 1
     column_step: int = 1
     column_chunk: int = 0
+    flat: bool = False
 
     @property
     def algorithm(self) -> str:
@@ -184,7 +188,11 @@ class Plan:
             lines.append(f"blocks: {shown}")
         flags = [
             name
-            for name, on in (("reads the input in place", self.read_in_place), ("streaming stores", self.stream))
+            for name, on in (
+                ("reads the input in place", self.read_in_place),
+                ("streaming stores", self.stream),
+                ("flat rows", self.flat),
+            )
             if on
         ]
         if flags:
@@ -802,6 +810,18 @@ def direct(a: ConvArgs, vb: int, nt: int, t: Any = _tuning, reason: str = "", wa
     cw = 0 if in_place else column_chunk(a, wo_pad, vw, nt, t)
     if cw:
         wo_pad = cw
+    # flat rows: band rows Wp apart, so that a tap is one offset kh * dh * Wp + kw * dw; the
+    # band's rows are then contiguous (dilation at most 2 in height keeps them so)
+    flat = (
+        kind in (Kind.COLUMNS, Kind.COLUMNS_NARROW)
+        and not cw
+        and sh == 1
+        and sw == 1
+        and (kH - 1) * dh + 1 <= 2 * kH
+        and Wo / Wp >= t.FLAT_MIN_GAIN * Wo / wo_pad
+    )
+    if flat:
+        wo_pad = Wo
     pstart, xoff, Wq = lay = layout(kW, sw, dw, wo_pad)
     # band height: one band's packed rows near BAND_BYTES, but enough items for every thread
     row_bytes = cg * len(pstart) * Wq * isz
@@ -828,7 +848,7 @@ def direct(a: ConvArgs, vb: int, nt: int, t: Any = _tuning, reason: str = "", wa
     if big and nt > 1:
         items = N * a.groups * -(-Ho // R)
         chunks = min(-(-coutg // ocb), -(-(nt * t.ITEMS_PER_THREAD) // items))
-    contiguous = in_place or ((R - 1) * sh + (kH - 1) * dh + 1) <= 2 * R * kH
+    contiguous = in_place or flat or ((R - 1) * sh + (kH - 1) * dh + 1) <= 2 * R * kH
     return Plan(
         kind,
         f"{reason}: {why}" if reason else why,
@@ -841,6 +861,7 @@ def direct(a: ConvArgs, vb: int, nt: int, t: Any = _tuning, reason: str = "", wa
         threads=nt,
         channel_chunks=chunks,
         column_chunk=cw,
+        flat=flat,
     )
 
 

@@ -119,6 +119,11 @@ IN_PLACE_BAND_ROWS = 16
 #: stays near BAND_BYTES and a plane of a few rows gives every thread items (V3: one
 #: 10^7-sample row was one band of 40 MB, packed and read back from memory by one thread).
 COLUMN_CHUNK_MIN = 1024
+#: Column tiles at unit stride run a band's rows as one flat row of padded width (the taps
+#: kh * Wp + kw apart, the columns past Wo dropped) where that fills at least this many
+#: times the lanes whole rows fill: narrow planes waste most of a 32-column tile (LeNet's
+#: 6 -> 16 input gradient on 14 columns: 44% of the lanes, flat 78%).
+FLAT_MIN_GAIN = 1.25
 
 # ---- correlate2d "auto", and the FFT ---------------------------------------------------------
 #: "auto" switches from the direct kernels to the FFT at this many kernel taps (not
