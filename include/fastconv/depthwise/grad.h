@@ -28,12 +28,19 @@
 #include "fastconv/simd.h"
 #include "fastconv/depthwise/grad_size.h"
 
-/* Taps summed together: 2 x 4 accumulators, 2 vectors of g and the loaded input vector
- * stay in the 16 registers of AVX2. */
+/* Taps summed together: 2 x FC_DWG_Q accumulators, 2 vectors of g and the loaded input
+ * vector stay in the registers (16 in AVX2, 32 in AVX-512). */
+#if defined(FC_VARIANT_F64) || defined(FC_VARIANT_D64)
+#define FC_DWG_Q 8
+#else
 #define FC_DWG_Q 4
+#endif
 /* Elements of one run of products that a vector lane sums before the run goes into the
  * double sums: a lane's float32 running sum then has at most FC_DWG_RUN / (2 FC_VL) terms. */
 #define FC_DWG_RUN 1024
+
+/* FC_VL doubles: a vector of products' lanes widened for the float64 sums. */
+typedef double fc_dwg_dv __attribute__((vector_size(sizeof(FC_V) / sizeof(FC_T) * sizeof(double))));
 
 FC_INLINE FC_V fc_dwg_load(const FC_T *p) {
     FC_V v;
@@ -89,12 +96,13 @@ FC_INLINE void fc_dwg_sum(const FC_T *g, int64_t gs, int64_t nr, int64_t n, cons
         run += n;
         if (run >= FC_DWG_RUN || i == nr - 1) {
             for (int q = 0; q < nq; ++q) {
-                /* lane by lane into the caller's sums (summed over the lanes at the very end):
-                 * independent adds, not a chain of FC_VL dependent ones per tap */
-                FC_T lanes[FC_VL];
-                const FC_V v = a0[q] + a1[q];
-                memcpy(lanes, &v, sizeof lanes);
-                for (int64_t k = 0; k < FC_VL; ++k) sums[q * FC_VL + k] += (double)lanes[k];
+                /* lane by lane into the caller's sums (summed over the lanes at the very end),
+                 * widened and added as vectors: on a small plane the runs are short, and an
+                 * add per lane cost as much as the products */
+                fc_dwg_dv t;
+                memcpy(&t, sums + q * FC_VL, sizeof t);
+                t += __builtin_convertvector(a0[q] + a1[q], fc_dwg_dv);
+                memcpy(sums + q * FC_VL, &t, sizeof t);
                 a0[q] = (FC_V){0};
                 a1[q] = (FC_V){0};
             }
@@ -220,6 +228,12 @@ static void fc_dw_wgrad_plane(const FC_T *x, int64_t xsH, const int64_t *rowsrc,
             fc_dwg_sum(gb, pw, Ho, Wo, buf, pw, off, NQ, sums + t0 * FC_VL);                                           \
     } while (0)
         switch (nq) { /* constant tap counts: the accumulators stay in registers */
+#if FC_DWG_Q == 8
+        case 8: FC_DWG_CALL(8); break;
+        case 7: FC_DWG_CALL(7); break;
+        case 6: FC_DWG_CALL(6); break;
+        case 5: FC_DWG_CALL(5); break;
+#endif
         case 4: FC_DWG_CALL(4); break;
         case 3: FC_DWG_CALL(3); break;
         case 2: FC_DWG_CALL(2); break;
