@@ -1340,6 +1340,42 @@ def test_flat_rows_are_exact(kind, vb):
             np.testing.assert_array_equal(got, ref, err_msg=f"{kind} {mode} d={dh, dw} k={k} {pad} g={g} nt={nt}")
 
 
+def test_strided_pointwise_layers_subsample_first(rng):
+    """A strided 1x1 layer without padding copies the pixels it reads into a compact array
+    (in the input's layout) and runs the unit-stride layer on it: the strided kernels' bits
+    for odd plane sizes, unequal strides, channels-last and reversed input, channels-last
+    results, groups, bias, NaN/inf and 1 and 2 threads; padded layers keep the strided
+    plan."""
+    on = _plan.Force()
+    off = _plan.Force(tuning={"SUBSAMPLE_POINTWISE": 0})
+    for trial in range(8):
+        dt = (np.float32, np.float64)[trial % 2]
+        g = 1 + trial % 3
+        C, cout = g * int(rng.integers(2, 40)), g * int(rng.integers(2, 40))
+        s = [(2, 2), (3, 1), (1, 2), (2, 3)][trial % 4]
+        x = rng.standard_normal((int(rng.integers(1, 4)), C, int(rng.integers(1, 30)), int(rng.integers(1, 30))))
+        x = x.astype(dt)
+        x.flat[rng.integers(0, x.size, 3)] = [np.nan, np.inf, -np.inf]
+        w = rng.standard_normal((cout, C // g, 1, 1)).astype(dt)
+        b = rng.standard_normal(cout).astype(dt)
+        views = (x, x.transpose(0, 2, 3, 1).copy().transpose(0, 3, 1, 2), x[:, :, ::-1, ::-1])
+        for xin in views:
+            a = fastconv._args.conv2d_args(xin, w, b, s, 0, 1, g, "zeros")
+            assert _plan.conv2d(a, "auto", 1, on).subsample
+            assert not _plan.conv2d(a, "auto", 1, off).subsample
+            for nt in (1, 2):
+                for fmt in ("contiguous", "channels_last"):
+                    got = fastconv.conv._conv2d(xin, w, b, s, 0, 1, g, "zeros", None, nt, "auto", on, memory_format=fmt)
+                    ref = fastconv.conv._conv2d(
+                        xin, w, b, s, 0, 1, g, "zeros", None, nt, "auto", off, memory_format=fmt
+                    )
+                    np.testing.assert_array_equal(got, ref, err_msg=f"{x.shape} {w.shape} s={s} g={g} {fmt} nt={nt}")
+        ref64 = conv2d_ref(x, w, b, s, (0, 0, 0, 0), (1, 1), g)
+        np.testing.assert_allclose(conv2d(x, w, b, s, groups=g), ref64, rtol=1e-4, atol=1e-4)
+        a = fastconv._args.conv2d_args(x, w, b, s, 1, 1, g, "zeros")
+        assert not _plan.conv2d(a, "auto", 1, on).subsample
+
+
 def test_one_row_signal_is_shared_by_the_threads(rng):
     """A 1-D signal is one plane row: its column chunks are the threads' work items (the
     planner's default tuning), with SciPy's result and non-finite pattern."""

@@ -138,6 +138,10 @@ class Plan:
     flat : bool
         Direct column tiles: a band's rows run as one flat row of the band's padded width
         (unit stride; the columns past the plane's dropped).
+    subsample : bool
+        A strided 1x1 layer without padding: the pixels it reads are copied into a
+        compact array first, and the plan is that of the unit-stride layer on it
+        (:func:`subsampled_layer`).
     threads : int
         Threads at most (the calls' own count may be lower for little work).
     """
@@ -160,6 +164,7 @@ class Plan:
     column_step: int = 1
     column_chunk: int = 0
     flat: bool = False
+    subsample: bool = False
 
     @property
     def algorithm(self) -> str:
@@ -759,6 +764,9 @@ def direct(a: ConvArgs, vb: int, nt: int, t: Any = _tuning, reason: str = "", wa
             return replace(p, column_step=sw, reason=f"{p.reason}; column stride {sw}: one column in {sw} kept")
     if want in dw_kinds:
         raise ValueError(f"Force.kind={want.name}: the layer cannot take it")
+    if kH == 1 and kW == 1 and (sh > 1 or sw > 1) and not any(a.pads) and t.SUBSAMPLE_POINTWISE:
+        p = direct(subsampled_layer(a), vb, nt, t, reason, want)
+        return replace(p, subsample=True, reason=f"{p.reason}; stride {sh}x{sw} 1x1: the pixels read copied first")
     sizes = _direct.tile_sizes(vb)
     ocb = sizes["ocb_wide"] if coutg >= 3 else 1
     if want == Kind.COLUMNS and ocb == 1:
@@ -898,6 +906,27 @@ class _Override:
         if name in self._values:
             return self._values[name]
         return getattr(self._base, name)
+
+
+def subsampled_layer(a: ConvArgs, x: Optional[np.ndarray] = None) -> ConvArgs:
+    """The strided 1x1 layer ``a`` (no padding) at unit stride on ``x``, the pixels it reads
+    (:func:`subsample`), or for planning on an unfilled array of their shape and layout."""
+    if x is None:
+        N, C = a.x.shape[:2]
+        Ho, Wo = a.out_shape[2:]
+        nhwc = a.x.strides[1] < a.x.strides[3]
+        x = np.empty((N, Ho, Wo, C), a.x.dtype).transpose(0, 3, 1, 2) if nhwc else np.empty((N, C, Ho, Wo), a.x.dtype)
+    return a._replace(x=x, stride=(1, 1))
+
+
+def subsample(a: ConvArgs) -> np.ndarray:
+    """The pixels the strided 1x1 layer ``a`` reads, as a compact array in ``a.x``'s layout
+    (channels-last input stays channels-last)."""
+    Ho, Wo = a.out_shape[2:]
+    view = a.x[:, :, : (Ho - 1) * a.stride[0] + 1 : a.stride[0], : (Wo - 1) * a.stride[1] + 1 : a.stride[1]]
+    dst = subsampled_layer(a).x
+    np.copyto(dst, view)
+    return dst
 
 
 def column_layer(a: ConvArgs, step: int) -> ConvArgs:

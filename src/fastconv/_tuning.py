@@ -119,6 +119,10 @@ IN_PLACE_BAND_ROWS = 16
 #: stays near BAND_BYTES and a plane of a few rows gives every thread items (V3: one
 #: 10^7-sample row was one band of 40 MB, packed and read back from memory by one thread).
 COLUMN_CHUNK_MIN = 1024
+#: Strided 1x1 layers without padding (ResNet's downsampling shortcuts): 1 copies the
+#: pixels they read into a compact array and runs the unit-stride layer on it (its kernels
+#: read in place; the packed bands of the strided layer took a third of its time); 0 never.
+SUBSAMPLE_POINTWISE = 1
 #: Column tiles at unit stride run a band's rows as one flat row of padded width (the taps
 #: kh * Wp + kw apart, the columns past Wo dropped) where that fills at least this many
 #: times the lanes whole rows fill: narrow planes waste most of a 32-column tile (LeNet's
