@@ -37,6 +37,24 @@ FC_INLINE void fc_ctile_store(const FC_V *cols, int cst, const int NC, int64_t n
     }
 }
 
+/* fc_ctile_store for the other layouts: a channels-last result (plane = 1: each
+ * accumulator is a column's channels, stored as it is) or columns ocs apart.  Not inlined:
+ * in the tile, these paths beside the C-contiguous one slowed C3 by 6% (same loop, other
+ * code around it). */
+__attribute__((noinline)) FC_ATTR static void fc_ctile_store_strided(const FC_V *cols, int cst, int NC, int64_t nval,
+                                                                     FC_T *dst, int64_t plane, int64_t ocs) {
+    if (plane != 1) {
+        fc_ctile_store(cols, cst, NC, nval, dst, plane, ocs);
+        return;
+    }
+    for (int c = 0; c < NC; ++c) {
+        if (nval == FC_VL)
+            memcpy(dst + c * ocs, &cols[c * cst], sizeof(FC_V));
+        else
+            memcpy(dst + c * ocs, &cols[c * cst], (size_t)nval * sizeof(FC_T));
+    }
+}
+
 /* Channel-lane tile: the vector lanes hold NV*VL output channels (NV = 1 or 2 vectors) and
  * the tile covers NC <= FC_NCOL adjacent output columns of one row, so no lane is wasted when
  * the channel count is a multiple of VL, whatever the output width (the column tiles above
@@ -126,16 +144,13 @@ FC_INLINE void fc_ctile(const FC_T *xcol, int64_t cstep, const int64_t *ridx, co
         for (int v = 0; v < NV; ++v) {
             const int64_t nval = cout - oc0 - v * FC_VL < FC_VL ? cout - oc0 - v * FC_VL : FC_VL;
             if (nval <= 0) continue;
-            if (plane == 1) { /* channels-last result: each accumulator is a column's channels */
+            if (plane != 1 && g->osW == 1)
+                fc_ctile_store(&acc[0][v], 2, NC, nval, dst + v * FC_VL * plane, plane, 1);
+            else {
+                FC_V cols[FC_NCOL]; /* a copy: acc's address given away kept it out of registers */
 #pragma GCC unroll 16
-                for (int c = 0; c < NC; ++c) {
-                    if (nval == FC_VL)
-                        memcpy(dst + c * g->osW + v * FC_VL, &acc[c][v], sizeof(FC_V));
-                    else
-                        memcpy(dst + c * g->osW + v * FC_VL, &acc[c][v], (size_t)nval * sizeof(FC_T));
-                }
-            } else {
-                fc_ctile_store(&acc[0][v], 2, NC, nval, dst + v * FC_VL * plane, plane, g->osW);
+                for (int c = 0; c < NC; ++c) cols[c] = acc[c][v];
+                fc_ctile_store_strided(cols, 1, NC, nval, dst + v * FC_VL * plane, plane, g->osW);
             }
         }
     }
