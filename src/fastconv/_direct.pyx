@@ -121,10 +121,11 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
     cdef size_t band_elems = 1 if in_place else <size_t>(Cg * maxrows * g.npha * Wq)
     # flat rows: a band's Rb rows are one row of (Rb - 1) * Wq + Wo columns (taps kh * dh *
     # Wq + kw * dw apart) into a per-thread result of Rb rows of Wq columns, whose first Wo
-    # columns are kept; the last tiles read up to a vector past the band (zeroed slack)
+    # columns are kept; the last tile of the flat row reads up to its width (NV vectors) past
+    # the band (zeroed slack)
     cdef bint flat = plan.flat
     cdef int64_t vl = vb // isz
-    cdef size_t slack = <size_t>vl if flat else 0
+    cdef size_t slack = <size_t>((FC_NV_NARROW if kind == FC_KIND_COLUMNS_NARROW else FC_NV_WIDE) * vl) if flat else 0
     cdef int64_t wq = Wq
     cdef size_t tmp_elems = <size_t>(((coutg + ocb - 1) // ocb * ocb) * R * wq) if flat else 0
 
