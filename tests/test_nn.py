@@ -320,3 +320,30 @@ def test_layer_reprs_without_torch():
     for expr in LAYER_REPRS:
         text = repr(eval("nn." + expr))
         assert text.startswith(expr.split("(")[0] + "(") and " at 0x" not in text
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_kernels_equal_numpy(dtype):
+    """ReLU and its gradient run compiled (one pass, on the threads) for C-contiguous float
+    arrays: numpy.maximum(x, 0)'s values and zero signs, and the gradient where(y > 0, g, 0)
+    (NaN or inf of the gradient where the result is not positive gives 0), on arrays above
+    and below the per-thread size, 1 and 2 threads, and the NumPy route for other inputs."""
+    rng = np.random.default_rng(3)
+    special = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-45, -1e-45], dtype)
+    for shape in ((3, 5), (2, 6, 100, 100)):
+        x = rng.standard_normal(shape).astype(dtype)
+        g = rng.standard_normal(shape).astype(dtype)
+        x.flat[rng.integers(0, x.size, 50)] = rng.choice(special, 50)
+        g.flat[rng.integers(0, g.size, 50)] = rng.choice(special, 50)
+        ref_y = np.maximum(x, dtype(0))
+        ref_g = np.where(ref_y > 0, g, dtype(0))
+        for nt in (1, 2):
+            with fastconv.threads(nt):
+                for xin in (x, np.asfortranarray(x)):
+                    layer = nn.ReLU()
+                    y = layer(xin)
+                    np.testing.assert_array_equal(y, ref_y)
+                    np.testing.assert_array_equal(np.signbit(y), np.signbit(ref_y))
+                    got = layer.backward(g)
+                    np.testing.assert_array_equal(got, ref_g)
+                    assert got.dtype == dtype

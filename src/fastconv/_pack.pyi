@@ -1,5 +1,5 @@
-# Stub for the compiled module fastconv._pack (finiteness scan, padded window copy).
-from typing import Union
+# Stub for the compiled module fastconv._pack (finiteness scan, padded window copy, ReLU).
+from typing import Optional, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -15,3 +15,16 @@ def pad_window(
     mode: int,  # C int, FC_PAD_* code
     fill: float,
 ) -> bool: ...
+def relu(
+    x: npt.NDArray[_Real],  # 1-D, contiguous
+    out: npt.NDArray[_Real],  # 1-D, contiguous, x's size and dtype, written
+    num_threads: Optional[int],
+    per_thread: int,
+) -> npt.NDArray[_Real]: ...
+def relu_backward(
+    g: npt.NDArray[_Real],  # 1-D, contiguous
+    y: npt.NDArray[_Real],  # 1-D, contiguous, g's size and dtype
+    out: npt.NDArray[_Real],  # 1-D, contiguous, written
+    num_threads: Optional[int],
+    per_thread: int,
+) -> npt.NDArray[_Real]: ...

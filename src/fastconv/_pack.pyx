@@ -1,11 +1,36 @@
 """Scans and copies around the kernels: the finiteness scan the planner's exactness rules
-use, and the padded-window copy that cuts the FFT's tiles.  Private."""
+use, the padded-window copy that cuts the FFT's tiles, and the element-wise ReLU of
+:mod:`fastconv.nn` and its gradient.  Private."""
 
+from cython.parallel cimport prange
 from libc.stdint cimport int64_t
 from libc.string cimport memcpy
 
 from fastconv._kernels cimport fc_pad_index, nonfinite
+from fastconv._omp cimport resolve_threads
 from fastconv._types cimport real_t
+
+
+def relu(const real_t[::1] x, real_t[::1] out, num_threads, Py_ssize_t per_thread):
+    """``out = max(x, 0)`` as ``numpy.maximum(x, 0)`` computes it (NaN stays NaN, -0.0
+    gives +0.0), on up to ``num_threads`` threads of at least ``per_thread`` elements."""
+    cdef Py_ssize_t i, n = x.shape[0]
+    cdef int nt = resolve_threads(num_threads, max(1, n // per_thread))
+    cdef real_t v
+    for i in prange(n, nogil=True, num_threads=nt, schedule="static"):
+        v = x[i]
+        out[i] = v if (v > 0 or v != v) else 0
+    return out
+
+
+def relu_backward(const real_t[::1] g, const real_t[::1] y, real_t[::1] out, num_threads, Py_ssize_t per_thread):
+    """``out = g where y > 0 else 0`` in one pass (a NaN or inf of ``g`` where ``y <= 0`` or
+    ``y`` is NaN gives 0, PyTorch's rule), threads as :func:`relu`."""
+    cdef Py_ssize_t i, n = g.shape[0]
+    cdef int nt = resolve_threads(num_threads, max(1, n // per_thread))
+    for i in prange(n, nogil=True, num_threads=nt, schedule="static"):
+        out[i] = g[i] if y[i] > 0 else 0
+    return out
 
 
 def all_finite(const real_t[:, :, :, :] x):
