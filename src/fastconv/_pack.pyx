@@ -28,8 +28,10 @@ def relu_backward(const real_t[::1] g, const real_t[::1] y, real_t[::1] out, num
     ``y`` is NaN gives 0, PyTorch's rule), threads as :func:`relu`."""
     cdef Py_ssize_t i, n = g.shape[0]
     cdef int nt = resolve_threads(num_threads, max(1, n // per_thread))
+    cdef real_t v
     for i in prange(n, nogil=True, num_threads=nt, schedule="static"):
-        out[i] = g[i] if y[i] > 0 else 0
+        v = g[i]  # read whatever y says: a select, not a branch on random signs
+        out[i] = v if y[i] > 0 else 0
     return out
 
 
