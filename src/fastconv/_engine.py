@@ -39,7 +39,7 @@ def run(plan: Plan, a: ConvArgs, out: np.ndarray, fill: float = 0.0) -> None:
     in either layout (C-contiguous, or channels-last: ``out.transpose(0, 2, 3, 1)``
     C-contiguous), LANES with any strides; every other kind needs it C-contiguous."""
     if plan.subsample:
-        a = _plan.subsampled_layer(a, _plan.subsample(a, plan.threads))
+        a = _plan.subsampled_layer(a, _plan.subsample(a))
     if plan.column_step > 1:
         a1 = _plan.column_layer(a, plan.column_step)
         full = _buffers.empty(a1.out_shape, out.dtype)

@@ -28,11 +28,3 @@ def relu_backward(
     num_threads: Optional[int],
     per_thread: int,
 ) -> npt.NDArray[_Real]: ...
-def subsample(
-    x: npt.NDArray[_Real],  # 4-D, any element strides
-    dst: npt.NDArray[_Real],  # 4-D, C-contiguous or channels-last, written
-    sh: int,
-    sw: int,
-    num_threads: Optional[int],
-    per_thread: int,
-) -> npt.NDArray[_Real]: ...

@@ -107,32 +107,3 @@ def pad_window(const real_t[:, :] plane, real_t[:, :] dst, Py_ssize_t r0, Py_ssi
                 d[j * dW] = fill if cs < 0 else row[cs * sW]
             bad = bad | nonfinite(d, nw, dW)
     return not bad
-
-
-def subsample(const real_t[:, :, :, :] x, real_t[:, :, :, :] dst, Py_ssize_t sh, Py_ssize_t sw, num_threads,
-              Py_ssize_t per_thread):
-    """``dst[n, c, i, j] = x[n, c, i * sh, j * sw]`` for dst C-contiguous or channels-last
-    (``dst.transpose(0, 2, 3, 1)`` C-contiguous; then a pixel's channels are copied
-    together), ``x`` any strides; on up to ``num_threads`` threads of at least
-    ``per_thread`` elements.  The pixels a strided 1x1 layer reads (fastconv._plan)."""
-    cdef Py_ssize_t N = dst.shape[0], C = dst.shape[1], Ho = dst.shape[2], Wo = dst.shape[3]
-    cdef Py_ssize_t item, n, c, i, j
-    if N == 0 or C == 0 or Ho == 0 or Wo == 0:
-        return dst
-    cdef int nt = resolve_threads(num_threads, max(1, N * C * Ho * Wo // per_thread))
-    cdef bint last = C > 1 and dst.strides[1] == sizeof(real_t)
-    if last:
-        for item in prange(N * Ho, nogil=True, num_threads=nt, schedule="static"):
-            n = item // Ho
-            i = item % Ho
-            for j in range(Wo):
-                for c in range(C):
-                    dst[n, c, i, j] = x[n, c, i * sh, j * sw]
-    else:
-        for item in prange(N * C, nogil=True, num_threads=nt, schedule="static"):
-            n = item // C
-            c = item % C
-            for i in range(Ho):
-                for j in range(Wo):
-                    dst[n, c, i, j] = x[n, c, i * sh, j * sw]
-    return dst

@@ -20,7 +20,7 @@ from typing import Any, Dict, Mapping, Optional, Tuple
 
 import numpy as np
 
-from fastconv import _direct, _pack, _separable, _tuning
+from fastconv import _direct, _separable, _tuning
 from fastconv._args import ConvArgs, is_channels_last, is_cupy
 from fastconv._omp import resolve_threads
 
@@ -919,10 +919,14 @@ def subsampled_layer(a: ConvArgs, x: Optional[np.ndarray] = None) -> ConvArgs:
     return a._replace(x=x, stride=(1, 1))
 
 
-def subsample(a: ConvArgs, nt: int) -> np.ndarray:
+def subsample(a: ConvArgs) -> np.ndarray:
     """The pixels the strided 1x1 layer ``a`` reads, as a compact array in ``a.x``'s layout
-    (channels-last input stays channels-last), copied on up to ``nt`` threads."""
-    return _pack.subsample(a.x, subsampled_layer(a).x, a.stride[0], a.stride[1], nt, _tuning.ELEMENTWISE_THREAD_ELEMS)
+    (channels-last input stays channels-last)."""
+    Ho, Wo = a.out_shape[2:]
+    view = a.x[:, :, : (Ho - 1) * a.stride[0] + 1 : a.stride[0], : (Wo - 1) * a.stride[1] + 1 : a.stride[1]]
+    dst = subsampled_layer(a).x
+    np.copyto(dst, view)
+    return dst
 
 
 def column_layer(a: ConvArgs, step: int) -> ConvArgs:

@@ -159,10 +159,9 @@ PARALLEL_MIN_MACS = 500_000
 #: Global pooling (the window is the plane): a thread per this many input elements at most
 #: (global pooling of (64, 512, 7, 7); benchmarks/results/README.md, "Global pooling").
 POOL_PLANE_THREAD_ELEMS = 65536
-#: Element-wise kernels (nn.ReLU and its gradient, the copy of a strided 1x1 layer's
-#: pixels): a thread per this many elements at most (the ReLUs of a LeNet training step on
-#: 2 threads ran single-threaded in NumPy beside parallel convolutions).
-ELEMENTWISE_THREAD_ELEMS = 65536
+#: nn.ReLU and its gradient: a thread per this many elements at most (the ReLUs of a LeNet
+#: training step on 2 threads ran single-threaded in NumPy beside parallel convolutions).
+RELU_THREAD_ELEMS = 65536
 #: Windowed pooling, unpooling and the pooling gradients: a thread per this many window taps
 #: (or scattered elements) at most.  Below it a call runs on one thread: the calls of a small
 #: training step take microseconds, and a second OpenMP team, spinning after them, competes

@@ -392,7 +392,7 @@ class ReLU(Module):
         g = _grad_like("ReLU.backward", grad_output, y.shape)
         if _flat_real(g) and _flat_real(y) and g.dtype == y.dtype:
             res = np.empty_like(y)
-            _pack.relu_backward(g.reshape(-1), y.reshape(-1), res.reshape(-1), None, _tuning.ELEMENTWISE_THREAD_ELEMS)
+            _pack.relu_backward(g.reshape(-1), y.reshape(-1), res.reshape(-1), None, _tuning.RELU_THREAD_ELEMS)
             return res
         return np.where(y > 0, g, np.zeros((), dtype=g.dtype))
 
@@ -412,7 +412,7 @@ def _relu(x: Any) -> Any:
         return cupy.maximum(x, 0)
     if _flat_real(x):  # numpy.maximum's result, on the threads
         res = np.empty_like(x)
-        _pack.relu(x.reshape(-1), res.reshape(-1), None, _tuning.ELEMENTWISE_THREAD_ELEMS)
+        _pack.relu(x.reshape(-1), res.reshape(-1), None, _tuning.RELU_THREAD_ELEMS)
         return res
     return np.maximum(x, x.dtype.type(0)) if isinstance(x, np.ndarray) else np.maximum(np.asarray(x), 0)
 
