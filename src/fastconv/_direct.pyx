@@ -145,6 +145,7 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
     cdef int64_t item, n, rem, b, oh0, Rb, nrows, cstep, ch, ob0, ob1, oc0, cc, j0
     cdef fc_conv_geom gc
     cdef real_t *ftmp
+    cdef real_t *dst
     cdef int64_t r, oc
     cdef const real_t *xg
     cdef const real_t *src
@@ -191,19 +192,16 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
                     packed[0] = item // nch
                 src = band
                 cstep = nrows * g.rstep
-            if flat:
+            dst = o0 + n * oN + (gi * coutg + oc0) * plane + j0 * oW
+            if flat:  # the band's rows side by side: one row, into the thread's result
                 gc.Wo = (Rb - 1) * wq + Wo
-                conv_band(vb, kind, src, cstep, ridx, wp0 + gi * wgrp + ob0 * Cg * kH * kW * ocb, ocb,
-                          (b0 + gi * coutg + oc0) if b0 != NULL else NULL, min(coutg, ob1 * ocb) - oc0, &gc, 0, 1,
-                          ftmp, R * wq)
+            conv_band(vb, kind, src, cstep, ridx, wp0 + gi * wgrp + ob0 * Cg * kH * kW * ocb, ocb,
+                      (b0 + gi * coutg + oc0) if b0 != NULL else NULL, min(coutg, ob1 * ocb) - oc0, &gc,
+                      0 if flat else oh0, 1 if flat else Rb, ftmp if flat else dst, R * wq if flat else plane)
+            if flat:  # each row's first Wo columns out
                 for oc in range(min(coutg, ob1 * ocb) - oc0):
                     for r in range(Rb):
-                        memcpy(o0 + n * oN + (gi * coutg + oc0 + oc) * plane + (oh0 + r) * oH,
-                               ftmp + oc * R * wq + r * wq, Wo * isz)
-                continue
-            conv_band(vb, kind, src, cstep, ridx, wp0 + gi * wgrp + ob0 * Cg * kH * kW * ocb, ocb,
-                      (b0 + gi * coutg + oc0) if b0 != NULL else NULL, min(coutg, ob1 * ocb) - oc0, &gc, oh0, Rb,
-                      o0 + n * oN + (gi * coutg + oc0) * plane + j0 * oW, plane)
+                        memcpy(dst + oc * plane + (oh0 + r) * oH, ftmp + oc * R * wq + r * wq, Wo * isz)
         free(band)
         free(rowsrc)
     if failed[0]:
