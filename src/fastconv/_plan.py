@@ -819,14 +819,15 @@ def direct(a: ConvArgs, vb: int, nt: int, t: Any = _tuning, reason: str = "", wa
     if cw:
         wo_pad = cw
     # flat rows: band rows Wp apart, so that a tap is one offset kh * dh * Wp + kw * dw; the
-    # band's rows are then contiguous (dilation at most 2 in height keeps them so)
+    # band's rows are then contiguous (dilation at most 2 in height keeps them so).  The lanes
+    # they fill, Wo / Wp, against whole rows' Wo / wo_pad
     flat = (
         kind in (Kind.COLUMNS, Kind.COLUMNS_NARROW)
         and not cw
         and sh == 1
         and sw == 1
         and (kH - 1) * dh + 1 <= 2 * kH
-        and Wo / Wp >= t.FLAT_MIN_GAIN * Wo / wo_pad
+        and wo_pad >= t.FLAT_MIN_GAIN * Wp
     )
     if flat:
         wo_pad = Wo
@@ -878,8 +879,8 @@ def column_chunk(a: ConvArgs, wo_pad: int, vw: int, nt: int, t: Any = _tuning) -
     least 2 * COLUMN_CHUNK_MIN columns are split (chunks of at least COLUMN_CHUNK_MIN, whole
     tiles of ``vw`` columns) so that one chunk's band of packed rows fits BAND_BYTES and,
     on several threads, the plane's rows and chunks make ITEMS_PER_THREAD items per thread."""
-    N, Cin, H, W = a.x.shape
-    Cout, cg, kH, kW = a.w.shape
+    N = a.x.shape[0]
+    cg, kH, kW = a.w.shape[1:]
     Ho, Wo = a.out_shape[2:]
     if Wo < 2 * t.COLUMN_CHUNK_MIN:
         return 0
@@ -914,8 +915,10 @@ def subsampled_layer(a: ConvArgs, x: Optional[np.ndarray] = None) -> ConvArgs:
     if x is None:
         N, C = a.x.shape[:2]
         Ho, Wo = a.out_shape[2:]
-        nhwc = a.x.strides[1] < a.x.strides[3]
-        x = np.empty((N, Ho, Wo, C), a.x.dtype).transpose(0, 3, 1, 2) if nhwc else np.empty((N, C, Ho, Wo), a.x.dtype)
+        if is_channels_last(a.x):
+            x = np.empty((N, Ho, Wo, C), a.x.dtype).transpose(0, 3, 1, 2)
+        else:
+            x = np.empty((N, C, Ho, Wo), a.x.dtype)
     return a._replace(x=x, stride=(1, 1))
 
 
