@@ -1340,12 +1340,22 @@ def test_flat_rows_are_exact(kind, vb):
             np.testing.assert_array_equal(got, ref, err_msg=f"{kind} {mode} d={dh, dw} k={k} {pad} g={g} nt={nt}")
 
 
+def _same_up_to_rounding(got, ref, msg):
+    """Equal NaN/+inf/-inf patterns and finite values within the rounding of the dtype: two
+    plans whose tiles add the bias at another point of the sum."""
+    for mask in (np.isnan, np.isposinf, np.isneginf):
+        np.testing.assert_array_equal(mask(got), mask(ref), err_msg=msg)
+    fin = np.isfinite(ref)
+    tol = 1e-5 if got.dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(got[fin], ref[fin], rtol=tol, atol=tol, err_msg=msg)
+
+
 def test_strided_pointwise_layers_subsample_first(rng):
     """A strided 1x1 layer without padding copies the pixels it reads into a compact array
-    (in the input's layout) and runs the unit-stride layer on it: the strided kernels' bits
-    for odd plane sizes, unequal strides, channels-last and reversed input, channels-last
-    results, groups, bias, NaN/inf and 1 and 2 threads; padded layers keep the strided
-    plan."""
+    (in the input's layout) and runs the unit-stride layer on it: the strided plan's result
+    (the same NaN/inf pattern; the bias may join the sum elsewhere) for odd plane sizes,
+    unequal strides, channels-last and reversed input, channels-last results, groups, bias,
+    NaN/inf and 1 and 2 threads; padded layers keep the strided plan."""
     on = _plan.Force()
     off = _plan.Force(tuning={"SUBSAMPLE_POINTWISE": 0})
     for trial in range(8):
@@ -1369,11 +1379,51 @@ def test_strided_pointwise_layers_subsample_first(rng):
                     ref = fastconv.conv._conv2d(
                         xin, w, b, s, 0, 1, g, "zeros", None, nt, "auto", off, memory_format=fmt
                     )
-                    np.testing.assert_array_equal(got, ref, err_msg=f"{x.shape} {w.shape} s={s} g={g} {fmt} nt={nt}")
+                    _same_up_to_rounding(got, ref, f"{x.shape} {w.shape} s={s} g={g} {fmt} nt={nt}")
         ref64 = conv2d_ref(x, w, b, s, (0, 0, 0, 0), (1, 1), g)
         np.testing.assert_allclose(conv2d(x, w, b, s, groups=g), ref64, rtol=1e-4, atol=1e-4)
         a = fastconv._args.conv2d_args(x, w, b, s, 1, 1, g, "zeros")
         assert not _plan.conv2d(a, "auto", 1, on).subsample
+
+
+def test_pointwise_planes_run_as_rows(rng, monkeypatch):
+    """A unit-stride 1x1 layer without padding on narrow planes runs each plane as one row
+    of H * W pixels (and a strided one after its copy): the row-by-row path's result (as
+    in the test above) for channels-last input and results, groups, bias, NaN/inf, 1 and 2 threads; planes whose
+    rows do not lie one after the other keep the plane; a transposed convolution whose
+    stride phases are 1x1 layers writing strided views of its result runs them through a
+    buffer."""
+    on = _plan.Force()
+    off = _plan.Force(tuning={"POINTWISE_ROW_FILL": 0})
+    for trial in range(6):
+        dt = (np.float32, np.float64)[trial % 2]
+        g = 1 + trial % 2
+        C, cout = g * int(rng.integers(2, 30)), g * int(rng.integers(2, 40))
+        H, W = [(7, 7), (10, 10), (13, 5), (3, 9), (7, 7), (5, 12)][trial]
+        s = 2 if trial == 4 else 1
+        x = rng.standard_normal((int(rng.integers(1, 4)), C, s * H, s * W)).astype(dt)
+        x.flat[rng.integers(0, x.size, 3)] = [np.nan, np.inf, -np.inf]
+        w = rng.standard_normal((cout, C // g, 1, 1)).astype(dt)
+        b = rng.standard_normal(cout).astype(dt)
+        for xin in (x, x.transpose(0, 2, 3, 1).copy().transpose(0, 3, 1, 2)):
+            a = fastconv._args.conv2d_args(xin, w, b, s, 0, 1, g, "zeros")
+            assert _plan.conv2d(a, "auto", 1, on).plane_row
+            assert not _plan.conv2d(a, "auto", 1, off).plane_row
+            for nt in (1, 2):
+                for fmt in ("contiguous", "channels_last"):
+                    args = (xin, w, b, s, 0, 1, g, "zeros", None, nt, "auto")
+                    got = fastconv.conv._conv2d(*args, on, memory_format=fmt)
+                    ref = fastconv.conv._conv2d(*args, off, memory_format=fmt)
+                    _same_up_to_rounding(got, ref, f"{x.shape} {w.shape} s={s} g={g} {fmt} nt={nt}")
+        if s == 1:  # (a strided layer's copy is compact whatever its input)
+            a = fastconv._args.conv2d_args(x[:, :, :, :-1], w, b, s, 0, 1, g, "zeros")
+            assert not _plan.conv2d(a, "auto", 1, on).plane_row
+    # conv_transpose2d with a 2x2 kernel at stride 2: four 1x1 phases into strided views
+    x = rng.standard_normal((2, 24, 7, 7)).astype(np.float32)
+    w = rng.standard_normal((24, 40, 2, 2)).astype(np.float32)
+    got = fastconv.conv_transpose2d(x, w, stride=2)
+    monkeypatch.setattr(fastconv._tuning, "POINTWISE_ROW_FILL", 0)
+    np.testing.assert_array_equal(got, fastconv.conv_transpose2d(x, w, stride=2))
 
 
 def test_one_row_signal_is_shared_by_the_threads(rng):

@@ -40,6 +40,15 @@ def run(plan: Plan, a: ConvArgs, out: np.ndarray, fill: float = 0.0) -> None:
     C-contiguous), LANES with any strides; every other kind needs it C-contiguous."""
     if plan.subsample:
         a = _plan.subsampled_layer(a, _plan.subsample(a))
+    if plan.plane_row:
+        a1 = _plan.plane_row_layer(a)
+        if _plan.rows_merge(out):
+            _DRIVERS[plan.kind](plan, a1.x, a.w, a.bias, out.reshape(a1.out_shape), a1, fill)
+        else:  # a strided view (a stride phase of a transposed convolution)
+            flat = _buffers.empty(a1.out_shape, out.dtype)
+            _DRIVERS[plan.kind](plan, a1.x, a.w, a.bias, flat, a1, fill)
+            np.copyto(out, flat.reshape(out.shape))
+        return
     if plan.column_step > 1:
         a1 = _plan.column_layer(a, plan.column_step)
         full = _buffers.empty(a1.out_shape, out.dtype)

@@ -142,6 +142,10 @@ class Plan:
         A strided 1x1 layer without padding: the pixels it reads are copied into a
         compact array first, and the plan is that of the unit-stride layer on it
         (:func:`subsampled_layer`).
+    plane_row : bool
+        A unit-stride 1x1 layer without padding on planes of mergeable rows: each plane
+        runs as one row of H * W pixels (:func:`plane_row_layer`), and the plan is that
+        layer's.
     threads : int
         Threads at most (the calls' own count may be lower for little work).
     """
@@ -165,6 +169,7 @@ class Plan:
     column_chunk: int = 0
     flat: bool = False
     subsample: bool = False
+    plane_row: bool = False
 
     @property
     def algorithm(self) -> str:
@@ -768,6 +773,11 @@ def direct(a: ConvArgs, vb: int, nt: int, t: Any = _tuning, reason: str = "", wa
         p = direct(subsampled_layer(a), vb, nt, t, reason, want)
         return replace(p, subsample=True, reason=f"{p.reason}; stride {sh}x{sw} 1x1: the pixels read copied first")
     sizes = _direct.tile_sizes(vb)
+    if kH == 1 and kW == 1 and sh == 1 and sw == 1 and not any(a.pads) and Ho > 1 and rows_merge(a.x):
+        ncol = sizes["ncol"]
+        if Wo / (-(-Wo // ncol) * ncol) < t.POINTWISE_ROW_FILL:
+            p = direct(plane_row_layer(a), vb, nt, t, reason, want)
+            return replace(p, plane_row=True, reason=f"{p.reason}; 1x1 on {Ho}x{Wo} planes: each plane one row")
     ocb = sizes["ocb_wide"] if coutg >= 3 else 1
     if want == Kind.COLUMNS and ocb == 1:
         raise ValueError("Force.kind=COLUMNS: the layer has fewer than 3 output channels per group")
@@ -907,6 +917,20 @@ class _Override:
         if name in self._values:
             return self._values[name]
         return getattr(self._base, name)
+
+
+def rows_merge(y: np.ndarray) -> bool:
+    """Whether the rows of every plane of y (N, C, H, W) lie one after the other, so that
+    ``y.reshape(N, C, 1, H * W)`` is a view."""
+    return y.shape[2] == 1 or y.strides[2] == y.shape[3] * y.strides[3]
+
+
+def plane_row_layer(a: ConvArgs) -> ConvArgs:
+    """The unit-stride, unpadded 1x1 layer ``a`` with each plane one row of H * W pixels
+    (``rows_merge(a.x)``: the input a view)."""
+    N, C, H, W = a.x.shape
+    N, Co, Ho, Wo = a.out_shape
+    return a._replace(x=a.x.reshape(N, C, 1, H * W), out_shape=(N, Co, 1, Ho * Wo))
 
 
 def subsampled_layer(a: ConvArgs, x: Optional[np.ndarray] = None) -> ConvArgs:

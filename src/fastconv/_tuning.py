@@ -123,6 +123,10 @@ COLUMN_CHUNK_MIN = 1024
 #: pixels they read into a compact array and runs the unit-stride layer on it (its kernels
 #: read in place; the packed bands of the strided layer took a third of its time); 0 never.
 SUBSAMPLE_POINTWISE = 1
+#: Unit-stride 1x1 layers without padding on planes whose rows fill less than this share of
+#: the channel-lane tiles' columns (FC_NCOL: 7 of 14 on 7x7 planes) run each plane as one
+#: row of H * W pixels (MobileNetV2's and ResNet-18's 1x1 layers on 7x7: 1.2-1.3x); 0 never.
+POINTWISE_ROW_FILL = 0.9
 #: Column tiles at unit stride run a band's rows as one flat row of padded width (the taps
 #: kh * Wp + kw apart, the columns past Wo dropped) where that fills at least this many
 #: times the lanes whole rows fill: narrow planes waste most of a 32-column tile (LeNet's
