@@ -773,7 +773,9 @@ def direct(a: ConvArgs, vb: int, nt: int, t: Any = _tuning, reason: str = "", wa
         p = direct(subsampled_layer(a), vb, nt, t, reason, want)
         return replace(p, subsample=True, reason=f"{p.reason}; stride {sh}x{sw} 1x1: the pixels read copied first")
     sizes = _direct.tile_sizes(vb)
-    if kH == 1 and kW == 1 and sh == 1 and sw == 1 and not any(a.pads) and Ho > 1 and rows_merge(a.x):
+    # (one row per plane leaves the threads only the planes to share)
+    few = nt > 1 and N * a.groups < nt * t.ITEMS_PER_THREAD
+    if kH == 1 and kW == 1 and sh == 1 and sw == 1 and not any(a.pads) and Ho > 1 and rows_merge(a.x) and not few:
         ncol = sizes["ncol"]
         if Wo / (-(-Wo // ncol) * ncol) < t.POINTWISE_ROW_FILL:
             p = direct(plane_row_layer(a), vb, nt, t, reason, want)

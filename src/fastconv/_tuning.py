@@ -125,7 +125,9 @@ COLUMN_CHUNK_MIN = 1024
 SUBSAMPLE_POINTWISE = 1
 #: Unit-stride 1x1 layers without padding on planes whose rows fill less than this share of
 #: the channel-lane tiles' columns (FC_NCOL: 7 of 14 on 7x7 planes) run each plane as one
-#: row of H * W pixels (MobileNetV2's and ResNet-18's 1x1 layers on 7x7: 1.2-1.3x); 0 never.
+#: row of H * W pixels (MobileNetV2's and ResNet-18's 1x1 layers on 7x7: 1.2-1.3x), unless
+#: the planes alone would give the threads under ITEMS_PER_THREAD items each (C4: one
+#: 100x100 plane ran on one thread); 0 never.
 POINTWISE_ROW_FILL = 0.9
 #: Column tiles at unit stride run a band's rows as one flat row of padded width (the taps
 #: kh * Wp + kw apart, the columns past Wo dropped) where that fills at least this many
