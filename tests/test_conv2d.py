@@ -1350,6 +1350,21 @@ def _same_up_to_rounding(got, ref, msg):
     np.testing.assert_allclose(got[fin], ref[fin], rtol=tol, atol=tol, err_msg=msg)
 
 
+def _pointwise_plans_agree(x, w, b, s, g, flag, on, off):
+    """The 1x1 layer (stride s, groups g, no padding) plans with ``flag`` set under Force
+    ``on`` (1 thread) and not under ``off``, and both give the same result on 1 and 2
+    threads, contiguous and channels-last."""
+    a = fastconv._args.conv2d_args(x, w, b, s, 0, 1, g, "zeros")
+    assert getattr(_plan.conv2d(a, "auto", 1, on), flag)
+    assert not getattr(_plan.conv2d(a, "auto", 1, off), flag)
+    for nt in (1, 2):
+        for fmt in ("contiguous", "channels_last"):
+            args = (x, w, b, s, 0, 1, g, "zeros", None, nt, "auto")
+            got = fastconv.conv._conv2d(*args, on, memory_format=fmt)
+            ref = fastconv.conv._conv2d(*args, off, memory_format=fmt)
+            _same_up_to_rounding(got, ref, f"{x.shape} {w.shape} s={s} g={g} {fmt} nt={nt}")
+
+
 def test_strided_pointwise_layers_subsample_first(rng):
     """A strided 1x1 layer without padding copies the pixels it reads into a compact array
     (in the input's layout) and runs the unit-stride layer on it: the strided plan's result
@@ -1370,16 +1385,7 @@ def test_strided_pointwise_layers_subsample_first(rng):
         b = rng.standard_normal(cout).astype(dt)
         views = (x, x.transpose(0, 2, 3, 1).copy().transpose(0, 3, 1, 2), x[:, :, ::-1, ::-1])
         for xin in views:
-            a = fastconv._args.conv2d_args(xin, w, b, s, 0, 1, g, "zeros")
-            assert _plan.conv2d(a, "auto", 1, on).subsample
-            assert not _plan.conv2d(a, "auto", 1, off).subsample
-            for nt in (1, 2):
-                for fmt in ("contiguous", "channels_last"):
-                    got = fastconv.conv._conv2d(xin, w, b, s, 0, 1, g, "zeros", None, nt, "auto", on, memory_format=fmt)
-                    ref = fastconv.conv._conv2d(
-                        xin, w, b, s, 0, 1, g, "zeros", None, nt, "auto", off, memory_format=fmt
-                    )
-                    _same_up_to_rounding(got, ref, f"{x.shape} {w.shape} s={s} g={g} {fmt} nt={nt}")
+            _pointwise_plans_agree(xin, w, b, s, g, "subsample", on, off)
         ref64 = conv2d_ref(x, w, b, s, (0, 0, 0, 0), (1, 1), g)
         np.testing.assert_allclose(conv2d(x, w, b, s, groups=g), ref64, rtol=1e-4, atol=1e-4)
         a = fastconv._args.conv2d_args(x, w, b, s, 1, 1, g, "zeros")
@@ -1389,10 +1395,10 @@ def test_strided_pointwise_layers_subsample_first(rng):
 def test_pointwise_planes_run_as_rows(rng, monkeypatch):
     """A unit-stride 1x1 layer without padding on narrow planes runs each plane as one row
     of H * W pixels (and a strided one after its copy): the row-by-row path's result (as
-    in the test above) for channels-last input and results, groups, bias, NaN/inf, 1 and 2 threads; planes whose
-    rows do not lie one after the other keep the plane; a transposed convolution whose
-    stride phases are 1x1 layers writing strided views of its result runs them through a
-    buffer."""
+    in the test above) for channels-last input and results, groups, bias, NaN/inf, 1 and 2
+    threads; planes whose rows do not lie one after the other keep the plane; a transposed
+    convolution whose stride phases are 1x1 layers writing strided views of its result
+    runs them through a buffer."""
     on = _plan.Force()
     off = _plan.Force(tuning={"POINTWISE_ROW_FILL": 0})
     for trial in range(6):
@@ -1406,15 +1412,7 @@ def test_pointwise_planes_run_as_rows(rng, monkeypatch):
         w = rng.standard_normal((cout, C // g, 1, 1)).astype(dt)
         b = rng.standard_normal(cout).astype(dt)
         for xin in (x, x.transpose(0, 2, 3, 1).copy().transpose(0, 3, 1, 2)):
-            a = fastconv._args.conv2d_args(xin, w, b, s, 0, 1, g, "zeros")
-            assert _plan.conv2d(a, "auto", 1, on).plane_row
-            assert not _plan.conv2d(a, "auto", 1, off).plane_row
-            for nt in (1, 2):
-                for fmt in ("contiguous", "channels_last"):
-                    args = (xin, w, b, s, 0, 1, g, "zeros", None, nt, "auto")
-                    got = fastconv.conv._conv2d(*args, on, memory_format=fmt)
-                    ref = fastconv.conv._conv2d(*args, off, memory_format=fmt)
-                    _same_up_to_rounding(got, ref, f"{x.shape} {w.shape} s={s} g={g} {fmt} nt={nt}")
+            _pointwise_plans_agree(xin, w, b, s, g, "plane_row", on, off)
         if s == 1:  # (a strided layer's copy is compact whatever its input)
             a = fastconv._args.conv2d_args(x[:, :, :, :-1], w, b, s, 0, 1, g, "zeros")
             assert not _plan.conv2d(a, "auto", 1, on).plane_row
