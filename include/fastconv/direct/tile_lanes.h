@@ -38,9 +38,9 @@ FC_INLINE void fc_ctile_store(const FC_V *cols, int cst, const int NC, int64_t n
 }
 
 /* fc_ctile_store for the other layouts: a channels-last result (plane = 1: each
- * accumulator is a column's channels, stored as it is) or columns ocs apart.  Not inlined:
- * in the tile, these paths beside the C-contiguous one slowed C3 by 6% (same loop, other
- * code around it). */
+ * accumulator is a column's channels, stored as it is) or columns ocs apart.  Not inlined,
+ * and given a copy of the accumulators: inside the tile, these paths beside the
+ * C-contiguous store slowed the tile's tap loop (benchmarks/results, C3). */
 __attribute__((noinline)) FC_ATTR static void fc_ctile_store_strided(const FC_V *cols, int cst, int NC, int64_t nval,
                                                                      FC_T *dst, int64_t plane, int64_t ocs) {
     if (plane != 1) {
