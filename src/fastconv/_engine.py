@@ -45,9 +45,9 @@ def run(plan: Plan, a: ConvArgs, out: np.ndarray, fill: float = 0.0) -> None:
         if _plan.rows_merge(out):
             _DRIVERS[plan.kind](plan, a1.x, a.w, a.bias, out.reshape(a1.out_shape), a1, fill)
         else:  # a strided view (a stride phase of a transposed convolution)
-            flat = _buffers.empty(a1.out_shape, out.dtype)
-            _DRIVERS[plan.kind](plan, a1.x, a.w, a.bias, flat, a1, fill)
-            np.copyto(out, flat.reshape(out.shape))
+            rows = _buffers.empty(a1.out_shape, out.dtype)
+            _DRIVERS[plan.kind](plan, a1.x, a.w, a.bias, rows, a1, fill)
+            np.copyto(out, rows.reshape(out.shape))
         return
     if plan.column_step > 1:
         a1 = _plan.column_layer(a, plan.column_step)

@@ -120,12 +120,13 @@ IN_PLACE_BAND_ROWS = 16
 #: 10^7-sample row was one band of 40 MB, packed and read back from memory by one thread).
 COLUMN_CHUNK_MIN = 1024
 #: Strided 1x1 layers without padding (ResNet's downsampling shortcuts): 1 copies the
-#: pixels they read into a compact array and runs the unit-stride layer on it (its kernels
-#: read in place; the packed bands of the strided layer took a third of its time); 0 never.
+#: pixels they read into a compact array and runs the unit-stride layer on it, whose
+#: kernels read in place instead of packing a band of every other column; 0 never.
 SUBSAMPLE_POINTWISE = 1
 #: Unit-stride 1x1 layers without padding on planes whose rows fill less than this share of
 #: the channel-lane tiles' columns (FC_NCOL: 7 of 14 on 7x7 planes) run each plane as one
-#: row of H * W pixels (MobileNetV2's and ResNet-18's 1x1 layers on 7x7: 1.2-1.3x), unless
+#: row of H * W pixels, whose tiles are full (MobileNetV2's and ResNet-18's 1x1 layers on
+#: 7x7; benchmarks/results), unless
 #: the planes alone would give the threads under ITEMS_PER_THREAD items each (C4: one
 #: 100x100 plane ran on one thread); 0 never.
 POINTWISE_ROW_FILL = 0.9
