@@ -137,6 +137,39 @@ def test_nonfinite_pattern_every_algorithm(algorithm, where, mode, dtype, small_
     assert_same_pattern_and_close(y, ref, *_tolerance(dtype, algorithm))
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_winograd_bands_check_their_inputs(dtype, threads):
+    """Winograd checks the inputs as its bands transform them (no scan of the input before
+    the call): one NaN or inf in any band, the first or the last of many, or finite values
+    whose transform overflows, and the whole call reruns on the direct kernels."""
+    rng = np.random.default_rng(11)
+    x0 = rng.standard_normal((2, 16, 52, 61)).astype(dtype)
+    w = rng.standard_normal((24, 16, 3, 3)).astype(dtype)
+    algorithm = "winograd" if dtype == np.float32 else "winograd4"
+    clean = fastconv.conv2d(x0, w, padding=1, algorithm=algorithm, num_threads=threads)
+    for spot, value in [((0, 0, 0, 0), np.nan), ((1, 15, 51, 60), np.inf), ((1, 7, 30, 2), -np.inf)]:
+        x = x0.copy()
+        x[spot] = value
+        y = fastconv.conv2d(x, w, padding=1, algorithm=algorithm, num_threads=threads)
+        assert_same_pattern_and_close(y, loop_ref(x, w, (1, 1, 1, 1)), *_tolerance(dtype))
+        h, c = spot[2], spot[3]  # only the outputs whose 3x3 windows read it
+        windows = (min(h + 1, 51) - max(h - 1, 0) + 1) * (min(c + 1, 60) - max(c - 1, 0) + 1)
+        assert (~np.isfinite(y)).sum() == 24 * windows
+    # Finite values whose difference overflows: B^T d B subtracts neighbours, direct sums
+    # of small products stay finite.
+    big = np.finfo(dtype).max * 0.9
+    x = x0.copy()
+    x[1, 3, 20, 20:24] = [big, -big, big, -big]
+    ws = (w * 1e-3).astype(dtype)
+    y = fastconv.conv2d(x, ws, padding=1, algorithm=algorithm, num_threads=threads)
+    assert np.isfinite(y).all()
+    rtol, _ = _tolerance(dtype)  # (errors relative to the huge products that cancel)
+    np.testing.assert_allclose(y, loop_ref(x, ws, (1, 1, 1, 1)), rtol=rtol, atol=rtol * big * np.abs(ws).max())
+    # and the clean call is still Winograd's (the check leaves it alone)
+    np.testing.assert_array_equal(clean, fastconv.conv2d(x0, w, padding=1, algorithm=algorithm, num_threads=threads))
+
+
 def _pair(v):
     return (v, v) if isinstance(v, int) else tuple(v)
 

@@ -89,10 +89,10 @@ cdef extern from "fastconv/kernels.h" nogil:
                                int64_t nxn, const float *ng, int64_t ngn) noexcept nogil
         void (*wino_weights)(int m, const float *w, const int64_t *ws, int64_t nvalid, int64_t cin,
                              int64_t ocb, int64_t xs, float *U) noexcept nogil
-        void (*wino_band)(int kind, const float *band, int64_t nrows, const fc_conv_geom *g, int64_t Rt,
-                          int64_t ntc, int dw, const float *U, int64_t cout, const float *bias, float *V,
-                          float *M, int64_t oh0, float *out, int64_t plane, int64_t Ho, int64_t Wo,
-                          int64_t ldo) noexcept nogil
+        int (*wino_band)(int kind, const float *band, int64_t nrows, const fc_conv_geom *g, int64_t Rt,
+                         int64_t ntc, int dw, const float *U, int64_t cout, const float *bias, float *V,
+                         float *M, int64_t oh0, float *out, int64_t plane, int64_t Ho, int64_t Wo,
+                         int64_t ldo) noexcept nogil
         void (*max_pool_rows)(const float *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1,
                               float *out, int64_t *idx) noexcept nogil
         void (*max_pool_2x2_rows)(const float *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1,
@@ -147,10 +147,10 @@ cdef extern from "fastconv/kernels.h" nogil:
                                int64_t nxn, const double *ng, int64_t ngn) noexcept nogil
         void (*wino_weights)(int m, const double *w, const int64_t *ws, int64_t nvalid, int64_t cin,
                              int64_t ocb, int64_t xs, double *U) noexcept nogil
-        void (*wino_band)(int kind, const double *band, int64_t nrows, const fc_conv_geom *g, int64_t Rt,
-                          int64_t ntc, int dw, const double *U, int64_t cout, const double *bias,
-                          double *V, double *M, int64_t oh0, double *out, int64_t plane, int64_t Ho,
-                          int64_t Wo, int64_t ldo) noexcept nogil
+        int (*wino_band)(int kind, const double *band, int64_t nrows, const fc_conv_geom *g, int64_t Rt,
+                         int64_t ntc, int dw, const double *U, int64_t cout, const double *bias,
+                         double *V, double *M, int64_t oh0, double *out, int64_t plane, int64_t Ho,
+                         int64_t Wo, int64_t ldo) noexcept nogil
         void (*max_pool_rows)(const double *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1,
                               double *out, int64_t *idx) noexcept nogil
         void (*max_pool_2x2_rows)(const double *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1,
@@ -276,16 +276,16 @@ cdef inline void wino_weights(int64_t vb, int m, const real_t *w, const int64_t 
         fc_tables_d(vb).wino_weights(m, w, ws, nvalid, cin, ocb, xs, U)
 
 
-cdef inline void wino_band(int64_t vb, int kind, const real_t *band, int64_t nrows, const fc_conv_geom *g,
-                           int64_t Rt, int64_t ntc, int dw, const real_t *U, int64_t cout, const real_t *bias,
-                           real_t *V, real_t *M, int64_t oh0, real_t *out, int64_t plane, int64_t Ho,
-                           int64_t Wo, int64_t ldo) noexcept nogil:
+cdef inline int wino_band(int64_t vb, int kind, const real_t *band, int64_t nrows, const fc_conv_geom *g,
+                          int64_t Rt, int64_t ntc, int dw, const real_t *U, int64_t cout, const real_t *bias,
+                          real_t *V, real_t *M, int64_t oh0, real_t *out, int64_t plane, int64_t Ho,
+                          int64_t Wo, int64_t ldo) noexcept nogil:
     if real_t is float:
-        fc_tables_f(vb).wino_band(kind, band, nrows, g, Rt, ntc, dw, U, cout, bias, V, M, oh0, out, plane,
-                                  Ho, Wo, ldo)
+        return fc_tables_f(vb).wino_band(kind, band, nrows, g, Rt, ntc, dw, U, cout, bias, V, M, oh0, out,
+                                         plane, Ho, Wo, ldo)
     else:
-        fc_tables_d(vb).wino_band(kind, band, nrows, g, Rt, ntc, dw, U, cout, bias, V, M, oh0, out, plane,
-                                  Ho, Wo, ldo)
+        return fc_tables_d(vb).wino_band(kind, band, nrows, g, Rt, ntc, dw, U, cout, bias, V, M, oh0, out,
+                                         plane, Ho, Wo, ldo)
 
 
 # pooling: dtype-only kernels, in the 32-byte tables

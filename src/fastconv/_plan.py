@@ -69,6 +69,11 @@ DESCRIPTIONS: Dict[Kind, str] = {
 #: conv2d's ``algorithm`` values.
 ALGORITHMS = ("auto", "direct", "winograd", "winograd4", "fft")
 _WINOGRAD_KIND = {"winograd": Kind.WINOGRAD2, "winograd4": Kind.WINOGRAD4}
+#: Why a layer that Winograd would take runs on the direct kernels.
+NONFINITE_WINOGRAD = (
+    "a non-finite input or weight: Winograd mixes every input of a tile into every output "
+    "of it, the direct kernels keep the pattern of NaN and +-inf"
+)
 
 
 @dataclass(frozen=True)
@@ -146,6 +151,11 @@ class Plan:
         A unit-stride 1x1 layer without padding on planes of mergeable rows: each plane
         runs as one row of H * W pixels (:func:`plane_row_layer`), and the plan is that
         layer's.
+    exact : Plan or None
+        Winograd: the direct plan of the same layer.  The bands check the inputs they
+        transform; when one holds NaN or +-inf the engine reruns the call with this plan,
+        whose kernels keep the exact pattern of non-finite values (Winograd would spread
+        it over whole tiles).
     threads : int
         Threads at most (the calls' own count may be lower for little work).
     """
@@ -170,6 +180,7 @@ class Plan:
     flat: bool = False
     subsample: bool = False
     plane_row: bool = False
+    exact: Optional["Plan"] = None
 
     @property
     def algorithm(self) -> str:
@@ -482,9 +493,10 @@ def conv2d(
     """The plan of one conv2d call (CuPy arrays get a CUDA kind).
 
     ``algorithm`` is conv2d's; a Winograd or FFT one for a layer it does not handle is a
-    ValueError.  Data-dependent rules read ``a.x`` and ``a.w``: Winograd with a non-finite
-    input or weight, and the in-place kernels with non-finite weights, give way to kernels
-    that keep the direct path's pattern of NaN and +-inf.
+    ValueError.  Data-dependent rules read ``a.w``: Winograd with a non-finite weight, and
+    the in-place kernels with non-finite weights, give way to kernels that keep the direct
+    path's pattern of NaN and +-inf.  A Winograd plan checks the input as it runs (the
+    bands' input transform) and falls back to its ``exact`` plan.
 
     Plans without a ``force`` are memoised by the geometry, dtype, strides, ``algorithm``,
     thread count, vector width, the :mod:`fastconv._tuning` version (bumped by any setattr
@@ -522,9 +534,7 @@ def conv2d(
     plan = _memo.get(key)
     if plan is None:
         plan = _remember(key, _conv2d(a, algorithm, nt, None, True))
-    if plan.kind in (Kind.WINOGRAD2, Kind.WINOGRAD4) and not (
-        (finite_w if finite_w is not None else all_finite(w)) and all_finite(x)
-    ):
+    if plan.kind in (Kind.WINOGRAD2, Kind.WINOGRAD4) and not (finite_w if finite_w is not None else all_finite(w)):
         key = key + ("non-finite",)
         plan = _memo.get(key) or _remember(key, _conv2d(a, algorithm, nt, None, False))
     return plan
@@ -538,8 +548,8 @@ def _remember(key: Tuple[Any, ...], plan: Plan) -> Plan:
 
 
 def _conv2d(a: ConvArgs, algorithm: str, nt: int, force: Optional[Force], finite_ok: bool) -> Plan:
-    """:func:`conv2d` unmemoised; ``finite_ok`` False: the arrays hold NaN or +-inf where a
-    Winograd plan would read them (Winograd gives way to the direct kernels)."""
+    """:func:`conv2d` unmemoised; ``finite_ok`` False: the weights hold NaN or +-inf (Winograd
+    gives way to the direct kernels)."""
     t = _Table(force)
     nt = small_call_threads(a, nt, t)
     if algorithm not in ALGORITHMS:
@@ -587,14 +597,11 @@ def _conv2d(a: ConvArgs, algorithm: str, nt: int, force: Optional[Force], finite
     if algorithm == "auto":
         algorithm, reason = _auto(a, vb, t)
     if algorithm in _WINOGRAD_KIND:
-        if force is not None:  # not memoised: check the data here
-            finite_ok = all_finite(a.w) and all_finite(a.x)
+        if force is not None:  # not memoised: check the weights here
+            finite_ok = all_finite(a.w)
         if not finite_ok:
             algorithm = "direct"
-            reason = (
-                "a non-finite input or weight: Winograd mixes every input of a tile into "
-                "every output of it, the direct kernels keep the pattern of NaN and +-inf"
-            )
+            reason = NONFINITE_WINOGRAD
         else:
             return _winograd(a, _WINOGRAD_KIND[algorithm], reason, vb, nt, t)
     if algorithm == "fft":
@@ -1021,7 +1028,8 @@ def _depthwise(a: ConvArgs, vb: int, nt: int, t: Any, reason: str, want: Optiona
 
 def _winograd(a: ConvArgs, kind: Kind, reason: str, vb: int, nt: int, t: Any) -> Plan:
     """Winograd's tile-row bands: V and M near WINOGRAD_BAND_BYTES, enough items for every
-    thread, whole groups of 3 chunks (the product tile's width) where cheap."""
+    thread, whole groups of 3 chunks (the product tile's width) where cheap; ``exact``, the
+    direct plan for inputs that are not all finite."""
     N, C, H, W = a.x.shape
     cout, cg = a.w.shape[:2]
     Ho, Wo = a.out_shape[2:]
@@ -1048,7 +1056,10 @@ def _winograd(a: ConvArgs, kind: Kind, reason: str, vb: int, nt: int, t: Any) ->
         r3 += 1
     if (r3 * ncr) % 3 == 0 and r3 * row_bytes <= 2 * t.WINOGRAD_BAND_BYTES:
         Rt = r3
-    return Plan(kind, reason, vector_bytes=vb, channel_block=ocb, layout=lay, band_rows=Rt, tile=m, threads=nt)
+    exact = direct(a, vb, nt, t, reason=NONFINITE_WINOGRAD)
+    return Plan(
+        kind, reason, vector_bytes=vb, channel_block=ocb, layout=lay, band_rows=Rt, tile=m, threads=nt, exact=exact
+    )
 
 
 # ---------------------------------------------------------------------------- correlate2d

@@ -15,4 +15,4 @@ def run(
     out: npt.NDArray[_Real],  # (N, C_out, H_out, W_out) C-contiguous, written
     a: Any,  # fastconv._args.ConvArgs: stride, dilation, pads, mode, groups
     fill: float,
-) -> None: ...
+) -> bool: ...  # False: a band met NaN or +-inf (out incomplete; rerun with plan.exact)

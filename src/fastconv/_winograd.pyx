@@ -19,12 +19,16 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
         real_t[:, :, :, ::1] out, a, real_t fill):
     """Run a Winograd plan: x (N, C, H, W) with 3x3 weights w (C_out, C/groups, 3, 3), unit
     stride, dilation (dh, dw) with m * dw in (2, 4, 8); other arguments as for
-    :func:`fastconv._direct.run`."""
+    :func:`fastconv._direct.run`.
+
+    Returns False when a transformed input held a NaN or an infinity (the bands check what
+    they transform): ``out`` is then incomplete and the caller reruns the layer with the
+    direct kernels, which keep the exact pattern of NaN and +-inf.  True otherwise."""
     cdef Py_ssize_t N = x.shape[0]
     cdef Py_ssize_t Cout = w.shape[0], Cg = w.shape[1]
     cdef Py_ssize_t Ho = out.shape[2], Wo = out.shape[3]
     if N == 0 or Cout == 0 or Ho == 0 or Wo == 0:
-        return
+        return True
     cdef Py_ssize_t G = a.groups, coutg = Cout // G, isz = sizeof(real_t)
     cdef int kind = plan.kind
     cdef int m = plan.tile
@@ -87,7 +91,9 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
     cdef real_t *u0 = &U[0]
     cdef int64_t plane = Ho * Wo
     cdef int failed[1]
+    cdef int nonfinite[1]  # set by any band that meets a non-finite value
     failed[0] = 0
+    nonfinite[0] = 0
     cdef real_t *band
     cdef real_t *vbuf
     cdef int64_t *rowsrc
@@ -108,8 +114,8 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
         if band == NULL or vbuf == NULL or rowsrc == NULL:
             failed[0] = 1
         for item in prange(nitems, schedule="static"):
-            if band == NULL or vbuf == NULL or rowsrc == NULL:
-                continue
+            if band == NULL or vbuf == NULL or rowsrc == NULL or nonfinite[0]:
+                continue  # (after a non-finite band the call is rerun: skip the rest)
             n = item // (G * nph * nb)
             gi = (item // (nph * nb)) % G
             pr = (item // nb) % nph
@@ -125,13 +131,15 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
                 rowsrc[i_r] = pr + dh * (tr0 * m + i_r)
             xg = x0 + n * sN + gi * Cg * g.xsC
             pack_band(vb, xg, &g, rowsrc, nrows, fill, band)
-            wino_band(vb, kind, band, nrows, &g, Rb, ntc, dw, u0 + gi * ugrp, coutg,
-                      (b0 + gi * coutg) if b0 != NULL else NULL, vbuf, vbuf + v_elems,
-                      tr0 * m, o0 + (n * Cout + gi * coutg) * plane + pr * Wo, plane,
-                      hp, Wo, dh * Wo)
+            if wino_band(vb, kind, band, nrows, &g, Rb, ntc, dw, u0 + gi * ugrp, coutg,
+                         (b0 + gi * coutg) if b0 != NULL else NULL, vbuf, vbuf + v_elems,
+                         tr0 * m, o0 + (n * Cout + gi * coutg) * plane + pr * Wo, plane,
+                         hp, Wo, dh * Wo):
+                nonfinite[0] = 1
         free(band)
         free(vbuf)
         free(rowsrc)
     if failed[0]:
         raise MemoryError("conv2d: could not allocate the per-thread Winograd buffers "
                           f"({(band_elems + vm_elems) * isz} bytes)")
+    return not nonfinite[0]

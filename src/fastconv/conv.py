@@ -275,7 +275,10 @@ def explain(
         padding_mode,
         fn="explain",
     )
-    return _plan.conv2d(a, algorithm, num_threads)
+    plan = _plan.conv2d(a, algorithm, num_threads)
+    if plan.exact is not None and not _plan.all_finite(a.x):  # what Winograd falls back to
+        return plan.exact
+    return plan
 
 
 def conv_transpose2d(

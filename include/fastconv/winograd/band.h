@@ -22,6 +22,12 @@
  * stay in the thread's cache-sized buffers; outputs past the plane (tiles cut by its edge)
  * are computed from finite padding and dropped.
  *
+ * Non-finite values: one NaN or infinity in a patch spreads to every output of its tile, so
+ * the input transform also sums x*0 over what it writes to V (0 while every value is
+ * finite, NaN otherwise: B^T d B holds a non-finite value whenever d does, and one that
+ * overflowed).  A band that meets one stops there and says so; its caller reruns the call
+ * with the direct kernels.  The check is the only pass over the input that Winograd adds.
+ *
  * Dilation (dh, dw): output rows pr + dh*i (row phase pr) and columns pc + dw*j (column
  * phase pc) read only padded rows pr + dh*(i + ky) and columns pc + dw*(j + kx), so each
  * (pr, pc) phase is an undilated convolution of a subsampled image.  A work item is one row
@@ -83,13 +89,15 @@ FC_INLINE void fc_wino_store(const FC_V *y, int m, int dw, int64_t nr, FC_T *dst
 
 /* One band of Rt tile rows for tile size MM (A = MM + 2) of one row phase: input transform
  * of every channel into V, the products into M, output transform (+ bias) into the output.
+ * Returns 1, having written no output, when the transformed inputs hold a NaN or an
+ * infinity; 0 otherwise.
  * A tile row is dw column phases of ncp = ceil(ntc / VL) chunks of VL tiles each (the last
  * chunk's lanes past a phase's tiles are dropped); phase pc's tile t covers output columns
  * pc + dw*(MM*t + x).  Output row oy of the phase lies at out + oy * ldo. */
 #define FC_DEF_WINO_BAND(NAME, MM, AA_, BT_, AT_)                                                                      \
-    FC_ATTR static void NAME(const FC_T *band, int64_t nrows, const fc_conv_geom *g, int64_t Rt, int64_t ntc, int dw,  \
-                             const FC_T *U, int64_t cout, const FC_T *bias, FC_T *V, FC_T *M, int64_t oh0, FC_T *out,  \
-                             int64_t plane, int64_t Ho, int64_t Wo, int64_t ldo) {                                     \
+    FC_ATTR static int NAME(const FC_T *band, int64_t nrows, const fc_conv_geom *g, int64_t Rt, int64_t ntc, int dw,   \
+                            const FC_T *U, int64_t cout, const FC_T *bias, FC_T *V, FC_T *M, int64_t oh0, FC_T *out,   \
+                            int64_t plane, int64_t Ho, int64_t Wo, int64_t ldo) {                                      \
         enum { A = AA_, DWMAX = 8 / MM };                                                                              \
         const int64_t C = g->C, rs = g->npha * g->Wq;                                                                  \
         const int64_t ncp = (ntc + FC_VL - 1) / FC_VL, ncr = dw * ncp, nch = Rt * ncr;                                 \
@@ -99,6 +107,7 @@ FC_INLINE void fc_wino_store(const FC_V *y, int m, int dw, int64_t nr, FC_T *dst
             for (int j = 0; j < A; ++j) xo[pc][j] = g->xoff[pc + dw * j];                                              \
         /* input transform: V[c][chunk][xi] = (B^T d B)[xi] of the chunk's tiles' patches d */                         \
         FC_T *vd = V;                                                                                                  \
+        FC_V chk = (FC_V){0}; /* sum of V * 0: NaN once a value of V is not finite */                                  \
         for (int64_t c = 0; c < C; ++c)                                                                                \
             for (int64_t r = 0; r < Rt; ++r)                                                                           \
                 for (int pc = 0; pc < dw; ++pc)                                                                        \
@@ -115,9 +124,14 @@ FC_INLINE void fc_wino_store(const FC_V *y, int m, int dw, int64_t nr, FC_T *dst
                         _Pragma("GCC unroll 8") for (int a = 0; a < A; ++a) {                                          \
                             FC_V res[A];                                                                               \
                             BT_(e[a], res);                                                                            \
+                            _Pragma("GCC unroll 8") for (int i = 0; i < A; ++i) chk += res[i] * (FC_T)0;               \
                             memcpy(vd + a * A * FC_VL, res, sizeof(res));                                              \
                         }                                                                                              \
                     }                                                                                                  \
+        FC_T lanes[FC_VL];                                                                                             \
+        memcpy(lanes, &chk, sizeof(chk));                                                                              \
+        for (int64_t l = 0; l < FC_VL; ++l)                                                                            \
+            if (lanes[l] != 0) return 1;                                                                               \
         fc_wino_products(A * A, U, nob, C, V, M, nch);                                                                 \
         /* output transform: Y = A^T M A, plus the bias, for each output channel and tile; the \
          * dw phases of a chunk position together, so their columns interleave in the store */                       \
@@ -150,6 +164,7 @@ FC_INLINE void fc_wino_store(const FC_V *y, int m, int dw, int64_t nr, FC_T *dst
                 }                                                                                                      \
             }                                                                                                          \
         }                                                                                                              \
+        return 0;                                                                                                      \
     }
 FC_DEF_WINO_BAND(fc_wino_band2, 2, 4, fc_bt2, fc_at2)
 FC_DEF_WINO_BAND(fc_wino_band4, 4, 6, fc_bt4, fc_at4)
@@ -162,14 +177,14 @@ FC_DEF_WINO_BAND(fc_wino_band4, 4, 6, fc_bt4, fc_at4)
  * [channel][chunk][position][lane]; ntc tiles per column phase, dw column phases.  Writes
  * the row phase's output rows oh0 .. (ldo elements apart, the phase's first row at out) of
  * the cout planes (plane elements apart; Ho rows of the phase, Wo columns each).  kind:
- * FC_KIND_WINOGRAD2 or FC_KIND_WINOGRAD4. */
-static void fc_wino_band(int kind, const FC_T *band, int64_t nrows, const fc_conv_geom *g, int64_t Rt, int64_t ntc,
-                         int dw, const FC_T *U, int64_t cout, const FC_T *bias, FC_T *V, FC_T *M, int64_t oh0,
-                         FC_T *out, int64_t plane, int64_t Ho, int64_t Wo, int64_t ldo) {
+ * FC_KIND_WINOGRAD2 or FC_KIND_WINOGRAD4.  Returns 1 (nothing written) when the band's
+ * transformed inputs are not all finite, 0 otherwise. */
+static int fc_wino_band(int kind, const FC_T *band, int64_t nrows, const fc_conv_geom *g, int64_t Rt, int64_t ntc,
+                        int dw, const FC_T *U, int64_t cout, const FC_T *bias, FC_T *V, FC_T *M, int64_t oh0, FC_T *out,
+                        int64_t plane, int64_t Ho, int64_t Wo, int64_t ldo) {
     if (kind == FC_KIND_WINOGRAD4)
-        fc_wino_band4(band, nrows, g, Rt, ntc, dw, U, cout, bias, V, M, oh0, out, plane, Ho, Wo, ldo);
-    else
-        fc_wino_band2(band, nrows, g, Rt, ntc, dw, U, cout, bias, V, M, oh0, out, plane, Ho, Wo, ldo);
+        return fc_wino_band4(band, nrows, g, Rt, ntc, dw, U, cout, bias, V, M, oh0, out, plane, Ho, Wo, ldo);
+    return fc_wino_band2(band, nrows, g, Rt, ntc, dw, U, cout, bias, V, M, oh0, out, plane, Ho, Wo, ldo);
 }
 
 #endif /* FASTCONV_WINOGRAD_BAND_H */
