@@ -284,6 +284,51 @@ def test_pool_gradients_match_autograd(trial):
     np.testing.assert_allclose(gi, xt.grad.numpy(), rtol=1e-6, atol=1e-6)
 
 
+def _avg_scatter_ref(go, shape, k, s, p, cip, dov):
+    """PyTorch's CPU avg-pool backward as NumPy: windows in row-major order, each adding
+    its gradient over its divisor to the input elements it covers, in go's dtype."""
+    H, W = shape[-2:]
+    gx = np.zeros(shape, go.dtype)
+    for oh in range(go.shape[-2]):
+        h0 = oh * s[0] - p[0]
+        hend = min(h0 + k[0], H + p[0])
+        hs, he = max(h0, 0), min(hend, H)
+        for ow in range(go.shape[-1]):
+            w0 = ow * s[1] - p[1]
+            wend = min(w0 + k[1], W + p[1])
+            ws, we = max(w0, 0), min(wend, W)
+            div = dov if dov else ((hend - h0) * (wend - w0) if cip else (he - hs) * (we - ws))
+            with np.errstate(all="ignore"):
+                gx[..., hs:he, ws:we] += (go[..., oh, ow] / go.dtype.type(div))[..., None, None]
+    return gx
+
+
+@pytest.mark.parametrize("trial", range(60))
+def test_avg_pool_gradient_is_the_scatter_bit_for_bit(trial):
+    """The kernel gathers each input element's window deltas (rows vectorised) in the order
+    PyTorch's kernel scatters them: the same bits, NaN and +-inf included, for overlapping
+    and disjoint windows, uncovered elements (stride above the kernel), wide rows, ceil
+    mode, padding, every divisor rule and unbatched input."""
+    rng = np.random.default_rng(4000 + trial)
+    dt = (np.float32, np.float64)[trial % 2]
+    k = tuple(int(v) for v in rng.integers(1, 6, 2))
+    s = tuple(int(v) for v in rng.integers(1, 4, 2)) if trial % 4 else (1, 1)
+    p = tuple(int(rng.integers(0, kk // 2 + 1)) for kk in k)
+    cm, cip, dov = bool(trial % 3), bool(trial % 5 < 2), (None, 3, -2, None, None)[trial % 5]
+    shape = (2, 3, int(rng.integers(1, 30)), int(rng.integers(1, 70)))
+    if trial % 6 == 5:
+        shape = shape[1:]
+    try:
+        y = fastconv.avg_pool2d(np.zeros(shape, dt), k, s, p, cm, cip, dov)
+    except ValueError:
+        return
+    go = rng.standard_normal(y.shape).astype(dt)
+    if trial % 4 == 1:
+        go.flat[rng.integers(0, go.size, 3)] = [np.nan, np.inf, -np.inf]
+    gi = grad.avg_pool2d_input(go, shape, k, s, p, cm, cip, dov)
+    np.testing.assert_array_equal(gi, _avg_scatter_ref(go, shape, k, s, p, cip, dov))
+
+
 @pytest.mark.parametrize("trial", range(10))
 def test_pool_gradients_are_adjoints(trial):
     """Without PyTorch: the avg-pool gradient is the adjoint of the (linear) avg pool, and the

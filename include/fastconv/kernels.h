@@ -56,9 +56,9 @@
                           int64_t divisor_override, T *out, T *acc);                                                   \
     int64_t (*unpool_plane)(const T *v, int64_t vs0, int64_t vs1, const int64_t *idx, int64_t is0, int64_t is1,        \
                             int64_t h, int64_t w, T *out, int64_t size, int accumulate);                               \
-    void (*avg_pool_backward_plane)(const T *g, int64_t Ho, int64_t Wo, T *gx, int64_t H, int64_t W, int64_t kH,       \
-                                    int64_t kW, int64_t sH, int64_t sW, int64_t pH, int64_t pW, int count_include_pad, \
-                                    int64_t divisor_override);                                                         \
+    void (*avg_pool_backward_plane)(const T *g, int64_t Ho, int64_t Wo, const T *div, T *gx, int64_t H, int64_t W,     \
+                                    int64_t kH, int64_t kW, int64_t sH, int64_t sW, int64_t pH, int64_t pW, T *ring,   \
+                                    int64_t *tags, int64_t R, int64_t L, int64_t *owr);                                \
     /* depthwise/nhwc.h (32-byte variants only) */                                                                     \
     void (*dw_nhwc_rows)(const T *x, int64_t H, int64_t W, int64_t C, int64_t xsH, int64_t xsW, const T *wt,           \
                          const T *bias, int64_t kH, int64_t kW, int64_t sH, int64_t sW, int64_t dH, int64_t dW,        \

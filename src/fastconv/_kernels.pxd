@@ -102,10 +102,10 @@ cdef extern from "fastconv/kernels.h" nogil:
         int64_t (*unpool_plane)(const float *v, int64_t vs0, int64_t vs1, const int64_t *idx,
                                 int64_t is0, int64_t is1, int64_t h, int64_t w, float *out, int64_t size,
                                 int accumulate) noexcept nogil
-        void (*avg_pool_backward_plane)(const float *g, int64_t Ho, int64_t Wo, float *gx, int64_t H,
-                                        int64_t W, int64_t kH, int64_t kW, int64_t sH, int64_t sW, int64_t pH,
-                                        int64_t pW, int count_include_pad,
-                                        int64_t divisor_override) noexcept nogil
+        void (*avg_pool_backward_plane)(const float *g, int64_t Ho, int64_t Wo, const float *div, float *gx,
+                                        int64_t H, int64_t W, int64_t kH, int64_t kW, int64_t sH, int64_t sW,
+                                        int64_t pH, int64_t pW, float *ring, int64_t *tags, int64_t R, int64_t L,
+                                        int64_t *owr) noexcept nogil
         void (*dw_nhwc_rows)(const float *x, int64_t H, int64_t W, int64_t C, int64_t xsH, int64_t xsW,
                              const float *wt, const float *bias, int64_t kH, int64_t kW, int64_t sH, int64_t sW,
                              int64_t dH, int64_t dW, int64_t pt, int64_t pl, int64_t oh0, int64_t oh1, int64_t Wo,
@@ -160,10 +160,10 @@ cdef extern from "fastconv/kernels.h" nogil:
         int64_t (*unpool_plane)(const double *v, int64_t vs0, int64_t vs1, const int64_t *idx,
                                 int64_t is0, int64_t is1, int64_t h, int64_t w, double *out,
                                 int64_t size, int accumulate) noexcept nogil
-        void (*avg_pool_backward_plane)(const double *g, int64_t Ho, int64_t Wo, double *gx, int64_t H,
-                                        int64_t W, int64_t kH, int64_t kW, int64_t sH, int64_t sW, int64_t pH,
-                                        int64_t pW, int count_include_pad,
-                                        int64_t divisor_override) noexcept nogil
+        void (*avg_pool_backward_plane)(const double *g, int64_t Ho, int64_t Wo, const double *div, double *gx,
+                                        int64_t H, int64_t W, int64_t kH, int64_t kW, int64_t sH, int64_t sW,
+                                        int64_t pH, int64_t pW, double *ring, int64_t *tags, int64_t R, int64_t L,
+                                        int64_t *owr) noexcept nogil
         void (*dw_nhwc_rows)(const double *x, int64_t H, int64_t W, int64_t C, int64_t xsH, int64_t xsW,
                              const double *wt, const double *bias, int64_t kH, int64_t kW, int64_t sH, int64_t sW,
                              int64_t dH, int64_t dW, int64_t pt, int64_t pl, int64_t oh0, int64_t oh1, int64_t Wo,
@@ -336,15 +336,16 @@ cdef inline int64_t unpool_plane(const real_t *v, int64_t vs0, int64_t vs1, cons
         return fc_tables_d(32).unpool_plane(v, vs0, vs1, idx, is0, is1, h, w, out, size, accumulate)
 
 
-cdef inline void avg_pool_backward_plane(const real_t *g, int64_t Ho, int64_t Wo, real_t *gx, int64_t H, int64_t W,
-                                         int64_t kH, int64_t kW, int64_t sH, int64_t sW, int64_t pH, int64_t pW,
-                                         int count_include_pad, int64_t divisor_override) noexcept nogil:
+cdef inline void avg_pool_backward_plane(const real_t *g, int64_t Ho, int64_t Wo, const real_t *div, real_t *gx,
+                                         int64_t H, int64_t W, int64_t kH, int64_t kW, int64_t sH, int64_t sW,
+                                         int64_t pH, int64_t pW, real_t *ring, int64_t *tags, int64_t R, int64_t L,
+                                         int64_t *owr) noexcept nogil:
     if real_t is float:
-        fc_tables_f(32).avg_pool_backward_plane(g, Ho, Wo, gx, H, W, kH, kW, sH, sW, pH, pW, count_include_pad,
-                                                divisor_override)
+        fc_tables_f(32).avg_pool_backward_plane(g, Ho, Wo, div, gx, H, W, kH, kW, sH, sW, pH, pW, ring, tags, R, L,
+                                                owr)
     else:
-        fc_tables_d(32).avg_pool_backward_plane(g, Ho, Wo, gx, H, W, kH, kW, sH, sW, pH, pW, count_include_pad,
-                                                divisor_override)
+        fc_tables_d(32).avg_pool_backward_plane(g, Ho, Wo, div, gx, H, W, kH, kW, sH, sW, pH, pW, ring, tags, R, L,
+                                                owr)
 
 
 cdef inline void max_plane(const real_t *x, int64_t H, int64_t W, int64_t xsH, int64_t xsW, real_t *out,

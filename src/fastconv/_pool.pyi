@@ -39,26 +39,25 @@ def avg_pool2d(
 def max_unpool2d(
     v: npt.NDArray[_Real],  # (N, C, h, w)
     indices: npt.NDArray[np.int64],  # (N, C, h, w)
-    out: npt.NDArray[_Real],  # (N, C, H, W) C-contiguous, zero-filled, written
+    out: npt.NDArray[_Real],  # (N, C, H, W) C-contiguous, written whole
     num_threads: Optional[int],
 ) -> int: ...  # -1, or the flat position of the first index outside the plane
 def max_pool2d_backward(
     g: npt.NDArray[_Real],  # (N, C, h, w) gradient of the pooled values
     indices: npt.NDArray[np.int64],  # (N, C, h, w)
-    out: npt.NDArray[_Real],  # (N, C, H, W) C-contiguous, zero-filled, accumulated
+    out: npt.NDArray[_Real],  # (N, C, H, W) C-contiguous, written whole
     num_threads: Optional[int],
 ) -> int: ...  # -1, or the flat position of the first index outside the plane
 def avg_pool2d_backward(
     g: npt.NDArray[_Real],  # (N, C, H_out, W_out) C-contiguous
-    out: npt.NDArray[_Real],  # (N, C, H, W) C-contiguous, zero-filled, accumulated
+    div: npt.NDArray[_Real],  # (H_out, W_out) C-contiguous: each window's divisor
+    out: npt.NDArray[_Real],  # (N, C, H, W) C-contiguous, written whole
     kH: int,
     kW: int,
     sH: int,
     sW: int,
     pH: int,
     pW: int,
-    count_include_pad: bool,
-    divisor_override: int,  # int64; 0 means none
     num_threads: Optional[int],
 ) -> None: ...
 def pool2d_nhwc(

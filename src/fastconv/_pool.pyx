@@ -7,6 +7,7 @@ configuration and allocated the outputs (values, int64 indices).  Work is split 
 
 from libc.stdint cimport int64_t
 from libc.stdlib cimport free, malloc
+from libc.string cimport memset
 from cython.parallel cimport parallel, prange
 
 import numpy as np
@@ -166,36 +167,57 @@ def avg_pool2d(const real_t[:, :, :, :] x, real_t[:, :, :, ::1] out, Py_ssize_t 
 
 def max_unpool2d(const real_t[:, :, :, :] v, const int64_t[:, :, :, :] indices,
                  real_t[:, :, :, ::1] out, object num_threads):
-    """Scatter v into the zero-filled out by indices (per plane).  Returns -1 when all
-    indices were valid, else the flat (plane, position) of the first bad one found."""
+    """Scatter v into out by indices (per plane; each plane zeroed first, so out need not
+    be).  Returns -1 when all indices were valid, else the flat (plane, position) of the
+    first bad one found."""
     return _scatter(v, indices, out, num_threads, 0)
 
 
 def max_pool2d_backward(const real_t[:, :, :, :] g, const int64_t[:, :, :, :] indices,
                         real_t[:, :, :, ::1] out, object num_threads):
-    """Add g into the zero-filled out at indices (per plane): the max-pool input gradient.
+    """Add g into out at indices (per plane, each zeroed first): the max-pool input gradient.
     Returns as :func:`max_unpool2d`."""
     return _scatter(g, indices, out, num_threads, 1)
 
 
-def avg_pool2d_backward(const real_t[:, :, :, ::1] g, real_t[:, :, :, ::1] out, Py_ssize_t kH, Py_ssize_t kW,
-                        Py_ssize_t sH, Py_ssize_t sW, Py_ssize_t pH, Py_ssize_t pW, bint count_include_pad,
-                        int64_t divisor_override, object num_threads):
-    """Average-pool input gradient: g (N, C, H_out, W_out) into the zero-filled out
-    (N, C, H, W), planes over the threads (windows overlap within a plane)."""
+def avg_pool2d_backward(const real_t[:, :, :, ::1] g, const real_t[:, ::1] div, real_t[:, :, :, ::1] out,
+                        Py_ssize_t kH, Py_ssize_t kW, Py_ssize_t sH, Py_ssize_t sW, Py_ssize_t pH, Py_ssize_t pW,
+                        object num_threads):
+    """Average-pool input gradient: g (N, C, H_out, W_out) over the windows' divisors div
+    (H_out, W_out) into out (N, C, H, W), every element written; planes over the threads,
+    each gathering its windows' deltas in PyTorch's order (pool/rows.h)."""
     cdef int64_t planes = g.shape[0] * g.shape[1]
     cdef int64_t Ho = g.shape[2], Wo = g.shape[3], H = out.shape[2], W = out.shape[3]
-    if planes == 0 or Ho == 0 or Wo == 0:
+    if planes == 0 or H == 0 or W == 0:
+        return
+    if Ho == 0 or Wo == 0:
+        out[...] = 0
         return
     cdef int64_t taps = planes * Ho * Wo * kH * kW
     cdef int nt = resolve_threads(num_threads, max(1, min(planes, taps // _tuning.POOL_THREAD_TAPS)))
+    cdef int64_t R = min(Ho, (kH + sH - 1) // sH)  # window rows an input row reads, at most
+    cdef int64_t L = max(W + kW - 1, Wo + kW - 1 - pW)
     cdef const real_t *g0 = &g[0, 0, 0, 0]
+    cdef const real_t *d0 = &div[0, 0]
     cdef real_t *o0 = &out[0, 0, 0, 0]
-    cdef int cip = count_include_pad
+    cdef int failed[1]
+    failed[0] = 0
+    cdef real_t *ring
+    cdef int64_t *ints
     cdef int64_t p
-    for p in prange(planes, nogil=True, num_threads=nt, schedule="static"):
-        avg_pool_backward_plane(g0 + p * Ho * Wo, Ho, Wo, o0 + p * H * W, H, W, kH, kW, sH, sW, pH, pW, cip,
-                                divisor_override)
+    with nogil, parallel(num_threads=nt):
+        ring = <real_t *>malloc(R * L * sizeof(real_t))
+        ints = <int64_t *>malloc((R + 2 * W) * sizeof(int64_t))  # the ring's tags, then column ranges
+        if ring == NULL or ints == NULL:
+            failed[0] = 1
+        for p in prange(planes, schedule="static"):
+            if ring != NULL and ints != NULL:
+                avg_pool_backward_plane(g0 + p * Ho * Wo, Ho, Wo, d0, o0 + p * H * W, H, W, kH, kW, sH, sW, pH, pW,
+                                        ring, ints, R, L, ints + R)
+        free(ring)
+        free(ints)
+    if failed[0]:
+        raise MemoryError(f"avg_pool2d_input: could not allocate the per-thread rows ({R * L * sizeof(real_t)} bytes)")
 
 
 cdef object _scatter(const real_t[:, :, :, :] v, const int64_t[:, :, :, :] indices, real_t[:, :, :, ::1] out,
@@ -203,6 +225,7 @@ cdef object _scatter(const real_t[:, :, :, :] v, const int64_t[:, :, :, :] indic
     cdef Py_ssize_t N = v.shape[0], C = v.shape[1], h = v.shape[2], w = v.shape[3]
     cdef int64_t planes = N * C
     if planes == 0 or h == 0 or w == 0:
+        out[...] = 0
         return -1
     cdef Py_ssize_t isz = sizeof(real_t)
     cdef int64_t size = out.shape[2] * out.shape[3]
@@ -216,7 +239,11 @@ cdef object _scatter(const real_t[:, :, :, :] v, const int64_t[:, :, :, :] indic
     cdef real_t *o0 = &out[0, 0, 0, 0]
     bad_a = np.full(planes, -1, dtype=np.int64)
     cdef int64_t[::1] bad = bad_a
-    cdef int64_t p, n, ch
+    cdef int64_t p, n, ch, t
+    cdef int64_t per = (planes + nt - 1) // nt  # planes each thread zeroes, then scatters into
+    for t in prange(nt, nogil=True, num_threads=nt, schedule="static"):
+        if t * per < planes:
+            memset(o0 + t * per * size, 0, min(per, planes - t * per) * size * isz)
     for p in prange(planes, nogil=True, num_threads=nt, schedule="static"):
         n = p // C
         ch = p % C

@@ -32,7 +32,7 @@ from typing import Any, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 
-from fastconv import _args, _plan, _pool
+from fastconv import _args, _buffers, _plan, _pool
 from fastconv import shapes as _shapes
 from fastconv._args import IntPair
 from fastconv.typing import ArrayLike, NDArray, Padding, PaddingMode
@@ -627,7 +627,7 @@ def max_pool2d_input(grad_output: ArrayLike, indices: ArrayLike, input_shape: Se
     batched = go.ndim == 4
     g4 = _args.kernel_ready(go if batched else go[None], dtype)
     i4 = _args.kernel_ready(idx if batched else idx[None], np.dtype(np.int64))
-    out = np.zeros((g4.shape[0], g4.shape[1], H, W), dtype=dtype)
+    out = _buffers.empty((g4.shape[0], g4.shape[1], H, W), dtype)  # every element written
     bad = _pool.max_pool2d_backward(g4, i4, out, None)
     if bad >= 0:
         pos = np.unravel_index(bad, g4.shape)
@@ -689,9 +689,33 @@ def avg_pool2d_input(
     div = _args.avg_divisor(count_include_pad, divisor_override, fn)
     g4 = _args.kernel_ready(go if batched else go[None], dtype)
     N, C, H, W = in_shape if batched else (1,) + in_shape
-    out = np.zeros((N, C, H, W), dtype=dtype)
-    _pool.avg_pool2d_backward(g4, out, k[0], k[1], s[0], s[1], p[0], p[1], bool(count_include_pad), div, None)
+    out = _buffers.empty((N, C, H, W), dtype)  # every element written
+    divisors = _avg_divisors((H, W), out_shape[2:], k, s, p, bool(count_include_pad), div, dtype)
+    _pool.avg_pool2d_backward(g4, divisors, out, k[0], k[1], s[0], s[1], p[0], p[1], None)
     return out if batched else out[0]
+
+
+def _avg_divisors(
+    size: Tuple[int, int],
+    out_size: Tuple[int, int],
+    k: Tuple[int, int],
+    s: Tuple[int, int],
+    p: Tuple[int, int],
+    count_include_pad: bool,
+    divisor_override: int,
+    dtype: Any,
+) -> np.ndarray:
+    """The (H_out, W_out) divisors of average pooling's windows, as avg_pool2d's: the
+    override, else the window's size clipped to the padded extent (count_include_pad) or
+    to the input, an int64 product converted to ``dtype`` as PyTorch does."""
+    if divisor_override:
+        return np.full(out_size, divisor_override, dtype=dtype)
+    sides = []
+    for n, o, kk, ss, pp in zip(size, out_size, k, s, p):
+        start = np.arange(o, dtype=np.int64) * ss - pp
+        end = np.minimum(start + kk, n + pp)
+        sides.append(end - start if count_include_pad else np.minimum(end, n) - np.maximum(start, 0))
+    return np.multiply.outer(sides[0], sides[1]).astype(dtype)
 
 
 # --------------------------------------------------------------------------- 1-D and 3-D

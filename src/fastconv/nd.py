@@ -14,7 +14,7 @@ from typing import Any, Literal, Optional, Sequence, Tuple, Union, cast, overloa
 
 import numpy as np
 
-from fastconv import _args, _pool
+from fastconv import _args, _buffers, _pool
 from fastconv.pool import avg_pool2d, max_pool2d, max_unpool2d
 from fastconv.typing import ArrayLike, NDArray, Padding, PaddingMode
 
@@ -729,7 +729,7 @@ def max_unpool3d(
     N, C = v5.shape[:2]
     plane = size[0] * size[1] * size[2]
     _args.check_result_size((N, C, plane), 8, fn, "output_size is too large")
-    res = np.zeros((N, C, 1, plane), dtype=dtype)
+    res = _buffers.empty((N, C, 1, plane), dtype)  # every element written
     n_in = int(np.prod(v5.shape[2:]))
     vk = _args.kernel_ready(v5.reshape(N, C, 1, n_in), dtype)
     ik = _args.kernel_ready(i5.reshape(N, C, 1, n_in), np.dtype(np.int64))

@@ -390,7 +390,7 @@ def max_unpool2d(
     else:
         x = _args.kernel_ready(x, dtype)
         ix = _args.kernel_ready(ix, np.dtype(np.int64))
-        out = np.zeros(out_shape, dtype=dtype)
+        out = _buffers.empty(out_shape, dtype)  # every element written
         bad = _pool.max_unpool2d(x, ix, out, num_threads)
         if bad >= 0:
             pos = np.unravel_index(bad, x.shape)

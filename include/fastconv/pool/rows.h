@@ -357,8 +357,9 @@ static void fc_avg_pool_rows(const FC_T *x, const fc_pool_geom *g, int64_t oh0, 
 /* Scatter for max_unpool2d (accumulate 0: out[idx[i]] = v[i]) and for the max-pool input
  * gradient (accumulate 1: out[idx[i]] += v[i], so that windows sharing a maximum add up, in
  * row-major output order as PyTorch's CPU kernel), for the n entries of one plane (strided
- * input, contiguous out of `size` elements).  Returns -1 when every index was inside
- * [0, size), else the position i of the first index outside it (nothing written from then). */
+ * input, contiguous out of `size` elements, zero-filled).  Returns -1 when every index was
+ * inside [0, size), else the position i of the first index outside it (nothing written
+ * from then). */
 static int64_t fc_unpool_plane(const FC_T *v, int64_t vs0, int64_t vs1, const int64_t *idx, int64_t is0, int64_t is1,
                                int64_t h, int64_t w, FC_T *out, int64_t size, int accumulate) {
     for (int64_t i = 0; i < h; ++i)
@@ -374,31 +375,49 @@ static int64_t fc_unpool_plane(const FC_T *v, int64_t vs0, int64_t vs1, const in
 }
 
 /* Input gradient of average pooling for one plane: every output window adds its gradient
- * over its divisor to each input element it covers (g: Ho x Wo contiguous, gx: H x W
- * contiguous, accumulated).  The window bounds and divisor are fc_avg_pool_rows's, i.e.
- * PyTorch's: the window clipped to the padded extent for count_include_pad, else to the
- * input; divisor_override != 0 replaces it. */
-static void fc_avg_pool_backward_plane(const FC_T *g, int64_t Ho, int64_t Wo, FC_T *gx, int64_t H, int64_t W,
-                                       int64_t kH, int64_t kW, int64_t sH, int64_t sW, int64_t pH, int64_t pW,
-                                       int count_include_pad, int64_t divisor_override) {
-    for (int64_t oh = 0; oh < Ho; ++oh) {
-        const int64_t h0 = oh * sH - pH;
-        const int64_t hend = h0 + kH < H + pH ? h0 + kH : H + pH;
-        const int64_t hs = h0 < 0 ? 0 : h0, he = hend > H ? H : hend;
-        for (int64_t ow = 0; ow < Wo; ++ow) {
-            const int64_t w0 = ow * sW - pW;
-            const int64_t wend = w0 + kW < W + pW ? w0 + kW : W + pW;
-            const int64_t ws = w0 < 0 ? 0 : w0, we = wend > W ? W : wend;
-            int64_t div;
-            if (divisor_override != 0)
-                div = divisor_override;
-            else if (count_include_pad)
-                div = (hend - h0) * (wend - w0);
-            else
-                div = (he - hs) * (we - ws);
-            const FC_T delta = g[oh * Wo + ow] / (FC_T)div;
-            for (int64_t h = hs; h < he; ++h)
-                for (int64_t w = ws; w < we; ++w) gx[h * W + w] += delta;
+ * over its divisor, delta = g / div, to each input element it covers (PyTorch's kernel
+ * scatters them in row-major window order).  Here each input element gathers its windows'
+ * deltas in that same order - window rows ascending, then window columns ascending,
+ * starting from +0 - so the sums are the scatter's bit for bit, while every element is
+ * written once and the rows vectorise.  g: Ho x Wo, div: the Ho x Wo divisors (the same for
+ * every plane), gx: H x W, written whole (elements no window covers get 0).
+ *
+ * Scratch: ring holds R = ceil(kH / sH) rows of deltas, L >= max(W + kW - 1, Wo + kW - 1 -
+ * pW) elements each, row oh in slot oh % R (tags: which row a slot holds), each padded with
+ * zeros so that at unit column stride the window columns of input column w are the kW
+ * elements from w on; owr: 2 W elements, the window-column ranges of other strides. */
+static void fc_avg_pool_backward_plane(const FC_T *g, int64_t Ho, int64_t Wo, const FC_T *div, FC_T *gx, int64_t H,
+                                       int64_t W, int64_t kH, int64_t kW, int64_t sH, int64_t sW, int64_t pH,
+                                       int64_t pW, FC_T *ring, int64_t *tags, int64_t R, int64_t L, int64_t *owr) {
+    const int64_t off = kW - 1 - pW; /* window column ow lies at ow + off in a ring row */
+    for (int64_t r = 0; r < R; ++r) tags[r] = -1;
+    if (sW != 1)
+        for (int64_t w = 0; w < W; ++w) {
+            const int64_t lo = w + pW - kW + 1, hi = (w + pW) / sW;
+            owr[2 * w] = lo <= 0 ? 0 : (lo + sW - 1) / sW;
+            owr[2 * w + 1] = hi < Wo - 1 ? hi : Wo - 1;
+        }
+    for (int64_t h = 0; h < H; ++h) {
+        FC_T *FC_RESTRICT acc = gx + h * W;
+        for (int64_t w = 0; w < W; ++w) acc[w] = 0;
+        const int64_t lo = h + pH - kH + 1, hi = (h + pH) / sH;
+        const int64_t oh0 = lo <= 0 ? 0 : (lo + sH - 1) / sH, oh1 = hi < Ho - 1 ? hi : Ho - 1;
+        for (int64_t oh = oh0; oh <= oh1; ++oh) {
+            FC_T *FC_RESTRICT d = ring + (oh % R) * L;
+            if (tags[oh % R] != oh) { /* the window row's deltas, zero-padded */
+                const FC_T *gr = g + oh * Wo, *dr = div + oh * Wo;
+                for (int64_t j = 0; j < off; ++j) d[j] = 0;
+                for (int64_t ow = 0; ow < Wo; ++ow) d[off + ow] = gr[ow] / dr[ow];
+                for (int64_t j = off + Wo; j < L; ++j) d[j] = 0;
+                tags[oh % R] = oh;
+            }
+            if (sW == 1) {
+                for (int64_t t = 0; t < kW; ++t)
+                    for (int64_t w = 0; w < W; ++w) acc[w] += d[w + t];
+            } else {
+                for (int64_t w = 0; w < W; ++w)
+                    for (int64_t ow = owr[2 * w]; ow <= owr[2 * w + 1]; ++ow) acc[w] += d[off + ow];
+            }
         }
     }
 }
