@@ -125,6 +125,36 @@ def test_depthwise_planes_on_channels_last_data_are_exact(dt, vb):
     )
 
 
+@pytest.mark.parametrize("vb", [32, 64])
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+def test_nhwc_depthwise_blocks_at_their_edges(dt, vb):
+    """The channels-last depthwise kernel (DW_NHWC) at both vector widths: channel counts
+    around its blocks (whole vectors in blocks of up to 4, the rest one by one), rows whose
+    interior is not a whole number of pixel groups, strides, dilations, bias, NaN/inf
+    inputs, both result layouts, against the NCHW kernels."""
+    rng = np.random.default_rng(vb + (dt == np.float64))
+    vl = vb // np.dtype(dt).itemsize
+    force = _plan.Force(kind=_plan.Kind.DW_NHWC, vector_bytes=vb)
+    for C in (2, vl - 1, vl, vl + 1, 2 * vl + 3, 4 * vl - 1, 4 * vl, 5 * vl + 2, 9 * vl):
+        s = int(rng.integers(1, 3))
+        d = int(rng.integers(1, 3))
+        k = (int(rng.integers(1, 4)), int(rng.integers(1, 5)))
+        x = rng.standard_normal((2, C, int(rng.integers(4, 12)), int(rng.integers(4, 23)))).astype(dt)
+        x[0, C - 1, 1, -1] = np.nan
+        x[1, 0, 0, 1] = np.inf
+        w = rng.standard_normal((C, 1) + k).astype(dt)
+        b = rng.standard_normal(C).astype(dt)
+        pads = (k[0] // 2, k[1] // 2)
+        ref = fastconv.conv2d(x, w, b, s, pads, d, C, algorithm="direct")
+        tol = dict(rtol=1e-5, atol=1e-5) if dt == np.float32 else dict(rtol=1e-12, atol=1e-12)
+        for fmt in ("contiguous", "channels_last"):
+            got = fastconv.conv._conv2d(
+                _nhwc(x), w, b, s, pads, d, C, "zeros", None, None, "auto", force, memory_format=fmt
+            )
+            np.testing.assert_array_equal(np.isnan(got), np.isnan(ref), err_msg=f"C={C} {fmt}")
+            np.testing.assert_allclose(got, ref, **tol, err_msg=f"C={C} k={k} s={s} d={d} {fmt}")
+
+
 def test_nhwc_depthwise_keeps_non_finite_patterns():
     """Non-finite weights with zero padding leave the NHWC kernel (skipped padding taps are
     not 0 * inf); NaN and inf inputs propagate as in the NCHW kernels."""

@@ -59,7 +59,7 @@
     void (*avg_pool_backward_plane)(const T *g, int64_t Ho, int64_t Wo, const T *div, T *gx, int64_t H, int64_t W,     \
                                     int64_t kH, int64_t kW, int64_t sH, int64_t sW, int64_t pH, int64_t pW, T *ring,   \
                                     int64_t *tags, int64_t R, int64_t L, int64_t *owr);                                \
-    /* depthwise/nhwc.h (32-byte variants only) */                                                                     \
+    /* depthwise/nhwc.h (every variant) */                                                                             \
     void (*dw_nhwc_rows)(const T *x, int64_t H, int64_t W, int64_t C, int64_t xsH, int64_t xsW, const T *wt,           \
                          const T *bias, int64_t kH, int64_t kW, int64_t sH, int64_t sW, int64_t dH, int64_t dW,        \
                          int64_t pt, int64_t pl, int64_t oh0, int64_t oh1, int64_t Wo, T *out, int64_t osH,            \

@@ -25,16 +25,15 @@
 #include "fastconv/winograd/transform.h"
 #include "fastconv/winograd/gemm.h"
 #include "fastconv/winograd/band.h"
+#include "fastconv/depthwise/nhwc.h"
 #if defined(FC_VARIANT_F32) || defined(FC_VARIANT_D32)
 #include "fastconv/pool/rows.h"
 #include "fastconv/pool/plane.h"
-#include "fastconv/depthwise/nhwc.h"
 #include "fastconv/pool/nhwc.h"
 #define FC_POOL_ENTRIES                                                                                                \
     .max_pool_rows = fc_max_pool_rows, .max_pool_2x2_rows = fc_max_pool_2x2_rows, .avg_pool_rows = fc_avg_pool_rows,   \
     .unpool_plane = fc_unpool_plane, .max_plane = fc_max_plane, .avg_plane = fc_avg_plane,                             \
-    .avg_pool_backward_plane = fc_avg_pool_backward_plane, .dw_nhwc_rows = fc_dw_nhwc_rows,                            \
-    .pool_nhwc_rows = fc_pool_nhwc_rows,
+    .avg_pool_backward_plane = fc_avg_pool_backward_plane, .pool_nhwc_rows = fc_pool_nhwc_rows,
 #else
 #define FC_POOL_ENTRIES
 #endif
@@ -50,4 +49,5 @@
      .wgrad_rows = fc_wgrad_rows,                                                                                      \
      .wino_weights = fc_wino_weights,                                                                                  \
      .wino_band = fc_wino_band,                                                                                        \
+     .dw_nhwc_rows = fc_dw_nhwc_rows,                                                                                  \
      FC_POOL_ENTRIES}

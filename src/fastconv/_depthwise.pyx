@@ -227,6 +227,7 @@ def _run_nhwc(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, cons
     cdef int64_t pt = a.pads[0], pl = a.pads[2]
     cdef int64_t R = plan.band_rows
     cdef int64_t nb = (Ho + R - 1) // R
+    cdef int64_t vb = plan.vector_bytes
     cdef int nt = resolve_threads(plan.threads, N * nb)
     cdef const real_t *x0 = &x[0, 0, 0, 0]
     cdef real_t *o0 = &out[0, 0, 0, 0]
@@ -235,8 +236,8 @@ def _run_nhwc(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, cons
         n = item // nb
         oh0 = (item % nb) * R
         oh1 = min(oh0 + R, Ho)
-        dw_nhwc_rows(x0 + n * sN, H, W, C, xsH, xsW, &wt[0, 0, 0], bp, kH, kW, sh, sw, dh, dw, pt, pl, oh0, oh1,
-                     Wo, o0 + n * oN, osH, osW, osC)
+        dw_nhwc_rows(vb, x0 + n * sN, H, W, C, xsH, xsW, &wt[0, 0, 0], bp, kH, kW, sh, sw, dh, dw, pt, pl, oh0,
+                     oh1, Wo, o0 + n * oN, osH, osW, osC)
 
 
 def weight_grad(const real_t[:, :, :, ::1] x, const real_t[:, :, :, ::1] go, double[:, :, ::1] sums,

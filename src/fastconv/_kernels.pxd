@@ -364,13 +364,13 @@ cdef inline void avg_plane(const real_t *x, int64_t H, int64_t W, int64_t xsH, i
         fc_tables_d(32).avg_plane(x, H, W, xsH, xsW, divisor, out)
 
 
-cdef inline void dw_nhwc_rows(const real_t *x, int64_t H, int64_t W, int64_t C, int64_t xsH, int64_t xsW,
-                              const real_t *wt, const real_t *bias, int64_t kH, int64_t kW, int64_t sH, int64_t sW,
-                              int64_t dH, int64_t dW, int64_t pt, int64_t pl, int64_t oh0, int64_t oh1, int64_t Wo,
-                              real_t *out, int64_t osH, int64_t osW, int64_t osC) noexcept nogil:
+cdef inline void dw_nhwc_rows(int64_t vb, const real_t *x, int64_t H, int64_t W, int64_t C, int64_t xsH,
+                              int64_t xsW, const real_t *wt, const real_t *bias, int64_t kH, int64_t kW, int64_t sH,
+                              int64_t sW, int64_t dH, int64_t dW, int64_t pt, int64_t pl, int64_t oh0, int64_t oh1,
+                              int64_t Wo, real_t *out, int64_t osH, int64_t osW, int64_t osC) noexcept nogil:
     if real_t is float:
-        fc_tables_f(32).dw_nhwc_rows(x, H, W, C, xsH, xsW, wt, bias, kH, kW, sH, sW, dH, dW, pt, pl, oh0, oh1, Wo,
+        fc_tables_f(vb).dw_nhwc_rows(x, H, W, C, xsH, xsW, wt, bias, kH, kW, sH, sW, dH, dW, pt, pl, oh0, oh1, Wo,
                                      out, osH, osW, osC)
     else:
-        fc_tables_d(32).dw_nhwc_rows(x, H, W, C, xsH, xsW, wt, bias, kH, kW, sH, sW, dH, dW, pt, pl, oh0, oh1, Wo,
+        fc_tables_d(vb).dw_nhwc_rows(x, H, W, C, xsH, xsW, wt, bias, kH, kW, sH, sW, dH, dW, pt, pl, oh0, oh1, Wo,
                                      out, osH, osW, osC)

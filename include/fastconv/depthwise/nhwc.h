@@ -19,13 +19,14 @@
 #include "fastconv/pool/geom.h" /* fc_tap_range */
 #include "fastconv/simd.h"
 
-/* A register block: FC_NHWC_NV vectors of channels (FC_NHWC_CB = 4 x 8 floats or 4 x 4
- * doubles) for each of FC_NHWC_PX output pixels of a row, which share each tap's weight
- * vectors: 8 accumulators, 4 weight vectors and one input vector fit the 16 registers of
- * AVX2. */
+/* Register blocks: FC_NHWC_PX output pixels of a row x up to FC_NHWC_NV vectors of
+ * channels, sharing each tap's weight vectors.  AVX2 (16 registers): 2 pixels x 4 vectors
+ * = 8 accumulators, 4 weights and an input; AVX-512 (32 registers): 4 pixels x 4 vectors.
+ * Channel blocks of fewer vectors (the last of a row) take the same code with a constant
+ * smaller count; the channels past the last whole vector go one by one. */
 #define FC_NHWC_NV 4
 #define FC_NHWC_CB (FC_NHWC_NV * FC_VL)
-#define FC_NHWC_PX 2
+#define FC_NHWC_PX ((int)(sizeof(FC_V) >= 64 ? 4 : 2))
 
 FC_INLINE FC_V fc_nhwc_load(const FC_T *p) {
     FC_V v;
@@ -33,60 +34,108 @@ FC_INLINE FC_V fc_nhwc_load(const FC_T *p) {
     return v;
 }
 
-/* Sums of channels [c0, c0 + n) of output pixels ow0 .. ow0 + np - 1 of one row (np <=
- * FC_NHWC_PX, n <= FC_NHWC_CB).  The full block (np = FC_NHWC_PX, n = FC_NHWC_CB) needs
- * every pixel's window inside the input in width; the others take each pixel's own tap
- * range. */
-FC_INLINE void fc_dw_nhwc_block(const FC_T *x, int64_t h0, int64_t khlo, int64_t khhi, int64_t W, int64_t C,
-                                int64_t xsH, int64_t xsW, const FC_T *wt, const FC_T *bias, int64_t kW, int64_t sW,
-                                int64_t dH, int64_t dW, int64_t pl, int64_t ow0, int64_t np, int64_t c0, int64_t n,
-                                FC_T *out, int64_t osW, int64_t osC) {
-    if (np == FC_NHWC_PX && n == FC_NHWC_CB) {
-        FC_V acc[FC_NHWC_PX][FC_NHWC_NV];
-        for (int v = 0; v < FC_NHWC_NV; ++v) {
-            const FC_V b = bias ? fc_nhwc_load(bias + c0 + v * FC_VL) : (FC_V){0};
-            for (int p = 0; p < FC_NHWC_PX; ++p) acc[p][v] = b;
-        }
-        const int64_t w0 = ow0 * sW - pl;
-        for (int64_t kh = khlo; kh < khhi; ++kh) {
-            const FC_T *xr = x + (h0 + kh * dH) * xsH + c0;
-            for (int64_t kw = 0; kw < kW; ++kw) {
-                const FC_T *wp = wt + (kh * kW + kw) * C + c0;
-                FC_V wv[FC_NHWC_NV];
-                for (int v = 0; v < FC_NHWC_NV; ++v) wv[v] = fc_nhwc_load(wp + v * FC_VL);
-                const FC_T *xp = xr + (w0 + kw * dW) * xsW;
-                for (int p = 0; p < FC_NHWC_PX; ++p)
-                    for (int v = 0; v < FC_NHWC_NV; ++v)
-                        acc[p][v] += fc_nhwc_load(xp + p * sW * xsW + v * FC_VL) * wv[v];
-            }
-        }
-        for (int p = 0; p < FC_NHWC_PX; ++p) {
-            FC_T *o = out + (ow0 + p) * osW + c0 * osC;
-            if (osC == 1) {
-                memcpy(o, acc[p], sizeof acc[p]);
-            } else { /* a channels-first result: one store per channel plane */
-                FC_T lanes[FC_NHWC_CB];
-                memcpy(lanes, acc[p], sizeof lanes);
-                for (int c = 0; c < FC_NHWC_CB; ++c) o[c * osC] = lanes[c];
-            }
-        }
-        return;
+/* Store (or, for a channels-first result, scatter) NV_ vectors of one pixel's sums. */
+#define FC_NHWC_STORE(acc_, NV_, o_, osC_)                                                                             \
+    do {                                                                                                               \
+        if ((osC_) == 1) {                                                                                             \
+            for (int v_ = 0; v_ < (NV_); ++v_) memcpy((o_) + v_ * FC_VL, &(acc_)[v_], sizeof(FC_V));                   \
+        } else { /* a channels-first result: one store per channel plane */                                            \
+            FC_T lanes_[FC_NHWC_CB];                                                                                   \
+            memcpy(lanes_, (acc_), (size_t)(NV_) * sizeof(FC_V));                                                      \
+            for (int c_ = 0; c_ < (NV_) * FC_VL; ++c_) (o_)[c_ * (osC_)] = lanes_[c_];                                 \
+        }                                                                                                              \
+    } while (0)
+
+/* NV_ vectors of channels from c0 on, for PX_ adjacent output pixels from ow0 whose
+ * windows lie inside the input in width (kw taps [0, kW)), or for one pixel (PX_ = 1)
+ * with its own tap range [kwlo, kwhi).  Taps in row-major order after the bias. */
+#define FC_DEF_NHWC_BLOCK(NAME, PX_, NV_)                                                                              \
+    FC_INLINE void NAME(const FC_T *x, int64_t h0, int64_t khlo, int64_t khhi, int64_t xsH, int64_t xsW,               \
+                        const FC_T *wt, const FC_T *bias, int64_t C, int64_t kW, int64_t kwlo, int64_t kwhi,           \
+                        int64_t sW, int64_t dH, int64_t dW, int64_t w0, int64_t c0, FC_T *o, int64_t osW,              \
+                        int64_t osC) {                                                                                 \
+        FC_V acc[PX_][NV_];                                                                                            \
+        for (int v = 0; v < NV_; ++v) {                                                                                \
+            const FC_V b = bias ? fc_nhwc_load(bias + c0 + v * FC_VL) : (FC_V){0};                                     \
+            for (int p = 0; p < PX_; ++p) acc[p][v] = b;                                                               \
+        }                                                                                                              \
+        for (int64_t kh = khlo; kh < khhi; ++kh) {                                                                     \
+            const FC_T *xr = x + (h0 + kh * dH) * xsH + c0;                                                            \
+            for (int64_t kw = kwlo; kw < kwhi; ++kw) {                                                                 \
+                const FC_T *wp = wt + (kh * kW + kw) * C + c0;                                                         \
+                FC_V wv[NV_];                                                                                          \
+                for (int v = 0; v < NV_; ++v) wv[v] = fc_nhwc_load(wp + v * FC_VL);                                    \
+                const FC_T *xp = xr + (w0 + kw * dW) * xsW;                                                            \
+                for (int p = 0; p < PX_; ++p)                                                                          \
+                    for (int v = 0; v < NV_; ++v) acc[p][v] += fc_nhwc_load(xp + p * sW * xsW + v * FC_VL) * wv[v];    \
+            }                                                                                                          \
+        }                                                                                                              \
+        for (int p = 0; p < PX_; ++p) FC_NHWC_STORE(acc[p], NV_, o + p * osW + c0 * osC, osC);                         \
     }
-    FC_T acc[FC_NHWC_CB];
+FC_DEF_NHWC_BLOCK(fc_nhwc_px_4, FC_NHWC_PX, 4)
+FC_DEF_NHWC_BLOCK(fc_nhwc_px_3, FC_NHWC_PX, 3)
+FC_DEF_NHWC_BLOCK(fc_nhwc_px_2, FC_NHWC_PX, 2)
+FC_DEF_NHWC_BLOCK(fc_nhwc_px_1, FC_NHWC_PX, 1)
+FC_DEF_NHWC_BLOCK(fc_nhwc_one_4, 1, 4)
+FC_DEF_NHWC_BLOCK(fc_nhwc_one_3, 1, 3)
+FC_DEF_NHWC_BLOCK(fc_nhwc_one_2, 1, 2)
+FC_DEF_NHWC_BLOCK(fc_nhwc_one_1, 1, 1)
+#undef FC_DEF_NHWC_BLOCK
+
+/* Every channel of np adjacent output pixels from ow0 (np = FC_NHWC_PX: windows inside in
+ * width; np = 1: any pixel): whole vectors in blocks of FC_NHWC_NV, then the channels past
+ * the last whole vector one by one. */
+FC_INLINE void fc_dw_nhwc_pixels(const FC_T *x, int64_t h0, int64_t khlo, int64_t khhi, int64_t W, int64_t C,
+                                 int64_t xsH, int64_t xsW, const FC_T *wt, const FC_T *bias, int64_t kW, int64_t sW,
+                                 int64_t dH, int64_t dW, int64_t pl, int64_t ow0, int64_t np, FC_T *orow, int64_t osW,
+                                 int64_t osC) {
+    const int64_t w0 = ow0 * sW - pl;
+    int64_t kwlo = 0, kwhi = kW;
+    if (np == 1) fc_tap_range(w0, kW, dW, W, &kwlo, &kwhi);
+    FC_T *o = orow + ow0 * osW;
+    const int64_t cv = C / FC_VL * FC_VL; /* channels in whole vectors */
+    int64_t c0 = 0;
+    for (; c0 < cv; c0 += FC_NHWC_CB) {
+        const int64_t nv = (cv - c0) / FC_VL < FC_NHWC_NV ? (cv - c0) / FC_VL : FC_NHWC_NV;
+#define FC_NHWC_CALL(F) F(x, h0, khlo, khhi, xsH, xsW, wt, bias, C, kW, kwlo, kwhi, sW, dH, dW, w0, c0, o, osW, osC)
+        if (np == 1) {
+            if (nv == 4)
+                FC_NHWC_CALL(fc_nhwc_one_4);
+            else if (nv == 3)
+                FC_NHWC_CALL(fc_nhwc_one_3);
+            else if (nv == 2)
+                FC_NHWC_CALL(fc_nhwc_one_2);
+            else
+                FC_NHWC_CALL(fc_nhwc_one_1);
+        } else {
+            if (nv == 4)
+                FC_NHWC_CALL(fc_nhwc_px_4);
+            else if (nv == 3)
+                FC_NHWC_CALL(fc_nhwc_px_3);
+            else if (nv == 2)
+                FC_NHWC_CALL(fc_nhwc_px_2);
+            else
+                FC_NHWC_CALL(fc_nhwc_px_1);
+        }
+#undef FC_NHWC_CALL
+    }
+    if (cv == C) return;
     for (int64_t p = 0; p < np; ++p) {
-        const int64_t w0 = (ow0 + p) * sW - pl;
-        int64_t kwlo, kwhi;
-        fc_tap_range(w0, kW, dW, W, &kwlo, &kwhi);
-        for (int64_t c = 0; c < n; ++c) acc[c] = bias ? bias[c0 + c] : (FC_T)0;
+        const int64_t wp0 = (ow0 + p) * sW - pl;
+        int64_t lo, hi;
+        fc_tap_range(wp0, kW, dW, W, &lo, &hi);
+        FC_T acc[FC_NHWC_CB];
+        const int64_t n = C - cv;
+        for (int64_t c = 0; c < n; ++c) acc[c] = bias ? bias[cv + c] : (FC_T)0;
         for (int64_t kh = khlo; kh < khhi; ++kh) {
-            const FC_T *xr = x + (h0 + kh * dH) * xsH + c0;
-            for (int64_t kw = kwlo; kw < kwhi; ++kw) {
-                const FC_T *FC_RESTRICT xq = xr + (w0 + kw * dW) * xsW;
-                const FC_T *FC_RESTRICT wp = wt + (kh * kW + kw) * C + c0;
-                for (int64_t c = 0; c < n; ++c) acc[c] += xq[c] * wp[c];
+            const FC_T *xr = x + (h0 + kh * dH) * xsH + cv;
+            for (int64_t kw = lo; kw < hi; ++kw) {
+                const FC_T *FC_RESTRICT xq = xr + (wp0 + kw * dW) * xsW;
+                const FC_T *FC_RESTRICT wq = wt + (kh * kW + kw) * C + cv;
+                for (int64_t c = 0; c < n; ++c) acc[c] += xq[c] * wq[c];
             }
         }
-        for (int64_t c = 0; c < n; ++c) out[(ow0 + p) * osW + (c0 + c) * osC] = acc[c];
+        for (int64_t c = 0; c < n; ++c) o[p * osW + (cv + c) * osC] = acc[c];
     }
 }
 
@@ -96,7 +145,7 @@ FC_INLINE void fc_dw_nhwc_block(const FC_T *x, int64_t h0, int64_t khlo, int64_t
  * channels-last result, Ho * Wo for a channels-first one, written channel by channel).  Interior
  * columns (whole window inside in width) go FC_NHWC_PX pixels at a time, the border ones
  * and the remainder one by one. */
-FC_MULTIVERSION
+FC_ATTR
 static void fc_dw_nhwc_rows(const FC_T *x, int64_t H, int64_t W, int64_t C, int64_t xsH, int64_t xsW, const FC_T *wt,
                             const FC_T *bias, int64_t kH, int64_t kW, int64_t sH, int64_t sW, int64_t dH, int64_t dW,
                             int64_t pt, int64_t pl, int64_t oh0, int64_t oh1, int64_t Wo, FC_T *out, int64_t osH,
@@ -115,11 +164,7 @@ static void fc_dw_nhwc_rows(const FC_T *x, int64_t H, int64_t W, int64_t C, int6
         int64_t ow = 0;
         while (ow < Wo) {
             const int64_t np = (ow >= lo && ow + FC_NHWC_PX <= hi) ? FC_NHWC_PX : 1;
-            for (int64_t c0 = 0; c0 < C; c0 += FC_NHWC_CB) {
-                const int64_t n = C - c0 < FC_NHWC_CB ? C - c0 : FC_NHWC_CB;
-                fc_dw_nhwc_block(x, h0, khlo, khhi, W, C, xsH, xsW, wt, bias, kW, sW, dH, dW, pl, ow, np, c0, n, orow,
-                                 osW, osC);
-            }
+            fc_dw_nhwc_pixels(x, h0, khlo, khhi, W, C, xsH, xsW, wt, bias, kW, sW, dH, dW, pl, ow, np, orow, osW, osC);
             ow += np;
         }
     }
