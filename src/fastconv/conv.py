@@ -390,20 +390,15 @@ def conv_transpose2d(
     _args.check_result_size(out_shape, 8, fn, "the configuration is too large")
     shape = out_shape if batched else out_shape[1:]
     buf, user_out = _args.result_buffer(out, shape, out_shape, dtype, fn, (input, weight, bias))
-    buf[...] = 0
     if buf.size and C:
         xk = _args.kernel_ready(x, dtype)
         wk = _args.kernel_ready(weight, dtype)
         # the transposed convolution of x is conv2d's input gradient for a conv2d whose
         # weight is `weight` (C_in "outputs", C_out / groups "inputs"): rows p.. of the
-        # full result land in the output, the output_padding rows past it stay zero
-        Hp, Wp = Ho + p[0], Wo + p[1]
-        if p == (0, 0):
-            grad._transpose_into(xk, wk, s, d, g, buf, num_threads)
-        else:
-            tmp = np.zeros((N, Cout, Hp, Wp), dtype=dtype)
-            grad._transpose_into(xk, wk, s, d, g, tmp, num_threads)
-            buf[...] = tmp[:, :, p[0] :, p[1] :]
+        # full result land in the output, the output_padding rows past it are zero
+        grad._transpose_into(xk, wk, s, d, g, buf, num_threads, (p[0], p[1]))
+    else:
+        buf[...] = 0
     if bias is not None:
         buf += np.asarray(bias, dtype=dtype)[:, None, None]
     return _args.finish(buf, user_out, shape)

@@ -145,8 +145,13 @@ def conv2d_input(
     if s == (1, 1) and go.size and np.isfinite(w).all():
         res = _unit_stride_input_grad(go, w, d, g, (H, W), pads, _MODE_NAMES[mode])
         return res if batched else res[0]
-    gx = np.zeros((N, C, H + t + b, W + l + r), dtype=dtype)
-    if gx.size and go.size:
+    if _MODE_NAMES[mode] == "zeros":  # the padding's gradient is dropped: not computed
+        res = np.empty((N, C, H, W), dtype=dtype)
+        if res.size:
+            _transpose_into(go, w, s, d, g, res, None, (t, l))
+        return res if batched else res[0]
+    gx = np.empty((N, C, H + t + b, W + l + r), dtype=dtype)
+    if gx.size:
         _transpose_into(go, w, s, d, g, gx, None)
     res = _fold_padding(gx, (H, W), pads, _MODE_NAMES[mode])
     return res if batched else res[0]
@@ -283,54 +288,68 @@ def _transpose_into(
     groups: int,
     gx: np.ndarray,
     num_threads: Optional[int],
+    origin: Tuple[int, int] = (0, 0),
 ) -> None:
     """Write the transposed convolution of ``go`` (N, C_out, Ho, Wo) with the conv2d weight
-    ``w`` (C_out, C_in / groups, kH, kW) into ``gx`` (N, C_in, Hp, Wp), zero on entry: the
-    adjoint of the unpadded ("valid") conv2d, for rows and columns below Hp and Wp.
+    ``w`` (C_out, C_in / groups, kH, kW) into ``gx`` (N, C_in, Hg, Wg), every element of it:
+    the adjoint of the unpadded ("valid") conv2d, its rows ``origin[0]`` .. and columns
+    ``origin[1]`` .. (a padded layer's gradient without the padding, a cropped transposed
+    convolution, with no padded temporary).
 
     Phase r of the rows (a = s * A + r) takes the taps p of :func:`_phase_taps`, whose
     offsets are p * d = s * P + r with P = P0 + m * d' (m = 0 .. M-1, d' = d / gcd(d, s));
     then ``gx[s * A + r] = sum_m go[A - P0 - m d'] w[p_m]``, a correlation with the flipped
-    sub-kernel, padded by P0 + (M - 1) d' above."""
+    sub-kernel, padded by P0 + (M - 1) d' above: rows A0 .. of it for the window, the
+    padding shortened (or ``go`` cut) by A0.  A phase with no tap is zero."""
     from fastconv.conv import conv2d
 
     N, Cout, Ho, Wo = go.shape
     _, Cg, kH, kW = w.shape
     og = Cout // groups
-    Hp, Wp = gx.shape[2], gx.shape[3]
-    if not np.isfinite(w).all():
-        _transpose_exact(go, w, s, d, groups, gx)
+    if not np.isfinite(w).all():  # tap by tap into a zeroed full-size result
+        full = np.zeros(gx.shape[:2] + (gx.shape[2] + origin[0], gx.shape[3] + origin[1]), dtype=gx.dtype)
+        _transpose_exact(go, w, s, d, groups, full)
+        gx[...] = full[:, :, origin[0] :, origin[1] :]
         return
     # per group: (C_in/groups, C_out/groups) blocks, as the conv2d weight of grad_output
     wt = w.reshape(groups, og, Cg, kH, kW).transpose(0, 2, 1, 3, 4)
     for rh in range(s[0]):
         th = _phase_taps(kH, d[0], s[0], rh)
-        if not th:
-            continue
         for rw in range(s[1]):
             tw = _phase_taps(kW, d[1], s[1], rw)
-            if not tw:
+            first: List[int] = []  # the phase's first row and column in gx
+            n_out: List[int] = []
+            pad: List[Tuple[int, int]] = []
+            cut: List[slice] = []
+            dil: List[int] = []
+            for taps, dd, ss, r, n_win, org, n_go in (
+                (th, d[0], s[0], rh, gx.shape[2], origin[0], Ho),
+                (tw, d[1], s[1], rw, gx.shape[3], origin[1], Wo),
+            ):
+                a0 = max(0, -((r - org) // ss))  # first phase index at or after the origin
+                i0 = ss * a0 + r - org
+                n = -(-(n_win - i0) // ss) if n_win > i0 else 0
+                first.append(i0)
+                n_out.append(n)
+                if not taps:
+                    continue
+                dil.append(dd // math.gcd(dd, ss))
+                p0 = (taps[0] * dd - r) // ss
+                last = (taps[-1] * dd - r) // ss
+                top, bottom = last - a0, a0 + n - p0 - n_go  # may be negative: cut go instead
+                pad.append((max(top, 0), max(bottom, 0)))
+                cut.append(slice(max(-top, 0), n_go + min(bottom, 0)))
+            if n_out[0] <= 0 or n_out[1] <= 0:
+                continue
+            dst = gx[:, :, first[0] :: s[0], first[1] :: s[1]][:, :, : n_out[0], : n_out[1]]
+            if not th or not tw or cut[0].stop <= cut[0].start or cut[1].stop <= cut[1].start:
+                dst[...] = 0  # no tap, or none of go reaches the window
                 continue
             sub = wt[:, :, :, th][:, :, :, :, tw][:, :, :, ::-1, ::-1]
             sub = np.ascontiguousarray(sub).reshape(groups * Cg, og, len(th), len(tw))
-            pad: List[Tuple[int, int]] = []
-            dil: List[int] = []
-            n_out: List[int] = []
-            for taps, dd, ss, r, n_in, n_go in ((th, d[0], s[0], rh, Hp, Ho), (tw, d[1], s[1], rw, Wp, Wo)):
-                step = dd // math.gcd(dd, ss)
-                p0 = (taps[0] * dd - r) // ss
-                last = (taps[-1] * dd - r) // ss
-                n = min((n_in - r + ss - 1) // ss, n_go + last)
-                # below zero when gx stops before the last rows go reaches: cropped below
-                pad.append((last, max(n - n_go - p0, 0)))
-                dil.append(step)
-                n_out.append(n)
-            if n_out[0] <= 0 or n_out[1] <= 0:
-                continue
-            dst = gx[:, :, rh :: s[0], rw :: s[1]][:, :, : n_out[0], : n_out[1]]
-            if not _phase_in_place(go, sub, (pad[0], pad[1]), (dil[0], dil[1]), groups, dst, num_threads):
-                res = conv2d(go, sub, None, 1, (pad[0], pad[1]), (dil[0], dil[1]), groups, num_threads=num_threads)
-                dst += res[:, :, : n_out[0], : n_out[1]]
+            gc = go[:, :, cut[0], cut[1]]
+            if not _phase_in_place(gc, sub, (pad[0], pad[1]), (dil[0], dil[1]), groups, dst, num_threads):
+                dst[...] = conv2d(gc, sub, None, 1, (pad[0], pad[1]), (dil[0], dil[1]), groups, num_threads=num_threads)
 
 
 def _phase_in_place(
