@@ -228,6 +228,57 @@ def test_conv_transpose2d_matches_torch(trial):
     np.testing.assert_array_equal(out, res)
 
 
+def _transpose_ref(x, w, s, p, op, g, d):
+    """conv_transpose2d as a float64 scatter: every input pixel adds weight * value at
+    stride s into the full result, which is then cropped by p (output_padding rows zero)."""
+    N, C, H, W = x.shape
+    _, og, kH, kW = w.shape
+    full = np.zeros(
+        (N, og * g, (H - 1) * s[0] + d[0] * (kH - 1) + 1 + op[0], (W - 1) * s[1] + d[1] * (kW - 1) + 1 + op[1])
+    )
+    cg = C // g
+    for gi in range(g):
+        xs = x[:, gi * cg : (gi + 1) * cg].astype(np.float64)
+        for i in range(kH):
+            for j in range(kW):
+                contrib = np.einsum("nchw,co->nohw", xs, w[gi * cg : (gi + 1) * cg, :, i, j].astype(np.float64))
+                full[
+                    :,
+                    gi * og : (gi + 1) * og,
+                    i * d[0] : i * d[0] + (H - 1) * s[0] + 1 : s[0],
+                    j * d[1] : j * d[1] + (W - 1) * s[1] + 1 : s[1],
+                ] += contrib
+    Ho, Wo = full.shape[2] - 2 * p[0], full.shape[3] - 2 * p[1]  # (full already holds op)
+    return full[:, :, p[0] : p[0] + Ho, p[1] : p[1] + Wo]
+
+
+@pytest.mark.parametrize("trial", range(24))
+def test_conv_transpose2d_writes_every_element_of_its_window(trial):
+    """Padding crops the full result without a padded temporary: each stride phase writes
+    its part of the window from the phase's first row on (grad_output cut or its padding
+    shortened), phases without taps or beyond grad_output's reach are zero, and every
+    element of ``out`` is written (filled with NaN first)."""
+    rng = np.random.default_rng(6000 + trial)
+    s = tuple(int(v) for v in rng.integers(1, 4, 2))
+    d = tuple(int(v) for v in rng.integers(1, 3, 2))
+    k = tuple(int(v) for v in rng.integers(1, 5, 2))
+    g = int(rng.choice([1, 2]))
+    x = rng.standard_normal((2, 2 * g, int(rng.integers(1, 7)), int(rng.integers(1, 7))))
+    w = rng.standard_normal((2 * g, int(rng.integers(1, 4)), k[0], k[1]))
+    full = [(x.shape[2 + a] - 1) * s[a] + d[a] * (k[a] - 1) + 1 for a in range(2)]
+    p = tuple(int(rng.integers(0, (f + 1) // 2)) for f in full)  # up to almost all of it
+    op = tuple(int(rng.integers(0, max(s[a], d[a]))) for a in range(2))
+    try:
+        ref = _transpose_ref(x, w, s, p, op, g, d)
+        shape = fastconv.conv_transpose2d(x, w, None, s, p, op, g, d).shape
+    except ValueError:
+        return
+    out = np.full(shape, np.nan)
+    got = fastconv.conv_transpose2d(x, w, None, s, p, op, g, d, out=out)
+    assert got is out and not np.isnan(out).any()
+    np.testing.assert_allclose(out, ref, rtol=1e-12, atol=1e-12)
+
+
 def test_conv_transpose2d_is_conv2d_input_gradient():
     rng = np.random.default_rng(5)
     x = rng.standard_normal((2, 4, 9, 8))
