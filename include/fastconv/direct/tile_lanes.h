@@ -118,8 +118,16 @@ FC_INLINE void fc_ctile(const FC_T *xcol, int64_t cstep, const int64_t *ridx, co
             }
         } else if (taps <= FC_CTILE_TAPS) {
             const FC_T *xc = xcol + ic0 * cstep;
-            for (int64_t ic = ic0; ic < ic1; ++ic, xc += cstep)
+            /* each kernel row's next line, as for 1x1, where a channel's rows lie a plane
+             * apart (read in place): 2x2 and 4x4 kernels on planes beyond the caches waited
+             * on memory.  Packed bands and small planes (LeNet's) do without. */
+            const int ahead = cstep * (int64_t)sizeof(FC_T) >= 4096;
+            for (int64_t ic = ic0; ic < ic1; ++ic, xc += cstep) {
+                if (ahead)
+                    for (int64_t kh = 0; kh < kH; ++kh)
+                        __builtin_prefetch((const char *)(xc + toff[kh * kW]) + 512, 0, 1);
                 for (int64_t t = 0; t < taps; ++t, w += wst) FC_CTILE_TAP(xc + toff[t]);
+            }
         } else {
             for (int64_t ic = ic0; ic < ic1; ++ic)
                 for (int64_t kh = 0; kh < kH; ++kh) {
