@@ -501,6 +501,21 @@ def pool2d_geometry(
     return batched, out_shape, k, s, p, d
 
 
+def avg_window_sizes(
+    size: Sequence[int], out_size: Sequence[int], k: Sequence[int], s: Sequence[int], p: Sequence[int], count_pad: Any
+) -> np.ndarray:
+    """PyTorch's divisor of every average-pooling window without divisor_override, an int64
+    array of ``out_size`` (any number of axes): the window clipped to the padded input
+    (count_include_pad) or to the input, the product of the axes' lengths."""
+    res = np.ones((), dtype=np.int64)
+    for n, o, kk, ss, pp in zip(size, out_size, k, s, p):
+        a0 = np.arange(o, dtype=np.int64) * ss - pp
+        aend = np.minimum(a0 + kk, n + pp)
+        side = aend - a0 if count_pad else np.minimum(aend, n) - np.maximum(a0, 0)
+        res = np.multiply.outer(res, side)
+    return res
+
+
 def avg_divisor(count_include_pad: Any, divisor_override: Any, fn: str) -> int:
     """Check average pooling's ``count_include_pad`` (a bool) and ``divisor_override``
     (PyTorch's rule: any int but 0, a negative one too); return the override, 0 for none."""

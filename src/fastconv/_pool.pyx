@@ -240,7 +240,7 @@ cdef object _scatter(const real_t[:, :, :, :] v, const int64_t[:, :, :, :] indic
     bad_a = np.full(planes, -1, dtype=np.int64)
     cdef int64_t[::1] bad = bad_a
     cdef int64_t p, n, ch, t
-    cdef int64_t per = (planes + nt - 1) // nt  # planes each thread zeroes, then scatters into
+    cdef int64_t per = (planes + nt - 1) // nt  # planes each thread zeroes (about those it scatters into)
     for t in prange(nt, nogil=True, num_threads=nt, schedule="static"):
         if t * per < planes:
             memset(o0 + t * per * size, 0, min(per, planes - t * per) * size * isz)

@@ -709,32 +709,13 @@ def avg_pool2d_input(
     g4 = _args.kernel_ready(go if batched else go[None], dtype)
     N, C, H, W = in_shape if batched else (1,) + in_shape
     out = _buffers.empty((N, C, H, W), dtype)  # every element written
-    divisors = _avg_divisors((H, W), out_shape[2:], k, s, p, bool(count_include_pad), div, dtype)
+    # each window's divisor, converted from int64 as PyTorch does
+    if div:
+        divisors = np.full(out_shape[2:], div, dtype=dtype)
+    else:
+        divisors = _args.avg_window_sizes((H, W), out_shape[2:], k, s, p, count_include_pad).astype(dtype)
     _pool.avg_pool2d_backward(g4, divisors, out, k[0], k[1], s[0], s[1], p[0], p[1], None)
     return out if batched else out[0]
-
-
-def _avg_divisors(
-    size: Tuple[int, int],
-    out_size: Tuple[int, int],
-    k: Tuple[int, int],
-    s: Tuple[int, int],
-    p: Tuple[int, int],
-    count_include_pad: bool,
-    divisor_override: int,
-    dtype: Any,
-) -> np.ndarray:
-    """The (H_out, W_out) divisors of average pooling's windows, as avg_pool2d's: the
-    override, else the window's size clipped to the padded extent (count_include_pad) or
-    to the input, an int64 product converted to ``dtype`` as PyTorch does."""
-    if divisor_override:
-        return np.full(out_size, divisor_override, dtype=dtype)
-    sides = []
-    for n, o, kk, ss, pp in zip(size, out_size, k, s, p):
-        start = np.arange(o, dtype=np.int64) * ss - pp
-        end = np.minimum(start + kk, n + pp)
-        sides.append(end - start if count_include_pad else np.minimum(end, n) - np.maximum(start, 0))
-    return np.multiply.outer(sides[0], sides[1]).astype(dtype)
 
 
 # --------------------------------------------------------------------------- 1-D and 3-D
@@ -1065,7 +1046,7 @@ def avg_pool3d_input(
     if div:
         g5 = g5 / dtype.type(div)
     else:  # the divisors avg_pool3d uses
-        g5 = g5 / nd.avg3d_divisors((D, H, W), (Do, Ho, Wo), k, s, p, count_include_pad).astype(dtype)
+        g5 = g5 / _args.avg_window_sizes((D, H, W), (Do, Ho, Wo), k, s, p, count_include_pad).astype(dtype)
     _, starts = nd._depth_windows(D, k[0], s[0], p[0], 1, ceil_mode, fn)
     gx = np.zeros((N, C, D, H, W), dtype=dtype)
     for kd in range(k[0]):

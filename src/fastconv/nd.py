@@ -671,22 +671,8 @@ def avg_pool3d(
     if div:
         total /= dtype.type(div)
     else:
-        total /= avg3d_divisors((D, H, W), total.shape[2:], k, s, p, count_include_pad).astype(dtype)
+        total /= _args.avg_window_sizes((D, H, W), total.shape[2:], k, s, p, count_include_pad).astype(dtype)
     return total if x.ndim == 5 else total[0]
-
-
-def avg3d_divisors(
-    size: Sequence[int], out: Sequence[int], k: Sequence[int], s: Sequence[int], p: Sequence[int], count_pad: Any
-) -> np.ndarray:
-    """PyTorch's divisor of every avg_pool3d window (D_out, H_out, W_out) without
-    divisor_override: the window clipped to the padded input (count_include_pad) or to the
-    input, axis by axis."""
-    fac = []
-    for n, o, kk, ss, pp in zip(size, out, k, s, p):
-        a0 = np.arange(o) * ss - pp
-        aend = np.minimum(a0 + kk, n + pp)
-        fac.append(aend - a0 if count_pad else np.minimum(aend, n) - np.maximum(a0, 0))
-    return fac[0][:, None, None] * fac[1][None, :, None] * fac[2][None, None, :]
 
 
 def max_unpool3d(
