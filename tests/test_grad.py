@@ -750,6 +750,30 @@ def test_weight_tile_rows_match_the_kernels():
     assert _direct.weight_tile_sizes(32, 4, 1, 1, True)[0] == _tuning.WEIGHT_TILE_ROWS_32
 
 
+@pytest.mark.parametrize("engine", ["tiles_in", "tiles_out"])
+@pytest.mark.parametrize("cg, og", [(32, 32), (64, 128), (16, 40), (24, 80), (40, 16), (8, 8), (48, 48)])
+def test_weight_tiles_of_8_rows_match_float64_reference(cg, og, engine, monkeypatch):
+    """The tiles of 8 rows (64-byte vectors, where they pad the broadcast side less than 6:
+    32 channels) and their last blocks of 1-3 vectors, and the in-register transposes of the
+    packed rows (channel counts that are and are not whole vectors), against the float64
+    sum; stride 2 and dilation too."""
+    from fastconv import _direct, _plan
+
+    _force_engine(monkeypatch, engine)
+    vb = _plan.vector_bytes()
+    sizes = _direct.weight_tile_sizes(vb, 4, cg, og, engine == "tiles_out")
+    if vb == 64 and ((cg, og) == (32, 32) or ((cg, og) == (64, 128) and engine == "tiles_out")):
+        assert sizes[2] == 8
+    rng = np.random.default_rng(cg * 1000 + og)
+    for s, d in (((1, 1), (1, 1)), ((2, 2), (1, 1)), ((1, 1), (2, 2))):
+        x = rng.standard_normal((2, cg, 19, 37)).astype(np.float32)
+        y = fastconv.conv2d(x, np.zeros((og, cg, 3, 3), np.float32), stride=s, padding=1, dilation=d)
+        go = rng.standard_normal(y.shape).astype(np.float32)
+        gw = grad.conv2d_weight(x, (og, cg, 3, 3), go, s, 1, d)
+        ref = _weight_grad_reference(x, go, (og, cg, 3, 3), s, (1, 1, 1, 1), d, 1, "zeros")
+        np.testing.assert_allclose(gw, ref, rtol=1e-4, atol=1e-3)
+
+
 @pytest.mark.parametrize("trial", range(40))
 def test_unit_stride_input_gradient_equals_tap_by_tap_sum(trial):
     """Unit stride (one conv2d with the flipped weight, cropped by its own padding or

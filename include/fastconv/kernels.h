@@ -33,7 +33,7 @@
     void (*dw_planes)(const T *const *xp, int64_t xsH, int64_t xsW, const fc_conv_geom *g, const int64_t *rowmap,      \
                       const int64_t *colmap, T fill, const T *w, const T *bias, int64_t nval, T *const *op, T *buf);   \
     /* direct/wgrad.h */                                                                                               \
-    void (*wgrad_rows)(int vec_out, const T *x, int64_t xsC, int64_t xsH, const int64_t *rowsrc,                       \
+    void (*wgrad_rows)(int vec_out, int mr, const T *x, int64_t xsC, int64_t xsH, const int64_t *rowsrc,               \
                        const int64_t *colsrc, int64_t c0, int64_t c1, int64_t pl, int64_t Wp, int64_t Cg, int64_t Cp,  \
                        const T *g, int64_t og, int64_t Op, int64_t Ho, int64_t Wo, int64_t kH, int64_t kW, int64_t sH, \
                        int64_t sW, int64_t dH, int64_t dW, int64_t i0, int64_t i1, T *xb, T *gb, T *acc, double *tot,  \

@@ -66,6 +66,9 @@
 #define FC_WG_NV_V4 4
 #define FC_WG_MR_32 6
 #define FC_WG_NV_32 2
+/* ... and the taller tile of AVX-512, 8 x 3, for a broadcast side that 6 would pad more: 32
+ * channels pad to 36 in tiles of 6, an eighth of the arithmetic wasted (C10). */
+#define FC_WG_MR8_NV_V4 3
 
 /* ---- depthwise (depthwise/) ---- */
 /* Accumulator chains per output row of the 5x5 sweep: one chain was bound by FMA latency

@@ -15,7 +15,7 @@ from fastconv._kernels cimport (
     FC_KIND_CUDA_IGEMM, FC_KIND_DW_FLAT, FC_KIND_DW_NHWC, FC_KIND_DW_PLANE, FC_KIND_DW_STRIP, FC_KIND_DW_SWEEP,
     FC_KIND_FFT, FC_KIND_LANES, FC_KIND_ROWS, FC_KIND_SEPARABLE, FC_KIND_WINOGRAD2, FC_KIND_WINOGRAD4, conv_band,
     fc_alloc, fc_band_rows, fc_conv_geom, fc_conv_vector_bytes, fc_ocb_wide, fc_wino_ocb, pack_band, pack_weights,
-    FC_WG_MR_32, FC_WG_MR_V4, wgrad_rows,
+    FC_WG_MR8_NV_V4, FC_WG_MR_32, FC_WG_MR_V4, FC_WG_NV_V4, wgrad_rows,
 )
 from fastconv._geom cimport geometry
 from fastconv._omp cimport resolve_threads
@@ -209,14 +209,32 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
                           f"({band_elems * isz} bytes)")
 
 
+cdef int64_t _wg_cost(int64_t mr, int64_t nvmax, int64_t nb, int64_t nvec) noexcept:
+    """Cycles per pixel, in a model, of the weight-gradient tiles of mr rows and up to nvmax
+    vectors over nb broadcast channels and nvec vectors: each tile the larger of its
+    multiply-adds and its loads (two of either a cycle)."""
+    cdef int64_t cost = 0, v = 0, nv
+    while v < nvec:
+        nv = min(nvmax, nvec - v)
+        cost += max(mr * nv, mr + nv)
+        v += nv
+    return (nb + mr - 1) // mr * cost
+
+
 def weight_tile_sizes(int64_t vb, int64_t isz, int64_t cin_g, int64_t cout_g, bint vec_out):
-    """(Cp, Op): a group's input and output channels padded for direct/wgrad.h with vector
-    width ``vb`` and element size ``isz``: the channels across the lanes (the output ones
-    with ``vec_out``) to whole vectors, the others to whole register tiles."""
+    """(Cp, Op, mr): a group's input and output channels padded for direct/wgrad.h with
+    vector width ``vb`` and element size ``isz``: the channels across the lanes (the output
+    ones with ``vec_out``) to whole vectors, the others to whole register tiles of mr rows
+    (FC_WG_MR, or 8 with 64-byte vectors where a cost model of the tiles finds it cheaper:
+    32 channels pad to 36 in tiles of 6)."""
     cdef int64_t vl = vb // isz, mr = FC_WG_MR_V4 if vb == 64 else FC_WG_MR_32
+    cdef int64_t nb = cin_g if vec_out else cout_g
+    cdef int64_t nvec = ((cout_g if vec_out else cin_g) + vl - 1) // vl
+    if vb == 64 and _wg_cost(8, FC_WG_MR8_NV_V4, nb, nvec) < _wg_cost(mr, FC_WG_NV_V4, nb, nvec):
+        mr = 8
     if vec_out:
-        return (cin_g + mr - 1) // mr * mr, (cout_g + vl - 1) // vl * vl
-    return (cin_g + vl - 1) // vl * vl, (cout_g + mr - 1) // mr * mr
+        return (cin_g + mr - 1) // mr * mr, nvec * vl, mr
+    return nvec * vl, (cout_g + mr - 1) // mr * mr, mr
 
 
 def weight_grad(const real_t[:, :, :, ::1] x, const real_t[:, :, :, ::1] go, double[:, :, :, ::1] tot,
@@ -234,8 +252,8 @@ def weight_grad(const real_t[:, :, :, ::1] x, const real_t[:, :, :, ::1] go, dou
     if N == 0 or Cout == 0 or Ho == 0 or Wo == 0:
         return
     cdef int64_t isz = sizeof(real_t)
-    cdef int64_t cg = C // groups, og = Cout // groups, Cp, Op
-    Cp, Op = weight_tile_sizes(vb, isz, cg, og, vec_out)
+    cdef int64_t cg = C // groups, og = Cout // groups, Cp, Op, mr
+    Cp, Op, mr = weight_tile_sizes(vb, isz, cg, og, vec_out)
     cdef int64_t sH = stride[0], sW = stride[1], dH = dilation[0], dW = dilation[1]
     cdef int64_t Wp = colsrc.shape[0], R = band_rows
     cdef int64_t nb = (Ho + R - 1) // R
@@ -276,7 +294,7 @@ def weight_grad(const real_t[:, :, :, ::1] x, const real_t[:, :, :, ::1] go, dou
             nn = (item + 1) // (groups * nb)
             ngrp = ((item + 1) // nb) % groups
             ni0 = ((item + 1) % nb) * R
-            wgrad_rows(vb, vo, x0 + (n * C + grp * cg) * H * W, H * W, W, rs, cs, c0, c1, pl, Wp, cg, Cp,
+            wgrad_rows(vb, vo, mr, x0 + (n * C + grp * cg) * H * W, H * W, W, rs, cs, c0, c1, pl, Wp, cg, Cp,
                        g0 + (n * Cout + grp * og) * Ho * Wo, og, Op, Ho, Wo, kH, kW, sH, sW, dH, dW, i0, i1,
                        buf, buf + nxb, buf + nxb + ngb, t0 + threadid() * tstride + grp * nacc,
                        x0 + (nn * C + ngrp * cg) * H * W if item + 1 < nitems else NULL,

@@ -54,7 +54,7 @@ cdef extern from "fastconv/plan.h" nogil:
 cdef extern from "fastconv/tuning.h" nogil:
     int FC_OCB_WIDE_32, FC_OCB_WIDE_V4, FC_NV_WIDE, FC_NV_NARROW, FC_NCOL_32, FC_NCOL_V4, FC_RB
     int FC_SUM_BLOCK, FC_WOCB_32, FC_WOCB_V4, FC_FLAT_MAX_BYTES, FC_PACK_THREAD_ELEMS, FC_DW_PLANE_TAPS
-    int FC_WG_MR_V4, FC_WG_NV_V4, FC_WG_MR_32, FC_WG_NV_32
+    int FC_WG_MR_V4, FC_WG_NV_V4, FC_WG_MR_32, FC_WG_NV_32, FC_WG_MR8_NV_V4
 
 cdef extern from "fastconv/depthwise/grad_size.h" nogil:
     int64_t fc_dwg_buffer_elems(int64_t Ho, int64_t Wo, int64_t kH, int64_t kW, int64_t sH, int64_t sW,
@@ -76,7 +76,7 @@ cdef extern from "fastconv/kernels.h" nogil:
         void (*dw_planes)(const float *const *xp, int64_t xsH, int64_t xsW, const fc_conv_geom *g,
                           const int64_t *rowmap, const int64_t *colmap, float fill, const float *w,
                           const float *bias, int64_t nval, float *const *op, float *buf) noexcept nogil
-        void (*wgrad_rows)(int vec_out, const float *x, int64_t xsC, int64_t xsH, const int64_t *rowsrc,
+        void (*wgrad_rows)(int vec_out, int mr, const float *x, int64_t xsC, int64_t xsH, const int64_t *rowsrc,
                            const int64_t *colsrc, int64_t c0, int64_t c1, int64_t pl, int64_t Wp, int64_t Cg,
                            int64_t Cp, const float *g, int64_t og, int64_t Op, int64_t Ho, int64_t Wo, int64_t kH,
                            int64_t kW, int64_t sH, int64_t sW, int64_t dH, int64_t dW, int64_t i0, int64_t i1,
@@ -134,7 +134,7 @@ cdef extern from "fastconv/kernels.h" nogil:
         void (*dw_planes)(const double *const *xp, int64_t xsH, int64_t xsW, const fc_conv_geom *g,
                           const int64_t *rowmap, const int64_t *colmap, double fill, const double *w,
                           const double *bias, int64_t nval, double *const *op, double *buf) noexcept nogil
-        void (*wgrad_rows)(int vec_out, const double *x, int64_t xsC, int64_t xsH, const int64_t *rowsrc,
+        void (*wgrad_rows)(int vec_out, int mr, const double *x, int64_t xsC, int64_t xsH, const int64_t *rowsrc,
                            const int64_t *colsrc, int64_t c0, int64_t c1, int64_t pl, int64_t Wp, int64_t Cg,
                            int64_t Cp, const double *g, int64_t og, int64_t Op, int64_t Ho, int64_t Wo, int64_t kH,
                            int64_t kW, int64_t sH, int64_t sW, int64_t dH, int64_t dW, int64_t i0, int64_t i1,
@@ -241,17 +241,17 @@ cdef inline void dw_planes(int64_t vb, const real_t *const *xp, int64_t xsH, int
         fc_tables_d(vb).dw_planes(xp, xsH, xsW, g, rowmap, colmap, fill, w, bias, nval, op, buf)
 
 
-cdef inline void wgrad_rows(int64_t vb, int vec_out, const real_t *x, int64_t xsC, int64_t xsH,
+cdef inline void wgrad_rows(int64_t vb, int vec_out, int mr, const real_t *x, int64_t xsC, int64_t xsH,
                             const int64_t *rowsrc, const int64_t *colsrc, int64_t c0, int64_t c1, int64_t pl,
                             int64_t Wp, int64_t Cg, int64_t Cp, const real_t *g, int64_t og, int64_t Op, int64_t Ho,
                             int64_t Wo, int64_t kH, int64_t kW, int64_t sH, int64_t sW, int64_t dH, int64_t dW,
                             int64_t i0, int64_t i1, real_t *xb, real_t *gb, real_t *acc, double *tot,
                             const real_t *nx, const real_t *ng, int64_t ni0, int64_t ni1) noexcept nogil:
     if real_t is float:
-        fc_tables_f(vb).wgrad_rows(vec_out, x, xsC, xsH, rowsrc, colsrc, c0, c1, pl, Wp, Cg, Cp, g, og, Op, Ho, Wo,
+        fc_tables_f(vb).wgrad_rows(vec_out, mr, x, xsC, xsH, rowsrc, colsrc, c0, c1, pl, Wp, Cg, Cp, g, og, Op, Ho, Wo,
                                    kH, kW, sH, sW, dH, dW, i0, i1, xb, gb, acc, tot, nx, ng, ni0, ni1)
     else:
-        fc_tables_d(vb).wgrad_rows(vec_out, x, xsC, xsH, rowsrc, colsrc, c0, c1, pl, Wp, Cg, Cp, g, og, Op, Ho, Wo,
+        fc_tables_d(vb).wgrad_rows(vec_out, mr, x, xsC, xsH, rowsrc, colsrc, c0, c1, pl, Wp, Cg, Cp, g, og, Op, Ho, Wo,
                                    kH, kW, sH, sW, dH, dW, i0, i1, xb, gb, acc, tot, nx, ng, ni0, ni1)
 
 

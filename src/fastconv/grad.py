@@ -549,7 +549,7 @@ def _tile_weight_grad(a: _WeightGrad, vec_out: bool) -> np.ndarray:
     N, groups, Ho = a.x.shape[0], a.groups, a.go.shape[2]
     og = Cout // groups
     vb = _plan.vector_bytes()
-    Cp, Op = _direct.weight_tile_sizes(vb, a.dtype.itemsize, Cg, og, vec_out)
+    Cp, Op, _ = _direct.weight_tile_sizes(vb, a.dtype.itemsize, Cg, og, vec_out)
     rowsrc, colsrc, c0, c1 = _tap_maps(a)
     nt = _omp.resolve_threads(None, N * groups * Ho)
     rows = _plan.weight_grad_band_rows(N * groups, Ho, nt)

@@ -32,9 +32,11 @@
 #if defined(FC_VARIANT_F64) || defined(FC_VARIANT_D64)
 #define FC_WG_MR FC_WG_MR_V4
 #define FC_WG_NV FC_WG_NV_V4
+#define FC_WG_MR8 1 /* tiles of 8 rows too, FC_WG_MR8_NV_V4 vectors wide */
 #else
 #define FC_WG_MR FC_WG_MR_32
 #define FC_WG_NV FC_WG_NV_32
+#define FC_WG_MR8 0
 #endif
 
 FC_INLINE FC_V fc_wg_load(const FC_T *p) {
@@ -45,45 +47,81 @@ FC_INLINE FC_V fc_wg_load(const FC_T *p) {
 
 FC_INLINE void fc_wg_store(FC_T *p, FC_V v) { memcpy(p, &v, sizeof v); }
 
-/* acc[m lda + v FC_VL + lane] += sum over pixels j < n of bp[j bstep + m] vp[j vstep + v FC_VL +
- * lane], for m < FC_WG_MR and v < nv (a compile-time constant at each call): bp is the
- * operand broadcast from memory, vp the one loaded as vectors. */
-FC_INLINE void fc_wg_tile(const FC_T *bp, int64_t bstep, const FC_T *vp, int64_t vstep, int64_t n, const int nv,
-                          FC_T *acc, int64_t lda) {
-    FC_V a[FC_WG_MR][FC_WG_NV];
-    for (int m = 0; m < FC_WG_MR; ++m)
+/* acc[m lda + v FC_VL + lane] += sum over pixels j < n of bp[j bstep + m]
+ * vp[j vstep + v FC_VL + lane], for m < MR and v < nv
+ * (compile-time constants at each call): bp is the operand broadcast from memory, vp the
+ * one loaded as vectors. */
+FC_INLINE void fc_wg_tile(const FC_T *bp, int64_t bstep, const FC_T *vp, int64_t vstep, int64_t n, const int MR,
+                          const int nv, FC_T *acc, int64_t lda) {
+    FC_V a[8][FC_WG_NV];
+    for (int m = 0; m < MR; ++m)
         for (int v = 0; v < nv; ++v) a[m][v] = (FC_V){0};
     for (int64_t j = 0; j < n; ++j) {
         FC_V xv[FC_WG_NV];
         for (int v = 0; v < nv; ++v) xv[v] = fc_wg_load(vp + j * vstep + v * FC_VL);
-        for (int m = 0; m < FC_WG_MR; ++m) {
+        for (int m = 0; m < MR; ++m) {
             const FC_T b = bp[j * bstep + m]; /* vector x scalar: one broadcast from memory */
             for (int v = 0; v < nv; ++v) a[m][v] += xv[v] * b;
         }
     }
-    for (int m = 0; m < FC_WG_MR; ++m)
+    for (int m = 0; m < MR; ++m)
         for (int v = 0; v < nv; ++v) {
             FC_T *p = acc + m * lda + v * FC_VL;
             fc_wg_store(p, fc_wg_load(p) + a[m][v]);
         }
 }
 
-/* The tiles of one output row and tap: rows of nrow (a multiple of FC_WG_MR) broadcast
- * elements times columns of ncol (a multiple of FC_VL) vector elements. */
-FC_INLINE void fc_wg_row(const FC_T *bp, int64_t bstep, int64_t nrow, const FC_T *vp, int64_t vstep, int64_t ncol,
-                         int64_t n, FC_T *acc) {
-    for (int64_t m0 = 0; m0 < nrow; m0 += FC_WG_MR)
-        for (int64_t v0 = 0; v0 < ncol; v0 += FC_WG_NV * FC_VL) {
+/* dst[k * ld + c] = src[c * ss + k] for c < nc, k < nk: planes' rows made pixel by pixel
+ * (channels-last), VL x VL blocks transposed in registers (element by element, the
+ * strided stores were a sixth of the time of C6's gradient) and the rest one at a time. */
+FC_INLINE void fc_wg_transpose(const FC_T *FC_RESTRICT src, int64_t ss, int64_t nc, int64_t nk, FC_T *FC_RESTRICT dst,
+                               int64_t ld) {
+    int64_t c = 0;
+    for (; c + FC_VL <= nc; c += FC_VL) {
+        int64_t k = 0;
+        for (; k + FC_VL <= nk; k += FC_VL) {
+            FC_V t[FC_VL];
+#pragma GCC unroll 16
+            for (int l = 0; l < FC_VL; ++l) t[l] = fc_wg_load(src + (c + l) * ss + k);
+            fc_zipn(t, FC_VL);
+#pragma GCC unroll 16
+            for (int l = 0; l < FC_VL; ++l) fc_wg_store(dst + (k + l) * ld + c, t[l]);
+        }
+        for (; k < nk; ++k)
+            for (int64_t l = 0; l < FC_VL; ++l) dst[k * ld + c + l] = src[(c + l) * ss + k];
+    }
+    for (; c < nc; ++c)
+        for (int64_t k = 0; k < nk; ++k) dst[k * ld + c] = src[c * ss + k];
+}
+
+/* The tiles of one output row and tap: rows of nb (a multiple of mr, FC_WG_MR or 8)
+ * broadcast elements times columns of ncol (a multiple of FC_VL) vector elements. */
+FC_INLINE void fc_wg_row(const FC_T *bp, int64_t bstep, int64_t nb, const FC_T *vp, int64_t vstep, int64_t ncol,
+                         int64_t n, int mr, FC_T *acc) {
+    const int nvmax = FC_WG_MR8 && mr == 8 ? FC_WG_MR8_NV_V4 : FC_WG_NV;
+    for (int64_t m0 = 0; m0 < nb; m0 += mr)
+        for (int64_t v0 = 0; v0 < ncol; v0 += nvmax * FC_VL) {
             const int64_t left = (ncol - v0) / FC_VL;
-            const int nv = (int)(left < FC_WG_NV ? left : FC_WG_NV);
+            const int nv = (int)(left < nvmax ? left : nvmax);
             FC_T *a = acc + m0 * ncol + v0;
+            const FC_T *b = bp + m0, *v = vp + v0;
+#if FC_WG_MR8
+            if (mr == 8) {
+                switch (nv) {
+                case 3: fc_wg_tile(b, bstep, v, vstep, n, 8, 3, a, ncol); break;
+                case 2: fc_wg_tile(b, bstep, v, vstep, n, 8, 2, a, ncol); break;
+                default: fc_wg_tile(b, bstep, v, vstep, n, 8, 1, a, ncol); break;
+                }
+                continue;
+            }
+#endif
             switch (nv) { /* constant vector counts: the tile stays in registers */
 #if FC_WG_NV >= 4
-            case 4: fc_wg_tile(bp + m0, bstep, vp + v0, vstep, n, 4, a, ncol); break;
-            case 3: fc_wg_tile(bp + m0, bstep, vp + v0, vstep, n, 3, a, ncol); break;
+            case 4: fc_wg_tile(b, bstep, v, vstep, n, FC_WG_MR, 4, a, ncol); break;
+            case 3: fc_wg_tile(b, bstep, v, vstep, n, FC_WG_MR, 3, a, ncol); break;
 #endif
-            case 2: fc_wg_tile(bp + m0, bstep, vp + v0, vstep, n, 2, a, ncol); break;
-            default: fc_wg_tile(bp + m0, bstep, vp + v0, vstep, n, 1, a, ncol); break;
+            case 2: fc_wg_tile(b, bstep, v, vstep, n, FC_WG_MR, 2, a, ncol); break;
+            default: fc_wg_tile(b, bstep, v, vstep, n, FC_WG_MR, 1, a, ncol); break;
             }
         }
 }
@@ -94,13 +132,13 @@ FC_INLINE void fc_wg_row(const FC_T *bp, int64_t bstep, int64_t nrow, const FC_T
  * fill), for every padded row and the Wp padded columns the taps read, padded columns
  * [c0, c1) copying columns c - pl; g: the group's og output-gradient planes (Ho x Wo each,
  * contiguous).  vec_out = 0: the input channels across the vector lanes (Cp a multiple of
- * FC_VL, Op of FC_WG_MR; tot laid out [tap][Op][Cp]); 1: the output channels (Op a
- * multiple of FC_VL, Cp of FC_WG_MR; tot [tap][Cp][Op]), for groups with fewer input than
- * output channels.  xb, gb, acc: the item's buffers, zeroed before the first item (the
+ * FC_VL, Op of mr; tot laid out [tap][Op][Cp]); 1: the output channels (Op a multiple of
+ * FC_VL, Cp of mr; tot [tap][Cp][Op]), for groups with fewer input than output channels.
+ * mr: the tiles' rows, FC_WG_MR or (64-byte variants) 8.  xb, gb, acc: the item's buffers, zeroed before the first item (the
  * padded channels are never written); nx / ng: the group's planes of the next item, whose
  * output rows are [ni0, ni1), or NULL. */
 FC_ATTR
-static void fc_wgrad_rows(int vec_out, const FC_T *x, int64_t xsC, int64_t xsH, const int64_t *rowsrc,
+static void fc_wgrad_rows(int vec_out, int mr, const FC_T *x, int64_t xsC, int64_t xsH, const int64_t *rowsrc,
                           const int64_t *colsrc, int64_t c0, int64_t c1, int64_t pl, int64_t Wp, int64_t Cg, int64_t Cp,
                           const FC_T *g, int64_t og, int64_t Op, int64_t Ho, int64_t Wo, int64_t kH, int64_t kW,
                           int64_t sH, int64_t sW, int64_t dH, int64_t dW, int64_t i0, int64_t i1, FC_T *xb, FC_T *gb,
@@ -121,25 +159,21 @@ static void fc_wgrad_rows(int vec_out, const FC_T *x, int64_t xsC, int64_t xsH, 
     for (int64_t r = 0; r < nr; ++r) {
         FC_T *d = xb + r * Wp * Cp;
         const int64_t sr = rowsrc[r0 + r];
+        if (sr < 0) { /* (the padded channels are zero too) */
+            memset(d, 0, (size_t)(Wp * Cp) * sizeof(FC_T));
+            continue;
+        }
+        const FC_T *src = x + sr * xsH;
+        if (c1 > c0) fc_wg_transpose(src - pl + c0, xsC, Cg, c1 - c0, d + c0 * Cp, Cp);
         for (int64_t c = 0; c < Cg; ++c) {
             FC_T *FC_RESTRICT dc = d + c;
-            if (sr < 0) {
-                for (int64_t k = 0; k < Wp; ++k) dc[k * Cp] = 0;
-                continue;
-            }
-            const FC_T *FC_RESTRICT src = x + c * xsC + sr * xsH;
-            for (int64_t k = 0; k < c0; ++k) dc[k * Cp] = colsrc[k] < 0 ? (FC_T)0 : src[colsrc[k]];
-            const FC_T *FC_RESTRICT s = src - pl;
-            for (int64_t k = c0; k < c1; ++k) dc[k * Cp] = s[k];
-            for (int64_t k = c1 > c0 ? c1 : c0; k < Wp; ++k) dc[k * Cp] = colsrc[k] < 0 ? (FC_T)0 : src[colsrc[k]];
+            const FC_T *FC_RESTRICT sc = src + c * xsC;
+            for (int64_t k = 0; k < c0; ++k) dc[k * Cp] = colsrc[k] < 0 ? (FC_T)0 : sc[colsrc[k]];
+            for (int64_t k = c1 > c0 ? c1 : c0; k < Wp; ++k) dc[k * Cp] = colsrc[k] < 0 ? (FC_T)0 : sc[colsrc[k]];
         }
     }
     /* output-gradient rows i0 .. i1 - 1, pixel by pixel */
-    for (int64_t o = 0; o < og; ++o) {
-        const FC_T *FC_RESTRICT src = g + o * Ho * Wo + i0 * Wo;
-        FC_T *FC_RESTRICT d = gb + o;
-        for (int64_t k = 0; k < (i1 - i0) * Wo; ++k) d[k * Op] = src[k];
-    }
+    fc_wg_transpose(g + i0 * Wo, Ho * Wo, og, (i1 - i0) * Wo, gb, Op);
     memset(acc, 0, (size_t)(taps * Op * Cp) * sizeof(FC_T));
     for (int64_t i = i0; i < i1; ++i) {
         const FC_T *grow = gb + (i - i0) * Wo * Op;
@@ -155,9 +189,9 @@ static void fc_wgrad_rows(int vec_out, const FC_T *x, int64_t xsC, int64_t xsH, 
                 const FC_T *xq = xrow + q * dW * Cp;
                 FC_T *at = acc + (p * kW + q) * Op * Cp;
                 if (vec_out)
-                    fc_wg_row(xq, sW * Cp, Cp, grow, Op, Op, Wo, at);
+                    fc_wg_row(xq, sW * Cp, Cp, grow, Op, Op, Wo, mr, at);
                 else
-                    fc_wg_row(grow, Op, Op, xq, sW * Cp, Cp, Wo, at);
+                    fc_wg_row(grow, Op, Op, xq, sW * Cp, Cp, Wo, mr, at);
             }
         }
     }
