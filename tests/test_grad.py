@@ -742,6 +742,28 @@ def test_weight_gradient_planner_names_an_engine(trial):
         assert engine == ("tiles_out" if fill_out > fill_in else "tiles_in")
 
 
+@pytest.mark.parametrize("planes, Ho, nt", [(1, 100, 2), (1, 100, 1), (8, 28, 2), (3, 37, 2), (1, 9, 2), (2, 64, 3)])
+def test_weight_gradient_bands_share_the_rows(planes, Ho, nt):
+    """The bands of the tiled weight gradient: at most WEIGHT_GRAD_BAND_ROWS rows, and with
+    few items over several threads the height whose busiest thread gets the fewest rows
+    (counted here from OpenMP's static split), the tallest such."""
+    from fastconv import _plan, _tuning
+
+    rows = _plan.weight_grad_band_rows(planes, Ho, nt)
+    assert 1 <= rows <= min(_tuning.WEIGHT_GRAD_BAND_ROWS, Ho)
+
+    def busiest(r):
+        items = ([r] * (Ho // r) + ([Ho % r] if Ho % r else [])) * planes
+        chunks = np.array_split(np.array(items), nt)  # sizes as OpenMP's static schedule
+        return max(int(c.sum()) for c in chunks)
+
+    if nt == 1:
+        assert rows == min(_tuning.WEIGHT_GRAD_BAND_ROWS, Ho)
+    else:
+        assert all(busiest(rows) <= busiest(r) for r in range(max(1, (rows + 1) // 2), rows + 1))
+        assert busiest(rows) <= busiest(min(_tuning.WEIGHT_GRAD_BAND_ROWS, Ho))
+
+
 def test_weight_tile_rows_match_the_kernels():
     from fastconv import _direct, _tuning
 

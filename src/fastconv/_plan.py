@@ -725,7 +725,27 @@ def weight_grad_band_rows(planes: int, Ho: int, nt: int, t: Any = _tuning) -> in
     ``planes`` (images x groups) would give under ``ITEMS_PER_THREAD`` items per thread."""
     want = max(1, t.ITEMS_PER_THREAD * nt)
     rows = (planes * Ho + want - 1) // want if planes * Ho >= want else 1
-    return max(1, min(t.WEIGHT_GRAD_BAND_ROWS, rows, Ho))
+    rows = max(1, min(t.WEIGHT_GRAD_BAND_ROWS, rows, Ho))
+    if nt > 1 and planes * -(-Ho // rows) <= t.WEIGHT_GRAD_BALANCE_ITEMS:
+        # few items: the band height (down to half) that gives the busiest thread the fewest
+        # rows in the static schedule (C3's 100 rows in bands of 8 gave one of 2 threads 56)
+        rows = min(range(max(1, (rows + 1) // 2), rows + 1), key=lambda r: (_busiest_rows(planes, Ho, r, nt), -r))
+    return rows
+
+
+def _busiest_rows(planes: int, Ho: int, rows: int, nt: int) -> int:
+    """The most output rows one of ``nt`` threads gets when the bands of ``rows`` rows of
+    ``planes`` planes go to them in contiguous chunks (OpenMP's static schedule: the first
+    ``n % nt`` threads one item more)."""
+    bands = [rows] * (Ho // rows) + ([Ho % rows] if Ho % rows else [])
+    items = bands * planes
+    q, extra = divmod(len(items), nt)
+    most, i = 0, 0
+    for k in range(nt):
+        c = q + (k < extra)
+        most = max(most, sum(items[i : i + c]))
+        i += c
+    return most
 
 
 def direct(a: ConvArgs, vb: int, nt: int, t: Any = _tuning, reason: str = "", want: Optional[Kind] = None) -> Plan:

@@ -196,6 +196,9 @@ WEIGHT_TILE_ROWS_32 = 6
 #: Most output rows per work item of the tiled weight gradient: its float32 row sums go into
 #: float64 once per band.
 WEIGHT_GRAD_BAND_ROWS = 8
+#: ... and with at most this many items over several threads, bands as short as half that
+#: when they share the rows more evenly (C3 at 2 threads).
+WEIGHT_GRAD_BALANCE_ITEMS = 64
 
 
 # ---- the version --------------------------------------------------------------------------
