@@ -682,10 +682,11 @@ def test_weight_gradient_engines_match_float64_reference(trial, engine, monkeypa
 
 @pytest.mark.parametrize("engine", WEIGHT_ENGINES)
 @pytest.mark.parametrize("dt", [np.float32, np.float64])
-@pytest.mark.parametrize("groups", [6, 2])
+@pytest.mark.parametrize("groups", [6, 2, 1])
 def test_weight_gradient_non_finite(dt, groups, engine, monkeypatch):
     """NaN and +-inf in the input (inside and on the border) and in grad_output: the NaN/inf
-    pattern of the explicit-padding sum, planes with and without them in one call."""
+    pattern of the explicit-padding sum, planes with and without them in one call (the
+    plane kernel's 1, 3 and 6 output-gradient planes a call)."""
     _force_engine(monkeypatch, engine)
     rng = np.random.default_rng(5)
     x = rng.standard_normal((2, 6, 20, 37)).astype(dt)
@@ -704,6 +705,29 @@ def test_weight_gradient_non_finite(dt, groups, engine, monkeypatch):
         np.testing.assert_array_equal(np.isneginf(gw), np.isneginf(ref))
         ok = np.isfinite(ref)
         np.testing.assert_allclose(gw[ok], ref[ok], rtol=1e-4 if dt == np.float32 else 1e-12, atol=1e-3)
+
+
+@pytest.mark.parametrize("og", [2, 3, 4, 5, 6, 7, 8, 13])
+def test_plane_weight_gradient_output_blocks(og, monkeypatch):
+    """The plane kernel's blocks of output-gradient planes (up to 6 a call with 64-byte
+    vectors, 3 with 32-byte ones, then the rest): every block size, strided and dilated,
+    with NaN and inf in the input and the gradient, against the float64 sum."""
+    _force_engine(monkeypatch, "planes")
+    rng = np.random.default_rng(og)
+    for s, d in (((1, 1), (1, 1)), ((2, 1), (1, 2)), ((1, 2), (2, 1))):
+        for dt in (np.float32, np.float64):
+            x = rng.standard_normal((2, 2, 17, 23)).astype(dt)
+            x[1, 0, 3, 4] = np.inf
+            x[0, 1, 16, 22] = np.nan
+            y = fastconv.conv2d(x, np.ones((og, 2, 3, 3), dt), stride=s, padding=1, dilation=d)
+            go = rng.standard_normal(y.shape).astype(dt)
+            go[0, og - 1, 0, 0] = np.inf
+            gw = grad.conv2d_weight(x, (og, 2, 3, 3), go, s, 1, d)
+            ref = _weight_grad_reference(x, go, (og, 2, 3, 3), s, (1, 1, 1, 1), d, 1, "zeros")
+            np.testing.assert_array_equal(np.isnan(gw), np.isnan(ref))
+            np.testing.assert_array_equal(np.isinf(gw), np.isinf(ref))
+            ok = np.isfinite(ref)
+            np.testing.assert_allclose(gw[ok], ref[ok], rtol=1e-4 if dt == np.float32 else 1e-12, atol=1e-3)
 
 
 @pytest.mark.parametrize("engine", ["planes", "tiles_in", "tiles_out"])

@@ -12,8 +12,8 @@ import numpy as np
 
 from fastconv._geom cimport geometry
 from fastconv._kernels cimport (
-    dw_band, dw_nhwc_rows, dw_planes, dw_wgrad_plane, fc_alloc, fc_dwg_buffer_elems, fc_conv_geom, fc_pad_map,
-    pack_weights,
+    dw_band, dw_nhwc_rows, dw_planes, dw_wgrad_plane, fc_alloc, fc_conv_geom, fc_dwg_buffer_elems,
+    fc_dwg_max_planes, fc_pad_map, pack_weights,
 )
 from fastconv._omp cimport resolve_threads
 from fastconv._types cimport real_t
@@ -257,7 +257,8 @@ def weight_grad(const real_t[:, :, :, ::1] x, const real_t[:, :, :, ::1] go, dou
     cdef int64_t cg = C // groups, og = Cout // groups, vl = vb // sizeof(real_t)
     cdef int64_t pair = kH * kW * vl  # the sums of one (output channel, input channel) pair
     cdef int64_t sH = stride[0], sW = stride[1], dH = dilation[0], dW = dilation[1]
-    cdef int64_t nbuf = fc_dwg_buffer_elems(Ho, Wo, kH, kW, sH, sW, dH, dW)
+    cdef int64_t momax = fc_dwg_max_planes(vb)  # output-gradient planes per call
+    cdef int64_t nbuf = fc_dwg_buffer_elems(Ho, Wo, kH, kW, sH, sW, dH, dW, min(og, momax))
     cdef int nt = resolve_threads(num_threads, N * C)
     if nt > sums.shape[0]:
         nt = <int>sums.shape[0]
@@ -272,7 +273,7 @@ def weight_grad(const real_t[:, :, :, ::1] x, const real_t[:, :, :, ::1] go, dou
     cdef real_t *buf
     cdef int finite_x
     cdef Py_ssize_t item
-    cdef int64_t n, ci, grp, o, oo, nn, nci
+    cdef int64_t n, ci, grp, o, oo, mo, nn, nci, ngn
     cdef const real_t *nxp
     cdef const real_t *ngp
     with nogil, parallel(num_threads=nt):
@@ -288,23 +289,29 @@ def weight_grad(const real_t[:, :, :, ::1] x, const real_t[:, :, :, ::1] go, dou
             n = item // C
             ci = item % C
             grp = ci // cg
-            for oo in range(og):
+            oo = 0
+            while oo < og:  # the group's output channels, up to momax planes a call
+                mo = min(momax, og - oo)
                 o = grp * og + oo
-                # prefetched during this pair: the next output channel's gradient plane, or
-                # the next item's input plane and first gradient plane
+                # prefetched during this call: the next block's gradient planes, or the next
+                # item's input plane and first gradient planes
                 nxp = NULL
                 ngp = NULL
-                if oo + 1 < og:
-                    ngp = g0 + (n * Cout + o + 1) * Ho * Wo
+                ngn = 0
+                if oo + mo < og:
+                    ngp = g0 + (n * Cout + o + mo) * Ho * Wo
+                    ngn = min(momax, og - oo - mo) * Ho * Wo
                 elif item + 1 < N * C:
                     nn = (item + 1) // C
                     nci = (item + 1) % C
                     nxp = x0 + (nn * C + nci) * H * W
                     ngp = g0 + (nn * Cout + (nci // cg) * og) * Ho * Wo
+                    ngn = min(momax, og) * Ho * Wo
                 dw_wgrad_plane(vb, x0 + (n * C + ci) * H * W, W, rs, cs, c0, c1, pl,
                                g0 + (n * Cout + o) * Ho * Wo, Ho, Wo, kH, kW, sH, sW, dH, dW, buf,
-                               s0 + threadid() * tstride + (o * cg + ci % cg) * pair, oo == 0, &finite_x,
-                               nxp, H * W, ngp, Ho * Wo)
+                               s0 + threadid() * tstride + (o * cg + ci % cg) * pair, mo, cg * pair, oo == 0,
+                               &finite_x, nxp, H * W, ngp, ngn)
+                oo = oo + mo
         free(buf)
     if failed[0]:
         raise MemoryError("conv2d_weight: could not allocate the per-thread plane buffers "

@@ -58,7 +58,8 @@ cdef extern from "fastconv/tuning.h" nogil:
 
 cdef extern from "fastconv/depthwise/grad_size.h" nogil:
     int64_t fc_dwg_buffer_elems(int64_t Ho, int64_t Wo, int64_t kH, int64_t kW, int64_t sH, int64_t sW,
-                                int64_t dH, int64_t dW)
+                                int64_t dH, int64_t dW, int64_t mo)
+    int64_t fc_dwg_max_planes(int64_t vb)
 
 cdef extern from "fastconv/kernels.h" nogil:
     ctypedef struct fc_table_f:
@@ -85,7 +86,8 @@ cdef extern from "fastconv/kernels.h" nogil:
         void (*dw_wgrad_plane)(const float *x, int64_t xsH, const int64_t *rowsrc, const int64_t *colsrc,
                                int64_t c0, int64_t c1, int64_t pl, const float *g, int64_t Ho, int64_t Wo,
                                int64_t kH, int64_t kW, int64_t sH, int64_t sW, int64_t dH, int64_t dW,
-                               float *buf, double *sums, int fill, int *finite_x, const float *nx,
+                               float *buf, double *sums, int64_t mo, int64_t sms, int fill, int *finite_x,
+                               const float *nx,
                                int64_t nxn, const float *ng, int64_t ngn) noexcept nogil
         void (*wino_weights)(int m, const float *w, const int64_t *ws, int64_t nvalid, int64_t cin,
                              int64_t ocb, int64_t xs, float *U) noexcept nogil
@@ -143,7 +145,8 @@ cdef extern from "fastconv/kernels.h" nogil:
         void (*dw_wgrad_plane)(const double *x, int64_t xsH, const int64_t *rowsrc, const int64_t *colsrc,
                                int64_t c0, int64_t c1, int64_t pl, const double *g, int64_t Ho, int64_t Wo,
                                int64_t kH, int64_t kW, int64_t sH, int64_t sW, int64_t dH, int64_t dW,
-                               double *buf, double *sums, int fill, int *finite_x, const double *nx,
+                               double *buf, double *sums, int64_t mo, int64_t sms, int fill, int *finite_x,
+                               const double *nx,
                                int64_t nxn, const double *ng, int64_t ngn) noexcept nogil
         void (*wino_weights)(int m, const double *w, const int64_t *ws, int64_t nvalid, int64_t cin,
                              int64_t ocb, int64_t xs, double *U) noexcept nogil
@@ -258,14 +261,15 @@ cdef inline void wgrad_rows(int64_t vb, int vec_out, int mr, const real_t *x, in
 cdef inline void dw_wgrad_plane(int64_t vb, const real_t *x, int64_t xsH, const int64_t *rowsrc,
                                 const int64_t *colsrc, int64_t c0, int64_t c1, int64_t pl, const real_t *g,
                                 int64_t Ho, int64_t Wo, int64_t kH, int64_t kW, int64_t sH, int64_t sW, int64_t dH,
-                                int64_t dW, real_t *buf, double *sums, int fill, int *finite_x, const real_t *nx,
-                                int64_t nxn, const real_t *ng, int64_t ngn) noexcept nogil:
+                                int64_t dW, real_t *buf, double *sums, int64_t mo, int64_t sms, int fill,
+                                int *finite_x, const real_t *nx, int64_t nxn, const real_t *ng,
+                                int64_t ngn) noexcept nogil:
     if real_t is float:
         fc_tables_f(vb).dw_wgrad_plane(x, xsH, rowsrc, colsrc, c0, c1, pl, g, Ho, Wo, kH, kW, sH, sW, dH, dW, buf,
-                                       sums, fill, finite_x, nx, nxn, ng, ngn)
+                                       sums, mo, sms, fill, finite_x, nx, nxn, ng, ngn)
     else:
         fc_tables_d(vb).dw_wgrad_plane(x, xsH, rowsrc, colsrc, c0, c1, pl, g, Ho, Wo, kH, kW, sH, sW, dH, dW, buf,
-                                       sums, fill, finite_x, nx, nxn, ng, ngn)
+                                       sums, mo, sms, fill, finite_x, nx, nxn, ng, ngn)
 
 
 cdef inline void wino_weights(int64_t vb, int m, const real_t *w, const int64_t *ws, int64_t nvalid,

@@ -697,10 +697,10 @@ def weight_grad(
 ) -> str:
     """The engine of ``grad.conv2d_weight``:
 
-    - ``"planes"`` (depthwise/grad.h, plane pair by plane pair) for one input channel per
-      group, where a matrix product would have one column per output channel (C7: 0.16x
-      PyTorch through BLAS), and for groups of at most ``WEIGHT_GRAD_PLANES_MAX_PAIRS``
-      channel pairs (LeNet's 3 -> 6);
+    - ``"planes"`` (depthwise/grad.h, an input plane against a few output-gradient planes
+      at a time) for one input channel per group, where a matrix product would have one
+      column per output channel (C7: 0.16x PyTorch through BLAS), and for groups of at most
+      ``WEIGHT_GRAD_PLANES_MAX_PAIRS`` channel pairs (LeNet's 3 -> 6);
     - ``"matmul"`` (the windows unfolded and reduced by NumPy's BLAS) for a 1x1 unit-stride
       kernel, a plain matrix product with nothing to unfold (C4);
     - else ``"tiles_in"`` / ``"tiles_out"`` (direct/wgrad.h), the input or the output

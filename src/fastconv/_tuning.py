@@ -186,8 +186,8 @@ CUDA_GEMM_MIN_COUT = 16
 
 # ---- gradients (grad.conv2d_weight) -------------------------------------------------------
 #: Most (output channel, input channel) pairs per group for which the weight gradient runs
-#: plane pair by plane pair (depthwise/grad.h) rather than as unfolded windows through
-#: BLAS: the plane kernel's speed does not grow with the channels, BLAS's does.
+#: plane by plane (depthwise/grad.h) rather than in register tiles or through BLAS: the
+#: plane kernel's speed does not grow with the channels, the tiles' does.
 WEIGHT_GRAD_PLANES_MAX_PAIRS = 32
 #: Rows of the weight-gradient register tiles (FC_WG_MR_V4 / FC_WG_MR_32 of tuning.h, which
 #: the tests compare), for the planner's choice of which channels go across the lanes.

@@ -522,9 +522,9 @@ def _tap_maps(a: _WeightGrad) -> Tuple[np.ndarray, np.ndarray, int, int]:
 
 
 def _plane_weight_grad(a: _WeightGrad) -> np.ndarray:
-    """:func:`_weight_grad` plane pair by plane pair: each (image, output channel, input
-    channel of its group) summed by the depthwise/grad.h kernel into float64 sums per tap,
-    vector lane and thread, added here."""
+    """:func:`_weight_grad` plane by plane: each (image, input channel) against the output
+    channels of its group, a few gradient planes at a time, summed by the depthwise/grad.h
+    kernel into float64 sums per tap, vector lane and thread, added here."""
     from fastconv import _depthwise, _omp
 
     Cout, Cg, kH, kW = a.w_shape

@@ -35,6 +35,15 @@
 #else
 #define FC_DWG_Q 4
 #endif
+/* With several output-gradient planes at once (fc_dwg_sum_mo): up to FC_DWG_MO planes x
+ * FC_DWG_QM taps of accumulators, the planes' gradient vectors and an input vector
+ * (fc_dwg_max_planes of grad_size.h). */
+#if defined(FC_VARIANT_F64) || defined(FC_VARIANT_D64)
+#define FC_DWG_MO 6
+#else
+#define FC_DWG_MO 3
+#endif
+#define FC_DWG_QM 4
 /* Elements of one run of products that a vector lane sums before the run goes into the
  * double sums: a lane's float32 running sum then has at most FC_DWG_RUN / (2 FC_VL) terms. */
 #define FC_DWG_RUN 1024
@@ -111,6 +120,55 @@ FC_INLINE void fc_dwg_sum(const FC_T *g, int64_t gs, int64_t nr, int64_t n, cons
     }
 }
 
+/* fc_dwg_sum for MO output-gradient planes at once, plane m at g + m gms adding into
+ * sums + m sms (MO and nq compile-time constants): each load of the input serves the MO
+ * planes and each load of a gradient the nq taps, where one plane at a time loads an input
+ * vector per multiply-add (LeNet's 3 -> 6 channels: twice the loads of the arithmetic). */
+FC_INLINE void fc_dwg_sum_mo(const FC_T *g, int64_t gms, int64_t gs, int64_t nr, int64_t n, const FC_T *x, int64_t xs,
+                             const int64_t *off, const int MO, const int nq, double *sums, int64_t sms) {
+    FC_V a[FC_DWG_MO][FC_DWG_QM];
+    for (int m = 0; m < MO; ++m)
+        for (int q = 0; q < nq; ++q) a[m][q] = (FC_V){0};
+    FC_T lane[FC_VL];
+    for (int64_t u = 0; u < FC_VL; ++u) lane[u] = (FC_T)u;
+    const fc_sel tail = fc_dwg_load(lane) < (FC_T)(n % FC_VL); /* all bits set below n % FC_VL */
+    int64_t run = 0;
+    for (int64_t i = 0; i < nr; ++i) {
+        const FC_T *gr = g + i * gs;
+        const FC_T *xr = x + i * xs;
+        int64_t j = 0;
+        for (; j + FC_VL <= n; j += FC_VL) {
+            FC_V gv[FC_DWG_MO];
+            for (int m = 0; m < MO; ++m) gv[m] = fc_dwg_load(gr + m * gms + j);
+            for (int q = 0; q < nq; ++q) {
+                const FC_V xv = fc_dwg_load(xr + off[q] + j);
+                for (int m = 0; m < MO; ++m) a[m][q] += gv[m] * xv;
+            }
+        }
+        if (j < n) {
+            FC_V gv[FC_DWG_MO];
+            for (int m = 0; m < MO; ++m) gv[m] = fc_dwg_load(gr + m * gms + j);
+            for (int q = 0; q < nq; ++q) {
+                const FC_V xv = (FC_V)((fc_sel)fc_dwg_load(xr + off[q] + j) & tail);
+                for (int m = 0; m < MO; ++m) a[m][q] += gv[m] * xv;
+            }
+        }
+        run += n;
+        if (run >= FC_DWG_RUN || i == nr - 1) {
+            for (int m = 0; m < MO; ++m)
+                for (int q = 0; q < nq; ++q) {
+                    double *sq = sums + m * sms + q * FC_VL;
+                    fc_dwg_dv t;
+                    memcpy(&t, sq, sizeof t);
+                    t += __builtin_convertvector(a[m][q], fc_dwg_dv);
+                    memcpy(sq, &t, sizeof t);
+                    a[m][q] = (FC_V){0};
+                }
+            run = 0;
+        }
+    }
+}
+
 /* The planes of fc_dw_wgrad_plane's buffer: padded position (r, c) of the input plane is
  * element (r / sH) pw + c / sW of phase plane (r % sH, c % sW), each phase plane Hq x pw. */
 FC_INLINE void fc_dwg_dims(int64_t Ho, int64_t Wo, int64_t kH, int64_t kW, int64_t sH, int64_t sW, int64_t dH,
@@ -120,8 +178,9 @@ FC_INLINE void fc_dwg_dims(int64_t Ho, int64_t Wo, int64_t kH, int64_t kW, int64
     *pw = (Wp + sW - 1) / sW;
 }
 
-/* sums[(p kW + q) FC_VL + lane] += lane's share of the gradient of tap (p, q) from one input
- * plane and one output-gradient plane (the caller sums over the lanes).  x: the input plane, row stride xsH, column stride 1; rowsrc[r] / colsrc[c]: the
+/* sums[m sms + (p kW + q) FC_VL + lane] += lane's share of the gradient of tap (p, q) from
+ * one input plane and output-gradient plane m < mo (mo <= FC_DWG_MO planes g + m Ho Wo; the
+ * caller sums over the lanes).  x: the input plane, row stride xsH, column stride 1; rowsrc[r] / colsrc[c]: the
  * source row / column of padded row r < Hp / column c < Wp (-1: the zero fill) of the
  * padded positions the taps read; padded columns [c0, c1) copy columns c - pl (the
  * interior, copied as a run); g: the (Ho, Wo) output gradient, contiguous; buf:
@@ -138,8 +197,9 @@ FC_INLINE void fc_dwg_dims(int64_t Ho, int64_t Wo, int64_t kH, int64_t kW, int64
 FC_ATTR
 static void fc_dw_wgrad_plane(const FC_T *x, int64_t xsH, const int64_t *rowsrc, const int64_t *colsrc, int64_t c0,
                               int64_t c1, int64_t pl, const FC_T *g, int64_t Ho, int64_t Wo, int64_t kH, int64_t kW,
-                              int64_t sH, int64_t sW, int64_t dH, int64_t dW, FC_T *buf, double *sums, int fill,
-                              int *finite_x, const FC_T *nx, int64_t nxn, const FC_T *ng, int64_t ngn) {
+                              int64_t sH, int64_t sW, int64_t dH, int64_t dW, FC_T *buf, double *sums, int64_t mo,
+                              int64_t sms, int fill, int *finite_x, const FC_T *nx, int64_t nxn, const FC_T *ng,
+                              int64_t ngn) {
     const int64_t Hp = (Ho - 1) * sH + (kH - 1) * dH + 1, Wp = (Wo - 1) * sW + (kW - 1) * dW + 1;
     int64_t Hq, pw;
     fc_dwg_dims(Ho, Wo, kH, kW, sH, sW, dH, dW, &Hq, &pw);
@@ -196,20 +256,22 @@ static void fc_dw_wgrad_plane(const FC_T *x, int64_t xsH, const int64_t *rowsrc,
         for (; k < nx_all; ++k) badt += buf[k] - buf[k];
         *finite_x = fc_dwg_hsum(bad) + badt == 0;
     }
-    for (int64_t i = 0; i < Ho; ++i) {
-        const FC_T *FC_RESTRICT s = g + i * Wo;
-        FC_T *FC_RESTRICT d = gb + i * pw;
-        for (int64_t j = 0; j < Wo; ++j) d[j] = s[j];
-    }
+    const int64_t gms = Ho * pw + FC_DWG_SLACK; /* one output-gradient plane in gb */
+    for (int64_t m = 0; m < mo; ++m)
+        for (int64_t i = 0; i < Ho; ++i) {
+            const FC_T *FC_RESTRICT s = g + (m * Ho + i) * Wo;
+            FC_T *FC_RESTRICT d = gb + m * gms + i * pw;
+            for (int64_t j = 0; j < Wo; ++j) d[j] = s[j];
+        }
     const int finite = *finite_x;
-    const int64_t L = Ho * pw;
+    const int64_t L = Ho * pw, Q = mo > 1 ? FC_DWG_QM : FC_DWG_Q;
     int64_t off[FC_DWG_Q];
-    const int64_t ngroups = (kH * kW + FC_DWG_Q - 1) / FC_DWG_Q;
-    for (int64_t t0 = 0; t0 < kH * kW; t0 += FC_DWG_Q) {
-        const int nq = (int)(kH * kW - t0 < FC_DWG_Q ? kH * kW - t0 : FC_DWG_Q);
+    const int64_t ngroups = (kH * kW + Q - 1) / Q;
+    for (int64_t t0 = 0; t0 < kH * kW; t0 += Q) {
+        const int nq = (int)(kH * kW - t0 < Q ? kH * kW - t0 : Q);
         /* a slice of the next plane pair per group of taps: the reads of the next call then
          * come from the cache, not from a cold stream per plane */
-        const int64_t gi = t0 / FC_DWG_Q, isz = (int64_t)sizeof(FC_T);
+        const int64_t gi = t0 / Q, isz = (int64_t)sizeof(FC_T);
         const int64_t xa = gi * nxn / ngroups, xb = (gi + 1) * nxn / ngroups;
         const int64_t ga = gi * ngn / ngroups, gz = (gi + 1) * ngn / ngroups;
         if (nx) fc_prefetch_bytes(nx + xa, (xb - xa) * isz);
@@ -227,7 +289,35 @@ static void fc_dw_wgrad_plane(const FC_T *x, int64_t xsH, const int64_t *rowsrc,
         else                                                                                                           \
             fc_dwg_sum(gb, pw, Ho, Wo, buf, pw, off, NQ, sums + t0 * FC_VL);                                           \
     } while (0)
-        switch (nq) { /* constant tap counts: the accumulators stay in registers */
+#define FC_DWG_CALL_MO(MO, NQ)                                                                                         \
+    do {                                                                                                               \
+        if (finite)                                                                                                    \
+            for (int64_t l0 = 0; l0 < L; l0 += FC_DWG_RUN)                                                             \
+                fc_dwg_sum_mo(gb + l0, gms, 0, 1, L - l0 < FC_DWG_RUN ? L - l0 : FC_DWG_RUN, buf + l0, 0, off, MO, NQ, \
+                              sums + t0 * FC_VL, sms);                                                                 \
+        else                                                                                                           \
+            fc_dwg_sum_mo(gb, gms, pw, Ho, Wo, buf, pw, off, MO, NQ, sums + t0 * FC_VL, sms);                          \
+    } while (0)
+#define FC_DWG_TAPS_MO(MO)                                                                                             \
+    do {                                                                                                               \
+        switch (nq) {                                                                                                  \
+        case 4: FC_DWG_CALL_MO(MO, 4); break;                                                                          \
+        case 3: FC_DWG_CALL_MO(MO, 3); break;                                                                          \
+        case 2: FC_DWG_CALL_MO(MO, 2); break;                                                                          \
+        default: FC_DWG_CALL_MO(MO, 1); break;                                                                         \
+        }                                                                                                              \
+    } while (0)
+        switch (mo) { /* constant plane and tap counts: the accumulators stay in registers */
+#if FC_DWG_MO == 6
+        case 6: FC_DWG_TAPS_MO(6); continue;
+        case 5: FC_DWG_TAPS_MO(5); continue;
+        case 4: FC_DWG_TAPS_MO(4); continue;
+#endif
+        case 3: FC_DWG_TAPS_MO(3); continue;
+        case 2: FC_DWG_TAPS_MO(2); continue;
+        default: break;
+        }
+        switch (nq) {
 #if FC_DWG_Q == 8
         case 8: FC_DWG_CALL(8); break;
         case 7: FC_DWG_CALL(7); break;
@@ -240,6 +330,8 @@ static void fc_dw_wgrad_plane(const FC_T *x, int64_t xsH, const int64_t *rowsrc,
         default: FC_DWG_CALL(1); break;
         }
 #undef FC_DWG_CALL
+#undef FC_DWG_CALL_MO
+#undef FC_DWG_TAPS_MO
     }
 }
 
