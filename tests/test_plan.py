@@ -61,7 +61,8 @@ def test_columns_at_tile_edges(vb, dtype):
     sz = _direct.tile_sizes(vb)
     vl = vb // np.dtype(dtype).itemsize
     r = np.random.default_rng(1)
-    for coutg in _edge(sz["ocb_wide"]) + [2 * sz["ocb_wide"] + 1]:
+    # (5-8 and 12 + 5, 12 + 6 channels: the last blocks the tiles of 4, 6 and 8 take)
+    for coutg in _edge(sz["ocb_wide"]) + [2 * sz["ocb_wide"] + 1, 5, 6, 7, 8, 17, 18]:
         for W in _edge(sz["nv_wide"] * vl) + _edge(vl):
             if coutg < 3:
                 continue

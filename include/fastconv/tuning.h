@@ -46,6 +46,9 @@
 #define FC_OCB_SMALL_32 2
 #define FC_OCB_MID_V4 8
 #define FC_OCB_SMALL_V4 4
+/* ... and of 6, for 5-6 channels left: LeNet's 6 output channels (C1, and C2's input
+ * gradient) filled 6 of the 8 rows of the mid tile. */
+#define FC_OCB_SIX_V4 6
 /* Narrow column tile: one channel x 4 vectors (one-channel layers, C8). */
 #define FC_OCB_NARROW 1
 #define FC_NV_NARROW 4

@@ -56,6 +56,7 @@
 #define FC_OCBW FC_OCB_WIDE_V4
 #define FC_OCB_M FC_OCB_MID_V4
 #define FC_OCB_S FC_OCB_SMALL_V4
+#define FC_OCB_SIX FC_OCB_SIX_V4
 #define FC_NCOL FC_NCOL_V4
 #define FC_WOCB FC_WOCB_V4
 #endif

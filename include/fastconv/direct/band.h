@@ -39,8 +39,8 @@ static void fc_conv_band(int kind, const FC_T *xband, int64_t cstep, const int64
         return;
     case FC_KIND_COLUMNS: {
         /* Tiles of FC_OCBW channels x FC_NV_WIDE vectors; a last column tile of at most one
-         * vector uses one, and a last channel block of at most FC_OCB_M or FC_OCB_S channels
-         * a smaller tile, so small shapes waste fewer lanes. */
+         * vector uses one, and a last channel block of at most FC_OCB_M, FC_OCB_SIX (64-byte
+         * variants) or FC_OCB_S channels a smaller tile, so small shapes waste fewer lanes. */
         const int64_t vw = FC_NV_WIDE * FC_VL;
         for (int64_t ob = 0; ob < nob; ++ob) {
             const int64_t left = cout - ob * ocb < ocb ? cout - ob * ocb : ocb;
@@ -56,6 +56,13 @@ static void fc_conv_band(int kind, const FC_T *xband, int64_t cstep, const int64
                             FC_TILE_CALL(fc_tile_small1);
                         else
                             FC_TILE_CALL(fc_tile_small);
+#ifdef FC_OCB_SIX
+                    } else if (left <= FC_OCB_SIX) {
+                        if (one)
+                            FC_TILE_CALL(fc_tile_six1);
+                        else
+                            FC_TILE_CALL(fc_tile_six);
+#endif
                     } else if (left <= FC_OCB_M) {
                         if (one)
                             FC_TILE_CALL(fc_tile_mid1);

@@ -74,6 +74,10 @@ FC_DEF_TILE(fc_tile_mid, FC_OCB_M, FC_NV_WIDE)
 FC_DEF_TILE(fc_tile_mid1, FC_OCB_M, 1)
 FC_DEF_TILE(fc_tile_small, FC_OCB_S, FC_NV_WIDE)
 FC_DEF_TILE(fc_tile_small1, FC_OCB_S, 1)
+#ifdef FC_OCB_SIX
+FC_DEF_TILE(fc_tile_six, FC_OCB_SIX, FC_NV_WIDE)
+FC_DEF_TILE(fc_tile_six1, FC_OCB_SIX, 1)
+#endif
 FC_DEF_TILE(fc_tile_narrow, FC_OCB_NARROW, FC_NV_NARROW)
 #undef FC_DEF_TILE
 
