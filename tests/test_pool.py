@@ -102,6 +102,17 @@ def test_max_pool_2x2_short_rows_with_indices(W, dtype):
     np.testing.assert_array_equal(v, ref_v.astype(dtype))
     np.testing.assert_array_equal(i, ref_i)
     np.testing.assert_array_equal(max_pool2d(x, 2), v)
+    # the rows read in place and those read through a copy near the plane's end, and
+    # planes whose rows lie further apart (a column crop of a wider array)
+    for H in (2, 3, 10, 20):
+        xs = r.integers(-3, 3, (2, 3, H, W + 5)).astype(dtype)
+        xs[1, 1, H - 1, W - 1] = np.nan
+        xs[0, 2, H // 2, 0] = np.inf
+        for view in (xs[..., :W], np.ascontiguousarray(xs[..., :W])):
+            ref_v, ref_i = max_pool_ref(view, (2, 2), (2, 2), (0, 0), (1, 1), False)
+            v, i = max_pool2d(view, 2, return_indices=True)
+            np.testing.assert_array_equal(v, ref_v.astype(dtype))
+            np.testing.assert_array_equal(i, ref_i)
 
 
 def test_textbook_examples():
