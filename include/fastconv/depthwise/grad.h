@@ -29,11 +29,15 @@
 #include "fastconv/depthwise/grad_size.h"
 
 /* Taps summed together: 2 x FC_DWG_Q accumulators, 2 vectors of g and the loaded input
- * vector stay in the registers (16 in AVX2, 32 in AVX-512). */
+ * vector stay in the registers (16 in AVX2, 32 in AVX-512); a 3x3 kernel's 9 taps go in
+ * one group of FC_DWG_Q9 (21 registers), where 8 + 1 streamed the gradient twice and ran
+ * a loop of one multiply-add per two loads for the ninth tap. */
 #if defined(FC_VARIANT_F64) || defined(FC_VARIANT_D64)
 #define FC_DWG_Q 8
+#define FC_DWG_Q9 9
 #else
 #define FC_DWG_Q 4
+#define FC_DWG_Q9 4
 #endif
 /* With several output-gradient planes at once (fc_dwg_sum_mo): up to FC_DWG_MO planes x
  * FC_DWG_QM taps of accumulators, the planes' gradient vectors and an input vector
@@ -73,7 +77,7 @@ FC_INLINE FC_T fc_dwg_hsum(FC_V v) {
  * next column) adds exactly nothing. */
 FC_INLINE void fc_dwg_sum(const FC_T *g, int64_t gs, int64_t nr, int64_t n, const FC_T *x, int64_t xs,
                           const int64_t *off, const int nq, double *sums) {
-    FC_V a0[FC_DWG_Q], a1[FC_DWG_Q];
+    FC_V a0[FC_DWG_Q9], a1[FC_DWG_Q9];
     for (int q = 0; q < nq; ++q) {
         a0[q] = (FC_V){0};
         a1[q] = (FC_V){0};
@@ -264,8 +268,8 @@ static void fc_dw_wgrad_plane(const FC_T *x, int64_t xsH, const int64_t *rowsrc,
             for (int64_t j = 0; j < Wo; ++j) d[j] = s[j];
         }
     const int finite = *finite_x;
-    const int64_t L = Ho * pw, Q = mo > 1 ? FC_DWG_QM : FC_DWG_Q;
-    int64_t off[FC_DWG_Q];
+    const int64_t L = Ho * pw, Q = mo > 1 ? FC_DWG_QM : kH * kW == FC_DWG_Q9 ? FC_DWG_Q9 : FC_DWG_Q;
+    int64_t off[FC_DWG_Q9];
     const int64_t ngroups = (kH * kW + Q - 1) / Q;
     for (int64_t t0 = 0; t0 < kH * kW; t0 += Q) {
         const int nq = (int)(kH * kW - t0 < Q ? kH * kW - t0 : Q);
@@ -318,6 +322,9 @@ static void fc_dw_wgrad_plane(const FC_T *x, int64_t xsH, const int64_t *rowsrc,
         default: break;
         }
         switch (nq) {
+#if FC_DWG_Q9 == 9
+        case 9: FC_DWG_CALL(9); break;
+#endif
 #if FC_DWG_Q == 8
         case 8: FC_DWG_CALL(8); break;
         case 7: FC_DWG_CALL(7); break;
