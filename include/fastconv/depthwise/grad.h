@@ -69,6 +69,23 @@ FC_INLINE FC_T fc_dwg_hsum(FC_V v) {
     return s;
 }
 
+/* All bits set in the lanes below n % FC_VL: the columns of a row's last partial vector. */
+FC_INLINE fc_sel fc_dwg_tail(int64_t n) {
+    FC_T lane[FC_VL];
+    for (int64_t u = 0; u < FC_VL; ++u) lane[u] = (FC_T)u;
+    return fc_dwg_load(lane) < (FC_T)(n % FC_VL);
+}
+
+/* s[lane] += v's lane, widened to double: a run's sums into the caller's, lane by lane
+ * (summed over the lanes at the very end) and added as vectors: on a small plane the runs
+ * are short, and an add per lane cost as much as the products. */
+FC_INLINE void fc_dwg_add(double *s, FC_V v) {
+    fc_dwg_dv t;
+    memcpy(&t, s, sizeof t);
+    t += __builtin_convertvector(v, fc_dwg_dv);
+    memcpy(s, &t, sizeof t);
+}
+
 /* sums[t FC_VL + lane] += lane's share of the sum over rows i < nr, columns j < n of
  * g[i gs + j] x[i xs + off[t] + j] (the lanes of tap t add up to its sum), for
  * t < nq (a compile-time constant at each call).  Rows of g hold zeros from column n up
@@ -82,9 +99,7 @@ FC_INLINE void fc_dwg_sum(const FC_T *g, int64_t gs, int64_t nr, int64_t n, cons
         a0[q] = (FC_V){0};
         a1[q] = (FC_V){0};
     }
-    FC_T lane[FC_VL];
-    for (int64_t u = 0; u < FC_VL; ++u) lane[u] = (FC_T)u;
-    const fc_sel tail = fc_dwg_load(lane) < (FC_T)(n % FC_VL); /* all bits set below n % FC_VL */
+    const fc_sel tail = fc_dwg_tail(n);
     int64_t run = 0;
     for (int64_t i = 0; i < nr; ++i) {
         const FC_T *gr = g + i * gs;
@@ -109,13 +124,7 @@ FC_INLINE void fc_dwg_sum(const FC_T *g, int64_t gs, int64_t nr, int64_t n, cons
         run += n;
         if (run >= FC_DWG_RUN || i == nr - 1) {
             for (int q = 0; q < nq; ++q) {
-                /* lane by lane into the caller's sums (summed over the lanes at the very end),
-                 * widened and added as vectors: on a small plane the runs are short, and an
-                 * add per lane cost as much as the products */
-                fc_dwg_dv t;
-                memcpy(&t, sums + q * FC_VL, sizeof t);
-                t += __builtin_convertvector(a0[q] + a1[q], fc_dwg_dv);
-                memcpy(sums + q * FC_VL, &t, sizeof t);
+                fc_dwg_add(sums + q * FC_VL, a0[q] + a1[q]);
                 a0[q] = (FC_V){0};
                 a1[q] = (FC_V){0};
             }
@@ -133,9 +142,7 @@ FC_INLINE void fc_dwg_sum_mo(const FC_T *g, int64_t gms, int64_t gs, int64_t nr,
     FC_V a[FC_DWG_MO][FC_DWG_QM];
     for (int m = 0; m < MO; ++m)
         for (int q = 0; q < nq; ++q) a[m][q] = (FC_V){0};
-    FC_T lane[FC_VL];
-    for (int64_t u = 0; u < FC_VL; ++u) lane[u] = (FC_T)u;
-    const fc_sel tail = fc_dwg_load(lane) < (FC_T)(n % FC_VL); /* all bits set below n % FC_VL */
+    const fc_sel tail = fc_dwg_tail(n);
     int64_t run = 0;
     for (int64_t i = 0; i < nr; ++i) {
         const FC_T *gr = g + i * gs;
@@ -161,11 +168,7 @@ FC_INLINE void fc_dwg_sum_mo(const FC_T *g, int64_t gms, int64_t gs, int64_t nr,
         if (run >= FC_DWG_RUN || i == nr - 1) {
             for (int m = 0; m < MO; ++m)
                 for (int q = 0; q < nq; ++q) {
-                    double *sq = sums + m * sms + q * FC_VL;
-                    fc_dwg_dv t;
-                    memcpy(&t, sq, sizeof t);
-                    t += __builtin_convertvector(a[m][q], fc_dwg_dv);
-                    memcpy(sq, &t, sizeof t);
+                    fc_dwg_add(sums + m * sms + q * FC_VL, a[m][q]);
                     a[m][q] = (FC_V){0};
                 }
             run = 0;
