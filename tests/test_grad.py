@@ -745,8 +745,9 @@ def test_weight_gradient_float32_deep_sum(engine, monkeypatch):
 
 @pytest.mark.parametrize("trial", range(30))
 def test_weight_gradient_planner_names_an_engine(trial):
-    """The planner's rule: plane pairs for one input channel per group and tiny groups,
-    BLAS for 1x1 unit-stride kernels, else tiles with the side that fills the lanes."""
+    """The planner's rule: the plane kernel for one input channel per group, tiny groups and
+    small ones on wide rows, BLAS for 1x1 unit-stride kernels, else tiles with the side that
+    fills the lanes."""
     from fastconv import _plan, _tuning
 
     rng = np.random.default_rng(trial)
@@ -754,8 +755,11 @@ def test_weight_gradient_planner_names_an_engine(trial):
     taps = int(rng.choice([1, 9, 25]))
     s = (1, 1) if trial % 2 else (2, 2)
     vb = (32, 64)[trial % 3 == 0]
-    engine = _plan.weight_grad(cg, og, taps, s, 4, vb)
+    wo = int(rng.choice([0, 10, 24, 56]))
+    engine = _plan.weight_grad(cg, og, taps, s, 4, vb, out_width=wo)
     if cg == 1 or cg * og <= _tuning.WEIGHT_GRAD_PLANES_MAX_PAIRS:
+        assert engine == "planes"
+    elif cg * og <= _tuning.WEIGHT_GRAD_PLANES_WIDE_PAIRS and wo >= _tuning.WEIGHT_GRAD_PLANES_WIDE_WIDTH:
         assert engine == "planes"
     elif taps == 1 and s == (1, 1):
         assert engine == "matmul"

@@ -693,20 +693,33 @@ def nhwc_depthwise(a: ConvArgs) -> bool:
 
 
 def weight_grad(
-    cin_g: int, cout_g: int, taps: int, stride: Tuple[int, int], isz: int, vb: int, t: Any = _tuning
+    cin_g: int,
+    cout_g: int,
+    taps: int,
+    stride: Tuple[int, int],
+    isz: int,
+    vb: int,
+    t: Any = _tuning,
+    *,
+    out_width: int = 0,
 ) -> str:
     """The engine of ``grad.conv2d_weight``:
 
     - ``"planes"`` (depthwise/grad.h, an input plane against a few output-gradient planes
       at a time) for one input channel per group, where a matrix product would have one
       column per output channel (C7: 0.16x PyTorch through BLAS), and for groups of at most
-      ``WEIGHT_GRAD_PLANES_MAX_PAIRS`` channel pairs (LeNet's 3 -> 6);
+      ``WEIGHT_GRAD_PLANES_MAX_PAIRS`` channel pairs (LeNet's 3 -> 6), or of at most
+      ``WEIGHT_GRAD_PLANES_WIDE_PAIRS`` on output rows at least
+      ``WEIGHT_GRAD_PLANES_WIDE_WIDTH`` wide (``out_width``; 0: unknown);
     - ``"matmul"`` (the windows unfolded and reduced by NumPy's BLAS) for a 1x1 unit-stride
       kernel, a plain matrix product with nothing to unfold (C4);
     - else ``"tiles_in"`` / ``"tiles_out"`` (direct/wgrad.h), the input or the output
       channels across the vector lanes, whichever fills more of the lanes and tiles.
     """
-    if cin_g == 1 or cin_g * cout_g <= t.WEIGHT_GRAD_PLANES_MAX_PAIRS:
+    pairs = cin_g * cout_g
+    if cin_g == 1 or pairs <= t.WEIGHT_GRAD_PLANES_MAX_PAIRS:
+        return "planes"
+    if pairs <= t.WEIGHT_GRAD_PLANES_WIDE_PAIRS and out_width >= t.WEIGHT_GRAD_PLANES_WIDE_WIDTH:
         return "planes"
     if taps == 1 and tuple(stride) == (1, 1):
         return "matmul"

@@ -452,7 +452,7 @@ def _weight_grad(
         return gw.reshape(w_shape)
     x = _args.kernel_ready(x, dtype)
     go = _args.kernel_ready(go, dtype)
-    engine = _plan.weight_grad(Cg, og, kH * kW, s, dtype.itemsize, _plan.vector_bytes())
+    engine = _plan.weight_grad(Cg, og, kH * kW, s, dtype.itemsize, _plan.vector_bytes(), out_width=Wo)
     if engine != "matmul":  # the compiled drivers read C-contiguous planes
         x, go = np.ascontiguousarray(x), np.ascontiguousarray(go)
     if engine != "matmul":
