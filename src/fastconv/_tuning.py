@@ -190,8 +190,8 @@ CUDA_GEMM_MIN_COUT = 16
 #: plane kernel's speed does not grow with the channels, the tiles' does.
 WEIGHT_GRAD_PLANES_MAX_PAIRS = 32
 #: ... and up to this many pairs on output rows at least WEIGHT_GRAD_PLANES_WIDE_WIDTH wide,
-#: where the plane kernel's long rows beat the tiles (3 -> 16 on 30-wide rows 0.65 against
-#: 0.77 ms, 6 -> 8 on 54-wide 0.28 against 0.36; on 10-wide rows the tiles win).
+#: where the plane kernel's long rows beat the tiles (3 -> 16 and 6 -> 8 layers; on 10-wide
+#: rows the tiles win, and at 64 pairs it depends on the shape).
 WEIGHT_GRAD_PLANES_WIDE_PAIRS = 48
 WEIGHT_GRAD_PLANES_WIDE_WIDTH = 24
 #: Rows of the weight-gradient register tiles (FC_WG_MR_V4 / FC_WG_MR_32 of tuning.h, which

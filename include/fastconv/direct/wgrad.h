@@ -73,7 +73,7 @@ FC_INLINE void fc_wg_tile(const FC_T *bp, int64_t bstep, const FC_T *vp, int64_t
 
 /* dst[k * ld + c] = src[c * ss + k] for c < nc, k < nk: planes' rows made pixel by pixel
  * (channels-last), VL x VL blocks transposed in registers (element by element, the
- * strided stores were a sixth of the time of C6's gradient) and the rest one at a time. */
+ * strided stores took a good part of C6's gradient) and the rest one at a time. */
 FC_INLINE void fc_wg_transpose(const FC_T *FC_RESTRICT src, int64_t ss, int64_t nc, int64_t nk, FC_T *FC_RESTRICT dst,
                                int64_t ld) {
     int64_t c = 0;

@@ -210,7 +210,7 @@ FC_INLINE FC_T fc_max2x2_at(const FC_T *a0, const FC_T *a1, int64_t u, FC_T *tap
  * read where it lies when the block's 2 FC_MAX2_BLOCK columns of both rows stay inside the
  * plane (the lanes past the row compute from the next rows and are not stored), else through
  * a copy (a function of its own: inside the long rows' one, the branch slowed their
- * vectorised loop).  The copy of every row took half the time of LeNet's pools. */
+ * vectorised loop).  A copy of every row cost LeNet's small planes more than the maxima. */
 FC_MULTIVERSION
 static void fc_max_pool_2x2_short(const FC_T *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1, FC_T *out,
                                   int64_t *idx) {
