@@ -764,9 +764,12 @@ def test_weight_gradient_planner_names_an_engine(trial):
     elif taps == 1 and s == (1, 1):
         assert engine == "matmul"
     else:
-        vl, mr = vb // 4, (_tuning.WEIGHT_TILE_ROWS_V4 if vb == 64 else _tuning.WEIGHT_TILE_ROWS_32)
-        fill_in = cg / (-(-cg // vl) * vl) * og / (-(-og // mr) * mr)
-        fill_out = og / (-(-og // vl) * vl) * cg / (-(-cg // mr) * mr)
+        from fastconv import _direct
+
+        cp, op, _ = _direct.weight_tile_sizes(vb, 4, cg, og, False)
+        fill_in = cg / cp * og / op
+        cp, op, _ = _direct.weight_tile_sizes(vb, 4, cg, og, True)
+        fill_out = og / op * cg / cp
         assert engine == ("tiles_out" if fill_out > fill_in else "tiles_in")
 
 
@@ -793,11 +796,13 @@ def test_weight_gradient_bands_share_the_rows(planes, Ho, nt):
 
 
 def test_weight_tile_rows_match_the_kernels():
-    from fastconv import _direct, _tuning
+    from fastconv import _direct
 
-    # (Cp, Op) with the output channels across the lanes: Cp padded to whole tile rows
-    assert _direct.weight_tile_sizes(64, 4, 1, 1, True)[0] == _tuning.WEIGHT_TILE_ROWS_V4
-    assert _direct.weight_tile_sizes(32, 4, 1, 1, True)[0] == _tuning.WEIGHT_TILE_ROWS_32
+    # (Cp, Op, mr) with the output channels across the lanes: Cp padded to whole tile rows,
+    # the kernels' FC_WG_MR_V4 / FC_WG_MR_32 (6, tuning.h) where 8 would pad more
+    assert _direct.weight_tile_sizes(64, 4, 1, 1, True)[0] == 6
+    assert _direct.weight_tile_sizes(32, 4, 1, 1, True)[0] == 6
+    assert _direct.weight_tile_sizes(64, 4, 1, 1, True)[2] == 6
 
 
 @pytest.mark.parametrize("engine", ["tiles_in", "tiles_out"])

@@ -723,13 +723,12 @@ def weight_grad(
         return "planes"
     if taps == 1 and tuple(stride) == (1, 1):
         return "matmul"
-    vl = vb // isz
-    mr = t.WEIGHT_TILE_ROWS_V4 if vb == 64 else t.WEIGHT_TILE_ROWS_32
 
-    def filled(lanes: int, rows: int) -> float:
-        return lanes / (-(-lanes // vl) * vl) * rows / (-(-rows // mr) * mr)
+    def filled(vec_out: bool) -> float:  # the share of the padded tiles that is real work
+        cp, op, _ = _direct.weight_tile_sizes(vb, isz, cin_g, cout_g, vec_out)
+        return cin_g * cout_g / (cp * op)
 
-    return "tiles_out" if filled(cout_g, cin_g) > filled(cin_g, cout_g) else "tiles_in"
+    return "tiles_out" if filled(True) > filled(False) else "tiles_in"
 
 
 def weight_grad_band_rows(planes: int, Ho: int, nt: int, t: Any = _tuning) -> int:

@@ -194,10 +194,6 @@ WEIGHT_GRAD_PLANES_MAX_PAIRS = 32
 #: rows the tiles win, and at 64 pairs it depends on the shape).
 WEIGHT_GRAD_PLANES_WIDE_PAIRS = 48
 WEIGHT_GRAD_PLANES_WIDE_WIDTH = 24
-#: Rows of the weight-gradient register tiles (FC_WG_MR_V4 / FC_WG_MR_32 of tuning.h, which
-#: the tests compare), for the planner's choice of which channels go across the lanes.
-WEIGHT_TILE_ROWS_V4 = 6
-WEIGHT_TILE_ROWS_32 = 6
 #: Most output rows per work item of the tiled weight gradient: its float32 row sums go into
 #: float64 once per band.
 WEIGHT_GRAD_BAND_ROWS = 8
