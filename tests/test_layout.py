@@ -155,6 +155,51 @@ def test_nhwc_depthwise_blocks_at_their_edges(dt, vb):
             np.testing.assert_allclose(got, ref, **tol, err_msg=f"C={C} k={k} s={s} d={d} {fmt}")
 
 
+def _nhwc_at(x, offset):
+    """x's values in channels-last memory that starts ``offset`` bytes past a 64-byte
+    boundary, as an (N, C, H, W) view."""
+    raw = np.empty(x.nbytes + 128, np.uint8)
+    start = (-raw.ctypes.data) % 64 + offset
+    y = raw[start : start + x.nbytes].view(x.dtype).reshape(x.shape[0], x.shape[2], x.shape[3], x.shape[1])
+    y[...] = x.transpose(0, 2, 3, 1)
+    return y.transpose(0, 3, 1, 2)
+
+
+@pytest.mark.parametrize("vb", [32, 64])
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+def test_nhwc_depthwise_unaligned_pixels_and_sliding_blocks(dt, vb):
+    """DW_NHWC on input whose pixels do not start on a vector boundary (copied a few rows at
+    a time into an aligned buffer) gives the very numbers of aligned input, and both agree
+    with the NCHW kernels: 3x3 and 5x5 kernels (the sliding blocks of unit stride and
+    dilation in width) and others, strides, dilations, padding taller than the copied rows,
+    NaN/inf inputs, bias, channel counts around the vector blocks, both result layouts."""
+    rng = np.random.default_rng(7 + vb + (dt == np.float64))
+    isz = np.dtype(dt).itemsize
+    vl = vb // isz
+    force = _plan.Force(kind=_plan.Kind.DW_NHWC, vector_bytes=vb)
+    cases = [(3, 1, 1), (5, 1, 1), (3, 2, 1), (5, 1, 2), (3, 1, 3), (4, 1, 1), (7, 2, 2)]
+    for trial, (k, s, d) in enumerate(cases):
+        C = (vl, 2 * vl, 3 * vl + 1, 8 * vl, 2 * vl - 1, 5 * vl, 9 * vl + 3)[trial]
+        H, W = int(rng.integers(k * d, 30)), int(rng.integers(k * d, 30))
+        x = rng.standard_normal((2, C, H, W)).astype(dt)
+        x[0, C - 1, H // 2, W - 1] = np.nan
+        x[1, 0, H - 1, 0] = -np.inf
+        w = rng.standard_normal((C, 1, k, k)).astype(dt)
+        b = rng.standard_normal(C).astype(dt) if trial % 2 else None
+        pads = (k // 2 + trial % 3, k // 2)
+        ref = fastconv.conv2d(x, w, b, s, pads, d, C, algorithm="direct")
+        tol = dict(rtol=1e-5, atol=1e-5) if dt == np.float32 else dict(rtol=1e-12, atol=1e-12)
+        for fmt in ("contiguous", "channels_last"):
+            got = {}
+            for offset in (0, isz, 16, vb - isz):
+                got[offset] = fastconv.conv._conv2d(
+                    _nhwc_at(x, offset), w, b, s, pads, d, C, "zeros", None, None, "auto", force, memory_format=fmt
+                )
+                np.testing.assert_array_equal(got[offset], got[0], err_msg=f"C={C} k={k} offset={offset} {fmt}")
+            np.testing.assert_array_equal(np.isnan(got[0]), np.isnan(ref))
+            np.testing.assert_allclose(got[0], ref, **tol, err_msg=f"C={C} k={k} s={s} d={d} {fmt}")
+
+
 def test_nhwc_depthwise_keeps_non_finite_patterns():
     """Non-finite weights with zero padding leave the NHWC kernel (skipped padding taps are
     not 0 * inf); NaN and inf inputs propagate as in the NCHW kernels."""

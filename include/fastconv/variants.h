@@ -63,6 +63,16 @@
 
 #define FC_VL ((int64_t)(sizeof(FC_V) / sizeof(FC_T)))
 
+/* FC_IN_REGISTER(v): v stays in a register from here on: the empty asm takes and gives it
+ * back, so the compiler cannot fold its load into each use (a folded use loads again, and a
+ * value that feeds several multiply-adds then costs a load per use).  64-byte variants
+ * only, whose 32 registers have room. */
+#if defined(FC_VARIANT_F64) || defined(FC_VARIANT_D64)
+#define FC_IN_REGISTER(v) __asm__("" : "+v"(v))
+#else
+#define FC_IN_REGISTER(v) ((void)0)
+#endif
+
 /* Lane selectors for FC_SHUFFLE2 over two FC_V: the signed integer vector type of the same
  * shape (what comparing two FC_V gives). */
 typedef __typeof__((FC_V){0} < (FC_V){0}) fc_sel;

@@ -52,6 +52,8 @@ cdef enum:
     MAX_BLOCKS = 8
     ALIGN = 1 << 21  # 2 MiB: huge-page aligned
     ROUND = 1 << 16  # sizes are rounded up to 64 KiB, so nearby requests share blocks
+    VECTOR = 64  # alignment of the smaller results: the widest vector
+    SMALL = 4096  # below this, NumPy's own alignment (the kernels' time is the call's)
 
 cdef size_t _limit = 256 << 20  # bytes the cache may hold (set_buffer_cache)
 cdef size_t _min_bytes = 16 << 20  # smaller arrays come from NumPy (malloc reuses them)
@@ -154,14 +156,19 @@ cdef class _Block:
 
 
 def empty(shape, dtype):
-    """``numpy.empty(shape, dtype)``, C-contiguous; arrays of at least ``_min_bytes`` come from
-    the block cache."""
+    """``numpy.empty(shape, dtype)``, C-contiguous and 64-byte aligned; arrays of at least
+    ``_min_bytes`` come from the block cache.  NumPy aligns to 16 bytes: the kernels' vector
+    stores would then straddle two cache lines wherever a row or pixel starts a vector."""
     dt = np.dtype(dtype)
     cdef Py_ssize_t n = dt.itemsize
     for s in shape:
         n *= s
     if <size_t>n < _min_bytes or _limit == 0:
-        return np.empty(shape, dtype=dt)
+        if n < SMALL:
+            return np.empty(shape, dtype=dt)
+        raw = np.empty(n + VECTOR, dtype=np.uint8)
+        start = (-raw.__array_interface__["data"][0]) % VECTOR
+        return raw[start : start + n].view(dt).reshape(shape)
     raw = np.asarray(_Block(<size_t>n))  # raw.base is the block
     return raw.view(dt).reshape(shape)
 

@@ -82,19 +82,76 @@ FC_DEF_NHWC_BLOCK(fc_nhwc_one_2, 1, 2)
 FC_DEF_NHWC_BLOCK(fc_nhwc_one_1, 1, 1)
 #undef FC_DEF_NHWC_BLOCK
 
-/* Every channel of np adjacent output pixels from ow0 (np = FC_NHWC_PX: windows inside in
- * width; np = 1: any pixel): whole vectors in blocks of FC_NHWC_NV, then the channels past
- * the last whole vector one by one. */
+/* Sliding blocks for unit stride and dilation in width with KW_ = 3 or 5 taps: PX_ adjacent
+ * output pixels read the PX_ + KW_ - 1 input pixels of a kernel row once each, every load
+ * serving up to KW_ taps (the blocks above load each input vector once per tap: 5 loads for
+ * 4 multiply-adds, which left them waiting on the second-level cache).  An input pixel u
+ * feeds pixel p = u - kw with tap kw, so each pixel still adds its taps in row-major order
+ * after the bias, the same sums as the blocks above.  AVX-512 (32 registers): 8 pixels x 2
+ * vectors = 16 accumulators, KW_ x 2 weights and 2 inputs; 16 registers: 6 pixels x 1. */
+#define FC_NHWC_SPX ((int)(sizeof(FC_V) >= 64 ? 8 : 6))
+#define FC_NHWC_SNV ((int)(sizeof(FC_V) >= 64 ? 2 : 1))
+#define FC_DEF_NHWC_SLIDE(NAME, PX_, NV_, KW_)                                                                         \
+    FC_INLINE void NAME(const FC_T *x, int64_t h0, int64_t khlo, int64_t khhi, int64_t xsH, int64_t xsW,               \
+                        const FC_T *wt, const FC_T *bias, int64_t C, int64_t dH, int64_t w0, int64_t c0, FC_T *o,      \
+                        int64_t osW, int64_t osC) {                                                                    \
+        FC_V acc[PX_][NV_];                                                                                            \
+        for (int v = 0; v < NV_; ++v) {                                                                                \
+            const FC_V b = bias ? fc_nhwc_load(bias + c0 + v * FC_VL) : (FC_V){0};                                     \
+            for (int p = 0; p < PX_; ++p) acc[p][v] = b;                                                               \
+        }                                                                                                              \
+        for (int64_t kh = khlo; kh < khhi; ++kh) {                                                                     \
+            const FC_T *xr = x + (h0 + kh * dH) * xsH + w0 * xsW + c0;                                                 \
+            FC_V wv[KW_][NV_];                                                                                         \
+            for (int kw = 0; kw < KW_; ++kw)                                                                           \
+                for (int v = 0; v < NV_; ++v) wv[kw][v] = fc_nhwc_load(wt + (kh * KW_ + kw) * C + c0 + v * FC_VL);     \
+            _Pragma("GCC unroll 16") for (int u = 0; u < PX_ + KW_ - 1; ++u) {                                         \
+                FC_V xv[NV_];                                                                                          \
+                for (int v = 0; v < NV_; ++v) {                                                                        \
+                    xv[v] = fc_nhwc_load(xr + u * xsW + v * FC_VL);                                                    \
+                    FC_IN_REGISTER(xv[v]); /* one load for its KW_ taps */                                             \
+                }                                                                                                      \
+                for (int kw = 0; kw < KW_; ++kw) { /* constant bounds: unrolled with u's loop */                       \
+                    if (u - kw >= 0 && u - kw < PX_)                                                                   \
+                        for (int v = 0; v < NV_; ++v) acc[u - kw][v] += xv[v] * wv[kw][v];                             \
+                }                                                                                                      \
+            }                                                                                                          \
+        }                                                                                                              \
+        for (int p = 0; p < PX_; ++p) FC_NHWC_STORE(acc[p], NV_, o + p * osW + c0 * osC, osC);                         \
+    }
+FC_DEF_NHWC_SLIDE(fc_nhwc_slide3_n, FC_NHWC_SPX, FC_NHWC_SNV, 3)
+FC_DEF_NHWC_SLIDE(fc_nhwc_slide3_1, FC_NHWC_SPX, 1, 3)
+FC_DEF_NHWC_SLIDE(fc_nhwc_slide5_n, FC_NHWC_SPX, FC_NHWC_SNV, 5)
+FC_DEF_NHWC_SLIDE(fc_nhwc_slide5_1, FC_NHWC_SPX, 1, 5)
+#undef FC_DEF_NHWC_SLIDE
+
+/* Every channel of np adjacent output pixels from ow0 (np = FC_NHWC_SPX with slide: the
+ * sliding blocks; np = FC_NHWC_PX: windows inside in width; np = 1: any pixel): whole
+ * vectors in blocks, then the channels past the last whole vector one by one. */
 FC_INLINE void fc_dw_nhwc_pixels(const FC_T *x, int64_t h0, int64_t khlo, int64_t khhi, int64_t W, int64_t C,
                                  int64_t xsH, int64_t xsW, const FC_T *wt, const FC_T *bias, int64_t kW, int64_t sW,
-                                 int64_t dH, int64_t dW, int64_t pl, int64_t ow0, int64_t np, FC_T *orow, int64_t osW,
-                                 int64_t osC) {
+                                 int64_t dH, int64_t dW, int64_t pl, int64_t ow0, int64_t np, int slide, FC_T *orow,
+                                 int64_t osW, int64_t osC) {
     const int64_t w0 = ow0 * sW - pl;
     int64_t kwlo = 0, kwhi = kW;
     if (np == 1) fc_tap_range(w0, kW, dW, W, &kwlo, &kwhi);
     FC_T *o = orow + ow0 * osW;
     const int64_t cv = C / FC_VL * FC_VL; /* channels in whole vectors */
     int64_t c0 = 0;
+    while (slide && c0 < cv) {
+#define FC_NHWC_SCALL(F) F(x, h0, khlo, khhi, xsH, xsW, wt, bias, C, dH, w0, c0, o, osW, osC)
+        const int whole = cv - c0 >= FC_NHWC_SNV * FC_VL; /* else the one vector left */
+        if (kW == 3 && whole)
+            FC_NHWC_SCALL(fc_nhwc_slide3_n);
+        else if (kW == 3)
+            FC_NHWC_SCALL(fc_nhwc_slide3_1);
+        else if (whole)
+            FC_NHWC_SCALL(fc_nhwc_slide5_n);
+        else
+            FC_NHWC_SCALL(fc_nhwc_slide5_1);
+#undef FC_NHWC_SCALL
+        c0 += whole ? FC_NHWC_SNV * FC_VL : FC_VL;
+    }
     for (; c0 < cv; c0 += FC_NHWC_CB) {
         const int64_t nv = (cv - c0) / FC_VL < FC_NHWC_NV ? (cv - c0) / FC_VL : FC_NHWC_NV;
 #define FC_NHWC_CALL(F) F(x, h0, khlo, khhi, xsH, xsW, wt, bias, C, kW, kwlo, kwhi, sW, dH, dW, w0, c0, o, osW, osC)
@@ -139,34 +196,73 @@ FC_INLINE void fc_dw_nhwc_pixels(const FC_T *x, int64_t h0, int64_t khlo, int64_
     }
 }
 
-/* Output rows [oh0, oh1) of one image.  x: the image's (H, W, C) with row stride xsH and
- * pixel stride xsW (elements; channel stride 1); wt: taps as (kH, kW, C); bias: C or NULL;
- * out: (Ho, Wo, C) with row stride osH, pixel stride osW and channel stride osC (1 for a
- * channels-last result, Ho * Wo for a channels-first one, written channel by channel).  Interior
- * columns (whole window inside in width) go FC_NHWC_PX pixels at a time, the border ones
- * and the remainder one by one. */
-FC_ATTR
-static void fc_dw_nhwc_rows(const FC_T *x, int64_t H, int64_t W, int64_t C, int64_t xsH, int64_t xsW, const FC_T *wt,
-                            const FC_T *bias, int64_t kH, int64_t kW, int64_t sH, int64_t sW, int64_t dH, int64_t dW,
-                            int64_t pt, int64_t pl, int64_t oh0, int64_t oh1, int64_t Wo, FC_T *out, int64_t osH,
-                            int64_t osW, int64_t osC) {
+/* Output rows [oh0, oh1) of one image from input rows hoff.. at x (fc_dw_nhwc_rows). */
+FC_INLINE void fc_dw_nhwc_band(const FC_T *x, int64_t hoff, int64_t H, int64_t W, int64_t C, int64_t xsH, int64_t xsW,
+                               const FC_T *wt, const FC_T *bias, int64_t kH, int64_t kW, int64_t sH, int64_t sW,
+                               int64_t dH, int64_t dW, int64_t pt, int64_t pl, int64_t oh0, int64_t oh1, int64_t Wo,
+                               FC_T *out, int64_t osH, int64_t osW, int64_t osC) {
     /* interior output columns [lo, hi): w0 >= 0 and w0 + (kW - 1) dW < W */
     int64_t lo = (pl + sW - 1) / sW, hi = W - 1 - (kW - 1) * dW + pl;
     hi = hi < 0 ? 0 : hi / sW + 1;
     if (hi > Wo) hi = Wo;
     if (lo > hi) lo = hi;
+    const int slide = sW == 1 && dW == 1 && (kW == 3 || kW == 5);
     for (int64_t oh = oh0; oh < oh1; ++oh) {
         const int64_t h0 = oh * sH - pt;
-        int64_t khlo, khhi;
+        int64_t khlo, khhi; /* the taps inside the image; rows from hoff on are at x */
         fc_tap_range(h0, kH, dH, H, &khlo, &khhi);
         FC_T *orow = out + oh * osH;
         /* pixels outer, channel blocks inner: the reads walk each pixel's channels in order */
         int64_t ow = 0;
         while (ow < Wo) {
-            const int64_t np = (ow >= lo && ow + FC_NHWC_PX <= hi) ? FC_NHWC_PX : 1;
-            fc_dw_nhwc_pixels(x, h0, khlo, khhi, W, C, xsH, xsW, wt, bias, kW, sW, dH, dW, pl, ow, np, orow, osW, osC);
+            const int s = slide && ow >= lo && ow + FC_NHWC_SPX <= hi;
+            const int64_t np = s ? FC_NHWC_SPX : (ow >= lo && ow + FC_NHWC_PX <= hi) ? FC_NHWC_PX : 1;
+            fc_dw_nhwc_pixels(x, h0 - hoff, khlo, khhi, W, C, xsH, xsW, wt, bias, kW, sW, dH, dW, pl, ow, np, s, orow,
+                              osW, osC);
             ow += np;
         }
+    }
+}
+
+/* Output rows [oh0, oh1) of one image.  x: the image's (H, W, C) with row stride xsH and
+ * pixel stride xsW (elements; channel stride 1); wt: taps as (kH, kW, C); bias: C or NULL;
+ * out: (Ho, Wo, C) with row stride osH, pixel stride osW and channel stride osC (1 for a
+ * channels-last result, Ho * Wo for a channels-first one, written channel by channel).  Interior
+ * columns (whole window inside in width) go FC_NHWC_SPX pixels at a time through the
+ * sliding blocks where they apply, else FC_NHWC_PX at a time; the border ones and the
+ * remainder one by one.
+ *
+ * buf: NULL, or bufrows x W x Cp elements (Cp: C rounded up to whole vectors; bufrows at
+ * least the (kH - 1) dH + 1 rows of a window), vector-aligned, for input whose pixels do
+ * not start on vector boundaries (NumPy aligns arrays to 16 bytes): every load of a pixel's
+ * channels would straddle two cache lines, which cost up to twice the time, so the input
+ * rows of a few output rows at a time are first copied there, each pixel aligned. */
+FC_ATTR
+static void fc_dw_nhwc_rows(const FC_T *x, int64_t H, int64_t W, int64_t C, int64_t xsH, int64_t xsW, const FC_T *wt,
+                            const FC_T *bias, int64_t kH, int64_t kW, int64_t sH, int64_t sW, int64_t dH, int64_t dW,
+                            int64_t pt, int64_t pl, int64_t oh0, int64_t oh1, int64_t Wo, FC_T *out, int64_t osH,
+                            int64_t osW, int64_t osC, FC_T *buf, int64_t bufrows) {
+    if (!buf) {
+        fc_dw_nhwc_band(x, 0, H, W, C, xsH, xsW, wt, bias, kH, kW, sH, sW, dH, dW, pt, pl, oh0, oh1, Wo, out, osH, osW,
+                        osC);
+        return;
+    }
+    const int64_t Cp = (C + FC_VL - 1) / FC_VL * FC_VL, span = (kH - 1) * dH + 1;
+    const int64_t step = (bufrows - span) / sH + 1; /* output rows per copy */
+    for (int64_t a = oh0; a < oh1; a += step) {
+        const int64_t b = a + step < oh1 ? a + step : oh1;
+        int64_t ha = a * sH - pt, hb = (b - 1) * sH - pt + span; /* input rows [ha, hb) */
+        ha = ha < 0 ? 0 : ha;
+        hb = hb > H ? H : hb;
+        for (int64_t h = ha; h < hb; ++h) {
+            FC_T *d = buf + (h - ha) * W * Cp;
+            if (xsW == C && Cp == C)
+                memcpy(d, x + h * xsH, (size_t)(W * C) * sizeof(FC_T));
+            else
+                for (int64_t w = 0; w < W; ++w) memcpy(d + w * Cp, x + h * xsH + w * xsW, (size_t)C * sizeof(FC_T));
+        }
+        fc_dw_nhwc_band(buf, ha, H, W, C, W * Cp, Cp, wt, bias, kH, kW, sH, sW, dH, dW, pt, pl, a, b, Wo, out, osH, osW,
+                        osC);
     }
 }
 
