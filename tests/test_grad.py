@@ -707,6 +707,37 @@ def test_weight_gradient_non_finite(dt, groups, engine, monkeypatch):
         np.testing.assert_allclose(gw[ok], ref[ok], rtol=1e-4 if dt == np.float32 else 1e-12, atol=1e-3)
 
 
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+@pytest.mark.parametrize("dh", [1, 2, 3])
+def test_plane_weight_gradient_lane_shifts(dt, dh, monkeypatch):
+    """The plane kernel's 3x3 unit-stride path that makes the column taps by lane shifts
+    from rows padded to whole vectors (64-byte vectors; the other widths take the general
+    path): output widths around and across the vector size, planes longer than one run of
+    products, row dilations, padding modes, one and several output channels per input
+    channel, a NaN plane among finite ones, against the float64 sum."""
+    _force_engine(monkeypatch, "planes")
+    rng = np.random.default_rng(31 * dh + (dt == np.float64))
+    for trial, W in enumerate((1, 5, 14, 16, 17, 31, 33, 64, 70)):
+        H = int(rng.integers(2 * dh + 1, 60))
+        mult = (1, 1, 2)[trial % 3]
+        mode = ("zeros", "reflect", "circular")[trial % 3]
+        x = rng.standard_normal((2, 3, H, W)).astype(dt)
+        if trial % 2:
+            x[1, 2, H // 2, W - 1] = np.nan
+        w_shape = (3 * mult, 1, 3, 3)
+        pad = (dh, 1) if mode == "zeros" or W > 1 else (dh, 0)
+        y = fastconv.conv2d(x, np.ones(w_shape, dt), padding=pad, dilation=(dh, 1), groups=3, padding_mode=mode)
+        go = rng.standard_normal(y.shape).astype(dt)
+        gw = grad.conv2d_weight(x, w_shape, go, 1, pad, (dh, 1), 3, mode)
+        pads = (pad[0], pad[0], pad[1], pad[1])
+        ref = _weight_grad_reference(x, go, w_shape, (1, 1), pads, (dh, 1), 3, mode)
+        np.testing.assert_array_equal(np.isnan(gw), np.isnan(ref), err_msg=f"W={W} H={H}")
+        ok = np.isfinite(ref)
+        scale = _weight_grad_reference(np.abs(x), np.abs(go), w_shape, (1, 1), pads, (dh, 1), 3, mode)
+        tol = 1e-5 if dt == np.float32 else 1e-12
+        assert np.all(np.abs(gw - ref)[ok] <= tol * (scale[ok] + 1e-30)), f"W={W} H={H} {mode}"
+
+
 @pytest.mark.parametrize("og", [2, 3, 4, 5, 6, 7, 8, 13])
 def test_plane_weight_gradient_output_blocks(og, monkeypatch):
     """The plane kernel's blocks of output-gradient planes (up to 6 a call with 64-byte

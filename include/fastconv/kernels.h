@@ -42,7 +42,8 @@
     void (*dw_wgrad_plane)(const T *x, int64_t xsH, const int64_t *rowsrc, const int64_t *colsrc, int64_t c0,          \
                            int64_t c1, int64_t pl, const T *g, int64_t Ho, int64_t Wo, int64_t kH, int64_t kW,         \
                            int64_t sH, int64_t sW, int64_t dH, int64_t dW, T *buf, double *sums, int64_t mo,           \
-                           int64_t sms, int fill, int *finite_x, const T *nx, int64_t nxn, const T *ng, int64_t ngn);  \
+                           int64_t sms, int fill, int *finite_x, const T *nx, int64_t nxn, const T *ng, int64_t ngn,   \
+                           int stream);                                                                                \
     /* winograd/transform.h, winograd/band.h */                                                                        \
     void (*wino_weights)(int m, const T *w, const int64_t *ws, int64_t nvalid, int64_t cin, int64_t ocb, int64_t xs,   \
                          T *U);                                                                                        \

@@ -50,6 +50,14 @@ static inline void fc_prefetch_bytes(const void *p, int64_t n) {
     if (n > 0) __builtin_prefetch(c + n - 1, 0, 3);
 }
 
+/* fc_prefetch_bytes for data read once and not again soon (non-temporal: it displaces less
+ * of what the caches hold). */
+static inline void fc_prefetch_stream(const void *p, int64_t n) {
+    const char *c = (const char *)p;
+    for (int64_t o = 0; o < n; o += 64) __builtin_prefetch(c + o, 0, 0);
+    if (n > 0) __builtin_prefetch(c + n - 1, 0, 0);
+}
+
 /* Two-source lane shuffle: lane l of the result is lane sel[l] of a, or lane sel[l] - n of b
  * when sel[l] >= n (n lanes; sel an integer vector of the same shape).  GCC has a builtin;
  * elsewhere (Clang) lane by lane, which the optimiser folds when sel is a constant. */

@@ -12,8 +12,8 @@ import numpy as np
 
 from fastconv._geom cimport geometry
 from fastconv._kernels cimport (
-    FC_NHWC_COPY_ROWS, dw_band, dw_nhwc_rows, dw_planes, dw_wgrad_plane, fc_alloc, fc_conv_geom, fc_dwg_buffer_elems,
-    fc_dwg_max_planes, fc_pad_map, pack_weights,
+    FC_DWG_STREAM_BYTES, FC_NHWC_COPY_ROWS, dw_band, dw_nhwc_rows, dw_planes, dw_wgrad_plane, fc_alloc,
+    fc_conv_geom, fc_dwg_buffer_elems, fc_dwg_max_planes, fc_pad_map, pack_weights,
 )
 from fastconv._omp cimport resolve_threads
 from fastconv._types cimport real_t
@@ -279,7 +279,8 @@ def weight_grad(const real_t[:, :, :, ::1] x, const real_t[:, :, :, ::1] go, dou
     cdef int64_t pair = kH * kW * vl  # the sums of one (output channel, input channel) pair
     cdef int64_t sH = stride[0], sW = stride[1], dH = dilation[0], dW = dilation[1]
     cdef int64_t momax = fc_dwg_max_planes(vb)  # output-gradient planes per call
-    cdef int64_t nbuf = fc_dwg_buffer_elems(Ho, Wo, kH, kW, sH, sW, dH, dW, min(og, momax))
+    cdef int64_t nbuf = fc_dwg_buffer_elems(Ho, Wo, kH, kW, sH, sW, dH, dW, min(og, momax), vb)
+    cdef int stream = (N * C * H * W + N * Cout * Ho * Wo) * <int64_t>sizeof(real_t) > FC_DWG_STREAM_BYTES
     cdef int nt = resolve_threads(num_threads, N * C)
     if nt > sums.shape[0]:
         nt = <int>sums.shape[0]
@@ -331,7 +332,7 @@ def weight_grad(const real_t[:, :, :, ::1] x, const real_t[:, :, :, ::1] go, dou
                 dw_wgrad_plane(vb, x0 + (n * C + ci) * H * W, W, rs, cs, c0, c1, pl,
                                g0 + (n * Cout + o) * Ho * Wo, Ho, Wo, kH, kW, sH, sW, dH, dW, buf,
                                s0 + threadid() * tstride + (o * cg + ci % cg) * pair, mo, cg * pair, oo == 0,
-                               &finite_x, nxp, H * W, ngp, ngn)
+                               &finite_x, nxp, H * W, ngp, ngn, stream)
                 oo = oo + mo
         free(buf)
     if failed[0]:

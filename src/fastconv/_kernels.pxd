@@ -55,10 +55,11 @@ cdef extern from "fastconv/tuning.h" nogil:
     int FC_OCB_WIDE_32, FC_OCB_WIDE_V4, FC_NV_WIDE, FC_NV_NARROW, FC_NCOL_32, FC_NCOL_V4, FC_RB
     int FC_SUM_BLOCK, FC_WOCB_32, FC_WOCB_V4, FC_FLAT_MAX_BYTES, FC_PACK_THREAD_ELEMS, FC_DW_PLANE_TAPS
     int FC_WG_MR_V4, FC_WG_NV_V4, FC_WG_MR_32, FC_WG_NV_32, FC_WG_MR8_NV_V4, FC_NHWC_COPY_ROWS
+    int64_t FC_DWG_STREAM_BYTES
 
 cdef extern from "fastconv/depthwise/grad_size.h" nogil:
     int64_t fc_dwg_buffer_elems(int64_t Ho, int64_t Wo, int64_t kH, int64_t kW, int64_t sH, int64_t sW,
-                                int64_t dH, int64_t dW, int64_t mo)
+                                int64_t dH, int64_t dW, int64_t mo, int64_t vb)
     int64_t fc_dwg_max_planes(int64_t vb)
 
 cdef extern from "fastconv/kernels.h" nogil:
@@ -88,7 +89,7 @@ cdef extern from "fastconv/kernels.h" nogil:
                                int64_t kH, int64_t kW, int64_t sH, int64_t sW, int64_t dH, int64_t dW,
                                float *buf, double *sums, int64_t mo, int64_t sms, int fill, int *finite_x,
                                const float *nx,
-                               int64_t nxn, const float *ng, int64_t ngn) noexcept nogil
+                               int64_t nxn, const float *ng, int64_t ngn, int stream) noexcept nogil
         void (*wino_weights)(int m, const float *w, const int64_t *ws, int64_t nvalid, int64_t cin,
                              int64_t ocb, int64_t xs, float *U) noexcept nogil
         int (*wino_band)(int kind, const float *band, int64_t nrows, const fc_conv_geom *g, int64_t Rt,
@@ -148,7 +149,7 @@ cdef extern from "fastconv/kernels.h" nogil:
                                int64_t kH, int64_t kW, int64_t sH, int64_t sW, int64_t dH, int64_t dW,
                                double *buf, double *sums, int64_t mo, int64_t sms, int fill, int *finite_x,
                                const double *nx,
-                               int64_t nxn, const double *ng, int64_t ngn) noexcept nogil
+                               int64_t nxn, const double *ng, int64_t ngn, int stream) noexcept nogil
         void (*wino_weights)(int m, const double *w, const int64_t *ws, int64_t nvalid, int64_t cin,
                              int64_t ocb, int64_t xs, double *U) noexcept nogil
         int (*wino_band)(int kind, const double *band, int64_t nrows, const fc_conv_geom *g, int64_t Rt,
@@ -265,13 +266,13 @@ cdef inline void dw_wgrad_plane(int64_t vb, const real_t *x, int64_t xsH, const 
                                 int64_t Ho, int64_t Wo, int64_t kH, int64_t kW, int64_t sH, int64_t sW, int64_t dH,
                                 int64_t dW, real_t *buf, double *sums, int64_t mo, int64_t sms, int fill,
                                 int *finite_x, const real_t *nx, int64_t nxn, const real_t *ng,
-                                int64_t ngn) noexcept nogil:
+                                int64_t ngn, int stream) noexcept nogil:
     if real_t is float:
         fc_tables_f(vb).dw_wgrad_plane(x, xsH, rowsrc, colsrc, c0, c1, pl, g, Ho, Wo, kH, kW, sH, sW, dH, dW, buf,
-                                       sums, mo, sms, fill, finite_x, nx, nxn, ng, ngn)
+                                       sums, mo, sms, fill, finite_x, nx, nxn, ng, ngn, stream)
     else:
         fc_tables_d(vb).dw_wgrad_plane(x, xsH, rowsrc, colsrc, c0, c1, pl, g, Ho, Wo, kH, kW, sH, sW, dH, dW, buf,
-                                       sums, mo, sms, fill, finite_x, nx, nxn, ng, ngn)
+                                       sums, mo, sms, fill, finite_x, nx, nxn, ng, ngn, stream)
 
 
 cdef inline void wino_weights(int64_t vb, int m, const real_t *w, const int64_t *ws, int64_t nvalid,

@@ -14,8 +14,10 @@
  * is finite, as one run of Ho pw products (the extra columns meet zeros); otherwise row by
  * row with the lanes past Wo masked, so no product outside the exact sum is formed.  Up to
  * FC_DWG_Q taps share each load of the gradient; each run of FC_DWG_RUN products is added
- * into the caller's float64 sums lane by lane.  A plane stays in the buffer for the next
- * output channel of the same input channel (fill = 0).
+ * into the caller's float64 sums lane by lane.  A 3x3 kernel at unit strides with 64-byte
+ * vectors pads the rows to whole vectors and forms each row's three column taps from one
+ * aligned load by lane shifts (fc_dwg_sum_shift3).  A plane stays in the buffer for the
+ * next output channel of the same input channel (fill = 0).
  *
  * No checking is done here: the driver (_depthwise.pyx) passes the padding maps of the
  * layer's padding mode and a buffer of fc_dwg_buffer_elems elements.
@@ -176,14 +178,46 @@ FC_INLINE void fc_dwg_sum_mo(const FC_T *g, int64_t gms, int64_t gs, int64_t nr,
     }
 }
 
-/* The planes of fc_dw_wgrad_plane's buffer: padded position (r, c) of the input plane is
- * element (r / sH) pw + c / sW of phase plane (r % sH, c % sW), each phase plane Hq x pw. */
-FC_INLINE void fc_dwg_dims(int64_t Ho, int64_t Wo, int64_t kH, int64_t kW, int64_t sH, int64_t sW, int64_t dH,
-                           int64_t dW, int64_t *Hq, int64_t *pw) {
-    const int64_t Hp = (Ho - 1) * sH + (kH - 1) * dH + 1, Wp = (Wo - 1) * sW + (kW - 1) * dW + 1;
-    *Hq = (Hp + sH - 1) / sH;
-    *pw = (Wp + sW - 1) / sW;
+#ifdef FC_ALIGNR
+/* fc_dwg_sum for the 9 taps of a 3x3 kernel, tap (p, q) at offset p rs + q, over n elements
+ * (a multiple of FC_VL) of g and x, both vector-aligned, rs a multiple of FC_VL: each row
+ * of taps loads one aligned input vector per step and makes its two shifted neighbours with
+ * lane shifts, where nine loads straddled cache lines.  Two vectors a step, each tap in two
+ * accumulators like fc_dwg_sum (a lane's running sum then has the same number of terms). */
+FC_INLINE void fc_dwg_sum_shift3(const FC_T *g, int64_t n, const FC_T *x, int64_t rs, double *sums) {
+    FC_V a0[9], a1[9];
+    for (int t = 0; t < 9; ++t) {
+        a0[t] = (FC_V){0};
+        a1[t] = (FC_V){0};
+    }
+    FC_V lo[3];
+    for (int p = 0; p < 3; ++p) lo[p] = fc_dwg_load(x + p * rs);
+    int64_t j = 0;
+    for (; j + 2 * FC_VL <= n; j += 2 * FC_VL) {
+        const FC_V g0 = fc_dwg_load(g + j), g1 = fc_dwg_load(g + j + FC_VL);
+        for (int p = 0; p < 3; ++p) {
+            const FC_V mid = fc_dwg_load(x + p * rs + j + FC_VL), hi = fc_dwg_load(x + p * rs + j + 2 * FC_VL);
+            a0[3 * p] += g0 * lo[p];
+            a0[3 * p + 1] += g0 * FC_ALIGNR(lo[p], mid, 1);
+            a0[3 * p + 2] += g0 * FC_ALIGNR(lo[p], mid, 2);
+            a1[3 * p] += g1 * mid;
+            a1[3 * p + 1] += g1 * FC_ALIGNR(mid, hi, 1);
+            a1[3 * p + 2] += g1 * FC_ALIGNR(mid, hi, 2);
+            lo[p] = hi;
+        }
+    }
+    if (j < n) {
+        const FC_V g0 = fc_dwg_load(g + j);
+        for (int p = 0; p < 3; ++p) {
+            const FC_V mid = fc_dwg_load(x + p * rs + j + FC_VL);
+            a0[3 * p] += g0 * lo[p];
+            a0[3 * p + 1] += g0 * FC_ALIGNR(lo[p], mid, 1);
+            a0[3 * p + 2] += g0 * FC_ALIGNR(lo[p], mid, 2);
+        }
+    }
+    for (int t = 0; t < 9; ++t) fc_dwg_add(sums + t * FC_VL, a0[t] + a1[t]);
 }
+#endif
 
 /* sums[m sms + (p kW + q) FC_VL + lane] += lane's share of the gradient of tap (p, q) from
  * one input plane and output-gradient plane m < mo (mo <= FC_DWG_MO planes g + m Ho Wo; the
@@ -193,7 +227,9 @@ FC_INLINE void fc_dwg_dims(int64_t Ho, int64_t Wo, int64_t kH, int64_t kW, int64
  * interior, copied as a run); g: the (Ho, Wo) output gradient, contiguous; buf:
  * fc_dwg_buffer_elems elements, zeroed by the caller before its first plane (the fills
  * below write the same positions every time, the zeros around them stay); nx / ng: nxn /
- * ngn elements of the next call's input and output-gradient planes to prefetch, or NULL.
+ * ngn elements of the next call's input and output-gradient planes to prefetch, or NULL;
+ * stream: prefetch them non-temporally (the whole input and gradient are more than the
+ * caches keep, and each plane is read once).
  * fill = 0: the buffer still holds this input plane from the previous call (the next output
  * channel of the same input channel), whose finiteness that call left in *finite_x. 
  *
@@ -206,10 +242,10 @@ static void fc_dw_wgrad_plane(const FC_T *x, int64_t xsH, const int64_t *rowsrc,
                               int64_t c1, int64_t pl, const FC_T *g, int64_t Ho, int64_t Wo, int64_t kH, int64_t kW,
                               int64_t sH, int64_t sW, int64_t dH, int64_t dW, FC_T *buf, double *sums, int64_t mo,
                               int64_t sms, int fill, int *finite_x, const FC_T *nx, int64_t nxn, const FC_T *ng,
-                              int64_t ngn) {
+                              int64_t ngn, int stream) {
     const int64_t Hp = (Ho - 1) * sH + (kH - 1) * dH + 1, Wp = (Wo - 1) * sW + (kW - 1) * dW + 1;
     int64_t Hq, pw;
-    fc_dwg_dims(Ho, Wo, kH, kW, sH, sW, dH, dW, &Hq, &pw);
+    fc_dwg_dims(Ho, Wo, kH, kW, sH, sW, dH, dW, (int64_t)sizeof(FC_V), &Hq, &pw);
     const int64_t pstep = Hq * pw; /* one phase plane */
     FC_T *gb = buf + (sH * sW * Hq + 1) * pw + FC_DWG_SLACK;
     for (int64_t r = 0; r < Hp && fill; ++r) {
@@ -281,8 +317,13 @@ static void fc_dw_wgrad_plane(const FC_T *x, int64_t xsH, const int64_t *rowsrc,
         const int64_t gi = t0 / Q, isz = (int64_t)sizeof(FC_T);
         const int64_t xa = gi * nxn / ngroups, xb = (gi + 1) * nxn / ngroups;
         const int64_t ga = gi * ngn / ngroups, gz = (gi + 1) * ngn / ngroups;
-        if (nx) fc_prefetch_bytes(nx + xa, (xb - xa) * isz);
-        if (ng) fc_prefetch_bytes(ng + ga, (gz - ga) * isz);
+        if (stream) {
+            if (nx) fc_prefetch_stream(nx + xa, (xb - xa) * isz);
+            if (ng) fc_prefetch_stream(ng + ga, (gz - ga) * isz);
+        } else {
+            if (nx) fc_prefetch_bytes(nx + xa, (xb - xa) * isz);
+            if (ng) fc_prefetch_bytes(ng + ga, (gz - ga) * isz);
+        }
         for (int t = 0; t < nq; ++t) {
             const int64_t eh = (t0 + t) / kW * dH, ew = (t0 + t) % kW * dW;
             off[t] = ((eh % sH) * sW + ew % sW) * pstep + (eh / sH) * pw + ew / sW;
@@ -314,6 +355,13 @@ static void fc_dw_wgrad_plane(const FC_T *x, int64_t xsH, const int64_t *rowsrc,
         default: FC_DWG_CALL_MO(MO, 1); break;                                                                         \
         }                                                                                                              \
     } while (0)
+#ifdef FC_ALIGNR
+        if (finite && mo == 1 && fc_dwg_lane_shifts(kH, kW, sH, sW, dW, (int64_t)sizeof(FC_V))) {
+            for (int64_t l0 = 0; l0 < L; l0 += FC_DWG_RUN)
+                fc_dwg_sum_shift3(gb + l0, L - l0 < FC_DWG_RUN ? L - l0 : FC_DWG_RUN, buf + l0, dH * pw, sums);
+            continue;
+        }
+#endif
         switch (mo) { /* constant plane and tap counts: the accumulators stay in registers */
 #if FC_DWG_MO == 6
         case 6: FC_DWG_TAPS_MO(6); continue;
