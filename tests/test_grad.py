@@ -738,6 +738,25 @@ def test_plane_weight_gradient_lane_shifts(dt, dh, monkeypatch):
         assert np.all(np.abs(gw - ref)[ok] <= tol * (scale[ok] + 1e-30)), f"W={W} H={H} {mode}"
 
 
+def test_plane_weight_gradient_of_a_big_layer():
+    """A depthwise layer whose input and gradient pass the bytes from which the plane kernel
+    prefetches the next planes non-temporally along its runs (FC_DWG_STREAM_BYTES), with
+    a NaN plane and a 5x5 kernel beside the 3x3 one, against the float64 sum."""
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((4, 96, 83, 80)).astype(np.float32)  # 10 MB, and as much gradient
+    x[2, 5, 40, 7] = np.nan
+    for k in (3, 5):
+        go = rng.standard_normal((4, 96, 83, 80)).astype(np.float32)
+        w_shape = (96, 1, k, k)
+        gw = grad.conv2d_weight(x, w_shape, go, 1, k // 2, 1, 96)
+        pads = (k // 2,) * 4
+        ref = _weight_grad_reference(x, go, w_shape, (1, 1), pads, (1, 1), 96, "zeros")
+        np.testing.assert_array_equal(np.isnan(gw), np.isnan(ref))
+        ok = np.isfinite(ref)
+        scale = _weight_grad_reference(np.abs(x), np.abs(go), w_shape, (1, 1), pads, (1, 1), 96, "zeros")
+        assert np.all(np.abs(gw - ref)[ok] <= 1e-5 * scale[ok])
+
+
 @pytest.mark.parametrize("og", [2, 3, 4, 5, 6, 7, 8, 13])
 def test_plane_weight_gradient_output_blocks(og, monkeypatch):
     """The plane kernel's blocks of output-gradient planes (up to 6 a call with 64-byte

@@ -178,13 +178,30 @@ FC_INLINE void fc_dwg_sum_mo(const FC_T *g, int64_t gms, int64_t gs, int64_t nr,
     }
 }
 
+/* The next call's planes, prefetched along a plane's runs of products (fc_dwg_sum_shift3). */
+typedef struct {
+    const char *x, *g;    /* the next input and output-gradient planes, or NULL */
+    int64_t nx, ng;       /* their bytes */
+    int64_t sx, sg;       /* bytes per element of this plane's run, in 1/65536 */
+    int64_t donex, doneg; /* bytes prefetched so far */
+} fc_dwg_spread;
+
+/* Prefetch, non-temporally, the lines of the n bytes at p below byte `upto`, from *done
+ * on (NULL p: nothing). */
+FC_INLINE void fc_dwg_prefetch_upto(const char *p, int64_t n, int64_t upto, int64_t *done) {
+    if (!p) return;
+    for (upto = upto < n ? upto : n; *done < upto; *done += 64) __builtin_prefetch(p + *done, 0, 0);
+}
+
 #ifdef FC_ALIGNR
 /* fc_dwg_sum for the 9 taps of a 3x3 kernel, tap (p, q) at offset p rs + q, over n elements
  * (a multiple of FC_VL) of g and x, both vector-aligned, rs a multiple of FC_VL: each row
  * of taps loads one aligned input vector per step and makes its two shifted neighbours with
  * lane shifts, where nine loads straddled cache lines.  Two vectors a step, each tap in two
- * accumulators like fc_dwg_sum (a lane's running sum then has the same number of terms). */
-FC_INLINE void fc_dwg_sum_shift3(const FC_T *g, int64_t n, const FC_T *x, int64_t rs, double *sums) {
+ * accumulators like fc_dwg_sum (a lane's running sum then has the same number of terms).
+ * l0: this run's first element in the plane; pf: the next planes to prefetch, or NULL. */
+FC_INLINE void fc_dwg_sum_shift3(const FC_T *g, int64_t n, const FC_T *x, int64_t rs, double *sums, int64_t l0,
+                                 fc_dwg_spread *pf) {
     FC_V a0[9], a1[9];
     for (int t = 0; t < 9; ++t) {
         a0[t] = (FC_V){0};
@@ -194,6 +211,10 @@ FC_INLINE void fc_dwg_sum_shift3(const FC_T *g, int64_t n, const FC_T *x, int64_
     for (int p = 0; p < 3; ++p) lo[p] = fc_dwg_load(x + p * rs);
     int64_t j = 0;
     for (; j + 2 * FC_VL <= n; j += 2 * FC_VL) {
+        if (pf) { /* the next planes in step with this run: a few lines per step */
+            fc_dwg_prefetch_upto(pf->x, pf->nx, ((l0 + j + 2 * FC_VL) * pf->sx) >> 16, &pf->donex);
+            fc_dwg_prefetch_upto(pf->g, pf->ng, ((l0 + j + 2 * FC_VL) * pf->sg) >> 16, &pf->doneg);
+        }
         const FC_V g0 = fc_dwg_load(g + j), g1 = fc_dwg_load(g + j + FC_VL);
         for (int p = 0; p < 3; ++p) {
             const FC_V mid = fc_dwg_load(x + p * rs + j + FC_VL), hi = fc_dwg_load(x + p * rs + j + 2 * FC_VL);
@@ -317,10 +338,15 @@ static void fc_dw_wgrad_plane(const FC_T *x, int64_t xsH, const int64_t *rowsrc,
         const int64_t gi = t0 / Q, isz = (int64_t)sizeof(FC_T);
         const int64_t xa = gi * nxn / ngroups, xb = (gi + 1) * nxn / ngroups;
         const int64_t ga = gi * ngn / ngroups, gz = (gi + 1) * ngn / ngroups;
-        if (stream) {
+        /* the lane-shift path of a big layer prefetches inside its loop instead: bursts of a
+         * plane's lines stalled on the few outstanding misses a core may have */
+        /* the lane-shift path of a big layer prefetches along its loop instead: a burst of a
+         * plane's lines waits on the few misses a core keeps in flight */
+        const int shifts = finite && mo == 1 && fc_dwg_lane_shifts(kH, kW, sH, sW, dW, (int64_t)sizeof(FC_V));
+        if (stream && !shifts) {
             if (nx) fc_prefetch_stream(nx + xa, (xb - xa) * isz);
             if (ng) fc_prefetch_stream(ng + ga, (gz - ga) * isz);
-        } else {
+        } else if (!stream) {
             if (nx) fc_prefetch_bytes(nx + xa, (xb - xa) * isz);
             if (ng) fc_prefetch_bytes(ng + ga, (gz - ga) * isz);
         }
@@ -356,9 +382,17 @@ static void fc_dw_wgrad_plane(const FC_T *x, int64_t xsH, const int64_t *rowsrc,
         }                                                                                                              \
     } while (0)
 #ifdef FC_ALIGNR
-        if (finite && mo == 1 && fc_dwg_lane_shifts(kH, kW, sH, sW, dW, (int64_t)sizeof(FC_V))) {
+        if (shifts) {
+            fc_dwg_spread spread = {0};
+            spread.x = (const char *)nx;
+            spread.g = (const char *)ng;
+            spread.nx = nxn * isz;
+            spread.ng = ngn * isz;
+            spread.sx = (spread.nx << 16) / L + 1;
+            spread.sg = (spread.ng << 16) / L + 1;
             for (int64_t l0 = 0; l0 < L; l0 += FC_DWG_RUN)
-                fc_dwg_sum_shift3(gb + l0, L - l0 < FC_DWG_RUN ? L - l0 : FC_DWG_RUN, buf + l0, dH * pw, sums);
+                fc_dwg_sum_shift3(gb + l0, L - l0 < FC_DWG_RUN ? L - l0 : FC_DWG_RUN, buf + l0, dH * pw, sums, l0,
+                                  stream ? &spread : NULL);
             continue;
         }
 #endif
