@@ -51,3 +51,7 @@ def weight_grad(
     vb: int,  # vector bytes of the kernel table (fastconv._plan.vector_bytes)
     num_threads: Optional[int],
 ) -> None: ...
+def sum_lanes(
+    sums: npt.NDArray[np.float64],  # (threads, C_out, taps, lanes) C-contiguous
+    out: npt.NDArray[_Real],  # (C_out, taps) C-contiguous, written
+) -> None: ...

@@ -338,3 +338,20 @@ def weight_grad(const real_t[:, :, :, ::1] x, const real_t[:, :, :, ::1] go, dou
     if failed[0]:
         raise MemoryError("conv2d_weight: could not allocate the per-thread plane buffers "
                           f"({nbuf * sizeof(real_t)} bytes)")
+
+
+def sum_lanes(const double[:, :, :, ::1] sums, real_t[:, ::1] out):
+    """out[o, t] = the sum over threads and vector lanes of sums[thread, o, t, lane], rounded
+    to out's dtype: the plane kernel's per-thread, per-lane sums, added in float64 (NumPy's
+    reduction over two axes of this small array cost as much as a LeNet layer's kernel)."""
+    cdef Py_ssize_t nthreads = sums.shape[0], cout = sums.shape[1], taps = sums.shape[2], lanes = sums.shape[3]
+    cdef Py_ssize_t th, o, t, lane
+    cdef double s
+    with nogil:
+        for o in range(cout):
+            for t in range(taps):
+                s = 0
+                for th in range(nthreads):
+                    for lane in range(lanes):
+                        s = s + sums[th, o, t, lane]
+                out[o, t] = <real_t>s
