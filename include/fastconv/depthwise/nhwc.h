@@ -46,6 +46,16 @@ FC_INLINE FC_V fc_nhwc_load(const FC_T *p) {
         }                                                                                                              \
     } while (0)
 
+/* acc_[p][v] = the bias of vector v of the channels from c0_ (zero without bias), for each
+ * of PX_ pixels. */
+#define FC_NHWC_BIAS(acc_, PX_, NV_, bias_, c0_)                                                                       \
+    do {                                                                                                               \
+        for (int v_ = 0; v_ < (NV_); ++v_) {                                                                           \
+            const FC_V b_ = (bias_) ? fc_nhwc_load((bias_) + (c0_) + v_ * FC_VL) : (FC_V){0};                          \
+            for (int p_ = 0; p_ < (PX_); ++p_) (acc_)[p_][v_] = b_;                                                    \
+        }                                                                                                              \
+    } while (0)
+
 /* NV_ vectors of channels from c0 on, for PX_ adjacent output pixels from ow0 whose
  * windows lie inside the input in width (kw taps [0, kW)), or for one pixel (PX_ = 1)
  * with its own tap range [kwlo, kwhi).  Taps in row-major order after the bias. */
@@ -55,10 +65,7 @@ FC_INLINE FC_V fc_nhwc_load(const FC_T *p) {
                         int64_t sW, int64_t dH, int64_t dW, int64_t w0, int64_t c0, FC_T *o, int64_t osW,              \
                         int64_t osC) {                                                                                 \
         FC_V acc[PX_][NV_];                                                                                            \
-        for (int v = 0; v < NV_; ++v) {                                                                                \
-            const FC_V b = bias ? fc_nhwc_load(bias + c0 + v * FC_VL) : (FC_V){0};                                     \
-            for (int p = 0; p < PX_; ++p) acc[p][v] = b;                                                               \
-        }                                                                                                              \
+        FC_NHWC_BIAS(acc, PX_, NV_, bias, c0);                                                                         \
         for (int64_t kh = khlo; kh < khhi; ++kh) {                                                                     \
             const FC_T *xr = x + (h0 + kh * dH) * xsH + c0;                                                            \
             for (int64_t kw = kwlo; kw < kwhi; ++kw) {                                                                 \
@@ -96,10 +103,7 @@ FC_DEF_NHWC_BLOCK(fc_nhwc_one_1, 1, 1)
                         const FC_T *wt, const FC_T *bias, int64_t C, int64_t dH, int64_t w0, int64_t c0, FC_T *o,      \
                         int64_t osW, int64_t osC) {                                                                    \
         FC_V acc[PX_][NV_];                                                                                            \
-        for (int v = 0; v < NV_; ++v) {                                                                                \
-            const FC_V b = bias ? fc_nhwc_load(bias + c0 + v * FC_VL) : (FC_V){0};                                     \
-            for (int p = 0; p < PX_; ++p) acc[p][v] = b;                                                               \
-        }                                                                                                              \
+        FC_NHWC_BIAS(acc, PX_, NV_, bias, c0);                                                                         \
         for (int64_t kh = khlo; kh < khhi; ++kh) {                                                                     \
             const FC_T *xr = x + (h0 + kh * dH) * xsH + w0 * xsW + c0;                                                 \
             FC_V wv[KW_][NV_];                                                                                         \
