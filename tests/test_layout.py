@@ -200,6 +200,35 @@ def test_nhwc_depthwise_unaligned_pixels_and_sliding_blocks(dt, vb):
             np.testing.assert_allclose(got[0], ref, **tol, err_msg=f"C={C} k={k} s={s} d={d} {fmt}")
 
 
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+def test_nhwc_depthwise_big_result_streams(dt):
+    """A channels-last result past NHWC_STREAM_MIN_BYTES is stored with streaming stores
+    (64-byte vectors): the same numbers as a small one's ordinary stores, from aligned and
+    unaligned input, channel counts with and without a partial vector, against NCHW."""
+    rng = np.random.default_rng(3)
+    isz = np.dtype(dt).itemsize
+    for C in (64, 67):
+        x = rng.standard_normal((2, C, 97, 96)).astype(dt)
+        x[1, 3, 50, 50] = np.nan
+        w = rng.standard_normal((C, 1, 3, 3)).astype(dt)
+        b = rng.standard_normal(C).astype(dt)
+        assert x.nbytes >= _plan._tuning.NHWC_STREAM_MIN_BYTES
+        ref = fastconv.conv2d(x, w, b, 1, 1, 1, C, algorithm="direct")
+        tol = dict(rtol=1e-5, atol=1e-5) if dt == np.float32 else dict(rtol=1e-12, atol=1e-12)
+        for offset in (0, 2 * isz):
+            xl = _nhwc_at(x, offset)
+            plan = fastconv.explain(xl, w, b, 1, 1, 1, C)
+            assert plan.kind == _plan.Kind.DW_NHWC and plan.stream == (_plan.vector_bytes() == 64)
+            got = fastconv.conv2d(xl, w, b, 1, 1, 1, C, memory_format="preserve")
+            assert got.strides[1] == isz  # channels-last, written by the kernel
+            small = np.stack(
+                [fastconv.conv2d(xl[i : i + 1], w, b, 1, 1, 1, C, memory_format="preserve")[0] for i in (0, 1)]
+            )
+            np.testing.assert_array_equal(got, small)  # one image is under the threshold
+            np.testing.assert_array_equal(np.isnan(got), np.isnan(ref))
+            np.testing.assert_allclose(got, ref, **tol)
+
+
 def test_nhwc_depthwise_keeps_non_finite_patterns():
     """Non-finite weights with zero padding leave the NHWC kernel (skipped padding taps are
     not 0 * inf); NaN and inf inputs propagate as in the NCHW kernels."""

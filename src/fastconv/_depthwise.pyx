@@ -238,6 +238,7 @@ def _run_nhwc(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, cons
     cdef int64_t cp = (C + vl - 1) // vl * vl
     cdef int64_t bufrows = min(H, (FC_NHWC_COPY_ROWS - 1) * sh + (kH - 1) * dh + 1)
     cdef bint copy = C >= vl and (<uintptr_t>x0 % vb != 0 or sN % vl != 0 or xsH % vl != 0 or xsW % vl != 0)
+    cdef int stream = plan.stream  # streaming stores of a big channels-last result
     cdef int failed[1]
     failed[0] = 0
     cdef real_t *buf
@@ -255,7 +256,7 @@ def _run_nhwc(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, cons
             oh0 = (item % nb) * R
             oh1 = min(oh0 + R, Ho)
             dw_nhwc_rows(vb, x0 + n * sN, H, W, C, xsH, xsW, &wt[0, 0, 0], bp, kH, kW, sh, sw, dh, dw, pt, pl, oh0,
-                         oh1, Wo, o0 + n * oN, osH, osW, osC, buf, bufrows)
+                         oh1, Wo, o0 + n * oN, osH, osW, osC, buf, bufrows, stream)
         free(buf)
     if failed[0]:
         raise MemoryError(f"conv2d: could not allocate the per-thread row copies ({bufrows * W * cp * isz} bytes)")

@@ -113,7 +113,7 @@ cdef extern from "fastconv/kernels.h" nogil:
                              const float *wt, const float *bias, int64_t kH, int64_t kW, int64_t sH, int64_t sW,
                              int64_t dH, int64_t dW, int64_t pt, int64_t pl, int64_t oh0, int64_t oh1, int64_t Wo,
                              float *out, int64_t osH, int64_t osW, int64_t osC, float *buf,
-                             int64_t bufrows) noexcept nogil
+                             int64_t bufrows, int stream) noexcept nogil
         void (*pool_nhwc_rows)(int op, const float *x, int64_t H, int64_t W, int64_t C, int64_t xsH, int64_t xsW,
                                int64_t kH, int64_t kW, int64_t sH, int64_t sW, int64_t dH, int64_t dW, int64_t pt,
                                int64_t pl, int64_t oh0, int64_t oh1, int64_t Wo, float *out, int64_t *idx,
@@ -173,7 +173,7 @@ cdef extern from "fastconv/kernels.h" nogil:
                              const double *wt, const double *bias, int64_t kH, int64_t kW, int64_t sH, int64_t sW,
                              int64_t dH, int64_t dW, int64_t pt, int64_t pl, int64_t oh0, int64_t oh1, int64_t Wo,
                              double *out, int64_t osH, int64_t osW, int64_t osC, double *buf,
-                             int64_t bufrows) noexcept nogil
+                             int64_t bufrows, int stream) noexcept nogil
         void (*pool_nhwc_rows)(int op, const double *x, int64_t H, int64_t W, int64_t C, int64_t xsH, int64_t xsW,
                                int64_t kH, int64_t kW, int64_t sH, int64_t sW, int64_t dH, int64_t dW, int64_t pt,
                                int64_t pl, int64_t oh0, int64_t oh1, int64_t Wo, double *out, int64_t *idx,
@@ -375,10 +375,10 @@ cdef inline void dw_nhwc_rows(int64_t vb, const real_t *x, int64_t H, int64_t W,
                               int64_t xsW, const real_t *wt, const real_t *bias, int64_t kH, int64_t kW, int64_t sH,
                               int64_t sW, int64_t dH, int64_t dW, int64_t pt, int64_t pl, int64_t oh0, int64_t oh1,
                               int64_t Wo, real_t *out, int64_t osH, int64_t osW, int64_t osC, real_t *buf,
-                              int64_t bufrows) noexcept nogil:
+                              int64_t bufrows, int stream) noexcept nogil:
     if real_t is float:
         fc_tables_f(vb).dw_nhwc_rows(x, H, W, C, xsH, xsW, wt, bias, kH, kW, sH, sW, dH, dW, pt, pl, oh0, oh1, Wo,
-                                     out, osH, osW, osC, buf, bufrows)
+                                     out, osH, osW, osC, buf, bufrows, stream)
     else:
         fc_tables_d(vb).dw_nhwc_rows(x, H, W, C, xsH, xsW, wt, bias, kH, kW, sH, sW, dH, dW, pt, pl, oh0, oh1, Wo,
-                                     out, osH, osW, osC, buf, bufrows)
+                                     out, osH, osW, osC, buf, bufrows, stream)

@@ -128,7 +128,7 @@ class Plan:
     tmp_elems : int
         Depthwise: elements of the strips' output buffer per thread (0: written in place).
     stream : bool
-        Depthwise sweep: streaming stores.
+        Depthwise sweep and channels-last depthwise: streaming stores.
     tile : int
         Winograd: the output tile m (2 or 4).
     channel_chunks : int
@@ -783,7 +783,16 @@ def direct(a: ConvArgs, vb: int, nt: int, t: Any = _tuning, reason: str = "", wa
             raise ValueError("Force.kind=DW_NHWC: needs channels-last input of a depthwise layer, zero padding")
         why = "channels-last depthwise layer (channel stride 1, C_in = C_out = groups, zero padding, finite weights)"
         R = max(1, min(Ho, _items(Ho * N, nt)))
-        return Plan(Kind.DW_NHWC, f"{reason}: {why}" if reason else why, vector_bytes=vb, band_rows=R, threads=nt)
+        # streaming stores (64-byte vectors) for a result past what the second-level caches hold
+        stream = vb == 64 and N * cout * Ho * Wo * isz >= t.NHWC_STREAM_MIN_BYTES
+        return Plan(
+            Kind.DW_NHWC,
+            f"{reason}: {why}" if reason else why,
+            vector_bytes=vb,
+            band_rows=R,
+            threads=nt,
+            stream=stream,
+        )
     if want == Kind.DW_PLANE or (want is None and cg == 1 and plane_depthwise(a, vb, t)):
         if cg != 1 or kH * kW > _direct.tile_sizes(vb)["dw_plane_taps"]:
             raise ValueError("Force.kind=DW_PLANE: needs one input channel per group and at most FC_DW_PLANE_TAPS taps")

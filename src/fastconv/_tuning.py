@@ -70,6 +70,10 @@ SWEEP_MIN_ROW_BYTES: Dict[int, int] = {3: 1024, 5: 400}
 #: Streaming stores in the sweep (64-byte vectors) from this output size: far bigger than
 #: the caches, its lines would be read only to be overwritten (C9 with out=, 2 threads).
 STREAM_MIN_BYTES = 32 << 20
+#: Streaming stores of the channels-last depthwise kernel (DW_NHWC, 64-byte vectors, a
+#: channels-last result) from this result size: past the second-level caches, the stores
+#: of whole pixels' channels waited on reading lines only to overwrite them (V5/C7).
+NHWC_STREAM_MIN_BYTES = 4 << 20
 #: Bytes of edge buffers (the padded columns next to the borders) per thread.
 DW_EDGE_BYTES = 262144
 #: Bytes of input rows one row group of the strips reads (kept in cache while the strips

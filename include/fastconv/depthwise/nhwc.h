@@ -34,11 +34,26 @@ FC_INLINE FC_V fc_nhwc_load(const FC_T *p) {
     return v;
 }
 
+/* Store vector v_ at p_: with stream_, a streaming (non-temporal) store where p_ is
+ * vector-aligned and the variant has them (a big result's lines are then not read from
+ * memory only to be overwritten). */
+#ifdef FC_STREAM
+#define FC_NHWC_PUT(p_, v_, stream_)                                                                                   \
+    do {                                                                                                               \
+        if ((stream_) && ((uintptr_t)(p_) % sizeof(FC_V)) == 0)                                                        \
+            FC_STREAM((p_), (v_));                                                                                     \
+        else                                                                                                           \
+            memcpy((p_), &(v_), sizeof(FC_V));                                                                         \
+    } while (0)
+#else
+#define FC_NHWC_PUT(p_, v_, stream_) memcpy((p_), &(v_), sizeof(FC_V))
+#endif
+
 /* Store (or, for a channels-first result, scatter) NV_ vectors of one pixel's sums. */
-#define FC_NHWC_STORE(acc_, NV_, o_, osC_)                                                                             \
+#define FC_NHWC_STORE(acc_, NV_, o_, osC_, stream_)                                                                    \
     do {                                                                                                               \
         if ((osC_) == 1) {                                                                                             \
-            for (int v_ = 0; v_ < (NV_); ++v_) memcpy((o_) + v_ * FC_VL, &(acc_)[v_], sizeof(FC_V));                   \
+            for (int v_ = 0; v_ < (NV_); ++v_) FC_NHWC_PUT((o_) + v_ * FC_VL, (acc_)[v_], stream_);                    \
         } else { /* a channels-first result: one store per channel plane */                                            \
             FC_T lanes_[FC_NHWC_CB];                                                                                   \
             memcpy(lanes_, (acc_), (size_t)(NV_) * sizeof(FC_V));                                                      \
@@ -62,8 +77,8 @@ FC_INLINE FC_V fc_nhwc_load(const FC_T *p) {
 #define FC_DEF_NHWC_BLOCK(NAME, PX_, NV_)                                                                              \
     FC_INLINE void NAME(const FC_T *x, int64_t h0, int64_t khlo, int64_t khhi, int64_t xsH, int64_t xsW,               \
                         const FC_T *wt, const FC_T *bias, int64_t C, int64_t kW, int64_t kwlo, int64_t kwhi,           \
-                        int64_t sW, int64_t dH, int64_t dW, int64_t w0, int64_t c0, FC_T *o, int64_t osW,              \
-                        int64_t osC) {                                                                                 \
+                        int64_t sW, int64_t dH, int64_t dW, int64_t w0, int64_t c0, FC_T *o, int64_t osW, int64_t osC, \
+                        int stream) {                                                                                  \
         FC_V acc[PX_][NV_];                                                                                            \
         FC_NHWC_BIAS(acc, PX_, NV_, bias, c0);                                                                         \
         for (int64_t kh = khlo; kh < khhi; ++kh) {                                                                     \
@@ -77,7 +92,7 @@ FC_INLINE FC_V fc_nhwc_load(const FC_T *p) {
                     for (int v = 0; v < NV_; ++v) acc[p][v] += fc_nhwc_load(xp + p * sW * xsW + v * FC_VL) * wv[v];    \
             }                                                                                                          \
         }                                                                                                              \
-        for (int p = 0; p < PX_; ++p) FC_NHWC_STORE(acc[p], NV_, o + p * osW + c0 * osC, osC);                         \
+        for (int p = 0; p < PX_; ++p) FC_NHWC_STORE(acc[p], NV_, o + p * osW + c0 * osC, osC, stream);                 \
     }
 FC_DEF_NHWC_BLOCK(fc_nhwc_px_4, FC_NHWC_PX, 4)
 FC_DEF_NHWC_BLOCK(fc_nhwc_px_3, FC_NHWC_PX, 3)
@@ -101,7 +116,7 @@ FC_DEF_NHWC_BLOCK(fc_nhwc_one_1, 1, 1)
 #define FC_DEF_NHWC_SLIDE(NAME, PX_, NV_, KW_)                                                                         \
     FC_INLINE void NAME(const FC_T *x, int64_t h0, int64_t khlo, int64_t khhi, int64_t xsH, int64_t xsW,               \
                         const FC_T *wt, const FC_T *bias, int64_t C, int64_t dH, int64_t w0, int64_t c0, FC_T *o,      \
-                        int64_t osW, int64_t osC) {                                                                    \
+                        int64_t osW, int64_t osC, int stream) {                                                        \
         FC_V acc[PX_][NV_];                                                                                            \
         FC_NHWC_BIAS(acc, PX_, NV_, bias, c0);                                                                         \
         for (int64_t kh = khlo; kh < khhi; ++kh) {                                                                     \
@@ -121,7 +136,7 @@ FC_DEF_NHWC_BLOCK(fc_nhwc_one_1, 1, 1)
                 }                                                                                                      \
             }                                                                                                          \
         }                                                                                                              \
-        for (int p = 0; p < PX_; ++p) FC_NHWC_STORE(acc[p], NV_, o + p * osW + c0 * osC, osC);                         \
+        for (int p = 0; p < PX_; ++p) FC_NHWC_STORE(acc[p], NV_, o + p * osW + c0 * osC, osC, stream);                 \
     }
 FC_DEF_NHWC_SLIDE(fc_nhwc_slide3_n, FC_NHWC_SPX, FC_NHWC_SNV, 3)
 FC_DEF_NHWC_SLIDE(fc_nhwc_slide3_1, FC_NHWC_SPX, 1, 3)
@@ -135,7 +150,7 @@ FC_DEF_NHWC_SLIDE(fc_nhwc_slide5_1, FC_NHWC_SPX, 1, 5)
 FC_INLINE void fc_dw_nhwc_pixels(const FC_T *x, int64_t h0, int64_t khlo, int64_t khhi, int64_t W, int64_t C,
                                  int64_t xsH, int64_t xsW, const FC_T *wt, const FC_T *bias, int64_t kW, int64_t sW,
                                  int64_t dH, int64_t dW, int64_t pl, int64_t ow0, int64_t np, int slide, FC_T *orow,
-                                 int64_t osW, int64_t osC) {
+                                 int64_t osW, int64_t osC, int stream) {
     const int64_t w0 = ow0 * sW - pl;
     int64_t kwlo = 0, kwhi = kW;
     if (np == 1) fc_tap_range(w0, kW, dW, W, &kwlo, &kwhi);
@@ -143,7 +158,7 @@ FC_INLINE void fc_dw_nhwc_pixels(const FC_T *x, int64_t h0, int64_t khlo, int64_
     const int64_t cv = C / FC_VL * FC_VL; /* channels in whole vectors */
     int64_t c0 = 0;
     while (slide && c0 < cv) {
-#define FC_NHWC_SCALL(F) F(x, h0, khlo, khhi, xsH, xsW, wt, bias, C, dH, w0, c0, o, osW, osC)
+#define FC_NHWC_SCALL(F) F(x, h0, khlo, khhi, xsH, xsW, wt, bias, C, dH, w0, c0, o, osW, osC, stream)
         const int whole = cv - c0 >= FC_NHWC_SNV * FC_VL; /* else the one vector left */
         if (kW == 3 && whole)
             FC_NHWC_SCALL(fc_nhwc_slide3_n);
@@ -158,7 +173,8 @@ FC_INLINE void fc_dw_nhwc_pixels(const FC_T *x, int64_t h0, int64_t khlo, int64_
     }
     for (; c0 < cv; c0 += FC_NHWC_CB) {
         const int64_t nv = (cv - c0) / FC_VL < FC_NHWC_NV ? (cv - c0) / FC_VL : FC_NHWC_NV;
-#define FC_NHWC_CALL(F) F(x, h0, khlo, khhi, xsH, xsW, wt, bias, C, kW, kwlo, kwhi, sW, dH, dW, w0, c0, o, osW, osC)
+#define FC_NHWC_CALL(F)                                                                                                \
+    F(x, h0, khlo, khhi, xsH, xsW, wt, bias, C, kW, kwlo, kwhi, sW, dH, dW, w0, c0, o, osW, osC, stream)
         if (np == 1) {
             if (nv == 4)
                 FC_NHWC_CALL(fc_nhwc_one_4);
@@ -204,7 +220,7 @@ FC_INLINE void fc_dw_nhwc_pixels(const FC_T *x, int64_t h0, int64_t khlo, int64_
 FC_INLINE void fc_dw_nhwc_band(const FC_T *x, int64_t hoff, int64_t H, int64_t W, int64_t C, int64_t xsH, int64_t xsW,
                                const FC_T *wt, const FC_T *bias, int64_t kH, int64_t kW, int64_t sH, int64_t sW,
                                int64_t dH, int64_t dW, int64_t pt, int64_t pl, int64_t oh0, int64_t oh1, int64_t Wo,
-                               FC_T *out, int64_t osH, int64_t osW, int64_t osC) {
+                               FC_T *out, int64_t osH, int64_t osW, int64_t osC, int stream) {
     /* interior output columns [lo, hi): w0 >= 0 and w0 + (kW - 1) dW < W */
     int64_t lo = (pl + sW - 1) / sW, hi = W - 1 - (kW - 1) * dW + pl;
     hi = hi < 0 ? 0 : hi / sW + 1;
@@ -222,10 +238,19 @@ FC_INLINE void fc_dw_nhwc_band(const FC_T *x, int64_t hoff, int64_t H, int64_t W
             const int s = slide && ow >= lo && ow + FC_NHWC_SPX <= hi;
             const int64_t np = s ? FC_NHWC_SPX : (ow >= lo && ow + FC_NHWC_PX <= hi) ? FC_NHWC_PX : 1;
             fc_dw_nhwc_pixels(x, h0 - hoff, khlo, khhi, W, C, xsH, xsW, wt, bias, kW, sW, dH, dW, pl, ow, np, s, orow,
-                              osW, osC);
+                              osW, osC, stream);
             ow += np;
         }
     }
+}
+
+/* After streaming stores: they reach memory before anything the caller does. */
+FC_INLINE void fc_dw_nhwc_fence(int stream) {
+#ifdef FC_STREAM
+    if (stream) __builtin_ia32_sfence();
+#else
+    (void)stream;
+#endif
 }
 
 /* Output rows [oh0, oh1) of one image.  x: the image's (H, W, C) with row stride xsH and
@@ -240,15 +265,17 @@ FC_INLINE void fc_dw_nhwc_band(const FC_T *x, int64_t hoff, int64_t H, int64_t W
  * least the (kH - 1) dH + 1 rows of a window), vector-aligned, for input whose pixels do
  * not start on vector boundaries (NumPy aligns arrays to 16 bytes): every load of a pixel's
  * channels would straddle two cache lines, which cost up to twice the time, so the input
- * rows of a few output rows at a time are first copied there, each pixel aligned. */
+ * rows of a few output rows at a time are first copied there, each pixel aligned.
+ * stream: channels-last results stored with streaming stores where aligned (FC_NHWC_PUT). */
 FC_ATTR
 static void fc_dw_nhwc_rows(const FC_T *x, int64_t H, int64_t W, int64_t C, int64_t xsH, int64_t xsW, const FC_T *wt,
                             const FC_T *bias, int64_t kH, int64_t kW, int64_t sH, int64_t sW, int64_t dH, int64_t dW,
                             int64_t pt, int64_t pl, int64_t oh0, int64_t oh1, int64_t Wo, FC_T *out, int64_t osH,
-                            int64_t osW, int64_t osC, FC_T *buf, int64_t bufrows) {
+                            int64_t osW, int64_t osC, FC_T *buf, int64_t bufrows, int stream) {
     if (!buf) {
         fc_dw_nhwc_band(x, 0, H, W, C, xsH, xsW, wt, bias, kH, kW, sH, sW, dH, dW, pt, pl, oh0, oh1, Wo, out, osH, osW,
-                        osC);
+                        osC, stream);
+        fc_dw_nhwc_fence(stream);
         return;
     }
     const int64_t Cp = (C + FC_VL - 1) / FC_VL * FC_VL, span = (kH - 1) * dH + 1;
@@ -266,8 +293,9 @@ static void fc_dw_nhwc_rows(const FC_T *x, int64_t H, int64_t W, int64_t C, int6
                 for (int64_t w = 0; w < W; ++w) memcpy(d + w * Cp, x + h * xsH + w * xsW, (size_t)C * sizeof(FC_T));
         }
         fc_dw_nhwc_band(buf, ha, H, W, C, W * Cp, Cp, wt, bias, kH, kW, sH, sW, dH, dW, pt, pl, a, b, Wo, out, osH, osW,
-                        osC);
+                        osC, stream);
     }
+    fc_dw_nhwc_fence(stream);
 }
 
 #endif /* FASTCONV_DEPTHWISE_NHWC_H */
