@@ -91,8 +91,8 @@
  * vector of a row may read, at least the widest vector's lanes (16 floats). */
 #define FC_DWG_SLACK 64
 /* Weight gradient: input and output gradient of more bytes than this prefetch their next
- * planes non-temporally (C7's 25.6 MB: a third faster; up to about 12 MB, which the
- * third-level cache keeps between calls, ordinary prefetches are a tenth faster). */
+ * planes non-temporally (past what the third-level cache keeps between calls; below it
+ * ordinary prefetches win). */
 #define FC_DWG_STREAM_BYTES ((int64_t)16 << 20)
 
 /* ---- pooling (pool/) ---- */

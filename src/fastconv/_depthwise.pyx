@@ -343,8 +343,8 @@ def weight_grad(const real_t[:, :, :, ::1] x, const real_t[:, :, :, ::1] go, dou
 
 def sum_lanes(const double[:, :, :, ::1] sums, real_t[:, ::1] out):
     """out[o, t] = the sum over threads and vector lanes of sums[thread, o, t, lane], rounded
-    to out's dtype: the plane kernel's per-thread, per-lane sums, added in float64 (NumPy's
-    reduction over two axes of this small array cost as much as a LeNet layer's kernel)."""
+    to out's dtype: the plane kernel's per-thread, per-lane sums, added in float64 in one
+    pass (NumPy's reduction over two axes of this small array is slow next to small layers)."""
     cdef Py_ssize_t nthreads = sums.shape[0], cout = sums.shape[1], taps = sums.shape[2], lanes = sums.shape[3]
     cdef Py_ssize_t th, o, t, lane
     cdef double s

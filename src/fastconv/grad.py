@@ -525,7 +525,7 @@ _PAD_MAPS: Dict[Tuple[int, int, int, str], np.ndarray] = {}
 def _pad_map(count: int, before: int, n: int, mode: str) -> np.ndarray:
     """The source index of each of ``count`` padded positions that start ``before`` ahead of
     a line of ``n`` (-1: the zero fill), read-only and kept: a training loop asks for the
-    same few maps every step, and making them cost a sixth of a LeNet layer's gradient."""
+    same few maps every step, and on small layers making them is a visible part of a call."""
     key = (count, before, n, mode)
     m = _PAD_MAPS.get(key)
     if m is None:
