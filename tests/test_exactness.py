@@ -197,6 +197,51 @@ def test_nonfinite_weight_on_zero_padding_depthwise(kernel, dilation):
     assert_same_pattern_and_close(y, ref, *_tolerance(np.float32))
 
 
+# (input (N, C, H, W), weight (C_out, C, kH, kW), pads, dilation): small planes with large
+# zero padding, whose column tiles leave out kernel rows on the padding (flat rows and not)
+SKIP_LAYERS = [
+    ((4, 16, 10, 10), (6, 16, 5, 5), (4, 4, 4, 4), (1, 1)),  # LeNet's input gradient
+    ((2, 3, 7, 9), (5, 3, 3, 3), (2, 2, 1, 1), (1, 1)),
+    ((1, 2, 5, 60), (7, 2, 5, 5), (4, 4, 2, 2), (1, 1)),  # wide rows: not flat
+    ((2, 4, 12, 6), (20, 4, 3, 3), (3, 3, 1, 1), (2, 1)),  # dilated rows
+    ((2, 3, 8, 8), (13, 3, 5, 5), (4, 1, 1, 1), (1, 1)),  # padding above only
+    ((1, 2, 6, 6), (3, 2, 3, 3), (0, 5, 1, 1), (1, 1)),  # below only, whole rows of it
+]
+
+
+@pytest.mark.parametrize("layer", SKIP_LAYERS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_kernel_rows_on_zero_padding_skipped_only_for_finite_weights(layer, dtype, vector_width):
+    """The column tiles leave out the kernel rows that land on zero padding when every
+    weight is finite: the sums are the loop's, NaN/+-inf inputs keep their pattern, and one
+    NaN or inf weight in a kernel row that meets the padding turns the skip off, so that
+    NaN * 0 still makes the outputs that read padding NaN."""
+    import helpers
+
+    xs, ws, pads, dil = layer
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal(xs).astype(dtype)
+    w = rng.standard_normal(ws).astype(dtype)
+    padding = ((pads[0], pads[1]), (pads[2], pads[3]))
+    cols = fastconv._plan.Kind.COLUMNS
+    plan = helpers.plan(x, w, padding=padding, dilation=dil, kind=cols)
+    assert plan.skip_pad_rows, str(plan)
+    rtol, atol = _tolerance(dtype)
+    atol *= 10
+    got = helpers.conv2d(x, w, padding=padding, dilation=dil, kind=cols)
+    assert_same_pattern_and_close(got, loop_ref(x, w, pads, dilation=dil), rtol, atol)
+    xb = plant(rng, x, 6)
+    got = helpers.conv2d(xb, w, padding=padding, dilation=dil, kind=cols)
+    assert_same_pattern_and_close(got, loop_ref(xb, w, pads, dilation=dil), rtol, atol)
+    for value, kh in ((np.nan, 0), (np.inf, -1), (-np.inf, 0)):
+        wb = w.copy()
+        wb[1, 0, kh, 1] = value
+        got = helpers.conv2d(x, wb, padding=padding, dilation=dil, kind=cols)
+        ref = loop_ref(x, wb, pads, dilation=dil)
+        assert np.isnan(ref[:, 1]).any()
+        assert_same_pattern_and_close(got, ref, rtol, atol)
+
+
 @pytest.mark.parametrize("method", ["auto", "direct", "separable", "fft"])
 @pytest.mark.parametrize("boundary", ["fill", "wrap", "symm"])
 @pytest.mark.parametrize("mode", ["full", "same", "valid"])

@@ -161,14 +161,16 @@ def empty(shape, dtype):
     stores would then straddle two cache lines wherever a row or pixel starts a vector."""
     dt = np.dtype(dtype)
     cdef Py_ssize_t n = dt.itemsize
+    cdef unsigned char[::1] mem
     for s in shape:
         n *= s
     if <size_t>n < _min_bytes or _limit == 0:
         if n < SMALL:
             return np.empty(shape, dtype=dt)
         raw = np.empty(n + VECTOR, dtype=np.uint8)
-        start = (-raw.__array_interface__["data"][0]) % VECTOR
-        return raw[start : start + n].view(dt).reshape(shape)
+        mem = raw
+        start = (VECTOR - <uintptr_t>&mem[0] % VECTOR) % VECTOR  # C division: unsigned
+        return np.ndarray(shape, dt, raw, start)
     raw = np.asarray(_Block(<size_t>n))  # raw.base is the block
     return raw.view(dt).reshape(shape)
 

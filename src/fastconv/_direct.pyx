@@ -14,7 +14,8 @@ from fastconv._kernels cimport (
     FC_RB, FC_SUM_BLOCK, FC_KIND_BIAS_ONLY, FC_KIND_COLUMNS, FC_KIND_COLUMNS_NARROW, FC_KIND_CUDA_DIRECT,
     FC_KIND_CUDA_IGEMM, FC_KIND_DW_FLAT, FC_KIND_DW_NHWC, FC_KIND_DW_PLANE, FC_KIND_DW_STRIP, FC_KIND_DW_SWEEP,
     FC_KIND_FFT, FC_KIND_LANES, FC_KIND_ROWS, FC_KIND_SEPARABLE, FC_KIND_WINOGRAD2, FC_KIND_WINOGRAD4, conv_band,
-    fc_alloc, fc_band_rows, fc_conv_geom, fc_conv_vector_bytes, fc_ocb_wide, fc_wino_ocb, pack_band, pack_weights,
+    fc_alloc, fc_band_rows, fc_conv_geom, fc_conv_vector_bytes, fc_ocb_wide, fc_wino_ocb, nonfinite, pack_band,
+    pack_weights,
     FC_WG_MR8_NV_V4, FC_WG_MR_32, FC_WG_MR_V4, FC_WG_NV_V4, wgrad_rows,
 )
 from fastconv._geom cimport geometry
@@ -104,6 +105,11 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
         ob = blk % nob
         pack_weights(vb, w0 + (gi * coutg + ob * ocb) * ws[0], ws, min(ocb, coutg - ob * ocb), Cg, kH, kW,
                      ocb, wdst + gi * wgrp + ob * wblk)
+    # the planner's skip of kernel rows on zero padding holds when those rows' products are
+    # zeros: a zero fill, and no NaN or +-inf among the weights (one pass over the packed ones)
+    if plan.skip_pad_rows and fill == 0:
+        with nogil:
+            g.skip_rows = not nonfinite(wdst, G * wgrp, 1)
 
     # nb bands of R or R - 1 rows (band b starts at row b * Ho // nb): a thread's run of
     # consecutive bands then covers as many rows as the others'
@@ -195,6 +201,7 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
             dst = o0 + n * oN + (gi * coutg + oc0) * plane + j0 * oW
             if flat:  # the band's rows side by side: one row, into the thread's result
                 gc.Wo = (Rb - 1) * wq + Wo
+                gc.flat_oh0 = oh0
             conv_band(vb, kind, src, cstep, ridx, wp0 + gi * wgrp + ob0 * Cg * kH * kW * ocb, ocb,
                       (b0 + gi * coutg + oc0) if b0 != NULL else NULL, min(coutg, ob1 * ocb) - oc0, &gc,
                       0 if flat else oh0, 1 if flat else Rb, ftmp if flat else dst, R * wq if flat else plane)

@@ -143,6 +143,9 @@ class Plan:
     flat : bool
         Direct column tiles: a band's rows run as one flat row of the band's padded width
         (unit stride; the columns past the plane's dropped).
+    skip_pad_rows : bool
+        Direct column tiles: the kernel rows that land on zero padding are left out when
+        the packed weights are all finite (:func:`pad_row_share`).
     subsample : bool
         A strided 1x1 layer without padding: the pixels it reads are copied into a
         compact array first, and the plan is that of the unit-stride layer on it
@@ -178,6 +181,7 @@ class Plan:
     column_step: int = 1
     column_chunk: int = 0
     flat: bool = False
+    skip_pad_rows: bool = False
     subsample: bool = False
     plane_row: bool = False
     exact: Optional["Plan"] = None
@@ -213,6 +217,7 @@ class Plan:
                 ("reads the input in place", self.read_in_place),
                 ("streaming stores", self.stream),
                 ("flat rows", self.flat),
+                ("kernel rows on zero padding skipped if the weights are finite", self.skip_pad_rows),
             )
             if on
         ]
@@ -931,7 +936,25 @@ def direct(a: ConvArgs, vb: int, nt: int, t: Any = _tuning, reason: str = "", wa
         channel_chunks=chunks,
         column_chunk=cw,
         flat=flat,
+        skip_pad_rows=(
+            kind in (Kind.COLUMNS, Kind.COLUMNS_NARROW) and a.mode == 0 and pad_row_share(a) >= t.SKIP_PAD_ROWS_MIN
+        ),
     )
+
+
+def pad_row_share(a: ConvArgs) -> float:
+    """The share of a layer's (output row, kernel row) pairs whose padded row is zero
+    padding, above or below the plane."""
+    H = a.x.shape[2]
+    kH = a.w.shape[2]
+    Ho = a.out_shape[2]
+    (sh, _), (dh, _), pt = a.stride, a.dilation, a.pads[0]
+    real = 0
+    for kh in range(kH):  # output rows oh with pt <= oh * sh + kh * dh < pt + H
+        lo = max(0, -(-(pt - kh * dh) // sh))
+        hi = min(Ho, -(-(pt + H - kh * dh) // sh))
+        real += max(0, hi - lo)
+    return 1.0 - real / max(Ho * kH, 1)
 
 
 def column_chunk(a: ConvArgs, wo_pad: int, vw: int, nt: int, t: Any = _tuning) -> int:

@@ -139,6 +139,12 @@ POINTWISE_ROW_FILL = 0.9
 #: times the lanes whole rows fill: narrow planes waste most of a 32-column tile (LeNet's
 #: 6 -> 16 input gradient on 14 columns: 44% of the lanes, flat 78%).
 FLAT_MIN_GAIN = 1.25
+#: Column tiles leave out the kernel rows that land on zero padding (exact: their products
+#: are zeros) where at least this share of a layer's row taps does, and the weights are all
+#: finite (one pass over the packed weights says so; a NaN or +-inf weight times a padded
+#: zero is NaN, kept): small planes with large padding, as in LeNet's input gradients, whose
+#: full correlation reads 4 padded rows of 18; 1.0 never.
+SKIP_PAD_ROWS_MIN = 0.1
 
 # ---- correlate2d "auto", and the FFT ---------------------------------------------------------
 #: "auto" switches from the direct kernels to the FFT at this many kernel taps (not

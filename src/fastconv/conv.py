@@ -181,6 +181,16 @@ def _conv2d(
     return _run(plan, a, out, shape, fn, (input, weight, bias), num_threads)
 
 
+def _run_checked(a: _args.ConvArgs, num_threads: Optional[int] = None) -> np.ndarray:
+    """conv2d of NumPy arguments already validated and kernel-ready (``a.batched``), into a
+    new C-contiguous result: the gradients' internal convolutions, which need none of
+    conv2d's argument handling."""
+    plan = _plan.conv2d(a, "auto", num_threads)
+    if plan.kind == _plan.Kind.BIAS_ONLY:
+        return _args.fill_bias(a, None, a.out_shape, "conv2d", (a.x, a.w))
+    return _run(plan, a, None, a.out_shape, "conv2d", (a.x, a.w), num_threads)
+
+
 def _run(
     plan: _plan.Plan,
     a: _args.ConvArgs,

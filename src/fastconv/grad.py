@@ -64,6 +64,8 @@ _MODE_NAMES = {code: name for name, (code, _) in _args.PADDING_MODES.items()}
 
 def _shape_arg(shape: Any, name: str, fn: str) -> Tuple[int, ...]:
     """A shape given as a sequence of non-negative ints."""
+    if type(shape) is tuple and all(type(v) is int and 0 <= v <= _args.MAX_DIM for v in shape):
+        return shape  # the common case, without check_int's conversions
     if isinstance(shape, (str, bytes)) or not hasattr(shape, "__iter__"):
         raise TypeError(f"{fn}: {name} must be a tuple of ints, got {shape!r}")
     return tuple(_args.check_int(v, name, fn, 0) for v in shape)
@@ -142,7 +144,7 @@ def conv2d_input(
     w = _args.kernel_ready(weight, dtype)
     go = _args.kernel_ready(grad_output if batched else grad_output[None], dtype)
     t, b, l, r = pads
-    if s == (1, 1) and go.size and np.isfinite(w).all():
+    if s == (1, 1) and go.size and _plan.all_finite(w):
         res = _unit_stride_input_grad(go, w, d, g, (H, W), pads, _MODE_NAMES[mode])
         return res if batched else res[0]
     if _MODE_NAMES[mode] == "zeros":  # the padding's gradient is dropped: not computed
@@ -170,7 +172,7 @@ def _unit_stride_input_grad(
     ``go`` with the flipped, transposed weight.  Its "full" result is the gradient of the
     padded image; zero padding within the kernel's reach is cropped by conv2d's own padding
     instead (no padded gradient, no copy), other modes fold the padded result."""
-    from fastconv.conv import conv2d
+    from fastconv.conv import _run_checked
 
     _, Cg, kH, kW = w.shape
     og = w.shape[0] // groups
@@ -178,9 +180,14 @@ def _unit_stride_input_grad(
     wt = np.ascontiguousarray(wt).reshape(groups * Cg, og, kH, kW)
     eh, ew = (kH - 1) * d[0], (kW - 1) * d[1]
     t, b, l, r = pads
+    N, _, Ho, Wo = go.shape
     if mode == "zeros" and max(t, b) <= eh and max(l, r) <= ew:
-        return conv2d(go, wt, None, 1, ((eh - t, eh - b), (ew - l, ew - r)), d, groups)
-    gx = conv2d(go, wt, None, 1, ((eh, eh), (ew, ew)), d, groups)
+        cut = (eh - t, eh - b, ew - l, ew - r)
+        out_shape = (N, groups * Cg) + hw
+        return _run_checked(_args.ConvArgs(go, wt, None, go.dtype, True, out_shape, (1, 1), d, cut, 0, groups))
+    out_shape = (N, groups * Cg, Ho + eh, Wo + ew)
+    full = (eh, eh, ew, ew)
+    gx = _run_checked(_args.ConvArgs(go, wt, None, go.dtype, True, out_shape, (1, 1), d, full, 0, groups))
     return _fold_padding(gx, hw, pads, mode)
 
 

@@ -6,6 +6,28 @@
 #ifndef FASTCONV_DIRECT_BAND_H
 #define FASTCONV_DIRECT_BAND_H
 
+/* The kernel rows [kh0, kh1) that output row oh's tile of columns [j0, j0 + width) reads
+ * outside the zero padding.  Flat rows (flat_oh0 >= 0, stride 1 in height): the tile spans
+ * output rows flat_oh0 + j0 / Wq .. .  The rows read in the padding are the first and the
+ * last ones of the kernel, so the rest is one range; for flat rows, the union of the
+ * ranges of the output rows the tile spans. */
+static inline void fc_tile_kh(const fc_conv_geom *g, int64_t oh, int64_t j0, int64_t width, int64_t *kh0,
+                              int64_t *kh1) {
+    int64_t first = oh, last = oh;
+    if (g->flat_oh0 >= 0) {
+        const int64_t end = j0 + width < g->Wo ? j0 + width : g->Wo;
+        first = g->flat_oh0 + j0 / g->Wq;
+        last = g->flat_oh0 + (end - 1) / g->Wq;
+    }
+    /* padded row of (oh, kh): oh * sh + kh * dh, real in [pt, pt + H) */
+    const int64_t lo = g->pt - last * g->sh, hi = g->pt + g->H - first * g->sh;
+    const int64_t a = lo <= 0 ? 0 : (lo + g->dh - 1) / g->dh;
+    const int64_t b = hi <= 0 ? 0 : (hi + g->dh - 1) / g->dh;
+    *kh0 = a < g->kH ? a : g->kH;
+    *kh1 = b < g->kH ? b : g->kH;
+    if (*kh1 < *kh0) *kh1 = *kh0;
+}
+
 /* Compute output rows [oh0, oh0 + R) of the `cout` output channels of one group from the
  * band xband and packed weights (blocks of ocb channels) with the tiles of `kind`:
  *   FC_KIND_LANES           channel-lane tiles, ocb = VL or 2 * VL (fc_ctile_row);
@@ -48,8 +70,11 @@ static void fc_conv_band(int kind, const FC_T *xband, int64_t cstep, const int64
             for (int64_t r = 0; r < R; ++r)
                 for (int64_t j0 = 0; j0 < g->Wo; j0 += vw) {
                     const int one = g->Wo - j0 <= FC_VL;
+                    int64_t kh0 = 0, kh1 = g->kH;
+                    if (g->skip_rows) fc_tile_kh(g, oh0 + r, j0, one ? FC_VL : vw, &kh0, &kh1);
 #define FC_TILE_ARGS(a, b)                                                                                             \
-    (xband + j0, cstep, ridx + r * g->kH, wb, ocb, g, bias, ob * ocb, cout, out, plane, oh0 + r, j0, a, b, icb, tot)
+    (xband + j0, cstep, ridx + r * g->kH, wb, ocb, g, bias, ob * ocb, cout, out, plane, oh0 + r, j0, a, b, icb, tot,   \
+     kh0, kh1)
 #define FC_TILE_CALL(NAME) FC_SUM_BLOCKS(g->C, icb, NAME FC_TILE_ARGS)
                     if (left <= FC_OCB_S) {
                         if (one)
@@ -100,9 +125,11 @@ static void fc_conv_band(int kind, const FC_T *xband, int64_t cstep, const int64
         for (int64_t ob = 0; ob < nob; ++ob)
             for (int64_t r = 0; r < R; ++r)
                 for (int64_t j0 = 0; j0 < g->Wo; j0 += vw) {
+                    int64_t kh0 = 0, kh1 = g->kH;
+                    if (g->skip_rows) fc_tile_kh(g, oh0 + r, j0, vw, &kh0, &kh1);
 #define FC_NARROW_ARGS(a, b)                                                                                           \
     (xband + j0, cstep, ridx + r * g->kH, wpack + ob * wblock, 1, g, bias, ob * ocb, cout, out, plane, oh0 + r, j0, a, \
-     b, icb, tot)
+     b, icb, tot, kh0, kh1)
                     FC_SUM_BLOCKS(g->C, icb, fc_tile_narrow FC_NARROW_ARGS);
 #undef FC_NARROW_ARGS
                 }

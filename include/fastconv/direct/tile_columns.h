@@ -11,12 +11,13 @@
 #define FASTCONV_DIRECT_TILE_COLUMNS_H
 
 /* One OCB x NV*VL output tile: output row oh (band row whose taps are ridx[0..kH)), columns
- * [j0, j0 + NV*VL), channels [oc0, oc0 + OCB).  xcol = band start + j0.  The weights of one
- * tap are wst apart (the packing block, >= OCB: a smaller OCB serves a last, partial block). */
+ * [j0, j0 + NV*VL), channels [oc0, oc0 + OCB), over kernel rows [kh0, kh1) (all of them but
+ * those on zero padding, see fc_tile_kh).  xcol = band start + j0.  The weights of one tap
+ * are wst apart (the packing block, >= OCB: a smaller OCB serves a last, partial block). */
 FC_INLINE void fc_tile(const FC_T *xcol, int64_t cstep, const int64_t *ridx, const FC_T *wblk, int64_t wst,
                        const fc_conv_geom *g, const FC_T *bias, int64_t oc0, int64_t cout, FC_T *out, int64_t plane,
-                       int64_t oh, int64_t j0, int64_t ic0, int64_t ic1, int64_t icb, FC_V *tot, const int OCB,
-                       const int NV) {
+                       int64_t oh, int64_t j0, int64_t ic0, int64_t ic1, int64_t icb, FC_V *tot, int64_t kh0,
+                       int64_t kh1, const int OCB, const int NV) {
     FC_V acc[FC_MAX_OCB][FC_MAX_NV];
 #pragma GCC unroll 16
     for (int o = 0; o < OCB; ++o) {
@@ -25,9 +26,9 @@ FC_INLINE void fc_tile(const FC_T *xcol, int64_t cstep, const int64_t *ridx, con
         for (int v = 0; v < NV; ++v) acc[o][v] = (FC_V){0} + b;
     }
     const int64_t kH = g->kH, kW = g->kW, rowstep = g->rstep;
-    const FC_T *w = wblk + ic0 * kH * kW * wst;
     for (int64_t ic = ic0; ic < ic1; ++ic) {
-        for (int64_t kh = 0; kh < kH; ++kh) {
+        const FC_T *w = wblk + (ic * kH + kh0) * kW * wst;
+        for (int64_t kh = kh0; kh < kh1; ++kh) {
             const FC_T *xr = xcol + ic * cstep + ridx[kh] * rowstep;
             for (int64_t kw = 0; kw < kW; ++kw, w += wst) {
                 const FC_T *xp = xr + g->xoff[kw];
@@ -65,8 +66,9 @@ FC_INLINE void fc_tile(const FC_T *xcol, int64_t cstep, const int64_t *ridx, con
     FC_ATTR __attribute__((noinline)) static void NAME(                                                                \
         const FC_T *xcol, int64_t cstep, const int64_t *ridx, const FC_T *wblk, int64_t wst, const fc_conv_geom *g,    \
         const FC_T *bias, int64_t oc0, int64_t cout, FC_T *out, int64_t plane, int64_t oh, int64_t j0, int64_t ic0,    \
-        int64_t ic1, int64_t icb, FC_V *tot) {                                                                         \
-        fc_tile(xcol, cstep, ridx, wblk, wst, g, bias, oc0, cout, out, plane, oh, j0, ic0, ic1, icb, tot, OCB_, NV_);  \
+        int64_t ic1, int64_t icb, FC_V *tot, int64_t kh0, int64_t kh1) {                                               \
+        fc_tile(xcol, cstep, ridx, wblk, wst, g, bias, oc0, cout, out, plane, oh, j0, ic0, ic1, icb, tot, kh0, kh1,    \
+                OCB_, NV_);                                                                                            \
     }
 FC_DEF_TILE(fc_tile_full, FC_OCBW, FC_NV_WIDE)
 FC_DEF_TILE(fc_tile_full1, FC_OCBW, 1)

@@ -49,6 +49,33 @@ FC_ATTR static void fc_pack_band(const FC_T *x, const fc_conv_geom *g, const int
     for (int64_t rr = 0; rr < nrows && rr < FC_PACK_MAXR; ++rr)
         srows[rr] = fc_pad_index(rowsrc[rr] - g->pt, g->H, g->mode);
 #define FC_PACK_SRC_ROW(rr) ((rr) < FC_PACK_MAXR ? srows[rr] : fc_pad_index(rowsrc[rr] - g->pt, g->H, g->mode))
+    /* Unit column stride, contiguous rows and zero padding (most layers): a row is a fill,
+     * one copy and a fill, with none of the general loop's per-phase work, which took as
+     * long as the copy on small planes (LeNet's 10-column rows) */
+    if (npha == 1 && sw == 1 && g->xsW == 1 && g->mode == FC_PAD_ZEROS && nrows <= FC_PACK_MAXR) {
+        const int64_t jlo = lims[0][0], jhi = lims[0][1], jw = lims[0][2];
+        const int64_t off = jhi > jlo ? jlo + g->pstart[0] - col_lo : 0; /* first real column */
+        for (int64_t c = 0; c < g->C; ++c) {
+            if (c + FC_PACK_AHEAD < g->C)
+                for (int64_t rr = 0; rr < nrows; ++rr)
+                    if (srows[rr] >= 0)
+                        fc_prefetch_bytes(x + off + (c + FC_PACK_AHEAD) * g->xsC + srows[rr] * g->xsH,
+                                          (jhi - jlo) * (int64_t)sizeof(FC_T));
+            for (int64_t rr = 0; rr < nrows; ++rr) {
+                FC_T *d = dst + (c * nrows + rr) * Wq;
+                const int64_t sr = srows[rr];
+                if (sr < 0) {
+                    for (int64_t j = 0; j < Wq; ++j) d[j] = fill;
+                    continue;
+                }
+                for (int64_t j = 0; j < jlo; ++j) d[j] = fill;
+                memcpy(d + jlo, x + off + c * g->xsC + sr * g->xsH, (size_t)(jhi - jlo) * sizeof(FC_T));
+                for (int64_t j = jhi; j < jw; ++j) d[j] = fill;
+                if (Wq > jw) memset(d + jw, 0, (size_t)(Wq - jw) * sizeof(FC_T));
+            }
+        }
+        return;
+    }
     /* Stride 2 with the two phases of adjacent columns (3x3 and 5x5 stride-2 layers, the
      * bands of Winograd F(2x2, 3x3)): the columns both phases hold real input, [jc0, jc1),
      * are split from one pass over the row. */
@@ -62,6 +89,8 @@ FC_ATTR static void fc_pack_band(const FC_T *x, const fc_conv_geom *g, const int
     /* Channels-last input (channel stride 1): the real columns of the first csq channels go
      * in VL x VL squares below; here only their padding. */
     const int64_t csq = g->xsC == 1 && g->xsW != 1 ? g->C / FC_VL * FC_VL : 0;
+    /* zero padding: every padded column outside [jlo, jhi) is the fill, no index map */
+    const int zeros = g->mode == FC_PAD_ZEROS;
     for (int64_t c = 0; c < g->C; ++c) {
         /* the rows of the channel FC_PACK_AHEAD on, prefetched: short rows of channels a
          * plane apart escape the hardware prefetcher, and packing then waits on each miss in
@@ -99,10 +128,13 @@ FC_ATTR static void fc_pack_band(const FC_T *x, const fc_conv_geom *g, const int
                 }
                 /* packed positions whose padded column is a real column: [jlo, jhi) */
                 const int64_t jlo = lim[0], jhi = lim[1], jw = lim[2];
-                for (int64_t j = 0; j < jlo; ++j) {
-                    const int64_t col = j * sw + p;
-                    const int64_t s = fc_pad_index(col - col_lo, g->W, g->mode);
-                    d[j] = s < 0 ? fill : srow[s * g->xsW];
+                if (zeros) {
+                    for (int64_t j = 0; j < jlo; ++j) d[j] = fill;
+                } else {
+                    for (int64_t j = 0; j < jlo; ++j) {
+                        const int64_t s = fc_pad_index(j * sw + p - col_lo, g->W, g->mode);
+                        d[j] = s < 0 ? fill : srow[s * g->xsW];
+                    }
                 }
                 const int64_t base = jlo * sw + p - col_lo;
                 if (c < csq) {
@@ -129,9 +161,13 @@ FC_ATTR static void fc_pack_band(const FC_T *x, const fc_conv_geom *g, const int
                 }
                 /* right padding up to the last padded column a kept output reads (Wp); the
                  * row tail past it only feeds dropped lanes: zeroed in one go */
-                for (int64_t j = jhi; j < jw; ++j) {
-                    const int64_t s = fc_pad_index(j * sw + p - col_lo, g->W, g->mode);
-                    d[j] = s < 0 ? fill : srow[s * g->xsW];
+                if (zeros) {
+                    for (int64_t j = jhi; j < jw; ++j) d[j] = fill;
+                } else {
+                    for (int64_t j = jhi; j < jw; ++j) {
+                        const int64_t s = fc_pad_index(j * sw + p - col_lo, g->W, g->mode);
+                        d[j] = s < 0 ? fill : srow[s * g->xsW];
+                    }
                 }
                 if (Wq > jw) memset(d + jw, 0, (size_t)(Wq - jw) * sizeof(FC_T));
             }
