@@ -1065,10 +1065,10 @@ def test_auto_algorithm_rule():
         a = _args.conv2d_args(
             np.zeros(x_shape, dtype), np.zeros(w_shape, dtype), None, stride, dilation, dilation, groups, "zeros"
         )  # 3x3: "same" size
-        return _plan.conv2d(a, "auto").algorithm
+        return _plan.conv2d(a, "auto", 1).algorithm
 
     # float32 takes F(2x2, 3x3) up to 128 input channels per group (its error stays below
-    # PyTorch's there); float64 F(4x4, 3x3) by the same channel and width rule
+    # PyTorch's there); float64 F(4x4, 3x3) by the same channel, lane-fill and work rule
     assert pick((8, 64, 56, 56), (64, 64, 3, 3)) == "winograd"  # ResNet 3x3 (C5)
     assert pick((4, 32, 64, 64), (32, 32, 3, 3), dilation=2) == "winograd"  # C10
     assert pick((1, 128, 56, 56), (64, 128, 3, 3)) == "winograd"
@@ -1076,8 +1076,9 @@ def test_auto_algorithm_rule():
     assert pick((1, 256, 56, 56), (64, 256, 3, 3), np.float64) == "winograd4"
     f64 = np.float64
     assert pick((8, 64, 56, 56), (64, 64, 3, 3), f64) == "winograd4"
-    assert pick((1, 32, 10, 48), (32, 32, 3, 3), f64) == "winograd4"
-    assert pick((1, 32, 10, 45), (32, 32, 3, 3), f64) == "direct"  # narrow plane
+    assert pick((1, 32, 48, 56), (32, 32, 3, 3), f64) == "winograd4"  # 14 F(4x4) tiles in 16 lanes
+    assert pick((1, 32, 64, 40), (32, 32, 3, 3), f64) == "direct"  # 10 in 16
+    assert pick((1, 32, 10, 56), (32, 32, 3, 3), f64) == "direct"  # too little work
     assert pick((1, 16, 64, 64), (32, 16, 3, 3), f64) == "direct"  # few input channels
     assert pick((1, 64, 64, 64), (16, 64, 3, 3), f64) == "direct"  # few output channels
     assert pick((1, 64, 64, 64), (64, 32, 3, 3), f64, groups=2) == "winograd4"

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import fastconv
-from fastconv import _direct, _plan
+from fastconv import _direct, _plan, _tuning
 from fastconv._plan import Force, Kind
 
 from reference import conv2d_ref
@@ -220,6 +220,40 @@ def test_force_refuses_what_a_layer_cannot_take():
         _plan.conv2d(a, "auto", None, Force(vector_bytes=16))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_auto_winograd_follows_lane_fill_and_work(dtype):
+    """ "auto" takes Winograd where a tile row's tiles fill WINOGRAD_MIN_LANE_FILL of their
+    vector lanes (28 and 56 wide: 14 or 28 F(2x2) tiles in 16 or 32 lanes, 7 or 14 F(4x4)
+    tiles in 8 or 16) and the threads get enough work, not by the plane's width."""
+    algo = "winograd" if dtype == np.float32 else "winograd4"
+    vb = _plan.vector_bytes()
+
+    def pick(shape, nt):
+        return fastconv.explain(shape, (shape[1], shape[1], 3, 3), padding=1, num_threads=nt, dtype=dtype).algorithm
+
+    def fill(W):
+        a = fastconv._args.conv2d_args(
+            np.zeros((1, 1, 3, W), dtype), np.zeros((1, 1, 3, 3), dtype), None, 1, 1, 1, 1, "zeros"
+        )
+        return _plan.winograd_lane_fill(a, algo, vb)
+
+    t = _tuning
+    for W in (14, 20, 24, 28, 36, 40, 56, 64):
+        big = (8, 128, W, W)
+        want = (
+            algo
+            if fill(W) >= t.WINOGRAD_MIN_LANE_FILL and 8 * 128 * 128 * 9 * W * W >= t.WINOGRAD_MIN_THREAD_MACS
+            else "direct"
+        )
+        assert pick(big, 1) == want, W
+    assert pick((8, 128, 28, 28), 1) == algo and pick((8, 128, 36, 36), 1) == "direct"
+    assert pick((1, 32, 28, 28), 1) == "direct"  # too little work for the transforms
+    # one image on two threads: the shared threshold
+    macs = 128 * 128 * 9 * 28 * 28
+    assert pick((1, 128, 28, 28), 2) == (algo if macs // 2 >= t.WINOGRAD_SHARED_MIN_MACS[algo] else "direct")
+    assert pick((2, 128, 28, 28), 2) == algo
+
+
 def test_explain():
     plan = fastconv.explain((8, 64, 56, 56), (64, 64, 3, 3), padding=1)
     assert plan.kind == Kind.WINOGRAD2 and plan.algorithm == "winograd"
@@ -228,7 +262,7 @@ def test_explain():
     x = np.zeros((1, 64, 56, 56), np.float32)
     x[0, 0, 0, 0] = np.nan  # Winograd would spread it: the direct kernels instead
     w = np.ones((64, 64, 3, 3), np.float32)
-    plan = fastconv.explain(x, w, padding=1)
+    plan = fastconv.explain(x, w, padding=1, num_threads=1)
     assert plan.algorithm == "direct" and "non-finite" in plan.reason
     assert fastconv.explain((1, 0, 5, 5), (3, 0, 3, 3)).kind == Kind.BIAS_ONLY
     assert fastconv.explain(x, w, padding=1, algorithm="direct").kind in (Kind.LANES, Kind.COLUMNS)
@@ -249,18 +283,18 @@ def test_memoised_plans_follow_the_data_and_the_table(monkeypatch):
     """Plans are memoised by shape, but the data-dependent rules and the tuning table still
     decide each call: the same shapes with NaN, then finite again, then another threshold."""
     r = np.random.default_rng(1)
-    x = r.standard_normal((1, 32, 10, 50)).astype(np.float32)
+    x = r.standard_normal((1, 32, 48, 56)).astype(np.float32)
     w = r.standard_normal((32, 32, 3, 3)).astype(np.float32)
-    assert fastconv.explain(x, w, padding=1).kind == Kind.WINOGRAD2
+    assert fastconv.explain(x, w, padding=1, num_threads=1).kind == Kind.WINOGRAD2
     for bad_x in (True, False):
         xb, wb = x.copy(), w.copy()
         (xb if bad_x else wb)[0, 3, 2, 2] = np.inf
-        assert fastconv.explain(xb, wb, padding=1).algorithm == "direct"
-        got = fastconv.conv2d(xb, wb, padding=1)
+        assert fastconv.explain(xb, wb, padding=1, num_threads=1).algorithm == "direct"
+        got = fastconv.conv2d(xb, wb, padding=1, num_threads=1)
         ref = conv2d_ref(xb, wb, None, (1, 1), (1, 1, 1, 1), (1, 1), 1, "zeros")
         np.testing.assert_array_equal(np.isnan(got), np.isnan(ref))
         np.testing.assert_array_equal(np.isinf(got), np.isinf(ref))
-    assert fastconv.explain(x, w, padding=1).kind == Kind.WINOGRAD2
+    assert fastconv.explain(x, w, padding=1, num_threads=1).kind == Kind.WINOGRAD2
     # one channel per output channel: the in-place kernels only with finite weights
     xd = r.standard_normal((1, 4, 20, 20)).astype(np.float32)
     wd = r.standard_normal((4, 1, 3, 3)).astype(np.float32)
@@ -269,7 +303,7 @@ def test_memoised_plans_follow_the_data_and_the_table(monkeypatch):
     assert fastconv.explain(xd, wd, padding=1, groups=4).kind not in (Kind.DW_STRIP, Kind.DW_SWEEP, Kind.DW_FLAT)
     # a changed threshold (a monkeypatched table entry) is seen by the next call
     monkeypatch.setattr(fastconv._tuning, "WINOGRAD_MIN_CHANNELS", 64)
-    assert fastconv.explain(x, w, padding=1).algorithm == "direct"
+    assert fastconv.explain(x, w, padding=1, num_threads=1).algorithm == "direct"
 
 
 def test_cuda_kinds_are_the_planners():

@@ -600,7 +600,7 @@ def _conv2d(a: ConvArgs, algorithm: str, nt: int, force: Optional[Force], finite
             raise ValueError(f"Force.kind={want.name}: the layer cannot take it")
     reason = f"algorithm={algorithm!r}"
     if algorithm == "auto":
-        algorithm, reason = _auto(a, vb, t)
+        algorithm, reason = _auto(a, vb, nt, t)
     if algorithm in _WINOGRAD_KIND:
         if force is not None:  # not memoised: check the weights here
             finite_ok = all_finite(a.w)
@@ -619,11 +619,8 @@ def _conv2d(a: ConvArgs, algorithm: str, nt: int, force: Optional[Force], finite
 def small_call_threads(a: ConvArgs, nt: int, t: Any = _tuning) -> int:
     """``nt``, or 1 for a layer of fewer than PARALLEL_MIN_MACS multiply-adds: too little work
     to pay for a parallel region."""
-    if nt > 1:
-        N, cout, Ho, Wo = a.out_shape
-        cg, kh, kw = a.w.shape[1:]
-        if N * cout * Ho * Wo * cg * kh * kw < t.PARALLEL_MIN_MACS:
-            return 1
+    if nt > 1 and layer_macs(a) < t.PARALLEL_MIN_MACS:
+        return 1
     return nt
 
 
@@ -638,7 +635,7 @@ def cuda(cin_g: int, cout_g: int, kh: int, kw: int, t: Any = _tuning) -> Tuple[K
     return Kind.CUDA_DIRECT, f"{k} products per output, {cout_g} output channels per group: below CUDA_GEMM_*"
 
 
-def _auto(a: ConvArgs, vb: int, t: Any) -> Tuple[str, str]:
+def _auto(a: ConvArgs, vb: int, nt: int, t: Any) -> Tuple[str, str]:
     """conv2d's "auto": (algorithm, reason)."""
     cout, cg, kh, kw = a.w.shape
     pixels = a.out_shape[2] * a.out_shape[3]
@@ -660,15 +657,44 @@ def _auto(a: ConvArgs, vb: int, t: Any) -> Tuple[str, str]:
         and cg >= t.WINOGRAD_MIN_CHANNELS
         and (a.dtype == np.float64 or cg <= t.WINOGRAD_MAX_CHANNELS_F32)
         and cout // a.groups >= t.WINOGRAD_MIN_CHANNELS
-        and width >= (t.WINOGRAD_MIN_WIDTH if dw == 1 else t.WINOGRAD_MIN_PHASE_WIDTH)
     ):
-        return pick, (
-            f"3x3, stride 1, {cg} -> {cout // a.groups} channels per group and "
-            f"{'phases' if dw > 1 else 'rows'} {width} wide: WINOGRAD_MIN_CHANNELS, "
-            f"WINOGRAD_MIN_{'PHASE_' if dw > 1 else ''}WIDTH"
-            + ("" if a.dtype == np.float64 else ", WINOGRAD_MAX_CHANNELS_F32")
+        channels = f"3x3, stride 1, {cg} -> {cout // a.groups} channels per group" + (
+            "" if a.dtype == np.float64 else " (WINOGRAD_MIN_CHANNELS, WINOGRAD_MAX_CHANNELS_F32)"
         )
+        if dw > 1 and width >= t.WINOGRAD_MIN_PHASE_WIDTH:
+            return pick, f"{channels}, phases {width} wide: WINOGRAD_MIN_PHASE_WIDTH"
+        if dw == 1 and winograd_pays(a, pick, vb, nt, t):
+            return pick, (
+                f"{channels}, tiles filling {winograd_lane_fill(a, pick, vb):.0%} of their lanes and "
+                f"{layer_macs(a) // nt} multiply-adds per thread: WINOGRAD_MIN_LANE_FILL, "
+                f"WINOGRAD_{'SHARED' if a.x.shape[0] < nt else 'MIN_THREAD'}_MACS"
+            )
     return "direct", "auto: no FFT or Winograd rule applies"
+
+
+def layer_macs(a: ConvArgs) -> int:
+    """The multiply-adds of a layer."""
+    N, cout, Ho, Wo = a.out_shape
+    cg, kh, kw = a.w.shape[1:]
+    return N * cout * Ho * Wo * cg * kh * kw
+
+
+def winograd_lane_fill(a: ConvArgs, algorithm: str, vb: int) -> float:
+    """The share of the vector lanes a tile row's Winograd tiles fill: ceil(W_out / m)
+    tiles in whole vectors of ``vb`` bytes (undilated columns)."""
+    m = 2 if algorithm == "winograd" else 4
+    vl = vb // a.x.itemsize
+    tiles = -(-a.out_shape[3] // m)
+    return tiles / (-(-tiles // vl) * vl)
+
+
+def winograd_pays(a: ConvArgs, algorithm: str, vb: int, nt: int, t: Any = _tuning) -> bool:
+    """Whether "auto" takes Winograd for an undilated layer Winograd handles: tiles that
+    fill WINOGRAD_MIN_LANE_FILL of their lanes, and WINOGRAD_MIN_THREAD_MACS multiply-adds
+    per thread (WINOGRAD_SHARED_MIN_MACS where the threads outnumber the images)."""
+    per_thread = layer_macs(a) // nt
+    need = t.WINOGRAD_SHARED_MIN_MACS[algorithm] if a.x.shape[0] < nt else t.WINOGRAD_MIN_THREAD_MACS
+    return winograd_lane_fill(a, algorithm, vb) >= t.WINOGRAD_MIN_LANE_FILL and per_thread >= need
 
 
 channels_last = is_channels_last

@@ -21,8 +21,19 @@ WINOGRAD_MIN_CHANNELS = 32
 #: float32 "auto" Winograd up to this many input channels per group: beyond it the
 #: transforms' rounding approaches PyTorch's float32 error (C5 with 256 and 512 channels).
 WINOGRAD_MAX_CHANNELS_F32 = 128
-#: ... on output planes at least this wide (undilated): 14-28 wide planes ran 0.5-1.0x (C5).
-WINOGRAD_MIN_WIDTH = 48
+#: ... (undilated) where a tile row's tiles fill at least this share of the vector lanes
+#: they take (ceil(W_out / m) tiles in whole vectors): Winograd's gain over the direct
+#: kernels follows that fill, not the width (28-wide float32 planes, 14 F(2x2) tiles in 16
+#: lanes, 1.0-1.5x; 36-wide, 18 in 32, 0.8-1.0x; 14-wide, 7 in 16, 0.3-0.7x; likewise F(4x4)
+#: in float64's 8 lanes) ...
+WINOGRAD_MIN_LANE_FILL = 0.8
+#: ... and at least this many multiply-adds per thread (a smaller layer's transforms and
+#: bands cost more than they save: 32 channels on 28x28 at batch 1, 0.9x) ...
+WINOGRAD_MIN_THREAD_MACS = 20_000_000
+#: ... or, where the threads share the planes of fewer images than there are threads,
+#: this many (float32 F(2x2) at batch 1 on 2 threads: 0.7-1.0x below 200 million per
+#: thread, 1.2x above; float64 F(4x4) 1.3-1.8x from 40 million).
+WINOGRAD_SHARED_MIN_MACS: Dict[str, int] = {"winograd": 200_000_000, "winograd4": 40_000_000}
 #: ... or, column-dilated, phases ceil(W_out / dilation) at least this wide: a full vector
 #: of F(2x2) tiles (C10 1.19x; 24-wide phases 0.9x).
 WINOGRAD_MIN_PHASE_WIDTH = 32

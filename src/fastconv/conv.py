@@ -261,7 +261,7 @@ def explain(
     Examples
     --------
     >>> import fastconv
-    >>> fastconv.explain((8, 64, 56, 56), (64, 64, 3, 3), padding=1).algorithm
+    >>> fastconv.explain((8, 64, 56, 56), (64, 64, 3, 3), padding=1, num_threads=1).algorithm
     'winograd'
     >>> fastconv.explain((1, 1, 512, 512), (1, 1, 3, 3), padding=1).kind.name
     'DW_SWEEP'
