@@ -15,6 +15,11 @@ def pad_window(
     mode: int,  # C int, FC_PAD_* code
     fill: float,
 ) -> bool: ...
+def flip_transpose(
+    w: npt.NDArray[_Real],  # (C_out, C_in / groups, kH, kW), any element strides
+    out: npt.NDArray[_Real],  # (C_in, C_out / groups, kH, kW), contiguous, written
+    groups: int,
+) -> bool: ...
 def relu(
     x: npt.NDArray[_Real],  # 1-D, contiguous
     out: npt.NDArray[_Real],  # 1-D, contiguous, x's size and dtype, written

@@ -11,6 +11,27 @@ from fastconv._omp cimport resolve_threads
 from fastconv._types cimport real_t
 
 
+def flip_transpose(const real_t[:, :, :, :] w, real_t[:, :, :, ::1] out, Py_ssize_t groups):
+    """Write the conv2d weight ``w`` (C_out, C_in / groups, kH, kW) as the weight of its
+    input gradient's convolution, ``out`` (groups * C_in / groups, C_out / groups, kH, kW):
+    each group's (output, input) channels swapped and the taps flipped; return whether
+    every weight is finite (NaN and +-inf found in the same pass)."""
+    cdef Py_ssize_t og = w.shape[0] // groups, cg = w.shape[1], kH = w.shape[2], kW = w.shape[3]
+    cdef Py_ssize_t gi, o, c, p, q
+    cdef int bad = 0
+    cdef real_t v
+    with nogil:
+        for gi in range(groups):
+            for o in range(og):
+                for c in range(cg):
+                    for p in range(kH):
+                        for q in range(kW):
+                            v = w[gi * og + o, c, p, q]
+                            bad |= not (v - v == 0)
+                            out[gi * cg + c, o, kH - 1 - p, kW - 1 - q] = v
+    return not bad
+
+
 def relu(const real_t[::1] x, real_t[::1] out, num_threads, Py_ssize_t per_thread):
     """``out = max(x, 0)`` as ``numpy.maximum(x, 0)`` computes it (NaN stays NaN, -0.0
     gives +0.0), on up to ``num_threads`` threads of at least ``per_thread`` elements."""

@@ -32,7 +32,7 @@ from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 
-from fastconv import _args, _buffers, _plan, _pool
+from fastconv import _args, _buffers, _pack, _plan, _pool
 from fastconv import shapes as _shapes
 from fastconv._args import IntPair
 from fastconv.typing import ArrayLike, NDArray, Padding, PaddingMode
@@ -78,8 +78,13 @@ def _numpy_arrays(fn: str, **arrays: Any) -> List[np.ndarray]:
     return [_args.to_numpy(a, name, fn) for name, a in arrays.items()]
 
 
-def _check_grad_shape(grad_output: np.ndarray, expected: Tuple[int, ...], what: str, fn: str) -> None:
+def _check_grad_shape(
+    grad_output: np.ndarray, expected: Tuple[int, ...], what: str, fn: str, shape: Any = None
+) -> None:
+    """``what`` names the forward call in the message, followed by `` {shape}`` if given
+    (formatted only for the message)."""
     if tuple(grad_output.shape) != tuple(expected):
+        what = what if shape is None else f"{what} {shape}"
         raise ValueError(f"{fn}: grad_output has shape {tuple(grad_output.shape)}, but {what} gives {tuple(expected)}")
 
 
@@ -139,14 +144,17 @@ def conv2d_input(
     batched, out_shape, s, d, pads, g = _args.conv2d_geometry(
         in_shape, weight.shape, stride, padding, dilation, groups, fn
     )
-    _check_grad_shape(grad_output, out_shape if batched else out_shape[1:], f"conv2d of input_shape {in_shape}", fn)
+    _check_grad_shape(grad_output, out_shape if batched else out_shape[1:], "conv2d of input_shape", fn, in_shape)
     N, C, H, W = in_shape if batched else (1,) + in_shape
     w = _args.kernel_ready(weight, dtype)
     go = _args.kernel_ready(grad_output if batched else grad_output[None], dtype)
     t, b, l, r = pads
-    if s == (1, 1) and go.size and _plan.all_finite(w):
-        res = _unit_stride_input_grad(go, w, d, g, (H, W), pads, _MODE_NAMES[mode])
-        return res if batched else res[0]
+    if s == (1, 1) and go.size:
+        Cout, Cg, kH, kW = w.shape
+        wt = np.empty((g * Cg, Cout // g, kH, kW), dtype=dtype)
+        if _pack.flip_transpose(w, wt, g):  # and every weight finite
+            res = _unit_stride_input_grad(go, wt, d, g, (H, W), pads, _MODE_NAMES[mode])
+            return res if batched else res[0]
     if _MODE_NAMES[mode] == "zeros":  # the padding's gradient is dropped: not computed
         res = np.empty((N, C, H, W), dtype=dtype)
         if res.size:
@@ -161,7 +169,7 @@ def conv2d_input(
 
 def _unit_stride_input_grad(
     go: np.ndarray,
-    w: np.ndarray,
+    wt: np.ndarray,
     d: Tuple[int, int],
     groups: int,
     hw: Tuple[int, int],
@@ -169,15 +177,14 @@ def _unit_stride_input_grad(
     mode: str,
 ) -> np.ndarray:
     """The input gradient of a unit-stride layer with finite weights: one conv2d of
-    ``go`` with the flipped, transposed weight.  Its "full" result is the gradient of the
-    padded image; zero padding within the kernel's reach is cropped by conv2d's own padding
-    instead (no padded gradient, no copy), other modes fold the padded result."""
+    ``go`` with the flipped, transposed weight ``wt`` (:func:`fastconv._pack.flip_transpose`).
+    Its "full" result is the gradient of the padded image; zero padding within the kernel's
+    reach is cropped by conv2d's own padding instead (no padded gradient, no copy), other
+    modes fold the padded result."""
     from fastconv.conv import _run_checked
 
-    _, Cg, kH, kW = w.shape
-    og = w.shape[0] // groups
-    wt = w.reshape(groups, og, Cg, kH, kW).transpose(0, 2, 1, 3, 4)[:, :, :, ::-1, ::-1]
-    wt = np.ascontiguousarray(wt).reshape(groups * Cg, og, kH, kW)
+    Cg = wt.shape[0] // groups
+    kH, kW = wt.shape[2:]
     eh, ew = (kH - 1) * d[0], (kW - 1) * d[1]
     t, b, l, r = pads
     N, _, Ho, Wo = go.shape
@@ -248,7 +255,7 @@ def conv2d_weight(
     batched, out_shape, s, d, pads, g = _args.conv2d_geometry(
         input.shape, w_shape, stride, padding, dilation, groups, fn
     )
-    _check_grad_shape(grad_output, out_shape if batched else out_shape[1:], f"conv2d of input {input.shape}", fn)
+    _check_grad_shape(grad_output, out_shape if batched else out_shape[1:], "conv2d of input", fn, input.shape)
     x = input if batched else input[None]
     go = grad_output if batched else grad_output[None]
     return _weight_grad(x, go, w_shape, s, d, pads, _MODE_NAMES[mode], g, dtype)
