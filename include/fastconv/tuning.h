@@ -12,6 +12,12 @@
 /* Products per register-held partial sum of the direct tiles: the float32 error of a sum of
  * n products in blocks of b is least near b = sqrt(n); 80 suits real layers (C3, C5). */
 #define FC_SUM_BLOCK 80
+/* ... and FC_SUM_BLOCK_WIDE for kernels of at least FC_SUM_WIDE_TAPS taps: 5x5 layers stay
+ * well below PyTorch's float32 error with the wider blocks and flush half as often (C3);
+ * 3x3 layers keep FC_SUM_BLOCK, where the wider blocks reached PyTorch's error
+ * (benchmarks/results). */
+#define FC_SUM_WIDE_TAPS 25
+#define FC_SUM_BLOCK_WIDE 160
 /* Blocks per group, the third level: sums of 10^4 products add a few dozen groups (C3). */
 #define FC_SUM_GROUP 16
 /* Input channels per register-held sum of the Winograd products.  Each block's end adds

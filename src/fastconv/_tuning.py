@@ -23,16 +23,16 @@ WINOGRAD_MIN_CHANNELS = 32
 WINOGRAD_MAX_CHANNELS_F32 = 128
 #: ... (undilated) where a tile row's tiles fill at least this share of the vector lanes
 #: they take (ceil(W_out / m) tiles in whole vectors): Winograd's gain over the direct
-#: kernels follows that fill, not the width (28-wide float32 planes, 14 F(2x2) tiles in 16
-#: lanes, 1.0-1.5x; 36-wide, 18 in 32, 0.8-1.0x; 14-wide, 7 in 16, 0.3-0.7x; likewise F(4x4)
-#: in float64's 8 lanes) ...
+#: kernels follows that fill, not the plane's width (28- and 56-wide planes fill 7/8 of
+#: their lanes and gain, 36-wide ones 9/16 and lose; benchmarks/results) ...
 WINOGRAD_MIN_LANE_FILL = 0.8
-#: ... and at least this many multiply-adds per thread (a smaller layer's transforms and
-#: bands cost more than they save: 32 channels on 28x28 at batch 1, 0.9x) ...
+#: ... and at least this many multiply-adds per thread: below it the transforms and bands
+#: cost more than they save ...
 WINOGRAD_MIN_THREAD_MACS = 20_000_000
-#: ... or, where the threads share the planes of fewer images than there are threads,
-#: this many (float32 F(2x2) at batch 1 on 2 threads: 0.7-1.0x below 200 million per
-#: thread, 1.2x above; float64 F(4x4) 1.3-1.8x from 40 million).
+#: ... or, where the threads share the planes of fewer images than there are threads, this
+#: many (float32 F(2x2) at batch 1 on 2 threads lost to the direct kernels on 28- and
+#: 32-wide planes and gained from 56-wide ones with 128 channels; float64 F(4x4) gains
+#: sooner).
 WINOGRAD_SHARED_MIN_MACS: Dict[str, int] = {"winograd": 200_000_000, "winograd4": 40_000_000}
 #: ... or, column-dilated, phases ceil(W_out / dilation) at least this wide: a full vector
 #: of F(2x2) tiles (C10 1.19x; 24-wide phases 0.9x).

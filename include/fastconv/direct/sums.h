@@ -3,8 +3,9 @@
  * (fastconv/variants.h); no checking is done here.
  *
  * Accumulation starts from the bias and stays in FC_T, in three levels: a tile call sums one
- * block of input channels, about FC_SUM_BLOCK products, in registers; the caller runs the
- * blocks one after the other (FC_SUM_BLOCKS), and each block's sums are added into a group
+ * block of input channels, about FC_SUM_BLOCK products (FC_SUM_BLOCK_WIDE for large kernels),
+ * in registers; the caller runs the blocks one after the other (FC_SUM_BLOCKS), and each
+ * block's sums are added into a group
  * total kept in memory, the group total every FC_SUM_GROUP blocks into the grand total
  * (fc_sum_flush).  One chain of thousands of products (512 channels x 3 x 3) rounds every
  * addition at the size of the whole sum; the levels keep the float32 error of deep
@@ -18,7 +19,10 @@
 #define FASTCONV_DIRECT_SUMS_H
 
 /* Input channels per block for a kernel of `taps` taps: at least one. */
-static inline int64_t fc_sum_channels(int64_t taps) { return taps >= FC_SUM_BLOCK ? 1 : FC_SUM_BLOCK / taps; }
+static inline int64_t fc_sum_channels(int64_t taps) {
+    const int64_t block = taps >= FC_SUM_WIDE_TAPS ? FC_SUM_BLOCK_WIDE : FC_SUM_BLOCK;
+    return taps >= block ? 1 : block / taps;
+}
 /* Runs CALL(ic0, ic1) for the blocks [ic0, ic1) of C input channels, icb at a time. */
 #define FC_SUM_BLOCKS(C, icb, CALL)                                                                                    \
     for (int64_t ic0_ = 0; ic0_ < (C); ic0_ += (icb)) CALL(ic0_, (C) - ic0_ <= (icb) ? (C) : ic0_ + (icb))
