@@ -568,6 +568,11 @@ def test_channel_lane_tiles_default_threshold(dtype, vector_width, rng):
     assert _plan.lane_vectors(vl // 2, 16, 3 * vl + vl // 2, vl, True) == 1
     assert _plan.lane_vectors(3 * vl, 4, 2 * vl + vl // 2, vl, True) == 2
     assert _plan.lane_vectors(3 * vl, 4, 16 * vl, vl, True) == 0
+    # whole vectors of output channels from LANES_1X1_MIN_CHANNELS input channels, any rows
+    assert _plan.lane_vectors(vl, 16, 16 * vl, vl, True) == 1
+    assert _plan.lane_vectors(vl, 8, 16 * vl, vl, True) == 0
+    assert _plan.lane_vectors(6 * vl, 16, 7 * vl, vl, True) == 2
+    assert _plan.lane_vectors(vl // 2, 16, 7 * vl, vl, True) == 0  # half a vector: column tiles
     assert _plan.lane_vectors(vl // 2 - 1, 64, 3 * vl + vl // 2, vl, True) == 0
     got = conv2d(x, w, b, padding=1, padding_mode="reflect")
     ref = conv2d_ref(x, w, b, (1, 1), (1, 1, 1, 1), (1, 1), 1, "reflect")

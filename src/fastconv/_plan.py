@@ -297,8 +297,9 @@ def all_finite(a: Any) -> bool:
 def lane_vectors(coutg: int, taps: int, Wo: int, vl: int, one_by_one: bool = False, t: Any = _tuning) -> int:
     """Vectors of output channels per channel-lane tile (1 or 2), or 0 for the column tiles.
 
-    1x1 kernels (``one_by_one``) with at least half a vector of channels: 1 or 2 where the
-    input channels (``taps``) and the row width make them pay (LANES_1X1).  Otherwise 2 when
+    1x1 kernels (``one_by_one``): 1 or 2 with whole vectors of output channels from
+    LANES_1X1_MIN_CHANNELS input channels (``taps``), and with half a vector or more where
+    the input channels and the row width make them pay (LANES_1X1).  Otherwise 2 when
     the channels per group fill whole two-vector tiles, or whole vectors (a last block of one)
     on rows the column tiles fill badly (LANES_MIXED_FILL); 1 when they fill one-vector tiles
     and the rows are so narrow that column tiles would leave most lanes empty
@@ -312,6 +313,7 @@ def lane_vectors(coutg: int, taps: int, Wo: int, vl: int, one_by_one: bool = Fal
     rule = t.LANES_1X1
     if one_by_one and (
         rule == 2
+        or (rule == 1 and coutg >= vl and taps >= t.LANES_1X1_MIN_CHANNELS)
         or (
             rule == 1
             and 2 * coutg >= vl

@@ -60,6 +60,11 @@ LANES_MIXED_FILL = 0.9
 #: rule of ``_plan.lane_vectors`` (1), never (0) or always (2).  The column tiles pack the
 #: whole input for little arithmetic (C4).
 LANES_1X1 = 1
+#: ... with at least a vector of output channels, from this many input channels on any
+#: rows (112-wide planes: faster than the column tiles from 8 input channels with 64-byte
+#: vectors, from 16 with 32-byte ones; benchmarks/results); with half a vector of output
+#: channels, half the lanes idle, the column tiles stay ahead.
+LANES_1X1_MIN_CHANNELS = 16
 #: The row-blocked one-channel tile from this kernel height (C8; shorter kernels reuse too
 #: few loaded rows to pay for it).
 ROWS_MIN_KH = 5
