@@ -160,7 +160,7 @@ def test_rows_and_narrow_at_tile_edges(vb, dtype):
     sz = _direct.tile_sizes(vb)
     vl = vb // np.dtype(dtype).itemsize
     r = np.random.default_rng(3)
-    for kind, cols in ((Kind.ROWS, sz["nv_wide"] * vl), (Kind.COLUMNS_NARROW, sz["nv_narrow"] * vl)):
+    for kind, cols in ((Kind.ROWS, sz["nv_rows"] * vl), (Kind.COLUMNS_NARROW, sz["nv_narrow"] * vl)):
         for H in _edge(sz["rb"]) + [2 * sz["rb"] + 1]:
             for W in _edge(cols):
                 x = r.standard_normal((2, 2, H + 4, W)).astype(dtype)

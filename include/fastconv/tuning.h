@@ -67,6 +67,12 @@
 /* Row tile: output rows per tile of the one-channel row-blocked kernel and of the depthwise
  * strips (C8, C7). */
 #define FC_RB 4
+/* ... and the row tile's vectors of columns: 4 rows x 4 vectors are 16 of the 32 AVX-512
+ * registers, so that each tap's loads (a vector per column block and a weight per row)
+ * keep up with its multiply-adds; 4 x 2 in AVX2's 16 (3-D volumes, whose depth taps are
+ * input channels, V1). */
+#define FC_NV_ROWS_32 2
+#define FC_NV_ROWS_V4 4
 
 /* Weight-gradient tile (direct/wgrad.h): output channels x vectors of input channels in
  * registers, 6 x 4 = 24 accumulators of the 32 AVX-512 registers with 4 input vectors and a

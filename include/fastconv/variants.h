@@ -51,6 +51,7 @@
 #define FC_OCB_S FC_OCB_SMALL_32
 #define FC_NCOL FC_NCOL_32
 #define FC_WOCB FC_WOCB_32
+#define FC_NV_ROWS FC_NV_ROWS_32
 #else
 #define FC_ATTR FC_TARGET_V4
 #define FC_OCBW FC_OCB_WIDE_V4
@@ -59,6 +60,7 @@
 #define FC_OCB_SIX FC_OCB_SIX_V4
 #define FC_NCOL FC_NCOL_V4
 #define FC_WOCB FC_WOCB_V4
+#define FC_NV_ROWS FC_NV_ROWS_V4
 #endif
 
 #define FC_VL ((int64_t)(sizeof(FC_V) / sizeof(FC_T)))

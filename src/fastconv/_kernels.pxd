@@ -54,6 +54,7 @@ cdef extern from "fastconv/plan.h" nogil:
 
 cdef extern from "fastconv/tuning.h" nogil:
     int FC_OCB_WIDE_32, FC_OCB_WIDE_V4, FC_NV_WIDE, FC_NV_NARROW, FC_NCOL_32, FC_NCOL_V4, FC_RB
+    int FC_NV_ROWS_32, FC_NV_ROWS_V4
     int FC_SUM_BLOCK, FC_WOCB_32, FC_WOCB_V4, FC_FLAT_MAX_BYTES, FC_PACK_THREAD_ELEMS, FC_DW_PLANE_TAPS
     int FC_WG_MR_V4, FC_WG_NV_V4, FC_WG_MR_32, FC_WG_NV_32, FC_WG_MR8_NV_V4, FC_NHWC_COPY_ROWS
     int64_t FC_DWG_STREAM_BYTES

@@ -40,7 +40,8 @@ static inline void fc_tile_kh(const fc_conv_geom *g, int64_t oh, int64_t j0, int
  * exactly the columns they need - the input itself where no padding is read.
  * ridx[r*kH + kh] is the band row of output row oh0+r's tap kh.  out points at the group's
  * first output plane of this sample; plane = Ho*Wo.  Packed rows hold at least Wo rounded
- * up to FC_NV_WIDE (column tiles) or FC_NV_NARROW (narrow, rows) vectors. */
+ * up to FC_NV_WIDE (column tiles) or FC_NV_NARROW (narrow, rows: FC_NV_ROWS divides it)
+ * vectors. */
 FC_ATTR
 static void fc_conv_band(int kind, const FC_T *xband, int64_t cstep, const int64_t *ridx, const FC_T *wpack,
                          int64_t ocb, const FC_T *bias, int64_t cout, const fc_conv_geom *g, int64_t oh0, int64_t R,
@@ -105,7 +106,7 @@ static void fc_conv_band(int kind, const FC_T *xband, int64_t cstep, const int64
         return;
     }
     case FC_KIND_ROWS: {
-        const int64_t vw = FC_NV_WIDE * FC_VL;
+        const int64_t vw = FC_NV_ROWS * FC_VL;
         for (int64_t ob = 0; ob < nob; ++ob) {
             const FC_T b = bias != NULL ? bias[ob] : (FC_T)0;
             for (int64_t r = 0; r < R; r += FC_RB) {

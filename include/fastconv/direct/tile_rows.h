@@ -10,18 +10,18 @@
 /* One band row xr of fc_tile_rows: output row r reads it with kernel row wr[r] (NULL: not at
  * all).  all: no wr[r] is NULL, and the test per output row and tap is left out (C8). */
 FC_INLINE void fc_tile_rows_row(const FC_T *xr, const FC_T *const *wr, const int64_t *xoff, int64_t kW,
-                                FC_V acc[][FC_NV_WIDE], const int all) {
+                                FC_V acc[][FC_NV_ROWS], const int all) {
     for (int64_t kw = 0; kw < kW; ++kw) {
         const FC_T *xp = xr + xoff[kw];
-        FC_V xv[FC_NV_WIDE];
+        FC_V xv[FC_NV_ROWS];
 #pragma GCC unroll 16
-        for (int v = 0; v < FC_NV_WIDE; ++v) memcpy(&xv[v], xp + v * FC_VL, sizeof(FC_V));
+        for (int v = 0; v < FC_NV_ROWS; ++v) memcpy(&xv[v], xp + v * FC_VL, sizeof(FC_V));
 #pragma GCC unroll 16
         for (int r = 0; r < FC_RB; ++r) {
             if (!all && wr[r] == NULL) continue;
             const FC_T wv = wr[r][kw];
 #pragma GCC unroll 16
-            for (int v = 0; v < FC_NV_WIDE; ++v) acc[r][v] += xv[v] * wv;
+            for (int v = 0; v < FC_NV_ROWS; ++v) acc[r][v] += xv[v] * wv;
         }
     }
 }
@@ -32,12 +32,12 @@ FC_INLINE void fc_tile_rows_row(const FC_T *xr, const FC_T *const *wr, const int
 FC_INLINE void fc_tile_rows(const FC_T *xcol, int64_t cstep, int64_t r0, int64_t rb, const FC_T *wblk,
                             const fc_conv_geom *g, FC_T b, FC_T *out, int64_t oh, int64_t j0, int64_t ic0, int64_t ic1,
                             int64_t icb, FC_V *tot) {
-    FC_V acc[FC_RB][FC_NV_WIDE];
+    FC_V acc[FC_RB][FC_NV_ROWS];
     if (ic0 > 0) b = 0;
 #pragma GCC unroll 16
     for (int r = 0; r < FC_RB; ++r)
 #pragma GCC unroll 16
-        for (int v = 0; v < FC_NV_WIDE; ++v) acc[r][v] = (FC_V){0} + b;
+        for (int v = 0; v < FC_NV_ROWS; ++v) acc[r][v] = (FC_V){0} + b;
     const int64_t kH = g->kH, kW = g->kW, rowstep = g->rstep;
     const int64_t span = rb - 1 + kH; /* dilation 1 in height: output row r reads rows r .. r+kH-1 */
     for (int64_t ic = ic0; ic < ic1; ++ic) {
@@ -57,12 +57,12 @@ FC_INLINE void fc_tile_rows(const FC_T *xcol, int64_t cstep, int64_t r0, int64_t
                 fc_tile_rows_row(xr, wr, g->xoff, kW, acc, 0);
         }
     }
-    if (fc_sum_flush(tot, &acc[0][0], FC_RB, FC_NV_WIDE, FC_NV_WIDE, ic0, ic1, icb, g->C)) return;
-    const int64_t n = g->Wo - j0 < FC_NV_WIDE * FC_VL ? g->Wo - j0 : FC_NV_WIDE * FC_VL;
+    if (fc_sum_flush(tot, &acc[0][0], FC_RB, FC_NV_ROWS, FC_NV_ROWS, ic0, ic1, icb, g->C)) return;
+    const int64_t n = g->Wo - j0 < FC_NV_ROWS * FC_VL ? g->Wo - j0 : FC_NV_ROWS * FC_VL;
     for (int64_t r = 0; r < rb; ++r) {
         FC_T *dst = out + (oh + r) * g->osH + j0;
-        FC_T tmp[FC_NV_WIDE * FC_VL];
-        memcpy(tmp, &acc[r][0], (size_t)FC_NV_WIDE * sizeof(FC_V));
+        FC_T tmp[FC_NV_ROWS * FC_VL];
+        memcpy(tmp, &acc[r][0], (size_t)FC_NV_ROWS * sizeof(FC_V));
         memcpy(dst, tmp, (size_t)n * sizeof(FC_T));
     }
 }
