@@ -35,8 +35,8 @@ typedef struct {
                                 * any (channel-lane tiles only: a channels-last result, or
                                 * every stride-th column of a strided layer's input gradient) */
     int64_t skip_rows;      /* nonzero: the column tiles leave out the kernel rows that land on
-                             * zero padding (finite weights and a zero fill: their products are
-                             * zeros); rows of a band are then those of output row oh0 on */
+                             * zero padding (the driver sets it for finite weights and a zero
+                             * fill, whose products there are zeros) */
     int64_t flat_oh0;       /* flat rows: the output row the band's flat row starts at; -1
                              * when the band's rows are not flat */
 } fc_conv_geom;

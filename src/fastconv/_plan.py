@@ -660,8 +660,8 @@ def _auto(a: ConvArgs, vb: int, nt: int, t: Any) -> Tuple[str, str]:
         and (a.dtype == np.float64 or cg <= t.WINOGRAD_MAX_CHANNELS_F32)
         and cout // a.groups >= t.WINOGRAD_MIN_CHANNELS
     ):
-        channels = f"3x3, stride 1, {cg} -> {cout // a.groups} channels per group" + (
-            "" if a.dtype == np.float64 else " (WINOGRAD_MIN_CHANNELS, WINOGRAD_MAX_CHANNELS_F32)"
+        channels = f"3x3, stride 1, {cg} -> {cout // a.groups} channels per group (WINOGRAD_MIN_CHANNELS" + (
+            ")" if a.dtype == np.float64 else ", WINOGRAD_MAX_CHANNELS_F32)"
         )
         if dw > 1 and width >= t.WINOGRAD_MIN_PHASE_WIDTH:
             return pick, f"{channels}, phases {width} wide: WINOGRAD_MIN_PHASE_WIDTH"
