@@ -199,16 +199,16 @@ def _owner(a):
     return a
 
 
-@pytest.mark.parametrize("shape", [(7,), (3, 5, 7), (64, 1024), (1 << 22,), (4, 56, 56, 3)])
+@pytest.mark.parametrize("shape", [(7,), (3, 5, 7), (64, 1024), (1 << 22,), (4, 56, 56, 3), (4, 6, 14, 14)])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])
 def test_empty_is_aligned_for_vectors(shape, dtype):
-    """Results and scratch arrays of 4 KiB or more start on a 64-byte boundary (NumPy's own
+    """Results and scratch arrays of 16 KiB or more start on a 64-byte boundary (NumPy's own
     arrays only on 16), from NumPy's memory below the block threshold and from blocks above
     it, C-contiguous, writeable, of the asked shape and dtype; smaller ones are NumPy's."""
     for _ in range(64):  # NumPy's allocations land at several offsets from 64 bytes
         a = _buffers.empty(shape, dtype)
         assert a.shape == shape and a.dtype == dtype and a.flags.c_contiguous and a.flags.writeable
-        if a.nbytes >= 4096:
+        if a.nbytes >= 16384:
             assert a.ctypes.data % 64 == 0
         owner = _owner(a)
         if isinstance(owner, np.ndarray):  # the view lies inside the memory that holds it

@@ -53,7 +53,7 @@ cdef enum:
     ALIGN = 1 << 21  # 2 MiB: huge-page aligned
     ROUND = 1 << 16  # sizes are rounded up to 64 KiB, so nearby requests share blocks
     VECTOR = 64  # alignment of the smaller results: the widest vector
-    SMALL = 4096  # below this, NumPy's own alignment (the kernels' time is the call's)
+    SMALL = 16384  # below this, NumPy's own alignment (the kernels' time is the call's)
 
 cdef size_t _limit = 256 << 20  # bytes the cache may hold (set_buffer_cache)
 cdef size_t _min_bytes = 16 << 20  # smaller arrays come from NumPy (malloc reuses them)

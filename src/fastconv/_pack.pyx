@@ -17,9 +17,27 @@ def flip_transpose(const real_t[:, :, :, :] w, real_t[:, :, :, ::1] out, Py_ssiz
     each group's (output, input) channels swapped and the taps flipped; return whether
     every weight is finite (NaN and +-inf found in the same pass)."""
     cdef Py_ssize_t og = w.shape[0] // groups, cg = w.shape[1], kH = w.shape[2], kW = w.shape[3]
-    cdef Py_ssize_t gi, o, c, p, q
+    cdef Py_ssize_t gi, o, c, p, q, t, kk = kH * kW
     cdef int bad = 0
     cdef real_t v
+    cdef const real_t *src
+    cdef real_t *dst
+    if w.size == 0:
+        return True
+    if (w.strides[3] == sizeof(real_t) and w.strides[2] == kW * sizeof(real_t)
+            and w.strides[1] == kk * sizeof(real_t) and w.strides[0] == cg * kk * sizeof(real_t)):
+        # C-contiguous (the usual weight): flipping both tap axes reverses each kH x kW block
+        with nogil:
+            for gi in range(groups):
+                for o in range(og):
+                    for c in range(cg):
+                        src = &w[gi * og + o, c, 0, 0]
+                        dst = &out[gi * cg + c, o, 0, 0]
+                        for t in range(kk):
+                            v = src[t]
+                            bad |= not (v - v == 0)
+                            dst[kk - 1 - t] = v
+        return not bad
     with nogil:
         for gi in range(groups):
             for o in range(og):
