@@ -11,7 +11,8 @@ import numpy as np
 
 from fastconv._kernels cimport (
     FC_DW_PLANE_TAPS, FC_FLAT_MAX_BYTES, FC_NCOL_32, FC_NCOL_V4, FC_NV_NARROW, FC_NV_WIDE, FC_PACK_THREAD_ELEMS,
-    FC_NV_ROWS_32, FC_NV_ROWS_V4, FC_RB, FC_SUM_BLOCK, FC_KIND_BIAS_ONLY, FC_KIND_COLUMNS, FC_KIND_COLUMNS_NARROW,
+    FC_NV_ROWS_32, FC_NV_ROWS_V4, FC_OCB_MID_32, FC_OCB_MID_V4, FC_OCB_SIX_V4, FC_OCB_SMALL_32, FC_OCB_SMALL_V4,
+    FC_RB, FC_SUM_BLOCK, FC_KIND_BIAS_ONLY, FC_KIND_COLUMNS, FC_KIND_COLUMNS_NARROW,
     FC_KIND_CUDA_DIRECT,
     FC_KIND_CUDA_IGEMM, FC_KIND_DW_FLAT, FC_KIND_DW_NHWC, FC_KIND_DW_PLANE, FC_KIND_DW_STRIP, FC_KIND_DW_SWEEP,
     FC_KIND_FFT, FC_KIND_LANES, FC_KIND_ROWS, FC_KIND_SEPARABLE, FC_KIND_WINOGRAD2, FC_KIND_WINOGRAD4, conv_band,
@@ -31,7 +32,13 @@ def cpu_vector_bytes():
 
 def tile_sizes(Py_ssize_t vb):
     """The C kernels' tile sizes for vector width ``vb`` (include/fastconv/tuning.h)."""
-    return {"ocb_wide": fc_ocb_wide(vb), "nv_wide": FC_NV_WIDE, "nv_narrow": FC_NV_NARROW,
+    # the column tiles' channel counts, smallest first (direct/band.h picks the smallest
+    # that holds a block's channels)
+    if vb == 64:
+        ocb_tiles = (FC_OCB_SMALL_V4, FC_OCB_SIX_V4, FC_OCB_MID_V4, fc_ocb_wide(vb))
+    else:
+        ocb_tiles = (FC_OCB_SMALL_32, FC_OCB_MID_32, fc_ocb_wide(vb))
+    return {"ocb_wide": fc_ocb_wide(vb), "ocb_tiles": ocb_tiles, "nv_wide": FC_NV_WIDE, "nv_narrow": FC_NV_NARROW,
             "ncol": FC_NCOL_V4 if vb == 64 else FC_NCOL_32, "rb": FC_RB,
             "nv_rows": FC_NV_ROWS_V4 if vb == 64 else FC_NV_ROWS_32, "wino_ocb": fc_wino_ocb(vb),
             "flat_max_bytes": FC_FLAT_MAX_BYTES, "sum_block": FC_SUM_BLOCK, "dw_plane_taps": FC_DW_PLANE_TAPS}

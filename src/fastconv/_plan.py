@@ -861,7 +861,9 @@ def direct(a: ConvArgs, vb: int, nt: int, t: Any = _tuning, reason: str = "", wa
         if Wo / (-(-Wo // ncol) * ncol) < t.POINTWISE_ROW_FILL:
             p = direct(plane_row_layer(a), vb, nt, t, reason, want)
             return replace(p, plane_row=True, reason=f"{p.reason}; 1x1 on {Ho}x{Wo} planes: each plane one row")
-    ocb = sizes["ocb_wide"] if coutg >= 3 else 1
+    # column tiles: blocks of the widest tile's channels, or of the smallest tile holding a
+    # group's fewer channels (LeNet's 6: no packed zeros to copy and skip)
+    ocb = next(s for s in sizes["ocb_tiles"] if s >= min(coutg, sizes["ocb_wide"])) if coutg >= 3 else 1
     if want == Kind.COLUMNS and ocb == 1:
         raise ValueError("Force.kind=COLUMNS: the layer has fewer than 3 output channels per group")
     vw = (sizes["nv_wide"] if ocb > 1 else sizes["nv_narrow"]) * vl
