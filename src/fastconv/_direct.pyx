@@ -109,11 +109,19 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
     cdef const real_t *w0 = &w[0, 0, 0, 0]
     cdef real_t *wdst = &wpack[0]
     cdef int ntw = resolve_threads(plan.threads, max(1, G * nob * wblk // FC_PACK_THREAD_ELEMS))
-    for blk in prange(G * nob, nogil=True, num_threads=ntw, schedule="static"):
-        gi = blk // nob
-        ob = blk % nob
-        pack_weights(vb, w0 + (gi * coutg + ob * ocb) * ws[0], ws, min(ocb, coutg - ob * ocb), Cg, kH, kW,
-                     ocb, wdst + gi * wgrp + ob * wblk)
+    if ntw == 1:  # (a parallel region of one thread still costs its start, a tenth of C2)
+        with nogil:
+            for blk in range(G * nob):
+                gi = blk // nob
+                ob = blk % nob
+                pack_weights(vb, w0 + (gi * coutg + ob * ocb) * ws[0], ws, min(ocb, coutg - ob * ocb), Cg, kH, kW,
+                             ocb, wdst + gi * wgrp + ob * wblk)
+    else:
+        for blk in prange(G * nob, nogil=True, num_threads=ntw, schedule="static"):
+            gi = blk // nob
+            ob = blk % nob
+            pack_weights(vb, w0 + (gi * coutg + ob * ocb) * ws[0], ws, min(ocb, coutg - ob * ocb), Cg, kH, kW,
+                         ocb, wdst + gi * wgrp + ob * wblk)
     # the planner's skip of kernel rows on zero padding holds when those rows' products are
     # zeros: a zero fill, and no NaN or +-inf among the weights (one pass over the packed ones)
     if plan.skip_pad_rows and fill == 0:

@@ -35,6 +35,7 @@ import numpy as np
 from fastconv import _args, _buffers, _pack, _plan, _pool
 from fastconv import shapes as _shapes
 from fastconv._args import IntPair
+from fastconv.conv import _run_checked
 from fastconv.typing import ArrayLike, NDArray, Padding, PaddingMode
 
 __all__ = [
@@ -181,8 +182,6 @@ def _unit_stride_input_grad(
     Its "full" result is the gradient of the padded image; zero padding within the kernel's
     reach is cropped by conv2d's own padding instead (no padded gradient, no copy), other
     modes fold the padded result."""
-    from fastconv.conv import _run_checked
-
     Cg = wt.shape[0] // groups
     kH, kW = wt.shape[2:]
     eh, ew = (kH - 1) * d[0], (kW - 1) * d[1]
