@@ -796,8 +796,8 @@ def test_weight_gradient_float32_deep_sum(engine, monkeypatch):
 @pytest.mark.parametrize("trial", range(30))
 def test_weight_gradient_planner_names_an_engine(trial):
     """The planner's rule: the plane kernel for one input channel per group, tiny groups and
-    small ones on wide rows, BLAS for 1x1 unit-stride kernels, else tiles with the side that
-    fills the lanes."""
+    small ones on wide rows, BLAS for 1x1 unit-stride kernels over few pixels, else tiles
+    with the side that fills the lanes."""
     from fastconv import _plan, _tuning
 
     rng = np.random.default_rng(trial)
@@ -806,12 +806,13 @@ def test_weight_gradient_planner_names_an_engine(trial):
     s = (1, 1) if trial % 2 else (2, 2)
     vb = (32, 64)[trial % 3 == 0]
     wo = int(rng.choice([0, 10, 24, 56]))
-    engine = _plan.weight_grad(cg, og, taps, s, 4, vb, out_width=wo)
+    pixels = int(rng.choice([0, 49, _tuning.WEIGHT_GRAD_MATMUL_MAX_PIXELS, 3136]))
+    engine = _plan.weight_grad(cg, og, taps, s, 4, vb, out_width=wo, pixels=pixels)
     if cg == 1 or cg * og <= _tuning.WEIGHT_GRAD_PLANES_MAX_PAIRS:
         assert engine == "planes"
     elif cg * og <= _tuning.WEIGHT_GRAD_PLANES_WIDE_PAIRS and wo >= _tuning.WEIGHT_GRAD_PLANES_WIDE_WIDTH:
         assert engine == "planes"
-    elif taps == 1 and s == (1, 1):
+    elif taps == 1 and s == (1, 1) and pixels < _tuning.WEIGHT_GRAD_MATMUL_MAX_PIXELS:
         assert engine == "matmul"
     else:
         from fastconv import _direct

@@ -735,6 +735,7 @@ def weight_grad(
     t: Any = _tuning,
     *,
     out_width: int = 0,
+    pixels: int = 0,
 ) -> str:
     """The engine of ``grad.conv2d_weight``:
 
@@ -745,7 +746,9 @@ def weight_grad(
       ``WEIGHT_GRAD_PLANES_WIDE_PAIRS`` on output rows at least
       ``WEIGHT_GRAD_PLANES_WIDE_WIDTH`` wide (``out_width``; 0: unknown);
     - ``"matmul"`` (the windows unfolded and reduced by NumPy's BLAS) for a 1x1 unit-stride
-      kernel, a plain matrix product with nothing to unfold (C4);
+      kernel over fewer than ``WEIGHT_GRAD_MATMUL_MAX_PIXELS`` output pixels (``pixels``,
+      all images together; 0: unknown, taken as few), a plain matrix product with nothing
+      to unfold;
     - else ``"tiles_in"`` / ``"tiles_out"`` (direct/wgrad.h), the input or the output
       channels across the vector lanes, whichever fills more of the lanes and tiles.
     """
@@ -754,7 +757,7 @@ def weight_grad(
         return "planes"
     if pairs <= t.WEIGHT_GRAD_PLANES_WIDE_PAIRS and out_width >= t.WEIGHT_GRAD_PLANES_WIDE_WIDTH:
         return "planes"
-    if taps == 1 and tuple(stride) == (1, 1):
+    if taps == 1 and tuple(stride) == (1, 1) and pixels < t.WEIGHT_GRAD_MATMUL_MAX_PIXELS:
         return "matmul"
 
     def filled(vec_out: bool) -> float:  # the share of the padded tiles that is real work

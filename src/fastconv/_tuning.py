@@ -220,6 +220,11 @@ WEIGHT_GRAD_PLANES_MAX_PAIRS = 32
 #: rows the tiles win, and at 64 pairs it depends on the shape).
 WEIGHT_GRAD_PLANES_WIDE_PAIRS = 48
 WEIGHT_GRAD_PLANES_WIDE_WIDTH = 24
+#: 1x1 unit-stride kernels with fewer output pixels than this (all images together) reduce
+#: through NumPy's BLAS, which the tiles' per-thread float64 sums of every channel pair
+#: outweigh there (512 -> 512 on one 7x7 image: 0.6-0.7x); from it on, the tiles
+#: (C4's weight gradient: 1.5x BLAS at 1 and 2 threads, 392 pixels of 7x7: 1.2-1.9x).
+WEIGHT_GRAD_MATMUL_MAX_PIXELS = 300
 #: Most output rows per work item of the tiled weight gradient: its float32 row sums go into
 #: float64 once per band.
 WEIGHT_GRAD_BAND_ROWS = 8

@@ -225,10 +225,11 @@ def conv2d_weight(
     ndarray of shape ``weight_shape``
         float32 or float64 (``np.result_type(input, grad_output, np.float32)``).  Compiled
         kernels (register tiles over channels-last bands; plane pairs for depthwise layers)
-        sum short float32 runs into float64; a 1x1 unit-stride kernel is one matrix product
-        through NumPy's BLAS (in blocks of at most :data:`WEIGHT_BLOCK_BYTES` of unfolded
-        input in general).  The padding is explicit, as with autograd through ``F.pad``: an
-        infinite ``grad_output`` meeting padded zeros gives NaN.
+        sum short float32 runs into float64; a 1x1 unit-stride kernel over few output
+        pixels is one matrix product through NumPy's BLAS (in blocks of at most
+        :data:`WEIGHT_BLOCK_BYTES` of unfolded input in general).  The padding is
+        explicit, as with autograd through ``F.pad``: an infinite ``grad_output`` meeting
+        padded zeros gives NaN.
 
     Raises
     ------
@@ -465,7 +466,9 @@ def _weight_grad(
         return gw.reshape(w_shape)
     x = _args.kernel_ready(x, dtype)
     go = _args.kernel_ready(go, dtype)
-    engine = _plan.weight_grad(Cg, og, kH * kW, s, dtype.itemsize, _plan.vector_bytes(), out_width=Wo)
+    engine = _plan.weight_grad(
+        Cg, og, kH * kW, s, dtype.itemsize, _plan.vector_bytes(), out_width=Wo, pixels=N * Ho * Wo
+    )
     if engine != "matmul":  # the compiled drivers read C-contiguous planes
         x, go = np.ascontiguousarray(x), np.ascontiguousarray(go)
     if engine != "matmul":
