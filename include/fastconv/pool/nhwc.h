@@ -66,34 +66,58 @@ static void fc_pool_nhwc_rows(int op, const FC_T *x, int64_t H, int64_t W, int64
                 const int64_t n = C - c0 < FC_PNHWC_CB ? C - c0 : FC_PNHWC_CB;
                 for (int64_t j = 0; j < np; ++j) {
                     FC_T *a = acc[j], *t = tap[j];
+                    int64_t cv = 0; /* channels [0, cv) done by vectors */
+                    if (oi == NULL) {
+                        /* values only: VL channels at a time held in a register across the
+                         * window's taps (the loop below keeps every channel's running value
+                         * and tap in memory, a load and a store per tap; P1 on channels-last
+                         * data ran at 0.7x the channels-first kernel) */
+                        for (; cv + FC_VL <= n; cv += FC_VL) {
+                            FC_V av = (FC_V){0} + (op == 0 ? -(FC_T)INFINITY : (FC_T)0), v;
+                            for (int64_t kh = khlo; kh < khhi; ++kh) {
+                                const FC_T *xr = x + (h0 + kh * dH) * xsH + c0 + cv;
+                                for (int64_t kw = kwlo[j]; kw < kwhi[j]; ++kw) {
+                                    memcpy(&v, xr + (w0[j] + kw * dW) * xsW, sizeof v);
+                                    if (op == 0) { /* greater, or NaN: as below */
+                                        const fc_sel g = (v > av) | (v != v);
+                                        av = (FC_V)((g & (fc_sel)v) | (~g & (fc_sel)av));
+                                    } else {
+                                        av += v;
+                                    }
+                                }
+                            }
+                            if (op == 1) av /= (FC_V){0} + divisor[j];
+                            memcpy(a + cv, &av, sizeof av);
+                        }
+                    }
                     if (op == 0) {
                         const FC_T first = (FC_T)(khlo * kW + kwlo[j]);
-                        for (int64_t c = 0; c < n; ++c) {
+                        for (int64_t c = cv; c < n; ++c) {
                             a[c] = -INFINITY;
                             t[c] = first;
                         }
                     } else {
-                        for (int64_t c = 0; c < n; ++c) a[c] = 0;
+                        for (int64_t c = cv; c < n; ++c) a[c] = 0;
                     }
-                    for (int64_t kh = khlo; kh < khhi; ++kh) {
+                    for (int64_t kh = khlo; kh < khhi && cv < n; ++kh) {
                         const FC_T *xr = x + (h0 + kh * dH) * xsH + c0;
                         for (int64_t kw = kwlo[j]; kw < kwhi[j]; ++kw) {
                             const FC_T *FC_RESTRICT xq = xr + (w0[j] + kw * dW) * xsW;
                             if (op == 0) {
                                 const FC_T tk = (FC_T)(kh * kW + kw);
-                                for (int64_t c = 0; c < n; ++c) {
+                                for (int64_t c = cv; c < n; ++c) {
                                     const FC_T v = xq[c];
                                     const int take = (v > a[c]) | (v != v);
                                     a[c] = take ? v : a[c];
                                     t[c] = take ? tk : t[c];
                                 }
                             } else {
-                                for (int64_t c = 0; c < n; ++c) a[c] += xq[c];
+                                for (int64_t c = cv; c < n; ++c) a[c] += xq[c];
                             }
                         }
                     }
                     if (op == 1)
-                        for (int64_t c = 0; c < n; ++c) a[c] /= divisor[j];
+                        for (int64_t c = cv; c < n; ++c) a[c] /= divisor[j];
                 }
                 if (osC == 1) { /* channels-last: each pixel's channels in a row */
                     for (int64_t j = 0; j < np; ++j)
