@@ -54,6 +54,15 @@ def kinds():
             "DW_PLANE": FC_KIND_DW_PLANE}
 
 
+cdef inline void _pack_block(int64_t vb, const real_t *w0, const int64_t *ws, int64_t blk, int64_t nob,
+                             int64_t coutg, int64_t ocb, int64_t Cg, int64_t kH, int64_t kW, real_t *wdst,
+                             int64_t wgrp, int64_t wblk) noexcept nogil:
+    """Pack block ``blk`` (group blk // nob, channel block blk % nob) of the weights."""
+    cdef int64_t gi = blk // nob, ob = blk % nob
+    pack_weights(vb, w0 + (gi * coutg + ob * ocb) * ws[0], ws, min(ocb, coutg - ob * ocb), Cg, kH, kW, ocb,
+                 wdst + gi * wgrp + ob * wblk)
+
+
 def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real_t[::1] bias,
         real_t[:, :, :, :] out, a, real_t fill):
     """Run a direct plan: x (N, C, H, W) with w (C_out, C/groups, kH, kW) into out, the
@@ -105,23 +114,17 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
         ws[i] = w.strides[i] // isz
     # one block of ocb channels per item, over the threads: at batch 1 a big layer's weights
     # are as much work to pack as its convolution
-    cdef int64_t wblk = Cg * kH * kW * ocb, blk, ob
+    cdef int64_t wblk = Cg * kH * kW * ocb, blk
     cdef const real_t *w0 = &w[0, 0, 0, 0]
     cdef real_t *wdst = &wpack[0]
     cdef int ntw = resolve_threads(plan.threads, max(1, G * nob * wblk // FC_PACK_THREAD_ELEMS))
-    if ntw == 1:  # (a parallel region of one thread still costs its start, a tenth of C2)
+    if ntw == 1:  # no parallel region: its start costs as much as packing a small layer
         with nogil:
             for blk in range(G * nob):
-                gi = blk // nob
-                ob = blk % nob
-                pack_weights(vb, w0 + (gi * coutg + ob * ocb) * ws[0], ws, min(ocb, coutg - ob * ocb), Cg, kH, kW,
-                             ocb, wdst + gi * wgrp + ob * wblk)
+                _pack_block(vb, w0, ws, blk, nob, coutg, ocb, Cg, kH, kW, wdst, wgrp, wblk)
     else:
         for blk in prange(G * nob, nogil=True, num_threads=ntw, schedule="static"):
-            gi = blk // nob
-            ob = blk % nob
-            pack_weights(vb, w0 + (gi * coutg + ob * ocb) * ws[0], ws, min(ocb, coutg - ob * ocb), Cg, kH, kW,
-                         ocb, wdst + gi * wgrp + ob * wblk)
+            _pack_block(vb, w0, ws, blk, nob, coutg, ocb, Cg, kH, kW, wdst, wgrp, wblk)
     # the planner's skip of kernel rows on zero padding holds when those rows' products are
     # zeros: a zero fill, and no NaN or +-inf among the weights (one pass over the packed ones)
     if plan.skip_pad_rows and fill == 0:

@@ -190,8 +190,8 @@ def _run_checked(a: _args.ConvArgs, num_threads: Optional[int] = None) -> np.nda
         return _args.fill_bias(a, None, a.out_shape, "conv2d", (a.x, a.w))
     if plan.kind in (_plan.Kind.SEPARABLE, _plan.Kind.FFT):
         return _run(plan, a, None, a.out_shape, "conv2d", (a.x, a.w), num_threads)
-    # the engine's kinds straight into a new result: none of _run's handling of a user's out
-    # (a tenth of a LeNet-sized gradient's time goes to such per-call work)
+    # the engine's kinds straight into a new result: none of _run's handling of a user's out,
+    # per-call work that shows on LeNet-sized gradients
     buf = _buffers.empty(a.out_shape, a.dtype)
     if buf.size:
         _engine.run(plan, a, buf, 0.0)

@@ -36,8 +36,8 @@ static inline void fc_pack_limits(const fc_conv_geom *g, int64_t p, int64_t lim[
 }
 
 /* n elements from s to d (apart): rows of 16 to 64 bytes by two overlapping moves of a
- * fixed size, longer ones by memcpy (a call per row of LeNet's 10 columns was a tenth of
- * packing C2's input-gradient band). */
+ * fixed size, longer ones by memcpy (a library call per row of LeNet's 10 columns costs
+ * more than the copy). */
 FC_INLINE void fc_copy_row(FC_T *d, const FC_T *s, int64_t n) {
     const size_t nb = (size_t)n * sizeof(FC_T);
     char a[32], b[32];

@@ -70,8 +70,7 @@ static void fc_pool_nhwc_rows(int op, const FC_T *x, int64_t H, int64_t W, int64
                     if (oi == NULL) {
                         /* values only: VL channels at a time held in a register across the
                          * window's taps (the loop below keeps every channel's running value
-                         * and tap in memory, a load and a store per tap; P1 on channels-last
-                         * data ran at 0.7x the channels-first kernel) */
+                         * and tap in memory, a load and a store per tap) */
                         for (; cv + FC_VL <= n; cv += FC_VL) {
                             FC_V av = (FC_V){0} + (op == 0 ? -(FC_T)INFINITY : (FC_T)0), v;
                             for (int64_t kh = khlo; kh < khhi; ++kh) {
