@@ -459,3 +459,34 @@ def test_column_strided_depthwise_runs_in_place(vb, dtype, monkeypatch):
             ref = conv2d_ref(np.nan_to_num(x, nan=0, posinf=0), w, b, a.stride, a.pads, a.dilation, 3, mode)
             eps = np.finfo(dtype).eps
             np.testing.assert_allclose(got[fin], packed[fin], rtol=0, atol=32 * eps * (np.abs(ref).max() + 1))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("vb", WIDTHS)
+def test_column_tiles_pack_blocks_of_the_smallest_tile(vb, dtype):
+    """Column tiles pack a group's weights in blocks of the smallest tile that holds its
+    channels (the widest tile's count past that), at every count around the tiles' edges and
+    with groups; the result is the reference's, NaN and +-inf where they reach."""
+    sizes = _direct.tile_sizes(vb)
+    tiles, wide = sizes["ocb_tiles"], sizes["ocb_wide"]
+    r = np.random.default_rng(31)
+    eps = np.finfo(dtype).eps
+    for coutg in range(3, 2 * wide + 2):
+        for groups in (1, 2):
+            cg = 3
+            x = r.standard_normal((2, cg * groups, 9, 11)).astype(dtype)
+            x[1, 0, 4, 5] = np.nan
+            x[0, -1, 2, 0] = np.inf
+            w = r.standard_normal((coutg * groups, cg, 3, 3)).astype(dtype)
+            b = r.standard_normal(coutg * groups).astype(dtype)
+            force = Force(kind=Kind.COLUMNS, vector_bytes=vb)
+            a = fastconv._args.conv2d_args(x, w, b, 1, 1, 1, groups, "zeros")
+            plan = _plan.conv2d(a, "auto", None, force)
+            want = min(t for t in tiles if t >= min(coutg, wide))
+            assert plan.kind == Kind.COLUMNS and plan.channel_block == want, (coutg, plan.channel_block)
+            got = fastconv.conv._conv2d(x, w, b, 1, 1, 1, groups, "zeros", None, None, "auto", force)
+            ref = conv2d_ref(x, w, b, (1, 1), a.pads, (1, 1), groups, "zeros")
+            np.testing.assert_array_equal(np.isnan(got), np.isnan(ref))
+            np.testing.assert_array_equal(np.isinf(got), np.isinf(ref))
+            fin = np.isfinite(ref)
+            np.testing.assert_allclose(got[fin], ref[fin], rtol=0, atol=64 * eps * (np.abs(ref[fin]).max() + 1))
