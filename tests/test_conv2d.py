@@ -829,7 +829,10 @@ def test_in_place_rule():
     assert not _plan.in_place_ok(1, 1, 4, 15, 15, 1024, 4)  # C8: big kernel
     assert not _plan.in_place_ok(1, 1, 4, 7, 1, 512, 4)  # separable 7x1 column pass
     assert not _plan.in_place_ok(2, 1, 4, 3, 3, 56, 4)  # two input channels
-    assert not _plan.in_place_ok(1, 2, 4, 3, 3, 56, 4)  # column stride 2
+    assert _plan.in_place_ok(1, 2, 4, 3, 3, 56, 4)  # column stride 2: one shuffle a tap
+    assert not _plan.in_place_ok(1, 3, 4, 3, 3, 56, 4)  # column stride 3
+    assert _plan.in_place_ok(1, 2, 4, 5, 5, 4096, 4, 2)  # column stride 2: wide rows too
+    assert not _plan.in_place_ok(1, 2, 4, 7, 7, 4096, 4, 2)  # ... but not a 7x7 kernel
     assert not _plan.in_place_ok(1, 1, 8, 3, 3, 56, 4)  # columns not contiguous
     with pytest.raises(ValueError, match="not a fastconv._tuning name"):
         fastconv.conv._conv2d(

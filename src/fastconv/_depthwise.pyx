@@ -23,8 +23,8 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
         real_t[:, :, :, ::1] out, a, real_t fill):
     """Run a depthwise plan: output channel oc of x (N, C, H, W) with w (C_out, 1, kH, kW)
     reads input channel oc // (C_out / groups); other arguments as for
-    :func:`fastconv._direct.run`.  Column stride 1 and contiguous input columns (the planner
-    checked)."""
+    :func:`fastconv._direct.run`.  Column stride 1 or 2 and contiguous input columns (the
+    planner checked)."""
     cdef Py_ssize_t N = x.shape[0], H = x.shape[2], W = x.shape[3]
     cdef Py_ssize_t Cout = w.shape[0], kH = w.shape[2], kW = w.shape[3]
     cdef Py_ssize_t Ho = out.shape[2], Wo = out.shape[3], isz = sizeof(real_t)
@@ -37,7 +37,7 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
 
     cdef fc_conv_geom g
     geometry(&g, x, w, out.shape[2], out.shape[3], a)
-    g.Wp = Wo + (kW - 1) * g.dw
+    g.Wp = (Wo - 1) * g.sw + (kW - 1) * g.dw + 1
     cdef int64_t sN = x.strides[0] // isz
     cdef int64_t sh = g.sh, dh = g.dh, pt = g.pt
 
@@ -65,7 +65,7 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
     cdef int64_t reach = (kH - 1) * dh + 1
     cdef int64_t span = (R - 1) * sh + reach
     cdef int64_t vl = vb // isz
-    cdef int64_t ew = vl + (kW - 1) * g.dw  # padded columns one chunk reads (edge buffers)
+    cdef int64_t ew = (vl - 1) * g.sw + (kW - 1) * g.dw + 1  # padded columns one chunk reads (edge buffers)
     cdef int64_t rg = plan.row_group
     cdef int64_t tmp_elems = plan.tmp_elems
     cdef int stream = plan.stream

@@ -49,12 +49,6 @@ def run(plan: Plan, a: ConvArgs, out: np.ndarray, fill: float = 0.0) -> None:
             _DRIVERS[plan.kind](plan, a1.x, a.w, a.bias, rows, a1, fill)
             np.copyto(out, rows.reshape(out.shape))
         return
-    if plan.column_step > 1:
-        a1 = _plan.column_layer(a, plan.column_step)
-        full = _buffers.empty(a1.out_shape, out.dtype)
-        _DRIVERS[plan.kind](plan, a.x, a.w, a.bias, full, a1, fill)
-        np.copyto(out, full[..., :: plan.column_step][..., : out.shape[3]])
-        return
     if plan.exact is not None:  # Winograd: rerun exactly when a band met NaN or +-inf
         if not _winograd.run(plan, a.x, a.w, a.bias, out, a, fill):
             run(plan.exact, a, out, fill)

@@ -134,9 +134,6 @@ class Plan:
     channel_chunks : int
         Direct: the output-channel blocks of each band are shared out in this many chunks,
         each a work item (1: a band is one item).
-    column_step : int
-        In-place kernels: the layer is computed at column stride 1 (:func:`column_layer`)
-        and every column_step-th column kept (the layer's column stride; 1: none).
     column_chunk : int
         Direct, packed bands: output columns per work item (0: whole rows); the layout is
         that of one chunk.
@@ -178,7 +175,6 @@ class Plan:
     tile: int = 0
     threads: int = 1
     channel_chunks: int = 1
-    column_step: int = 1
     column_chunk: int = 0
     flat: bool = False
     skip_pad_rows: bool = False
@@ -205,7 +201,6 @@ class Plan:
             "row group": self.row_group,
             "tile": self.tile,
             "channel chunks": self.channel_chunks if self.channel_chunks > 1 else 0,
-            "column step": self.column_step if self.column_step > 1 else 0,
             "column chunk": self.column_chunk,
         }
         shown = ", ".join(f"{k} {v}" for k, v in blocks.items() if v)
@@ -433,15 +428,16 @@ def in_place_ok(
     t: Any = _tuning,
 ) -> bool:
     """Whether a layer takes the in-place kernels (one input channel per output channel):
-    column stride 1, contiguous input rows (``sW``: the column stride in bytes), taps no more
-    than IN_PLACE_MAX_SPREAD_VECTORS vectors apart, finite weights (the kernels leave out
-    taps on zero padding, where a NaN or infinite weight must still make the output NaN), and
-    the measured rule (IN_PLACE_MAX_K, IN_PLACE_MAX_ROW_BYTES, or the sweep's); ``vb``: the
-    vector width (default: this CPU's)."""
+    column stride at most IN_PLACE_MAX_COLUMN_STRIDE, contiguous input rows (``sW``: the
+    column stride in bytes), taps no more than IN_PLACE_MAX_SPREAD_VECTORS vectors apart,
+    finite weights (the kernels leave out taps on zero padding, where a NaN or infinite
+    weight must still make the output NaN), and the measured rule (IN_PLACE_MAX_K, and
+    IN_PLACE_MAX_ROW_BYTES at unit column stride, or the sweep's); ``vb``: the vector width (default: this
+    CPU's)."""
     spread = t.IN_PLACE_MAX_SPREAD_VECTORS * (vb or vector_bytes()) // isz
     if (
         Cg != 1
-        or sw != 1
+        or sw > t.IN_PLACE_MAX_COLUMN_STRIDE
         or sW != isz
         or t.IN_PLACE == 0
         or not finite_weights
@@ -449,10 +445,11 @@ def in_place_ok(
         or (kH - 1) * dh > spread
     ):
         return False
+    small = kH <= t.IN_PLACE_MAX_K and kW <= t.IN_PLACE_MAX_K
     return (
         t.IN_PLACE == 2
         or sweeps(kH, kW, sh, dh, dw, W, isz, t)
-        or (kH <= t.IN_PLACE_MAX_K and kW <= t.IN_PLACE_MAX_K and kW * W * isz <= t.IN_PLACE_MAX_ROW_BYTES)
+        or (small and (sw == 2 or kW * W * isz <= t.IN_PLACE_MAX_ROW_BYTES))
     )
 
 
@@ -843,14 +840,6 @@ def direct(a: ConvArgs, vb: int, nt: int, t: Any = _tuning, reason: str = "", wa
         finite_w = all_finite(a.w)
         if in_place_ok(cg, sw, a.x.strides[3], kH, kW, W, isz, sh, dh, dw, finite_w, vb=vb, t=t):
             return _depthwise(a, vb, nt, t, reason, want)
-        # a column stride: the in-place kernels at column stride 1, every sw-th column kept
-        # (sw times the multiply-adds, at the in-place kernels' speed instead of the packed
-        # one-channel tiles')
-        if 1 < sw <= t.DW_MAX_COLUMN_STEP and in_place_ok(
-            cg, 1, a.x.strides[3], kH, kW, W, isz, sh, dh, dw, finite_w, vb=vb, t=t
-        ):
-            p = _depthwise(column_layer(a, sw), vb, nt, t, reason, want)
-            return replace(p, column_step=sw, reason=f"{p.reason}; column stride {sw}: one column in {sw} kept")
     if want in dw_kinds:
         raise ValueError(f"Force.kind={want.name}: the layer cannot take it")
     if kH == 1 and kW == 1 and (sh > 1 or sw > 1) and not any(a.pads) and t.SUBSAMPLE_POINTWISE:
@@ -1062,13 +1051,6 @@ def subsample(a: ConvArgs) -> np.ndarray:
     return dst
 
 
-def column_layer(a: ConvArgs, step: int) -> ConvArgs:
-    """The layer ``a`` at column stride 1, whose every ``step``-th output column is ``a``'s."""
-    N, C, Ho, Wo = a.out_shape
-    wo1 = a.x.shape[3] + a.pads[2] + a.pads[3] - (a.w.shape[3] - 1) * a.dilation[1]
-    return a._replace(stride=(a.stride[0], 1), out_shape=(N, C, Ho, wo1))
-
-
 def _depthwise(a: ConvArgs, vb: int, nt: int, t: Any, reason: str, want: Optional[Kind]) -> Plan:
     """The in-place kernels: flat, sweep or strips, with their row groups and buffers."""
     N, C, H, W = a.x.shape
@@ -1085,7 +1067,7 @@ def _depthwise(a: ConvArgs, vb: int, nt: int, t: Any, reason: str, want: Optiona
     ew = vl + (kW - 1) * dw
     rg = max(1, min(R, 64, ((t.DW_EDGE_BYTES // isz) // ew - reach) // sh + 1))
     rg = max(1, min(rg, ((t.DW_GROUP_BYTES // isz) // W - reach) // sh + 1))
-    wide = sweeps(kH, kW, sh, dh, dw, W, isz, t)
+    wide = a.stride[1] == 1 and sweeps(kH, kW, sh, dh, dw, W, isz, t)
     interior = min(W - (kW - 1) * dw, Wo - pl)  # output columns the sweep covers
     if want == Kind.DW_FLAT and not flat:
         raise ValueError("Force.kind=DW_FLAT: the layer does not keep its plane's shape (or 32-byte vectors)")

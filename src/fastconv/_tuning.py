@@ -71,7 +71,7 @@ ROWS_MIN_KH = 5
 
 # ---- one input channel per output channel: the in-place kernels -----------------------------
 #: In-place strips for kernels up to this size with kW * row bytes <= IN_PLACE_MAX_ROW_BYTES
-#: (C7: 3x3 and 5x5 1.2-2.2x the packed bands up to 224 columns); 7x7 and wider, wide rows
+#: at unit column stride (C7: 3x3 and 5x5 1.2-2.2x the packed bands up to 224 columns); 7x7 and wider, wide rows
 #: and 7x1 columns (I3's separable pass) take the packed bands.
 IN_PLACE_MAX_K = 5
 IN_PLACE_MAX_ROW_BYTES = 6144
@@ -117,9 +117,11 @@ DW_PLANE_MAX_TAPS = 49
 DW_PLANE_MAX_FLAT5_ELEMS = 2048
 
 #: One input channel per output channel with a column stride up to this: the in-place
-#: kernels at column stride 1, every stride-th column kept (MobileNetV2's stride-2
-#: depthwise 3x3 layers ran at 2-7 GFLOP/s on the packed one-channel tiles).
-DW_MAX_COLUMN_STEP = 2
+#: kernels, a stride-2 tap one shuffle of two loads (depthwise/strip.h), on rows of any
+#: width (the packed one-channel tiles took 1.2-1.8x their time on 1024- to 4000-wide
+#: single-channel images with 3x3 and 5x5 kernels; IN_PLACE_MAX_K still holds: 7x7 ran
+#: level or slower).
+IN_PLACE_MAX_COLUMN_STRIDE = 2
 
 # ---- band sizes of the packed kernels -------------------------------------------------------
 #: Bytes of packed input one thread keeps per band: about half an L2 cache (C3, C5, C6).

@@ -13,11 +13,12 @@ FC_INLINE int64_t fc_prefetch_rows(const FC_T *nx, int64_t xsH, int64_t W, int64
 }
 
 /* Output rows [oh0, oh0 + R) of one output channel (out: its plane, Ho x Wo, row stride Wo)
- * from one input plane x (rows xsH elements apart, columns contiguous), column stride 1.
+ * from one input plane x (rows xsH elements apart, columns contiguous), column stride 1 or
+ * 2 (FC_KIND_DW_STRIP).
  * w: the kH*kW taps, contiguous; colmap[p]: the input column padded column p reads, or -1
  * (fill), for p < g->Wp; fillrow: W copies of fill.  Scratch: rowp, room for
- * (R-1)*sh + (kH-1)*dh + 1 row pointers; edge, ((rg-1)*sh + (kH-1)*dh + 1) * (VL + (kW-1)*dw)
- * elements and eptr room for as many pointers as rowp, where rg is the row group (R is cut
+ * (R-1)*sh + (kH-1)*dh + 1 row pointers; edge, ((rg-1)*sh + (kH-1)*dh + 1) * EW elements
+ * (EW = (VL-1)*sw + (kW-1)*dw + 1) and eptr room for as many pointers as rowp, where rg is the row group (R is cut
  * into groups of at most rg rows so the edge buffers and the rows read stay in cache); tmp,
  * rg * max(Wo, VL) elements (FC_KIND_DW_STRIP: the strips fill it, rows max(Wo, VL) apart),
  * or NULL (FC_KIND_DW_SWEEP: 3x3 / 5x5 unit-stride kernels whose interior columns span at
@@ -37,21 +38,23 @@ static void fc_dw_band(int kind, const FC_T *x, int64_t xsH, const fc_conv_geom 
         fc_dw_flat(x, g, w, b, fill, oh0, R, out, nx, nxrows);
         return;
     }
-    const int64_t kH = g->kH, kW = g->kW, sh = g->sh, dh = g->dh, dw = g->dw, Wo = g->Wo, W = g->W;
+    const int64_t kH = g->kH, kW = g->kW, sh = g->sh, sw = g->sw, dh = g->dh, dw = g->dw, Wo = g->Wo, W = g->W;
     const int64_t pl = g->pl, Wp = g->Wp, reach = (kH - 1) * dh + 1;
     const int64_t span = (R - 1) * sh + reach, r0 = oh0 * sh - g->pt;
     for (int64_t i = 0; i < span; ++i) {
         const int64_t s = fc_pad_index(r0 + i, g->H, g->mode);
         rowp[i] = s < 0 ? fillrow : x + s * xsH;
     }
-    /* interior output columns [lo, hi): every tap inside the input row */
+    /* padded columns one chunk reads: output column j's chunk reads [j sw, j sw + EW) */
+    const int64_t EW = (FC_VL - 1) * sw + (kW - 1) * dw + 1;
+    /* interior output columns [lo, hi) (the sweep's unit column stride): every tap inside
+     * the input row */
     const int64_t lo = pl;
     const int64_t hi = W - (kW - 1) * dw + pl;
-    const int64_t EW = FC_VL + (kW - 1) * dw; /* padded columns one chunk reads */
     const int64_t nchunks = ((R + rg - 1) / rg) * ((Wo + FC_VL - 1) / FC_VL);
     const int sweep = kind == FC_KIND_DW_SWEEP;                /* else FC_KIND_DW_STRIP, through tmp */
     const int64_t TW = sweep ? Wo : (Wo > FC_VL ? Wo : FC_VL); /* row stride of tmp */
-    const int sq3 = sh == 1 && dh == 1 && dw == 1 && kH == 3 && kW == 3;
+    const int sq3 = sh == 1 && sw == 1 && dh == 1 && dw == 1 && kH == 3 && kW == 3;
     /* the sweep: written in place, the interior [lo, se) swept along the rows */
     const int64_t se = hi < Wo ? hi : Wo;
     const int nt = sweep && stream;
@@ -78,8 +81,27 @@ static void fc_dw_band(int kind, const FC_T *x, int64_t xsH, const fc_conv_geom 
             if (sweep && j >= lo && j + FC_VL <= se) continue; /* swept */
             if (nx != NULL)                                    /* this chunk's share of the next rows */
                 pf_row = fc_prefetch_rows(nx, xsH, W, pf_row, nxrows * ++chunk / nchunks);
-            if (j >= lo && j + FC_VL <= hi) {
-                fc_dw_strip(rows, sh, dh, n, w, kH, kW, dw, b, j - pl, orow + j, TW);
+            const int64_t p0 = j * sw;           /* the chunk's first padded column */
+            if (p0 >= pl && p0 + EW <= pl + W) { /* every tap inside the input row */
+                fc_dw_strip(rows, sh, sw, dh, n, w, kH, kW, dw, b, p0 - pl, orow + j, TW);
+                continue;
+            }
+            if (sw == 2 && g->mode == FC_PAD_ZEROS && kW <= FC_DW_S2_EDGE_KW && W >= 2 * FC_VL - 1) {
+                /* constant fill, column stride 2: shuffles and a select per tap */
+                int64_t off[FC_DW_S2_EDGE_KW];
+                fc_sel sel[FC_DW_S2_EDGE_KW], keep[FC_DW_S2_EDGE_KW];
+                for (int64_t kw = 0; kw < kW; ++kw) {
+                    const int64_t base = p0 - pl + kw * dw; /* input column of lane 0 */
+                    const int64_t at = base < 0 ? 0 : (base > W - 2 * FC_VL + 1 ? W - 2 * FC_VL + 1 : base);
+                    for (int l = 0; l < FC_VL; ++l) {
+                        const int64_t c = base + 2 * l, k = c - at; /* k: its place in the 2VL - 1 loaded */
+                        const int in = c >= 0 && c < W;
+                        sel[kw][l] = !in ? 0 : (k < FC_VL ? k : k + 1);
+                        keep[kw][l] = in ? -1 : 0;
+                    }
+                    off[kw] = at;
+                }
+                fc_dw_strip_s2_edge(rows, sh, dh, n, w, kH, kW, off, sel, keep, b, fill, orow + j, TW);
                 continue;
             }
             if (sq3 && g->mode == FC_PAD_ZEROS && W >= FC_VL) { /* constant fill: shuffles */
@@ -97,15 +119,15 @@ static void fc_dw_band(int kind, const FC_T *x, int64_t xsH, const fc_conv_geom 
                 fc_dw_strip_sq3_edge(rows, n, w, b, off, sel, fill, orow + j, TW);
                 continue;
             }
-            /* edge chunk: padded columns [j, j + EW) of every row of the group, real columns
-             * [a, e) copied as a block, the others through colmap (zero past Wp: they only feed
-             * output columns past Wo) */
-            int64_t a = j > pl ? j : pl, e = j + EW;
+            /* edge chunk: padded columns [p0, p0 + EW) of every row of the group, real
+             * columns [a, e) copied as a block, the others through colmap (zero past Wp: they
+             * only feed output columns past Wo) */
+            int64_t a = p0 > pl ? p0 : pl, e = p0 + EW;
             if (e > pl + W) e = pl + W;
             if (e > Wp) e = Wp;
             if (e < a) e = a;
-            const int64_t ra = a - j, re = e - j; /* the real columns' span in an edge row */
-            const int64_t ne = EW - (re - ra);    /* padded columns: [0, ra) and [re, EW) */
+            const int64_t ra = a - p0, re = e - p0; /* the real columns' span in an edge row */
+            const int64_t ne = EW - (re - ra);      /* padded columns: [0, ra) and [re, EW) */
             for (int64_t i = 0; i < gspan; ++i) {
                 const FC_T *src = rows[i];
                 FC_T *d = edge + i * EW;
@@ -113,22 +135,22 @@ static void fc_dw_band(int kind, const FC_T *x, int64_t xsH, const fc_conv_geom 
                 if (re - ra >= FC_VL) { /* the real columns: a copy by vectors, the last overlapping */
                     FC_V v;
                     for (; t + FC_VL < re; t += FC_VL) {
-                        memcpy(&v, src + j + t - pl, sizeof(FC_V));
+                        memcpy(&v, src + p0 + t - pl, sizeof(FC_V));
                         memcpy(d + t, &v, sizeof(FC_V));
                     }
                     memcpy(&v, src + e - pl - FC_VL, sizeof(FC_V));
                     memcpy(d + re - FC_VL, &v, sizeof(FC_V));
                 } else {
-                    for (; t < re; ++t) d[t] = src[j + t - pl];
+                    for (; t < re; ++t) d[t] = src[p0 + t - pl];
                 }
                 for (int64_t k = 0; k < ne; ++k) { /* zero past Wp: only for outputs past Wo */
-                    const int64_t tk = k < ra ? k : k - ra + re, p = j + tk;
+                    const int64_t tk = k < ra ? k : k - ra + re, p = p0 + tk;
                     const int64_t c = p < Wp ? colmap[p] : -1;
                     d[tk] = p >= Wp ? (FC_T)0 : (c < 0 ? fill : src[c]);
                 }
                 eptr[i] = d;
             }
-            fc_dw_strip(eptr, sh, dh, n, w, kH, kW, dw, b, 0, orow + j, TW);
+            fc_dw_strip(eptr, sh, sw, dh, n, w, kH, kW, dw, b, 0, orow + j, TW);
         }
         FC_T *dst = out + (oh0 + g0) * Wo;
         if (sweep) {

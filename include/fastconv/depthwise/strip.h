@@ -148,8 +148,99 @@ FC_ATTR __attribute__((noinline)) static void fc_dw_strip_sq3_edge(const FC_T *c
     }
 }
 
-FC_INLINE void fc_dw_strip(const FC_T *const *rows, int64_t sh, int64_t dh, int64_t n, const FC_T *w, int64_t kH,
-                           int64_t kW, int64_t dw, FC_T b, int64_t c0, FC_T *dst, int64_t ldd) {
+/* Column stride 2: lane l of a tap's vector is column c0 + kw*dw + 2l, the even lanes of
+ * the 2VL - 1 columns from c0 + kw*dw, loaded as two vectors VL - 1 apart (the second ends
+ * at the last column read, so a chunk at the end of a row reads nothing past it) and
+ * gathered by one two-source shuffle (sel2: 2l from the first, 2l + 1 - VL of the second).
+ * Every output reads its taps in place: against computing every column at stride 1 and
+ * keeping one in two, half the multiply-adds and no subsampling copy. */
+FC_INLINE void fc_dw_block_s2(const FC_T *const *rows, int64_t sh, int64_t dh, const FC_T *w, int64_t kH, int64_t kW,
+                              int64_t dw, FC_T b, int64_t c0, FC_T *dst, int64_t ldd, fc_sel sel2, const int RB,
+                              const int KW) {
+    if (KW) kW = KW;
+    FC_V acc[FC_RB];
+#pragma GCC unroll 16
+    for (int r = 0; r < RB; ++r) acc[r] = (FC_V){0} + b;
+    for (int64_t kh = 0; kh < kH; ++kh) {
+        const FC_T *xr[FC_RB];
+#pragma GCC unroll 16
+        for (int r = 0; r < RB; ++r) xr[r] = rows[r * sh + kh * dh] + c0;
+        const FC_T *wr = w + kh * kW;
+#pragma GCC unroll 8
+        for (int64_t kw = 0; kw < kW; ++kw) {
+            const FC_T wv = wr[kw];
+#pragma GCC unroll 16
+            for (int r = 0; r < RB; ++r) {
+                FC_V lo, hi;
+                memcpy(&lo, xr[r] + kw * dw, sizeof(FC_V));
+                memcpy(&hi, xr[r] + kw * dw + FC_VL - 1, sizeof(FC_V));
+                acc[r] += FC_SHUFFLE2(lo, hi, sel2) * wv;
+            }
+        }
+    }
+#pragma GCC unroll 16
+    for (int r = 0; r < RB; ++r) memcpy(dst + r * ldd, &acc[r], sizeof(FC_V));
+}
+
+#define FC_DEF_DW_STRIP_S2(NAME, KW_)                                                                                  \
+    FC_ATTR __attribute__((noinline)) static void NAME(const FC_T *const *rows, int64_t sh, int64_t dh, int64_t n,     \
+                                                       const FC_T *w, int64_t kH, int64_t kW, int64_t dw, FC_T b,      \
+                                                       int64_t c0, FC_T *dst, int64_t ldd) {                           \
+        fc_sel sel2;                                                                                                   \
+        for (int l = 0; l < FC_VL; ++l) sel2[l] = 2 * l < FC_VL ? 2 * l : 2 * l + 1;                                   \
+        int64_t r = 0;                                                                                                 \
+        for (; r + FC_RB <= n; r += FC_RB)                                                                             \
+            fc_dw_block_s2(rows + r * sh, sh, dh, w, kH, kW, dw, b, c0, dst + r * ldd, ldd, sel2, FC_RB, KW_);         \
+        for (; r < n; ++r)                                                                                             \
+            fc_dw_block_s2(rows + r * sh, sh, dh, w, kH, kW, dw, b, c0, dst + r * ldd, ldd, sel2, 1, KW_);             \
+    }
+FC_DEF_DW_STRIP_S2(fc_dw_strip_s2_0, 0)
+FC_DEF_DW_STRIP_S2(fc_dw_strip_s2_3, 3)
+FC_DEF_DW_STRIP_S2(fc_dw_strip_s2_5, 5)
+#undef FC_DEF_DW_STRIP_S2
+
+/* Taps of a column-stride-2 edge chunk at most this wide take fc_dw_strip_s2_edge. */
+#define FC_DW_S2_EDGE_KW 8
+
+/* An edge chunk of the column-stride-2 strip when the padded columns hold one constant
+ * (zero padding): tap kw's two vectors are loaded at off[kw] and off[kw] + VL - 1 of its row
+ * (positions inside the row), the lanes gathered by sel[kw] as in fc_dw_block_s2, and the
+ * lanes whose column is padding (keep[kw] all zero bits) replaced by the fill.  The edge
+ * chunks are then as cheap as the interior ones; through the edge buffer, two of the four
+ * chunks of a 56-wide output row cost more than the whole interior. */
+FC_ATTR __attribute__((noinline)) static void fc_dw_strip_s2_edge(const FC_T *const *rows, int64_t sh, int64_t dh,
+                                                                  int64_t n, const FC_T *w, int64_t kH, int64_t kW,
+                                                                  const int64_t *off, const fc_sel *sel,
+                                                                  const fc_sel *keep, FC_T b, FC_T fill, FC_T *dst,
+                                                                  int64_t ldd) {
+    const fc_sel fbits = (fc_sel)((FC_V){0} + fill);
+    for (int64_t r = 0; r < n; ++r) {
+        FC_V acc = (FC_V){0} + b;
+        for (int64_t kh = 0; kh < kH; ++kh) {
+            const FC_T *xr = rows[r * sh + kh * dh];
+            for (int64_t kw = 0; kw < kW; ++kw) {
+                FC_V lo, hi;
+                memcpy(&lo, xr + off[kw], sizeof(FC_V));
+                memcpy(&hi, xr + off[kw] + FC_VL - 1, sizeof(FC_V));
+                const fc_sel v = (fc_sel)FC_SHUFFLE2(lo, hi, sel[kw]);
+                acc += (FC_V)((v & keep[kw]) | (fbits & ~keep[kw])) * w[kh * kW + kw];
+            }
+        }
+        memcpy(dst + r * ldd, &acc, sizeof(FC_V));
+    }
+}
+
+/* A strip at column stride sw (1 or 2): lane l of a chunk is column c0 + sw*l. */
+FC_INLINE void fc_dw_strip(const FC_T *const *rows, int64_t sh, int64_t sw, int64_t dh, int64_t n, const FC_T *w,
+                           int64_t kH, int64_t kW, int64_t dw, FC_T b, int64_t c0, FC_T *dst, int64_t ldd) {
+    if (sw == 2) {
+        switch (kW) {
+        case 3: fc_dw_strip_s2_3(rows, sh, dh, n, w, kH, kW, dw, b, c0, dst, ldd); break;
+        case 5: fc_dw_strip_s2_5(rows, sh, dh, n, w, kH, kW, dw, b, c0, dst, ldd); break;
+        default: fc_dw_strip_s2_0(rows, sh, dh, n, w, kH, kW, dw, b, c0, dst, ldd); break;
+        }
+        return;
+    }
     if (sh == 1 && dh == 1 && dw == 1 && kH == 3 && kW == 3) {
         fc_dw_strip_sq3(rows, n, w, b, c0, dst, ldd);
         return;
