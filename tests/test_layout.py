@@ -119,6 +119,12 @@ def test_depthwise_planes_on_channels_last_data_are_exact(dt, vb):
     xl = _nhwc(np.zeros((1, 96, 14, 14), np.float32))
     w = np.zeros((96, 1, 3, 3), np.float32)
     assert fastconv.explain(xl, w, padding=1, groups=96).kind == _plan.Kind.DW_PLANE
+    # a channels-last result: DW_NHWC where it applies (zero padding, finite weights)
+    for fmt in ("preserve", "channels_last"):
+        assert fastconv.explain(xl, w, padding=1, groups=96, memory_format=fmt).kind == _plan.Kind.DW_NHWC
+    assert fastconv.explain(xl, w, padding=1, groups=96, padding_mode="reflect", memory_format="preserve").kind == (
+        _plan.Kind.DW_PLANE
+    )
     assert fastconv.explain(xl, w, stride=2, padding=1, groups=96).kind == _plan.Kind.DW_NHWC
     assert fastconv.explain(_nhwc(np.zeros((1, 96, 56, 56), np.float32)), w, padding=1, groups=96).kind == (
         _plan.Kind.DW_NHWC

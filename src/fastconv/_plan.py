@@ -394,7 +394,8 @@ def plane_nhwc_depthwise(a: ConvArgs, t: Any = _tuning) -> bool:
     unit stride, at most DW_PLANE_MAX_TAPS taps and a padded plane of at most
     DW_PLANE_MAX_ELEMS_UNIT elements; any dilation, padding mode and weights.  Strided
     layers and bigger planes run DW_NHWC (each pass over VL channels reads one line in C /
-    VL of the image there: 1.3-2.5x DW_NHWC's time on 56x56 and 112x112 planes)."""
+    VL of the image there: 1.3-2.5x DW_NHWC's time on 56x56 and 112x112 planes).  For a
+    channels-first result; a channels-last one runs DW_NHWC (direct: channels_last_result)."""
     C = a.x.shape[1]
     kH, kW = a.w.shape[2:]
     Ho, Wo = a.out_shape[2:]
@@ -492,9 +493,14 @@ _MEMO_MAX = 512
 
 
 def conv2d(
-    a: ConvArgs, algorithm: str = "auto", num_threads: Optional[int] = None, force: Optional[Force] = None
+    a: ConvArgs,
+    algorithm: str = "auto",
+    num_threads: Optional[int] = None,
+    force: Optional[Force] = None,
+    channels_last_result: bool = False,
 ) -> Plan:
-    """The plan of one conv2d call (CuPy arrays get a CUDA kind).
+    """The plan of one conv2d call (CuPy arrays get a CUDA kind); ``channels_last_result``:
+    the call returns channels-last memory (see :func:`direct`).
 
     ``algorithm`` is conv2d's; a Winograd or FFT one for a layer it does not handle is a
     ValueError.  Data-dependent rules read ``a.w``: Winograd with a non-finite weight, and
@@ -507,7 +513,7 @@ def conv2d(
     on it) and the finiteness that decided them."""
     nt = resolve_threads(num_threads)
     if force is not None or a.x.shape[1] == 0 or is_cupy(a.x):
-        return _conv2d(a, algorithm, nt, force, True)
+        return _conv2d(a, algorithm, nt, force, True, channels_last_result)
     x, w = a.x, a.w
     # the in-place kernels need finite weights (one input channel per output channel only)
     finite_w = all_finite(w) if w.shape[1] == 1 else None
@@ -534,13 +540,14 @@ def conv2d(
         _tuning.version,
         finite_w,
         sep,
+        channels_last_result,
     )
     plan = _memo.get(key)
     if plan is None:
-        plan = _remember(key, _conv2d(a, algorithm, nt, None, True))
+        plan = _remember(key, _conv2d(a, algorithm, nt, None, True, channels_last_result))
     if plan.kind in (Kind.WINOGRAD2, Kind.WINOGRAD4) and not (finite_w if finite_w is not None else all_finite(w)):
         key = key + ("non-finite",)
-        plan = _memo.get(key) or _remember(key, _conv2d(a, algorithm, nt, None, False))
+        plan = _memo.get(key) or _remember(key, _conv2d(a, algorithm, nt, None, False, channels_last_result))
     return plan
 
 
@@ -551,7 +558,9 @@ def _remember(key: Tuple[Any, ...], plan: Plan) -> Plan:
     return plan
 
 
-def _conv2d(a: ConvArgs, algorithm: str, nt: int, force: Optional[Force], finite_ok: bool) -> Plan:
+def _conv2d(
+    a: ConvArgs, algorithm: str, nt: int, force: Optional[Force], finite_ok: bool, channels_last_result: bool = False
+) -> Plan:
     """:func:`conv2d` unmemoised; ``finite_ok`` False: the weights hold NaN or +-inf (Winograd
     gives way to the direct kernels)."""
     t = _Table(force)
@@ -612,7 +621,7 @@ def _conv2d(a: ConvArgs, algorithm: str, nt: int, force: Optional[Force], finite
         return Plan(Kind.FFT, reason, vector_bytes=vb, threads=nt)
     if algorithm == "separable":
         return Plan(Kind.SEPARABLE, reason, vector_bytes=vb, threads=nt)
-    return direct(a, vb, nt, t, reason=reason, want=want)
+    return direct(a, vb, nt, t, reason=reason, want=want, channels_last_result=channels_last_result)
 
 
 def small_call_threads(a: ConvArgs, nt: int, t: Any = _tuning) -> int:
@@ -793,9 +802,21 @@ def _busiest_rows(planes: int, Ho: int, rows: int, nt: int) -> int:
     return most
 
 
-def direct(a: ConvArgs, vb: int, nt: int, t: Any = _tuning, reason: str = "", want: Optional[Kind] = None) -> Plan:
+def direct(
+    a: ConvArgs,
+    vb: int,
+    nt: int,
+    t: Any = _tuning,
+    reason: str = "",
+    want: Optional[Kind] = None,
+    channels_last_result: bool = False,
+) -> Plan:
     """The plan of the direct kernels for a NumPy layer ``a``: in-place kernels for one input
-    channel per output channel where they pay, else tiles over packed bands."""
+    channel per output channel where they pay, else tiles over packed bands.  A depthwise
+    layer on channels-last input whose result is channels-last too (``channels_last_result``)
+    runs DW_NHWC where that kernel takes it, reading and writing every pixel's channels in
+    place, rather than DW_PLANE (plane_nhwc_depthwise), whose transposes pay only for a
+    channels-first result."""
     N, C, H, W = a.x.shape
     cout, cg, kH, kW = a.w.shape
     Ho, Wo = a.out_shape[2:]
@@ -805,7 +826,7 @@ def direct(a: ConvArgs, vb: int, nt: int, t: Any = _tuning, reason: str = "", wa
     coutg = cout // a.groups
     vl = vb // isz
     dw_kinds = (Kind.DW_STRIP, Kind.DW_SWEEP, Kind.DW_FLAT)
-    if want is None and plane_nhwc_depthwise(a, t):
+    if want is None and plane_nhwc_depthwise(a, t) and not (channels_last_result and nhwc_depthwise(a)):
         why = (
             f"channels-last depthwise layer, {Ho}x{Wo} output plane: VL channels at a time, read and "
             "written without transposes (plane_nhwc_depthwise: DW_PLANE_MAX_TAPS, DW_PLANE_MAX_ELEMS_UNIT)"

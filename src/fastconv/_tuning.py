@@ -109,8 +109,10 @@ DW_PREFETCH_BYTES = 262144
 #: keeps the 3x3 "same" planes it takes (0.56-0.69x there) and the 5x5 ones beyond
 #: DW_PLANE_MAX_FLAT5_ELEMS (28x28: 1.5x, 64x64: 0.87x).  At unit stride the strips keep
 #: planes beyond DW_PLANE_MAX_ELEMS_UNIT (56x56 with 32-byte vectors: 0.9x, 64x64 0.7x;
-#: 28x28 1.1x).  On channels-last input the same unit-stride limit picks it over DW_NHWC
-#: (384 channels on 14x14: 0.22 against 0.28 ms, 960 on 7x7 0.16 against 0.20).
+#: 28x28 1.1x).  On channels-last input with a channels-first result the same unit-stride
+#: limit picks it over DW_NHWC, which writes such a result channel by channel (384
+#: channels on 14x14 at batch 1: 0.05 against 0.09 ms); a channels-last result runs
+#: DW_NHWC (0.4-0.85x DW_PLANE's time from 7x7 to 28x28 planes at batches 1 and 8).
 DW_PLANE_MAX_ELEMS = 16384
 DW_PLANE_MAX_ELEMS_UNIT = 1024
 DW_PLANE_MAX_TAPS = 49

@@ -157,7 +157,8 @@ def _conv2d(
     names the public function in error messages (conv1d and conv3d run through here)."""
     _args.check_memory_format(memory_format, fn)  # before any kind returns
     a = _args.conv2d_args(input, weight, bias, stride, padding, dilation, groups, padding_mode, fn)
-    plan = _plan.conv2d(a, algorithm, num_threads, force)
+    last = out is None and a.out_shape[1] > 1 and _args.wants_channels_last(memory_format, a.x, fn)
+    plan = _plan.conv2d(a, algorithm, num_threads, force, last)
     shape = a.out_shape if a.batched else a.out_shape[1:]
     if plan.kind == _plan.Kind.BIAS_ONLY:
         return _args.fill_bias(a, out, shape, fn, (input, weight, bias))
@@ -165,7 +166,6 @@ def _conv2d(
         from fastconv import cuda
 
         return cuda.conv2d(a, out=out, kernel=cuda.KIND_KERNELS[plan.kind])
-    last = out is None and a.out_shape[1] > 1 and _args.wants_channels_last(memory_format, a.x, fn)
     if last:
         # a channels-last result: (N, C, H, W) view of (N, H, W, C) memory, which DW_NHWC,
         # DW_PLANE and the channel-lane tiles write directly and every other kind through a
@@ -239,6 +239,7 @@ def explain(
     num_threads: Optional[int] = None,
     algorithm: Algorithm = "auto",
     dtype: Any = np.float32,
+    memory_format: MemoryFormat = "contiguous",
 ) -> _plan.Plan:
     """Which kernel :func:`conv2d` runs for these arguments, and why.
 
@@ -251,8 +252,8 @@ def explain(
 
     Parameters
     ----------
-    input, weight, bias, stride, padding, dilation, groups, padding_mode, num_threads, algorithm
-        As for :func:`conv2d`.
+    input, weight, bias, stride, padding, dilation, groups, padding_mode, num_threads, algorithm, memory_format
+        As for :func:`conv2d` (without ``out=``).
     dtype : dtype, default float32
         The dtype of the arrays that shapes stand for.
 
@@ -292,7 +293,8 @@ def explain(
         padding_mode,
         fn="explain",
     )
-    plan = _plan.conv2d(a, algorithm, num_threads)
+    last = a.out_shape[1] > 1 and _args.wants_channels_last(memory_format, a.x, "explain")
+    plan = _plan.conv2d(a, algorithm, num_threads, None, last)
     if plan.exact is not None and not _plan.all_finite(a.x):  # what Winograd falls back to
         return plan.exact
     return plan
