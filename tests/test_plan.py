@@ -121,6 +121,8 @@ def test_depthwise_planes_at_tile_edges(vb, dtype):
         (3, 2, 11, 13, 3, (2, 3), (0, 2), 2, "zeros"),
         (vl // 2 + 1, 2, 6, 9, 7, 1, 3, 1, "zeros"),
         (5, 1, 1, 1, 3, 1, 1, 1, "zeros"),
+        (vl + 3, 1, 12, 10, 3, 2, (1, 2), 1, "zeros"),  # the fill: sides of the inside rows
+        (2, 1, 3, 3, 3, 2, 4, 1, "zeros"),  # padding wider than the plane
     ]
     for cin, mult, H, W, k, s, p, d, mode in shapes:
         x = r.standard_normal((2, cin, H, W)).astype(dtype)

@@ -28,18 +28,40 @@ FC_INLINE FC_V fc_plane_load(const FC_T *p) {
 }
 
 /* JP output pixels from column j of output row i (pointer prow: the row's first padded row
- * in P; orow: its first output in O): the bias plus the taps. */
-#define FC_DW_PLANE_PIXELS(JP)                                                                                         \
+ * in P; orow: its first output in O): the bias plus the taps; pixels SW_ columns apart. */
+#define FC_DW_PLANE_PIXELS(JP, SW_)                                                                                    \
     do {                                                                                                               \
         FC_V acc_[JP];                                                                                                 \
         _Pragma("GCC unroll 8") for (int u = 0; u < JP; ++u) acc_[u] = bv;                                             \
         for (int64_t t = 0; t < taps; ++t) {                                                                           \
-            const FC_T *p_ = prow + j * sW * FC_VL + toff[t];                                                          \
+            const FC_T *p_ = prow + j * (SW_) * FC_VL + toff[t];                                                       \
             _Pragma("GCC unroll 8") for (int u = 0; u < JP; ++u) acc_[u] +=                                            \
-                wv[t] * fc_plane_load(p_ + u * sW * FC_VL);                                                            \
+                wv[t] * fc_plane_load(p_ + u * (SW_) * FC_VL);                                                         \
         }                                                                                                              \
         memcpy(orow + j * FC_VL, acc_, sizeof acc_);                                                                   \
     } while (0)
+
+/* The output rows of step 3 at column stride SW_ (a constant for strides 1 and 2: the
+ * pixels' loads then take constant offsets instead of a chain of address additions). */
+#define FC_DW_PLANE_ROWS(SW_)                                                                                            \
+    for (int64_t i = 0; i < Ho; ++i) {                                                                                   \
+        const FC_T *prow = P + i * sH * Wp * FC_VL;                                                                      \
+        FC_T *orow = O + i * Wo * FC_VL;                                                                                 \
+        int64_t j = 0;                                                                                                   \
+        for (; j + 8 <= Wo; j += 8) FC_DW_PLANE_PIXELS(8, SW_);                                                          \
+        /* the rest of the row together: one pixel at a time, each a chain of taps, was a                              \
+         * fifth of the time on 7-wide rows */ \
+        switch (Wo - j) {                                                                                                \
+        case 7: FC_DW_PLANE_PIXELS(7, SW_); break;                                                                       \
+        case 6: FC_DW_PLANE_PIXELS(6, SW_); break;                                                                       \
+        case 5: FC_DW_PLANE_PIXELS(5, SW_); break;                                                                       \
+        case 4: FC_DW_PLANE_PIXELS(4, SW_); break;                                                                       \
+        case 3: FC_DW_PLANE_PIXELS(3, SW_); break;                                                                       \
+        case 2: FC_DW_PLANE_PIXELS(2, SW_); break;                                                                       \
+        case 1: FC_DW_PLANE_PIXELS(1, SW_); break;                                                                       \
+        default: break;                                                                                                  \
+        }                                                                                                                \
+    }
 
 /* t[k] = pixel p0 + k of the contiguous planes xp[l], l < nval, across the lanes (0 in the
  * lanes past nval): a VL x VL square transposed in registers. */
@@ -131,11 +153,12 @@ FC_ATTR static void fc_dw_planes(const FC_T *const *xp, int64_t xsH, int64_t xsW
          * transposed straight into P's interior (T is a pass over twice the plane, which on
          * 112 x 112 planes outgrows L2) */
         const int64_t pt = g->pt, pl = g->pl;
-        for (int64_t r = 0; r < Hp; ++r) {
+        for (int64_t r = 0; r < Hp; ++r) { /* the fill: whole rows above and below, else the sides */
             FC_T *d = P + r * Wp * FC_VL;
             const int inside = r >= pt && r < pt + H;
-            for (int64_t c = 0; c < Wp; ++c)
-                if (!inside || c < pl || c >= pl + W) memcpy(d + c * FC_VL, &fv, sizeof fv);
+            const int64_t left = inside ? (pl < Wp ? pl : Wp) : Wp, right = inside ? pl + W : Wp;
+            for (int64_t c = 0; c < left; ++c) memcpy(d + c * FC_VL, &fv, sizeof fv);
+            for (int64_t c = right; c < Wp; ++c) memcpy(d + c * FC_VL, &fv, sizeof fv);
         }
         int64_t p0 = 0, h0 = 0, w0 = 0; /* (h0, w0): pixel p0 */
         for (; p0 + FC_VL <= npix; p0 += FC_VL) {
@@ -176,23 +199,12 @@ FC_ATTR static void fc_dw_planes(const FC_T *const *xp, int64_t xsH, int64_t xsW
         for (int64_t kw = 0; kw < kW; ++kw) toff[kh * kW + kw] = (kh * dH * Wp + kw * dW) * FC_VL;
     for (int64_t t = 0; t < taps; ++t) wv[t] = fc_plane_load(w + t * FC_VL);
     const FC_V bv = bias != NULL ? fc_plane_load(bias) : (FC_V){0};
-    for (int64_t i = 0; i < Ho; ++i) {
-        const FC_T *prow = P + i * sH * Wp * FC_VL;
-        FC_T *orow = O + i * Wo * FC_VL;
-        int64_t j = 0;
-        for (; j + 8 <= Wo; j += 8) FC_DW_PLANE_PIXELS(8);
-        /* the rest of the row together: one pixel at a time, each a chain of taps, was a
-         * fifth of the time on 7-wide rows */
-        switch (Wo - j) {
-        case 7: FC_DW_PLANE_PIXELS(7); break;
-        case 6: FC_DW_PLANE_PIXELS(6); break;
-        case 5: FC_DW_PLANE_PIXELS(5); break;
-        case 4: FC_DW_PLANE_PIXELS(4); break;
-        case 3: FC_DW_PLANE_PIXELS(3); break;
-        case 2: FC_DW_PLANE_PIXELS(2); break;
-        case 1: FC_DW_PLANE_PIXELS(1); break;
-        default: break;
-        }
+    if (sW == 1) {
+        FC_DW_PLANE_ROWS(1)
+    } else if (sW == 2) {
+        FC_DW_PLANE_ROWS(2)
+    } else {
+        FC_DW_PLANE_ROWS(sW)
     }
     /* 4. op[l][p] = O[p][l] */
     if (lanes_out) { /* a pixel's channels: one store */
@@ -224,6 +236,7 @@ FC_ATTR static void fc_dw_planes(const FC_T *const *xp, int64_t xsH, int64_t xsW
     for (; p0 < nout; ++p0)
         for (int64_t l = 0; l < nval; ++l) op[l][p0] = O[p0 * FC_VL + l];
 }
+#undef FC_DW_PLANE_ROWS
 #undef FC_DW_PLANE_PIXELS
 
 #endif /* FASTCONV_DEPTHWISE_PLANE_H */
