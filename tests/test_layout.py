@@ -174,10 +174,10 @@ def _nhwc_at(x, offset):
 @pytest.mark.parametrize("vb", [32, 64])
 @pytest.mark.parametrize("dt", [np.float32, np.float64])
 def test_nhwc_depthwise_unaligned_pixels_and_sliding_blocks(dt, vb):
-    """DW_NHWC on input whose pixels do not start on a vector boundary (read where they lie,
-    loads spanning cache lines) gives the very numbers of aligned input, and both agree
+    """DW_NHWC on input whose pixels do not start on a vector boundary (copied a few rows at
+    a time into an aligned buffer) gives the very numbers of aligned input, and both agree
     with the NCHW kernels: 3x3 and 5x5 kernels (the sliding blocks of unit stride and
-    dilation in width) and others, strides, dilations, padding wider than the kernel's half,
+    dilation in width) and others, strides, dilations, padding taller than the copied rows,
     NaN/inf inputs, bias, channel counts around the vector blocks, both result layouts."""
     rng = np.random.default_rng(7 + vb + (dt == np.float64))
     isz = np.dtype(dt).itemsize

@@ -95,6 +95,10 @@
 /* Most taps of the kernel of VL depthwise planes (depthwise/plane.h), whose offsets and
  * weight vectors it holds in arrays; the planner's DW_PLANE_MAX_TAPS is at most this. */
 #define FC_DW_PLANE_TAPS 49
+/* Channels-last kernel (depthwise/nhwc.h) on input whose pixels are not vector-aligned:
+ * output rows per copy of their input rows into the aligned per-thread buffer (the copy's
+ * rows stay in the second-level cache while the rows it feeds are computed). */
+#define FC_NHWC_COPY_ROWS 8
 /* Weight gradient (depthwise/grad.h): elements past a padded plane that the masked last
  * vector of a row may read, at least the widest vector's lanes (16 floats). */
 #define FC_DWG_SLACK 64

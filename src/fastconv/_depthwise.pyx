@@ -3,7 +3,7 @@ DW_STRIP, DW_SWEEP, DW_FLAT): (sample, output channel, band of rows) items over 
 each read where it lies, with the next item's rows prefetched.  Private: see
 :mod:`fastconv._plan`."""
 
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, uintptr_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memset
 from cython.parallel cimport parallel, prange, threadid
@@ -12,7 +12,7 @@ import numpy as np
 
 from fastconv._geom cimport geometry
 from fastconv._kernels cimport (
-    FC_DWG_STREAM_BYTES, dw_band, dw_nhwc_rows, dw_planes, dw_wgrad_plane, fc_alloc,
+    FC_DWG_STREAM_BYTES, FC_NHWC_COPY_ROWS, dw_band, dw_nhwc_rows, dw_planes, dw_wgrad_plane, fc_alloc,
     fc_conv_geom, fc_dwg_buffer_elems, fc_dwg_max_planes, fc_pad_map, pack_weights,
 )
 from fastconv._omp cimport resolve_threads
@@ -231,15 +231,35 @@ def _run_nhwc(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, cons
     cdef int nt = resolve_threads(plan.threads, N * nb)
     cdef const real_t *x0 = &x[0, 0, 0, 0]
     cdef real_t *o0 = &out[0, 0, 0, 0]
+    # pixels that do not start on a vector boundary (NumPy aligns to 16 bytes) go through a
+    # per-thread copy of the input rows of FC_NHWC_COPY_ROWS output rows at a time, each pixel
+    # aligned (fc_dw_nhwc_rows); fewer channels than a vector are read one by one anyway
+    cdef int64_t vl = vb // isz
+    cdef int64_t cp = (C + vl - 1) // vl * vl
+    cdef int64_t bufrows = min(H, (FC_NHWC_COPY_ROWS - 1) * sh + (kH - 1) * dh + 1)
+    cdef bint copy = C >= vl and (<uintptr_t>x0 % vb != 0 or sN % vl != 0 or xsH % vl != 0 or xsW % vl != 0)
     cdef int stream = plan.stream  # streaming stores of a big channels-last result
+    cdef int failed[1]
+    failed[0] = 0
+    cdef real_t *buf
     cdef int64_t item, n, oh0, oh1
     with nogil, parallel(num_threads=nt):
+        buf = NULL
+        if copy:
+            buf = <real_t *>fc_alloc(bufrows * W * cp * isz)
+            if buf == NULL:
+                failed[0] = 1
         for item in prange(N * nb, schedule="static"):
+            if copy and buf == NULL:
+                continue
             n = item // nb
             oh0 = (item % nb) * R
             oh1 = min(oh0 + R, Ho)
             dw_nhwc_rows(vb, x0 + n * sN, H, W, C, xsH, xsW, &wt[0, 0, 0], bp, kH, kW, sh, sw, dh, dw, pt, pl, oh0,
-                         oh1, Wo, o0 + n * oN, osH, osW, osC, stream)
+                         oh1, Wo, o0 + n * oN, osH, osW, osC, buf, bufrows, stream)
+        free(buf)
+    if failed[0]:
+        raise MemoryError(f"conv2d: could not allocate the per-thread row copies ({bufrows * W * cp * isz} bytes)")
 
 
 def weight_grad(const real_t[:, :, :, ::1] x, const real_t[:, :, :, ::1] go, double[:, :, ::1] sums,

@@ -216,11 +216,11 @@ FC_INLINE void fc_dw_nhwc_pixels(const FC_T *x, int64_t h0, int64_t khlo, int64_
     }
 }
 
-/* Output rows [oh0, oh1) of one image (fc_dw_nhwc_rows). */
-FC_INLINE void fc_dw_nhwc_band(const FC_T *x, int64_t H, int64_t W, int64_t C, int64_t xsH, int64_t xsW, const FC_T *wt,
-                               const FC_T *bias, int64_t kH, int64_t kW, int64_t sH, int64_t sW, int64_t dH, int64_t dW,
-                               int64_t pt, int64_t pl, int64_t oh0, int64_t oh1, int64_t Wo, FC_T *out, int64_t osH,
-                               int64_t osW, int64_t osC, int stream) {
+/* Output rows [oh0, oh1) of one image from input rows hoff.. at x (fc_dw_nhwc_rows). */
+FC_INLINE void fc_dw_nhwc_band(const FC_T *x, int64_t hoff, int64_t H, int64_t W, int64_t C, int64_t xsH, int64_t xsW,
+                               const FC_T *wt, const FC_T *bias, int64_t kH, int64_t kW, int64_t sH, int64_t sW,
+                               int64_t dH, int64_t dW, int64_t pt, int64_t pl, int64_t oh0, int64_t oh1, int64_t Wo,
+                               FC_T *out, int64_t osH, int64_t osW, int64_t osC, int stream) {
     /* interior output columns [lo, hi): w0 >= 0 and w0 + (kW - 1) dW < W */
     int64_t lo = (pl + sW - 1) / sW, hi = W - 1 - (kW - 1) * dW + pl;
     hi = hi < 0 ? 0 : hi / sW + 1;
@@ -229,7 +229,7 @@ FC_INLINE void fc_dw_nhwc_band(const FC_T *x, int64_t H, int64_t W, int64_t C, i
     const int slide = sW == 1 && dW == 1 && (kW == 3 || kW == 5);
     for (int64_t oh = oh0; oh < oh1; ++oh) {
         const int64_t h0 = oh * sH - pt;
-        int64_t khlo, khhi; /* the taps inside the image */
+        int64_t khlo, khhi; /* the taps inside the image; rows from hoff on are at x */
         fc_tap_range(h0, kH, dH, H, &khlo, &khhi);
         FC_T *orow = out + oh * osH;
         /* pixels outer, channel blocks inner: the reads walk each pixel's channels in order */
@@ -237,8 +237,8 @@ FC_INLINE void fc_dw_nhwc_band(const FC_T *x, int64_t H, int64_t W, int64_t C, i
         while (ow < Wo) {
             const int s = slide && ow >= lo && ow + FC_NHWC_SPX <= hi;
             const int64_t np = s ? FC_NHWC_SPX : (ow >= lo && ow + FC_NHWC_PX <= hi) ? FC_NHWC_PX : 1;
-            fc_dw_nhwc_pixels(x, h0, khlo, khhi, W, C, xsH, xsW, wt, bias, kW, sW, dH, dW, pl, ow, np, s, orow, osW,
-                              osC, stream);
+            fc_dw_nhwc_pixels(x, h0 - hoff, khlo, khhi, W, C, xsH, xsW, wt, bias, kW, sW, dH, dW, pl, ow, np, s, orow,
+                              osW, osC, stream);
             ow += np;
         }
     }
@@ -259,18 +259,42 @@ FC_INLINE void fc_dw_nhwc_fence(int stream) {
  * channels-last result, Ho * Wo for a channels-first one, written channel by channel).  Interior
  * columns (whole window inside in width) go FC_NHWC_SPX pixels at a time through the
  * sliding blocks where they apply, else FC_NHWC_PX at a time; the border ones and the
- * remainder one by one.  Pixels that do not start on a vector boundary (NumPy aligns big
- * arrays to 16 bytes) are read where they lie: each load then spans two cache lines, but
- * a copy into an aligned buffer first cost more (a pass over the input of a kernel that
- * waits on memory).  stream: channels-last results stored with streaming stores where
- * aligned (FC_NHWC_PUT). */
+ * remainder one by one.
+ *
+ * buf: NULL, or bufrows x W x Cp elements (Cp: C rounded up to whole vectors; bufrows at
+ * least the (kH - 1) dH + 1 rows of a window), vector-aligned, for input whose pixels do
+ * not start on vector boundaries (NumPy aligns arrays to 16 bytes): every load of a pixel's
+ * channels would straddle two cache lines, which cost up to twice the time, so the input
+ * rows of a few output rows at a time are first copied there, each pixel aligned.
+ * stream: channels-last results stored with streaming stores where aligned (FC_NHWC_PUT). */
 FC_ATTR
 static void fc_dw_nhwc_rows(const FC_T *x, int64_t H, int64_t W, int64_t C, int64_t xsH, int64_t xsW, const FC_T *wt,
                             const FC_T *bias, int64_t kH, int64_t kW, int64_t sH, int64_t sW, int64_t dH, int64_t dW,
                             int64_t pt, int64_t pl, int64_t oh0, int64_t oh1, int64_t Wo, FC_T *out, int64_t osH,
-                            int64_t osW, int64_t osC, int stream) {
-    fc_dw_nhwc_band(x, H, W, C, xsH, xsW, wt, bias, kH, kW, sH, sW, dH, dW, pt, pl, oh0, oh1, Wo, out, osH, osW, osC,
-                    stream);
+                            int64_t osW, int64_t osC, FC_T *buf, int64_t bufrows, int stream) {
+    if (!buf) {
+        fc_dw_nhwc_band(x, 0, H, W, C, xsH, xsW, wt, bias, kH, kW, sH, sW, dH, dW, pt, pl, oh0, oh1, Wo, out, osH, osW,
+                        osC, stream);
+        fc_dw_nhwc_fence(stream);
+        return;
+    }
+    const int64_t Cp = (C + FC_VL - 1) / FC_VL * FC_VL, span = (kH - 1) * dH + 1;
+    const int64_t step = (bufrows - span) / sH + 1; /* output rows per copy */
+    for (int64_t a = oh0; a < oh1; a += step) {
+        const int64_t b = a + step < oh1 ? a + step : oh1;
+        int64_t ha = a * sH - pt, hb = (b - 1) * sH - pt + span; /* input rows [ha, hb) */
+        ha = ha < 0 ? 0 : ha;
+        hb = hb > H ? H : hb;
+        for (int64_t h = ha; h < hb; ++h) {
+            FC_T *d = buf + (h - ha) * W * Cp;
+            if (xsW == C && Cp == C)
+                memcpy(d, x + h * xsH, (size_t)(W * C) * sizeof(FC_T));
+            else
+                for (int64_t w = 0; w < W; ++w) memcpy(d + w * Cp, x + h * xsH + w * xsW, (size_t)C * sizeof(FC_T));
+        }
+        fc_dw_nhwc_band(buf, ha, H, W, C, W * Cp, Cp, wt, bias, kH, kW, sH, sW, dH, dW, pt, pl, a, b, Wo, out, osH, osW,
+                        osC, stream);
+    }
     fc_dw_nhwc_fence(stream);
 }
 
