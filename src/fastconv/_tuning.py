@@ -112,7 +112,9 @@ DW_PREFETCH_BYTES = 262144
 #: 28x28 1.1x).  On channels-last input with a channels-first result the same unit-stride
 #: limit picks it over DW_NHWC, which writes such a result channel by channel (384
 #: channels on 14x14 at batch 1: 0.05 against 0.09 ms); a channels-last result runs
-#: DW_NHWC (0.4-0.85x DW_PLANE's time from 7x7 to 28x28 planes at batches 1 and 8).
+#: DW_NHWC (0.4-0.85x DW_PLANE's time from 7x7 to 28x28 planes at batches 1 and 8, on the
+#: Intel Xeon host; the Zen 5 host once had DW_PLANE 1.25x faster on 384 channels on
+#: 14x14 and 960 on 7x7, not yet rechecked).
 DW_PLANE_MAX_ELEMS = 16384
 DW_PLANE_MAX_ELEMS_UNIT = 1024
 DW_PLANE_MAX_TAPS = 49
