@@ -22,9 +22,17 @@
 #ifndef FASTCONV_DEPTHWISE_STRIP_H
 #define FASTCONV_DEPTHWISE_STRIP_H
 
-/* RB rows of the strip: output row r's tap kh reads rows[r*sh + kh*dh] + c0 + kw*dw. */
+/* RB rows of the strip: output row r's tap kh reads rows[r*sh + kh*dh] + c0 + kw*dw.
+ *
+ * S2 (column stride 2): lane l of a tap's vector is column c0 + kw*dw + 2l, the even lanes
+ * of the 2VL - 1 columns from c0 + kw*dw, loaded as two vectors VL - 1 apart (the second
+ * ends at the last column read, so a chunk at the end of a row reads nothing past it) and
+ * gathered by one two-source shuffle (sel2: 2l from the first, 2l + 1 - VL of the second).
+ * Every output reads its taps in place: against computing every column at stride 1 and
+ * keeping one in two, half the multiply-adds and no subsampling copy. */
 FC_INLINE void fc_dw_block(const FC_T *const *rows, int64_t sh, int64_t dh, const FC_T *w, int64_t kH, int64_t kW,
-                           int64_t dw, FC_T b, int64_t c0, FC_T *dst, int64_t ldd, const int RB, const int KW) {
+                           int64_t dw, FC_T b, int64_t c0, FC_T *dst, int64_t ldd, const int RB, const int KW,
+                           const int S2, fc_sel sel2) {
     if (KW) kW = KW;
     FC_V acc[FC_RB];
 #pragma GCC unroll 16
@@ -41,6 +49,11 @@ FC_INLINE void fc_dw_block(const FC_T *const *rows, int64_t sh, int64_t dh, cons
             for (int r = 0; r < RB; ++r) {
                 FC_V xv;
                 memcpy(&xv, xr[r] + kw * dw, sizeof(FC_V));
+                if (S2) {
+                    FC_V hi;
+                    memcpy(&hi, xr[r] + kw * dw + FC_VL - 1, sizeof(FC_V));
+                    xv = FC_SHUFFLE2(xv, hi, sel2);
+                }
                 acc[r] += xv * wv;
             }
         }
@@ -49,22 +62,28 @@ FC_INLINE void fc_dw_block(const FC_T *const *rows, int64_t sh, int64_t dh, cons
     for (int r = 0; r < RB; ++r) memcpy(dst + r * ldd, &acc[r], sizeof(FC_V));
 }
 
-/* A strip of n output rows (dst rows ldd apart), VL columns.  One function per kernel width
- * KW (0: any), since a kernel row unrolled at compile time runs about twice as fast as the
- * loop over kW for the small kernels depthwise layers use. */
-#define FC_DEF_DW_STRIP(NAME, KW_)                                                                                     \
+/* A strip of n output rows (dst rows ldd apart), VL columns, at column stride 1 + S2_.  One
+ * function per kernel width KW (0: any), since a kernel row unrolled at compile time runs
+ * about twice as fast as the loop over kW for the small kernels depthwise layers use. */
+#define FC_DEF_DW_STRIP(NAME, KW_, S2_)                                                                                \
     FC_ATTR __attribute__((noinline)) static void NAME(const FC_T *const *rows, int64_t sh, int64_t dh, int64_t n,     \
                                                        const FC_T *w, int64_t kH, int64_t kW, int64_t dw, FC_T b,      \
                                                        int64_t c0, FC_T *dst, int64_t ldd) {                           \
+        fc_sel sel2; /* (unused at unit stride) */                                                                     \
+        for (int l = 0; l < FC_VL; ++l) sel2[l] = 2 * l < FC_VL ? 2 * l : 2 * l + 1;                                   \
         int64_t r = 0;                                                                                                 \
         for (; r + FC_RB <= n; r += FC_RB)                                                                             \
-            fc_dw_block(rows + r * sh, sh, dh, w, kH, kW, dw, b, c0, dst + r * ldd, ldd, FC_RB, KW_);                  \
-        for (; r < n; ++r) fc_dw_block(rows + r * sh, sh, dh, w, kH, kW, dw, b, c0, dst + r * ldd, ldd, 1, KW_);       \
+            fc_dw_block(rows + r * sh, sh, dh, w, kH, kW, dw, b, c0, dst + r * ldd, ldd, FC_RB, KW_, S2_, sel2);       \
+        for (; r < n; ++r)                                                                                             \
+            fc_dw_block(rows + r * sh, sh, dh, w, kH, kW, dw, b, c0, dst + r * ldd, ldd, 1, KW_, S2_, sel2);           \
     }
-FC_DEF_DW_STRIP(fc_dw_strip_0, 0)
-FC_DEF_DW_STRIP(fc_dw_strip_3, 3)
-FC_DEF_DW_STRIP(fc_dw_strip_5, 5)
-FC_DEF_DW_STRIP(fc_dw_strip_7, 7)
+FC_DEF_DW_STRIP(fc_dw_strip_0, 0, 0)
+FC_DEF_DW_STRIP(fc_dw_strip_3, 3, 0)
+FC_DEF_DW_STRIP(fc_dw_strip_5, 5, 0)
+FC_DEF_DW_STRIP(fc_dw_strip_7, 7, 0)
+FC_DEF_DW_STRIP(fc_dw_strip_s2_0, 0, 1)
+FC_DEF_DW_STRIP(fc_dw_strip_s2_3, 3, 1)
+FC_DEF_DW_STRIP(fc_dw_strip_s2_5, 5, 1)
 #undef FC_DEF_DW_STRIP
 
 /* The same for a KS x KS kernel with unit stride and dilation (the common depthwise layers):
@@ -148,63 +167,12 @@ FC_ATTR __attribute__((noinline)) static void fc_dw_strip_sq3_edge(const FC_T *c
     }
 }
 
-/* Column stride 2: lane l of a tap's vector is column c0 + kw*dw + 2l, the even lanes of
- * the 2VL - 1 columns from c0 + kw*dw, loaded as two vectors VL - 1 apart (the second ends
- * at the last column read, so a chunk at the end of a row reads nothing past it) and
- * gathered by one two-source shuffle (sel2: 2l from the first, 2l + 1 - VL of the second).
- * Every output reads its taps in place: against computing every column at stride 1 and
- * keeping one in two, half the multiply-adds and no subsampling copy. */
-FC_INLINE void fc_dw_block_s2(const FC_T *const *rows, int64_t sh, int64_t dh, const FC_T *w, int64_t kH, int64_t kW,
-                              int64_t dw, FC_T b, int64_t c0, FC_T *dst, int64_t ldd, fc_sel sel2, const int RB,
-                              const int KW) {
-    if (KW) kW = KW;
-    FC_V acc[FC_RB];
-#pragma GCC unroll 16
-    for (int r = 0; r < RB; ++r) acc[r] = (FC_V){0} + b;
-    for (int64_t kh = 0; kh < kH; ++kh) {
-        const FC_T *xr[FC_RB];
-#pragma GCC unroll 16
-        for (int r = 0; r < RB; ++r) xr[r] = rows[r * sh + kh * dh] + c0;
-        const FC_T *wr = w + kh * kW;
-#pragma GCC unroll 8
-        for (int64_t kw = 0; kw < kW; ++kw) {
-            const FC_T wv = wr[kw];
-#pragma GCC unroll 16
-            for (int r = 0; r < RB; ++r) {
-                FC_V lo, hi;
-                memcpy(&lo, xr[r] + kw * dw, sizeof(FC_V));
-                memcpy(&hi, xr[r] + kw * dw + FC_VL - 1, sizeof(FC_V));
-                acc[r] += FC_SHUFFLE2(lo, hi, sel2) * wv;
-            }
-        }
-    }
-#pragma GCC unroll 16
-    for (int r = 0; r < RB; ++r) memcpy(dst + r * ldd, &acc[r], sizeof(FC_V));
-}
-
-#define FC_DEF_DW_STRIP_S2(NAME, KW_)                                                                                  \
-    FC_ATTR __attribute__((noinline)) static void NAME(const FC_T *const *rows, int64_t sh, int64_t dh, int64_t n,     \
-                                                       const FC_T *w, int64_t kH, int64_t kW, int64_t dw, FC_T b,      \
-                                                       int64_t c0, FC_T *dst, int64_t ldd) {                           \
-        fc_sel sel2;                                                                                                   \
-        for (int l = 0; l < FC_VL; ++l) sel2[l] = 2 * l < FC_VL ? 2 * l : 2 * l + 1;                                   \
-        int64_t r = 0;                                                                                                 \
-        for (; r + FC_RB <= n; r += FC_RB)                                                                             \
-            fc_dw_block_s2(rows + r * sh, sh, dh, w, kH, kW, dw, b, c0, dst + r * ldd, ldd, sel2, FC_RB, KW_);         \
-        for (; r < n; ++r)                                                                                             \
-            fc_dw_block_s2(rows + r * sh, sh, dh, w, kH, kW, dw, b, c0, dst + r * ldd, ldd, sel2, 1, KW_);             \
-    }
-FC_DEF_DW_STRIP_S2(fc_dw_strip_s2_0, 0)
-FC_DEF_DW_STRIP_S2(fc_dw_strip_s2_3, 3)
-FC_DEF_DW_STRIP_S2(fc_dw_strip_s2_5, 5)
-#undef FC_DEF_DW_STRIP_S2
-
 /* Taps of a column-stride-2 edge chunk at most this wide take fc_dw_strip_s2_edge. */
 #define FC_DW_S2_EDGE_KW 8
 
 /* An edge chunk of the column-stride-2 strip when the padded columns hold one constant
  * (zero padding): tap kw's two vectors are loaded at off[kw] and off[kw] + VL - 1 of its row
- * (positions inside the row), the lanes gathered by sel[kw] as in fc_dw_block_s2, and the
+ * (positions inside the row), the lanes gathered by sel[kw] as in fc_dw_block's S2, and the
  * lanes whose column is padding (keep[kw] all zero bits) replaced by the fill.  The edge
  * chunks are then as cheap as the interior ones; through the edge buffer, two of the four
  * chunks of a 56-wide output row cost more than the whole interior. */
