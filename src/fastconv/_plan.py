@@ -433,8 +433,8 @@ def in_place_ok(
     column stride in bytes), taps no more than IN_PLACE_MAX_SPREAD_VECTORS vectors apart,
     finite weights (the kernels leave out taps on zero padding, where a NaN or infinite
     weight must still make the output NaN), and the measured rule (IN_PLACE_MAX_K, and
-    IN_PLACE_MAX_ROW_BYTES at unit column stride, or the sweep's); ``vb``: the vector width (default: this
-    CPU's)."""
+    IN_PLACE_MAX_ROW_BYTES at unit column stride, or the sweep's); ``vb``: the vector
+    width (default: this CPU's)."""
     spread = t.IN_PLACE_MAX_SPREAD_VECTORS * (vb or vector_bytes()) // isz
     if (
         Cg != 1

@@ -71,8 +71,8 @@ ROWS_MIN_KH = 5
 
 # ---- one input channel per output channel: the in-place kernels -----------------------------
 #: In-place strips for kernels up to this size with kW * row bytes <= IN_PLACE_MAX_ROW_BYTES
-#: at unit column stride (C7: 3x3 and 5x5 1.2-2.2x the packed bands up to 224 columns); 7x7 and wider, wide rows
-#: and 7x1 columns (I3's separable pass) take the packed bands.
+#: at unit column stride (C7: 3x3 and 5x5 1.2-2.2x the packed bands up to 224 columns);
+#: 7x7 and wider, wide rows and 7x1 columns (I3's separable pass) take the packed bands.
 IN_PLACE_MAX_K = 5
 IN_PLACE_MAX_ROW_BYTES = 6144
 #: Dilations that spread the taps wider than this many vectors take the packed bands: the
