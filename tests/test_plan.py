@@ -105,6 +105,87 @@ def test_weight_packing_paths(vb, dtype):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("vb", WIDTHS)
+def test_pointwise_at_tile_edges(vb, dtype):
+    """POINTWISE: output channels at the column tiles' block sizes, pixels per plane at the
+    panel and vector widths (the last panel part empty), input channels at the sum blocks'
+    edges, groups, a batch, a bias and NaN / inf among the inputs and the weights."""
+    sz = _direct.tile_sizes(vb)
+    vl = vb // np.dtype(dtype).itemsize
+    vw = sz["nv_wide"] * vl
+    blk = sz["sum_block"]
+    r = np.random.default_rng(7)
+    for coutg in _edge(sz["ocb_wide"]) + [1, 2, 5, 6, 7, 8, 2 * sz["ocb_wide"] + 1]:
+        for P in _edge(vw) + _edge(vl) + [3 * vw + 1, 1]:
+            x = r.standard_normal((2, 5, 1, P)).astype(dtype)
+            w = r.standard_normal((coutg, 5, 1, 1)).astype(dtype)
+            _check(x, w, r.standard_normal(coutg).astype(dtype), Kind.POINTWISE, vb)
+    for cg in _edge(blk) + [2 * blk + 1]:
+        for H, W in ((3, vw - 3), (5, 7)):
+            x = r.standard_normal((1, 2 * cg, H, W)).astype(dtype)
+            w = r.standard_normal((26, cg, 1, 1)).astype(dtype)
+            x[0, cg - 1, H - 1, W - 1] = np.nan  # the last panel's last pixel
+            x[0, 2 * cg - 1, 0, 0] = np.inf
+            w[3, cg // 2, 0, 0] = -np.inf
+            _check(x, w, None, Kind.POINTWISE, vb, groups=2)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_pointwise_items_over_threads(dtype):
+    """The planner's chunks of panels and of output-channel blocks, on 1 to 3 threads, give the
+    one-thread result exactly; a strided 1x1 layer runs on its subsampled pixels."""
+    r = np.random.default_rng(8)
+    for shape, cout in (((1, 20, 28, 28), 40), ((1, 32, 9, 9), 100), ((3, 17, 30, 31), 13)):
+        x = r.standard_normal(shape).astype(dtype)
+        w = r.standard_normal((cout, shape[1], 1, 1)).astype(dtype)
+        b = r.standard_normal(cout).astype(dtype)
+        force = Force(kind=Kind.POINTWISE, tuning={"PARALLEL_MIN_MACS": 0})
+        one = fastconv.conv._conv2d(x, w, b, 1, 0, 1, 1, "zeros", None, 1, "auto", force)
+        ref = conv2d_ref(x, w, b, (1, 1), (0, 0, 0, 0), (1, 1), 1, "zeros")
+        np.testing.assert_allclose(one, ref, rtol=0, atol=32 * np.finfo(dtype).eps * np.abs(ref).max())
+        for nt in (2, 3):
+            a = fastconv._args.conv2d_args(x, w, b, 1, 0, 1, 1, "zeros")
+            plan = _plan.conv2d(a, "auto", nt, force)
+            assert plan.kind == Kind.POINTWISE and plan.threads == nt
+            got = fastconv.conv._conv2d(x, w, b, 1, 0, 1, 1, "zeros", None, nt, "auto", force)
+            np.testing.assert_array_equal(got, one)
+    x = r.standard_normal((2, 24, 57, 57)).astype(dtype)
+    w = r.standard_normal((30, 24, 1, 1)).astype(dtype)
+    a = fastconv._args.conv2d_args(x, w, None, 2, 0, 1, 1, "zeros")
+    plan = _plan.conv2d(a, "auto", 2)
+    assert plan.kind == Kind.POINTWISE and plan.subsample
+    got = fastconv.conv2d(x, w, stride=2, num_threads=2)
+    ref = conv2d_ref(x, w, None, (2, 2), (0, 0, 0, 0), (1, 1), 1, "zeros")
+    np.testing.assert_allclose(got, ref, rtol=0, atol=32 * np.finfo(dtype).eps * np.abs(ref).max())
+
+
+def test_pointwise_rule():
+    """POINTWISE takes unit-stride unpadded 1x1 layers on planes of contiguous pixel rows from
+    POINTWISE_MIN_PIXELS pixels and POINTWISE_MIN_CHANNELS input channels, and nothing else."""
+    t = _tuning
+
+    def kind(shape, cin=t.POINTWISE_MIN_CHANNELS, k=1, padding=0, view=None):
+        x = np.zeros((1, cin) + shape, np.float32)
+        if view is not None:
+            x = view(x)
+        w = np.zeros((8, x.shape[1], k, k), np.float32)
+        return _plan.conv2d(fastconv._args.conv2d_args(x, w, None, 1, padding, 1, 1, "zeros"), "direct", 1).kind
+
+    side = int(np.ceil(t.POINTWISE_MIN_PIXELS**0.5))
+    assert kind((side, side)) == Kind.POINTWISE
+    assert kind((1, t.POINTWISE_MIN_PIXELS)) == Kind.POINTWISE
+    assert kind((1, t.POINTWISE_MIN_PIXELS - 1)) != Kind.POINTWISE
+    assert kind((side, side), cin=t.POINTWISE_MIN_CHANNELS - 1) != Kind.POINTWISE
+    assert kind((side, side), k=3, padding=1) != Kind.POINTWISE
+    assert kind((side, side), padding=1) != Kind.POINTWISE
+    assert kind((side, 2 * side), view=lambda x: x[:, :, :, ::2]) != Kind.POINTWISE  # strided pixels
+    assert kind((side, side + 5), view=lambda x: x[:, :, :, :side]) != Kind.POINTWISE  # rows apart
+    x = np.zeros((1, side, side, t.POINTWISE_MIN_CHANNELS), np.float32).transpose(0, 3, 1, 2)  # channels-last
+    w = np.zeros((8, t.POINTWISE_MIN_CHANNELS, 1, 1), np.float32)
+    assert _plan.conv2d(fastconv._args.conv2d_args(x, w, None, 1, 0, 1, 1, "zeros"), "direct", 1).kind != Kind.POINTWISE
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("vb", WIDTHS)
 def test_depthwise_planes_at_tile_edges(vb, dtype):
     """VL planes at a time (depthwise/plane.h): channel counts around one and two blocks of VL,
     planes whose pixel counts leave a partial transpose square in and out, output rows that

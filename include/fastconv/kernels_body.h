@@ -15,6 +15,7 @@
 #include "fastconv/direct/tile_lanes.h"
 #include "fastconv/direct/tile_rows.h"
 #include "fastconv/direct/band.h"
+#include "fastconv/direct/pointwise.h"
 #include "fastconv/direct/wgrad.h"
 #include "fastconv/depthwise/strip.h"
 #include "fastconv/depthwise/sweep.h"
@@ -43,6 +44,7 @@
     {.pack_band = fc_pack_band,                                                                                        \
      .pack_weights = fc_pack_weights,                                                                                  \
      .conv_band = fc_conv_band,                                                                                        \
+     .pointwise = fc_pointwise,                                                                                        \
      .dw_band = fc_dw_band,                                                                                            \
      .dw_planes = fc_dw_planes,                                                                                        \
      .dw_wgrad_plane = fc_dw_wgrad_plane,                                                                              \

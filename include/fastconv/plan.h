@@ -31,7 +31,9 @@ enum fc_kind {
     /* channels-last depthwise (depthwise/nhwc.h) */
     FC_KIND_DW_NHWC = 15, /* channels across the vector lanes, NHWC data read in place */
     /* one input channel per output channel, small or strided planes (depthwise/plane.h) */
-    FC_KIND_DW_PLANE = 16 /* VL planes transposed: the channels across the vector lanes */
+    FC_KIND_DW_PLANE = 16, /* VL planes transposed: the channels across the vector lanes */
+    /* 1x1 unit-stride layers as a matrix product (direct/pointwise.h) */
+    FC_KIND_POINTWISE = 17 /* column tiles over panels of pixels copied from planes run as rows */
 };
 
 #endif /* FASTCONV_PLAN_H */

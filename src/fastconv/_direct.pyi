@@ -19,6 +19,21 @@ def run(
     a: Any,  # fastconv._args.ConvArgs: stride, dilation, pads, mode, groups
     fill: float,
 ) -> None: ...
+def packed_weights(
+    plan: Any,  # fastconv._plan.Plan: vector_bytes, threads
+    w: npt.NDArray[_Real],  # (C_out, C_in // groups, kH, kW), any element strides
+    G: int,  # groups
+    ocb: int,  # output channels per block
+) -> npt.NDArray[Any]: ...  # 1-D, w's dtype
+def run_pointwise(
+    plan: Any,  # fastconv._plan.Plan of kind POINTWISE
+    x: npt.NDArray[_Real],  # (N, C_in, 1, P), contiguous pixels
+    w: npt.NDArray[_Real],  # (C_out, C_in // groups, 1, 1), any element strides
+    bias: Optional[npt.NDArray[_Real]],  # (C_out,) contiguous, or None
+    out: npt.NDArray[_Real],  # (N, C_out, 1, P) C-contiguous, written
+    a: Any,  # fastconv._args.ConvArgs: groups
+    fill: float = ...,
+) -> None: ...
 def weight_tile_sizes(vb: int, isz: int, cin_g: int, cout_g: int, vec_out: bool) -> Tuple[int, int, int]: ...
 def weight_grad(
     x: npt.NDArray[_Real],  # (N, C_in, H, W) C-contiguous

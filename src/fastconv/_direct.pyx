@@ -12,12 +12,11 @@ import numpy as np
 from fastconv._kernels cimport (
     FC_DW_PLANE_TAPS, FC_FLAT_MAX_BYTES, FC_NCOL_32, FC_NCOL_V4, FC_NV_NARROW, FC_NV_WIDE, FC_PACK_THREAD_ELEMS,
     FC_NV_ROWS_32, FC_NV_ROWS_V4, FC_OCB_MID_32, FC_OCB_MID_V4, FC_OCB_SIX_V4, FC_OCB_SMALL_32, FC_OCB_SMALL_V4,
-    FC_RB, FC_SUM_BLOCK, FC_KIND_BIAS_ONLY, FC_KIND_COLUMNS, FC_KIND_COLUMNS_NARROW,
-    FC_KIND_CUDA_DIRECT,
+    FC_RB, FC_SUM_BLOCK, FC_KIND_BIAS_ONLY, FC_KIND_COLUMNS, FC_KIND_COLUMNS_NARROW, FC_KIND_CUDA_DIRECT,
     FC_KIND_CUDA_IGEMM, FC_KIND_DW_FLAT, FC_KIND_DW_NHWC, FC_KIND_DW_PLANE, FC_KIND_DW_STRIP, FC_KIND_DW_SWEEP,
-    FC_KIND_FFT, FC_KIND_LANES, FC_KIND_ROWS, FC_KIND_SEPARABLE, FC_KIND_WINOGRAD2, FC_KIND_WINOGRAD4, conv_band,
-    fc_alloc, fc_band_rows, fc_conv_geom, fc_conv_vector_bytes, fc_ocb_wide, fc_wino_ocb, nonfinite, pack_band,
-    pack_weights,
+    FC_KIND_FFT, FC_KIND_LANES, FC_KIND_POINTWISE, FC_KIND_ROWS, FC_KIND_SEPARABLE, FC_KIND_WINOGRAD2,
+    FC_KIND_WINOGRAD4, conv_band, fc_alloc, fc_band_rows, fc_conv_geom, fc_conv_vector_bytes, fc_ocb_wide,
+    fc_wino_ocb, nonfinite, pack_band, pack_weights, pointwise,
     FC_WG_MR8_NV_V4, FC_WG_MR_32, FC_WG_MR_V4, FC_WG_NV_V4, wgrad_rows,
 )
 from fastconv._geom cimport geometry
@@ -51,7 +50,7 @@ def kinds():
             "DW_FLAT": FC_KIND_DW_FLAT, "WINOGRAD2": FC_KIND_WINOGRAD2, "WINOGRAD4": FC_KIND_WINOGRAD4,
             "FFT": FC_KIND_FFT, "SEPARABLE": FC_KIND_SEPARABLE, "BIAS_ONLY": FC_KIND_BIAS_ONLY,
             "CUDA_DIRECT": FC_KIND_CUDA_DIRECT, "CUDA_IGEMM": FC_KIND_CUDA_IGEMM, "DW_NHWC": FC_KIND_DW_NHWC,
-            "DW_PLANE": FC_KIND_DW_PLANE}
+            "DW_PLANE": FC_KIND_DW_PLANE, "POINTWISE": FC_KIND_POINTWISE}
 
 
 cdef inline void _pack_block(int64_t vb, const real_t *w0, const int64_t *ws, int64_t blk, int64_t nob,
@@ -61,6 +60,36 @@ cdef inline void _pack_block(int64_t vb, const real_t *w0, const int64_t *ws, in
     cdef int64_t gi = blk // nob, ob = blk % nob
     pack_weights(vb, w0 + (gi * coutg + ob * ocb) * ws[0], ws, min(ocb, coutg - ob * ocb), Cg, kH, kW, ocb,
                  wdst + gi * wgrp + ob * wblk)
+
+
+def packed_weights(plan, const real_t[:, :, :, :] w, Py_ssize_t G, int64_t ocb):
+    """The weights w (C_out, C/G, kH, kW) of G groups packed for the direct tiles, blocks of
+    ``ocb`` output channels: [group][oc block][ic][kh][kw][ocb], zeros past a group's last
+    channel."""
+    cdef Py_ssize_t Cout = w.shape[0], Cg = w.shape[1], kH = w.shape[2], kW = w.shape[3]
+    cdef int64_t coutg = Cout // G, vb = plan.vector_bytes
+    cdef int64_t nob = (coutg + ocb - 1) // ocb
+    cdef int64_t wgrp = nob * Cg * kH * kW * ocb
+    wpack_a = np.empty(G * wgrp, dtype=np.float32 if real_t is float else np.float64)
+    cdef real_t[::1] wpack = wpack_a
+    cdef int64_t ws[4]
+    cdef Py_ssize_t i
+    for i in range(4):
+        ws[i] = w.strides[i] // sizeof(real_t)
+    # one block of ocb channels per item, over the threads: at batch 1 a big layer's weights
+    # are as much work to pack as its convolution
+    cdef int64_t wblk = Cg * kH * kW * ocb, blk
+    cdef const real_t *w0 = &w[0, 0, 0, 0]
+    cdef real_t *wdst = &wpack[0]
+    cdef int ntw = resolve_threads(plan.threads, max(1, G * nob * wblk // FC_PACK_THREAD_ELEMS))
+    if ntw == 1:  # no parallel region: its start costs as much as packing a small layer
+        with nogil:
+            for blk in range(G * nob):
+                _pack_block(vb, w0, ws, blk, nob, coutg, ocb, Cg, kH, kW, wdst, wgrp, wblk)
+    else:
+        for blk in prange(G * nob, nogil=True, num_threads=ntw, schedule="static"):
+            _pack_block(vb, w0, ws, blk, nob, coutg, ocb, Cg, kH, kW, wdst, wgrp, wblk)
+    return wpack_a
 
 
 def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real_t[::1] bias,
@@ -106,25 +135,10 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
     # Weights packed once per call: [group][oc block][ic][kh][kw][ocb].
     cdef int64_t nob = (coutg + ocb - 1) // ocb
     cdef int64_t wgrp = nob * Cg * kH * kW * ocb
-    wpack_a = np.empty(G * wgrp, dtype=np.float32 if real_t is float else np.float64)
+    wpack_a = packed_weights(plan, w, G, ocb)
     cdef real_t[::1] wpack = wpack_a
-    cdef int64_t ws[4]
-    cdef Py_ssize_t i, gi
-    for i in range(4):
-        ws[i] = w.strides[i] // isz
-    # one block of ocb channels per item, over the threads: at batch 1 a big layer's weights
-    # are as much work to pack as its convolution
-    cdef int64_t wblk = Cg * kH * kW * ocb, blk
-    cdef const real_t *w0 = &w[0, 0, 0, 0]
     cdef real_t *wdst = &wpack[0]
-    cdef int ntw = resolve_threads(plan.threads, max(1, G * nob * wblk // FC_PACK_THREAD_ELEMS))
-    if ntw == 1:  # no parallel region: its start costs as much as packing a small layer
-        with nogil:
-            for blk in range(G * nob):
-                _pack_block(vb, w0, ws, blk, nob, coutg, ocb, Cg, kH, kW, wdst, wgrp, wblk)
-    else:
-        for blk in prange(G * nob, nogil=True, num_threads=ntw, schedule="static"):
-            _pack_block(vb, w0, ws, blk, nob, coutg, ocb, Cg, kH, kW, wdst, wgrp, wblk)
+    cdef Py_ssize_t gi
     # the planner's skip of kernel rows on zero padding holds when those rows' products are
     # zeros: a zero fill, and no NaN or +-inf among the weights (one pass over the packed ones)
     if plan.skip_pad_rows and fill == 0:
@@ -234,6 +248,67 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
     if failed[0]:
         raise MemoryError("conv2d: could not allocate the per-thread band buffer "
                           f"({band_elems * isz} bytes)")
+
+
+def run_pointwise(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real_t[::1] bias,
+                  real_t[:, :, :, :] out, a, real_t fill=0):
+    """Run a POINTWISE plan: the 1x1 unit-stride layer ``a`` (groups, no padding) on x
+    (N, C, 1, P), each plane one row of P pixels with contiguous pixels, with w (C_out, C/groups,
+    1, 1) into the C-contiguous out (N, C_out, 1, P); ``fill`` unused (no padding).  Items of (sample, group, chunk of
+    plan.column_chunk pixels, chunk of the output-channel blocks) over the threads; one
+    panel buffer per thread (direct/pointwise.h).  No validation: the front and the planner
+    did it."""
+    cdef Py_ssize_t N = x.shape[0], P = x.shape[3]
+    cdef Py_ssize_t Cout = w.shape[0], Cg = w.shape[1]
+    if N == 0 or Cout == 0 or P == 0:
+        return
+    cdef Py_ssize_t isz = sizeof(real_t)
+    if (x.shape[2] != 1 or out.shape[2] != 1 or w.shape[2] != 1 or w.shape[3] != 1 or x.strides[3] != isz
+            or out.strides[3] != isz or out.strides[1] != P * isz or (N > 1 and out.strides[0] != Cout * P * isz)):
+        raise ValueError("_direct.run_pointwise: needs 1x1 weights, rows of contiguous pixels, a C-contiguous result")
+    cdef Py_ssize_t G = a.groups, coutg = Cout // G
+    cdef int64_t vb = plan.vector_bytes, ocb = plan.channel_block
+    cdef int64_t vw = FC_NV_WIDE * (vb // isz)
+    cdef int64_t nob = (coutg + ocb - 1) // ocb
+    wpack_a = packed_weights(plan, w, G, ocb)
+    cdef real_t[::1] wpack = wpack_a
+    cdef const real_t *wp0 = &wpack[0]
+    cdef fc_conv_geom g
+    geometry(&g, x, w, 1, P, a)
+    cdef int64_t cw = plan.column_chunk if plan.column_chunk else P  # whole panels, but for the last
+    cdef int64_t ncc = (P + cw - 1) // cw
+    cdef int64_t nch = plan.channel_chunks
+    cdef int64_t nitems = N * G * ncc * nch
+    cdef int nt = resolve_threads(plan.threads, nitems)
+    cdef int64_t sN = x.strides[0] // isz, xsC = x.strides[1] // isz
+    cdef const real_t *x0 = &x[0, 0, 0, 0]
+    cdef real_t *o0 = &out[0, 0, 0, 0]
+    cdef const real_t *b0 = &bias[0] if bias is not None else NULL
+    cdef int failed[1]
+    failed[0] = 0
+    cdef real_t *panel
+    cdef int64_t item, n, gi, cc, ch, ob0, ob1, oc0, j0
+    with nogil, parallel(num_threads=nt):
+        panel = <real_t *>fc_alloc(<size_t>(Cg * vw) * sizeof(real_t))
+        if panel == NULL:
+            failed[0] = 1
+        for item in prange(nitems, schedule="static"):
+            if panel == NULL:
+                continue
+            ch = item % nch  # chunks of the channel blocks innermost: a thread's run shares pixels
+            cc = item // nch % ncc
+            gi = item // nch // ncc % G
+            n = item // nch // ncc // G
+            ob0 = ch * nob // nch
+            ob1 = (ch + 1) * nob // nch
+            oc0 = ob0 * ocb
+            j0 = cc * cw
+            pointwise(vb, x0 + n * sN + gi * Cg * xsC, xsC, wp0 + (gi * nob + ob0) * Cg * ocb, ocb,
+                      (b0 + gi * coutg + oc0) if b0 != NULL else NULL, min(coutg, ob1 * ocb) - oc0, &g, j0,
+                      min(P, j0 + cw), o0 + (n * Cout + gi * coutg + oc0) * P, P, panel)
+        free(panel)
+    if failed[0]:
+        raise MemoryError(f"conv2d: could not allocate the per-thread panel buffer ({Cg * vw * isz} bytes)")
 
 
 cdef int64_t _wg_cost(int64_t mr, int64_t nvmax, int64_t nb, int64_t nvec) noexcept:

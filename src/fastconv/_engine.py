@@ -29,6 +29,7 @@ _DRIVERS = {
     Kind.WINOGRAD2: _winograd.run,
     Kind.WINOGRAD4: _winograd.run,
     Kind.DW_NHWC: _depthwise.run_nhwc,
+    Kind.POINTWISE: _direct.run_pointwise,
 }
 
 

@@ -44,6 +44,7 @@ class Kind(enum.IntEnum):
     CUDA_IGEMM = 14
     DW_NHWC = 15
     DW_PLANE = 16
+    POINTWISE = 17
 
 
 #: What each kind is, for explanations and the architecture document.
@@ -64,6 +65,7 @@ DESCRIPTIONS: Dict[Kind, str] = {
     Kind.CUDA_IGEMM: "CUDA fc_conv2d_igemm (CuPy arrays): implicit GEMM for channel-heavy layers",
     Kind.DW_NHWC: "channels-last depthwise: channels across the vector lanes, NHWC data read in place",
     Kind.DW_PLANE: "one input channel per output channel, a vector of channels at a time across the lanes",
+    Kind.POINTWISE: "1x1 as a matrix product: column tiles over panels of pixels, each plane one row",
 }
 
 #: conv2d's ``algorithm`` values.
@@ -866,6 +868,12 @@ def direct(
     if kH == 1 and kW == 1 and (sh > 1 or sw > 1) and not any(a.pads) and t.SUBSAMPLE_POINTWISE:
         p = direct(subsampled_layer(a), vb, nt, t, reason, want)
         return replace(p, subsample=True, reason=f"{p.reason}; stride {sh}x{sw} 1x1: the pixels read copied first")
+    if want == Kind.POINTWISE or (want is None and pointwise_pays(a, vb, t)):
+        if not pointwise_ok(a):
+            raise ValueError(
+                "Force.kind=POINTWISE: needs a unit-stride 1x1 layer without padding, rows of contiguous pixels"
+            )
+        return pointwise(a, vb, nt, t, reason, forced=want is not None)
     sizes = _direct.tile_sizes(vb)
     # (one row per plane leaves the threads only the planes to share)
     few = nt > 1 and N * a.groups < nt * t.ITEMS_PER_THREAD
@@ -982,6 +990,65 @@ def direct(
         skip_pad_rows=(
             kind in (Kind.COLUMNS, Kind.COLUMNS_NARROW) and a.mode == 0 and pad_row_share(a) >= t.SKIP_PAD_ROWS_MIN
         ),
+    )
+
+
+def pointwise_ok(a: ConvArgs) -> bool:
+    """Whether the POINTWISE kernel takes the layer: 1x1 weights at unit stride, no padding,
+    each input plane's rows one after the other (one row of pixels) and its pixels
+    contiguous."""
+    kH, kW = a.w.shape[2:]
+    return (
+        kH == 1
+        and kW == 1
+        and a.stride == (1, 1)
+        and not any(a.pads)
+        and rows_merge(a.x)
+        and a.x.strides[3] == a.x.itemsize
+    )
+
+
+def pointwise_pays(a: ConvArgs, vb: int, t: Any = _tuning) -> bool:
+    """Whether a layer the POINTWISE kernel takes runs faster there than on the channel-lane
+    tiles: from POINTWISE_MIN_CHANNELS input channels per group, on planes of at least
+    POINTWISE_MIN_PIXELS pixels, whose last panel of FC_NV_WIDE vectors is mostly filled."""
+    if not t.POINTWISE or not pointwise_ok(a):
+        return False
+    P = a.out_shape[2] * a.out_shape[3]
+    return a.w.shape[1] >= t.POINTWISE_MIN_CHANNELS and P >= t.POINTWISE_MIN_PIXELS
+
+
+def pointwise(a: ConvArgs, vb: int, nt: int, t: Any = _tuning, reason: str = "", forced: bool = False) -> Plan:
+    """The POINTWISE plan of a layer it takes (:func:`pointwise_ok`): blocks of the widest
+    column tile's output channels (or of the smallest tile holding a group's fewer), items of
+    whole planes, split into chunks of whole panels and then into chunks of the
+    output-channel blocks until the threads have ITEMS_PER_THREAD items each."""
+    N = a.x.shape[0]
+    coutg = a.w.shape[0] // a.groups
+    P = a.out_shape[2] * a.out_shape[3]
+    sizes = _direct.tile_sizes(vb)
+    vw = sizes["nv_wide"] * vb // a.x.itemsize
+    ocb = next(s for s in sizes["ocb_tiles"] if s >= min(coutg, sizes["ocb_wide"]))
+    nob = -(-coutg // ocb)
+    panels = -(-P // vw)
+    cw, chunks = 0, 1
+    items, want = N * a.groups, nt * t.ITEMS_PER_THREAD
+    if nt > 1 and items < want:
+        per = -(-want // items)  # chunks per plane wanted
+        pc = min(panels, per)
+        cw = -(-panels // pc) * vw if pc > 1 else 0
+        chunks = min(nob, -(-per // pc))
+    why = "forced" if forced else f"1x1 layer, {P} pixels per plane, {a.w.shape[1]} input channels (pointwise_pays)"
+    return Plan(
+        Kind.POINTWISE,
+        f"{reason}: {why}" if reason else why,
+        vector_bytes=vb,
+        channel_block=ocb,
+        band_rows=1,
+        threads=nt,
+        channel_chunks=chunks,
+        column_chunk=cw if cw < P else 0,
+        plane_row=True,
     )
 
 

@@ -28,6 +28,44 @@ static inline void fc_tile_kh(const fc_conv_geom *g, int64_t oh, int64_t j0, int
     if (*kh1 < *kh0) *kh1 = *kh0;
 }
 
+/* One column tile of a block of `left` <= ocb output channels (packed weights wb, ocb per
+ * tap): FC_OCBW channels x FC_NV_WIDE vectors, or one vector (`one`: at most VL columns
+ * left), and a smaller tile for a last block of at most FC_OCB_M, FC_OCB_SIX (64-byte
+ * variants) or FC_OCB_S channels, so small shapes waste fewer lanes.  Runs every block of
+ * input channels (FC_SUM_BLOCKS); arguments as fc_tile's. */
+FC_INLINE void fc_column_tile(const FC_T *xcol, int64_t cstep, const int64_t *ridx, const FC_T *wb, int64_t ocb,
+                              const fc_conv_geom *g, const FC_T *bias, int64_t oc0, int64_t cout, FC_T *out,
+                              int64_t plane, int64_t oh, int64_t j0, int64_t left, int one, int64_t icb, FC_V *tot,
+                              int64_t kh0, int64_t kh1) {
+#define FC_TILE_ARGS(a, b)                                                                                             \
+    (xcol, cstep, ridx, wb, ocb, g, bias, oc0, cout, out, plane, oh, j0, a, b, icb, tot, kh0, kh1)
+#define FC_TILE_CALL(NAME) FC_SUM_BLOCKS(g->C, icb, NAME FC_TILE_ARGS)
+    if (left <= FC_OCB_S) {
+        if (one)
+            FC_TILE_CALL(fc_tile_small1);
+        else
+            FC_TILE_CALL(fc_tile_small);
+#ifdef FC_OCB_SIX
+    } else if (left <= FC_OCB_SIX) {
+        if (one)
+            FC_TILE_CALL(fc_tile_six1);
+        else
+            FC_TILE_CALL(fc_tile_six);
+#endif
+    } else if (left <= FC_OCB_M) {
+        if (one)
+            FC_TILE_CALL(fc_tile_mid1);
+        else
+            FC_TILE_CALL(fc_tile_mid);
+    } else if (one) {
+        FC_TILE_CALL(fc_tile_full1);
+    } else {
+        FC_TILE_CALL(fc_tile_full);
+    }
+#undef FC_TILE_CALL
+#undef FC_TILE_ARGS
+}
+
 /* Compute output rows [oh0, oh0 + R) of the `cout` output channels of one group from the
  * band xband and packed weights (blocks of ocb channels) with the tiles of `kind`:
  *   FC_KIND_LANES           channel-lane tiles, ocb = VL or 2 * VL (fc_ctile_row);
@@ -61,46 +99,16 @@ static void fc_conv_band(int kind, const FC_T *xband, int64_t cstep, const int64
         }
         return;
     case FC_KIND_COLUMNS: {
-        /* Tiles of FC_OCBW channels x FC_NV_WIDE vectors; a last column tile of at most one
-         * vector uses one, and a last channel block of at most FC_OCB_M, FC_OCB_SIX (64-byte
-         * variants) or FC_OCB_S channels a smaller tile, so small shapes waste fewer lanes. */
         const int64_t vw = FC_NV_WIDE * FC_VL;
         for (int64_t ob = 0; ob < nob; ++ob) {
             const int64_t left = cout - ob * ocb < ocb ? cout - ob * ocb : ocb;
-            const FC_T *wb = wpack + ob * wblock;
             for (int64_t r = 0; r < R; ++r)
                 for (int64_t j0 = 0; j0 < g->Wo; j0 += vw) {
                     const int one = g->Wo - j0 <= FC_VL;
                     int64_t kh0 = 0, kh1 = g->kH;
                     if (g->skip_rows) fc_tile_kh(g, oh0 + r, j0, one ? FC_VL : vw, &kh0, &kh1);
-#define FC_TILE_ARGS(a, b)                                                                                             \
-    (xband + j0, cstep, ridx + r * g->kH, wb, ocb, g, bias, ob * ocb, cout, out, plane, oh0 + r, j0, a, b, icb, tot,   \
-     kh0, kh1)
-#define FC_TILE_CALL(NAME) FC_SUM_BLOCKS(g->C, icb, NAME FC_TILE_ARGS)
-                    if (left <= FC_OCB_S) {
-                        if (one)
-                            FC_TILE_CALL(fc_tile_small1);
-                        else
-                            FC_TILE_CALL(fc_tile_small);
-#ifdef FC_OCB_SIX
-                    } else if (left <= FC_OCB_SIX) {
-                        if (one)
-                            FC_TILE_CALL(fc_tile_six1);
-                        else
-                            FC_TILE_CALL(fc_tile_six);
-#endif
-                    } else if (left <= FC_OCB_M) {
-                        if (one)
-                            FC_TILE_CALL(fc_tile_mid1);
-                        else
-                            FC_TILE_CALL(fc_tile_mid);
-                    } else if (one) {
-                        FC_TILE_CALL(fc_tile_full1);
-                    } else {
-                        FC_TILE_CALL(fc_tile_full);
-                    }
-#undef FC_TILE_CALL
-#undef FC_TILE_ARGS
+                    fc_column_tile(xband + j0, cstep, ridx + r * g->kH, wpack + ob * wblock, ocb, g, bias, ob * ocb,
+                                   cout, out, plane, oh0 + r, j0, left, one, icb, tot, kh0, kh1);
                 }
         }
         return;
