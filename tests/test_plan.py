@@ -505,6 +505,40 @@ def test_channel_chunks_are_exact(vb, dtype):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("vb", WIDTHS)
+def test_weights_packed_block_by_block(vb, dtype):
+    """One band of one plane (batch 1, a small plane): each item packs its output-channel
+    blocks just before their tiles.  Against the float64 reference on 1 to 3 threads (the
+    blocks shared out in chunks), channel counts around the blocks, the channel-lane and
+    column tiles, NaN and inf among the weights and the inputs."""
+    r = np.random.default_rng(17)
+    vl = vb // np.dtype(dtype).itemsize
+    for kind in (Kind.LANES, Kind.COLUMNS):
+        for coutg in sorted({5, 2 * vl - 1, 2 * vl + 1, 6 * vl + 3}):
+            for k, pad, stride, groups, mode in ((3, 1, 1, 1, "zeros"), (3, 1, 2, 1, "reflect"), (1, 0, 1, 2, "zeros")):
+                x = r.standard_normal((1, 5 * groups, 7, 7)).astype(dtype)
+                w = r.standard_normal((coutg * groups, 5, k, k)).astype(dtype)
+                b = r.standard_normal(coutg * groups).astype(dtype)
+                w[coutg - 1, 2, 0, 0] = np.nan
+                w[coutg // 2, 4, k - 1, k - 1] = -np.inf
+                x[0, 3, 6, 6] = np.inf
+                a = fastconv._args.conv2d_args(x, w, b, stride, pad, 1, groups, mode)
+                with np.errstate(invalid="ignore"):  # inf - inf: NaN, as the kernels give
+                    exact = conv2d_ref(x, w, b, a.stride, a.pads, a.dilation, groups, mode)
+                finite = exact[np.isfinite(exact)]
+                tol = 16 * np.finfo(dtype).eps * (np.abs(finite).max() + 1) * np.sqrt(5 * k * k)
+                for nt in (1, 2, 3):
+                    tuning = {"PARALLEL_MIN_MACS": 0, "SPLIT_CHANNELS_MIN_WEIGHT_BYTES": 1}
+                    force = Force(kind=kind, vector_bytes=vb, tuning=tuning)
+                    plan = _plan.conv2d(a, "direct", nt, force)
+                    assert plan.kind == kind
+                    if coutg > plan.channel_block and not plan.plane_row:  # several blocks: one band
+                        assert plan.band_rows == a.out_shape[2]
+                    got = fastconv.conv._conv2d(x, w, b, stride, pad, 1, groups, mode, None, nt, "direct", force)
+                    np.testing.assert_allclose(got, exact, rtol=0, atol=tol)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("vb", WIDTHS)
 def test_column_strided_depthwise_runs_in_place(vb, dtype, monkeypatch):
     """A column stride 2, one input channel per output channel, planes too big for the
     kernel of VL planes at a time: the in-place strips at column stride 2, at widths around

@@ -132,18 +132,9 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
         g.rstep = g.xsH
     cdef int64_t sN = x.strides[0] // isz
 
-    # Weights packed once per call: [group][oc block][ic][kh][kw][ocb].
     cdef int64_t nob = (coutg + ocb - 1) // ocb
     cdef int64_t wgrp = nob * Cg * kH * kW * ocb
-    wpack_a = packed_weights(plan, w, G, ocb)
-    cdef real_t[::1] wpack = wpack_a
-    cdef real_t *wdst = &wpack[0]
     cdef Py_ssize_t gi
-    # the planner's skip of kernel rows on zero padding holds when those rows' products are
-    # zeros: a zero fill, and no NaN or +-inf among the weights (one pass over the packed ones)
-    if plan.skip_pad_rows and fill == 0:
-        with nogil:
-            g.skip_rows = not nonfinite(wdst, G * wgrp, 1)
 
     # nb bands of R or R - 1 rows (band b starts at row b * Ho // nb): a thread's run of
     # consecutive bands then covers as many rows as the others'
@@ -159,6 +150,30 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
     cdef int64_t nitems = N * G * nb * ncc * nch
     cdef int nt = resolve_threads(plan.threads, nitems)
     cdef size_t band_elems = 1 if in_place else <size_t>(Cg * maxrows * g.npha * Wq)
+
+    # Weights packed once per call, [group][oc block][ic][kh][kw][ocb]; or, where every block
+    # serves one work item (one band of one plane: big layers on small planes at batch 1),
+    # each block packed by its item into a per-thread buffer just before its tiles run, which
+    # then read it from the second-level cache: packing them all first wrote the weights out
+    # to memory and read them back (ResNet-18's 512-channel 3x3 layers).
+    cdef bint lazy = N * G * nb * ncc == 1 and not plan.skip_pad_rows
+    cdef size_t wbuf_elems = <size_t>(Cg * kH * kW * ocb) if lazy else 0
+    cdef int64_t ws[4]
+    cdef Py_ssize_t i
+    for i in range(4):
+        ws[i] = w.strides[i] // isz
+    cdef const real_t *w0 = &w[0, 0, 0, 0]
+    cdef const real_t *wp0 = NULL
+    cdef real_t[::1] wpack
+    if not lazy:
+        wpack = packed_weights(plan, w, G, ocb)
+        wp0 = &wpack[0]
+        # the planner's skip of kernel rows on zero padding holds when those rows' products
+        # are zeros: a zero fill, and no NaN or +-inf among the weights (one pass over the
+        # packed ones)
+        if plan.skip_pad_rows and fill == 0:
+            with nogil:
+                g.skip_rows = not nonfinite(wp0, G * wgrp, 1)
     # flat rows: a band's Rb rows are one row of (Rb - 1) * Wq + Wo columns (taps kh * dh *
     # Wq + kw * dw apart) into a per-thread result of Rb rows of Wq columns, whose first Wo
     # columns are kept; the last tile of the flat row reads up to its width (NV vectors) past
@@ -172,7 +187,6 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
     cdef const real_t *x0 = &x[0, 0, 0, 0]
     cdef real_t *o0 = &out[0, 0, 0, 0]
     cdef const real_t *b0 = &bias[0] if bias is not None else NULL
-    cdef const real_t *wp0 = &wpack[0]
     cdef int64_t plane = oC  # between output channels
     g.osH = oH
     g.osW = oW
@@ -189,9 +203,12 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
     cdef int64_t r, oc
     cdef const real_t *xg
     cdef const real_t *src
+    cdef real_t *wbuf
+    cdef real_t *bout
+    cdef int64_t ob, bstep
 
     with nogil, parallel(num_threads=nt):
-        band = <real_t *>fc_alloc((band_elems + slack + tmp_elems) * sizeof(real_t))
+        band = <real_t *>fc_alloc((band_elems + slack + tmp_elems + wbuf_elems) * sizeof(real_t))
         rowsrc = <int64_t *>malloc((maxrows + R * kH + 1) * sizeof(int64_t))
         ridx = rowsrc + maxrows
         packed = ridx + R * kH  # the band (item // nch) this thread's buffer holds, or -1
@@ -202,6 +219,7 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
             if flat:
                 memset(band + band_elems, 0, slack * sizeof(real_t))
         ftmp = band + band_elems + slack
+        wbuf = ftmp + tmp_elems
         for item in prange(nitems, schedule="static"):
             if band == NULL or rowsrc == NULL:
                 continue
@@ -236,9 +254,19 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
             if flat:  # the band's rows side by side: one row, into the thread's result
                 gc.Wo = (Rb - 1) * wq + Wo
                 gc.flat_oh0 = oh0
-            conv_band(vb, kind, src, cstep, ridx, wp0 + gi * wgrp + ob0 * Cg * kH * kW * ocb, ocb,
-                      (b0 + gi * coutg + oc0) if b0 != NULL else NULL, min(coutg, ob1 * ocb) - oc0, &gc,
-                      0 if flat else oh0, 1 if flat else Rb, ftmp if flat else dst, R * wq if flat else plane)
+            if lazy:  # block by block: pack, then the tiles
+                bout = ftmp if flat else dst
+                bstep = R * wq if flat else plane
+                for ob in range(ob0, ob1):
+                    pack_weights(vb, w0 + (gi * coutg + ob * ocb) * ws[0], ws, min(ocb, coutg - ob * ocb), Cg, kH,
+                                 kW, ocb, wbuf)
+                    conv_band(vb, kind, src, cstep, ridx, wbuf, ocb,
+                              (b0 + gi * coutg + ob * ocb) if b0 != NULL else NULL, min(ocb, coutg - ob * ocb), &gc,
+                              0 if flat else oh0, 1 if flat else Rb, bout + (ob - ob0) * ocb * bstep, bstep)
+            else:
+                conv_band(vb, kind, src, cstep, ridx, wp0 + gi * wgrp + ob0 * Cg * kH * kW * ocb, ocb,
+                          (b0 + gi * coutg + oc0) if b0 != NULL else NULL, min(coutg, ob1 * ocb) - oc0, &gc,
+                          0 if flat else oh0, 1 if flat else Rb, ftmp if flat else dst, R * wq if flat else plane)
             if flat:  # each row's first Wo columns out
                 for oc in range(min(coutg, ob1 * ocb) - oc0):
                     for r in range(Rb):
