@@ -539,6 +539,40 @@ def test_weights_packed_block_by_block(vb, dtype):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("vb", WIDTHS)
+def test_sample_groups_are_exact(vb, dtype):
+    """Big weights, several samples: items of a group of samples run block by block give the
+    bits of one sample per item, on 1 to 3 threads, for the channel-lane and column tiles,
+    packed and in place, with a last group of fewer samples; NaN and inf where they were."""
+    r = np.random.default_rng(19)
+    vl = vb // np.dtype(dtype).itemsize
+    base = {"SPLIT_CHANNELS_MIN_WEIGHT_BYTES": 1, "PARALLEL_MIN_MACS": 0}
+    for kind in (Kind.LANES, Kind.COLUMNS):
+        for k, pad, stride, mode in ((3, 1, 1, "zeros"), (3, 1, 2, "reflect"), (3, 0, 1, "zeros")):
+            x = r.standard_normal((5, 6, 7, 9)).astype(dtype)
+            w = r.standard_normal((4 * vl + 3, 6, k, k)).astype(dtype)
+            b = r.standard_normal(w.shape[0]).astype(dtype)
+            x[3, 2, 1, 1] = np.nan
+            w[vl + 1, 5, 1, 2] = np.inf
+            a = fastconv._args.conv2d_args(x, w, b, stride, pad, 1, 1, mode)
+            one = Force(kind=kind, vector_bytes=vb, tuning=dict(base, SAMPLE_GROUP_BYTES=0))
+            ref = fastconv.conv._conv2d(x, w, b, stride, pad, 1, 1, mode, None, 1, "direct", one)
+            with np.errstate(invalid="ignore"):
+                exact = conv2d_ref(x, w, b, a.stride, a.pads, a.dilation, 1, mode)
+            finite = exact[np.isfinite(exact)]
+            tol = 16 * np.finfo(dtype).eps * (np.abs(finite).max() + 1) * np.sqrt(6 * k * k)
+            np.testing.assert_allclose(ref, exact, rtol=0, atol=tol)
+            for group_bytes in (1 << 12, 1 << 40):
+                force = Force(kind=kind, vector_bytes=vb, tuning=dict(base, SAMPLE_GROUP_BYTES=group_bytes))
+                for nt in (1, 2, 3):
+                    plan = _plan.conv2d(a, "direct", nt, force)
+                    if group_bytes > 1 << 30:
+                        assert plan.sample_group == 5 or plan.flat
+                    got = fastconv.conv._conv2d(x, w, b, stride, pad, 1, 1, mode, None, nt, "direct", force)
+                    np.testing.assert_array_equal(got, ref)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("vb", WIDTHS)
 def test_column_strided_depthwise_runs_in_place(vb, dtype, monkeypatch):
     """A column stride 2, one input channel per output channel, planes too big for the
     kernel of VL planes at a time: the in-place strips at column stride 2, at widths around

@@ -147,16 +147,22 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
     # padded columns (the geometry of a narrower plane whose left padding is shifted)
     cdef int64_t cw = plan.column_chunk if plan.column_chunk else Wo
     cdef int64_t ncc = (Wo + cw - 1) // cw
-    cdef int64_t nitems = N * G * nb * ncc * nch
+    # groups of S samples per item (big weights): the item packs their S bands, then runs
+    # every output-channel block on each of them in turn
+    cdef int64_t S = plan.sample_group
+    cdef int64_t nsg = (N + S - 1) // S
+    cdef int64_t nitems = nsg * G * nb * ncc * nch
     cdef int nt = resolve_threads(plan.threads, nitems)
     cdef size_t band_elems = 1 if in_place else <size_t>(Cg * maxrows * g.npha * Wq)
+    if S > 1 and plan.flat:
+        raise ValueError("_direct.run: flat rows take one sample per item")
 
     # Weights packed once per call, [group][oc block][ic][kh][kw][ocb]; or, where every block
     # serves one work item (one band of one plane: big layers on small planes at batch 1),
     # each block packed by its item into a per-thread buffer just before its tiles run, which
     # then read it from the second-level cache: packing them all first wrote the weights out
     # to memory and read them back (ResNet-18's 512-channel 3x3 layers).
-    cdef bint lazy = N * G * nb * ncc == 1 and not plan.skip_pad_rows
+    cdef bint lazy = nsg * G * nb * ncc == 1 and not plan.skip_pad_rows
     cdef size_t wbuf_elems = <size_t>(Cg * kH * kW * ocb) if lazy else 0
     cdef int64_t ws[4]
     cdef Py_ssize_t i
@@ -196,19 +202,19 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
     cdef int64_t *rowsrc
     cdef int64_t *ridx
     cdef int64_t *packed
-    cdef int64_t item, n, rem, b, oh0, Rb, nrows, cstep, ch, ob0, ob1, oc0, cc, j0
+    cdef int64_t item, rem, b, oh0, Rb, nrows, cstep, ch, ob0, ob1, oc0, cc, j0
     cdef fc_conv_geom gc
     cdef real_t *ftmp
     cdef real_t *dst
     cdef int64_t r, oc
-    cdef const real_t *xg
     cdef const real_t *src
     cdef real_t *wbuf
+    cdef const real_t *wb
     cdef real_t *bout
-    cdef int64_t ob, bstep
+    cdef int64_t ob, bstep, n0, ns, si
 
     with nogil, parallel(num_threads=nt):
-        band = <real_t *>fc_alloc((band_elems + slack + tmp_elems + wbuf_elems) * sizeof(real_t))
+        band = <real_t *>fc_alloc((S * band_elems + slack + tmp_elems + wbuf_elems) * sizeof(real_t))
         rowsrc = <int64_t *>malloc((maxrows + R * kH + 1) * sizeof(int64_t))
         ridx = rowsrc + maxrows
         packed = ridx + R * kH  # the band (item // nch) this thread's buffer holds, or -1
@@ -218,14 +224,15 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
             packed[0] = -1
             if flat:
                 memset(band + band_elems, 0, slack * sizeof(real_t))
-        ftmp = band + band_elems + slack
+        ftmp = band + S * band_elems + slack
         wbuf = ftmp + tmp_elems
         for item in prange(nitems, schedule="static"):
             if band == NULL or rowsrc == NULL:
                 continue
             ch = item % nch  # chunks innermost: a thread's run of items shares bands
             cc = item // nch % ncc
-            n = item // nch // ncc // (G * nb)
+            n0 = item // nch // ncc // (G * nb) * S
+            ns = min(S, N - n0)
             rem = item // nch // ncc % (G * nb)
             gi = rem // nb
             b = rem % nb
@@ -240,34 +247,40 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
             oh0 = b * Ho // nb
             Rb = (b + 1) * Ho // nb - oh0
             nrows = fc_band_rows(&gc, oh0, Rb, contiguous, rowsrc, ridx)
-            xg = x0 + n * sN + gi * Cg * g.xsC
-            if in_place:  # the band is the input from row oh0 * sh on
-                src = xg + oh0 * g.sh * g.xsH
-                cstep = g.xsC
-            else:
-                if packed[0] != item // nch:  # the channel chunks of one band pack it once
-                    pack_band(vb, xg, &gc, rowsrc, nrows, fill, band)
-                    packed[0] = item // nch
-                src = band
-                cstep = nrows * g.rstep
-            dst = o0 + n * oN + (gi * coutg + oc0) * plane + j0 * oW
+            cstep = g.xsC if in_place else nrows * g.rstep
+            if not in_place and packed[0] != item // nch:  # the channel chunks of one band pack it once
+                for si in range(ns):
+                    pack_band(vb, x0 + (n0 + si) * sN + gi * Cg * g.xsC, &gc, rowsrc, nrows, fill,
+                              band + si * band_elems)
+                packed[0] = item // nch
             if flat:  # the band's rows side by side: one row, into the thread's result
                 gc.Wo = (Rb - 1) * wq + Wo
                 gc.flat_oh0 = oh0
-            if lazy:  # block by block: pack, then the tiles
-                bout = ftmp if flat else dst
-                bstep = R * wq if flat else plane
-                for ob in range(ob0, ob1):
-                    pack_weights(vb, w0 + (gi * coutg + ob * ocb) * ws[0], ws, min(ocb, coutg - ob * ocb), Cg, kH,
-                                 kW, ocb, wbuf)
-                    conv_band(vb, kind, src, cstep, ridx, wbuf, ocb,
-                              (b0 + gi * coutg + ob * ocb) if b0 != NULL else NULL, min(ocb, coutg - ob * ocb), &gc,
-                              0 if flat else oh0, 1 if flat else Rb, bout + (ob - ob0) * ocb * bstep, bstep)
-            else:
+            bstep = R * wq if flat else plane
+            if ns == 1 and not lazy:  # every block at once
+                src = (x0 + n0 * sN + gi * Cg * g.xsC + oh0 * g.sh * g.xsH) if in_place else band
+                dst = o0 + n0 * oN + (gi * coutg + oc0) * plane + j0 * oW
                 conv_band(vb, kind, src, cstep, ridx, wp0 + gi * wgrp + ob0 * Cg * kH * kW * ocb, ocb,
                           (b0 + gi * coutg + oc0) if b0 != NULL else NULL, min(coutg, ob1 * ocb) - oc0, &gc,
-                          0 if flat else oh0, 1 if flat else Rb, ftmp if flat else dst, R * wq if flat else plane)
-            if flat:  # each row's first Wo columns out
+                          0 if flat else oh0, 1 if flat else Rb, ftmp if flat else dst, bstep)
+            else:  # block by block (packed here when lazy), each on every sample of the group
+                for ob in range(ob0, ob1):
+                    if lazy:
+                        pack_weights(vb, w0 + (gi * coutg + ob * ocb) * ws[0], ws, min(ocb, coutg - ob * ocb), Cg,
+                                     kH, kW, ocb, wbuf)
+                        wb = wbuf
+                    else:
+                        wb = wp0 + gi * wgrp + ob * Cg * kH * kW * ocb
+                    for si in range(ns):
+                        src = ((x0 + (n0 + si) * sN + gi * Cg * g.xsC + oh0 * g.sh * g.xsH) if in_place
+                               else band + si * band_elems)
+                        bout = (ftmp if flat else o0 + (n0 + si) * oN + gi * coutg * plane + j0 * oW) + (
+                            (ob - ob0) * ocb * bstep if flat else ob * ocb * plane)
+                        conv_band(vb, kind, src, cstep, ridx, wb, ocb,
+                                  (b0 + gi * coutg + ob * ocb) if b0 != NULL else NULL, min(ocb, coutg - ob * ocb),
+                                  &gc, 0 if flat else oh0, 1 if flat else Rb, bout, bstep)
+            if flat:  # each row's first Wo columns out (one sample)
+                dst = o0 + n0 * oN + (gi * coutg + oc0) * plane + j0 * oW
                 for oc in range(min(coutg, ob1 * ocb) - oc0):
                     for r in range(Rb):
                         memcpy(dst + oc * plane + (oh0 + r) * oH, ftmp + oc * R * wq + r * wq, Wo * isz)

@@ -142,6 +142,10 @@ class Plan:
     flat : bool
         Direct column tiles: a band's rows run as one flat row of the band's padded width
         (unit stride; the columns past the plane's dropped).
+    sample_group : int
+        Direct, packed bands, big weights: samples per work item, whose bands the item
+        holds at once and runs block by block of output channels, so that each block of
+        packed weights serves them all from the caches.
     skip_pad_rows : bool
         Direct column tiles: the kernel rows that land on zero padding are left out when
         the packed weights are all finite (:func:`pad_row_share`).
@@ -179,6 +183,7 @@ class Plan:
     channel_chunks: int = 1
     column_chunk: int = 0
     flat: bool = False
+    sample_group: int = 1
     skip_pad_rows: bool = False
     subsample: bool = False
     plane_row: bool = False
@@ -204,6 +209,7 @@ class Plan:
             "tile": self.tile,
             "channel chunks": self.channel_chunks if self.channel_chunks > 1 else 0,
             "column chunk": self.column_chunk,
+            "samples per item": self.sample_group if self.sample_group > 1 else 0,
         }
         shown = ", ".join(f"{k} {v}" for k, v in blocks.items() if v)
         if shown:
@@ -969,9 +975,17 @@ def direct(
         R = max(1, min(R, Ho))
     else:
         R = max(1, min(R, Ho, max(per_thread, 1)))
+    # big weights, several samples: an item holds the bands of a group of samples, up to
+    # SAMPLE_GROUP_BYTES of them, and runs them block by block of output channels, so that
+    # every block of weights is read from memory once per group instead of once per sample
+    group = 1
+    if big and N > 1 and not flat:
+        rows = (R - 1) * sh + (kH - 1) * dh + 1
+        per = cg * rows * (W if in_place else len(pstart) * Wq) * isz
+        group = max(1, min(N, t.SAMPLE_GROUP_BYTES // max(per, 1)))
     chunks = 1
     if big and nt > 1:
-        items = N * a.groups * -(-Ho // R)
+        items = -(-N // group) * a.groups * -(-Ho // R)
         chunks = min(-(-coutg // ocb), -(-(nt * t.ITEMS_PER_THREAD) // items))
     contiguous = in_place or flat or ((R - 1) * sh + (kH - 1) * dh + 1) <= 2 * R * kH
     return Plan(
@@ -987,6 +1001,7 @@ def direct(
         channel_chunks=chunks,
         column_chunk=cw,
         flat=flat,
+        sample_group=group,
         skip_pad_rows=(
             kind in (Kind.COLUMNS, Kind.COLUMNS_NARROW) and a.mode == 0 and pad_row_share(a) >= t.SKIP_PAD_ROWS_MIN
         ),

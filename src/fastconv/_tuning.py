@@ -138,6 +138,12 @@ ITEMS_PER_THREAD = 4
 #: 7x7 planes at batch 1: 2 threads ran no faster than 1, streaming 9.4 MB of weights per
 #: 1-row band).
 SPLIT_CHANNELS_MIN_WEIGHT_BYTES = 262144
+#: Big weights (SPLIT_CHANNELS_MIN_WEIGHT_BYTES) and several samples: one work item holds
+#: the bands of as many samples as fit this many bytes and runs them block by block of
+#: output channels, each block of packed weights read from memory once for them all
+#: (ResNet-18's 256- and 512-channel layers at batch 8 streamed every weight once per
+#: sample).
+SAMPLE_GROUP_BYTES = 524288
 #: Output rows of a channel-lane band read in place (no band to size): at most this many.
 IN_PLACE_BAND_ROWS = 16
 #: Wide rows (1-D signals, very wide planes): the packed kinds split rows of at least twice
