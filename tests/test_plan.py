@@ -168,10 +168,19 @@ def test_pointwise_rule():
         if view is not None:
             x = view(x)
         w = np.zeros((8, x.shape[1], k, k), np.float32)
-        return _plan.conv2d(fastconv._args.conv2d_args(x, w, None, 1, padding, 1, 1, "zeros"), "direct", 1).kind
+        a = fastconv._args.conv2d_args(x, w, None, 1, padding, 1, 1, "zeros")
+        return _plan.conv2d(a, "direct", 1, Force(vector_bytes=vb)).kind
+
+    vb = t.POINTWISE_MIN_VECTOR_BYTES
+    if vb > CPU_VB:
+        pytest.skip(f"POINTWISE runs with {vb}-byte vectors; this CPU has {CPU_VB}")
 
     side = int(np.ceil(t.POINTWISE_MIN_PIXELS**0.5))
     assert kind((side, side)) == Kind.POINTWISE
+    if 32 < vb:
+        vb = 32
+        assert kind((side, side)) != Kind.POINTWISE
+        vb = t.POINTWISE_MIN_VECTOR_BYTES
     assert kind((1, t.POINTWISE_MIN_PIXELS)) == Kind.POINTWISE
     assert kind((1, t.POINTWISE_MIN_PIXELS - 1)) != Kind.POINTWISE
     assert kind((side, side), cin=t.POINTWISE_MIN_CHANNELS - 1) != Kind.POINTWISE

@@ -1026,8 +1026,8 @@ def pointwise_ok(a: ConvArgs) -> bool:
 def pointwise_pays(a: ConvArgs, vb: int, t: Any = _tuning) -> bool:
     """Whether a layer the POINTWISE kernel takes runs faster there than on the channel-lane
     tiles: from POINTWISE_MIN_CHANNELS input channels per group, on planes of at least
-    POINTWISE_MIN_PIXELS pixels, whose last panel of FC_NV_WIDE vectors is mostly filled."""
-    if not t.POINTWISE or not pointwise_ok(a):
+    POINTWISE_MIN_PIXELS pixels, with vectors of at least POINTWISE_MIN_VECTOR_BYTES."""
+    if not t.POINTWISE or vb < t.POINTWISE_MIN_VECTOR_BYTES or not pointwise_ok(a):
         return False
     P = a.out_shape[2] * a.out_shape[3]
     return a.w.shape[1] >= t.POINTWISE_MIN_CHANNELS and P >= t.POINTWISE_MIN_PIXELS

@@ -165,13 +165,16 @@ POINTWISE_ROW_FILL = 0.9
 #: 1x1 unit-stride layers without padding whose planes are rows of contiguous pixels run
 #: as a matrix product (POINTWISE: panels of pixels copied, column tiles over the output
 #: channels) from POINTWISE_MIN_CHANNELS input channels per group on planes of at least
-#: POINTWISE_MIN_PIXELS pixels; 0 never.  Faster than the channel-lane tiles on
+#: POINTWISE_MIN_PIXELS pixels, with vectors of at least POINTWISE_MIN_VECTOR_BYTES (with
+#: 32-byte vectors the channel-lane tiles stayed faster on every such layer measured,
+#: 1.05-1.35x); 0 never.  Faster than the channel-lane tiles on
 #: MobileNetV2's 1x1 layers on 56x56 and 112x112 planes and on C4 (1.1-1.35x on 1 thread,
 #: 1.2-1.5x on 2, Intel Xeon), level on 28x28, slower on 14x14 and 7x7, where a plane is
 #: a few panels with an empty part in the last (benchmarks/results).
 POINTWISE = 1
 POINTWISE_MIN_CHANNELS = 16
 POINTWISE_MIN_PIXELS = 784
+POINTWISE_MIN_VECTOR_BYTES = 64
 #: Column tiles at unit stride run a band's rows as one flat row of padded width (the taps
 #: kh * Wp + kw apart, the columns past Wo dropped) where that fills at least this many
 #: times the lanes whole rows fill: narrow planes waste most of a 32-column tile (LeNet's
