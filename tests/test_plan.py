@@ -188,6 +188,10 @@ def test_pointwise_rule():
     assert kind((side, side), padding=1) != Kind.POINTWISE
     assert kind((side, 2 * side), view=lambda x: x[:, :, :, ::2]) != Kind.POINTWISE  # strided pixels
     assert kind((side, side + 5), view=lambda x: x[:, :, :, :side]) != Kind.POINTWISE  # rows apart
+    x = np.zeros((1, t.POINTWISE_MIN_CHANNELS, side, side), np.float32)
+    w = np.zeros((8, t.POINTWISE_MIN_CHANNELS, 1, 1), np.float32)
+    a = fastconv._args.conv2d_args(x, w, None, 1, 0, 1, 1, "zeros")
+    assert _plan.conv2d(a, "direct", 1, Force(vector_bytes=vb), True).kind == Kind.LANES  # a channels-last result
     x = np.zeros((1, side, side, t.POINTWISE_MIN_CHANNELS), np.float32).transpose(0, 3, 1, 2)  # channels-last
     w = np.zeros((8, t.POINTWISE_MIN_CHANNELS, 1, 1), np.float32)
     assert _plan.conv2d(fastconv._args.conv2d_args(x, w, None, 1, 0, 1, 1, "zeros"), "direct", 1).kind != Kind.POINTWISE

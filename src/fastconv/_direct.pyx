@@ -248,7 +248,7 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
             Rb = (b + 1) * Ho // nb - oh0
             nrows = fc_band_rows(&gc, oh0, Rb, contiguous, rowsrc, ridx)
             cstep = g.xsC if in_place else nrows * g.rstep
-            if not in_place and packed[0] != item // nch:  # the channel chunks of one band pack it once
+            if not in_place and packed[0] != item // nch:  # the channel chunks of one group's bands pack them once
                 for si in range(ns):
                     pack_band(vb, x0 + (n0 + si) * sN + gi * Cg * g.xsC, &gc, rowsrc, nrows, fill,
                               band + si * band_elems)
@@ -288,17 +288,17 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
         free(rowsrc)
     if failed[0]:
         raise MemoryError("conv2d: could not allocate the per-thread band buffer "
-                          f"({band_elems * isz} bytes)")
+                          f"({(S * band_elems + slack + tmp_elems + wbuf_elems) * isz} bytes)")
 
 
 def run_pointwise(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real_t[::1] bias,
                   real_t[:, :, :, :] out, a, real_t fill=0):
     """Run a POINTWISE plan: the 1x1 unit-stride layer ``a`` (groups, no padding) on x
-    (N, C, 1, P), each plane one row of P pixels with contiguous pixels, with w (C_out, C/groups,
-    1, 1) into the C-contiguous out (N, C_out, 1, P); ``fill`` unused (no padding).  Items of (sample, group, chunk of
-    plan.column_chunk pixels, chunk of the output-channel blocks) over the threads; one
-    panel buffer per thread (direct/pointwise.h).  No validation: the front and the planner
-    did it."""
+    (N, C, 1, P), each plane one row of P contiguous pixels, with w (C_out, C/groups, 1, 1)
+    into the C-contiguous out (N, C_out, 1, P); ``fill`` unused (no padding).  Items of
+    (sample, group, chunk of plan.column_chunk pixels, chunk of the output-channel blocks)
+    over the threads; one panel buffer per thread (direct/pointwise.h).  No validation: the
+    front and the planner did it."""
     cdef Py_ssize_t N = x.shape[0], P = x.shape[3]
     cdef Py_ssize_t Cout = w.shape[0], Cg = w.shape[1]
     if N == 0 or Cout == 0 or P == 0:

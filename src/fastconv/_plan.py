@@ -874,7 +874,8 @@ def direct(
     if kH == 1 and kW == 1 and (sh > 1 or sw > 1) and not any(a.pads) and t.SUBSAMPLE_POINTWISE:
         p = direct(subsampled_layer(a), vb, nt, t, reason, want)
         return replace(p, subsample=True, reason=f"{p.reason}; stride {sh}x{sw} 1x1: the pixels read copied first")
-    if want == Kind.POINTWISE or (want is None and pointwise_pays(a, vb, t)):
+    # (a channels-last result: the channel-lane tiles write it without a copy)
+    if want == Kind.POINTWISE or (want is None and not channels_last_result and pointwise_pays(a, vb, t)):
         if not pointwise_ok(a):
             raise ValueError(
                 "Force.kind=POINTWISE: needs a unit-stride 1x1 layer without padding, rows of contiguous pixels"
