@@ -87,6 +87,34 @@ def test_lanes_at_tile_edges(vb, dtype):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("vb", WIDTHS)
+def test_lanes_row_pairs(vb, dtype):
+    """Output rows at most ncol / 2 wide: two rows per channel-lane tile.  Every such width,
+    odd and even row counts (a last row alone), strides, dilation, a band of rows listed per
+    tap, reading in place, a channels-last result and NaN / inf, against the reference."""
+    sz = _direct.tile_sizes(vb)
+    vl = vb // np.dtype(dtype).itemsize
+    r = np.random.default_rng(23)
+    for Wo in range(1, sz["ncol"] // 2 + 2):
+        for Ho in (1, 2, 5):
+            for k, pad, stride, dil in ((3, 1, 1, 1), (3, 1, 2, 1), (3, 2, 1, 2), (3, 0, 1, 1), (2, 0, 1, 3)):
+                H = (Ho - 1) * stride + (k - 1) * dil + 1 - 2 * pad
+                W = (Wo - 1) * stride + (k - 1) * dil + 1 - 2 * pad
+                x = r.standard_normal((2, 3, H, W)).astype(dtype)
+                w = r.standard_normal((2 * vl + 3, 3, k, k)).astype(dtype)
+                b = r.standard_normal(w.shape[0]).astype(dtype)
+                x[1, 2, H - 1, W - 1] = np.nan
+                x[0, 0, 0, W // 2] = -np.inf
+                _check(x, w, b, Kind.LANES, vb, stride, pad, dil)
+                force = Force(kind=Kind.LANES, vector_bytes=vb)
+                got = fastconv.conv._conv2d(
+                    x, w, b, stride, pad, dil, 1, "zeros", None, None, "direct", force, memory_format="channels_last"
+                )
+                want = fastconv.conv._conv2d(x, w, b, stride, pad, dil, 1, "zeros", None, None, "direct", force)
+                np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("vb", WIDTHS)
 def test_weight_packing_paths(vb, dtype):
     """The weight packer (pack/band.h): whole VL x VL squares transposed in registers plus a
     tail of taps (channel-lane blocks), steps of FC_PACK_TAPS taps element by element (column

@@ -93,9 +93,24 @@ static void fc_conv_band(int kind, const FC_T *xband, int64_t cstep, const int64
         for (int64_t ob = 0; ob < nob; ++ob) {
             /* a last block of at most VL channels (48 = 32 + 16): the one-vector tile */
             const int nov = ocb == FC_VL || cout - ob * ocb <= FC_VL ? 1 : 2;
-            for (int64_t r = 0; r < R; ++r)
+            for (int64_t r = 0; r < R; ++r) {
+                /* rows at most FC_NCOL / 2 wide go in pairs when the second row's taps all
+                 * lie one offset past the first's (rows of a band, or of the input) */
+                if (2 * g->Wo <= FC_NCOL && r + 1 < R) {
+                    const int64_t d = ridx[(r + 1) * g->kH] - ridx[r * g->kH];
+                    int same = 1;
+                    for (int64_t kh = 1; kh < g->kH; ++kh)
+                        same &= ridx[(r + 1) * g->kH + kh] - ridx[r * g->kH + kh] == d;
+                    if (same) {
+                        fc_ctile_rowpair(xband, cstep, ridx + r * g->kH, wpack + ob * wblock, ocb, g, bias, ob * ocb,
+                                         cout, out, plane, oh0 + r, nov, d * g->rstep);
+                        ++r;
+                        continue;
+                    }
+                }
                 fc_ctile_row(xband, cstep, ridx + r * g->kH, wpack + ob * wblock, ocb, g, bias, ob * ocb, cout, out,
                              plane, oh0 + r, nov);
+            }
         }
         return;
     case FC_KIND_COLUMNS: {

@@ -70,10 +70,13 @@ __attribute__((noinline)) FC_ATTR static void fc_ctile_store_strided(const FC_V 
  * block of input channels [ic0, ic1), icb at a time, the upper levels of the sums going
  * through tot (direct/sums.h).  The bias is added at the store: 14 x 2 accumulators, two
  * weight vectors and a broadcast take 31 of the 32 vector registers, and bias vectors held
- * across the tap loop pushed an accumulator onto the stack (a store and a reload per tap). */
+ * across the tap loop pushed an accumulator onto the stack (a store and a reload per tap).
+ * H > 0: the tile is two rows of H columns (NC = 2H), output rows oh and oh + 1, the second
+ * row's inputs rs2 elements past the first's (fc_ctile_rowpair). */
 FC_INLINE void fc_ctile(const FC_T *xcol, int64_t cstep, const int64_t *ridx, const FC_T *wblk, int64_t wst,
                         const fc_conv_geom *g, const FC_T *bias, int64_t oc0, int64_t cout, FC_T *out, int64_t plane,
-                        int64_t oh, int64_t j0, int64_t icb, FC_V *tot, const int NC, const int NV) {
+                        int64_t oh, int64_t j0, int64_t icb, FC_V *tot, const int NC, const int NV, const int H,
+                        int64_t rs2) {
     FC_V acc[FC_NCOL][2];
     const int64_t kH = g->kH, kW = g->kW, rowstep = g->rstep, taps = kH * kW, C = g->C;
     if (NV == 2) wst = 2 * FC_VL; /* the only block two vectors come in: a constant step */
@@ -91,7 +94,7 @@ FC_INLINE void fc_ctile(const FC_T *xcol, int64_t cstep, const int64_t *ridx, co
         FC_V wv[2];                                                                                                    \
         _Pragma("GCC unroll 2") for (int v = 0; v < NV; ++v) memcpy(&wv[v], w + v * FC_VL, sizeof(FC_V));              \
         _Pragma("GCC unroll 16") for (int c = 0; c < NC; ++c) {                                                        \
-            const FC_T xv = xq_[c];                                                                                    \
+            const FC_T xv = H && c >= H ? xq_[rs2 + c - H] : xq_[c];                                                   \
             _Pragma("GCC unroll 2") for (int v = 0; v < NV; ++v) acc[c][v] += wv[v] * xv;                              \
         }                                                                                                              \
     } while (0)
@@ -148,17 +151,21 @@ FC_INLINE void fc_ctile(const FC_T *xcol, int64_t cstep, const int64_t *ridx, co
             }
         }
         FC_T *dst = out + oc0 * plane + oh * g->osH + j0 * g->osW;
+        /* two rows (H): columns [0, H) are row oh's, [H, 2H) row oh + 1's */
+        const int W1 = H ? H : NC;
 #pragma GCC unroll 2
         for (int v = 0; v < NV; ++v) {
             const int64_t nval = cout - oc0 - v * FC_VL < FC_VL ? cout - oc0 - v * FC_VL : FC_VL;
             if (nval <= 0) continue;
-            if (plane != 1 && g->osW == 1)
-                fc_ctile_store(&acc[0][v], 2, NC, nval, dst + v * FC_VL * plane, plane, 1);
-            else {
+            if (plane != 1 && g->osW == 1) {
+                fc_ctile_store(&acc[0][v], 2, W1, nval, dst + v * FC_VL * plane, plane, 1);
+                if (H) fc_ctile_store(&acc[H][v], 2, H, nval, dst + g->osH + v * FC_VL * plane, plane, 1);
+            } else {
                 FC_V cols[FC_NCOL]; /* a copy: acc's address given away kept it out of registers */
 #pragma GCC unroll 16
                 for (int c = 0; c < NC; ++c) cols[c] = acc[c][v];
-                fc_ctile_store_strided(cols, 1, NC, nval, dst + v * FC_VL * plane, plane, g->osW);
+                fc_ctile_store_strided(cols, 1, W1, nval, dst + v * FC_VL * plane, plane, g->osW);
+                if (H) fc_ctile_store_strided(cols + H, 1, H, nval, dst + g->osH + v * FC_VL * plane, plane, g->osW);
             }
         }
     }
@@ -171,7 +178,16 @@ FC_INLINE void fc_ctile(const FC_T *xcol, int64_t cstep, const int64_t *ridx, co
         const FC_T *xcol, int64_t cstep, const int64_t *ridx, const FC_T *wblk, int64_t wst, const fc_conv_geom *g,    \
         const FC_T *bias, int64_t oc0, int64_t cout, FC_T *out, int64_t plane, int64_t oh, int64_t j0, int64_t icb,    \
         FC_V *tot) {                                                                                                   \
-        fc_ctile(xcol, cstep, ridx, wblk, wst, g, bias, oc0, cout, out, plane, oh, j0, icb, tot, NC_, NV_);            \
+        fc_ctile(xcol, cstep, ridx, wblk, wst, g, bias, oc0, cout, out, plane, oh, j0, icb, tot, NC_, NV_, 0, 0);      \
+    }
+/* Two-row tiles: rows oh and oh + 1 of H columns each (narrow planes), the second row's
+ * inputs rs2 elements past the first's: fc_ctile2r<NV>_<H>. */
+#define FC_DEF_CTILE2R(NAME, H_, NV_)                                                                                  \
+    FC_ATTR __attribute__((noinline)) static void NAME(                                                                \
+        const FC_T *xcol, int64_t cstep, const int64_t *ridx, const FC_T *wblk, int64_t wst, const fc_conv_geom *g,    \
+        const FC_T *bias, int64_t oc0, int64_t cout, FC_T *out, int64_t plane, int64_t oh, int64_t icb, FC_V *tot,     \
+        int64_t rs2) {                                                                                                 \
+        fc_ctile(xcol, cstep, ridx, wblk, wst, g, bias, oc0, cout, out, plane, oh, 0, icb, tot, 2 * H_, NV_, H_, rs2); \
     }
 #define FC_DEF_CTILES(NC_)                                                                                             \
     FC_DEF_CTILE(fc_ctile2_##NC_, NC_, 2)                                                                              \
@@ -192,6 +208,20 @@ FC_DEF_CTILES(12)
 FC_DEF_CTILES(13)
 FC_DEF_CTILES(14)
 #endif
+#define FC_DEF_CTILES2R(H_)                                                                                            \
+    FC_DEF_CTILE2R(fc_ctile2r2_##H_, H_, 2)                                                                            \
+    FC_DEF_CTILE2R(fc_ctile2r1_##H_, H_, 1)
+FC_DEF_CTILES2R(1)
+FC_DEF_CTILES2R(2)
+FC_DEF_CTILES2R(3)
+#if FC_NCOL > 6
+FC_DEF_CTILES2R(4)
+FC_DEF_CTILES2R(5)
+FC_DEF_CTILES2R(6)
+FC_DEF_CTILES2R(7)
+#endif
+#undef FC_DEF_CTILES2R
+#undef FC_DEF_CTILE2R
 #undef FC_DEF_CTILES
 #undef FC_DEF_CTILE
 
@@ -231,6 +261,34 @@ FC_INLINE void fc_ctile_row(const FC_T *xband, int64_t cstep, const int64_t *rid
 #undef FC_CT
 #undef FC_CTN
     }
+}
+
+/* Output rows oh and oh + 1 of a plane at most FC_NCOL / 2 columns wide in one two-row tile
+ * (fc_ctile2r<nov>_<Wo>): a tile of one such row has too few columns for the weight loads
+ * and the FMA latency (ResNet-18's 7x7 planes).  The second row's taps read rs2 elements
+ * past the first's. */
+FC_INLINE void fc_ctile_rowpair(const FC_T *xband, int64_t cstep, const int64_t *ridx, const FC_T *wblk, int64_t wst,
+                                const fc_conv_geom *g, const FC_T *bias, int64_t oc0, int64_t cout, FC_T *out,
+                                int64_t plane, int64_t oh, int nov, int64_t rs2) {
+    const int64_t icb = fc_sum_channels(g->kH * g->kW);
+    FC_V tot[FC_SUM_VECS];
+#define FC_CT2(H_)                                                                                                     \
+    case H_:                                                                                                           \
+        if (nov == 2)                                                                                                  \
+            fc_ctile2r2_##H_(xband, cstep, ridx, wblk, wst, g, bias, oc0, cout, out, plane, oh, icb, tot, rs2);        \
+        else                                                                                                           \
+            fc_ctile2r1_##H_(xband, cstep, ridx, wblk, wst, g, bias, oc0, cout, out, plane, oh, icb, tot, rs2);        \
+        break;
+    /* clang-format off */
+    switch (g->Wo) {
+        FC_CT2(1) FC_CT2(2) FC_CT2(3)
+#if FC_NCOL > 6
+        FC_CT2(4) FC_CT2(5) FC_CT2(6) FC_CT2(7)
+#endif
+        default: break;
+    }
+    /* clang-format on */
+#undef FC_CT2
 }
 
 #endif /* FASTCONV_DIRECT_TILE_LANES_H */
