@@ -738,10 +738,17 @@ def test_plane_weight_gradient_lane_shifts(dt, dh, monkeypatch):
         assert np.all(np.abs(gw - ref)[ok] <= tol * (scale[ok] + 1e-30)), f"W={W} H={H} {mode}"
 
 
-def test_plane_weight_gradient_of_a_big_layer():
+@pytest.mark.parametrize("spread", [False, True])
+def test_plane_weight_gradient_of_a_big_layer(spread, monkeypatch):
     """A depthwise layer whose input and gradient pass the bytes from which the plane kernel
-    prefetches the next planes non-temporally along its runs (FC_DWG_STREAM_BYTES), with
-    a NaN plane and a 5x5 kernel beside the 3x3 one, against the float64 sum."""
+    prefetches the next planes non-temporally (FC_DWG_STREAM_BYTES), along the 3x3 runs
+    or not (the planner's choice by CPU vendor, both forced here), with a NaN plane and a
+    5x5 kernel beside the 3x3 one, against the float64 sum."""
+    from fastconv import _tuning
+
+    vendors = (fastconv._omp.cpu_vendor(),) if spread else ()
+    monkeypatch.setattr(_tuning, "WEIGHT_GRAD_SPREAD_VENDORS", vendors)
+    assert fastconv._plan.weight_grad_spread() == spread
     rng = np.random.default_rng(11)
     x = rng.standard_normal((4, 96, 83, 80)).astype(np.float32)  # 10 MB, and as much gradient
     x[2, 5, 40, 7] = np.nan

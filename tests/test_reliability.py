@@ -1,5 +1,6 @@
 """Thread safety, GIL release, overflow guards, bounded behaviour on extreme inputs."""
 
+import os
 import threading
 import time
 
@@ -150,3 +151,22 @@ def test_show_config_reports_the_simd_levels_compiled_in():
     buf = io.StringIO()
     fastconv.show_config(buf)
     assert f"simd compiled    : {compiled}" in buf.getvalue() and f"simd             : {used}" in buf.getvalue()
+
+
+def test_cpu_vendor_matches_the_kernel_report():
+    """The CPUID vendor string the planner reads is the one Linux reports in /proc/cpuinfo
+    (x86), and show_config prints it."""
+    import io
+    import platform
+
+    from fastconv import _omp
+
+    vendor = _omp.cpu_vendor()
+    buf = io.StringIO()
+    fastconv.show_config(buf)
+    assert f"cpu vendor       : {vendor or 'unknown'}" in buf.getvalue()
+    if platform.machine() not in ("x86_64", "AMD64") or not os.path.exists("/proc/cpuinfo"):
+        pytest.skip("CPUID vendor: x86-64 Linux only")
+    with open("/proc/cpuinfo") as f:
+        ids = {line.split(":", 1)[1].strip() for line in f if line.startswith("vendor_id")}
+    assert ids == {vendor}

@@ -13,6 +13,9 @@
 #include <string.h>
 #include <stddef.h>
 #include <stdint.h>
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <cpuid.h>
+#endif
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(FC_NO_MULTIVERSION) &&                 \
     !defined(__SANITIZE_ADDRESS__)
@@ -102,6 +105,22 @@ static inline const char *fc_simd_compiled(void) {
     return "NEON";
 #else
     return "generic";
+#endif
+}
+
+/* The CPU's vendor string from CPUID leaf 0 ("GenuineIntel", "AuthenticAMD", ...) into
+ * out[13], or "" off x86 or where the compiler has no <cpuid.h>: the planner keys the few
+ * choices that differ between the vendors' caches on it. */
+static inline void fc_cpu_vendor(char *out) {
+    out[0] = 0;
+#if defined(__x86_64__) && defined(__GNUC__)
+    unsigned int a, b, c, d;
+    if (__get_cpuid(0, &a, &b, &c, &d)) {
+        memcpy(out, &b, 4);
+        memcpy(out + 4, &d, 4);
+        memcpy(out + 8, &c, 4);
+        out[12] = 0;
+    }
 #endif
 }
 

@@ -50,6 +50,7 @@ def weight_grad(
     pl: int,
     vb: int,  # vector bytes of the kernel table (fastconv._plan.vector_bytes)
     num_threads: Optional[int],
+    spread: bool = ...,  # a big layer's 3x3 lane-shift loop prefetches the next planes
 ) -> None: ...
 def sum_lanes(
     sums: npt.NDArray[np.float64],  # (threads, C_out, taps, lanes) C-contiguous

@@ -264,14 +264,16 @@ def _run_nhwc(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, cons
 
 def weight_grad(const real_t[:, :, :, ::1] x, const real_t[:, :, :, ::1] go, double[:, :, ::1] sums,
                 Py_ssize_t groups, Py_ssize_t kH, Py_ssize_t kW, stride, dilation, const int64_t[::1] rowsrc,
-                const int64_t[::1] colsrc, int64_t c0, int64_t c1, int64_t pl, int64_t vb, num_threads):
+                const int64_t[::1] colsrc, int64_t c0, int64_t c1, int64_t pl, int64_t vb, num_threads,
+                bint spread=False):
     """Add the weight gradient of a convolution into ``sums`` (threads, C_out, C_in / groups *
     kH * kW * lanes; lanes = vb / itemsize; the caller sums over the threads and lanes)
     plane pair by plane pair: (image, input channel) items over the threads, each input
     plane padded once and paired with every output channel of its group through the
     depthwise/grad.h kernel.  x (N, C_in, H, W) and go (N, C_out, Ho, Wo) C-contiguous;
     rowsrc / colsrc the padding maps of the padded rows and columns the taps read, with
-    columns [c0, c1) copying columns c - pl."""
+    columns [c0, c1) copying columns c - pl; spread: a layer past FC_DWG_STREAM_BYTES prefetches
+    the next plane pair along the 3x3 lane-shift loop (the planner's choice by CPU)."""
     cdef Py_ssize_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3]
     cdef Py_ssize_t Cout = go.shape[1], Ho = go.shape[2], Wo = go.shape[3]
     if N == 0 or Cout == 0 or Ho == 0 or Wo == 0:
@@ -282,6 +284,8 @@ def weight_grad(const real_t[:, :, :, ::1] x, const real_t[:, :, :, ::1] go, dou
     cdef int64_t momax = fc_dwg_max_planes(vb)  # output-gradient planes per call
     cdef int64_t nbuf = fc_dwg_buffer_elems(Ho, Wo, kH, kW, sH, sW, dH, dW, min(og, momax), vb)
     cdef int stream = (N * C * H * W + N * Cout * Ho * Wo) * <int64_t>sizeof(real_t) > FC_DWG_STREAM_BYTES
+    if stream and spread:
+        stream = 2
     cdef int nt = resolve_threads(num_threads, N * C)
     if nt > sums.shape[0]:
         nt = <int>sums.shape[0]

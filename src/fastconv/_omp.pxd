@@ -10,5 +10,6 @@ cdef extern from "fastconv/omp_compat.h" nogil:
 cdef extern from "fastconv/simd.h" nogil:
     const char *fc_simd_level()
     const char *fc_simd_compiled()
+    void fc_cpu_vendor(char *out)
 
 cpdef int resolve_threads(object num_threads, Py_ssize_t work=*) except -1

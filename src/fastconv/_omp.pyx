@@ -75,6 +75,14 @@ def simd_compiled():
     return fc_simd_compiled().decode()
 
 
+def cpu_vendor():
+    """Return the CPU's vendor string, e.g. ``'GenuineIntel'`` or ``'AuthenticAMD'`` (x86
+    CPUID), or ``''`` where the build cannot read it."""
+    cdef char out[13]
+    fc_cpu_vendor(out)
+    return out.decode("ascii", "replace")
+
+
 def get_num_threads():
     """Return the number of threads a call uses when ``num_threads`` is None (at most
     :func:`thread_cap`; 1 in a process forked after its parent ran parallel calls)."""

@@ -22,7 +22,10 @@ import numpy as np
 
 from fastconv import _direct, _separable, _tuning
 from fastconv._args import ConvArgs, is_channels_last, is_cupy
-from fastconv._omp import resolve_threads
+from fastconv._omp import cpu_vendor, resolve_threads
+
+#: The CPU's vendor (CPUID), for the few choices that differ between the vendors' caches.
+_CPU_VENDOR = cpu_vendor()
 
 
 class Kind(enum.IntEnum):
@@ -779,6 +782,13 @@ def weight_grad(
         return cin_g * cout_g / (cp * op)
 
     return "tiles_out" if filled(True) > filled(False) else "tiles_in"
+
+
+def weight_grad_spread(t: Any = _tuning) -> bool:
+    """Whether the ``"planes"`` weight gradient of a layer too big for the caches prefetches
+    the next plane pair along its 3x3 lane-shift loop: on CPUs of the vendors in
+    ``WEIGHT_GRAD_SPREAD_VENDORS``; elsewhere the hardware prefetchers fetch it."""
+    return _CPU_VENDOR in t.WEIGHT_GRAD_SPREAD_VENDORS
 
 
 def weight_grad_band_rows(planes: int, Ho: int, nt: int, t: Any = _tuning) -> int:

@@ -250,6 +250,12 @@ WEIGHT_GRAD_PLANES_WIDE_WIDTH = 24
 #: outweigh there (512 -> 512 on one 7x7 image: 0.6-0.7x); from it on, the tiles
 #: (C4's weight gradient: 1.5x BLAS at 1 and 2 threads, 392 pixels of 7x7: 1.2-1.9x).
 WEIGHT_GRAD_MATMUL_MAX_PIXELS = 300
+#: CPU vendors (CPUID) on which the plane-by-plane weight gradient of a big layer prefetches
+#: the next plane pair along its 3x3 lane-shift loop (depthwise/grad.h, stream = 2): on the
+#: Zen 5 host C7's weight gradient 1.55 -> 1.4 ms and 5.5 -> 3.4 ms at batch 16; on the
+#: Intel Xeon host the same prefetches took it from 2.1 to 7.6 ms (its hardware
+#: prefetchers keep up alone, and the prefetches held the loads up).
+WEIGHT_GRAD_SPREAD_VENDORS: Tuple[str, ...] = ("AuthenticAMD",)
 #: Most output rows per work item of the tiled weight gradient: its float32 row sums go into
 #: float64 once per band.
 WEIGHT_GRAD_BAND_ROWS = 8

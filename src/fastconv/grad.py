@@ -566,7 +566,10 @@ def _plane_weight_grad(a: _WeightGrad) -> np.ndarray:
     if a.go.size:
         rowsrc, colsrc, c0, c1 = _tap_maps(a)
         flat = sums.reshape(nt, Cout, -1)
-        _depthwise.weight_grad(a.x, a.go, flat, a.groups, kH, kW, a.s, a.d, rowsrc, colsrc, c0, c1, a.pads[2], vb, nt)
+        spread = _plan.weight_grad_spread()
+        _depthwise.weight_grad(
+            a.x, a.go, flat, a.groups, kH, kW, a.s, a.d, rowsrc, colsrc, c0, c1, a.pads[2], vb, nt, spread
+        )
     gw = np.empty((Cout, Cg * kH * kW), a.dtype)
     _depthwise.sum_lanes(sums, gw)  # inf - inf across lanes is NaN, as in one sum
     return gw.reshape(a.w_shape)

@@ -249,8 +249,12 @@ FC_INLINE void fc_dwg_sum_shift3(const FC_T *g, int64_t n, const FC_T *x, int64_
  * fc_dwg_buffer_elems elements, zeroed by the caller before its first plane (the fills
  * below write the same positions every time, the zeros around them stay); nx / ng: nxn /
  * ngn elements of the next call's input and output-gradient planes to prefetch, or NULL;
- * stream: prefetch them non-temporally (the whole input and gradient are more than the
- * caches keep, and each plane is read once).
+ * stream: 0, prefetch them into the first-level cache in bursts, a slice per group of taps;
+ * 1, non-temporally (the whole input and gradient are more than the caches keep, and each
+ * plane is read once), except on the 3x3 lane-shift path, which leaves them to the
+ * hardware prefetchers; 2, as 1, but the lane-shift path prefetches them a few lines per
+ * step of its loop (the planner's choice by CPU: where the hardware keeps up, these
+ * prefetches only take the fill buffers the loop's own loads need).
  * fill = 0: the buffer still holds this input plane from the previous call (the next output
  * channel of the same input channel), whose finiteness that call left in *finite_x. 
  *
@@ -338,10 +342,8 @@ static void fc_dw_wgrad_plane(const FC_T *x, int64_t xsH, const int64_t *rowsrc,
         const int64_t gi = t0 / Q, isz = (int64_t)sizeof(FC_T);
         const int64_t xa = gi * nxn / ngroups, xb = (gi + 1) * nxn / ngroups;
         const int64_t ga = gi * ngn / ngroups, gz = (gi + 1) * ngn / ngroups;
-        /* the lane-shift path of a big layer prefetches inside its loop instead: bursts of a
-         * plane's lines stalled on the few outstanding misses a core may have */
-        /* the lane-shift path of a big layer prefetches along its loop instead: a burst of a
-         * plane's lines waits on the few misses a core keeps in flight */
+        /* the lane-shift path of a big layer prefetches along its loop, if at all: a burst
+         * of a plane's lines waits on the few misses a core keeps in flight */
         const int shifts = finite && mo == 1 && fc_dwg_lane_shifts(kH, kW, sH, sW, dW, (int64_t)sizeof(FC_V));
         if (stream && !shifts) {
             if (nx) fc_prefetch_stream(nx + xa, (xb - xa) * isz);
@@ -392,7 +394,7 @@ static void fc_dw_wgrad_plane(const FC_T *x, int64_t xsH, const int64_t *rowsrc,
             spread.sg = (spread.ng << 16) / L + 1;
             for (int64_t l0 = 0; l0 < L; l0 += FC_DWG_RUN)
                 fc_dwg_sum_shift3(gb + l0, L - l0 < FC_DWG_RUN ? L - l0 : FC_DWG_RUN, buf + l0, dH * pw, sums, l0,
-                                  stream ? &spread : NULL);
+                                  stream == 2 ? &spread : NULL);
             continue;
         }
 #endif
