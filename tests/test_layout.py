@@ -161,6 +161,32 @@ def test_nhwc_depthwise_blocks_at_their_edges(dt, vb):
             np.testing.assert_allclose(got, ref, **tol, err_msg=f"C={C} k={k} s={s} d={d} {fmt}")
 
 
+@pytest.mark.parametrize("vb", [32, 64])
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+def test_nhwc_depthwise_channels_first_result_in_row_blocks(dt, vb):
+    """DW_NHWC with a channels-first result: blocks of output rows small enough for the
+    per-thread channels-last buffer (several per work item on these rows of up to 61 pixels
+    of 9 vectors of channels), transposed into the planes in vector squares with edges of
+    fewer pixels and channels than a vector, NaN and inf included, against the NCHW
+    kernels, on one and two threads."""
+    rng = np.random.default_rng(7 * vb + (dt == np.float64))
+    vl = vb // np.dtype(dt).itemsize
+    force = _plan.Force(kind=_plan.Kind.DW_NHWC, vector_bytes=vb)
+    for C, H, W, s in ((9 * vl, 23, 61, 1), (9 * vl + 5, 17, 40, 2), (3, 9, 50, 1), (vl + 1, 5, 7, 1)):
+        x = rng.standard_normal((2, C, H, W)).astype(dt)
+        x[1, C - 1, H // 2, 3] = np.nan
+        x[0, 0, 0, W - 1] = -np.inf
+        w = rng.standard_normal((C, 1, 3, 3)).astype(dt)
+        b = rng.standard_normal(C).astype(dt)
+        ref = fastconv.conv2d(x, w, b, s, 1, 1, C, algorithm="direct")
+        tol = dict(rtol=1e-5, atol=1e-5) if dt == np.float32 else dict(rtol=1e-12, atol=1e-12)
+        for nt in (1, 2):
+            got = fastconv.conv._conv2d(_nhwc(x), w, b, s, 1, 1, C, "zeros", None, nt, "auto", force)
+            assert got.flags.c_contiguous
+            np.testing.assert_array_equal(np.isnan(got), np.isnan(ref), err_msg=f"C={C} nt={nt}")
+            np.testing.assert_allclose(got, ref, **tol, err_msg=f"C={C} H={H} W={W} s={s} nt={nt}")
+
+
 def _nhwc_at(x, offset):
     """x's values in channels-last memory that starts ``offset`` bytes past a 64-byte
     boundary, as an (N, C, H, W) view."""

@@ -52,4 +52,5 @@
      .wino_weights = fc_wino_weights,                                                                                  \
      .wino_band = fc_wino_band,                                                                                        \
      .dw_nhwc_rows = fc_dw_nhwc_rows,                                                                                  \
+     .nhwc_to_planes = fc_nhwc_to_planes,                                                                              \
      FC_POOL_ENTRIES}

@@ -99,6 +99,10 @@
  * output rows per copy of their input rows into the aligned per-thread buffer (the copy's
  * rows stay in the second-level cache while the rows it feeds are computed). */
 #define FC_NHWC_COPY_ROWS 8
+/* ... and for a channels-first result: most bytes of the per-thread channels-last block of
+ * output rows that is computed and then transposed into the channel planes (it stays in the
+ * second-level cache between the two). */
+#define FC_NHWC_PLANE_BYTES ((int64_t)128 << 10)
 /* Weight gradient (depthwise/grad.h): elements past a padded plane that the masked last
  * vector of a row may read, at least the widest vector's lanes (16 floats). */
 #define FC_DWG_SLACK 64

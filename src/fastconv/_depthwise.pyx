@@ -12,8 +12,8 @@ import numpy as np
 
 from fastconv._geom cimport geometry
 from fastconv._kernels cimport (
-    FC_DWG_STREAM_BYTES, FC_NHWC_COPY_ROWS, dw_band, dw_nhwc_rows, dw_planes, dw_wgrad_plane, fc_alloc,
-    fc_conv_geom, fc_dwg_buffer_elems, fc_dwg_max_planes, fc_pad_map, pack_weights,
+    FC_DWG_STREAM_BYTES, FC_NHWC_COPY_ROWS, FC_NHWC_PLANE_BYTES, dw_band, dw_nhwc_rows, dw_planes, dw_wgrad_plane,
+    fc_alloc, fc_conv_geom, fc_dwg_buffer_elems, fc_dwg_max_planes, fc_pad_map, nhwc_to_planes, pack_weights,
 )
 from fastconv._omp cimport resolve_threads
 from fastconv._types cimport real_t
@@ -203,8 +203,10 @@ def run_planes(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, con
 def run_nhwc(plan, x, w, bias, out, a, fill):
     """Run a DW_NHWC plan: x (N, C, H, W) with channel stride 1 (channels-last memory), one
     output channel per input channel (w (C, 1, kH, kW)), zero padding.  ``out`` (N, C,
-    H_out, W_out) in either layout, any element strides (a channels-first one is written
-    channel by channel)."""
+    H_out, W_out) in either layout, any element strides: a channels-first one whose rows lie
+    one after another in each plane is computed a block of rows at a time into a per-thread
+    channels-last buffer and transposed into the planes, any other written channel by
+    channel."""
     _run_nhwc(plan, x, w, bias, out, a, fill)
 
 
@@ -239,27 +241,49 @@ def _run_nhwc(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, cons
     cdef int64_t bufrows = min(H, (FC_NHWC_COPY_ROWS - 1) * sh + (kH - 1) * dh + 1)
     cdef bint copy = C >= vl and (<uintptr_t>x0 % vb != 0 or sN % vl != 0 or xsH % vl != 0 or xsW % vl != 0)
     cdef int stream = plan.stream  # streaming stores of a big channels-last result
+    # a channels-first result with each plane's rows one after another: blocks of prow rows
+    # into a per-thread channels-last buffer, then transposed into the planes
+    cdef bint planes = osC != 1 and osW == 1 and (Ho == 1 or osH == Wo)
+    cdef int64_t prow = max(1, min(R, FC_NHWC_PLANE_BYTES // (Wo * C * isz))) if planes else 0
     cdef int failed[1]
     failed[0] = 0
     cdef real_t *buf
-    cdef int64_t item, n, oh0, oh1
+    cdef real_t *obuf
+    cdef int64_t item, n, oh0, oh1, r0, r1
     with nogil, parallel(num_threads=nt):
         buf = NULL
+        obuf = NULL
         if copy:
             buf = <real_t *>fc_alloc(bufrows * W * cp * isz)
             if buf == NULL:
                 failed[0] = 1
+        if planes:
+            obuf = <real_t *>fc_alloc(prow * Wo * C * isz)
+            if obuf == NULL:
+                failed[0] = 1
         for item in prange(N * nb, schedule="static"):
-            if copy and buf == NULL:
+            if (copy and buf == NULL) or (planes and obuf == NULL):
                 continue
             n = item // nb
             oh0 = (item % nb) * R
             oh1 = min(oh0 + R, Ho)
-            dw_nhwc_rows(vb, x0 + n * sN, H, W, C, xsH, xsW, &wt[0, 0, 0], bp, kH, kW, sh, sw, dh, dw, pt, pl, oh0,
-                         oh1, Wo, o0 + n * oN, osH, osW, osC, buf, bufrows, stream)
+            if not planes:
+                dw_nhwc_rows(vb, x0 + n * sN, H, W, C, xsH, xsW, &wt[0, 0, 0], bp, kH, kW, sh, sw, dh, dw, pt, pl,
+                             oh0, oh1, Wo, o0 + n * oN, osH, osW, osC, buf, bufrows, stream)
+                continue
+            r0 = oh0
+            while r0 < oh1:
+                r1 = min(r0 + prow, oh1)
+                # the kernel addresses output row r at r * Wo * C: the buffer holds rows [r0, r1)
+                dw_nhwc_rows(vb, x0 + n * sN, H, W, C, xsH, xsW, &wt[0, 0, 0], bp, kH, kW, sh, sw, dh, dw, pt, pl,
+                             r0, r1, Wo, obuf - r0 * Wo * C, Wo * C, C, 1, buf, bufrows, 0)
+                nhwc_to_planes(vb, obuf, (r1 - r0) * Wo, C, o0 + n * oN + r0 * Wo, osC)
+                r0 = r1
         free(buf)
+        free(obuf)
     if failed[0]:
-        raise MemoryError(f"conv2d: could not allocate the per-thread row copies ({bufrows * W * cp * isz} bytes)")
+        raise MemoryError(f"conv2d: could not allocate the per-thread row buffers ({bufrows * W * cp * isz} and "
+                          f"{prow * Wo * C * isz} bytes)")
 
 
 def weight_grad(const real_t[:, :, :, ::1] x, const real_t[:, :, :, ::1] go, double[:, :, ::1] sums,

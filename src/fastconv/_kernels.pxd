@@ -58,6 +58,7 @@ cdef extern from "fastconv/tuning.h" nogil:
     int FC_OCB_SMALL_32, FC_OCB_MID_32, FC_OCB_SMALL_V4, FC_OCB_SIX_V4, FC_OCB_MID_V4
     int FC_SUM_BLOCK, FC_WOCB_32, FC_WOCB_V4, FC_FLAT_MAX_BYTES, FC_PACK_THREAD_ELEMS, FC_DW_PLANE_TAPS
     int FC_WG_MR_V4, FC_WG_NV_V4, FC_WG_MR_32, FC_WG_NV_32, FC_WG_MR8_NV_V4, FC_NHWC_COPY_ROWS
+    int64_t FC_NHWC_PLANE_BYTES
     int64_t FC_DWG_STREAM_BYTES
 
 cdef extern from "fastconv/depthwise/grad_size.h" nogil:
@@ -120,6 +121,7 @@ cdef extern from "fastconv/kernels.h" nogil:
                              int64_t dH, int64_t dW, int64_t pt, int64_t pl, int64_t oh0, int64_t oh1, int64_t Wo,
                              float *out, int64_t osH, int64_t osW, int64_t osC, float *buf,
                              int64_t bufrows, int stream) noexcept nogil
+        void (*nhwc_to_planes)(const float *src, int64_t np, int64_t C, float *dst, int64_t ds) noexcept nogil
         void (*pool_nhwc_rows)(int op, const float *x, int64_t H, int64_t W, int64_t C, int64_t xsH, int64_t xsW,
                                int64_t kH, int64_t kW, int64_t sH, int64_t sW, int64_t dH, int64_t dW, int64_t pt,
                                int64_t pl, int64_t oh0, int64_t oh1, int64_t Wo, float *out, int64_t *idx,
@@ -183,6 +185,7 @@ cdef extern from "fastconv/kernels.h" nogil:
                              int64_t dH, int64_t dW, int64_t pt, int64_t pl, int64_t oh0, int64_t oh1, int64_t Wo,
                              double *out, int64_t osH, int64_t osW, int64_t osC, double *buf,
                              int64_t bufrows, int stream) noexcept nogil
+        void (*nhwc_to_planes)(const double *src, int64_t np, int64_t C, double *dst, int64_t ds) noexcept nogil
         void (*pool_nhwc_rows)(int op, const double *x, int64_t H, int64_t W, int64_t C, int64_t xsH, int64_t xsW,
                                int64_t kH, int64_t kW, int64_t sH, int64_t sW, int64_t dH, int64_t dW, int64_t pt,
                                int64_t pl, int64_t oh0, int64_t oh1, int64_t Wo, double *out, int64_t *idx,
@@ -400,3 +403,11 @@ cdef inline void dw_nhwc_rows(int64_t vb, const real_t *x, int64_t H, int64_t W,
     else:
         fc_tables_d(vb).dw_nhwc_rows(x, H, W, C, xsH, xsW, wt, bias, kH, kW, sH, sW, dH, dW, pt, pl, oh0, oh1, Wo,
                                      out, osH, osW, osC, buf, bufrows, stream)
+
+
+cdef inline void nhwc_to_planes(int64_t vb, const real_t *src, int64_t np, int64_t C, real_t *dst,
+                                int64_t ds) noexcept nogil:
+    if real_t is float:
+        fc_tables_f(vb).nhwc_to_planes(src, np, C, dst, ds)
+    else:
+        fc_tables_d(vb).nhwc_to_planes(src, np, C, dst, ds)

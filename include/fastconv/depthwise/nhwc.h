@@ -298,4 +298,26 @@ static void fc_dw_nhwc_rows(const FC_T *x, int64_t H, int64_t W, int64_t C, int6
     fc_dw_nhwc_fence(stream);
 }
 
+/* dst[c ds + p] = src[p C + c] for pixels p < np and channels c < C: a channels-last block
+ * (pixel stride C) into channel planes (plane stride ds, pixels contiguous), VL x VL squares
+ * transposed in registers (fc_zipn), the edges element by element.  A channels-first result
+ * of this kernel goes through it, from a channels-last block of rows: written in place, one
+ * element per plane for each pixel's vector of sums, C planes side by side, it ran several
+ * times slower than the sums themselves. */
+FC_ATTR
+static void fc_nhwc_to_planes(const FC_T *src, int64_t np, int64_t C, FC_T *dst, int64_t ds) {
+    const int64_t pv = np / FC_VL * FC_VL, cv = C / FC_VL * FC_VL;
+    for (int64_t c0 = 0; c0 < cv; c0 += FC_VL)
+        for (int64_t p0 = 0; p0 < pv; p0 += FC_VL) {
+            FC_V v[FC_VL];
+#pragma GCC unroll 16
+            for (int i = 0; i < FC_VL; ++i) memcpy(&v[i], src + (p0 + i) * C + c0, sizeof(FC_V));
+            fc_zipn(v, FC_VL);
+#pragma GCC unroll 16
+            for (int k = 0; k < FC_VL; ++k) memcpy(dst + (c0 + k) * ds + p0, &v[k], sizeof(FC_V));
+        }
+    for (int64_t c = 0; c < C; ++c)
+        for (int64_t p = c < cv ? pv : 0; p < np; ++p) dst[c * ds + p] = src[p * C + c];
+}
+
 #endif /* FASTCONV_DEPTHWISE_NHWC_H */
