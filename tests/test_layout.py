@@ -197,14 +197,20 @@ def _nhwc_at(x, offset):
     return y.transpose(0, 3, 1, 2)
 
 
+@pytest.mark.parametrize("in_place", [False, True])
 @pytest.mark.parametrize("vb", [32, 64])
 @pytest.mark.parametrize("dt", [np.float32, np.float64])
-def test_nhwc_depthwise_unaligned_pixels_and_sliding_blocks(dt, vb):
-    """DW_NHWC on input whose pixels do not start on a vector boundary (copied a few rows at
-    a time into an aligned buffer) gives the very numbers of aligned input, and both agree
-    with the NCHW kernels: 3x3 and 5x5 kernels (the sliding blocks of unit stride and
-    dilation in width) and others, strides, dilations, padding taller than the copied rows,
-    NaN/inf inputs, bias, channel counts around the vector blocks, both result layouts."""
+def test_nhwc_depthwise_unaligned_pixels_and_sliding_blocks(dt, vb, in_place, monkeypatch):
+    """DW_NHWC on input whose pixels do not start on a vector boundary (read in place, or
+    copied a few rows at a time into an aligned buffer: the planner's choice by CPU vendor,
+    both forced here) gives the very numbers of aligned input, and both agree with the
+    NCHW kernels: 3x3 and 5x5 kernels (the sliding blocks of unit stride and dilation in
+    width) and others, strides, dilations, padding taller than the copied rows, NaN/inf
+    inputs, bias, channel counts around the vector blocks, both result layouts."""
+    from fastconv import _tuning
+
+    vendors = () if in_place else (fastconv._omp.cpu_vendor(),)
+    monkeypatch.setattr(_tuning, "NHWC_ALIGNED_COPY_VENDORS", vendors)
     rng = np.random.default_rng(7 + vb + (dt == np.float64))
     isz = np.dtype(dt).itemsize
     vl = vb // isz
@@ -224,8 +230,11 @@ def test_nhwc_depthwise_unaligned_pixels_and_sliding_blocks(dt, vb):
         for fmt in ("contiguous", "channels_last"):
             got = {}
             for offset in (0, isz, 16, vb - isz):
+                xo = _nhwc_at(x, offset)
+                plan = fastconv.explain(xo, w, b, s, pads, d, C, memory_format=fmt)
+                assert plan.kind != _plan.Kind.DW_NHWC or plan.read_in_place == in_place
                 got[offset] = fastconv.conv._conv2d(
-                    _nhwc_at(x, offset), w, b, s, pads, d, C, "zeros", None, None, "auto", force, memory_format=fmt
+                    xo, w, b, s, pads, d, C, "zeros", None, None, "auto", force, memory_format=fmt
                 )
                 np.testing.assert_array_equal(got[offset], got[0], err_msg=f"C={C} k={k} offset={offset} {fmt}")
             np.testing.assert_array_equal(np.isnan(got[0]), np.isnan(ref))

@@ -235,11 +235,13 @@ def _run_nhwc(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, cons
     cdef real_t *o0 = &out[0, 0, 0, 0]
     # pixels that do not start on a vector boundary (NumPy aligns to 16 bytes) go through a
     # per-thread copy of the input rows of FC_NHWC_COPY_ROWS output rows at a time, each pixel
-    # aligned (fc_dw_nhwc_rows); fewer channels than a vector are read one by one anyway
+    # aligned (fc_dw_nhwc_rows), unless the plan reads them in place (the CPU's choice);
+    # fewer channels than a vector are read one by one anyway
     cdef int64_t vl = vb // isz
     cdef int64_t cp = (C + vl - 1) // vl * vl
     cdef int64_t bufrows = min(H, (FC_NHWC_COPY_ROWS - 1) * sh + (kH - 1) * dh + 1)
-    cdef bint copy = C >= vl and (<uintptr_t>x0 % vb != 0 or sN % vl != 0 or xsH % vl != 0 or xsW % vl != 0)
+    cdef bint unaligned = <uintptr_t>x0 % vb != 0 or sN % vl != 0 or xsH % vl != 0 or xsW % vl != 0
+    cdef bint copy = not plan.read_in_place and C >= vl and unaligned
     cdef int stream = plan.stream  # streaming stores of a big channels-last result
     # a channels-first result with each plane's rows one after another: blocks of prow rows
     # into a per-thread channels-last buffer, then transposed into the planes

@@ -123,7 +123,9 @@ class Plan:
     layout : tuple or None
         Packed-row layout (pstart, xoff, Wq) of the packed kinds.
     read_in_place : bool
-        The channel-lane tiles read the input where it lies (no packed band).
+        The channel-lane tiles read the input where it lies (no packed band); DW_NHWC reads
+        channels-last pixels that do not start on a vector boundary where they lie (no
+        aligned copy of their rows).
     band_rows : int
         Output rows per work item (tile rows for Winograd).
     contiguous : bool
@@ -864,6 +866,8 @@ def direct(
             band_rows=R,
             threads=nt,
             stream=stream,
+            # unaligned pixels read where they lie, or through an aligned copy of their rows
+            read_in_place=_CPU_VENDOR not in t.NHWC_ALIGNED_COPY_VENDORS,
         )
     if want == Kind.DW_PLANE or (want is None and cg == 1 and plane_depthwise(a, vb, t)):
         if cg != 1 or kH * kW > _direct.tile_sizes(vb)["dw_plane_taps"]:

@@ -90,6 +90,11 @@ STREAM_MIN_BYTES = 32 << 20
 #: channels-last result) from this result size: past the second-level caches, the stores
 #: of whole pixels' channels waited on reading lines only to overwrite them (V5/C7).
 NHWC_STREAM_MIN_BYTES = 4 << 20
+#: CPU vendors (CPUID) on which DW_NHWC copies the input rows of channels-last pixels that do
+#: not start on a vector boundary (NumPy aligns big arrays to 16 bytes) into an aligned
+#: buffer instead of reading them in place: on the Zen 5 host the loads straddling two cache
+#: lines took up to twice the time; on the Intel Xeon host the copy was the slower.
+NHWC_ALIGNED_COPY_VENDORS: Tuple[str, ...] = ("AuthenticAMD",)
 #: Bytes of edge buffers (the padded columns next to the borders) per thread.
 DW_EDGE_BYTES = 262144
 #: Bytes of input rows one row group of the strips reads (kept in cache while the strips
