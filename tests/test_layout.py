@@ -384,3 +384,26 @@ def test_channels_last_pooling_matches_torch():
         np.testing.assert_array_equal(i, ti.numpy())
         a = fastconv.avg_pool2d(xcl, k, s, p, ceil, False, memory_format="preserve")
         np.testing.assert_allclose(a, F.avg_pool2d(tx, k, s, p, ceil, False).numpy(), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("vb", [32, 64])
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+def test_planes_to_channels_last_is_a_transpose(dt, vb):
+    """The register-square transpose that gives a channels-first kind's result its
+    channels-last layout: pixel and channel counts below, at and past whole vectors and
+    past a work item's pixels, NaN and inf carried bit for bit, 1 and 2 threads, against
+    NumPy's transpose."""
+    from fastconv import _depthwise
+
+    rng = np.random.default_rng(vb)
+    vl = vb // np.dtype(dt).itemsize
+    for shape in ((1, 1, 1, 1), (3, vl - 1, 5, 3), (2, vl, 4, vl), (1, 2 * vl + 3, 33, 37), (2, 5, 40, 30)):
+        src = rng.standard_normal(shape).astype(dt)
+        src.flat[:: max(1, src.size // 5)] = np.nan
+        src.flat[-1] = -np.inf
+        for nt in (1, 2):
+            dst = np.full((shape[0], shape[2], shape[3], shape[1]), 7, dt)
+            _depthwise.planes_to_channels_last(src, dst, vb, nt)
+            np.testing.assert_array_equal(dst, src.transpose(0, 2, 3, 1), err_msg=f"{shape} nt={nt}")
+    with pytest.raises(ValueError, match="dst"):
+        _depthwise.planes_to_channels_last(np.zeros((1, 2, 3, 4), dt), np.zeros((1, 3, 4, 3), dt), vb, 1)

@@ -53,4 +53,5 @@
      .wino_band = fc_wino_band,                                                                                        \
      .dw_nhwc_rows = fc_dw_nhwc_rows,                                                                                  \
      .nhwc_to_planes = fc_nhwc_to_planes,                                                                              \
+     .planes_to_nhwc = fc_planes_to_nhwc,                                                                              \
      FC_POOL_ENTRIES}

@@ -52,6 +52,12 @@ def weight_grad(
     num_threads: Optional[int],
     spread: bool = ...,  # a big layer's 3x3 lane-shift loop prefetches the next planes
 ) -> None: ...
+def planes_to_channels_last(
+    src: npt.NDArray[_Real],  # (N, C, H, W) C-contiguous
+    dst: npt.NDArray[_Real],  # (N, H, W, C) C-contiguous, written
+    vb: int,  # vector bytes of the kernel table (fastconv._plan.vector_bytes)
+    num_threads: Optional[int],
+) -> None: ...
 def sum_lanes(
     sums: npt.NDArray[np.float64],  # (threads, C_out, taps, lanes) C-contiguous
     out: npt.NDArray[_Real],  # (C_out, taps) C-contiguous, written

@@ -14,6 +14,7 @@ from fastconv._geom cimport geometry
 from fastconv._kernels cimport (
     FC_DWG_STREAM_BYTES, FC_NHWC_COPY_ROWS, FC_NHWC_PLANE_BYTES, dw_band, dw_nhwc_rows, dw_planes, dw_wgrad_plane,
     fc_alloc, fc_conv_geom, fc_dwg_buffer_elems, fc_dwg_max_planes, fc_pad_map, nhwc_to_planes, pack_weights,
+    planes_to_nhwc,
 )
 from fastconv._omp cimport resolve_threads
 from fastconv._types cimport real_t
@@ -369,6 +370,35 @@ def weight_grad(const real_t[:, :, :, ::1] x, const real_t[:, :, :, ::1] go, dou
     if failed[0]:
         raise MemoryError("conv2d_weight: could not allocate the per-thread plane buffers "
                           f"({nbuf * sizeof(real_t)} bytes)")
+
+
+# pixels per work item of planes_to_channels_last: a multiple of any vector's lanes, and the
+# C runs of an item's pixels (4 KiB each in float32) stay in the second-level cache
+cdef int64_t _TO_NHWC_PIXELS = 1024
+
+
+def planes_to_channels_last(const real_t[:, :, :, ::1] src, real_t[:, :, :, ::1] dst, int64_t vb, num_threads):
+    """dst (N, H, W, C) = src (N, C, H, W) transposed, both C-contiguous: VL x VL squares
+    transposed in registers (depthwise/nhwc.h fc_planes_to_nhwc), items of a run of
+    _TO_NHWC_PIXELS pixels of one image over the threads.  ``vb``: the kernel table's vector
+    bytes (fastconv._plan.vector_bytes)."""
+    cdef Py_ssize_t N = src.shape[0], C = src.shape[1], P = src.shape[2] * src.shape[3]
+    if dst.shape[0] != N or dst.shape[1] * dst.shape[2] != P or dst.shape[3] != C:
+        raise ValueError("planes_to_channels_last: dst must be src's shape in (N, H, W, C) order")
+    if N == 0 or C == 0 or P == 0:
+        return
+    cdef int64_t chunk = _TO_NHWC_PIXELS
+    cdef int64_t nck = (P + chunk - 1) // chunk
+    cdef int nt = resolve_threads(num_threads, N * nck)
+    cdef const real_t *s0 = &src[0, 0, 0, 0]
+    cdef real_t *d0 = &dst[0, 0, 0, 0]
+    cdef Py_ssize_t item
+    cdef int64_t n, p0
+    with nogil, parallel(num_threads=nt):
+        for item in prange(N * nck, schedule="static"):
+            n = item // nck
+            p0 = (item % nck) * chunk
+            planes_to_nhwc(vb, s0 + n * C * P + p0, P, min(chunk, P - p0), C, d0 + (n * P + p0) * C)
 
 
 def sum_lanes(const double[:, :, :, ::1] sums, real_t[:, ::1] out):

@@ -122,6 +122,7 @@ cdef extern from "fastconv/kernels.h" nogil:
                              float *out, int64_t osH, int64_t osW, int64_t osC, float *buf,
                              int64_t bufrows, int stream) noexcept nogil
         void (*nhwc_to_planes)(const float *src, int64_t np, int64_t C, float *dst, int64_t ds) noexcept nogil
+        void (*planes_to_nhwc)(const float *src, int64_t ds, int64_t np, int64_t C, float *dst) noexcept nogil
         void (*pool_nhwc_rows)(int op, const float *x, int64_t H, int64_t W, int64_t C, int64_t xsH, int64_t xsW,
                                int64_t kH, int64_t kW, int64_t sH, int64_t sW, int64_t dH, int64_t dW, int64_t pt,
                                int64_t pl, int64_t oh0, int64_t oh1, int64_t Wo, float *out, int64_t *idx,
@@ -186,6 +187,7 @@ cdef extern from "fastconv/kernels.h" nogil:
                              double *out, int64_t osH, int64_t osW, int64_t osC, double *buf,
                              int64_t bufrows, int stream) noexcept nogil
         void (*nhwc_to_planes)(const double *src, int64_t np, int64_t C, double *dst, int64_t ds) noexcept nogil
+        void (*planes_to_nhwc)(const double *src, int64_t ds, int64_t np, int64_t C, double *dst) noexcept nogil
         void (*pool_nhwc_rows)(int op, const double *x, int64_t H, int64_t W, int64_t C, int64_t xsH, int64_t xsW,
                                int64_t kH, int64_t kW, int64_t sH, int64_t sW, int64_t dH, int64_t dW, int64_t pt,
                                int64_t pl, int64_t oh0, int64_t oh1, int64_t Wo, double *out, int64_t *idx,
@@ -411,3 +413,11 @@ cdef inline void nhwc_to_planes(int64_t vb, const real_t *src, int64_t np, int64
         fc_tables_f(vb).nhwc_to_planes(src, np, C, dst, ds)
     else:
         fc_tables_d(vb).nhwc_to_planes(src, np, C, dst, ds)
+
+
+cdef inline void planes_to_nhwc(int64_t vb, const real_t *src, int64_t ds, int64_t np, int64_t C,
+                                real_t *dst) noexcept nogil:
+    if real_t is float:
+        fc_tables_f(vb).planes_to_nhwc(src, ds, np, C, dst)
+    else:
+        fc_tables_d(vb).planes_to_nhwc(src, ds, np, C, dst)

@@ -6,7 +6,7 @@ from typing import Any, Optional, Tuple
 
 import numpy as np
 
-from fastconv import _args, _buffers, _engine, _fft, _plan, _separable
+from fastconv import _args, _buffers, _depthwise, _engine, _fft, _plan, _separable
 from fastconv._args import IntPair
 from fastconv.typing import Algorithm, ArrayLike, MemoryFormat, NDArray, Padding, PaddingMode
 
@@ -176,7 +176,8 @@ def _conv2d(
             if nhwc.size:
                 _engine.run(plan, a, nhwc, 0.0)
         else:
-            nhwc[...] = _run(plan, a, None, shape, fn, (input, weight, bias), num_threads).reshape(a.out_shape)
+            res = _run(plan, a, None, shape, fn, (input, weight, bias), num_threads).reshape(a.out_shape)
+            _depthwise.planes_to_channels_last(res, nhwc.transpose(0, 2, 3, 1), _plan.vector_bytes(), num_threads)
         return nhwc if a.batched else nhwc[0]
     return _run(plan, a, out, shape, fn, (input, weight, bias), num_threads)
 
