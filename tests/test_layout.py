@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import fastconv
-from fastconv import _plan
+from fastconv import _args, _plan
 
 from conftest import requires_torch
 from helpers import MODES
@@ -248,6 +248,7 @@ def test_nhwc_depthwise_big_result_streams(dt):
     unaligned input, channel counts with and without a partial vector, against NCHW."""
     rng = np.random.default_rng(3)
     isz = np.dtype(dt).itemsize
+    force = _plan.Force(kind=_plan.Kind.DW_NHWC)
     for C in (64, 67):
         x = rng.standard_normal((2, C, 97, 96)).astype(dt)
         x[1, 3, 50, 50] = np.nan
@@ -258,13 +259,20 @@ def test_nhwc_depthwise_big_result_streams(dt):
         tol = dict(rtol=1e-5, atol=1e-5) if dt == np.float32 else dict(rtol=1e-12, atol=1e-12)
         for offset in (0, 2 * isz):
             xl = _nhwc_at(x, offset)
-            plan = fastconv.explain(xl, w, b, 1, 1, 1, C)
+            # a partial vector of channels: "auto" transposes into planes; DW_NHWC forced here
+            assert fastconv.explain(xl, w, b, 1, 1, 1, C).to_planes == (C % (_plan.vector_bytes() // isz) != 0)
+            args = _args.conv2d_args(xl, w, b, 1, 1, 1, C, "zeros")
+            plan = _plan.conv2d(args, "auto", None, force, channels_last_result=True)
             assert plan.kind == _plan.Kind.DW_NHWC and plan.stream == (_plan.vector_bytes() == 64)
-            got = fastconv.conv2d(xl, w, b, 1, 1, 1, C, memory_format="preserve")
+
+            def run(xin, w=w, b=b, C=C):
+                return fastconv.conv._conv2d(
+                    xin, w, b, 1, 1, 1, C, "zeros", None, None, "auto", force, memory_format="preserve"
+                )
+
+            got = run(xl)
             assert got.strides[1] == isz  # channels-last, written by the kernel
-            small = np.stack(
-                [fastconv.conv2d(xl[i : i + 1], w, b, 1, 1, 1, C, memory_format="preserve")[0] for i in (0, 1)]
-            )
+            small = np.stack([run(xl[i : i + 1])[0] for i in (0, 1)])
             np.testing.assert_array_equal(got, small)  # one image is under the threshold
             np.testing.assert_array_equal(np.isnan(got), np.isnan(ref))
             np.testing.assert_allclose(got, ref, **tol)
@@ -407,3 +415,45 @@ def test_planes_to_channels_last_is_a_transpose(dt, vb):
             np.testing.assert_array_equal(dst, src.transpose(0, 2, 3, 1), err_msg=f"{shape} nt={nt}")
     with pytest.raises(ValueError, match="dst"):
         _depthwise.planes_to_channels_last(np.zeros((1, 2, 3, 4), dt), np.zeros((1, 3, 4, 3), dt), vb, 1)
+
+
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+def test_depthwise_channels_not_whole_vectors_go_through_planes(dt):
+    """A depthwise layer on C-contiguous channels-last input whose channels are not whole
+    vectors runs on the input transposed into channel planes (Plan.to_planes): every
+    padding mode, strides, dilations, bias, NaN/inf, each memory_format and out=, the same
+    numbers as the NCHW call, the caller's input untouched; whole vectors of channels and
+    sliced channels-last views keep the channels-last kernels."""
+    rng = np.random.default_rng(5)
+    vl = _plan.vector_bytes() // np.dtype(dt).itemsize
+    for trial, C in enumerate((3, vl // 2, vl + 4, 2 * vl - 1, 3 * vl + 2)):
+        mode = MODES[trial % len(MODES)]
+        s, d, k = 1 + trial % 2, 1 + (trial // 2) % 2, (3, 5, 3, 7, 3)[trial]
+        x = rng.standard_normal((2, C, 19, 23)).astype(dt)
+        x[1, C - 1, 4, 5] = np.nan
+        x[0, 0, 7, 0] = np.inf
+        w = rng.standard_normal((C, 1, k, k)).astype(dt)
+        b = rng.standard_normal(C).astype(dt)
+        p = (k // 2) * d
+        ref = fastconv.conv2d(x, w, b, s, p, d, C, mode, algorithm="direct")
+        xl = _nhwc(x)
+        before = xl.copy()
+        assert fastconv.explain(xl, w, b, s, p, d, C, mode).to_planes
+        tol = dict(rtol=1e-5, atol=1e-5) if dt == np.float32 else dict(rtol=1e-12, atol=1e-12)
+        for fmt in ("contiguous", "preserve", "channels_last"):
+            got = fastconv.conv2d(xl, w, b, s, p, d, C, mode, memory_format=fmt)
+            np.testing.assert_array_equal(np.isnan(got), np.isnan(ref), err_msg=f"C={C} {mode} {fmt}")
+            np.testing.assert_allclose(got, ref, **tol, err_msg=f"C={C} {mode} {fmt}")
+            assert got.flags.c_contiguous if fmt == "contiguous" else got.transpose(0, 2, 3, 1).flags.c_contiguous
+        out = np.empty_like(ref)
+        assert fastconv.conv2d(xl, w, b, s, p, d, C, mode, out=out) is out
+        np.testing.assert_allclose(out, ref, **tol)
+        np.testing.assert_array_equal(xl, before)
+    x = rng.standard_normal((2, 2 * vl, 9, 9)).astype(dt)
+    w = rng.standard_normal((2 * vl, 1, 3, 3)).astype(dt)
+    assert not fastconv.explain(_nhwc(x), w, None, 1, 1, 1, 2 * vl).to_planes
+    sliced = _nhwc(rng.standard_normal((2, 3, 9, 9)).astype(dt))[:, :, ::2]
+    assert not fastconv.explain(sliced, w[:3], None, 1, 1, 1, 3).to_planes
+    np.testing.assert_allclose(
+        fastconv.conv2d(sliced, w[:3], None, 1, 1, 1, 3), fastconv.conv2d(sliced.copy(), w[:3], None, 1, 1, 1, 3)
+    )

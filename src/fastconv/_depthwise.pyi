@@ -52,6 +52,12 @@ def weight_grad(
     num_threads: Optional[int],
     spread: bool = ...,  # a big layer's 3x3 lane-shift loop prefetches the next planes
 ) -> None: ...
+def channels_last_to_planes(
+    src: npt.NDArray[_Real],  # (N, H, W, C) C-contiguous
+    dst: npt.NDArray[_Real],  # (N, C, H, W) C-contiguous, written
+    vb: int,  # vector bytes of the kernel table (fastconv._plan.vector_bytes)
+    num_threads: Optional[int],
+) -> None: ...
 def planes_to_channels_last(
     src: npt.NDArray[_Real],  # (N, C, H, W) C-contiguous
     dst: npt.NDArray[_Real],  # (N, H, W, C) C-contiguous, written

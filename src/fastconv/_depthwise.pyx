@@ -372,9 +372,31 @@ def weight_grad(const real_t[:, :, :, ::1] x, const real_t[:, :, :, ::1] go, dou
                           f"({nbuf * sizeof(real_t)} bytes)")
 
 
-# pixels per work item of planes_to_channels_last: a multiple of any vector's lanes, and the
+# pixels per work item of planes_to_channels_last and channels_last_to_planes: a multiple of any vector's lanes, and the
 # C runs of an item's pixels (4 KiB each in float32) stay in the second-level cache
 cdef int64_t _TO_NHWC_PIXELS = 1024
+
+
+def channels_last_to_planes(const real_t[:, :, :, ::1] src, real_t[:, :, :, ::1] dst, int64_t vb, num_threads):
+    """dst (N, C, H, W) = src (N, H, W, C) transposed, both C-contiguous: planes_to_channels_last
+    the other way (depthwise/nhwc.h fc_nhwc_to_planes)."""
+    cdef Py_ssize_t N = dst.shape[0], C = dst.shape[1], P = dst.shape[2] * dst.shape[3]
+    if src.shape[0] != N or src.shape[1] * src.shape[2] != P or src.shape[3] != C:
+        raise ValueError("channels_last_to_planes: src must be dst's shape in (N, H, W, C) order")
+    if N == 0 or C == 0 or P == 0:
+        return
+    cdef int64_t chunk = _TO_NHWC_PIXELS
+    cdef int64_t nck = (P + chunk - 1) // chunk
+    cdef int nt = resolve_threads(num_threads, N * nck)
+    cdef const real_t *s0 = &src[0, 0, 0, 0]
+    cdef real_t *d0 = &dst[0, 0, 0, 0]
+    cdef Py_ssize_t item
+    cdef int64_t n, p0
+    with nogil, parallel(num_threads=nt):
+        for item in prange(N * nck, schedule="static"):
+            n = item // nck
+            p0 = (item % nck) * chunk
+            nhwc_to_planes(vb, s0 + (n * P + p0) * C, min(chunk, P - p0), C, d0 + n * C * P + p0, P)
 
 
 def planes_to_channels_last(const real_t[:, :, :, ::1] src, real_t[:, :, :, ::1] dst, int64_t vb, num_threads):

@@ -8,6 +8,7 @@ with the direct kernels.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Optional, Tuple
 
 import numpy as np
@@ -39,6 +40,11 @@ def run(plan: Plan, a: ConvArgs, out: np.ndarray, fill: float = 0.0) -> None:
     threads; ``fill`` is the constant of zero padding.  DW_NHWC and DW_PLANE write ``out``
     in either layout (C-contiguous, or channels-last: ``out.transpose(0, 2, 3, 1)``
     C-contiguous), LANES with any strides; every other kind needs it C-contiguous."""
+    if plan.to_planes:  # channels-last input into channel planes, then the planes' plan
+        planes = _buffers.empty(a.x.shape, a.x.dtype)
+        _depthwise.channels_last_to_planes(a.x.transpose(0, 2, 3, 1), planes, plan.vector_bytes, plan.threads)
+        run(replace(plan, to_planes=False), _plan.planes_layer(a, planes), out, fill)
+        return
     if plan.subsample:
         a = _plan.subsampled_layer(a, _plan.subsample(a))
     if plan.plane_row:

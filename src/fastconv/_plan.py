@@ -51,6 +51,25 @@ class Kind(enum.IntEnum):
 
 
 #: What each kind is, for explanations and the architecture document.
+#: The kinds :func:`fastconv._engine.run` runs (the others: conv.py's FFT, separable and
+#: bias-only paths, and the CUDA kernels).
+ENGINE_KINDS = frozenset(
+    (
+        Kind.COLUMNS,
+        Kind.COLUMNS_NARROW,
+        Kind.ROWS,
+        Kind.LANES,
+        Kind.DW_STRIP,
+        Kind.DW_SWEEP,
+        Kind.DW_FLAT,
+        Kind.WINOGRAD2,
+        Kind.WINOGRAD4,
+        Kind.DW_NHWC,
+        Kind.DW_PLANE,
+        Kind.POINTWISE,
+    )
+)
+
 DESCRIPTIONS: Dict[Kind, str] = {
     Kind.COLUMNS: "direct, column tiles (output channels x 2 vectors of columns) over packed bands",
     Kind.COLUMNS_NARROW: "direct, one-channel column tiles (4 vectors of columns) over packed bands",
@@ -162,6 +181,10 @@ class Plan:
         A unit-stride 1x1 layer without padding on planes of mergeable rows: each plane
         runs as one row of H * W pixels (:func:`plane_row_layer`), and the plan is that
         layer's.
+    to_planes : bool
+        A depthwise layer on channels-last input whose channels are not whole vectors: the
+        input is first transposed into channel planes (:func:`planes_depthwise`), and the
+        plan is that of the channels-first layer.
     exact : Plan or None
         Winograd: the direct plan of the same layer.  The bands check the inputs they
         transform; when one holds NaN or +-inf the engine reruns the call with this plan,
@@ -192,6 +215,7 @@ class Plan:
     skip_pad_rows: bool = False
     subsample: bool = False
     plane_row: bool = False
+    to_planes: bool = False
     exact: Optional["Plan"] = None
 
     @property
@@ -226,6 +250,7 @@ class Plan:
                 ("streaming stores", self.stream),
                 ("flat rows", self.flat),
                 ("kernel rows on zero padding skipped if the weights are finite", self.skip_pad_rows),
+                ("channels-last input transposed into channel planes first", self.to_planes),
             )
             if on
         ]
@@ -603,6 +628,11 @@ def _conv2d(
         return Plan(kind, why)
     vb = vector_bytes(force)
     want = force.kind if force is not None else None
+    if want is None and algorithm in ("auto", "direct") and planes_depthwise(a, vb):
+        inner = _conv2d(planes_layer(a), algorithm, nt, None, finite_ok, channels_last_result)
+        if inner.kind in ENGINE_KINDS:
+            why = "channels-last depthwise layer, channels not whole vectors: transposed into planes"
+            return replace(inner, to_planes=True, reason=f"{why}; {inner.reason}")
     if want is not None:
         algorithm = {
             Kind.FFT: "fft",
@@ -726,6 +756,32 @@ def nhwc_pool(x: Any, dtype: np.dtype) -> bool:
     (pool/nhwc.h): channels-last memory of the result dtype, every stride a whole number of
     elements."""
     return x.dtype == dtype and channels_last(x) and all(v % x.itemsize == 0 for v in x.strides)
+
+
+def planes_depthwise(a: ConvArgs, vb: int) -> bool:
+    """Whether a depthwise layer (one input and one output channel per group) on C-contiguous
+    channels-last input runs on the input transposed into channel planes (Plan.to_planes):
+    where its channels are not a whole number of vectors.  The channels-last kernels take
+    the channels past the last whole vector one at a time (DW_NHWC) or pack bands from the
+    strided pixels (the column tiles), 3-14x the time of the channels-first kernels on 4,
+    8, 12, 20, 24 or 40 channels, where the two transposes cost a fraction of the layer."""
+    N, C, H, W = a.x.shape
+    isz = a.x.itemsize
+    return (
+        C > 1
+        and C % (vb // isz) != 0
+        and a.groups == C
+        and a.w.shape[0] == C
+        and a.w.shape[1] == 1
+        and a.x.strides == (H * W * C * isz, isz, W * C * isz, C * isz)
+    )
+
+
+def planes_layer(a: ConvArgs, x: Optional[np.ndarray] = None) -> ConvArgs:
+    """``a`` on ``x``, its input transposed into channel planes, or for planning on an
+    unfilled C-contiguous array of the same shape (plans are memoised: made once per
+    geometry, and its pages are never touched)."""
+    return a._replace(x=np.empty(a.x.shape, a.x.dtype) if x is None else x)
 
 
 def nhwc_depthwise(a: ConvArgs) -> bool:
