@@ -158,6 +158,33 @@ def test_pointwise_at_tile_edges(vb, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("vb", WIDTHS)
+def test_pointwise_on_channels_last_input(vb, dtype):
+    """POINTWISE on channels-last input (one group): the panels transposed from the pixels,
+    input channels below, at and past whole vectors (the last ones moved as whole vectors
+    reading into the next pixels, as far as the plane allows), pixels at the panel and
+    vector widths, NaN / inf, a bias, the batch; the auto plan takes it where it takes the
+    NCHW layer, and a grouped channels-last layer does not."""
+    sz = _direct.tile_sizes(vb)
+    vl = vb // np.dtype(dtype).itemsize
+    vw = sz["nv_wide"] * vl
+    r = np.random.default_rng(9)
+    for C in (2, 3, vl - 1, vl, vl + 1, 2 * vl + 5):
+        for P in (1, vl - 1, vw, vw + 1, 3 * vw - 2):
+            x = r.standard_normal((2, C, 1, P)).astype(dtype)
+            x[1, C - 1, 0, P - 1] = np.nan
+            x[0, 0, 0, 0] = -np.inf
+            xl = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+            w = r.standard_normal((7, C, 1, 1)).astype(dtype)
+            _check(xl, w, r.standard_normal(7).astype(dtype), Kind.POINTWISE, vb)
+    x = r.standard_normal((2, 32, 30, 30)).astype(dtype)
+    xl = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    w = r.standard_normal((16, 32, 1, 1)).astype(dtype)
+    assert fastconv.explain(xl, w).kind == fastconv.explain(x, w).kind
+    assert fastconv.explain(xl, w[:, :16], groups=2).kind != Kind.POINTWISE
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_pointwise_items_over_threads(dtype):
     """The planner's chunks of panels and of output-channel blocks, on 1 to 3 threads, give the
     one-thread result exactly; a strided 1x1 layer runs on its subsampled pixels."""
@@ -187,8 +214,9 @@ def test_pointwise_items_over_threads(dtype):
 
 
 def test_pointwise_rule():
-    """POINTWISE takes unit-stride unpadded 1x1 layers on planes of contiguous pixel rows from
-    POINTWISE_MIN_PIXELS pixels and POINTWISE_MIN_CHANNELS input channels, and nothing else."""
+    """POINTWISE takes unit-stride unpadded 1x1 layers on planes of contiguous pixel rows (or
+    of channels-last pixels one after the other) from POINTWISE_MIN_PIXELS pixels and
+    POINTWISE_MIN_CHANNELS input channels, and nothing else."""
     t = _tuning
 
     def kind(shape, cin=t.POINTWISE_MIN_CHANNELS, k=1, padding=0, view=None):
@@ -222,7 +250,10 @@ def test_pointwise_rule():
     assert _plan.conv2d(a, "direct", 1, Force(vector_bytes=vb), True).kind == Kind.LANES  # a channels-last result
     x = np.zeros((1, side, side, t.POINTWISE_MIN_CHANNELS), np.float32).transpose(0, 3, 1, 2)  # channels-last
     w = np.zeros((8, t.POINTWISE_MIN_CHANNELS, 1, 1), np.float32)
-    assert _plan.conv2d(fastconv._args.conv2d_args(x, w, None, 1, 0, 1, 1, "zeros"), "direct", 1).kind != Kind.POINTWISE
+    a = fastconv._args.conv2d_args(x, w, None, 1, 0, 1, 1, "zeros")
+    assert _plan.conv2d(a, "direct", 1, Force(vector_bytes=vb)).kind == Kind.POINTWISE  # panels transposed
+    a = fastconv._args.conv2d_args(x[:, :, :, : side - 1], w, None, 1, 0, 1, 1, "zeros")
+    assert _plan.conv2d(a, "direct", 1, Force(vector_bytes=vb)).kind != Kind.POINTWISE  # rows apart
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

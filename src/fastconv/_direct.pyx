@@ -294,7 +294,8 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
 def run_pointwise(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real_t[::1] bias,
                   real_t[:, :, :, :] out, a, real_t fill=0):
     """Run a POINTWISE plan: the 1x1 unit-stride layer ``a`` (groups, no padding) on x
-    (N, C, 1, P), each plane one row of P contiguous pixels, with w (C_out, C/groups, 1, 1)
+    (N, C, 1, P), each plane one row of P contiguous pixels (or, one group, channels-last:
+    pixels C apart, channels contiguous), with w (C_out, C/groups, 1, 1)
     into the C-contiguous out (N, C_out, 1, P); ``fill`` unused (no padding).  Items of
     (sample, group, chunk of plan.column_chunk pixels, chunk of the output-channel blocks)
     over the threads; one panel buffer per thread (direct/pointwise.h).  No validation: the
@@ -304,7 +305,8 @@ def run_pointwise(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, 
     if N == 0 or Cout == 0 or P == 0:
         return
     cdef Py_ssize_t isz = sizeof(real_t)
-    if (x.shape[2] != 1 or out.shape[2] != 1 or w.shape[2] != 1 or w.shape[3] != 1 or x.strides[3] != isz
+    cdef bint cl = a.groups == 1 and x.strides[1] == isz and x.strides[3] == Cg * isz and Cg > 1
+    if (x.shape[2] != 1 or out.shape[2] != 1 or w.shape[2] != 1 or w.shape[3] != 1 or not (x.strides[3] == isz or cl)
             or out.strides[3] != isz or out.strides[1] != P * isz or (N > 1 and out.strides[0] != Cout * P * isz)):
         raise ValueError("_direct.run_pointwise: needs 1x1 weights, rows of contiguous pixels, a C-contiguous result")
     cdef Py_ssize_t G = a.groups, coutg = Cout // G
@@ -321,7 +323,7 @@ def run_pointwise(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, 
     cdef int64_t nch = plan.channel_chunks
     cdef int64_t nitems = N * G * ncc * nch
     cdef int nt = resolve_threads(plan.threads, nitems)
-    cdef int64_t sN = x.strides[0] // isz, xsC = x.strides[1] // isz
+    cdef int64_t sN = x.strides[0] // isz, xsC = x.strides[1] // isz, xsP = x.strides[3] // isz
     cdef const real_t *x0 = &x[0, 0, 0, 0]
     cdef real_t *o0 = &out[0, 0, 0, 0]
     cdef const real_t *b0 = &bias[0] if bias is not None else NULL
@@ -344,7 +346,7 @@ def run_pointwise(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, 
             ob1 = (ch + 1) * nob // nch
             oc0 = ob0 * ocb
             j0 = cc * cw
-            pointwise(vb, x0 + n * sN + gi * Cg * xsC, xsC, wp0 + (gi * nob + ob0) * Cg * ocb, ocb,
+            pointwise(vb, x0 + n * sN + gi * Cg * xsC, xsC, xsP, wp0 + (gi * nob + ob0) * Cg * ocb, ocb,
                       (b0 + gi * coutg + oc0) if b0 != NULL else NULL, min(coutg, ob1 * ocb) - oc0, &g, j0,
                       min(P, j0 + cw), o0 + (n * Cout + gi * coutg + oc0) * P, P, panel)
         free(panel)

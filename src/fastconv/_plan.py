@@ -1082,15 +1082,18 @@ def direct(
 def pointwise_ok(a: ConvArgs) -> bool:
     """Whether the POINTWISE kernel takes the layer: 1x1 weights at unit stride, no padding,
     each input plane's rows one after the other (one row of pixels) and its pixels
-    contiguous."""
+    contiguous, or (one group) channels-last pixels of contiguous channels one after the
+    other (transposed into the kernel's panels)."""
     kH, kW = a.w.shape[2:]
+    isz = a.x.itemsize
+    C = a.x.shape[1]
     return (
         kH == 1
         and kW == 1
         and a.stride == (1, 1)
         and not any(a.pads)
         and rows_merge(a.x)
-        and a.x.strides[3] == a.x.itemsize
+        and (a.x.strides[3] == isz or (a.groups == 1 and C > 1 and a.x.strides[1] == isz and a.x.strides[3] == C * isz))
     )
 
 
