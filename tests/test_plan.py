@@ -247,7 +247,14 @@ def test_pointwise_rule():
     x = np.zeros((1, t.POINTWISE_MIN_CHANNELS, side, side), np.float32)
     w = np.zeros((8, t.POINTWISE_MIN_CHANNELS, 1, 1), np.float32)
     a = fastconv._args.conv2d_args(x, w, None, 1, 0, 1, 1, "zeros")
-    assert _plan.conv2d(a, "direct", 1, Force(vector_bytes=vb), True).kind == Kind.LANES  # a channels-last result
+    # a channels-last result: POINTWISE (then transposed) for few output channels, on any plane
+    assert _plan.conv2d(a, "direct", 1, Force(vector_bytes=vb), True).kind == Kind.POINTWISE
+    x2 = np.zeros((1, 2, 2, t.POINTWISE_MIN_CHANNELS), np.float32).transpose(0, 3, 1, 2)
+    small = fastconv._args.conv2d_args(x2, w, None, 1, 0, 1, 1, "zeros")
+    assert _plan.conv2d(small, "direct", 1, Force(vector_bytes=vb), True).kind == Kind.POINTWISE
+    many = t.POINTWISE_CL_RESULT_MAX_VECTORS * vb // 4 + 1
+    wide = fastconv._args.conv2d_args(x, np.zeros((many,) + w.shape[1:], np.float32), None, 1, 0, 1, 1, "zeros")
+    assert _plan.conv2d(wide, "direct", 1, Force(vector_bytes=vb), True).kind == Kind.LANES
     x = np.zeros((1, side, side, t.POINTWISE_MIN_CHANNELS), np.float32).transpose(0, 3, 1, 2)  # channels-last
     w = np.zeros((8, t.POINTWISE_MIN_CHANNELS, 1, 1), np.float32)
     a = fastconv._args.conv2d_args(x, w, None, 1, 0, 1, 1, "zeros")

@@ -945,7 +945,7 @@ def direct(
         p = direct(subsampled_layer(a), vb, nt, t, reason, want)
         return replace(p, subsample=True, reason=f"{p.reason}; stride {sh}x{sw} 1x1: the pixels read copied first")
     # (a channels-last result: the channel-lane tiles write it without a copy)
-    if want == Kind.POINTWISE or (want is None and not channels_last_result and pointwise_pays(a, vb, t)):
+    if want == Kind.POINTWISE or (want is None and pointwise_pays(a, vb, t, channels_last_result)):
         if not pointwise_ok(a):
             raise ValueError(
                 "Force.kind=POINTWISE: needs a unit-stride 1x1 layer without padding, rows of contiguous pixels"
@@ -1097,14 +1097,21 @@ def pointwise_ok(a: ConvArgs) -> bool:
     )
 
 
-def pointwise_pays(a: ConvArgs, vb: int, t: Any = _tuning) -> bool:
+def pointwise_pays(a: ConvArgs, vb: int, t: Any = _tuning, channels_last_result: bool = False) -> bool:
     """Whether a layer the POINTWISE kernel takes runs faster there than on the channel-lane
-    tiles: from POINTWISE_MIN_CHANNELS input channels per group, on planes of at least
-    POINTWISE_MIN_PIXELS pixels, with vectors of at least POINTWISE_MIN_VECTOR_BYTES."""
+    tiles: from POINTWISE_MIN_CHANNELS input channels per group, with vectors of at least
+    POINTWISE_MIN_VECTOR_BYTES, on planes of at least POINTWISE_MIN_PIXELS pixels, or for a
+    channels-last result (which the channel-lane tiles write in place and POINTWISE through
+    a transpose) with at most POINTWISE_CL_RESULT_MAX_VECTORS vectors of output channels
+    per group, on any plane."""
     if not t.POINTWISE or vb < t.POINTWISE_MIN_VECTOR_BYTES or not pointwise_ok(a):
         return False
-    P = a.out_shape[2] * a.out_shape[3]
-    return a.w.shape[1] >= t.POINTWISE_MIN_CHANNELS and P >= t.POINTWISE_MIN_PIXELS
+    if a.w.shape[1] < t.POINTWISE_MIN_CHANNELS:
+        return False
+    if channels_last_result:
+        vl = vb // a.x.itemsize
+        return a.w.shape[0] // a.groups <= t.POINTWISE_CL_RESULT_MAX_VECTORS * vl
+    return a.out_shape[2] * a.out_shape[3] >= t.POINTWISE_MIN_PIXELS
 
 
 def pointwise(a: ConvArgs, vb: int, nt: int, t: Any = _tuning, reason: str = "", forced: bool = False) -> Plan:

@@ -180,6 +180,13 @@ POINTWISE = 1
 POINTWISE_MIN_CHANNELS = 16
 POINTWISE_MIN_PIXELS = 784
 POINTWISE_MIN_VECTOR_BYTES = 64
+#: ... and for a channels-last result, on any plane, with at most this many vectors of
+#: output channels per group: the channel-lane tiles, which write that result in place,
+#: leave most of their lanes empty there, and POINTWISE's result plus its transpose took
+#: 0.4-0.8x their time on 8-32 output channels (1x1 layers on channels-last input, 7x7 to
+#: 112x112 planes, 1 and 2 threads, Intel Xeon), level on 16 input channels, 3x on 144
+#: output channels.
+POINTWISE_CL_RESULT_MAX_VECTORS = 2
 #: Column tiles at unit stride run a band's rows as one flat row of padded width (the taps
 #: kh * Wp + kw apart, the columns past Wo dropped) where that fills at least this many
 #: times the lanes whole rows fill: narrow planes waste most of a 32-column tile (LeNet's
