@@ -84,8 +84,7 @@ static void fc_nhwc_to_planes(const FC_T *src, int64_t np, int64_t C, FC_T *dst,
  * before the block's other channels: a store's lanes past the pixel's channels fall on the
  * next pixels, which their own stores then overwrite, in order (inside the run, as
  * fc_nhwc_rest_pixels allows).  The channels-last result of a kind that writes channel
- * planes goes through it (NumPy's strided copy of the planes took a tenth of a Winograd
- * layer's time). */
+ * planes goes through it, on the threads (NumPy's strided copy is serial and slower). */
 FC_ATTR
 static void fc_planes_to_nhwc(const FC_T *src, int64_t ds, int64_t np, int64_t C, FC_T *dst) {
     const int64_t pv = np / FC_VL * FC_VL, cv = C / FC_VL * FC_VL, r = C - cv;

@@ -372,55 +372,52 @@ def weight_grad(const real_t[:, :, :, ::1] x, const real_t[:, :, :, ::1] go, dou
                           f"({nbuf * sizeof(real_t)} bytes)")
 
 
-# pixels per work item of planes_to_channels_last and channels_last_to_planes: a multiple of any vector's lanes, and the
+# pixels per work item of the layout transposes: a multiple of any vector's lanes, and the
 # C runs of an item's pixels (4 KiB each in float32) stay in the second-level cache
 cdef int64_t _TO_NHWC_PIXELS = 1024
 
 
+cdef void _transpose_layout(const real_t *s0, real_t *d0, int64_t N, int64_t C, int64_t P, bint to_planes,
+                            int64_t vb, int nt) noexcept nogil:
+    """N images of C channels and P pixels between channels-last memory and channel planes
+    (to_planes: from channels-last), items of _TO_NHWC_PIXELS pixels of one image over nt
+    threads: VL x VL squares transposed in registers (transpose.h)."""
+    cdef int64_t chunk = _TO_NHWC_PIXELS
+    cdef int64_t nck = (P + chunk - 1) // chunk
+    cdef Py_ssize_t item
+    cdef int64_t n, p0
+    with parallel(num_threads=nt):
+        for item in prange(N * nck, schedule="static"):
+            n = item // nck
+            p0 = (item % nck) * chunk
+            if to_planes:
+                nhwc_to_planes(vb, s0 + (n * P + p0) * C, min(chunk, P - p0), C, d0 + n * C * P + p0, P)
+            else:
+                planes_to_nhwc(vb, s0 + n * C * P + p0, P, min(chunk, P - p0), C, d0 + (n * P + p0) * C)
+
+
 def channels_last_to_planes(const real_t[:, :, :, ::1] src, real_t[:, :, :, ::1] dst, int64_t vb, num_threads):
-    """dst (N, C, H, W) = src (N, H, W, C) transposed, both C-contiguous: planes_to_channels_last
-    the other way (depthwise/nhwc.h fc_nhwc_to_planes)."""
+    """dst (N, C, H, W) = src (N, H, W, C) transposed, both C-contiguous (fc_nhwc_to_planes);
+    ``vb``: the kernel table's vector bytes (fastconv._plan.vector_bytes)."""
     cdef Py_ssize_t N = dst.shape[0], C = dst.shape[1], P = dst.shape[2] * dst.shape[3]
     if src.shape[0] != N or src.shape[1] * src.shape[2] != P or src.shape[3] != C:
         raise ValueError("channels_last_to_planes: src must be dst's shape in (N, H, W, C) order")
     if N == 0 or C == 0 or P == 0:
         return
-    cdef int64_t chunk = _TO_NHWC_PIXELS
-    cdef int64_t nck = (P + chunk - 1) // chunk
-    cdef int nt = resolve_threads(num_threads, N * nck)
-    cdef const real_t *s0 = &src[0, 0, 0, 0]
-    cdef real_t *d0 = &dst[0, 0, 0, 0]
-    cdef Py_ssize_t item
-    cdef int64_t n, p0
-    with nogil, parallel(num_threads=nt):
-        for item in prange(N * nck, schedule="static"):
-            n = item // nck
-            p0 = (item % nck) * chunk
-            nhwc_to_planes(vb, s0 + (n * P + p0) * C, min(chunk, P - p0), C, d0 + n * C * P + p0, P)
+    cdef int nt = resolve_threads(num_threads, N * ((P + _TO_NHWC_PIXELS - 1) // _TO_NHWC_PIXELS))
+    _transpose_layout(&src[0, 0, 0, 0], &dst[0, 0, 0, 0], N, C, P, True, vb, nt)
 
 
 def planes_to_channels_last(const real_t[:, :, :, ::1] src, real_t[:, :, :, ::1] dst, int64_t vb, num_threads):
-    """dst (N, H, W, C) = src (N, C, H, W) transposed, both C-contiguous: VL x VL squares
-    transposed in registers (depthwise/nhwc.h fc_planes_to_nhwc), items of a run of
-    _TO_NHWC_PIXELS pixels of one image over the threads.  ``vb``: the kernel table's vector
-    bytes (fastconv._plan.vector_bytes)."""
+    """dst (N, H, W, C) = src (N, C, H, W) transposed, both C-contiguous (fc_planes_to_nhwc);
+    ``vb``: the kernel table's vector bytes (fastconv._plan.vector_bytes)."""
     cdef Py_ssize_t N = src.shape[0], C = src.shape[1], P = src.shape[2] * src.shape[3]
     if dst.shape[0] != N or dst.shape[1] * dst.shape[2] != P or dst.shape[3] != C:
         raise ValueError("planes_to_channels_last: dst must be src's shape in (N, H, W, C) order")
     if N == 0 or C == 0 or P == 0:
         return
-    cdef int64_t chunk = _TO_NHWC_PIXELS
-    cdef int64_t nck = (P + chunk - 1) // chunk
-    cdef int nt = resolve_threads(num_threads, N * nck)
-    cdef const real_t *s0 = &src[0, 0, 0, 0]
-    cdef real_t *d0 = &dst[0, 0, 0, 0]
-    cdef Py_ssize_t item
-    cdef int64_t n, p0
-    with nogil, parallel(num_threads=nt):
-        for item in prange(N * nck, schedule="static"):
-            n = item // nck
-            p0 = (item % nck) * chunk
-            planes_to_nhwc(vb, s0 + n * C * P + p0, P, min(chunk, P - p0), C, d0 + (n * P + p0) * C)
+    cdef int nt = resolve_threads(num_threads, N * ((P + _TO_NHWC_PIXELS - 1) // _TO_NHWC_PIXELS))
+    _transpose_layout(&src[0, 0, 0, 0], &dst[0, 0, 0, 0], N, C, P, False, vb, nt)
 
 
 def sum_lanes(const double[:, :, :, ::1] sums, real_t[:, ::1] out):

@@ -763,8 +763,8 @@ def planes_depthwise(a: ConvArgs, vb: int) -> bool:
     channels-last input runs on the input transposed into channel planes (Plan.to_planes):
     where its channels are not a whole number of vectors.  The channels-last kernels take
     the channels past the last whole vector one at a time (DW_NHWC) or pack bands from the
-    strided pixels (the column tiles), 3-14x the time of the channels-first kernels on 4,
-    8, 12, 20, 24 or 40 channels, where the two transposes cost a fraction of the layer."""
+    strided pixels (the column tiles), several times the time of the channels-first
+    kernels there, where the two transposes cost a fraction of the layer."""
     N, C, H, W = a.x.shape
     isz = a.x.itemsize
     return (
