@@ -185,6 +185,55 @@ def test_pointwise_on_channels_last_input(vb, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("vb", WIDTHS)
+def test_pointwise_panel_runs(vb, dtype):
+    """POINTWISE runs of several panels (POINTWISE_PANELS_*), each block of output channels
+    over them in turn: runs that end inside the plane, a last run of one part-empty panel,
+    channels-last input, groups, several threads and NaN / inf give exactly the result of
+    one panel at a time; the planner takes runs on few input channels and many blocks."""
+    sz = _direct.tile_sizes(vb)
+    vl = vb // np.dtype(dtype).itemsize
+    vw = sz["nv_wide"] * vl
+    isz = np.dtype(dtype).itemsize
+    r = np.random.default_rng(10)
+    for C, P, groups in ((5, 7 * vw + 3, 1), (9, 6 * vw, 2), (3, vw - 1, 1), (8, 4 * vw + vl, 1)):
+        x = r.standard_normal((2, C * groups, 1, P)).astype(dtype)
+        x[1, C - 1, 0, P - 1] = np.nan
+        x[0, 0, 0, min(vw + 1, P - 2)] = np.inf
+        w = r.standard_normal(((5 * sz["ocb_wide"] + 1) * groups, C, 1, 1)).astype(dtype)
+        w[2, C - 1, 0, 0] = -np.inf
+        b = r.standard_normal(w.shape[0]).astype(dtype)
+        views = [x]
+        if groups == 1:
+            views.append(np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2))
+        for xv in views:
+            one = Force(kind=Kind.POINTWISE, vector_bytes=vb, tuning={"POINTWISE_PANELS_MAX_CHANNELS": 0})
+            want = fastconv.conv._conv2d(xv, w, b, 1, 0, 1, groups, "zeros", None, 1, "direct", one)
+            runs = {
+                "POINTWISE_PANEL_BYTES": 3 * C * vw * isz,
+                "POINTWISE_PANELS_MAX_CHANNELS": C,
+                "POINTWISE_PANELS_MIN_BLOCKS": 2,
+                "PARALLEL_MIN_MACS": 0,
+            }
+            force = Force(kind=Kind.POINTWISE, vector_bytes=vb, tuning=runs)
+            for nt in (1, 2, 3):
+                a = fastconv._args.conv2d_args(xv, w, b, 1, 0, 1, groups, "zeros")
+                plan = _plan.conv2d(a, "direct", nt, force)
+                assert plan.panels == min(3, -(-(plan.column_chunk or P) // vw))
+                got = fastconv.conv._conv2d(xv, w, b, 1, 0, 1, groups, "zeros", None, nt, "direct", force)
+                np.testing.assert_array_equal(got, want)
+    t = fastconv._tuning
+    if CPU_VB >= t.POINTWISE_MIN_VECTOR_BYTES:
+        c = t.POINTWISE_PANELS_MAX_CHANNELS
+        few = fastconv.explain((1, c, 112, 112), (96, c, 1, 1))
+        assert few.kind == Kind.POINTWISE and few.panels > 1
+        many = fastconv.explain((1, 2 * c, 112, 112), (96, 2 * c, 1, 1))
+        assert many.kind == Kind.POINTWISE and many.panels == 1
+        two = fastconv.explain((1, 16, 112, 112), (16, 16, 1, 1))
+        assert two.kind == Kind.POINTWISE and two.panels == 1
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_pointwise_items_over_threads(dtype):
     """The planner's chunks of panels and of output-channel blocks, on 1 to 3 threads, give the
     one-thread result exactly; a strided 1x1 layer runs on its subsampled pixels."""

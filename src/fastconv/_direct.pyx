@@ -298,7 +298,7 @@ def run_pointwise(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, 
     pixels C apart, channels contiguous), with w (C_out, C/groups, 1, 1)
     into the C-contiguous out (N, C_out, 1, P); ``fill`` unused (no padding).  Items of
     (sample, group, chunk of plan.column_chunk pixels, chunk of the output-channel blocks)
-    over the threads; one panel buffer per thread (direct/pointwise.h).  No validation: the
+    over the threads; one buffer of plan.panels panels per thread (direct/pointwise.h).  No validation: the
     front and the planner did it."""
     cdef Py_ssize_t N = x.shape[0], P = x.shape[3]
     cdef Py_ssize_t Cout = w.shape[0], Cg = w.shape[1]
@@ -323,6 +323,7 @@ def run_pointwise(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, 
     cdef int64_t nch = plan.channel_chunks
     cdef int64_t nitems = N * G * ncc * nch
     cdef int nt = resolve_threads(plan.threads, nitems)
+    cdef int64_t npan = max(1, min(plan.panels, (cw + vw - 1) // vw))
     cdef int64_t sN = x.strides[0] // isz, xsC = x.strides[1] // isz, xsP = x.strides[3] // isz
     cdef const real_t *x0 = &x[0, 0, 0, 0]
     cdef real_t *o0 = &out[0, 0, 0, 0]
@@ -332,7 +333,7 @@ def run_pointwise(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, 
     cdef real_t *panel
     cdef int64_t item, n, gi, cc, ch, ob0, ob1, oc0, j0
     with nogil, parallel(num_threads=nt):
-        panel = <real_t *>fc_alloc(<size_t>(Cg * vw) * sizeof(real_t))
+        panel = <real_t *>fc_alloc(<size_t>(Cg * vw * npan) * sizeof(real_t))
         if panel == NULL:
             failed[0] = 1
         for item in prange(nitems, schedule="static"):
@@ -348,10 +349,10 @@ def run_pointwise(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, 
             j0 = cc * cw
             pointwise(vb, x0 + n * sN + gi * Cg * xsC, xsC, xsP, wp0 + (gi * nob + ob0) * Cg * ocb, ocb,
                       (b0 + gi * coutg + oc0) if b0 != NULL else NULL, min(coutg, ob1 * ocb) - oc0, &g, j0,
-                      min(P, j0 + cw), o0 + (n * Cout + gi * coutg + oc0) * P, P, panel)
+                      min(P, j0 + cw), o0 + (n * Cout + gi * coutg + oc0) * P, P, panel, npan)
         free(panel)
     if failed[0]:
-        raise MemoryError(f"conv2d: could not allocate the per-thread panel buffer ({Cg * vw * isz} bytes)")
+        raise MemoryError(f"conv2d: could not allocate the per-thread panel buffer ({Cg * vw * npan * isz} bytes)")
 
 
 cdef int64_t _wg_cost(int64_t mr, int64_t nvmax, int64_t nb, int64_t nvec) noexcept:

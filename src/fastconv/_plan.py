@@ -166,6 +166,9 @@ class Plan:
     flat : bool
         Direct column tiles: a band's rows run as one flat row of the band's padded width
         (unit stride; the columns past the plane's dropped).
+    panels : int
+        POINTWISE: panels of pixels copied at a time, over which one block of output
+        channels after the other runs (1: one panel, every block over it).
     sample_group : int
         Direct, packed bands, big weights: samples per work item, whose bands the item
         holds at once and runs block by block of output channels, so that each block of
@@ -212,6 +215,7 @@ class Plan:
     column_chunk: int = 0
     flat: bool = False
     sample_group: int = 1
+    panels: int = 1
     skip_pad_rows: bool = False
     subsample: bool = False
     plane_row: bool = False
@@ -239,6 +243,7 @@ class Plan:
             "channel chunks": self.channel_chunks if self.channel_chunks > 1 else 0,
             "column chunk": self.column_chunk,
             "samples per item": self.sample_group if self.sample_group > 1 else 0,
+            "panels per copy": self.panels if self.panels > 1 else 0,
         }
         shown = ", ".join(f"{k} {v}" for k, v in blocks.items() if v)
         if shown:
@@ -1118,7 +1123,9 @@ def pointwise(a: ConvArgs, vb: int, nt: int, t: Any = _tuning, reason: str = "",
     """The POINTWISE plan of a layer it takes (:func:`pointwise_ok`): blocks of the widest
     column tile's output channels (or of the smallest tile holding a group's fewer), items of
     whole planes, split into chunks of whole panels and then into chunks of the
-    output-channel blocks until the threads have ITEMS_PER_THREAD items each."""
+    output-channel blocks until the threads have ITEMS_PER_THREAD items each; runs of panels
+    of POINTWISE_PANEL_BYTES copied at a time on few input channels and many blocks
+    (POINTWISE_PANELS_*)."""
     N = a.x.shape[0]
     coutg = a.w.shape[0] // a.groups
     P = a.out_shape[2] * a.out_shape[3]
@@ -1134,7 +1141,11 @@ def pointwise(a: ConvArgs, vb: int, nt: int, t: Any = _tuning, reason: str = "",
         pc = min(panels, per)
         cw = -(-panels // pc) * vw if pc > 1 else 0
         chunks = min(nob, -(-per // pc))
-    why = "forced" if forced else f"1x1 layer, {P} pixels per plane, {a.w.shape[1]} input channels (pointwise_pays)"
+    cg = a.w.shape[1]
+    npan = 1  # panels per copy: an item's blocks of output channels run over them in turn
+    if cg <= t.POINTWISE_PANELS_MAX_CHANNELS and -(-nob // chunks) >= t.POINTWISE_PANELS_MIN_BLOCKS:
+        npan = max(1, min(-(-(cw or P) // vw), t.POINTWISE_PANEL_BYTES // (cg * vw * a.x.itemsize)))
+    why = "forced" if forced else f"1x1 layer, {P} pixels per plane, {cg} input channels (pointwise_pays)"
     return Plan(
         Kind.POINTWISE,
         f"{reason}: {why}" if reason else why,
@@ -1144,6 +1155,7 @@ def pointwise(a: ConvArgs, vb: int, nt: int, t: Any = _tuning, reason: str = "",
         threads=nt,
         channel_chunks=chunks,
         column_chunk=cw if cw < P else 0,
+        panels=npan,
         plane_row=True,
     )
 

@@ -187,6 +187,16 @@ POINTWISE_MIN_VECTOR_BYTES = 64
 #: 112x112 planes, 1 and 2 threads, Intel Xeon), level on 16 input channels, 3x on 144
 #: output channels.
 POINTWISE_CL_RESULT_MAX_VECTORS = 2
+#: POINTWISE copies runs of panels of pixels of at most POINTWISE_PANEL_BYTES and runs one
+#: block of output channels after the other over them (each block's stores a few streams of
+#: consecutive lines) on layers of at most POINTWISE_PANELS_MAX_CHANNELS input channels per
+#: group and at least POINTWISE_PANELS_MIN_BLOCKS blocks of output channels, where one panel
+#: at a time wrote a line to every output plane in turn: 16 -> 96 on 112x112 1.35-1.5x,
+#: 16 -> 64 1.25-1.35x, 24 -> 144 on 56x56 1.1x (1 thread; 2 threads 1.1-1.3x), level from
+#: 48 input channels or with 2 blocks, where the stores are a smaller share (Intel Xeon).
+POINTWISE_PANEL_BYTES = 65536
+POINTWISE_PANELS_MAX_CHANNELS = 32
+POINTWISE_PANELS_MIN_BLOCKS = 4
 #: Column tiles at unit stride run a band's rows as one flat row of padded width (the taps
 #: kh * Wp + kw apart, the columns past Wo dropped) where that fills at least this many
 #: times the lanes whole rows fill: narrow planes waste most of a 32-column tile (LeNet's

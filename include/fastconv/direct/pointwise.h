@@ -6,20 +6,45 @@
 #ifndef FASTCONV_DIRECT_POINTWISE_H
 #define FASTCONV_DIRECT_POINTWISE_H
 
+/* Copy the panel of pixels [jt, jt + n) (n <= vw) of the C channels of x (xsC apart, pixels
+ * xsP apart) into `panel`: C rows of vw, zeros past n.  Channels-last pixels are transposed
+ * (fc_nhwc_to_planes); runs of channel planes are copied with the next panel's lines
+ * prefetched meanwhile (C streams: too many for the hardware prefetchers). */
+FC_INLINE void fc_pointwise_panel(const FC_T *x, int64_t C, int64_t xsC, int64_t xsP, int64_t jt, int64_t n, int64_t vw,
+                                  FC_T *panel) {
+    const FC_T *xp = x + jt * xsP;
+    if (xsP != 1) {
+        fc_nhwc_to_planes(xp, n, C, panel, vw);
+        for (int64_t c = 0; c < C && n < vw; ++c) memset(panel + c * vw + n, 0, (size_t)(vw - n) * sizeof(FC_T));
+    } else if (n == vw) {
+        for (int64_t c = 0; c < C; ++c, xp += xsC) {
+            __builtin_prefetch(xp + vw, 0, 3);
+            __builtin_prefetch((const char *)(xp + vw) + 64, 0, 3);
+            memcpy(panel + c * vw, xp, (size_t)vw * sizeof(FC_T));
+        }
+    } else {
+        for (int64_t c = 0; c < C; ++c, xp += xsC) {
+            memcpy(panel + c * vw, xp, (size_t)n * sizeof(FC_T));
+            memset(panel + c * vw + n, 0, (size_t)(vw - n) * sizeof(FC_T));
+        }
+    }
+}
+
 /* Output pixels [j0, j1) of the `cout` output channels of one group of one sample: x the
  * group's first input plane (g->C channels xsC apart, each one row of pixels xsP apart:
  * 1, or for channels-last input of one group g->C, with xsC = 1), wpack its
  * packed weights (blocks of ocb channels), out its first output plane (planes `plane`
- * apart).  Per panel of FC_NV_WIDE vectors of pixels, every input channel's run of the
- * panel is copied into `panel` (g->C rows of FC_NV_WIDE * VL, zeros past j1), whence the
- * column tiles of every output-channel block read it: one run per channel in the
- * first-level cache, where reading in place took a line from each of C planes a plane
- * apart per input channel, a pattern the hardware prefetchers do not follow.  Channels-last
- * pixels are transposed into the panel (fc_nhwc_to_planes).  j0 is a multiple of the panel
- * width and j1 is the plane's end or one. */
+ * apart).  Runs of up to npan panels of FC_NV_WIDE vectors of pixels are copied into
+ * `panel` (npan * g->C rows of FC_NV_WIDE * VL, fc_pointwise_panel), whence the column
+ * tiles of one output-channel block after the other read them, as a matrix product packs
+ * a block of its right-hand side: every input channel's run in the cache, where reading
+ * in place took a line from each of C planes a plane apart per input channel, a pattern
+ * the hardware prefetchers do not follow; and each block's stores a few streams of
+ * consecutive lines, where one panel at a time wrote a line to every output plane in
+ * turn.  j0 is a multiple of the panel width and j1 is the plane's end or one. */
 FC_ATTR static void fc_pointwise(const FC_T *x, int64_t xsC, int64_t xsP, const FC_T *wpack, int64_t ocb,
                                  const FC_T *bias, int64_t cout, const fc_conv_geom *g, int64_t j0, int64_t j1,
-                                 FC_T *out, int64_t plane, FC_T *panel) {
+                                 FC_T *out, int64_t plane, FC_T *panel, int64_t npan) {
     const int64_t C = g->C, vw = FC_NV_WIDE * FC_VL, nob = (cout + ocb - 1) / ocb;
     const int64_t icb = fc_sum_channels(1), zero = 0;
     FC_V tot[FC_SUM_VECS]; /* the tiles' running totals (see fc_sum_flush) */
@@ -32,31 +57,15 @@ FC_ATTR static void fc_pointwise(const FC_T *x, int64_t xsC, int64_t xsP, const 
     gp.Wo = j1;
     gp.osH = 0;
     gp.skip_rows = 0;
-    for (int64_t jt = j0; jt < j1; jt += vw) {
-        const int64_t n = j1 - jt < vw ? j1 - jt : vw;
-        const FC_T *xp = x + jt * xsP;
-        if (xsP != 1) {
-            fc_nhwc_to_planes(xp, n, C, panel, vw);
-            for (int64_t c = 0; c < C && n < vw; ++c) memset(panel + c * vw + n, 0, (size_t)(vw - n) * sizeof(FC_T));
-        } else if (n == vw) {
-            /* the next panel's lines on their way meanwhile (C streams: too many for the
-             * hardware prefetchers) */
-            for (int64_t c = 0; c < C; ++c, xp += xsC) {
-                __builtin_prefetch(xp + vw, 0, 3);
-                __builtin_prefetch((const char *)(xp + vw) + 64, 0, 3);
-                memcpy(panel + c * vw, xp, (size_t)vw * sizeof(FC_T));
-            }
-        } else {
-            for (int64_t c = 0; c < C; ++c, xp += xsC) {
-                memcpy(panel + c * vw, xp, (size_t)n * sizeof(FC_T));
-                memset(panel + c * vw + n, 0, (size_t)(vw - n) * sizeof(FC_T));
-            }
-        }
-        const int one = n <= FC_VL;
+    for (int64_t jr = j0; jr < j1; jr += npan * vw) {
+        const int64_t jr1 = j1 - jr < npan * vw ? j1 : jr + npan * vw;
+        for (int64_t jt = jr; jt < jr1; jt += vw)
+            fc_pointwise_panel(x, C, xsC, xsP, jt, jr1 - jt < vw ? jr1 - jt : vw, vw, panel + (jt - jr) / vw * C * vw);
         for (int64_t ob = 0; ob < nob; ++ob) {
             const int64_t left = cout - ob * ocb < ocb ? cout - ob * ocb : ocb;
-            fc_column_tile(panel, vw, &zero, wpack + ob * C * ocb, ocb, &gp, bias, ob * ocb, cout, out, plane, 0, jt,
-                           left, one, icb, tot, 0, 1);
+            for (int64_t jt = jr; jt < jr1; jt += vw)
+                fc_column_tile(panel + (jt - jr) / vw * C * vw, vw, &zero, wpack + ob * C * ocb, ocb, &gp, bias,
+                               ob * ocb, cout, out, plane, 0, jt, left, jr1 - jt <= FC_VL, icb, tot, 0, 1);
         }
     }
 }
