@@ -693,10 +693,47 @@ def test_sample_groups_are_exact(vb, dtype):
                 force = Force(kind=kind, vector_bytes=vb, tuning=dict(base, SAMPLE_GROUP_BYTES=group_bytes))
                 for nt in (1, 2, 3):
                     plan = _plan.conv2d(a, "direct", nt, force)
-                    if group_bytes > 1 << 30:
+                    if group_bytes > 1 << 30 and nt == 1:
                         assert plan.sample_group == 5 or plan.flat
+                    assert 1 <= plan.sample_group <= 5
                     got = fastconv.conv._conv2d(x, w, b, stride, pad, 1, 1, mode, None, nt, "direct", force)
                     np.testing.assert_array_equal(got, ref)
+
+
+def _group_makespan(N, g, bands, nob, chunks, nt):
+    """The busiest thread's work (samples times output-channel blocks) when OpenMP's static
+    schedule deals out the items of groups of g samples, bands and channel chunks."""
+    work = [
+        min(g, N - s * g) * ((c + 1) * nob // chunks - c * nob // chunks)
+        for s in range(-(-N // g))
+        for _ in range(bands)
+        for c in range(chunks)
+    ]
+    q, r = divmod(len(work), nt)
+    starts = np.cumsum([0] + [q + (k < r) for k in range(nt)])
+    return max(sum(work[starts[k] : starts[k + 1]]) for k in range(nt))
+
+
+def test_sample_groups_balance_the_threads():
+    """The big-weights plans' groups of samples and channel chunks on several threads: the
+    static schedule's busiest thread gets no more work than with the largest groups that
+    fit (a last group of fewer samples, items dealt out unevenly), and N = 8 in groups of at
+    most 3 on 2 threads splits evenly (the groups of 3, 3 and 2 left one thread 15 of 24
+    parts)."""
+    t = fastconv._tuning
+    for N in range(1, 11):
+        for most in range(1, N + 1):
+            for bands in (1, 2, 3):
+                for nob in (1, 2, 5, 16):
+                    for nt in (2, 3, 4):
+                        g, chunks = _plan._balanced_groups(N, most, bands, nob, nt)
+                        assert 1 <= g <= most and 1 <= chunks <= nob
+                        plain = min(nob, -(-(nt * t.ITEMS_PER_THREAD) // (-(-N // most) * bands)))
+                        assert _group_makespan(N, g, bands, nob, chunks, nt) <= _group_makespan(
+                            N, most, bands, nob, plain, nt
+                        )
+    g, chunks = _plan._balanced_groups(8, 3, 1, 16, 2)
+    assert 8 % g == 0 and (8 // g * chunks) % 2 == 0
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field, replace
-from typing import Any, Dict, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import numpy as np
 
@@ -1061,8 +1061,7 @@ def direct(
         group = max(1, min(N, t.SAMPLE_GROUP_BYTES // max(per, 1)))
     chunks = 1
     if big and nt > 1:
-        items = -(-N // group) * a.groups * -(-Ho // R)
-        chunks = min(-(-coutg // ocb), -(-(nt * t.ITEMS_PER_THREAD) // items))
+        group, chunks = _balanced_groups(N, group, a.groups * -(-Ho // R), -(-coutg // ocb), nt, t)
     contiguous = in_place or flat or ((R - 1) * sh + (kH - 1) * dh + 1) <= 2 * R * kH
     return Plan(
         kind,
@@ -1158,6 +1157,41 @@ def pointwise(a: ConvArgs, vb: int, nt: int, t: Any = _tuning, reason: str = "",
         panels=npan,
         plane_row=True,
     )
+
+
+def _static_makespan(work: List[int], nt: int) -> int:
+    """The most work one thread gets when ``prange(schedule="static")`` deals the items out
+    in order: contiguous runs, the first ``len(work) % nt`` threads one item more."""
+    q, r = divmod(len(work), nt)
+    most, i = 0, 0
+    for k in range(nt):
+        n = q + (k < r)
+        most = max(most, sum(work[i : i + n]))
+        i += n
+    return most
+
+
+def _balanced_groups(N: int, most: int, bands: int, nob: int, nt: int, t: Any = _tuning) -> Tuple[int, int]:
+    """(samples per item, channel chunks) of a big-weights plan on ``nt`` threads: for each
+    group size up to ``most``, the chunks of the ``nob`` output-channel blocks that give
+    ITEMS_PER_THREAD items per thread over the groups and ``bands`` (bands times groups per
+    sample group), and the size whose items the static schedule deals out most evenly
+    (the largest such, which streams the weights the fewest times).  Groups of N = 8 in
+    threes left one thread 3 + 3 of the 8 samples' work."""
+    best: Tuple[Any, ...] = ()
+    for g in range(most, 0, -1):
+        ng = -(-N // g)
+        chunks = min(nob, -(-(nt * t.ITEMS_PER_THREAD) // (ng * bands)))
+        work = [
+            min(g, N - s * g) * ((c + 1) * nob // chunks - c * nob // chunks)
+            for s in range(ng)
+            for _ in range(bands)
+            for c in range(chunks)
+        ]
+        key = (_static_makespan(work, nt), -g)
+        if not best or key < best[0]:
+            best = (key, g, chunks)
+    return best[1], best[2]
 
 
 def pad_row_share(a: ConvArgs) -> float:
