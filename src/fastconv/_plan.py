@@ -1172,16 +1172,20 @@ def _static_makespan(work: List[int], nt: int) -> int:
 
 
 def _balanced_groups(N: int, most: int, bands: int, nob: int, nt: int, t: Any = _tuning) -> Tuple[int, int]:
-    """(samples per item, channel chunks) of a big-weights plan on ``nt`` threads: for each
-    group size up to ``most``, the chunks of the ``nob`` output-channel blocks that give
-    ITEMS_PER_THREAD items per thread over the groups and ``bands`` (bands times groups per
-    sample group), and the size whose items the static schedule deals out most evenly
-    (the largest such, which streams the weights the fewest times).  Groups of N = 8 in
-    threes left one thread 3 + 3 of the 8 samples' work."""
+    """(samples per item, channel chunks) of a big-weights plan on ``nt`` threads, N samples
+    in groups of at most ``most``, ``bands`` bands per sample (row bands times groups of
+    channels) and ``nob`` output-channel blocks: for each group size from ``most`` down to
+    half of it, the chunks that give ITEMS_PER_THREAD items per thread, and of these the
+    size whose items the static schedule deals out most evenly, the largest among equals
+    (it streams the weights the fewest times).  Groups of N = 8 in threes left one thread
+    15 of the 24 parts of the work.  Many items balance by themselves: ``most`` as it is."""
+    want = nt * t.ITEMS_PER_THREAD
+    if -(-N // most) * bands >= 4 * want:
+        return most, 1
     best: Tuple[Any, ...] = ()
-    for g in range(most, 0, -1):
+    for g in range(most, max(1, most // 2, most - 64) - 1, -1):
         ng = -(-N // g)
-        chunks = min(nob, -(-(nt * t.ITEMS_PER_THREAD) // (ng * bands)))
+        chunks = min(nob, -(-want // (ng * bands)))
         work = [
             min(g, N - s * g) * ((c + 1) * nob // chunks - c * nob // chunks)
             for s in range(ng)
