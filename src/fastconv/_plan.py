@@ -868,19 +868,24 @@ def weight_grad_band_rows(planes: int, Ho: int, nt: int, t: Any = _tuning) -> in
     return rows
 
 
+def _static_makespan(work: List[int], nt: int) -> int:
+    """The most work one thread gets when ``prange(schedule="static")`` deals the items out
+    in order: contiguous runs, the first ``len(work) % nt`` threads one item more."""
+    q, r = divmod(len(work), nt)
+    most, i = 0, 0
+    for k in range(nt):
+        n = q + (k < r)
+        most = max(most, sum(work[i : i + n]))
+        i += n
+    return most
+
+
 def _busiest_rows(planes: int, Ho: int, rows: int, nt: int) -> int:
     """The most output rows one of ``nt`` threads gets when the bands of ``rows`` rows of
     ``planes`` planes go to them in contiguous chunks (OpenMP's static schedule: the first
     ``n % nt`` threads one item more)."""
     bands = [rows] * (Ho // rows) + ([Ho % rows] if Ho % rows else [])
-    items = bands * planes
-    q, extra = divmod(len(items), nt)
-    most, i = 0, 0
-    for k in range(nt):
-        c = q + (k < extra)
-        most = max(most, sum(items[i : i + c]))
-        i += c
-    return most
+    return _static_makespan(bands * planes, nt)
 
 
 def direct(
@@ -1157,18 +1162,6 @@ def pointwise(a: ConvArgs, vb: int, nt: int, t: Any = _tuning, reason: str = "",
         panels=npan,
         plane_row=True,
     )
-
-
-def _static_makespan(work: List[int], nt: int) -> int:
-    """The most work one thread gets when ``prange(schedule="static")`` deals the items out
-    in order: contiguous runs, the first ``len(work) % nt`` threads one item more."""
-    q, r = divmod(len(work), nt)
-    most, i = 0, 0
-    for k in range(nt):
-        n = q + (k < r)
-        most = max(most, sum(work[i : i + n]))
-        i += n
-    return most
 
 
 def _balanced_groups(N: int, most: int, bands: int, nob: int, nt: int, t: Any = _tuning) -> Tuple[int, int]:
