@@ -738,6 +738,43 @@ def test_sample_groups_balance_the_threads():
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("vb", WIDTHS)
+def test_stride2_depthwise_sweep(vb, dtype, monkeypatch):
+    """The strips' stride-2 3x3 sweep along the rows (fc_dw_sweep_s2): interior spans just
+    under, at and past a vector and several vectors with a remainder (the last chunk
+    shifted left), output rows in blocks of FC_RB and single ones, every padding mode,
+    padding 0 and 1, odd and even widths, NaN and +-inf inside the swept part and at its
+    edges: the NaN / inf pattern of the packed tiles and their values."""
+    monkeypatch.setattr(fastconv._tuning, "DW_PLANE_MAX_ELEMS", 0)
+    r = np.random.default_rng(29)
+    vl = vb // np.dtype(dtype).itemsize
+    force = Force(vector_bytes=vb)
+    narrow = Force(kind=Kind.COLUMNS_NARROW, vector_bytes=vb)
+    eps = np.finfo(dtype).eps
+    for W in (2 * vl + 1, 2 * vl + 2, 2 * vl + 3, 2 * vl + 4, 4 * vl + 7, 6 * vl):
+        for H in (3, 4, 9, 18):
+            for pad, mode in ((1, "zeros"), (0, "zeros"), (1, "reflect"), (1, "replicate"), (1, "circular")):
+                x = r.standard_normal((2, 2, H, W)).astype(dtype)
+                x[1, 1, H // 2, W // 2] = np.nan
+                x[0, 0, H - 1, 2 * vl] = np.inf
+                x[0, 1, 0, 1] = -np.inf
+                w = r.standard_normal((2, 1, 3, 3)).astype(dtype)
+                b = r.standard_normal(2).astype(dtype)
+                a = fastconv._args.conv2d_args(x, w, b, 2, pad, 1, 2, mode)
+                assert _plan.conv2d(a, "auto", None, force).kind == Kind.DW_STRIP
+                got = fastconv.conv._conv2d(x, w, b, 2, pad, 1, 2, mode, None, None, "auto", force)
+                packed = fastconv.conv._conv2d(x, w, b, 2, pad, 1, 2, mode, None, None, "auto", narrow)
+                np.testing.assert_array_equal(np.isnan(got), np.isnan(packed))
+                np.testing.assert_array_equal(np.isinf(got), np.isinf(packed))
+                np.testing.assert_array_equal(got[np.isinf(got)], packed[np.isinf(packed)])
+                fin = np.isfinite(packed)
+                ref = conv2d_ref(
+                    np.nan_to_num(x, nan=0, posinf=0, neginf=0), w, b, a.stride, a.pads, a.dilation, 2, mode
+                )
+                np.testing.assert_allclose(got[fin], ref[fin], rtol=0, atol=16 * eps * (np.abs(ref).max() + 1))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("vb", WIDTHS)
 def test_column_strided_depthwise_runs_in_place(vb, dtype, monkeypatch):
     """A column stride 2, one input channel per output channel, planes too big for the
     kernel of VL planes at a time: the in-place strips at column stride 2, at widths around

@@ -55,6 +55,11 @@ static void fc_dw_band(int kind, const FC_T *x, int64_t xsH, const fc_conv_geom 
     const int sweep = kind == FC_KIND_DW_SWEEP;                /* else FC_KIND_DW_STRIP, through tmp */
     const int64_t TW = sweep ? Wo : (Wo > FC_VL ? Wo : FC_VL); /* row stride of tmp */
     const int sq3 = sh == 1 && sw == 1 && dh == 1 && dw == 1 && kH == 3 && kW == 3;
+    /* 3x3 at stride 2, undilated (strips): the interior output columns [a2, e2), whose
+     * chunks read padded columns [2j, 2j + 2VL + 1) inside the row, swept along the rows
+     * into tmp (fc_dw_sweep_s2) where they span a vector */
+    const int64_t a2 = (pl + 1) / 2, e2w = (pl + W - 1) / 2, e2 = e2w < Wo ? e2w : Wo;
+    const int s2 = !sweep && sh == 2 && sw == 2 && dh == 1 && dw == 1 && kH == 3 && kW == 3 && e2 - a2 >= FC_VL;
     /* the sweep: written in place, the interior [lo, se) swept along the rows */
     const int64_t se = hi < Wo ? hi : Wo;
     const int nt = sweep && stream;
@@ -68,6 +73,7 @@ static void fc_dw_band(int kind, const FC_T *x, int64_t xsH, const fc_conv_geom 
          * slower on planes that do not stay in cache (each store splitting cache lines that
          * later chunks write again) */
         FC_T *orow = sweep ? out + (oh0 + g0) * Wo : tmp;
+        if (s2) fc_dw_sweep_s2(rows, n, w, b, pl, a2, e2, orow, TW);
         if (sweep) {
             if (nx != NULL) /* this group's share of the next rows */
                 pf_row = fc_prefetch_rows(nx, xsH, W, pf_row, nxrows * (g0 + n) / R);
@@ -79,6 +85,7 @@ static void fc_dw_band(int kind, const FC_T *x, int64_t xsH, const fc_conv_geom 
         for (int64_t j = 0; j < Wo; j += FC_VL) {
             if (j + FC_VL > Wo && Wo >= FC_VL) j = Wo - FC_VL; /* last chunk shifted left */
             if (sweep && j >= lo && j + FC_VL <= se) continue; /* swept */
+            if (s2 && j >= a2 && j + FC_VL <= e2) continue;    /* swept at stride 2 */
             if (nx != NULL)                                    /* this chunk's share of the next rows */
                 pf_row = fc_prefetch_rows(nx, xsH, W, pf_row, nxrows * ++chunk / nchunks);
             const int64_t p0 = j * sw;           /* the chunk's first padded column */

@@ -135,4 +135,56 @@ FC_DEF_DW_SWEEP(fc_dw_sweep_sq3, 3)
 FC_DEF_DW_SWEEP(fc_dw_sweep_sq5, 5)
 #undef FC_DEF_DW_SWEEP
 
+/* The stride-2 sweep: RB output rows (dst rows ldd apart) of a 3x3 kernel at stride 2 in
+ * both directions, swept across output columns [a, e), e - a >= VL, whose taps all fall
+ * inside the input rows (output column c, tap kw reads input column 2c - pl + kw of
+ * rows[2i + kh] for output row i).  Each tap's VL columns, one in two, are the even lanes
+ * of 2VL - 1 columns loaded as two vectors VL - 1 apart and gathered by one two-source
+ * shuffle (sel2), as in fc_dw_block; an input row shared by two output rows (kh = 2 of one,
+ * kh = 0 of the next) is gathered once for both, and the rows are walked along as a few
+ * sequential streams where the strips walked down them a chunk at a time.  The products
+ * of an output are summed in the strips' order (kh, then kw), so the bits are theirs. */
+FC_INLINE void fc_dw_sweep_s2_block(const FC_T *const *rows, const FC_V *wv, FC_V bv, int64_t pl, int64_t a, int64_t e,
+                                    FC_T *dst, int64_t ldd, const int RB, const fc_sel sel2) {
+    const FC_T *xr[2 * FC_RB + 1];
+#pragma GCC unroll 16
+    for (int q = 0; q < 2 * RB + 1; ++q) xr[q] = rows[q] - pl; /* indexed from padded column pl on */
+    for (int64_t c = a;; c += FC_VL) {
+        if (c + FC_VL > e) c = e - FC_VL; /* the last chunk shifted left to end at e */
+        FC_V acc[FC_RB];
+#pragma GCC unroll 16
+        for (int i = 0; i < RB; ++i) acc[i] = bv;
+#pragma GCC unroll 16
+        for (int q = 0; q < 2 * RB + 1; ++q)
+#pragma GCC unroll 4
+            for (int kw = 0; kw < 3; ++kw) {
+                FC_V lo, hi;
+                memcpy(&lo, xr[q] + 2 * c + kw, sizeof(FC_V));
+                memcpy(&hi, xr[q] + 2 * c + kw + FC_VL - 1, sizeof(FC_V));
+                const FC_V v = FC_SHUFFLE2(lo, hi, sel2);
+#pragma GCC unroll 4
+                for (int kh = 0; kh < 3; ++kh)
+                    if ((q - kh) % 2 == 0 && q - kh >= 0 && (q - kh) / 2 < RB) acc[(q - kh) / 2] += v * wv[kh * 3 + kw];
+            }
+#pragma GCC unroll 16
+        for (int i = 0; i < RB; ++i) memcpy(dst + i * ldd + c, &acc[i], sizeof(FC_V));
+        if (c + FC_VL >= e) break;
+    }
+}
+
+/* n output rows of the stride-2 sweep; rows[2r + kh] is output row r's tap row kh. */
+FC_ATTR __attribute__((noinline)) static void fc_dw_sweep_s2(const FC_T *const *rows, int64_t n, const FC_T *w, FC_T b,
+                                                             int64_t pl, int64_t a, int64_t e, FC_T *dst, int64_t ldd) {
+    FC_V wv[9];
+#pragma GCC unroll 16
+    for (int t = 0; t < 9; ++t) wv[t] = (FC_V){0} + w[t];
+    const FC_V bv = (FC_V){0} + b;
+    fc_sel sel2;
+    for (int l = 0; l < FC_VL; ++l) sel2[l] = 2 * l < FC_VL ? 2 * l : 2 * l + 1;
+    int64_t r = 0;
+    for (; r + FC_RB <= n; r += FC_RB)
+        fc_dw_sweep_s2_block(rows + 2 * r, wv, bv, pl, a, e, dst + r * ldd, ldd, FC_RB, sel2);
+    for (; r < n; ++r) fc_dw_sweep_s2_block(rows + 2 * r, wv, bv, pl, a, e, dst + r * ldd, ldd, 1, sel2);
+}
+
 #endif /* FASTCONV_DEPTHWISE_SWEEP_H */
