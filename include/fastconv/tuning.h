@@ -21,11 +21,15 @@
 /* Blocks per group, the third level: sums of 10^4 products add a few dozen groups (C3). */
 #define FC_SUM_GROUP 16
 /* Input channels per register-held sum of the Winograd products.  Each block's end adds
- * the tile's registers into memory (a load, an add and a store per vector), so short blocks
- * cost: on C5 (64 channels) blocks of 16 took 22% longer than one chain, blocks of 32 5%.
- * RMS float32 error against PyTorch's on 3x3 layers of 32-256 channels: 0.92-0.99x with
- * 32, 0.76-0.91x with 16, 1.2-2.2x with one chain. */
-#define FC_WINO_SUM_BLOCK 32
+ * the tile's registers into its group's sum on the stack (a load, an add and a store per
+ * vector), so short blocks cost: C5 5-10% longer with blocks of 16 than of 32.  RMS float32
+ * error against PyTorch's on 3x3 layers of 32-512 channels, ReLU-like inputs (non-negative,
+ * half zeros): 1.08-1.15x with blocks of 32 (0.92-0.99x on normal inputs), 0.94-0.98x with
+ * 16 in groups of 4; one chain 1.2-2.2x. */
+#define FC_WINO_SUM_BLOCK 16
+/* Blocks per group, the second level of the Winograd sums (winograd/gemm.h): groups of 8
+ * left 128 channels at 1.00-1.01x PyTorch's error on ReLU-like inputs. */
+#define FC_WINO_SUM_GROUP 4
 
 /* ---- packing (pack/band.h) ---- */
 /* Channels ahead whose rows the packer prefetches: short rows a plane apart escape the

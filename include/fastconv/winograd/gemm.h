@@ -10,17 +10,20 @@
 /* Product tile: M[o][k] (FC_WOCB output channels o, NV_ vectors k of tiles) = sum over the
  * C input channels c of U[c][o] * V[c][k], for one transform position.  u: the block's
  * transformed weights [C][FC_WOCB]; V's vectors lie kst apart along k and ldv apart along c,
- * M's kst apart along k and ldm apart along o.  The registers sum blocks of
- * FC_WINO_SUM_BLOCK channels, M holds the running total: one chain over hundreds of channels
- * has 2-3x PyTorch's float32 error.  The channel loop is unrolled four times: a block's loop
- * is short, and its exit and the next block's start showed in the time. */
+ * M's kst apart along k and ldm apart along o.  The sums have three levels: the registers
+ * sum blocks of FC_WINO_SUM_BLOCK channels, a group of FC_WINO_SUM_GROUP blocks is summed
+ * in grp (on the stack), and M holds the running total of the groups.  One chain over
+ * hundreds of channels has 2-3x PyTorch's float32 error, and a running total of every
+ * block lets the error grow again past 256 channels.  The channel loop is unrolled four
+ * times: a block's loop is short, and its exit and the next block's start showed in the
+ * time. */
 #define FC_DEF_WGEMM(NAME, NV_)                                                                                        \
     FC_ATTR __attribute__((noinline)) static void NAME(const FC_T *FC_RESTRICT u, const FC_T *FC_RESTRICT v,           \
                                                        int64_t ldv, int64_t kst, int64_t C, FC_T *FC_RESTRICT mo,      \
                                                        int64_t ldm) {                                                  \
-        FC_V acc[FC_WOCB][NV_];                                                                                        \
+        FC_V acc[FC_WOCB][NV_], grp[FC_WOCB][NV_];                                                                     \
         _Pragma("GCC unroll 16") for (int o = 0; o < FC_WOCB; ++o)                                                     \
-            _Pragma("GCC unroll 16") for (int k = 0; k < NV_; ++k) acc[o][k] = (FC_V){0};                              \
+            _Pragma("GCC unroll 16") for (int k = 0; k < NV_; ++k) acc[o][k] = grp[o][k] = (FC_V){0};                  \
         for (int64_t c0 = 0; c0 < C; c0 += FC_WINO_SUM_BLOCK) {                                                        \
             const int64_t c1 = C - c0 <= FC_WINO_SUM_BLOCK ? C : c0 + FC_WINO_SUM_BLOCK;                               \
             _Pragma("GCC unroll 4") for (int64_t c = c0; c < c1; ++c, v += ldv, u += FC_WOCB) {                        \
@@ -31,16 +34,24 @@
                     _Pragma("GCC unroll 16") for (int k = 0; k < NV_; ++k) acc[o][k] += xv[k] * uo;                    \
                 }                                                                                                      \
             }                                                                                                          \
-            /* the block's sums into M, the running total (stored by the first block) */                               \
+            /* the block's sums into its group's (grp), a group's into M (the running total) */                        \
+            const int64_t blk = c0 / FC_WINO_SUM_BLOCK;                                                                \
+            const int first = blk % FC_WINO_SUM_GROUP == 0;                                                            \
+            const int last = blk % FC_WINO_SUM_GROUP == FC_WINO_SUM_GROUP - 1 || c1 == C;                              \
             _Pragma("GCC unroll 16") for (int o = 0; o < FC_WOCB; ++o)                                                 \
                 _Pragma("GCC unroll 16") for (int k = 0; k < NV_; ++k) {                                               \
-                FC_V m = acc[o][k];                                                                                    \
-                if (c0 > 0) {                                                                                          \
-                    FC_V prev;                                                                                         \
-                    memcpy(&prev, mo + o * ldm + k * kst, sizeof(FC_V));                                               \
-                    m += prev;                                                                                         \
+                FC_V s = acc[o][k];                                                                                    \
+                if (!first) s += grp[o][k];                                                                            \
+                if (!last) {                                                                                           \
+                    grp[o][k] = s;                                                                                     \
+                } else {                                                                                               \
+                    if (blk >= FC_WINO_SUM_GROUP) {                                                                    \
+                        FC_V prev;                                                                                     \
+                        memcpy(&prev, mo + o * ldm + k * kst, sizeof(FC_V));                                           \
+                        s += prev;                                                                                     \
+                    }                                                                                                  \
+                    memcpy(mo + o * ldm + k * kst, &s, sizeof(FC_V));                                                  \
                 }                                                                                                      \
-                memcpy(mo + o * ldm + k * kst, &m, sizeof(FC_V));                                                      \
                 acc[o][k] = (FC_V){0};                                                                                 \
             }                                                                                                          \
         }                                                                                                              \
