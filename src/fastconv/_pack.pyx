@@ -81,12 +81,21 @@ def all_finite(const real_t[:, :, :, :] x):
     cdef Py_ssize_t a, b, c, W = x.shape[3]
     cdef int64_t sW = x.strides[3] // <Py_ssize_t>sizeof(real_t)
     cdef int bad = 0
+    cdef Py_ssize_t nb = x.shape[1], nc = x.shape[2]
     if x.shape[0] == 0 or x.shape[1] == 0 or x.shape[2] == 0 or W == 0:
         return True
+    # rows that follow one another in memory are one run (a 3x3 kernel's rows of 3 were a
+    # call each: 18% of a 512-channel Winograd layer's time)
+    if x.strides[2] == W * x.strides[3]:
+        W *= nc
+        nc = 1
+        if x.strides[1] == W * x.strides[3]:
+            W *= nb
+            nb = 1
     with nogil:
         for a in range(x.shape[0]):
-            for b in range(x.shape[1]):
-                for c in range(x.shape[2]):
+            for b in range(nb):
+                for c in range(nc):
                     bad = nonfinite(&x[a, b, c, 0], W, sW)
                     if bad:
                         break
