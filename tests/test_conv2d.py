@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import fastconv
-from fastconv import _plan
+from fastconv import _plan, _tuning
 
 import helpers
 from conftest import requires_torch
@@ -1015,6 +1015,47 @@ def test_winograd_edge_shapes(shape, pad, dtype, algorithm, vector_width):
     check_winograd(cfg, sum(shape) + pad, dtype, algorithm)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("band_bytes", [1, 1 << 20, 1 << 30])
+@pytest.mark.parametrize(
+    "N,C,H,W,pads,mode",
+    [
+        (1, 3, 1, 1, (1, 1, 1, 1), "zeros"),
+        (3, 9, 7, 7, (1, 1, 1, 1), "zeros"),
+        (5, 17, 14, 14, (1, 1, 1, 1), "reflect"),
+        (2, 33, 13, 9, (0, 2, 1, 0), "circular"),
+        (4, 6, 2, 29, (1, 1, 1, 1), "replicate"),
+        (7, 5, 6, 5, (2, 1, 0, 3), "symmetric"),
+        (1, 40, 30, 12, (1, 1, 1, 1), "zeros"),
+    ],
+)
+def test_winograd_flat_items(N, C, H, W, pads, mode, band_bytes, dtype, vector_width):
+    """Planes with fewer F(2x2) tiles per row than vector lanes run flat: items of tile rows
+    counted over the batch, cut inside an image or spanning several, the lanes past an
+    item's tiles, one tile row per item (band_bytes 1) up to the whole batch in one item."""
+    a = fastconv._args.conv2d_args(
+        np.zeros((N, C, H, W), dtype), np.zeros((8, C, 3, 3), dtype), None, 1, (pads[:2], pads[2:]), 1, 1, mode
+    )
+    plan = _plan.conv2d(a, "winograd", 1, helpers.force(WINOGRAD_FLAT_BAND_BYTES=band_bytes))
+    vl, ntc = vector_width // np.dtype(dtype).itemsize, -(-a.out_shape[3] // 2)
+    assert plan.flat == (ntc < vl and ntc / vl < _tuning.WINOGRAD_MIN_LANE_FILL)
+    helpers.FORCING["tuning"]["WINOGRAD_FLAT_BAND_BYTES"] = band_bytes
+    try:
+        for groups in (1, 2) if C % 2 == 0 else (1,):
+            cfg = dict(N=N, C=C, H=H, W=W, Cout=11 * groups, pads=pads, groups=groups, mode=mode, bias=True)
+            one = check_winograd(cfg, N * C + H + W, dtype, "winograd")
+            x = np.random.default_rng(N * C + H + W).standard_normal((N, C, H, W)).astype(dtype)
+            w = np.random.default_rng(N * C + H + W).standard_normal((cfg["Cout"], C // groups, 3, 3)).astype(dtype)
+            kw = dict(padding=((pads[0], pads[1]), (pads[2], pads[3])), groups=groups, padding_mode=mode)
+            np.testing.assert_array_equal(
+                conv2d(x, w, **kw, algorithm="winograd", num_threads=1),
+                conv2d(x, w, **kw, algorithm="winograd", num_threads=3),
+            )
+            assert one.shape[0] == N
+    finally:
+        helpers.FORCING["tuning"].pop("WINOGRAD_FLAT_BAND_BYTES")
+
+
 @pytest.mark.parametrize("algorithm", WINOGRAD)
 @pytest.mark.parametrize("layout", ["fortran", "negative", "sliced", "broadcast"])
 def test_winograd_any_layout_and_out(algorithm, layout, rng):
@@ -1075,12 +1116,16 @@ def test_auto_algorithm_rule():
         )  # 3x3: "same" size
         return _plan.conv2d(a, "auto", 1).algorithm
 
-    # float32 takes F(2x2, 3x3) up to 128 input channels per group (its error stays below
-    # PyTorch's there); float64 F(4x4, 3x3) by the same channel, lane-fill and work rule
+    # float32 takes F(2x2, 3x3) up to 512 input channels per group (its error stays below
+    # PyTorch's there), past 128 only on enough pixels; float64 F(4x4, 3x3) by the same
+    # channel, lane-fill and work rule
     assert pick((8, 64, 56, 56), (64, 64, 3, 3)) == "winograd"  # ResNet 3x3 (C5)
     assert pick((4, 32, 64, 64), (32, 32, 3, 3), dilation=2) == "winograd"  # C10
     assert pick((1, 128, 56, 56), (64, 128, 3, 3)) == "winograd"
-    assert pick((1, 256, 56, 56), (64, 256, 3, 3)) == "direct"  # deep: error
+    assert pick((1, 256, 56, 56), (64, 256, 3, 3)) == "winograd"
+    assert pick((1, 1024, 56, 56), (64, 1024, 3, 3)) == "direct"  # deep: error unmeasured
+    assert pick((1, 256, 28, 28), (256, 256, 3, 3)) == "direct"  # deep, few pixels
+    assert pick((2, 256, 28, 28), (256, 256, 3, 3)) == "winograd"
     assert pick((1, 256, 56, 56), (64, 256, 3, 3), np.float64) == "winograd4"
     f64 = np.float64
     assert pick((8, 64, 56, 56), (64, 64, 3, 3), f64) == "winograd4"

@@ -449,14 +449,30 @@ def test_auto_winograd_follows_lane_fill_and_work(dtype):
         return _plan.winograd_lane_fill(a, algo, vb)
 
     t = _tuning
+    vl = vb // np.dtype(dtype).itemsize
     for W in (14, 20, 24, 28, 36, 40, 56, 64):
         big = (8, 128, W, W)
-        want = (
-            algo
-            if fill(W) >= t.WINOGRAD_MIN_LANE_FILL and 8 * 128 * 128 * 9 * W * W >= t.WINOGRAD_MIN_THREAD_MACS
-            else "direct"
+        macs = 8 * 128 * 128 * 9 * W * W
+        row = fill(W) >= t.WINOGRAD_MIN_LANE_FILL
+        # F(2x2) tile rows narrower than a vector that a row alone fills badly: flat, all
+        # the batch's tiles in the lanes (float32's "winograd" only)
+        flat = (
+            algo == "winograd"
+            and not row
+            and -(-W // 2) < vl
+            and 128 >= t.WINOGRAD_FLAT_MIN_CHANNELS
+            and -(-W // 2) >= t.WINOGRAD_FLAT_MIN_TILES
+            and macs >= t.WINOGRAD_FLAT_MIN_THREAD_MACS
         )
+        want = algo if (row or flat) and macs >= t.WINOGRAD_MIN_THREAD_MACS else "direct"
         assert pick(big, 1) == want, W
+        if want == algo:
+            plan = fastconv.explain(big, (128, 128, 3, 3), padding=1, num_threads=1, dtype=dtype)
+            assert plan.flat == flat
+    # flat only with enough channels, tiles per row and work
+    if algo == "winograd" and vl > 7:
+        assert pick((8, 128, 14, 14), 1) == algo and pick((8, 64, 14, 14), 1) == "direct"
+        assert pick((8, 128, 12, 12), 1) == "direct" and pick((1, 128, 14, 14), 1) == "direct"
     assert pick((8, 128, 28, 28), 1) == algo and pick((8, 128, 36, 36), 1) == "direct"
     assert pick((1, 32, 28, 28), 1) == "direct"  # too little work for the transforms
     # one image on two threads: the shared threshold

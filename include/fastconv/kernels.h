@@ -53,6 +53,10 @@
     int (*wino_band)(int kind, const T *band, int64_t nrows, const fc_conv_geom *g, int64_t Rt, int64_t ntc, int dw,   \
                      const T *U, int64_t cout, const T *bias, T *V, T *M, int64_t oh0, T *out, int64_t plane,          \
                      int64_t Ho, int64_t Wo, int64_t ldo);                                                             \
+    /* winograd/flat.h */                                                                                              \
+    int (*wino_flat)(const T *x, int64_t sN, const fc_conv_geom *g1, int64_t ntr, int64_t ntc, int64_t q0, int64_t q1, \
+                     T fill, int64_t *rowsrc, T *band, T *D, T *S, const T *U, int64_t cout, const T *bias, T *V,      \
+                     T *M, T *out, int64_t oN, int64_t plane, int64_t Ho, int64_t Wo);                                 \
     /* pool/rows.h (in the 32-byte variants only; NULL in the others) */                                               \
     void (*max_pool_rows)(const T *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1, T *out, int64_t *idx);          \
     void (*max_pool_2x2_rows)(const T *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1, T *out, int64_t *idx);      \

@@ -26,6 +26,7 @@
 #include "fastconv/winograd/transform.h"
 #include "fastconv/winograd/gemm.h"
 #include "fastconv/winograd/band.h"
+#include "fastconv/winograd/flat.h"
 #include "fastconv/depthwise/nhwc.h"
 #if defined(FC_VARIANT_F32) || defined(FC_VARIANT_D32)
 #include "fastconv/pool/rows.h"
@@ -51,6 +52,7 @@
      .wgrad_rows = fc_wgrad_rows,                                                                                      \
      .wino_weights = fc_wino_weights,                                                                                  \
      .wino_band = fc_wino_band,                                                                                        \
+     .wino_flat = fc_wino_flat,                                                                                        \
      .dw_nhwc_rows = fc_dw_nhwc_rows,                                                                                  \
      .nhwc_to_planes = fc_nhwc_to_planes,                                                                              \
      .planes_to_nhwc = fc_planes_to_nhwc,                                                                              \

@@ -103,6 +103,10 @@ cdef extern from "fastconv/kernels.h" nogil:
                          int64_t ntc, int dw, const float *U, int64_t cout, const float *bias, float *V,
                          float *M, int64_t oh0, float *out, int64_t plane, int64_t Ho, int64_t Wo,
                          int64_t ldo) noexcept nogil
+        int (*wino_flat)(const float *x, int64_t sN, const fc_conv_geom *g1, int64_t ntr, int64_t ntc,
+                         int64_t q0, int64_t q1, float fill, int64_t *rowsrc, float *band, float *D, float *S,
+                         const float *U, int64_t cout, const float *bias, float *V, float *M, float *out, int64_t oN,
+                         int64_t plane, int64_t Ho, int64_t Wo) noexcept nogil
         void (*max_pool_rows)(const float *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1,
                               float *out, int64_t *idx) noexcept nogil
         void (*max_pool_2x2_rows)(const float *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1,
@@ -168,6 +172,10 @@ cdef extern from "fastconv/kernels.h" nogil:
                          int64_t ntc, int dw, const double *U, int64_t cout, const double *bias,
                          double *V, double *M, int64_t oh0, double *out, int64_t plane, int64_t Ho,
                          int64_t Wo, int64_t ldo) noexcept nogil
+        int (*wino_flat)(const double *x, int64_t sN, const fc_conv_geom *g1, int64_t ntr, int64_t ntc,
+                         int64_t q0, int64_t q1, double fill, int64_t *rowsrc, double *band, double *D, double *S,
+                         const double *U, int64_t cout, const double *bias, double *V, double *M, double *out,
+                         int64_t oN, int64_t plane, int64_t Ho, int64_t Wo) noexcept nogil
         void (*max_pool_rows)(const double *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1,
                               double *out, int64_t *idx) noexcept nogil
         void (*max_pool_2x2_rows)(const double *x, const fc_pool_geom *g, int64_t oh0, int64_t oh1,
@@ -316,6 +324,18 @@ cdef inline int wino_band(int64_t vb, int kind, const real_t *band, int64_t nrow
     else:
         return fc_tables_d(vb).wino_band(kind, band, nrows, g, Rt, ntc, dw, U, cout, bias, V, M, oh0, out,
                                          plane, Ho, Wo, ldo)
+
+
+cdef inline int wino_flat(int64_t vb, const real_t *x, int64_t sN, const fc_conv_geom *g1, int64_t ntr, int64_t ntc,
+                          int64_t q0, int64_t q1, real_t fill, int64_t *rowsrc, real_t *band, real_t *D, real_t *S,
+                          const real_t *U, int64_t cout, const real_t *bias, real_t *V, real_t *M, real_t *out,
+                          int64_t oN, int64_t plane, int64_t Ho, int64_t Wo) noexcept nogil:
+    if real_t is float:
+        return fc_tables_f(vb).wino_flat(x, sN, g1, ntr, ntc, q0, q1, fill, rowsrc, band, D, S, U, cout, bias, V, M,
+                                         out, oN, plane, Ho, Wo)
+    else:
+        return fc_tables_d(vb).wino_flat(x, sN, g1, ntr, ntc, q0, q1, fill, rowsrc, band, D, S, U, cout, bias, V, M,
+                                         out, oN, plane, Ho, Wo)
 
 
 # pooling: dtype-only kernels, in the 32-byte tables

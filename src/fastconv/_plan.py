@@ -165,7 +165,10 @@ class Plan:
         that of one chunk.
     flat : bool
         Direct column tiles: a band's rows run as one flat row of the band's padded width
-        (unit stride; the columns past the plane's dropped).
+        (unit stride; the columns past the plane's dropped).  Winograd F(2x2, 3x3) on
+        planes with fewer tiles per row than vector lanes: a work item is a run of
+        ``band_rows`` tile rows counted over the whole batch, whose tiles share the lanes
+        (:func:`winograd_flat`).
     panels : int
         POINTWISE: panels of pixels copied at a time, over which one block of output
         channels after the other runs (1: one panel, every block over it).
@@ -253,7 +256,7 @@ class Plan:
             for name, on in (
                 ("reads the input in place", self.read_in_place),
                 ("streaming stores", self.stream),
-                ("flat rows", self.flat),
+                ("tiles of several rows and images share the lanes" if self.tile else "flat rows", self.flat),
                 ("kernel rows on zero padding skipped if the weights are finite", self.skip_pad_rows),
                 ("channels-last input transposed into channel planes first", self.to_planes),
             )
@@ -721,7 +724,7 @@ def _auto(a: ConvArgs, vb: int, nt: int, t: Any) -> Tuple[str, str]:
             return pick, f"{channels}, phases {width} wide: WINOGRAD_MIN_PHASE_WIDTH"
         if dw == 1 and winograd_pays(a, pick, vb, nt, t):
             return pick, (
-                f"{channels}, tiles filling {winograd_lane_fill(a, pick, vb):.0%} of their lanes and "
+                f"{channels}, tiles filling {winograd_fill(a, pick, vb, nt, t):.0%} of their lanes and "
                 f"{layer_macs(a) // nt} multiply-adds per thread: WINOGRAD_MIN_LANE_FILL, "
                 f"WINOGRAD_{'SHARED' if a.x.shape[0] < nt else 'MIN_THREAD'}_MACS"
             )
@@ -744,13 +747,34 @@ def winograd_lane_fill(a: ConvArgs, algorithm: str, vb: int) -> float:
     return tiles / (-(-tiles // vl) * vl)
 
 
+def winograd_fill(a: ConvArgs, algorithm: str, vb: int, nt: int, t: Any = _tuning) -> float:
+    """The share of the vector lanes the layer's Winograd tiles fill: a flat plan's items
+    (:func:`winograd_flat`), else a tile row's (:func:`winograd_lane_fill`)."""
+    if winograd_flat(a, _WINOGRAD_KIND[algorithm], vb, t):
+        return winograd_flat_fill(a, vb, nt, t)
+    return winograd_lane_fill(a, algorithm, vb)
+
+
 def winograd_pays(a: ConvArgs, algorithm: str, vb: int, nt: int, t: Any = _tuning) -> bool:
     """Whether "auto" takes Winograd for an undilated layer Winograd handles: tiles that
     fill WINOGRAD_MIN_LANE_FILL of their lanes, and WINOGRAD_MIN_THREAD_MACS multiply-adds
-    per thread (WINOGRAD_SHARED_MIN_MACS where the threads outnumber the images)."""
+    per thread (WINOGRAD_SHARED_MIN_MACS where the threads outnumber the images), and
+    float32 beyond WINOGRAD_DEEP_CHANNELS input channels WINOGRAD_DEEP_MIN_PIXELS output
+    pixels over the batch; flat
+    (:func:`winograd_flat`) only with WINOGRAD_FLAT_MIN_CHANNELS input channels per group,
+    WINOGRAD_FLAT_MIN_TILES tiles per row and WINOGRAD_FLAT_MIN_THREAD_MACS per thread."""
     per_thread = layer_macs(a) // nt
     need = t.WINOGRAD_SHARED_MIN_MACS[algorithm] if a.x.shape[0] < nt else t.WINOGRAD_MIN_THREAD_MACS
-    return winograd_lane_fill(a, algorithm, vb) >= t.WINOGRAD_MIN_LANE_FILL and per_thread >= need
+    N, _, Ho, Wo = a.out_shape
+    if a.dtype == np.float32 and a.w.shape[1] > t.WINOGRAD_DEEP_CHANNELS and N * Ho * Wo < t.WINOGRAD_DEEP_MIN_PIXELS:
+        return False
+    if winograd_flat(a, _WINOGRAD_KIND[algorithm], vb, t) and not (
+        a.w.shape[1] >= t.WINOGRAD_FLAT_MIN_CHANNELS
+        and -(-a.out_shape[3] // 2) >= t.WINOGRAD_FLAT_MIN_TILES
+        and per_thread >= t.WINOGRAD_FLAT_MIN_THREAD_MACS
+    ):
+        return False
+    return winograd_fill(a, algorithm, vb, nt, t) >= t.WINOGRAD_MIN_LANE_FILL and per_thread >= need
 
 
 channels_last = is_channels_last
@@ -1354,6 +1378,12 @@ def _winograd(a: ConvArgs, kind: Kind, reason: str, vb: int, nt: int, t: Any) ->
     ocp = (coutg + ocb - 1) // ocb * ocb
     ntr = ((Ho + dh - 1) // dh + m - 1) // m
     ntc = ((Wo + dw - 1) // dw + m - 1) // m
+    exact = direct(a, vb, nt, t, reason=NONFINITE_WINOGRAD)
+    if winograd_flat(a, kind, vb, t):
+        rows = _flat_rows(a, vb, nt, t)
+        return Plan(
+            kind, reason, vector_bytes=vb, channel_block=ocb, band_rows=rows, tile=m, threads=nt, flat=True, exact=exact
+        )
     lay = layout(dw * A, m * dw, 1, (ntc + vl - 1) // vl * vl)
     ncr = dw * ((ntc + vl - 1) // vl)  # vector chunks of tiles per tile row
     row_bytes = A * A * (cg + ocp) * ncr * vl * isz
@@ -1367,10 +1397,59 @@ def _winograd(a: ConvArgs, kind: Kind, reason: str, vb: int, nt: int, t: Any) ->
         r3 += 1
     if (r3 * ncr) % 3 == 0 and r3 * row_bytes <= 2 * t.WINOGRAD_BAND_BYTES:
         Rt = r3
-    exact = direct(a, vb, nt, t, reason=NONFINITE_WINOGRAD)
     return Plan(
         kind, reason, vector_bytes=vb, channel_block=ocb, layout=lay, band_rows=Rt, tile=m, threads=nt, exact=exact
     )
+
+
+def winograd_flat(a: ConvArgs, kind: Kind, vb: int, t: Any = _tuning) -> bool:
+    """Whether a Winograd layer runs flat (include/fastconv/winograd/flat.h): F(2x2, 3x3),
+    undilated, with fewer tiles per row than vector lanes, and a tile row's tiles filling
+    less than WINOGRAD_MIN_LANE_FILL of their lanes; the tiles of several tile rows and
+    images then share them."""
+    vl = vb // a.x.itemsize
+    return (
+        kind == Kind.WINOGRAD2
+        and a.dilation == (1, 1)
+        and -(-a.out_shape[3] // 2) < vl
+        and winograd_lane_fill(a, "winograd", vb) < t.WINOGRAD_MIN_LANE_FILL
+    )
+
+
+def _flat_rows(a: ConvArgs, vb: int, nt: int, t: Any) -> int:
+    """Tile rows per flat Winograd item: the run whose tiles best fill whole vectors, with V
+    and M of at most WINOGRAD_FLAT_BAND_BYTES (or one vector of tiles) and an item for every
+    thread where the batch has the rows; the longer run among equal fills."""
+    N = a.x.shape[0]
+    Ho, Wo = a.out_shape[2:]
+    cg = a.w.shape[1]
+    vl = vb // a.x.itemsize
+    ocb = _direct.tile_sizes(vb)["wino_ocb"]
+    coutg = a.w.shape[0] // a.groups
+    ocp = (coutg + ocb - 1) // ocb * ocb
+    ntc, nq = -(-Wo // 2), N * -(-Ho // 2)
+    chunk_bytes = 16 * (cg + ocp) * vl * a.x.itemsize
+    most = max(1, t.WINOGRAD_FLAT_BAND_BYTES // chunk_bytes)
+    groups = a.groups
+    best, best_fill = 1, -1.0
+    for rows in range(1, nq + 1):
+        chunks = -(-rows * ntc // vl)
+        if chunks > most:
+            break
+        if rows > 1 and groups * -(-nq // rows) < nt:
+            break
+        fill = rows * ntc / (chunks * vl)
+        if fill >= best_fill:
+            best, best_fill = rows, fill
+    return best
+
+
+def winograd_flat_fill(a: ConvArgs, vb: int, nt: int, t: Any = _tuning) -> float:
+    """The share of the vector lanes a flat Winograd item's tiles fill."""
+    rows = _flat_rows(a, vb, nt, t)
+    vl = vb // a.x.itemsize
+    tiles = rows * -(-a.out_shape[3] // 2)
+    return tiles / (-(-tiles // vl) * vl)
 
 
 # ---------------------------------------------------------------------------- correlate2d

@@ -18,9 +18,11 @@ from typing import Any, Dict, Tuple
 #: Winograd for 3x3 unit-stride layers with at least this many channels per group, input
 #: and output: F(2x2, 3x3) float32 1.1-1.5x the direct kernels from 32 (C5), slower at 16.
 WINOGRAD_MIN_CHANNELS = 32
-#: float32 "auto" Winograd up to this many input channels per group: beyond it the
-#: transforms' rounding approaches PyTorch's float32 error (C5 with 256 and 512 channels).
-WINOGRAD_MAX_CHANNELS_F32 = 128
+#: float32 "auto" Winograd up to this many input channels per group: the RMS error against
+#: float64, with the sums in blocks of 16 channels and groups of 4 blocks
+#: (winograd/gemm.h), is 0.94-0.98x PyTorch's on ReLU-like inputs (non-negative, half
+#: zeros) and 0.78-0.85x on normal ones from 32 to 512 channels; measured no further.
+WINOGRAD_MAX_CHANNELS_F32 = 512
 #: ... (undilated) where a tile row's tiles fill at least this share of the vector lanes
 #: they take (ceil(W_out / m) tiles in whole vectors): Winograd's gain over the direct
 #: kernels follows that fill, not the plane's width (28- and 56-wide planes fill 7/8 of
@@ -34,6 +36,13 @@ WINOGRAD_MIN_THREAD_MACS = 20_000_000
 #: 32-wide planes and gained from 56-wide ones with 128 channels; float64 F(4x4) gains
 #: sooner).
 WINOGRAD_SHARED_MIN_MACS: Dict[str, int] = {"winograd": 200_000_000, "winograd4": 40_000_000}
+#: ... and, float32 with more input channels per group than this, ...
+WINOGRAD_DEEP_CHANNELS = 128
+#: ... at least this many output pixels over the batch: the weights' transform (and its
+#: reading by every band) costs the same for every tile, the products save in proportion
+#: to the tiles (256 and 512 channels at batch 1: 28x28 and 14x14 planes 0.6-0.8x, 56x56
+#: 1.3-1.4x; 128 channels at batch 1 on 28x28 still 1.2x on one thread) ...
+WINOGRAD_DEEP_MIN_PIXELS = 1024
 #: ... or, column-dilated, phases ceil(W_out / dilation) at least this wide: a full vector
 #: of F(2x2) tiles (C10 1.19x; 24-wide phases 0.9x).
 WINOGRAD_MIN_PHASE_WIDTH = 32
@@ -43,6 +52,20 @@ WINOGRAD_COLUMN_DILATIONS: Dict[str, Tuple[int, ...]] = {"winograd": (1, 2, 4), 
 #: Bytes of transformed inputs and products (V and M) one thread keeps per band: about half
 #: an L2 cache (C5, C10).
 WINOGRAD_BAND_BYTES = 524288
+#: ... and per flat item (narrow planes, several tile rows and images in the lanes): the
+#: run of tile rows is the one that best fills whole vectors within this (ResNet-18's 3x3
+#: layers at batch 8 on a 2 MiB L2: 256 channels on 14x14 and 512 on 7x7 fastest with
+#: 1.5-2 MiB, 1.1-1.2x slower with 0.5 MiB, up to 1.4x slower from 4 MiB).
+WINOGRAD_FLAT_BAND_BYTES = 2097152
+#: "auto" runs a layer flat only with this many input channels per group, ...
+WINOGRAD_FLAT_MIN_CHANNELS = 128
+#: ... this many tiles per row (F(2x2): output width 13 and up) ...
+WINOGRAD_FLAT_MIN_TILES = 7
+#: ... and this many multiply-adds per thread: below these the transforms, the gathering
+#: and the weights' transform (once per call) cost more than the products save (flat
+#: against the direct kernels, 1 and 2 threads: 128-256 channels on 14x14 and 20x20
+#: planes 1.1-1.4x from batch 8; 64 channels, 7x7 planes or batch 1 0.3-0.95x).
+WINOGRAD_FLAT_MIN_THREAD_MACS = 100_000_000
 
 # ---- which direct tile -------------------------------------------------------------------
 #: Channel-lane tiles when the channels per group fill whole two-vector tiles and each output

@@ -10,7 +10,7 @@ from cython.parallel cimport parallel, prange
 import numpy as np
 
 from fastconv._geom cimport geometry
-from fastconv._kernels cimport fc_alloc, fc_conv_geom, pack_band, wino_band, wino_weights
+from fastconv._kernels cimport fc_alloc, fc_conv_geom, pack_band, wino_band, wino_flat, wino_weights
 from fastconv._omp cimport resolve_threads
 from fastconv._types cimport real_t
 
@@ -42,6 +42,8 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
 
     cdef fc_conv_geom g
     geometry(&g, x, w, out.shape[2], out.shape[3], a)
+    if plan.flat:
+        return _run_flat(plan, x, w, bias, out, a, fill, g)
     cdef int64_t dh = g.dh, dw = g.dw
     # A dilated layer is dh x dw undilated ones on the output's row and column phases: row
     # phase pr (output rows pr + dh*i) is a separate work item, the dw column phases of a
@@ -142,4 +144,94 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
     if failed[0]:
         raise MemoryError("conv2d: could not allocate the per-thread Winograd buffers "
                           f"({(band_elems + vm_elems) * isz} bytes)")
+    return not nonfinite[0]
+
+
+cdef object _run_flat(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real_t[::1] bias,
+                      real_t[:, :, :, ::1] out, a, real_t fill, fc_conv_geom g):
+    """run() for a flat plan (F(2x2, 3x3), undilated, fewer tiles per row than lanes): work
+    items are runs of band_rows tile rows counted over the batch, whose tiles share the
+    lanes (include/fastconv/winograd/flat.h)."""
+    cdef Py_ssize_t N = x.shape[0]
+    cdef Py_ssize_t Cout = w.shape[0], Cg = w.shape[1]
+    cdef Py_ssize_t Ho = out.shape[2], Wo = out.shape[3]
+    cdef Py_ssize_t G = a.groups, coutg = Cout // G, isz = sizeof(real_t)
+    cdef int64_t vb = plan.vector_bytes
+    cdef int64_t vl = vb // isz
+    cdef int64_t ocb = plan.channel_block
+    cdef int64_t nob = (coutg + ocb - 1) // ocb
+    cdef int64_t ocp = nob * ocb
+    dtype = np.float32 if real_t is float else np.float64
+    cdef int64_t ntr = (Ho + 1) // 2, ntc = (Wo + 1) // 2
+    # padded rows packed whole, one phase, into rows of two vectors (2 * ntc + 2 <= 2 * vl)
+    cdef int64_t zero[1]
+    zero[0] = 0
+    g.sw = 1; g.sh = 1; g.npha = 1; g.pstart = &zero[0]; g.xoff = &zero[0]
+    g.Wq = 2 * vl; g.Wp = Wo + 2; g.rstep = g.Wq
+    cdef int64_t sN = x.strides[0] // isz
+
+    cdef int64_t ugrp = 16 * ocp * Cg
+    U_a = np.empty(G * ugrp, dtype=dtype)
+    cdef real_t[::1] U = U_a
+    cdef int64_t ws[4]
+    cdef Py_ssize_t i
+    for i in range(4):
+        ws[i] = w.strides[i] // isz
+
+    cdef int64_t Rf = plan.band_rows
+    cdef int64_t nq = N * ntr
+    cdef int64_t nb = (nq + Rf - 1) // Rf
+    cdef int64_t nitems = G * nb
+    cdef int nt = resolve_threads(plan.threads, max(nitems, G * nob))
+    cdef int64_t tpad = (Rf * ntc + vl - 1) // vl * vl
+    cdef int64_t tst = tpad + vl
+    cdef int64_t nch = tpad // vl
+    cdef int64_t maxrows = 2 * Rf + 2
+    cdef size_t band_elems = <size_t>(Cg * maxrows * g.Wq)
+    cdef size_t d_elems = <size_t>(Cg * 16 * tst)
+    cdef size_t s_elems = <size_t>(coutg * 4 * tpad)
+    cdef size_t v_elems = <size_t>(16 * Cg * nch * vl)
+    cdef size_t all_elems = band_elems + d_elems + s_elems + v_elems + <size_t>(16 * ocp * nch * vl)
+
+    cdef const real_t *x0 = &x[0, 0, 0, 0]
+    cdef const real_t *w0 = &w[0, 0, 0, 0]
+    cdef real_t *o0 = &out[0, 0, 0, 0]
+    cdef const real_t *b0 = &bias[0] if bias is not None else NULL
+    cdef real_t *u0 = &U[0]
+    cdef int64_t plane = Ho * Wo
+    cdef int failed[1]
+    cdef int nonfinite[1]
+    failed[0] = 0
+    nonfinite[0] = 0
+    cdef real_t *buf
+    cdef int64_t *rowsrc
+    cdef int64_t item, gi, ob, q0
+
+    with nogil, parallel(num_threads=nt):
+        for item in prange(G * nob, schedule="static"):
+            gi = item // nob
+            ob = item % nob
+            wino_weights(vb, 2, w0 + (gi * coutg + ob * ocb) * ws[0], ws, min(ocb, coutg - ob * ocb), Cg, ocb,
+                         nob * Cg * ocb, u0 + gi * ugrp + ob * Cg * ocb)
+        # band, D, S, V, M one after the other (each a whole number of vectors)
+        buf = <real_t *>fc_alloc(all_elems * sizeof(real_t))
+        rowsrc = <int64_t *>malloc(maxrows * sizeof(int64_t))
+        if buf == NULL or rowsrc == NULL:
+            failed[0] = 1
+        for item in prange(nitems, schedule="static"):
+            if buf == NULL or rowsrc == NULL or nonfinite[0]:
+                continue
+            gi = item // nb
+            q0 = (item % nb) * Rf
+            if wino_flat(vb, x0 + gi * Cg * g.xsC, sN, &g, ntr, ntc, q0, min(q0 + Rf, nq), fill, rowsrc, buf,
+                         buf + band_elems, buf + band_elems + d_elems, u0 + gi * ugrp, coutg,
+                         (b0 + gi * coutg) if b0 != NULL else NULL, buf + band_elems + d_elems + s_elems,
+                         buf + band_elems + d_elems + s_elems + v_elems, o0 + gi * coutg * plane, Cout * plane,
+                         plane, Ho, Wo):
+                nonfinite[0] = 1
+        free(buf)
+        free(rowsrc)
+    if failed[0]:
+        raise MemoryError("conv2d: could not allocate the per-thread Winograd buffers "
+                          f"({all_elems * isz} bytes)")
     return not nonfinite[0]

@@ -65,16 +65,19 @@ def conv2d(
         kernel runs is the planner's choice, see :func:`fastconv.explain`); its float32
         sums run in blocks of about 80 products, with an error no larger than PyTorch's.
         "winograd": Winograd F(2x2, 3x3), 4 instead of 9 multiply-adds per output and input
-        channel; its float32 error is 0.92-0.97x PyTorch's up to 128 input channels, about
-        1.0x with 256-512 (sums in blocks of 32 channels); "winograd4": F(4x4, 3x3), 2.25
+        channel; its float32 error is 0.94-0.98x PyTorch's on ReLU-like inputs and
+        0.78-0.85x on normal ones from 32 to 512 input channels (sums in blocks of 16
+        channels, groups of 4 blocks); narrow planes share the vector lanes among the tiles
+        of several rows and images; "winograd4": F(4x4, 3x3), 2.25
         multiply-adds, about ten times the float32 rounding error of "direct".  Both need a
         3x3 kernel with
         stride 1 (any padding, mode or groups); a dilated layer runs as one undilated
         Winograd convolution per row and column phase of the output, for any row dilation
         and a column dilation of 1, 2 or 4 ("winograd4": 1 or 2).  "auto" picks Winograd for
-        such layers with at least 32 channels per group in and out on planes at least 48 wide
-        (column-dilated: phases ``ceil(W_out / dilation)`` at least 32 wide): "winograd" for
-        float32 up to 128 input channels per group, "winograd4" for float64.  "fft": overlap-save FFT (as
+        such layers with at least 32 channels per group in and out whose tiles fill the
+        vector lanes and with enough work (column-dilated: phases ``ceil(W_out / dilation)``
+        at least 32 wide; see :func:`fastconv.explain`): "winograd" for float32 up to 512
+        input channels per group, "winograd4" for float64.  "fft": overlap-save FFT (as
         :func:`fastconv.correlate2d`'s), for layers with one input channel per output channel
         (``C_in / groups == 1`` and ``C_out == groups``), stride 1 and dilation 1, any
         padding; "auto" picks it for such layers where correlate2d does (big kernels on
