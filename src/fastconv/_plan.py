@@ -1417,9 +1417,10 @@ def winograd_flat(a: ConvArgs, kind: Kind, vb: int, t: Any = _tuning) -> bool:
 
 
 def _flat_rows(a: ConvArgs, vb: int, nt: int, t: Any) -> int:
-    """Tile rows per flat Winograd item: the run whose tiles best fill whole vectors, with V
-    and M of at most WINOGRAD_FLAT_BAND_BYTES (or one vector of tiles) and an item for every
-    thread where the batch has the rows; the longer run among equal fills."""
+    """Tile rows per flat Winograd item: the run whose tiles best fill whole vectors, times
+    the share of the threads' time the static schedule keeps busy, with V and M of at most
+    WINOGRAD_FLAT_BAND_BYTES (or one vector of tiles) and an item for every thread where
+    the batch has the rows; the longer run among equal scores."""
     N = a.x.shape[0]
     Ho, Wo = a.out_shape[2:]
     cg = a.w.shape[1]
@@ -1438,9 +1439,11 @@ def _flat_rows(a: ConvArgs, vb: int, nt: int, t: Any) -> int:
             break
         if rows > 1 and groups * -(-nq // rows) < nt:
             break
-        fill = rows * ntc / (chunks * vl)
-        if fill >= best_fill:
-            best, best_fill = rows, fill
+        items = [rows] * (nq // rows) + ([nq % rows] if nq % rows else [])
+        busy = nq * groups / (nt * _static_makespan(items * groups, nt))
+        score = rows * ntc / (chunks * vl) * busy
+        if score >= best_fill - 1e-9:
+            best, best_fill = rows, score
     return best
 
 
