@@ -315,8 +315,10 @@ def _conv3d_depth_channels(
     O, _, kD, kH, kW = w.shape
     dtype = np.result_type(x5, w, np.float32)
     src = _args.pad_index(np.arange(-pd[0], D + pd[1]), D, mode)
-    xs = np.zeros((N, len(src), C, H, W), dtype=dtype)
+    # from the block cache, as the result below: big fresh arrays fault in page by page
+    xs = _buffers.empty((N, len(src), C, H, W), dtype)
     inside = src >= 0
+    xs[:, ~inside] = 0
     xs[:, inside] = x5[:, :, src[inside]].transpose(0, 2, 1, 3, 4)
     w2 = np.ascontiguousarray(w.transpose(0, 2, 1, 3, 4), dtype=dtype).reshape(O, kD * C, kH, kW)
     plane = C * H * W * xs.itemsize
@@ -324,7 +326,7 @@ def _conv3d_depth_channels(
     Ho, Wo = conv2d(
         np.empty((0, kD * C, H, W), dtype), w2, bias, s[1:], hw_pad, d[1:], 1, cast(PaddingMode, mode)
     ).shape[2:]
-    res = np.empty((N, O, Do, Ho, Wo), dtype=dtype)
+    res = _buffers.empty((N, O, Do, Ho, Wo), dtype)
     for n in range(N):
         view = np.lib.stride_tricks.as_strided(
             xs[n], shape=(Do, kD * C, H, W), strides=(s[0] * plane,) + xs[n].strides[1:], writeable=False
