@@ -68,6 +68,33 @@ def test_conv1d_conv3d_match_reference(trial):
     np.testing.assert_allclose(f(x[0], w, None, s, padding, d, g, mode), ref[0], rtol=1e-10, atol=1e-10)
 
 
+@pytest.mark.parametrize("trial", range(24))
+def test_conv3d_single_channel_volumes(trial):
+    """One input and one output channel with zero padding (big single-channel volumes): the
+    output slices inside the volume read it in place, those whose window reaches the depth
+    padding a padded copy; any depth stride and padding, slices in neither part, bias,
+    unbatched input, float32 and float64.  The input stays as it was."""
+    rng = np.random.default_rng(trial)
+    dtype = (np.float32, np.float64)[trial % 2]
+    D = int(rng.integers(1, 12))
+    kD = int(rng.integers(1, 6))
+    p0 = int(rng.integers(0, 4))
+    if D + 2 * p0 < kD:
+        p0 = (kD - D + 1) // 2
+    s = (int(rng.integers(1, 4)), 1, int(rng.integers(1, 3)))
+    x = rng.standard_normal((int(rng.integers(1, 3)), 1, D, 7, 9)).astype(dtype)
+    w = rng.standard_normal((1, 1, kD, 3, 2)).astype(dtype)
+    b = rng.standard_normal(1).astype(dtype)
+    x0 = x.copy()
+    got = fastconv.conv3d(x, w, b, s, (p0, 1, 0))
+    np.testing.assert_array_equal(x, x0)
+    ref = _reference_conv(x, w, s, [(p0, p0), (1, 1), (0, 0)], (1, 1, 1), 1, "zeros") + b[0]
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    assert got.dtype == dtype
+    np.testing.assert_allclose(got, ref, rtol=tol, atol=tol)
+    np.testing.assert_allclose(fastconv.conv3d(x[0], w, b, s, (p0, 1, 0)), ref[0], rtol=tol, atol=tol)
+
+
 @requires_torch
 @pytest.mark.filterwarnings("ignore:Using padding='same'")
 @pytest.mark.parametrize("trial", range(40))

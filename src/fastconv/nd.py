@@ -314,6 +314,8 @@ def _conv3d_depth_channels(
     N, C, D, H, W = x5.shape
     O, _, kD, kH, kW = w.shape
     dtype = np.result_type(x5, w, np.float32)
+    if C == 1 and O == 1 and mode == "zeros":
+        return _conv3d_single(x5, w, bias, s, hw_pad, d, pd, Do, num_threads, dtype)
     src = _args.pad_index(np.arange(-pd[0], D + pd[1]), D, mode)
     # from the block cache, as the result below: big fresh arrays fault in page by page
     xs = _buffers.empty((N, len(src), C, H, W), dtype)
@@ -333,6 +335,55 @@ def _conv3d_depth_channels(
         )
         y = conv2d(view, w2, bias, s[1:], hw_pad, d[1:], 1, cast(PaddingMode, mode), num_threads=num_threads)
         res[n] = y.transpose(1, 0, 2, 3)
+    return res
+
+
+def _conv3d_single(
+    x5: np.ndarray,
+    w: np.ndarray,
+    bias: Any,
+    s: Tuple[int, int, int],
+    hw_pad: Any,
+    d: Tuple[int, int, int],
+    pd: Tuple[int, int],
+    Do: int,
+    num_threads: Optional[int],
+    dtype: np.dtype,
+) -> np.ndarray:
+    """_conv3d_depth_channels for one input and one output channel with zero padding (big
+    single-channel volumes): the output slices whose kD planes all lie in the volume read a
+    strided view of it, no copy, and write their planes of the result in place; the few at
+    the ends read a zero-padded copy of their planes."""
+    from fastconv.conv import conv2d
+
+    N, _, D, H, W = x5.shape
+    kD = w.shape[2]
+    vol = _args.kernel_ready(x5, dtype)
+    w2 = np.ascontiguousarray(w[:, 0], dtype=dtype)  # (1, kD, kH, kW): the depth taps as channels
+    Ho, Wo = conv2d(np.empty((0, kD, H, W), dtype), w2, bias, s[1:], hw_pad, d[1:]).shape[2:]
+    res = _buffers.empty((N, 1, Do, Ho, Wo), dtype)
+    s0, p0 = s[0], pd[0]
+    # output slices o whose planes o*s0 - p0 .. o*s0 - p0 + kD - 1 are all in the volume
+    lo = min(-(-p0 // s0), Do)
+    hi = max(lo, min(Do, (D - kD + p0) // s0 + 1))
+    for n in range(N):
+        planes = vol[n, 0]
+        sd = planes.strides[0]
+        if hi > lo:
+            view = np.lib.stride_tricks.as_strided(
+                planes[lo * s0 - p0 :],
+                shape=(hi - lo, kD, H, W),
+                strides=(s0 * sd, sd) + planes.strides[1:],
+                writeable=False,
+            )
+            conv2d(view, w2, bias, s[1:], hw_pad, d[1:], num_threads=num_threads, out=res[n, 0, lo:hi, None])
+        for o in list(range(lo)) + list(range(hi, Do)):
+            first = o * s0 - p0
+            ends = np.zeros((1, kD, H, W), dtype)
+            a, e = max(first, 0), min(first + kD, D)
+            if e > a:
+                ends[0, a - first : e - first] = planes[a:e]
+            conv2d(ends, w2, bias, s[1:], hw_pad, d[1:], num_threads=num_threads, out=res[n, 0, o : o + 1, None])
     return res
 
 
