@@ -26,6 +26,25 @@ FC_INLINE void fc_tile_rows_row(const FC_T *xr, const FC_T *const *wr, const int
     }
 }
 
+/* fc_tile_rows_row for output rows lo .. hi of the tile, all of which read the row (the
+ * band row's readers are always a contiguous run of the tile's rows): called with
+ * constants, so the loops over rows unroll with no test per row and tap. */
+FC_INLINE void fc_tile_rows_run(const FC_T *xr, const FC_T *const *wr, const int64_t *xoff, int64_t kW,
+                                FC_V acc[][FC_NV_ROWS], const int lo, const int hi) {
+    for (int64_t kw = 0; kw < kW; ++kw) {
+        const FC_T *xp = xr + xoff[kw];
+        FC_V xv[FC_NV_ROWS];
+#pragma GCC unroll 16
+        for (int v = 0; v < FC_NV_ROWS; ++v) memcpy(&xv[v], xp + v * FC_VL, sizeof(FC_V));
+#pragma GCC unroll 16
+        for (int r = lo; r <= hi; ++r) {
+            const FC_T wv = wr[r][kw];
+#pragma GCC unroll 16
+            for (int v = 0; v < FC_NV_ROWS; ++v) acc[r][v] += xv[v] * wv;
+        }
+    }
+}
+
 /* One-output-channel tile over rb <= FC_RB output rows (band rows r0 .. r0 + rb - 1; stride and
  * dilation 1 in height, rows packed contiguously): each input row vector is loaded once and feeds every
  * output row of the tile that reads it, instead of once per output row. */
@@ -50,11 +69,26 @@ FC_INLINE void fc_tile_rows(const FC_T *xcol, int64_t cstep, int64_t r0, int64_t
                 const int64_t kh = i - r;
                 wr[r] = (r < rb && kh >= 0 && kh < kH) ? wc + kh * kW : NULL;
             }
+#if FC_RB == 4
+            /* the rows reading band row i: lo .. hi (output row r reads rows r .. r + kH - 1) */
+            const int64_t lo = i - kH + 1 > 0 ? i - kH + 1 : 0, hi = i < rb - 1 ? i : rb - 1;
+#define FC_RUN(L, H)                                                                                                   \
+    case (L) * 4 + (H): fc_tile_rows_run(xr, wr, g->xoff, kW, acc, L, H); break;
+            /* clang-format off */
+            switch (lo * 4 + hi) {
+                FC_RUN(0, 0) FC_RUN(0, 1) FC_RUN(0, 2) FC_RUN(0, 3) FC_RUN(1, 1) FC_RUN(1, 2) FC_RUN(1, 3)
+                FC_RUN(2, 2) FC_RUN(2, 3) FC_RUN(3, 3)
+                default: break;
+            }
+            /* clang-format on */
+#undef FC_RUN
+#else
             /* every output row of a full tile reads all but its first and last FC_RB - 1 rows */
             if (rb == FC_RB && i >= FC_RB - 1 && i < kH)
                 fc_tile_rows_row(xr, wr, g->xoff, kW, acc, 1);
             else
                 fc_tile_rows_row(xr, wr, g->xoff, kW, acc, 0);
+#endif
         }
     }
     if (fc_sum_flush(tot, &acc[0][0], FC_RB, FC_NV_ROWS, FC_NV_ROWS, ic0, ic1, icb, g->C)) return;
