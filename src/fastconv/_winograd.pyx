@@ -38,7 +38,6 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
     cdef int64_t ocb = plan.channel_block
     cdef int64_t nob = (coutg + ocb - 1) // ocb
     cdef int64_t ocp = nob * ocb
-    dtype = np.float32 if real_t is float else np.float64
 
     cdef fc_conv_geom g
     geometry(&g, x, w, out.shape[2], out.shape[3], a)
@@ -63,15 +62,8 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
     g.rstep = g.npha * Wq
     cdef int64_t sN = x.strides[0] // isz
 
-    # Transformed weights, once per call: [group][A*A][oc block][ic][ocb], one block per
-    # work unit of the first parallel loop below.
     cdef int64_t ugrp = A * A * ocp * Cg
-    U_a = np.empty(G * ugrp, dtype=dtype)
-    cdef real_t[::1] U = U_a
-    cdef int64_t ws[4]
-    cdef Py_ssize_t i
-    for i in range(4):
-        ws[i] = w.strides[i] // isz
+    cdef real_t[::1] U = _transformed_weights(w, m, G, ocb, vb, plan.threads)
 
     cdef int64_t ncr = dw * ((ntc + vl - 1) // vl)  # vector chunks of tiles per tile row
     cdef int64_t Rt = plan.band_rows
@@ -79,7 +71,7 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
     # row phases past the output's height are empty (a dilation of 2**28 on an 8-row plane)
     cdef int64_t nph = min(dh, Ho)
     cdef int64_t nitems = N * G * nph * nb
-    cdef int nt = resolve_threads(plan.threads, max(nitems, G * nob))
+    cdef int nt = resolve_threads(plan.threads, nitems)
     cdef int64_t maxrows = (Rt - 1) * m + A
     cdef int64_t nch = Rt * ncr
     cdef size_t band_elems = <size_t>(Cg * maxrows * g.rstep)
@@ -87,7 +79,6 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
     cdef size_t vm_elems = v_elems + <size_t>(A * A * ocp * nch * vl)
 
     cdef const real_t *x0 = &x[0, 0, 0, 0]
-    cdef const real_t *w0 = &w[0, 0, 0, 0]
     cdef real_t *o0 = &out[0, 0, 0, 0]
     cdef const real_t *b0 = &bias[0] if bias is not None else NULL
     cdef real_t *u0 = &U[0]
@@ -99,15 +90,10 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
     cdef real_t *band
     cdef real_t *vbuf
     cdef int64_t *rowsrc
-    cdef int64_t item, n, gi, ob, b, tr0, Rb, nrows, pr, hp, i_r
+    cdef int64_t item, n, gi, b, tr0, Rb, nrows, pr, hp, i_r
     cdef const real_t *xg
 
     with nogil, parallel(num_threads=nt):
-        for item in prange(G * nob, schedule="static"):
-            gi = item // nob
-            ob = item % nob
-            wino_weights(vb, m, w0 + (gi * coutg + ob * ocb) * ws[0], ws, min(ocb, coutg - ob * ocb), Cg, ocb,
-                         nob * Cg * ocb, u0 + gi * ugrp + ob * Cg * ocb)
         band = <real_t *>fc_alloc(band_elems * sizeof(real_t))
         # V then M: every vector of both is written before it is read (a row's last chunk
         # of tiles transforms the zeroed tail of the packed rows)
@@ -161,7 +147,6 @@ cdef object _run_flat(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :]
     cdef int64_t ocb = plan.channel_block
     cdef int64_t nob = (coutg + ocb - 1) // ocb
     cdef int64_t ocp = nob * ocb
-    dtype = np.float32 if real_t is float else np.float64
     cdef int64_t ntr = (Ho + 1) // 2, ntc = (Wo + 1) // 2
     # padded rows packed whole, one phase, into rows of two vectors (2 * ntc + 2 <= 2 * vl)
     cdef int64_t zero[1]
@@ -171,18 +156,13 @@ cdef object _run_flat(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :]
     cdef int64_t sN = x.strides[0] // isz
 
     cdef int64_t ugrp = 16 * ocp * Cg
-    U_a = np.empty(G * ugrp, dtype=dtype)
-    cdef real_t[::1] U = U_a
-    cdef int64_t ws[4]
-    cdef Py_ssize_t i
-    for i in range(4):
-        ws[i] = w.strides[i] // isz
+    cdef real_t[::1] U = _transformed_weights(w, 2, G, ocb, vb, plan.threads)
 
     cdef int64_t Rf = plan.band_rows
     cdef int64_t nq = N * ntr
     cdef int64_t nb = (nq + Rf - 1) // Rf
     cdef int64_t nitems = G * nb
-    cdef int nt = resolve_threads(plan.threads, max(nitems, G * nob))
+    cdef int nt = resolve_threads(plan.threads, nitems)
     cdef int64_t tpad = (Rf * ntc + vl - 1) // vl * vl
     cdef int64_t tst = tpad + vl
     cdef int64_t nch = tpad // vl
@@ -194,7 +174,6 @@ cdef object _run_flat(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :]
     cdef size_t all_elems = band_elems + d_elems + s_elems + v_elems + <size_t>(16 * ocp * nch * vl)
 
     cdef const real_t *x0 = &x[0, 0, 0, 0]
-    cdef const real_t *w0 = &w[0, 0, 0, 0]
     cdef real_t *o0 = &out[0, 0, 0, 0]
     cdef const real_t *b0 = &bias[0] if bias is not None else NULL
     cdef real_t *u0 = &U[0]
@@ -205,14 +184,9 @@ cdef object _run_flat(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :]
     nonfinite[0] = 0
     cdef real_t *buf
     cdef int64_t *rowsrc
-    cdef int64_t item, gi, ob, q0
+    cdef int64_t item, gi, q0
 
     with nogil, parallel(num_threads=nt):
-        for item in prange(G * nob, schedule="static"):
-            gi = item // nob
-            ob = item % nob
-            wino_weights(vb, 2, w0 + (gi * coutg + ob * ocb) * ws[0], ws, min(ocb, coutg - ob * ocb), Cg, ocb,
-                         nob * Cg * ocb, u0 + gi * ugrp + ob * Cg * ocb)
         # band, D, S, V, M one after the other (each a whole number of vectors)
         buf = <real_t *>fc_alloc(all_elems * sizeof(real_t))
         rowsrc = <int64_t *>malloc(maxrows * sizeof(int64_t))
@@ -235,3 +209,31 @@ cdef object _run_flat(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :]
         raise MemoryError("conv2d: could not allocate the per-thread Winograd buffers "
                           f"({all_elems * isz} bytes)")
     return not nonfinite[0]
+
+
+cdef object _transformed_weights(const real_t[:, :, :, :] w, int m, Py_ssize_t G, int64_t ocb, int64_t vb,
+                                 threads):
+    """The transformed weights of F(m x m, 3 x 3), once per call: [group][A*A][oc block][ic][ocb]
+    (A = m + 2; the last block's channels past C_out / groups zero), a block of output
+    channels per work unit."""
+    cdef Py_ssize_t Cout = w.shape[0], Cg = w.shape[1], isz = sizeof(real_t)
+    cdef int64_t coutg = Cout // G, A = m + 2
+    cdef int64_t nob = (coutg + ocb - 1) // ocb
+    cdef int64_t ugrp = A * A * nob * ocb * Cg
+    U_a = np.empty(G * ugrp, dtype=np.float32 if real_t is float else np.float64)
+    cdef real_t[::1] U = U_a
+    cdef int64_t ws[4]
+    cdef Py_ssize_t i
+    for i in range(4):
+        ws[i] = w.strides[i] // isz
+    cdef const real_t *w0 = &w[0, 0, 0, 0]
+    cdef real_t *u0 = &U[0]
+    cdef int nt = resolve_threads(threads, G * nob)
+    cdef int64_t item, gi, ob
+    with nogil, parallel(num_threads=nt):
+        for item in prange(G * nob, schedule="static"):
+            gi = item // nob
+            ob = item % nob
+            wino_weights(vb, m, w0 + (gi * coutg + ob * ocb) * ws[0], ws, min(ocb, coutg - ob * ocb), Cg, ocb,
+                         nob * Cg * ocb, u0 + gi * ugrp + ob * Cg * ocb)
+    return U_a

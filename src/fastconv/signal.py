@@ -520,7 +520,7 @@ def _volume_direct(x: np.ndarray, k: np.ndarray, pads: Any, num_threads: Optiona
     w = np.ascontiguousarray(k[None], dtype=dtype)
     hw = (tuple(ph), tuple(pw))
     Ho, Wo = H + ph[0] + ph[1] - k.shape[1] + 1, W + pw[0] + pw[1] - k.shape[2] + 1
-    out = _buffers.empty((vol.shape[0], Do, Ho, Wo), dtype)  # (a fresh 64 MiB result faults page by page)
+    out = _buffers.empty((vol.shape[0], Do, Ho, Wo), dtype)  # (a big fresh result faults in page by page)
     lo, hi = min(p0, Do), max(min(Do, D - kD + 1 + p0), min(p0, Do))
 
     def run(planes: np.ndarray, first: int, count: int, dst: slice, b: int) -> None:

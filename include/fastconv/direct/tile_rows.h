@@ -7,28 +7,11 @@
 #ifndef FASTCONV_DIRECT_TILE_ROWS_H
 #define FASTCONV_DIRECT_TILE_ROWS_H
 
-/* One band row xr of fc_tile_rows: output row r reads it with kernel row wr[r] (NULL: not at
- * all).  all: no wr[r] is NULL, and the test per output row and tap is left out (C8). */
-FC_INLINE void fc_tile_rows_row(const FC_T *xr, const FC_T *const *wr, const int64_t *xoff, int64_t kW,
-                                FC_V acc[][FC_NV_ROWS], const int all) {
-    for (int64_t kw = 0; kw < kW; ++kw) {
-        const FC_T *xp = xr + xoff[kw];
-        FC_V xv[FC_NV_ROWS];
-#pragma GCC unroll 16
-        for (int v = 0; v < FC_NV_ROWS; ++v) memcpy(&xv[v], xp + v * FC_VL, sizeof(FC_V));
-#pragma GCC unroll 16
-        for (int r = 0; r < FC_RB; ++r) {
-            if (!all && wr[r] == NULL) continue;
-            const FC_T wv = wr[r][kw];
-#pragma GCC unroll 16
-            for (int v = 0; v < FC_NV_ROWS; ++v) acc[r][v] += xv[v] * wv;
-        }
-    }
-}
+_Static_assert(FC_RB == 4, "fc_tile_rows dispatches the runs of 4 output rows");
 
-/* fc_tile_rows_row for output rows lo .. hi of the tile, all of which read the row (the
- * band row's readers are always a contiguous run of the tile's rows): called with
- * constants, so the loops over rows unroll with no test per row and tap. */
+/* One band row xr of fc_tile_rows, read by output rows lo .. hi of the tile (a band row's
+ * readers are always a contiguous run of the tile's rows), row r with kernel row wr[r]:
+ * called with constants, so the loops over rows unroll with no test per row and tap. */
 FC_INLINE void fc_tile_rows_run(const FC_T *xr, const FC_T *const *wr, const int64_t *xoff, int64_t kW,
                                 FC_V acc[][FC_NV_ROWS], const int lo, const int hi) {
     for (int64_t kw = 0; kw < kW; ++kw) {
@@ -69,7 +52,6 @@ FC_INLINE void fc_tile_rows(const FC_T *xcol, int64_t cstep, int64_t r0, int64_t
                 const int64_t kh = i - r;
                 wr[r] = (r < rb && kh >= 0 && kh < kH) ? wc + kh * kW : NULL;
             }
-#if FC_RB == 4
             /* the rows reading band row i: lo .. hi (output row r reads rows r .. r + kH - 1) */
             const int64_t lo = i - kH + 1 > 0 ? i - kH + 1 : 0, hi = i < rb - 1 ? i : rb - 1;
 #define FC_RUN(L, H)                                                                                                   \
@@ -82,13 +64,6 @@ FC_INLINE void fc_tile_rows(const FC_T *xcol, int64_t cstep, int64_t r0, int64_t
             }
             /* clang-format on */
 #undef FC_RUN
-#else
-            /* every output row of a full tile reads all but its first and last FC_RB - 1 rows */
-            if (rb == FC_RB && i >= FC_RB - 1 && i < kH)
-                fc_tile_rows_row(xr, wr, g->xoff, kW, acc, 1);
-            else
-                fc_tile_rows_row(xr, wr, g->xoff, kW, acc, 0);
-#endif
         }
     }
     if (fc_sum_flush(tot, &acc[0][0], FC_RB, FC_NV_ROWS, FC_NV_ROWS, ic0, ic1, icb, g->C)) return;

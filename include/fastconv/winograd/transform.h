@@ -25,9 +25,7 @@ static const double fc_wino_G4[6][3] = {{1. / 4, 0, 0},
         enum { A = AA_ };                                                                                              \
         const double (*G)[3] = G_;                                                                                     \
         for (int64_t c = 0; c < cin; ++c) {                                                                            \
-            /* all FC_WOCB_MAX lanes computed (a constant trip count the compiler vectorises: \
-             * the block's own count left these loops scalar, a fifth of a 512-channel layer's \
-             * time), the block's ocb stored */                        \
+            /* all FC_WOCB_MAX lanes (a constant count: vectorised), the block's ocb stored */                         \
             double g[3][3][FC_WOCB_MAX], t[A][3][FC_WOCB_MAX];                                                         \
             for (int i = 0; i < 3; ++i)                                                                                \
                 for (int j = 0; j < 3; ++j)                                                                            \
