@@ -760,9 +760,9 @@ def winograd_pays(a: ConvArgs, algorithm: str, vb: int, nt: int, t: Any = _tunin
     fill WINOGRAD_MIN_LANE_FILL of their lanes, and WINOGRAD_MIN_THREAD_MACS multiply-adds
     per thread (WINOGRAD_SHARED_MIN_MACS where the threads outnumber the images), and
     float32 beyond WINOGRAD_DEEP_CHANNELS input channels WINOGRAD_DEEP_MIN_PIXELS output
-    pixels over the batch; flat
-    (:func:`winograd_flat`) only with WINOGRAD_FLAT_MIN_CHANNELS input channels per group,
-    WINOGRAD_FLAT_MIN_TILES tiles per row and WINOGRAD_FLAT_MIN_THREAD_MACS per thread."""
+    pixels over the batch; flat (:func:`winograd_flat`) only with WINOGRAD_FLAT_MIN_CHANNELS
+    input channels per group, WINOGRAD_FLAT_MIN_TILES tiles per row and
+    WINOGRAD_FLAT_MIN_THREAD_MACS per thread."""
     per_thread = layer_macs(a) // nt
     need = t.WINOGRAD_SHARED_MIN_MACS[algorithm] if a.x.shape[0] < nt else t.WINOGRAD_MIN_THREAD_MACS
     N, _, Ho, Wo = a.out_shape
@@ -1432,18 +1432,20 @@ def _flat_rows(a: ConvArgs, vb: int, nt: int, t: Any) -> int:
     chunk_bytes = 16 * (cg + ocp) * vl * a.x.itemsize
     most = max(1, t.WINOGRAD_FLAT_BAND_BYTES // chunk_bytes)
     groups = a.groups
-    best, best_fill = 1, -1.0
+    best, best_score = 1, -1.0
     for rows in range(1, nq + 1):
         chunks = -(-rows * ntc // vl)
         if chunks > most:
             break
         if rows > 1 and groups * -(-nq // rows) < nt:
             break
-        items = [rows] * (nq // rows) + ([nq % rows] if nq % rows else [])
-        busy = nq * groups / (nt * _static_makespan(items * groups, nt))
+        # the busiest thread's share, counting every item whole (closed form: a list of the
+        # items would make planning grow with the batch)
+        items = groups * -(-nq // rows)
+        busy = nq * groups / (nt * -(-items // nt) * rows)
         score = rows * ntc / (chunks * vl) * busy
-        if score >= best_fill - 1e-9:
-            best, best_fill = rows, score
+        if score >= best_score - 1e-9:
+            best, best_score = rows, score
     return best
 
 
