@@ -1358,6 +1358,71 @@ def test_column_chunks_are_exact(kind, vb):
             np.testing.assert_array_equal(got, ref, err_msg=f"{kind} {mode} s={s} d={d} k={k} {pad} nt={nt}")
 
 
+def _aligned_rows(x, pitch_bytes=64):
+    """x's values in an array whose rows start on pitch_bytes boundaries (a view of wider
+    rows of a 64-byte aligned buffer), and in one whose rows do not (one element in)."""
+    N, C, H, W = x.shape
+    per = pitch_bytes // x.itemsize
+    pitch = -(-W // per) * per + per
+    views = []
+    for shift in (0, 1):
+        raw = np.zeros(N * C * H * pitch + 2 * per, dtype=x.dtype)
+        start = (-raw.ctypes.data % 64) // x.itemsize + shift
+        views.append(raw[start : start + N * C * H * pitch].reshape(N, C, H, pitch)[..., :W])
+        views[-1][...] = x
+    return views[0], views[1]
+
+
+@pytest.mark.parametrize("vb", [32, 64])
+def test_row_tiles_on_aligned_rows(vb):
+    """The row tiles on rows that start on vector boundaries (5x5 and 7x7 kernels: lane
+    shifts of once-loaded vectors on the 64-byte variants; a read of the input in place
+    where no padding is read and the tiles cover the output columns exactly, else packed
+    rows of a rounded-up width): the bits of the same data on unaligned rows, for partial
+    row tiles, odd widths, non-square kernels, bias, 1 and 2 threads, and NaN/inf; and
+    within float tolerance of the float64 reference."""
+    rng = np.random.default_rng(vb)
+    vl_cols = _direct_rows_cols(vb)
+    for trial in range(10):
+        dt = (np.float32, np.float64)[trial % 2]
+        k = [(5, 5), (7, 7), (5, 7), (6, 5)][trial % 4]
+        C = int(rng.integers(1, 5))
+        Ho = int(rng.integers(1, 14))
+        Wo = int(rng.choice([vl_cols[dt], 2 * vl_cols[dt], int(rng.integers(1, 150))]))
+        pad = (0, 0) if trial % 3 else (k[0] // 2, k[1] // 2)
+        H, W = Ho + k[0] - 1 - 2 * pad[0], Wo + k[1] - 1 - 2 * pad[1]
+        x = rng.standard_normal((2, C, H, W)).astype(dt)
+        for _ in range(3):
+            x[tuple(int(rng.integers(0, n)) for n in x.shape)] = rng.choice([np.nan, np.inf, -np.inf])
+        w = rng.standard_normal((1, C) + k).astype(dt)
+        b = rng.standard_normal(1).astype(dt)
+        al, off = _aligned_rows(x)
+        f = _plan.Force(kind=_plan.Kind.ROWS, vector_bytes=vb)
+        a = fastconv._args.conv2d_args(al, w, b, 1, pad, 1, 1, "zeros")
+        plan = _plan.conv2d(a, "direct", 1, f)
+        assert plan.read_in_place == (pad == (0, 0) and Wo % vl_cols[dt] == 0), plan
+        assert plan.read_in_place or plan.layout[2] % (vb // x.itemsize) == 0, plan  # packed rows aligned
+        ref = conv2d_ref(
+            x.astype(np.float64), w.astype(np.float64), b.astype(np.float64), pads=(pad[0], pad[0], pad[1], pad[1])
+        )
+        for nt in (1, 2):
+            got = fastconv.conv._conv2d(al, w, b, 1, pad, 1, 1, "zeros", None, nt, "direct", f)
+            other = fastconv.conv._conv2d(off, w, b, 1, pad, 1, 1, "zeros", None, nt, "direct", f)
+            np.testing.assert_array_equal(got, other, err_msg=f"k={k} C={C} {Ho}x{Wo} pad={pad} nt={nt}")
+            finite = np.isfinite(ref)
+            np.testing.assert_array_equal(np.isnan(got), np.isnan(ref))
+            np.testing.assert_array_equal(got[~finite], ref[~finite])
+            _close(got[finite], ref[finite], dt, C * k[0] * k[1])
+
+
+def _direct_rows_cols(vb):
+    """The output columns of one row tile, per dtype."""
+    from fastconv import _direct
+
+    n = _direct.tile_sizes(vb)["nv_rows"]
+    return {np.float32: n * vb // 4, np.float64: n * vb // 8}
+
+
 @pytest.mark.parametrize("vb", [32, 64])
 @pytest.mark.parametrize("kind", ["COLUMNS", "COLUMNS_NARROW"])
 def test_flat_rows_are_exact(kind, vb):

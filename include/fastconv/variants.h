@@ -14,9 +14,11 @@
  *   F64      float   fc_vf64  x86-64-v4 (AVX-512), where FC_HAVE_V4    *_V4
  *   D64      double  fc_vd64  x86-64-v4 (AVX-512), where FC_HAVE_V4    *_V4
  *
- * The 64-byte variants also have lane shifts (FC_ALIGNR: valignd/valignq) and streaming
- * stores (FC_STREAM).  The caller picks the vector width for a whole call (the planner's
- * Plan.vector_bytes), since the row padding of the packed bands depends on it.
+ * The 64-byte variants also have lane shifts (FC_ALIGNR: valignd/valignq), loads of a
+ * vector's first n < VL lanes that touch no memory past them (FC_LOAD_HEAD: masked loads)
+ * and streaming stores (FC_STREAM).  The caller picks the vector width for a whole call
+ * (the planner's Plan.vector_bytes), since the row padding of the packed bands depends on
+ * it.
  */
 #ifndef FASTCONV_VARIANTS_H
 #define FASTCONV_VARIANTS_H
@@ -34,11 +36,15 @@
 #define FC_T float
 #define FC_V fc_vf64
 #define FC_ALIGNR fc_alignr_f64
+#define FC_LOAD_HEAD(p, n)                                                                                             \
+    ((fc_vf64)__builtin_ia32_loadups512_mask((p), (fc_vf64){0}, (unsigned short)((1u << (n)) - 1)))
 #define FC_STREAM(p, v) __builtin_ia32_movntps512((p), (v))
 #elif defined(FC_VARIANT_D64)
 #define FC_T double
 #define FC_V fc_vd64
 #define FC_ALIGNR fc_alignr_d64
+#define FC_LOAD_HEAD(p, n)                                                                                             \
+    ((fc_vd64)__builtin_ia32_loadupd512_mask((p), (fc_vd64){0}, (unsigned char)((1u << (n)) - 1)))
 #define FC_STREAM(p, v) __builtin_ia32_movntpd512((p), (v))
 #else
 #error "define one FC_VARIANT_* before including fastconv/variants.h"

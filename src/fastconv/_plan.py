@@ -73,7 +73,7 @@ ENGINE_KINDS = frozenset(
 DESCRIPTIONS: Dict[Kind, str] = {
     Kind.COLUMNS: "direct, column tiles (output channels x 2 vectors of columns) over packed bands",
     Kind.COLUMNS_NARROW: "direct, one-channel column tiles (4 vectors of columns) over packed bands",
-    Kind.ROWS: "direct, one-channel row-blocked tiles (4 output rows) over packed bands",
+    Kind.ROWS: "direct, one-channel row-blocked tiles (4 output rows) over packed bands or the input",
     Kind.LANES: "direct, channel-lane tiles (output channels in the vector lanes)",
     Kind.DW_STRIP: "one input channel per output channel, strips read in place",
     Kind.DW_SWEEP: "one input channel per output channel, row sweep written in place",
@@ -1031,9 +1031,11 @@ def direct(
         raise ValueError("Force.kind=ROWS needs stride and dilation 1 in height")
     Wp = (Wo - 1) * sw + (kW - 1) * dw + 1
     # channel-lane tiles read exactly the columns their outputs need: where no padding is
-    # read, with column stride 1 and contiguous columns, they read the input in place
+    # read, with column stride 1 and contiguous columns, they read the input in place; the
+    # row tiles too when their vectors cover the rows exactly (no read past a row's Wp
+    # columns: a volume's zero-padded planes, see signal._volume_direct)
     in_place = (
-        kind == Kind.LANES
+        (kind == Kind.LANES or (kind == Kind.ROWS and rows_cover(Wo, vb, isz)))
         and sw == 1
         and a.x.strides[3] == isz
         and a.pads[0] == 0
@@ -1059,6 +1061,10 @@ def direct(
     if flat:
         wo_pad = Wo
     pstart, xoff, Wq = lay = layout(kW, sw, dw, wo_pad)
+    if kind == Kind.ROWS and len(pstart) == 1 and Wq % vl:
+        # packed rows that start on vector boundaries: the row tiles' lane shifts
+        Wq = -(-Wq // vl) * vl
+        lay = (pstart, xoff, Wq)
     # band height: one band's packed rows near BAND_BYTES, but enough items for every thread
     row_bytes = cg * len(pstart) * Wq * isz
     R = (t.BAND_BYTES // max(row_bytes, 1) - (kH - 1) * dh) // sh
@@ -1110,6 +1116,13 @@ def direct(
             kind in (Kind.COLUMNS, Kind.COLUMNS_NARROW) and a.mode == 0 and pad_row_share(a) >= t.SKIP_PAD_ROWS_MIN
         ),
     )
+
+
+def rows_cover(Wo: int, vb: int, isz: int) -> bool:
+    """Whether the row tiles' vectors cover Wo output columns exactly, so that they read
+    no column past a row's last tap: the ROWS kind then reads an input without padding in
+    place (the N-D volume paths zero-pad their planes once for it)."""
+    return Wo % (_direct.tile_sizes(vb)["nv_rows"] * (vb // isz)) == 0
 
 
 def pointwise_ok(a: ConvArgs) -> bool:
