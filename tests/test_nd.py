@@ -286,6 +286,58 @@ def test_correlate_convolve_match_scipy(trial, fname):
             np.testing.assert_allclose(res, ref, rtol=tol, atol=tol)
 
 
+@pytest.mark.parametrize("trial", range(12))
+def test_volumes_through_padded_planes(trial):
+    """3-D correlation, and conv3d with one input and one output channel, whose output rows
+    the row tiles cover exactly (widths of whole row tiles): the volume is zero-padded once
+    and its planes read in place (rows on 64-byte boundaries: the lane-shift tiles for 5x5
+    and 7x7 kernels).  Every mode, kernel depths 1-4, non-square kernels, depth strides,
+    batch axes, NaN/inf, float32 and float64, 1 and 2 threads, against
+    scipy.signal.correlate; the input stays as it was."""
+    from fastconv import _direct, _plan, nd
+
+    rng = np.random.default_rng(trial)
+    dt = (np.float32, np.float64)[trial % 2]
+    vb = _plan.vector_bytes()
+    cols = _direct.tile_sizes(vb)["nv_rows"] * vb // np.dtype(dt).itemsize
+    k = [(3, 5, 5), (2, 7, 7), (4, 5, 6), (1, 5, 5), (3, 6, 7), (2, 7, 5)][trial % 6]
+    mode = ("same", "full", "valid")[trial % 3]
+    pads = {"same": [(v // 2, (v - 1) // 2) for v in k], "full": [(v - 1, v - 1) for v in k], "valid": [(0, 0)] * 3}
+    Wo = cols * int(rng.integers(1, 3))
+    W = Wo - sum(pads[mode][2]) + k[2] - 1
+    a = rng.standard_normal((int(rng.integers(1, 3)), int(rng.integers(k[0], 9)), int(rng.integers(k[1], 14)), W))
+    a = a.astype(dt)
+    a[0, 0, 0, 0] = np.nan
+    a[-1, -1, -1, int(rng.integers(0, W))] = rng.choice([np.inf, -np.inf])
+    b = rng.standard_normal((1,) + k).astype(dt)
+    a0 = a.copy()
+    ref = np.stack(
+        [scipy.signal.correlate(v.astype(np.float64), b[0].astype(np.float64), mode, method="direct") for v in a]
+    )
+    assert ref.shape[-1] == Wo
+    D, H = a.shape[1:3]
+    planes = np.lib.stride_tricks.as_strided(a, shape=(1, k[0], H, W), strides=(a.strides[1],) + a.strides[1:])
+    assert nd.rows_in_place(planes, b, 1, tuple(pads[mode][1:]), 1, 1, Wo) == (k[0] > 1 and k[1] >= 5), k
+    for nt in (1, 2):
+        got = fastconv.correlate(a, b, mode, "direct", axes=(1, 2, 3), num_threads=nt)
+        np.testing.assert_array_equal(a, a0)
+        assert got.dtype == dt and got.shape == ref.shape
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(ref))
+        fin = np.isfinite(ref)
+        np.testing.assert_array_equal(got[~fin], ref[~fin])
+        tol = 1e-4 if dt == np.float32 else 1e-10
+        np.testing.assert_allclose(got[fin], ref[fin], rtol=tol, atol=tol)
+        s0 = 1 + trial % 2
+        got3 = fastconv.conv3d(a[:, None], b[None], None, (s0, 1, 1), pads[mode], num_threads=nt)[:, 0]
+        np.testing.assert_array_equal(a, a0)
+        r3 = ref[:, ::s0]
+        assert got3.shape == r3.shape
+        fin = np.isfinite(r3)
+        np.testing.assert_array_equal(np.isnan(got3), np.isnan(r3))
+        np.testing.assert_array_equal(got3[~fin], r3[~fin])
+        np.testing.assert_allclose(got3[fin], r3[fin], rtol=tol, atol=tol)
+
+
 @pytest.mark.parametrize("fname", ["correlate", "convolve"])
 def test_axes_is_a_loop_over_batch_axes(fname):
     rng = np.random.default_rng(4)

@@ -1,4 +1,5 @@
-# Stub for the compiled module fastconv._pack (finiteness scan, padded window copy, ReLU).
+# Stub for the compiled module fastconv._pack (finiteness scan, padded window and volume copies,
+# ReLU).
 from typing import Optional, Union
 
 import numpy as np
@@ -20,6 +21,14 @@ def flip_transpose(
     out: npt.NDArray[_Real],  # (C_in, C_out / groups, kH, kW), contiguous, written
     groups: int,
 ) -> bool: ...
+def pad_volume(
+    src: npt.NDArray[_Real],  # (B, D, H, W), C-contiguous rows
+    dst: npt.NDArray[_Real],  # (B, D', H', W'), C-contiguous rows, written
+    d0: int,  # Py_ssize_t
+    h0: int,
+    w0: int,
+    num_threads: Optional[int],
+) -> None: ...
 def relu(
     x: npt.NDArray[_Real],  # 1-D, contiguous
     out: npt.NDArray[_Real],  # 1-D, contiguous, x's size and dtype, written

@@ -14,7 +14,7 @@ from typing import Any, Literal, Optional, Sequence, Tuple, Union, cast, overloa
 
 import numpy as np
 
-from fastconv import _args, _buffers, _pool
+from fastconv import _args, _buffers, _pack, _plan, _pool
 from fastconv.pool import avg_pool2d, max_pool2d, max_unpool2d
 from fastconv.typing import ArrayLike, NDArray, Padding, PaddingMode
 
@@ -338,6 +338,36 @@ def _conv3d_depth_channels(
     return res
 
 
+def rows_in_place(
+    planes: np.ndarray, w2: np.ndarray, stride: Any, hw_pad: Any, dilation: Any, num_threads: Optional[int], Wo: int
+) -> bool:
+    """Whether conv2d of ``planes`` (a strided view of a volume's slices, kD of them per
+    image) runs the row tiles and these cover its ``Wo`` output columns exactly
+    (``_plan.rows_cover``): a zero-padded copy of the volume is then read in place, one copy
+    instead of a packed band of each plane for every output slice that reads it."""
+    from fastconv.conv import explain
+
+    sw, dw = (v[1] if isinstance(v, tuple) else v for v in (stride, dilation))
+    if w2.shape[1] < 2 or sw != 1 or dw != 1:  # (one plane per output slice: as many copies either way)
+        return False
+    p = explain(planes, w2, None, stride, hw_pad, dilation, num_threads=num_threads)
+    return p.kind == _plan.Kind.ROWS and _plan.rows_cover(Wo, p.vector_bytes, planes.itemsize)
+
+
+def zero_padded(vol: np.ndarray, pads: Any, dtype: np.dtype, num_threads: Optional[int]) -> np.ndarray:
+    """vol (B, D, H, W) with ``pads`` ((front, back), (top, bottom), (left, right)) of zeros
+    around its last three axes, from the block cache, written in one parallel pass.  Its
+    rows start on 64-byte boundaries (a view of wider rows), as the row tiles' aligned loads
+    want."""
+    B, D, H, W = vol.shape
+    (d0, d1), (h0, h1), (w0, w1) = pads
+    Wp = W + w0 + w1
+    per = 64 // dtype.itemsize
+    res = _buffers.empty((B, D + d0 + d1, H + h0 + h1, -(-Wp // per) * per), dtype)
+    _pack.pad_volume(np.ascontiguousarray(vol, dtype=dtype), res, d0, h0, w0, num_threads)
+    return res[..., :Wp]
+
+
 def _conv3d_single(
     x5: np.ndarray,
     w: np.ndarray,
@@ -353,7 +383,8 @@ def _conv3d_single(
     """_conv3d_depth_channels for one input and one output channel with zero padding (big
     single-channel volumes): the output slices whose kD planes all lie in the volume read a
     strided view of it, no copy, and write their planes of the result in place; the few at
-    the ends read a zero-padded copy of their planes."""
+    the ends read a zero-padded copy of their planes.  Or, where the row tiles read padded
+    planes in place (``rows_in_place``), every slice reads one zero-padded copy."""
     from fastconv.conv import conv2d
 
     N, _, D, H, W = x5.shape
@@ -366,6 +397,28 @@ def _conv3d_single(
     # output slices o whose planes o*s0 - p0 .. o*s0 - p0 + kD - 1 are all in the volume
     lo = min(-(-p0 // s0), Do)
     hi = max(lo, min(Do, (D - kD + p0) // s0 + 1))
+    if hi > lo and N > 0:
+        sd = vol.strides[2]
+        inner = np.lib.stride_tricks.as_strided(
+            vol[0, 0, lo * s0 - p0 :],
+            shape=(hi - lo, kD, H, W),
+            strides=(s0 * sd, sd) + vol.strides[3:],
+            writeable=False,
+        )
+        if rows_in_place(inner, w2, s[1:], hw_pad, d[1:], num_threads, Wo):
+            kH, kW = w.shape[3:]
+            t, b, le, r = _args.normalize_padding(hw_pad, (kH, kW), s[1:], d[1:], (H, W), "conv3d")
+            padded = zero_padded(vol[:, 0], (pd, (t, b), (le, r)), dtype, num_threads)
+            sd = padded.strides[1]
+            for n in range(N):
+                view = np.lib.stride_tricks.as_strided(
+                    padded[n],
+                    shape=(Do, kD) + padded.shape[2:],
+                    strides=(s0 * sd, sd) + padded.strides[2:],
+                    writeable=False,
+                )
+                conv2d(view, w2, bias, s[1:], 0, d[1:], num_threads=num_threads, out=res[n, 0, :, None])
+            return res
     for n in range(N):
         planes = vol[n, 0]
         sd = planes.strides[0]

@@ -509,8 +509,11 @@ def _volume_direct(x: np.ndarray, k: np.ndarray, pads: Any, num_threads: Optiona
     kD input channels are the kD consecutive depth slices an output slice reads: a strided
     view of x, no copy, so that the direct kernels sum over kernel depth in registers instead
     of one pass over the result per depth tap.  Output slices whose window reaches into the
-    depth padding read a small zero-padded copy of the planes at the ends."""
+    depth padding read a small zero-padded copy of the planes at the ends; or, where the row
+    tiles read padded planes in place, every slice reads one zero-padded copy of the volume
+    (see ``nd.rows_in_place``)."""
     from fastconv.conv import conv2d
+    from fastconv.nd import rows_in_place, zero_padded
 
     D, H, W = x.shape[-3:]
     kD = k.shape[0]
@@ -523,13 +526,23 @@ def _volume_direct(x: np.ndarray, k: np.ndarray, pads: Any, num_threads: Optiona
     out = _buffers.empty((vol.shape[0], Do, Ho, Wo), dtype)  # (a big fresh result faults in page by page)
     lo, hi = min(p0, Do), max(min(Do, D - kD + 1 + p0), min(p0, Do))
 
-    def run(planes: np.ndarray, first: int, count: int, dst: slice, b: int) -> None:
+    def run(planes: np.ndarray, first: int, count: int, dst: slice, b: int, hw_pad: Any = hw) -> None:
         sd = planes.strides[0]
         view = np.lib.stride_tricks.as_strided(
-            planes[first:], shape=(count, kD, H, W), strides=(sd, sd) + planes.strides[1:], writeable=False
+            planes[first:], shape=(count, kD) + planes.shape[1:], strides=(sd, sd) + planes.strides[1:], writeable=False
         )
-        conv2d(view, w, None, 1, hw, num_threads=num_threads, out=out[b, dst, None])  # written in place
+        conv2d(view, w, None, 1, hw_pad, num_threads=num_threads, out=out[b, dst, None])  # written in place
 
+    if hi > lo and vol.shape[0] > 0:
+        sd = vol.strides[1]
+        inner = np.lib.stride_tricks.as_strided(
+            vol[0, lo - p0 :], shape=(hi - lo, kD, H, W), strides=(sd, sd) + vol.strides[2:], writeable=False
+        )
+        if rows_in_place(inner, w, 1, hw, 1, num_threads, Wo):
+            padded = zero_padded(vol, ((p0, p1), ph, pw), dtype, num_threads)
+            for b in range(vol.shape[0]):
+                run(padded[b], 0, Do, slice(0, Do), b, 0)
+            return out
     for b in range(vol.shape[0]):
         if hi > lo:
             run(vol[b], lo - p0, hi - lo, slice(lo, hi), b)
