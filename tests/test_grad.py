@@ -800,11 +800,60 @@ def test_weight_gradient_float32_deep_sum(engine, monkeypatch):
     np.testing.assert_allclose(gw, ref, rtol=2e-6)
 
 
+@pytest.mark.parametrize("trial", range(16))
+def test_pointwise_weight_gradient(trial):
+    """The pointwise weight gradient (1x1 unit stride, no padding, the planes read in place,
+    pixels across the lanes): against a float64 matrix product, for groups, channel counts
+    off the tile sizes, planes shorter and longer than a run with pixels past the last whole
+    vector, several images, NaN and inf, 1 and 2 threads (identical), float32 within
+    PyTorch's error; the inputs stay as they were."""
+    from fastconv import _plan, _tuning
+
+    rng = np.random.default_rng(trial)
+    dt = (np.float32, np.float64)[trial % 2]
+    g = int(rng.choice([1, 1, 2, 3]))
+    cg, og = int(rng.integers(7, 31)), int(rng.integers(7, 31))  # (more pairs than the plane kernel takes)
+    run = _plan.weight_grad_run(np.dtype(dt).itemsize)
+    P = int(rng.choice([17, run - 3, run + 5, 2 * run + 16, 3000]))
+    H = int(rng.choice([1, 2])) if P % 2 == 0 else 1
+    N = int(rng.integers(1, 4))
+    x = rng.standard_normal((N, g * cg, H, P // H)).astype(dt)
+    go = rng.standard_normal((N, g * og, H, P // H)).astype(dt)
+    if trial % 4 == 3:
+        x[0, 0, 0, -1] = np.nan
+        go[-1, -1, -1, 0] = np.inf
+    x0, go0 = x.copy(), go.copy()
+    engine = _plan.weight_grad(cg, og, 1, (1, 1), x.itemsize, _plan.vector_bytes(), pixels=N * P, padded=False)
+    assert engine == ("pointwise" if N * P >= _tuning.WEIGHT_GRAD_MATMUL_MAX_PIXELS else "matmul")
+    with np.errstate(invalid="ignore"):
+        xs = x.astype(np.float64).reshape(N, g, cg, P)
+        gs = go.astype(np.float64).reshape(N, g, og, P)
+        ref = np.einsum("ngop,ngcp->goc", gs, xs).reshape(g * og, cg, 1, 1)
+    got = {}
+    for nt in (1, 2):
+        fastconv.set_num_threads(nt)
+        try:
+            got[nt] = grad.conv2d_weight(x, (g * og, cg, 1, 1), go, groups=g)
+        finally:
+            fastconv.set_num_threads(None)
+    np.testing.assert_array_equal(x, x0)
+    np.testing.assert_array_equal(go, go0)
+    assert got[1].dtype == dt
+    np.testing.assert_array_equal(np.isnan(got[1]), np.isnan(ref))
+    fin = np.isfinite(ref)
+    np.testing.assert_array_equal(got[1][~fin], ref[~fin])
+    tol = 1e-5 if dt == np.float32 else 1e-12
+    np.testing.assert_allclose(got[1][fin], ref[fin], rtol=tol, atol=tol * np.sqrt(N * P))
+    if trial % 4 != 3:
+        np.testing.assert_allclose(got[2], got[1], rtol=tol, atol=tol * np.sqrt(N * P))
+
+
 @pytest.mark.parametrize("trial", range(30))
 def test_weight_gradient_planner_names_an_engine(trial):
     """The planner's rule: the plane kernel for one input channel per group, tiny groups and
-    small ones on wide rows, BLAS for 1x1 unit-stride kernels over few pixels, else tiles
-    with the side that fills the lanes."""
+    small ones on wide rows, BLAS for 1x1 unit-stride kernels over few pixels, the pointwise
+    kernel for other unpadded ones of few channels, else tiles with the side that fills the
+    lanes."""
     from fastconv import _plan, _tuning
 
     rng = np.random.default_rng(trial)
@@ -814,13 +863,16 @@ def test_weight_gradient_planner_names_an_engine(trial):
     vb = (32, 64)[trial % 3 == 0]
     wo = int(rng.choice([0, 10, 24, 56]))
     pixels = int(rng.choice([0, 49, _tuning.WEIGHT_GRAD_MATMUL_MAX_PIXELS, 3136]))
-    engine = _plan.weight_grad(cg, og, taps, s, 4, vb, out_width=wo, pixels=pixels)
+    padded = bool(trial % 3)
+    engine = _plan.weight_grad(cg, og, taps, s, 4, vb, out_width=wo, pixels=pixels, padded=padded)
     if cg == 1 or cg * og <= _tuning.WEIGHT_GRAD_PLANES_MAX_PAIRS:
         assert engine == "planes"
     elif cg * og <= _tuning.WEIGHT_GRAD_PLANES_WIDE_PAIRS and wo >= _tuning.WEIGHT_GRAD_PLANES_WIDE_WIDTH:
         assert engine == "planes"
     elif taps == 1 and s == (1, 1) and pixels < _tuning.WEIGHT_GRAD_MATMUL_MAX_PIXELS:
         assert engine == "matmul"
+    elif taps == 1 and s == (1, 1) and not padded and cg * og / (cg + og) <= _tuning.WEIGHT_GRAD_POINTWISE_MAX_SHARE:
+        assert engine == "pointwise"
     else:
         from fastconv import _direct
 

@@ -41,6 +41,9 @@
                        const T *g, int64_t og, int64_t Op, int64_t Ho, int64_t Wo, int64_t kH, int64_t kW, int64_t sH, \
                        int64_t sW, int64_t dH, int64_t dW, int64_t i0, int64_t i1, T *xb, T *gb, T *acc, double *tot,  \
                        const T *nx, const T *ng, int64_t ni0, int64_t ni1);                                            \
+    /* direct/wgrad_pointwise.h */                                                                                     \
+    void (*wgrad_pointwise)(const T *x, int64_t xs, int64_t Cg, const T *g, int64_t gs, int64_t og, int64_t n,         \
+                            double *tot);                                                                              \
     /* depthwise/grad.h */                                                                                             \
     void (*dw_wgrad_plane)(const T *x, int64_t xsH, const int64_t *rowsrc, const int64_t *colsrc, int64_t c0,          \
                            int64_t c1, int64_t pl, const T *g, int64_t Ho, int64_t Wo, int64_t kH, int64_t kW,         \

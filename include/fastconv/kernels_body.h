@@ -17,6 +17,7 @@
 #include "fastconv/direct/band.h"
 #include "fastconv/direct/pointwise.h"
 #include "fastconv/direct/wgrad.h"
+#include "fastconv/direct/wgrad_pointwise.h"
 #include "fastconv/depthwise/strip.h"
 #include "fastconv/depthwise/sweep.h"
 #include "fastconv/depthwise/flat.h"
@@ -50,6 +51,7 @@
      .dw_planes = fc_dw_planes,                                                                                        \
      .dw_wgrad_plane = fc_dw_wgrad_plane,                                                                              \
      .wgrad_rows = fc_wgrad_rows,                                                                                      \
+     .wgrad_pointwise = fc_wgrad_pointwise,                                                                            \
      .wino_weights = fc_wino_weights,                                                                                  \
      .wino_band = fc_wino_band,                                                                                        \
      .wino_flat = fc_wino_flat,                                                                                        \

@@ -89,6 +89,14 @@
  * channels pad to 36 in tiles of 6, an eighth of the arithmetic wasted (C10). */
 #define FC_WG_MR8_NV_V4 3
 
+/* Pointwise weight-gradient tile (direct/wgrad_pointwise.h): output x input channels of
+ * vector sums across pixels, 6 x 4 = 24 of the 32 AVX-512 registers with 4 input vectors
+ * and an output-gradient vector; 3 x 3 = 9 of AVX2's 16. */
+#define FC_WGP_MO_V4 6
+#define FC_WGP_NC_V4 4
+#define FC_WGP_MO_32 3
+#define FC_WGP_NC_32 3
+
 /* ---- depthwise (depthwise/) ---- */
 /* Accumulator chains per output row of the 5x5 sweep: one chain was bound by FMA latency
  * (C9: 4.2 -> 3.3 ns per output vector); 3x3 keeps one (memory-bound). */

@@ -58,6 +58,8 @@
 #define FC_NCOL FC_NCOL_32
 #define FC_WOCB FC_WOCB_32
 #define FC_NV_ROWS FC_NV_ROWS_32
+#define FC_WGP_MO FC_WGP_MO_32
+#define FC_WGP_NC FC_WGP_NC_32
 #else
 #define FC_ATTR FC_TARGET_V4
 #define FC_OCBW FC_OCB_WIDE_V4
@@ -67,6 +69,8 @@
 #define FC_NCOL FC_NCOL_V4
 #define FC_WOCB FC_WOCB_V4
 #define FC_NV_ROWS FC_NV_ROWS_V4
+#define FC_WGP_MO FC_WGP_MO_V4
+#define FC_WGP_NC FC_WGP_NC_V4
 #endif
 
 #define FC_VL ((int64_t)(sizeof(FC_V) / sizeof(FC_T)))

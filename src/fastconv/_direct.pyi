@@ -35,6 +35,15 @@ def run_pointwise(
     fill: float = ...,
 ) -> None: ...
 def weight_tile_sizes(vb: int, isz: int, cin_g: int, cout_g: int, vec_out: bool) -> Tuple[int, int, int]: ...
+def weight_grad_pointwise(
+    x: npt.NDArray[_Real],  # (N, C_in, P), pixels contiguous, C-contiguous
+    go: npt.NDArray[_Real],  # (N, C_out, P), C-contiguous
+    tot: npt.NDArray[np.float64],  # (threads, groups, C_out / groups, C_in / groups) C-contiguous, added into
+    groups: int,
+    run: int,  # pixels per work item
+    vb: int,  # vector bytes of the kernel table (fastconv._plan.vector_bytes)
+    num_threads: Optional[int],
+) -> None: ...
 def weight_grad(
     x: npt.NDArray[_Real],  # (N, C_in, H, W) C-contiguous
     go: npt.NDArray[_Real],  # (N, C_out, H_out, W_out) C-contiguous

@@ -17,7 +17,7 @@ from fastconv._kernels cimport (
     FC_KIND_FFT, FC_KIND_LANES, FC_KIND_POINTWISE, FC_KIND_ROWS, FC_KIND_SEPARABLE, FC_KIND_WINOGRAD2,
     FC_KIND_WINOGRAD4, conv_band, fc_alloc, fc_band_rows, fc_conv_geom, fc_conv_vector_bytes, fc_ocb_wide,
     fc_wino_ocb, nonfinite, pack_band, pack_weights, pointwise,
-    FC_WG_MR8_NV_V4, FC_WG_MR_32, FC_WG_MR_V4, FC_WG_NV_V4, wgrad_rows,
+    FC_WG_MR8_NV_V4, FC_WG_MR_32, FC_WG_MR_V4, FC_WG_NV_V4, wgrad_pointwise, wgrad_rows,
 )
 from fastconv._geom cimport geometry
 from fastconv._omp cimport resolve_threads
@@ -381,6 +381,36 @@ def weight_tile_sizes(int64_t vb, int64_t isz, int64_t cin_g, int64_t cout_g, bi
     if vec_out:
         return (cin_g + mr - 1) // mr * mr, nvec * vl, mr
     return nvec * vl, (cout_g + mr - 1) // mr * mr, mr
+
+
+def weight_grad_pointwise(const real_t[:, :, ::1] x, const real_t[:, :, ::1] go, double[:, :, :, ::1] tot,
+                          Py_ssize_t groups, int64_t run, int64_t vb, num_threads):
+    """Add the weight gradient of a 1x1 unit-stride convolution without padding into
+    ``tot`` (threads, groups, C_out / groups, C_in / groups): (image, group, run of ``run``
+    pixels) items over the threads, each through direct/wgrad_pointwise.h into its
+    thread's slice (summed by the caller).  x (N, C_in, P) and go (N, C_out, P), pixels
+    contiguous."""
+    cdef Py_ssize_t N = x.shape[0], C = x.shape[1], P = x.shape[2], Cout = go.shape[1]
+    if N == 0 or Cout == 0 or C == 0 or P == 0:
+        return
+    cdef int64_t cg = C // groups, og = Cout // groups
+    cdef int64_t nr = (P + run - 1) // run
+    cdef int64_t nitems = N * groups * nr
+    cdef int nt = resolve_threads(num_threads, nitems)
+    if nt > tot.shape[0]:
+        nt = <int>tot.shape[0]
+    cdef const real_t *x0 = &x[0, 0, 0]
+    cdef const real_t *g0 = &go[0, 0, 0]
+    cdef double *t0 = &tot[0, 0, 0, 0]
+    cdef int64_t tstride = groups * og * cg
+    cdef Py_ssize_t item
+    cdef int64_t n, grp, p0
+    for item in prange(nitems, nogil=True, num_threads=nt, schedule="static"):
+        n = item // (groups * nr)
+        grp = (item // nr) % groups
+        p0 = (item % nr) * run
+        wgrad_pointwise(vb, x0 + (n * C + grp * cg) * P + p0, P, cg, g0 + (n * Cout + grp * og) * P + p0, P, og,
+                        min(run, P - p0), t0 + threadid() * tstride + grp * og * cg)
 
 
 def weight_grad(const real_t[:, :, :, ::1] x, const real_t[:, :, :, ::1] go, double[:, :, :, ::1] tot,

@@ -91,6 +91,8 @@ cdef extern from "fastconv/kernels.h" nogil:
                            int64_t kW, int64_t sH, int64_t sW, int64_t dH, int64_t dW, int64_t i0, int64_t i1,
                            float *xb, float *gb, float *acc, double *tot, const float *nx, const float *ng,
                            int64_t ni0, int64_t ni1) noexcept nogil
+        void (*wgrad_pointwise)(const float *x, int64_t xs, int64_t Cg, const float *g, int64_t gs, int64_t og,
+                                int64_t n, double *tot) noexcept nogil
         void (*dw_wgrad_plane)(const float *x, int64_t xsH, const int64_t *rowsrc, const int64_t *colsrc,
                                int64_t c0, int64_t c1, int64_t pl, const float *g, int64_t Ho, int64_t Wo,
                                int64_t kH, int64_t kW, int64_t sH, int64_t sW, int64_t dH, int64_t dW,
@@ -160,6 +162,8 @@ cdef extern from "fastconv/kernels.h" nogil:
                            int64_t kW, int64_t sH, int64_t sW, int64_t dH, int64_t dW, int64_t i0, int64_t i1,
                            double *xb, double *gb, double *acc, double *tot, const double *nx, const double *ng,
                            int64_t ni0, int64_t ni1) noexcept nogil
+        void (*wgrad_pointwise)(const double *x, int64_t xs, int64_t Cg, const double *g, int64_t gs, int64_t og,
+                                int64_t n, double *tot) noexcept nogil
         void (*dw_wgrad_plane)(const double *x, int64_t xsH, const int64_t *rowsrc, const int64_t *colsrc,
                                int64_t c0, int64_t c1, int64_t pl, const double *g, int64_t Ho, int64_t Wo,
                                int64_t kH, int64_t kW, int64_t sH, int64_t sW, int64_t dH, int64_t dW,
@@ -290,6 +294,14 @@ cdef inline void wgrad_rows(int64_t vb, int vec_out, int mr, const real_t *x, in
     else:
         fc_tables_d(vb).wgrad_rows(vec_out, mr, x, xsC, xsH, rowsrc, colsrc, c0, c1, pl, Wp, Cg, Cp, g, og, Op, Ho, Wo,
                                    kH, kW, sH, sW, dH, dW, i0, i1, xb, gb, acc, tot, nx, ng, ni0, ni1)
+
+
+cdef inline void wgrad_pointwise(int64_t vb, const real_t *x, int64_t xs, int64_t Cg, const real_t *g, int64_t gs,
+                                 int64_t og, int64_t n, double *tot) noexcept nogil:
+    if real_t is float:
+        fc_tables_f(vb).wgrad_pointwise(x, xs, Cg, g, gs, og, n, tot)
+    else:
+        fc_tables_d(vb).wgrad_pointwise(x, xs, Cg, g, gs, og, n, tot)
 
 
 cdef inline void dw_wgrad_plane(int64_t vb, const real_t *x, int64_t xsH, const int64_t *rowsrc,

@@ -840,6 +840,7 @@ def weight_grad(
     *,
     out_width: int = 0,
     pixels: int = 0,
+    padded: bool = True,
 ) -> str:
     """The engine of ``grad.conv2d_weight``:
 
@@ -853,6 +854,11 @@ def weight_grad(
       kernel over fewer than ``WEIGHT_GRAD_MATMUL_MAX_PIXELS`` output pixels (``pixels``,
       all images together; 0: unknown, taken as few), a plain matrix product with nothing
       to unfold;
+    - ``"pointwise"`` (direct/wgrad_pointwise.h, the planes read in place, the pixels
+      across the lanes) for the other 1x1 unit-stride kernels without padding (``padded``
+      False) whose channels give few products per element the tiles below would first
+      transpose channels-last: ``cin_g * cout_g / (cin_g + cout_g)`` at most
+      ``WEIGHT_GRAD_POINTWISE_MAX_SHARE``;
     - else ``"tiles_in"`` / ``"tiles_out"`` (direct/wgrad.h), the input or the output
       channels across the vector lanes, whichever fills more of the lanes and tiles.
     """
@@ -863,12 +869,27 @@ def weight_grad(
         return "planes"
     if taps == 1 and tuple(stride) == (1, 1) and pixels < t.WEIGHT_GRAD_MATMUL_MAX_PIXELS:
         return "matmul"
+    if (
+        taps == 1
+        and tuple(stride) == (1, 1)
+        and not padded
+        and pairs <= t.WEIGHT_GRAD_POINTWISE_MAX_SHARE * (cin_g + cout_g)
+    ):
+        return "pointwise"
 
     def filled(vec_out: bool) -> float:  # the share of the padded tiles that is real work
         cp, op, _ = _direct.weight_tile_sizes(vb, isz, cin_g, cout_g, vec_out)
         return cin_g * cout_g / (cp * op)
 
     return "tiles_out" if filled(True) > filled(False) else "tiles_in"
+
+
+def weight_grad_run(isz: int, t: Any = _tuning) -> int:
+    """Pixels per work item of the ``"pointwise"`` weight gradient: rows of
+    ``WEIGHT_GRAD_POINTWISE_RUN_BYTES``, so that a tile's block of output-gradient rows stays
+    in the first-level cache while the input rows stream past (and each float32 lane sums
+    a run's pixels / VL products before the float64 totals)."""
+    return max(1, t.WEIGHT_GRAD_POINTWISE_RUN_BYTES // isz)
 
 
 def weight_grad_spread(t: Any = _tuning) -> bool:

@@ -295,6 +295,15 @@ WEIGHT_GRAD_PLANES_WIDE_WIDTH = 24
 #: outweigh there (512 -> 512 on one 7x7 image: 0.6-0.7x); from it on, the tiles
 #: (C4's weight gradient: 1.5x BLAS at 1 and 2 threads, 392 pixels of 7x7: 1.2-1.9x).
 WEIGHT_GRAD_MATMUL_MAX_PIXELS = 300
+#: The "pointwise" weight gradient (1x1 unit-stride kernels without padding, from
+#: WEIGHT_GRAD_MATMUL_MAX_PIXELS pixels on, the planes read in place) where C_in * C_out /
+#: (C_in + C_out) per group, the products per element the tiles transpose, is at most
+#: this: against the tiles on one thread 1.06-1.28x from 16 -> 96 to 128 -> 32 (C4:
+#: 1.12x), 0.92x at 256 -> 32, 0.97x at 64 -> 64, 0.5-0.85x from 64 -> 128 on.
+WEIGHT_GRAD_POINTWISE_MAX_SHARE = 26
+#: ... in work items of rows this long: a tile's six output-gradient rows of 4 KiB stay in
+#: the 48 KiB first-level cache (C4: 2048-byte runs ran 6% slower, 8192-byte ones 10%).
+WEIGHT_GRAD_POINTWISE_RUN_BYTES = 4096
 #: CPU vendors (CPUID) on which the plane-by-plane weight gradient of a big layer prefetches
 #: the next plane pair along its 3x3 lane-shift loop (depthwise/grad.h, stream = 2): on the
 #: Zen 5 host C7's weight gradient 1.55 -> 1.4 ms and 5.5 -> 3.4 ms at batch 16; on the

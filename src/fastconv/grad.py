@@ -467,10 +467,12 @@ def _weight_grad(
     x = _args.kernel_ready(x, dtype)
     go = _args.kernel_ready(go, dtype)
     engine = _plan.weight_grad(
-        Cg, og, kH * kW, s, dtype.itemsize, _plan.vector_bytes(), out_width=Wo, pixels=N * Ho * Wo
+        Cg, og, kH * kW, s, dtype.itemsize, _plan.vector_bytes(), out_width=Wo, pixels=N * Ho * Wo, padded=any(pads)
     )
     if engine != "matmul":  # the compiled drivers read C-contiguous planes
         x, go = np.ascontiguousarray(x), np.ascontiguousarray(go)
+    if engine == "pointwise":
+        return _pointwise_weight_grad(x, go, w_shape, groups, dtype)
     if engine != "matmul":
         a = _WeightGrad(x, go, w_shape, s, d, pads, mode, groups, dtype)
         return _plane_weight_grad(a) if engine == "planes" else _tile_weight_grad(a, engine == "tiles_out")
@@ -505,6 +507,28 @@ def _weight_grad(
                 with np.errstate(invalid="ignore", over="ignore"):  # non-finite data: NaN/inf, silently
                     gw[g] += np.matmul(gm, cols.transpose(0, 2, 1)).sum(axis=0)
     return gw.reshape(w_shape)
+
+
+def _pointwise_weight_grad(
+    x: np.ndarray, go: np.ndarray, w_shape: Tuple[int, ...], groups: int, dtype: np.dtype
+) -> np.ndarray:
+    """:func:`_weight_grad` of a 1x1 unit-stride kernel without padding (x and go
+    C-contiguous, of the result dtype) by direct/wgrad_pointwise.h: the planes read in
+    place, (image, group, run of pixels) items over the threads, each thread's float64 sums
+    added here."""
+    from fastconv import _direct, _omp
+
+    N, C, H, W = x.shape
+    Cout = go.shape[1]
+    og, Cg = Cout // groups, C // groups
+    run = _plan.weight_grad_run(dtype.itemsize)
+    nt = _omp.resolve_threads(None, N * groups * -(-(H * W) // run))
+    tot = np.zeros((nt, groups, og, Cg))
+    _direct.weight_grad_pointwise(
+        x.reshape(N, C, H * W), go.reshape(N, Cout, H * W), tot, groups, run, _plan.vector_bytes(), nt
+    )
+    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf across threads is NaN, as in one sum
+        return np.asarray(tot.sum(axis=0), dtype=dtype).reshape(w_shape)
 
 
 class _WeightGrad(NamedTuple):
