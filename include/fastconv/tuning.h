@@ -90,12 +90,15 @@
 #define FC_WG_MR8_NV_V4 3
 
 /* Pointwise weight-gradient tile (direct/wgrad_pointwise.h): output x input channels of
- * vector sums across pixels, 6 x 4 = 24 of the 32 AVX-512 registers with 4 input vectors
- * and an output-gradient vector; 3 x 3 = 9 of AVX2's 16. */
-#define FC_WGP_MO_V4 6
+ * vector sums across pixels, 4 x 4 = 16 of the 32 AVX-512 registers with 4 input vectors
+ * (6 x 4 ran slower: its row pointers and vectors spilled); 3 x 3 = 9 of AVX2's 16. */
+#define FC_WGP_MO_V4 4
 #define FC_WGP_NC_V4 4
 #define FC_WGP_MO_32 3
 #define FC_WGP_NC_32 3
+/* ... its runs' output gradients packed for the tiles up to this many bytes per row (longer
+ * runs read the rows in place; the driver's runs, WEIGHT_GRAD_POINTWISE_RUN_BYTES, fit). */
+#define FC_WGP_PACK_BYTES 4096
 
 /* ---- depthwise (depthwise/) ---- */
 /* Accumulator chains per output row of the 5x5 sweep: one chain was bound by FMA latency

@@ -74,6 +74,7 @@
 #endif
 
 #define FC_VL ((int64_t)(sizeof(FC_V) / sizeof(FC_T)))
+#define FC_WGP_PACK_VECS (FC_WGP_PACK_BYTES / (int64_t)sizeof(FC_V) + 1)
 
 /* FC_IN_REGISTER(v): v stays in a register from here on: the empty asm takes and gives it
  * back, so the compiler cannot fold its load into each use (a folded use loads again, and a
