@@ -298,12 +298,13 @@ WEIGHT_GRAD_MATMUL_MAX_PIXELS = 300
 #: The "pointwise" weight gradient (1x1 unit-stride kernels without padding, from
 #: WEIGHT_GRAD_MATMUL_MAX_PIXELS pixels on, the planes read in place) where C_in * C_out /
 #: (C_in + C_out) per group, the products per element the tiles transpose, is at most
-#: this: against the tiles, 1 / 2 threads, 1.13-1.43x from 16 -> 96 to 128 -> 32 (C4:
-#: 1.17 / 1.30x), 1.15-1.19x at 64 -> 64 and 40 -> 240, level at 64 -> 128, 0.5-0.7x from
-#: 256 -> 256 on.
+#: this: below it the transposes cost the tiles more than the in-place reads cost the
+#: pointwise kernel (ahead from 16 -> 96 to 40 -> 240, level at 64 -> 128, behind from
+#: 256 -> 256 on; figures in benchmarks/results).
 WEIGHT_GRAD_POINTWISE_MAX_SHARE = 40
-#: ... in work items of rows this long: a tile's six output-gradient rows of 4 KiB stay in
-#: the 48 KiB first-level cache (C4: 2048-byte runs ran 6% slower, 8192-byte ones 10%).
+#: ... in work items of rows this long: a tile block's output-gradient rows of the run,
+#: packed, stay in the first-level cache while the input rows stream past (shorter runs
+#: sum the tiles' lanes more often, longer ones leave the first-level cache).
 WEIGHT_GRAD_POINTWISE_RUN_BYTES = 4096
 #: CPU vendors (CPUID) on which the plane-by-plane weight gradient of a big layer prefetches
 #: the next plane pair along its 3x3 lane-shift loop (depthwise/grad.h, stream = 2): on the

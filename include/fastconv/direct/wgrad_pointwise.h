@@ -9,7 +9,7 @@
  * and per VL pixels loads NC + MO vectors for MO x NC fused multiply-adds (the run's output
  * gradients of a block packed side by side first), with no
  * transpose into channels-last rows (which the tiles of direct/wgrad.h need, and which
- * took a quarter of a 1x1 layer's gradient there).  A call covers a run of pixels of one
+ * cost a 1x1 layer's gradient more than its products where the channels are few).  A call covers a run of pixels of one
  * image and group; each tile's lanes are summed in FC_T at the end of the run (the run's
  * length bounds each float32 sum) and added to the caller's double totals.
  *
@@ -20,7 +20,7 @@
 
 /* Lane j of the result = the sum of v[j]'s lanes, j < VL (v is overwritten): log2(VL)
  * rounds of zips, each adding the halves of two vectors' lanes into one (a chain of VL
- * scalar adds per tile sum, or a tree of halves per vector, took as long as the run's
+ * scalar adds per tile sum, or a tree of halves per vector, cost as much as the run's
  * products). */
 FC_INLINE FC_V fc_wgp_lane_sums(FC_V *v) {
 #pragma GCC unroll 8
@@ -54,7 +54,7 @@ FC_INLINE void fc_wgp_masked(const FC_T *g, int64_t gs, const FC_T *x, int64_t x
 /* The tile: tot[o * ldt + c] += sum over p < n of g[o * gs + p] * x[c * xs + p], for o < MO
  * and c < NC (constants at each call): whole vectors from pixel h on (where the input rows
  * reach a vector boundary), the pixels before h and past the last whole vector as lanes of
- * a vector that overlaps the others (one by one they took a quarter of a run's time), or
+ * a vector that overlaps the others (one by one they cost a large share of a short run), or
  * one by one on runs shorter than a vector. */
 FC_INLINE void fc_wgp_tile(const FC_T *g, int64_t gs, const FC_V *gk, const FC_T *x, int64_t xs, int64_t n, int64_t h,
                            const int MO, const int NC, double *tot, int64_t ldt) {
@@ -136,9 +136,9 @@ FC_ATTR
 static void fc_wgrad_pointwise(const FC_T *x, int64_t xs, int64_t Cg, const FC_T *g, int64_t gs, int64_t og, int64_t n,
                                double *tot) {
     /* the pixels before the input rows' first vector boundary, where every row has one at
-     * the same pixel (an unaligned 64-byte load splits across two cache lines: C4's input
-     * rows from NumPy, 16-byte aligned, ran a quarter slower; the output-gradient rows, read
-     * from the first-level cache, matter less) */
+     * the same pixel (an unaligned 64-byte load splits across two cache lines, and NumPy
+     * aligns arrays to 16 bytes; the output-gradient rows, read from the first-level
+     * cache, matter less) */
     int64_t h = 0;
     if (xs * (int64_t)sizeof(FC_T) % (int64_t)sizeof(FC_V) == 0) {
         h = (int64_t)((sizeof(FC_V) - (uintptr_t)x % sizeof(FC_V)) % sizeof(FC_V) / sizeof(FC_T));
