@@ -105,13 +105,14 @@ FC_INLINE void fc_wino_store(const FC_V *y, int m, int dw, int64_t nr, FC_T *dst
         int64_t xo[DWMAX][A]; /* tap j of phase pc: padded column pc + dw*j */                                         \
         for (int pc = 0; pc < dw; ++pc)                                                                                \
             for (int j = 0; j < A; ++j) xo[pc][j] = g->xoff[pc + dw * j];                                              \
-        /* input transform: V[c][chunk][xi] = (B^T d B)[xi] of the chunk's tiles' patches d */                         \
-        FC_T *vd = V;                                                                                                  \
-        FC_V chk = (FC_V){0}; /* sum of V * 0: NaN once a value of V is not finite */                                  \
+        /* input transform: V[xi][c][chunk] = (B^T d B)[xi] of the chunk's tiles' patches d */                         \
+        FC_T *vd = V;                       /* chunk (c, r, pc, t0) in that order */                                   \
+        const int64_t vx = C * nch * FC_VL; /* V's position stride */                                                  \
+        FC_V chk = (FC_V){0};               /* sum of V * 0: NaN once a value of V is not finite */                    \
         for (int64_t c = 0; c < C; ++c)                                                                                \
             for (int64_t r = 0; r < Rt; ++r)                                                                           \
                 for (int pc = 0; pc < dw; ++pc)                                                                        \
-                    for (int64_t t0 = 0; t0 < ntc; t0 += FC_VL, vd += A * A * FC_VL) {                                 \
+                    for (int64_t t0 = 0; t0 < ntc; t0 += FC_VL, vd += FC_VL) {                                         \
                         const FC_T *b0 = band + (c * nrows + r * MM) * rs + t0;                                        \
                         FC_V e[A][A];                                                                                  \
                         _Pragma("GCC unroll 8") for (int j = 0; j < A; ++j) {                                          \
@@ -125,7 +126,8 @@ FC_INLINE void fc_wino_store(const FC_V *y, int m, int dw, int64_t nr, FC_T *dst
                             FC_V res[A];                                                                               \
                             BT_(e[a], res);                                                                            \
                             _Pragma("GCC unroll 8") for (int i = 0; i < A; ++i) chk += res[i] * (FC_T)0;               \
-                            memcpy(vd + a * A * FC_VL, res, sizeof(res));                                              \
+                            _Pragma("GCC unroll 8") for (int i = 0; i < A; ++i)                                        \
+                                memcpy(vd + (a * A + i) * vx, &res[i], sizeof(FC_V));                                  \
                         }                                                                                              \
                     }                                                                                                  \
         FC_T lanes[FC_VL];                                                                                             \
@@ -135,7 +137,7 @@ FC_INLINE void fc_wino_store(const FC_V *y, int m, int dw, int64_t nr, FC_T *dst
         fc_wino_products(A * A, U, nob, C, V, M, nch);                                                                 \
         /* output transform: Y = A^T M A, plus the bias, for each output channel and tile; the \
          * dw phases of a chunk position together, so their columns interleave in the store */                       \
-        const int64_t cst = A * A * FC_VL; /* elements per chunk of M */                                               \
+        const int64_t mx = nob * FC_WOCB * nch * FC_VL; /* M's position stride */                                      \
         for (int64_t oc = 0; oc < cout; ++oc) {                                                                        \
             const FC_T bv = bias != NULL ? bias[oc] : (FC_T)0;                                                         \
             for (int64_t r = 0; r < Rt; ++r) {                                                                         \
@@ -144,12 +146,12 @@ FC_INLINE void fc_wino_store(const FC_V *y, int m, int dw, int64_t nr, FC_T *dst
                 for (int64_t k = 0; k < ncp; ++k) {                                                                    \
                     FC_V y[DWMAX * MM * MM];                                                                           \
                     for (int pc = 0; pc < dw; ++pc) {                                                                  \
-                        const FC_T *ms = M + ((oc * Rt + r) * ncr + pc * ncp + k) * cst;                               \
+                        const FC_T *ms = M + (oc * nch + r * ncr + pc * ncp + k) * FC_VL;                              \
                         FC_V f[MM][A];                                                                                 \
                         _Pragma("GCC unroll 8") for (int b = 0; b < A; ++b) {                                          \
                             FC_V col[A], res[MM];                                                                      \
                             _Pragma("GCC unroll 8") for (int a = 0; a < A; ++a)                                        \
-                                memcpy(&col[a], ms + (a * A + b) * FC_VL, sizeof(FC_V));                               \
+                                memcpy(&col[a], ms + (a * A + b) * mx, sizeof(FC_V));                                  \
                             AT_(col, res);                                                                             \
                             _Pragma("GCC unroll 8") for (int i = 0; i < MM; ++i) f[i][b] = res[i];                     \
                         }                                                                                              \
@@ -174,7 +176,7 @@ FC_DEF_WINO_BAND(fc_wino_band4, 4, 6, fc_bt4, fc_at4)
  * padded input rows (nrows of them, geometry g of the stride-m, (m+2) x (m+2) packing), U the
  * group's transformed weights, V and M the thread's buffers: C and (C_out per group rounded
  * up to FC_WOCB) times Rt * dw * ceil(ntc / VL) chunks of (m+2)^2 vectors, laid out
- * [channel][chunk][position][lane]; ntc tiles per column phase, dw column phases.  Writes
+ * [position][channel][chunk][lane]; ntc tiles per column phase, dw column phases.  Writes
  * the row phase's output rows oh0 .. (ldo elements apart, the phase's first row at out) of
  * the cout planes (plane elements apart; Ho rows of the phase, Wo columns each).  kind:
  * FC_KIND_WINOGRAD2 or FC_KIND_WINOGRAD4.  Returns 1 (nothing written) when the band's

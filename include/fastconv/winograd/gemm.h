@@ -61,21 +61,25 @@ FC_DEF_WGEMM(fc_wgemm2, 2)
 FC_DEF_WGEMM(fc_wgemm3, 3)
 #undef FC_DEF_WGEMM
 
-/* All products of one band of nch vector chunks of tiles: V is laid out [c][chunk][xi][VL]
- * and M [oc][chunk][xi][VL] (AA positions xi); for each position and block of FC_WOCB output
- * channels, the chunks in groups of 3 (the last group smaller). */
+/* All products of one band of nch vector chunks of tiles: V is laid out [xi][c][chunk][VL]
+ * and M [xi][oc][chunk][VL] (AA positions xi, C input channels, nob * FC_WOCB output
+ * channels), so the panel of one position is contiguous: the products of a position read
+ * its V panel once per block of output channels, and with the position innermost (the
+ * panel's channels a power-of-two multiple of 1 KiB apart) those reads fell on a few cache
+ * sets and missed where the panel fitted the cache.  For each position and block of
+ * FC_WOCB output channels, the chunks in groups of 3 (the last group smaller). */
 FC_INLINE void fc_wino_products(int64_t AA, const FC_T *U, int64_t nob, int64_t C, const FC_T *V, FC_T *M,
                                 int64_t nch) {
-    const int64_t kst = AA * FC_VL, ld = nch * kst;
+    const int64_t ld = nch * FC_VL;
     for (int64_t xi = 0; xi < AA; ++xi)
         for (int64_t ob = 0; ob < nob; ++ob) {
             const FC_T *u = U + (xi * nob + ob) * C * FC_WOCB;
-            const FC_T *v = V + xi * FC_VL;
-            FC_T *mo = M + ob * FC_WOCB * ld + xi * FC_VL;
+            const FC_T *v = V + xi * C * ld;
+            FC_T *mo = M + (xi * nob + ob) * FC_WOCB * ld;
             int64_t k = 0;
-            for (; k + 3 <= nch; k += 3) fc_wgemm3(u, v + k * kst, ld, kst, C, mo + k * kst, ld);
-            if (nch - k == 2) fc_wgemm2(u, v + k * kst, ld, kst, C, mo + k * kst, ld);
-            if (nch - k == 1) fc_wgemm1(u, v + k * kst, ld, kst, C, mo + k * kst, ld);
+            for (; k + 3 <= nch; k += 3) fc_wgemm3(u, v + k * FC_VL, ld, FC_VL, C, mo + k * FC_VL, ld);
+            if (nch - k == 2) fc_wgemm2(u, v + k * FC_VL, ld, FC_VL, C, mo + k * FC_VL, ld);
+            if (nch - k == 1) fc_wgemm1(u, v + k * FC_VL, ld, FC_VL, C, mo + k * FC_VL, ld);
         }
 }
 
