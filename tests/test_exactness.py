@@ -175,6 +175,37 @@ def test_winograd_bands_check_their_inputs(dtype, threads, shape):
     np.testing.assert_array_equal(clean, fastconv.conv2d(x0, w, padding=1, algorithm=algorithm, num_threads=threads))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("shape", [(2, 16, 20, 36), (8, 16, 7, 7)], ids=["rows", "flat"])
+def test_winograd_checks_its_transformed_weights(dtype, threads, shape):
+    """conv2d does not scan the weights before a Winograd call: the weights' transform
+    checks what it makes, and a NaN or inf weight of any block, or finite weights whose
+    transform passes the dtype's range, reruns the call on the direct kernels with their
+    exact pattern of non-finite values (explain, which runs nothing, still reads them)."""
+    rng = np.random.default_rng(12)
+    x = rng.standard_normal(shape).astype(dtype)
+    w0 = rng.standard_normal((24, 16, 3, 3)).astype(dtype)
+    algorithm = "winograd" if dtype == np.float32 else "winograd4"
+    for spot, value in [((0, 0, 0, 0), np.nan), ((23, 15, 2, 2), np.inf), ((11, 7, 1, 0), -np.inf)]:
+        w = w0.copy()
+        w[spot] = value
+        y = fastconv.conv2d(x, w, padding=1, algorithm=algorithm, num_threads=threads)
+        assert_same_pattern_and_close(y, loop_ref(x, w, (1, 1, 1, 1)), *_tolerance(dtype))
+        assert not np.isfinite(y[:, spot[0]]).any() and np.isfinite(np.delete(y, spot[0], axis=1)).all()
+        assert fastconv.explain(x, w, padding=1, algorithm=algorithm).algorithm == "direct"
+    # finite weights near the dtype's largest value: F(2x2)'s G g G^T sums up to nine taps
+    # halved twice (F(4x4)'s fractions keep them in range), the direct sums of their
+    # products with tiny inputs stay finite
+    big = np.finfo(dtype).max * 0.9
+    w = (w0 * 1e-3).astype(dtype)
+    w[5, 3] = big
+    xs = (x * 1e-300 if dtype == np.float64 else x * 1e-30).astype(dtype)
+    y = fastconv.conv2d(xs, w, padding=1, algorithm="winograd", num_threads=threads)
+    assert np.isfinite(y).all()
+    np.testing.assert_array_equal(y, fastconv.conv2d(xs, w, padding=1, algorithm="direct", num_threads=threads))
+
+
 def _pair(v):
     return (v, v) if isinstance(v, int) else tuple(v)
 

@@ -51,8 +51,8 @@
                            int64_t sms, int fill, int *finite_x, const T *nx, int64_t nxn, const T *ng, int64_t ngn,   \
                            int stream);                                                                                \
     /* winograd/transform.h, winograd/band.h */                                                                        \
-    void (*wino_weights)(int m, const T *w, const int64_t *ws, int64_t nvalid, int64_t cin, int64_t ocb, int64_t xs,   \
-                         T *U);                                                                                        \
+    int (*wino_weights)(int m, const T *w, const int64_t *ws, int64_t nvalid, int64_t cin, int64_t ocb, int64_t xs,    \
+                        T *U);                                                                                         \
     int (*wino_band)(int kind, const T *band, int64_t nrows, const fc_conv_geom *g, int64_t Rt, int64_t ntc, int dw,   \
                      const T *U, int64_t cout, const T *bias, T *V, T *M, int64_t oh0, T *out, int64_t plane,          \
                      int64_t Ho, int64_t Wo, int64_t ldo);                                                             \

@@ -99,8 +99,8 @@ cdef extern from "fastconv/kernels.h" nogil:
                                float *buf, double *sums, int64_t mo, int64_t sms, int fill, int *finite_x,
                                const float *nx,
                                int64_t nxn, const float *ng, int64_t ngn, int stream) noexcept nogil
-        void (*wino_weights)(int m, const float *w, const int64_t *ws, int64_t nvalid, int64_t cin,
-                             int64_t ocb, int64_t xs, float *U) noexcept nogil
+        int (*wino_weights)(int m, const float *w, const int64_t *ws, int64_t nvalid, int64_t cin,
+                            int64_t ocb, int64_t xs, float *U) noexcept nogil
         int (*wino_band)(int kind, const float *band, int64_t nrows, const fc_conv_geom *g, int64_t Rt,
                          int64_t ntc, int dw, const float *U, int64_t cout, const float *bias, float *V,
                          float *M, int64_t oh0, float *out, int64_t plane, int64_t Ho, int64_t Wo,
@@ -170,8 +170,8 @@ cdef extern from "fastconv/kernels.h" nogil:
                                double *buf, double *sums, int64_t mo, int64_t sms, int fill, int *finite_x,
                                const double *nx,
                                int64_t nxn, const double *ng, int64_t ngn, int stream) noexcept nogil
-        void (*wino_weights)(int m, const double *w, const int64_t *ws, int64_t nvalid, int64_t cin,
-                             int64_t ocb, int64_t xs, double *U) noexcept nogil
+        int (*wino_weights)(int m, const double *w, const int64_t *ws, int64_t nvalid, int64_t cin,
+                            int64_t ocb, int64_t xs, double *U) noexcept nogil
         int (*wino_band)(int kind, const double *band, int64_t nrows, const fc_conv_geom *g, int64_t Rt,
                          int64_t ntc, int dw, const double *U, int64_t cout, const double *bias,
                          double *V, double *M, int64_t oh0, double *out, int64_t plane, int64_t Ho,
@@ -318,12 +318,12 @@ cdef inline void dw_wgrad_plane(int64_t vb, const real_t *x, int64_t xsH, const 
                                        sums, mo, sms, fill, finite_x, nx, nxn, ng, ngn, stream)
 
 
-cdef inline void wino_weights(int64_t vb, int m, const real_t *w, const int64_t *ws, int64_t nvalid,
-                              int64_t cin, int64_t ocb, int64_t xs, real_t *U) noexcept nogil:
+cdef inline int wino_weights(int64_t vb, int m, const real_t *w, const int64_t *ws, int64_t nvalid,
+                             int64_t cin, int64_t ocb, int64_t xs, real_t *U) noexcept nogil:
     if real_t is float:
-        fc_tables_f(vb).wino_weights(m, w, ws, nvalid, cin, ocb, xs, U)
+        return fc_tables_f(vb).wino_weights(m, w, ws, nvalid, cin, ocb, xs, U)
     else:
-        fc_tables_d(vb).wino_weights(m, w, ws, nvalid, cin, ocb, xs, U)
+        return fc_tables_d(vb).wino_weights(m, w, ws, nvalid, cin, ocb, xs, U)
 
 
 cdef inline int wino_band(int64_t vb, int kind, const real_t *band, int64_t nrows, const fc_conv_geom *g,

@@ -544,9 +544,13 @@ def conv2d(
     num_threads: Optional[int] = None,
     force: Optional[Force] = None,
     channels_last_result: bool = False,
+    run_checks_weights: bool = False,
 ) -> Plan:
     """The plan of one conv2d call (CuPy arrays get a CUDA kind); ``channels_last_result``:
-    the call returns channels-last memory (see :func:`direct`).
+    the call returns channels-last memory (see :func:`direct`); ``run_checks_weights``: the
+    plan is run at once by the engine, so a Winograd plan is returned without reading the
+    weights (its run finds a non-finite transformed weight and takes ``exact``, the plan
+    the check would have given), where a plan to show (explain) reads them.
 
     ``algorithm`` is conv2d's; a Winograd or FFT one for a layer it does not handle is a
     ValueError.  Data-dependent rules read ``a.w``: Winograd with a non-finite weight, and
@@ -591,7 +595,11 @@ def conv2d(
     plan = _memo.get(key)
     if plan is None:
         plan = _remember(key, _conv2d(a, algorithm, nt, None, True, channels_last_result))
-    if plan.kind in (Kind.WINOGRAD2, Kind.WINOGRAD4) and not (finite_w if finite_w is not None else all_finite(w)):
+    if (
+        plan.kind in (Kind.WINOGRAD2, Kind.WINOGRAD4)
+        and not run_checks_weights
+        and not (finite_w if finite_w is not None else all_finite(w))
+    ):
         key = key + ("non-finite",)
         plan = _memo.get(key) or _remember(key, _conv2d(a, algorithm, nt, None, False, channels_last_result))
     return plan

@@ -21,9 +21,10 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
     stride, dilation (dh, dw) with m * dw in (2, 4, 8); other arguments as for
     :func:`fastconv._direct.run`.
 
-    Returns False when a transformed input held a NaN or an infinity (the bands check what
-    they transform): ``out`` is then incomplete and the caller reruns the layer with the
-    direct kernels, which keep the exact pattern of NaN and +-inf.  True otherwise."""
+    Returns False when a transformed weight or input held a NaN or an infinity (the
+    weights' transform and the bands check what they make): ``out`` is then incomplete
+    and the caller reruns the layer with the direct kernels, which keep the exact pattern
+    of NaN and +-inf.  True otherwise."""
     cdef Py_ssize_t N = x.shape[0]
     cdef Py_ssize_t Cout = w.shape[0], Cg = w.shape[1]
     cdef Py_ssize_t Ho = out.shape[2], Wo = out.shape[3]
@@ -63,7 +64,10 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
     cdef int64_t sN = x.strides[0] // isz
 
     cdef int64_t ugrp = A * A * ocp * Cg
-    cdef real_t[::1] U = _transformed_weights(w, m, G, ocb, vb, plan.threads)
+    U_a = _transformed_weights(w, m, G, ocb, vb, plan.threads)
+    if U_a is None:
+        return False
+    cdef real_t[::1] U = U_a
 
     cdef int64_t ncr = dw * ((ntc + vl - 1) // vl)  # vector chunks of tiles per tile row
     cdef int64_t Rt = plan.band_rows
@@ -156,7 +160,10 @@ cdef object _run_flat(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :]
     cdef int64_t sN = x.strides[0] // isz
 
     cdef int64_t ugrp = 16 * ocp * Cg
-    cdef real_t[::1] U = _transformed_weights(w, 2, G, ocb, vb, plan.threads)
+    U_a = _transformed_weights(w, 2, G, ocb, vb, plan.threads)
+    if U_a is None:
+        return False
+    cdef real_t[::1] U = U_a
 
     cdef int64_t Rf = plan.band_rows
     cdef int64_t nq = N * ntr
@@ -215,7 +222,8 @@ cdef object _transformed_weights(const real_t[:, :, :, :] w, int m, Py_ssize_t G
                                  threads):
     """The transformed weights of F(m x m, 3 x 3), once per call: [group][A*A][oc block][ic][ocb]
     (A = m + 2; the last block's channels past C_out / groups zero), a block of output
-    channels per work unit."""
+    channels per work unit; None when one is not finite (a NaN or infinite weight, or a
+    transform past the dtype's range: the call then runs the direct kernels)."""
     cdef Py_ssize_t Cout = w.shape[0], Cg = w.shape[1], isz = sizeof(real_t)
     cdef int64_t coutg = Cout // G, A = m + 2
     cdef int64_t nob = (coutg + ocb - 1) // ocb
@@ -230,10 +238,13 @@ cdef object _transformed_weights(const real_t[:, :, :, :] w, int m, Py_ssize_t G
     cdef real_t *u0 = &U[0]
     cdef int nt = resolve_threads(threads, G * nob)
     cdef int64_t item, gi, ob
+    cdef int nonfinite[1]
+    nonfinite[0] = 0
     with nogil, parallel(num_threads=nt):
         for item in prange(G * nob, schedule="static"):
             gi = item // nob
             ob = item % nob
-            wino_weights(vb, m, w0 + (gi * coutg + ob * ocb) * ws[0], ws, min(ocb, coutg - ob * ocb), Cg, ocb,
-                         nob * Cg * ocb, u0 + gi * ugrp + ob * Cg * ocb)
-    return U_a
+            if wino_weights(vb, m, w0 + (gi * coutg + ob * ocb) * ws[0], ws, min(ocb, coutg - ob * ocb), Cg, ocb,
+                            nob * Cg * ocb, u0 + gi * ugrp + ob * Cg * ocb):
+                nonfinite[0] = 1
+    return None if nonfinite[0] else U_a

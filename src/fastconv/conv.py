@@ -161,7 +161,7 @@ def _conv2d(
     _args.check_memory_format(memory_format, fn)  # before any kind returns
     a = _args.conv2d_args(input, weight, bias, stride, padding, dilation, groups, padding_mode, fn)
     last = out is None and a.out_shape[1] > 1 and _args.wants_channels_last(memory_format, a.x, fn)
-    plan = _plan.conv2d(a, algorithm, num_threads, force, last)
+    plan = _plan.conv2d(a, algorithm, num_threads, force, last, run_checks_weights=True)
     shape = a.out_shape if a.batched else a.out_shape[1:]
     if plan.kind == _plan.Kind.BIAS_ONLY:
         return _args.fill_bias(a, out, shape, fn, (input, weight, bias))
@@ -189,7 +189,7 @@ def _run_checked(a: _args.ConvArgs, num_threads: Optional[int] = None) -> np.nda
     """conv2d of NumPy arguments already validated and kernel-ready (``a.batched``), into a
     new C-contiguous result: the gradients' internal convolutions, which need none of
     conv2d's argument handling."""
-    plan = _plan.conv2d(a, "auto", num_threads)
+    plan = _plan.conv2d(a, "auto", num_threads, run_checks_weights=True)
     if plan.kind == _plan.Kind.BIAS_ONLY:
         return _args.fill_bias(a, None, a.out_shape, "conv2d", (a.x, a.w))
     if plan.kind in (_plan.Kind.SEPARABLE, _plan.Kind.FFT):
