@@ -481,6 +481,40 @@ def test_auto_winograd_follows_lane_fill_and_work(dtype):
     assert pick((2, 128, 28, 28), 2) == algo
 
 
+def test_auto_winograd_on_narrow_planes_follows_the_tiles_per_thread():
+    """Planes with fewer F(2x2) tiles per row than WINOGRAD_FLAT_MIN_TILES (7x7) run flat
+    Winograd from WINOGRAD_FLAT_NARROW_MIN_TILES tiles over the batch per thread and
+    WINOGRAD_FLAT_NARROW_MIN_THREAD_MACS, deep channels or not; and the plan runs."""
+    if _plan.vector_bytes() // 4 <= 4:
+        pytest.skip("4 tiles per row fill a 4-lane vector: not flat")
+    t = _tuning
+    for N, C in ((1, 512), (4, 512), (8, 512), (16, 512), (8, 256), (16, 128), (32, 128), (8, 64)):
+        for nt in (1, 2):
+            plan = fastconv.explain((N, C, 7, 7), (C, C, 3, 3), padding=1, num_threads=nt)
+            tiles, macs = N * 16, N * C * C * 9 * 49
+            want = (
+                C >= t.WINOGRAD_FLAT_MIN_CHANNELS
+                and C <= t.WINOGRAD_MAX_CHANNELS_F32
+                and tiles >= nt * t.WINOGRAD_FLAT_NARROW_MIN_TILES
+                and macs // nt >= t.WINOGRAD_FLAT_NARROW_MIN_THREAD_MACS
+            )
+            assert (plan.kind == Kind.WINOGRAD2) == want, (N, C, nt)
+            assert not want or plan.flat
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((3, 32, 7, 7)).astype(np.float32)
+    w = rng.standard_normal((40, 32, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(40).astype(np.float32)
+    force = Force(
+        tuning=dict(
+            WINOGRAD_FLAT_MIN_CHANNELS=32, WINOGRAD_FLAT_NARROW_MIN_TILES=1, WINOGRAD_FLAT_NARROW_MIN_THREAD_MACS=1
+        )
+    )
+    a = fastconv._args.conv2d_args(x, w, b, 1, 1, 1, 1, "zeros")
+    assert _plan.conv2d(a, "auto", 2, force).kind == Kind.WINOGRAD2
+    y = fastconv.conv._conv2d(x, w, b, 1, 1, 1, 1, "zeros", None, 2, "auto", force)
+    np.testing.assert_allclose(y, conv2d_ref(x, w, b, pads=(1, 1, 1, 1)), rtol=1e-4, atol=1e-4)
+
+
 def test_explain():
     plan = fastconv.explain((8, 64, 56, 56), (64, 64, 3, 3), padding=1)
     assert plan.kind == Kind.WINOGRAD2 and plan.algorithm == "winograd"

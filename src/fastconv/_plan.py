@@ -770,17 +770,25 @@ def winograd_pays(a: ConvArgs, algorithm: str, vb: int, nt: int, t: Any = _tunin
     float32 beyond WINOGRAD_DEEP_CHANNELS input channels WINOGRAD_DEEP_MIN_PIXELS output
     pixels over the batch; flat (:func:`winograd_flat`) only with WINOGRAD_FLAT_MIN_CHANNELS
     input channels per group, WINOGRAD_FLAT_MIN_TILES tiles per row and
-    WINOGRAD_FLAT_MIN_THREAD_MACS per thread."""
+    WINOGRAD_FLAT_MIN_THREAD_MACS per thread, or on narrower planes (and whatever the
+    pixels) WINOGRAD_FLAT_NARROW_MIN_TILES tiles over the batch and
+    WINOGRAD_FLAT_NARROW_MIN_THREAD_MACS per thread."""
     per_thread = layer_macs(a) // nt
     need = t.WINOGRAD_SHARED_MIN_MACS[algorithm] if a.x.shape[0] < nt else t.WINOGRAD_MIN_THREAD_MACS
     N, _, Ho, Wo = a.out_shape
+    if winograd_flat(a, _WINOGRAD_KIND[algorithm], vb, t):
+        row_tiles = -(-Wo // 2)
+        if a.w.shape[1] < t.WINOGRAD_FLAT_MIN_CHANNELS:
+            return False
+        if row_tiles < t.WINOGRAD_FLAT_MIN_TILES:
+            narrow = (
+                N * -(-Ho // 2) * row_tiles >= nt * t.WINOGRAD_FLAT_NARROW_MIN_TILES
+                and per_thread >= t.WINOGRAD_FLAT_NARROW_MIN_THREAD_MACS
+            )
+            return narrow and winograd_fill(a, algorithm, vb, nt, t) >= t.WINOGRAD_MIN_LANE_FILL
+        if per_thread < t.WINOGRAD_FLAT_MIN_THREAD_MACS:
+            return False
     if a.dtype == np.float32 and a.w.shape[1] > t.WINOGRAD_DEEP_CHANNELS and N * Ho * Wo < t.WINOGRAD_DEEP_MIN_PIXELS:
-        return False
-    if winograd_flat(a, _WINOGRAD_KIND[algorithm], vb, t) and not (
-        a.w.shape[1] >= t.WINOGRAD_FLAT_MIN_CHANNELS
-        and -(-a.out_shape[3] // 2) >= t.WINOGRAD_FLAT_MIN_TILES
-        and per_thread >= t.WINOGRAD_FLAT_MIN_THREAD_MACS
-    ):
         return False
     return winograd_fill(a, algorithm, vb, nt, t) >= t.WINOGRAD_MIN_LANE_FILL and per_thread >= need
 

@@ -66,6 +66,15 @@ WINOGRAD_FLAT_MIN_TILES = 7
 #: against the direct kernels, 1 and 2 threads: 128-256 channels on 14x14 and 20x20
 #: planes 1.1-1.4x from batch 8; 64 channels, 7x7 planes or batch 1 0.3-0.95x).
 WINOGRAD_FLAT_MIN_THREAD_MACS = 100_000_000
+#: Narrower planes (fewer tiles per row than WINOGRAD_FLAT_MIN_TILES: 7x7) run flat with at
+#: least this many tiles over the batch per thread, whatever WINOGRAD_DEEP_MIN_PIXELS says:
+#: each block of transformed weights then serves enough tiles (ResNet-18's 512 channels on
+#: 7x7 at batch 8: 1.1-1.3x the direct kernels on one thread; 64 tiles per thread
+#: 0.85-1.15x, with 256 or 512 channels, on one or two threads) ...
+WINOGRAD_FLAT_NARROW_MIN_TILES = 128
+#: ... and this many multiply-adds per thread (128 channels, 16 images on 7x7, one thread:
+#: 115 million, 0.93x; 256 channels, 8 images: 231 million, 1.1x).
+WINOGRAD_FLAT_NARROW_MIN_THREAD_MACS = 200_000_000
 
 # ---- which direct tile -------------------------------------------------------------------
 #: Channel-lane tiles when the channels per group fill whole two-vector tiles and each output
