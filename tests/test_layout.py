@@ -404,6 +404,7 @@ def test_planes_to_channels_last_is_a_transpose(dt, vb):
     from fastconv import _depthwise
 
     rng = np.random.default_rng(vb)
+    vb = _plan.vector_bytes(_plan.Force(vector_bytes=vb))  # this CPU's, at most
     vl = vb // np.dtype(dt).itemsize
     for shape in ((1, 1, 1, 1), (3, vl - 1, 5, 3), (2, vl, 4, vl), (1, 2 * vl + 3, 33, 37), (2, 5, 40, 30)):
         src = rng.standard_normal(shape).astype(dt)
@@ -417,6 +418,35 @@ def test_planes_to_channels_last_is_a_transpose(dt, vb):
         _depthwise.planes_to_channels_last(np.zeros((1, 2, 3, 4), dt), np.zeros((1, 3, 4, 3), dt), vb, 1)
 
 
+def test_kernel_entries_refuse_a_vector_width_this_cpu_lacks():
+    """The compiled entries that take a vector width (a plan's, or the transposes') refuse
+    one that is not 32 or 64 bytes, or that this CPU cannot run (64 without AVX-512), with
+    a ValueError instead of an illegal instruction; the planner never hands one out."""
+    from dataclasses import replace
+
+    from fastconv import _depthwise, _direct, _engine
+    from fastconv._args import conv2d_args
+
+    cpu = _direct.cpu_vector_bytes()
+    bad = [16, 48, 128] + ([64] if cpu < 64 else [])
+    src = np.zeros((1, 2, 3, 4), np.float32)
+    x = np.ones((1, 16, 8, 8), np.float32)
+    w = np.ones((16, 16, 3, 3), np.float32)
+    a = conv2d_args(x, w, None, 1, 1, 1, 1, "zeros", "conv2d")
+    plan = _plan.conv2d(a, "direct", 1)
+    assert plan.vector_bytes == cpu
+    for vb in bad:
+        with pytest.raises(ValueError, match="vector bytes"):
+            _depthwise.planes_to_channels_last(src, np.zeros((1, 3, 4, 2), np.float32), vb, 1)
+        with pytest.raises(ValueError, match="vector bytes"):
+            _depthwise.channels_last_to_planes(np.zeros((1, 3, 4, 2), np.float32), src.copy(), vb, 1)
+        with pytest.raises(ValueError, match="vector bytes"):
+            _engine.run(replace(plan, vector_bytes=vb), a, np.empty(a.out_shape, np.float32))
+    out = np.empty(a.out_shape, np.float32)
+    _engine.run(plan, a, out)
+    np.testing.assert_allclose(out, fastconv.conv2d(x, w, padding=1), rtol=1e-6)
+
+
 @pytest.mark.parametrize("dt", [np.float32, np.float64])
 def test_depthwise_channels_not_whole_vectors_go_through_planes(dt):
     """A depthwise layer on C-contiguous channels-last input whose channels are not whole
@@ -426,7 +456,7 @@ def test_depthwise_channels_not_whole_vectors_go_through_planes(dt):
     sliced channels-last views keep the channels-last kernels."""
     rng = np.random.default_rng(5)
     vl = _plan.vector_bytes() // np.dtype(dt).itemsize
-    for trial, C in enumerate((3, vl // 2, vl + 4, 2 * vl - 1, 3 * vl + 2)):
+    for trial, C in enumerate((3, vl // 2, vl + 3, 2 * vl - 1, 3 * vl + 2)):
         mode = MODES[trial % len(MODES)]
         s, d, k = 1 + trial % 2, 1 + (trial // 2) % 2, (3, 5, 3, 7, 3)[trial]
         x = rng.standard_normal((2, C, 19, 23)).astype(dt)

@@ -12,6 +12,7 @@ import numpy as np
 
 from fastconv._geom cimport geometry
 from fastconv._kernels cimport (
+    checked_vb,
     FC_DWG_STREAM_BYTES, FC_NHWC_COPY_ROWS, FC_NHWC_PLANE_BYTES, dw_band, dw_nhwc_rows, dw_planes, dw_wgrad_plane,
     fc_alloc, fc_conv_geom, fc_dwg_buffer_elems, fc_dwg_max_planes, fc_pad_map, nhwc_to_planes, pack_weights,
     planes_to_nhwc,
@@ -33,7 +34,7 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
         return
     cdef Py_ssize_t coutg = Cout // a.groups
     cdef int kind = plan.kind
-    cdef int64_t vb = plan.vector_bytes
+    cdef int64_t vb = checked_vb(plan.vector_bytes)
     dtype = np.float32 if real_t is float else np.float64
 
     cdef fc_conv_geom g
@@ -136,7 +137,7 @@ def run_planes(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, con
     cdef Py_ssize_t Ho = out.shape[2], Wo = out.shape[3], isz = sizeof(real_t)
     if N == 0 or Cout == 0 or Ho == 0 or Wo == 0:
         return
-    cdef int64_t coutg = Cout // a.groups, vb = plan.vector_bytes, vl = vb // isz, taps = kH * kW
+    cdef int64_t coutg = Cout // a.groups, vb = checked_vb(plan.vector_bytes), vl = vb // isz, taps = kH * kW
     dtype = np.float32 if real_t is float else np.float64
     cdef fc_conv_geom g
     geometry(&g, x, w, out.shape[2], out.shape[3], a)
@@ -230,7 +231,7 @@ def _run_nhwc(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, cons
     cdef int64_t pt = a.pads[0], pl = a.pads[2]
     cdef int64_t R = plan.band_rows
     cdef int64_t nb = (Ho + R - 1) // R
-    cdef int64_t vb = plan.vector_bytes
+    cdef int64_t vb = checked_vb(plan.vector_bytes)
     cdef int nt = resolve_threads(plan.threads, N * nb)
     cdef const real_t *x0 = &x[0, 0, 0, 0]
     cdef real_t *o0 = &out[0, 0, 0, 0]
@@ -301,6 +302,7 @@ def weight_grad(const real_t[:, :, :, ::1] x, const real_t[:, :, :, ::1] go, dou
     rowsrc / colsrc the padding maps of the padded rows and columns the taps read, with
     columns [c0, c1) copying columns c - pl; spread: a layer past FC_DWG_STREAM_BYTES prefetches
     the next plane pair along the 3x3 lane-shift loop (the planner's choice by CPU)."""
+    checked_vb(vb)
     cdef Py_ssize_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3]
     cdef Py_ssize_t Cout = go.shape[1], Ho = go.shape[2], Wo = go.shape[3]
     if N == 0 or Cout == 0 or Ho == 0 or Wo == 0:
@@ -399,6 +401,7 @@ cdef void _transpose_layout(const real_t *s0, real_t *d0, int64_t N, int64_t C, 
 def channels_last_to_planes(const real_t[:, :, :, ::1] src, real_t[:, :, :, ::1] dst, int64_t vb, num_threads):
     """dst (N, C, H, W) = src (N, H, W, C) transposed, both C-contiguous (fc_nhwc_to_planes);
     ``vb``: the kernel table's vector bytes (fastconv._plan.vector_bytes)."""
+    checked_vb(vb)
     cdef Py_ssize_t N = dst.shape[0], C = dst.shape[1], P = dst.shape[2] * dst.shape[3]
     if src.shape[0] != N or src.shape[1] * src.shape[2] != P or src.shape[3] != C:
         raise ValueError("channels_last_to_planes: src must be dst's shape in (N, H, W, C) order")
@@ -411,6 +414,7 @@ def channels_last_to_planes(const real_t[:, :, :, ::1] src, real_t[:, :, :, ::1]
 def planes_to_channels_last(const real_t[:, :, :, ::1] src, real_t[:, :, :, ::1] dst, int64_t vb, num_threads):
     """dst (N, H, W, C) = src (N, C, H, W) transposed, both C-contiguous (fc_planes_to_nhwc);
     ``vb``: the kernel table's vector bytes (fastconv._plan.vector_bytes)."""
+    checked_vb(vb)
     cdef Py_ssize_t N = src.shape[0], C = src.shape[1], P = src.shape[2] * src.shape[3]
     if dst.shape[0] != N or dst.shape[1] * dst.shape[2] != P or dst.shape[3] != C:
         raise ValueError("planes_to_channels_last: dst must be src's shape in (N, H, W, C) order")

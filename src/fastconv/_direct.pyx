@@ -10,6 +10,7 @@ from libc.string cimport memcpy, memset
 import numpy as np
 
 from fastconv._kernels cimport (
+    checked_vb,
     FC_DW_PLANE_TAPS, FC_FLAT_MAX_BYTES, FC_NCOL_32, FC_NCOL_V4, FC_NV_NARROW, FC_NV_WIDE, FC_PACK_THREAD_ELEMS,
     FC_NV_ROWS_32, FC_NV_ROWS_V4, FC_OCB_MID_32, FC_OCB_MID_V4, FC_OCB_SIX_V4, FC_OCB_SMALL_32, FC_OCB_SMALL_V4,
     FC_RB, FC_SUM_BLOCK, FC_KIND_BIAS_ONLY, FC_KIND_COLUMNS, FC_KIND_COLUMNS_NARROW, FC_KIND_CUDA_DIRECT,
@@ -67,7 +68,7 @@ def packed_weights(plan, const real_t[:, :, :, :] w, Py_ssize_t G, int64_t ocb):
     ``ocb`` output channels: [group][oc block][ic][kh][kw][ocb], zeros past a group's last
     channel."""
     cdef Py_ssize_t Cout = w.shape[0], Cg = w.shape[1], kH = w.shape[2], kW = w.shape[3]
-    cdef int64_t coutg = Cout // G, vb = plan.vector_bytes
+    cdef int64_t coutg = Cout // G, vb = checked_vb(plan.vector_bytes)
     cdef int64_t nob = (coutg + ocb - 1) // ocb
     cdef int64_t wgrp = nob * Cg * kH * kW * ocb
     wpack_a = np.empty(G * wgrp, dtype=np.float32 if real_t is float else np.float64)
@@ -116,7 +117,7 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
                 and (Wo == 1 or oW == 1)):
             raise ValueError("_direct.run: only LANES writes a result that is not C-contiguous")
         oN, oC, oH, oW = Cout * Ho * Wo, Ho * Wo, Wo, 1
-    cdef int64_t vb = plan.vector_bytes
+    cdef int64_t vb = checked_vb(plan.vector_bytes)
     cdef int64_t ocb = plan.channel_block
     pstart_a, xoff_a, Wq = plan.layout
     cdef const int64_t[::1] pstart = pstart_a
@@ -310,7 +311,7 @@ def run_pointwise(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, 
             or out.strides[3] != isz or out.strides[1] != P * isz or (N > 1 and out.strides[0] != Cout * P * isz)):
         raise ValueError("_direct.run_pointwise: needs 1x1 weights, rows of contiguous pixels, a C-contiguous result")
     cdef Py_ssize_t G = a.groups, coutg = Cout // G
-    cdef int64_t vb = plan.vector_bytes, ocb = plan.channel_block
+    cdef int64_t vb = checked_vb(plan.vector_bytes), ocb = plan.channel_block
     cdef int64_t vw = FC_NV_WIDE * (vb // isz)
     cdef int64_t nob = (coutg + ocb - 1) // ocb
     wpack_a = packed_weights(plan, w, G, ocb)
@@ -390,6 +391,7 @@ def weight_grad_pointwise(const real_t[:, :, ::1] x, const real_t[:, :, ::1] go,
     pixels) items over the threads, each through direct/wgrad_pointwise.h into its
     thread's slice (summed by the caller).  x (N, C_in, P) and go (N, C_out, P), pixels
     contiguous."""
+    checked_vb(vb)
     cdef Py_ssize_t N = x.shape[0], C = x.shape[1], P = x.shape[2], Cout = go.shape[1]
     if N == 0 or Cout == 0 or C == 0 or P == 0:
         return
@@ -423,6 +425,7 @@ def weight_grad(const real_t[:, :, :, ::1] x, const real_t[:, :, :, ::1] go, dou
     W) and go (N, C_out, Ho, Wo) C-contiguous; rowsrc (every padded row) and colsrc (the
     padded columns the taps read) the padding maps, padded columns [c0, c1) copying
     columns c - pl; ``vec_out``: the output channels across the vector lanes."""
+    checked_vb(vb)
     cdef Py_ssize_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3]
     cdef Py_ssize_t Cout = go.shape[1], Ho = go.shape[2], Wo = go.shape[3]
     if N == 0 or Cout == 0 or Ho == 0 or Wo == 0:

@@ -216,6 +216,20 @@ cdef extern from "fastconv/kernels.h" nogil:
     int64_t fc_wino_ocb(int64_t vb)
 
 
+# ---- the vector width of a call ------------------------------------------------------------
+
+cdef inline int64_t checked_vb(int64_t vb) except -1:
+    """``vb`` where this CPU runs the kernel table of that vector width (32 bytes, or 64 with
+    AVX-512): every driver's entry checks it, since a 64-byte table on a CPU without
+    AVX-512 stops the process on an illegal instruction (the planner caps the width; a
+    plan or width made by hand need not)."""
+    if vb != 32 and vb != 64:
+        raise ValueError(f"vector bytes must be 32 or 64, got {vb}")
+    if vb > fc_conv_vector_bytes():
+        raise ValueError(f"vector bytes {vb}: this CPU runs kernels of at most {fc_conv_vector_bytes()} bytes")
+    return vb
+
+
 # ---- the float/double pairs, written once -------------------------------------------------
 
 cdef inline int nonfinite(const real_t *x, int64_t n, int64_t s) noexcept nogil:

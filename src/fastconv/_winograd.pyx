@@ -10,7 +10,7 @@ from cython.parallel cimport parallel, prange
 import numpy as np
 
 from fastconv._geom cimport geometry
-from fastconv._kernels cimport fc_alloc, fc_conv_geom, pack_band, wino_band, wino_flat, wino_weights
+from fastconv._kernels cimport checked_vb, fc_alloc, fc_conv_geom, pack_band, wino_band, wino_flat, wino_weights
 from fastconv._omp cimport resolve_threads
 from fastconv._types cimport real_t
 
@@ -34,7 +34,7 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
     cdef int kind = plan.kind
     cdef int m = plan.tile
     cdef int64_t A = m + 2
-    cdef int64_t vb = plan.vector_bytes
+    cdef int64_t vb = checked_vb(plan.vector_bytes)
     cdef int64_t vl = vb // isz
     cdef int64_t ocb = plan.channel_block
     cdef int64_t nob = (coutg + ocb - 1) // ocb
@@ -146,7 +146,7 @@ cdef object _run_flat(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :]
     cdef Py_ssize_t Cout = w.shape[0], Cg = w.shape[1]
     cdef Py_ssize_t Ho = out.shape[2], Wo = out.shape[3]
     cdef Py_ssize_t G = a.groups, coutg = Cout // G, isz = sizeof(real_t)
-    cdef int64_t vb = plan.vector_bytes
+    cdef int64_t vb = checked_vb(plan.vector_bytes)
     cdef int64_t vl = vb // isz
     cdef int64_t ocb = plan.channel_block
     cdef int64_t nob = (coutg + ocb - 1) // ocb
