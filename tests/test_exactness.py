@@ -137,7 +137,7 @@ def test_nonfinite_pattern_every_algorithm(algorithm, where, mode, dtype, small_
     assert_same_pattern_and_close(y, ref, *_tolerance(dtype, algorithm))
 
 
-@pytest.mark.parametrize("shape", [(2, 16, 52, 61), (5, 16, 13, 14)], ids=["rows", "flat"])
+@pytest.mark.parametrize("shape", [(2, 16, 52, 61), (5, 16, 13, 10)], ids=["rows", "flat"])
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_winograd_bands_check_their_inputs(dtype, threads, shape):
@@ -150,7 +150,7 @@ def test_winograd_bands_check_their_inputs(dtype, threads, shape):
     x0 = rng.standard_normal(shape).astype(dtype)
     w = rng.standard_normal((24, 16, 3, 3)).astype(dtype)
     algorithm = "winograd" if dtype == np.float32 else "winograd4"
-    if dtype == np.float32 and W == 14:
+    if dtype == np.float32 and W == 10:  # 5 tiles a row fill under 0.8 of 8 or 16 lanes
         assert fastconv.explain(x0, w, padding=1, algorithm=algorithm, num_threads=threads).flat
     clean = fastconv.conv2d(x0, w, padding=1, algorithm=algorithm, num_threads=threads)
     for spot, value in [((0, 0, 0, 0), np.nan), ((N - 1, 15, H - 1, W - 1), np.inf), ((N - 1, 7, H // 2, 2), -np.inf)]:

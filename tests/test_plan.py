@@ -255,11 +255,16 @@ def test_pointwise_items_over_threads(dtype):
     x = r.standard_normal((2, 24, 57, 57)).astype(dtype)
     w = r.standard_normal((30, 24, 1, 1)).astype(dtype)
     a = fastconv._args.conv2d_args(x, w, None, 2, 0, 1, 1, "zeros")
-    plan = _plan.conv2d(a, "auto", 2)
+    assert _plan.conv2d(a, "auto", 2).subsample  # (POINTWISE from 64-byte vectors)
+    force = Force(kind=Kind.POINTWISE)
+    plan = _plan.conv2d(a, "auto", 2, force)
     assert plan.kind == Kind.POINTWISE and plan.subsample
-    got = fastconv.conv2d(x, w, stride=2, num_threads=2)
     ref = conv2d_ref(x, w, None, (2, 2), (0, 0, 0, 0), (1, 1), 1, "zeros")
-    np.testing.assert_allclose(got, ref, rtol=0, atol=32 * np.finfo(dtype).eps * np.abs(ref).max())
+    for got in (
+        fastconv.conv2d(x, w, stride=2, num_threads=2),
+        fastconv.conv._conv2d(x, w, None, 2, 0, 1, 1, "zeros", None, 2, "auto", force),
+    ):
+        np.testing.assert_allclose(got, ref, rtol=0, atol=32 * np.finfo(dtype).eps * np.abs(ref).max())
 
 
 def test_pointwise_rule():
@@ -469,8 +474,9 @@ def test_auto_winograd_follows_lane_fill_and_work(dtype):
         if want == algo:
             plan = fastconv.explain(big, (128, 128, 3, 3), padding=1, num_threads=1, dtype=dtype)
             assert plan.flat == flat
-    # flat only with enough channels, tiles per row and work
-    if algo == "winograd" and vl > 7:
+    # flat only with enough channels, tiles per row and work (where 7 tiles fill a row's
+    # vectors badly: 16 lanes)
+    if algo == "winograd" and fill(14) < t.WINOGRAD_MIN_LANE_FILL:
         assert pick((8, 128, 14, 14), 1) == algo and pick((8, 64, 14, 14), 1) == "direct"
         assert pick((8, 128, 12, 12), 1) == "direct" and pick((1, 128, 14, 14), 1) == "direct"
     assert pick((8, 128, 28, 28), 1) == algo and pick((8, 128, 36, 36), 1) == "direct"
@@ -557,7 +563,7 @@ def test_memoised_plans_follow_the_data_and_the_table(monkeypatch):
         np.testing.assert_array_equal(np.isinf(got), np.isinf(ref))
     assert fastconv.explain(x, w, padding=1, num_threads=1).kind == Kind.WINOGRAD2
     # one channel per output channel: the in-place kernels only with finite weights
-    xd = r.standard_normal((1, 4, 20, 20)).astype(np.float32)
+    xd = r.standard_normal((1, 4, 64, 64)).astype(np.float32)
     wd = r.standard_normal((4, 1, 3, 3)).astype(np.float32)
     assert fastconv.explain(xd, wd, padding=1, groups=4).kind in (Kind.DW_STRIP, Kind.DW_SWEEP, Kind.DW_FLAT)
     wd[2, 0, 1, 1] = np.nan
