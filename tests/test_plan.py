@@ -483,8 +483,18 @@ def test_auto_winograd_follows_lane_fill_and_work(dtype):
     assert pick((1, 32, 28, 28), 1) == "direct"  # too little work for the transforms
     # one image on two threads: the shared threshold
     macs = 128 * 128 * 9 * 28 * 28
-    assert pick((1, 128, 28, 28), 2) == (algo if macs // 2 >= t.WINOGRAD_SHARED_MIN_MACS[algo] else "direct")
+    assert pick((1, 128, 28, 28), 2) == (algo if macs // 2 >= t.WINOGRAD_SHARED_MIN_MACS[vb][algo] else "direct")
     assert pick((2, 128, 28, 28), 2) == algo
+    # float32 beyond WINOGRAD_DEEP_CHANNELS input channels: enough output pixels over the
+    # batch for the weights' transform (256 channels on 28x28 and 14x14 planes, 1 thread)
+    if algo == "winograd":
+        for shape in ((1, 256, 28, 28), (1, 256, 14, 14), (2, 256, 14, 14), (8, 256, 14, 14)):
+            pixels = shape[0] * shape[2] * shape[3]
+            assert 256 > t.WINOGRAD_DEEP_CHANNELS[vb]
+            assert pick(shape, 1) == (algo if pixels >= t.WINOGRAD_DEEP_MIN_PIXELS[vb] else "direct"), shape
+        # at or below the deep channels, the pixels do not count
+        cg = t.WINOGRAD_DEEP_CHANNELS[vb]
+        assert pick((1, cg, 28, 28), 1) == algo
 
 
 def test_auto_winograd_on_narrow_planes_follows_the_tiles_per_thread():

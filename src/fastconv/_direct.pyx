@@ -99,8 +99,9 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
     stride, dilation, padding (top and left; the others follow from out's shape), mode and
     groups of the layer ``a`` (:class:`fastconv._args.ConvArgs`), ``fill`` the constant of
     zero padding.  ``out`` C-contiguous, or for channel-lane tiles any positive strides
-    (a channels-last result, every stride-th pixel of an input gradient).  No validation:
-    the front and the planner did it."""
+    (a channels-last result, every stride-th pixel of an input gradient).  The front and
+    the planner validated the layer; only plan.vector_bytes is checked here (a width this
+    CPU lacks is a ValueError, ``_kernels.checked_vb``)."""
     cdef Py_ssize_t N = x.shape[0]
     cdef Py_ssize_t Cout = w.shape[0], Cg = w.shape[1], kH = w.shape[2], kW = w.shape[3]
     cdef Py_ssize_t Ho = out.shape[2], Wo = out.shape[3]
@@ -299,8 +300,8 @@ def run_pointwise(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, 
     pixels C apart, channels contiguous), with w (C_out, C/groups, 1, 1)
     into the C-contiguous out (N, C_out, 1, P); ``fill`` unused (no padding).  Items of
     (sample, group, chunk of plan.column_chunk pixels, chunk of the output-channel blocks)
-    over the threads; one buffer of plan.panels panels per thread (direct/pointwise.h).  No validation: the
-    front and the planner did it."""
+    over the threads; one buffer of plan.panels panels per thread (direct/pointwise.h).  The
+    front and the planner validated the layer; only plan.vector_bytes is checked here."""
     cdef Py_ssize_t N = x.shape[0], P = x.shape[3]
     cdef Py_ssize_t Cout = w.shape[0], Cg = w.shape[1]
     if N == 0 or Cout == 0 or P == 0:

@@ -768,13 +768,13 @@ def winograd_pays(a: ConvArgs, algorithm: str, vb: int, nt: int, t: Any = _tunin
     fill WINOGRAD_MIN_LANE_FILL of their lanes, and WINOGRAD_MIN_THREAD_MACS multiply-adds
     per thread (WINOGRAD_SHARED_MIN_MACS where the threads outnumber the images), and
     float32 beyond WINOGRAD_DEEP_CHANNELS input channels WINOGRAD_DEEP_MIN_PIXELS output
-    pixels over the batch; flat (:func:`winograd_flat`) only with WINOGRAD_FLAT_MIN_CHANNELS
-    input channels per group, WINOGRAD_FLAT_MIN_TILES tiles per row and
-    WINOGRAD_FLAT_MIN_THREAD_MACS per thread, or on narrower planes (and whatever the
-    pixels) WINOGRAD_FLAT_NARROW_MIN_TILES tiles over the batch and
-    WINOGRAD_FLAT_NARROW_MIN_THREAD_MACS per thread."""
+    pixels over the batch (the last three by the vector width ``vb``); flat
+    (:func:`winograd_flat`) only with WINOGRAD_FLAT_MIN_CHANNELS input channels per group,
+    WINOGRAD_FLAT_MIN_TILES tiles per row and WINOGRAD_FLAT_MIN_THREAD_MACS per thread, or
+    on narrower planes (and whatever the pixels) WINOGRAD_FLAT_NARROW_MIN_TILES tiles over
+    the batch and WINOGRAD_FLAT_NARROW_MIN_THREAD_MACS per thread."""
     per_thread = layer_macs(a) // nt
-    need = t.WINOGRAD_SHARED_MIN_MACS[algorithm] if a.x.shape[0] < nt else t.WINOGRAD_MIN_THREAD_MACS
+    need = t.WINOGRAD_SHARED_MIN_MACS[vb][algorithm] if a.x.shape[0] < nt else t.WINOGRAD_MIN_THREAD_MACS
     N, _, Ho, Wo = a.out_shape
     if winograd_flat(a, _WINOGRAD_KIND[algorithm], vb, t):
         row_tiles = -(-Wo // 2)
@@ -788,7 +788,8 @@ def winograd_pays(a: ConvArgs, algorithm: str, vb: int, nt: int, t: Any = _tunin
             return narrow and winograd_fill(a, algorithm, vb, nt, t) >= t.WINOGRAD_MIN_LANE_FILL
         if per_thread < t.WINOGRAD_FLAT_MIN_THREAD_MACS:
             return False
-    if a.dtype == np.float32 and a.w.shape[1] > t.WINOGRAD_DEEP_CHANNELS and N * Ho * Wo < t.WINOGRAD_DEEP_MIN_PIXELS:
+    deep = a.w.shape[1] > t.WINOGRAD_DEEP_CHANNELS[vb]
+    if a.dtype == np.float32 and deep and N * Ho * Wo < t.WINOGRAD_DEEP_MIN_PIXELS[vb]:
         return False
     return winograd_fill(a, algorithm, vb, nt, t) >= t.WINOGRAD_MIN_LANE_FILL and per_thread >= need
 

@@ -32,17 +32,23 @@ WINOGRAD_MIN_LANE_FILL = 0.8
 #: cost more than they save ...
 WINOGRAD_MIN_THREAD_MACS = 20_000_000
 #: ... or, where the threads share the planes of fewer images than there are threads, this
-#: many (float32 F(2x2) at batch 1 on 2 threads lost to the direct kernels on 28- and
-#: 32-wide planes and gained from 56-wide ones with 128 channels; float64 F(4x4) gains
-#: sooner).
-WINOGRAD_SHARED_MIN_MACS: Dict[str, int] = {"winograd": 200_000_000, "winograd4": 40_000_000}
-#: ... and, float32 with more input channels per group than this, ...
-WINOGRAD_DEEP_CHANNELS = 128
+#: many, by the vector width of the direct kernels (64-byte: float32 F(2x2) at batch 1 on 2
+#: threads lost to the direct kernels on 28- and 32-wide planes and gained from 56-wide
+#: ones with 128 channels; 32-byte: 1.05-1.5x from 58 million per thread on 56- and
+#: 112-wide planes, 0.9x on 128 channels on 28x28, below 0.9x under 30 million; float64
+#: F(4x4) gains sooner).
+WINOGRAD_SHARED_MIN_MACS: Dict[int, Dict[str, int]] = {
+    64: {"winograd": 200_000_000, "winograd4": 40_000_000},
+    32: {"winograd": 50_000_000, "winograd4": 40_000_000},
+}
+#: ... and, float32 with more input channels per group than this (by the vector width), ...
+WINOGRAD_DEEP_CHANNELS: Dict[int, int] = {64: 128, 32: 64}
 #: ... at least this many output pixels over the batch: the weights' transform (and its
 #: reading by every band) costs the same for every tile, the products save in proportion
-#: to the tiles (256 and 512 channels at batch 1: 28x28 and 14x14 planes 0.6-0.8x, 56x56
-#: 1.3-1.4x; 128 channels at batch 1 on 28x28 still 1.2x on one thread) ...
-WINOGRAD_DEEP_MIN_PIXELS = 1024
+#: to the tiles (64-byte vectors, 256 and 512 channels at batch 1: 28x28 and 14x14 planes
+#: 0.6-0.8x, 56x56 1.3-1.4x; 128 channels at batch 1 on 28x28 still 1.2x on one thread;
+#: 32-byte vectors, 96-256 channels: 196 and 392 pixels 0.6-0.96x, 784 pixels 1.0-1.5x) ...
+WINOGRAD_DEEP_MIN_PIXELS: Dict[int, int] = {64: 1024, 32: 512}
 #: ... or, column-dilated, phases ceil(W_out / dilation) at least this wide: a full vector
 #: of F(2x2) tiles (C10 1.19x; 24-wide phases 0.9x).
 WINOGRAD_MIN_PHASE_WIDTH = 32
