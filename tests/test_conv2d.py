@@ -1124,7 +1124,10 @@ def test_auto_algorithm_rule():
     assert pick((1, 128, 56, 56), (64, 128, 3, 3)) == "winograd"
     assert pick((1, 256, 56, 56), (64, 256, 3, 3)) == "winograd"
     assert pick((1, 1024, 56, 56), (64, 1024, 3, 3)) == "direct"  # deep: error unmeasured
-    assert pick((1, 256, 28, 28), (256, 256, 3, 3)) == "direct"  # deep, few pixels
+    assert pick((1, 256, 14, 14), (256, 256, 3, 3)) == "direct"  # deep, few pixels
+    # 784 pixels: enough with 32-byte vectors, not with 64-byte ones (WINOGRAD_DEEP_MIN_PIXELS)
+    few = 28 * 28 < _tuning.WINOGRAD_DEEP_MIN_PIXELS[_plan.vector_bytes()]
+    assert pick((1, 256, 28, 28), (256, 256, 3, 3)) == ("direct" if few else "winograd")
     assert pick((2, 256, 28, 28), (256, 256, 3, 3)) == "winograd"
     assert pick((1, 256, 56, 56), (64, 256, 3, 3), np.float64) == "winograd4"
     f64 = np.float64
