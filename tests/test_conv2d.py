@@ -1420,6 +1420,47 @@ def test_row_tiles_on_aligned_rows(vb):
             _close(got[finite], ref[finite], dt, C * k[0] * k[1])
 
 
+@pytest.mark.parametrize("vb", [32, 64])
+def test_square_row_tiles_match_the_generic_tile(vb):
+    """The straight-line row tiles of square 5x5 and 7x7 kernels (whole tiles of 4 rows,
+    any row alignment with 32-byte vectors, lane shifts on aligned rows with 64-byte ones)
+    add the same products in the same order as the tile of any kernel: a K x K kernel gives
+    the bits of the same kernel with a column of zeros appended (K x (K + 1): the generic
+    tile), on finite data, for partial row tiles, widths around the tile's columns, several
+    input channels, padding, bias and 1 and 2 threads; and within float tolerance of the
+    float64 reference."""
+    rng = np.random.default_rng(vb + 7)
+    vb = _plan.vector_bytes(_plan.Force(vector_bytes=vb))  # this CPU's, at most
+    cols = _direct_rows_cols(vb)
+    f = _plan.Force(kind=_plan.Kind.ROWS, vector_bytes=vb)
+    for trial in range(12):
+        dt = (np.float32, np.float64)[trial % 2]
+        K = (5, 7)[(trial // 2) % 2]
+        # channels within one block of the two-level sums (direct/sums.h) for both kernels,
+        # whose blocks follow their tap counts: 6 and 5 channels for 25 and 30 taps, 3 and
+        # 2 for 49 and 56
+        C = int(rng.integers(1, 6 if K == 5 else 3))
+        Ho = int(rng.integers(1, 15))
+        Wo = int(rng.choice([cols[dt], cols[dt] + 1, 2 * cols[dt] - 1, int(rng.integers(1, 100))]))
+        p = int(rng.integers(0, K // 2 + 1))
+        H, W = Ho + K - 1 - 2 * p, Wo + K - 1 - 2 * p
+        if H < 1 or W < 1:
+            continue
+        x = rng.standard_normal((2, C, H, W)).astype(dt)
+        w = rng.standard_normal((3, C, K, K)).astype(dt)[:1]
+        b = rng.standard_normal(1).astype(dt)
+        wz = np.concatenate([w, np.zeros((1, C, K, 1), dt)], axis=3)
+        for nt in (1, 2):
+            sq = fastconv.conv._conv2d(x, w, b, 1, p, 1, 1, "zeros", None, nt, "direct", f)
+            # the extra column reads one more padded column on the right
+            wide = np.pad(x, ((0, 0), (0, 0), (0, 0), (0, 1)))
+            generic = fastconv.conv._conv2d(wide, wz, b, 1, p, 1, 1, "zeros", None, nt, "direct", f)
+            assert generic.shape == sq.shape
+            np.testing.assert_array_equal(sq, generic, err_msg=f"K={K} C={C} {Ho}x{Wo} p={p} nt={nt} {dt}")
+            ref = conv2d_ref(x.astype(np.float64), w.astype(np.float64), b.astype(np.float64), pads=(p, p, p, p))
+            _close(sq, ref, dt, C * K * K)
+
+
 def _direct_rows_cols(vb):
     """The output columns of one row tile, per dtype."""
     from fastconv import _direct

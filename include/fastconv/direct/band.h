@@ -130,13 +130,14 @@ static void fc_conv_band(int kind, const FC_T *xband, int64_t cstep, const int64
     }
     case FC_KIND_ROWS: {
         const int64_t vw = FC_NV_ROWS * FC_VL;
-        /* rows on vector boundaries, square 5x5 or 7x7 kernels with taps one column apart:
-         * the lane-shift tiles on whole tiles of FC_RB rows */
+        /* square 5x5 or 7x7 kernels with taps one column apart: the straight-line tiles
+         * on whole tiles of FC_RB rows (with lane shifts, rows on vector boundaries) */
         int sq = 0;
-#ifdef FC_ALIGNR
         if (g->sw == 1 && g->dw == 1 && g->npha == 1 && g->kH == g->kW && (g->kW == 5 || g->kW == 7) &&
-            (uintptr_t)xband % sizeof(FC_V) == 0 && g->rstep % FC_VL == 0 && cstep % FC_VL == 0)
+            g->xoff[0] == 0 && g->xoff[g->kW - 1] == g->kW - 1)
             sq = (int)g->kW;
+#ifdef FC_ALIGNR
+        if ((uintptr_t)xband % sizeof(FC_V) != 0 || g->rstep % FC_VL != 0 || cstep % FC_VL != 0) sq = 0;
 #endif
         for (int64_t ob = 0; ob < nob; ++ob) {
             const FC_T b = bias != NULL ? bias[ob] : (FC_T)0;
@@ -146,10 +147,8 @@ static void fc_conv_band(int kind, const FC_T *xband, int64_t cstep, const int64
 #define FC_ROWS_ARGS(a, c)                                                                                             \
     (xband + j0, cstep, r, rb, wpack + ob * wblock, g, b, out + ob * plane, oh0 + r, j0, a, c, icb, tot)
                     switch (rb == FC_RB ? sq : 0) {
-#ifdef FC_ALIGNR
                     case 5: FC_SUM_BLOCKS(g->C, icb, fc_tile_rows_sq5 FC_ROWS_ARGS); break;
                     case 7: FC_SUM_BLOCKS(g->C, icb, fc_tile_rows_sq7 FC_ROWS_ARGS); break;
-#endif
                     default: FC_SUM_BLOCKS(g->C, icb, fc_tile_rows FC_ROWS_ARGS);
                     }
 #undef FC_ROWS_ARGS

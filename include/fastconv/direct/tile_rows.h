@@ -28,14 +28,17 @@ FC_INLINE void fc_tile_rows_run(const FC_T *xr, const FC_T *const *wr, const int
     }
 }
 
-#ifdef FC_ALIGNR
-/* The channels [ic0, ic1) of fc_tile_rows for a K x K kernel (a constant, 5 or 7) on rows
- * that start on vector boundaries, FC_RB rows: each band row's NV vectors and the first
- * K - 1 columns after them are loaded once and every tap's vectors made by lane shifts,
- * since an unaligned 64-byte load splits across two cache lines and those loads, not the
- * products, bounded the tile.  Every loop has constant bounds, so the tile is straight-line
- * code with its accumulators in registers (a run-time kernel size, dispatched per band row,
- * left them in memory between rows). */
+/* The channels [ic0, ic1) of fc_tile_rows for a K x K kernel (a constant, 5 or 7) with
+ * taps one column apart, FC_RB rows.  Every loop has constant bounds, so the tile is
+ * straight-line code with its accumulators in registers and each weight a broadcast at a
+ * constant offset (a run-time kernel size, dispatched per band row, left the accumulators
+ * in memory between rows, and its per-row weight pointers and short column loop cost
+ * loads and branches per tap).  With lane shifts (FC_ALIGNR, 64-byte
+ * variants; rows on vector boundaries) each band row's NV vectors and the first K - 1
+ * columns after them are loaded once and every tap's vectors made by lane shifts, since an
+ * unaligned 64-byte load splits across two cache lines and those loads, not the products,
+ * bounded the tile; without them (32-byte variants) each tap's vectors are unaligned
+ * loads. */
 FC_INLINE void fc_tile_rows_square(const FC_T *xcol, int64_t cstep, int64_t rowstep, const FC_T *wblk, int64_t ic0,
                                    int64_t ic1, FC_V accp[][FC_NV_ROWS], const int K) {
     FC_V acc[FC_RB][FC_NV_ROWS];
@@ -45,17 +48,25 @@ FC_INLINE void fc_tile_rows_square(const FC_T *xcol, int64_t cstep, int64_t rows
 #pragma GCC unroll 16
         for (int i = 0; i < FC_RB + K - 1; ++i) {
             const FC_T *xr = xcol + ic * cstep + i * rowstep;
+#ifdef FC_ALIGNR
             FC_V xa[FC_NV_ROWS + 1];
 #pragma GCC unroll 16
             for (int v = 0; v < FC_NV_ROWS; ++v)
                 memcpy(&xa[v], __builtin_assume_aligned(xr + v * FC_VL, sizeof(FC_V)), sizeof(FC_V));
             xa[FC_NV_ROWS] = FC_LOAD_HEAD(xr + FC_NV_ROWS * FC_VL, K - 1);
+#endif
             const int lo = i - K + 1 > 0 ? i - K + 1 : 0, hi = i < FC_RB - 1 ? i : FC_RB - 1;
 #pragma GCC unroll 8
             for (int kw = 0; kw < K; ++kw) {
                 FC_V xv[FC_NV_ROWS];
 #pragma GCC unroll 16
-                for (int v = 0; v < FC_NV_ROWS; ++v) xv[v] = FC_ALIGNR(xa[v], xa[v + 1], kw);
+                for (int v = 0; v < FC_NV_ROWS; ++v) {
+#ifdef FC_ALIGNR
+                    xv[v] = FC_ALIGNR(xa[v], xa[v + 1], kw);
+#else
+                    memcpy(&xv[v], xr + v * FC_VL + kw, sizeof(FC_V));
+#endif
+                }
 #pragma GCC unroll 16
                 for (int r = lo; r <= hi; ++r) {
                     const FC_T wv = wc[(i - r) * K + kw];
@@ -79,12 +90,12 @@ FC_ATTR __attribute__((noinline)) static void fc_tile_rows_sq7_sums(const FC_T *
                                                                     FC_V acc[][FC_NV_ROWS]) {
     fc_tile_rows_square(xcol, cstep, rowstep, wblk, ic0, ic1, acc, 7);
 }
-#endif
 
 /* One-output-channel tile over rb <= FC_RB output rows (band rows r0 .. r0 + rb - 1; stride and
  * dilation 1 in height, rows packed contiguously): each input row vector is loaded once and feeds every
- * output row of the tile that reads it, instead of once per output row.  K = 5 or 7: the lane-shift
- * sums of fc_tile_rows_square (the caller checked their conditions, rb = FC_RB); K = 0: any rows. */
+ * output row of the tile that reads it, instead of once per output row.  K = 5 or 7: the
+ * straight-line sums of fc_tile_rows_square (the caller checked their conditions, rb = FC_RB);
+ * K = 0: any rows. */
 FC_INLINE void fc_tile_rows_at(const FC_T *xcol, int64_t cstep, int64_t r0, int64_t rb, const FC_T *wblk,
                                const fc_conv_geom *g, FC_T b, FC_T *out, int64_t oh, int64_t j0, int64_t ic0,
                                int64_t ic1, int64_t icb, FC_V *tot, const int K) {
@@ -96,10 +107,8 @@ FC_INLINE void fc_tile_rows_at(const FC_T *xcol, int64_t cstep, int64_t r0, int6
         for (int v = 0; v < FC_NV_ROWS; ++v) acc[r][v] = (FC_V){0} + b;
     const int64_t kH = g->kH, kW = g->kW, rowstep = g->rstep;
     const int64_t span = rb - 1 + kH; /* dilation 1 in height: output row r reads rows r .. r+kH-1 */
-#ifdef FC_ALIGNR
     if (K == 5) fc_tile_rows_sq5_sums(xcol + r0 * rowstep, cstep, rowstep, wblk, ic0, ic1, acc);
     if (K == 7) fc_tile_rows_sq7_sums(xcol + r0 * rowstep, cstep, rowstep, wblk, ic0, ic1, acc);
-#endif
     const int64_t ic_any = K ? ic1 : ic0; /* the channels left to the tile for any rows: none, or all */
     for (int64_t ic = ic_any; ic < ic1; ++ic) {
         const FC_T *wc = wblk + ic * kH * kW;
@@ -135,8 +144,8 @@ FC_INLINE void fc_tile_rows_at(const FC_T *xcol, int64_t cstep, int64_t r0, int6
     }
 }
 
-/* The tile on any rows, and (FC_ALIGNR) on FC_RB rows starting on vector boundaries with
- * square 5x5 and 7x7 kernels (fc_tile_rows_square). */
+/* The tile on any rows, and on FC_RB rows with square 5x5 and 7x7 kernels
+ * (fc_tile_rows_square; with FC_ALIGNR, rows starting on vector boundaries). */
 #define FC_TILE_ROWS_DEF(NAME, K)                                                                                      \
     FC_INLINE void NAME(const FC_T *xcol, int64_t cstep, int64_t r0, int64_t rb, const FC_T *wblk,                     \
                         const fc_conv_geom *g, FC_T b, FC_T *out, int64_t oh, int64_t j0, int64_t ic0, int64_t ic1,    \
@@ -144,10 +153,8 @@ FC_INLINE void fc_tile_rows_at(const FC_T *xcol, int64_t cstep, int64_t r0, int6
         fc_tile_rows_at(xcol, cstep, r0, rb, wblk, g, b, out, oh, j0, ic0, ic1, icb, tot, K);                          \
     }
 FC_TILE_ROWS_DEF(fc_tile_rows, 0)
-#ifdef FC_ALIGNR
 FC_TILE_ROWS_DEF(fc_tile_rows_sq5, 5)
 FC_TILE_ROWS_DEF(fc_tile_rows_sq7, 7)
-#endif
 #undef FC_TILE_ROWS_DEF
 
 #endif /* FASTCONV_DIRECT_TILE_ROWS_H */
