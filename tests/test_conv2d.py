@@ -1447,7 +1447,7 @@ def test_square_row_tiles_match_the_generic_tile(vb):
         if H < 1 or W < 1:
             continue
         x = rng.standard_normal((2, C, H, W)).astype(dt)
-        w = rng.standard_normal((3, C, K, K)).astype(dt)[:1]
+        w = rng.standard_normal((1, C, K, K)).astype(dt)
         b = rng.standard_normal(1).astype(dt)
         wz = np.concatenate([w, np.zeros((1, C, K, 1), dt)], axis=3)
         for nt in (1, 2):

@@ -33,12 +33,11 @@ FC_INLINE void fc_tile_rows_run(const FC_T *xr, const FC_T *const *wr, const int
  * straight-line code with its accumulators in registers and each weight a broadcast at a
  * constant offset (a run-time kernel size, dispatched per band row, left the accumulators
  * in memory between rows, and its per-row weight pointers and short column loop cost
- * loads and branches per tap).  With lane shifts (FC_ALIGNR, 64-byte
- * variants; rows on vector boundaries) each band row's NV vectors and the first K - 1
- * columns after them are loaded once and every tap's vectors made by lane shifts, since an
- * unaligned 64-byte load splits across two cache lines and those loads, not the products,
- * bounded the tile; without them (32-byte variants) each tap's vectors are unaligned
- * loads. */
+ * loads and branches per tap).  With lane shifts (FC_ALIGNR, 64-byte variants; rows on
+ * vector boundaries) each band row's NV vectors and the first K - 1 columns after them are
+ * loaded once and every tap's vectors made by lane shifts, since an unaligned 64-byte load
+ * splits across two cache lines and those loads, not the products, bounded the tile;
+ * without them (32-byte variants) each tap's vectors are unaligned loads. */
 FC_INLINE void fc_tile_rows_square(const FC_T *xcol, int64_t cstep, int64_t rowstep, const FC_T *wblk, int64_t ic0,
                                    int64_t ic1, FC_V accp[][FC_NV_ROWS], const int K) {
     FC_V acc[FC_RB][FC_NV_ROWS];
