@@ -37,7 +37,8 @@ FC_INLINE void fc_tile_rows_run(const FC_T *xr, const FC_T *const *wr, const int
  * vector boundaries) each band row's NV vectors and the first K - 1 columns after them are
  * loaded once and every tap's vectors made by lane shifts, since an unaligned 64-byte load
  * splits across two cache lines and those loads, not the products, bounded the tile;
- * without them (32-byte variants) each tap's vectors are unaligned loads. */
+ * without them (32-byte variants) each tap's vectors are unaligned loads, and each
+ * weight is broadcast again for every row that uses it (below). */
 FC_INLINE void fc_tile_rows_square(const FC_T *xcol, int64_t cstep, int64_t rowstep, const FC_T *wblk, int64_t ic0,
                                    int64_t ic1, FC_V accp[][FC_NV_ROWS], const int K) {
     FC_V acc[FC_RB][FC_NV_ROWS];
@@ -57,6 +58,14 @@ FC_INLINE void fc_tile_rows_square(const FC_T *xcol, int64_t cstep, int64_t rows
             const int lo = i - K + 1 > 0 ? i - K + 1 : 0, hi = i < FC_RB - 1 ? i : FC_RB - 1;
 #pragma GCC unroll 8
             for (int kw = 0; kw < K; ++kw) {
+#ifndef FC_ALIGNR
+                /* Hide wc's value from the compiler at each tap: the weight of kernel row i - r
+                 * recurs at band rows i + 1, i + 2, ..., and in AVX2's 16 registers the
+                 * compiler's one broadcast of each of the K * K weights pushed the
+                 * accumulators to the stack and folded every input load into its
+                 * multiply-adds; a broadcast per row and tap keeps the tile in registers. */
+                __asm__("" : "+r"(wc));
+#endif
                 FC_V xv[FC_NV_ROWS];
 #pragma GCC unroll 16
                 for (int v = 0; v < FC_NV_ROWS; ++v) {
