@@ -255,7 +255,7 @@ def test_pointwise_items_over_threads(dtype):
     x = r.standard_normal((2, 24, 57, 57)).astype(dtype)
     w = r.standard_normal((30, 24, 1, 1)).astype(dtype)
     a = fastconv._args.conv2d_args(x, w, None, 2, 0, 1, 1, "zeros")
-    assert _plan.conv2d(a, "auto", 2).subsample  # (POINTWISE from 64-byte vectors)
+    assert _plan.conv2d(a, "auto", 2).subsample
     force = Force(kind=Kind.POINTWISE)
     plan = _plan.conv2d(a, "auto", 2, force)
     assert plan.kind == Kind.POINTWISE and plan.subsample

@@ -208,16 +208,17 @@ POINTWISE_ROW_FILL = 0.9
 #: 1x1 unit-stride layers without padding whose planes are rows of contiguous pixels run
 #: as a matrix product (POINTWISE: panels of pixels copied, column tiles over the output
 #: channels) from POINTWISE_MIN_CHANNELS input channels per group on planes of at least
-#: POINTWISE_MIN_PIXELS pixels, with vectors of at least POINTWISE_MIN_VECTOR_BYTES (with
-#: 32-byte vectors the channel-lane tiles stayed faster on every such layer measured,
-#: 1.05-1.35x); 0 never.  Faster than the channel-lane tiles on
-#: MobileNetV2's 1x1 layers on 56x56 and 112x112 planes and on C4 (1.1-1.35x on 1 thread,
-#: 1.2-1.5x on 2, Intel Xeon), level on 28x28, slower on 14x14 and 7x7, where a plane is
-#: a few panels with an empty part in the last (benchmarks/results).
+#: POINTWISE_MIN_PIXELS pixels, with vectors of at least POINTWISE_MIN_VECTOR_BYTES; 0
+#: never.  Faster than the channel-lane tiles on MobileNetV2's 1x1 layers on 56x56 and
+#: 112x112 planes and on C4 (1.1-1.35x on 1 thread, 1.2-1.5x on 2, Intel Xeon; 32-byte
+#: vectors, AMD Zen 3: 1.05-1.6x on 1 thread, 1.15-2.7x on 2, float64 1.2-1.7x, since its
+#: column tiles became one loop over the input channels), level on 28x28 and 14x14,
+#: slower on 7x7, where a plane is a few panels with an empty part in the last
+#: (benchmarks/results).
 POINTWISE = 1
 POINTWISE_MIN_CHANNELS = 16
 POINTWISE_MIN_PIXELS = 784
-POINTWISE_MIN_VECTOR_BYTES = 64
+POINTWISE_MIN_VECTOR_BYTES = 32
 #: ... and for a channels-last result, on any plane, with at most this many vectors of
 #: output channels per group: the channel-lane tiles, which write that result in place,
 #: leave most of their lanes empty there, and POINTWISE's result plus its transpose took

@@ -36,10 +36,16 @@ static inline void fc_tile_kh(const fc_conv_geom *g, int64_t oh, int64_t j0, int
 FC_INLINE void fc_column_tile(const FC_T *xcol, int64_t cstep, const int64_t *ridx, const FC_T *wb, int64_t ocb,
                               const fc_conv_geom *g, const FC_T *bias, int64_t oc0, int64_t cout, FC_T *out,
                               int64_t plane, int64_t oh, int64_t j0, int64_t left, int one, int64_t icb, FC_V *tot,
-                              int64_t kh0, int64_t kh1) {
+                              int64_t kh0, int64_t kh1, const int pw) {
 #define FC_TILE_ARGS(a, b)                                                                                             \
     (xcol, cstep, ridx, wb, ocb, g, bias, oc0, cout, out, plane, oh, j0, a, b, icb, tot, kh0, kh1)
-#define FC_TILE_CALL(NAME) FC_SUM_BLOCKS(g->C, icb, NAME FC_TILE_ARGS)
+#define FC_TILE_CALL(NAME)                                                                                             \
+    do {                                                                                                               \
+        if (pw)                                                                                                        \
+            FC_SUM_BLOCKS(g->C, icb, NAME##_pw FC_TILE_ARGS);                                                          \
+        else                                                                                                           \
+            FC_SUM_BLOCKS(g->C, icb, NAME FC_TILE_ARGS);                                                               \
+    } while (0)
     if (left <= FC_OCB_S) {
         if (one)
             FC_TILE_CALL(fc_tile_small1);
@@ -123,7 +129,7 @@ static void fc_conv_band(int kind, const FC_T *xband, int64_t cstep, const int64
                     int64_t kh0 = 0, kh1 = g->kH;
                     if (g->skip_rows) fc_tile_kh(g, oh0 + r, j0, one ? FC_VL : vw, &kh0, &kh1);
                     fc_column_tile(xband + j0, cstep, ridx + r * g->kH, wpack + ob * wblock, ocb, g, bias, ob * ocb,
-                                   cout, out, plane, oh0 + r, j0, left, one, icb, tot, kh0, kh1);
+                                   cout, out, plane, oh0 + r, j0, left, one, icb, tot, kh0, kh1, 0);
                 }
         }
         return;

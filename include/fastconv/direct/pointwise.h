@@ -65,7 +65,7 @@ FC_ATTR static void fc_pointwise(const FC_T *x, int64_t xsC, int64_t xsP, const 
             const int64_t left = cout - ob * ocb < ocb ? cout - ob * ocb : ocb;
             for (int64_t jt = jr; jt < jr1; jt += vw)
                 fc_column_tile(panel + (jt - jr) / vw * C * vw, vw, &zero, wpack + ob * C * ocb, ocb, &gp, bias,
-                               ob * ocb, cout, out, plane, 0, jt, left, jr1 - jt <= FC_VL, icb, tot, 0, 1);
+                               ob * ocb, cout, out, plane, 0, jt, left, jr1 - jt <= FC_VL, icb, tot, 0, 1, 1);
         }
     }
 }

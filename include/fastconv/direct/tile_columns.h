@@ -17,7 +17,7 @@
 FC_INLINE void fc_tile(const FC_T *xcol, int64_t cstep, const int64_t *ridx, const FC_T *wblk, int64_t wst,
                        const fc_conv_geom *g, const FC_T *bias, int64_t oc0, int64_t cout, FC_T *out, int64_t plane,
                        int64_t oh, int64_t j0, int64_t ic0, int64_t ic1, int64_t icb, FC_V *tot, int64_t kh0,
-                       int64_t kh1, const int OCB, const int NV) {
+                       int64_t kh1, const int OCB, const int NV, const int PW) {
     FC_V acc[FC_MAX_OCB][FC_MAX_NV];
 #pragma GCC unroll 16
     for (int o = 0; o < OCB; ++o) {
@@ -25,13 +25,15 @@ FC_INLINE void fc_tile(const FC_T *xcol, int64_t cstep, const int64_t *ridx, con
 #pragma GCC unroll 16
         for (int v = 0; v < NV; ++v) acc[o][v] = (FC_V){0} + b;
     }
-    const int64_t kH = g->kH, kW = g->kW, rowstep = g->rstep;
+    /* PW: a 1x1 kernel at offset 0 (POINTWISE's panels), the tap loops gone at compile time */
+    const int64_t kH = PW ? 1 : g->kH, kW = PW ? 1 : g->kW, rowstep = PW ? 0 : g->rstep;
+    if (PW) kh0 = 0, kh1 = 1;
     for (int64_t ic = ic0; ic < ic1; ++ic) {
         const FC_T *w = wblk + (ic * kH + kh0) * kW * wst;
         for (int64_t kh = kh0; kh < kh1; ++kh) {
-            const FC_T *xr = xcol + ic * cstep + ridx[kh] * rowstep;
+            const FC_T *xr = xcol + ic * cstep + (PW ? 0 : ridx[kh] * rowstep);
             for (int64_t kw = 0; kw < kW; ++kw, w += wst) {
-                const FC_T *xp = xr + g->xoff[kw];
+                const FC_T *xp = xr + (PW ? 0 : g->xoff[kw]);
                 FC_V xv[FC_MAX_NV];
 #pragma GCC unroll 16
                 for (int v = 0; v < NV; ++v) memcpy(&xv[v], xp + v * FC_VL, sizeof(FC_V));
@@ -62,14 +64,18 @@ FC_INLINE void fc_tile(const FC_T *xcol, int64_t cstep, const int64_t *ridx, con
 
 /* The tile shapes used, each its own function: inlined together into one caller, the
  * variants left the register allocator spilling accumulators of the smaller ones. */
-#define FC_DEF_TILE(NAME, OCB_, NV_)                                                                                   \
+#define FC_DEF_TILE_PW(NAME, OCB_, NV_, PW_)                                                                           \
     FC_ATTR __attribute__((noinline)) static void NAME(                                                                \
         const FC_T *xcol, int64_t cstep, const int64_t *ridx, const FC_T *wblk, int64_t wst, const fc_conv_geom *g,    \
         const FC_T *bias, int64_t oc0, int64_t cout, FC_T *out, int64_t plane, int64_t oh, int64_t j0, int64_t ic0,    \
         int64_t ic1, int64_t icb, FC_V *tot, int64_t kh0, int64_t kh1) {                                               \
         fc_tile(xcol, cstep, ridx, wblk, wst, g, bias, oc0, cout, out, plane, oh, j0, ic0, ic1, icb, tot, kh0, kh1,    \
-                OCB_, NV_);                                                                                            \
+                OCB_, NV_, PW_);                                                                                       \
     }
+/* ... and POINTWISE's (_pw): one tap, so one loop over the input channels */
+#define FC_DEF_TILE(NAME, OCB_, NV_)                                                                                   \
+    FC_DEF_TILE_PW(NAME, OCB_, NV_, 0)                                                                                 \
+    FC_DEF_TILE_PW(NAME##_pw, OCB_, NV_, 1)
 FC_DEF_TILE(fc_tile_full, FC_OCBW, FC_NV_WIDE)
 FC_DEF_TILE(fc_tile_full1, FC_OCBW, 1)
 FC_DEF_TILE(fc_tile_mid, FC_OCB_M, FC_NV_WIDE)
@@ -80,7 +86,8 @@ FC_DEF_TILE(fc_tile_small1, FC_OCB_S, 1)
 FC_DEF_TILE(fc_tile_six, FC_OCB_SIX, FC_NV_WIDE)
 FC_DEF_TILE(fc_tile_six1, FC_OCB_SIX, 1)
 #endif
-FC_DEF_TILE(fc_tile_narrow, FC_OCB_NARROW, FC_NV_NARROW)
+FC_DEF_TILE_PW(fc_tile_narrow, FC_OCB_NARROW, FC_NV_NARROW, 0)
 #undef FC_DEF_TILE
+#undef FC_DEF_TILE_PW
 
 #endif /* FASTCONV_DIRECT_TILE_COLUMNS_H */
