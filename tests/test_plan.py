@@ -267,6 +267,35 @@ def test_pointwise_items_over_threads(dtype):
         np.testing.assert_allclose(got, ref, rtol=0, atol=32 * np.finfo(dtype).eps * np.abs(ref).max())
 
 
+def test_band_bytes_follow_the_l2_cache():
+    """Packed bands are BAND_BYTES, capped at SMALL_L2_BAND_BYTES on a smaller L2 cache than
+    SMALL_L2_BYTES that holds the weights; an unknown size (0) keeps BAND_BYTES; the
+    planner's bands follow."""
+    t = _tuning
+    l2 = t.SMALL_L2_BYTES // 2
+    capped = min(t.BAND_BYTES, t.SMALL_L2_BAND_BYTES)
+    assert _plan.band_bytes(1024, t, 0) == t.BAND_BYTES
+    assert _plan.band_bytes(1024, t, t.SMALL_L2_BYTES) == t.BAND_BYTES
+    assert _plan.band_bytes(1024, t, t.SMALL_L2_BYTES - 1024) == capped
+    assert _plan.band_bytes(l2, t, l2) == capped
+    assert _plan.band_bytes(l2 + 4, t, l2) == t.BAND_BYTES  # weights beyond the cache
+    small = Force(tuning={"BAND_BYTES": 1024})  # a forced band below the cap is kept
+    assert _plan.band_bytes(1024, _plan._Table(small), l2) == 1024
+    # a strided 3x3 layer, packed: its band height follows band_bytes
+    x = np.zeros((1, 64, 56, 56), np.float32)
+    w = np.zeros((128, 64, 3, 3), np.float32)
+    a = fastconv._args.conv2d_args(x, w, None, 2, 1, 1, 1, "zeros")
+    rows = {}
+    for size in (0, l2):
+        old = _plan._CPU_L2_BYTES
+        _plan._CPU_L2_BYTES = size
+        try:
+            rows[size] = _plan.conv2d(a, "direct", 1, Force(kind=Kind.LANES)).band_rows
+        finally:
+            _plan._CPU_L2_BYTES = old
+    assert rows[0] > rows[l2] >= 1
+
+
 def test_pointwise_rule():
     """POINTWISE takes unit-stride unpadded 1x1 layers on planes of contiguous pixel rows (or
     of channels-last pixels one after the other) from POINTWISE_MIN_PIXELS pixels and

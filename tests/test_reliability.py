@@ -153,6 +153,38 @@ def test_show_config_reports_the_simd_levels_compiled_in():
     assert f"simd compiled    : {compiled}" in buf.getvalue() and f"simd             : {used}" in buf.getvalue()
 
 
+def test_cpu_l2_matches_the_kernel_report():
+    """The L2 size the planner reads (CPUID) is the one Linux reports for cpu0's level-2
+    cache (x86), and show_config prints it."""
+    import io
+    import platform
+
+    from fastconv import _omp
+
+    l2 = _omp.cpu_l2_bytes()
+    assert l2 >= 0 and l2 % 1024 == 0
+    buf = io.StringIO()
+    fastconv.show_config(buf)
+    assert f"L2 cache KiB     : {l2 // 1024 or 'unknown'}" in buf.getvalue()
+    base = "/sys/devices/system/cpu/cpu0/cache"
+    if platform.machine() not in ("x86_64", "AMD64") or not os.path.isdir(base):
+        pytest.skip("CPUID L2 size: x86-64 Linux only")
+    sizes = []
+    for index in sorted(os.listdir(base)):
+        try:
+            with open(os.path.join(base, index, "level")) as f:
+                level = f.read().strip()
+            with open(os.path.join(base, index, "size")) as f:
+                size = f.read().strip()
+        except OSError:
+            continue
+        if level == "2" and size.endswith("K"):
+            sizes.append(int(size[:-1]) * 1024)
+    if not sizes:
+        pytest.skip("no level-2 cache size in sysfs")
+    assert l2 in sizes
+
+
 def test_cpu_vendor_matches_the_kernel_report():
     """The CPUID vendor string the planner reads is the one Linux reports in /proc/cpuinfo
     (x86), and show_config prints it."""

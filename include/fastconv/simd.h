@@ -124,6 +124,18 @@ static inline void fc_cpu_vendor(char *out) {
 #endif
 }
 
+/* The size of one core's second-level cache in bytes from CPUID leaf 0x80000006 (ECX bits
+ * 31:16, KiB; Intel and AMD alike), or 0 off x86, where the compiler has no <cpuid.h> or
+ * where the CPU does not report it: the planner sizes its packed bands by it. */
+static inline int64_t fc_cpu_l2_bytes(void) {
+#if defined(__x86_64__) && defined(__GNUC__)
+    unsigned int a, b, c, d;
+    if (__get_cpuid_max(0x80000000u, NULL) >= 0x80000006u && __get_cpuid(0x80000006u, &a, &b, &c, &d))
+        return (int64_t)(c >> 16) * 1024;
+#endif
+    return 0;
+}
+
 /* The SIMD level the kernels run at on this CPU: the best compiled level it supports (the
  * clone the loader picks, by the same x86-64-v4 / v3 tests). */
 static inline const char *fc_simd_level(void) {

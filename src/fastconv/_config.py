@@ -22,6 +22,7 @@ def config() -> Dict[str, Any]:
         "openmp": _omp.openmp_enabled(),
         "threads": _omp.get_num_threads(),
         "cpu vendor": _omp.cpu_vendor() or "unknown",
+        "L2 cache KiB": _omp.cpu_l2_bytes() // 1024 or "unknown",
         "simd": _omp.simd_level(),
         "simd compiled": _omp.simd_compiled(),
         "conv vector bits": 8 * _direct.cpu_vector_bytes(),

@@ -1,5 +1,7 @@
 # The one OpenMP wrapper every fastconv module cimports.  omp_compat.h supplies do-nothing
 # stand-ins when the build has no OpenMP, so every module builds and imports either way.
+from libc.stdint cimport int64_t
+
 cdef extern from "fastconv/omp_compat.h" nogil:
     int omp_get_max_threads()
     int omp_get_num_procs()
@@ -11,5 +13,6 @@ cdef extern from "fastconv/simd.h" nogil:
     const char *fc_simd_level()
     const char *fc_simd_compiled()
     void fc_cpu_vendor(char *out)
+    int64_t fc_cpu_l2_bytes()
 
 cpdef int resolve_threads(object num_threads, Py_ssize_t work=*) except -1

@@ -83,6 +83,12 @@ def cpu_vendor():
     return out.decode("ascii", "replace")
 
 
+def cpu_l2_bytes():
+    """Return the size of one core's second-level cache in bytes (x86 CPUID), or 0 where
+    the build or the CPU cannot report it."""
+    return fc_cpu_l2_bytes()
+
+
 def get_num_threads():
     """Return the number of threads a call uses when ``num_threads`` is None (at most
     :func:`thread_cap`; 1 in a process forked after its parent ran parallel calls)."""

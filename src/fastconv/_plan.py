@@ -22,10 +22,12 @@ import numpy as np
 
 from fastconv import _direct, _separable, _tuning
 from fastconv._args import ConvArgs, is_channels_last, is_cupy
-from fastconv._omp import cpu_vendor, resolve_threads
+from fastconv._omp import cpu_l2_bytes, cpu_vendor, resolve_threads
 
 #: The CPU's vendor (CPUID), for the few choices that differ between the vendors' caches.
 _CPU_VENDOR = cpu_vendor()
+#: One core's L2 cache in bytes (CPUID; 0 when unknown), for the channel-lane bands.
+_CPU_L2_BYTES = cpu_l2_bytes()
 
 
 class Kind(enum.IntEnum):
@@ -1103,21 +1105,22 @@ def direct(
         # packed rows that start on vector boundaries: the row tiles' lane shifts
         Wq = -(-Wq // vl) * vl
         lay = (pstart, xoff, Wq)
-    # band height: one band's packed rows near BAND_BYTES, but enough items for every thread
+    # band height: one band's packed rows near band_bytes, but enough items for every thread
     row_bytes = cg * len(pstart) * Wq * isz
-    R = (t.BAND_BYTES // max(row_bytes, 1) - (kH - 1) * dh) // sh
+    band = band_bytes(coutg * cg * kH * kW * isz, t) if kind == Kind.LANES else t.BAND_BYTES
+    R = (band // max(row_bytes, 1) - (kH - 1) * dh) // sh
     if cg == 1:
         # one input channel (wide planes the in-place kernels do not take): at least as many
         # output rows as the kernel's extra rows, so a band packs at most twice the rows it
         # computes (C8, I3)
         R = max(R, ((kH - 1) * dh + sh - 1) // sh)
     per_thread = _items(Ho * N * a.groups, nt)
-    # big weights: bands as tall as BAND_BYTES allows, since each band streams all of the
+    # big weights: bands as tall as band_bytes allows, since each band streams all of the
     # weights once (the tiles run block by block over the band's rows), and the threads
     # share a band's output-channel blocks in chunks instead of taking shorter bands
     big = coutg * cg * kH * kW * isz >= t.SPLIT_CHANNELS_MIN_WEIGHT_BYTES and -(-coutg // ocb) > 1
     if in_place and big:
-        R = max(1, min(Ho, (t.BAND_BYTES // max(cg * W * isz, 1) - (kH - 1) * dh) // sh))
+        R = max(1, min(Ho, (band // max(cg * W * isz, 1) - (kH - 1) * dh) // sh))
     elif in_place:
         R = max(1, min(Ho, per_thread, t.IN_PLACE_BAND_ROWS))  # no band to size: load balance
     elif big:
@@ -1154,6 +1157,18 @@ def direct(
             kind in (Kind.COLUMNS, Kind.COLUMNS_NARROW) and a.mode == 0 and pad_row_share(a) >= t.SKIP_PAD_ROWS_MIN
         ),
     )
+
+
+def band_bytes(weight_bytes: int, t: Any = _tuning, l2: Optional[int] = None) -> int:
+    """Bytes of packed input per band of the channel-lane tiles (the other packed kinds
+    take BAND_BYTES), for a group's ``weight_bytes`` of weights: BAND_BYTES, capped at
+    SMALL_L2_BAND_BYTES where a core's L2 cache (``l2``; default: this CPU's, 0 when
+    unknown) is smaller than SMALL_L2_BYTES and holds the weights (bigger weights come
+    from further away once per band, and shorter bands read them more often)."""
+    l2 = _CPU_L2_BYTES if l2 is None else l2
+    if 0 < l2 < t.SMALL_L2_BYTES and weight_bytes <= l2:
+        return int(min(t.BAND_BYTES, t.SMALL_L2_BAND_BYTES))
+    return int(t.BAND_BYTES)
 
 
 def rows_cover(Wo: int, vb: int, isz: int) -> bool:

@@ -171,8 +171,19 @@ DW_PLANE_MAX_FLAT5_ELEMS = 2048
 IN_PLACE_MAX_COLUMN_STRIDE = 2
 
 # ---- band sizes of the packed kernels -------------------------------------------------------
-#: Bytes of packed input one thread keeps per band: about half an L2 cache (C3, C5, C6).
+#: Bytes of packed input one thread keeps per band: about half an L2 cache (C3, C5, C6;
+#: Intel Xeon, 1 MiB and more of L2 per core) ...
 BAND_BYTES = 393216
+#: ... and, for the channel-lane tiles, at most SMALL_L2_BAND_BYTES where a core's L2
+#: cache (CPUID) is under SMALL_L2_BYTES and holds a group's weights, since the band and
+#: the weights then no longer stay in it together (_plan.band_bytes): AMD Zen 3 (512 KiB),
+#: 64 -> 128 channels 3x3 / 2 on 56x56 (ResNet-18, C6) 1.06-1.15x on 1 and 2 threads.
+#: Weights beyond the cache are read once per band, and shorter bands read them more
+#: often: 256 -> 512 channels on 14x14 (4.7 MB) 1.1x on 1 thread but 0.75x on 2.  The
+#: column and row tiles ran 0.93-0.94x with the shorter bands (C8; 8 -> 8 channels 3x3 on
+#: 1024x1024), whose extra kernel rows are packed once more per band.
+SMALL_L2_BYTES = 1048576
+SMALL_L2_BAND_BYTES = 131072
 #: Work items per thread the planner aims for (load balance; C4 on 2 threads).
 ITEMS_PER_THREAD = 4
 #: Packed weights of a group from this size on: bands as tall as BAND_BYTES allows (every
