@@ -222,10 +222,9 @@ POINTWISE_ROW_FILL = 0.9
 #: POINTWISE_MIN_PIXELS pixels, with vectors of at least POINTWISE_MIN_VECTOR_BYTES; 0
 #: never.  Faster than the channel-lane tiles on MobileNetV2's 1x1 layers on 56x56 and
 #: 112x112 planes and on C4 (1.1-1.35x on 1 thread, 1.2-1.5x on 2, Intel Xeon; 32-byte
-#: vectors, AMD Zen 3: 1.05-1.6x on 1 thread, 1.15-2.7x on 2, float64 1.2-1.7x, since its
-#: column tiles became one loop over the input channels), level on 28x28 and 14x14,
-#: slower on 7x7, where a plane is a few panels with an empty part in the last
-#: (benchmarks/results).
+#: vectors on AMD Zen 3 1.05-1.6x and 1.15-2.7x, float64 1.2-1.7x), level on 28x28
+#: (Intel) and 14x14 (Zen 3), slower on 7x7, where a plane is a few panels with an empty
+#: part in the last (benchmarks/results).
 POINTWISE = 1
 POINTWISE_MIN_CHANNELS = 16
 POINTWISE_MIN_PIXELS = 784
