@@ -268,9 +268,9 @@ def test_pointwise_items_over_threads(dtype):
 
 
 def test_band_bytes_follow_the_l2_cache():
-    """Packed bands are BAND_BYTES, capped at SMALL_L2_BAND_BYTES on a smaller L2 cache than
-    SMALL_L2_BYTES that holds the weights; an unknown size (0) keeps BAND_BYTES; the
-    planner's bands follow."""
+    """The channel-lane tiles' packed bands are BAND_BYTES, capped at SMALL_L2_BAND_BYTES on
+    a smaller L2 cache than SMALL_L2_BYTES that holds the weights; an unknown size (0) keeps
+    BAND_BYTES; the planner's bands follow."""
     t = _tuning
     l2 = t.SMALL_L2_BYTES // 2
     capped = min(t.BAND_BYTES, t.SMALL_L2_BAND_BYTES)

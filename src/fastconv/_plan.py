@@ -1107,7 +1107,8 @@ def direct(
         lay = (pstart, xoff, Wq)
     # band height: one band's packed rows near band_bytes, but enough items for every thread
     row_bytes = cg * len(pstart) * Wq * isz
-    band = band_bytes(coutg * cg * kH * kW * isz, t) if kind == Kind.LANES else t.BAND_BYTES
+    wbytes = coutg * cg * kH * kW * isz  # a group's weights
+    band = band_bytes(wbytes, t) if kind == Kind.LANES else t.BAND_BYTES
     R = (band // max(row_bytes, 1) - (kH - 1) * dh) // sh
     if cg == 1:
         # one input channel (wide planes the in-place kernels do not take): at least as many
@@ -1118,7 +1119,7 @@ def direct(
     # big weights: bands as tall as band_bytes allows, since each band streams all of the
     # weights once (the tiles run block by block over the band's rows), and the threads
     # share a band's output-channel blocks in chunks instead of taking shorter bands
-    big = coutg * cg * kH * kW * isz >= t.SPLIT_CHANNELS_MIN_WEIGHT_BYTES and -(-coutg // ocb) > 1
+    big = wbytes >= t.SPLIT_CHANNELS_MIN_WEIGHT_BYTES and -(-coutg // ocb) > 1
     if in_place and big:
         R = max(1, min(Ho, (band // max(cg * W * isz, 1) - (kH - 1) * dh) // sh))
     elif in_place:
