@@ -379,6 +379,55 @@ def test_depthwise_planes_at_tile_edges(vb, dtype):
                 _check(xs, w, bias, Kind.DW_PLANE, vb, s, p, d, cin, mode)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("vb", WIDTHS)
+def test_depthwise_planes_in_bands(vb, dtype):
+    """Padded planes bigger than the band (depthwise/plane_size.h) go a band of output rows at
+    a time, each band's padded rows made again from the input rows: one-row bands on wide
+    rows, a short last band, rows narrower than a vector (no transpose squares), widths that
+    leave an overlapping last square, strides 1-3, dilation, every padding mode, strided
+    views and channels-last data, NaN and inf on the rows that two bands share."""
+    band = _direct.tile_sizes(vb)["dw_plane_band_bytes"]
+    vl = vb // np.dtype(dtype).itemsize
+    force = Force(kind=Kind.DW_PLANE, vector_bytes=vb)
+
+    def _nhwc_copy(x):
+        return np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+
+    r = np.random.default_rng(7)
+    shapes = [  # (C, H, W, k, stride, padding, dilation, mode)
+        (vl, 48, 50, 3, 2, 1, 1, "zeros"),
+        (vl + 2, 41, 57, 3, 1, 1, 1, "reflect"),
+        (vl - 1, 23, 4 * band // vb, 3, 1, 1, 1, "zeros"),  # one output row a band
+        (2, 4 * band // vb // 3, 3, 3, 1, 1, 1, "circular"),  # 3-wide rows
+        (vl + 1, 90, 29, 5, 3, 2, 2, "replicate"),
+        (3, 70, 45, (3, 1), (2, 1), 0, 1, "zeros"),
+    ]
+    for C, H, W, k, s, p, d, mode in shapes:
+        kh, kw = (k, k) if isinstance(k, int) else k
+        x = r.standard_normal((2, C, H, W)).astype(dtype)
+        a = fastconv._args.conv2d_args(x, np.zeros((C, 1, kh, kw), dtype), None, s, p, d, C, mode)
+        Ho, Wo = a.out_shape[2:]
+        Hp = (Ho - 1) * a.stride[0] + (kh - 1) * a.dilation[0] + 1
+        Wp = (Wo - 1) * a.stride[1] + (kw - 1) * a.dilation[1] + 1
+        assert Hp * Wp * vb > band, (C, H, W)  # more than one band
+        fit, reach = band // (Wp * vb), (kh - 1) * a.dilation[0] + 1
+        R = (fit - reach) // a.stride[0] + 1 if fit > reach else 1
+        row = max(0, R * a.stride[0] - a.pads[0])  # the first row the first two bands share
+        x[0, 0, row : row + 2, :] = np.nan
+        x[1, C - 1, H // 2, W // 3] = np.inf
+        x[1, 0, H - 1, W - 1] = -np.inf
+        w = r.standard_normal((C, 1, kh, kw)).astype(dtype)
+        w[C // 2, 0, kh - 1, 0] = np.inf
+        b = r.standard_normal(C).astype(dtype)
+        for xs in (x, x[:, :, ::-1, :], _nhwc_copy(x)):
+            _check(xs, w, b, Kind.DW_PLANE, vb, s, p, d, C, mode)
+        args = (w, b, s, p, d, C, mode, None, None, "auto", force)
+        ref = fastconv.conv._conv2d(x, *args)
+        got = fastconv.conv._conv2d(_nhwc_copy(x), *args, memory_format="channels_last")
+        np.testing.assert_array_equal(got, ref)  # pixels' channels in and out: the same bits
+
+
 def test_depthwise_planes_rule():
     """plane_depthwise: small and strided depthwise planes, not the flat kernel's 3x3 ones."""
     t = fastconv._tuning

@@ -14,8 +14,8 @@ from fastconv._geom cimport geometry
 from fastconv._kernels cimport (
     checked_vb,
     FC_DWG_STREAM_BYTES, FC_NHWC_COPY_ROWS, FC_NHWC_PLANE_BYTES, dw_band, dw_nhwc_rows, dw_planes, dw_wgrad_plane,
-    fc_alloc, fc_conv_geom, fc_dwg_buffer_elems, fc_dwg_max_planes, fc_pad_map, nhwc_to_planes, pack_weights,
-    planes_to_nhwc,
+    fc_alloc, fc_conv_geom, fc_dw_plane_buffer_elems, fc_dwg_buffer_elems, fc_dwg_max_planes, fc_pad_map,
+    nhwc_to_planes, pack_weights, planes_to_nhwc,
 )
 from fastconv._omp cimport resolve_threads
 from fastconv._types cimport real_t
@@ -161,7 +161,7 @@ def run_planes(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, con
     cdef const real_t *bb0 = &bb[0] if bias is not None else NULL
     cdef int64_t nitems = N * nblk
     cdef int nt = resolve_threads(plan.threads, nitems)
-    cdef size_t scratch = <size_t>((H * W + vl) * vl + Hp * Wp * vl + (Ho * Wo + vl) * vl)
+    cdef size_t scratch = <size_t>fc_dw_plane_buffer_elems(W, Ho, Wo, kH, kW, g.sh, g.sw, g.dh, g.dw, vl, vb)
     cdef const real_t *x0 = &x[0, 0, 0, 0]
     cdef real_t *o0 = &out[0, 0, 0, 0]
     cdef const real_t *wb0 = &wb[0, 0, 0]

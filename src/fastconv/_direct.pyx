@@ -11,7 +11,8 @@ import numpy as np
 
 from fastconv._kernels cimport (
     checked_vb,
-    FC_DW_PLANE_TAPS, FC_FLAT_MAX_BYTES, FC_NCOL_32, FC_NCOL_V4, FC_NV_NARROW, FC_NV_WIDE, FC_PACK_THREAD_ELEMS,
+    FC_DW_PLANE_BAND_BYTES, FC_DW_PLANE_TAPS, FC_FLAT_MAX_BYTES, FC_NCOL_32, FC_NCOL_V4, FC_NV_NARROW, FC_NV_WIDE,
+    FC_PACK_THREAD_ELEMS,
     FC_NV_ROWS_32, FC_NV_ROWS_V4, FC_OCB_MID_32, FC_OCB_MID_V4, FC_OCB_SIX_V4, FC_OCB_SMALL_32, FC_OCB_SMALL_V4,
     FC_RB, FC_SUM_BLOCK, FC_KIND_BIAS_ONLY, FC_KIND_COLUMNS, FC_KIND_COLUMNS_NARROW, FC_KIND_CUDA_DIRECT,
     FC_KIND_CUDA_IGEMM, FC_KIND_DW_FLAT, FC_KIND_DW_NHWC, FC_KIND_DW_PLANE, FC_KIND_DW_STRIP, FC_KIND_DW_SWEEP,
@@ -41,7 +42,8 @@ def tile_sizes(Py_ssize_t vb):
     return {"ocb_wide": fc_ocb_wide(vb), "ocb_tiles": ocb_tiles, "nv_wide": FC_NV_WIDE, "nv_narrow": FC_NV_NARROW,
             "ncol": FC_NCOL_V4 if vb == 64 else FC_NCOL_32, "rb": FC_RB,
             "nv_rows": FC_NV_ROWS_V4 if vb == 64 else FC_NV_ROWS_32, "wino_ocb": fc_wino_ocb(vb),
-            "flat_max_bytes": FC_FLAT_MAX_BYTES, "sum_block": FC_SUM_BLOCK, "dw_plane_taps": FC_DW_PLANE_TAPS}
+            "flat_max_bytes": FC_FLAT_MAX_BYTES, "sum_block": FC_SUM_BLOCK, "dw_plane_taps": FC_DW_PLANE_TAPS,
+            "dw_plane_band_bytes": FC_DW_PLANE_BAND_BYTES}
 
 
 def kinds():

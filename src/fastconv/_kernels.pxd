@@ -59,7 +59,13 @@ cdef extern from "fastconv/tuning.h" nogil:
     int FC_SUM_BLOCK, FC_WOCB_32, FC_WOCB_V4, FC_FLAT_MAX_BYTES, FC_PACK_THREAD_ELEMS, FC_DW_PLANE_TAPS
     int FC_WG_MR_V4, FC_WG_NV_V4, FC_WG_MR_32, FC_WG_NV_32, FC_WG_MR8_NV_V4, FC_NHWC_COPY_ROWS
     int64_t FC_NHWC_PLANE_BYTES
+    int64_t FC_DW_PLANE_BAND_BYTES
     int64_t FC_DWG_STREAM_BYTES
+
+cdef extern from "fastconv/depthwise/plane_size.h" nogil:
+    int64_t fc_dw_plane_band_rows(int64_t Ho, int64_t Wp, int64_t kH, int64_t sH, int64_t dH, int64_t vb)
+    int64_t fc_dw_plane_buffer_elems(int64_t W, int64_t Ho, int64_t Wo, int64_t kH, int64_t kW, int64_t sH,
+                                     int64_t sW, int64_t dH, int64_t dW, int64_t vl, int64_t vb)
 
 cdef extern from "fastconv/depthwise/grad_size.h" nogil:
     int64_t fc_dwg_buffer_elems(int64_t Ho, int64_t Wo, int64_t kH, int64_t kW, int64_t sH, int64_t sW,

@@ -17,9 +17,16 @@
  *      vector times a vector of P per tap, eight pixels of a row at a time and the rest of
  *      the row together (one chain a pixel would wait on the FMA latency);
  *   4. the outputs O[pixel][lane] are transposed back into the VL output planes.
+ * A padded plane of more than FC_DW_PLANE_BAND_BYTES (MobileNetV2's stride-2 112 x 112:
+ * 400 kB at VL = 8, which with its input outgrew the second-level cache between steps 2 and
+ * 3) goes a band of output rows at a time: steps 1-2 for the band's padded rows, row by
+ * row (the rows below the band that it shares with the next one are made again), then 3-4
+ * for its output rows.
  */
 #ifndef FASTCONV_DEPTHWISE_PLANE_H
 #define FASTCONV_DEPTHWISE_PLANE_H
+
+#include "fastconv/depthwise/plane_size.h"
 
 FC_INLINE FC_V fc_plane_load(const FC_T *p) {
     FC_V v;
@@ -41,10 +48,11 @@ FC_INLINE FC_V fc_plane_load(const FC_T *p) {
         memcpy(orow + j * FC_VL, acc_, sizeof acc_);                                                                   \
     } while (0)
 
-/* The output rows of step 3 at column stride SW_ (a constant for strides 1 and 2: the
- * pixels' loads then take constant offsets instead of a chain of address additions). */
+/* The nrow output rows of step 3 (P: their first padded row) at column stride SW_ (a
+ * constant for strides 1 and 2: the pixels' loads then take constant offsets instead of a
+ * chain of address additions). */
 #define FC_DW_PLANE_ROWS(SW_)                                                                                            \
-    for (int64_t i = 0; i < Ho; ++i) {                                                                                   \
+    for (int64_t i = 0; i < nrow; ++i) {                                                                                 \
         const FC_T *prow = P + i * sH * Wp * FC_VL;                                                                      \
         FC_T *orow = O + i * Wo * FC_VL;                                                                                 \
         int64_t j = 0;                                                                                                   \
@@ -81,62 +89,42 @@ FC_INLINE void fc_plane_square(const FC_T *const *xp, int64_t p0, int64_t nval, 
     fc_zipn(t, FC_VL);
 }
 
-/* T[p][l] = pixel p (row-major) of plane l, l < nval; 0 in the lanes past nval. */
-FC_INLINE void fc_dw_planes_gather(const FC_T *const *xp, int64_t xsH, int64_t xsW, int64_t H, int64_t W, int64_t nval,
-                                   FC_T *T) {
-    const int64_t npix = H * W;
-    if (xsW == 1 && xsH == W) {
-        int64_t p0 = 0;
-        for (; p0 + FC_VL <= npix; p0 += FC_VL) {
-            FC_V t[FC_VL];
-            fc_plane_square(xp, p0, nval, t);
+/* d[c * VL + l] = element off + c of plane xp[l], c < n, l < nval; 0 in the lanes past nval:
+ * squares of VL pixels, the last one overlapping the one before it where n is not a
+ * multiple of VL (the same values written twice, not a scalar tail). */
+FC_INLINE void fc_plane_row(const FC_T *const *xp, int64_t off, int64_t n, int64_t nval, FC_T *d) {
+    if (n < FC_VL) {
+        for (int64_t c = 0; c < n; ++c)
+            for (int64_t l = 0; l < FC_VL; ++l) d[c * FC_VL + l] = l < nval ? xp[l][off + c] : (FC_T)0;
+        return;
+    }
+    for (int64_t c0 = 0;;) {
+        FC_V t[FC_VL];
+        fc_plane_square(xp, off + c0, nval, t);
 #pragma GCC unroll 16
-            for (int k = 0; k < FC_VL; ++k) memcpy(T + (p0 + k) * FC_VL, &t[k], sizeof(FC_V));
-        }
-        for (; p0 < npix; ++p0)
-            for (int64_t l = 0; l < FC_VL; ++l) T[p0 * FC_VL + l] = l < nval ? xp[l][p0] : (FC_T)0;
-    } else {
-        for (int64_t h = 0; h < H; ++h)
-            for (int64_t c = 0; c < W; ++c)
-                for (int64_t l = 0; l < FC_VL; ++l)
-                    T[(h * W + c) * FC_VL + l] = l < nval ? xp[l][h * xsH + c * xsW] : (FC_T)0;
+        for (int k = 0; k < FC_VL; ++k) memcpy(d + (c0 + k) * FC_VL, &t[k], sizeof(FC_V));
+        if (c0 + FC_VL >= n) break;
+        c0 = c0 + 2 * FC_VL <= n ? c0 + FC_VL : n - FC_VL;
     }
 }
 
-/* Output planes op[l] (Ho x Wo, contiguous; or channels-last: op[l] = op[0] + l, rows g->osH
- * and columns g->osW apart), l < nval <= VL, from the input planes xp[l] (rows xsH apart,
- * columns xsW apart; channels-last when xp[l] = xp[0] + l), g's geometry; rowmap / colmap: the input row / column
- * each padded row / column reads, or -1 (fill), for the (Ho - 1) sH + (kH - 1) dH + 1 rows
- * and the (Wo - 1) sW + (kW - 1) dW + 1 columns; w: the taps' weight vectors, w[t * VL + l]
- * (at most FC_DW_PLANE_TAPS taps); bias: VL values or NULL.  buf: (H W + VL) VL + Hp Wp VL +
- * (Ho Wo + VL) VL elements (Hp, Wp: the padded rows and columns read). */
-FC_ATTR static void fc_dw_planes(const FC_T *const *xp, int64_t xsH, int64_t xsW, const fc_conv_geom *g,
-                                 const int64_t *rowmap, const int64_t *colmap, FC_T fill, const FC_T *w,
-                                 const FC_T *bias, int64_t nval, FC_T *const *op, FC_T *buf) {
-    const int64_t H = g->H, W = g->W, kH = g->kH, kW = g->kW, sH = g->sh, sW = g->sw, dH = g->dh, dW = g->dw;
-    const int64_t Ho = g->Ho, Wo = g->Wo;
-    const int64_t Hp = (Ho - 1) * sH + (kH - 1) * dH + 1, Wp = (Wo - 1) * sW + (kW - 1) * dW + 1;
-    const int64_t npix = H * W, nout = Ho * Wo;
-    FC_T *T = buf, *P = T + (npix + FC_VL) * FC_VL, *O = P + Hp * Wp * FC_VL;
-    const FC_V fv = (FC_V){0} + fill;
-    /* channels-last data: the lanes' channels adjacent in memory, a pixel's VL channels one
-     * vector load (store), so no transposes */
-    int lanes_in = 1, lanes_out = 1;
-    for (int64_t l = 1; l < nval; ++l) {
-        lanes_in &= xp[l] == xp[0] + l;
-        lanes_out &= op[l] == op[0] + l;
-    }
-    lanes_in &= xsW != 1;
-    lanes_out &= g->osW != 1;
-    if (lanes_in) {
-        /* 1-2: P[r][c] = the pixel padded (r, c) reads, or the fill */
-        for (int64_t r = 0; r < Hp; ++r) {
-            const int64_t rm = rowmap[r];
-            FC_T *d = P + r * Wp * FC_VL;
+/* Steps 1-2 for padded rows r0 .. r0 + nr - 1 into P (row r0 first), one row at a time:
+ * input row rowmap[r] transposed straight into the row's interior (zero padding, unit
+ * column stride) or into Trow (W + 1 pixels, the last the fill) and copied by colmap. */
+FC_INLINE void fc_dw_planes_rows(const FC_T *const *xp, int64_t xsH, int64_t xsW, const fc_conv_geom *g,
+                                 const int64_t *rowmap, const int64_t *colmap, FC_V fv, int64_t nval, int lanes_in,
+                                 int64_t r0, int64_t nr, int64_t Wp, FC_T *P, FC_T *Trow) {
+    const int64_t W = g->W, pl = g->pl;
+    for (int64_t r = r0; r < r0 + nr; ++r) {
+        const int64_t rm = rowmap[r];
+        FC_T *d = P + (r - r0) * Wp * FC_VL;
+        if (rm < 0) {
+            for (int64_t c = 0; c < Wp; ++c) memcpy(d + c * FC_VL, &fv, sizeof fv);
+        } else if (lanes_in) {
             for (int64_t c = 0; c < Wp; ++c) {
                 const int64_t cm = colmap[c];
                 FC_V v = fv;
-                if (rm >= 0 && cm >= 0) {
+                if (cm >= 0) {
                     const FC_T *src = xp[0] + rm * xsH + cm * xsW;
                     if (nval == FC_VL) {
                         memcpy(&v, src, sizeof v);
@@ -147,8 +135,122 @@ FC_ATTR static void fc_dw_planes(const FC_T *const *xp, int64_t xsH, int64_t xsW
                 }
                 memcpy(d + c * FC_VL, &v, sizeof v);
             }
+        } else if (g->mode == FC_PAD_ZEROS && xsW == 1) {
+            const int64_t left = pl < Wp ? pl : Wp, ncol = pl < Wp ? (W < Wp - pl ? W : Wp - pl) : 0;
+            for (int64_t c = 0; c < left; ++c) memcpy(d + c * FC_VL, &fv, sizeof fv);
+            for (int64_t c = left + ncol; c < Wp; ++c) memcpy(d + c * FC_VL, &fv, sizeof fv);
+            fc_plane_row(xp, rm * xsH, ncol, nval, d + left * FC_VL);
+        } else {
+            if (xsW == 1) {
+                fc_plane_row(xp, rm * xsH, W, nval, Trow);
+            } else {
+                for (int64_t c = 0; c < W; ++c)
+                    for (int64_t l = 0; l < FC_VL; ++l)
+                        Trow[c * FC_VL + l] = l < nval ? xp[l][rm * xsH + c * xsW] : (FC_T)0;
+            }
+            memcpy(Trow + W * FC_VL, &fv, sizeof fv);
+            for (int64_t c = 0; c < Wp; ++c) {
+                const int64_t cm = colmap[c];
+                memcpy(d + c * FC_VL, Trow + (cm < 0 ? W : cm) * FC_VL, sizeof(FC_V));
+            }
         }
-    } else if (g->mode == FC_PAD_ZEROS && xsW == 1 && xsH == W) {
+    }
+}
+
+/* Step 4 for output rows i0 .. i0 + nrow - 1 (O: row i0 first). */
+FC_INLINE void fc_dw_planes_out(const FC_T *O, const fc_conv_geom *g, int64_t i0, int64_t nrow, int64_t nval,
+                                int lanes_out, FC_T *const *op) {
+    const int64_t Wo = g->Wo, q0 = i0 * Wo, n = nrow * Wo;
+    if (lanes_out) { /* a pixel's channels: one store */
+        for (int64_t i = 0; i < nrow; ++i)
+            for (int64_t j = 0; j < Wo; ++j) {
+                FC_T *d = op[0] + (i0 + i) * g->osH + j * g->osW;
+                if (nval == FC_VL) /* (a constant size: one vector store, not a call) */
+                    memcpy(d, O + (i * Wo + j) * FC_VL, sizeof(FC_V));
+                else
+                    memcpy(d, O + (i * Wo + j) * FC_VL, (size_t)nval * sizeof(FC_T));
+            }
+        return;
+    }
+    if (n < FC_VL) {
+        for (int64_t q = 0; q < n; ++q)
+            for (int64_t l = 0; l < nval; ++l) op[l][q0 + q] = O[q * FC_VL + l];
+        return;
+    }
+    /* squares of VL pixels, the last overlapping the one before it (as in fc_plane_row) */
+    for (int64_t p0 = 0;;) {
+        FC_V t[FC_VL];
+#pragma GCC unroll 16
+        for (int k = 0; k < FC_VL; ++k) t[k] = fc_plane_load(O + (p0 + k) * FC_VL);
+        fc_zipn(t, FC_VL);
+        if (nval == FC_VL) { /* (as in fc_plane_square) */
+#pragma GCC unroll 16
+            for (int l = 0; l < FC_VL; ++l) memcpy(op[l] + q0 + p0, &t[l], sizeof(FC_V));
+        } else {
+#pragma GCC unroll 16
+            for (int l = 0; l < FC_VL; ++l)
+                if (l < nval) memcpy(op[l] + q0 + p0, &t[l], sizeof(FC_V));
+        }
+        if (p0 + FC_VL >= n) break;
+        p0 = p0 + 2 * FC_VL <= n ? p0 + FC_VL : n - FC_VL;
+    }
+}
+
+/* Output planes op[l] (Ho x Wo, contiguous; or channels-last: op[l] = op[0] + l, rows g->osH
+ * and columns g->osW apart), l < nval <= VL, from the input planes xp[l] (rows xsH apart,
+ * columns xsW apart; channels-last when xp[l] = xp[0] + l), g's geometry; rowmap / colmap: the input row / column
+ * each padded row / column reads, or -1 (fill), for the (Ho - 1) sH + (kH - 1) dH + 1 rows
+ * and the (Wo - 1) sW + (kW - 1) dW + 1 columns; w: the taps' weight vectors, w[t * VL + l]
+ * (at most FC_DW_PLANE_TAPS taps); bias: VL values or NULL.  buf: fc_dw_plane_buffer_elems
+ * elements. */
+FC_ATTR static void fc_dw_planes(const FC_T *const *xp, int64_t xsH, int64_t xsW, const fc_conv_geom *g,
+                                 const int64_t *rowmap, const int64_t *colmap, FC_T fill, const FC_T *w,
+                                 const FC_T *bias, int64_t nval, FC_T *const *op, FC_T *buf) {
+    const int64_t H = g->H, W = g->W, kH = g->kH, kW = g->kW, sH = g->sh, sW = g->sw, dH = g->dh, dW = g->dw;
+    const int64_t Ho = g->Ho, Wo = g->Wo;
+    const int64_t Hp = (Ho - 1) * sH + (kH - 1) * dH + 1, Wp = (Wo - 1) * sW + (kW - 1) * dW + 1;
+    const int64_t npix = H * W;
+    /* output rows a band: those whose padded rows fit FC_DW_PLANE_BAND_BYTES, all if P does */
+    const int64_t R = fc_dw_plane_band_rows(Ho, Wp, kH, sH, dH, FC_VL * (int64_t)sizeof(FC_T));
+    const int64_t reach = (kH - 1) * dH + 1;
+    FC_T *T = buf, *P = T + (W + 1) * FC_VL, *O = P + ((R - 1) * sH + reach) * Wp * FC_VL;
+    const FC_V fv = (FC_V){0} + fill;
+    /* channels-last data: the lanes' channels adjacent in memory, a pixel's VL channels one
+     * vector load (store), so no transposes */
+    int lanes_in = 1, lanes_out = 1;
+    for (int64_t l = 1; l < nval; ++l) {
+        lanes_in &= xp[l] == xp[0] + l;
+        lanes_out &= op[l] == op[0] + l;
+    }
+    lanes_in &= xsW != 1;
+    lanes_out &= g->osW != 1;
+    const int64_t taps = kH * kW;
+    int64_t toff[FC_DW_PLANE_TAPS];
+    FC_V wv[FC_DW_PLANE_TAPS];
+    for (int64_t kh = 0; kh < kH; ++kh)
+        for (int64_t kw = 0; kw < kW; ++kw) toff[kh * kW + kw] = (kh * dH * Wp + kw * dW) * FC_VL;
+    for (int64_t t = 0; t < taps; ++t) wv[t] = fc_plane_load(w + t * FC_VL);
+    const FC_V bv = bias != NULL ? fc_plane_load(bias) : (FC_V){0};
+    if (R < Ho) {
+        for (int64_t i0 = 0; i0 < Ho; i0 += R) {
+            const int64_t nrow = Ho - i0 < R ? Ho - i0 : R;
+            fc_dw_planes_rows(xp, xsH, xsW, g, rowmap, colmap, fv, nval, lanes_in, i0 * sH, (nrow - 1) * sH + reach, Wp,
+                              P, T);
+            if (sW == 1) {
+                FC_DW_PLANE_ROWS(1)
+            } else if (sW == 2) {
+                FC_DW_PLANE_ROWS(2)
+            } else {
+                FC_DW_PLANE_ROWS(sW)
+            }
+            fc_dw_planes_out(O, g, i0, nrow, nval, lanes_out, op);
+        }
+        return;
+    }
+    /* the whole plane at once */
+    if (lanes_in || g->mode != FC_PAD_ZEROS || xsW != 1 || xsH != W) {
+        fc_dw_planes_rows(xp, xsH, xsW, g, rowmap, colmap, fv, nval, lanes_in, 0, Hp, Wp, P, T);
+    } else {
         /* 1-2 in one pass for zero padding: the fill around, and the squares of pixels
          * transposed straight into P's interior (T is a pass over twice the plane, which on
          * 112 x 112 planes outgrows L2) */
@@ -177,28 +279,9 @@ FC_ATTR static void fc_dw_planes(const FC_T *const *xp, int64_t xsH, int64_t xsW
                     P[((h0 + pt) * Wp + w0 + pl) * FC_VL + l] = l < nval ? xp[l][p0] : (FC_T)0;
             if (++w0 == W) w0 = 0, ++h0;
         }
-    } else {
-        /* 1. T[p][l] = pixel p of plane l (0 past nval) */
-        fc_dw_planes_gather(xp, xsH, xsW, H, W, nval, T);
-        memcpy(T + npix * FC_VL, &fv, sizeof fv);
-        /* 2. P[r][c] = T[the pixel padded (r, c) reads, or the fill] */
-        for (int64_t r = 0; r < Hp; ++r) {
-            const int64_t rm = rowmap[r];
-            FC_T *d = P + r * Wp * FC_VL;
-            for (int64_t c = 0; c < Wp; ++c) {
-                const int64_t cm = colmap[c], src = rm < 0 || cm < 0 ? npix : rm * W + cm;
-                memcpy(d + c * FC_VL, T + src * FC_VL, sizeof(FC_V));
-            }
-        }
     }
     /* 3. the sums */
-    const int64_t taps = kH * kW;
-    int64_t toff[FC_DW_PLANE_TAPS];
-    FC_V wv[FC_DW_PLANE_TAPS];
-    for (int64_t kh = 0; kh < kH; ++kh)
-        for (int64_t kw = 0; kw < kW; ++kw) toff[kh * kW + kw] = (kh * dH * Wp + kw * dW) * FC_VL;
-    for (int64_t t = 0; t < taps; ++t) wv[t] = fc_plane_load(w + t * FC_VL);
-    const FC_V bv = bias != NULL ? fc_plane_load(bias) : (FC_V){0};
+    const int64_t nrow = Ho;
     if (sW == 1) {
         FC_DW_PLANE_ROWS(1)
     } else if (sW == 2) {
@@ -207,34 +290,7 @@ FC_ATTR static void fc_dw_planes(const FC_T *const *xp, int64_t xsH, int64_t xsW
         FC_DW_PLANE_ROWS(sW)
     }
     /* 4. op[l][p] = O[p][l] */
-    if (lanes_out) { /* a pixel's channels: one store */
-        for (int64_t i = 0; i < Ho; ++i)
-            for (int64_t j = 0; j < Wo; ++j) {
-                FC_T *d = op[0] + i * g->osH + j * g->osW;
-                if (nval == FC_VL) /* (a constant size: one vector store, not a call) */
-                    memcpy(d, O + (i * Wo + j) * FC_VL, sizeof(FC_V));
-                else
-                    memcpy(d, O + (i * Wo + j) * FC_VL, (size_t)nval * sizeof(FC_T));
-            }
-        return;
-    }
-    int64_t p0 = 0;
-    for (; p0 + FC_VL <= nout; p0 += FC_VL) {
-        FC_V t[FC_VL];
-#pragma GCC unroll 16
-        for (int k = 0; k < FC_VL; ++k) t[k] = fc_plane_load(O + (p0 + k) * FC_VL);
-        fc_zipn(t, FC_VL);
-        if (nval == FC_VL) { /* (as in fc_plane_square) */
-#pragma GCC unroll 16
-            for (int l = 0; l < FC_VL; ++l) memcpy(op[l] + p0, &t[l], sizeof(FC_V));
-        } else {
-#pragma GCC unroll 16
-            for (int l = 0; l < FC_VL; ++l)
-                if (l < nval) memcpy(op[l] + p0, &t[l], sizeof(FC_V));
-        }
-    }
-    for (; p0 < nout; ++p0)
-        for (int64_t l = 0; l < nval; ++l) op[l][p0] = O[p0 * FC_VL + l];
+    fc_dw_planes_out(O, g, 0, Ho, nval, lanes_out, op);
 }
 #undef FC_DW_PLANE_ROWS
 #undef FC_DW_PLANE_PIXELS
