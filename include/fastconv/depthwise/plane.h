@@ -7,12 +7,13 @@
  * partial vectors per tap and an edge buffer per row (MobileNetV2's 960-channel 3x3 on 7x7
  * took 0.19 us a plane, 0.3x PyTorch with channels_last data).  Here VL planes go together
  * with the channels across the vector lanes, as channels-last kernels have them:
- *   1. the planes are transposed in registers, VL pixels of VL planes at a time (fc_zipn),
- *      into T[pixel][lane], with one more pixel that is the fill;
- *   2. the padded plane P[padded row][padded column][lane] is copied from T by the padding
- *      maps, so that every tap reads a real padded value (NaN and inf follow the exact
- *      path's products, weights included); with zero padding and contiguous planes the
- *      squares go straight into P's interior and the fill around it (one pass, no T);
+ *   1. an input row of the planes is transposed in registers, VL pixels of VL planes at a
+ *      time (fc_zipn), into T[column][lane], with one more pixel that is the fill;
+ *   2. each row of the padded plane P[padded row][padded column][lane] is copied from T by
+ *      the padding maps, so that every tap reads a real padded value (NaN and inf follow
+ *      the exact path's products, weights included); with zero padding the squares go
+ *      straight into P's interior and the fill around it (no T), and a small contiguous
+ *      plane goes in one pass of squares across its rows;
  *   3. each output pixel is the bias plus its taps' products in row-major order, a weight
  *      vector times a vector of P per tap, eight pixels of a row at a time and the rest of
  *      the row together (one chain a pixel would wait on the FMA latency);
@@ -196,6 +197,39 @@ FC_INLINE void fc_dw_planes_out(const FC_T *O, const fc_conv_geom *g, int64_t i0
     }
 }
 
+/* Steps 1-2 for the whole plane (Hp x Wp padded pixels) with zero padding and contiguous
+ * planes, in one pass: the fill around, and squares of VL consecutive pixels transposed
+ * straight into P's interior (across the rows: a small plane's rows are often shorter than
+ * a vector). */
+FC_INLINE void fc_dw_planes_whole(const FC_T *const *xp, const fc_conv_geom *g, FC_V fv, int64_t nval, int64_t Hp,
+                                  int64_t Wp, FC_T *P) {
+    const int64_t H = g->H, W = g->W, npix = H * W, pt = g->pt, pl = g->pl;
+    for (int64_t r = 0; r < Hp; ++r) { /* the fill: whole rows above and below, else the sides */
+        FC_T *d = P + r * Wp * FC_VL;
+        const int inside = r >= pt && r < pt + H;
+        const int64_t left = inside ? (pl < Wp ? pl : Wp) : Wp, right = inside ? pl + W : Wp;
+        for (int64_t c = 0; c < left; ++c) memcpy(d + c * FC_VL, &fv, sizeof fv);
+        for (int64_t c = right; c < Wp; ++c) memcpy(d + c * FC_VL, &fv, sizeof fv);
+    }
+    int64_t p0 = 0, h0 = 0, w0 = 0; /* (h0, w0): pixel p0 */
+    for (; p0 + FC_VL <= npix; p0 += FC_VL) {
+        FC_V t[FC_VL];
+        fc_plane_square(xp, p0, nval, t);
+        int64_t h = h0, c = w0;
+        for (int k = 0; k < FC_VL; ++k) {
+            if (h + pt < Hp && c + pl < Wp) memcpy(P + ((h + pt) * Wp + c + pl) * FC_VL, &t[k], sizeof(FC_V));
+            if (++c == W) c = 0, ++h;
+        }
+        h0 = h, w0 = c;
+    }
+    for (; p0 < npix; ++p0) {
+        if (h0 + pt < Hp && w0 + pl < Wp)
+            for (int64_t l = 0; l < FC_VL; ++l)
+                P[((h0 + pt) * Wp + w0 + pl) * FC_VL + l] = l < nval ? xp[l][p0] : (FC_T)0;
+        if (++w0 == W) w0 = 0, ++h0;
+    }
+}
+
 /* Output planes op[l] (Ho x Wo, contiguous; or channels-last: op[l] = op[0] + l, rows g->osH
  * and columns g->osW apart), l < nval <= VL, from the input planes xp[l] (rows xsH apart,
  * columns xsW apart; channels-last when xp[l] = xp[0] + l), g's geometry; rowmap / colmap: the input row / column
@@ -206,10 +240,9 @@ FC_INLINE void fc_dw_planes_out(const FC_T *O, const fc_conv_geom *g, int64_t i0
 FC_ATTR static void fc_dw_planes(const FC_T *const *xp, int64_t xsH, int64_t xsW, const fc_conv_geom *g,
                                  const int64_t *rowmap, const int64_t *colmap, FC_T fill, const FC_T *w,
                                  const FC_T *bias, int64_t nval, FC_T *const *op, FC_T *buf) {
-    const int64_t H = g->H, W = g->W, kH = g->kH, kW = g->kW, sH = g->sh, sW = g->sw, dH = g->dh, dW = g->dw;
+    const int64_t W = g->W, kH = g->kH, kW = g->kW, sH = g->sh, sW = g->sw, dH = g->dh, dW = g->dw;
     const int64_t Ho = g->Ho, Wo = g->Wo;
     const int64_t Hp = (Ho - 1) * sH + (kH - 1) * dH + 1, Wp = (Wo - 1) * sW + (kW - 1) * dW + 1;
-    const int64_t npix = H * W;
     /* output rows a band: those whose padded rows fit FC_DW_PLANE_BAND_BYTES, all if P does */
     const int64_t R = fc_dw_plane_band_rows(Ho, Wp, kH, sH, dH, FC_VL * (int64_t)sizeof(FC_T));
     const int64_t reach = (kH - 1) * dH + 1;
@@ -231,66 +264,25 @@ FC_ATTR static void fc_dw_planes(const FC_T *const *xp, int64_t xsH, int64_t xsW
         for (int64_t kw = 0; kw < kW; ++kw) toff[kh * kW + kw] = (kh * dH * Wp + kw * dW) * FC_VL;
     for (int64_t t = 0; t < taps; ++t) wv[t] = fc_plane_load(w + t * FC_VL);
     const FC_V bv = bias != NULL ? fc_plane_load(bias) : (FC_V){0};
-    if (R < Ho) {
-        for (int64_t i0 = 0; i0 < Ho; i0 += R) {
-            const int64_t nrow = Ho - i0 < R ? Ho - i0 : R;
+    for (int64_t i0 = 0; i0 < Ho; i0 += R) {
+        const int64_t nrow = Ho - i0 < R ? Ho - i0 : R;
+        /* 1-2. the band's padded rows */
+        if (R < Ho || lanes_in || g->mode != FC_PAD_ZEROS || xsW != 1 || xsH != W)
             fc_dw_planes_rows(xp, xsH, xsW, g, rowmap, colmap, fv, nval, lanes_in, i0 * sH, (nrow - 1) * sH + reach, Wp,
                               P, T);
-            if (sW == 1) {
-                FC_DW_PLANE_ROWS(1)
-            } else if (sW == 2) {
-                FC_DW_PLANE_ROWS(2)
-            } else {
-                FC_DW_PLANE_ROWS(sW)
-            }
-            fc_dw_planes_out(O, g, i0, nrow, nval, lanes_out, op);
+        else
+            fc_dw_planes_whole(xp, g, fv, nval, Hp, Wp, P);
+        /* 3. the sums */
+        if (sW == 1) {
+            FC_DW_PLANE_ROWS(1)
+        } else if (sW == 2) {
+            FC_DW_PLANE_ROWS(2)
+        } else {
+            FC_DW_PLANE_ROWS(sW)
         }
-        return;
+        /* 4. op[l][p] = O[p][l] */
+        fc_dw_planes_out(O, g, i0, nrow, nval, lanes_out, op);
     }
-    /* the whole plane at once */
-    if (lanes_in || g->mode != FC_PAD_ZEROS || xsW != 1 || xsH != W) {
-        fc_dw_planes_rows(xp, xsH, xsW, g, rowmap, colmap, fv, nval, lanes_in, 0, Hp, Wp, P, T);
-    } else {
-        /* 1-2 in one pass for zero padding: the fill around, and the squares of pixels
-         * transposed straight into P's interior (T is a pass over twice the plane, which on
-         * 112 x 112 planes outgrows L2) */
-        const int64_t pt = g->pt, pl = g->pl;
-        for (int64_t r = 0; r < Hp; ++r) { /* the fill: whole rows above and below, else the sides */
-            FC_T *d = P + r * Wp * FC_VL;
-            const int inside = r >= pt && r < pt + H;
-            const int64_t left = inside ? (pl < Wp ? pl : Wp) : Wp, right = inside ? pl + W : Wp;
-            for (int64_t c = 0; c < left; ++c) memcpy(d + c * FC_VL, &fv, sizeof fv);
-            for (int64_t c = right; c < Wp; ++c) memcpy(d + c * FC_VL, &fv, sizeof fv);
-        }
-        int64_t p0 = 0, h0 = 0, w0 = 0; /* (h0, w0): pixel p0 */
-        for (; p0 + FC_VL <= npix; p0 += FC_VL) {
-            FC_V t[FC_VL];
-            fc_plane_square(xp, p0, nval, t);
-            int64_t h = h0, c = w0;
-            for (int k = 0; k < FC_VL; ++k) {
-                if (h + pt < Hp && c + pl < Wp) memcpy(P + ((h + pt) * Wp + c + pl) * FC_VL, &t[k], sizeof(FC_V));
-                if (++c == W) c = 0, ++h;
-            }
-            h0 = h, w0 = c;
-        }
-        for (; p0 < npix; ++p0) {
-            if (h0 + pt < Hp && w0 + pl < Wp)
-                for (int64_t l = 0; l < FC_VL; ++l)
-                    P[((h0 + pt) * Wp + w0 + pl) * FC_VL + l] = l < nval ? xp[l][p0] : (FC_T)0;
-            if (++w0 == W) w0 = 0, ++h0;
-        }
-    }
-    /* 3. the sums */
-    const int64_t nrow = Ho;
-    if (sW == 1) {
-        FC_DW_PLANE_ROWS(1)
-    } else if (sW == 2) {
-        FC_DW_PLANE_ROWS(2)
-    } else {
-        FC_DW_PLANE_ROWS(sW)
-    }
-    /* 4. op[l][p] = O[p][l] */
-    fc_dw_planes_out(O, g, 0, Ho, nval, lanes_out, op);
 }
 #undef FC_DW_PLANE_ROWS
 #undef FC_DW_PLANE_PIXELS
