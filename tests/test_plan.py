@@ -411,8 +411,9 @@ def test_depthwise_planes_in_bands(vb, dtype):
         Hp = (Ho - 1) * a.stride[0] + (kh - 1) * a.dilation[0] + 1
         Wp = (Wo - 1) * a.stride[1] + (kw - 1) * a.dilation[1] + 1
         assert Hp * Wp * vb > band, (C, H, W)  # more than one band
-        fit, reach = band // (Wp * vb), (kh - 1) * a.dilation[0] + 1
-        R = (fit - reach) // a.stride[0] + 1 if fit > reach else 1
+        R = _plan.conv2d(a, "auto", None, force).band_rows  # the kernel's bands
+        reach = (kh - 1) * a.dilation[0] + 1
+        assert R < Ho and (R == 1 or ((R - 1) * a.stride[0] + reach) * Wp * vb <= band)
         row = max(0, R * a.stride[0] - a.pads[0])  # the first row the first two bands share
         x[0, 0, row : row + 2, :] = np.nan
         x[1, C - 1, H // 2, W // 3] = np.inf

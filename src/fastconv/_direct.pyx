@@ -18,7 +18,7 @@ from fastconv._kernels cimport (
     FC_KIND_CUDA_IGEMM, FC_KIND_DW_FLAT, FC_KIND_DW_NHWC, FC_KIND_DW_PLANE, FC_KIND_DW_STRIP, FC_KIND_DW_SWEEP,
     FC_KIND_FFT, FC_KIND_LANES, FC_KIND_POINTWISE, FC_KIND_ROWS, FC_KIND_SEPARABLE, FC_KIND_WINOGRAD2,
     FC_KIND_WINOGRAD4, conv_band, fc_alloc, fc_band_rows, fc_conv_geom, fc_conv_vector_bytes, fc_ocb_wide,
-    fc_wino_ocb, nonfinite, pack_band, pack_weights, pointwise,
+    fc_dw_plane_band_rows, fc_wino_ocb, nonfinite, pack_band, pack_weights, pointwise,
     FC_WG_MR8_NV_V4, FC_WG_MR_32, FC_WG_MR_V4, FC_WG_NV_V4, wgrad_pointwise, wgrad_rows,
 )
 from fastconv._geom cimport geometry
@@ -44,6 +44,13 @@ def tile_sizes(Py_ssize_t vb):
             "nv_rows": FC_NV_ROWS_V4 if vb == 64 else FC_NV_ROWS_32, "wino_ocb": fc_wino_ocb(vb),
             "flat_max_bytes": FC_FLAT_MAX_BYTES, "sum_block": FC_SUM_BLOCK, "dw_plane_taps": FC_DW_PLANE_TAPS,
             "dw_plane_band_bytes": FC_DW_PLANE_BAND_BYTES}
+
+
+def dw_plane_band_rows(int64_t Ho, int64_t Wp, int64_t kH, int64_t sH, int64_t dH, int64_t vb):
+    """Output rows per band of the kernel of VL depthwise planes (depthwise/plane_size.h,
+    the rule the kernel runs by) for Ho output rows, Wp padded columns, a kH-row kernel at
+    row stride sH and dilation dH, with vb-byte vectors."""
+    return fc_dw_plane_band_rows(Ho, Wp, kH, sH, dH, vb)
 
 
 def kinds():

@@ -981,7 +981,8 @@ def direct(
             f"channels-last depthwise layer, {Ho}x{Wo} output plane: VL channels at a time, read and "
             "written without transposes (plane_nhwc_depthwise: DW_PLANE_MAX_TAPS, DW_PLANE_MAX_ELEMS_UNIT)"
         )
-        return Plan(Kind.DW_PLANE, f"{reason}: {why}" if reason else why, vector_bytes=vb, band_rows=Ho, threads=nt)
+        R = _direct.dw_plane_band_rows(Ho, (Wo - 1) * sw + (kW - 1) * dw + 1, kH, sh, dh, vb)
+        return Plan(Kind.DW_PLANE, f"{reason}: {why}" if reason else why, vector_bytes=vb, band_rows=R, threads=nt)
     if want == Kind.DW_NHWC or (want is None and nhwc_depthwise(a)):
         if not nhwc_depthwise(a):
             raise ValueError("Force.kind=DW_NHWC: needs channels-last input of a depthwise layer, zero padding")
@@ -1006,7 +1007,10 @@ def direct(
             f"one input channel per output channel, {Ho}x{Wo} output plane, VL channels at a time "
             "(plane_depthwise: DW_PLANE_MAX_TAPS, DW_PLANE_MAX_ELEMS, DW_PLANE_MAX_FLAT5_ELEMS)"
         )
-        return Plan(Kind.DW_PLANE, f"{reason}: {why}" if reason else why, vector_bytes=vb, band_rows=Ho, threads=nt)
+        # the bands the kernel runs: output rows whose padded rows fit FC_DW_PLANE_BAND_BYTES
+        Wp = (Wo - 1) * sw + (kW - 1) * dw + 1
+        R = _direct.dw_plane_band_rows(Ho, Wp, kH, sh, dh, vb)
+        return Plan(Kind.DW_PLANE, f"{reason}: {why}" if reason else why, vector_bytes=vb, band_rows=R, threads=nt)
     if want in dw_kinds:
         t = _Override(t, IN_PLACE=2)
     if cg == 1 and want not in (Kind.COLUMNS, Kind.COLUMNS_NARROW, Kind.ROWS, Kind.LANES):
