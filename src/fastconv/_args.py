@@ -38,7 +38,8 @@ MAX_RESULT_BYTES = 2**48
 
 def is_cupy(a: Any) -> bool:
     """True for a CuPy ndarray, decided without importing CuPy."""
-    return type(a).__module__.split(".", 1)[0] == "cupy"
+    t = type(a)
+    return t is not np.ndarray and t.__module__.split(".", 1)[0] == "cupy"
 
 
 def array_kind(fn: str, **arrays: Any) -> str:
@@ -360,20 +361,30 @@ def conv2d_args(
     fn: str = "conv2d",
 ) -> ConvArgs:
     """Validate and normalise a conv2d call (NumPy or CuPy arrays)."""
-    kind = array_kind(fn, input=input, weight=weight, bias=bias)
-    if kind == "numpy":
-        input = to_numpy(input, "input", fn)
-        weight = to_numpy(weight, "weight", fn)
-        if bias is not None:
-            bias = to_numpy(bias, "bias", fn)
-    dtype = result_dtype(fn, input=input, weight=weight, bias=bias)
+    dtype = input.dtype if type(input) is np.ndarray else None
+    if not (
+        # fast path, the common call of a network's layer: NumPy arrays of one computed dtype
+        # (what array_kind, to_numpy and result_dtype would conclude, at a fraction of their
+        # cost on calls of a few microseconds)
+        (dtype is _F32 or dtype is _F64)
+        and type(weight) is np.ndarray
+        and weight.dtype is dtype
+        and (bias is None or (type(bias) is np.ndarray and bias.dtype is dtype))
+    ):
+        kind = array_kind(fn, input=input, weight=weight, bias=bias)
+        if kind == "numpy":
+            input = to_numpy(input, "input", fn)
+            weight = to_numpy(weight, "weight", fn)
+            if bias is not None:
+                bias = to_numpy(bias, "bias", fn)
+        dtype = result_dtype(fn, input=input, weight=weight, bias=bias)
     mode = padding_mode_code(padding_mode, fn)
     batched, out_shape, s, d, pads, g = conv2d_geometry(
         input.shape, weight.shape, stride, padding, dilation, groups, fn
     )
     check_bias(bias, out_shape[1], fn)
     x = input if batched else input[None]
-    if kind == "numpy":
+    if not is_cupy(x):
         x = kernel_ready(x, dtype)
         weight = kernel_ready(weight, dtype)
         if bias is not None:

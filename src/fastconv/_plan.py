@@ -20,7 +20,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import numpy as np
 
-from fastconv import _direct, _separable, _tuning
+from fastconv import _direct, _pack, _separable, _tuning
 from fastconv._args import ConvArgs, is_channels_last, is_cupy
 from fastconv._omp import cpu_l2_bytes, cpu_vendor, resolve_threads
 
@@ -329,8 +329,6 @@ def layout(kW: int, sw: int, dw: int, wo_pad: int) -> Tuple[np.ndarray, np.ndarr
 
 def all_finite(a: Any) -> bool:
     """No NaN or +-inf in the 4-D array ``a`` (one pass, no copy)."""
-    from fastconv import _pack
-
     return _pack.all_finite(a)
 
 
