@@ -116,9 +116,10 @@ def test_lanes_row_pairs(vb, dtype):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("vb", WIDTHS)
 def test_weight_packing_paths(vb, dtype):
-    """The weight packer (pack/band.h): whole VL x VL squares transposed in registers plus a
-    tail of taps (channel-lane blocks), steps of FC_PACK_TAPS taps element by element (column
-    blocks of 12 or 6 channels), partial last blocks, and strided weights (the general path);
+    """The weight packer (pack/band.h): whole VL x VL squares transposed in registers (the
+    column blocks of 12 or 6 channels as squares whose rows spill into the next taps') plus a
+    tail of taps in steps of FC_PACK_TAPS element by element, partial last blocks, and
+    strided weights (the general path);
     180 taps per output channel, with NaN and inf weights in the squares and the tail."""
     r = np.random.default_rng(5)
     x = r.standard_normal((1, 20, 6, 9)).astype(dtype)
@@ -129,6 +130,35 @@ def test_weight_packing_paths(vb, dtype):
         for ws in (w[:, ::2], np.ascontiguousarray(w[:, ::2])):
             for kind in (Kind.LANES, Kind.COLUMNS):
                 _check(x, ws, None, kind, vb, padding=1)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("vb", WIDTHS)
+def test_packed_weights_every_block_width(vb, dtype):
+    """The packed weights, [group][block][tap][channel of the block] with zeros past a
+    group's last channel, against a NumPy packing: every block width from 1 to two vectors
+    and one more (the squares of blocks narrower than two vectors store whole vectors that
+    spill into the next taps' rows, and exactly near the block's end), tap counts around
+    whole squares, partial last blocks, groups, strided weights, NaN and inf in place,
+    packed in one call block after block."""
+    from types import SimpleNamespace
+
+    r = np.random.default_rng(41)
+    vl = vb // np.dtype(dtype).itemsize
+    for ocb in range(1, 2 * vl + 2):
+        for cg, k in ((1, 1), (vl - 1, 1), (vl, 1), (vl + 1, 1), (2 * vl + 3, 1), (3, 3), (vl, 3)):
+            for coutg, groups in ((ocb, 1), (2 * ocb + 1, 2), (max(1, ocb - 1), 1)):
+                w = r.standard_normal((coutg * groups, cg, k, k)).astype(dtype)
+                w.reshape(-1)[r.integers(0, w.size, 2)] = (np.nan, -np.inf)
+                nob = -(-coutg // ocb)
+                want = np.zeros((groups, nob * ocb, cg * k * k), dtype)
+                want[:, :coutg] = w.reshape(groups, coutg, -1)
+                want = want.reshape(groups, nob, ocb, -1).transpose(0, 1, 3, 2).reshape(-1)
+                for ws in (w, w[:, ::-1]):
+                    if ws is not w:
+                        want = want.reshape(groups, nob, cg, k * k, ocb)[:, :, ::-1].reshape(-1)
+                    got = _direct.packed_weights(SimpleNamespace(vector_bytes=vb, threads=1), ws, groups, ocb)
+                    np.testing.assert_array_equal(got, want, err_msg=str((ocb, cg, k, coutg)))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

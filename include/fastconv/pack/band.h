@@ -228,6 +228,35 @@ FC_ATTR static void fc_pack_band(const FC_T *x, const fc_conv_geom *g, const int
 #undef FC_PACK_SRC_ROW
 }
 
+/* Taps [j0, j0 + VL) of a block of ocb < 2 VL channels (the first nval with weights, rows
+ * ws0 apart in src, taps contiguous) into its rows blk[j][0 .. ocb), as NSQ squares across
+ * the block transposed in registers (see fc_pack_weights). */
+FC_INLINE void fc_pack_squares(const FC_T *src, int64_t ws0, int64_t nval, int64_t ocb, int64_t taps, int64_t j0,
+                               FC_T *blk, const int NSQ) {
+    FC_V t[2][FC_VL];
+#pragma GCC unroll 2
+    for (int h = 0; h < NSQ; ++h) {
+#pragma GCC unroll 16
+        for (int c = 0; c < FC_VL; ++c) {
+            t[h][c] = (FC_V){0};
+            if (h * FC_VL + c < nval) memcpy(&t[h][c], src + (h * FC_VL + c) * ws0 + j0, sizeof(FC_V));
+        }
+        fc_zipn(t[h], FC_VL);
+    }
+#pragma GCC unroll 16
+    for (int k = 0; k < FC_VL; ++k) {
+        FC_T *row = blk + (j0 + k) * ocb;
+        if ((j0 + k) * ocb + NSQ * FC_VL > taps * ocb) { /* vectors past the block's end */
+            const int64_t n0 = ocb < FC_VL ? ocb : FC_VL;
+            memcpy(row, &t[0][k], (size_t)n0 * sizeof(FC_T));
+            if (NSQ == 2) memcpy(row + FC_VL, &t[1][k], (size_t)(ocb - FC_VL) * sizeof(FC_T));
+        } else {
+#pragma GCC unroll 2
+            for (int h = 0; h < NSQ; ++h) memcpy(row + h * FC_VL, &t[h][k], sizeof(FC_V));
+        }
+    }
+}
+
 /* Pack the weights of one group, w[oc][ic][kh][kw] with element strides ws[4], into
  * dst[ob][ic][kh][kw][ocb] with zeros for the output channels past cout. */
 FC_ATTR static void fc_pack_weights(const FC_T *w, const int64_t *ws, int64_t cout, int64_t cin, int64_t kH, int64_t kW,
@@ -238,10 +267,15 @@ FC_ATTR static void fc_pack_weights(const FC_T *w, const int64_t *ws, int64_t co
          * transposed: blk[j][o] = run_o[j].  A VL x VL square at a time (VL runs, VL taps
          * each) is transposed in registers and stored as VL whole vectors; lane by lane
          * stores a block apart missed L1 on every element (ResNet-18's 512 -> 512 3x3 at
-         * batch 1 spent as long packing as convolving).  Blocks whose width is not a
-         * multiple of VL (the column tiles') and the last taps go element by element, a few
-         * taps of every channel at a time, so that the block's rows being written stay in
-         * L1. */
+         * batch 1 spent as long packing as convolving).  Blocks narrower than two vectors
+         * but not a multiple of VL (the column tiles': 6 channels, or 12 of float64 in
+         * 8-lane vectors) take the same squares, one or two of them per VL taps, each tap's
+         * row stored as whole vectors in increasing tap order: the lanes past the block's
+         * width spill into the next taps' rows, which their own stores then overwrite, and
+         * the rows whose vectors would pass the block's end are stored exactly (the next
+         * block may be another thread's, or past a per-thread buffer).  The last taps go
+         * element by element, a few taps of every channel at a time, so that the block's
+         * rows being written stay in L1. */
         const int64_t taps = cin * kH * kW;
         for (int64_t ob = 0; ob < nob; ++ob) {
             FC_T *blk = dst + ob * taps * ocb;
@@ -264,6 +298,13 @@ FC_ATTR static void fc_pack_weights(const FC_T *w, const int64_t *ws, int64_t co
 #pragma GCC unroll 16
                         for (int k = 0; k < FC_VL; ++k) memcpy(blk + (j0 + k) * ocb + o0, &t[k], sizeof(FC_V));
                     }
+            else if (ocb < 2 * FC_VL)
+                for (; j0 + FC_VL <= taps; j0 += FC_VL) {
+                    if (ocb > FC_VL)
+                        fc_pack_squares(src, ws[0], nval, ocb, taps, j0, blk, 2);
+                    else
+                        fc_pack_squares(src, ws[0], nval, ocb, taps, j0, blk, 1);
+                }
             for (; j0 < taps; j0 += FC_PACK_TAPS) {
                 const int64_t j1 = taps - j0 < FC_PACK_TAPS ? taps : j0 + FC_PACK_TAPS;
                 for (int64_t o = 0; o < ocb; ++o) {
