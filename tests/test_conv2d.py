@@ -1564,8 +1564,8 @@ def test_pointwise_planes_run_as_rows(rng, monkeypatch):
     threads; planes whose rows do not lie one after the other keep the plane; a transposed
     convolution whose stride phases are 1x1 layers writing strided views of its result
     runs them through a buffer."""
-    on = _plan.Force()
-    off = _plan.Force(tuning={"POINTWISE_ROW_FILL": 0})
+    on = _plan.Force(tuning={"POINTWISE": 0})  # (POINTWISE takes the planes of 100 pixels on)
+    off = _plan.Force(tuning={"POINTWISE_ROW_FILL": 0, "POINTWISE": 0})
     for trial in range(6):
         dt = (np.float32, np.float64)[trial % 2]
         g = 1 + trial % 2

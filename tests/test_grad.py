@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import fastconv
-from fastconv import _args, grad
+from fastconv import _args, _tuning, grad
 
 from conftest import requires_torch
 from helpers import MODES
@@ -121,6 +121,9 @@ def test_strided_input_grad_phases_written_in_place(dt, monkeypatch):
     ]
     used = []
     real = grad._phase_in_place
+    # the 1x1 phases of the 2x2 kernel on the channel-lane tiles (POINTWISE, which takes
+    # planes of 100 pixels on with 32-byte vectors, writes no strided view)
+    monkeypatch.setattr(_tuning, "POINTWISE_MIN_PIXELS_32", _tuning.POINTWISE_MIN_PIXELS)
 
     def spy(*args):
         used.append(real(*args))
@@ -744,8 +747,6 @@ def test_plane_weight_gradient_of_a_big_layer(spread, monkeypatch):
     prefetches the next planes non-temporally (FC_DWG_STREAM_BYTES), along the 3x3 runs
     or not (the planner's choice by CPU vendor, both forced here), with a NaN plane and a
     5x5 kernel beside the 3x3 one, against the float64 sum."""
-    from fastconv import _tuning
-
     vendors = (fastconv._omp.cpu_vendor(),) if spread else ()
     monkeypatch.setattr(_tuning, "WEIGHT_GRAD_SPREAD_VENDORS", vendors)
     assert fastconv._plan.weight_grad_spread() == spread

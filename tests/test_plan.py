@@ -328,7 +328,8 @@ def test_band_bytes_follow_the_l2_cache():
 
 def test_pointwise_rule():
     """POINTWISE takes unit-stride unpadded 1x1 layers on planes of contiguous pixel rows (or
-    of channels-last pixels one after the other) from POINTWISE_MIN_PIXELS pixels and
+    of channels-last pixels one after the other) from POINTWISE_MIN_PIXELS pixels
+    (POINTWISE_MIN_PIXELS_32 with 32-byte vectors) and
     POINTWISE_MIN_CHANNELS input channels, and nothing else."""
     t = _tuning
 
@@ -344,14 +345,14 @@ def test_pointwise_rule():
     if vb > CPU_VB:
         pytest.skip(f"POINTWISE runs with {vb}-byte vectors; this CPU has {CPU_VB}")
 
-    side = int(np.ceil(t.POINTWISE_MIN_PIXELS**0.5))
+    side = int(np.ceil(_plan.pointwise_min_pixels(vb) ** 0.5))
     assert kind((side, side)) == Kind.POINTWISE
-    if 32 < vb:
-        vb = 32
-        assert kind((side, side)) != Kind.POINTWISE
-        vb = t.POINTWISE_MIN_VECTOR_BYTES
-    assert kind((1, t.POINTWISE_MIN_PIXELS)) == Kind.POINTWISE
-    assert kind((1, t.POINTWISE_MIN_PIXELS - 1)) != Kind.POINTWISE
+    for vb in WIDTHS:  # the threshold of the vector width (32-byte vectors measured apart)
+        if vb >= t.POINTWISE_MIN_VECTOR_BYTES:
+            least = t.POINTWISE_MIN_PIXELS_32 if vb == 32 else t.POINTWISE_MIN_PIXELS
+            assert kind((1, least)) == Kind.POINTWISE
+            assert kind((1, least - 1)) != Kind.POINTWISE
+    vb = t.POINTWISE_MIN_VECTOR_BYTES
     assert kind((side, side), cin=t.POINTWISE_MIN_CHANNELS - 1) != Kind.POINTWISE
     assert kind((side, side), k=3, padding=1) != Kind.POINTWISE
     assert kind((side, side), padding=1) != Kind.POINTWISE

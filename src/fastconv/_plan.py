@@ -1033,7 +1033,7 @@ def direct(
     if kH == 1 and kW == 1 and sh == 1 and sw == 1 and not any(a.pads) and Ho > 1 and rows_merge(a.x) and not few:
         ncol = sizes["ncol"]
         if Wo / (-(-Wo // ncol) * ncol) < t.POINTWISE_ROW_FILL:
-            p = direct(plane_row_layer(a), vb, nt, t, reason, want)
+            p = direct(plane_row_layer(a), vb, nt, t, reason, want, channels_last_result=channels_last_result)
             return replace(p, plane_row=True, reason=f"{p.reason}; 1x1 on {Ho}x{Wo} planes: each plane one row")
     # column tiles: blocks of the widest tile's channels, or of the smallest tile holding a
     # group's fewer channels (LeNet's 6: no packed zeros to copy and skip)
@@ -1202,7 +1202,8 @@ def pointwise_ok(a: ConvArgs) -> bool:
 def pointwise_pays(a: ConvArgs, vb: int, t: Any = _tuning, channels_last_result: bool = False) -> bool:
     """Whether a layer the POINTWISE kernel takes runs faster there than on the channel-lane
     tiles: from POINTWISE_MIN_CHANNELS input channels per group, with vectors of at least
-    POINTWISE_MIN_VECTOR_BYTES, on planes of at least POINTWISE_MIN_PIXELS pixels, or for a
+    POINTWISE_MIN_VECTOR_BYTES, on planes of at least POINTWISE_MIN_PIXELS pixels
+    (POINTWISE_MIN_PIXELS_32 with 32-byte vectors), or for a
     channels-last result (which the channel-lane tiles write in place and POINTWISE through
     a transpose) with at most POINTWISE_CL_RESULT_MAX_VECTORS vectors of output channels
     per group, on any plane."""
@@ -1213,7 +1214,12 @@ def pointwise_pays(a: ConvArgs, vb: int, t: Any = _tuning, channels_last_result:
     if channels_last_result:
         vl = vb // a.x.itemsize
         return a.w.shape[0] // a.groups <= t.POINTWISE_CL_RESULT_MAX_VECTORS * vl
-    return a.out_shape[2] * a.out_shape[3] >= t.POINTWISE_MIN_PIXELS
+    return a.out_shape[2] * a.out_shape[3] >= pointwise_min_pixels(vb, t)
+
+
+def pointwise_min_pixels(vb: int, t: Any = _tuning) -> int:
+    """The fewest pixels per plane on which POINTWISE pays, with vectors of ``vb`` bytes."""
+    return t.POINTWISE_MIN_PIXELS_32 if vb == 32 else t.POINTWISE_MIN_PIXELS
 
 
 def pointwise(a: ConvArgs, vb: int, nt: int, t: Any = _tuning, reason: str = "", forced: bool = False) -> Plan:

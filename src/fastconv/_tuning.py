@@ -219,15 +219,18 @@ POINTWISE_ROW_FILL = 0.9
 #: 1x1 unit-stride layers without padding whose planes are rows of contiguous pixels run
 #: as a matrix product (POINTWISE: panels of pixels copied, column tiles over the output
 #: channels) from POINTWISE_MIN_CHANNELS input channels per group on planes of at least
-#: POINTWISE_MIN_PIXELS pixels, with vectors of at least POINTWISE_MIN_VECTOR_BYTES; 0
-#: never.  Faster than the channel-lane tiles on MobileNetV2's 1x1 layers on 56x56 and
-#: 112x112 planes and on C4 (1.1-1.35x on 1 thread, 1.2-1.5x on 2, Intel Xeon; 32-byte
-#: vectors on AMD Zen 3 1.05-1.6x and 1.15-2.7x, float64 1.2-1.7x), level on 28x28
-#: (Intel) and 14x14 (Zen 3), slower on 7x7, where a plane is a few panels with an empty
-#: part in the last (benchmarks/results).
+#: POINTWISE_MIN_PIXELS pixels (POINTWISE_MIN_PIXELS_32 with 32-byte vectors), with vectors
+#: of at least POINTWISE_MIN_VECTOR_BYTES; 0 never.  Faster than the channel-lane tiles on
+#: MobileNetV2's 1x1 layers on 56x56 and 112x112 planes and on C4 (1.1-1.35x on 1 thread,
+#: 1.2-1.5x on 2, Intel Xeon; 32-byte vectors on AMD Zen 3 1.05-1.6x and 1.15-2.7x, float64
+#: 1.2-1.7x), level on 28x28 (Intel, 64-byte vectors).  With 32-byte vectors (Zen 3) also
+#: on 10x10 to 14x14 planes (16 to 576 channels: 1.05-1.3x on 1 and 2 threads, batch 1
+#: and 8, float64 1.0-1.4x; level on 128 -> 256); slower on 7x7 to 9x9 on 2 threads
+#: (0.6-0.95x), where a plane is a few panels with an empty part in the last.
 POINTWISE = 1
 POINTWISE_MIN_CHANNELS = 16
 POINTWISE_MIN_PIXELS = 784
+POINTWISE_MIN_PIXELS_32 = 100
 POINTWISE_MIN_VECTOR_BYTES = 32
 #: ... and for a channels-last result, on any plane, with at most this many vectors of
 #: output channels per group: the channel-lane tiles, which write that result in place,
