@@ -1202,11 +1202,10 @@ def pointwise_ok(a: ConvArgs) -> bool:
 def pointwise_pays(a: ConvArgs, vb: int, t: Any = _tuning, channels_last_result: bool = False) -> bool:
     """Whether a layer the POINTWISE kernel takes runs faster there than on the channel-lane
     tiles: from POINTWISE_MIN_CHANNELS input channels per group, with vectors of at least
-    POINTWISE_MIN_VECTOR_BYTES, on planes of at least POINTWISE_MIN_PIXELS pixels
-    (POINTWISE_MIN_PIXELS_32 with 32-byte vectors), or for a
-    channels-last result (which the channel-lane tiles write in place and POINTWISE through
-    a transpose) with at most POINTWISE_CL_RESULT_MAX_VECTORS vectors of output channels
-    per group, on any plane."""
+    POINTWISE_MIN_VECTOR_BYTES, on planes of at least :func:`pointwise_min_pixels` pixels,
+    or for a channels-last result (which the channel-lane tiles write in place and
+    POINTWISE through a transpose) with at most POINTWISE_CL_RESULT_MAX_VECTORS vectors of
+    output channels per group, on any plane."""
     if not t.POINTWISE or vb < t.POINTWISE_MIN_VECTOR_BYTES or not pointwise_ok(a):
         return False
     if a.w.shape[1] < t.POINTWISE_MIN_CHANNELS:

@@ -225,8 +225,8 @@ POINTWISE_ROW_FILL = 0.9
 #: 1.2-1.5x on 2, Intel Xeon; 32-byte vectors on AMD Zen 3 1.05-1.6x and 1.15-2.7x, float64
 #: 1.2-1.7x), level on 28x28 (Intel, 64-byte vectors).  With 32-byte vectors (Zen 3) also
 #: on 10x10 to 14x14 planes (16 to 576 channels: 1.05-1.3x on 1 and 2 threads, batch 1
-#: and 8, float64 1.0-1.4x; level on 128 -> 256); slower on 7x7 to 9x9 on 2 threads
-#: (0.6-0.95x), where a plane is a few panels with an empty part in the last.
+#: and 8, float64 1.0-1.4x; level on 96 -> 576 and 128 -> 256); slower on 7x7 to 9x9 on 2
+#: threads (0.6-0.95x), where a plane is a few panels with an empty part in the last.
 POINTWISE = 1
 POINTWISE_MIN_CHANNELS = 16
 POINTWISE_MIN_PIXELS = 784
