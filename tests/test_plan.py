@@ -249,7 +249,8 @@ def test_pointwise_panel_runs(vb, dtype):
             for nt in (1, 2, 3):
                 a = fastconv._args.conv2d_args(xv, w, b, 1, 0, 1, groups, "zeros")
                 plan = _plan.conv2d(a, "direct", nt, force)
-                assert plan.panels == min(3, -(-(plan.column_chunk or P) // vw))
+                span = P * x.shape[0] if plan.flat else P  # (flat: the pixels over the batch)
+                assert plan.panels == min(3, -(-(plan.column_chunk or span) // vw))
                 got = fastconv.conv._conv2d(xv, w, b, 1, 0, 1, groups, "zeros", None, nt, "direct", force)
                 np.testing.assert_array_equal(got, want)
     t = fastconv._tuning
@@ -261,6 +262,59 @@ def test_pointwise_panel_runs(vb, dtype):
         assert many.kind == Kind.POINTWISE and many.panels == 1
         two = fastconv.explain((1, 16, 112, 112), (16, 16, 1, 1))
         assert two.kind == Kind.POINTWISE and two.panels == 1
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("vb", WIDTHS)
+def test_pointwise_flat_over_the_batch(vb, dtype):
+    """POINTWISE with the pixels counted over the batch (Plan.flat, planes that are not whole
+    panels): panels spanning two and many samples (planes of 1 pixel up to a few panels),
+    the tiles' one-vector and output-block edges, groups, channels-last input, samples not
+    adjacent in memory, runs of several panels, 1 to 3 threads, a bias and NaN / inf at the
+    samples' edges give exactly the result of the planes taken one at a time, and agree with
+    the reference."""
+    sz = _direct.tile_sizes(vb)
+    vl = vb // np.dtype(dtype).itemsize
+    vw = sz["nv_wide"] * vl
+    isz = np.dtype(dtype).itemsize
+    r = np.random.default_rng(11)
+    cases = [(N, P, 5, 1) for N in (2, 3, 17) for P in (1, 2, vl - 1, vl + 1, vw - 1, vw + 1, 2 * vw + 3)]
+    cases += [(4, 49, 2 * sz["sum_block"] + 3, 1), (3, vw + 5, 6, 2), (2, 3 * vw, 4, 1)]
+    for N, P, C, groups in cases:
+        x = r.standard_normal((2 * N, C * groups, 1, P)).astype(dtype)[::2]  # samples apart
+        x[0, C - 1, 0, P - 1] = np.nan  # the first sample's last pixel
+        x[N - 1, 0, 0, 0] = np.inf  # the last sample's first pixel
+        coutg = [1, sz["ocb_wide"] + 1, 2 * sz["ocb_wide"] + vl][(N + P) % 3]
+        w = r.standard_normal((coutg * groups, C, 1, 1)).astype(dtype)
+        w[-1, C // 2, 0, 0] = -np.inf
+        b = r.standard_normal(w.shape[0]).astype(dtype) if P % 2 else None
+        views = [x, np.ascontiguousarray(x)]
+        if groups == 1 and C > 1:
+            views.append(np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2))
+        ref = conv2d_ref(x, w, b, (1, 1), (0, 0, 0, 0), (1, 1), groups, "zeros")
+        finite = ref[np.isfinite(ref)]
+        tol = 8 * np.finfo(dtype).eps * (np.sqrt(C) * np.abs(finite).max(initial=0) + 1)
+        apart = Force(kind=Kind.POINTWISE, vector_bytes=vb, tuning={"POINTWISE_FLAT": 0})
+        for xv in views:
+            want = fastconv.conv._conv2d(xv, w, b, 1, 0, 1, groups, "zeros", None, 1, "direct", apart)
+            np.testing.assert_allclose(want, ref, rtol=0, atol=tol)
+            for nt, runs in ((1, 1), (2, 3), (3, 2)):
+                tuning = {"PARALLEL_MIN_MACS": 0, "POINTWISE_PANEL_BYTES": runs * C * vw * isz}
+                tuning.update(POINTWISE_PANELS_MAX_CHANNELS=C, POINTWISE_PANELS_MIN_BLOCKS=1)
+                force = Force(kind=Kind.POINTWISE, vector_bytes=vb, tuning=tuning)
+                a = fastconv._args.conv2d_args(xv, w, b, 1, 0, 1, groups, "zeros")
+                plan = _plan.conv2d(a, "direct", nt, force)
+                assert plan.flat == (P % vw != 0)
+                got = fastconv.conv._conv2d(xv, w, b, 1, 0, 1, groups, "zeros", None, nt, "direct", force)
+                np.testing.assert_array_equal(got, want, err_msg=str((N, P, C, groups, nt, runs)))
+    single = fastconv._args.conv2d_args(x[:1], w, b, 1, 0, 1, groups, "zeros")
+    assert not _plan.conv2d(single, "direct", 1, Force(kind=Kind.POINTWISE, vector_bytes=vb)).flat
+    t = fastconv._tuning
+    if CPU_VB >= t.POINTWISE_MIN_VECTOR_BYTES:  # the auto plan counts the batch's pixels
+        batch = fastconv.explain((8, 960, 7, 7), (160, 960, 1, 1))
+        pays = 8 * 49 >= _plan.pointwise_min_pixels(CPU_VB)
+        assert (batch.kind == Kind.POINTWISE and batch.flat) == pays
+        assert fastconv.explain((1, 960, 7, 7), (160, 960, 1, 1)).kind != Kind.POINTWISE
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -26,8 +26,9 @@
                       const T *bias, int64_t cout, const fc_conv_geom *g, int64_t oh0, int64_t R, T *out,              \
                       int64_t plane);                                                                                  \
     /* direct/pointwise.h */                                                                                           \
-    void (*pointwise)(const T *x, int64_t xsC, int64_t xsP, const T *wpack, int64_t ocb, const T *bias, int64_t cout,  \
-                      const fc_conv_geom *g, int64_t j0, int64_t j1, T *out, int64_t plane, T *panel, int64_t npan);   \
+    void (*pointwise)(const T *x, int64_t xsC, int64_t xsP, int64_t xsN, const T *wpack, int64_t ocb, const T *bias,   \
+                      int64_t cout, const fc_conv_geom *g, int64_t j0, int64_t j1, T *out, int64_t P, int64_t osN,     \
+                      T *panel, int64_t npan, T *rows);                                                                \
     /* depthwise/band.h */                                                                                             \
     void (*dw_band)(int kind, const T *x, int64_t xsH, const fc_conv_geom *g, const int64_t *colmap, const T *fillrow, \
                     T fill, const T *w, T b, int64_t oh0, int64_t R, T *out, int64_t rg, const T **rowp, T *edge,      \

@@ -309,8 +309,10 @@ def run_pointwise(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, 
     pixels C apart, channels contiguous), with w (C_out, C/groups, 1, 1)
     into the C-contiguous out (N, C_out, 1, P); ``fill`` unused (no padding).  Items of
     (sample, group, chunk of plan.column_chunk pixels, chunk of the output-channel blocks)
-    over the threads; one buffer of plan.panels panels per thread (direct/pointwise.h).  The
-    front and the planner validated the layer; only plan.vector_bytes is checked here."""
+    over the threads, with plan.flat the pixels counted over the whole batch (N * P, no
+    sample index); one buffer of plan.panels panels and a block of tile rows per thread
+    (direct/pointwise.h).  The front and the planner validated the layer; only
+    plan.vector_bytes is checked here."""
     cdef Py_ssize_t N = x.shape[0], P = x.shape[3]
     cdef Py_ssize_t Cout = w.shape[0], Cg = w.shape[1]
     if N == 0 or Cout == 0 or P == 0:
@@ -329,12 +331,15 @@ def run_pointwise(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, 
     cdef const real_t *wp0 = &wpack[0]
     cdef fc_conv_geom g
     geometry(&g, x, w, 1, P, a)
-    cdef int64_t cw = plan.column_chunk if plan.column_chunk else P  # whole panels, but for the last
-    cdef int64_t ncc = (P + cw - 1) // cw
+    cdef int64_t ns = 1 if plan.flat else N  # samples counted apart; flat: one row of N * P pixels
+    cdef int64_t span = P * (N // ns)
+    cdef int64_t cw = plan.column_chunk if plan.column_chunk else span  # whole panels, but for the last
+    cdef int64_t ncc = (span + cw - 1) // cw
     cdef int64_t nch = plan.channel_chunks
-    cdef int64_t nitems = N * G * ncc * nch
+    cdef int64_t nitems = ns * G * ncc * nch
     cdef int nt = resolve_threads(plan.threads, nitems)
     cdef int64_t npan = max(1, min(plan.panels, (cw + vw - 1) // vw))
+    cdef int64_t buf_elems = Cg * vw * npan + ocb * vw  # the panels, then a tile's rows
     cdef int64_t sN = x.strides[0] // isz, xsC = x.strides[1] // isz, xsP = x.strides[3] // isz
     cdef const real_t *x0 = &x[0, 0, 0, 0]
     cdef real_t *o0 = &out[0, 0, 0, 0]
@@ -344,7 +349,7 @@ def run_pointwise(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, 
     cdef real_t *panel
     cdef int64_t item, n, gi, cc, ch, ob0, ob1, oc0, j0
     with nogil, parallel(num_threads=nt):
-        panel = <real_t *>fc_alloc(<size_t>(Cg * vw * npan) * sizeof(real_t))
+        panel = <real_t *>fc_alloc(<size_t>buf_elems * sizeof(real_t))
         if panel == NULL:
             failed[0] = 1
         for item in prange(nitems, schedule="static"):
@@ -358,12 +363,13 @@ def run_pointwise(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, 
             ob1 = (ch + 1) * nob // nch
             oc0 = ob0 * ocb
             j0 = cc * cw
-            pointwise(vb, x0 + n * sN + gi * Cg * xsC, xsC, xsP, wp0 + (gi * nob + ob0) * Cg * ocb, ocb,
+            pointwise(vb, x0 + n * sN + gi * Cg * xsC, xsC, xsP, sN, wp0 + (gi * nob + ob0) * Cg * ocb, ocb,
                       (b0 + gi * coutg + oc0) if b0 != NULL else NULL, min(coutg, ob1 * ocb) - oc0, &g, j0,
-                      min(P, j0 + cw), o0 + (n * Cout + gi * coutg + oc0) * P, P, panel, npan)
+                      min(span, j0 + cw), o0 + (n * Cout + gi * coutg + oc0) * P, P, Cout * P, panel, npan,
+                      panel + Cg * vw * npan)
         free(panel)
     if failed[0]:
-        raise MemoryError(f"conv2d: could not allocate the per-thread panel buffer ({Cg * vw * npan * isz} bytes)")
+        raise MemoryError(f"conv2d: could not allocate the per-thread panel buffer ({buf_elems * isz} bytes)")
 
 
 cdef int64_t _wg_cost(int64_t mr, int64_t nvmax, int64_t nb, int64_t nvec) noexcept:

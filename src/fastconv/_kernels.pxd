@@ -81,9 +81,9 @@ cdef extern from "fastconv/kernels.h" nogil:
         void (*conv_band)(int kind, const float *xband, int64_t cstep, const int64_t *ridx,
                           const float *wpack, int64_t ocb, const float *bias, int64_t cout,
                           const fc_conv_geom *g, int64_t oh0, int64_t R, float *out, int64_t plane) noexcept nogil
-        void (*pointwise)(const float *x, int64_t xsC, int64_t xsP, const float *wpack, int64_t ocb,
+        void (*pointwise)(const float *x, int64_t xsC, int64_t xsP, int64_t xsN, const float *wpack, int64_t ocb,
                           const float *bias, int64_t cout, const fc_conv_geom *g, int64_t j0, int64_t j1, float *out,
-                          int64_t plane, float *panel, int64_t npan) noexcept nogil
+                          int64_t P, int64_t osN, float *panel, int64_t npan, float *rows) noexcept nogil
         void (*dw_band)(int kind, const float *x, int64_t xsH, const fc_conv_geom *g, const int64_t *colmap,
                         const float *fillrow, float fill, const float *w, float b, int64_t oh0, int64_t R,
                         float *out, int64_t rg, const float **rowp, float *edge, const float **eptr,
@@ -152,9 +152,9 @@ cdef extern from "fastconv/kernels.h" nogil:
         void (*conv_band)(int kind, const double *xband, int64_t cstep, const int64_t *ridx,
                           const double *wpack, int64_t ocb, const double *bias, int64_t cout,
                           const fc_conv_geom *g, int64_t oh0, int64_t R, double *out, int64_t plane) noexcept nogil
-        void (*pointwise)(const double *x, int64_t xsC, int64_t xsP, const double *wpack, int64_t ocb,
+        void (*pointwise)(const double *x, int64_t xsC, int64_t xsP, int64_t xsN, const double *wpack, int64_t ocb,
                           const double *bias, int64_t cout, const fc_conv_geom *g, int64_t j0, int64_t j1, double *out,
-                          int64_t plane, double *panel, int64_t npan) noexcept nogil
+                          int64_t P, int64_t osN, double *panel, int64_t npan, double *rows) noexcept nogil
         void (*dw_band)(int kind, const double *x, int64_t xsH, const fc_conv_geom *g, const int64_t *colmap,
                         const double *fillrow, double fill, const double *w, double b, int64_t oh0,
                         int64_t R, double *out, int64_t rg, const double **rowp, double *edge,
@@ -271,13 +271,14 @@ cdef inline void conv_band(int64_t vb, int kind, const real_t *xband, int64_t cs
         fc_tables_d(vb).conv_band(kind, xband, cstep, ridx, wpack, ocb, bias, cout, g, oh0, R, out, plane)
 
 
-cdef inline void pointwise(int64_t vb, const real_t *x, int64_t xsC, int64_t xsP, const real_t *wpack,
+cdef inline void pointwise(int64_t vb, const real_t *x, int64_t xsC, int64_t xsP, int64_t xsN, const real_t *wpack,
                            int64_t ocb, const real_t *bias, int64_t cout, const fc_conv_geom *g, int64_t j0, int64_t j1,
-                           real_t *out, int64_t plane, real_t *panel, int64_t npan) noexcept nogil:
+                           real_t *out, int64_t P, int64_t osN, real_t *panel, int64_t npan,
+                           real_t *rows) noexcept nogil:
     if real_t is float:
-        fc_tables_f(vb).pointwise(x, xsC, xsP, wpack, ocb, bias, cout, g, j0, j1, out, plane, panel, npan)
+        fc_tables_f(vb).pointwise(x, xsC, xsP, xsN, wpack, ocb, bias, cout, g, j0, j1, out, P, osN, panel, npan, rows)
     else:
-        fc_tables_d(vb).pointwise(x, xsC, xsP, wpack, ocb, bias, cout, g, j0, j1, out, plane, panel, npan)
+        fc_tables_d(vb).pointwise(x, xsC, xsP, xsN, wpack, ocb, bias, cout, g, j0, j1, out, P, osN, panel, npan, rows)
 
 
 cdef inline void dw_band(int64_t vb, int kind, const real_t *x, int64_t xsH, const fc_conv_geom *g,

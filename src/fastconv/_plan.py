@@ -170,7 +170,8 @@ class Plan:
         (unit stride; the columns past the plane's dropped).  Winograd F(2x2, 3x3) on
         planes with fewer tiles per row than vector lanes: a work item is a run of
         ``band_rows`` tile rows counted over the whole batch, whose tiles share the lanes
-        (:func:`winograd_flat`).
+        (:func:`winograd_flat`).  POINTWISE: the pixels are counted over the whole batch,
+        N * P of them, panels spanning samples (:func:`pointwise`).
     panels : int
         POINTWISE: panels of pixels copied at a time, over which one block of output
         channels after the other runs (1: one panel, every block over it).
@@ -258,7 +259,14 @@ class Plan:
             for name, on in (
                 ("reads the input in place", self.read_in_place),
                 ("streaming stores", self.stream),
-                ("tiles of several rows and images share the lanes" if self.tile else "flat rows", self.flat),
+                (
+                    "tiles of several rows and images share the lanes"
+                    if self.tile
+                    else "pixels counted over the batch, panels spanning samples"
+                    if self.kind == Kind.POINTWISE
+                    else "flat rows",
+                    self.flat,
+                ),
                 ("kernel rows on zero padding skipped if the weights are finite", self.skip_pad_rows),
                 ("channels-last input transposed into channel planes first", self.to_planes),
             )
@@ -1202,10 +1210,11 @@ def pointwise_ok(a: ConvArgs) -> bool:
 def pointwise_pays(a: ConvArgs, vb: int, t: Any = _tuning, channels_last_result: bool = False) -> bool:
     """Whether a layer the POINTWISE kernel takes runs faster there than on the channel-lane
     tiles: from POINTWISE_MIN_CHANNELS input channels per group, with vectors of at least
-    POINTWISE_MIN_VECTOR_BYTES, on planes of at least :func:`pointwise_min_pixels` pixels,
-    or for a channels-last result (which the channel-lane tiles write in place and
-    POINTWISE through a transpose) with at most POINTWISE_CL_RESULT_MAX_VECTORS vectors of
-    output channels per group, on any plane."""
+    POINTWISE_MIN_VECTOR_BYTES, on planes of at least :func:`pointwise_min_pixels` pixels
+    (counted over the batch where POINTWISE would, :func:`pointwise_flat`), or for a
+    channels-last result (which the channel-lane tiles write in place and POINTWISE
+    through a transpose) with at most POINTWISE_CL_RESULT_MAX_VECTORS vectors of output
+    channels per group, on any plane."""
     if not t.POINTWISE or vb < t.POINTWISE_MIN_VECTOR_BYTES or not pointwise_ok(a):
         return False
     if a.w.shape[1] < t.POINTWISE_MIN_CHANNELS:
@@ -1213,7 +1222,15 @@ def pointwise_pays(a: ConvArgs, vb: int, t: Any = _tuning, channels_last_result:
     if channels_last_result:
         vl = vb // a.x.itemsize
         return a.w.shape[0] // a.groups <= t.POINTWISE_CL_RESULT_MAX_VECTORS * vl
-    return a.out_shape[2] * a.out_shape[3] >= pointwise_min_pixels(vb, t)
+    pixels = a.out_shape[2] * a.out_shape[3]
+    return pixels * (a.x.shape[0] if pointwise_flat(a, vb, t) else 1) >= pointwise_min_pixels(vb, t)
+
+
+def pointwise_flat(a: ConvArgs, vb: int, t: Any = _tuning) -> bool:
+    """Whether POINTWISE counts the layer's pixels over the batch (Plan.flat): with
+    POINTWISE_FLAT, several samples and planes whose pixels are not whole panels."""
+    vw = _direct.tile_sizes(vb)["nv_wide"] * vb // a.x.itemsize
+    return bool(t.POINTWISE_FLAT) and a.x.shape[0] > 1 and (a.out_shape[2] * a.out_shape[3]) % vw != 0
 
 
 def pointwise_min_pixels(vb: int, t: Any = _tuning) -> int:
@@ -1227,7 +1244,9 @@ def pointwise(a: ConvArgs, vb: int, nt: int, t: Any = _tuning, reason: str = "",
     whole planes, split into chunks of whole panels and then into chunks of the
     output-channel blocks until the threads have ITEMS_PER_THREAD items each; runs of panels
     of POINTWISE_PANEL_BYTES copied at a time on few input channels and many blocks
-    (POINTWISE_PANELS_*)."""
+    (POINTWISE_PANELS_*).  Planes whose pixels are not whole panels are counted as one
+    row over the batch (flat, POINTWISE_FLAT), so that only the batch's last panel is
+    partly empty."""
     N = a.x.shape[0]
     coutg = a.w.shape[0] // a.groups
     P = a.out_shape[2] * a.out_shape[3]
@@ -1235,9 +1254,11 @@ def pointwise(a: ConvArgs, vb: int, nt: int, t: Any = _tuning, reason: str = "",
     vw = sizes["nv_wide"] * vb // a.x.itemsize
     ocb = next(s for s in sizes["ocb_tiles"] if s >= min(coutg, sizes["ocb_wide"]))
     nob = -(-coutg // ocb)
-    panels = -(-P // vw)
+    flat = pointwise_flat(a, vb, t)
+    span = N * P if flat else P  # pixels of an item's row
+    panels = -(-span // vw)
     cw, chunks = 0, 1
-    items, want = N * a.groups, nt * t.ITEMS_PER_THREAD
+    items, want = (1 if flat else N) * a.groups, nt * t.ITEMS_PER_THREAD
     if nt > 1 and items < want:
         per = -(-want // items)  # chunks per plane wanted
         pc = min(panels, per)
@@ -1246,7 +1267,7 @@ def pointwise(a: ConvArgs, vb: int, nt: int, t: Any = _tuning, reason: str = "",
     cg = a.w.shape[1]
     npan = 1  # panels per copy: an item's blocks of output channels run over them in turn
     if cg <= t.POINTWISE_PANELS_MAX_CHANNELS and -(-nob // chunks) >= t.POINTWISE_PANELS_MIN_BLOCKS:
-        npan = max(1, min(-(-(cw or P) // vw), t.POINTWISE_PANEL_BYTES // (cg * vw * a.x.itemsize)))
+        npan = max(1, min(-(-(cw or span) // vw), t.POINTWISE_PANEL_BYTES // (cg * vw * a.x.itemsize)))
     why = "forced" if forced else f"1x1 layer, {P} pixels per plane, {cg} input channels (pointwise_pays)"
     return Plan(
         Kind.POINTWISE,
@@ -1256,8 +1277,9 @@ def pointwise(a: ConvArgs, vb: int, nt: int, t: Any = _tuning, reason: str = "",
         band_rows=1,
         threads=nt,
         channel_chunks=chunks,
-        column_chunk=cw if cw < P else 0,
+        column_chunk=cw if cw < span else 0,
         panels=npan,
+        flat=flat,
         plane_row=True,
     )
 

@@ -225,8 +225,9 @@ POINTWISE_ROW_FILL = 0.9
 #: 1.2-1.5x on 2, Intel Xeon; 32-byte vectors on AMD Zen 3 1.05-1.6x and 1.15-2.7x, float64
 #: 1.2-1.7x), level on 28x28 (Intel, 64-byte vectors).  With 32-byte vectors (Zen 3) also
 #: on 10x10 to 14x14 planes (16 to 576 channels: 1.05-1.3x on 1 and 2 threads, batch 1
-#: and 8, float64 1.0-1.4x; level on 96 -> 576 and 128 -> 256); slower on 7x7 to 9x9 on 2
-#: threads (0.6-0.95x), where a plane is a few panels with an empty part in the last.
+#: and 8, float64 1.0-1.4x; level on 96 -> 576 and 128 -> 256); slower on single 7x7 to
+#: 9x9 planes on 2 threads (0.6-0.95x), where a plane is a few panels with an empty part
+#: in the last (for several, see POINTWISE_FLAT).
 POINTWISE = 1
 POINTWISE_MIN_CHANNELS = 16
 POINTWISE_MIN_PIXELS = 784
@@ -249,6 +250,13 @@ POINTWISE_CL_RESULT_MAX_VECTORS = 2
 POINTWISE_PANEL_BYTES = 65536
 POINTWISE_PANELS_MAX_CHANNELS = 32
 POINTWISE_PANELS_MIN_BLOCKS = 4
+#: POINTWISE counts the pixels over the batch (Plan.flat: panels span samples) when a
+#: plane's pixels are not whole panels and there are several samples, and so does
+#: POINTWISE_MIN_PIXELS*; 0 never.  1x1 layers of MobileNetV2 and ResNet-18 on 7x7 and
+#: 14x14, batch 2 to 8 (Zen 3, 32-byte vectors): 0.77-0.98x the time of the planes apart
+#: on 1 thread, 0.87-1.08x on 2, and 0.69-0.94x the channel-lane tiles' on 7x7 (float64
+#: 0.7x), where the planes apart took 3 panels and a one-vector tile each.
+POINTWISE_FLAT = 1
 #: Column tiles at unit stride run a band's rows as one flat row of padded width (the taps
 #: kh * Wp + kw apart, the columns past Wo dropped) where that fills at least this many
 #: times the lanes whole rows fill: narrow planes waste most of a 32-column tile (LeNet's
