@@ -65,8 +65,8 @@ FC_INLINE void fc_pointwise_gather(const FC_T *x, int64_t C, int64_t xsC, int64_
  * each of C planes a plane apart per input channel, a pattern the hardware prefetchers do
  * not follow; and each block's stores a few streams of consecutive lines, where one panel
  * at a time wrote a line to every output plane in turn.  Counting pixels over the samples
- * (Plan.flat) fills the panels of planes whose pixels are not whole panels: 7 x 7 planes
- * took 3 panels and a one-vector tile each.  A tile whose panel spans samples stores into
+ * (Plan.flat) fills the panels of planes whose pixels are not whole panels: a 7 x 7 plane
+ * alone is 3 panels and a one-vector tile.  A tile whose panel spans samples stores into
  * `rows` (ocb rows of FC_NV_WIDE * VL), copied out a sample's part at a time.  j0 is a
  * multiple of the panel width and j1 is the run's end or one. */
 FC_ATTR static void fc_pointwise(const FC_T *x, int64_t xsC, int64_t xsP, int64_t xsN, const FC_T *wpack, int64_t ocb,

@@ -58,8 +58,8 @@ FC_INLINE void fc_tile(const FC_T *xcol, int64_t cstep, const int64_t *ridx, con
         return;
     }
     /* A clipped tile: every row to memory before the first copy of variable length, a
-     * library call that no accumulator may live across (one held in memory through the
-     * channel loop cost the one-vector tile 2.5x its time). */
+     * library call that no accumulator may live across (else the compiler may keep one in
+     * memory through the whole channel loop: a store and a reload per input channel). */
     FC_V rows[FC_MAX_OCB][FC_MAX_NV];
 #pragma GCC unroll 16
     for (int o = 0; o < OCB; ++o)
