@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import fastconv
-from fastconv import _plan, _tuning
+from fastconv import _pack, _plan, _tuning
 
 import helpers
 from conftest import requires_torch
@@ -1555,6 +1555,33 @@ def test_strided_pointwise_layers_subsample_first(rng):
         np.testing.assert_allclose(conv2d(x, w, b, s, groups=g), ref64, rtol=1e-4, atol=1e-4)
         a = fastconv._args.conv2d_args(x, w, b, s, 1, 1, g, "zeros")
         assert not _plan.conv2d(a, "auto", 1, on).subsample
+
+
+def test_subsample_copy_threads_and_layouts(rng):
+    """The compact copy of a strided 1x1 layer's pixels (_pack.subsample) equals NumPy's
+    strided slice (NaN, -0.0 and -inf where they were), for channels-first and channels-last
+    destinations, input views of any strides, one channel, and 1-3 threads of as little as
+    one element each."""
+    for trial in range(12):
+        dt = (np.float32, np.float64)[trial % 2]
+        N, C = int(rng.integers(1, 4)), (1, 3, 17)[trial % 3]
+        H, W = int(rng.integers(1, 20)), int(rng.integers(1, 20))
+        sh, sw = [(2, 2), (3, 1), (1, 2), (2, 3)][trial % 4]
+        x = rng.standard_normal((N, C, H, W)).astype(dt)
+        x.flat[rng.integers(0, x.size, 3)] = [np.nan, -0.0, -np.inf]
+        views = (x, x.transpose(0, 2, 3, 1).copy().transpose(0, 3, 1, 2), x[:, :, ::-1, ::-1], x[:, ::-1])
+        Ho, Wo = (H - 1) // sh + 1, (W - 1) // sw + 1
+        for xin in views:
+            want = xin[:, :, ::sh, ::sw]
+            for cl in (False, True):
+                for nt in (1, 2, 3):
+                    if cl:
+                        dst = np.full((N, Ho, Wo, C), 7, dt).transpose(0, 3, 1, 2)
+                    else:
+                        dst = np.full((N, C, Ho, Wo), 7, dt)
+                    _pack.subsample(xin, dst, sh, sw, nt, 1)
+                    assert np.array_equal(dst, want, equal_nan=True), (x.shape, sh, sw, cl, nt)
+                    assert np.array_equal(np.signbit(dst), np.signbit(want)), (x.shape, sh, sw, cl, nt)
 
 
 def test_pointwise_planes_run_as_rows(rng, monkeypatch):

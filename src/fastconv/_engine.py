@@ -46,7 +46,7 @@ def run(plan: Plan, a: ConvArgs, out: np.ndarray, fill: float = 0.0) -> None:
         run(replace(plan, to_planes=False), _plan.planes_layer(a, planes), out, fill)
         return
     if plan.subsample:
-        a = _plan.subsampled_layer(a, _plan.subsample(a))
+        a = _plan.subsampled_layer(a, _plan.subsample(a, plan.threads))
     if plan.plane_row:
         a1 = _plan.plane_row_layer(a)
         if _plan.rows_merge(out):

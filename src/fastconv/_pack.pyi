@@ -1,5 +1,5 @@
-# Stub for the compiled module fastconv._pack (finiteness scan, padded window and volume copies,
-# ReLU).
+# Stub for the compiled module fastconv._pack (finiteness scan, padded window, volume and
+# strided-pixel copies, ReLU).
 from typing import Optional, Union
 
 import numpy as np
@@ -28,6 +28,14 @@ def pad_volume(
     h0: int,
     w0: int,
     num_threads: Optional[int],
+) -> None: ...
+def subsample(
+    x: npt.NDArray[_Real],  # (N, C, H, W), any element strides
+    dst: npt.NDArray[_Real],  # (N, C, Ho, Wo), unit column or channel stride, written
+    sh: int,  # Py_ssize_t
+    sw: int,
+    num_threads: Optional[int],
+    per_thread: int,
 ) -> None: ...
 def relu(
     x: npt.NDArray[_Real],  # 1-D, contiguous

@@ -20,7 +20,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import numpy as np
 
-from fastconv import _direct, _pack, _separable, _tuning
+from fastconv import _buffers, _direct, _pack, _separable, _tuning
 from fastconv._args import ConvArgs, is_channels_last, is_cupy
 from fastconv._omp import cpu_l2_bytes, cpu_vendor, resolve_threads
 
@@ -1393,13 +1393,16 @@ def subsampled_layer(a: ConvArgs, x: Optional[np.ndarray] = None) -> ConvArgs:
     return a._replace(x=x, stride=(1, 1))
 
 
-def subsample(a: ConvArgs) -> np.ndarray:
+def subsample(a: ConvArgs, nt: int) -> np.ndarray:
     """The pixels the strided 1x1 layer ``a`` reads, as a compact array in ``a.x``'s layout
-    (channels-last input stays channels-last)."""
+    (channels-last input stays channels-last), copied on up to ``nt`` threads."""
+    N, C = a.x.shape[:2]
     Ho, Wo = a.out_shape[2:]
-    view = a.x[:, :, : (Ho - 1) * a.stride[0] + 1 : a.stride[0], : (Wo - 1) * a.stride[1] + 1 : a.stride[1]]
-    dst = subsampled_layer(a).x
-    np.copyto(dst, view)
+    if is_channels_last(a.x):
+        dst = _buffers.empty((N, Ho, Wo, C), a.x.dtype).transpose(0, 3, 1, 2)
+    else:
+        dst = _buffers.empty((N, C, Ho, Wo), a.x.dtype)
+    _pack.subsample(a.x, dst, a.stride[0], a.stride[1], nt, _tuning.SUBSAMPLE_THREAD_ELEMS)
     return dst
 
 
