@@ -647,7 +647,9 @@ def test_auto_winograd_follows_lane_fill_and_work(dtype):
     assert pick((1, 32, 28, 28), 1) == "direct"  # too little work for the transforms
     # one image on two threads: the shared threshold
     macs = 128 * 128 * 9 * 28 * 28
-    assert pick((1, 128, 28, 28), 2) == (algo if macs // 2 >= t.WINOGRAD_SHARED_MIN_MACS[vb][algo] else "direct")
+    half = _plan.half_rate(vb)
+    shared = t.WINOGRAD_SHARED_MIN_MACS_HALF_RATE if half else t.WINOGRAD_SHARED_MIN_MACS[vb]
+    assert pick((1, 128, 28, 28), 2) == (algo if macs // 2 >= shared[algo] else "direct")
     assert pick((2, 128, 28, 28), 2) == algo
     # float32 beyond WINOGRAD_DEEP_CHANNELS input channels: enough output pixels over the
     # batch for the weights' transform (256 channels on 28x28 and 14x14 planes, 1 thread)
@@ -655,10 +657,46 @@ def test_auto_winograd_follows_lane_fill_and_work(dtype):
         for shape in ((1, 256, 28, 28), (1, 256, 14, 14), (2, 256, 14, 14), (8, 256, 14, 14)):
             pixels = shape[0] * shape[2] * shape[3]
             assert 256 > t.WINOGRAD_DEEP_CHANNELS[vb]
-            assert pick(shape, 1) == (algo if pixels >= t.WINOGRAD_DEEP_MIN_PIXELS[vb] else "direct"), shape
+            few = t.WINOGRAD_DEEP_MIN_PIXELS_HALF_RATE if half else t.WINOGRAD_DEEP_MIN_PIXELS[vb]
+            assert pick(shape, 1) == (algo if pixels >= few else "direct"), shape
         # at or below the deep channels, the pixels do not count
         cg = t.WINOGRAD_DEEP_CHANNELS[vb]
         assert pick((1, cg, 28, 28), 1) == algo
+
+
+def test_winograd_rules_on_half_rate_cpus():
+    """On a CPU of WINOGRAD_HALF_RATE_CPUS (64-byte vectors as two halves) Winograd's
+    shared-planes and deep-channel rules take their ..._HALF_RATE values; other CPUs and
+    32-byte vectors keep the tables by vector width.  Decided for 64-byte plans whatever
+    this machine's vectors."""
+    t = _tuning
+    me = (_plan._CPU_VENDOR, _plan._CPU_FAMILY)
+    on = _plan._Override(t, WINOGRAD_HALF_RATE_CPUS=(me,))
+    off = _plan._Override(t, WINOGRAD_HALF_RATE_CPUS=())
+    assert _plan.half_rate(64, on) and not _plan.half_rate(64, off) and not _plan.half_rate(32, on)
+    assert _plan.half_rate(64) == (me in t.WINOGRAD_HALF_RATE_CPUS)
+
+    def pays(shape, nt, tt):
+        a = fastconv._args.conv2d_args(
+            np.zeros(shape, np.float32), np.zeros((shape[1], shape[1], 3, 3), np.float32), None, 1, 1, 1, 1, "zeros"
+        )
+        return _plan.winograd_pays(a, "winograd", 64, nt, tt)
+
+    for shape, nt in (((1, 256, 28, 28), 1), ((2, 256, 14, 14), 1), ((1, 64, 56, 56), 2), ((1, 128, 28, 28), 2)):
+        N, C, H, W = shape
+        per_thread = N * C * C * 9 * H * W // nt
+        deep = C > t.WINOGRAD_DEEP_CHANNELS[64]
+        for tt, half in ((on, True), (off, False)):
+            shared = t.WINOGRAD_SHARED_MIN_MACS_HALF_RATE if half else t.WINOGRAD_SHARED_MIN_MACS[64]
+            need = shared["winograd"] if N < nt else t.WINOGRAD_MIN_THREAD_MACS
+            few = t.WINOGRAD_DEEP_MIN_PIXELS_HALF_RATE if half else t.WINOGRAD_DEEP_MIN_PIXELS[64]
+            want = per_thread >= need and not (deep and N * H * W < few)
+            assert pays(shape, nt, tt) == want, (shape, nt, half)
+        # the layers the half-rate values were measured on take Winograd there, not elsewhere
+        assert pays(shape, nt, on) and not pays(shape, nt, off), (shape, nt)
+    # too few pixels or too little work per thread either way
+    for tt in (on, off):
+        assert not pays((1, 256, 14, 14), 1, tt) and not pays((1, 32, 56, 56), 2, tt)
 
 
 def test_auto_winograd_on_narrow_planes_follows_the_tiles_per_thread():

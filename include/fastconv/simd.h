@@ -124,6 +124,21 @@ static inline void fc_cpu_vendor(char *out) {
 #endif
 }
 
+/* The CPU's display family from CPUID leaf 1 (the base family, plus the extended family
+ * where the base is 15: AMD Zen 3 and Zen 4 are 25, Zen 5 26; Intel's cores 6), or 0 off
+ * x86 or where the compiler has no <cpuid.h>: with the vendor, it tells the planner how
+ * fast the cores run their widest vectors. */
+static inline int fc_cpu_family(void) {
+#if defined(__x86_64__) && defined(__GNUC__)
+    unsigned int a, b, c, d;
+    if (__get_cpuid(1, &a, &b, &c, &d)) {
+        const unsigned int base = (a >> 8) & 0xF;
+        return (int)(base == 0xF ? base + ((a >> 20) & 0xFF) : base);
+    }
+#endif
+    return 0;
+}
+
 /* The size of one core's second-level cache in bytes from CPUID leaf 0x80000006 (ECX bits
  * 31:16, KiB; Intel and AMD alike), or 0 off x86, where the compiler has no <cpuid.h> or
  * where the CPU does not report it: the planner sizes its packed bands by it. */

@@ -14,5 +14,6 @@ cdef extern from "fastconv/simd.h" nogil:
     const char *fc_simd_compiled()
     void fc_cpu_vendor(char *out)
     int64_t fc_cpu_l2_bytes()
+    int fc_cpu_family()
 
 cpdef int resolve_threads(object num_threads, Py_ssize_t work=*) except -1

@@ -83,6 +83,12 @@ def cpu_vendor():
     return out.decode("ascii", "replace")
 
 
+def cpu_family():
+    """Return the CPU's display family (x86 CPUID leaf 1: base plus extended family, e.g. 25
+    for AMD Zen 3 and Zen 4, 6 for Intel's cores), or 0 where the build cannot read it."""
+    return fc_cpu_family()
+
+
 def cpu_l2_bytes():
     """Return the size of one core's second-level cache in bytes (x86 CPUID), or 0 where
     the build or the CPU cannot report it."""

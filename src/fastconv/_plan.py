@@ -22,10 +22,11 @@ import numpy as np
 
 from fastconv import _buffers, _direct, _pack, _separable, _tuning
 from fastconv._args import ConvArgs, is_channels_last, is_cupy
-from fastconv._omp import cpu_l2_bytes, cpu_vendor, resolve_threads
+from fastconv._omp import cpu_family, cpu_l2_bytes, cpu_vendor, resolve_threads
 
 #: The CPU's vendor (CPUID), for the few choices that differ between the vendors' caches.
 _CPU_VENDOR = cpu_vendor()
+_CPU_FAMILY = cpu_family()
 #: One core's L2 cache in bytes (CPUID; 0 when unknown), for the channel-lane bands.
 _CPU_L2_BYTES = cpu_l2_bytes()
 
@@ -771,18 +772,27 @@ def winograd_fill(a: ConvArgs, algorithm: str, vb: int, nt: int, t: Any = _tunin
     return winograd_lane_fill(a, algorithm, vb)
 
 
+def half_rate(vb: int, t: Any = _tuning) -> bool:
+    """Whether this CPU runs vectors of ``vb`` bytes at half rate: 64-byte vectors on a CPU
+    of ``WINOGRAD_HALF_RATE_CPUS`` (two 32-byte halves an operation)."""
+    return vb == 64 and (_CPU_VENDOR, _CPU_FAMILY) in t.WINOGRAD_HALF_RATE_CPUS
+
+
 def winograd_pays(a: ConvArgs, algorithm: str, vb: int, nt: int, t: Any = _tuning) -> bool:
     """Whether "auto" takes Winograd for an undilated layer Winograd handles: tiles that
     fill WINOGRAD_MIN_LANE_FILL of their lanes, and WINOGRAD_MIN_THREAD_MACS multiply-adds
     per thread (WINOGRAD_SHARED_MIN_MACS where the threads outnumber the images), and
     float32 beyond WINOGRAD_DEEP_CHANNELS input channels WINOGRAD_DEEP_MIN_PIXELS output
-    pixels over the batch (the last three by the vector width ``vb``); flat
+    pixels over the batch (the last three by the vector width ``vb``; the ..._HALF_RATE
+    values where :func:`half_rate`); flat
     (:func:`winograd_flat`) only with WINOGRAD_FLAT_MIN_CHANNELS input channels per group,
     WINOGRAD_FLAT_MIN_TILES tiles per row and WINOGRAD_FLAT_MIN_THREAD_MACS per thread, or
     on narrower planes (and whatever the pixels) WINOGRAD_FLAT_NARROW_MIN_TILES tiles over
     the batch and WINOGRAD_FLAT_NARROW_MIN_THREAD_MACS per thread."""
     per_thread = layer_macs(a) // nt
-    need = t.WINOGRAD_SHARED_MIN_MACS[vb][algorithm] if a.x.shape[0] < nt else t.WINOGRAD_MIN_THREAD_MACS
+    half = half_rate(vb, t)
+    shared = t.WINOGRAD_SHARED_MIN_MACS_HALF_RATE if half else t.WINOGRAD_SHARED_MIN_MACS[vb]
+    need = shared[algorithm] if a.x.shape[0] < nt else t.WINOGRAD_MIN_THREAD_MACS
     N, _, Ho, Wo = a.out_shape
     if winograd_flat(a, _WINOGRAD_KIND[algorithm], vb, t):
         row_tiles = -(-Wo // 2)
@@ -797,7 +807,8 @@ def winograd_pays(a: ConvArgs, algorithm: str, vb: int, nt: int, t: Any = _tunin
         if per_thread < t.WINOGRAD_FLAT_MIN_THREAD_MACS:
             return False
     deep = a.w.shape[1] > t.WINOGRAD_DEEP_CHANNELS[vb]
-    if a.dtype == np.float32 and deep and N * Ho * Wo < t.WINOGRAD_DEEP_MIN_PIXELS[vb]:
+    few = t.WINOGRAD_DEEP_MIN_PIXELS_HALF_RATE if half else t.WINOGRAD_DEEP_MIN_PIXELS[vb]
+    if a.dtype == np.float32 and deep and N * Ho * Wo < few:
         return False
     return winograd_fill(a, algorithm, vb, nt, t) >= t.WINOGRAD_MIN_LANE_FILL and per_thread >= need
 
