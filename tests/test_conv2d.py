@@ -1126,11 +1126,9 @@ def test_auto_algorithm_rule():
     assert pick((1, 1024, 56, 56), (64, 1024, 3, 3)) == "direct"  # deep: error unmeasured
     assert pick((1, 256, 14, 14), (256, 256, 3, 3)) == "direct"  # deep, few pixels
     # 784 pixels: enough with 32-byte vectors and half-rate 64-byte ones, not with full-rate
-    # 64-byte ones (WINOGRAD_DEEP_MIN_PIXELS, WINOGRAD_HALF_RATE_CPUS)
+    # 64-byte ones (WINOGRAD_DEEP_MIN_PIXELS, WINOGRAD_HALF_RATE)
     vb = _plan.vector_bytes()
-    few = 28 * 28 < (
-        _tuning.WINOGRAD_DEEP_MIN_PIXELS_HALF_RATE if _plan.half_rate(vb) else _tuning.WINOGRAD_DEEP_MIN_PIXELS[vb]
-    )
+    few = 28 * 28 < _plan.winograd_tuning(vb).WINOGRAD_DEEP_MIN_PIXELS[vb]
     assert pick((1, 256, 28, 28), (256, 256, 3, 3)) == ("direct" if few else "winograd")
     assert pick((2, 256, 28, 28), (256, 256, 3, 3)) == "winograd"
     assert pick((1, 256, 56, 56), (64, 256, 3, 3), np.float64) == "winograd4"

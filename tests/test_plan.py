@@ -617,7 +617,7 @@ def test_auto_winograd_follows_lane_fill_and_work(dtype):
         )
         return _plan.winograd_lane_fill(a, algo, vb)
 
-    t = _tuning
+    t = _plan.winograd_tuning(vb)
     vl = vb // np.dtype(dtype).itemsize
     for W in (14, 20, 24, 28, 36, 40, 56, 64):
         big = (8, 128, W, W)
@@ -642,14 +642,17 @@ def test_auto_winograd_follows_lane_fill_and_work(dtype):
     # vectors badly: 16 lanes)
     if algo == "winograd" and fill(14) < t.WINOGRAD_MIN_LANE_FILL:
         assert pick((8, 128, 14, 14), 1) == algo and pick((8, 64, 14, 14), 1) == "direct"
-        assert pick((8, 128, 12, 12), 1) == "direct" and pick((1, 128, 14, 14), 1) == "direct"
+        # 6 tiles a row: the narrow planes' rule
+        narrow = 8 * 36 >= t.WINOGRAD_FLAT_NARROW_MIN_TILES and 8 * 128 * 128 * 9 * 144 >= (
+            t.WINOGRAD_FLAT_NARROW_MIN_THREAD_MACS
+        )
+        assert pick((8, 128, 12, 12), 1) == (algo if narrow else "direct")
+        assert pick((1, 128, 14, 14), 1) == "direct"
     assert pick((8, 128, 28, 28), 1) == algo and pick((8, 128, 36, 36), 1) == "direct"
     assert pick((1, 32, 28, 28), 1) == "direct"  # too little work for the transforms
     # one image on two threads: the shared threshold
     macs = 128 * 128 * 9 * 28 * 28
-    half = _plan.half_rate(vb)
-    shared = t.WINOGRAD_SHARED_MIN_MACS_HALF_RATE if half else t.WINOGRAD_SHARED_MIN_MACS[vb]
-    assert pick((1, 128, 28, 28), 2) == (algo if macs // 2 >= shared[algo] else "direct")
+    assert pick((1, 128, 28, 28), 2) == (algo if macs // 2 >= t.WINOGRAD_SHARED_MIN_MACS[vb][algo] else "direct")
     assert pick((2, 128, 28, 28), 2) == algo
     # float32 beyond WINOGRAD_DEEP_CHANNELS input channels: enough output pixels over the
     # batch for the weights' transform (256 channels on 28x28 and 14x14 planes, 1 thread)
@@ -657,24 +660,27 @@ def test_auto_winograd_follows_lane_fill_and_work(dtype):
         for shape in ((1, 256, 28, 28), (1, 256, 14, 14), (2, 256, 14, 14), (8, 256, 14, 14)):
             pixels = shape[0] * shape[2] * shape[3]
             assert 256 > t.WINOGRAD_DEEP_CHANNELS[vb]
-            few = t.WINOGRAD_DEEP_MIN_PIXELS_HALF_RATE if half else t.WINOGRAD_DEEP_MIN_PIXELS[vb]
-            assert pick(shape, 1) == (algo if pixels >= few else "direct"), shape
+            assert pick(shape, 1) == (algo if pixels >= t.WINOGRAD_DEEP_MIN_PIXELS[vb] else "direct"), shape
         # at or below the deep channels, the pixels do not count
         cg = t.WINOGRAD_DEEP_CHANNELS[vb]
         assert pick((1, cg, 28, 28), 1) == algo
 
 
 def test_winograd_rules_on_half_rate_cpus():
-    """On a CPU of WINOGRAD_HALF_RATE_CPUS (64-byte vectors as two halves) Winograd's
-    shared-planes and deep-channel rules take their ..._HALF_RATE values; other CPUs and
-    32-byte vectors keep the tables by vector width.  Decided for 64-byte plans whatever
-    this machine's vectors."""
+    """On a CPU of WINOGRAD_HALF_RATE_CPUS (64-byte vectors as two halves) Winograd's rules
+    read WINOGRAD_HALF_RATE's values; other CPUs and 32-byte vectors keep the table's.
+    Decided for 64-byte plans whatever this machine's vectors."""
     t = _tuning
     me = (_plan._CPU_VENDOR, _plan._CPU_FAMILY)
     on = _plan._Override(t, WINOGRAD_HALF_RATE_CPUS=(me,))
     off = _plan._Override(t, WINOGRAD_HALF_RATE_CPUS=())
     assert _plan.half_rate(64, on) and not _plan.half_rate(64, off) and not _plan.half_rate(32, on)
     assert _plan.half_rate(64) == (me in t.WINOGRAD_HALF_RATE_CPUS)
+    for name, value in t.WINOGRAD_HALF_RATE.items():
+        assert hasattr(t, name)
+        assert getattr(_plan.winograd_tuning(64, on), name) == value
+        assert getattr(_plan.winograd_tuning(64, off), name) == getattr(t, name)
+        assert getattr(_plan.winograd_tuning(32, on), name) == getattr(t, name)
 
     def pays(shape, nt, tt):
         a = fastconv._args.conv2d_args(
@@ -682,21 +688,30 @@ def test_winograd_rules_on_half_rate_cpus():
         )
         return _plan.winograd_pays(a, "winograd", 64, nt, tt)
 
-    for shape, nt in (((1, 256, 28, 28), 1), ((2, 256, 14, 14), 1), ((1, 64, 56, 56), 2), ((1, 128, 28, 28), 2)):
-        N, C, H, W = shape
-        per_thread = N * C * C * 9 * H * W // nt
-        deep = C > t.WINOGRAD_DEEP_CHANNELS[64]
-        for tt, half in ((on, True), (off, False)):
-            shared = t.WINOGRAD_SHARED_MIN_MACS_HALF_RATE if half else t.WINOGRAD_SHARED_MIN_MACS[64]
-            need = shared["winograd"] if N < nt else t.WINOGRAD_MIN_THREAD_MACS
-            few = t.WINOGRAD_DEEP_MIN_PIXELS_HALF_RATE if half else t.WINOGRAD_DEEP_MIN_PIXELS[64]
-            want = per_thread >= need and not (deep and N * H * W < few)
-            assert pays(shape, nt, tt) == want, (shape, nt, half)
-        # the layers the half-rate values were measured on take Winograd there, not elsewhere
+    # the layers the half-rate values were measured on take Winograd there, not elsewhere:
+    # deep channels on 28x28 and 14x14 planes, one image on two threads, flat on 7x7 to
+    # 14x14
+    for shape, nt in (
+        ((1, 256, 28, 28), 1),
+        ((2, 256, 14, 14), 1),
+        ((1, 64, 56, 56), 2),
+        ((1, 128, 28, 28), 2),
+        ((8, 512, 7, 7), 2),
+        ((8, 256, 7, 7), 2),
+        ((8, 128, 7, 7), 2),
+        ((2, 128, 14, 14), 1),
+        ((8, 128, 12, 12), 2),
+    ):
         assert pays(shape, nt, on) and not pays(shape, nt, off), (shape, nt)
-    # too few pixels or too little work per thread either way
-    for tt in (on, off):
-        assert not pays((1, 256, 14, 14), 1, tt) and not pays((1, 32, 56, 56), 2, tt)
+    # too few pixels, tiles, channels or too little work per thread either way
+    for shape, nt in (
+        ((1, 256, 14, 14), 1),
+        ((1, 32, 56, 56), 2),
+        ((4, 512, 7, 7), 2),
+        ((1, 512, 7, 7), 1),
+        ((32, 64, 7, 7), 2),
+    ):
+        assert not pays(shape, nt, on) and not pays(shape, nt, off), (shape, nt)
 
 
 def test_auto_winograd_on_narrow_planes_follows_the_tiles_per_thread():
@@ -705,7 +720,7 @@ def test_auto_winograd_on_narrow_planes_follows_the_tiles_per_thread():
     WINOGRAD_FLAT_NARROW_MIN_THREAD_MACS, deep channels or not; and the plan runs."""
     if _plan.vector_bytes() // 4 <= 4:
         pytest.skip("4 tiles per row fill a 4-lane vector: not flat")
-    t = _tuning
+    t = _plan.winograd_tuning(_plan.vector_bytes())
     for N, C in ((1, 512), (4, 512), (8, 512), (16, 512), (8, 256), (16, 128), (32, 128), (8, 64)):
         for nt in (1, 2):
             plan = fastconv.explain((N, C, 7, 7), (C, C, 3, 3), padding=1, num_threads=nt)
@@ -724,7 +739,10 @@ def test_auto_winograd_on_narrow_planes_follows_the_tiles_per_thread():
     b = rng.standard_normal(40).astype(np.float32)
     force = Force(
         tuning=dict(
-            WINOGRAD_FLAT_MIN_CHANNELS=32, WINOGRAD_FLAT_NARROW_MIN_TILES=1, WINOGRAD_FLAT_NARROW_MIN_THREAD_MACS=1
+            WINOGRAD_FLAT_MIN_CHANNELS=32,
+            WINOGRAD_FLAT_NARROW_MIN_TILES=1,
+            WINOGRAD_FLAT_NARROW_MIN_THREAD_MACS=1,
+            WINOGRAD_HALF_RATE_CPUS=(),
         )
     )
     a = fastconv._args.conv2d_args(x, w, b, 1, 1, 1, 1, "zeros")

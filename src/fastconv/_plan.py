@@ -778,21 +778,27 @@ def half_rate(vb: int, t: Any = _tuning) -> bool:
     return vb == 64 and (_CPU_VENDOR, _CPU_FAMILY) in t.WINOGRAD_HALF_RATE_CPUS
 
 
+def winograd_tuning(vb: int, t: Any = _tuning) -> Any:
+    """The tuning values Winograd's rules read for plans of ``vb``-byte vectors: ``t``, with
+    ``WINOGRAD_HALF_RATE``'s values where :func:`half_rate` (a Force that sets thresholds
+    those replace sets ``WINOGRAD_HALF_RATE_CPUS`` too)."""
+    return _Override(t, **t.WINOGRAD_HALF_RATE) if half_rate(vb, t) else t
+
+
 def winograd_pays(a: ConvArgs, algorithm: str, vb: int, nt: int, t: Any = _tuning) -> bool:
     """Whether "auto" takes Winograd for an undilated layer Winograd handles: tiles that
     fill WINOGRAD_MIN_LANE_FILL of their lanes, and WINOGRAD_MIN_THREAD_MACS multiply-adds
     per thread (WINOGRAD_SHARED_MIN_MACS where the threads outnumber the images), and
     float32 beyond WINOGRAD_DEEP_CHANNELS input channels WINOGRAD_DEEP_MIN_PIXELS output
-    pixels over the batch (the last three by the vector width ``vb``; the ..._HALF_RATE
-    values where :func:`half_rate`); flat
+    pixels over the batch (the last three by the vector width ``vb``; every value as
+    :func:`winograd_tuning` gives it); flat
     (:func:`winograd_flat`) only with WINOGRAD_FLAT_MIN_CHANNELS input channels per group,
     WINOGRAD_FLAT_MIN_TILES tiles per row and WINOGRAD_FLAT_MIN_THREAD_MACS per thread, or
     on narrower planes (and whatever the pixels) WINOGRAD_FLAT_NARROW_MIN_TILES tiles over
     the batch and WINOGRAD_FLAT_NARROW_MIN_THREAD_MACS per thread."""
+    t = winograd_tuning(vb, t)
     per_thread = layer_macs(a) // nt
-    half = half_rate(vb, t)
-    shared = t.WINOGRAD_SHARED_MIN_MACS_HALF_RATE if half else t.WINOGRAD_SHARED_MIN_MACS[vb]
-    need = shared[algorithm] if a.x.shape[0] < nt else t.WINOGRAD_MIN_THREAD_MACS
+    need = t.WINOGRAD_SHARED_MIN_MACS[vb][algorithm] if a.x.shape[0] < nt else t.WINOGRAD_MIN_THREAD_MACS
     N, _, Ho, Wo = a.out_shape
     if winograd_flat(a, _WINOGRAD_KIND[algorithm], vb, t):
         row_tiles = -(-Wo // 2)
@@ -807,8 +813,7 @@ def winograd_pays(a: ConvArgs, algorithm: str, vb: int, nt: int, t: Any = _tunin
         if per_thread < t.WINOGRAD_FLAT_MIN_THREAD_MACS:
             return False
     deep = a.w.shape[1] > t.WINOGRAD_DEEP_CHANNELS[vb]
-    few = t.WINOGRAD_DEEP_MIN_PIXELS_HALF_RATE if half else t.WINOGRAD_DEEP_MIN_PIXELS[vb]
-    if a.dtype == np.float32 and deep and N * Ho * Wo < few:
+    if a.dtype == np.float32 and deep and N * Ho * Wo < t.WINOGRAD_DEEP_MIN_PIXELS[vb]:
         return False
     return winograd_fill(a, algorithm, vb, nt, t) >= t.WINOGRAD_MIN_LANE_FILL and per_thread >= need
 

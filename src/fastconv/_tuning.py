@@ -49,18 +49,6 @@ WINOGRAD_DEEP_CHANNELS: Dict[int, int] = {64: 128, 32: 64}
 #: 0.6-0.8x, 56x56 1.3-1.4x; 128 channels at batch 1 on 28x28 still 1.2x on one thread;
 #: 32-byte vectors, 96-256 channels: 196 and 392 pixels 0.6-0.96x, 784 pixels 1.0-1.5x) ...
 WINOGRAD_DEEP_MIN_PIXELS: Dict[int, int] = {64: 1024, 32: 512}
-#: CPUs (CPUID vendor, display family) whose cores run a 64-byte vector operation as two
-#: 32-byte halves (AMD Zen 4): with 64-byte vectors the direct kernels' multiply-adds cost
-#: them twice what they cost a core of full-width units, and F(2x2)'s saving weighs more
-#: than its transforms.  Winograd's last two rules then take the ..._HALF_RATE values
-#: below (Zen 4, forced kinds interleaved in one process: F(2x2) / direct 0.63-0.71x on one
-#: thread on 160-256 channels on 28x28 and 256 on 14x14 at batch 2, level on 14x14 at
-#: batch 1 and on 512 channels on 7x7 at batch 4; at batch 1 on two threads 0.67-0.93x from
-#: 19 million multiply-adds per thread on 28- to 112-wide planes, 0.93-1.13x at 14.5
-#: million).
-WINOGRAD_HALF_RATE_CPUS: Tuple[Tuple[str, int], ...] = (("AuthenticAMD", 25),)
-WINOGRAD_SHARED_MIN_MACS_HALF_RATE: Dict[str, int] = {"winograd": 16_000_000, "winograd4": 40_000_000}
-WINOGRAD_DEEP_MIN_PIXELS_HALF_RATE = 392
 #: ... or, column-dilated, phases ceil(W_out / dilation) at least this wide: a full vector
 #: of F(2x2) tiles (C10 1.19x; 24-wide phases 0.9x).
 WINOGRAD_MIN_PHASE_WIDTH = 32
@@ -93,6 +81,26 @@ WINOGRAD_FLAT_NARROW_MIN_TILES = 128
 #: ... and this many multiply-adds per thread (128 channels, 16 images on 7x7, one thread:
 #: 115 million, 0.93x; 256 channels, 8 images: 231 million, 1.1x).
 WINOGRAD_FLAT_NARROW_MIN_THREAD_MACS = 200_000_000
+#: CPUs (CPUID vendor, display family) whose cores run a 64-byte vector operation as two
+#: 32-byte halves (AMD Zen 4): with 64-byte vectors the direct kernels' multiply-adds cost
+#: them twice what they cost a core of full-width units (the Intel Xeon the rules above
+#: were measured on), and F(2x2)'s saving weighs more than its transforms ...
+WINOGRAD_HALF_RATE_CPUS: Tuple[Tuple[str, int], ...] = (("AuthenticAMD", 25),)
+#: ... so their 64-byte plans take these values of the rules above (_plan.winograd_tuning;
+#: Zen 4, forced kinds interleaved in one process, F(2x2) / direct: 0.63-0.71x on one
+#: thread on 160-256 channels on 28x28 and 256 on 14x14 at batch 2, level on 14x14 at
+#: batch 1; at batch 1 on two threads 0.67-0.93x from 19 million multiply-adds per
+#: thread on 28- to 112-wide planes, 0.93-1.13x at 14.5 million; flat, 128 channels on
+#: 12x12 and 14x14: 0.67-0.90x from 58 million per thread; flat on 7x7 with 64 tiles per
+#: thread: 0.84-0.97x on 128-512 channels from 29 million per thread, 32 tiles 1.01x; 64
+#: channels on 7x7 still 1.06-1.35x).
+WINOGRAD_HALF_RATE: Dict[str, Any] = {
+    "WINOGRAD_SHARED_MIN_MACS": {64: {"winograd": 16_000_000, "winograd4": 40_000_000}},
+    "WINOGRAD_DEEP_MIN_PIXELS": {64: 392},
+    "WINOGRAD_FLAT_MIN_THREAD_MACS": 50_000_000,
+    "WINOGRAD_FLAT_NARROW_MIN_TILES": 64,
+    "WINOGRAD_FLAT_NARROW_MIN_THREAD_MACS": 25_000_000,
+}
 
 # ---- which direct tile -------------------------------------------------------------------
 #: Channel-lane tiles when the channels per group fill whole two-vector tiles and each output
