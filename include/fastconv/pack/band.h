@@ -292,6 +292,10 @@ FC_ATTR static void fc_pack_weights(const FC_T *w, const int64_t *ws, int64_t co
                             if (o0 + c < nval) {
                                 const FC_T *run = src + (o0 + c) * ws[0] + j0;
                                 memcpy(&t[c], run, sizeof(FC_V));
+                                /* the run 8 lines on: ocb streams a run apart, more than the
+                                 * hardware prefetchers follow, each load waited on the
+                                 * third-level cache */
+                                __builtin_prefetch((const char *)run + 512, 0, 1);
                             }
                         }
                         fc_zipn(t, FC_VL);
