@@ -282,17 +282,19 @@ FC_ATTR static void fc_pack_weights(const FC_T *w, const int64_t *ws, int64_t co
             const int64_t nval = cout - ob * ocb < ocb ? cout - ob * ocb : ocb; /* channels with weights */
             const FC_T *src = w + ob * ocb * ws[0];
             int64_t j0 = 0;
-            if (ocb % FC_VL == 0)
-                for (; j0 + FC_VL <= taps; j0 += FC_VL)
-                    for (int64_t o0 = 0; o0 < ocb; o0 += FC_VL) {
+            if (ocb % FC_VL == 0) {
+                /* VL channels' runs at a time from their first tap to their last: VL streams */
+                const int64_t jend = taps / FC_VL * FC_VL;
+                for (int64_t o0 = 0; o0 < ocb; o0 += FC_VL)
+                    for (int64_t jj = 0; jj < jend; jj += FC_VL) {
                         FC_V t[FC_VL];
 #pragma GCC unroll 16
                         for (int c = 0; c < FC_VL; ++c) {
                             t[c] = (FC_V){0};
                             if (o0 + c < nval) {
-                                const FC_T *run = src + (o0 + c) * ws[0] + j0;
+                                const FC_T *run = src + (o0 + c) * ws[0] + jj;
                                 memcpy(&t[c], run, sizeof(FC_V));
-                                /* the run 8 lines on: ocb streams a run apart, more than the
+                                /* the run 8 lines on: VL streams a run apart, more than the
                                  * hardware prefetchers follow, each load waited on the
                                  * third-level cache */
                                 __builtin_prefetch((const char *)run + 512, 0, 1);
@@ -300,9 +302,10 @@ FC_ATTR static void fc_pack_weights(const FC_T *w, const int64_t *ws, int64_t co
                         }
                         fc_zipn(t, FC_VL);
 #pragma GCC unroll 16
-                        for (int k = 0; k < FC_VL; ++k) memcpy(blk + (j0 + k) * ocb + o0, &t[k], sizeof(FC_V));
+                        for (int k = 0; k < FC_VL; ++k) memcpy(blk + (jj + k) * ocb + o0, &t[k], sizeof(FC_V));
                     }
-            else if (ocb < 2 * FC_VL)
+                j0 = jend;
+            } else if (ocb < 2 * FC_VL)
                 for (; j0 + FC_VL <= taps; j0 += FC_VL) {
                     if (ocb > FC_VL)
                         fc_pack_squares(src, ws[0], nval, ocb, taps, j0, blk, 2);
