@@ -1561,8 +1561,8 @@ def test_strided_pointwise_layers_subsample_first(rng):
 
 def test_subsample_copy_threads_and_layouts(rng):
     """The compact copy of a strided 1x1 layer's pixels (_pack.subsample) equals NumPy's
-    strided slice (NaN, -0.0 and -inf where they were), for channels-first and channels-last
-    destinations, input views of any strides, one channel, and 1-3 threads of as little as
+    strided slice (NaN, -0.0 and -inf where they were), for channels-first, channels-last and
+    strided destinations, input views of any strides, one channel, and 1-3 threads of as little as
     one element each."""
     for trial in range(12):
         dt = (np.float32, np.float64)[trial % 2]
@@ -1581,6 +1581,8 @@ def test_subsample_copy_threads_and_layouts(rng):
                         dst = np.full((N, Ho, Wo, C), 7, dt).transpose(0, 3, 1, 2)
                     else:
                         dst = np.full((N, C, Ho, Wo), 7, dt)
+                    if nt == 3:  # a view into a bigger array: any strides
+                        dst = np.full((N + 1, C, Ho + 2, 2 * Wo), 7, dt)[1:, :, 1:-1, ::2]
                     _pack.subsample(xin, dst, sh, sw, nt, 1)
                     assert np.array_equal(dst, want, equal_nan=True), (x.shape, sh, sw, cl, nt)
                     assert np.array_equal(np.signbit(dst), np.signbit(want)), (x.shape, sh, sw, cl, nt)

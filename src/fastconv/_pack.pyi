@@ -31,7 +31,7 @@ def pad_volume(
 ) -> None: ...
 def subsample(
     x: npt.NDArray[_Real],  # (N, C, H, W), any element strides
-    dst: npt.NDArray[_Real],  # (N, C, Ho, Wo), unit column or channel stride, written
+    dst: npt.NDArray[_Real],  # (N, C, Ho, Wo), any element strides, written
     sh: int,  # Py_ssize_t
     sw: int,
     num_threads: Optional[int],

@@ -103,10 +103,10 @@ def relu_backward(const real_t[::1] g, const real_t[::1] y, real_t[::1] out, num
 def subsample(const real_t[:, :, :, :] x, real_t[:, :, :, :] dst, Py_ssize_t sh, Py_ssize_t sw, num_threads,
               Py_ssize_t per_thread):
     """``dst[n, c, i, j] = x[n, c, i * sh, j * sw]`` for the whole of ``dst`` (N, C, Ho, Wo):
-    the pixels a strided 1x1 layer reads, compact.  ``x`` any strides; ``dst`` with unit
-    column stride (channels-first) or unit channel stride (channels-last), written along
-    that axis.  Planes (rows of pixels for channels-last) go over up to ``num_threads`` threads of at least
-    ``per_thread`` elements: a serial copy was a sixth of a strided 1x1 layer's time."""
+    the pixels a strided 1x1 layer reads, compact.  ``x`` any strides; ``dst`` any strides,
+    written plane by plane (C-contiguous) or a pixel's channels at a time (channels-last).
+    Planes (rows of pixels for channels-last) go over up to ``num_threads`` threads of at
+    least ``per_thread`` elements: a serial copy was a sixth of a strided 1x1 layer's time."""
     cdef Py_ssize_t N = dst.shape[0], C = dst.shape[1], Ho = dst.shape[2], Wo = dst.shape[3]
     if N == 0 or C == 0 or Ho == 0 or Wo == 0:
         return
@@ -115,31 +115,26 @@ def subsample(const real_t[:, :, :, :] x, real_t[:, :, :, :] dst, Py_ssize_t sh,
     cdef int64_t xH = x.strides[2] // isz * sh, xW = x.strides[3] // isz * sw
     cdef int64_t dN = dst.strides[0] // isz, dC = dst.strides[1] // isz
     cdef int64_t dH = dst.strides[2] // isz, dW = dst.strides[3] // isz
-    cdef bint lanes_c = dC == 1 and C > 1 and dW != 1  # channels-last: channels innermost
+    # items (sample, m) over the threads, each rows p of runs q: channels-last, m a row, p
+    # its pixels and q their channels; else m a channel plane, p its rows and q their pixels
+    cdef bint lanes_c = dC == 1 and C > 1 and dW != 1
+    cdef Py_ssize_t M = Ho if lanes_c else C, P = Wo if lanes_c else Ho, Q = C if lanes_c else Wo
+    cdef int64_t xM = xH if lanes_c else xC, xP = xW if lanes_c else xH, xQ = xC if lanes_c else xW
+    cdef int64_t dM = dH if lanes_c else dC, dP = dW if lanes_c else dH, dQ = dC if lanes_c else dW
     cdef const real_t *x0 = &x[0, 0, 0, 0]
     cdef real_t *d0 = &dst[0, 0, 0, 0]
     cdef int nt = resolve_threads(num_threads, max(1, N * C * Ho * Wo // per_thread))
-    cdef Py_ssize_t item, n, i, c, j
+    cdef Py_ssize_t item, n, m, p, q
     cdef const real_t *xr
     cdef real_t *dr
-    if lanes_c:  # a pixel's channels at a time, (sample, row) items
-        for item in prange(N * Ho, nogil=True, num_threads=nt, schedule="static"):
-            n = item // Ho
-            i = item - n * Ho
-            xr = x0 + n * xN + i * xH
-            dr = d0 + n * dN + i * dH
-            for j in range(Wo):
-                for c in range(C):
-                    dr[j * dW + c] = xr[j * xW + c * xC]
-    else:  # a plane's rows at a time, (sample, channel) items: one stream each
-        for item in prange(N * C, nogil=True, num_threads=nt, schedule="static"):
-            n = item // C
-            c = item - n * C
-            xr = x0 + n * xN + c * xC
-            dr = d0 + n * dN + c * dC
-            for i in range(Ho):
-                for j in range(Wo):
-                    dr[i * dH + j] = xr[i * xH + j * xW]
+    for item in prange(N * M, nogil=True, num_threads=nt, schedule="static"):
+        n = item // M
+        m = item - n * M
+        xr = x0 + n * xN + m * xM
+        dr = d0 + n * dN + m * dM
+        for p in range(P):
+            for q in range(Q):
+                dr[p * dP + q * dQ] = xr[p * xP + q * xQ]
 
 
 def all_finite(const real_t[:, :, :, :] x):
