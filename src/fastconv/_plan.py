@@ -26,6 +26,8 @@ from fastconv._omp import cpu_family, cpu_l2_bytes, cpu_vendor, resolve_threads
 
 #: The CPU's vendor (CPUID), for the few choices that differ between the vendors' caches.
 _CPU_VENDOR = cpu_vendor()
+#: Its display family (CPUID; 0 when unknown): with the vendor, whether its cores run 64-byte
+#: vectors at half rate (half_rate).
 _CPU_FAMILY = cpu_family()
 #: One core's L2 cache in bytes (CPUID; 0 when unknown), for the channel-lane bands.
 _CPU_L2_BYTES = cpu_l2_bytes()
