@@ -1400,26 +1400,22 @@ def plane_row_layer(a: ConvArgs) -> ConvArgs:
 
 def subsampled_layer(a: ConvArgs, x: Optional[np.ndarray] = None) -> ConvArgs:
     """The strided 1x1 layer ``a`` (no padding) at unit stride on ``x``, the pixels it reads
-    (:func:`subsample`), or for planning on an unfilled array of their shape and layout."""
+    (:func:`subsample`), or an unfilled aligned array of their shape and layout (for
+    planning, and the destination of :func:`subsample`'s copy)."""
     if x is None:
         N, C = a.x.shape[:2]
         Ho, Wo = a.out_shape[2:]
         if is_channels_last(a.x):
-            x = np.empty((N, Ho, Wo, C), a.x.dtype).transpose(0, 3, 1, 2)
+            x = _buffers.empty((N, Ho, Wo, C), a.x.dtype).transpose(0, 3, 1, 2)
         else:
-            x = np.empty((N, C, Ho, Wo), a.x.dtype)
+            x = _buffers.empty((N, C, Ho, Wo), a.x.dtype)
     return a._replace(x=x, stride=(1, 1))
 
 
 def subsample(a: ConvArgs, nt: int) -> np.ndarray:
     """The pixels the strided 1x1 layer ``a`` reads, as a compact array in ``a.x``'s layout
     (channels-last input stays channels-last), copied on up to ``nt`` threads."""
-    N, C = a.x.shape[:2]
-    Ho, Wo = a.out_shape[2:]
-    if is_channels_last(a.x):
-        dst = _buffers.empty((N, Ho, Wo, C), a.x.dtype).transpose(0, 3, 1, 2)
-    else:
-        dst = _buffers.empty((N, C, Ho, Wo), a.x.dtype)
+    dst = subsampled_layer(a).x
     _pack.subsample(a.x, dst, a.stride[0], a.stride[1], nt, _tuning.SUBSAMPLE_THREAD_ELEMS)
     return dst
 
