@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import fastconv
-from fastconv import _args, _plan
+from fastconv import _args, _plan, _tuning
 
 from conftest import requires_torch
 from helpers import MODES
@@ -89,6 +89,61 @@ def test_channels_last_bands_and_lane_stores_are_exact(kind, dt, vb):
                     xin, w, b, s, k // 2, 1, g, mode, None, None, "auto", force, memory_format=fmt
                 )
                 np.testing.assert_array_equal(got, ref, err_msg=f"{kind} {C} {g} {cout} {s} {k} {mode} {fmt}")
+
+
+@pytest.mark.parametrize("nt", [1, 2])
+@pytest.mark.parametrize("vb", [32, 64])
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+def test_channel_lanes_streamed_channels_last_results_are_exact(dt, vb, nt):
+    """Channel-lane tiles storing a channels-last result with streaming stores
+    (LANES_STREAM_MIN_BYTES 0; 64-byte vectors only: whole vectors on vector boundaries
+    streamed, the channels past them stored as before) or without give the NCHW result's
+    bits: several and one block of output channels, channel counts off the vectors, odd
+    band heights, narrow planes whose rows go in pairs, strides, groups, bias, NaN/inf."""
+    rng = np.random.default_rng(vb + nt + (dt == np.float64))
+    force = _plan.Force(kind=_plan.Kind.LANES, vector_bytes=vb)
+    streamed = _plan.Force(kind=_plan.Kind.LANES, vector_bytes=vb, tuning={"LANES_STREAM_MIN_BYTES": 0})
+    # (N, C, H, W, cout, k, stride, groups)
+    cases = [
+        (2, 16, 9, 11, 96, 1, 1, 1),
+        (1, 8, 7, 5, 40, 3, 1, 1),
+        (2, 12, 13, 6, 72, 3, 2, 2),
+        (1, 6, 5, 3, 5, 3, 1, 1),
+        (2, 64, 6, 9, 37, 3, 1, 1),
+    ]
+    for N, C, H, W, cout, k, s, g in cases:
+        x = rng.standard_normal((N, C, H, W)).astype(dt)
+        x[0, C - 1, H // 2, W - 1] = np.nan
+        x[-1, 0, H - 1, 0] = -np.inf
+        w = rng.standard_normal((cout, C // g, k, k)).astype(dt)
+        b = rng.standard_normal(cout).astype(dt)
+        ref = fastconv.conv._conv2d(x, w, b, s, k // 2, 1, g, "zeros", None, nt, "auto", force)
+        for f in (force, streamed):
+            a = fastconv._args.conv2d_args(_nhwc(x), w, b, s, k // 2, 1, g, "zeros")
+            plan = _plan.conv2d(a, "auto", nt, f, True)
+            assert plan.stream == (f is streamed and plan.vector_bytes == 64), plan
+            got = fastconv.conv._conv2d(
+                _nhwc(x), w, b, s, k // 2, 1, g, "zeros", None, nt, "auto", f, memory_format="channels_last"
+            )
+            assert got.transpose(0, 2, 3, 1).flags.c_contiguous
+            np.testing.assert_array_equal(got, ref, err_msg=f"{N} {C} {H} {W} {cout} {k} {s} {g} {plan.stream}")
+
+
+def test_channel_lanes_stream_rule():
+    """The channel-lane tiles stream a channels-last result of at least
+    LANES_STREAM_MIN_BYTES with 64-byte vectors, never a smaller one or a channels-first
+    result (planned, not run: the arrays are empty)."""
+    lanes = _plan.Force(kind=_plan.Kind.LANES)
+    w = np.ones((96, 16, 1, 1), np.float32)
+
+    def stream(n, hw, last):
+        x = np.empty((n, hw, hw, 16), np.float32).transpose(0, 3, 1, 2)
+        return _plan.conv2d(_args.conv2d_args(x, w, None, 1, 0, 1, 1, "zeros"), "auto", 1, lanes, last).stream
+
+    big = 8 * 96 * 112 * 112 * 4
+    assert big >= _tuning.LANES_STREAM_MIN_BYTES > 96 * 56 * 56 * 4
+    assert stream(8, 112, True) == (_plan.vector_bytes() == 64)
+    assert not stream(8, 112, False) and not stream(1, 56, True)
 
 
 @pytest.mark.parametrize("vb", [32, 64])
@@ -207,10 +262,9 @@ def test_nhwc_depthwise_unaligned_pixels_and_sliding_blocks(dt, vb, in_place, mo
     NCHW kernels: 3x3 and 5x5 kernels (the sliding blocks of unit stride and dilation in
     width) and others, strides, dilations, padding taller than the copied rows, NaN/inf
     inputs, bias, channel counts around the vector blocks, both result layouts."""
-    from fastconv import _tuning
-
     vendors = () if in_place else (fastconv._omp.cpu_vendor(),)
     monkeypatch.setattr(_tuning, "NHWC_ALIGNED_COPY_VENDORS", vendors)
+    monkeypatch.setattr(_tuning, "NHWC_IN_PLACE_CPUS", {})
     rng = np.random.default_rng(7 + vb + (dt == np.float64))
     isz = np.dtype(dt).itemsize
     vl = vb // isz
@@ -239,6 +293,32 @@ def test_nhwc_depthwise_unaligned_pixels_and_sliding_blocks(dt, vb, in_place, mo
                 np.testing.assert_array_equal(got[offset], got[0], err_msg=f"C={C} k={k} offset={offset} {fmt}")
             np.testing.assert_array_equal(np.isnan(got[0]), np.isnan(ref))
             np.testing.assert_allclose(got[0], ref, **tol, err_msg=f"C={C} k={k} s={s} d={d} {fmt}")
+
+
+def test_nhwc_in_place_rule_by_cpu_and_input_size(monkeypatch):
+    """Where DW_NHWC reads unaligned pixels in place: always on a vendor outside
+    NHWC_ALIGNED_COPY_VENDORS; on a listed vendor only for a (vendor, family, vector bytes)
+    of NHWC_IN_PLACE_CPUS and an input up to its size, whatever the machine running this."""
+    monkeypatch.setattr(_plan, "_CPU_VENDOR", "AuthenticAMD")
+    monkeypatch.setattr(_plan, "_CPU_FAMILY", 25)
+    vb = _plan.vector_bytes()
+    w = np.ones((64, 1, 3, 3), np.float32)
+
+    def in_place(shape, tuning):
+        x = np.empty((shape[0], shape[2], shape[3], shape[1]), np.float32).transpose(0, 3, 1, 2)
+        a = fastconv._args.conv2d_args(x, w, None, 1, 1, 1, 64, "zeros")
+        plan = _plan.conv2d(a, "direct", 1, _plan.Force(kind=_plan.Kind.DW_NHWC, tuning=tuning), True)
+        assert plan.kind == _plan.Kind.DW_NHWC
+        return plan.read_in_place
+
+    small, big = (8, 64, 56, 56), (1, 64, 400, 400)  # 6.4 MB, 41 MB
+    rule = {"NHWC_IN_PLACE_CPUS": {("AuthenticAMD", 25, vb): 32 << 20}}
+    assert in_place(small, rule) and not in_place(big, rule)
+    assert not in_place(small, {"NHWC_IN_PLACE_CPUS": {("AuthenticAMD", 26, vb): 32 << 20}})
+    assert not in_place(small, {"NHWC_IN_PLACE_CPUS": {}})
+    assert in_place(big, {**rule, "NHWC_ALIGNED_COPY_VENDORS": ("GenuineIntel",)})
+    # the shipped table: Zen 4's 64-byte plans read up to 32 MB in place
+    assert in_place(small, {}) == (vb == 64) and not in_place(big, {})
 
 
 @pytest.mark.parametrize("dt", [np.float32, np.float64])

@@ -39,6 +39,10 @@ typedef struct {
                              * fill, whose products there are zeros) */
     int64_t flat_oh0;       /* flat rows: the output row the band's flat row starts at; -1
                              * when the band's rows are not flat */
+    int64_t stream;         /* nonzero: the channel-lane tiles store a channels-last result's
+                             * whole vectors with streaming stores where aligned (a result
+                             * beyond the caches: its lines are not read only to be
+                             * overwritten); the band ends with a store fence */
 } fc_conv_geom;
 
 /* Build the row list of a band: the padded rows read by output rows [oh0, oh0 + R).

@@ -207,6 +207,7 @@ def run(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, const real
     cdef int64_t plane = oC  # between output channels
     g.osH = oH
     g.osW = oW
+    g.stream = plan.stream
     cdef int failed[1]
     failed[0] = 0
     cdef real_t *band

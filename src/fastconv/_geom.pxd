@@ -19,4 +19,4 @@ cdef inline void geometry(fc_conv_geom *g, const real_t[:, :, :, :] x, const rea
     g.mode = a.mode
     g.npha = 0; g.pstart = NULL; g.Wq = 0; g.xoff = NULL; g.rstep = 0
     g.osH = g.Wo; g.osW = 1  # a C-contiguous result (the channel-lane driver may change it)
-    g.skip_rows = 0; g.flat_oh0 = -1
+    g.skip_rows = 0; g.flat_oh0 = -1; g.stream = 0

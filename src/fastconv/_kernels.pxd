@@ -29,7 +29,7 @@ cdef extern from "fastconv/geom.h" nogil:
         const int64_t *xoff
         int64_t rstep
         int64_t osH, osW
-        int64_t skip_rows, flat_oh0
+        int64_t skip_rows, flat_oh0, stream
     int64_t fc_band_rows(const fc_conv_geom *g, int64_t oh0, int64_t R, int contiguous,
                          int64_t *rowsrc, int64_t *ridx)
 

@@ -159,7 +159,8 @@ class Plan:
     tmp_elems : int
         Depthwise: elements of the strips' output buffer per thread (0: written in place).
     stream : bool
-        Depthwise sweep and channels-last depthwise: streaming stores.
+        Depthwise sweep, channels-last depthwise and the channel-lane tiles' channels-last
+        results: streaming stores.
     tile : int
         Winograd: the output tile m (2 or 4).
     channel_chunks : int
@@ -872,6 +873,16 @@ def nhwc_depthwise(a: ConvArgs) -> bool:
     )
 
 
+def nhwc_in_place(a: ConvArgs, vb: int, t: Any = _tuning) -> bool:
+    """Whether DW_NHWC reads channels-last pixels that do not start on a vector boundary
+    where they lie, rather than through an aligned copy of a few input rows at a time: on
+    CPUs of vendors outside ``NHWC_ALIGNED_COPY_VENDORS``, and on those of
+    ``NHWC_IN_PLACE_CPUS`` for inputs up to the size listed there."""
+    if _CPU_VENDOR not in t.NHWC_ALIGNED_COPY_VENDORS:
+        return True
+    return a.x.nbytes <= t.NHWC_IN_PLACE_CPUS.get((_CPU_VENDOR, _CPU_FAMILY, vb), -1)
+
+
 def weight_grad(
     cin_g: int,
     cout_g: int,
@@ -1022,7 +1033,7 @@ def direct(
             threads=nt,
             stream=stream,
             # unaligned pixels read where they lie, or through an aligned copy of their rows
-            read_in_place=_CPU_VENDOR not in t.NHWC_ALIGNED_COPY_VENDORS,
+            read_in_place=nhwc_in_place(a, vb, t),
         )
     if want == Kind.DW_PLANE or (want is None and cg == 1 and plane_depthwise(a, vb, t)):
         if cg != 1 or kH * kW > _direct.tile_sizes(vb)["dw_plane_taps"]:
@@ -1184,6 +1195,13 @@ def direct(
         sample_group=group,
         skip_pad_rows=(
             kind in (Kind.COLUMNS, Kind.COLUMNS_NARROW) and a.mode == 0 and pad_row_share(a) >= t.SKIP_PAD_ROWS_MIN
+        ),
+        # a channels-last result beyond the caches: streaming stores (64-byte vectors)
+        stream=(
+            kind == Kind.LANES
+            and channels_last_result
+            and vb == 64
+            and N * cout * Ho * Wo * isz >= t.LANES_STREAM_MIN_BYTES
         ),
     )
 

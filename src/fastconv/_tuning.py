@@ -148,11 +148,24 @@ STREAM_MIN_BYTES = 32 << 20
 #: channels-last result) from this result size: past the second-level caches, the stores
 #: of whole pixels' channels waited on reading lines only to overwrite them (V5/C7).
 NHWC_STREAM_MIN_BYTES = 4 << 20
+#: Streaming stores of the channel-lane tiles (64-byte vectors) for a channels-last result
+#: of at least this size: each pixel's channels are whole lines, which plain stores first
+#: read from memory.  AMD Zen 4, 1x1 layers at batch 8 on 1-2 threads: 0.5-0.65x the time
+#: with 38 MB results (16 -> 96 channels on 112x112), 0.72-0.83x with 9.6 MB (64 -> 384 on
+#: 28x28); a 4.8 MB result (batch 1) level, and then left in the caches for the next layer.
+LANES_STREAM_MIN_BYTES = 8 << 20
 #: CPU vendors (CPUID) on which DW_NHWC copies the input rows of channels-last pixels that do
 #: not start on a vector boundary (NumPy aligns big arrays to 16 bytes) into an aligned
 #: buffer instead of reading them in place: on the Zen 5 host the loads straddling two cache
 #: lines took up to twice the time; on the Intel Xeon host the copy was the slower.
 NHWC_ALIGNED_COPY_VENDORS: Tuple[str, ...] = ("AuthenticAMD",)
+#: Exceptions to that copy, by (CPUID vendor, display family, vector bytes): the input size
+#: (bytes, whole array) up to which DW_NHWC reads unaligned pixels in place there.  AMD
+#: Zen 4, 64-byte vectors, batch 8, 3x3: in place 0.7-0.85x the copy's time on 7x7 to
+#: 56x56 planes of 144-960 channels (inputs of 1.5-15 MB, the copy a whole extra pass over
+#: them); from 38 MB (96 channels on 112x112, past the 32 MB third-level cache) the copy's
+#: sequential reads from memory win, 0.6-0.75x the in-place time.
+NHWC_IN_PLACE_CPUS: Dict[Tuple[str, int, int], int] = {("AuthenticAMD", 25, 64): 32 << 20}
 #: Bytes of edge buffers (the padded columns next to the borders) per thread.
 DW_EDGE_BYTES = 262144
 #: Bytes of input rows one row group of the strips reads (kept in cache while the strips

@@ -118,6 +118,9 @@ static void fc_conv_band(int kind, const FC_T *xband, int64_t cstep, const int64
                              plane, oh0 + r, nov);
             }
         }
+#ifdef FC_STREAM
+        if (g->stream) __builtin_ia32_sfence(); /* the streaming stores reach memory before the caller reads */
+#endif
         return;
     case FC_KIND_COLUMNS: {
         const int64_t vw = FC_NV_WIDE * FC_VL;

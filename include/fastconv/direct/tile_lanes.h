@@ -38,16 +38,26 @@ FC_INLINE void fc_ctile_store(const FC_V *cols, int cst, const int NC, int64_t n
 }
 
 /* fc_ctile_store for the other layouts: a channels-last result (plane = 1: each
- * accumulator is a column's channels, stored as it is) or columns ocs apart.  Not inlined,
- * and given a copy of the accumulators: inside the tile, these paths beside the
- * C-contiguous store slowed the tile's tap loop (benchmarks/results, C3). */
+ * accumulator is a column's channels, stored as it is; with stream, whole vectors on
+ * vector boundaries as streaming stores) or columns ocs apart.  Not inlined, and given a
+ * copy of the accumulators: inside the tile, these paths beside the C-contiguous store
+ * slowed the tile's tap loop (benchmarks/results, C3). */
 __attribute__((noinline)) FC_ATTR static void fc_ctile_store_strided(const FC_V *cols, int cst, int NC, int64_t nval,
-                                                                     FC_T *dst, int64_t plane, int64_t ocs) {
+                                                                     FC_T *dst, int64_t plane, int64_t ocs,
+                                                                     int64_t stream) {
     if (plane != 1) {
         fc_ctile_store(cols, cst, NC, nval, dst, plane, ocs);
         return;
     }
     for (int c = 0; c < NC; ++c) {
+#ifdef FC_STREAM
+        if (stream && nval == FC_VL && (uintptr_t)(dst + c * ocs) % sizeof(FC_V) == 0) {
+            FC_STREAM(dst + c * ocs, cols[c * cst]);
+            continue;
+        }
+#else
+        (void)stream;
+#endif
         if (nval == FC_VL)
             memcpy(dst + c * ocs, &cols[c * cst], sizeof(FC_V));
         else
@@ -164,8 +174,10 @@ FC_INLINE void fc_ctile(const FC_T *xcol, int64_t cstep, const int64_t *ridx, co
                 FC_V cols[FC_NCOL]; /* a copy: acc's address given away kept it out of registers */
 #pragma GCC unroll 16
                 for (int c = 0; c < NC; ++c) cols[c] = acc[c][v];
-                fc_ctile_store_strided(cols, 1, W1, nval, dst + v * FC_VL * plane, plane, g->osW);
-                if (H) fc_ctile_store_strided(cols + H, 1, H, nval, dst + g->osH + v * FC_VL * plane, plane, g->osW);
+                fc_ctile_store_strided(cols, 1, W1, nval, dst + v * FC_VL * plane, plane, g->osW, g->stream);
+                if (H)
+                    fc_ctile_store_strided(cols + H, 1, H, nval, dst + g->osH + v * FC_VL * plane, plane, g->osW,
+                                           g->stream);
             }
         }
     }
