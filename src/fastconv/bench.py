@@ -359,7 +359,10 @@ def _conv_case(cid: str, nt: int, reps: int, suite: Suite, memory: bool) -> None
 def _network_case(net: str, batch: int, nt: int, reps: int, suite: Suite) -> None:
     """Every convolution layer of ``net`` at ``batch``, float32: fastconv, PyTorch with NCHW
     tensors and with ``channels_last`` ones, and "pytorch-best", the faster of the two per
-    layer; then the network's sums (each layer times its uses)."""
+    layer; then "fastconv-cl", fastconv on the ``channels_last`` input with a channels-last
+    result (``memory_format="preserve"``), whose speed-up is PyTorch ``channels_last``'s
+    time over its own (the same layout on both sides); then the network's sums (each layer
+    times its uses)."""
     torch = _torch()
     rng = np.random.default_rng(0)
     sums: Dict[str, float] = {}
@@ -374,7 +377,18 @@ def _network_case(net: str, batch: int, nt: int, reps: int, suite: Suite) -> Non
         what = f"{C}->{Co} {k}x{k}/{s} on {H}x{W}" + (f" g{g}" if g > 1 else "") + f", x{uses}, {kind}"
         suite.results.append(Result(cid, nt, "fastconv", t_fc, r, flops / t_fc / 1e9, "GFLOP/s", note=what))
         sums["fastconv"] = sums.get("fastconv", 0.0) + uses * t_fc
+        x_cl = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+        ours_cl = fastconv.conv2d(x_cl, w, None, s, p, 1, g, num_threads=nt, memory_format="preserve")
+        check_cl = _close(ours, ours_cl, 2e-3)
+        t_cl, r_cl = time_call(
+            lambda: fastconv.conv2d(x_cl, w, None, s, p, 1, g, num_threads=nt, memory_format="preserve"), reps
+        )
+        kind_cl = fastconv.explain(x_cl, w, None, s, p, 1, g, num_threads=nt, memory_format="preserve").kind.name
+        sums["fastconv-cl"] = sums.get("fastconv-cl", 0.0) + uses * t_cl
+        cl_row = Result(cid, nt, "fastconv-cl", t_cl, r_cl, flops / t_cl / 1e9, "GFLOP/s", check=check_cl)
+        cl_row.note = f"{kind_cl}; speed-up: pytorch-cl / fastconv-cl"
         if torch is None:
+            suite.results.append(cl_row)
             continue
         best = None
         for name, fmt in (("pytorch", torch.contiguous_format), ("pytorch-cl", torch.channels_last)):
@@ -386,13 +400,29 @@ def _network_case(net: str, batch: int, nt: int, reps: int, suite: Suite) -> Non
             suite.results.append(Result(cid, nt, name, t, r, flops / t / 1e9, "GFLOP/s", t / t_fc, check))
             sums[name] = sums.get(name, 0.0) + uses * t
             best = t if best is None else min(best, t)
+            if name == "pytorch-cl":
+                cl_row.speedup = t / t_cl
         assert best is not None
         suite.results.append(Result(cid, nt, "pytorch-best", best, r, flops / best / 1e9, "GFLOP/s", best / t_fc))
         sums["pytorch-best"] = sums.get("pytorch-best", 0.0) + uses * best
+        suite.results.append(cl_row)
     total = sums.pop("fastconv")
+    total_cl = sums.pop("fastconv-cl")
     suite.results.append(Result(f"{net}/b{batch}", nt, "fastconv", total, reps, note="sum of every conv layer"))
     for name, t in sums.items():
         suite.results.append(Result(f"{net}/b{batch}", nt, name, t, reps, speedup=t / total, note="sum"))
+    cl_sum = sums.get("pytorch-cl")
+    suite.results.append(
+        Result(
+            f"{net}/b{batch}",
+            nt,
+            "fastconv-cl",
+            total_cl,
+            reps,
+            speedup=None if cl_sum is None else cl_sum / total_cl,
+            note="sum; speed-up: pytorch-cl / fastconv-cl",
+        )
+    )
 
 
 def _cv2_conv(cv2: Any, x: np.ndarray, w: np.ndarray, p: int) -> np.ndarray:
