@@ -96,10 +96,10 @@ def test_channels_last_bands_and_lane_stores_are_exact(kind, dt, vb):
 @pytest.mark.parametrize("dt", [np.float32, np.float64])
 def test_channel_lanes_streamed_channels_last_results_are_exact(dt, vb, nt):
     """Channel-lane tiles storing a channels-last result with streaming stores
-    (LANES_STREAM_MIN_BYTES 0; 64-byte vectors only: whole vectors on vector boundaries
-    streamed, the channels past them stored as before) or without give the NCHW result's
-    bits: several and one block of output channels, channel counts off the vectors, odd
-    band heights, narrow planes whose rows go in pairs, strides, groups, bias, NaN/inf."""
+    (LANES_STREAM_MIN_BYTES 0; 64-byte vectors and pixels on vector boundaries only) or
+    without give the NCHW result's bits: several and one block of output channels, channel
+    counts off the vectors, odd band heights, narrow planes whose rows go in pairs, strides,
+    groups, bias, NaN/inf."""
     rng = np.random.default_rng(vb + nt + (dt == np.float64))
     force = _plan.Force(kind=_plan.Kind.LANES, vector_bytes=vb)
     streamed = _plan.Force(kind=_plan.Kind.LANES, vector_bytes=vb, tuning={"LANES_STREAM_MIN_BYTES": 0})
@@ -110,6 +110,7 @@ def test_channel_lanes_streamed_channels_last_results_are_exact(dt, vb, nt):
         (2, 12, 13, 6, 72, 3, 2, 2),
         (1, 6, 5, 3, 5, 3, 1, 1),
         (2, 64, 6, 9, 37, 3, 1, 1),
+        (1, 24, 5, 7, 48, 3, 1, 1),
     ]
     for N, C, H, W, cout, k, s, g in cases:
         x = rng.standard_normal((N, C, H, W)).astype(dt)
@@ -121,7 +122,7 @@ def test_channel_lanes_streamed_channels_last_results_are_exact(dt, vb, nt):
         for f in (force, streamed):
             a = fastconv._args.conv2d_args(_nhwc(x), w, b, s, k // 2, 1, g, "zeros")
             plan = _plan.conv2d(a, "auto", nt, f, True)
-            assert plan.stream == (f is streamed and plan.vector_bytes == 64), plan
+            assert plan.stream == (f is streamed and plan.vector_bytes == 64 and cout * x.itemsize % 64 == 0), plan
             got = fastconv.conv._conv2d(
                 _nhwc(x), w, b, s, k // 2, 1, g, "zeros", None, nt, "auto", f, memory_format="channels_last"
             )
@@ -343,7 +344,9 @@ def test_nhwc_depthwise_big_result_streams(dt):
             assert fastconv.explain(xl, w, b, 1, 1, 1, C).to_planes == (C % (_plan.vector_bytes() // isz) != 0)
             args = _args.conv2d_args(xl, w, b, 1, 1, 1, C, "zeros")
             plan = _plan.conv2d(args, "auto", None, force, channels_last_result=True)
-            assert plan.kind == _plan.Kind.DW_NHWC and plan.stream == (_plan.vector_bytes() == 64)
+            # (streamed only where every pixel starts on a vector boundary)
+            assert plan.kind == _plan.Kind.DW_NHWC
+            assert plan.stream == (_plan.vector_bytes() == 64 and C * isz % 64 == 0)
 
             def run(xin, w=w, b=b, C=C):
                 return fastconv.conv._conv2d(
@@ -527,13 +530,46 @@ def test_kernel_entries_refuse_a_vector_width_this_cpu_lacks():
     np.testing.assert_allclose(out, fastconv.conv2d(x, w, padding=1), rtol=1e-6)
 
 
+def test_depthwise_channels_off_the_vectors_in_place():
+    """Which depthwise layers on channels-last input with channels off the vectors go
+    through planes: fewer channels than a vector, or a channels-first result of a
+    unit-stride plane beyond DW_PLANE_MAX_ELEMS_UNIT; a channels-last result, strides and
+    small planes run in place (DW_NHWC or DW_PLANE), the same numbers as the NCHW call with
+    NaN/inf and bias, the channels past the last whole vector included."""
+    vl = _plan.vector_bytes() // 4
+    rng = np.random.default_rng(11)
+    # (C, plane, stride, channels-last result, through planes)
+    cases = [
+        (vl + vl // 2, 40, 1, False, True),
+        (vl + vl // 2, 40, 1, True, False),
+        (vl + vl // 2, 40, 2, False, False),
+        (2 * vl + 3, 12, 1, False, False),
+        (vl - 1, 12, 2, True, True),
+    ]
+    for C, hw, s, last, planes in cases:
+        x = rng.standard_normal((2, C, hw, hw)).astype(np.float32)
+        x[0, C - 1, hw // 2, 0] = np.nan
+        x[1, C - 2, 0, hw - 1] = np.inf
+        w = rng.standard_normal((C, 1, 3, 3)).astype(np.float32)
+        b = rng.standard_normal(C).astype(np.float32)
+        fmt = "preserve" if last else "contiguous"
+        plan = fastconv.explain(_nhwc(x), w, b, s, 1, 1, C, memory_format=fmt)
+        assert plan.to_planes == planes, (C, hw, s, last, plan)
+        got = fastconv.conv2d(_nhwc(x), w, b, s, 1, 1, C, memory_format=fmt)
+        ref = fastconv.conv2d(x, w, b, s, 1, 1, C, algorithm="direct")
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(ref))
+        np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-5, err_msg=f"{C} {hw} {s} {last}")
+
+
 @pytest.mark.parametrize("dt", [np.float32, np.float64])
 def test_depthwise_channels_not_whole_vectors_go_through_planes(dt):
     """A depthwise layer on C-contiguous channels-last input whose channels are not whole
-    vectors runs on the input transposed into channel planes (Plan.to_planes): every
-    padding mode, strides, dilations, bias, NaN/inf, each memory_format and out=, the same
-    numbers as the NCHW call, the caller's input untouched; whole vectors of channels and
-    sliced channels-last views keep the channels-last kernels."""
+    vectors runs on the input transposed into channel planes (Plan.to_planes) where it has
+    fewer channels than a vector or a padding mode other than zeros (DW_NHWC takes the rest
+    of these small planes, test_depthwise_channels_off_the_vectors_in_place): every padding
+    mode, strides, dilations, bias, NaN/inf, each memory_format and out=, the same numbers
+    as the NCHW call, the caller's input untouched; whole vectors of channels and sliced
+    channels-last views keep the channels-last kernels."""
     rng = np.random.default_rng(5)
     vl = _plan.vector_bytes() // np.dtype(dt).itemsize
     for trial, C in enumerate((3, vl // 2, vl + 3, 2 * vl - 1, 3 * vl + 2)):
@@ -548,7 +584,7 @@ def test_depthwise_channels_not_whole_vectors_go_through_planes(dt):
         ref = fastconv.conv2d(x, w, b, s, p, d, C, mode, algorithm="direct")
         xl = _nhwc(x)
         before = xl.copy()
-        assert fastconv.explain(xl, w, b, s, p, d, C, mode).to_planes
+        assert fastconv.explain(xl, w, b, s, p, d, C, mode).to_planes == (C < vl or mode != "zeros")
         tol = dict(rtol=1e-5, atol=1e-5) if dt == np.float32 else dict(rtol=1e-12, atol=1e-12)
         for fmt in ("contiguous", "preserve", "channels_last"):
             got = fastconv.conv2d(xl, w, b, s, p, d, C, mode, memory_format=fmt)

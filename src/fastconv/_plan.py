@@ -656,7 +656,7 @@ def _conv2d(
         return Plan(kind, why)
     vb = vector_bytes(force)
     want = force.kind if force is not None else None
-    if want is None and algorithm in ("auto", "direct") and planes_depthwise(a, vb):
+    if want is None and algorithm in ("auto", "direct") and planes_depthwise(a, vb, channels_last_result, t):
         inner = _conv2d(planes_layer(a), algorithm, nt, None, finite_ok, channels_last_result)
         if inner.kind in ENGINE_KINDS:
             why = "channels-last depthwise layer, channels not whole vectors: transposed into planes"
@@ -831,23 +831,37 @@ def nhwc_pool(x: Any, dtype: np.dtype) -> bool:
     return x.dtype == dtype and channels_last(x) and all(v % x.itemsize == 0 for v in x.strides)
 
 
-def planes_depthwise(a: ConvArgs, vb: int) -> bool:
+def planes_depthwise(a: ConvArgs, vb: int, channels_last_result: bool = False, t: Any = _tuning) -> bool:
     """Whether a depthwise layer (one input and one output channel per group) on C-contiguous
     channels-last input runs on the input transposed into channel planes (Plan.to_planes):
-    where its channels are not a whole number of vectors.  The channels-last kernels take
-    the channels past the last whole vector one at a time (DW_NHWC) or pack bands from the
-    strided pixels (the column tiles), several times the time of the channels-first
-    kernels there, where the two transposes cost a fraction of the layer."""
+    where its channels are not a whole number of vectors, and DW_NHWC does not take it, or
+    it has fewer channels than a vector (which DW_NHWC takes one at a time), or its result
+    is channels-first and its planes unit-stride ones beyond DW_PLANE_MAX_ELEMS_UNIT.
+    DW_NHWC takes the channels past the last whole vector as the vector that ends at the
+    last channel (0.26-0.8x the planes' time, channels-last results, strided layers and
+    small planes), but writes a channels-first result through blocks of transposes, which
+    cost more than transposing the input on bigger unit-stride planes (1.05-1.45x on
+    56x56)."""
     N, C, H, W = a.x.shape
     isz = a.x.itemsize
-    return (
+    vl = vb // isz
+    if not (
         C > 1
-        and C % (vb // isz) != 0
+        and C % vl != 0
         and a.groups == C
         and a.w.shape[0] == C
         and a.w.shape[1] == 1
         and a.x.strides == (H * W * C * isz, isz, W * C * isz, C * isz)
-    )
+    ):
+        return False
+    if C < vl or not nhwc_depthwise(a):
+        return True
+    kH, kW = a.w.shape[2:]
+    Ho, Wo = a.out_shape[2:]
+    Hp = (Ho - 1) * a.stride[0] + (kH - 1) * a.dilation[0] + 1
+    Wp = (Wo - 1) * a.stride[1] + (kW - 1) * a.dilation[1] + 1
+    unit = tuple(a.stride) == (1, 1)
+    return not channels_last_result and unit and Hp * Wp > t.DW_PLANE_MAX_ELEMS_UNIT
 
 
 def planes_layer(a: ConvArgs, x: Optional[np.ndarray] = None) -> ConvArgs:
@@ -1024,7 +1038,9 @@ def direct(
         why = "channels-last depthwise layer (channel stride 1, C_in = C_out = groups, zero padding, finite weights)"
         R = max(1, min(Ho, _items(Ho * N, nt)))
         # streaming stores (64-byte vectors) for a result past what the second-level caches hold
-        stream = vb == 64 and N * cout * Ho * Wo * isz >= t.NHWC_STREAM_MIN_BYTES
+        # (pixels on vector boundaries: a pixel's lines all streamed, none also written by a
+        # plain store)
+        stream = vb == 64 and N * cout * Ho * Wo * isz >= t.NHWC_STREAM_MIN_BYTES and cout * isz % vb == 0
         return Plan(
             Kind.DW_NHWC,
             f"{reason}: {why}" if reason else why,
@@ -1196,12 +1212,14 @@ def direct(
         skip_pad_rows=(
             kind in (Kind.COLUMNS, Kind.COLUMNS_NARROW) and a.mode == 0 and pad_row_share(a) >= t.SKIP_PAD_ROWS_MIN
         ),
-        # a channels-last result beyond the caches: streaming stores (64-byte vectors)
+        # a channels-last result beyond the caches: streaming stores (64-byte vectors), its
+        # pixels on vector boundaries (each of their lines streamed whole)
         stream=(
             kind == Kind.LANES
             and channels_last_result
             and vb == 64
             and N * cout * Ho * Wo * isz >= t.LANES_STREAM_MIN_BYTES
+            and cout * isz % vb == 0
         ),
     )
 

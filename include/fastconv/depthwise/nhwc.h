@@ -168,7 +168,6 @@ FC_INLINE void fc_dw_nhwc_pixels(const FC_T *x, int64_t h0, int64_t khlo, int64_
             FC_NHWC_SCALL(fc_nhwc_slide5_n);
         else
             FC_NHWC_SCALL(fc_nhwc_slide5_1);
-#undef FC_NHWC_SCALL
         c0 += whole ? FC_NHWC_SNV * FC_VL : FC_VL;
     }
     for (; c0 < cv; c0 += FC_NHWC_CB) {
@@ -194,9 +193,23 @@ FC_INLINE void fc_dw_nhwc_pixels(const FC_T *x, int64_t h0, int64_t khlo, int64_
             else
                 FC_NHWC_CALL(fc_nhwc_px_1);
         }
-#undef FC_NHWC_CALL
     }
     if (cv == C) return;
+    if (C >= FC_VL) {
+        /* the channels past the last whole vector: the vector that ends at channel C,
+         * overlapping the one before it, whose channels it computes again to the same bits
+         * (each lane sums its own channel's taps in the same order) */
+        c0 = C - FC_VL;
+        if (slide && kW == 3)
+            FC_NHWC_SCALL(fc_nhwc_slide3_1);
+        else if (slide)
+            FC_NHWC_SCALL(fc_nhwc_slide5_1);
+        else if (np == 1)
+            FC_NHWC_CALL(fc_nhwc_one_1);
+        else
+            FC_NHWC_CALL(fc_nhwc_px_1);
+        return;
+    }
     for (int64_t p = 0; p < np; ++p) {
         const int64_t wp0 = (ow0 + p) * sW - pl;
         int64_t lo, hi;
@@ -214,6 +227,8 @@ FC_INLINE void fc_dw_nhwc_pixels(const FC_T *x, int64_t h0, int64_t khlo, int64_
         }
         for (int64_t c = 0; c < n; ++c) o[p * osW + (cv + c) * osC] = acc[c];
     }
+#undef FC_NHWC_CALL
+#undef FC_NHWC_SCALL
 }
 
 /* Output rows [oh0, oh1) of one image from input rows hoff.. at x (fc_dw_nhwc_rows). */
