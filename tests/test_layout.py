@@ -96,13 +96,13 @@ def test_channels_last_bands_and_lane_stores_are_exact(kind, dt, vb):
 @pytest.mark.parametrize("dt", [np.float32, np.float64])
 def test_channel_lanes_streamed_channels_last_results_are_exact(dt, vb, nt):
     """Channel-lane tiles storing a channels-last result with streaming stores
-    (LANES_STREAM_MIN_BYTES 0; 64-byte vectors and pixels on vector boundaries only) or
-    without give the NCHW result's bits: several and one block of output channels, channel
-    counts off the vectors, odd band heights, narrow planes whose rows go in pairs, strides,
-    groups, bias, NaN/inf."""
+    (CHANNELS_LAST_STREAM_MIN_BYTES 0; 64-byte vectors and pixels on vector boundaries
+    only) or without give the NCHW result's bits: several and one block of output
+    channels, channel counts off the vectors, odd band heights, narrow planes whose rows go
+    in pairs, strides, groups, bias, NaN/inf."""
     rng = np.random.default_rng(vb + nt + (dt == np.float64))
     force = _plan.Force(kind=_plan.Kind.LANES, vector_bytes=vb)
-    streamed = _plan.Force(kind=_plan.Kind.LANES, vector_bytes=vb, tuning={"LANES_STREAM_MIN_BYTES": 0})
+    streamed = _plan.Force(kind=_plan.Kind.LANES, vector_bytes=vb, tuning={"CHANNELS_LAST_STREAM_MIN_BYTES": 0})
     # (N, C, H, W, cout, k, stride, groups)
     cases = [
         (2, 16, 9, 11, 96, 1, 1, 1),
@@ -132,8 +132,9 @@ def test_channel_lanes_streamed_channels_last_results_are_exact(dt, vb, nt):
 
 def test_channel_lanes_stream_rule():
     """The channel-lane tiles stream a channels-last result of at least
-    LANES_STREAM_MIN_BYTES with 64-byte vectors, never a smaller one or a channels-first
-    result (planned, not run: the arrays are empty)."""
+    CHANNELS_LAST_STREAM_MIN_BYTES with 64-byte vectors and pixels on vector boundaries,
+    never a smaller one or a channels-first result (planned, not run: the arrays are
+    empty)."""
     lanes = _plan.Force(kind=_plan.Kind.LANES)
     w = np.ones((96, 16, 1, 1), np.float32)
 
@@ -142,9 +143,11 @@ def test_channel_lanes_stream_rule():
         return _plan.conv2d(_args.conv2d_args(x, w, None, 1, 0, 1, 1, "zeros"), "auto", 1, lanes, last).stream
 
     big = 8 * 96 * 112 * 112 * 4
-    assert big >= _tuning.LANES_STREAM_MIN_BYTES > 96 * 56 * 56 * 4
+    assert big >= _tuning.CHANNELS_LAST_STREAM_MIN_BYTES > 96 * 56 * 56 * 4
     assert stream(8, 112, True) == (_plan.vector_bytes() == 64)
     assert not stream(8, 112, False) and not stream(1, 56, True)
+    assert _plan.channels_last_stream(1 << 30, 48, 4, 64) and _plan.channels_last_stream(1 << 30, 8, 8, 64)
+    assert not _plan.channels_last_stream(1 << 30, 21, 4, 64) and not _plan.channels_last_stream(1 << 30, 48, 4, 32)
 
 
 @pytest.mark.parametrize("vb", [32, 64])

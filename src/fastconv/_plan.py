@@ -887,6 +887,14 @@ def nhwc_depthwise(a: ConvArgs) -> bool:
     )
 
 
+def channels_last_stream(nbytes: int, channels: int, isz: int, vb: int, t: Any = _tuning) -> bool:
+    """Whether the channel-lane tiles store a channels-last result of ``nbytes`` with
+    ``channels`` channels of ``isz`` bytes with streaming stores: 64-byte vectors, at least
+    CHANNELS_LAST_STREAM_MIN_BYTES, and every pixel on a vector boundary (each of its lines
+    streamed whole, none also written by a plain store)."""
+    return vb == 64 and nbytes >= t.CHANNELS_LAST_STREAM_MIN_BYTES and channels * isz % vb == 0
+
+
 def nhwc_in_place(a: ConvArgs, vb: int, t: Any = _tuning) -> bool:
     """Whether DW_NHWC reads channels-last pixels that do not start on a vector boundary
     where they lie, rather than through an aligned copy of a few input rows at a time: on
@@ -1212,15 +1220,9 @@ def direct(
         skip_pad_rows=(
             kind in (Kind.COLUMNS, Kind.COLUMNS_NARROW) and a.mode == 0 and pad_row_share(a) >= t.SKIP_PAD_ROWS_MIN
         ),
-        # a channels-last result beyond the caches: streaming stores (64-byte vectors), its
-        # pixels on vector boundaries (each of their lines streamed whole)
-        stream=(
-            kind == Kind.LANES
-            and channels_last_result
-            and vb == 64
-            and N * cout * Ho * Wo * isz >= t.LANES_STREAM_MIN_BYTES
-            and cout * isz % vb == 0
-        ),
+        stream=kind == Kind.LANES
+        and channels_last_result
+        and channels_last_stream(N * cout * Ho * Wo * isz, cout, isz, vb, t),
     )
 
 

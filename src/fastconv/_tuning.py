@@ -148,12 +148,14 @@ STREAM_MIN_BYTES = 32 << 20
 #: channels-last result) from this result size: past the second-level caches, the stores
 #: of whole pixels' channels waited on reading lines only to overwrite them (V5/C7).
 NHWC_STREAM_MIN_BYTES = 4 << 20
-#: Streaming stores of the channel-lane tiles (64-byte vectors) for a channels-last result
-#: of at least this size: each pixel's channels are whole lines, which plain stores first
-#: read from memory.  AMD Zen 4, 1x1 layers at batch 8 on 1-2 threads: 0.5-0.65x the time
-#: with 38 MB results (16 -> 96 channels on 112x112), 0.72-0.83x with 9.6 MB (64 -> 384 on
-#: 28x28); a 4.8 MB result (batch 1) level, and then left in the caches for the next layer.
-LANES_STREAM_MIN_BYTES = 8 << 20
+#: Streaming stores of a channels-last result of the channel-lane tiles (64-byte vectors,
+#: every pixel on a vector boundary) of at least this size: each pixel's channels are
+#: whole lines, which plain stores first read from memory.  AMD Zen 4, 1x1 layers at batch
+#: 8 on 1-2 threads: 0.45-0.65x the time with 38 MB results (16 -> 96 channels on
+#: 112x112), 0.74-0.83x with 9.6 MB (64 -> 384 on 28x28); a 4.8 MB result (batch 1) level,
+#: and then left in the caches for the next layer.  (The transpose that gives other kinds'
+#: results this layout gained nothing from them: C5 level.)
+CHANNELS_LAST_STREAM_MIN_BYTES = 8 << 20
 #: CPU vendors (CPUID) on which DW_NHWC copies the input rows of channels-last pixels that do
 #: not start on a vector boundary (NumPy aligns big arrays to 16 bytes) into an aligned
 #: buffer instead of reading them in place: on the Zen 5 host the loads straddling two cache
