@@ -1612,6 +1612,22 @@ def test_pointwise_planes_run_as_rows(rng, monkeypatch):
         if s == 1:  # (a strided layer's copy is compact whatever its input)
             a = fastconv._args.conv2d_args(x[:, :, :, :-1], w, b, s, 0, 1, g, "zeros")
             assert not _plan.conv2d(a, "auto", 1, on).plane_row
+    # channels-last planes whose width is not a whole number of vectors: each plane one row
+    # whatever the tiles' fill (the packing's columns past the last vector go one by one)
+    vl = _plan.vector_bytes() // 4
+    for W in (vl - 2, 2 * vl - 4, 2 * vl):
+        x = rng.standard_normal((2, 24, 5, W)).astype(np.float32)
+        x[1, 3, 2, W - 1] = np.nan
+        w = rng.standard_normal((40, 24, 1, 1)).astype(np.float32)
+        xl = x.transpose(0, 2, 3, 1).copy().transpose(0, 3, 1, 2)
+        for xin in (x, xl):
+            a = fastconv._args.conv2d_args(xin, w, None, 1, 0, 1, 1, "zeros")
+            ncol = fastconv._direct.tile_sizes(_plan.vector_bytes())["ncol"]
+            full = W / (-(-W // ncol) * ncol) >= fastconv._tuning.POINTWISE_ROW_FILL
+            expect = not full or (xin is xl and W % vl != 0)
+            assert _plan.conv2d(a, "auto", 1, on).plane_row == expect, (W, xin is xl)
+        if W % vl:
+            _pointwise_plans_agree(xl, w, None, 1, 1, "plane_row", on, off)
     # conv_transpose2d with a 2x2 kernel at stride 2: four 1x1 phases into strided views
     x = rng.standard_normal((2, 24, 7, 7)).astype(np.float32)
     w = rng.standard_normal((24, 40, 2, 2)).astype(np.float32)

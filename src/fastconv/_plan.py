@@ -1093,7 +1093,10 @@ def direct(
     few = nt > 1 and N * a.groups < nt * t.ITEMS_PER_THREAD
     if kH == 1 and kW == 1 and sh == 1 and sw == 1 and not any(a.pads) and Ho > 1 and rows_merge(a.x) and not few:
         ncol = sizes["ncol"]
-        if Wo / (-(-Wo // ncol) * ncol) < t.POINTWISE_ROW_FILL:
+        # tiles that fill too few of their columns, or channels-last rows whose packing
+        # (VL x VL squares) would leave columns past the last whole vector to go one by one
+        fill = Wo / (-(-Wo // ncol) * ncol)
+        if t.POINTWISE_ROW_FILL and (fill < t.POINTWISE_ROW_FILL or (channels_last(a.x) and Wo % vl)):
             p = direct(plane_row_layer(a), vb, nt, t, reason, want, channels_last_result=channels_last_result)
             return replace(p, plane_row=True, reason=f"{p.reason}; 1x1 on {Ho}x{Wo} planes: each plane one row")
     # column tiles: blocks of the widest tile's channels, or of the smallest tile holding a
