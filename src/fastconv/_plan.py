@@ -838,10 +838,8 @@ def planes_depthwise(a: ConvArgs, vb: int, channels_last_result: bool = False, t
     it has fewer channels than a vector (which DW_NHWC takes one at a time), or its result
     is channels-first and its planes unit-stride ones beyond DW_PLANE_MAX_ELEMS_UNIT.
     DW_NHWC takes the channels past the last whole vector as the vector that ends at the
-    last channel (0.26-0.8x the planes' time, channels-last results, strided layers and
-    small planes), but writes a channels-first result through blocks of transposes, which
-    cost more than transposing the input on bigger unit-stride planes (1.05-1.45x on
-    56x56)."""
+    last channel, but writes a channels-first result through blocks of transposes, which
+    cost more than transposing the input first on the bigger unit-stride planes."""
     N, C, H, W = a.x.shape
     isz = a.x.itemsize
     vl = vb // isz

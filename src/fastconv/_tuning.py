@@ -153,8 +153,7 @@ NHWC_STREAM_MIN_BYTES = 4 << 20
 #: whole lines, which plain stores first read from memory.  AMD Zen 4, 1x1 layers at batch
 #: 8 on 1-2 threads: 0.45-0.65x the time with 38 MB results (16 -> 96 channels on
 #: 112x112), 0.74-0.83x with 9.6 MB (64 -> 384 on 28x28); a 4.8 MB result (batch 1) level,
-#: and then left in the caches for the next layer.  (The transpose that gives other kinds'
-#: results this layout gained nothing from them: C5 level.)
+#: and then left in the caches for the next layer.
 CHANNELS_LAST_STREAM_MIN_BYTES = 8 << 20
 #: CPU vendors (CPUID) on which DW_NHWC copies the input rows of channels-last pixels that do
 #: not start on a vector boundary (NumPy aligns big arrays to 16 bytes) into an aligned
@@ -192,7 +191,9 @@ DW_PREFETCH_BYTES = 262144
 #: channels on 14x14 at batch 1: 0.05 against 0.09 ms); a channels-last result runs
 #: DW_NHWC (0.4-0.85x DW_PLANE's time from 7x7 to 28x28 planes at batches 1 and 8, on the
 #: Intel Xeon host; the Zen 5 host once had DW_PLANE 1.25x faster on 384 channels on
-#: 14x14 and 960 on 7x7, not yet rechecked).
+#: 14x14 and 960 on 7x7; AMD Zen 4 0.43-0.94x, 1 and 2 threads).  Channels-last layers
+#: whose channels are not whole vectors go through planes (_plan.planes_depthwise) with a
+#: channels-first result beyond this limit: 1.05-1.45x faster than DW_NHWC on 56x56.
 DW_PLANE_MAX_ELEMS = 16384
 DW_PLANE_MAX_ELEMS_UNIT = 1024
 DW_PLANE_MAX_TAPS = 49
