@@ -301,16 +301,17 @@ def test_nhwc_depthwise_unaligned_pixels_and_sliding_blocks(dt, vb, in_place, mo
 
 def test_nhwc_in_place_rule_by_cpu_and_input_size(monkeypatch):
     """Where DW_NHWC reads unaligned pixels in place: always on a vendor outside
-    NHWC_ALIGNED_COPY_VENDORS; on a listed vendor only for a (vendor, family, vector bytes)
-    of NHWC_IN_PLACE_CPUS and an input up to its size, whatever the machine running this."""
+    NHWC_ALIGNED_COPY_VENDORS; on a listed vendor only for a strided layer, a (vendor,
+    family, vector bytes) of NHWC_IN_PLACE_CPUS and an input up to its size, whatever the
+    machine running this."""
     monkeypatch.setattr(_plan, "_CPU_VENDOR", "AuthenticAMD")
     monkeypatch.setattr(_plan, "_CPU_FAMILY", 25)
     vb = _plan.vector_bytes()
     w = np.ones((64, 1, 3, 3), np.float32)
 
-    def in_place(shape, tuning):
+    def in_place(shape, tuning, stride=2):
         x = np.empty((shape[0], shape[2], shape[3], shape[1]), np.float32).transpose(0, 3, 1, 2)
-        a = fastconv._args.conv2d_args(x, w, None, 1, 1, 1, 64, "zeros")
+        a = fastconv._args.conv2d_args(x, w, None, stride, 1, 1, 64, "zeros")
         plan = _plan.conv2d(a, "direct", 1, _plan.Force(kind=_plan.Kind.DW_NHWC, tuning=tuning), True)
         assert plan.kind == _plan.Kind.DW_NHWC
         return plan.read_in_place
@@ -321,7 +322,9 @@ def test_nhwc_in_place_rule_by_cpu_and_input_size(monkeypatch):
     assert not in_place(small, {"NHWC_IN_PLACE_CPUS": {("AuthenticAMD", 26, vb): 32 << 20}})
     assert not in_place(small, {"NHWC_IN_PLACE_CPUS": {}})
     assert in_place(big, {**rule, "NHWC_ALIGNED_COPY_VENDORS": ("GenuineIntel",)})
-    # the shipped table: Zen 4's 64-byte plans read up to 32 MB in place
+    assert not in_place(small, rule, stride=1)  # unit stride: the copy
+    assert in_place(small, {**rule, "NHWC_ALIGNED_COPY_VENDORS": ()}, stride=1)
+    # the shipped table: Zen 4's strided 64-byte plans read up to 32 MB in place
     assert in_place(small, {}) == (vb == 64) and not in_place(big, {})
 
 

@@ -897,9 +897,11 @@ def nhwc_in_place(a: ConvArgs, vb: int, t: Any = _tuning) -> bool:
     """Whether DW_NHWC reads channels-last pixels that do not start on a vector boundary
     where they lie, rather than through an aligned copy of a few input rows at a time: on
     CPUs of vendors outside ``NHWC_ALIGNED_COPY_VENDORS``, and on those of
-    ``NHWC_IN_PLACE_CPUS`` for inputs up to the size listed there."""
+    ``NHWC_IN_PLACE_CPUS`` for strided layers on inputs up to the size listed there."""
     if _CPU_VENDOR not in t.NHWC_ALIGNED_COPY_VENDORS:
         return True
+    if tuple(a.stride) == (1, 1):
+        return False
     return a.x.nbytes <= t.NHWC_IN_PLACE_CPUS.get((_CPU_VENDOR, _CPU_FAMILY, vb), -1)
 
 

@@ -160,12 +160,14 @@ CHANNELS_LAST_STREAM_MIN_BYTES = 8 << 20
 #: buffer instead of reading them in place: on the Zen 5 host the loads straddling two cache
 #: lines took up to twice the time; on the Intel Xeon host the copy was the slower.
 NHWC_ALIGNED_COPY_VENDORS: Tuple[str, ...] = ("AuthenticAMD",)
-#: Exceptions to that copy, by (CPUID vendor, display family, vector bytes): the input size
-#: (bytes, whole array) up to which DW_NHWC reads unaligned pixels in place there.  AMD
-#: Zen 4, 64-byte vectors, batch 8, 3x3: in place 0.7-0.85x the copy's time on 7x7 to
-#: 56x56 planes of 144-960 channels (inputs of 1.5-15 MB, the copy a whole extra pass over
-#: them); from 38 MB (96 channels on 112x112, past the 32 MB third-level cache) the copy's
-#: sequential reads from memory win, 0.6-0.75x the in-place time.
+#: Exceptions to that copy for strided layers, by (CPUID vendor, display family, vector
+#: bytes): the input size (bytes, whole array) up to which DW_NHWC reads unaligned pixels
+#: in place there.  AMD Zen 4, 64-byte vectors, batch 8, 3x3 stride 2: in place 0.7-0.8x
+#: the copy's time on 14x14 to 56x56 planes of 144-576 channels (inputs of 1.5-15 MB, the
+#: copy a whole extra pass over them); from 38 MB (96 channels on 112x112, past the 32 MB
+#: third-level cache) the copy's sequential reads from memory win, 0.6-0.75x the in-place
+#: time.  At unit stride the copy stays: in place 1.05-1.5x its time on one thread on
+#: 56x56 planes of 128-144 channels (level on two).
 NHWC_IN_PLACE_CPUS: Dict[Tuple[str, int, int], int] = {("AuthenticAMD", 25, 64): 32 << 20}
 #: Bytes of edge buffers (the padded columns next to the borders) per thread.
 DW_EDGE_BYTES = 262144
