@@ -146,8 +146,11 @@ def test_channel_lanes_stream_rule():
     assert big >= _tuning.CHANNELS_LAST_STREAM_MIN_BYTES > 96 * 56 * 56 * 4
     assert stream(8, 112, True) == (_plan.vector_bytes() == 64)
     assert not stream(8, 112, False) and not stream(1, 56, True)
-    assert _plan.channels_last_stream(1 << 30, 48, 4, 64) and _plan.channels_last_stream(1 << 30, 8, 8, 64)
-    assert not _plan.channels_last_stream(1 << 30, 21, 4, 64) and not _plan.channels_last_stream(1 << 30, 48, 4, 32)
+    assert _plan.channels_last_stream(1 << 30, 48, 4, 64, 1) and _plan.channels_last_stream(1 << 30, 8, 8, 64, 1)
+    assert not _plan.channels_last_stream(1 << 30, 21, 4, 64, 1) and not _plan.channels_last_stream(
+        1 << 30, 48, 4, 32, 1
+    )
+    assert not _plan.channels_last_stream(1 << 20, 48, 4, 64, 2 << 20)
 
 
 @pytest.mark.parametrize("vb", [32, 64])

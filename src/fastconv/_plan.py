@@ -885,12 +885,13 @@ def nhwc_depthwise(a: ConvArgs) -> bool:
     )
 
 
-def channels_last_stream(nbytes: int, channels: int, isz: int, vb: int, t: Any = _tuning) -> bool:
-    """Whether the channel-lane tiles store a channels-last result of ``nbytes`` with
-    ``channels`` channels of ``isz`` bytes with streaming stores: 64-byte vectors, at least
-    CHANNELS_LAST_STREAM_MIN_BYTES, and every pixel on a vector boundary (each of its lines
-    streamed whole, none also written by a plain store)."""
-    return vb == 64 and nbytes >= t.CHANNELS_LAST_STREAM_MIN_BYTES and channels * isz % vb == 0
+def channels_last_stream(nbytes: int, channels: int, isz: int, vb: int, min_bytes: int) -> bool:
+    """Whether a kernel stores a channels-last result of ``nbytes`` with ``channels``
+    channels of ``isz`` bytes with streaming stores: 64-byte vectors, at least
+    ``min_bytes`` (the kernel's threshold: CHANNELS_LAST_STREAM_MIN_BYTES for the
+    channel-lane tiles, NHWC_STREAM_MIN_BYTES for DW_NHWC), and every pixel on a vector
+    boundary (each of its lines streamed whole, none also written by a plain store)."""
+    return vb == 64 and nbytes >= min_bytes and channels * isz % vb == 0
 
 
 def nhwc_in_place(a: ConvArgs, vb: int, t: Any = _tuning) -> bool:
@@ -1045,10 +1046,8 @@ def direct(
             raise ValueError("Force.kind=DW_NHWC: needs channels-last input of a depthwise layer, zero padding")
         why = "channels-last depthwise layer (channel stride 1, C_in = C_out = groups, zero padding, finite weights)"
         R = max(1, min(Ho, _items(Ho * N, nt)))
-        # streaming stores (64-byte vectors) for a result past what the second-level caches hold
-        # (pixels on vector boundaries: a pixel's lines all streamed, none also written by a
-        # plain store)
-        stream = vb == 64 and N * cout * Ho * Wo * isz >= t.NHWC_STREAM_MIN_BYTES and cout * isz % vb == 0
+        # streaming stores for a result past what the second-level caches hold
+        stream = channels_last_stream(N * cout * Ho * Wo * isz, cout, isz, vb, t.NHWC_STREAM_MIN_BYTES)
         return Plan(
             Kind.DW_NHWC,
             f"{reason}: {why}" if reason else why,
@@ -1225,7 +1224,7 @@ def direct(
         ),
         stream=kind == Kind.LANES
         and channels_last_result
-        and channels_last_stream(N * cout * Ho * Wo * isz, cout, isz, vb, t),
+        and channels_last_stream(N * cout * Ho * Wo * isz, cout, isz, vb, t.CHANNELS_LAST_STREAM_MIN_BYTES),
     )
 
 
