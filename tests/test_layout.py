@@ -331,6 +331,49 @@ def test_nhwc_in_place_rule_by_cpu_and_input_size(monkeypatch):
     assert in_place(small, {}) == (vb == 64) and not in_place(big, {})
 
 
+def test_nhwc_prefetch_rule_and_exactness(monkeypatch):
+    """DW_NHWC prefetches the next output row's input rows from NHWC_PREFETCH_MIN_BYTES of
+    input on: the rule by size, and prefetching kernels give the very numbers of plain ones
+    for aligned, unaligned (read in place) and pixel-strided input (a channel slice of a
+    wider channels-last array), strides, dilations and both result layouts."""
+    monkeypatch.setattr(_tuning, "NHWC_ALIGNED_COPY_VENDORS", ())  # unaligned read in place
+    rng = np.random.default_rng(11)
+    w128 = np.ones((128, 1, 3, 3), np.float32)
+    for shape, want in (((8, 128, 56, 56), True), ((8, 128, 14, 14), False)):  # 12.8 MB, 0.8 MB
+        x = _nhwc(np.zeros(shape, np.float32))
+        plan = fastconv.explain(x, w128, None, 1, 1, 1, 128, memory_format="preserve")
+        assert plan.kind == _plan.Kind.DW_NHWC and plan.prefetch == want
+        assert ("prefetched" in str(plan)) == want
+    for trial, (C, k, s, d) in enumerate([(64, 3, 1, 1), (40, 3, 2, 1), (96, 5, 1, 1), (33, 3, 1, 2), (128, 4, 2, 1)]):
+        H, W = int(rng.integers(9, 40)), int(rng.integers(9, 40))
+        wide = rng.standard_normal((2, H, W, C + 5)).astype(np.float32)
+        wide[0, H // 2, W - 1, C - 1] = np.nan
+        wide[1, 0, 0, 0] = np.inf
+        views = {
+            "aligned": _nhwc_at(wide[..., :C].transpose(0, 3, 1, 2).copy(), 0),
+            "unaligned": _nhwc_at(wide[..., :C].transpose(0, 3, 1, 2).copy(), 4),
+            "pixel-strided": wide[..., 2 : 2 + C].transpose(0, 3, 1, 2),
+        }
+        w = rng.standard_normal((C, 1, k, k)).astype(np.float32)
+        b = rng.standard_normal(C).astype(np.float32)
+        for name, x in views.items():
+            for fmt in ("preserve", "contiguous"):
+                got = {}
+                for on in (True, False):
+                    force = _plan.Force(
+                        kind=_plan.Kind.DW_NHWC, tuning={"NHWC_PREFETCH_MIN_BYTES": 0 if on else 1 << 60}
+                    )
+                    args = _args.conv2d_args(x, w, b, s, k // 2, d, C, "zeros")
+                    assert _plan.conv2d(args, "auto", None, force, fmt == "preserve").prefetch == on
+                    got[on] = fastconv.conv._conv2d(
+                        x, w, b, s, k // 2, d, C, "zeros", None, 2, "auto", force, memory_format=fmt
+                    )
+                np.testing.assert_array_equal(got[True], got[False], err_msg=f"{name} {fmt} trial {trial}")
+                ref = fastconv.conv2d(np.ascontiguousarray(x), w, b, s, k // 2, d, C, algorithm="direct")
+                np.testing.assert_array_equal(np.isnan(got[True]), np.isnan(ref))
+                np.testing.assert_allclose(got[True], ref, rtol=1e-5, atol=1e-5, err_msg=f"{name} {fmt}")
+
+
 @pytest.mark.parametrize("dt", [np.float32, np.float64])
 def test_nhwc_depthwise_big_result_streams(dt):
     """A channels-last result past NHWC_STREAM_MIN_BYTES is stored with streaming stores

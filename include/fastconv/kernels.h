@@ -75,7 +75,7 @@
     void (*dw_nhwc_rows)(const T *x, int64_t H, int64_t W, int64_t C, int64_t xsH, int64_t xsW, const T *wt,           \
                          const T *bias, int64_t kH, int64_t kW, int64_t sH, int64_t sW, int64_t dH, int64_t dW,        \
                          int64_t pt, int64_t pl, int64_t oh0, int64_t oh1, int64_t Wo, T *out, int64_t osH,            \
-                         int64_t osW, int64_t osC, T *buf, int64_t bufrows, int stream);                               \
+                         int64_t osW, int64_t osC, T *buf, int64_t bufrows, int stream, int pf);                       \
     void (*nhwc_to_planes)(const T *src, int64_t np, int64_t C, T *dst, int64_t ds);                                   \
     void (*planes_to_nhwc)(const T *src, int64_t ds, int64_t np, int64_t C, T *dst);                                   \
     /* pool/nhwc.h (32-byte variants only) */                                                                          \

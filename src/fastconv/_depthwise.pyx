@@ -245,6 +245,7 @@ def _run_nhwc(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, cons
     cdef bint unaligned = <uintptr_t>x0 % vb != 0 or sN % vl != 0 or xsH % vl != 0 or xsW % vl != 0
     cdef bint copy = not plan.read_in_place and C >= vl and unaligned
     cdef int stream = plan.stream  # streaming stores of a big channels-last result
+    cdef int pf = plan.prefetch  # input read in place prefetched a row ahead
     # a channels-first result with each plane's rows one after another: blocks of prow rows
     # into a per-thread channels-last buffer, then transposed into the planes
     cdef bint planes = osC != 1 and osW == 1 and (Ho == 1 or osH == Wo)
@@ -273,14 +274,14 @@ def _run_nhwc(plan, const real_t[:, :, :, :] x, const real_t[:, :, :, :] w, cons
             oh1 = min(oh0 + R, Ho)
             if not planes:
                 dw_nhwc_rows(vb, x0 + n * sN, H, W, C, xsH, xsW, &wt[0, 0, 0], bp, kH, kW, sh, sw, dh, dw, pt, pl,
-                             oh0, oh1, Wo, o0 + n * oN, osH, osW, osC, buf, bufrows, stream)
+                             oh0, oh1, Wo, o0 + n * oN, osH, osW, osC, buf, bufrows, stream, pf)
                 continue
             r0 = oh0
             while r0 < oh1:
                 r1 = min(r0 + prow, oh1)
                 # the kernel addresses output row r at r * Wo * C: the buffer holds rows [r0, r1)
                 dw_nhwc_rows(vb, x0 + n * sN, H, W, C, xsH, xsW, &wt[0, 0, 0], bp, kH, kW, sh, sw, dh, dw, pt, pl,
-                             r0, r1, Wo, obuf - r0 * Wo * C, Wo * C, C, 1, buf, bufrows, 0)
+                             r0, r1, Wo, obuf - r0 * Wo * C, Wo * C, C, 1, buf, bufrows, 0, pf)
                 nhwc_to_planes(vb, obuf, (r1 - r0) * Wo, C, o0 + n * oN + r0 * Wo, osC)
                 r0 = r1
         free(buf)

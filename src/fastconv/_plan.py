@@ -161,6 +161,12 @@ class Plan:
     stream : bool
         Depthwise sweep, channels-last depthwise and the channel-lane tiles' channels-last
         results: streaming stores.
+    prefetch_bytes : int
+        Depthwise strips: the next work item's input rows are prefetched when at most this
+        many bytes.
+    prefetch : bool
+        DW_NHWC reading its input in place: the input rows of the next output row are
+        prefetched while a row computes (:func:`nhwc_prefetch`).
     tile : int
         Winograd: the output tile m (2 or 4).
     channel_chunks : int
@@ -219,6 +225,7 @@ class Plan:
     tmp_elems: int = 0
     stream: bool = False
     prefetch_bytes: int = 0
+    prefetch: bool = False
     tile: int = 0
     threads: int = 1
     channel_chunks: int = 1
@@ -263,6 +270,7 @@ class Plan:
             for name, on in (
                 ("reads the input in place", self.read_in_place),
                 ("streaming stores", self.stream),
+                ("input prefetched a row ahead", self.prefetch),
                 (
                     "tiles of several rows and images share the lanes"
                     if self.tile
@@ -885,6 +893,14 @@ def nhwc_depthwise(a: ConvArgs) -> bool:
     )
 
 
+def nhwc_prefetch(nbytes: int, t: Any) -> bool:
+    """Whether DW_NHWC prefetches the input rows of the next output row: an input of
+    ``nbytes`` of at least ``NHWC_PREFETCH_MIN_BYTES`` (read in place, its pixels' vectors
+    are strided by whole pixels, which the hardware prefetchers follow late; a smaller one
+    comes from the caches, where the prefetches only cost instructions)."""
+    return nbytes >= t.NHWC_PREFETCH_MIN_BYTES
+
+
 def channels_last_stream(nbytes: int, channels: int, isz: int, vb: int, min_bytes: int) -> bool:
     """Whether a kernel stores a channels-last result of ``nbytes`` with ``channels``
     channels of ``isz`` bytes with streaming stores: 64-byte vectors, at least
@@ -1057,6 +1073,7 @@ def direct(
             stream=stream,
             # unaligned pixels read where they lie, or through an aligned copy of their rows
             read_in_place=nhwc_in_place(a, vb, t),
+            prefetch=nhwc_prefetch(a.x.nbytes, t),
         )
     if want == Kind.DW_PLANE or (want is None and cg == 1 and plane_depthwise(a, vb, t)):
         if cg != 1 or kH * kW > _direct.tile_sizes(vb)["dw_plane_taps"]:

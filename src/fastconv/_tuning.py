@@ -148,6 +148,11 @@ STREAM_MIN_BYTES = 32 << 20
 #: channels-last result) from this result size: past the second-level caches, the stores
 #: of whole pixels' channels waited on reading lines only to overwrite them (V5/C7).
 NHWC_STREAM_MIN_BYTES = 4 << 20
+#: DW_NHWC reading its input in place prefetches the input rows of the next output row from
+#: this input size (bytes, whole array).  AMD Zen 4, 3x3 at batch 8 on 56x56
+#: (13-15 MB): 0.76-0.89x the time on one thread, 0.95x on two; from 3.6 MB down (14x14,
+#: 7x7 planes) the prefetches cost 5-10%.
+NHWC_PREFETCH_MIN_BYTES = 8 << 20
 #: Streaming stores of a channels-last result of the channel-lane tiles (64-byte vectors,
 #: every pixel on a vector boundary) of at least this size: each pixel's channels are
 #: whole lines, which plain stores first read from memory.  AMD Zen 4, 1x1 layers at batch

@@ -231,11 +231,28 @@ FC_INLINE void fc_dw_nhwc_pixels(const FC_T *x, int64_t h0, int64_t khlo, int64_
 #undef FC_NHWC_SCALL
 }
 
+/* Prefetch the channels of input pixels [p0, p1) (clipped to the row) of rows [r0, r1):
+ * read in place, a row's pixels are first read as vectors strided by whole pixels, which
+ * the hardware prefetchers left to arrive at memory latency. */
+FC_INLINE void fc_nhwc_prefetch(const FC_T *x, int64_t r0, int64_t r1, int64_t W, int64_t C, int64_t xsH, int64_t xsW,
+                                int64_t p0, int64_t p1) {
+    if (p0 < 0) p0 = 0;
+    if (p1 > W) p1 = W;
+    if (p0 >= p1) return;
+    for (int64_t r = r0; r < r1; ++r) {
+        const FC_T *row = x + r * xsH + p0 * xsW;
+        if (xsW == C)
+            fc_prefetch_bytes(row, (p1 - p0) * C * (int64_t)sizeof(FC_T));
+        else
+            for (int64_t p = 0; p < p1 - p0; ++p) fc_prefetch_bytes(row + p * xsW, C * (int64_t)sizeof(FC_T));
+    }
+}
+
 /* Output rows [oh0, oh1) of one image from input rows hoff.. at x (fc_dw_nhwc_rows). */
 FC_INLINE void fc_dw_nhwc_band(const FC_T *x, int64_t hoff, int64_t H, int64_t W, int64_t C, int64_t xsH, int64_t xsW,
                                const FC_T *wt, const FC_T *bias, int64_t kH, int64_t kW, int64_t sH, int64_t sW,
                                int64_t dH, int64_t dW, int64_t pt, int64_t pl, int64_t oh0, int64_t oh1, int64_t Wo,
-                               FC_T *out, int64_t osH, int64_t osW, int64_t osC, int stream) {
+                               FC_T *out, int64_t osH, int64_t osW, int64_t osC, int stream, int pf) {
     /* interior output columns [lo, hi): w0 >= 0 and w0 + (kW - 1) dW < W */
     int64_t lo = (pl + sW - 1) / sW, hi = W - 1 - (kW - 1) * dW + pl;
     hi = hi < 0 ? 0 : hi / sW + 1;
@@ -247,11 +264,20 @@ FC_INLINE void fc_dw_nhwc_band(const FC_T *x, int64_t hoff, int64_t H, int64_t W
         int64_t khlo, khhi; /* the taps inside the image; rows from hoff on are at x */
         fc_tap_range(h0, kH, dH, H, &khlo, &khhi);
         FC_T *orow = out + oh * osH;
+        /* the input rows [pa, pb) that the next output row reads and this one does not */
+        int64_t pa = h0 + (kH - 1) * dH + 1, pb = h0 + sH + (kH - 1) * dH + 1;
+        if (pa < h0 + sH) pa = h0 + sH;
+        if (pa < 0) pa = 0;
+        if (pb > H) pb = H;
+        if (!pf) pb = pa;
         /* pixels outer, channel blocks inner: the reads walk each pixel's channels in order */
         int64_t ow = 0;
         while (ow < Wo) {
             const int s = slide && ow >= lo && ow + FC_NHWC_SPX <= hi;
             const int64_t np = s ? FC_NHWC_SPX : (ow >= lo && ow + FC_NHWC_PX <= hi) ? FC_NHWC_PX : 1;
+            if (pa < pb)
+                fc_nhwc_prefetch(x, pa - hoff, pb - hoff, W, C, xsH, xsW, ow == 0 ? 0 : ow * sW - pl,
+                                 ow + np >= Wo ? W : (ow + np) * sW - pl);
             fc_dw_nhwc_pixels(x, h0 - hoff, khlo, khhi, W, C, xsH, xsW, wt, bias, kW, sW, dH, dW, pl, ow, np, s, orow,
                               osW, osC, stream);
             ow += np;
@@ -281,15 +307,17 @@ FC_INLINE void fc_dw_nhwc_fence(int stream) {
  * not start on vector boundaries (NumPy aligns arrays to 16 bytes): every load of a pixel's
  * channels would straddle two cache lines, which cost up to twice the time, so the input
  * rows of a few output rows at a time are first copied there, each pixel aligned.
- * stream: channels-last results stored with streaming stores where aligned (FC_NHWC_PUT). */
+ * stream: channels-last results stored with streaming stores where aligned (FC_NHWC_PUT).
+ * pf: input read in place (no buf) is prefetched a row ahead: the rows the next output row
+ * reads first, a group of pixels at a time as this row's groups compute. */
 FC_ATTR
 static void fc_dw_nhwc_rows(const FC_T *x, int64_t H, int64_t W, int64_t C, int64_t xsH, int64_t xsW, const FC_T *wt,
                             const FC_T *bias, int64_t kH, int64_t kW, int64_t sH, int64_t sW, int64_t dH, int64_t dW,
                             int64_t pt, int64_t pl, int64_t oh0, int64_t oh1, int64_t Wo, FC_T *out, int64_t osH,
-                            int64_t osW, int64_t osC, FC_T *buf, int64_t bufrows, int stream) {
+                            int64_t osW, int64_t osC, FC_T *buf, int64_t bufrows, int stream, int pf) {
     if (!buf) {
         fc_dw_nhwc_band(x, 0, H, W, C, xsH, xsW, wt, bias, kH, kW, sH, sW, dH, dW, pt, pl, oh0, oh1, Wo, out, osH, osW,
-                        osC, stream);
+                        osC, stream, pf);
         fc_dw_nhwc_fence(stream);
         return;
     }
@@ -308,7 +336,7 @@ static void fc_dw_nhwc_rows(const FC_T *x, int64_t H, int64_t W, int64_t C, int6
                 for (int64_t w = 0; w < W; ++w) memcpy(d + w * Cp, x + h * xsH + w * xsW, (size_t)C * sizeof(FC_T));
         }
         fc_dw_nhwc_band(buf, ha, H, W, C, W * Cp, Cp, wt, bias, kH, kW, sH, sW, dH, dW, pt, pl, a, b, Wo, out, osH, osW,
-                        osC, stream);
+                        osC, stream, 0);
     }
     fc_dw_nhwc_fence(stream);
 }
