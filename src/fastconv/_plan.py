@@ -437,6 +437,16 @@ def flat_depthwise(a: ConvArgs, vb: int) -> bool:
     )
 
 
+def padded_plane_elems(a: ConvArgs) -> int:
+    """Elements of the padded input plane a layer's windows span: (Ho - 1) * stride +
+    (k - 1) * dilation + 1 rows by as many columns (the plane size of the DW_PLANE rules)."""
+    kH, kW = a.w.shape[2:]
+    Ho, Wo = a.out_shape[2:]
+    Hp = (Ho - 1) * a.stride[0] + (kH - 1) * a.dilation[0] + 1
+    Wp = (Wo - 1) * a.stride[1] + (kW - 1) * a.dilation[1] + 1
+    return Hp * Wp
+
+
 def plane_depthwise(a: ConvArgs, vb: int, t: Any = _tuning) -> bool:
     """Whether a layer with one input channel per group takes the kernel of VL planes at a
     time (depthwise/plane.h): at most DW_PLANE_MAX_TAPS taps and a padded plane of at most
@@ -444,13 +454,11 @@ def plane_depthwise(a: ConvArgs, vb: int, t: Any = _tuning) -> bool:
     dilation, padding mode and weights, except where the flat kernel runs faster (3x3, or
     5x5 beyond DW_PLANE_MAX_FLAT5_ELEMS)."""
     kH, kW = a.w.shape[2:]
-    Ho, Wo = a.out_shape[2:]
-    Hp = (Ho - 1) * a.stride[0] + (kH - 1) * a.dilation[0] + 1
-    Wp = (Wo - 1) * a.stride[1] + (kW - 1) * a.dilation[1] + 1
+    elems = padded_plane_elems(a)
     unit = tuple(a.stride) == (1, 1)
-    if kH * kW > t.DW_PLANE_MAX_TAPS or Hp * Wp > (t.DW_PLANE_MAX_ELEMS_UNIT if unit else t.DW_PLANE_MAX_ELEMS):
+    if kH * kW > t.DW_PLANE_MAX_TAPS or elems > (t.DW_PLANE_MAX_ELEMS_UNIT if unit else t.DW_PLANE_MAX_ELEMS):
         return False
-    return not flat_depthwise(a, vb) or (kH == 5 and Hp * Wp <= t.DW_PLANE_MAX_FLAT5_ELEMS)
+    return not flat_depthwise(a, vb) or (kH == 5 and elems <= t.DW_PLANE_MAX_FLAT5_ELEMS)
 
 
 def plane_nhwc_depthwise(a: ConvArgs, t: Any = _tuning) -> bool:
@@ -464,9 +472,6 @@ def plane_nhwc_depthwise(a: ConvArgs, t: Any = _tuning) -> bool:
     channels-first result; a channels-last one runs DW_NHWC (direct: channels_last_result)."""
     C = a.x.shape[1]
     kH, kW = a.w.shape[2:]
-    Ho, Wo = a.out_shape[2:]
-    Hp = (Ho - 1) * a.stride[0] + (kH - 1) * a.dilation[0] + 1
-    Wp = (Wo - 1) * a.stride[1] + (kW - 1) * a.dilation[1] + 1
     return (
         C > 1
         and a.x.strides[1] == a.x.itemsize
@@ -474,7 +479,7 @@ def plane_nhwc_depthwise(a: ConvArgs, t: Any = _tuning) -> bool:
         and a.w.shape[0] == C
         and tuple(a.stride) == (1, 1)
         and kH * kW <= t.DW_PLANE_MAX_TAPS
-        and Hp * Wp <= t.DW_PLANE_MAX_ELEMS_UNIT
+        and padded_plane_elems(a) <= t.DW_PLANE_MAX_ELEMS_UNIT
     )
 
 
@@ -862,12 +867,8 @@ def planes_depthwise(a: ConvArgs, vb: int, channels_last_result: bool = False, t
         return False
     if C < vl or not nhwc_depthwise(a):
         return True
-    kH, kW = a.w.shape[2:]
-    Ho, Wo = a.out_shape[2:]
-    Hp = (Ho - 1) * a.stride[0] + (kH - 1) * a.dilation[0] + 1
-    Wp = (Wo - 1) * a.stride[1] + (kW - 1) * a.dilation[1] + 1
     unit = tuple(a.stride) == (1, 1)
-    return not channels_last_result and unit and Hp * Wp > t.DW_PLANE_MAX_ELEMS_UNIT
+    return not channels_last_result and unit and padded_plane_elems(a) > t.DW_PLANE_MAX_ELEMS_UNIT
 
 
 def planes_layer(a: ConvArgs, x: Optional[np.ndarray] = None) -> ConvArgs:
