@@ -1559,6 +1559,21 @@ def test_strided_pointwise_layers_subsample_first(rng):
         assert not _plan.conv2d(a, "auto", 1, on).subsample
 
 
+def test_strided_pointwise_plans_as_its_unit_stride_layer_for_either_result_layout():
+    """A subsampled strided 1x1 layer takes the plan of the unit-stride layer on its pixels,
+    under the same result layout (a channels-last result on channels-last input picks the
+    kinds that write that result in place), for NCHW and channels-last input."""
+    for N, C, H, cout in ((1, 64, 56, 128), (8, 128, 28, 256), (2, 24, 30, 32), (8, 256, 14, 512)):
+        for x in (np.zeros((N, C, H, H), np.float32), np.zeros((N, H, H, C), np.float32).transpose(0, 3, 1, 2)):
+            w = np.ones((cout, C, 1, 1), np.float32)
+            a = fastconv._args.conv2d_args(x, w, None, 2, 0, 1, 1, "zeros")
+            for last in (False, True):
+                plan = _plan.conv2d(a, "auto", 2, None, last)
+                unit = _plan.conv2d(_plan.subsampled_layer(a), "auto", 2, None, last)
+                assert plan.subsample and not unit.subsample
+                assert (plan.kind, plan.stream, plan.channel_block) == (unit.kind, unit.stream, unit.channel_block)
+
+
 def test_subsample_copy_threads_and_layouts(rng):
     """The compact copy of a strided 1x1 layer's pixels (_pack.subsample) equals NumPy's
     strided slice (NaN, -0.0 and -inf where they were), for channels-first, channels-last and

@@ -1096,7 +1096,8 @@ def direct(
     if want in dw_kinds:
         raise ValueError(f"Force.kind={want.name}: the layer cannot take it")
     if kH == 1 and kW == 1 and (sh > 1 or sw > 1) and not any(a.pads) and t.SUBSAMPLE_POINTWISE:
-        p = direct(subsampled_layer(a), vb, nt, t, reason, want)
+        # (channels-last input is subsampled channels-last: the result's layout rules hold)
+        p = direct(subsampled_layer(a), vb, nt, t, reason, want, channels_last_result=channels_last_result)
         return replace(p, subsample=True, reason=f"{p.reason}; stride {sh}x{sw} 1x1: the pixels read copied first")
     # (a channels-last result: the channel-lane tiles write it without a copy)
     if want == Kind.POINTWISE or (want is None and pointwise_pays(a, vb, t, channels_last_result)):
