@@ -497,6 +497,28 @@ def test_channels_last_pooling_equals_nchw(trial):
     assert ran > 20
 
 
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+def test_channels_last_pooling_whole_windows_across_channel_blocks(dt):
+    """Channels-last pooling (pool/nhwc.h) with whole 2x2 and 3x3 windows beside border
+    and padded ones: channel counts around whole vectors and the 64-channel blocks,
+    pixel-strided input, NaN, -inf and ties, both result layouts, against the NCHW
+    kernels."""
+    rng = np.random.default_rng(21)
+    for C in (1, 15, 16, 17, 63, 64, 65, 130, 200):
+        wide = np.round(rng.standard_normal((2, 13, 14, C + 3)) * 2).astype(dt)  # ties
+        wide[0, 3, 4, :C:3] = np.nan
+        wide[1, 5, 6, 1::2] = -np.inf
+        xcl = wide[..., 1 : 1 + C].transpose(0, 3, 1, 2)
+        xc = np.ascontiguousarray(xcl)
+        for k, s, p in ((2, 2, 0), (2, 1, 1), (3, 2, 1), (3, 1, 0), (3, 3, 1)):
+            ref = fastconv.max_pool2d(xc, k, s, p)
+            ref_a = fastconv.avg_pool2d(xc, k, s, p, count_include_pad=False)
+            for fmt in ("preserve", "contiguous"):
+                np.testing.assert_array_equal(fastconv.max_pool2d(xcl, k, s, p, memory_format=fmt), ref)
+                got = fastconv.avg_pool2d(xcl, k, s, p, count_include_pad=False, memory_format=fmt)
+                np.testing.assert_allclose(got, ref_a, rtol=1e-6, atol=1e-6, err_msg=f"C={C} k={k} {fmt}")
+
+
 def test_pool_memory_format():
     x = np.random.default_rng(0).standard_normal((2, 3, 8, 8)).astype(np.float32)  # NCHW input
     y = fastconv.max_pool2d(x, 2, memory_format="channels_last")
