@@ -270,7 +270,7 @@ class Plan:
             for name, on in (
                 ("reads the input in place", self.read_in_place),
                 ("streaming stores", self.stream),
-                ("input prefetched a row ahead", self.prefetch),
+                ("input read in place prefetched a row ahead", self.prefetch),
                 (
                     "tiles of several rows and images share the lanes"
                     if self.tile
