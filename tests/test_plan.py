@@ -899,7 +899,8 @@ def test_channel_chunks_are_exact(vb, dtype):
     r = np.random.default_rng(11)
     vl = vb // np.dtype(dtype).itemsize
     split = Force(vector_bytes=vb, tuning={"SPLIT_CHANNELS_MIN_WEIGHT_BYTES": 1, "PARALLEL_MIN_MACS": 0})
-    plain = Force(vector_bytes=vb, tuning={"SPLIT_CHANNELS_MIN_WEIGHT_BYTES": 1 << 60, "PARALLEL_MIN_MACS": 0})
+    one = {"SPLIT_CHANNELS_MIN_WEIGHT_BYTES": 1 << 60, "SPLIT_CHANNELS_MAX_PLANE_PIXELS": 0, "PARALLEL_MIN_MACS": 0}
+    plain = Force(vector_bytes=vb, tuning=one)
     for coutg in sorted({3, 2 * vl - 1, 2 * vl + 1, 4 * vl + 3}):
         for k, pad, stride, groups in ((3, 1, 1, 1), (1, 0, 1, 2), (3, 1, 2, 1)):
             x = r.standard_normal((2, 4 * groups, 9, 11)).astype(dtype)
@@ -915,6 +916,38 @@ def test_channel_chunks_are_exact(vb, dtype):
             exact = conv2d_ref(x, w, b, a.stride, a.pads, a.dilation, groups, "zeros")
             eps = np.finfo(dtype).eps
             np.testing.assert_allclose(got, exact, rtol=0, atol=16 * eps * (np.abs(exact).max() + 1))
+
+
+def test_small_planes_share_channels_not_rows():
+    """Several threads on output planes of at most SPLIT_CHANNELS_MAX_PLANE_PIXELS pixels
+    share output-channel blocks, each plane whole (row bands would share a cache line of
+    every plane); one thread, bigger planes and batches whose planes need no cutting keep
+    row bands; the result is the bits of the row bands'."""
+    t = fastconv._tuning
+    r = np.random.default_rng(23)
+
+    def plan(n, c, hw, cout, k, nt, force=None):
+        x = r.standard_normal((n, c, hw, hw)).astype(np.float32)
+        w = r.standard_normal((cout, c, k, k)).astype(np.float32)
+        a = fastconv._args.conv2d_args(x, w, None, 1, k // 2, 1, 1, "zeros")
+        return _plan.conv2d(a, "direct", nt, force), x, w
+
+    p, x, w = plan(1, 64, 14, 384, 1, 2)  # MobileNetV2's expansion on 14x14 at batch 1
+    assert p.kind == Kind.LANES and p.channel_chunks > 1 and p.band_rows == 14
+    old = Force(tuning={"SPLIT_CHANNELS_MAX_PLANE_PIXELS": 0})
+    assert plan(1, 64, 14, 384, 1, 2, old)[0].band_rows < 14
+    for nt in (2, 3):
+        got = fastconv.conv._conv2d(x, w, None, 1, 0, 1, 1, "zeros", None, nt, "direct", None)
+        ref = fastconv.conv._conv2d(x, w, None, 1, 0, 1, 1, "zeros", None, nt, "direct", old)
+        np.testing.assert_array_equal(got, ref)
+    p, _, _ = plan(1, 32, 7, 64, 3, 2)
+    assert p.channel_chunks > 1 and p.band_rows == 7
+    assert plan(1, 64, 14, 384, 1, 1)[0].channel_chunks == 1
+    side = int(t.SPLIT_CHANNELS_MAX_PLANE_PIXELS**0.5) + 1
+    p, _, _ = plan(1, 32, side, 64, 3, 2)
+    assert p.channel_chunks == 1 and p.band_rows < side
+    p, _, _ = plan(32, 32, 7, 64, 3, 2)  # items of whole planes already
+    assert p.channel_chunks == 1 and p.sample_group == 1
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -1202,8 +1202,11 @@ def direct(
     per_thread = _items(Ho * N * a.groups, nt)
     # big weights: bands as tall as band_bytes allows, since each band streams all of the
     # weights once (the tiles run block by block over the band's rows), and the threads
-    # share a band's output-channel blocks in chunks instead of taking shorter bands
-    big = wbytes >= t.SPLIT_CHANNELS_MIN_WEIGHT_BYTES and -(-coutg // ocb) > 1
+    # share a band's output-channel blocks in chunks instead of taking shorter bands; so do
+    # several threads on small output planes that the load balance would cut into bands,
+    # which would share a cache line of every output plane
+    small_planes = nt > 1 and Ho * Wo <= t.SPLIT_CHANNELS_MAX_PLANE_PIXELS and per_thread < Ho
+    big = (wbytes >= t.SPLIT_CHANNELS_MIN_WEIGHT_BYTES or small_planes) and -(-coutg // ocb) > 1
     if in_place and big:
         R = max(1, min(Ho, (band // max(cg * W * isz, 1) - (kH - 1) * dh) // sh))
     elif in_place:

@@ -235,6 +235,13 @@ ITEMS_PER_THREAD = 4
 #: 7x7 planes at batch 1: 2 threads ran no faster than 1, streaming 9.4 MB of weights per
 #: 1-row band).
 SPLIT_CHANNELS_MIN_WEIGHT_BYTES = 262144
+#: ... and so do the threads of any layer whose output planes have at most this many pixels
+#: where the load balance would cut them into bands: bands of a few rows of a small plane
+#: end inside a cache line of every output plane, which two threads then write in turn
+#: (MobileNetV2's 1x1 layers on 14x14 at batch 1 on 2 threads ran no faster than on 1;
+#: whole planes per thread 1.1-2.4x the bands' speed from 7x7 to 32x32, level on 36x36 and
+#: 40x40, 0.88x on 56x56; benchmarks/results).
+SPLIT_CHANNELS_MAX_PLANE_PIXELS = 1024
 #: Big weights (SPLIT_CHANNELS_MIN_WEIGHT_BYTES) and several samples: one work item holds
 #: the bands of as many samples as fit this many bytes and runs them block by block of
 #: output channels, each block of packed weights read from memory once for them all
