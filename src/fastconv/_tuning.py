@@ -33,12 +33,13 @@ WINOGRAD_MIN_LANE_FILL = 0.8
 WINOGRAD_MIN_THREAD_MACS = 20_000_000
 #: ... or, where the threads share the planes of fewer images than there are threads, this
 #: many, by the vector width of the direct kernels (64-byte: float32 F(2x2) at batch 1 on 2
-#: threads lost to the direct kernels on 28- and 32-wide planes and gained from 56-wide
-#: ones with 128 channels; 32-byte: 1.05-1.5x from 58 million per thread on 56- and
-#: 112-wide planes, 0.9x on 128 channels on 28x28, below 0.9x under 30 million; float64
-#: F(4x4) gains sooner).
+#: threads 1.12-1.67x the direct kernels from 29 million per thread on 28- to 112-wide
+#: planes with 24-128 channels, level on 128 channels on 28x28 (Intel Xeon; below 200
+#: million it lost before Winograd's position-major buffers); 32-byte: 1.05-1.5x from 58
+#: million per thread on 56- and 112-wide planes, 0.9x on 128 channels on 28x28, below
+#: 0.9x under 30 million; float64 F(4x4) gains sooner).
 WINOGRAD_SHARED_MIN_MACS: Dict[int, Dict[str, int]] = {
-    64: {"winograd": 200_000_000, "winograd4": 40_000_000},
+    64: {"winograd": 25_000_000, "winograd4": 40_000_000},
     32: {"winograd": 50_000_000, "winograd4": 40_000_000},
 }
 #: ... and, float32 with more input channels per group than this (by the vector width), ...
