@@ -322,7 +322,9 @@ def test_pointwise_items_over_threads(dtype):
     """The planner's chunks of panels and of output-channel blocks, on 1 to 3 threads, give the
     one-thread result exactly; a strided 1x1 layer runs on its subsampled pixels."""
     r = np.random.default_rng(8)
-    for shape, cout in (((1, 20, 28, 28), 40), ((1, 32, 9, 9), 100), ((3, 17, 30, 31), 13)):
+    # (the last two: chunks of output-channel blocks over every pixel, one a thread)
+    shapes = (((1, 20, 28, 28), 40), ((1, 32, 9, 9), 100), ((3, 17, 30, 31), 13), ((1, 24, 14, 14), 300))
+    for shape, cout in shapes + (((2, 24, 14, 14), 301),):
         x = r.standard_normal(shape).astype(dtype)
         w = r.standard_normal((cout, shape[1], 1, 1)).astype(dtype)
         b = r.standard_normal(cout).astype(dtype)
@@ -334,6 +336,8 @@ def test_pointwise_items_over_threads(dtype):
             a = fastconv._args.conv2d_args(x, w, b, 1, 0, 1, 1, "zeros")
             plan = _plan.conv2d(a, "auto", nt, force)
             assert plan.kind == Kind.POINTWISE and plan.threads == nt
+            if cout >= 300:
+                assert plan.column_chunk == 0 and plan.channel_chunks == -(-nt // (1 if plan.flat else shape[0]))
             got = fastconv.conv._conv2d(x, w, b, 1, 0, 1, 1, "zeros", None, nt, "auto", force)
             np.testing.assert_array_equal(got, one)
     x = r.standard_normal((2, 24, 57, 57)).astype(dtype)
@@ -349,6 +353,29 @@ def test_pointwise_items_over_threads(dtype):
         fastconv.conv._conv2d(x, w, None, 2, 0, 1, 1, "zeros", None, 2, "auto", force),
     ):
         np.testing.assert_allclose(got, ref, rtol=0, atol=32 * np.finfo(dtype).eps * np.abs(ref).max())
+
+
+def test_pointwise_threads_split_channels_where_pixel_chunks_are_short():
+    """Fewer items than threads: pixel chunks of at most POINTWISE_SPLIT_CHANNELS_MAX_PIXELS
+    with POINTWISE_SPLIT_CHANNELS_MIN_BLOCKS blocks per thread become one chunk of blocks a
+    thread; longer pixel chunks, fewer blocks or one thread keep the pixel chunks."""
+    t = _tuning
+
+    def plan(shape, cout, nt, **tuning):
+        x = np.zeros(shape, np.float32)
+        w = np.zeros((cout, shape[1], 1, 1), np.float32)
+        a = fastconv._args.conv2d_args(x, w, None, 1, 0, 1, 1, "zeros")
+        return _plan.conv2d(a, "auto", nt, Force(kind=Kind.POINTWISE, tuning=dict(tuning, PARALLEL_MIN_MACS=0)))
+
+    p = plan((1, 64, 28, 28), 512, 2)
+    nob = -(-512 // p.channel_block)
+    assert nob >= 2 * t.POINTWISE_SPLIT_CHANNELS_MIN_BLOCKS
+    assert p.column_chunk == 0 and p.channel_chunks == 2
+    assert plan((1, 64, 28, 28), 512, 2, POINTWISE_SPLIT_CHANNELS_MAX_PIXELS=0).column_chunk > 0
+    few = 2 * t.POINTWISE_SPLIT_CHANNELS_MIN_BLOCKS * p.channel_block - p.channel_block
+    assert plan((1, 64, 28, 28), few, 2).column_chunk > 0
+    assert plan((1, 64, 112, 112), 512, 2).column_chunk > t.POINTWISE_SPLIT_CHANNELS_MAX_PIXELS
+    assert plan((1, 64, 28, 28), 512, 1).channel_chunks == 1
 
 
 def test_band_bytes_follow_the_l2_cache():

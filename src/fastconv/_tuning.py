@@ -293,6 +293,16 @@ POINTWISE_MIN_VECTOR_BYTES = 32
 #: 112x112 planes, 1 and 2 threads, Intel Xeon), level on 16 input channels, 3x on 144
 #: output channels.
 POINTWISE_CL_RESULT_MAX_VECTORS = 2
+#: Several threads on fewer items (planes, or runs over the batch) than threads share out
+#: the pixels in chunks of whole panels, except that chunks of at most
+#: POINTWISE_SPLIT_CHANNELS_MAX_PIXELS pixels with at least POINTWISE_SPLIT_CHANNELS_MIN_BLOCKS
+#: blocks of output channels per thread give each thread a chunk of the blocks over every
+#: pixel instead: such a short chunk ends inside a cache line of every output plane (2
+#: threads, Intel Xeon: 1.12-1.29x on 16-48 blocks with chunks of 128-224 pixels; level on
+#: 8 blocks and 0.9x on 6, whose items' copies of the panels then cost more; 0.97x with
+#: chunks of 800 pixels).
+POINTWISE_SPLIT_CHANNELS_MAX_PIXELS = 256
+POINTWISE_SPLIT_CHANNELS_MIN_BLOCKS = 8
 #: POINTWISE copies runs of panels of pixels of at most POINTWISE_PANEL_BYTES and runs one
 #: block of output channels after the other over them (each block's stores a few streams of
 #: consecutive lines) on layers of at most POINTWISE_PANELS_MAX_CHANNELS input channels per
