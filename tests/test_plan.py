@@ -849,6 +849,17 @@ def test_small_calls_run_on_one_thread(monkeypatch):
     monkeypatch.setattr(fastconv._tuning, "PARALLEL_MIN_MACS", macs)
     assert fastconv.explain(x, w, num_threads=2).threads == 2
     np.testing.assert_array_equal(fastconv.conv2d(x, w, num_threads=2), fastconv.conv2d(x, w, num_threads=1))
+    # depthwise layers: their own threshold, whatever PARALLEL_MIN_MACS says
+    xd = np.ones((1, 192, 14, 14), np.float32)
+    wd = np.ones((192, 1, 3, 3), np.float32)
+    macs = 192 * 14 * 14 * 9
+    monkeypatch.setattr(fastconv._tuning, "PARALLEL_MIN_MACS", 10 * macs)
+    monkeypatch.setattr(fastconv._tuning, "PARALLEL_MIN_MACS_DEPTHWISE", macs)
+    assert fastconv.explain(xd, wd, padding=1, groups=192, num_threads=2).threads == 2
+    monkeypatch.setattr(fastconv._tuning, "PARALLEL_MIN_MACS_DEPTHWISE", macs + 1)
+    assert fastconv.explain(xd, wd, padding=1, groups=192, num_threads=2).threads == 1
+    got = fastconv.conv2d(xd, wd, padding=1, groups=192, num_threads=2)
+    np.testing.assert_array_equal(got, fastconv.conv2d(xd, wd, padding=1, groups=192, num_threads=1))
 
 
 def test_threads_block():

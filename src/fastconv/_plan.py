@@ -709,9 +709,11 @@ def _conv2d(
 
 
 def small_call_threads(a: ConvArgs, nt: int, t: Any = _tuning) -> int:
-    """``nt``, or 1 for a layer of fewer than PARALLEL_MIN_MACS multiply-adds: too little work
-    to pay for a parallel region."""
-    if nt > 1 and layer_macs(a) < t.PARALLEL_MIN_MACS:
+    """``nt``, or 1 for a layer of fewer than PARALLEL_MIN_MACS multiply-adds
+    (PARALLEL_MIN_MACS_DEPTHWISE with one input channel per group): too little work to pay
+    for a parallel region."""
+    least = t.PARALLEL_MIN_MACS_DEPTHWISE if a.w.shape[1] == 1 else t.PARALLEL_MIN_MACS
+    if nt > 1 and layer_macs(a) < least:
         return 1
     return nt
 

@@ -359,6 +359,11 @@ SEPARABLE_ULPS = 8
 #: parallel region costs more than the second thread saves (LeNet-sized calls, C1 and C2
 #: at batch 1; benchmarks/results/README.md, "Threads for small calls").
 PARALLEL_MIN_MACS = 500_000
+#: ... and one of one input channel per group (depthwise) from this many: their kernels
+#: spend more time per multiply-add, on the planes' transposes and loads (2 threads, Intel
+#: Xeon: 3x3 layers of 0.11-0.42 million multiply-adds on 7x7 to 56x56 planes 1.1-1.6x
+#: faster than on one, 0.03-0.06 million level).
+PARALLEL_MIN_MACS_DEPTHWISE = 100_000
 #: Global pooling (the window is the plane): a thread per this many input elements at most
 #: (global pooling of (64, 512, 7, 7); benchmarks/results/README.md, "Global pooling").
 POOL_PLANE_THREAD_ELEMS = 65536
