@@ -936,9 +936,10 @@ def test_channel_chunks_are_exact(vb, dtype):
     in place); the same bits as one item per band, at channel counts around the blocks."""
     r = np.random.default_rng(11)
     vl = vb // np.dtype(dtype).itemsize
-    split = Force(vector_bytes=vb, tuning={"SPLIT_CHANNELS_MIN_WEIGHT_BYTES": 1, "PARALLEL_MIN_MACS": 0})
-    one = {"SPLIT_CHANNELS_MIN_WEIGHT_BYTES": 1 << 60, "SPLIT_CHANNELS_MAX_PLANE_PIXELS": 0, "PARALLEL_MIN_MACS": 0}
-    plain = Force(vector_bytes=vb, tuning=one)
+    # (small planes split by the weights' rule alone, with the row tiles on both sides)
+    base = {"SPLIT_CHANNELS_MAX_PLANE_PIXELS": 0, "PARALLEL_MIN_MACS": 0}
+    split = Force(vector_bytes=vb, tuning=dict(base, SPLIT_CHANNELS_MIN_WEIGHT_BYTES=1))
+    plain = Force(vector_bytes=vb, tuning=dict(base, SPLIT_CHANNELS_MIN_WEIGHT_BYTES=1 << 60))
     for coutg in sorted({3, 2 * vl - 1, 2 * vl + 1, 4 * vl + 3}):
         for k, pad, stride, groups in ((3, 1, 1, 1), (1, 0, 1, 2), (3, 1, 2, 1)):
             x = r.standard_normal((2, 4 * groups, 9, 11)).astype(dtype)
@@ -980,6 +981,19 @@ def test_small_planes_share_channels_not_rows():
         np.testing.assert_array_equal(got, ref)
     p, _, _ = plan(1, 32, 7, 64, 3, 2)
     assert p.channel_chunks > 1 and p.band_rows == 7
+    # a 1x1 layer on channels-last pixels runs each plane as one row (on one thread too),
+    # its output-channel blocks shared out
+    xl = r.standard_normal((1, 14, 14, 96)).astype(np.float32).transpose(0, 3, 1, 2)
+    wl = r.standard_normal((64, 96, 1, 1)).astype(np.float32)
+    a = fastconv._args.conv2d_args(xl, wl, None, 1, 0, 1, 1, "zeros")
+    p = _plan.conv2d(a, "direct", 2)
+    assert p.plane_row and p.channel_chunks > 1 and _plan.conv2d(a, "direct", 1).plane_row
+    ref = conv2d_ref(xl, wl, None, (1, 1), (0, 0, 0, 0), (1, 1), 1, "zeros")
+    one = fastconv.conv2d(xl, wl, num_threads=1)
+    np.testing.assert_allclose(one, ref, rtol=0, atol=1e-5 * np.abs(ref).max())
+    for nt in (2, 3):
+        np.testing.assert_array_equal(fastconv.conv2d(xl, wl, num_threads=nt), one)
+        np.testing.assert_array_equal(fastconv.conv2d(xl, wl, num_threads=nt, memory_format="preserve"), one)
     assert plan(1, 64, 14, 384, 1, 1)[0].channel_chunks == 1
     side = int(t.SPLIT_CHANNELS_MAX_PLANE_PIXELS**0.5) + 1
     p, _, _ = plan(1, 32, side, 64, 3, 2)

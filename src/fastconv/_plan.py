@@ -1109,8 +1109,9 @@ def direct(
             )
         return pointwise(a, vb, nt, t, reason, forced=want is not None)
     sizes = _direct.tile_sizes(vb)
-    # (one row per plane leaves the threads only the planes to share)
-    few = nt > 1 and N * a.groups < nt * t.ITEMS_PER_THREAD
+    # (one row per plane leaves the threads only the planes to share, and the output-channel
+    # blocks of small planes)
+    few = nt > 1 and N * a.groups < nt * t.ITEMS_PER_THREAD and Ho * Wo > t.SPLIT_CHANNELS_MAX_PLANE_PIXELS
     if kH == 1 and kW == 1 and sh == 1 and sw == 1 and not any(a.pads) and Ho > 1 and rows_merge(a.x) and not few:
         ncol = sizes["ncol"]
         # tiles that fill too few of their columns, or channels-last rows whose packing
@@ -1207,7 +1208,7 @@ def direct(
     # share a band's output-channel blocks in chunks instead of taking shorter bands; so do
     # several threads on small output planes that the load balance would cut into bands,
     # which would share a cache line of every output plane
-    small_planes = nt > 1 and Ho * Wo <= t.SPLIT_CHANNELS_MAX_PLANE_PIXELS and per_thread < Ho
+    small_planes = nt > 1 and Ho * Wo <= t.SPLIT_CHANNELS_MAX_PLANE_PIXELS and (per_thread < Ho or N * a.groups < nt)
     big = (wbytes >= t.SPLIT_CHANNELS_MIN_WEIGHT_BYTES or small_planes) and -(-coutg // ocb) > 1
     if in_place and big:
         R = max(1, min(Ho, (band // max(cg * W * isz, 1) - (kH - 1) * dh) // sh))

@@ -241,7 +241,9 @@ SPLIT_CHANNELS_MIN_WEIGHT_BYTES = 262144
 #: end inside a cache line of every output plane, which two threads then write in turn
 #: (MobileNetV2's 1x1 layers on 14x14 at batch 1 on 2 threads ran no faster than on 1;
 #: whole planes per thread 1.1-2.4x the bands' speed from 7x7 to 32x32, level on 36x36 and
-#: 40x40, 0.88x on 56x56; benchmarks/results).
+#: 40x40, 0.88x on 56x56; benchmarks/results).  Such planes also keep the one-row form of
+#: 1x1 layers with fewer samples than threads (shared by channel blocks; channels-last
+#: pixels at batch 1: 1.4-1.8x the row bands).
 SPLIT_CHANNELS_MAX_PLANE_PIXELS = 1024
 #: Big weights (SPLIT_CHANNELS_MIN_WEIGHT_BYTES) and several samples: one work item holds
 #: the bands of as many samples as fit this many bytes and runs them block by block of
