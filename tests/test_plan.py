@@ -356,8 +356,8 @@ def test_pointwise_items_over_threads(dtype):
 
 
 def test_pointwise_threads_split_channels_where_pixel_chunks_are_short():
-    """Fewer items than threads: pixel chunks of at most POINTWISE_SPLIT_CHANNELS_MAX_PIXELS
-    with POINTWISE_SPLIT_CHANNELS_MIN_BLOCKS blocks per thread become one chunk of blocks a
+    """Fewer items than threads: pixel chunks of k panels with at least
+    POINTWISE_SPLIT_BLOCKS_PER_PANEL * k blocks per thread become one chunk of blocks a
     thread; longer pixel chunks, fewer blocks or one thread keep the pixel chunks."""
     t = _tuning
 
@@ -368,13 +368,14 @@ def test_pointwise_threads_split_channels_where_pixel_chunks_are_short():
         return _plan.conv2d(a, "auto", nt, Force(kind=Kind.POINTWISE, tuning=dict(tuning, PARALLEL_MIN_MACS=0)))
 
     p = plan((1, 64, 28, 28), 512, 2)
-    nob = -(-512 // p.channel_block)
-    assert nob >= 2 * t.POINTWISE_SPLIT_CHANNELS_MIN_BLOCKS
+    cw = plan((1, 64, 28, 28), 512, 2, POINTWISE_SPLIT_BLOCKS_PER_PANEL=1 << 30).column_chunk
+    vw = _direct.tile_sizes(p.vector_bytes)["nv_wide"] * p.vector_bytes // 4
+    need = 2 * t.POINTWISE_SPLIT_BLOCKS_PER_PANEL * (cw // vw)  # blocks, for 2 threads
+    assert cw > 0 and -(-512 // p.channel_block) >= need
     assert p.column_chunk == 0 and p.channel_chunks == 2
-    assert plan((1, 64, 28, 28), 512, 2, POINTWISE_SPLIT_CHANNELS_MAX_PIXELS=0).column_chunk > 0
-    few = 2 * t.POINTWISE_SPLIT_CHANNELS_MIN_BLOCKS * p.channel_block - p.channel_block
-    assert plan((1, 64, 28, 28), few, 2).column_chunk > 0
-    assert plan((1, 64, 112, 112), 512, 2).column_chunk > t.POINTWISE_SPLIT_CHANNELS_MAX_PIXELS
+    assert plan((1, 64, 28, 28), need * p.channel_block, 2).channel_chunks == 2
+    assert plan((1, 64, 28, 28), (need - 1) * p.channel_block, 2).column_chunk == cw
+    assert plan((1, 64, 112, 112), 512, 2).column_chunk > 0  # long chunks
     assert plan((1, 64, 28, 28), 512, 1).channel_chunks == 1
 
 

@@ -1326,9 +1326,9 @@ def pointwise(a: ConvArgs, vb: int, nt: int, t: Any = _tuning, reason: str = "",
     column tile's output channels (or of the smallest tile holding a group's fewer), items of
     whole planes, split into chunks of whole panels and then into chunks of the
     output-channel blocks until the threads have ITEMS_PER_THREAD items each (or, with
-    fewer items than threads, chunks of at most POINTWISE_SPLIT_CHANNELS_MAX_PIXELS pixels
-    and POINTWISE_SPLIT_CHANNELS_MIN_BLOCKS blocks per thread, into one chunk of the blocks
-    per thread, each over whole items); runs of panels
+    fewer items than threads and at least POINTWISE_SPLIT_BLOCKS_PER_PANEL blocks per thread
+    for each panel of such a pixel chunk, into one chunk of the blocks per thread, each over
+    whole items); runs of panels
     of POINTWISE_PANEL_BYTES copied at a time on few input channels and many blocks
     (POINTWISE_PANELS_*).  Planes whose pixels are not whole panels are counted as one
     row over the batch (flat, POINTWISE_FLAT), so that only the batch's last panel is
@@ -1350,11 +1350,7 @@ def pointwise(a: ConvArgs, vb: int, nt: int, t: Any = _tuning, reason: str = "",
         pc = min(panels, per)
         cw = -(-panels // pc) * vw if pc > 1 else 0
         chunks = min(nob, -(-per // pc))
-        if (
-            items < nt
-            and 0 < cw <= t.POINTWISE_SPLIT_CHANNELS_MAX_PIXELS
-            and nob >= t.POINTWISE_SPLIT_CHANNELS_MIN_BLOCKS * nt
-        ):
+        if items < nt and cw and nob >= nt * t.POINTWISE_SPLIT_BLOCKS_PER_PANEL * (cw // vw):
             cw, chunks = 0, -(-nt // items)  # each thread a chunk of the blocks over whole items
     cg = a.w.shape[1]
     npan = 1  # panels per copy: an item's blocks of output channels run over them in turn

@@ -296,15 +296,14 @@ POINTWISE_MIN_VECTOR_BYTES = 32
 #: output channels.
 POINTWISE_CL_RESULT_MAX_VECTORS = 2
 #: Several threads on fewer items (planes, or runs over the batch) than threads share out
-#: the pixels in chunks of whole panels, except that chunks of at most
-#: POINTWISE_SPLIT_CHANNELS_MAX_PIXELS pixels with at least POINTWISE_SPLIT_CHANNELS_MIN_BLOCKS
-#: blocks of output channels per thread give each thread a chunk of the blocks over every
-#: pixel instead: such a short chunk ends inside a cache line of every output plane (2
-#: threads, Intel Xeon: 1.12-1.29x on 16-48 blocks with chunks of 128-224 pixels; level on
-#: 8 blocks and 0.9x on 6, whose items' copies of the panels then cost more; 0.97x with
-#: chunks of 800 pixels).
-POINTWISE_SPLIT_CHANNELS_MAX_PIXELS = 256
-POINTWISE_SPLIT_CHANNELS_MIN_BLOCKS = 8
+#: the pixels in chunks of whole panels, except that with at least this many blocks of output
+#: channels per thread for each panel of such a chunk, each thread takes a chunk of the
+#: blocks over every pixel instead: a pixel chunk ends inside a cache line of every output
+#: plane, a cost the chunk's length spreads, while each thread then copies every panel,
+#: which its blocks spread (2 threads, Intel Xeon: chunks of 4 panels 1.06-1.22x from 4
+#: blocks a thread, 0.95x with 1.5; of 7 panels 1.12-1.23x from 8 blocks, 0.9-0.97x with 3
+#: and 4; of 25 panels 0.97x with 8).
+POINTWISE_SPLIT_BLOCKS_PER_PANEL = 1
 #: POINTWISE copies runs of panels of pixels of at most POINTWISE_PANEL_BYTES and runs one
 #: block of output channels after the other over them (each block's stores a few streams of
 #: consecutive lines) on layers of at most POINTWISE_PANELS_MAX_CHANNELS input channels per
