@@ -1559,6 +1559,26 @@ def test_strided_pointwise_layers_subsample_first(rng):
         assert not _plan.conv2d(a, "auto", 1, on).subsample
 
 
+def test_subsample_copies_the_strided_pixels(rng):
+    """_pack.subsample is NumPy's strided slice, for the stride-2 planes of its constant-step
+    loop (input columns two elements apart, compact rows out) and any other strides, into
+    C-contiguous and channels-last results, on 1 to 3 threads of a few elements each."""
+    for dt in (np.float32, np.float64):
+        x = rng.standard_normal((2, 5, 13, 17)).astype(dt)
+        for xin, sh, sw in ((x, 2, 2), (x, 1, 2), (x, 3, 1), (x[:, :, :, ::2], 2, 1), (x[:, :, ::-1, ::-1], 2, 2)):
+            want = xin[:, :, ::sh, ::sw]
+            for layout in ("planes", "channels-last"):
+                for nt in (1, 2, 3):
+                    if layout == "planes":
+                        dst = np.full(want.shape, np.nan, dt)
+                    else:
+                        dst = np.full(want.shape[:1] + want.shape[2:] + want.shape[1:2], np.nan, dt).transpose(
+                            0, 3, 1, 2
+                        )
+                    _pack.subsample(xin, dst, sh, sw, nt, 16)
+                    np.testing.assert_array_equal(dst, want)
+
+
 def test_strided_pointwise_plans_as_its_unit_stride_layer_for_either_result_layout():
     """A subsampled strided 1x1 layer takes the plan of the unit-stride layer on its pixels,
     under the same result layout (a channels-last result on channels-last input picks the
