@@ -1109,8 +1109,8 @@ def direct(
             )
         return pointwise(a, vb, nt, t, reason, forced=want is not None)
     sizes = _direct.tile_sizes(vb)
-    # (one row per plane leaves the threads only the planes to share, and the output-channel
-    # blocks of small planes)
+    # (one row per plane leaves the threads only the planes to share, too few of them but
+    # where the planes are small: the threads then share their output-channel blocks)
     few = nt > 1 and N * a.groups < nt * t.ITEMS_PER_THREAD and Ho * Wo > t.SPLIT_CHANNELS_MAX_PLANE_PIXELS
     if kH == 1 and kW == 1 and sh == 1 and sw == 1 and not any(a.pads) and Ho > 1 and rows_merge(a.x) and not few:
         ncol = sizes["ncol"]
@@ -1328,9 +1328,8 @@ def pointwise(a: ConvArgs, vb: int, nt: int, t: Any = _tuning, reason: str = "",
     output-channel blocks until the threads have ITEMS_PER_THREAD items each (or, with
     fewer items than threads and at least POINTWISE_SPLIT_BLOCKS_PER_PANEL blocks per thread
     for each panel of such a pixel chunk, into one chunk of the blocks per thread, each over
-    whole items); runs of panels
-    of POINTWISE_PANEL_BYTES copied at a time on few input channels and many blocks
-    (POINTWISE_PANELS_*).  Planes whose pixels are not whole panels are counted as one
+    whole items); runs of panels of POINTWISE_PANEL_BYTES copied at a time on few input
+    channels and many blocks (POINTWISE_PANELS_*).  Planes whose pixels are not whole panels are counted as one
     row over the batch (flat, POINTWISE_FLAT), so that only the batch's last panel is
     partly empty."""
     N = a.x.shape[0]
