@@ -329,6 +329,9 @@ def test_nhwc_in_place_rule_by_cpu_and_input_size(monkeypatch):
     assert in_place(small, {**rule, "NHWC_ALIGNED_COPY_VENDORS": ()}, stride=1)
     # the shipped table: Zen 4's strided 64-byte plans read up to 32 MB in place
     assert in_place(small, {}) == (vb == 64) and not in_place(big, {})
+    # and Zen 5's (family 26) up to 40 MiB
+    monkeypatch.setattr(_plan, "_CPU_FAMILY", 26)
+    assert in_place(big, {}) == (vb == 64) and not in_place((1, 64, 460, 460), {})  # 39 and 54 MB
 
 
 def test_nhwc_prefetch_rule_and_exactness(monkeypatch):

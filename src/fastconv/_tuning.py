@@ -173,8 +173,13 @@ NHWC_ALIGNED_COPY_VENDORS: Tuple[str, ...] = ("AuthenticAMD",)
 #: copy a whole extra pass over them); from 38 MB (96 channels on 112x112, past the 32 MB
 #: third-level cache) the copy's sequential reads from memory win, 0.6-0.75x the in-place
 #: time.  At unit stride the copy stays: in place 1.05-1.5x its time on one thread on
-#: 56x56 planes of 128-144 channels (level on two).
-NHWC_IN_PLACE_CPUS: Dict[Tuple[str, int, int], int] = {("AuthenticAMD", 25, 64): 32 << 20}
+#: 56x56 planes of 128-144 channels (level on two).  AMD Zen 5 (family 26), same layers: in
+#: place 0.85-0.95x the copy's time on 1.5-38 MB inputs (1-2 threads); on 77 MB (192
+#: channels on 112x112) the copy wins, 0.8x.
+NHWC_IN_PLACE_CPUS: Dict[Tuple[str, int, int], int] = {
+    ("AuthenticAMD", 25, 64): 32 << 20,
+    ("AuthenticAMD", 26, 64): 40 << 20,
+}
 #: Bytes of edge buffers (the padded columns next to the borders) per thread.
 DW_EDGE_BYTES = 262144
 #: Bytes of input rows one row group of the strips reads (kept in cache while the strips
