@@ -249,6 +249,55 @@ def test_nhwc_depthwise_channels_first_result_in_row_blocks(dt, vb):
             np.testing.assert_allclose(got, ref, **tol, err_msg=f"C={C} H={H} W={W} s={s} nt={nt}")
 
 
+def _depthwise_reference(x, w, b, s, ph, pw):
+    """Depthwise cross-correlation in float64 by NumPy slices: zero padding ph rows and pw
+    columns each side, stride s."""
+    N, C, H, W = x.shape
+    kH, kW = w.shape[2:]
+    xp = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    Ho, Wo = (H + 2 * ph - kH) // s + 1, (W + 2 * pw - kW) // s + 1
+    out = np.zeros((N, C, Ho, Wo)) + (0.0 if b is None else b.astype(np.float64)[:, None, None])
+    for kh in range(kH):
+        for kw in range(kW):
+            tap = xp[:, :, kh : kh + (Ho - 1) * s + 1 : s, kw : kw + (Wo - 1) * s + 1 : s]
+            out += tap * w[None, :, 0, kh, kw, None, None].astype(np.float64)
+    return out
+
+
+@pytest.mark.parametrize("vb", [32, 64])
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+def test_nhwc_depthwise_stride2_rows_of_every_width(dt, vb):
+    """DW_NHWC at stride 2 (MobileNetV2's downsampling layers), 1 to 3 kernel rows of 3
+    taps: output widths 1 to 21 (interiors of no pixel group, one, several and a rest),
+    channel counts below, at and around the vector blocks, bias or none, NaN and inf inputs
+    at the borders, both result layouts, aligned and unaligned pixels, against a float64
+    NumPy reference."""
+    rng = np.random.default_rng(11 * vb + (dt == np.float64))
+    vl = vb // np.dtype(dt).itemsize
+    force = _plan.Force(kind=_plan.Kind.DW_NHWC, vector_bytes=vb)
+    tol = dict(rtol=2e-5, atol=2e-5) if dt == np.float32 else dict(rtol=1e-12, atol=1e-12)
+    for W in range(1, 43, 2):
+        C = (3, vl, 2 * vl, 2 * vl + 3, 4 * vl + 1, 5 * vl)[W % 6]
+        kh = int(rng.integers(1, 4))
+        H = int(rng.integers(max(kh, 2), 9))
+        x = rng.standard_normal((2, C, H, W)).astype(dt)
+        x[0, C - 1, 0, 0] = np.nan
+        x[1, 0, H - 1, W - 1] = np.inf
+        x[1, C // 2, H // 2, W // 2] = -np.inf
+        w = rng.standard_normal((C, 1, kh, 3)).astype(dt)
+        b = rng.standard_normal(C).astype(dt) if W % 4 == 1 else None
+        pads = (1 if kh == 3 else 0, 1)
+        ref = _depthwise_reference(x, w, b, 2, *pads)
+        for fmt in ("contiguous", "channels_last"):
+            for offset in (0, np.dtype(dt).itemsize):
+                got = fastconv.conv._conv2d(
+                    _nhwc_at(x, offset), w, b, 2, pads, 1, C, "zeros", None, None, "auto", force, memory_format=fmt
+                )
+                err = f"W={W} C={C} kh={kh} {fmt} offset={offset}"
+                np.testing.assert_array_equal(np.isnan(got), np.isnan(ref), err_msg=err)
+                np.testing.assert_allclose(got, ref, **tol, err_msg=err)
+
+
 def _nhwc_at(x, offset):
     """x's values in channels-last memory that starts ``offset`` bytes past a 64-byte
     boundary, as an (N, C, H, W) view."""

@@ -355,11 +355,13 @@ def test_pointwise_items_over_threads(dtype):
         np.testing.assert_allclose(got, ref, rtol=0, atol=32 * np.finfo(dtype).eps * np.abs(ref).max())
 
 
-def test_pointwise_threads_split_channels_where_pixel_chunks_are_short():
+def test_pointwise_threads_split_channels_where_pixel_chunks_are_short(monkeypatch):
     """Fewer items than threads: pixel chunks of k panels with at least
     POINTWISE_SPLIT_BLOCKS_PER_PANEL * k blocks per thread become one chunk of blocks a
-    thread; longer pixel chunks, fewer blocks or one thread keep the pixel chunks."""
+    thread; longer pixel chunks, fewer blocks or one thread keep the pixel chunks (their
+    evened-out size here: the threads' balance is the next test's)."""
     t = _tuning
+    monkeypatch.setattr(_plan, "_balanced_panels", lambda panels, most, *rest: most)
 
     def plan(shape, cout, nt, **tuning):
         x = np.zeros(shape, np.float32)
@@ -377,6 +379,49 @@ def test_pointwise_threads_split_channels_where_pixel_chunks_are_short():
     assert plan((1, 64, 28, 28), (need - 1) * p.channel_block, 2).column_chunk == cw
     assert plan((1, 64, 112, 112), 512, 2).column_chunk > 0  # long chunks
     assert plan((1, 64, 28, 28), 512, 1).channel_chunks == 1
+
+
+def test_pointwise_pixel_chunks_share_the_threads_evenly():
+    """The pixel chunks of a POINTWISE plan: of the evened-out chunk size down to half of it,
+    the size whose busiest thread (OpenMP's static schedule) has the fewest panels, checked
+    against a brute-force count; MobileNetV2's 576 -> 96 on 14x14 at batch 8 (49 panels) on
+    2 threads gets 25 and 24 panels (7 chunks of 7 gave 28 and 21), with the very numbers of
+    the unsplit layer."""
+
+    def static(loads, nt):  # libgomp's static schedule, thread by thread
+        q, r = divmod(len(loads), nt)
+        starts = np.cumsum([0] + [q + (k < r) for k in range(nt)])
+        return max(sum(loads[starts[k] : starts[k + 1]]) for k in range(nt))
+
+    def load(size, panels, items, chunks, nt):  # the busiest thread's panels
+        row = [min(size, panels - c * size) for c in range(-(-panels // size))]
+        return static([n for n in row for _ in range(chunks)] * items, nt)
+
+    rng = np.random.default_rng(5)
+    for _ in range(300):
+        panels, items, chunks, nt = (int(v) for v in rng.integers(1, [200, 5, 4, 9]))
+        most = int(rng.integers(1, panels + 1))
+        size = _plan._balanced_panels(panels, most, items, chunks, nt)
+        assert (most + 1) // 2 <= size <= most
+        loads = {k: load(k, panels, items, chunks, nt) for k in range((most + 1) // 2, most + 1)}
+        assert loads[size] == min(loads.values())
+        assert all(loads[k] > loads[size] for k in range(size + 1, most + 1))
+        work = [int(v) for v in rng.integers(0, 9, int(rng.integers(0, 30)))]
+        assert _plan._static_max_load(work, nt) == (static(work, nt) if work else 0)
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((8, 576, 14, 14)).astype(np.float32)
+    w = rng.standard_normal((96, 576, 1, 1)).astype(np.float32)
+    a = fastconv._args.conv2d_args(x, w, None, 1, 0, 1, 1, "zeros")
+    p = _plan.conv2d(a, "auto", 2, Force(kind=Kind.POINTWISE, tuning={"PARALLEL_MIN_MACS": 0}))
+    vw = _direct.tile_sizes(p.vector_bytes)["nv_wide"] * p.vector_bytes // 4
+    if p.vector_bytes == 64:
+        assert p.flat and p.channel_chunks == 1 and p.column_chunk == 5 * vw  # 10 chunks: 25 and 24 panels
+    one = fastconv.conv._conv2d(x, w, None, 1, 0, 1, 1, "zeros", None, 1, "auto", Force(kind=Kind.POINTWISE))
+    two = fastconv.conv._conv2d(
+        x, w, None, 1, 0, 1, 1, "zeros", None, 2, "auto", Force(kind=Kind.POINTWISE, tuning={"PARALLEL_MIN_MACS": 0})
+    )
+    np.testing.assert_array_equal(two, one)
+    np.testing.assert_allclose(one, conv2d_ref(x, w, None, (1, 1), (0, 0, 0, 0), (1, 1), 1), rtol=1e-4, atol=1e-4)
 
 
 def test_band_bytes_follow_the_l2_cache():
