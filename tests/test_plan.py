@@ -407,7 +407,7 @@ def test_pointwise_pixel_chunks_share_the_threads_evenly():
         assert loads[size] == min(loads.values())
         assert all(loads[k] > loads[size] for k in range(size + 1, most + 1))
         work = [int(v) for v in rng.integers(0, 9, int(rng.integers(0, 30)))]
-        assert _plan._static_max_load(work, nt) == (static(work, nt) if work else 0)
+        assert _plan._static_makespan(work, nt) == (static(work, nt) if work else 0)
     rng = np.random.default_rng(6)
     x = rng.standard_normal((8, 576, 14, 14)).astype(np.float32)
     w = rng.standard_normal((96, 576, 1, 1)).astype(np.float32)

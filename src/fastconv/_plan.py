@@ -1321,19 +1321,6 @@ def pointwise_min_pixels(vb: int, t: Any = _tuning) -> int:
     return t.POINTWISE_MIN_PIXELS_32 if vb == 32 else t.POINTWISE_MIN_PIXELS
 
 
-def _static_max_load(loads: List[int], nt: int) -> int:
-    """The largest sum of work a thread gets when ``loads`` (one per item) are shared by
-    OpenMP's static schedule on ``nt`` threads: contiguous runs, the first
-    ``len(loads) % nt`` threads one item more."""
-    q, r = divmod(len(loads), nt)
-    most, i = 0, 0
-    for k in range(nt):
-        n = q + (k < r)
-        most = max(most, sum(loads[i : i + n]))
-        i += n
-    return most
-
-
 def _balanced_panels(panels: int, most: int, items: int, chunks: int, nt: int) -> int:
     """Panels per pixel chunk for ``items`` rows of ``panels`` panels, each chunk split into
     ``chunks`` chunks of output-channel blocks, shared statically by ``nt`` threads: of
@@ -1344,7 +1331,7 @@ def _balanced_panels(panels: int, most: int, items: int, chunks: int, nt: int) -
     best, best_load = most, None
     for size in range(most, max(1, (most + 1) // 2) - 1, -1):
         row = [min(size, panels - c * size) for c in range(-(-panels // size))]
-        load = _static_max_load([n for n in row for _ in range(chunks)] * items, nt)
+        load = _static_makespan([n for n in row for _ in range(chunks)] * items, nt)
         if best_load is None or load < best_load:
             best, best_load = size, load
     return best
