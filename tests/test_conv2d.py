@@ -1125,10 +1125,11 @@ def test_auto_algorithm_rule():
     assert pick((1, 256, 56, 56), (64, 256, 3, 3)) == "winograd"
     assert pick((1, 1024, 56, 56), (64, 1024, 3, 3)) == "direct"  # deep: error unmeasured
     assert pick((1, 256, 14, 14), (256, 256, 3, 3)) == "direct"  # deep, few pixels
-    # 784 pixels: enough with 32-byte vectors and half-rate 64-byte ones, not with full-rate
-    # 64-byte ones (WINOGRAD_DEEP_MIN_PIXELS, WINOGRAD_HALF_RATE)
+    # 784 pixels: enough with 32-byte vectors, half-rate 64-byte ones and the CPUs of
+    # WINOGRAD_DEEP_MIN_PIXELS_CPUS, not with other full-rate 64-byte ones
+    # (WINOGRAD_DEEP_MIN_PIXELS, WINOGRAD_HALF_RATE)
     vb = _plan.vector_bytes()
-    few = 28 * 28 < _plan.winograd_tuning(vb).WINOGRAD_DEEP_MIN_PIXELS[vb]
+    few = 28 * 28 < _plan.deep_min_pixels(vb, _plan.winograd_tuning(vb))
     assert pick((1, 256, 28, 28), (256, 256, 3, 3)) == ("direct" if few else "winograd")
     assert pick((2, 256, 28, 28), (256, 256, 3, 3)) == "winograd"
     assert pick((1, 256, 56, 56), (64, 256, 3, 3), np.float64) == "winograd4"

@@ -673,6 +673,35 @@ def test_force_refuses_what_a_layer_cannot_take():
         _plan.conv2d(a, "auto", None, Force(vector_bytes=16))
 
 
+def test_deep_winograd_pixels_by_cpu(monkeypatch):
+    """The output pixels from which deep float32 layers take Winograd: WINOGRAD_DEEP_MIN_PIXELS
+    by vector width, the entry of WINOGRAD_DEEP_MIN_PIXELS_CPUS for a listed (vendor,
+    family, vector bytes), the half-rate values on a CPU of WINOGRAD_HALF_RATE_CPUS; a
+    listed CPU's 256 -> 256 on 14x14 at batch 2 (392 pixels) takes Winograd, another's not."""
+    t = _tuning
+    for vendor, family in (("AuthenticAMD", 26), ("GenuineIntel", 6), ("AuthenticAMD", 25)):
+        monkeypatch.setattr(_plan, "_CPU_VENDOR", vendor)
+        monkeypatch.setattr(_plan, "_CPU_FAMILY", family)
+        for vb in (32, 64):
+            got = _plan.deep_min_pixels(vb, _plan.winograd_tuning(vb))
+            if (vendor, family, vb) in t.WINOGRAD_DEEP_MIN_PIXELS_CPUS:
+                assert got == t.WINOGRAD_DEEP_MIN_PIXELS_CPUS[vendor, family, vb]
+            elif _plan.half_rate(vb):
+                assert got == t.WINOGRAD_HALF_RATE["WINOGRAD_DEEP_MIN_PIXELS"][vb]
+            else:
+                assert got == t.WINOGRAD_DEEP_MIN_PIXELS[vb]
+    monkeypatch.setattr(_plan, "_CPU_VENDOR", "AuthenticAMD")
+    monkeypatch.setattr(_plan, "_CPU_FAMILY", 26)
+    if _plan.vector_bytes() != 64:
+        return  # the planner's choice on 64-byte vectors
+    listed = {"WINOGRAD_DEEP_MIN_PIXELS_CPUS": {("AuthenticAMD", 26, 64): 392}}
+    for tuning, algo in ((listed, "winograd"), ({"WINOGRAD_DEEP_MIN_PIXELS_CPUS": {}}, "direct")):
+        x = np.zeros((2, 256, 14, 14), np.float32)
+        a = fastconv._args.conv2d_args(x, np.zeros((256, 256, 3, 3), np.float32), None, 1, 1, 1, 1, "zeros")
+        plan = _plan.conv2d(a, "auto", 1, Force(tuning=tuning))
+        assert (plan.kind == Kind.WINOGRAD2) == (algo == "winograd"), (tuning, plan.kind)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_auto_winograd_follows_lane_fill_and_work(dtype):
     """ "auto" takes Winograd where a tile row's tiles fill WINOGRAD_MIN_LANE_FILL of their
@@ -733,7 +762,7 @@ def test_auto_winograd_follows_lane_fill_and_work(dtype):
         for shape in ((1, 256, 28, 28), (1, 256, 14, 14), (2, 256, 14, 14), (8, 256, 14, 14)):
             pixels = shape[0] * shape[2] * shape[3]
             assert 256 > t.WINOGRAD_DEEP_CHANNELS[vb]
-            assert pick(shape, 1) == (algo if pixels >= t.WINOGRAD_DEEP_MIN_PIXELS[vb] else "direct"), shape
+            assert pick(shape, 1) == (algo if pixels >= _plan.deep_min_pixels(vb, t) else "direct"), shape
         # at or below the deep channels, the pixels do not count
         cg = t.WINOGRAD_DEEP_CHANNELS[vb]
         assert pick((1, cg, 28, 28), 1) == algo
@@ -745,8 +774,9 @@ def test_winograd_rules_on_half_rate_cpus():
     Decided for 64-byte plans whatever this machine's vectors."""
     t = _tuning
     me = (_plan._CPU_VENDOR, _plan._CPU_FAMILY)
-    on = _plan._Override(t, WINOGRAD_HALF_RATE_CPUS=(me,))
-    off = _plan._Override(t, WINOGRAD_HALF_RATE_CPUS=())
+    # (without the per-CPU pixels, which would decide the deep layers below on their CPUs)
+    on = _plan._Override(t, WINOGRAD_HALF_RATE_CPUS=(me,), WINOGRAD_DEEP_MIN_PIXELS_CPUS={})
+    off = _plan._Override(t, WINOGRAD_HALF_RATE_CPUS=(), WINOGRAD_DEEP_MIN_PIXELS_CPUS={})
     assert _plan.half_rate(64, on) and not _plan.half_rate(64, off) and not _plan.half_rate(32, on)
     assert _plan.half_rate(64) == (me in t.WINOGRAD_HALF_RATE_CPUS)
     for name, value in t.WINOGRAD_HALF_RATE.items():

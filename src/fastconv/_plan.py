@@ -803,11 +803,19 @@ def winograd_tuning(vb: int, t: Any = _tuning) -> Any:
     return _Override(t, **t.WINOGRAD_HALF_RATE) if half_rate(vb, t) else t
 
 
+def deep_min_pixels(vb: int, t: Any = _tuning) -> int:
+    """Output pixels over the batch from which Winograd pays on float32 layers beyond
+    WINOGRAD_DEEP_CHANNELS input channels, with ``vb``-byte vectors on this CPU: its entry
+    in WINOGRAD_DEEP_MIN_PIXELS_CPUS, else WINOGRAD_DEEP_MIN_PIXELS (``t`` as
+    :func:`winograd_tuning` gives it)."""
+    return int(t.WINOGRAD_DEEP_MIN_PIXELS_CPUS.get((_CPU_VENDOR, _CPU_FAMILY, vb), t.WINOGRAD_DEEP_MIN_PIXELS[vb]))
+
+
 def winograd_pays(a: ConvArgs, algorithm: str, vb: int, nt: int, t: Any = _tuning) -> bool:
     """Whether "auto" takes Winograd for an undilated layer Winograd handles: tiles that
     fill WINOGRAD_MIN_LANE_FILL of their lanes, and WINOGRAD_MIN_THREAD_MACS multiply-adds
     per thread (WINOGRAD_SHARED_MIN_MACS where the threads outnumber the images), and
-    float32 beyond WINOGRAD_DEEP_CHANNELS input channels WINOGRAD_DEEP_MIN_PIXELS output
+    float32 beyond WINOGRAD_DEEP_CHANNELS input channels :func:`deep_min_pixels` output
     pixels over the batch (the last three by the vector width ``vb``; every value as
     :func:`winograd_tuning` gives it); flat
     (:func:`winograd_flat`) only with WINOGRAD_FLAT_MIN_CHANNELS input channels per group,
@@ -831,7 +839,7 @@ def winograd_pays(a: ConvArgs, algorithm: str, vb: int, nt: int, t: Any = _tunin
         if per_thread < t.WINOGRAD_FLAT_MIN_THREAD_MACS:
             return False
     deep = a.w.shape[1] > t.WINOGRAD_DEEP_CHANNELS[vb]
-    if a.dtype == np.float32 and deep and N * Ho * Wo < t.WINOGRAD_DEEP_MIN_PIXELS[vb]:
+    if a.dtype == np.float32 and deep and N * Ho * Wo < deep_min_pixels(vb, t):
         return False
     return winograd_fill(a, algorithm, vb, nt, t) >= t.WINOGRAD_MIN_LANE_FILL and per_thread >= need
 

@@ -50,6 +50,13 @@ WINOGRAD_DEEP_CHANNELS: Dict[int, int] = {64: 128, 32: 64}
 #: 0.6-0.8x, 56x56 1.3-1.4x; 128 channels at batch 1 on 28x28 still 1.2x on one thread;
 #: 32-byte vectors, 96-256 channels: 196 and 392 pixels 0.6-0.96x, 784 pixels 1.0-1.5x) ...
 WINOGRAD_DEEP_MIN_PIXELS: Dict[int, int] = {64: 1024, 32: 512}
+#: ... or this many on the CPUs listed, by (CPUID vendor, display family) and vector bytes:
+#: AMD Zen 5 (family 26, full-rate 64-byte vectors; forced kinds interleaved in one
+#: process, F(2x2) / direct): 256 channels on 14x14 at batch 2 and 4 (392, 784 pixels)
+#: 0.65-0.84x on 1 and 2 threads, on 28x28 at batch 1 0.70-0.72x, 192 on 14x14 at batch
+#: 2 0.84x, 512 on 14x14 at batch 2 0.92x on 1 thread (1.06x on 2); at 196 pixels 256
+#: channels 0.94x, 512 channels 1.15-1.30x.
+WINOGRAD_DEEP_MIN_PIXELS_CPUS: Dict[Tuple[str, int, int], int] = {("AuthenticAMD", 26, 64): 392}
 #: ... or, column-dilated, phases ceil(W_out / dilation) at least this wide: a full vector
 #: of F(2x2) tiles (C10 1.19x; 24-wide phases 0.9x).
 WINOGRAD_MIN_PHASE_WIDTH = 32
