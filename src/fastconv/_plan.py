@@ -1333,9 +1333,9 @@ def _balanced_panels(panels: int, most: int, items: int, chunks: int, nt: int) -
     """Panels per pixel chunk for ``items`` rows of ``panels`` panels, each chunk split into
     ``chunks`` chunks of output-channel blocks, shared statically by ``nt`` threads: of
     ``most`` and down to half of it, the size whose busiest thread has the fewest panels
-    (the larger size at a tie).  Evening out the chunk count alone left 7 chunks of 7 of a
-    49-panel row to 2 threads, 28 panels against 21 (MobileNetV2's 576 -> 96 on 14x14 at
-    batch 8)."""
+    (the larger size at a tie).  Evening out the chunk count alone can leave an odd count:
+    7 chunks of 7 of a 49-panel row (576 -> 96 on 14x14 at batch 8) give 2 threads 28
+    panels and 21, 10 chunks of 5 give them 25 and 24."""
     best, best_load = most, None
     for size in range(most, max(1, (most + 1) // 2) - 1, -1):
         row = [min(size, panels - c * size) for c in range(-(-panels // size))]
@@ -1349,14 +1349,14 @@ def pointwise(a: ConvArgs, vb: int, nt: int, t: Any = _tuning, reason: str = "",
     """The POINTWISE plan of a layer it takes (:func:`pointwise_ok`): blocks of the widest
     column tile's output channels (or of the smallest tile holding a group's fewer), items of
     whole planes, split into chunks of whole panels (sized for even thread shares,
-    :func:`_balanced_panels`) and then into chunks of the
-    output-channel blocks until the threads have ITEMS_PER_THREAD items each (or, with
-    fewer items than threads and at least POINTWISE_SPLIT_BLOCKS_PER_PANEL blocks per thread
-    for each panel of such a pixel chunk, into one chunk of the blocks per thread, each over
-    whole items); runs of panels of POINTWISE_PANEL_BYTES copied at a time on few input
-    channels and many blocks (POINTWISE_PANELS_*).  Planes whose pixels are not whole panels are counted as one
-    row over the batch (flat, POINTWISE_FLAT), so that only the batch's last panel is
-    partly empty."""
+    :func:`_balanced_panels`) and then into chunks of the output-channel blocks until the
+    threads have ITEMS_PER_THREAD items each (or, with fewer items than threads and at
+    least POINTWISE_SPLIT_BLOCKS_PER_PANEL blocks per thread for each panel of such a pixel
+    chunk, into one chunk of the blocks per thread, each over whole items); runs of panels
+    of POINTWISE_PANEL_BYTES copied at a time on few input channels and many blocks
+    (POINTWISE_PANELS_*).  Planes whose pixels are not whole panels are counted as one row
+    over the batch (flat, POINTWISE_FLAT), so that only the batch's last panel is partly
+    empty."""
     N = a.x.shape[0]
     coutg = a.w.shape[0] // a.groups
     P = a.out_shape[2] * a.out_shape[3]
