@@ -54,22 +54,29 @@ def test_eight_python_threads_share_readonly_inputs():
 def test_gil_released_during_the_work(call):
     """A pure-Python thread keeps running while a long call is in progress."""
     r = np.random.default_rng(1)
-    if call == "conv2d":
-        x, w = (
-            r.standard_normal((4, 64, 96, 96)).astype(np.float32),
-            r.standard_normal((128, 64, 5, 5)).astype(np.float32),
-        )
-        f = lambda: fastconv.conv2d(x, w, padding=2, num_threads=1)  # noqa: E731
-    elif call == "max_pool2d":
-        x = r.standard_normal((16, 64, 128, 128)).astype(np.float32)
-        f = lambda: fastconv.max_pool2d(x, 3, 1, 1, return_indices=True, num_threads=1)  # noqa: E731
-    else:
-        x, w = r.standard_normal((16, 1024, 1024)).astype(np.float32), r.standard_normal((9, 9)).astype(np.float32)
-        f = lambda: fastconv.correlate2d(x, w, "same", method="direct", num_threads=1)  # noqa: E731
-    f()
-    t0 = time.perf_counter()
-    f()
-    alone = time.perf_counter() - t0
+
+    def work(batch):
+        if call == "conv2d":
+            x = r.standard_normal((batch, 64, 96, 96), np.float32)
+            w = r.standard_normal((128, 64, 5, 5), np.float32)
+            return lambda: fastconv.conv2d(x, w, padding=2, num_threads=1)
+        if call == "max_pool2d":
+            x = r.standard_normal((4 * batch, 64, 128, 128), np.float32)
+            return lambda: fastconv.max_pool2d(x, 3, 1, 1, return_indices=True, num_threads=1)
+        x, w = r.standard_normal((batch, 1024, 1024), np.float32), r.standard_normal((15, 15), np.float32)
+        return lambda: fastconv.correlate2d(x, w, "same", method="direct", num_threads=1)
+
+    # a call of at least 50 ms on this machine: the work grows with the CPU's speed
+    batch, alone = 4, 0.0
+    while True:
+        f = work(batch)
+        f()
+        t0 = time.perf_counter()
+        f()
+        alone = time.perf_counter() - t0
+        if alone >= 0.05 or batch >= 32:
+            break
+        batch *= 2
     assert alone > 0.02, f"the call took only {alone:.3f} s: too short to show anything"
     # with the GIL held for the whole call the spinner would advance only at the
     # interpreter's switch interval around it: a handful of ticks, every time.  Up to three
