@@ -387,15 +387,23 @@ def test_nhwc_prefetch_rule_and_exactness(monkeypatch):
     """DW_NHWC prefetches the next output row's input rows from NHWC_PREFETCH_MIN_BYTES of
     input on: the rule by size, and prefetching kernels give the very numbers of plain ones
     for aligned, unaligned (read in place) and pixel-strided input (a channel slice of a
-    wider channels-last array), strides, dilations and both result layouts."""
+    wider channels-last array), strides, dilations and both result layouts.  A CPU listed in
+    NHWC_PREFETCH_MIN_BYTES_CPUS takes its own size."""
     monkeypatch.setattr(_tuning, "NHWC_ALIGNED_COPY_VENDORS", ())  # unaligned read in place
+    monkeypatch.setattr(_plan, "_CPU_VENDOR", "AuthenticAMD")
     rng = np.random.default_rng(11)
     w128 = np.ones((128, 1, 3, 3), np.float32)
-    for shape, want in (((8, 128, 56, 56), True), ((8, 128, 14, 14), False)):  # 12.8 MB, 0.8 MB
-        x = _nhwc(np.zeros(shape, np.float32))
-        plan = fastconv.explain(x, w128, None, 1, 1, 1, 128, memory_format="preserve")
-        assert plan.kind == _plan.Kind.DW_NHWC and plan.prefetch == want
-        assert ("prefetched" in str(plan)) == want
+    for family in (25, 26):
+        monkeypatch.setattr(_plan, "_CPU_FAMILY", family)
+        monkeypatch.setattr(_plan, "_memo", {})  # plans memoised for another CPU
+        least = _tuning.NHWC_PREFETCH_MIN_BYTES_CPUS.get(("AuthenticAMD", family), _tuning.NHWC_PREFETCH_MIN_BYTES)
+        for shape in ((8, 128, 56, 56), (8, 128, 14, 14), (16, 128, 56, 56)):  # 12.8, 0.8, 25.7 MB
+            x = _nhwc(np.zeros(shape, np.float32))
+            plan = fastconv.explain(x, w128, None, 1, 1, 1, 128, memory_format="preserve")
+            assert plan.kind == _plan.Kind.DW_NHWC and plan.prefetch == (x.nbytes >= least), (family, shape)
+            assert ("prefetched" in str(plan)) == plan.prefetch
+    assert _tuning.NHWC_PREFETCH_MIN_BYTES <= 8 * 128 * 56 * 56 * 4  # the 12.8 MB input prefetches on Zen 4
+    monkeypatch.setattr(_tuning, "NHWC_PREFETCH_MIN_BYTES_CPUS", {})  # the size below decides
     for trial, (C, k, s, d) in enumerate([(64, 3, 1, 1), (40, 3, 2, 1), (96, 5, 1, 1), (33, 3, 1, 2), (128, 4, 2, 1)]):
         H, W = int(rng.integers(9, 40)), int(rng.integers(9, 40))
         wide = rng.standard_normal((2, H, W, C + 5)).astype(np.float32)

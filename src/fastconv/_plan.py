@@ -906,10 +906,11 @@ def nhwc_depthwise(a: ConvArgs) -> bool:
 
 def nhwc_prefetch(nbytes: int, t: Any) -> bool:
     """Whether DW_NHWC prefetches the input rows of the next output row: an input of
-    ``nbytes`` of at least ``NHWC_PREFETCH_MIN_BYTES`` (read in place, its pixels' vectors
-    are strided by whole pixels, which the hardware prefetchers follow late; a smaller one
-    comes from the caches, where the prefetches only cost instructions)."""
-    return nbytes >= t.NHWC_PREFETCH_MIN_BYTES
+    ``nbytes`` of at least ``NHWC_PREFETCH_MIN_BYTES``, or this CPU's entry in
+    ``NHWC_PREFETCH_MIN_BYTES_CPUS`` (read in place, its pixels' vectors are strided by
+    whole pixels, which the hardware prefetchers follow late; a smaller one comes from the
+    caches, where the prefetches only cost instructions)."""
+    return nbytes >= t.NHWC_PREFETCH_MIN_BYTES_CPUS.get((_CPU_VENDOR, _CPU_FAMILY), t.NHWC_PREFETCH_MIN_BYTES)
 
 
 def channels_last_stream(nbytes: int, channels: int, isz: int, vb: int, min_bytes: int) -> bool:

@@ -161,6 +161,11 @@ NHWC_STREAM_MIN_BYTES = 4 << 20
 #: (13-15 MB): 0.76-0.89x the time on one thread, 0.95x on two; from 3.6 MB down (14x14,
 #: 7x7 planes) the prefetches cost 5-10%.
 NHWC_PREFETCH_MIN_BYTES = 8 << 20
+#: ... or this size on the CPUs listed, by (CPUID vendor, display family).  AMD Zen 5 (32
+#: MiB third-level cache), 3x3 stride 2 at batch 8 read in place: without the prefetches
+#: 0.88-0.93x the time on 14 and 19 MB inputs (144 and 192 channels on 56x56, 1 and 2
+#: threads); from 26 MB on one thread they win, 0.75-0.93x.
+NHWC_PREFETCH_MIN_BYTES_CPUS: Dict[Tuple[str, int], int] = {("AuthenticAMD", 26): 24 << 20}
 #: Streaming stores of a channels-last result of the channel-lane tiles (64-byte vectors,
 #: every pixel on a vector boundary) of at least this size: each pixel's channels are
 #: whole lines, which plain stores first read from memory.  AMD Zen 4, 1x1 layers at batch
